@@ -1,0 +1,125 @@
+# natter — build, test, run, install.
+#   make            build ./natter
+#   make run        install missing deps (as root), build, start the TUI (MODEL=path optional)
+#   make test       install missing deps (as root), build, run the whole suite
+#   SANITIZE=1      ASan+UBSan build (in build-san/)    DEBUG=1  -O0 -g (in build-debug/)
+#   WERROR=1        warnings are errors (CI)            BUILD=dir  object directory
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PKGS    := ncursesw readline sqlite3
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+else ifeq ($(DEBUG),1)
+BUILD   ?= build-debug
+OPT     := -O0 -g
+else
+BUILD   ?= build
+OPT     := -O2 -g
+endif
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+
+# ncursesw's pkg-config asks for _XOPEN_SOURCE=600; we build the whole tree for POSIX 2008 + XSI.
+PKG_CFLAGS := $(filter-out -D_XOPEN_SOURCE=% -D_DEFAULT_SOURCE,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+VERSION := 0.1.0
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 -D_XOPEN_SOURCE_EXTENDED \
+            -DNATTER_VERSION='"$(VERSION)"' -DNATTER_DATADIR='"$(PREFIX)/share/natter"' \
+            -Iengine -Isrc -Iui
+CFLAGS  += -std=c11 $(OPT) $(WARN) -pthread -MMD -MP $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -pthread -lm
+
+ENGINE_SRC := $(wildcard engine/*.c)
+APP_SRC    := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard ui/*.c)
+TEST_SRC   := $(wildcard tests/*.c)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(APP_SRC))
+MAIN_OBJ := $(BUILD)/src/main.o
+TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
+TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+BIN      := $(BUILD)/natter
+TESTBIN  := $(BUILD)/tests/run
+
+.PHONY: all run test check-deps deps install uninstall clean fuzz lint-man tools
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+ifeq ($(BUILD),build)
+	@ln -sf $(BIN) natter
+endif
+
+$(BIN): $(MAIN_OBJ) $(BUILD)/libnatter.a
+	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libnatter.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(TESTBIN): $(TEST_OBJ) $(BUILD)/libnatter.a
+	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libnatter.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+tools: $(TOOLS)
+
+# The whole suite: C unit tests, CLI and tmux end-to-end scripts (tests/cli/*.sh), man page lint.
+# Extra arguments for the runner: make test T="gguf tokenizer" (substring filters), J=1 (jobs).
+test: deps $(BIN) $(TESTBIN) $(TOOLS)
+	@NATTER_BIN=$(abspath $(BIN)) NATTER_TOOLS=$(abspath $(BUILD)/tools) \
+	  NATTER_BUILD=$(abspath $(BUILD)) $(TESTBIN) $(if $(J),-j $(J)) $(T)
+
+MODEL ?=
+run: deps all
+	@$(BIN) $(if $(MODEL),-m "$(MODEL)")
+
+lint-man:
+	mandoc -Tlint -W warning man/natter.1
+
+# Missing build dependencies: installed with apt-get as root (or through sudo), else the exact
+# command is printed and make stops.
+DEB_PKGS := pkg-config libncurses-dev libreadline-dev libsqlite3-dev mandoc tmux
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  for p in pkg-config mandoc tmux; do command -v $$p >/dev/null || { echo "natter: missing $$p (and the ncursesw, readline, sqlite3 development files)"; exit 1; }; done; \
+	  pkg-config --exists $(PKGS) || { echo "natter: missing development files for: $(PKGS)"; exit 1; }; exit 0; fi; \
+	line="apt-get install -y$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then echo "natter: installing:$$missing"; (apt-get install -y -q$$missing || (apt-get update -q && apt-get install -y -q$$missing)) >/dev/null || exit 1; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo "natter: installing:$$missing"; sudo $$line >/dev/null || exit 1; \
+	else echo "natter: missing build dependencies. Run:"; echo "  sudo apt-get update && sudo $$line"; exit 1; fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/natter/prompts/templates $(DESTDIR)$(PREFIX)/share/natter/prompts/system
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/natter
+	install -m 644 man/natter.1 $(DESTDIR)$(PREFIX)/share/man/man1/natter.1
+	install -m 644 prompts/templates/*.tmpl $(DESTDIR)$(PREFIX)/share/natter/prompts/templates/
+	install -m 644 prompts/system/*.md $(DESTDIR)$(PREFIX)/share/natter/prompts/system/
+	cp -R share/. $(DESTDIR)$(PREFIX)/share/natter/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/natter $(DESTDIR)$(PREFIX)/share/man/man1/natter.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/natter
+
+clean:
+	rm -rf build build-san build-debug build-* natter
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

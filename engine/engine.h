@@ -1,0 +1,198 @@
+/* engine/engine.h — natter's inference engine: the one public header (llama.h style).
+ *
+ * Runs GGUF language models in-process on the CPU. Knows nothing of curses, SQLite or files
+ * other than the model. Opaque handles; *_default_params() structs passed by value; every
+ * constructor has a _free that accepts NULL; negative return codes (ENG_E_*) with
+ * eng_strerror(), and a one-line detail from eng_last_error() (per thread).
+ *
+ * Threads: a model is read-only after load and may be shared by contexts on any thread. A
+ * context is used by one thread at a time (the generation thread while a eng_gen runs on it).
+ */
+#ifndef NATTER_ENGINE_H
+#define NATTER_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eng_model eng_model;
+typedef struct eng_ctx eng_ctx;
+typedef struct eng_sampler eng_sampler;
+typedef struct eng_gen eng_gen;
+
+/* ---- errors ---- */
+enum eng_status {
+    ENG_OK = 0,
+    ENG_E_IO = -1,          /* open/read/mmap failed */
+    ENG_E_FORMAT = -2,      /* malformed model file */
+    ENG_E_UNSUPPORTED = -3, /* valid file, but an architecture/type/tokenizer we lack */
+    ENG_E_NOMEM = -4,
+    ENG_E_ARG = -5,         /* bad argument from the caller */
+    ENG_E_CTX_FULL = -6,    /* the context has no room for the tokens */
+    ENG_E_CANCELLED = -7,
+    ENG_E_THREAD = -8,
+};
+const char *eng_strerror(int rc);
+/* The last error's detail on the calling thread, one line, e.g.
+ * "tensor 'blk.3.attn_q.weight': data ends past the end of the file". Never NULL. */
+const char *eng_last_error(void);
+
+/* ---- models ---- */
+struct eng_model_params {
+    int vocab_only;                       /* load the tokenizer only (no tensors needed) */
+    void (*progress)(float frac, void *ud); /* 0..1 while loading, may be NULL */
+    void *progress_ud;
+};
+struct eng_model_params eng_model_default_params(void);
+
+/* Loads a GGUF file (one read-only mmap). On success *out owns the mapping. */
+int eng_model_load(const char *path, const struct eng_model_params *p, eng_model **out);
+void eng_model_free(eng_model *m);
+
+struct eng_model_info {
+    char name[128];       /* general.name, else the file's base name */
+    char arch[32];        /* general.architecture */
+    char types[96];       /* tensor types by bytes, e.g. "Q4_K,Q6_K,F32" */
+    char ftype[32];       /* file type label, e.g. "Q4_K_M" (or "" if unknown) */
+    int64_t n_params;
+    uint64_t file_size;
+    int n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab;
+    int has_chat_template;
+};
+void eng_model_info_get(const eng_model *m, struct eng_model_info *out);
+
+/* A string metadata value (e.g. "tokenizer.chat_template"), NUL-terminated, borrowed from the
+ * model (valid until eng_model_free). NULL if absent or not a string. */
+const char *eng_model_meta_str(const eng_model *m, const char *key);
+
+/* ---- tokenizer ---- */
+int eng_vocab_size(const eng_model *m);
+int32_t eng_token_bos(const eng_model *m); /* -1 if none */
+int32_t eng_token_eos(const eng_model *m);
+int eng_token_is_eog(const eng_model *m, int32_t tok); /* eos, eot, <|im_end|>-like ends */
+
+/* Tokenizes len bytes of text. add_special: BOS/EOS as the model's metadata asks.
+ * parse_special: special-token text (e.g. "<|im_start|>") becomes its token; otherwise it is
+ * plain text. Returns the number of tokens; if that is > cap, nothing beyond cap is written and
+ * the caller retries with a larger buffer. Negative ENG_E_* on error. */
+int eng_tokenize(const eng_model *m, const char *text, size_t len, int add_special,
+                 int parse_special, int32_t *out, int32_t cap);
+
+/* The bytes of one token (byte tokens decoded, SPM "▁" to space). special: render control
+ * tokens' text (else they give ""). Returns the length (may be > cap: nothing written past cap;
+ * no NUL added). Decoding a sequence = concatenating pieces, except that the SPM leading space
+ * of the first token after BOS is dropped when lstrip_first is set via eng_detokenize. */
+int eng_token_to_piece(const eng_model *m, int32_t tok, char *buf, int cap, int special);
+/* Decodes a sequence into buf (NUL-terminated if room). Returns the length needed. */
+int eng_detokenize(const eng_model *m, const int32_t *toks, int n, char *buf, int cap,
+                   int special);
+
+/* ---- contexts (KV cache + activations; all memory allocated here, none per token) ---- */
+enum eng_kv_type { ENG_KV_F16 = 0, ENG_KV_F32 = 1 };
+struct eng_ctx_params {
+    int n_ctx;      /* 0: the model's training context, capped at 4096 */
+    int n_batch;    /* prompt tokens per forward pass, 0: 512 */
+    int n_threads;  /* 0: physical cores */
+    int kv_type;    /* enum eng_kv_type */
+};
+struct eng_ctx_params eng_ctx_default_params(void);
+int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out); /* borrows m */
+void eng_ctx_free(eng_ctx *c);
+int eng_ctx_n_ctx(const eng_ctx *c);
+int eng_ctx_n_past(const eng_ctx *c);        /* tokens in the KV cache */
+size_t eng_ctx_kv_bytes(const eng_ctx *c);   /* bytes allocated for the KV cache */
+/* The tokens in the KV cache (borrowed, eng_ctx_n_past() of them). */
+const int32_t *eng_ctx_tokens(const eng_ctx *c);
+/* Forgets cache positions >= n_past (keeps the first n_past tokens). */
+void eng_ctx_truncate(eng_ctx *c, int n_past);
+
+/* Runs the model on n tokens appended at position n_past. logits_all: keep logits for every
+ * token of this call (teacher forcing); else only for the last. Returns ENG_OK or ENG_E_*. */
+int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all);
+/* Logits (n_vocab floats, borrowed until the next eng_decode) for the i-th token of the last
+ * eng_decode call; i = -1 means the last token. NULL if not kept. */
+const float *eng_logits(eng_ctx *c, int i);
+
+/* A flag checked per token and per matmul chunk; eng_decode returns ENG_E_CANCELLED when set. */
+void eng_ctx_set_cancel(eng_ctx *c, const volatile int *flag);
+
+/* ---- sampling ---- */
+struct eng_sample_params {
+    float temp;            /* <= 0: greedy */
+    int top_k;             /* <= 0: off */
+    float top_p;           /* >= 1: off */
+    float min_p;           /* <= 0: off */
+    float repeat_penalty;  /* 1: off */
+    float freq_penalty;    /* 0: off */
+    float presence_penalty;/* 0: off */
+    int penalty_last_n;    /* window of recent tokens the penalties look at */
+    uint64_t seed;
+};
+struct eng_sample_params eng_sample_default_params(void);
+int eng_sampler_new(const struct eng_sample_params *p, int n_vocab, eng_sampler **out);
+void eng_sampler_free(eng_sampler *s);
+/* Picks a token from logits (not modified) given the recent history for the penalties. */
+int32_t eng_sampler_sample(eng_sampler *s, const float *logits, const int32_t *hist, int n_hist);
+
+/* ---- generation on its own thread, streaming events through a pipe ---- */
+struct eng_gen_params {
+    struct eng_sample_params sample;
+    int n_predict;              /* max tokens to generate, <= 0: until the context is full */
+    const char *const *stop;    /* stop strings (copied), may be NULL */
+    int n_stop;
+};
+struct eng_gen_params eng_gen_default_params(void);
+
+/* Starts generating on a new thread. toks/n: the WHOLE prompt (e.g. the rendered conversation);
+ * the tokens already in c's KV cache that match its start are reused, only the rest is
+ * processed. Events are written to fd (borrowed, never closed) as frames below, tagged with
+ * gen_id; the last frame is always DONE (after STATS) or ERROR. */
+int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_params *p,
+                  int fd, uint32_t gen_id, eng_gen **out);
+void eng_gen_cancel(eng_gen *g);   /* async-safe to call from any thread */
+int eng_gen_join(eng_gen *g);      /* joins and frees; returns the generation's status */
+
+/* Pipe frames: header then len bytes; a whole frame is <= PIPE_BUF (written atomically). */
+struct eng_frame {
+    uint16_t type;    /* enum eng_event */
+    uint16_t len;     /* payload bytes after this header */
+    uint32_t gen_id;
+};
+enum eng_event {
+    ENG_EV_TOKEN = 1,   /* payload: UTF-8 text, complete characters only */
+    ENG_EV_STATS = 2,   /* payload: struct eng_stats */
+    ENG_EV_DONE = 3,    /* payload: int32 enum eng_done_reason */
+    ENG_EV_ERROR = 4,   /* payload: int32 code, then message text */
+    ENG_EV_PROGRESS = 5,/* payload: int32 stage (enum eng_progress_stage), float fraction */
+};
+enum eng_done_reason { ENG_DONE_EOG = 0, ENG_DONE_LENGTH = 1, ENG_DONE_CANCELLED = 2,
+                       ENG_DONE_CTX_FULL = 3, ENG_DONE_STOP = 4 };
+enum eng_progress_stage { ENG_PROGRESS_LOAD = 0, ENG_PROGRESS_PROMPT = 1 };
+struct eng_stats {
+    int32_t n_prompt;        /* prompt tokens processed (new ones only) */
+    int32_t n_reused;        /* prompt tokens reused from the KV cache */
+    int32_t n_gen;           /* tokens generated so far */
+    int32_t n_past;          /* context used */
+    int32_t n_ctx;
+    float prompt_tps, gen_tps, ttft_ms;
+    uint64_t kv_bytes, rss_bytes;
+};
+#define ENG_FRAME_MAX 512    /* header + payload, <= PIPE_BUF everywhere */
+
+/* Reads one whole frame from fd into hdr/payload (payload must hold ENG_FRAME_MAX bytes).
+ * Returns 1 on a frame, 0 on EOF, -1 on error. For the reader (UI) thread. */
+int eng_frame_read(int fd, struct eng_frame *hdr, void *payload);
+
+/* ---- system ---- */
+int eng_cpu_physical_cores(void);
+uint64_t eng_rss_bytes(void);       /* current resident set size of this process */
+uint64_t eng_rss_peak_bytes(void);
+const char *eng_simd_name(void);    /* the kernels chosen at run time, e.g. "avx512vnni" */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,73 @@
+/* engine/gguf.h — GGUF v2/v3 reader (internal to the engine): one read-only mmap, every count,
+ * length, type id, dimension and offset validated against the file before use. Nothing here
+ * allocates per lookup; strings point into the mapping (not NUL-terminated). A gguf handle is
+ * read-only after gguf_open and may be shared across threads. */
+#ifndef NATTER_GGUF_H
+#define NATTER_GGUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum gguf_vtype {
+    GGUF_TYPE_UINT8 = 0, GGUF_TYPE_INT8 = 1, GGUF_TYPE_UINT16 = 2, GGUF_TYPE_INT16 = 3,
+    GGUF_TYPE_UINT32 = 4, GGUF_TYPE_INT32 = 5, GGUF_TYPE_FLOAT32 = 6, GGUF_TYPE_BOOL = 7,
+    GGUF_TYPE_STRING = 8, GGUF_TYPE_ARRAY = 9, GGUF_TYPE_UINT64 = 10, GGUF_TYPE_INT64 = 11,
+    GGUF_TYPE_FLOAT64 = 12, GGUF_TYPE_COUNT
+};
+
+struct gguf_str { uint64_t len; const char *p; };   /* points into the mapping */
+
+struct gguf_kv {
+    struct gguf_str key;
+    uint32_t type;       /* enum gguf_vtype */
+    uint32_t arr_type;   /* element type when type == ARRAY */
+    uint64_t n;          /* element count when type == ARRAY, else 1 */
+    const uint8_t *data; /* the value (or first element) in the mapping; validated */
+};
+
+#define GGUF_MAX_DIMS 4
+struct gguf_tensor {
+    char name[128];      /* NUL-terminated copy (GGUF caps names at 64 bytes) */
+    uint32_t type;       /* ggml type id (engine/quant.h) */
+    int n_dims;
+    int64_t ne[GGUF_MAX_DIMS]; /* ne[0] = row length; unused dims are 1 */
+    uint64_t offset;     /* from the start of the data section */
+    uint64_t nbytes;
+    const void *data;    /* in the mapping, aligned to general.alignment */
+};
+
+typedef struct gguf gguf;
+
+/* Maps and validates path. On failure returns ENG_E_IO/ENG_E_FORMAT/ENG_E_UNSUPPORTED and a
+ * one-line message in err ("tensor 'x': data ends past the end of the file"). */
+int gguf_open(const char *path, gguf **out, char *err, size_t err_len);
+/* Same, over a caller-owned buffer (borrowed, must outlive the handle): fuzzing and tests. */
+int gguf_open_mem(const void *buf, size_t len, gguf **out, char *err, size_t err_len);
+void gguf_close(gguf *g);
+
+uint32_t gguf_version(const gguf *g);
+uint64_t gguf_file_size(const gguf *g);
+uint64_t gguf_alignment(const gguf *g);
+
+int64_t gguf_n_kv(const gguf *g);
+const struct gguf_kv *gguf_kv_at(const gguf *g, int64_t i);
+const struct gguf_kv *gguf_kv_find(const gguf *g, const char *key); /* NULL if absent */
+
+/* Typed getters: 0 on success, -1 if absent, -2 if the stored type does not fit (integers of any
+ * width convert when the value fits; floats accept F32/F64). */
+int gguf_get_u32(const gguf *g, const char *key, uint32_t *out);
+int gguf_get_i64(const gguf *g, const char *key, int64_t *out);
+int gguf_get_f32(const gguf *g, const char *key, float *out);
+int gguf_get_bool(const gguf *g, const char *key, int *out);
+int gguf_get_str(const gguf *g, const char *key, struct gguf_str *out);
+/* Arrays: element type and count; data points at the first element. */
+int gguf_get_arr(const gguf *g, const char *key, uint32_t *arr_type, uint64_t *n,
+                 const uint8_t **data);
+/* An array of strings unpacked into out[0..n) (caller allocates n entries). */
+int gguf_get_arr_str(const gguf *g, const char *key, struct gguf_str *out, uint64_t n);
+
+int64_t gguf_n_tensors(const gguf *g);
+const struct gguf_tensor *gguf_tensor_at(const gguf *g, int64_t i);
+const struct gguf_tensor *gguf_tensor_find(const gguf *g, const char *name);
+
+#endif

@@ -1,0 +1,28 @@
+/* src/cli.h — the subcommands main() dispatches to. Each cmd_* takes the subcommand's own
+ * argv (argv[0] is the subcommand name) and returns the process exit status: 0 success,
+ * 1 failure (a one-line "natter: ..." message on stderr), 2 usage error. Main thread only. */
+#ifndef NATTER_CLI_H
+#define NATTER_CLI_H
+
+int cmd_run(int argc, char **argv);       /* src/cmd_run.c */
+int cmd_tokenize(int argc, char **argv);  /* src/cmd_tokenize.c */
+int cmd_eval(int argc, char **argv);      /* src/cmd_eval.c */
+int cmd_models(int argc, char **argv);    /* src/cmd_eval.c */
+int cmd_bench(int argc, char **argv);     /* src/cmd_bench.c */
+int cmd_ls(int argc, char **argv);        /* src/cmd_store.c */
+int cmd_show(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_template(int argc, char **argv);  /* src/cmd_template.c */
+int cmd_prompts(int argc, char **argv);
+int ui_main(int argc, char **argv);       /* ui/tui.c: the full-screen chat (no subcommand) */
+
+/* Prints "natter: " + message + newline to stderr (printf-style). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "usage: natter USAGE" and "Try 'natter --help'." to stderr; returns 2. */
+int cli_usage(const char *usage);
+
+#endif

@@ -1,0 +1,15 @@
+/* src/cmd_eval.c — placeholder until its issue lands: each command says it is not built yet. */
+#include "cli.h"
+
+int cmd_eval(int argc, char **argv) {
+    (void)argc;
+    cli_error("%s: not implemented yet", argv[0]);
+    return 1;
+}
+
+int cmd_models(int argc, char **argv) {
+    (void)argc;
+    cli_error("%s: not implemented yet", argv[0]);
+    return 1;
+}
+

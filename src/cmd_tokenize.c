@@ -1,0 +1,9 @@
+/* src/cmd_tokenize.c — placeholder until its issue lands: each command says it is not built yet. */
+#include "cli.h"
+
+int cmd_tokenize(int argc, char **argv) {
+    (void)argc;
+    cli_error("%s: not implemented yet", argv[0]);
+    return 1;
+}
+

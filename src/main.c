@@ -1,0 +1,86 @@
+/* src/main.c — natter's entry point: global options (--help, --version), subcommand dispatch,
+ * and with no subcommand the full-screen chat (ui_main). Main thread. */
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: natter [-m MODEL] [-c | --conv ID] [-s SYSTEM] [sampling options]\n"
+    "       natter COMMAND [ARGS...]\n"
+    "\n"
+    "With no command, natter opens the full-screen chat.\n"
+    "\n"
+    "Commands:\n"
+    "  run       generate text from a prompt (stdout), stats on stderr\n"
+    "  tokenize  print a text's token ids\n"
+    "  eval      teacher-forced logits of a token sequence\n"
+    "  models    list GGUF models (architecture, size, types)\n"
+    "  bench     measure prompt processing and generation speed\n"
+    "  ls        list saved conversations\n"
+    "  show      print a conversation\n"
+    "  rename    rename a conversation\n"
+    "  rm        delete a conversation\n"
+    "  search    full-text search over conversations\n"
+    "  export    write a conversation as Markdown or JSON\n"
+    "  import    read a conversation from JSON\n"
+    "  template  list, show, render or detect chat templates\n"
+    "  prompts   list system prompts\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     this help (natter COMMAND --help for a command's own)\n"
+    "  -V, --version  print the version\n"
+    "\n"
+    "See natter(1) for everything else.\n";
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run},         {"tokenize", cmd_tokenize}, {"eval", cmd_eval},
+    {"models", cmd_models},   {"bench", cmd_bench},       {"ls", cmd_ls},
+    {"show", cmd_show},       {"rename", cmd_rename},     {"rm", cmd_rm},
+    {"search", cmd_search},   {"export", cmd_export},     {"import", cmd_import},
+    {"template", cmd_template}, {"prompts", cmd_prompts},
+};
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    fputs("natter: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_usage(const char *usage) {
+    fprintf(stderr, "usage: natter %s\nTry 'natter --help'.\n", usage);
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    setlocale(LC_ALL, "");
+    if (argc >= 2) {
+        const char *a = argv[1];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help")) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+            printf("natter %s\n", NATTER_VERSION);
+            return 0;
+        }
+        if (a[0] != '-') {
+            for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+                if (!strcmp(a, commands[i].name))
+                    return commands[i].fn(argc - 1, argv + 1);
+            cli_error("unknown command '%s'", a);
+            return cli_usage("[OPTIONS] | COMMAND [ARGS...]");
+        }
+    }
+    return ui_main(argc, argv);
+}

@@ -1,0 +1,178 @@
+/* src/paths.c — XDG directories, the model search path and the database path (see paths.h).
+ * Main/UI thread. */
+#include "paths.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef NATTER_DATADIR
+#define NATTER_DATADIR "/usr/local/share/natter"
+#endif
+
+static char *xdg_dir(const char *env, const char *fallback, char *buf, size_t len) {
+    const char *base = getenv(env);
+    int n;
+    if (base && base[0] == '/') {
+        n = snprintf(buf, len, "%s/natter", base);
+    } else {
+        const char *home = getenv("HOME");
+        if (!home || !*home)
+            return NULL;
+        n = snprintf(buf, len, "%s/%s/natter", home, fallback);
+    }
+    return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+char *paths_data_dir(char *buf, size_t len) {
+    return xdg_dir("XDG_DATA_HOME", ".local/share", buf, len);
+}
+
+char *paths_config_dir(char *buf, size_t len) {
+    return xdg_dir("XDG_CONFIG_HOME", ".config", buf, len);
+}
+
+char *paths_db(const char *override, char *buf, size_t len) {
+    const char *env = getenv("NATTER_DB");
+    const char *p = override && *override ? override : env && *env ? env : NULL;
+    if (p) {
+        int n = snprintf(buf, len, "%s", p);
+        return n > 0 && (size_t)n < len ? buf : NULL;
+    }
+    char dir[4096];
+    if (!paths_data_dir(dir, sizeof dir))
+        return NULL;
+    int n = snprintf(buf, len, "%s/natter.db", dir);
+    return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *paths_prompts_dir(char *buf, size_t len) {
+    const char *env = getenv("NATTER_PROMPTS");
+    int n;
+    if (env && *env)
+        n = snprintf(buf, len, "%s", env);
+    else if (is_dir("prompts/templates"))
+        n = snprintf(buf, len, "prompts");
+    else
+        n = snprintf(buf, len, "%s/prompts", NATTER_DATADIR);
+    return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+int paths_mkdir_p(const char *dir) {
+    char tmp[4096];
+    size_t l = strlen(dir);
+    if (l == 0 || l >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, dir, l + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return is_dir(tmp) ? 0 : (errno = ENOTDIR, -1);
+}
+
+int paths_model_dirs(int (*fn)(const char *dir, void *ud), void *ud) {
+    const char *env = getenv("NATTER_MODELS");
+    int rc;
+    if (env && *env) {
+        char *copy = strdup(env), *save = NULL;
+        if (!copy)
+            return -1;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+            if (is_dir(d) && (rc = fn(d, ud)) != 0) {
+                free(copy);
+                return rc;
+            }
+        free(copy);
+    }
+    char dir[4096];
+    if (paths_data_dir(dir, sizeof dir) && strlen(dir) + 8 < sizeof dir) {
+        strcat(dir, "/models");
+        if (is_dir(dir) && (rc = fn(dir, ud)) != 0)
+            return rc;
+    }
+    if (is_dir("../shared/models") && (rc = fn("../shared/models", ud)) != 0)
+        return rc;
+    return 0;
+}
+
+struct each_ctx {
+    int (*fn)(const char *path, void *ud);
+    void *ud;
+};
+
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int dir_each_gguf(const char *dir, void *ud) {
+    struct each_ctx *e = ud;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 6 || strcmp(de->d_name + l - 5, ".gguf") != 0)
+            continue;
+        if (n == cap) {
+            char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *names);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, name_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        if (rc == 0 && snprintf(path, sizeof path, "%s/%s", dir, names[i]) < (int)sizeof path)
+            rc = e->fn(path, e->ud);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int paths_models_each(int (*fn)(const char *path, void *ud), void *ud) {
+    struct each_ctx e = {fn, ud};
+    return paths_model_dirs(dir_each_gguf, &e);
+}
+
+struct first_ctx {
+    char *buf;
+    size_t len;
+};
+
+static int take_first(const char *path, void *ud) {
+    struct first_ctx *f = ud;
+    return snprintf(f->buf, f->len, "%s", path) < (int)f->len ? 1 : 0;
+}
+
+char *paths_first_model(char *buf, size_t len) {
+    struct first_ctx f = {buf, len};
+    return paths_models_each(take_first, &f) == 1 ? buf : NULL;
+}

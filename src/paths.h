@@ -1,0 +1,30 @@
+/* src/paths.h — where natter finds and keeps things: XDG data/config directories, the model
+ * search path, the database path, the installed data directory. Main/UI thread. */
+#ifndef NATTER_PATHS_H
+#define NATTER_PATHS_H
+
+#include <stddef.h>
+
+/* $XDG_DATA_HOME/natter (default ~/.local/share/natter) and $XDG_CONFIG_HOME/natter (default
+ * ~/.config/natter) into buf. Returns buf, or NULL if it does not fit / HOME is unset. */
+char *paths_data_dir(char *buf, size_t len);
+char *paths_config_dir(char *buf, size_t len);
+/* The database: --db value if given, else $NATTER_DB, else DATA_DIR/natter.db. */
+char *paths_db(const char *override, char *buf, size_t len);
+/* The installed prompts/ (templates/ and system/ beneath it): $NATTER_PROMPTS, else ./prompts
+ * when run from the source tree, else NATTER_DATADIR/prompts. */
+char *paths_prompts_dir(char *buf, size_t len);
+
+/* Creates dir and its parents (mode 0700 for new ones). 0 on success, -1 with errno. */
+int paths_mkdir_p(const char *dir);
+
+/* The model search path, in order: $NATTER_MODELS (colon-separated), DATA_DIR/models,
+ * ../shared/models when it exists. Calls fn(dir, ud) for each existing directory; stops early
+ * when fn returns non-zero and returns that value. */
+int paths_model_dirs(int (*fn)(const char *dir, void *ud), void *ud);
+/* Every *.gguf in the model search path (sorted by name within a directory), as fn(path, ud). */
+int paths_models_each(int (*fn)(const char *path, void *ud), void *ud);
+/* The first .gguf of the search path into buf; NULL if there is none. */
+char *paths_first_model(char *buf, size_t len);
+
+#endif
