@@ -1,0 +1,19 @@
+/* engine/pool.h — a pool of persistent worker threads for the engine's matmuls (no thread
+ * creation per token). pool_run() is called by one owner thread at a time (the thread running
+ * eng_decode); workers spin briefly, then sleep, between runs. */
+#ifndef NATTER_POOL_H
+#define NATTER_POOL_H
+
+typedef struct pool pool;
+
+/* n_threads >= 1 (the caller counts as thread 0, so n_threads - 1 workers are started). */
+int pool_new(int n_threads, pool **out);
+void pool_free(pool *p);
+int pool_n_threads(const pool *p);
+
+/* Runs fn(ud, ith, nth) once on each of the nth threads (ith = 0 on the caller) and returns
+ * when all have finished. Work split by ith must not depend on timing, so that results are
+ * identical for any thread count. */
+void pool_run(pool *p, void (*fn)(void *ud, int ith, int nth), void *ud);
+
+#endif
