@@ -4,6 +4,9 @@
 #   make test       install missing deps (as root), build, run the whole suite
 #   SANITIZE=1      ASan+UBSan build (in build-san/)    DEBUG=1  -O0 -g (in build-debug/)
 #   WERROR=1        warnings are errors (CI)            BUILD=dir  object directory
+#   make fuzz       libFuzzer targets (clang, ASan+UBSan, in build-fuzz/)
+#   make fuzz-run   each fuzz target for FUZZ_SECONDS (60) on seeds made from ../shared
+#   make memcheck   the engine tests under valgrind (MEMCHECK_T selects them)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -13,6 +16,13 @@ PKGS    := ncursesw readline sqlite3
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+else ifeq ($(FUZZ),1)
+# Objects for the libFuzzer targets (make fuzz): clang, coverage for the fuzzer, ASan+UBSan.
+BUILD   ?= build-fuzz
+CC      := clang
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+           -fno-sanitize-recover=undefined
 LDSAN   := -fsanitize=address,undefined
 else ifeq ($(DEBUG),1)
 BUILD   ?= build-debug
@@ -50,7 +60,8 @@ TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BIN      := $(BUILD)/natter
 TESTBIN  := $(BUILD)/tests/run
 
-.PHONY: all run test check-deps deps install uninstall clean fuzz lint-man tools
+.PHONY: all run test check-deps deps install uninstall clean fuzz fuzz-bins fuzz-run memcheck \
+        lint-man tools
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -83,6 +94,30 @@ tools: $(TOOLS)
 test: deps $(BIN) $(TESTBIN) $(TOOLS)
 	@NATTER_BIN=$(abspath $(BIN)) NATTER_TOOLS=$(abspath $(BUILD)/tools) \
 	  NATTER_BUILD=$(abspath $(BUILD)) $(TESTBIN) $(if $(J),-j $(J)) $(T)
+
+# Fuzzing (tests/fuzz/*.c, one libFuzzer target each): make fuzz builds them in build-fuzz/fuzz/,
+# make fuzz-run runs each for FUZZ_SECONDS on seeds tests/fuzz/seeds.sh makes from ../shared.
+FUZZ_SRC := $(wildcard tests/fuzz/*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+fuzz-bins: $(FUZZ_BIN)
+.SECONDARY: $(patsubst %.c,$(BUILD)/%.o,$(FUZZ_SRC))
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libnatter.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+fuzz-run: fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# valgrind memcheck over the engine tests (no leaks, no invalid accesses): a -O1 build in
+# build-memcheck/, tests run one at a time; MEMCHECK_T picks them (substring filters).
+MEMCHECK_T ?= gguf quant tokenizer sysmem
+memcheck: deps
+	@$(MAKE) --no-print-directory BUILD=build-memcheck OPT="-O1 -g" build-memcheck/tests/run
+	@NATTER_BUILD=$(abspath build-memcheck) valgrind -q --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect --trace-children=no \
+	  build-memcheck/tests/run -j 1 $(MEMCHECK_T)
 
 MODEL ?=
 run: deps all

@@ -1,0 +1,61 @@
+#!/bin/sh
+# tests/fuzz/seeds.sh OUTDIR — writes the fuzz targets' seed corpora into OUTDIR/<target>/ from
+# ../shared (or $NATTER_SHARED): prefixes of real GGUF files, a tiny hand-made valid GGUF, the
+# tokenizer test strings, chat templates, a conversation export. Nothing here is kept in the repo.
+set -eu
+out=${1:?usage: seeds.sh OUTDIR}
+shared=${NATTER_SHARED:-../shared}
+[ -d "$shared" ] || { echo "seeds.sh: $shared is absent: seeds are only the hand-made ones" >&2; shared=""; }
+
+# Little-endian integers as printf escapes.
+le32() { printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 & 255)) $(($1 >> 8 & 255)) \
+    $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
+le64() { le32 "$1"; le32 0; }
+gstr() { le64 ${#1}; printf '%s' "$1"; }
+
+# A minimal valid GGUF v3: one uint32 and one string kv, one F32 tensor of 8 values.
+tiny_gguf() {
+    printf 'GGUF'; le32 3; le64 1; le64 2
+    gstr general.alignment; le32 4; le32 32
+    gstr general.architecture; le32 8; gstr llama
+    gstr token_embd.weight; le32 1; le64 8; le32 0; le64 0
+}
+
+mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
+    "$out/fuzz_import"
+{
+    tiny_gguf > "$out/fuzz_gguf/tiny"
+    n=$(wc -c < "$out/fuzz_gguf/tiny")
+    pad=$(( (32 - n % 32) % 32 ))
+    head -c $((pad + 32)) /dev/zero >> "$out/fuzz_gguf/tiny"
+}
+
+if [ -n "$shared" ]; then
+    for f in stories260K TinyStories-656K-Q8_0 syn-llama-Q4_K_M syn-phi3-Q8_0 syn-qwen2-Q8_0; do
+        for n in 2048 16384 65536; do
+            head -c $n "$shared/models/$f.gguf" > "$out/fuzz_gguf/$f-$n"
+        done
+    done
+    head -c 65536 "$shared/vocab/ggml-vocab-llama-spm.gguf" > "$out/fuzz_gguf/vocab-spm-65536"
+    head -c 65536 "$shared/vocab/ggml-vocab-gpt-2.gguf" > "$out/fuzz_gguf/vocab-gpt2-65536"
+    cp "$shared/models/stories260K.gguf" "$shared/models/TinyStories-656K-Q8_0.gguf" \
+        "$out/fuzz_model/"
+
+    # Tokenizer input: byte 0 picks the vocab (order of fuzz_tokenizer.c), byte 1 the flags.
+    i=0
+    for v in llama-spm llama-bpe gpt-2 qwen2 phi-3 starcoder refact deepseek-coder; do
+        for flags in 0 3; do
+            { printf "\\$(printf %03o $i)\\$(printf %03o $flags)"
+              cat "$shared/vocab/ggml-vocab-$v.gguf.inp"; } > "$out/fuzz_tokenizer/$v-$flags"
+        done
+        i=$((i + 1))
+    done
+    for t in "$shared"/chat-templates/jinja/*.jinja; do
+        cp "$t" "$out/fuzz_template/$(basename "$t")"
+    done
+fi
+printf '\000\003<s>[INST] <<SYS>>\n<|im_start|>user\n\377\376\300\200 caf\303\251 \360\237\230\200<|eot_id|>' \
+    > "$out/fuzz_tokenizer/special"
+printf '\011\001Once upon a time, there was a little girl.' > "$out/fuzz_tokenizer/stories"
+printf '{%% for m in messages %%}<|{{ m.role }}|>{{ m.content }}{%% endfor %%}' \
+    > "$out/fuzz_template/minimal"
