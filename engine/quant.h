@@ -5,6 +5,7 @@
 #ifndef NATTER_QUANT_H
 #define NATTER_QUANT_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,12 +22,95 @@ enum ggml_type {
     GGML_TYPE_COUNT = 39
 };
 
+/* ---- ggml's block layouts (identical bytes; ggml_half is IEEE binary16 bits) ---- */
+typedef uint16_t ggml_half;
+
+#define QK4_0 32
+#define QK4_1 32
+#define QK5_0 32
+#define QK5_1 32
+#define QK8_0 32
+#define QK8_1 32
+#define QK_K 256
+#define K_SCALE_SIZE 12
+#define QK4_NL 32
+
+typedef struct { ggml_half d; uint8_t qs[QK4_0 / 2]; } block_q4_0;
+typedef struct { ggml_half d, m; uint8_t qs[QK4_1 / 2]; } block_q4_1;
+typedef struct { ggml_half d; uint8_t qh[4]; uint8_t qs[QK5_0 / 2]; } block_q5_0;
+typedef struct { ggml_half d, m; uint8_t qh[4]; uint8_t qs[QK5_1 / 2]; } block_q5_1;
+typedef struct { ggml_half d; int8_t qs[QK8_0]; } block_q8_0;
+typedef struct { ggml_half d, s; int8_t qs[QK8_1]; } block_q8_1; /* s = d * sum(qs) */
+typedef struct {
+    uint8_t scales[QK_K / 16]; /* 4-bit scale (low) and min (high) per 16 values */
+    uint8_t qs[QK_K / 4];
+    ggml_half d, dmin;
+} block_q2_K;
+typedef struct {
+    uint8_t hmask[QK_K / 8];
+    uint8_t qs[QK_K / 4];
+    uint8_t scales[12]; /* 16 6-bit scales */
+    ggml_half d;
+} block_q3_K;
+typedef struct {
+    ggml_half d, dmin;
+    uint8_t scales[K_SCALE_SIZE]; /* 8 6-bit scales and 8 6-bit mins */
+    uint8_t qs[QK_K / 2];
+} block_q4_K;
+typedef struct {
+    ggml_half d, dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qh[QK_K / 8];
+    uint8_t qs[QK_K / 2];
+} block_q5_K;
+typedef struct {
+    uint8_t ql[QK_K / 2];
+    uint8_t qh[QK_K / 4];
+    int8_t scales[QK_K / 16];
+    ggml_half d;
+} block_q6_K;
+typedef struct {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16]; /* sum of each 16 qs */
+} block_q8_K;
+typedef struct { ggml_half d; uint8_t qs[QK4_NL / 2]; } block_iq4_nl;
+typedef struct {
+    ggml_half d;
+    uint16_t scales_h;
+    uint8_t scales_l[QK_K / 64];
+    uint8_t qs[QK_K / 2];
+} block_iq4_xs;
+
+static_assert(sizeof(block_q4_0) == 18, "block_q4_0");
+static_assert(sizeof(block_q4_1) == 20, "block_q4_1");
+static_assert(sizeof(block_q5_0) == 22, "block_q5_0");
+static_assert(sizeof(block_q5_1) == 24, "block_q5_1");
+static_assert(sizeof(block_q8_0) == 34, "block_q8_0");
+static_assert(sizeof(block_q8_1) == 36, "block_q8_1");
+static_assert(sizeof(block_q2_K) == 84, "block_q2_K");
+static_assert(sizeof(block_q3_K) == 110, "block_q3_K");
+static_assert(sizeof(block_q4_K) == 144, "block_q4_K");
+static_assert(sizeof(block_q5_K) == 176, "block_q5_K");
+static_assert(sizeof(block_q6_K) == 210, "block_q6_K");
+static_assert(sizeof(block_q8_K) == 292, "block_q8_K");
+static_assert(sizeof(block_iq4_nl) == 18, "block_iq4_nl");
+static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs");
+
+/* The 16 non-linear levels of IQ4_NL / IQ4_XS. */
+extern const int8_t quant_kvalues_iq4nl[16];
+
 /* y[i] = dequant(x)[i] for n values (n a multiple of the block size). */
 typedef void (*quant_to_float_fn)(const void *x, float *y, int64_t n);
 /* Quantizes n floats (multiple of the block size) into blocks. */
 typedef void (*quant_from_float_fn)(const float *x, void *y, int64_t n);
 /* *s = dot(x, y) over n values; x in this type, y in traits.vec_dot_type. */
 typedef void (*quant_vec_dot_fn)(int n, float *s, const void *x, const void *y);
+/* Tile kernel: s[c * bs + r] = dot(row r of x, column c of y) for r < nr, c < nc, nr and nc in
+ * 1..4; row r of x starts at x + r * bx bytes, column c of y (activations in vec_dot_type) at
+ * y + c * by bytes. Loads each weight block once for all nc columns. */
+typedef void (*quant_vec_dot_tile_fn)(int n, float *s, size_t bs, const void *x, size_t bx,
+                                      const void *y, size_t by, int nr, int nc);
 
 struct quant_traits {
     const char *name;           /* "Q4_K"; NULL for ids that are not types */
@@ -38,6 +122,7 @@ struct quant_traits {
     quant_vec_dot_fn vec_dot;            /* the best kernel for this CPU (chosen at init) */
     quant_vec_dot_fn vec_dot_ref;        /* the scalar reference kernel */
     enum ggml_type vec_dot_type;         /* what the activations must be quantized to */
+    quant_vec_dot_tile_fn vec_dot_tile;  /* NULL when there is none: use quant_mat_dot() */
 };
 
 /* Traits of type t, or NULL if t is out of range or not a type. Thread-safe (the SIMD choice
@@ -46,14 +131,36 @@ const struct quant_traits *quant_traits_get(uint32_t t);
 /* Bytes of a row of n values of type t; 0 if n is not a multiple of the block size. */
 size_t quant_row_size(uint32_t t, int64_t n);
 
+/* Matrix x matrix (batched prompt processing), for the forward pass:
+ *   s[c * bs + r] = dot(row r of x, column c of y)   for r < nr, c < nc (any sizes >= 0)
+ * x: nr rows of type t, n values each, row r at x + r * bx bytes; y: nc activation columns
+ * already quantized to traits(t)->vec_dot_type, column c at y + c * by bytes; s: floats, bs is
+ * the column stride in floats. Uses the 4x4 tile kernels (weights loaded once per 4 columns)
+ * where the CPU has them, vec_dot otherwise; every entry equals vec_dot's result bit for bit,
+ * so batched and token-by-token paths give identical logits. Pure; callers split rows across
+ * threads. */
+void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,
+                   const void *y, size_t by, int nr, int nc);
+
 /* Half and bfloat16 conversions (scalar, exact rounding as ggml). */
 float quant_f16_to_f32(uint16_t h);
 uint16_t quant_f32_to_f16(float f);
 float quant_bf16_to_f32(uint16_t h);
 uint16_t quant_f32_to_bf16(float f);
 
-/* Forces the scalar kernels (tests, benchmarks); returns the previous setting. */
+/* F16 KV-cache attention helpers (SIMD where available; any n >= 0):
+ * dot of n halves with n floats, and y[i] += a * x[i]. */
+float quant_f16_dot_f32(int n, const uint16_t *x, const float *y);
+void quant_f16_axpy(int n, float a, const uint16_t *x, float *y);
+/* Row conversions (SIMD where available; any n >= 0). */
+void quant_f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
+void quant_f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
+
+/* Forces the scalar kernels (tests, benchmarks); returns the previous setting. Not to be called
+ * while other threads compute. The environment variable NATTER_SIMD=scalar|avx2|avx512 caps
+ * the level chosen at init. */
 int quant_force_scalar(int on);
+/* "avx512vnni", "avx512", "avx2", "neon" or "scalar": the kernels vec_dot currently uses. */
 const char *quant_simd_name(void);
 
 #endif

@@ -1,0 +1,264 @@
+/* engine/quant.c — the tensor-type traits table (ggml's ids, names, block sizes, kernels), half
+ * and bfloat16 conversions, the run-time choice of SIMD kernels (x86: AVX2/AVX-512/VNNI,
+ * aarch64: NEON, else scalar) and the matrix x matrix driver quant_mat_dot(). The table is filled
+ * once (pthread_once); after that every function is pure and callable from any thread, except
+ * quant_force_scalar() (tests and benchmarks, while nothing else computes). */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "quant_impl.h"
+
+/* ---- half / bfloat16 ---- */
+
+float quant_f16_to_f32(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    const uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+    uint32_t bits;
+    if (exp == 0) {
+        float f = (float)mant * 0x1p-24f;
+        memcpy(&bits, &f, sizeof bits);
+        bits |= sign;
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Round to nearest even, overflow to infinity, NaN stays NaN (as F16C's vcvtps2ph). */
+uint16_t quant_f32_to_f16(float f) {
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    const uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);
+    const uint32_t abs = bits & 0x7FFFFFFFu;
+    if (abs > 0x7F800000u) return (uint16_t)(sign | 0x7E00 | ((abs >> 13) & 0x3FF));
+    if (abs >= 0x38800000u) { /* normal half range, or overflow */
+        uint32_t m = abs + 0x0FFFu + ((abs >> 13) & 1);
+        m -= 0x38000000u;
+        if (m >= 0x0F800000u) return (uint16_t)(sign | 0x7C00);
+        return (uint16_t)(sign | (m >> 13));
+    }
+    float a;
+    memcpy(&a, &abs, sizeof a);
+    return (uint16_t)(sign | quant_nearest_int(a * 0x1p24f)); /* subnormal (or 0x400) */
+}
+
+float quant_bf16_to_f32(uint16_t h) {
+    const uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+uint16_t quant_f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 64); /* quiet NaN */
+    return (uint16_t)((u + (0x7FFFu + ((u >> 16) & 1))) >> 16);
+}
+
+/* ---- the table ---- */
+
+#define T_REF(id, nm, bs, sz, fn, from, vdt) \
+    [id] = {nm, bs, sz, 1, quant_##fn##_to_float, from, quant_##fn##_vec_dot_ref, \
+            quant_##fn##_vec_dot_ref, vdt, NULL}
+#define T_ACT(id, nm, bs, sz, fn, vdt) \
+    [id] = {nm, bs, sz, 0, quant_##fn##_to_float, quant_##fn##_from_float, NULL, NULL, vdt, NULL}
+#define T_NONE(id, nm, bs, sz) [id] = {nm, bs, sz, 0, NULL, NULL, NULL, NULL, id, NULL}
+
+static struct quant_traits quant_table[GGML_TYPE_COUNT] = {
+    T_REF(GGML_TYPE_F32, "F32", 1, 4, f32, quant_f32_from_float, GGML_TYPE_F32),
+    T_REF(GGML_TYPE_F16, "F16", 1, 2, f16, quant_f16_from_float, GGML_TYPE_F16),
+    T_REF(GGML_TYPE_BF16, "BF16", 1, 2, bf16, quant_bf16_from_float, GGML_TYPE_BF16),
+    T_REF(GGML_TYPE_Q4_0, "Q4_0", QK4_0, sizeof(block_q4_0), q4_0, quant_q4_0_from_float,
+          GGML_TYPE_Q8_0),
+    T_REF(GGML_TYPE_Q4_1, "Q4_1", QK4_1, sizeof(block_q4_1), q4_1, NULL, GGML_TYPE_Q8_1),
+    T_REF(GGML_TYPE_Q5_0, "Q5_0", QK5_0, sizeof(block_q5_0), q5_0, NULL, GGML_TYPE_Q8_0),
+    T_REF(GGML_TYPE_Q5_1, "Q5_1", QK5_1, sizeof(block_q5_1), q5_1, NULL, GGML_TYPE_Q8_1),
+    T_REF(GGML_TYPE_Q8_0, "Q8_0", QK8_0, sizeof(block_q8_0), q8_0, quant_q8_0_from_float,
+          GGML_TYPE_Q8_0),
+    T_ACT(GGML_TYPE_Q8_1, "Q8_1", QK8_1, sizeof(block_q8_1), q8_1, GGML_TYPE_Q8_1),
+    T_REF(GGML_TYPE_Q2_K, "Q2_K", QK_K, sizeof(block_q2_K), q2_K, NULL, GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_Q3_K, "Q3_K", QK_K, sizeof(block_q3_K), q3_K, NULL, GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_Q4_K, "Q4_K", QK_K, sizeof(block_q4_K), q4_K, quant_q4_K_from_float,
+          GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_Q5_K, "Q5_K", QK_K, sizeof(block_q5_K), q5_K, NULL, GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), q6_K, quant_q6_K_from_float,
+          GGML_TYPE_Q8_K),
+    T_ACT(GGML_TYPE_Q8_K, "Q8_K", QK_K, sizeof(block_q8_K), q8_K, GGML_TYPE_Q8_K),
+    T_NONE(GGML_TYPE_IQ2_XXS, "IQ2_XXS", QK_K, 66),
+    T_NONE(GGML_TYPE_IQ2_XS, "IQ2_XS", QK_K, 74),
+    T_NONE(GGML_TYPE_IQ3_XXS, "IQ3_XXS", QK_K, 98),
+    T_NONE(GGML_TYPE_IQ1_S, "IQ1_S", QK_K, 50),
+    T_REF(GGML_TYPE_IQ4_NL, "IQ4_NL", QK4_NL, sizeof(block_iq4_nl), iq4_nl, NULL, GGML_TYPE_Q8_0),
+    T_NONE(GGML_TYPE_IQ3_S, "IQ3_S", QK_K, 110),
+    T_NONE(GGML_TYPE_IQ2_S, "IQ2_S", QK_K, 82),
+    T_REF(GGML_TYPE_IQ4_XS, "IQ4_XS", QK_K, sizeof(block_iq4_xs), iq4_xs, NULL, GGML_TYPE_Q8_K),
+    T_NONE(GGML_TYPE_I8, "I8", 1, 1),
+    T_NONE(GGML_TYPE_I16, "I16", 1, 2),
+    T_NONE(GGML_TYPE_I32, "I32", 1, 4),
+    T_NONE(GGML_TYPE_I64, "I64", 1, 8),
+    T_NONE(GGML_TYPE_F64, "F64", 1, 8),
+    T_NONE(GGML_TYPE_IQ1_M, "IQ1_M", QK_K, 56),
+    T_NONE(GGML_TYPE_TQ1_0, "TQ1_0", QK_K, 54),
+    T_NONE(GGML_TYPE_TQ2_0, "TQ2_0", QK_K, 66),
+};
+
+/* ---- run-time kernel choice ---- */
+
+static float f16_dot_f32_ref(int n, const uint16_t *x, const float *y) {
+    float sum = 0.0f;
+    for (int i = 0; i < n; i++) sum += quant_f16_to_f32(x[i]) * y[i];
+    return sum;
+}
+
+static void f16_axpy_ref(int n, float a, const uint16_t *x, float *y) {
+    for (int i = 0; i < n; i++) y[i] += a * quant_f16_to_f32(x[i]);
+}
+
+static void f16_to_f32_ref(const uint16_t *x, float *y, int64_t n) {
+    quant_f16_to_float(x, y, n);
+}
+
+static void f32_to_f16_ref(const float *x, uint16_t *y, int64_t n) {
+    quant_f16_from_float(x, y, n);
+}
+
+static const struct quant_kernels quant_kernels_scalar = {
+    .f16_dot_f32 = f16_dot_f32_ref,
+    .f16_axpy = f16_axpy_ref,
+    .f16_to_f32 = f16_to_f32_ref,
+    .f32_to_f16 = f32_to_f16_ref,
+};
+
+static pthread_once_t quant_once = PTHREAD_ONCE_INIT;
+static const struct quant_kernels *quant_best;   /* the CPU's best set */
+static const struct quant_kernels *quant_active; /* best, or scalar when forced */
+static enum quant_level quant_best_level;
+static int quant_scalar_forced;
+
+static const struct quant_kernels *quant_kernels_for(enum quant_level lv) {
+    if (lv == QUANT_NEON) return quant_kernels_neon();
+    if (lv != QUANT_SCALAR) return quant_kernels_x86(lv);
+    return NULL;
+}
+
+static void quant_apply(const struct quant_kernels *k) {
+    quant_active = k ? k : &quant_kernels_scalar;
+    for (int t = 0; t < GGML_TYPE_COUNT; t++) {
+        struct quant_traits *tr = &quant_table[t];
+        if (!tr->name) continue;
+        tr->vec_dot = (k && k->vec_dot[t]) ? k->vec_dot[t] : tr->vec_dot_ref;
+        tr->vec_dot_tile = k ? k->tile[t] : NULL;
+    }
+    struct quant_traits *a;
+    a = &quant_table[GGML_TYPE_Q8_0];
+    a->from_float = (k && k->q8_0_from_float) ? k->q8_0_from_float : quant_q8_0_from_float;
+    a = &quant_table[GGML_TYPE_Q8_1];
+    a->from_float = (k && k->q8_1_from_float) ? k->q8_1_from_float : quant_q8_1_from_float;
+    a = &quant_table[GGML_TYPE_Q8_K];
+    a->from_float = (k && k->q8_K_from_float) ? k->q8_K_from_float : quant_q8_K_from_float;
+}
+
+static void quant_init(void) {
+    enum quant_level lv = quant_level_detect();
+    const char *cap = getenv("NATTER_SIMD");
+    if (cap && *cap) {
+        enum quant_level want = lv;
+        if (strcmp(cap, "scalar") == 0) want = QUANT_SCALAR;
+        else if (strcmp(cap, "avx2") == 0) want = QUANT_AVX2;
+        else if (strcmp(cap, "avx512") == 0) want = QUANT_AVX512;
+        if (lv != QUANT_NEON && want < lv) lv = want;
+        if (lv == QUANT_NEON && want == QUANT_SCALAR) lv = QUANT_SCALAR;
+    }
+    quant_best = quant_kernels_for(lv);
+    if (!quant_best) lv = QUANT_SCALAR;
+    quant_best_level = lv;
+    quant_apply(quant_best);
+}
+
+const struct quant_traits *quant_traits_get(uint32_t t) {
+    if (t >= GGML_TYPE_COUNT || !quant_table[t].name) return NULL;
+    pthread_once(&quant_once, quant_init);
+    return &quant_table[t];
+}
+
+size_t quant_row_size(uint32_t t, int64_t n) {
+    const struct quant_traits *tr = quant_traits_get(t);
+    if (!tr || n < 0 || n % tr->blck_size != 0) return 0;
+    return (size_t)(n / tr->blck_size) * tr->type_size;
+}
+
+int quant_force_scalar(int on) {
+    pthread_once(&quant_once, quant_init);
+    const int prev = quant_scalar_forced;
+    quant_scalar_forced = on != 0;
+    quant_apply(quant_scalar_forced ? NULL : quant_best);
+    return prev;
+}
+
+const char *quant_simd_name(void) {
+    pthread_once(&quant_once, quant_init);
+    if (quant_scalar_forced) return "scalar";
+    switch (quant_best_level) {
+    case QUANT_AVX512VNNI: return "avx512vnni";
+    case QUANT_AVX512: return "avx512";
+    case QUANT_AVX2: return "avx2";
+    case QUANT_NEON: return "neon";
+    default: return "scalar";
+    }
+}
+
+/* ---- F16 helpers ---- */
+
+float quant_f16_dot_f32(int n, const uint16_t *x, const float *y) {
+    pthread_once(&quant_once, quant_init);
+    return (quant_active->f16_dot_f32 ? quant_active->f16_dot_f32 : f16_dot_f32_ref)(n, x, y);
+}
+
+void quant_f16_axpy(int n, float a, const uint16_t *x, float *y) {
+    pthread_once(&quant_once, quant_init);
+    (quant_active->f16_axpy ? quant_active->f16_axpy : f16_axpy_ref)(n, a, x, y);
+}
+
+void quant_f16_to_f32_row(const uint16_t *x, float *y, int64_t n) {
+    pthread_once(&quant_once, quant_init);
+    (quant_active->f16_to_f32 ? quant_active->f16_to_f32 : f16_to_f32_ref)(x, y, n);
+}
+
+void quant_f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
+    pthread_once(&quant_once, quant_init);
+    (quant_active->f32_to_f16 ? quant_active->f32_to_f16 : f32_to_f16_ref)(x, y, n);
+}
+
+/* ---- matrix x matrix ---- */
+
+#define QUANT_ROW_BLOCK 16 /* weight rows kept hot in L1 while all columns pass */
+
+void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,
+                   const void *y, size_t by, int nr, int nc) {
+    const struct quant_traits *tr = quant_traits_get(t);
+    if (!tr || !tr->vec_dot) return;
+    const char *xb = x, *yb = y;
+    for (int r0 = 0; r0 < nr; r0 += QUANT_ROW_BLOCK) {
+        const int r1 = r0 + QUANT_ROW_BLOCK < nr ? r0 + QUANT_ROW_BLOCK : nr;
+        for (int c = 0; c < nc; c += 4) {
+            const int mc = nc - c < 4 ? nc - c : 4;
+            for (int r = r0; r < r1; r += 4) {
+                const int mr = r1 - r < 4 ? r1 - r : 4;
+                if (tr->vec_dot_tile) {
+                    tr->vec_dot_tile(n, s + (size_t)c * bs + (size_t)r, bs, xb + (size_t)r * bx,
+                                     bx, yb + (size_t)c * by, by, mr, mc);
+                    continue;
+                }
+                for (int j = 0; j < mc; j++)
+                    for (int i = 0; i < mr; i++)
+                        tr->vec_dot(n, s + (size_t)(c + j) * bs + (size_t)(r + i),
+                                    xb + (size_t)(r + i) * bx, yb + (size_t)(c + j) * by);
+            }
+        }
+    }
+}

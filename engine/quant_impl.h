@@ -1,0 +1,77 @@
+/* engine/quant_impl.h — private to engine/quant*.c and tests/test_quant.c: the scalar
+ * reference kernels (quant_ref.c), the per-ISA kernel tables (quant_x86.c, quant_neon.c) and
+ * small helpers they share. Pure functions; callable from any thread. */
+#ifndef NATTER_QUANT_IMPL_H
+#define NATTER_QUANT_IMPL_H
+
+#include <math.h>
+#include <string.h>
+
+#include "quant.h"
+
+/* ggml's half -> float for the scale fields (exact). */
+#define QH2F(h) quant_f16_to_f32(h)
+
+/* Round to nearest, ties to even (ggml's nearest_int), for |f| < 2^22. */
+static inline int quant_nearest_int(float f) {
+    float v = f + 12582912.f;
+    int32_t i;
+    memcpy(&i, &v, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* The 6-bit scale j and min j of a Q4_K / Q5_K block. */
+static inline void quant_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* ---- scalar reference kernels (quant_ref.c) ---- */
+#define QUANT_REF_TYPES(X) \
+    X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q2_K) X(q3_K) X(q4_K) \
+    X(q5_K) X(q6_K) X(iq4_nl) X(iq4_xs)
+
+#define X(t) \
+    void quant_##t##_to_float(const void *x, float *y, int64_t n); \
+    void quant_##t##_vec_dot_ref(int n, float *s, const void *x, const void *y);
+QUANT_REF_TYPES(X)
+#undef X
+void quant_q8_1_to_float(const void *x, float *y, int64_t n);
+void quant_q8_K_to_float(const void *x, float *y, int64_t n);
+
+void quant_f32_from_float(const float *x, void *y, int64_t n);
+void quant_f16_from_float(const float *x, void *y, int64_t n);
+void quant_bf16_from_float(const float *x, void *y, int64_t n);
+void quant_q8_0_from_float(const float *x, void *y, int64_t n);
+void quant_q8_1_from_float(const float *x, void *y, int64_t n);
+void quant_q8_K_from_float(const float *x, void *y, int64_t n);
+void quant_q4_0_from_float(const float *x, void *y, int64_t n);
+void quant_q4_K_from_float(const float *x, void *y, int64_t n);
+void quant_q6_K_from_float(const float *x, void *y, int64_t n);
+
+/* ---- SIMD kernel sets ---- */
+enum quant_level { QUANT_SCALAR = 0, QUANT_AVX2, QUANT_AVX512, QUANT_AVX512VNNI, QUANT_NEON };
+
+struct quant_kernels {
+    quant_vec_dot_fn vec_dot[GGML_TYPE_COUNT];
+    quant_vec_dot_tile_fn tile[GGML_TYPE_COUNT];
+    float (*f16_dot_f32)(int n, const uint16_t *x, const float *y);
+    void (*f16_axpy)(int n, float a, const uint16_t *x, float *y);
+    void (*f16_to_f32)(const uint16_t *x, float *y, int64_t n);
+    void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n);
+    quant_from_float_fn q8_0_from_float, q8_1_from_float, q8_K_from_float;
+};
+
+/* The kernels of level lv, with NULL for what it lacks; NULL if this build or CPU lacks the
+ * level (quant_x86.c / quant_neon.c). */
+const struct quant_kernels *quant_kernels_x86(enum quant_level lv);
+const struct quant_kernels *quant_kernels_neon(void);
+/* The level the CPU supports best (x86 / aarch64 builds). */
+enum quant_level quant_level_detect(void);
+
+#endif

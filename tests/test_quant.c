@@ -1,0 +1,615 @@
+/* tests/test_quant.c — tensor types: half/bfloat16 rounding, dequantization of hand-made blocks,
+ * dot products against a double-precision reference, quantizer round trips, every SIMD kernel
+ * against the scalar one, quant_mat_dot against vec_dot, quant_force_scalar. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "quant_impl.h"
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rng_u32(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+
+/* Uniform in [-1, 1). */
+static float rng_f(void) {
+    return (float)(rng_u32() & 0xFFFFFF) / (float)0x800000 - 1.0f;
+}
+
+static const uint32_t types_all[] = {
+    GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
+    GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0, GGML_TYPE_Q2_K, GGML_TYPE_Q3_K,
+    GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS,
+};
+#define N_TYPES_ALL (sizeof types_all / sizeof types_all[0])
+
+static uint16_t rnd_half(float lo, float hi) {
+    return quant_f32_to_f16(lo + (hi - lo) * (rng_f() + 1.0f) / 2.0f);
+}
+
+/* n values of type t filled with random bits and sane scales (x must hold the row). */
+static void fill_random_row(uint32_t t, void *x, int n) {
+    const struct quant_traits *tr = quant_traits_get(t);
+    const int nb = n / tr->blck_size;
+    if (t == GGML_TYPE_F32) {
+        for (int i = 0; i < n; i++) ((float *)x)[i] = rng_f();
+        return;
+    }
+    if (t == GGML_TYPE_F16 || t == GGML_TYPE_BF16) {
+        for (int i = 0; i < n; i++)
+            ((uint16_t *)x)[i] = t == GGML_TYPE_F16 ? quant_f32_to_f16(rng_f())
+                                                    : quant_f32_to_bf16(rng_f());
+        return;
+    }
+    uint8_t *p = x;
+    for (size_t i = 0; i < (size_t)nb * tr->type_size; i++) p[i] = (uint8_t)rng_u32();
+    for (int b = 0; b < nb; b++) {
+        void *blk = p + (size_t)b * tr->type_size;
+        switch (t) {
+        case GGML_TYPE_Q4_0: ((block_q4_0 *)blk)->d = rnd_half(-0.1f, 0.1f); break;
+        case GGML_TYPE_Q4_1: ((block_q4_1 *)blk)->d = rnd_half(0.f, 0.1f);
+            ((block_q4_1 *)blk)->m = rnd_half(-0.8f, 0.f); break;
+        case GGML_TYPE_Q5_0: ((block_q5_0 *)blk)->d = rnd_half(-0.05f, 0.05f); break;
+        case GGML_TYPE_Q5_1: ((block_q5_1 *)blk)->d = rnd_half(0.f, 0.05f);
+            ((block_q5_1 *)blk)->m = rnd_half(-0.8f, 0.f); break;
+        case GGML_TYPE_Q8_0: ((block_q8_0 *)blk)->d = rnd_half(-0.01f, 0.01f); break;
+        case GGML_TYPE_Q2_K: ((block_q2_K *)blk)->d = rnd_half(0.f, 0.03f);
+            ((block_q2_K *)blk)->dmin = rnd_half(0.f, 0.03f); break;
+        case GGML_TYPE_Q3_K: ((block_q3_K *)blk)->d = rnd_half(-0.01f, 0.01f); break;
+        case GGML_TYPE_Q4_K: ((block_q4_K *)blk)->d = rnd_half(0.f, 0.003f);
+            ((block_q4_K *)blk)->dmin = rnd_half(0.f, 0.01f); break;
+        case GGML_TYPE_Q5_K: ((block_q5_K *)blk)->d = rnd_half(0.f, 0.002f);
+            ((block_q5_K *)blk)->dmin = rnd_half(0.f, 0.01f); break;
+        case GGML_TYPE_Q6_K: ((block_q6_K *)blk)->d = rnd_half(-0.0005f, 0.0005f); break;
+        case GGML_TYPE_IQ4_NL: ((block_iq4_nl *)blk)->d = rnd_half(-0.01f, 0.01f); break;
+        case GGML_TYPE_IQ4_XS: ((block_iq4_xs *)blk)->d = rnd_half(-0.001f, 0.001f); break;
+        default: break;
+        }
+    }
+}
+
+/* ---------------- conversions ---------------- */
+
+TEST(quant_f16_rounding) {
+    CHECK_EQ_INT(quant_f32_to_f16(1.0f), 0x3C00);
+    CHECK_EQ_INT(quant_f32_to_f16(-2.0f), 0xC000);
+    CHECK_EQ_INT(quant_f32_to_f16(65504.f), 0x7BFF);
+    CHECK_EQ_INT(quant_f32_to_f16(65519.f), 0x7BFF);
+    CHECK_EQ_INT(quant_f32_to_f16(65520.f), 0x7C00);
+    CHECK_EQ_INT(quant_f32_to_f16(INFINITY), 0x7C00);
+    CHECK_EQ_INT(quant_f32_to_f16(-INFINITY), 0xFC00);
+    CHECK_EQ_INT(quant_f32_to_f16(0x1p-24f), 0x0001);
+    CHECK_EQ_INT(quant_f32_to_f16(0x1p-25f), 0x0000);        /* tie to even */
+    CHECK_EQ_INT(quant_f32_to_f16(0x3p-25f), 0x0002);        /* tie to even */
+    CHECK_EQ_INT(quant_f32_to_f16(1.0f + 0x1p-11f), 0x3C00); /* tie to even */
+    CHECK_EQ_INT(quant_f32_to_f16(1.0f + 0x3p-11f), 0x3C02);
+    CHECK_EQ_INT(quant_f32_to_f16(0x1.ffcp-15f), 0x0400);    /* rounds up into the normals */
+    CHECK_EQ_INT(quant_f32_to_f16(-0.0f), 0x8000);
+    CHECK((quant_f32_to_f16(NAN) & 0x7C00) == 0x7C00 && (quant_f32_to_f16(NAN) & 0x3FF) != 0);
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        const float f = quant_f16_to_f32((uint16_t)h);
+        if (isnan(f)) {
+            CHECK((h & 0x7C00) == 0x7C00 && (h & 0x3FF));
+            continue;
+        }
+        CHECK_EQ_INT(quant_f32_to_f16(f), h);
+    }
+    CHECK(quant_f16_to_f32(0x0001) == 0x1p-24f);
+    CHECK(quant_f16_to_f32(0x3555) == 0x1.554p-2f);
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("f16c"))) static uint16_t hw_f32_to_f16(float f) {
+    return (uint16_t)_cvtss_sh(f, 0);
+}
+#endif
+
+TEST(quant_f16_matches_f16c) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("f16c")) SKIP("no F16C");
+    for (int i = 0; i < 2000000; i++) {
+        uint32_t bits = rng_u32() ^ (rng_u32() << 16);
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        if (isnan(f)) continue;
+        CHECK_MSG(quant_f32_to_f16(f) == hw_f32_to_f16(f), "f=%a ours=%04x f16c=%04x", f,
+                  quant_f32_to_f16(f), hw_f32_to_f16(f));
+    }
+#else
+    SKIP("not x86-64");
+#endif
+}
+
+TEST(quant_bf16_rounding) {
+    CHECK_EQ_INT(quant_f32_to_bf16(1.0f), 0x3F80);
+    CHECK_EQ_INT(quant_f32_to_bf16(1.0f + 0x1p-8f), 0x3F80); /* tie to even */
+    CHECK_EQ_INT(quant_f32_to_bf16(1.0f + 0x3p-8f), 0x3F82);
+    CHECK_EQ_INT(quant_f32_to_bf16(-3.0f), 0xC040);
+    CHECK((quant_f32_to_bf16(NAN) & 0x7F80) == 0x7F80 && (quant_f32_to_bf16(NAN) & 0x7F));
+    CHECK(quant_bf16_to_f32(0x3F80) == 1.0f);
+    CHECK(quant_bf16_to_f32(0xC040) == -3.0f);
+}
+
+/* ---------------- table ---------------- */
+
+TEST(quant_traits_table) {
+    static const struct { uint32_t t; const char *name; int bs; size_t sz; } want[] = {
+        {GGML_TYPE_F32, "F32", 1, 4}, {GGML_TYPE_F16, "F16", 1, 2}, {GGML_TYPE_BF16, "BF16", 1, 2},
+        {GGML_TYPE_Q4_0, "Q4_0", 32, 18}, {GGML_TYPE_Q4_1, "Q4_1", 32, 20},
+        {GGML_TYPE_Q5_0, "Q5_0", 32, 22}, {GGML_TYPE_Q5_1, "Q5_1", 32, 24},
+        {GGML_TYPE_Q8_0, "Q8_0", 32, 34}, {GGML_TYPE_Q2_K, "Q2_K", 256, 84},
+        {GGML_TYPE_Q3_K, "Q3_K", 256, 110}, {GGML_TYPE_Q4_K, "Q4_K", 256, 144},
+        {GGML_TYPE_Q5_K, "Q5_K", 256, 176}, {GGML_TYPE_Q6_K, "Q6_K", 256, 210},
+        {GGML_TYPE_IQ4_NL, "IQ4_NL", 32, 18}, {GGML_TYPE_IQ4_XS, "IQ4_XS", 256, 136},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const struct quant_traits *tr = quant_traits_get(want[i].t);
+        CHECK(tr != NULL);
+        CHECK_STR_EQ(tr->name, want[i].name);
+        CHECK_EQ_INT(tr->blck_size, want[i].bs);
+        CHECK_EQ_INT(tr->type_size, want[i].sz);
+        CHECK(tr->supported && tr->to_float && tr->vec_dot && tr->vec_dot_ref);
+        const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
+        CHECK(vt && vt->from_float && vt->blck_size == tr->blck_size);
+    }
+    CHECK(quant_traits_get(4) == NULL);
+    CHECK(quant_traits_get(31) == NULL);
+    CHECK(quant_traits_get(GGML_TYPE_COUNT) == NULL);
+    CHECK(quant_traits_get(0xFFFFFFFFu) == NULL);
+    const struct quant_traits *iq2 = quant_traits_get(GGML_TYPE_IQ2_XXS);
+    CHECK(iq2 && !iq2->supported && iq2->type_size == 66);
+    CHECK(!quant_traits_get(GGML_TYPE_TQ2_0)->supported);
+    CHECK_EQ_INT(quant_row_size(GGML_TYPE_Q4_K, 4096), 16 * 144);
+    CHECK_EQ_INT(quant_row_size(GGML_TYPE_Q4_K, 4000), 0);
+    CHECK_EQ_INT(quant_row_size(GGML_TYPE_F16, 7), 14);
+    CHECK_EQ_INT(quant_row_size(99, 32), 0);
+}
+
+/* ---------------- dequantization of hand-made blocks ---------------- */
+
+TEST(quant_dequant_known_blocks_32) {
+    float y[32];
+    block_q4_0 a;
+    memset(&a, 0, sizeof a);
+    a.d = 0x3800; /* 0.5 */
+    a.qs[0] = 0x1F;
+    a.qs[15] = 0x80;
+    quant_q4_0_to_float(&a, y, 32);
+    CHECK(y[0] == 3.5f && y[16] == -3.5f && y[15] == -4.0f && y[31] == 0.0f && y[1] == -4.0f);
+
+    block_q4_1 b;
+    memset(&b, 0, sizeof b);
+    b.d = 0x3800;
+    b.m = 0xBC00; /* -1 */
+    b.qs[3] = 0xF2;
+    quant_q4_1_to_float(&b, y, 32);
+    CHECK(y[3] == 0.0f && y[19] == 6.5f && y[0] == -1.0f);
+
+    block_q5_0 c;
+    memset(&c, 0, sizeof c);
+    c.d = 0x4000; /* 2 */
+    c.qs[2] = 0x31;
+    c.qh[0] = 0x04;  /* bit 2: high bit of value 2 */
+    c.qh[2] = 0x04;  /* bit 18: high bit of value 18 */
+    quant_q5_0_to_float(&c, y, 32);
+    CHECK(y[2] == 2.0f * (17 - 16) && y[18] == 2.0f * (19 - 16) && y[0] == -32.0f);
+
+    block_q5_1 e;
+    memset(&e, 0, sizeof e);
+    e.d = 0x3C00;
+    e.m = 0x3C00;
+    e.qs[31 - 16] = 0xF0;
+    e.qh[3] = 0x80; /* bit 31 */
+    quant_q5_1_to_float(&e, y, 32);
+    CHECK(y[31] == 32.0f && y[15] == 1.0f);
+
+    block_q8_0 f;
+    memset(&f, 0, sizeof f);
+    f.d = 0x3400; /* 0.25 */
+    f.qs[5] = -128;
+    f.qs[31] = 127;
+    quant_q8_0_to_float(&f, y, 32);
+    CHECK(y[5] == -32.0f && y[31] == 31.75f && y[0] == 0.0f);
+
+    block_iq4_nl g;
+    memset(&g, 0, sizeof g);
+    g.d = 0x3C00;
+    g.qs[0] = 0xF8;
+    quant_iq4_nl_to_float(&g, y, 32);
+    CHECK(y[0] == 1.0f && y[16] == 113.0f && y[1] == -127.0f);
+}
+
+TEST(quant_dequant_known_blocks_K) {
+    float y[256];
+    block_q2_K a;
+    memset(&a, 0, sizeof a);
+    a.d = 0x3C00;
+    a.dmin = 0x3800;
+    a.scales[0] = 0x23;  /* values 0..15: scale 3, min 2 */
+    a.scales[3] = 0x05;  /* values 48..63: scale 5 (shift 2, bytes 16..31) */
+    a.qs[0] = 0x03;      /* value 0 = 3 */
+    a.qs[17] = 0x0C;     /* value 49 = 3 (shift 2 of byte 17) */
+    quant_q2_K_to_float(&a, y, 256);
+    CHECK(y[0] == 3.0f * 3 - 1.0f && y[1] == -1.0f && y[49] == 15.0f && y[48] == 0.0f);
+
+    block_q3_K b;
+    memset(&b, 0, sizeof b);
+    b.d = 0x3C00;
+    /* scales: all 6-bit values 32 (zero) except scale 0 = 33 and scale 15 = 31. */
+    int8_t sc6[16];
+    for (int j = 0; j < 16; j++) sc6[j] = 32;
+    sc6[0] = 33;
+    sc6[15] = 31;
+    for (int j = 0; j < 16; j++) {
+        const int v = sc6[j];
+        if (j < 8) b.scales[j] |= (uint8_t)(v & 0xF);
+        else b.scales[j - 8] |= (uint8_t)((v & 0xF) << 4);
+        b.scales[8 + j % 4] |= (uint8_t)(((v >> 4) & 3) << (2 * (j / 4)));
+    }
+    b.qs[0] = 0x02;        /* value 0: 2, hmask bit clear -> 2 - 4 = -2 */
+    b.hmask[31] = 0x80;    /* value 255: hmask bit 7 of byte 31 set */
+    b.qs[63] = 0xC0;       /* value 255: bits 6-7 of byte 63 -> 3 */
+    quant_q3_K_to_float(&b, y, 256);
+    CHECK(y[0] == -2.0f && y[1] == -4.0f && y[255] == -3.0f && y[16] == 0.0f);
+
+    block_q4_K c;
+    memset(&c, 0, sizeof c);
+    c.d = 0x3C00;
+    c.dmin = 0x3C00;
+    c.scales[0] = 2;                    /* sub-block 0: scale 2 */
+    c.scales[4] = 1;                    /* sub-block 0: min 1 */
+    c.scales[8] = 0x53;                 /* sub-block 4: scale 3 | 16, min 5 */
+    c.scales[0] |= 0x40;                /* high bits of scale 4 -> 3 + 16 = 19 */
+    c.qs[0] = 0x97;                     /* value 0 = 7, value 32 = 9 */
+    c.qs[64] = 0x02;                    /* value 128 = 2 */
+    quant_q4_K_to_float(&c, y, 256);
+    CHECK(y[0] == 2.0f * 7 - 1.0f && y[32] == 0.0f && y[128] == 19.0f * 2 - 5.0f);
+
+    block_q5_K d5;
+    memset(&d5, 0, sizeof d5);
+    d5.d = 0x3C00;
+    d5.dmin = 0;
+    for (int j = 0; j < 4; j++) d5.scales[j] = 1;
+    for (int j = 8; j < 12; j++) d5.scales[j] = 1;
+    d5.qs[0] = 0x21;
+    d5.qh[0] = 0x03;   /* values 0 and 32 get +16 */
+    d5.qh[1] = 0x80;   /* value 225 (sub-block 7, byte 1) gets +16 */
+    quant_q5_K_to_float(&d5, y, 256);
+    CHECK(y[0] == 17.0f && y[32] == 18.0f && y[225] == 16.0f && y[1] == 0.0f);
+
+    block_q6_K e;
+    memset(&e, 0, sizeof e);
+    e.d = 0x3C00;
+    for (int j = 0; j < 16; j++) e.scales[j] = 1;
+    e.scales[15] = -2;
+    e.ql[0] = 0x21;      /* value 0 low 1, value 64 low 2 */
+    e.qh[0] = 0x12;      /* value 0 high 2 -> 33 -> 1; value 64 high 1 -> 18 -> -14 */
+    e.ql[127] = 0xF0;    /* value 255 low 15 */
+    e.qh[63] = 0xC0;     /* value 255 high 3 -> 63 -> 31 */
+    quant_q6_K_to_float(&e, y, 256);
+    CHECK(y[0] == 1.0f && y[64] == -14.0f && y[255] == -62.0f && y[1] == -32.0f);
+
+    block_iq4_xs f;
+    memset(&f, 0, sizeof f);
+    f.d = 0x3C00;
+    f.scales_l[0] = 0x21;     /* sub-block 0 low 1, sub-block 1 low 2 */
+    f.scales_h = 0x0002;      /* sub-block 0 high 2 -> 33 -> 1 */
+    f.qs[0] = 0x0F;
+    f.qs[16] = 0x08;          /* sub-block 1 value 0 -> level 1 */
+    quant_iq4_xs_to_float(&f, y, 256);
+    CHECK(y[0] == 113.0f && y[16] == -127.0f && y[32] == (2 - 32) * 1.0f);
+}
+
+/* ---------------- dot products ---------------- */
+
+static double dot_double(const float *a, const float *b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+    return s;
+}
+
+/* vec_dot (reference and best kernel) equals the double dot product of the dequantized inputs
+ * up to float summation, and stays near the float dot product (activation quantization). */
+TEST(quant_vec_dot_vs_float) {
+    const int n = 1024;
+    void *x = malloc((size_t)n * 8), *yq = malloc((size_t)n * 8);
+    float *xf = malloc((size_t)n * 4), *yf = malloc((size_t)n * 4), *yd = malloc((size_t)n * 4);
+    for (size_t k = 0; k < N_TYPES_ALL; k++) {
+        const uint32_t t = types_all[k];
+        const struct quant_traits *tr = quant_traits_get(t);
+        const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
+        for (int rep = 0; rep < 20; rep++) {
+            fill_random_row(t, x, n);
+            tr->to_float(x, xf, n);
+            for (int i = 0; i < n; i++) yf[i] = rng_f();
+            vt->from_float(yf, yq, n);
+            vt->to_float(yq, yd, n);
+            double abs_sum = 0, absq = 0;
+            for (int i = 0; i < n; i++) {
+                abs_sum += fabs((double)xf[i] * yd[i]);
+                absq += fabs((double)xf[i] * yf[i]);
+            }
+            const double exact = dot_double(xf, yd, n), truth = dot_double(xf, yf, n);
+            if (tr->vec_dot_type == GGML_TYPE_Q8_1) { /* m * s uses s = d * sum(q) as a half */
+                for (int b = 0; b < n / 32; b++) {
+                    const block_q8_1 *yb = (const block_q8_1 *)yq + b;
+                    abs_sum += 4.0 * fabs(quant_f16_to_f32(yb->s)) * 0x1p-11 / 2e-6;
+                }
+            }
+            float s_ref, s_best;
+            tr->vec_dot_ref(n, &s_ref, x, yq);
+            tr->vec_dot(n, &s_best, x, yq);
+            CHECK_MSG(fabs(s_ref - exact) <= 2e-6 * abs_sum + 1e-30, "%s ref %g vs %g", tr->name,
+                      s_ref, exact);
+            CHECK_MSG(fabs(s_best - exact) <= 2e-6 * abs_sum + 1e-30, "%s best %g vs %g",
+                      tr->name, s_best, exact);
+            /* activation quantization: 8 bits (F16/BF16/F32 much better) */
+            const double lim = t == GGML_TYPE_BF16 ? 1e-2 : t == GGML_TYPE_F16 ? 1e-3
+                             : t == GGML_TYPE_F32 ? 1e-6 : 1.5e-2;
+            CHECK_MSG(fabs(s_best - truth) <= lim * absq, "%s %g vs float %g", tr->name, s_best,
+                      truth);
+        }
+    }
+    free(x), free(yq), free(xf), free(yf), free(yd);
+}
+
+/* ---------------- quantizers ---------------- */
+
+static double nmse(const float *a, const float *b, int n) {
+    double num = 0, den = 0;
+    for (int i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)a[i] * a[i];
+    }
+    return den > 0 ? num / den : num;
+}
+
+TEST(quant_round_trip_error) {
+    static const struct { uint32_t t; double lim; } cases[] = {
+        {GGML_TYPE_F32, 0}, {GGML_TYPE_F16, 1e-7}, {GGML_TYPE_BF16, 1e-5},
+        {GGML_TYPE_Q8_0, 5e-5}, {GGML_TYPE_Q8_1, 5e-5}, {GGML_TYPE_Q8_K, 5e-5},
+        {GGML_TYPE_Q4_0, 1.2e-2}, {GGML_TYPE_Q4_K, 6e-3}, {GGML_TYPE_Q6_K, 4e-4},
+    };
+    const int n = 4096;
+    float *x = malloc(n * 4), *y = malloc(n * 4);
+    void *q = malloc((size_t)n * 8);
+    for (int i = 0; i < n; i++) x[i] = rng_f() + 0.3f * rng_f() * rng_f() * rng_f();
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const struct quant_traits *tr = quant_traits_get(cases[k].t);
+        CHECK(tr->from_float != NULL);
+        tr->from_float(x, q, n);
+        tr->to_float(q, y, n);
+        const double e = nmse(x, y, n);
+        CHECK_MSG(e <= cases[k].lim, "%s nmse %g > %g", tr->name, e, cases[k].lim);
+    }
+    /* zeros quantize to zeros, without NaN */
+    memset(x, 0, n * 4);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const struct quant_traits *tr = quant_traits_get(cases[k].t);
+        tr->from_float(x, q, n);
+        tr->to_float(q, y, n);
+        for (int i = 0; i < n; i++) CHECK_MSG(y[i] == 0.0f, "%s zero -> %g", tr->name, y[i]);
+    }
+    free(x), free(y), free(q);
+}
+
+/* Q8_0 activations: ties to even, d = amax / 127 stored as half. */
+TEST(quant_q8_0_activation_exact) {
+    float x[32];
+    for (int i = 0; i < 32; i++) x[i] = (float)(i - 16) * 0.5f;
+    x[31] = 127.0f;
+    block_q8_0 b;
+    quant_q8_0_from_float(x, &b, 32);
+    CHECK_EQ_INT(b.d, quant_f32_to_f16(1.0f));
+    CHECK_EQ_INT(b.qs[0], -8);
+    CHECK_EQ_INT(b.qs[1], -8); /* -7.5 -> -8 */
+    CHECK_EQ_INT(b.qs[3], -6); /* -6.5 -> -6 */
+    CHECK_EQ_INT(b.qs[31], 127);
+    block_q8_K k;
+    float xk[256];
+    for (int i = 0; i < 256; i++) xk[i] = (float)(i % 7) - 3.0f;
+    xk[100] = -127.0f;
+    quant_q8_K_from_float(xk, &k, 256);
+    CHECK(k.d == 1.0f);
+    CHECK_EQ_INT(k.qs[100], -127);
+    CHECK_EQ_INT(k.qs[0], -3);
+    int s = 0;
+    for (int i = 0; i < 16; i++) s += k.qs[i];
+    CHECK_EQ_INT(k.bsums[0], s);
+}
+
+/* ---------------- SIMD against scalar ---------------- */
+
+static const char *level_name(enum quant_level lv) {
+    switch (lv) {
+    case QUANT_AVX2: return "avx2";
+    case QUANT_AVX512: return "avx512";
+    case QUANT_AVX512VNNI: return "avx512vnni";
+    case QUANT_NEON: return "neon";
+    default: return "scalar";
+    }
+}
+
+static const struct quant_kernels *kernels_of(enum quant_level lv) {
+    return lv == QUANT_NEON ? quant_kernels_neon() : quant_kernels_x86(lv);
+}
+
+static int close_rel(double a, double b, double scale, double rel) {
+    return fabs(a - b) <= rel * scale + 1e-30;
+}
+
+TEST(quant_simd_vs_scalar) {
+    const int sizes[] = {256, 512, 768, 1024, 2048, 4096 + 256};
+    const int maxn = 4096 + 256;
+    void *x = malloc((size_t)maxn * 4 * 4), *yq = malloc((size_t)maxn * 8 * 4);
+    float *yf = malloc((size_t)maxn * 4), *xf = malloc((size_t)maxn * 4);
+    float *yd = malloc((size_t)maxn * 4);
+    int n_tested = 0;
+    for (int lv = QUANT_AVX2; lv <= QUANT_NEON; lv++) {
+        const struct quant_kernels *kern = kernels_of((enum quant_level)lv);
+        if (!kern) continue;
+        for (size_t k = 0; k < N_TYPES_ALL; k++) {
+            const uint32_t t = types_all[k];
+            const struct quant_traits *tr = quant_traits_get(t);
+            const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
+            for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+                const int n = sizes[si];
+                const size_t rx = quant_row_size(t, n), ry = quant_row_size(tr->vec_dot_type, n);
+                for (int r = 0; r < 4; r++) fill_random_row(t, (char *)x + r * rx, n);
+                for (int c = 0; c < 4; c++) {
+                    for (int i = 0; i < n; i++) yf[i] = rng_f() * (c + 1);
+                    vt->from_float(yf, (char *)yq + c * ry, n);
+                }
+                double scale[4][4];
+                float ref[4][4];
+                for (int r = 0; r < 4; r++) {
+                    tr->to_float((char *)x + r * rx, xf, n);
+                    for (int c = 0; c < 4; c++) {
+                        vt->to_float((char *)yq + c * ry, yd, n);
+                        double sa = 0;
+                        for (int i = 0; i < n; i++) sa += fabs((double)xf[i] * yd[i]);
+                        scale[r][c] = sa;
+                        tr->vec_dot_ref(n, &ref[r][c], (char *)x + r * rx, (char *)yq + c * ry);
+                    }
+                }
+                if (kern->vec_dot[t]) {
+                    for (int r = 0; r < 4; r++)
+                        for (int c = 0; c < 4; c++) {
+                            float s;
+                            kern->vec_dot[t](n, &s, (char *)x + r * rx, (char *)yq + c * ry);
+                            CHECK_MSG(close_rel(s, ref[r][c], scale[r][c], 1e-5),
+                                      "%s %s n=%d: %.9g vs scalar %.9g", level_name(lv),
+                                      tr->name, n, s, ref[r][c]);
+                            n_tested++;
+                        }
+                }
+                if (kern->tile[t]) {
+                    for (int nr = 1; nr <= 4; nr++)
+                        for (int nc = 1; nc <= 4; nc++) {
+                            float s[4 * 5];
+                            for (int i = 0; i < 20; i++) s[i] = -1e30f;
+                            kern->tile[t](n, s, 5, x, rx, yq, ry, nr, nc);
+                            for (int c = 0; c < 4; c++)
+                                for (int r = 0; r < 5; r++) {
+                                    if (r >= nr || c >= nc) {
+                                        CHECK(s[c * 5 + r] == -1e30f);
+                                        continue;
+                                    }
+                                    float v;
+                                    kern->vec_dot[t](n, &v, (char *)x + r * rx, (char *)yq + c * ry);
+                                    CHECK_MSG(s[c * 5 + r] == v, "%s %s tile %dx%d n=%d: %.9g vs %.9g",
+                                              level_name(lv), tr->name, nr, nc, n, s[c * 5 + r], v);
+                                }
+                            n_tested++;
+                        }
+                }
+            }
+        }
+        /* activation quantizers must be bit-exact */
+        const uint32_t acts[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q8_1, GGML_TYPE_Q8_K};
+        const quant_from_float_fn fns[] = {kern->q8_0_from_float, kern->q8_1_from_float,
+                                           kern->q8_K_from_float};
+        for (int a = 0; a < 3; a++) {
+            if (!fns[a]) continue;
+            const int n = 4096;
+            const size_t rs = quant_row_size(acts[a], n);
+            char *q1 = malloc(rs), *q2 = malloc(rs);
+            for (int rep = 0; rep < 10; rep++) {
+                for (int i = 0; i < n; i++) yf[i] = rng_f() * (float)(rep + 1);
+                if (rep == 3) for (int i = 0; i < 256; i++) yf[i] = 0.0f;
+                if (rep == 4) for (int i = 0; i < n; i++) yf[i] = (float)(i % 64 - 32) * 0.5f;
+                (acts[a] == GGML_TYPE_Q8_0 ? quant_q8_0_from_float
+                 : acts[a] == GGML_TYPE_Q8_1 ? quant_q8_1_from_float : quant_q8_K_from_float)(yf, q1, n);
+                fns[a](yf, q2, n);
+                CHECK_MSG(memcmp(q1, q2, rs) == 0, "%s %s quantizer differs (rep %d)",
+                          level_name(lv), quant_traits_get(acts[a])->name, rep);
+            }
+            free(q1), free(q2);
+            n_tested++;
+        }
+        /* F16 helpers */
+        for (int n = 0; n < 300; n += 7) {
+            uint16_t h[300];
+            float f[300], g[300], g2[300];
+            for (int i = 0; i < n; i++) {
+                h[i] = quant_f32_to_f16(rng_f());
+                f[i] = rng_f();
+                g[i] = g2[i] = rng_f();
+            }
+            double d = 0, sa = 0;
+            for (int i = 0; i < n; i++) {
+                d += (double)quant_f16_to_f32(h[i]) * f[i];
+                sa += fabs((double)quant_f16_to_f32(h[i]) * f[i]);
+            }
+            if (kern->f16_dot_f32)
+                CHECK(close_rel(kern->f16_dot_f32(n, h, f), d, sa, 1e-6));
+            if (kern->f16_axpy) {
+                kern->f16_axpy(n, 0.75f, h, g);
+                for (int i = 0; i < n; i++)
+                    CHECK(fabsf(g[i] - (g2[i] + 0.75f * quant_f16_to_f32(h[i]))) <= 1e-6f);
+            }
+            if (kern->f16_to_f32) {
+                kern->f16_to_f32(h, g, n);
+                for (int i = 0; i < n; i++) CHECK(g[i] == quant_f16_to_f32(h[i]));
+            }
+            if (kern->f32_to_f16) {
+                uint16_t h2[300];
+                kern->f32_to_f16(f, h2, n);
+                for (int i = 0; i < n; i++) CHECK(h2[i] == quant_f32_to_f16(f[i]));
+            }
+        }
+    }
+    (void)n_tested;
+    free(x), free(yq), free(yf), free(xf), free(yd);
+}
+
+/* quant_mat_dot gives vec_dot's values bit for bit, for odd shapes too. */
+TEST(quant_mat_dot_matches_vec_dot) {
+    const int n = 512, nr = 7, nc = 6;
+    for (size_t k = 0; k < N_TYPES_ALL; k++) {
+        const uint32_t t = types_all[k];
+        const struct quant_traits *tr = quant_traits_get(t);
+        const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
+        const size_t rx = quant_row_size(t, n), ry = quant_row_size(tr->vec_dot_type, n);
+        char *x = malloc(rx * nr), *y = malloc(ry * nc);
+        float *yf = malloc(n * 4), s[7 * 6];
+        for (int r = 0; r < nr; r++) fill_random_row(t, x + r * rx, n);
+        for (int c = 0; c < nc; c++) {
+            for (int i = 0; i < n; i++) yf[i] = rng_f();
+            vt->from_float(yf, y + c * ry, n);
+        }
+        quant_mat_dot(t, n, s, nr, x, rx, y, ry, nr, nc);
+        for (int c = 0; c < nc; c++)
+            for (int r = 0; r < nr; r++) {
+                float v;
+                tr->vec_dot(n, &v, x + r * rx, y + c * ry);
+                CHECK_MSG(s[c * nr + r] == v, "%s [%d,%d] %g vs %g", tr->name, r, c,
+                          s[c * nr + r], v);
+            }
+        free(x), free(y), free(yf);
+    }
+}
+
+TEST(quant_force_scalar_switches) {
+    const struct quant_traits *tr = quant_traits_get(GGML_TYPE_Q4_0);
+    const char *best = quant_simd_name();
+    CHECK(best != NULL);
+    CHECK_EQ_INT(quant_force_scalar(1), 0);
+    CHECK_STR_EQ(quant_simd_name(), "scalar");
+    CHECK(tr->vec_dot == tr->vec_dot_ref && tr->vec_dot_tile == NULL);
+    CHECK_EQ_INT(quant_force_scalar(0), 1);
+    CHECK_STR_EQ(quant_simd_name(), best);
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (quant_kernels_x86(quant_level_detect()) && !getenv("NATTER_SIMD"))
+        CHECK(strcmp(best, "scalar") != 0);
+#endif
+}
