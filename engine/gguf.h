@@ -44,6 +44,8 @@ int gguf_open(const char *path, gguf **out, char *err, size_t err_len);
 /* Same, over a caller-owned buffer (borrowed, must outlive the handle): fuzzing and tests. */
 int gguf_open_mem(const void *buf, size_t len, gguf **out, char *err, size_t err_len);
 void gguf_close(gguf *g);
+/* Hints the kernel to read the whole mapping ahead (MADV_WILLNEED); no-op for memory buffers. */
+void gguf_advise_willneed(const gguf *g);
 
 uint32_t gguf_version(const gguf *g);
 uint64_t gguf_file_size(const gguf *g);
