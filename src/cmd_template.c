@@ -1,15 +1,294 @@
-/* src/cmd_template.c — placeholder until its issue lands: each command says it is not built yet. */
+/* src/cmd_template.c — `natter template list|show|render|detect` and `natter prompts`: the CLI
+ * over src/prompts.h. Conversation JSON is read through SQLite's JSON functions (json_each on
+ * an in-memory database). Main thread. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "prompts.h"
+
+#define CONV_MAX (64u << 20)  /* conversation JSON on stdin: at most 64 MiB */
+#define JINJA_MAX (16u << 20) /* a .jinja file: at most 16 MiB */
+
+static const char template_usage[] =
+    "template list | show NAME | render NAME [--no-assistant] < conversation.json | "
+    "detect FILE.gguf|FILE.jinja";
+
+/* Loads the registry and reports every malformed file on stderr (natter goes on without it). */
+static void load_reporting(void) {
+    prompts_load();
+    for (int i = 0; i < prompts_n_errors(); i++)
+        cli_error("%s", prompts_error(i));
+}
+
+static const struct prompts_template *find_or_complain(const char *name) {
+    const struct prompts_template *t = prompts_template_find(name);
+    if (!t)
+        cli_error("unknown template '%s' (see 'natter template list')", name);
+    return t;
+}
+
+static int template_list(void) {
+    for (int i = 0; i < prompts_template_count(); i++) {
+        const struct prompts_template *t = prompts_template_at(i);
+        printf("%-18s %s%s\n", t->name, t->description, t->from_user ? " (user)" : "");
+    }
+    return 0;
+}
+
+static int template_show(const char *name) {
+    const struct prompts_template *t = find_or_complain(name);
+    if (!t)
+        return 1;
+    FILE *f = fopen(t->path, "rb");
+    char *text = f ? prompts_read_stream(f, 1u << 20, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (!text) {
+        cli_error("%s: %s", t->path, strerror(errno));
+        return 1;
+    }
+    fputs(text, stdout);
+    free(text);
+    return 0;
+}
+
+/* The conversation: a JSON array of {"role", "content"} objects, parsed with SQLite. */
+struct conv {
+    struct prompts_msg *msgs;
+    char **strs; /* owned copies: role, content, role, content, ... */
+    int n;
+};
+
+static void conv_free(struct conv *c) {
+    for (int i = 0; i < 2 * c->n; i++)
+        free(c->strs[i]);
+    free(c->strs);
+    free(c->msgs);
+}
+
+static char *col_dup(sqlite3_stmt *st, int col) {
+    const unsigned char *s = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    char *p = malloc((size_t)n + 1);
+    if (p) {
+        memcpy(p, s ? (const char *)s : "", (size_t)n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+/* Fills c from json; on error prints one line and returns -1. */
+static int conv_parse(const char *json, struct conv *c) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1, step;
+    memset(c, 0, sizeof *c);
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK) {
+        cli_error("sqlite: %s", db ? sqlite3_errmsg(db) : "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT json_valid(?1), "
+                           "CASE WHEN json_valid(?1) THEN json_type(?1) END",
+                           -1, &st, NULL) ||
+        sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_ROW) {
+        cli_error("sqlite: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    if (!sqlite3_column_int(st, 0)) {
+        cli_error("conversation: invalid JSON");
+        goto out;
+    }
+    const unsigned char *type = sqlite3_column_text(st, 1);
+    if (!type || strcmp((const char *)type, "array")) {
+        cli_error("conversation: expected a JSON array of {\"role\", \"content\"} objects");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT type, json_type(value, '$.role'), "
+                           "json_extract(value, '$.role'), json_type(value, '$.content'), "
+                           "json_extract(value, '$.content') "
+                           "FROM json_each(?1) ORDER BY key",
+                           -1, &st, NULL) ||
+        sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC)) {
+        cli_error("sqlite: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int i = c->n;
+        const char *t0 = (const char *)sqlite3_column_text(st, 0);
+        const char *t1 = (const char *)sqlite3_column_text(st, 1);
+        const char *t3 = (const char *)sqlite3_column_text(st, 3);
+        if (!t0 || strcmp(t0, "object")) {
+            cli_error("conversation: message %d: expected an object", i + 1);
+            goto out;
+        }
+        if (!t1 || !t3 || strcmp(t1, "text") || strcmp(t3, "text")) {
+            cli_error("conversation: message %d: \"role\" and \"content\" must be strings", i + 1);
+            goto out;
+        }
+        struct prompts_msg *m = realloc(c->msgs, (size_t)(i + 1) * sizeof *m);
+        if (m)
+            c->msgs = m;
+        char **s = m ? realloc(c->strs, (size_t)(2 * i + 2) * sizeof *s) : NULL;
+        if (!s) {
+            cli_error("out of memory");
+            goto out;
+        }
+        c->strs = s;
+        s[2 * i] = col_dup(st, 2);
+        s[2 * i + 1] = col_dup(st, 4);
+        c->n++;
+        if (!s[2 * i] || !s[2 * i + 1]) {
+            cli_error("out of memory");
+            goto out;
+        }
+        if (prompts_role_parse(s[2 * i]) < 0) {
+            cli_error("conversation: message %d: unknown role '%.40s' (system, user or "
+                      "assistant)", i + 1, s[2 * i]);
+            goto out;
+        }
+        c->msgs[i].role = s[2 * i];
+        c->msgs[i].content = s[2 * i + 1];
+    }
+    if (step != SQLITE_DONE) {
+        cli_error("sqlite: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (rc)
+        conv_free(c);
+    return rc;
+}
+
+static int template_render(int argc, char **argv) {
+    const char *name = NULL;
+    int add_assistant = 1;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-assistant"))
+            add_assistant = 0;
+        else if (argv[i][0] == '-' || name)
+            return cli_usage("template render NAME [--no-assistant] < conversation.json");
+        else
+            name = argv[i];
+    }
+    if (!name)
+        return cli_usage("template render NAME [--no-assistant] < conversation.json");
+    const struct prompts_template *t = find_or_complain(name);
+    if (!t)
+        return 1;
+    char *json = prompts_read_stream(stdin, CONV_MAX, NULL);
+    if (!json) {
+        cli_error("standard input: %s", errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+        return 1;
+    }
+    struct conv c;
+    int rc = conv_parse(json, &c);
+    free(json);
+    if (rc)
+        return 1;
+    char *out;
+    long n = prompts_render(t, c.msgs, c.n, add_assistant, &out);
+    conv_free(&c);
+    if (n < 0) {
+        cli_error("render: %s", strerror(errno));
+        return 1;
+    }
+    fwrite(out, 1, (size_t)n, stdout);
+    free(out);
+    return fflush(stdout) ? 1 : 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* The Jinja text of a .gguf's tokenizer.chat_template (NULL text when it has none), or of a
+ * text file. Returns -1 after printing an error. */
+static int detect_read(const char *path, char **text) {
+    *text = NULL;
+    if (ends_with(path, ".gguf")) { /* until engine/gguf.c lands */
+        cli_error("%s: reading .gguf files needs the engine's GGUF reader, not built yet", path);
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    *text = f ? prompts_read_stream(f, JINJA_MAX, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (!*text) {
+        cli_error("%s: %s", path, errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int template_detect(const char *path) {
+    char *text;
+    int recognized;
+    if (detect_read(path, &text) < 0)
+        return 1;
+    const char *name = prompts_detect(text, &recognized);
+    free(text);
+    if (!recognized)
+        cli_error("%s: no known chat-template markers; using %s", path, name);
+    printf("%s\n", name);
+    return 0;
+}
 
 int cmd_template(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    if (argc < 2)
+        return cli_usage(template_usage);
+    const char *sub = argv[1];
+    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+        printf("usage: natter %s\n", template_usage);
+        return 0;
+    }
+    int want = !strcmp(sub, "list") ? 2 : !strcmp(sub, "show") || !strcmp(sub, "detect") ? 3 : 0;
+    if (!strcmp(sub, "render")) {
+        load_reporting();
+        return template_render(argc, argv);
+    }
+    if (!want || argc != want)
+        return cli_usage(template_usage);
+    load_reporting();
+    if (!strcmp(sub, "list"))
+        return template_list();
+    if (!strcmp(sub, "show"))
+        return template_show(argv[2]);
+    return template_detect(argv[2]);
 }
 
 int cmd_prompts(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+            puts("usage: natter prompts [NAME]");
+            return 0;
+        }
+        return cli_usage("prompts [NAME]");
+    }
+    load_reporting();
+    if (argc == 2) {
+        const struct prompts_system *s = prompts_system_find(argv[1]);
+        if (!s) {
+            cli_error("unknown system prompt '%s' (see 'natter prompts')", argv[1]);
+            return 1;
+        }
+        printf("%s\n", s->text);
+        return 0;
+    }
+    for (int i = 0; i < prompts_system_count(); i++) {
+        const struct prompts_system *s = prompts_system_at(i);
+        printf("%-14s %s%s\n", s->name, s->title, s->from_user ? " (user)" : "");
+    }
+    return 0;
 }
-

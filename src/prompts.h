@@ -1,0 +1,105 @@
+/* src/prompts.h — chat templates (prompts/templates/NAME.tmpl) and system prompts
+ * (prompts/system/NAME.md): loading them from the installed prompts/ directory and the user's
+ * $XDG_CONFIG_HOME/natter/prompts (which adds to and overrides it), rendering a conversation
+ * with a template, and choosing a template from a model's Jinja `tokenizer.chat_template`.
+ * The file format is described in prompts/README.md.
+ *
+ * The loaded set is one process-wide registry, loaded on first use; main/UI thread only.
+ *
+ * Typical use (chat UI, `natter run --save`):
+ *     const char *name = prompts_detect(eng_model_meta_str(m, "tokenizer.chat_template"), NULL);
+ *     const struct prompts_template *t = prompts_template_find(name);
+ *     char *text;
+ *     prompts_render(t, msgs, n_msgs, 1, &text);
+ *     eng_tokenize(m, text, strlen(text), 1, 1, ...);  // parse_special = 1
+ *     gp.stop = (const char *const *)t->stop; gp.n_stop = t->n_stop;
+ */
+#ifndef NATTER_PROMPTS_H
+#define NATTER_PROMPTS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum prompts_role { PROMPTS_SYSTEM = 0, PROMPTS_USER = 1, PROMPTS_ASSISTANT = 2, PROMPTS_N_ROLES };
+
+/* How one role's messages are written: prefix + content + suffix. prefix_first (NULL: use
+ * prefix) is used instead when the message opens the prompt (the first turn after `bos`). */
+struct prompts_role_fmt {
+    char *prefix, *prefix_first, *suffix;
+    int trim;           /* strip leading/trailing whitespace from the content */
+};
+
+/* A loaded template. Read-only for callers; owned by the registry (valid until the next
+ * prompts_load / prompts_free). */
+struct prompts_template {
+    char *name;         /* the file name without .tmpl */
+    char *path;         /* where it was read from */
+    char *description;  /* "" if the file has none */
+    int from_user;      /* 1: from the user's config directory */
+    char *bos;          /* text that opens every prompt */
+    char *generation;   /* appended when add_assistant: the start of the assistant's turn */
+    int system_merge;   /* 0: system messages are turns of their own; 1: the system block goes
+                         * inside the next user turn, right after that turn's prefix */
+    struct prompts_role_fmt role[PROMPTS_N_ROLES];
+    char **stop;        /* strings that end a reply (for eng_gen_params.stop) */
+    int n_stop;
+};
+
+/* A system prompt file: the first line is the title, the rest the text. */
+struct prompts_system {
+    char *name;         /* the file name without .md */
+    char *path;
+    char *title;
+    char *text;         /* without leading blank lines and trailing whitespace */
+    int from_user;
+};
+
+/* One message of a conversation (borrowed strings). role: "system", "user" or "assistant". */
+struct prompts_msg {
+    const char *role;
+    const char *content;
+};
+
+/* (Re)loads every template and system prompt: the installed prompts/ (paths_prompts_dir) then
+ * $XDG_CONFIG_HOME/natter/prompts, whose files add to or replace installed ones of the same
+ * name. A malformed file is skipped and reported ("FILE:LINE: message", see prompts_error);
+ * the others load. Returns the number of problems found (0: all files were fine). */
+int prompts_load(void);
+/* Same from explicit directories (each holding templates/ and system/; either may be NULL). */
+int prompts_load_dirs(const char *installed_dir, const char *user_dir);
+/* Frees the registry (a later call loads it again). */
+void prompts_free(void);
+
+/* Problems found by the last load, one line each ("path:line: message"). */
+int prompts_n_errors(void);
+const char *prompts_error(int i);
+
+/* Templates sorted by name. Each of these loads the registry first if it is not loaded. */
+int prompts_template_count(void);
+const struct prompts_template *prompts_template_at(int i);
+const struct prompts_template *prompts_template_find(const char *name); /* NULL if unknown */
+
+/* System prompts sorted by name. */
+int prompts_system_count(void);
+const struct prompts_system *prompts_system_at(int i);
+const struct prompts_system *prompts_system_find(const char *name);     /* NULL if unknown */
+
+/* The role for a role name, -1 if it is not one of system, user, assistant. */
+int prompts_role_parse(const char *role);
+
+/* Renders msgs[0..n) with t into a NUL-terminated string *out (caller frees), adding the
+ * assistant-turn prefix when add_assistant. Returns the length, or -1 (errno EINVAL: a message
+ * has an unknown role or NULL content; ENOMEM). */
+long prompts_render(const struct prompts_template *t, const struct prompts_msg *msgs, int n,
+                    int add_assistant, char **out);
+
+/* The template name for a model's Jinja chat template text, chosen by markers such as
+ * "<|im_start|>" or "[INST]". NULL or empty text: "completion". Text that is just a template's
+ * name: that name. Unrecognized text: "chatml" with *recognized = 0 (recognized may be NULL). */
+const char *prompts_detect(const char *jinja, int *recognized);
+
+/* Reads a whole stream (NUL-terminated, caller frees; *len, if not NULL, gets its length).
+ * NULL with errno on error (EFBIG when it is longer than max bytes). */
+char *prompts_read_stream(FILE *f, size_t max, size_t *len);
+
+#endif

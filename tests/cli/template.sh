@@ -1,0 +1,88 @@
+#!/bin/sh
+# tests/cli/template.sh — natter template list|show|render|detect and natter prompts.
+. tests/lib.sh
+
+out=$("$NATTER" template list) || fail "template list exited $?"
+expect_contains "$out" "chatml "
+expect_contains "$out" "completion "
+expect_eq "$(printf '%s\n' "$out" | wc -l | tr -d ' ')" 34
+
+out=$("$NATTER" template show chatml) || fail "template show exited $?"
+expect_contains "$out" 'generation = "<|im_start|>assistant\n"'
+
+"$NATTER" template show nosuch >/dev/null 2>"$TEST_TMPDIR/err"; rc=$?
+expect_eq "$rc" 1
+expect_eq "$(cat "$TEST_TMPDIR/err")" "natter: unknown template 'nosuch' (see 'natter template list')"
+
+conv='[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]'
+printf '%s' "$conv" | "$NATTER" template render chatml >"$TEST_TMPDIR/out" || fail "render exited $?"
+printf '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n' >"$TEST_TMPDIR/want"
+cmp -s "$TEST_TMPDIR/out" "$TEST_TMPDIR/want" || fail "render chatml: got [$(cat "$TEST_TMPDIR/out")]"
+
+printf '%s' "$conv" | "$NATTER" template render gemma --no-assistant >"$TEST_TMPDIR/out" || fail "render exited $?"
+printf '<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n' >"$TEST_TMPDIR/want"
+cmp -s "$TEST_TMPDIR/out" "$TEST_TMPDIR/want" || fail "render gemma: got [$(cat "$TEST_TMPDIR/out")]"
+
+# JSON escapes and non-ASCII text come through SQLite's JSON functions intact
+printf '[{"role":"user","content":"a\\"b\\n\\u4f60"}]' | "$NATTER" template render completion >"$TEST_TMPDIR/out"
+printf 'a"b\n你' >"$TEST_TMPDIR/want"
+cmp -s "$TEST_TMPDIR/out" "$TEST_TMPDIR/want" || fail "render completion: got [$(cat "$TEST_TMPDIR/out")]"
+
+# an empty array renders the BOS text and the generation prefix
+expect_eq "$(printf '[]' | "$NATTER" template render chatglm3)" "[gMASK]sop<|assistant|>"
+
+bad() { # $1 = stdin, $2 = expected message
+    printf '%s' "$1" | "$NATTER" template render chatml >"$TEST_TMPDIR/out" 2>"$TEST_TMPDIR/err"; rc=$?
+    expect_eq "$rc" 1
+    expect_eq "$(cat "$TEST_TMPDIR/err")" "natter: $2"
+    [ -s "$TEST_TMPDIR/out" ] && fail "output on error: $(cat "$TEST_TMPDIR/out")"
+    return 0
+}
+bad '[{"role":"user",' "conversation: invalid JSON"
+bad '' "conversation: invalid JSON"
+bad '{"role":"user","content":"x"}' 'conversation: expected a JSON array of {"role", "content"} objects'
+bad '[{"role":"user","content":"x"}, 3]' "conversation: message 2: expected an object"
+bad '[{"role":"user","content":5}]' 'conversation: message 1: "role" and "content" must be strings'
+bad '[{"role":"tool","content":"x"}]' "conversation: message 1: unknown role 'tool' (system, user or assistant)"
+
+"$NATTER" template render >/dev/null 2>&1; expect_eq "$?" 2
+"$NATTER" template frob >/dev/null 2>&1; expect_eq "$?" 2
+"$NATTER" template >/dev/null 2>&1; expect_eq "$?" 2
+
+# detect from .jinja files (and a .gguf when the test models are there)
+printf '{%% for m in messages %%}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{%% endfor %%}' >"$TEST_TMPDIR/t.jinja"
+expect_eq "$("$NATTER" template detect "$TEST_TMPDIR/t.jinja")" chatml
+: >"$TEST_TMPDIR/empty.jinja"
+expect_eq "$("$NATTER" template detect "$TEST_TMPDIR/empty.jinja")" completion
+printf '{{ messages }}' >"$TEST_TMPDIR/odd.jinja"
+out=$("$NATTER" template detect "$TEST_TMPDIR/odd.jinja" 2>"$TEST_TMPDIR/err") || fail "detect exited $?"
+expect_eq "$out" chatml
+expect_contains "$(cat "$TEST_TMPDIR/err")" "no known chat-template markers; using chatml"
+"$NATTER" template detect "$TEST_TMPDIR/missing.jinja" >/dev/null 2>"$TEST_TMPDIR/err"; rc=$?
+expect_eq "$rc" 1
+expect_contains "$(cat "$TEST_TMPDIR/err")" "missing.jinja: No such file or directory"
+if [ -n "$SHARED" ]; then
+    expect_eq "$("$NATTER" template detect "$SHARED/chat-templates/jinja/google-gemma-2-2b-it.jinja")" gemma
+fi
+
+# user templates and system prompts add to and override the installed ones; a broken file is
+# reported with its line and the others still load
+mkdir -p "$XDG_CONFIG_HOME/natter/prompts/templates" "$XDG_CONFIG_HOME/natter/prompts/system"
+printf 'description = "my own"\nuser.prefix = ">> "\nuser.suffix = "\\n"\n' >"$XDG_CONFIG_HOME/natter/prompts/templates/mine.tmpl"
+printf 'user.prefix = "x"\nwhat = "y"\n' >"$XDG_CONFIG_HOME/natter/prompts/templates/broken.tmpl"
+printf 'Pirate\nTalk like a pirate.\n' >"$XDG_CONFIG_HOME/natter/prompts/system/pirate.md"
+printf 'My concise\nShort.\n' >"$XDG_CONFIG_HOME/natter/prompts/system/concise.md"
+out=$("$NATTER" template list 2>"$TEST_TMPDIR/err") || fail "list exited $?"
+expect_contains "$out" "mine               my own (user)"
+expect_eq "$(cat "$TEST_TMPDIR/err")" "natter: $XDG_CONFIG_HOME/natter/prompts/templates/broken.tmpl:2: unknown key 'what'"
+expect_eq "$(printf '[{"role":"user","content":"hey"}]' | "$NATTER" template render mine 2>/dev/null)" ">> hey"
+
+out=$("$NATTER" prompts 2>/dev/null) || fail "prompts exited $?"
+expect_contains "$out" "assistant      Helpful assistant"
+expect_contains "$out" "coder          Programmer"
+expect_contains "$out" "translator     Translator"
+expect_contains "$out" "concise        My concise (user)"
+expect_contains "$out" "pirate         Pirate (user)"
+expect_eq "$("$NATTER" prompts pirate 2>/dev/null)" "Talk like a pirate."
+"$NATTER" prompts nosuch >/dev/null 2>&1; expect_eq "$?" 1
+pass
