@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "gguf.h"
 #include "prompts.h"
 
 #define CONV_MAX (64u << 20)  /* conversation JSON on stdin: at most 64 MiB */
@@ -217,9 +218,25 @@ static int ends_with(const char *s, const char *suffix) {
  * text file. Returns -1 after printing an error. */
 static int detect_read(const char *path, char **text) {
     *text = NULL;
-    if (ends_with(path, ".gguf")) { /* until engine/gguf.c lands */
-        cli_error("%s: reading .gguf files needs the engine's GGUF reader, not built yet", path);
-        return -1;
+    if (ends_with(path, ".gguf")) {
+        gguf *g;
+        char err[256];
+        struct gguf_str s;
+        if (gguf_open(path, &g, err, sizeof err)) {
+            cli_error("%s: %s", path, err);
+            return -1;
+        }
+        int r = gguf_get_str(g, "tokenizer.chat_template", &s);
+        if (r == 0 && s.len < JINJA_MAX && (*text = malloc(s.len + 1))) {
+            memcpy(*text, s.p, s.len);
+            (*text)[s.len] = 0;
+        }
+        gguf_close(g);
+        if (r == 0 && !*text) {
+            cli_error("%s: tokenizer.chat_template: too large", path);
+            return -1;
+        }
+        return 0;
     }
     FILE *f = fopen(path, "rb");
     *text = f ? prompts_read_stream(f, JINJA_MAX, NULL) : NULL;

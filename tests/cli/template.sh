@@ -61,8 +61,16 @@ expect_contains "$(cat "$TEST_TMPDIR/err")" "no known chat-template markers; usi
 "$NATTER" template detect "$TEST_TMPDIR/missing.jinja" >/dev/null 2>"$TEST_TMPDIR/err"; rc=$?
 expect_eq "$rc" 1
 expect_contains "$(cat "$TEST_TMPDIR/err")" "missing.jinja: No such file or directory"
+printf 'GGUF but not really' >"$TEST_TMPDIR/bad.gguf"
+"$NATTER" template detect "$TEST_TMPDIR/bad.gguf" >"$TEST_TMPDIR/out" 2>"$TEST_TMPDIR/err"; rc=$?
+expect_eq "$rc" 1
+expect_contains "$(cat "$TEST_TMPDIR/err")" "natter: $TEST_TMPDIR/bad.gguf: "
+[ -s "$TEST_TMPDIR/out" ] && fail "detect printed a name for a broken .gguf"
 if [ -n "$SHARED" ]; then
     expect_eq "$("$NATTER" template detect "$SHARED/chat-templates/jinja/google-gemma-2-2b-it.jinja")" gemma
+    expect_eq "$("$NATTER" template detect "$SHARED/models/syn-qwen2-Q8_0.gguf")" chatml
+    expect_eq "$("$NATTER" template detect "$SHARED/models/syn-phi3-Q8_0.gguf")" phi3
+    expect_eq "$("$NATTER" template detect "$SHARED/models/stories260K.gguf")" completion
 fi
 
 # user templates and system prompts add to and override the installed ones; a broken file is
