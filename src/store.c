@@ -1,0 +1,1718 @@
+/* src/store.c — saved conversations in SQLite (see store.h): opening with checks before any
+ * write, forward migrations, prepared statements kept per connection, conversations, messages,
+ * streaming replies batched in short transactions, FTS5 search, settings, JSON export/import
+ * through SQLite's JSON functions. A store handle is used by one thread (the UI/main thread). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "paths.h"
+#include "store.h"
+
+#define STORE_APP_ID 0x4e415452 /* "NATR" in PRAGMA application_id */
+#define STORE_BUSY_MS 5000
+
+/* ---- prepared statements, kept for the connection's lifetime ---- */
+
+enum stmt_id {
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+    ST_CONV_INSERT, ST_CONV_N, ST_CONV_GET, ST_CONV_LIST, ST_CONV_LAST, ST_CONV_RESOLVE,
+    ST_CONV_RENAME, ST_CONV_DELETE, ST_CONV_PINNED, ST_CONV_ARCHIVED, ST_CONV_MODEL,
+    ST_CONV_TEMPLATE, ST_CONV_SYSTEM, ST_CONV_SAMPLING, ST_CONV_AUTOTITLE, ST_CONV_TOUCH,
+    ST_MSG_EACH, ST_MSG_LAST, ST_MSG_INSERT, ST_REPLY_UPDATE, ST_REPLY_FINISH,
+    ST_SEARCH, ST_SEARCH_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
+    ST_SET_GET, ST_SET_PUT, ST_SET_DEL,
+    ST_IMP_VALID, ST_IMP_TYPE, ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
+    ST_IMP_PARENTS, ST_IMP_FIRST_USER, ST_IMP_FINISH,
+    ST_COUNT
+};
+
+#define CONV_COLS                                                                             \
+    "c.id, c.title, c.created, c.updated, c.model, c.template, c.system_prompt, c.sampling, "  \
+    "c.pinned, c.archived, (SELECT count(*) FROM messages m WHERE m.conv = c.n)"
+
+#define SEARCH_SQL                                                                            \
+    "SELECT c.id AS id, c.title AS title, m.role AS role, m.id AS mid, h.snip AS snip, "      \
+    "h.rk AS rk FROM (SELECT rowid AS r, snippet(search, 0, '[', ']', '…', 12) AS snip, "     \
+    "rank AS rk FROM search WHERE search MATCH ?1 ORDER BY rank LIMIT ?2) h "                 \
+    "LEFT JOIN messages m ON m.id = CASE WHEN h.r % 2 = 0 THEN h.r / 2 END "                  \
+    "JOIN conversations c ON c.n = coalesce(m.conv, (h.r - 1) / 2) ORDER BY h.rk"
+
+/* One conversation as natter's JSON export object (c is the conversations row). The system
+ * prompt comes first as a message; message fields that are NULL are left out. */
+#define EXPORT_OBJ                                                                            \
+    "json_object('natter', 1, 'id', c.id, 'title', c.title, 'model', c.model, "               \
+    "'template', c.template, 'created', c.created, 'updated', c.updated, "                    \
+    "'pinned', json(CASE WHEN c.pinned THEN 'true' ELSE 'false' END), "                       \
+    "'archived', json(CASE WHEN c.archived THEN 'true' ELSE 'false' END), "                   \
+    "'sampling', json(c.sampling), 'messages', json((SELECT json_group_array(json(x)) FROM ("   \
+    "SELECT json_object('role', 'system', 'content', c.system_prompt, 'created', c.created) "  \
+    "AS x, 0 AS o WHERE c.system_prompt IS NOT NULL UNION ALL "                               \
+    "SELECT json_patch('{}', json_object('role', m.role, 'content', m.content, "              \
+    "'created', m.created, 'model', m.model, 'tokens', m.tokens, 'prompt_tps', m.prompt_tps, " \
+    "'gen_tps', m.gen_tps, 'finish', m.finish)), m.id FROM messages m WHERE m.conv = c.n "     \
+    "ORDER BY o))))"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_CONV_INSERT] = "INSERT INTO conversations(id, title, title_set, created, updated, model, "
+                       "template, system_prompt, sampling) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, "
+                       "?7, ?8)",
+    [ST_CONV_N] = "SELECT n FROM conversations WHERE id = ?1",
+    [ST_CONV_GET] = "SELECT " CONV_COLS " FROM conversations c WHERE c.id = ?1",
+    [ST_CONV_LIST] = "SELECT " CONV_COLS " FROM conversations c WHERE ?1 OR c.archived = 0 "
+                     "ORDER BY c.updated DESC, c.n DESC",
+    [ST_CONV_LAST] = "SELECT id FROM conversations WHERE archived = 0 "
+                     "ORDER BY updated DESC, n DESC LIMIT 1",
+    [ST_CONV_RESOLVE] = "SELECT id FROM conversations WHERE id >= ?1 AND id < ?1 || '~' "
+                        "ORDER BY id LIMIT 11",
+    [ST_CONV_RENAME] = "UPDATE conversations SET title = ?2, title_set = 1 WHERE id = ?1",
+    [ST_CONV_DELETE] = "DELETE FROM conversations WHERE id = ?1",
+    [ST_CONV_PINNED] = "UPDATE conversations SET pinned = ?2 WHERE id = ?1",
+    [ST_CONV_ARCHIVED] = "UPDATE conversations SET archived = ?2 WHERE id = ?1",
+    [ST_CONV_MODEL] = "UPDATE conversations SET model = ?2 WHERE id = ?1",
+    [ST_CONV_TEMPLATE] = "UPDATE conversations SET template = ?2 WHERE id = ?1",
+    [ST_CONV_SYSTEM] = "UPDATE conversations SET system_prompt = ?2 WHERE id = ?1",
+    [ST_CONV_SAMPLING] = "UPDATE conversations SET sampling = ?2 WHERE id = ?1",
+    [ST_CONV_AUTOTITLE] = "UPDATE conversations SET title = ?2 WHERE n = ?1 AND title_set = 0 "
+                          "AND title = ''",
+    [ST_CONV_TOUCH] = "UPDATE conversations SET updated = ?2 WHERE n = ?1",
+    [ST_MSG_EACH] = "SELECT id, parent, role, content, created, model, finish, tokens, "
+                    "prompt_tps, gen_tps FROM messages WHERE conv = ?1 ORDER BY id",
+    [ST_MSG_LAST] = "SELECT max(id) FROM messages WHERE conv = ?1",
+    [ST_MSG_INSERT] = "INSERT INTO messages(conv, parent, role, content, created, model) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_REPLY_UPDATE] = "UPDATE messages SET content = ?2 WHERE id = ?1",
+    [ST_REPLY_FINISH] = "UPDATE messages SET content = ?2, finish = ?3, tokens = ?4, "
+                        "prompt_tps = ?5, gen_tps = ?6 WHERE id = ?1",
+    [ST_SEARCH] = SEARCH_SQL,
+    [ST_SEARCH_JSON] = "SELECT json_group_array(json_object('id', id, 'title', title, 'role', "
+                       "role, 'message', mid, 'snippet', snip, 'rank', rk)) FROM (" SEARCH_SQL ")",
+    [ST_LIST_JSON] = "SELECT json_group_array(json_object('id', c.id, 'title', c.title, "
+                     "'created', c.created, 'updated', c.updated, 'model', c.model, 'template', "
+                     "c.template, 'messages', (SELECT count(*) FROM messages m WHERE m.conv = "
+                     "c.n), 'pinned', json(CASE WHEN c.pinned THEN 'true' ELSE 'false' END), "
+                     "'archived', json(CASE WHEN c.archived THEN 'true' ELSE 'false' END))) "
+                     "FROM (SELECT * FROM conversations WHERE ?1 OR archived = 0 "
+                     "ORDER BY updated DESC, n DESC) c",
+    [ST_EXPORT_ONE] = "SELECT " EXPORT_OBJ " FROM conversations c WHERE c.id = ?1",
+    [ST_EXPORT_ALL] = "SELECT json_group_array(json(o)) FROM (SELECT " EXPORT_OBJ " AS o "
+                      "FROM conversations c ORDER BY c.created, c.n)",
+    [ST_SET_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [ST_SET_PUT] = "INSERT INTO settings(key, value) VALUES (?1, ?2) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_SET_DEL] = "DELETE FROM settings WHERE key = ?1",
+    /* import: ?1 is always the whole document */
+    [ST_IMP_VALID] = "SELECT json_valid(?1)",
+    [ST_IMP_TYPE] = "SELECT json_type(?1)",
+    /* is the document an array of natter conversation objects (export --all)? */
+    [ST_IMP_IS_LIST] = "SELECT count(*) > 0 AND count(*) = sum(type = 'object' AND "
+                       "json_type(value, '$.messages') IS NOT NULL) FROM json_each(?1)",
+    /* the conversation objects: the document itself, the elements of a natter array (?2), or
+     * a plain message array wrapped as {"messages": [...]} */
+    [ST_IMP_ITEMS] = "SELECT json(?1) WHERE json_type(?1) = 'object' "
+                     "UNION ALL SELECT value FROM json_each(?1) WHERE json_type(?1) = 'array' "
+                     "AND ?2 UNION ALL SELECT json_object('messages', json(?1)) "
+                     "WHERE json_type(?1) = 'array' AND NOT ?2",
+    [ST_IMP_CONV] = "SELECT json_type(?1, '$.messages'), json_type(?1, '$.title'), "
+                    "?1 ->> '$.title', json_type(?1, '$.model'), ?1 ->> '$.model', "
+                    "json_type(?1, '$.template'), ?1 ->> '$.template', "
+                    "json_type(?1, '$.created'), strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.created'), "
+                    "json_type(?1, '$.updated'), strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.updated'), "
+                    "json_type(?1, '$.sampling'), json(?1 -> '$.sampling'), "
+                    "json_type(?1, '$.pinned'), json_type(?1, '$.archived'), "
+                    "json_type(?1, '$.id'), ?1 ->> '$.id', "
+                    "json_type(?1, '$.messages[0].role') = 'text' AND "
+                    "?1 ->> '$.messages[0].role' = 'system', ?1 ->> '$.messages[0].content'",
+    [ST_IMP_MSGS] = "SELECT key, type, json_type(value, '$.role'), value ->> '$.role', "
+                    "json_type(value, '$.content'), json_type(value, '$.created'), "
+                    "strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), "
+                    "json_type(value, '$.model'), json_type(value, '$.tokens'), "
+                    "json_type(value, '$.prompt_tps'), json_type(value, '$.gen_tps'), "
+                    "json_type(value, '$.finish') FROM json_each(?1, '$.messages') ORDER BY key",
+    [ST_IMP_ID_FREE] = "SELECT NOT EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
+    [ST_IMP_INSERT] = "INSERT INTO messages(conv, role, content, created, model, tokens, "
+                      "prompt_tps, gen_tps, finish) SELECT ?2, value ->> '$.role', "
+                      "value ->> '$.content', coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', "
+                      "value ->> '$.created'), ?3), value ->> '$.model', value ->> '$.tokens', "
+                      "value ->> '$.prompt_tps', value ->> '$.gen_tps', value ->> '$.finish' "
+                      "FROM json_each(?1, '$.messages') WHERE key >= ?4 ORDER BY key",
+    [ST_IMP_PARENTS] = "UPDATE messages SET parent = (SELECT max(p.id) FROM messages p WHERE "
+                       "p.conv = messages.conv AND p.id < messages.id) WHERE conv = ?1",
+    [ST_IMP_FIRST_USER] = "SELECT content FROM messages WHERE conv = ?1 AND role = 'user' "
+                          "ORDER BY id LIMIT 1",
+    [ST_IMP_FINISH] = "UPDATE conversations SET updated = coalesce(?2, updated), pinned = ?3, "
+                      "archived = ?4 WHERE n = ?1",
+};
+
+/* ---- schema: migrations[i] brings user_version i to i + 1 ---- */
+
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. Conversations carry a short random text id for people and an
+     * integer key for joins; search rowids are message id * 2 and conversation n * 2 + 1. */
+    "CREATE TABLE conversations("
+    "  n INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  title TEXT NOT NULL DEFAULT '',"
+    "  title_set INTEGER NOT NULL DEFAULT 0,"
+    "  created TEXT NOT NULL,"
+    "  updated TEXT NOT NULL,"
+    "  model TEXT,"
+    "  template TEXT,"
+    "  system_prompt TEXT,"
+    "  sampling TEXT CHECK (sampling IS NULL OR json_valid(sampling)),"
+    "  pinned INTEGER NOT NULL DEFAULT 0,"
+    "  archived INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX conversations_updated ON conversations(updated);"
+    "CREATE TABLE messages("
+    "  id INTEGER PRIMARY KEY,"
+    "  conv INTEGER NOT NULL REFERENCES conversations(n) ON DELETE CASCADE,"
+    "  parent INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),"
+    "  content TEXT NOT NULL DEFAULT '',"
+    "  created TEXT NOT NULL,"
+    "  tokens INTEGER,"
+    "  model TEXT,"
+    "  prompt_tps REAL,"
+    "  gen_tps REAL,"
+    "  finish TEXT);"
+    "CREATE INDEX messages_conv ON messages(conv, id);"
+    "CREATE INDEX messages_parent ON messages(parent);"
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE VIRTUAL TABLE search USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+    "  INSERT INTO search(rowid, text) VALUES (new.id * 2, new.content);"
+    "  UPDATE conversations SET updated = new.created WHERE n = new.conv; END;"
+    "CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+    "  DELETE FROM search WHERE rowid = old.id * 2; END;"
+    "CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages BEGIN"
+    "  UPDATE search SET text = new.content WHERE rowid = new.id * 2; END;"
+    "CREATE TRIGGER conversations_ai AFTER INSERT ON conversations BEGIN"
+    "  INSERT INTO search(rowid, text) VALUES (new.n * 2 + 1, new.title); END;"
+    "CREATE TRIGGER conversations_ad AFTER DELETE ON conversations BEGIN"
+    "  DELETE FROM search WHERE rowid = old.n * 2 + 1; END;"
+    "CREATE TRIGGER conversations_au AFTER UPDATE OF title ON conversations BEGIN"
+    "  UPDATE search SET text = new.title WHERE rowid = new.n * 2 + 1; END;",
+};
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+struct reply {
+    int64_t msg_id; /* 0: no reply in progress */
+    int64_t conv_n;
+    char *buf;
+    size_t len, cap;
+    int dirty;
+    int64_t last_write_ms;
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *st[ST_COUNT];
+    struct reply reply;
+    char err[512];
+};
+
+/* ---- helpers ---- */
+
+static void set_err(store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(store *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+}
+
+/* Records SQLite's message for a failed step; returns STORE_E_SQL. */
+static int sql_err(store *s, const char *what) {
+    set_err(s, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return STORE_E_SQL;
+}
+
+static sqlite3_stmt *stmt(store *s, enum stmt_id id) {
+    if (!s->st[id]) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
+                               NULL) != SQLITE_OK) {
+            sql_err(s, "prepare");
+            s->st[id] = NULL;
+            return NULL;
+        }
+    }
+    return s->st[id];
+}
+
+static void stmt_done(sqlite3_stmt *q) {
+    if (q) {
+        sqlite3_reset(q);
+        sqlite3_clear_bindings(q);
+    }
+}
+
+static int bind_text(sqlite3_stmt *q, int i, const char *t) {
+    return t ? sqlite3_bind_text(q, i, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, i);
+}
+
+/* Runs a statement that returns no rows (or ignores them); 0 or STORE_E_SQL. */
+static int stmt_exec(store *s, sqlite3_stmt *q, const char *what) {
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    }
+    int r = rc == SQLITE_DONE ? 0 : sql_err(s, what);
+    stmt_done(q);
+    return r;
+}
+
+static int tx_begin(store *s) {
+    sqlite3_stmt *q = stmt(s, ST_BEGIN);
+    return q ? stmt_exec(s, q, "begin") : STORE_E_SQL;
+}
+
+static int tx_commit(store *s) {
+    sqlite3_stmt *q = stmt(s, ST_COMMIT);
+    return q ? stmt_exec(s, q, "commit") : STORE_E_SQL;
+}
+
+static void tx_rollback(store *s) {
+    if (sqlite3_get_autocommit(s->db))
+        return; /* SQLite already rolled back */
+    sqlite3_stmt *q = stmt(s, ST_ROLLBACK);
+    if (q) {
+        sqlite3_step(q);
+        stmt_done(q);
+    }
+}
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Now as ISO 8601 UTC with milliseconds into buf (>= 25 bytes). */
+static void now_iso(char *buf, size_t len) {
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+}
+
+static void new_id(char *out) {
+    unsigned char r[STORE_ID_LEN / 2];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r) {
+        sqlite3_randomness(sizeof r, r);
+        r[0] ^= (unsigned char)getpid();
+    }
+    if (fd >= 0)
+        close(fd);
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+static char *dup_col(sqlite3_stmt *q, int i) {
+    const unsigned char *t = sqlite3_column_text(q, i);
+    if (!t)
+        return NULL;
+    int n = sqlite3_column_bytes(q, i);
+    char *d = malloc((size_t)n + 1);
+    if (d) {
+        memcpy(d, t, (size_t)n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static char *col(sqlite3_stmt *q, int i) { return (char *)sqlite3_column_text(q, i); }
+
+/* The integer key of conversation id; STORE_E_NOTFOUND when there is none. */
+static int conv_n(store *s, const char *id, int64_t *n) {
+    sqlite3_stmt *q = stmt(s, ST_CONV_N);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, id);
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(q, 0);
+    else if (rc == SQLITE_DONE) {
+        set_err(s, "no conversation '%s'", id);
+        r = STORE_E_NOTFOUND;
+    } else
+        r = sql_err(s, "find conversation");
+    stmt_done(q);
+    return r;
+}
+
+/* ---- open / close ---- */
+
+/* Refuses a file that exists but is not an SQLite database, before SQLite may write to it. */
+static int check_header(const char *path, int *exists, char *err, size_t err_len) {
+    struct stat st;
+    *exists = 0;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return STORE_E_IO;
+    }
+    *exists = 1;
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "%s: not a regular file", path);
+        return STORE_E_NOTDB;
+    }
+    if (st.st_size == 0)
+        return 0; /* SQLite treats an empty file as an empty database */
+    char head[16];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return STORE_E_IO;
+    }
+    ssize_t n = read(fd, head, sizeof head);
+    close(fd);
+    if (n != (ssize_t)sizeof head || memcmp(head, "SQLite format 3", 16) != 0 ||
+        st.st_size < 512) {
+        snprintf(err, err_len, "%s: not an SQLite database (left untouched)", path);
+        return STORE_E_NOTDB;
+    }
+    return 0;
+}
+
+/* Reads one integer from a query ("PRAGMA user_version"...). */
+static int query_int(sqlite3 *db, const char *sql, int64_t *v) {
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *v = sqlite3_column_int64(q, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Runs the forward migrations from the current user_version inside one write transaction
+ * (another process may have migrated since we looked: the version is read again inside). */
+static int migrate(store *s) {
+    int r = tx_begin(s);
+    if (r)
+        return r;
+    int64_t v = 0;
+    if (query_int(s->db, "PRAGMA user_version", &v) != SQLITE_OK) {
+        r = sql_err(s, "read schema version");
+        goto fail;
+    }
+    if (v > STORE_SCHEMA_VERSION) {
+        set_err(s, "%s: written by a newer natter (schema %lld > %d); left untouched", s->path,
+                (long long)v, STORE_SCHEMA_VERSION);
+        r = STORE_E_NEWER;
+        goto fail;
+    }
+    for (; v < STORE_SCHEMA_VERSION; v++) {
+        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+            r = sql_err(s, "migrate schema");
+            goto fail;
+        }
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)v + 1);
+        if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            r = sql_err(s, "set schema version");
+            goto fail;
+        }
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d", STORE_APP_ID);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        r = sql_err(s, "set application id");
+        goto fail;
+    }
+    return tx_commit(s);
+fail:
+    tx_rollback(s);
+    return r;
+}
+
+int store_open(const char *path, store **out, char *err, size_t err_len) {
+    char dummy[8];
+    if (!err) {
+        err = dummy;
+        err_len = sizeof dummy;
+    }
+    *out = NULL;
+    err[0] = 0;
+    int exists, r = check_header(path, &exists, err, err_len);
+    if (r)
+        return r;
+    if (!exists) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = 0;
+            if (paths_mkdir_p(dir) != 0) {
+                snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
+                return STORE_E_IO;
+            }
+        }
+    }
+    store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        snprintf(err, err_len, "out of memory");
+        return STORE_E_NOMEM;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (exists ? 0 : SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "%s: cannot open: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return STORE_E_SQL;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+
+    /* Look before writing anything: readable schema, our application, not newer than us. */
+    int64_t version = 0, app = 0, n_objects = 0;
+    int rc = query_int(s->db, "PRAGMA user_version", &version);
+    if (rc == SQLITE_OK)
+        rc = query_int(s->db, "PRAGMA application_id", &app);
+    if (rc == SQLITE_OK)
+        rc = query_int(s->db, "SELECT count(*) FROM sqlite_schema", &n_objects);
+    if (rc != SQLITE_OK) {
+        int code = rc & 0xff;
+        if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+            snprintf(err, err_len, "%s: corrupt database (left untouched): %s", path,
+                     sqlite3_errmsg(s->db));
+            r = STORE_E_NOTDB;
+        } else {
+            snprintf(err, err_len, "%s: cannot read: %s", path, sqlite3_errmsg(s->db));
+            r = STORE_E_SQL;
+        }
+        store_close(s);
+        return r;
+    }
+    if (version > STORE_SCHEMA_VERSION) {
+        snprintf(err, err_len, "%s: written by a newer natter (schema %lld > %d); left untouched",
+                 path, (long long)version, STORE_SCHEMA_VERSION);
+        store_close(s);
+        return STORE_E_NEWER;
+    }
+    if (app != STORE_APP_ID && (app != 0 || n_objects > 0)) {
+        snprintf(err, err_len, "%s: an SQLite database of another application (left untouched)",
+                 path);
+        store_close(s);
+        return STORE_E_NOTDB;
+    }
+
+    char mode[16] = "";
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+            snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+    }
+    if (strcmp(mode, "wal") != 0) {
+        snprintf(err, err_len, "%s: cannot use WAL mode: %s", path, sqlite3_errmsg(s->db));
+        store_close(s);
+        return STORE_E_SQL;
+    }
+    if (sqlite3_exec(s->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "%s: %s", path, sqlite3_errmsg(s->db));
+        store_close(s);
+        return STORE_E_SQL;
+    }
+    if (version < STORE_SCHEMA_VERSION || app != STORE_APP_ID) {
+        r = migrate(s);
+        if (r) {
+            snprintf(err, err_len, "%s", s->err);
+            store_close(s);
+            return r;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+void store_close(store *s) {
+    if (!s)
+        return;
+    if (s->reply.msg_id && s->db)
+        store_reply_flush(s);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s->reply.buf);
+    free(s->path);
+    free(s);
+}
+
+const char *store_errmsg(const store *s) { return s ? s->err : "no database"; }
+const char *store_path(const store *s) { return s->path; }
+
+/* ---- conversations ---- */
+
+void store_conv_clear(struct store_conv *c) {
+    if (!c)
+        return;
+    free(c->title);
+    free(c->created);
+    free(c->updated);
+    free(c->model);
+    free(c->template_name);
+    free(c->system_prompt);
+    free(c->sampling);
+    memset(c, 0, sizeof *c);
+}
+
+/* Points c's fields at the current row of a CONV_COLS query (borrowed until the next step). */
+static void conv_from_row(sqlite3_stmt *q, struct store_conv *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->id, sizeof c->id, "%s", col(q, 0) ? col(q, 0) : "");
+    c->title = col(q, 1);
+    c->created = col(q, 2);
+    c->updated = col(q, 3);
+    c->model = col(q, 4);
+    c->template_name = col(q, 5);
+    c->system_prompt = col(q, 6);
+    c->sampling = col(q, 7);
+    c->pinned = sqlite3_column_int(q, 8);
+    c->archived = sqlite3_column_int(q, 9);
+    c->n_messages = sqlite3_column_int(q, 10);
+}
+
+static int sampling_ok(store *s, const char *json) {
+    if (!json)
+        return 1;
+    sqlite3_stmt *q;
+    int ok = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT json_type(?1) = 'object'", -1, &q, NULL) == SQLITE_OK) {
+        bind_text(q, 1, json);
+        ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1;
+        sqlite3_finalize(q);
+    }
+    if (!ok)
+        set_err(s, "sampling settings must be a JSON object");
+    return ok;
+}
+
+/* Inserts a conversation row with a fresh id (retrying on the rare collision). */
+static int conv_insert(store *s, const struct store_conv_params *p, const char *created,
+                       const char *want_id, char *id_out, int64_t *n_out) {
+    sqlite3_stmt *q = stmt(s, ST_CONV_INSERT);
+    if (!q)
+        return STORE_E_SQL;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        if (want_id && attempt == 0)
+            snprintf(id_out, STORE_ID_LEN + 1, "%s", want_id);
+        else
+            new_id(id_out);
+        bind_text(q, 1, id_out);
+        bind_text(q, 2, p->title ? p->title : "");
+        sqlite3_bind_int(q, 3, p->title && *p->title);
+        bind_text(q, 4, created);
+        bind_text(q, 5, p->model);
+        bind_text(q, 6, p->template_name);
+        bind_text(q, 7, p->system_prompt);
+        bind_text(q, 8, p->sampling);
+        int rc = sqlite3_step(q);
+        stmt_done(q);
+        if (rc == SQLITE_DONE) {
+            if (n_out)
+                *n_out = sqlite3_last_insert_rowid(s->db);
+            return 0;
+        }
+        if (rc != SQLITE_CONSTRAINT_UNIQUE)
+            return sql_err(s, "create conversation");
+    }
+    return sql_err(s, "create conversation");
+}
+
+int store_conv_new(store *s, const struct store_conv_params *p, char *id_out) {
+    static const struct store_conv_params none;
+    char now[32];
+    if (!p)
+        p = &none;
+    if (!sampling_ok(s, p->sampling))
+        return STORE_E_INVALID;
+    now_iso(now, sizeof now);
+    return conv_insert(s, p, now, NULL, id_out, NULL);
+}
+
+int store_conv_resolve(store *s, const char *prefix, char *id_out) {
+    char low[STORE_ID_LEN + 1];
+    size_t n = strlen(prefix);
+    int valid = n > 0 && n <= STORE_ID_LEN;
+    for (size_t i = 0; valid && i < n; i++) {
+        char ch = prefix[i];
+        if (ch >= 'A' && ch <= 'F')
+            ch = (char)(ch - 'A' + 'a');
+        valid = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+        low[i] = ch;
+    }
+    if (!valid) {
+        set_err(s, "no conversation '%s'", prefix);
+        return STORE_E_NOTFOUND;
+    }
+    low[n] = 0;
+    sqlite3_stmt *q = stmt(s, ST_CONV_RESOLVE);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, low);
+    char list[200] = "";
+    int n_found = 0, rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *id = col(q, 0);
+        if (n_found == 0)
+            snprintf(id_out, STORE_ID_LEN + 1, "%s", id);
+        if (n_found < 10) {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", n_found ? ", " : "", id);
+        } else {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, ", ...");
+        }
+        n_found++;
+    }
+    stmt_done(q);
+    if (rc != SQLITE_DONE)
+        return sql_err(s, "find conversation");
+    if (n_found == 0) {
+        set_err(s, "no conversation '%s'", prefix);
+        return STORE_E_NOTFOUND;
+    }
+    if (n_found > 1) {
+        set_err(s, "ambiguous id '%s': matches %s", prefix, list);
+        return STORE_E_AMBIGUOUS;
+    }
+    return 0;
+}
+
+int store_conv_get(store *s, const char *id, struct store_conv *c) {
+    store_reply_flush(s);
+    sqlite3_stmt *q = stmt(s, ST_CONV_GET);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, id);
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW) {
+        struct store_conv b;
+        conv_from_row(q, &b);
+        *c = b;
+        c->title = dup_col(q, 1);
+        c->created = dup_col(q, 2);
+        c->updated = dup_col(q, 3);
+        c->model = dup_col(q, 4);
+        c->template_name = dup_col(q, 5);
+        c->system_prompt = dup_col(q, 6);
+        c->sampling = dup_col(q, 7);
+        if (!c->title || !c->created || !c->updated) {
+            store_conv_clear(c);
+            set_err(s, "out of memory");
+            r = STORE_E_NOMEM;
+        }
+    } else if (rc == SQLITE_DONE) {
+        set_err(s, "no conversation '%s'", id);
+        r = STORE_E_NOTFOUND;
+    } else
+        r = sql_err(s, "read conversation");
+    stmt_done(q);
+    return r;
+}
+
+int store_conv_list(store *s, int flags, int (*fn)(const struct store_conv *c, void *ud),
+                    void *ud) {
+    store_reply_flush(s);
+    sqlite3_stmt *q = stmt(s, ST_CONV_LIST);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int(q, 1, (flags & STORE_LIST_ARCHIVED) != 0);
+    int rc, r = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_conv c;
+        conv_from_row(q, &c);
+        if ((r = fn(&c, ud)) != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = sql_err(s, "list conversations");
+    stmt_done(q);
+    return r;
+}
+
+int store_conv_last(store *s, char *id_out) {
+    sqlite3_stmt *q = stmt(s, ST_CONV_LAST);
+    if (!q)
+        return STORE_E_SQL;
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW)
+        snprintf(id_out, STORE_ID_LEN + 1, "%s", col(q, 0));
+    else if (rc == SQLITE_DONE) {
+        set_err(s, "no saved conversation");
+        r = STORE_E_NOTFOUND;
+    } else
+        r = sql_err(s, "find the last conversation");
+    stmt_done(q);
+    return r;
+}
+
+/* UPDATE ... WHERE id = ?1 with ?2 as text (or an int when text is NULL and use_int). */
+static int conv_update(store *s, enum stmt_id which, const char *id, const char *text, int ival,
+                       int use_int, const char *what) {
+    sqlite3_stmt *q = stmt(s, which);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, id);
+    if (use_int)
+        sqlite3_bind_int(q, 2, ival);
+    else
+        bind_text(q, 2, text);
+    int r = stmt_exec(s, q, what);
+    if (r == 0 && sqlite3_changes(s->db) == 0) {
+        set_err(s, "no conversation '%s'", id);
+        r = STORE_E_NOTFOUND;
+    }
+    return r;
+}
+
+int store_conv_rename(store *s, const char *id, const char *title) {
+    if (!title || !*title) {
+        set_err(s, "a title cannot be empty");
+        return STORE_E_INVALID;
+    }
+    return conv_update(s, ST_CONV_RENAME, id, title, 0, 0, "rename");
+}
+
+int store_conv_delete(store *s, const char *id) {
+    if (s->reply.msg_id) {
+        int64_t n;
+        if (conv_n(s, id, &n) == 0 && n == s->reply.conv_n)
+            s->reply.msg_id = 0; /* its reply goes with it */
+    }
+    return conv_update(s, ST_CONV_DELETE, id, NULL, 0, 0, "delete");
+}
+
+int store_conv_set_pinned(store *s, const char *id, int pinned) {
+    return conv_update(s, ST_CONV_PINNED, id, NULL, pinned != 0, 1, "pin");
+}
+int store_conv_set_archived(store *s, const char *id, int archived) {
+    return conv_update(s, ST_CONV_ARCHIVED, id, NULL, archived != 0, 1, "archive");
+}
+int store_conv_set_model(store *s, const char *id, const char *model) {
+    return conv_update(s, ST_CONV_MODEL, id, model, 0, 0, "set model");
+}
+int store_conv_set_template(store *s, const char *id, const char *template_name) {
+    return conv_update(s, ST_CONV_TEMPLATE, id, template_name, 0, 0, "set template");
+}
+int store_conv_set_system(store *s, const char *id, const char *system_prompt) {
+    return conv_update(s, ST_CONV_SYSTEM, id, system_prompt, 0, 0, "set system prompt");
+}
+int store_conv_set_sampling(store *s, const char *id, const char *sampling_json) {
+    if (!sampling_ok(s, sampling_json))
+        return STORE_E_INVALID;
+    return conv_update(s, ST_CONV_SAMPLING, id, sampling_json, 0, 0, "set sampling");
+}
+
+#define TITLE_MAX_CHARS 60
+
+void store_title_from_text(const char *text, char *buf, size_t len) {
+    if (!len)
+        return;
+    buf[0] = 0;
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    /* the first line that holds something other than blanks */
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r')
+            p++;
+        if (*p != '\n')
+            break;
+        p++;
+    }
+    const unsigned char *end = p;
+    while (*end && *end != '\n' && *end != '\r')
+        end++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    /* walk up to TITLE_MAX_CHARS characters, remembering the last space */
+    const unsigned char *q = p, *cut = NULL, *last_space = NULL;
+    int n_chars = 0;
+    while (q < end) {
+        if (n_chars == TITLE_MAX_CHARS) {
+            cut = q;
+            break;
+        }
+        if (*q == ' ')
+            last_space = q;
+        q++;
+        while (q < end && (*q & 0xc0) == 0x80)
+            q++; /* stay on a UTF-8 boundary */
+        n_chars++;
+    }
+    const char *ellipsis = "";
+    if (cut) {
+        if (last_space && last_space - p >= TITLE_MAX_CHARS / 2)
+            cut = last_space;
+        while (cut > p && cut[-1] == ' ')
+            cut--;
+        end = cut;
+        ellipsis = "…";
+    }
+    size_t n = (size_t)(end - p), e = strlen(ellipsis);
+    while (n + e + 1 > len && n > 0) { /* shrink to fit, still on a boundary */
+        n--;
+        while (n > 0 && (p[n] & 0xc0) == 0x80)
+            n--;
+        e = 0;
+    }
+    memcpy(buf, p, n);
+    memcpy(buf + n, ellipsis, e);
+    buf[n + e] = 0;
+}
+
+/* ---- messages ---- */
+
+int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m, void *ud),
+                   void *ud) {
+    int64_t n;
+    store_reply_flush(s);
+    int r = conv_n(s, id, &n);
+    if (r)
+        return r;
+    sqlite3_stmt *q = stmt(s, ST_MSG_EACH);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, n);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_msg m = {
+            .id = sqlite3_column_int64(q, 0),
+            .parent = sqlite3_column_int64(q, 1),
+            .role = col(q, 2),
+            .content = col(q, 3),
+            .created = col(q, 4),
+            .model = col(q, 5),
+            .finish = col(q, 6),
+            .n_tokens = sqlite3_column_type(q, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 7),
+            .prompt_tps = sqlite3_column_type(q, 8) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 8),
+            .gen_tps = sqlite3_column_type(q, 9) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 9),
+        };
+        if (!m.content)
+            m.content = "";
+        if ((r = fn(&m, ud)) != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = sql_err(s, "read messages");
+    stmt_done(q);
+    return r;
+}
+
+static int role_ok(const char *role) {
+    return role && (!strcmp(role, "system") || !strcmp(role, "user") ||
+                    !strcmp(role, "assistant") || !strcmp(role, "tool"));
+}
+
+/* Inserts one message into conversation n inside the caller's transaction; sets the default
+ * title on the first user message. */
+static int64_t msg_insert(store *s, int64_t n, const char *role, const char *content,
+                          int64_t parent, const char *model) {
+    char now[32];
+    now_iso(now, sizeof now);
+    if (parent <= 0) {
+        sqlite3_stmt *q = stmt(s, ST_MSG_LAST);
+        if (!q)
+            return STORE_E_SQL;
+        sqlite3_bind_int64(q, 1, n);
+        int rc = sqlite3_step(q);
+        parent = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+        stmt_done(q);
+        if (rc != SQLITE_ROW)
+            return sql_err(s, "find the last message");
+    }
+    sqlite3_stmt *q = stmt(s, ST_MSG_INSERT);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, n);
+    if (parent > 0)
+        sqlite3_bind_int64(q, 2, parent);
+    else
+        sqlite3_bind_null(q, 2);
+    bind_text(q, 3, role);
+    bind_text(q, 4, content);
+    bind_text(q, 5, now);
+    bind_text(q, 6, model);
+    int r = stmt_exec(s, q, "add message");
+    if (r)
+        return r;
+    int64_t id = sqlite3_last_insert_rowid(s->db);
+    if (!strcmp(role, "user")) {
+        char title[4 * TITLE_MAX_CHARS + 8];
+        store_title_from_text(content, title, sizeof title);
+        q = stmt(s, ST_CONV_AUTOTITLE);
+        if (!q)
+            return STORE_E_SQL;
+        sqlite3_bind_int64(q, 1, n);
+        bind_text(q, 2, title);
+        if ((r = stmt_exec(s, q, "set title")) != 0)
+            return r;
+    }
+    return id;
+}
+
+int64_t store_msg_add(store *s, const char *id, const char *role, const char *content,
+                      int64_t parent) {
+    if (!role_ok(role) || !content) {
+        set_err(s, "invalid message role '%s'", role ? role : "(null)");
+        return STORE_E_INVALID;
+    }
+    store_reply_flush(s);
+    int r = tx_begin(s);
+    if (r)
+        return r;
+    int64_t n;
+    if ((r = conv_n(s, id, &n)) != 0) {
+        tx_rollback(s);
+        return r;
+    }
+    int64_t m = msg_insert(s, n, role, content, parent, NULL);
+    if (m > 0 && (r = tx_commit(s)) != 0)
+        m = r;
+    if (m < 0)
+        tx_rollback(s);
+    return m;
+}
+
+/* ---- streaming replies ---- */
+
+int64_t store_reply_begin(store *s, const char *id, const char *model) {
+    if (s->reply.msg_id) {
+        set_err(s, "a reply is already being saved");
+        return STORE_E_INVALID;
+    }
+    int r = tx_begin(s);
+    if (r)
+        return r;
+    int64_t n;
+    if ((r = conv_n(s, id, &n)) != 0) {
+        tx_rollback(s);
+        return r;
+    }
+    int64_t m = msg_insert(s, n, "assistant", "", 0, model);
+    if (m < 0 || (r = tx_commit(s)) != 0) {
+        tx_rollback(s);
+        return m < 0 ? m : r;
+    }
+    s->reply.msg_id = m;
+    s->reply.conv_n = n;
+    s->reply.len = 0;
+    s->reply.dirty = 0;
+    s->reply.last_write_ms = mono_ms();
+    return m;
+}
+
+static int reply_write(store *s) {
+    sqlite3_stmt *q = stmt(s, ST_REPLY_UPDATE);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, s->reply.msg_id);
+    sqlite3_bind_text(q, 2, s->reply.buf ? s->reply.buf : "", (int)s->reply.len, SQLITE_STATIC);
+    int r = stmt_exec(s, q, "save reply");
+    s->reply.last_write_ms = mono_ms();
+    if (r == 0)
+        s->reply.dirty = 0;
+    return r;
+}
+
+int store_reply_append(store *s, const char *text, size_t len) {
+    struct reply *rp = &s->reply;
+    if (!rp->msg_id) {
+        set_err(s, "no reply is being saved");
+        return STORE_E_INVALID;
+    }
+    if (len > (size_t)0x3fffffff - rp->len) {
+        set_err(s, "reply too long");
+        return STORE_E_INVALID;
+    }
+    if (rp->len + len + 1 > rp->cap) {
+        size_t cap = rp->cap ? rp->cap : 1024;
+        while (cap < rp->len + len + 1)
+            cap *= 2;
+        char *b = realloc(rp->buf, cap);
+        if (!b) {
+            set_err(s, "out of memory");
+            return STORE_E_NOMEM;
+        }
+        rp->buf = b;
+        rp->cap = cap;
+    }
+    memcpy(rp->buf + rp->len, text, len);
+    rp->len += len;
+    rp->buf[rp->len] = 0;
+    rp->dirty = 1;
+    if (mono_ms() - rp->last_write_ms >= STORE_REPLY_INTERVAL_MS)
+        return reply_write(s);
+    return 0;
+}
+
+int store_reply_flush(store *s) {
+    if (!s->reply.msg_id || !s->reply.dirty)
+        return 0;
+    return reply_write(s);
+}
+
+int store_reply_finish(store *s, const char *reason, const struct store_reply_stats *st) {
+    struct reply *rp = &s->reply;
+    if (!rp->msg_id) {
+        set_err(s, "no reply is being saved");
+        return STORE_E_INVALID;
+    }
+    char now[32];
+    now_iso(now, sizeof now);
+    int r = tx_begin(s);
+    if (r)
+        return r;
+    sqlite3_stmt *q = stmt(s, ST_REPLY_FINISH);
+    if (!q) {
+        tx_rollback(s);
+        return STORE_E_SQL;
+    }
+    sqlite3_bind_int64(q, 1, rp->msg_id);
+    sqlite3_bind_text(q, 2, rp->buf ? rp->buf : "", (int)rp->len, SQLITE_STATIC);
+    bind_text(q, 3, reason ? reason : "stop");
+    if (st && st->n_tokens >= 0)
+        sqlite3_bind_int(q, 4, st->n_tokens);
+    if (st && st->prompt_tps >= 0)
+        sqlite3_bind_double(q, 5, st->prompt_tps);
+    if (st && st->gen_tps >= 0)
+        sqlite3_bind_double(q, 6, st->gen_tps);
+    if ((r = stmt_exec(s, q, "finish reply")) == 0) {
+        q = stmt(s, ST_CONV_TOUCH);
+        if (!q)
+            r = STORE_E_SQL;
+        else {
+            sqlite3_bind_int64(q, 1, rp->conv_n);
+            bind_text(q, 2, now);
+            r = stmt_exec(s, q, "finish reply");
+        }
+    }
+    if (r == 0)
+        r = tx_commit(s);
+    if (r) {
+        tx_rollback(s);
+        return r;
+    }
+    rp->msg_id = 0;
+    rp->len = 0;
+    rp->dirty = 0;
+    return 0;
+}
+
+/* ---- search ---- */
+
+/* Turns the user's words into an FTS5 query: each word a quoted phrase (a trailing * kept as a
+ * prefix match), all required. Caller frees. */
+static char *search_query(const char *in) {
+    size_t n = strlen(in);
+    char *out = malloc(3 * n + 4), *o = out;
+    if (!out)
+        return NULL;
+    const char *p = in;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        const char *w = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            p++;
+        size_t wl = (size_t)(p - w);
+        int prefix = wl > 1 && w[wl - 1] == '*';
+        if (prefix)
+            wl--;
+        if (o != out)
+            *o++ = ' ';
+        *o++ = '"';
+        for (size_t i = 0; i < wl; i++) {
+            if (w[i] == '"')
+                *o++ = '"';
+            *o++ = w[i];
+        }
+        *o++ = '"';
+        if (prefix)
+            *o++ = '*';
+    }
+    *o = 0;
+    return out;
+}
+
+static sqlite3_stmt *search_bind(store *s, enum stmt_id which, const char *query, int limit) {
+    char *fts = search_query(query);
+    if (!fts) {
+        set_err(s, "out of memory");
+        return NULL;
+    }
+    if (!*fts) {
+        free(fts);
+        set_err(s, "empty search");
+        return NULL;
+    }
+    store_reply_flush(s);
+    sqlite3_stmt *q = stmt(s, which);
+    if (q) {
+        sqlite3_bind_text(q, 1, fts, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(q, 2, limit > 0 ? limit : 100);
+    }
+    free(fts);
+    return q;
+}
+
+int store_search(store *s, const char *query, int limit,
+                 int (*fn)(const struct store_hit *h, void *ud), void *ud) {
+    sqlite3_stmt *q = search_bind(s, ST_SEARCH, query, limit);
+    if (!q)
+        return STORE_E_INVALID;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_hit h = {
+            .id = col(q, 0),
+            .title = col(q, 1),
+            .role = col(q, 2),
+            .msg_id = sqlite3_column_int64(q, 3),
+            .snippet = col(q, 4) ? col(q, 4) : "",
+            .rank = sqlite3_column_double(q, 5),
+        };
+        if ((r = fn(&h, ud)) != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = sql_err(s, "search");
+    stmt_done(q);
+    return r;
+}
+
+/* Runs a one-row, one-column query already bound and copies its text into *out. */
+static int json_result(store *s, sqlite3_stmt *q, char **out, const char *what) {
+    int rc = sqlite3_step(q), r = 0;
+    *out = NULL;
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        if (!(*out = dup_col(q, 0))) {
+            set_err(s, "out of memory");
+            r = STORE_E_NOMEM;
+        }
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        set_err(s, "nothing to export");
+        r = STORE_E_NOTFOUND;
+    } else
+        r = sql_err(s, what);
+    stmt_done(q);
+    return r;
+}
+
+int store_search_json(store *s, const char *query, int limit, char **out) {
+    *out = NULL;
+    sqlite3_stmt *q = search_bind(s, ST_SEARCH_JSON, query, limit);
+    return q ? json_result(s, q, out, "search") : STORE_E_INVALID;
+}
+
+int store_list_json(store *s, int flags, char **out) {
+    store_reply_flush(s);
+    sqlite3_stmt *q = stmt(s, ST_LIST_JSON);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int(q, 1, (flags & STORE_LIST_ARCHIVED) != 0);
+    return json_result(s, q, out, "list conversations");
+}
+
+/* ---- settings ---- */
+
+int store_setting_get(store *s, const char *key, char *buf, size_t len) {
+    sqlite3_stmt *q = stmt(s, ST_SET_GET);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, key);
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW) {
+        const char *v = col(q, 0);
+        if (!v || (size_t)snprintf(buf, len, "%s", v) >= len) {
+            set_err(s, "setting '%s' is too long", key);
+            r = STORE_E_INVALID;
+        }
+    } else if (rc == SQLITE_DONE) {
+        set_err(s, "setting '%s' is not set", key);
+        r = STORE_E_NOTFOUND;
+    } else
+        r = sql_err(s, "read setting");
+    stmt_done(q);
+    return r;
+}
+
+int store_setting_set(store *s, const char *key, const char *value) {
+    sqlite3_stmt *q = stmt(s, value ? ST_SET_PUT : ST_SET_DEL);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, key);
+    if (value)
+        bind_text(q, 2, value);
+    return stmt_exec(s, q, "save setting");
+}
+
+/* ---- JSON export ---- */
+
+int store_export_json(store *s, const char *id, char **out) {
+    *out = NULL;
+    store_reply_flush(s);
+    sqlite3_stmt *q = stmt(s, id ? ST_EXPORT_ONE : ST_EXPORT_ALL);
+    if (!q)
+        return STORE_E_SQL;
+    if (id)
+        bind_text(q, 1, id);
+    int r = json_result(s, q, out, "export");
+    if (r == STORE_E_NOTFOUND && id)
+        set_err(s, "no conversation '%s'", id);
+    return r;
+}
+
+/* ---- JSON import ---- */
+
+/* Scans the JSON string starting at p[*i] == '"'; on success *i is just past it and 0 is
+ * returned, else -1 with *i at the offending byte. */
+static int scan_string(const char *p, size_t n, size_t *pi) {
+    size_t i = *pi + 1;
+    for (;; i++) {
+        if (i >= n || (unsigned char)p[i] < 0x20)
+            break;
+        if (p[i] == '"') {
+            *pi = i + 1;
+            return 0;
+        }
+        if (p[i] != '\\')
+            continue;
+        if (++i >= n)
+            break;
+        if (p[i] == 'u') {
+            int k = 0;
+            while (k < 4 && i + 1 < n && strchr("0123456789abcdefABCDEF", p[i + 1]) && p[i + 1])
+                i++, k++;
+            if (k < 4) {
+                i++;
+                break;
+            }
+        } else if (!p[i] || !strchr("\"\\/bfnrt", p[i]))
+            break;
+    }
+    *pi = i;
+    return -1;
+}
+
+/* Where json_valid() said no: the byte offset of the first syntax error. A diagnostic aid only
+ * (SQLite 3.40 has no json_error_position); the data itself is read by SQLite's JSON functions.
+ * Iterative, so deep nesting cannot overflow the stack. */
+static size_t json_error_offset(const char *p, size_t n) {
+    enum { DEPTH_MAX = 1000 };
+    char stack[DEPTH_MAX];
+    int depth = 0;
+    size_t i = 0;
+#define WS() while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) i++
+value:
+    WS();
+    if (i >= n)
+        return i;
+    switch (p[i]) {
+    case '{':
+    case '[':
+        if (depth == DEPTH_MAX)
+            return i;
+        stack[depth++] = p[i++];
+        WS();
+        if (i < n && p[i] == (stack[depth - 1] == '{' ? '}' : ']')) {
+            i++;
+            depth--;
+            goto after;
+        }
+        if (stack[depth - 1] == '{')
+            goto key;
+        goto value;
+    case '"':
+        goto string;
+    case 't':
+    case 'f':
+    case 'n': {
+        const char *lit = p[i] == 't' ? "true" : p[i] == 'f' ? "false" : "null";
+        for (size_t k = 0; lit[k]; k++, i++)
+            if (i >= n || p[i] != lit[k])
+                return i;
+        goto after;
+    }
+    default:
+        if (p[i] == '-' || (p[i] >= '0' && p[i] <= '9')) {
+            if (p[i] == '-')
+                i++;
+            if (i >= n || p[i] < '0' || p[i] > '9')
+                return i;
+            if (p[i] == '0')
+                i++;
+            else
+                while (i < n && p[i] >= '0' && p[i] <= '9')
+                    i++;
+            if (i < n && p[i] == '.') {
+                i++;
+                if (i >= n || p[i] < '0' || p[i] > '9')
+                    return i;
+                while (i < n && p[i] >= '0' && p[i] <= '9')
+                    i++;
+            }
+            if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+                i++;
+                if (i < n && (p[i] == '+' || p[i] == '-'))
+                    i++;
+                if (i >= n || p[i] < '0' || p[i] > '9')
+                    return i;
+                while (i < n && p[i] >= '0' && p[i] <= '9')
+                    i++;
+            }
+            goto after;
+        }
+        return i;
+    }
+key:
+    WS();
+    if (i >= n || p[i] != '"' || scan_string(p, n, &i))
+        return i;
+    WS();
+    if (i >= n || p[i] != ':')
+        return i;
+    i++;
+    goto value;
+string:
+    if (scan_string(p, n, &i))
+        return i;
+after:
+    WS();
+    if (depth == 0)
+        return i; /* trailing text (or, if i == n, nothing this scanner objects to) */
+    if (i >= n)
+        return i;
+    if (p[i] == ',') {
+        i++;
+        if (stack[depth - 1] == '{')
+            goto key;
+        goto value;
+    }
+    if (p[i] == (stack[depth - 1] == '{' ? '}' : ']')) {
+        i++;
+        depth--;
+        goto after;
+    }
+    return i;
+#undef WS
+}
+
+/* Line and column (1-based, columns in characters) of byte offset off. */
+static void text_line_col(const char *p, size_t off, int *line, int *column) {
+    *line = 1;
+    *column = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (p[i] == '\n') {
+            ++*line;
+            *column = 1;
+        } else if (((unsigned char)p[i] & 0xc0) != 0x80)
+            ++*column;
+    }
+}
+
+static int type_is(const unsigned char *t, const char *a, const char *b) {
+    return !t || !strcmp((const char *)t, "null") || !strcmp((const char *)t, a) ||
+           (b && !strcmp((const char *)t, b));
+}
+
+/* Checks the shape of one conversation object (item); reports with name and the message index. */
+static int import_check(store *s, const char *name, const char *item, int n_item) {
+    char where[64] = "";
+    if (n_item >= 0)
+        snprintf(where, sizeof where, "conversation %d: ", n_item + 1);
+    sqlite3_stmt *q = stmt(s, ST_IMP_CONV);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, item);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        stmt_done(q);
+        return sql_err(s, "import");
+    }
+    const char *bad = NULL;
+    const unsigned char *mt = sqlite3_column_text(q, 0);
+    if (!mt || strcmp((const char *)mt, "array"))
+        bad = "\"messages\" must be an array";
+    else if (!type_is(sqlite3_column_text(q, 1), "text", NULL))
+        bad = "\"title\" must be a string";
+    else if (!type_is(sqlite3_column_text(q, 3), "text", NULL))
+        bad = "\"model\" must be a string";
+    else if (!type_is(sqlite3_column_text(q, 5), "text", NULL))
+        bad = "\"template\" must be a string";
+    else if (sqlite3_column_type(q, 7) != SQLITE_NULL && sqlite3_column_type(q, 8) == SQLITE_NULL)
+        bad = "\"created\" must be a date and time (2026-11-21T14:34:10.123Z)";
+    else if (sqlite3_column_type(q, 9) != SQLITE_NULL && sqlite3_column_type(q, 10) == SQLITE_NULL)
+        bad = "\"updated\" must be a date and time (2026-11-21T14:34:10.123Z)";
+    else if (!type_is(sqlite3_column_text(q, 11), "object", NULL))
+        bad = "\"sampling\" must be an object";
+    else if (!type_is(sqlite3_column_text(q, 13), "true", "false"))
+        bad = "\"pinned\" must be true or false";
+    else if (!type_is(sqlite3_column_text(q, 14), "true", "false"))
+        bad = "\"archived\" must be true or false";
+    stmt_done(q);
+    if (bad) {
+        set_err(s, "%s: %s%s", name, where, bad);
+        return STORE_E_INVALID;
+    }
+    q = stmt(s, ST_IMP_MSGS);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, item);
+    long long key = 0;
+    while (!bad && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        key = sqlite3_column_int64(q, 0);
+        const char *role = (const char *)sqlite3_column_text(q, 3);
+        const unsigned char *ct = sqlite3_column_text(q, 4);
+        if (strcmp((const char *)sqlite3_column_text(q, 1), "object"))
+            bad = "must be an object";
+        else if (!sqlite3_column_text(q, 2) || strcmp((const char *)sqlite3_column_text(q, 2), "text") ||
+                 !role_ok(role))
+            bad = "\"role\" must be \"system\", \"user\", \"assistant\" or \"tool\"";
+        else if (!ct || strcmp((const char *)ct, "text"))
+            bad = "\"content\" must be a string";
+        else if (sqlite3_column_type(q, 5) != SQLITE_NULL &&
+                 strcmp((const char *)sqlite3_column_text(q, 5), "null") &&
+                 sqlite3_column_type(q, 6) == SQLITE_NULL)
+            bad = "\"created\" must be a date and time (2026-11-21T14:34:10.123Z)";
+        else if (!type_is(sqlite3_column_text(q, 7), "text", NULL))
+            bad = "\"model\" must be a string";
+        else if (!type_is(sqlite3_column_text(q, 8), "integer", NULL))
+            bad = "\"tokens\" must be an integer";
+        else if (!type_is(sqlite3_column_text(q, 9), "real", "integer"))
+            bad = "\"prompt_tps\" must be a number";
+        else if (!type_is(sqlite3_column_text(q, 10), "real", "integer"))
+            bad = "\"gen_tps\" must be a number";
+        else if (!type_is(sqlite3_column_text(q, 11), "text", NULL))
+            bad = "\"finish\" must be a string";
+    }
+    stmt_done(q);
+    if (bad) {
+        set_err(s, "%s: %smessage %lld: %s", name, where, key + 1, bad);
+        return STORE_E_INVALID;
+    }
+    if (rc != SQLITE_DONE)
+        return sql_err(s, "import");
+    return 0;
+}
+
+/* Inserts one checked conversation object. */
+static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
+    sqlite3_stmt *q = stmt(s, ST_IMP_CONV);
+    if (!q)
+        return STORE_E_SQL;
+    bind_text(q, 1, item);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        stmt_done(q);
+        return sql_err(s, "import");
+    }
+    char now[32];
+    now_iso(now, sizeof now);
+    char *title = dup_col(q, 2), *model = dup_col(q, 4), *tmpl = dup_col(q, 6);
+    char *created = dup_col(q, 8), *updated = dup_col(q, 10), *sampling = dup_col(q, 12);
+    char *want_id = dup_col(q, 16), *system = NULL;
+    const unsigned char *pt = sqlite3_column_text(q, 13), *at = sqlite3_column_text(q, 14);
+    int pinned = pt && !strcmp((const char *)pt, "true");
+    int archived = at && !strcmp((const char *)at, "true");
+    int lead_system = sqlite3_column_int(q, 17);
+    if (lead_system)
+        system = dup_col(q, 18);
+    stmt_done(q);
+
+    int64_t n = 0;
+    struct store_conv_params p = {
+        .title = title, .model = model, .template_name = tmpl, .system_prompt = system,
+        .sampling = sampling,
+    };
+    int r = 0;
+    /* keep the exported id when it is well-formed and free (an exact round trip) */
+    int keep = want_id && strlen(want_id) == STORE_ID_LEN &&
+               strspn(want_id, "0123456789abcdef") == STORE_ID_LEN;
+    if (keep && (q = stmt(s, ST_IMP_ID_FREE)) != NULL) {
+        bind_text(q, 1, want_id);
+        keep = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+        stmt_done(q);
+    }
+    r = conv_insert(s, &p, created ? created : now, keep ? want_id : NULL, id_out, &n);
+    if (r == 0 && (q = stmt(s, ST_IMP_INSERT)) != NULL) {
+        bind_text(q, 1, item);
+        sqlite3_bind_int64(q, 2, n);
+        bind_text(q, 3, now);
+        sqlite3_bind_int(q, 4, lead_system ? 1 : 0);
+        r = stmt_exec(s, q, "import messages");
+        *n_msgs = sqlite3_changes(s->db);
+    } else if (r == 0)
+        r = STORE_E_SQL;
+    if (r == 0 && (q = stmt(s, ST_IMP_PARENTS)) != NULL) {
+        sqlite3_bind_int64(q, 1, n);
+        r = stmt_exec(s, q, "import messages");
+    } else if (r == 0)
+        r = STORE_E_SQL;
+    if (r == 0 && !(title && *title) && (q = stmt(s, ST_IMP_FIRST_USER)) != NULL) {
+        sqlite3_bind_int64(q, 1, n);
+        char t[4 * TITLE_MAX_CHARS + 8] = "";
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW)
+            store_title_from_text(col(q, 0), t, sizeof t);
+        stmt_done(q);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            r = sql_err(s, "import");
+        else if (*t && (q = stmt(s, ST_CONV_AUTOTITLE)) != NULL) {
+            sqlite3_bind_int64(q, 1, n);
+            bind_text(q, 2, t);
+            r = stmt_exec(s, q, "import");
+        }
+    }
+    if (r == 0 && (q = stmt(s, ST_IMP_FINISH)) != NULL) {
+        sqlite3_bind_int64(q, 1, n);
+        bind_text(q, 2, updated);
+        sqlite3_bind_int(q, 3, pinned);
+        sqlite3_bind_int(q, 4, archived);
+        r = stmt_exec(s, q, "import");
+    } else if (r == 0)
+        r = STORE_E_SQL;
+    free(title);
+    free(model);
+    free(tmpl);
+    free(created);
+    free(updated);
+    free(sampling);
+    free(want_id);
+    free(system);
+    return r;
+}
+
+struct import_item {
+    char *json;
+};
+
+int store_import_json(store *s, const char *name, const char *json, size_t len,
+                      void (*fn)(const char *id, int n_messages, void *ud), void *ud) {
+    if (len > 0x3fffffff) {
+        set_err(s, "%s: too large to import", name);
+        return STORE_E_INVALID;
+    }
+    sqlite3_stmt *q = stmt(s, ST_IMP_VALID);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    int valid = rc == SQLITE_ROW && sqlite3_column_int(q, 0) == 1 && memchr(json, 0, len) == NULL;
+    stmt_done(q);
+    if (rc != SQLITE_ROW)
+        return sql_err(s, "import");
+    char type[16] = "";
+    if (valid) {
+        if (!(q = stmt(s, ST_IMP_TYPE)))
+            return STORE_E_SQL;
+        sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW && sqlite3_column_text(q, 0))
+            snprintf(type, sizeof type, "%s", (const char *)sqlite3_column_text(q, 0));
+        stmt_done(q);
+        if (rc != SQLITE_ROW)
+            return sql_err(s, "import");
+    }
+    if (!valid) {
+        size_t off = json_error_offset(json, len);
+        int line, column;
+        text_line_col(json, off, &line, &column);
+        set_err(s, "%s: invalid JSON at line %d, column %d", name, line, column);
+        return STORE_E_INVALID;
+    }
+    if (strcmp(type, "object") && strcmp(type, "array")) {
+        set_err(s, "%s: expected a conversation object or an array of messages", name);
+        return STORE_E_INVALID;
+    }
+    int is_list = 0;
+    if (!strcmp(type, "array")) {
+        if (!(q = stmt(s, ST_IMP_IS_LIST)))
+            return STORE_E_SQL;
+        sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        is_list = rc == SQLITE_ROW && sqlite3_column_int(q, 0);
+        stmt_done(q);
+        if (rc != SQLITE_ROW)
+            return sql_err(s, "import");
+    }
+    /* collect the conversation objects, then check them all before writing anything */
+    struct import_item *items = NULL;
+    int n_items = 0, cap = 0, r = 0;
+    if (!(q = stmt(s, ST_IMP_ITEMS)))
+        return STORE_E_SQL;
+    sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, is_list);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n_items == cap) {
+            cap = cap ? 2 * cap : 8;
+            struct import_item *g = realloc(items, (size_t)cap * sizeof *items);
+            if (!g) {
+                r = STORE_E_NOMEM;
+                break;
+            }
+            items = g;
+        }
+        if (!(items[n_items].json = dup_col(q, 0))) {
+            r = STORE_E_NOMEM;
+            break;
+        }
+        n_items++;
+    }
+    stmt_done(q);
+    if (r == STORE_E_NOMEM)
+        set_err(s, "out of memory");
+    else if (rc != SQLITE_DONE)
+        r = sql_err(s, "import");
+    for (int i = 0; r == 0 && i < n_items; i++)
+        r = import_check(s, name, items[i].json, is_list ? i : -1);
+    char (*ids)[STORE_ID_LEN + 1] = NULL;
+    int *counts = NULL;
+    if (r == 0 && n_items) {
+        ids = calloc((size_t)n_items, sizeof *ids);
+        counts = calloc((size_t)n_items, sizeof *counts);
+        if (!ids || !counts) {
+            set_err(s, "out of memory");
+            r = STORE_E_NOMEM;
+        }
+    }
+    if (r == 0 && (r = tx_begin(s)) == 0) {
+        for (int i = 0; r == 0 && i < n_items; i++)
+            r = import_one(s, items[i].json, ids[i], &counts[i]);
+        if (r == 0)
+            r = tx_commit(s);
+        if (r)
+            tx_rollback(s);
+    }
+    if (r == 0 && fn)
+        for (int i = 0; i < n_items; i++)
+            fn(ids[i], counts[i], ud);
+    for (int i = 0; i < n_items; i++)
+        free(items[i].json);
+    free(items);
+    free(ids);
+    free(counts);
+    return r;
+}
