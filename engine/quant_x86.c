@@ -19,9 +19,52 @@ enum quant_level quant_level_detect(void) {
     return QUANT_AVX2;
 }
 
+#include <immintrin.h>
+
+/* ---- AVX2 + FMA + F16C ---- */
+#define KSUF(name) name##_avx2
+#define KATTR static __attribute__((target("avx2,fma,f16c")))
+#define DPB(acc, u, s) \
+    _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
+#include "quant_x86_kern.h"
+#undef KSUF
+#undef KATTR
+#undef DPB
+
+/* ---- AVX-512 VL + VNNI (256-bit vectors, 32 registers) ---- */
+#define KSUF(name) name##_vnni
+#define KATTR static __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define DPB(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
+#include "quant_x86_kern.h"
+#undef KSUF
+#undef KATTR
+#undef DPB
+
+#define KSET(sfx)                                                                           \
+    {                                                                                       \
+        .vec_dot = {                                                                        \
+            [GGML_TYPE_F32] = f32_vec_dot_##sfx, [GGML_TYPE_F16] = f16_vec_dot_##sfx,       \
+            [GGML_TYPE_BF16] = bf16_vec_dot_##sfx, [GGML_TYPE_Q4_0] = q4_0_vec_dot_##sfx,   \
+            [GGML_TYPE_Q4_1] = q4_1_vec_dot_##sfx, [GGML_TYPE_Q5_0] = q5_0_vec_dot_##sfx,   \
+            [GGML_TYPE_Q5_1] = q5_1_vec_dot_##sfx, [GGML_TYPE_Q8_0] = q8_0_vec_dot_##sfx,   \
+            [GGML_TYPE_Q2_K] = q2_K_vec_dot_##sfx, [GGML_TYPE_Q3_K] = q3_K_vec_dot_##sfx,   \
+            [GGML_TYPE_Q4_K] = q4_K_vec_dot_##sfx, [GGML_TYPE_Q5_K] = q5_K_vec_dot_##sfx,   \
+            [GGML_TYPE_Q6_K] = q6_K_vec_dot_##sfx, [GGML_TYPE_IQ4_NL] = iq4_nl_vec_dot_##sfx, \
+            [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx,                                      \
+        },                                                                                  \
+        .f16_dot_f32 = f16_dot_f32_##sfx, .f16_axpy = f16_axpy_##sfx,                       \
+        .f16_to_f32 = f16_to_f32_##sfx, .f32_to_f16 = f32_to_f16_##sfx,                     \
+        .q8_0_from_float = q8_0_from_float_##sfx, .q8_1_from_float = q8_1_from_float_##sfx, \
+    }
+
+static const struct quant_kernels quant_kernels_avx2 = KSET(avx2);
+static const struct quant_kernels quant_kernels_vnni = KSET(vnni);
+
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {
-    (void)lv;
-    return NULL;
+    const enum quant_level have = quant_level_detect();
+    if (lv == QUANT_SCALAR || lv == QUANT_NEON || lv > have) return NULL;
+    if (lv == QUANT_AVX512VNNI) return &quant_kernels_vnni;
+    return &quant_kernels_avx2; /* AVX-512 without VNNI: the AVX2 kernels */
 }
 
 #else

@@ -1,0 +1,479 @@
+/* engine/quant_x86_kern.h — the body of the x86 SIMD kernels, included by quant_x86.c once per
+ * instruction set with KSUF(name) (suffix), KATTR (static + target attribute) and DPB(acc, u, s)
+ * (acc += dot of 4 unsigned x signed bytes per i32 lane: maddubs+madd on AVX2, vpdpbusd with
+ * VNNI). 256-bit vectors throughout (AVX2 has 16 registers, AVX-512VL 32: the tiles use them).
+ * Pure; any thread. Not a standalone header. */
+
+/* ---------------- helpers ---------------- */
+
+KATTR inline float KSUF(hsum8)(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+KATTR inline float KSUF(h2f)(uint16_t h) {
+    return _cvtsh_ss(h);
+}
+
+/* The 32 nibbles of 16 bytes: low nibbles in bytes 0..15, high nibbles in 16..31. */
+KATTR inline __m256i KSUF(nib32)(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+/* Byte j = 0xFF when bit j of x is set. */
+KATTR inline __m256i KSUF(bits32)(uint32_t x) {
+    const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
+                                            0x0202020202020202, 0x0303030303030303);
+    const __m256i bm = _mm256_set1_epi64x((int64_t)0x8040201008040201ull);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int32_t)x), shuf);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bm), bm);
+}
+
+/* Signed x signed bytes (|x|, |y| <= 127, or x = -128): 8 i32 lane sums. */
+KATTR inline __m256i KSUF(dot_ss)(__m256i x, __m256i y) {
+    return DPB(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+/* Signed x signed bytes -> 16 i16 pair sums (|x| <= 127 or x = -128, |y| <= 127). */
+KATTR inline __m256i KSUF(dot_ss16)(__m256i x, __m256i y) {
+    return _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+/* ---------------- blocks of 32 against Q8_0 ---------------- */
+
+/* Integer dot of one x block (decoded to unsigned bytes minus k, or signed when k < 0)
+ * with one Q8_0 block. */
+#define KDOT32_BODY(DECODE, K)                                                              \
+    __m256i xv;                                                                             \
+    DECODE;                                                                                 \
+    const __m256i yv = _mm256_loadu_si256((const __m256i *)y[i].qs);                        \
+    __m256i p;                                                                              \
+    if ((K) < 0) p = KSUF(dot_ss)(xv, yv);                                                  \
+    else {                                                                                  \
+        p = DPB(_mm256_setzero_si256(), xv, yv);                                            \
+        if ((K) > 0) p = _mm256_sub_epi32(p, DPB(_mm256_setzero_si256(),                    \
+                                                 _mm256_set1_epi8(K), yv));                 \
+    }
+
+#define KVEC_DOT32(NAME, XT, DECODE, K)                                                     \
+    KATTR void KSUF(NAME)(int n, float *s, const void *vx, const void *vy) {                \
+        const XT *x = vx;                                                                   \
+        const block_q8_0 *y = vy;                                                           \
+        const int nb = n / 32;                                                              \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),     \
+                         _mm256_setzero_ps()};                                              \
+        for (int i = 0; i < nb; i++) {                                                      \
+            KDOT32_BODY(DECODE, K)                                                          \
+            const __m256 d = _mm256_set1_ps(KSUF(h2f)(x[i].d) * KSUF(h2f)(y[i].d));         \
+            acc[i & 3] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[i & 3]);             \
+        }                                                                                   \
+        *s = KSUF(hsum8)(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]),                       \
+                                       _mm256_add_ps(acc[2], acc[3])));                     \
+    }
+
+KVEC_DOT32(q4_0_vec_dot, block_q4_0, xv = KSUF(nib32)(x[i].qs), 8)
+KVEC_DOT32(q8_0_vec_dot, block_q8_0, xv = _mm256_loadu_si256((const __m256i *)x[i].qs), -1)
+KVEC_DOT32(q5_0_vec_dot, block_q5_0,
+           uint32_t qh; memcpy(&qh, x[i].qh, 4);
+           xv = _mm256_or_si256(KSUF(nib32)(x[i].qs),
+                                _mm256_and_si256(KSUF(bits32)(qh), _mm256_set1_epi8(0x10))), 16)
+KVEC_DOT32(iq4_nl_vec_dot, block_iq4_nl,
+           xv = _mm256_shuffle_epi8(
+               _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl)),
+               KSUF(nib32)(x[i].qs)), -1)
+
+/* Against Q8_1: unsigned x, plus m * s per block. */
+#define KVEC_DOT32_1(NAME, XT, DECODE)                                                      \
+    KATTR void KSUF(NAME)(int n, float *s, const void *vx, const void *vy) {                \
+        const XT *x = vx;                                                                   \
+        const block_q8_1 *y = vy;                                                           \
+        const int nb = n / 32;                                                              \
+        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};                         \
+        float summs = 0.0f;                                                                 \
+        for (int i = 0; i < nb; i++) {                                                      \
+            __m256i xv;                                                                     \
+            DECODE;                                                                         \
+            const __m256i yv = _mm256_loadu_si256((const __m256i *)y[i].qs);                \
+            const __m256i p = DPB(_mm256_setzero_si256(), xv, yv);                          \
+            const __m256 d = _mm256_set1_ps(KSUF(h2f)(x[i].d) * KSUF(h2f)(y[i].d));         \
+            acc[i & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[i & 1]);             \
+            summs += KSUF(h2f)(x[i].m) * KSUF(h2f)(y[i].s);                                 \
+        }                                                                                   \
+        *s = KSUF(hsum8)(_mm256_add_ps(acc[0], acc[1])) + summs;                            \
+    }
+
+KVEC_DOT32_1(q4_1_vec_dot, block_q4_1, xv = KSUF(nib32)(x[i].qs))
+KVEC_DOT32_1(q5_1_vec_dot, block_q5_1,
+             uint32_t qh; memcpy(&qh, x[i].qh, 4);
+             xv = _mm256_or_si256(KSUF(nib32)(x[i].qs),
+                                  _mm256_and_si256(KSUF(bits32)(qh), _mm256_set1_epi8(0x10))))
+
+/* ---------------- K-quants against Q8_K ---------------- */
+
+/* 16 i16 lanes: the low 8 get a, the high 8 get b (the two 16-value halves of 32 bytes). */
+KATTR inline __m256i KSUF(scale2)(int a, int b) {
+    return _mm256_set_m128i(_mm_set1_epi16((short)b), _mm_set1_epi16((short)a));
+}
+
+/* The 8 scales (sc) and 8 mins (m) of a Q4_K / Q5_K block. */
+KATTR inline void KSUF(k4_scales)(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
+    for (int j = 0; j < 8; j++) quant_scale_min_k4(j, q, &sc[j], &m[j]);
+}
+
+/* sum_j mins[j] * (bsums[2j] + bsums[2j+1]) as 8 i32 lanes. */
+KATTR inline __m256i KSUF(mins_dot)(const int16_t *bsums, const uint8_t m[8]) {
+    const __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
+    const __m256i mm = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3],
+                                         m[4], m[4], m[5], m[5], m[6], m[6], m[7], m[7]);
+    return _mm256_madd_epi16(b, mm);
+}
+
+KATTR void KSUF(q4_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q4_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / QK_K;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        uint8_t sc[8], mn[8];
+        KSUF(k4_scales)(x[i].scales, sc, mn);
+        const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = y[i].d * KSUF(h2f)(x[i].dmin);
+        const uint8_t *q4 = x[i].qs;
+        const int8_t *q8 = y[i].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(q4 + 32 * j));
+            const __m256i lo = _mm256_and_si256(q, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0),
+                                                 _mm256_set1_epi16(sc[2 * j]));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1),
+                                                 _mm256_set1_epi16(sc[2 * j + 1]));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(dmin),
+                               _mm256_cvtepi32_ps(KSUF(mins_dot)(y[i].bsums, mn)), accm);
+    }
+    *s = KSUF(hsum8)(acc) - KSUF(hsum8)(accm);
+}
+
+KATTR void KSUF(q5_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q5_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / QK_K;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b16 = _mm256_set1_epi8(0x10);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        uint8_t sc[8], mn[8];
+        KSUF(k4_scales)(x[i].scales, sc, mn);
+        const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = y[i].d * KSUF(h2f)(x[i].dmin);
+        const uint8_t *q4 = x[i].qs;
+        const int8_t *q8 = y[i].qs;
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(q4 + 32 * j));
+            /* bit 2j of qh -> 0x10 for the low nibbles, bit 2j+1 for the high ones */
+            const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j), 4), b16);
+            const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), b16);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0),
+                                                 _mm256_set1_epi16(sc[2 * j]));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1),
+                                                 _mm256_set1_epi16(sc[2 * j + 1]));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(dmin),
+                               _mm256_cvtepi32_ps(KSUF(mins_dot)(y[i].bsums, mn)), accm);
+    }
+    *s = KSUF(hsum8)(acc) - KSUF(hsum8)(accm);
+}
+
+/* The four 32-value groups of one 128-value half of a Q6_K block, unsigned 0..63. */
+KATTR inline void KSUF(q6_K_half)(const uint8_t *ql, const uint8_t *qh, __m256i q[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                           _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+}
+
+/* Q6_K x Q8_K integer sum of one block (scales applied, the -32 offset included). */
+KATTR inline __m256i KSUF(q6_K_block)(const block_q6_K *x, const block_q8_K *y) {
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
+    /* -32 * sum_j scale_j * bsum_j */
+    __m256i sumi = _mm256_slli_epi32(
+        _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), sc16), 5);
+    sumi = _mm256_sub_epi32(_mm256_setzero_si256(), sumi);
+    for (int h = 0; h < 2; h++) {
+        __m256i q[4];
+        KSUF(q6_K_half)(x->ql + 64 * h, x->qh + 32 * h, q);
+        for (int g = 0; g < 4; g++) {
+            const int sb = 8 * h + 2 * g;
+            const __m256i yv = _mm256_loadu_si256((const __m256i *)(y->qs + 128 * h + 32 * g));
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[g], yv),
+                                                KSUF(scale2)(x->scales[sb], x->scales[sb + 1]));
+            sumi = _mm256_add_epi32(sumi, p);
+        }
+    }
+    return sumi;
+}
+
+KATTR void KSUF(q6_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q6_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / QK_K;
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int i = 0; i < nb; i++) {
+        const __m256i sumi = KSUF(q6_K_block)(&x[i], &y[i]);
+        const float d = y[i].d * KSUF(h2f)(x[i].d);
+        acc[i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[i & 1]);
+    }
+    *s = KSUF(hsum8)(_mm256_add_ps(acc[0], acc[1]));
+}
+
+KATTR void KSUF(q2_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q2_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / QK_K;
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = y[i].d * KSUF(h2f)(x[i].dmin);
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0F)));
+        const __m256i summ = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[i].bsums), mins);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+            for (int g = 0; g < 4; g++) {
+                const int sb = 8 * h + 2 * g;
+                const __m256i qv = _mm256_and_si256(_mm256_srli_epi16(q, 2 * g), m3);
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * g));
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qv, yv),
+                    KSUF(scale2)(x[i].scales[sb] & 0x0F, x[i].scales[sb + 1] & 0x0F));
+                sumi = _mm256_add_epi32(sumi, p);
+            }
+        }
+        (void)m4;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(summ), accm);
+    }
+    *s = KSUF(hsum8)(acc) - KSUF(hsum8)(accm);
+}
+
+KATTR void KSUF(q3_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q3_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / QK_K;
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        int8_t sc[16];
+        {
+            uint32_t aux[4];
+            const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+            memcpy(aux, x[i].scales, 12);
+            const uint32_t tmp = aux[2];
+            aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+            aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+            aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+            aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+            memcpy(sc, aux, 16);
+        }
+        const float d = y[i].d * KSUF(h2f)(x[i].d);
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+            for (int g = 0; g < 4; g++) {
+                const int sb = 8 * h + 2 * g, bit = 4 * h + g;
+                const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(q, 2 * g), m3);
+                const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, bit), one);
+                /* value = q2 - 4 when the high bit is clear */
+                const __m256i qv = _mm256_sub_epi8(q2, _mm256_andnot_si256(
+                    _mm256_cmpeq_epi8(hb, one), four));
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * g));
+                const __m256i p = _mm256_madd_epi16(KSUF(dot_ss16)(qv, yv),
+                                                    KSUF(scale2)(sc[sb] - 32, sc[sb + 1] - 32));
+                sumi = _mm256_add_epi32(sumi, p);
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    *s = KSUF(hsum8)(acc);
+}
+
+KATTR void KSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_iq4_xs *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / QK_K;
+    const __m256i kv =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl));
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const float d = y[i].d * KSUF(h2f)(x[i].d);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib += 2) {
+            const int ls0 = (((x[i].scales_l[ib / 2] >> 0) & 0xf) | (((x[i].scales_h >> 2 * ib) & 3) << 4)) - 32;
+            const int ls1 = (((x[i].scales_l[ib / 2] >> 4) & 0xf) | (((x[i].scales_h >> (2 * ib + 2)) & 3) << 4)) - 32;
+            const __m256i x0 = _mm256_shuffle_epi8(kv, KSUF(nib32)(x[i].qs + 16 * ib));
+            const __m256i x1 = _mm256_shuffle_epi8(kv, KSUF(nib32)(x[i].qs + 16 * ib + 16));
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * ib));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * ib + 32));
+            const __m256i p0 = _mm256_madd_epi16(KSUF(dot_ss16)(x0, y0), _mm256_set1_epi16((short)ls0));
+            const __m256i p1 = _mm256_madd_epi16(KSUF(dot_ss16)(x1, y1), _mm256_set1_epi16((short)ls1));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    *s = KSUF(hsum8)(acc);
+}
+
+/* ---------------- float types ---------------- */
+
+KATTR void KSUF(f32_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const float *x = vx, *y = vy;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    int i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
+    for (; i + 8 <= n; i += 8)
+        acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc[0]);
+    float sum = KSUF(hsum8)(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    for (; i < n; i++) sum += x[i] * y[i];
+    *s = sum;
+}
+
+#define KLOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define KLOAD_BF16(p) _mm256_castsi256_ps(_mm256_slli_epi32( \
+    _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
+
+#define KVEC_DOT_H(NAME, LOAD, CVT)                                                         \
+    KATTR void KSUF(NAME)(int n, float *s, const void *vx, const void *vy) {                \
+        const uint16_t *x = vx, *y = vy;                                                    \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),     \
+                         _mm256_setzero_ps()};                                              \
+        int i = 0;                                                                          \
+        for (; i + 32 <= n; i += 32)                                                        \
+            for (int k = 0; k < 4; k++)                                                     \
+                acc[k] = _mm256_fmadd_ps(LOAD(x + i + 8 * k), LOAD(y + i + 8 * k), acc[k]); \
+        for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(LOAD(x + i), LOAD(y + i), acc[0]); \
+        float sum = KSUF(hsum8)(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]),                \
+                                              _mm256_add_ps(acc[2], acc[3])));              \
+        for (; i < n; i++) sum += CVT(x[i]) * CVT(y[i]);                                    \
+        *s = sum;                                                                           \
+    }
+
+KVEC_DOT_H(f16_vec_dot, KLOAD_F16, quant_f16_to_f32)
+KVEC_DOT_H(bf16_vec_dot, KLOAD_BF16, quant_bf16_to_f32)
+
+KATTR float KSUF(f16_dot_f32)(int n, const uint16_t *x, const float *y) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    int i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++)
+            acc[k] = _mm256_fmadd_ps(KLOAD_F16(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
+    for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(KLOAD_F16(x + i), _mm256_loadu_ps(y + i), acc[0]);
+    float sum = KSUF(hsum8)(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    for (; i < n; i++) sum += quant_f16_to_f32(x[i]) * y[i];
+    return sum;
+}
+
+KATTR void KSUF(f16_axpy)(int n, float a, const uint16_t *x, float *y) {
+    const __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, KLOAD_F16(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] = fmaf(a, quant_f16_to_f32(x[i]), y[i]);
+}
+
+KATTR void KSUF(f16_to_f32)(const uint16_t *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, KLOAD_F16(x + i));
+    for (; i < n; i++) y[i] = quant_f16_to_f32(x[i]);
+}
+
+KATTR void KSUF(f32_to_f16)(const float *x, uint16_t *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = quant_f32_to_f16(x[i]);
+}
+
+/* ---------------- activation quantizers (bit-identical to the scalar ones) ---------------- */
+
+KATTR inline __m256 KSUF(absmax4)(const float *x, __m256 v[4]) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 mx = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_loadu_ps(x + 8 * k);
+        mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, v[k]));
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm256_set1_ps(_mm_cvtss_f32(m));
+}
+
+/* 32 floats * id rounded to even and packed to bytes in order. */
+KATTR inline __m256i KSUF(pack32)(const __m256 v[4], __m256 id) {
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v[0], id));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v[1], id));
+    __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v[2], id));
+    __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v[3], id));
+    i0 = _mm256_packs_epi32(i0, i1);
+    i2 = _mm256_packs_epi32(i2, i3);
+    i0 = _mm256_packs_epi16(i0, i2);
+    return _mm256_permutevar8x32_epi32(i0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+KATTR void KSUF(q8_0_from_float)(const float *x, void *vy, int64_t n) {
+    block_q8_0 *y = vy;
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        __m256 v[4];
+        const float amax = _mm256_cvtss_f32(KSUF(absmax4)(x, v));
+        const float d = amax / 127.f;
+        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = quant_f32_to_f16(d);
+        _mm256_storeu_si256((__m256i *)y[i].qs, KSUF(pack32)(v, _mm256_set1_ps(id)));
+    }
+}
+
+KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
+    block_q8_1 *y = vy;
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        __m256 v[4];
+        const float amax = _mm256_cvtss_f32(KSUF(absmax4)(x, v));
+        const float d = amax / 127.f;
+        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = quant_f32_to_f16(d);
+        const __m256i q = KSUF(pack32)(v, _mm256_set1_ps(id));
+        _mm256_storeu_si256((__m256i *)y[i].qs, q);
+        const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+        const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+        y[i].s = quant_f32_to_f16(d * (float)_mm_cvtsi128_si32(t));
+    }
+}
