@@ -1,45 +1,557 @@
-/* src/cmd_store.c — placeholder until its issue lands: each command says it is not built yet. */
+/* src/cmd_store.c — the conversation commands over src/store: natter ls, show, rename, rm,
+ * search, export, import (each accepts --db PATH). JSON comes from the store, which builds it
+ * with SQLite's JSON functions. Main thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "paths.h"
+#include "store.h"
+
+/* ---- arguments ---- */
+
+enum { OPT_JSON = 1, OPT_ALL = 2, OPT_FORMAT = 4, OPT_OUT = 8 };
+
+struct args {
+    const char *db;
+    int json, all;
+    const char *format, *out;
+    char *pos[8];
+    int n_pos;
+    int help;
+};
+
+/* Parses argv[1..] against the options a command allows (--db always). Returns 0, or the
+ * usage error's exit status. */
+static int args_parse(int argc, char **argv, int allowed, int max_pos, const char *usage,
+                      struct args *a) {
+    memset(a, 0, sizeof *a);
+    int opts_done = 0;
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        const char *val = NULL;
+        if (!opts_done && arg[0] == '-' && arg[1]) {
+            char name[32];
+            const char *eq = strchr(arg, '=');
+            size_t nl = eq && !strncmp(arg, "--", 2) ? (size_t)(eq - arg) : strlen(arg);
+            snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1),
+                     arg);
+            if (eq && !strncmp(arg, "--", 2))
+                val = eq + 1;
+            int takes = !strcmp(name, "--db") || !strcmp(name, "--format") ||
+                        !strcmp(name, "-o") || !strcmp(name, "--output");
+            if (takes && !val) {
+                if (i + 1 >= argc) {
+                    cli_error("%s: option %s needs a value", argv[0], name);
+                    return cli_usage(usage);
+                }
+                val = argv[++i];
+            } else if (!takes && val) {
+                cli_error("%s: option %s takes no value", argv[0], name);
+                return cli_usage(usage);
+            }
+            if (!strcmp(name, "--"))
+                opts_done = 1;
+            else if (!strcmp(name, "-h") || !strcmp(name, "--help"))
+                a->help = 1;
+            else if (!strcmp(name, "--db"))
+                a->db = val;
+            else if (!strcmp(name, "--json") && (allowed & OPT_JSON))
+                a->json = 1;
+            else if (!strcmp(name, "--all") && (allowed & OPT_ALL))
+                a->all = 1;
+            else if (!strcmp(name, "--format") && (allowed & OPT_FORMAT))
+                a->format = val;
+            else if ((!strcmp(name, "-o") || !strcmp(name, "--output")) && (allowed & OPT_OUT))
+                a->out = val;
+            else {
+                cli_error("%s: unknown option '%s'", argv[0], arg);
+                return cli_usage(usage);
+            }
+            continue;
+        }
+        if (a->n_pos >= max_pos || a->n_pos >= (int)(sizeof a->pos / sizeof a->pos[0])) {
+            cli_error("%s: unexpected argument '%s'", argv[0], arg);
+            return cli_usage(usage);
+        }
+        a->pos[a->n_pos++] = arg;
+    }
+    if (a->help) {
+        printf("usage: natter %s\n", usage);
+        return -1;
+    }
+    return 0;
+}
+
+static store *open_db(const struct args *a) {
+    char path[4096], err[600];
+    if (!paths_db(a->db, path, sizeof path)) {
+        cli_error("cannot find the database path: set --db, NATTER_DB or HOME");
+        return NULL;
+    }
+    store *s;
+    if (store_open(path, &s, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        return NULL;
+    }
+    return s;
+}
+
+/* Resolves a user-typed id or prefix; prints the error. */
+static int resolve(store *s, const char *prefix, char *id) {
+    if (store_conv_resolve(s, prefix, id) != 0) {
+        cli_error("%s", store_errmsg(s));
+        return -1;
+    }
+    return 0;
+}
+
+static int fail(store *s) {
+    cli_error("%s", store_errmsg(s));
+    store_close(s);
+    return 1;
+}
+
+/* Writes text for a terminal: control characters (but newline and tab when keep_lines) become
+ * '?', so stored text cannot drive the terminal. */
+static void put_clean(FILE *f, const char *t, int keep_lines) {
+    for (const unsigned char *p = (const unsigned char *)(t ? t : ""); *p; p++) {
+        int c = *p;
+        if (c == '\n' || c == '\t')
+            c = keep_lines ? c : ' ';
+        else if (c < 0x20 || c == 0x7f)
+            c = '?';
+        fputc(c, f);
+    }
+}
+
+/* "2026-11-21T14:34:10.123Z" -> "2026-11-21 14:34" */
+static const char *short_time(const char *iso, char *buf, size_t len) {
+    snprintf(buf, len, "%.16s", iso ? iso : "");
+    char *t = strchr(buf, 'T');
+    if (t)
+        *t = ' ';
+    return buf;
+}
+
+/* The model's file name without directory and .gguf, for tables. */
+static const char *short_model(const char *model, char *buf, size_t len) {
+    if (!model)
+        return "-";
+    const char *b = strrchr(model, '/');
+    snprintf(buf, len, "%s", b ? b + 1 : model);
+    size_t n = strlen(buf);
+    if (n > 5 && !strcmp(buf + n - 5, ".gguf"))
+        buf[n - 5] = 0;
+    return buf;
+}
+
+static int print_json(store *s, char *json, int r) {
+    if (r != 0)
+        return fail(s);
+    puts(json);
+    free(json);
+    store_close(s);
+    return 0;
+}
+
+/* ---- natter ls ---- */
+
+static int ls_row(const struct store_conv *c, void *ud) {
+    char t[32], m[256];
+    if (!*(int *)ud) {
+        printf("%-8s  %-16s  %5s  %-20s  %s\n", "ID", "UPDATED (UTC)", "MSGS", "MODEL", "TITLE");
+        *(int *)ud = 1;
+    }
+    printf("%-8s  %-16s  %5d  %-20.20s  ", c->id, short_time(c->updated, t, sizeof t),
+           c->n_messages, short_model(c->model, m, sizeof m));
+    if (c->pinned)
+        fputs("* ", stdout);
+    put_clean(stdout, *c->title ? c->title : "(untitled)", 0);
+    if (c->archived)
+        fputs(" [archived]", stdout);
+    putchar('\n');
+    return 0;
+}
 
 int cmd_ls(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    static const char usage[] = "ls [--all] [--json] [--db PATH]";
+    struct args a;
+    int r = args_parse(argc, argv, OPT_JSON | OPT_ALL, 0, usage, &a);
+    if (r)
+        return r < 0 ? 0 : r;
+    store *s = open_db(&a);
+    if (!s)
+        return 1;
+    int flags = a.all ? STORE_LIST_ARCHIVED : 0;
+    if (a.json) {
+        char *json = NULL;
+        r = store_list_json(s, flags, &json);
+        return print_json(s, json, r);
+    }
+    int header = 0;
+    if (store_conv_list(s, flags, ls_row, &header) != 0)
+        return fail(s);
+    store_close(s);
+    return 0;
+}
+
+/* ---- natter show / export --format md ---- */
+
+struct transcript {
+    FILE *f;
+    int md;
+};
+
+static int transcript_msg(const struct store_msg *m, void *ud) {
+    struct transcript *t = ud;
+    char tm[32], mb[256];
+    if (t->md) {
+        char role[16];
+        snprintf(role, sizeof role, "%s", m->role);
+        role[0] = (char)(role[0] - 'a' + 'A');
+        fprintf(t->f, "## %s\n\n%s\n\n", role, m->content);
+        return 0;
+    }
+    fprintf(t->f, "── %s · %s", m->role, short_time(m->created, tm, sizeof tm));
+    if (m->model)
+        fprintf(t->f, " · %s", short_model(m->model, mb, sizeof mb));
+    if (m->n_tokens >= 0)
+        fprintf(t->f, " · %d tokens", m->n_tokens);
+    if (m->prompt_tps >= 0)
+        fprintf(t->f, " · prompt %.1f t/s", m->prompt_tps);
+    if (m->gen_tps >= 0)
+        fprintf(t->f, " · %.1f t/s", m->gen_tps);
+    if (m->finish)
+        fprintf(t->f, " · %s", m->finish);
+    fputs(" ──\n", t->f);
+    put_clean(t->f, m->content, 1);
+    fputs("\n\n", t->f);
+    return 0;
+}
+
+/* Writes conversation id as text (show) or Markdown (export). */
+static int transcript_write(store *s, const char *id, FILE *f, int md) {
+    struct store_conv c;
+    int r = store_conv_get(s, id, &c);
+    if (r)
+        return r;
+    char tm[32];
+    struct transcript t = {f, md};
+    if (md) {
+        fprintf(f, "# %s\n\n- id: `%s`\n- created: %s\n- updated: %s\n",
+                *c.title ? c.title : "(untitled)", c.id, c.created, c.updated);
+        if (c.model)
+            fprintf(f, "- model: %s\n", c.model);
+        if (c.template_name)
+            fprintf(f, "- template: %s\n", c.template_name);
+        fputc('\n', f);
+        if (c.system_prompt)
+            fprintf(f, "## System\n\n%s\n\n", c.system_prompt);
+    } else {
+        put_clean(f, *c.title ? c.title : "(untitled)", 0);
+        fprintf(f, "\nid %s · created %s UTC · %d messages", c.id,
+                short_time(c.created, tm, sizeof tm), c.n_messages);
+        if (c.model) {
+            fputs(" · model ", f);
+            put_clean(f, c.model, 0);
+        }
+        if (c.template_name) {
+            fputs(" · template ", f);
+            put_clean(f, c.template_name, 0);
+        }
+        fputs(c.pinned ? " · pinned" : "", f);
+        fputs(c.archived ? " · archived" : "", f);
+        fputs("\n\n", f);
+        if (c.system_prompt) {
+            fputs("── system prompt ──\n", f);
+            put_clean(f, c.system_prompt, 1);
+            fputs("\n\n", f);
+        }
+    }
+    store_conv_clear(&c);
+    return store_msg_each(s, id, transcript_msg, &t);
 }
 
 int cmd_show(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    static const char usage[] = "show ID [--db PATH]";
+    struct args a;
+    int r = args_parse(argc, argv, 0, 1, usage, &a);
+    if (r)
+        return r < 0 ? 0 : r;
+    if (a.n_pos != 1)
+        return cli_usage(usage);
+    store *s = open_db(&a);
+    char id[STORE_ID_LEN + 1];
+    if (!s)
+        return 1;
+    if (resolve(s, a.pos[0], id)) {
+        store_close(s);
+        return 1;
+    }
+    if (transcript_write(s, id, stdout, 0) != 0)
+        return fail(s);
+    store_close(s);
+    return 0;
 }
 
+/* ---- natter rename / rm ---- */
+
 int cmd_rename(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    static const char usage[] = "rename ID TITLE [--db PATH]";
+    struct args a;
+    int r = args_parse(argc, argv, 0, 8, usage, &a);
+    if (r)
+        return r < 0 ? 0 : r;
+    if (a.n_pos < 2)
+        return cli_usage(usage);
+    char title[1024] = "";
+    for (int i = 1; i < a.n_pos; i++) { /* natter rename ID a new title: the words joined */
+        size_t l = strlen(title);
+        snprintf(title + l, sizeof title - l, "%s%s", i > 1 ? " " : "", a.pos[i]);
+    }
+    store *s = open_db(&a);
+    char id[STORE_ID_LEN + 1];
+    if (!s)
+        return 1;
+    if (resolve(s, a.pos[0], id)) {
+        store_close(s);
+        return 1;
+    }
+    if (store_conv_rename(s, id, title) != 0)
+        return fail(s);
+    store_close(s);
+    return 0;
 }
 
 int cmd_rm(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    static const char usage[] = "rm ID... [--db PATH]";
+    struct args a;
+    int r = args_parse(argc, argv, 0, 8, usage, &a);
+    if (r)
+        return r < 0 ? 0 : r;
+    if (a.n_pos < 1)
+        return cli_usage(usage);
+    store *s = open_db(&a);
+    if (!s)
+        return 1;
+    /* resolve every id first: a typo deletes nothing */
+    char ids[8][STORE_ID_LEN + 1];
+    for (int i = 0; i < a.n_pos; i++)
+        if (resolve(s, a.pos[i], ids[i])) {
+            store_close(s);
+            return 1;
+        }
+    for (int i = 0; i < a.n_pos; i++) {
+        int dup = 0;
+        for (int j = 0; j < i; j++)
+            dup |= !strcmp(ids[i], ids[j]);
+        if (dup)
+            continue;
+        if (store_conv_delete(s, ids[i]) != 0)
+            return fail(s);
+        printf("deleted %s\n", ids[i]);
+    }
+    store_close(s);
+    return 0;
+}
+
+/* ---- natter search ---- */
+
+static int search_row(const struct store_hit *h, void *ud) {
+    (void)ud;
+    printf("%s  ", h->id);
+    put_clean(stdout, *h->title ? h->title : "(untitled)", 0);
+    printf("\n    %s: ", h->role ? h->role : "title");
+    put_clean(stdout, h->snippet, 0);
+    putchar('\n');
+    return 0;
 }
 
 int cmd_search(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    static const char usage[] = "search QUERY... [--json] [--db PATH]";
+    struct args a;
+    int r = args_parse(argc, argv, OPT_JSON, 8, usage, &a);
+    if (r)
+        return r < 0 ? 0 : r;
+    if (a.n_pos < 1)
+        return cli_usage(usage);
+    char query[2048] = "";
+    for (int i = 0; i < a.n_pos; i++) {
+        size_t l = strlen(query);
+        snprintf(query + l, sizeof query - l, "%s%s", i ? " " : "", a.pos[i]);
+    }
+    store *s = open_db(&a);
+    if (!s)
+        return 1;
+    if (a.json) {
+        char *json = NULL;
+        r = store_search_json(s, query, 0, &json);
+        return print_json(s, json, r);
+    }
+    if (store_search(s, query, 0, search_row, NULL) != 0)
+        return fail(s);
+    store_close(s);
+    return 0;
+}
+
+/* ---- natter export ---- */
+
+/* Opens a temporary file next to path (renamed over it by out_commit). */
+static FILE *out_open(const char *path, char *tmp, size_t len) {
+    snprintf(tmp, len, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+    }
+    return f;
+}
+
+static int out_commit(FILE *f, const char *tmp, const char *path) {
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        int e = errno;
+        unlink(tmp);
+        cli_error("%s: %s", path, strerror(e ? e : EIO));
+        return 1;
+    }
+    if (rename(tmp, path) != 0) {
+        cli_error("%s: %s", path, strerror(errno));
+        unlink(tmp);
+        return 1;
+    }
+    return 0;
 }
 
 int cmd_export(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    static const char usage[] =
+        "export ID [--format md|json] [-o FILE] [--db PATH] | export --all --format json [-o FILE]";
+    struct args a;
+    int r = args_parse(argc, argv, OPT_ALL | OPT_FORMAT | OPT_OUT, 1, usage, &a);
+    if (r)
+        return r < 0 ? 0 : r;
+    const char *fmt = a.format ? a.format : (a.all ? "json" : "md");
+    if (strcmp(fmt, "md") && strcmp(fmt, "json")) {
+        cli_error("export: unknown format '%s' (md or json)", fmt);
+        return cli_usage(usage);
+    }
+    if ((a.all && a.n_pos) || (!a.all && a.n_pos != 1))
+        return cli_usage(usage);
+    if (a.all && strcmp(fmt, "json")) {
+        cli_error("export --all writes JSON only");
+        return cli_usage(usage);
+    }
+    store *s = open_db(&a);
+    if (!s)
+        return 1;
+    char id[STORE_ID_LEN + 1];
+    if (!a.all && resolve(s, a.pos[0], id)) {
+        store_close(s);
+        return 1;
+    }
+    /* build JSON first, so a failure writes nothing */
+    char *json = NULL;
+    if (!strcmp(fmt, "json") && store_export_json(s, a.all ? NULL : id, &json) != 0)
+        return fail(s);
+    char tmp[4200];
+    FILE *f = stdout;
+    if (a.out && strcmp(a.out, "-") && !(f = out_open(a.out, tmp, sizeof tmp))) {
+        cli_error("%s: %s", a.out, strerror(errno));
+        free(json);
+        store_close(s);
+        return 1;
+    }
+    if (json) {
+        fputs(json, f);
+        fputc('\n', f);
+        free(json);
+    } else if (transcript_write(s, id, f, 1) != 0) {
+        cli_error("%s", store_errmsg(s));
+        if (f != stdout) {
+            fclose(f);
+            unlink(tmp);
+        }
+        store_close(s);
+        return 1;
+    }
+    store_close(s);
+    if (f != stdout)
+        return out_commit(f, tmp, a.out);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- natter import ---- */
+
+static void imported(const char *id, int n_messages, void *ud) {
+    (void)ud;
+    printf("imported %s (%d messages)\n", id, n_messages);
+}
+
+/* Reads a whole file (or stdin for "-"); caller frees. NULL with errno on failure. */
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) {
+            if (ferror(f)) {
+                free(buf);
+                buf = NULL;
+                errno = EIO;
+            }
+            break;
+        }
+        if (cap >= ((size_t)1 << 30)) {
+            free(buf);
+            buf = NULL;
+            errno = EFBIG;
+            break;
+        }
+        char *g = realloc(buf, cap *= 2);
+        if (!g)
+            free(buf);
+        buf = g;
+    }
+    if (f != stdin)
+        fclose(f);
+    *len = n;
+    return buf;
 }
 
 int cmd_import(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    static const char usage[] = "import FILE [--db PATH]";
+    struct args a;
+    int r = args_parse(argc, argv, 0, 1, usage, &a);
+    if (r)
+        return r < 0 ? 0 : r;
+    if (a.n_pos != 1)
+        return cli_usage(usage);
+    size_t len;
+    char *json = slurp(a.pos[0], &len);
+    if (!json) {
+        cli_error("%s: %s", a.pos[0], strerror(errno));
+        return 1;
+    }
+    store *s = open_db(&a);
+    if (!s) {
+        free(json);
+        return 1;
+    }
+    r = store_import_json(s, a.pos[0], json, len, imported, NULL);
+    free(json);
+    if (r != 0)
+        return fail(s);
+    store_close(s);
+    return 0;
 }
-
