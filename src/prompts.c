@@ -128,7 +128,7 @@ const char *prompts_error(int i) { return i >= 0 && i < reg.n_err ? reg.err[i] :
 
 /* ---- template files ---- */
 
-static void tmpl_free(struct prompts_template *t) {
+void prompts_template_free(struct prompts_template *t) {
     if (!t)
         return;
     free(t->name);
@@ -366,15 +366,15 @@ static int tmpl_parse_line(struct prompts_template *t, const char *p, const char
     return -1;
 }
 
-/* Parses a whole template file. On error returns NULL and "path:line: message" in err. */
-static struct prompts_template *tmpl_parse(const char *name, const char *path, const char *text,
-                                           size_t len, char *err, size_t err_len) {
+struct prompts_template *prompts_template_parse(const char *name, const char *path,
+                                                const char *text, size_t len, char *err,
+                                                size_t err_len) {
     struct prompts_template *t = calloc(1, sizeof *t);
     char msg[512];
     int line = 0, seen_system = 0, seen_trim = 0;
     if (!t || !(t->name = xstrdup(name)) || !(t->path = xstrdup(path))) {
         snprintf(err, err_len, "%s: out of memory", path);
-        tmpl_free(t);
+        prompts_template_free(t);
         return NULL;
     }
     const char *p = text, *end = text + len;
@@ -410,7 +410,7 @@ static struct prompts_template *tmpl_parse(const char *name, const char *path, c
         }
     return t;
 fail:
-    tmpl_free(t);
+    prompts_template_free(t);
     return NULL;
 }
 
@@ -500,7 +500,7 @@ static int reg_put(void ***arr, int *n, void *item, void (*free_fn)(void *)) {
     return 0;
 }
 
-static void free_tmpl_v(void *p) { tmpl_free(p); }
+static void free_tmpl_v(void *p) { prompts_template_free(p); }
 static void free_sys_v(void *p) { sys_free(p); }
 
 /* Loads DIR/SUB/NAME.EXT files in name order. */
@@ -544,8 +544,9 @@ static void load_dir(const char *dir, const char *sub, const char *ext, int from
             continue;
         }
         int is_tmpl = !strcmp(sub, "templates");
-        void *item = is_tmpl ? (void *)tmpl_parse(name, file, text, len, err, sizeof err)
-                             : (void *)sys_parse(name, file, text, len, err, sizeof err);
+        void *item = is_tmpl
+                         ? (void *)prompts_template_parse(name, file, text, len, err, sizeof err)
+                         : (void *)sys_parse(name, file, text, len, err, sizeof err);
         free(text);
         if (!item) {
             reg_error("%s", err);
@@ -554,7 +555,7 @@ static void load_dir(const char *dir, const char *sub, const char *ext, int from
         if (is_tmpl) {
             ((struct prompts_template *)item)->from_user = from_user;
             if (reg_put((void ***)&reg.tmpl, &reg.n_tmpl, item, free_tmpl_v) < 0)
-                tmpl_free(item);
+                prompts_template_free(item);
         } else {
             ((struct prompts_system *)item)->from_user = from_user;
             if (reg_put((void ***)&reg.sys, &reg.n_sys, item, free_sys_v) < 0)
@@ -576,7 +577,7 @@ static int cmp_sys(const void *a, const void *b) {
 
 void prompts_free(void) {
     for (int i = 0; i < reg.n_tmpl; i++)
-        tmpl_free(reg.tmpl[i]);
+        prompts_template_free(reg.tmpl[i]);
     for (int i = 0; i < reg.n_sys; i++)
         sys_free(reg.sys[i]);
     for (int i = 0; i < reg.n_err; i++)

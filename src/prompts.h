@@ -84,6 +84,14 @@ int prompts_system_count(void);
 const struct prompts_system *prompts_system_at(int i);
 const struct prompts_system *prompts_system_find(const char *name);     /* NULL if unknown */
 
+/* Parses one template file's text (len bytes; name and path are copied into it). Returns a new
+ * template for prompts_template_free, or NULL with "path:line: message" in err. The registry
+ * calls this for each .tmpl file; the fuzz target calls it directly. */
+struct prompts_template *prompts_template_parse(const char *name, const char *path,
+                                                const char *text, size_t len, char *err,
+                                                size_t err_len);
+void prompts_template_free(struct prompts_template *t);
+
 /* The role for a role name, -1 if it is not one of system, user, assistant. */
 int prompts_role_parse(const char *role);
 

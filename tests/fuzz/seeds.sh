@@ -59,3 +59,4 @@ printf '\000\003<s>[INST] <<SYS>>\n<|im_start|>user\n\377\376\300\200 caf\303\25
 printf '\011\001Once upon a time, there was a little girl.' > "$out/fuzz_tokenizer/stories"
 printf '{%% for m in messages %%}<|{{ m.role }}|>{{ m.content }}{%% endfor %%}' \
     > "$out/fuzz_template/minimal"
+cp prompts/templates/*.tmpl "$out/fuzz_template/" 2>/dev/null || true
