@@ -151,8 +151,8 @@ static int conv_parse(const char *json, struct conv *c) {
             goto out;
         }
         if (prompts_role_parse(s[2 * i]) < 0) {
-            cli_error("conversation: message %d: unknown role '%.40s' (system, user or "
-                      "assistant)", i + 1, s[2 * i]);
+            cli_error("conversation: message %d: unknown role '%.40s' (system, user, "
+                      "assistant or tool)", i + 1, s[2 * i]);
             goto out;
         }
         c->msgs[i].role = s[2 * i];

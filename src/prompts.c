@@ -14,7 +14,7 @@
 
 #define PROMPTS_FILE_MAX (1u << 20) /* a template or system prompt larger than 1 MiB is refused */
 
-static const char *const role_names[PROMPTS_N_ROLES] = {"system", "user", "assistant"};
+static const char *const role_names[PROMPTS_N_ROLES] = {"system", "user", "assistant", "tool"};
 
 static struct {
     int loaded;
@@ -266,7 +266,7 @@ static int tmpl_parse_trim(struct prompts_template *t, const char *v, size_t n, 
             ok = 1;
         if (!ok) {
             snprintf(err, err_len, "trim: unknown word '%.*s' (use none, all, system, user, "
-                     "assistant)", (int)(wl > 40 ? 40 : wl), w);
+                     "assistant, tool)", (int)(wl > 40 ? 40 : wl), w);
             return -1;
         }
     }
@@ -398,6 +398,8 @@ struct prompts_template *prompts_template_parse(const char *name, const char *pa
         }
         p = e ? e + 1 : end;
     }
+    struct prompts_role_fmt *tool = &t->role[PROMPTS_TOOL];
+    t->tool_own = tool->prefix || tool->prefix_first || tool->suffix;
     char **defaults[3 + 2 * PROMPTS_N_ROLES] = {&t->description, &t->bos, &t->generation};
     for (int r = 0; r < PROMPTS_N_ROLES; r++) {
         defaults[3 + 2 * r] = &t->role[r].prefix;
@@ -531,7 +533,8 @@ static void load_dir(const char *dir, const char *sub, const char *ext, int from
             n++;
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n)
+        qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int i = 0; i < n; i++) {
         char file[4096 + 256], err[8192], name[256];
         size_t len;
@@ -671,6 +674,10 @@ long prompts_render(const struct prompts_template *t, const struct prompts_msg *
     struct sbuf b = {0}, sys = {0};
     int first = 1;
     *out = NULL;
+    if (!t || (n > 0 && !msgs)) {
+        errno = EINVAL;
+        return -1;
+    }
     sb_puts(&b, t->bos);
     sb_put(&b, "", 0);
     for (int i = 0; i < n; i++) {
@@ -681,6 +688,8 @@ long prompts_render(const struct prompts_template *t, const struct prompts_msg *
             errno = EINVAL;
             return -1;
         }
+        if (r == PROMPTS_TOOL && !t->tool_own)
+            r = PROMPTS_USER;
         const struct prompts_role_fmt *f = &t->role[r];
         const char *c = msgs[i].content, *ce = c + strlen(c);
         if (f->trim) {

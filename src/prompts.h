@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum prompts_role { PROMPTS_SYSTEM = 0, PROMPTS_USER = 1, PROMPTS_ASSISTANT = 2, PROMPTS_N_ROLES };
+enum prompts_role {
+    PROMPTS_SYSTEM = 0, PROMPTS_USER = 1, PROMPTS_ASSISTANT = 2, PROMPTS_TOOL = 3, PROMPTS_N_ROLES
+};
 
 /* How one role's messages are written: prefix + content + suffix. prefix_first (NULL: use
  * prefix) is used instead when the message opens the prompt (the first turn after `bos`). */
@@ -41,6 +43,8 @@ struct prompts_template {
     int system_merge;   /* 0: system messages are turns of their own; 1: the system block goes
                          * inside the next user turn, right after that turn's prefix */
     struct prompts_role_fmt role[PROMPTS_N_ROLES];
+    int tool_own;       /* the file sets tool.*: tool messages use role[PROMPTS_TOOL]; else they
+                         * are written as user messages */
     char **stop;        /* strings that end a reply (for eng_gen_params.stop) */
     int n_stop;
 };
@@ -54,7 +58,8 @@ struct prompts_system {
     int from_user;
 };
 
-/* One message of a conversation (borrowed strings). role: "system", "user" or "assistant". */
+/* One message of a conversation (borrowed strings). role: "system", "user", "assistant" or
+ * "tool" (a tool's output, as the store keeps it). */
 struct prompts_msg {
     const char *role;
     const char *content;
@@ -92,12 +97,12 @@ struct prompts_template *prompts_template_parse(const char *name, const char *pa
                                                 size_t err_len);
 void prompts_template_free(struct prompts_template *t);
 
-/* The role for a role name, -1 if it is not one of system, user, assistant. */
+/* The role for a role name, -1 if it is not one of system, user, assistant, tool. */
 int prompts_role_parse(const char *role);
 
 /* Renders msgs[0..n) with t into a NUL-terminated string *out (caller frees), adding the
- * assistant-turn prefix when add_assistant. Returns the length, or -1 (errno EINVAL: a message
- * has an unknown role or NULL content; ENOMEM). */
+ * assistant-turn prefix when add_assistant. Returns the length, or -1 (errno EINVAL: no
+ * template, or a message has an unknown role or NULL content; ENOMEM). */
 long prompts_render(const struct prompts_template *t, const struct prompts_msg *msgs, int n,
                     int add_assistant, char **out);
 

@@ -170,8 +170,16 @@ TEST(prompts_render_edges) {
     CHECK(prompts_render(prompts_template_find("chatglm4"), NULL, 0, 1, &out) > 0);
     CHECK_STR_EQ(out, "[gMASK]<sop><|assistant|>");
     free(out);
+    /* tool output: its own turn where the template says how, else written as a user turn */
+    struct prompts_msg tool[] = {{"system", "S"}, {"tool", "42"}};
+    CHECK(prompts_render(prompts_template_find("chatml"), tool, 2, 0, &out) > 0);
+    CHECK_STR_EQ(out, "<|im_start|>system\nS<|im_end|>\n<|im_start|>tool\n42<|im_end|>\n");
+    free(out);
+    CHECK(prompts_render(g, tool, 2, 0, &out) > 0);
+    CHECK_STR_EQ(out, "<start_of_turn>user\nS\n\n42<end_of_turn>\n");
+    free(out);
     /* unknown role */
-    struct prompts_msg bad[] = {{"tool", "x"}};
+    struct prompts_msg bad[] = {{"robot", "x"}};
     errno = 0;
     CHECK_EQ_INT(prompts_render(g, bad, 1, 1, &out), -1);
     CHECK_EQ_INT(errno, EINVAL);

@@ -43,7 +43,7 @@ bad '' "conversation: invalid JSON"
 bad '{"role":"user","content":"x"}' 'conversation: expected a JSON array of {"role", "content"} objects'
 bad '[{"role":"user","content":"x"}, 3]' "conversation: message 2: expected an object"
 bad '[{"role":"user","content":5}]' 'conversation: message 1: "role" and "content" must be strings'
-bad '[{"role":"tool","content":"x"}]' "conversation: message 1: unknown role 'tool' (system, user or assistant)"
+bad '[{"role":"robot","content":"x"}]' "conversation: message 1: unknown role 'robot' (system, user, assistant or tool)"
 
 "$NATTER" template render >/dev/null 2>&1; expect_eq "$?" 2
 "$NATTER" template frob >/dev/null 2>&1; expect_eq "$?" 2
