@@ -1,0 +1,1441 @@
+/* engine/tokenizer.c — the vocabulary (tokenizer.ggml.* metadata, validated) and the two
+ * tokenizers llama.cpp runs for it: SentencePiece-style score merging with byte fallback
+ * (`llama`) and byte-level BPE with hand-written pre-tokenizers (`gpt2`); special-token
+ * partitioning, pieces and detokenization. The behaviour follows llama.cpp's llama-vocab.cpp /
+ * unicode.cpp so that ids match its outputs. A vocab is read-only after vocab_load: every
+ * function here may be called from any thread; all scratch memory is per call. */
+#include "tokenizer.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "unicode.h"
+
+/* ---- pre-tokenizers: each is a list of passes (llama.cpp's regex list) ---- */
+
+enum vocab_pre {
+    PRE_DEFAULT, PRE_GPT2, PRE_LLAMA3, PRE_QWEN2, PRE_STARCODER, PRE_DEEPSEEK_CODER,
+};
+
+static const struct {
+    const char *name;
+    enum vocab_pre pre;
+    int ignore_merges, force_bos;
+} vocab_pre_names[] = {
+    {"default", PRE_DEFAULT, 0, 0},
+    {"gpt-2", PRE_GPT2, 0, 0},        {"phi-2", PRE_GPT2, 0, 0},
+    {"mpt", PRE_GPT2, 0, 0},          {"olmo", PRE_GPT2, 0, 0},
+    {"jais", PRE_GPT2, 0, 0},
+    {"llama-bpe", PRE_LLAMA3, 1, 1},  {"llama3", PRE_LLAMA3, 1, 1},
+    {"llama-v3", PRE_LLAMA3, 1, 1},   {"falcon3", PRE_LLAMA3, 1, 1},
+    {"dbrx", PRE_LLAMA3, 0, 0},       {"smaug-bpe", PRE_LLAMA3, 0, 0},
+    {"qwen2", PRE_QWEN2, 0, 0},       {"deepseek-r1-qwen", PRE_QWEN2, 0, 0},
+    {"stablelm2", PRE_QWEN2, 0, 0},
+    {"starcoder", PRE_STARCODER, 0, 0}, {"refact", PRE_STARCODER, 0, 0},
+    {"smollm", PRE_STARCODER, 0, 0},  {"command-r", PRE_STARCODER, 0, 0},
+    {"codeshell", PRE_STARCODER, 0, 0}, {"exaone", PRE_STARCODER, 0, 0},
+    {"minerva-7b", PRE_STARCODER, 0, 0},
+    {"deepseek-coder", PRE_DEEPSEEK_CODER, 0, 0},
+};
+#define VOCAB_N_PRE (sizeof vocab_pre_names / sizeof vocab_pre_names[0])
+
+struct vocab {
+    enum vocab_type type;
+    enum vocab_pre pre;
+    char pre_name[32];
+    int32_t n_tokens;
+    char *arena;          /* all token texts, each NUL-terminated */
+    uint32_t *text_off;   /* [n_tokens] into arena */
+    uint32_t *text_len;
+    float *scores;        /* [n_tokens] */
+    uint16_t *attr;       /* [n_tokens] enum vocab_attr */
+    int16_t *byte_val;    /* [n_tokens] the byte of a BYTE token, else -1 */
+    uint32_t *hash;       /* text -> id + 1 (0: empty), open addressing */
+    size_t hash_mask;
+    uint64_t *merge_key;  /* (left id << 32 | right id), UINT64_MAX: empty */
+    int32_t *merge_rank;
+    size_t merge_mask;
+    int32_t *specials;    /* control/user/unknown tokens, longest text first */
+    int n_specials;
+    int32_t byte_tok[256];    /* SPM: <0xXX> (else the 1-byte token), -1 if neither */
+    char bytemap[256][4];     /* BPE: the UTF-8 of the code point standing for each byte */
+    uint8_t bytemap_len[256];
+    int32_t bos, eos, eot, eom, unk, sep, pad;
+    int add_bos, add_eos, add_space_prefix, ignore_merges;
+};
+
+static void vocab_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void vocab_err(char *err, size_t err_len, const char *fmt, ...) {
+    if (!err || !err_len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t vocab_hash_bytes(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+static const char *vocab_text(const struct vocab *v, int32_t id) {
+    return v->arena + v->text_off[id];
+}
+
+int32_t vocab_find(const struct vocab *v, const char *text, size_t len) {
+    size_t i = (size_t)vocab_hash_bytes(text, len) & v->hash_mask;
+    for (;;) {
+        uint32_t e = v->hash[i];
+        if (!e)
+            return -1;
+        int32_t id = (int32_t)(e - 1);
+        if (v->text_len[id] == len && memcmp(vocab_text(v, id), text, len) == 0)
+            return id;
+        i = (i + 1) & v->hash_mask;
+    }
+}
+
+/* Later duplicates win, as in llama.cpp's token_to_id map. */
+static void vocab_hash_insert(struct vocab *v, int32_t id) {
+    const char *t = vocab_text(v, id);
+    size_t len = v->text_len[id];
+    size_t i = (size_t)vocab_hash_bytes(t, len) & v->hash_mask;
+    for (;;) {
+        uint32_t e = v->hash[i];
+        if (!e) {
+            v->hash[i] = (uint32_t)id + 1;
+            return;
+        }
+        int32_t o = (int32_t)(e - 1);
+        if (v->text_len[o] == len && memcmp(vocab_text(v, o), t, len) == 0) {
+            v->hash[i] = (uint32_t)id + 1;
+            return;
+        }
+        i = (i + 1) & v->hash_mask;
+    }
+}
+
+static size_t vocab_merge_slot(uint64_t key, size_t mask) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+}
+
+static int32_t vocab_merge_find(const struct vocab *v, int32_t l, int32_t r) {
+    if (!v->merge_key)
+        return -1;
+    uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
+    for (size_t i = vocab_merge_slot(key, v->merge_mask);; i = (i + 1) & v->merge_mask) {
+        if (v->merge_key[i] == key)
+            return v->merge_rank[i];
+        if (v->merge_key[i] == UINT64_MAX)
+            return -1;
+    }
+}
+
+/* The first rank of a pair wins (llama.cpp's emplace keeps the first). */
+static void vocab_merge_insert(struct vocab *v, int32_t l, int32_t r, int32_t rank) {
+    uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
+    for (size_t i = vocab_merge_slot(key, v->merge_mask);; i = (i + 1) & v->merge_mask) {
+        if (v->merge_key[i] == key)
+            return;
+        if (v->merge_key[i] == UINT64_MAX) {
+            v->merge_key[i] = key;
+            v->merge_rank[i] = rank;
+            return;
+        }
+    }
+}
+
+static size_t vocab_pow2_at_least(size_t n) {
+    size_t p = 16;
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+void vocab_free(struct vocab *v) {
+    if (!v)
+        return;
+    free(v->arena);
+    free(v->text_off);
+    free(v->text_len);
+    free(v->scores);
+    free(v->attr);
+    free(v->byte_val);
+    free(v->hash);
+    free(v->merge_key);
+    free(v->merge_rank);
+    free(v->specials);
+    free(v);
+}
+
+/* ---- loading ---- */
+
+/* An optional token id key: absent or -1 leaves *id; out of range is an error for the ids the
+ * tokenizer uses and ignored (as llama.cpp does) for the others. */
+static int vocab_load_id(const gguf *g, const char *key, int32_t n, int strict, int32_t *id,
+                         char *err, size_t err_len) {
+    int64_t val;
+    int rc = gguf_get_i64(g, key, &val);
+    if (rc == -1)
+        return 0;
+    if (rc != 0) {
+        vocab_err(err, err_len, "%s: not an integer", key);
+        return -1;
+    }
+    if (val == -1 || val == (int64_t)UINT32_MAX)
+        return 0;
+    if (val < 0 || val >= n) {
+        if (!strict)
+            return 0;
+        vocab_err(err, err_len, "%s = %lld is out of range (vocab has %d tokens)", key,
+                  (long long)val, (int)n);
+        return -1;
+    }
+    *id = (int32_t)val;
+    return 0;
+}
+
+static int vocab_load_bool(const gguf *g, const char *key, int *out, char *err, size_t err_len) {
+    int b, rc = gguf_get_bool(g, key, &b);
+    if (rc == -1)
+        return 0;
+    if (rc != 0) {
+        vocab_err(err, err_len, "%s: not a boolean", key);
+        return -1;
+    }
+    *out = b != 0;
+    return 0;
+}
+
+/* Sort key for the special tokens: longest text first, then lower id. */
+struct vocab_special_key {
+    uint32_t len;
+    int32_t id;
+};
+
+static int vocab_cmp_special(const void *a, const void *b) {
+    const struct vocab_special_key *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static void vocab_set_attr_by_text(struct vocab *v, const char *text, unsigned bit, int on) {
+    int32_t id = vocab_find(v, text, strlen(text));
+    if (id < 0)
+        return;
+    if (on)
+        v->attr[id] |= (uint16_t)bit;
+    else
+        v->attr[id] &= (uint16_t)~bit;
+}
+
+/* llama.cpp's end-of-generation rules: token texts that end a turn, plus eos/eot/eom. */
+static void vocab_mark_eog(struct vocab *v) {
+    static const char *const eot_texts[] = {
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>",
+        "_<EOT>", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+    };
+    static const char *const eog_texts[] = {
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
+        "<EOT>", "_<EOT>",
+        /* FIM pad / repo / file separator tokens, which llama.cpp also treats as EOG */
+        "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
+        "<reponame>", "<|file_sep|>", "<file_sep>",
+    };
+    if (v->eot < 0) {
+        for (size_t i = 0; i < sizeof eot_texts / sizeof eot_texts[0] && v->eot < 0; i++)
+            v->eot = vocab_find(v, eot_texts[i], strlen(eot_texts[i]));
+    }
+    if (v->eom < 0)
+        v->eom = vocab_find(v, "<|eom_id|>", 10);
+    for (size_t i = 0; i < sizeof eog_texts / sizeof eog_texts[0]; i++) {
+        int32_t id = vocab_find(v, eog_texts[i], strlen(eog_texts[i]));
+        if (id >= 0) {
+            v->attr[id] |= VOCAB_ATTR_EOG;
+            if (!(v->attr[id] & VOCAB_ATTR_CONTROL))
+                v->attr[id] = (uint16_t)((v->attr[id] & VOCAB_ATTR_EOG) | VOCAB_ATTR_CONTROL);
+        }
+    }
+    if (v->eot >= 0 && !(v->attr[v->eot] & VOCAB_ATTR_CONTROL))
+        v->attr[v->eot] = (uint16_t)((v->attr[v->eot] & VOCAB_ATTR_EOG) | VOCAB_ATTR_CONTROL);
+    int32_t ends[3] = {v->eos, v->eot, v->eom};
+    for (int i = 0; i < 3; i++)
+        if (ends[i] >= 0)
+            v->attr[ends[i]] |= VOCAB_ATTR_EOG;
+}
+
+static int vocab_load_merges(struct vocab *v, const gguf *g, char *err, size_t err_len) {
+    uint32_t at;
+    uint64_t n;
+    const uint8_t *data;
+    int rc = gguf_get_arr(g, "tokenizer.ggml.merges", &at, &n, &data);
+    if (rc == -1) {
+        vocab_err(err, err_len, "tokenizer.ggml.merges is missing (needed by a gpt2 tokenizer)");
+        return ENG_E_FORMAT;
+    }
+    if (rc != 0 || at != GGUF_TYPE_STRING) {
+        vocab_err(err, err_len, "tokenizer.ggml.merges: not an array of strings");
+        return ENG_E_FORMAT;
+    }
+    if (n > (uint64_t)INT32_MAX) {
+        vocab_err(err, err_len, "tokenizer.ggml.merges: %llu entries is too many",
+                  (unsigned long long)n);
+        return ENG_E_FORMAT;
+    }
+    struct gguf_str *m = malloc(sizeof *m * (size_t)(n ? n : 1));
+    if (!m) {
+        vocab_err(err, err_len, "out of memory reading tokenizer.ggml.merges");
+        return ENG_E_NOMEM;
+    }
+    if (gguf_get_arr_str(g, "tokenizer.ggml.merges", m, n) != 0) {
+        free(m);
+        vocab_err(err, err_len, "tokenizer.ggml.merges: unreadable");
+        return ENG_E_FORMAT;
+    }
+    size_t cap = vocab_pow2_at_least((size_t)n * 2 + 1);
+    v->merge_key = malloc(sizeof *v->merge_key * cap);
+    v->merge_rank = malloc(sizeof *v->merge_rank * cap);
+    if (!v->merge_key || !v->merge_rank) {
+        free(m);
+        vocab_err(err, err_len, "out of memory for %llu merges", (unsigned long long)n);
+        return ENG_E_NOMEM;
+    }
+    memset(v->merge_key, 0xFF, sizeof *v->merge_key * cap);
+    v->merge_mask = cap - 1;
+    for (uint64_t i = 0; i < n; i++) {
+        const char *s = m[i].p;
+        size_t len = (size_t)m[i].len, sp = 1;
+        while (sp < len && s[sp] != ' ')
+            sp++;
+        if (sp >= len)
+            continue; /* no separator: a pair nothing can match */
+        int32_t l = vocab_find(v, s, sp), r = vocab_find(v, s + sp + 1, len - sp - 1);
+        if (l >= 0 && r >= 0)
+            vocab_merge_insert(v, l, r, (int32_t)i);
+    }
+    free(m);
+    return ENG_OK;
+}
+
+static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t err_len) {
+    uint32_t at;
+    uint64_t n;
+    const uint8_t *data;
+    int rc = gguf_get_arr(g, "tokenizer.ggml.tokens", &at, &n, &data);
+    if (rc == -1) {
+        vocab_err(err, err_len, "tokenizer.ggml.tokens is missing");
+        return ENG_E_FORMAT;
+    }
+    if (rc != 0 || at != GGUF_TYPE_STRING) {
+        vocab_err(err, err_len, "tokenizer.ggml.tokens: not an array of strings");
+        return ENG_E_FORMAT;
+    }
+    if (n == 0 || n > (uint64_t)INT32_MAX / 2) {
+        vocab_err(err, err_len, "tokenizer.ggml.tokens: %llu tokens is not a vocabulary",
+                  (unsigned long long)n);
+        return ENG_E_FORMAT;
+    }
+    v->n_tokens = (int32_t)n;
+    struct gguf_str *t = malloc(sizeof *t * (size_t)n);
+    v->text_off = malloc(sizeof *v->text_off * (size_t)n);
+    v->text_len = malloc(sizeof *v->text_len * (size_t)n);
+    v->scores = calloc((size_t)n, sizeof *v->scores);
+    v->attr = malloc(sizeof *v->attr * (size_t)n);
+    v->byte_val = malloc(sizeof *v->byte_val * (size_t)n);
+    size_t hcap = vocab_pow2_at_least((size_t)n * 2 + 1);
+    v->hash = calloc(hcap, sizeof *v->hash);
+    v->hash_mask = hcap - 1;
+    if (!t || !v->text_off || !v->text_len || !v->scores || !v->attr || !v->byte_val || !v->hash) {
+        free(t);
+        vocab_err(err, err_len, "out of memory for %llu tokens", (unsigned long long)n);
+        return ENG_E_NOMEM;
+    }
+    if (gguf_get_arr_str(g, "tokenizer.ggml.tokens", t, n) != 0) {
+        free(t);
+        vocab_err(err, err_len, "tokenizer.ggml.tokens: unreadable");
+        return ENG_E_FORMAT;
+    }
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (t[i].len > (1u << 20)) {
+            vocab_err(err, err_len, "token %llu: text of %llu bytes is too long",
+                      (unsigned long long)i, (unsigned long long)t[i].len);
+            free(t);
+            return ENG_E_FORMAT;
+        }
+        total += t[i].len + 1;
+    }
+    if (total > UINT32_MAX) {
+        free(t);
+        vocab_err(err, err_len, "tokenizer.ggml.tokens: texts too large");
+        return ENG_E_FORMAT;
+    }
+    v->arena = malloc((size_t)total);
+    if (!v->arena) {
+        free(t);
+        vocab_err(err, err_len, "out of memory for token texts");
+        return ENG_E_NOMEM;
+    }
+    size_t off = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        v->text_off[i] = (uint32_t)off;
+        v->text_len[i] = (uint32_t)t[i].len;
+        if (t[i].len)
+            memcpy(v->arena + off, t[i].p, (size_t)t[i].len);
+        off += (size_t)t[i].len;
+        v->arena[off++] = 0;
+    }
+    free(t);
+    for (int32_t i = 0; i < v->n_tokens; i++)
+        if (v->text_len[i])
+            vocab_hash_insert(v, i);
+
+    /* scores: optional float32[n] */
+    rc = gguf_get_arr(g, "tokenizer.ggml.scores", &at, &n, &data);
+    if (rc == 0) {
+        if (at != GGUF_TYPE_FLOAT32 || n != (uint64_t)v->n_tokens) {
+            vocab_err(err, err_len, "tokenizer.ggml.scores: expected %d float32 values",
+                      (int)v->n_tokens);
+            return ENG_E_FORMAT;
+        }
+        memcpy(v->scores, data, sizeof(float) * (size_t)n);
+    } else if (rc != -1) {
+        vocab_err(err, err_len, "tokenizer.ggml.scores: not an array");
+        return ENG_E_FORMAT;
+    }
+
+    /* token types: optional int32[n], llama.cpp's 0..6 */
+    rc = gguf_get_arr(g, "tokenizer.ggml.token_type", &at, &n, &data);
+    if (rc == 0) {
+        if ((at != GGUF_TYPE_INT32 && at != GGUF_TYPE_UINT32) || n != (uint64_t)v->n_tokens) {
+            vocab_err(err, err_len, "tokenizer.ggml.token_type: expected %d int32 values",
+                      (int)v->n_tokens);
+            return ENG_E_FORMAT;
+        }
+        static const uint16_t attr_of_type[7] = {
+            VOCAB_ATTR_UNDEFINED, VOCAB_ATTR_NORMAL, VOCAB_ATTR_UNKNOWN, VOCAB_ATTR_CONTROL,
+            VOCAB_ATTR_USER, VOCAB_ATTR_UNUSED, VOCAB_ATTR_BYTE,
+        };
+        for (int32_t i = 0; i < v->n_tokens; i++) {
+            int32_t ty;
+            memcpy(&ty, data + 4 * (size_t)i, 4);
+            if (ty < 0 || ty > 6) {
+                vocab_err(err, err_len, "tokenizer.ggml.token_type: token %d has type %d (0..6)",
+                          (int)i, (int)ty);
+                return ENG_E_FORMAT;
+            }
+            v->attr[i] = attr_of_type[ty];
+        }
+    } else if (rc == -1) {
+        for (int32_t i = 0; i < v->n_tokens; i++)
+            v->attr[i] = VOCAB_ATTR_NORMAL;
+    } else {
+        vocab_err(err, err_len, "tokenizer.ggml.token_type: not an array");
+        return ENG_E_FORMAT;
+    }
+
+    /* byte tokens "<0xXX>" */
+    for (int32_t i = 0; i < v->n_tokens; i++) {
+        v->byte_val[i] = -1;
+        const char *s = vocab_text(v, i);
+        if (v->text_len[i] == 6 && s[0] == '<' && s[1] == '0' && s[2] == 'x' && s[5] == '>' &&
+            isxdigit((unsigned char)s[3]) && isxdigit((unsigned char)s[4]))
+            v->byte_val[i] = (int16_t)strtol(s + 3, NULL, 16);
+    }
+    return ENG_OK;
+}
+
+int vocab_load(const gguf *g, struct vocab **out, char *err, size_t err_len) {
+    *out = NULL;
+    struct gguf_str s;
+    int rc = gguf_get_str(g, "tokenizer.ggml.model", &s);
+    if (rc == -1) {
+        vocab_err(err, err_len, "tokenizer.ggml.model is missing (the file has no tokenizer)");
+        return ENG_E_FORMAT;
+    }
+    if (rc != 0) {
+        vocab_err(err, err_len, "tokenizer.ggml.model: not a string");
+        return ENG_E_FORMAT;
+    }
+    struct vocab *v = calloc(1, sizeof *v);
+    if (!v) {
+        vocab_err(err, err_len, "out of memory");
+        return ENG_E_NOMEM;
+    }
+    if (s.len == 5 && memcmp(s.p, "llama", 5) == 0) {
+        v->type = VOCAB_SPM;
+    } else if (s.len == 4 && memcmp(s.p, "gpt2", 4) == 0) {
+        v->type = VOCAB_BPE;
+    } else {
+        vocab_err(err, err_len, "tokenizer model '%.*s' is not supported (supported: llama, gpt2)",
+                  (int)(s.len > 64 ? 64 : s.len), s.p);
+        free(v);
+        return ENG_E_UNSUPPORTED;
+    }
+
+    int force_bos = 0;
+    v->pre = PRE_DEFAULT;
+    snprintf(v->pre_name, sizeof v->pre_name, "default");
+    rc = gguf_get_str(g, "tokenizer.ggml.pre", &s);
+    if (rc != 0 && rc != -1) {
+        vocab_err(err, err_len, "tokenizer.ggml.pre: not a string");
+        free(v);
+        return ENG_E_FORMAT;
+    }
+    if (v->type == VOCAB_BPE && rc == 0 && s.len > 0) {
+        size_t i = 0;
+        while (i < VOCAB_N_PRE && !(strlen(vocab_pre_names[i].name) == s.len &&
+                                    memcmp(vocab_pre_names[i].name, s.p, s.len) == 0))
+            i++;
+        if (i == VOCAB_N_PRE) {
+            vocab_err(err, err_len,
+                      "unknown pre-tokenizer '%.*s' (supported: default, gpt-2, llama-bpe, qwen2, "
+                      "starcoder, deepseek-coder, refact, smollm, and their aliases)",
+                      (int)(s.len > 64 ? 64 : s.len), s.p);
+            free(v);
+            return ENG_E_UNSUPPORTED;
+        }
+        v->pre = vocab_pre_names[i].pre;
+        v->ignore_merges = vocab_pre_names[i].ignore_merges;
+        force_bos = vocab_pre_names[i].force_bos;
+        snprintf(v->pre_name, sizeof v->pre_name, "%s", vocab_pre_names[i].name);
+    }
+
+    rc = vocab_load_tokens(v, g, err, err_len);
+    if (rc == ENG_OK && v->type == VOCAB_BPE)
+        rc = vocab_load_merges(v, g, err, err_len);
+    if (rc != ENG_OK) {
+        vocab_free(v);
+        return rc;
+    }
+
+    int32_t n = v->n_tokens;
+    if (v->type == VOCAB_SPM) {
+        v->bos = n > 1 ? 1 : -1;
+        v->eos = n > 2 ? 2 : -1;
+        v->unk = 0;
+        v->add_space_prefix = 1;
+        v->add_bos = 1;
+    } else {
+        v->bos = v->eos = n > 11 ? 11 : -1;
+        v->unk = -1;
+        v->add_bos = force_bos;
+    }
+    v->eot = v->eom = v->sep = v->pad = -1;
+    if (vocab_load_id(g, "tokenizer.ggml.bos_token_id", n, 1, &v->bos, err, err_len) ||
+        vocab_load_id(g, "tokenizer.ggml.eos_token_id", n, 1, &v->eos, err, err_len) ||
+        vocab_load_id(g, "tokenizer.ggml.eot_token_id", n, 1, &v->eot, err, err_len) ||
+        vocab_load_id(g, "tokenizer.ggml.eom_token_id", n, 1, &v->eom, err, err_len) ||
+        vocab_load_id(g, "tokenizer.ggml.unknown_token_id", n, 1, &v->unk, err, err_len) ||
+        vocab_load_id(g, "tokenizer.ggml.seperator_token_id", n, 0, &v->sep, err, err_len) ||
+        vocab_load_id(g, "tokenizer.ggml.padding_token_id", n, 0, &v->pad, err, err_len) ||
+        vocab_load_bool(g, "tokenizer.ggml.add_bos_token", &v->add_bos, err, err_len) ||
+        vocab_load_bool(g, "tokenizer.ggml.add_eos_token", &v->add_eos, err, err_len) ||
+        vocab_load_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err,
+                        err_len)) {
+        vocab_free(v);
+        return ENG_E_FORMAT;
+    }
+    if (v->add_bos && v->bos < 0)
+        v->add_bos = 0;
+    if (v->add_eos && v->eos < 0)
+        v->add_eos = 0;
+
+    vocab_mark_eog(v);
+
+    /* special tokens, longest text first (llama.cpp's partition order) */
+    v->specials = malloc(sizeof *v->specials * (size_t)n);
+    if (!v->specials) {
+        vocab_free(v);
+        vocab_err(err, err_len, "out of memory");
+        return ENG_E_NOMEM;
+    }
+    struct vocab_special_key *keys = malloc(sizeof *keys * (size_t)n);
+    if (!keys) {
+        vocab_free(v);
+        vocab_err(err, err_len, "out of memory");
+        return ENG_E_NOMEM;
+    }
+    for (int32_t i = 0; i < n; i++)
+        if ((v->attr[i] & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_USER | VOCAB_ATTR_UNKNOWN)) &&
+            v->text_len[i] > 0)
+            keys[v->n_specials++] = (struct vocab_special_key){v->text_len[i], i};
+    qsort(keys, (size_t)v->n_specials, sizeof *keys, vocab_cmp_special);
+    for (int i = 0; i < v->n_specials; i++)
+        v->specials[i] = keys[i].id;
+    free(keys);
+
+    /* Phi-3 strips the whitespace after its special tokens (llama.cpp keys this on the name). */
+    rc = gguf_get_str(g, "general.name", &s);
+    if (rc == 0) {
+        char name[128];
+        size_t k = s.len < sizeof name - 1 ? (size_t)s.len : sizeof name - 1;
+        for (size_t i = 0; i < k; i++)
+            name[i] = (char)tolower((unsigned char)s.p[i]);
+        name[k] = 0;
+        if (strstr(name, "phi-3") || strstr(name, "phi3")) {
+            for (int i = 0; i < v->n_specials; i++)
+                v->attr[v->specials[i]] |= VOCAB_ATTR_RSTRIP;
+            vocab_set_attr_by_text(v, "</s>", VOCAB_ATTR_RSTRIP, 1);
+            vocab_set_attr_by_text(v, "<unk>", VOCAB_ATTR_RSTRIP, 0);
+            vocab_set_attr_by_text(v, "<s>", VOCAB_ATTR_RSTRIP, 0);
+            vocab_set_attr_by_text(v, "<|endoftext|>", VOCAB_ATTR_RSTRIP, 0);
+        }
+    }
+
+    for (int b = 0; b < 256; b++) {
+        char hex[8];
+        snprintf(hex, sizeof hex, "<0x%02X>", b);
+        v->byte_tok[b] = vocab_find(v, hex, 6);
+        if (v->byte_tok[b] < 0) {
+            char c = (char)b;
+            v->byte_tok[b] = vocab_find(v, &c, 1);
+        }
+        v->bytemap_len[b] = (uint8_t)unicode_encode(unicode_byte_to_cp((unsigned char)b),
+                                                    v->bytemap[b]);
+    }
+    *out = v;
+    return ENG_OK;
+}
+
+/* ---- accessors ---- */
+
+int vocab_n_tokens(const struct vocab *v) { return v->n_tokens; }
+enum vocab_type vocab_kind(const struct vocab *v) { return v->type; }
+const char *vocab_pre_name(const struct vocab *v) { return v->pre_name; }
+int32_t vocab_bos(const struct vocab *v) { return v->bos; }
+int32_t vocab_eos(const struct vocab *v) { return v->eos; }
+int32_t vocab_eot(const struct vocab *v) { return v->eot; }
+int32_t vocab_unk(const struct vocab *v) { return v->unk; }
+int vocab_add_bos(const struct vocab *v) { return v->add_bos; }
+int vocab_add_eos(const struct vocab *v) { return v->add_eos; }
+
+unsigned vocab_token_attr(const struct vocab *v, int32_t tok) {
+    return tok >= 0 && tok < v->n_tokens ? v->attr[tok] : 0;
+}
+
+int vocab_is_eog(const struct vocab *v, int32_t tok) {
+    return (vocab_token_attr(v, tok) & VOCAB_ATTR_EOG) != 0;
+}
+
+const char *vocab_token_text(const struct vocab *v, int32_t tok, size_t *len) {
+    if (tok < 0 || tok >= v->n_tokens)
+        return NULL;
+    if (len)
+        *len = v->text_len[tok];
+    return vocab_text(v, tok);
+}
+
+/* ---- growable arrays for one tokenize call ---- */
+
+struct tok_ids {
+    int32_t *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void tok_ids_push(struct tok_ids *a, int32_t id) {
+    if (a->oom)
+        return;
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 64;
+        int32_t *np = realloc(a->p, nc * sizeof *np);
+        if (!np) {
+            a->oom = 1;
+            return;
+        }
+        a->p = np;
+        a->cap = nc;
+    }
+    a->p[a->n++] = id;
+}
+
+/* Grows *p (elements of size sz) to hold at least need; 0 on success. */
+static int tok_reserve(void *pp, size_t *cap, size_t need, size_t sz) {
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 16;
+    while (nc < need)
+        nc *= 2;
+    void *np = realloc(*(void **)pp, nc * sz);
+    if (!np)
+        return -1;
+    *(void **)pp = np;
+    *cap = nc;
+    return 0;
+}
+
+/* ---- merge sessions (shared by SPM and BPE) ---- */
+
+struct tok_sym {
+    int32_t off, n, prev, next, id;
+};
+
+struct tok_bigram {
+    int32_t left, right, ln, rn;
+    float score;   /* SPM: higher first */
+    int32_t rank;  /* BPE: lower first */
+};
+
+struct tok_session {
+    const struct vocab *v;
+    const char *text;
+    struct tok_sym *sym;
+    size_t n_sym, cap_sym;
+    struct tok_bigram *heap;
+    size_t n_heap, cap_heap;
+    struct tok_ids *out;
+    int oom;
+};
+
+static int tok_bigram_before(const struct vocab *v, const struct tok_bigram *a,
+                             const struct tok_bigram *b) {
+    if (v->type == VOCAB_SPM) {
+        if (a->score != b->score)
+            return a->score > b->score;
+    } else if (a->rank != b->rank) {
+        return a->rank < b->rank;
+    }
+    return a->left < b->left;
+}
+
+static void tok_heap_push(struct tok_session *s, const struct tok_bigram *b) {
+    if (tok_reserve(&s->heap, &s->cap_heap, s->n_heap + 1, sizeof *s->heap)) {
+        s->oom = 1;
+        return;
+    }
+    size_t i = s->n_heap++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!tok_bigram_before(s->v, b, &s->heap[p]))
+            break;
+        s->heap[i] = s->heap[p];
+        i = p;
+    }
+    s->heap[i] = *b;
+}
+
+static struct tok_bigram tok_heap_pop(struct tok_session *s) {
+    struct tok_bigram top = s->heap[0], last = s->heap[--s->n_heap];
+    size_t i = 0, n = s->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && tok_bigram_before(s->v, &s->heap[c + 1], &s->heap[c]))
+            c++;
+        if (!tok_bigram_before(s->v, &s->heap[c], &last))
+            break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (n)
+        s->heap[i] = last;
+    return top;
+}
+
+static void tok_try_bigram(struct tok_session *s, int32_t left, int32_t right) {
+    if (left < 0 || right < 0)
+        return;
+    const struct tok_sym *l = &s->sym[left], *r = &s->sym[right];
+    struct tok_bigram b = {left, right, l->n, r->n, 0.0f, 0};
+    if (s->v->type == VOCAB_SPM) {
+        int32_t id = vocab_find(s->v, s->text + l->off, (size_t)l->n + (size_t)r->n);
+        if (id < 0)
+            return;
+        b.score = s->v->scores[id];
+    } else {
+        if (l->id < 0 || r->id < 0)
+            return;
+        b.rank = vocab_merge_find(s->v, l->id, r->id);
+        if (b.rank < 0)
+            return;
+    }
+    tok_heap_push(s, &b);
+}
+
+/* Splits text[0..len) into characters and merges the best pair until none is left. */
+static void tok_merge(struct tok_session *s, const char *text, size_t len) {
+    s->text = text;
+    s->n_sym = 0;
+    s->n_heap = 0;
+    for (size_t off = 0; off < len;) {
+        size_t cl = unicode_len_utf8((unsigned char)text[off]);
+        if (cl > len - off)
+            cl = len - off;
+        if (tok_reserve(&s->sym, &s->cap_sym, s->n_sym + 1, sizeof *s->sym)) {
+            s->oom = 1;
+            return;
+        }
+        struct tok_sym *y = &s->sym[s->n_sym];
+        y->off = (int32_t)off;
+        y->n = (int32_t)cl;
+        y->prev = (int32_t)s->n_sym - 1;
+        off += cl;
+        y->next = off == len ? -1 : (int32_t)s->n_sym + 1;
+        y->id = s->v->type == VOCAB_BPE ? vocab_find(s->v, text + y->off, cl) : -1;
+        s->n_sym++;
+    }
+    for (size_t i = 1; i < s->n_sym; i++)
+        tok_try_bigram(s, (int32_t)i - 1, (int32_t)i);
+    while (s->n_heap && !s->oom) {
+        struct tok_bigram b = tok_heap_pop(s);
+        struct tok_sym *l = &s->sym[b.left], *r = &s->sym[b.right];
+        if (l->n == 0 || r->n == 0 || l->n != b.ln || r->n != b.rn)
+            continue; /* outdated */
+        l->n += r->n;
+        r->n = 0;
+        l->next = r->next;
+        if (r->next >= 0)
+            s->sym[r->next].prev = b.left;
+        if (s->v->type == VOCAB_BPE)
+            l->id = vocab_find(s->v, text + l->off, (size_t)l->n);
+        tok_try_bigram(s, l->prev, b.left);
+        tok_try_bigram(s, b.left, l->next);
+    }
+}
+
+/* SentencePiece: text already has its spaces as U+2581. */
+static void tok_spm(struct tok_session *s, const char *text, size_t len) {
+    const struct vocab *v = s->v;
+    tok_merge(s, text, len);
+    if (s->oom || !s->n_sym)
+        return;
+    for (int32_t i = 0; i != -1; i = s->sym[i].next) {
+        const struct tok_sym *y = &s->sym[i];
+        int32_t id = vocab_find(v, text + y->off, (size_t)y->n);
+        if (id >= 0) {
+            tok_ids_push(s->out, id);
+            continue;
+        }
+        /* byte fallback; a character the vocab cannot spell at all is <unk> */
+        int all = 1;
+        for (int32_t k = 0; k < y->n; k++)
+            all &= v->byte_tok[(unsigned char)text[y->off + k]] >= 0;
+        if (all) {
+            for (int32_t k = 0; k < y->n; k++)
+                tok_ids_push(s->out, v->byte_tok[(unsigned char)text[y->off + k]]);
+        } else if (v->unk >= 0) {
+            tok_ids_push(s->out, v->unk);
+        }
+    }
+}
+
+/* Byte-level BPE of one pre-tokenized word (already in the byte alphabet). */
+static void tok_bpe_word(struct tok_session *s, const char *w, size_t len) {
+    const struct vocab *v = s->v;
+    if (v->ignore_merges) {
+        int32_t id = vocab_find(v, w, len);
+        if (id >= 0) {
+            tok_ids_push(s->out, id);
+            return;
+        }
+    }
+    tok_merge(s, w, len);
+    if (s->oom || !s->n_sym)
+        return;
+    for (int32_t i = 0; i != -1; i = s->sym[i].next) {
+        const struct tok_sym *y = &s->sym[i];
+        if (y->id >= 0) {
+            tok_ids_push(s->out, y->id);
+            continue;
+        }
+        for (int32_t k = 0; k < y->n; k++) {
+            int32_t id = vocab_find(v, w + y->off + k, 1);
+            if (id >= 0)
+                tok_ids_push(s->out, id);
+        }
+    }
+}
+
+/* ---- pre-tokenizer passes over code points ----
+ * Each pass is a matcher: the length of the match at pos within [.., end), 0 for none (the
+ * unmatched characters between matches then form one piece, as with llama.cpp's regex split).
+ * pre_gpt2 and pre_llama3 mirror llama.cpp's custom splitters and always match. */
+
+struct pre_text {
+    const uint32_t *cp;
+    const uint16_t *fl;
+};
+
+#define PRE_FL(t, i, end) ((i) < (end) ? (t)->fl[i] : 0u)
+#define PRE_CP(t, i, end) ((i) < (end) ? (t)->cp[i] : 0xFFFFFFFFu)
+#define PRE_LNW (UNICODE_LETTER | UNICODE_NUMBER | UNICODE_WHITESPACE)
+
+typedef size_t (*pre_fn)(const struct pre_text *t, size_t pos, size_t end);
+
+static size_t pre_ws_tail(const struct pre_text *t, size_t pos, size_t end, int rn_rule) {
+    size_t nws = 0, last_rn = 0;
+    while (PRE_FL(t, pos + nws, end) & UNICODE_WHITESPACE) {
+        uint32_t c = t->cp[pos + nws];
+        if (rn_rule && (c == '\r' || c == '\n'))
+            last_rn = pos + nws + 1;
+        nws++;
+    }
+    if (last_rn)
+        return last_rn - pos;              /* \s*[\r\n]+ */
+    if (nws > 1 && pos + nws < end)
+        return nws - 1;                    /* \s+(?!\S) */
+    return nws ? nws : 1;                  /* \s+, or a lone character */
+}
+
+/* 's|'t|'re|'ve|'m|'ll|'d (fold: also the upper-case letters) */
+static size_t pre_contraction(const struct pre_text *t, size_t pos, size_t end, int fold) {
+    if (t->cp[pos] != '\'' || pos + 1 >= end)
+        return 0;
+    uint32_t a = t->cp[pos + 1];
+    if (fold && a < 128)
+        a = (uint32_t)tolower((int)a);
+    if (a == 's' || a == 't' || a == 'm' || a == 'd')
+        return 2;
+    if (pos + 2 < end) {
+        uint32_t b = t->cp[pos + 2];
+        if (fold && b < 128)
+            b = (uint32_t)tolower((int)b);
+        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
+            return 3;
+    }
+    return 0;
+}
+
+/* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S) */
+static size_t pre_gpt2(const struct pre_text *t, size_t pos, size_t end) {
+    size_t m = pre_contraction(t, pos, end, 0);
+    if (m)
+        return m;
+    uint32_t c = t->cp[pos];
+    unsigned f2 = c == ' ' ? PRE_FL(t, pos + 1, end) : t->fl[pos];
+    size_t p = pos + (c == ' ');
+    if (f2 & UNICODE_LETTER) {
+        while (PRE_FL(t, p, end) & UNICODE_LETTER)
+            p++;
+        return p - pos;
+    }
+    if (f2 & UNICODE_NUMBER) {
+        while (PRE_FL(t, p, end) & UNICODE_NUMBER)
+            p++;
+        return p - pos;
+    }
+    if (f2 && !(f2 & PRE_LNW)) {
+        while (PRE_FL(t, p, end) && !(PRE_FL(t, p, end) & PRE_LNW))
+            p++;
+        return p - pos;
+    }
+    return pre_ws_tail(t, pos, end, 0);
+}
+
+/* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
+ *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
+static size_t pre_llama3_n(const struct pre_text *t, size_t pos, size_t end, size_t max_digits) {
+    size_t m = pre_contraction(t, pos, end, 1);
+    if (m)
+        return m;
+    uint32_t c = t->cp[pos];
+    unsigned f = t->fl[pos];
+    if (!(c == '\r' || c == '\n' || (f & UNICODE_NUMBER)) &&
+        ((f & UNICODE_LETTER) || (PRE_FL(t, pos + 1, end) & UNICODE_LETTER))) {
+        size_t p = pos + 1;
+        while (PRE_FL(t, p, end) & UNICODE_LETTER)
+            p++;
+        return p - pos;
+    }
+    if (f & UNICODE_NUMBER) {
+        size_t p = pos;
+        while (p - pos < max_digits && (PRE_FL(t, p, end) & UNICODE_NUMBER))
+            p++;
+        return p - pos;
+    }
+    unsigned f2 = c == ' ' ? PRE_FL(t, pos + 1, end) : f;
+    if (!(f2 & PRE_LNW) && f) {
+        size_t p = pos + (c == ' ');
+        while (PRE_FL(t, p, end) && !(PRE_FL(t, p, end) & PRE_LNW))
+            p++;
+        while (PRE_CP(t, p, end) == '\r' || PRE_CP(t, p, end) == '\n')
+            p++;
+        return p - pos;
+    }
+    return pre_ws_tail(t, pos, end, 1);
+}
+
+static size_t pre_llama3(const struct pre_text *t, size_t pos, size_t end) {
+    return pre_llama3_n(t, pos, end, 3);
+}
+
+/* Qwen2's regex is Llama 3's with single digits; every character matches some alternative. */
+static size_t pre_qwen2(const struct pre_text *t, size_t pos, size_t end) {
+    return pre_llama3_n(t, pos, end, 1);
+}
+
+static size_t pre_run(const struct pre_text *t, size_t p, size_t end, unsigned mask) {
+    size_t q = p;
+    while (PRE_FL(t, q, end) & mask)
+        q++;
+    return q - p;
+}
+
+/* \p{N} */
+static size_t pre_digit(const struct pre_text *t, size_t pos, size_t end) {
+    (void)end;
+    return (t->fl[pos] & UNICODE_NUMBER) ? 1 : 0;
+}
+
+/* \p{N}+ */
+static size_t pre_digits(const struct pre_text *t, size_t pos, size_t end) {
+    return pre_run(t, pos, end, UNICODE_NUMBER);
+}
+
+/* [\p{P}\$\+<=>\^~\|]+ */
+static int pre_is_default_punct(const struct pre_text *t, size_t i, size_t end) {
+    if (i >= end)
+        return 0;
+    uint32_t c = t->cp[i];
+    return (t->fl[i] & UNICODE_PUNCT) || c == '$' || c == '+' || c == '<' || c == '=' ||
+           c == '>' || c == '^' || c == '~' || c == '|';
+}
+
+static size_t pre_default_punct(const struct pre_text *t, size_t pos, size_t end) {
+    size_t p = pos;
+    while (pre_is_default_punct(t, p, end))
+        p++;
+    return p - pos;
+}
+
+/* [0-9][0-9][0-9] */
+static size_t pre_ascii3(const struct pre_text *t, size_t pos, size_t end) {
+    for (size_t i = 0; i < 3; i++) {
+        uint32_t c = PRE_CP(t, pos + i, end);
+        if (c < '0' || c > '9')
+            return 0;
+    }
+    return 3;
+}
+
+/* [\r\n] */
+static size_t pre_crlf(const struct pre_text *t, size_t pos, size_t end) {
+    (void)end;
+    return t->cp[pos] == '\r' || t->cp[pos] == '\n';
+}
+
+/* \s?X+ */
+static size_t pre_ws_opt_run(const struct pre_text *t, size_t pos, size_t end, unsigned mask) {
+    if ((t->fl[pos] & UNICODE_WHITESPACE) && (PRE_FL(t, pos + 1, end) & mask))
+        return 1 + pre_run(t, pos + 1, end, mask);
+    return pre_run(t, pos, end, mask);
+}
+
+static size_t pre_ws_letters(const struct pre_text *t, size_t pos, size_t end) {
+    return pre_ws_opt_run(t, pos, end, UNICODE_LETTER);
+}
+
+static size_t pre_ws_punct(const struct pre_text *t, size_t pos, size_t end) {
+    return pre_ws_opt_run(t, pos, end, UNICODE_PUNCT);
+}
+
+/* [一-龥ࠀ-一가-퟿]+ (whitespace in those ranges never matches: llama.cpp maps it away first) */
+static size_t pre_cjk(const struct pre_text *t, size_t pos, size_t end) {
+    size_t p = pos;
+    while (p < end && !(t->fl[p] & UNICODE_WHITESPACE) &&
+           ((t->cp[p] >= 0x0800 && t->cp[p] <= 0x9FA5) ||
+            (t->cp[p] >= 0xAC00 && t->cp[p] <= 0xD7FF)))
+        p++;
+    return p - pos;
+}
+
+static const pre_fn pre_passes_default[] = {pre_default_punct, pre_gpt2, pre_digits, pre_ascii3,
+                                            NULL};
+static const pre_fn pre_passes_gpt2[] = {pre_gpt2, NULL};
+static const pre_fn pre_passes_llama3[] = {pre_llama3, NULL};
+static const pre_fn pre_passes_qwen2[] = {pre_qwen2, NULL};
+static const pre_fn pre_passes_starcoder[] = {pre_digit, pre_gpt2, NULL};
+static const pre_fn pre_passes_deepseek_coder[] = {pre_crlf, pre_ws_letters, pre_ws_punct,
+                                                   pre_cjk, pre_digit, NULL};
+
+static const pre_fn *pre_passes(enum vocab_pre pre) {
+    switch (pre) {
+    case PRE_GPT2: return pre_passes_gpt2;
+    case PRE_LLAMA3: return pre_passes_llama3;
+    case PRE_QWEN2: return pre_passes_qwen2;
+    case PRE_STARCODER: return pre_passes_starcoder;
+    case PRE_DEEPSEEK_CODER: return pre_passes_deepseek_coder;
+    case PRE_DEFAULT: break;
+    }
+    return pre_passes_default;
+}
+
+/* Re-splits every piece (lengths in code points) with one pass. */
+static int pre_split(const struct pre_text *t, pre_fn fn, const size_t *in, size_t n_in,
+                     size_t **out, size_t *n_out, size_t *cap_out) {
+    size_t start = 0;
+    *n_out = 0;
+    for (size_t k = 0; k < n_in; k++) {
+        size_t end = start + in[k], gap = start, p = start;
+        while (p < end) {
+            size_t m = fn(t, p, end);
+            if (m == 0) {
+                p++;
+                continue;
+            }
+            if (m > end - p)
+                m = end - p;
+            if (tok_reserve(out, cap_out, *n_out + 2, sizeof **out))
+                return -1;
+            if (p > gap)
+                (*out)[(*n_out)++] = p - gap;
+            (*out)[(*n_out)++] = m;
+            p += m;
+            gap = p;
+        }
+        if (end > gap) {
+            if (tok_reserve(out, cap_out, *n_out + 1, sizeof **out))
+                return -1;
+            (*out)[(*n_out)++] = end - gap;
+        }
+        start = end;
+    }
+    return 0;
+}
+
+/* Pre-tokenizes text, maps every word to the byte alphabet and runs BPE on it. */
+static void tok_bpe(struct tok_session *s, const char *text, size_t len) {
+    const struct vocab *v = s->v;
+    uint32_t *cp = malloc(sizeof *cp * (len + 1));
+    uint16_t *fl = malloc(sizeof *fl * (len + 1));
+    size_t *a = malloc(sizeof *a), *b = NULL, n_a = 1, cap_a = 1, n_b = 0, cap_b = 0;
+    char *word = NULL;
+    size_t cap_word = 0;
+    if (!cp || !fl || !a) {
+        s->oom = 1;
+        goto done;
+    }
+    size_t n = 0;
+    for (size_t pos = 0; pos < len;) {
+        cp[n] = unicode_decode(text, len, &pos);
+        fl[n] = (uint16_t)unicode_flags(cp[n]);
+        n++;
+    }
+    a[0] = n;
+    struct pre_text t = {cp, fl};
+    for (const pre_fn *fn = pre_passes(v->pre); *fn; fn++) {
+        if (pre_split(&t, *fn, a, n_a, &b, &n_b, &cap_b)) {
+            s->oom = 1;
+            goto done;
+        }
+        size_t *tmp = a, tc = cap_a;
+        a = b;
+        n_a = n_b;
+        cap_a = cap_b;
+        b = tmp;
+        cap_b = tc;
+    }
+    size_t start = 0;
+    for (size_t k = 0; k < n_a && !s->oom; k++) {
+        size_t wl = 0;
+        if (tok_reserve(&word, &cap_word, a[k] * 8 + 1, 1)) {
+            s->oom = 1;
+            break;
+        }
+        for (size_t i = start; i < start + a[k]; i++) {
+            char u[4];
+            size_t ul = unicode_encode(cp[i], u);
+            for (size_t j = 0; j < ul; j++) {
+                unsigned char by = (unsigned char)u[j];
+                memcpy(word + wl, v->bytemap[by], v->bytemap_len[by]);
+                wl += v->bytemap_len[by];
+            }
+        }
+        start += a[k];
+        if (wl)
+            tok_bpe_word(s, word, wl);
+    }
+done:
+    free(cp);
+    free(fl);
+    free(a);
+    free(b);
+    free(word);
+}
+
+/* ---- special tokens and the whole tokenize ---- */
+
+struct tok_frag {
+    int32_t tok;     /* -1: raw text [off, off+len) */
+    size_t off, len;
+};
+
+static const char *tok_search(const char *hay, size_t n, const char *needle, size_t m) {
+    if (m == 0 || m > n)
+        return NULL;
+    const char *end = hay + (n - m) + 1;
+    for (const char *p = hay; p < end;) {
+        p = memchr(p, needle[0], (size_t)(end - p));
+        if (!p)
+            return NULL;
+        if (memcmp(p, needle, m) == 0)
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
+static int tok_frag_push(struct tok_frag **f, size_t *n, size_t *cap, int32_t tok, size_t off,
+                         size_t len) {
+    if (tok_reserve(f, cap, *n + 1, sizeof **f))
+        return -1;
+    (*f)[(*n)++] = (struct tok_frag){tok, off, len};
+    return 0;
+}
+
+/* llama.cpp's tokenizer_st_partition: each special token, longest first, splits every raw
+ * fragment where its text occurs. User-defined tokens always; control/unknown ones only with
+ * parse_special. */
+static int tok_partition(const struct vocab *v, const char *text, size_t len, int parse_special,
+                         struct tok_frag **frags, size_t *n_frags) {
+    struct tok_frag *a = NULL, *b = NULL;
+    size_t n_a = 0, cap_a = 0, n_b = 0, cap_b = 0;
+    if (tok_frag_push(&a, &n_a, &cap_a, -1, 0, len))
+        return -1;
+    for (int si = 0; si < v->n_specials; si++) {
+        int32_t id = v->specials[si];
+        unsigned at = v->attr[id];
+        if (!parse_special && (at & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_UNKNOWN)))
+            continue;
+        const char *st = vocab_text(v, id);
+        size_t sl = v->text_len[id];
+        n_b = 0;
+        for (size_t k = 0; k < n_a; k++) {
+            struct tok_frag fr = a[k];
+            if (fr.tok >= 0 || fr.len < sl) {
+                if (tok_frag_push(&b, &n_b, &cap_b, fr.tok, fr.off, fr.len))
+                    goto oom;
+                continue;
+            }
+            size_t base = fr.off, blen = fr.len;
+            while (blen > 0) {
+                const char *m = tok_search(text + base, blen, st, sl);
+                if (!m)
+                    break;
+                size_t mo = (size_t)(m - text), left = mo - base;
+                if (at & VOCAB_ATTR_LSTRIP)
+                    while (left > 0 && isspace((unsigned char)text[base + left - 1]))
+                        left--;
+                if (left > 0 && tok_frag_push(&b, &n_b, &cap_b, -1, base, left))
+                    goto oom;
+                if (tok_frag_push(&b, &n_b, &cap_b, id, 0, 0))
+                    goto oom;
+                size_t roff = mo + sl, rlen = base + blen - roff;
+                if (at & VOCAB_ATTR_RSTRIP)
+                    while (rlen > 0 && isspace((unsigned char)text[roff])) {
+                        roff++;
+                        rlen--;
+                    }
+                base = roff;
+                blen = rlen;
+            }
+            if (blen > 0 && tok_frag_push(&b, &n_b, &cap_b, -1, base, blen))
+                goto oom;
+        }
+        struct tok_frag *tmp = a;
+        size_t tc = cap_a;
+        a = b;
+        n_a = n_b;
+        cap_a = cap_b;
+        b = tmp;
+        cap_b = tc;
+    }
+    free(b);
+    *frags = a;
+    *n_frags = n_a;
+    return 0;
+oom:
+    free(a);
+    free(b);
+    return -1;
+}
+
+int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,
+                   int parse_special, int32_t *out, int32_t cap) {
+    if (!v || (!text && len) || cap < 0 || (!out && cap > 0))
+        return ENG_E_ARG;
+    if (len > (size_t)INT32_MAX / 4)
+        return ENG_E_ARG;
+    struct tok_ids ids = {0};
+    struct tok_session s = {.v = v, .out = &ids};
+    struct tok_frag *fr = NULL;
+    size_t n_fr = 0;
+    char *buf = NULL;
+    size_t cap_buf = 0;
+    if (len > 0 && tok_partition(v, text, len, parse_special, &fr, &n_fr))
+        return ENG_E_NOMEM;
+
+    if (add_special && v->add_bos)
+        tok_ids_push(&ids, v->bos);
+    int prev_special = 1;
+    for (size_t k = 0; k < n_fr && !s.oom; k++) {
+        if (fr[k].tok >= 0) {
+            tok_ids_push(&ids, fr[k].tok);
+            prev_special = 1;
+            continue;
+        }
+        const char *t = text + fr[k].off;
+        size_t tl = fr[k].len;
+        if (v->type == VOCAB_BPE) {
+            tok_bpe(&s, t, tl);
+            continue;
+        }
+        /* SPM: a leading space after a special token (or at the start), spaces as U+2581 */
+        if (tok_reserve(&buf, &cap_buf, tl * 3 + 4, 1)) {
+            s.oom = 1;
+            break;
+        }
+        size_t bl = 0;
+        if (v->add_space_prefix && prev_special) {
+            memcpy(buf, "\xe2\x96\x81", 3);
+            bl = 3;
+        }
+        for (size_t i = 0; i < tl; i++) {
+            if (t[i] == ' ') {
+                memcpy(buf + bl, "\xe2\x96\x81", 3);
+                bl += 3;
+            } else {
+                buf[bl++] = t[i];
+            }
+        }
+        tok_spm(&s, buf, bl);
+        prev_special = 0;
+    }
+    if (add_special && v->add_eos)
+        tok_ids_push(&ids, v->eos);
+
+    int rc;
+    if (s.oom || ids.oom || ids.n > (size_t)INT32_MAX) {
+        rc = ENG_E_NOMEM;
+    } else {
+        rc = (int)ids.n;
+        if (ids.n)
+            memcpy(out, ids.p, sizeof *out * (ids.n < (size_t)cap ? ids.n : (size_t)cap));
+    }
+    free(ids.p);
+    free(fr);
+    free(buf);
+    free(s.sym);
+    free(s.heap);
+    return rc;
+}
+
+/* ---- pieces ---- */
+
+struct tok_out {
+    char *buf;
+    size_t cap, n;
+    int strip;   /* drop one leading space of what comes next */
+};
+
+static void tok_out_put(struct tok_out *o, const char *p, size_t n) {
+    if (o->strip) {
+        o->strip = 0;
+        if (n && p[0] == ' ') {
+            p++;
+            n--;
+        }
+    }
+    if (o->n < o->cap) {
+        size_t k = o->cap - o->n < n ? o->cap - o->n : n;
+        memcpy(o->buf + o->n, p, k);
+    }
+    o->n += n;
+}
+
+static void tok_piece(const struct vocab *v, int32_t tok, int special, struct tok_out *o) {
+    if (tok < 0 || tok >= v->n_tokens)
+        return;
+    unsigned at = v->attr[tok];
+    const char *t = vocab_text(v, tok);
+    size_t tl = v->text_len[tok];
+    if (at & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_UNKNOWN)) {
+        if (special)
+            tok_out_put(o, t, tl);
+        return;
+    }
+    if (at & VOCAB_ATTR_USER) {
+        tok_out_put(o, t, tl);
+        return;
+    }
+    if (v->type == VOCAB_SPM) {
+        if (at & VOCAB_ATTR_BYTE) {
+            if (v->byte_val[tok] >= 0) {
+                char c = (char)v->byte_val[tok];
+                tok_out_put(o, &c, 1);
+            }
+            return;
+        }
+        if (!(at & VOCAB_ATTR_NORMAL))
+            return;
+        size_t i = 0, run = 0;
+        while (i < tl) {
+            if (tl - i >= 3 && memcmp(t + i, "\xe2\x96\x81", 3) == 0) {
+                if (i > run)
+                    tok_out_put(o, t + run, i - run);
+                tok_out_put(o, " ", 1);
+                i += 3;
+                run = i;
+            } else {
+                i++;
+            }
+        }
+        if (tl > run)
+            tok_out_put(o, t + run, tl - run);
+        return;
+    }
+    if (!(at & VOCAB_ATTR_NORMAL))
+        return;
+    for (size_t pos = 0; pos < tl;) {
+        size_t p0 = pos;
+        uint32_t c = unicode_decode(t, tl, &pos);
+        int by = unicode_cp_to_byte(c);
+        if (by >= 0) {
+            char ch = (char)by;
+            tok_out_put(o, &ch, 1);
+        } else {
+            tok_out_put(o, t + p0, pos - p0); /* not in the byte alphabet: kept as is */
+        }
+    }
+}
+
+int vocab_token_to_piece(const struct vocab *v, int32_t tok, char *buf, int cap, int special) {
+    struct tok_out o = {buf, cap > 0 && buf ? (size_t)cap : 0, 0, 0};
+    tok_piece(v, tok, special, &o);
+    return o.n > INT_MAX ? INT_MAX : (int)o.n;
+}
+
+/* Concatenated pieces; with an SPM space prefix, the leading space of the first token after
+ * an optional leading BOS is dropped (it was added by the tokenizer), so that
+ * detokenize(tokenize(s)) == s. */
+int vocab_detokenize(const struct vocab *v, const int32_t *toks, int n, char *buf, int cap,
+                     int special) {
+    struct tok_out o = {buf, cap > 0 && buf ? (size_t)cap : 0, 0, 0};
+    int i = 0;
+    if (n > 0 && toks[0] == v->bos && v->bos >= 0) {
+        tok_piece(v, toks[0], special, &o);
+        i = 1;
+    }
+    o.strip = v->add_space_prefix;
+    for (; i < n; i++) {
+        tok_piece(v, toks[i], special, &o);
+        o.strip = 0;
+    }
+    if (o.n < o.cap)
+        buf[o.n] = 0;
+    return o.n > INT_MAX ? INT_MAX : (int)o.n;
+}
