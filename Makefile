@@ -148,7 +148,8 @@ install: all
 	install -m 644 man/natter.1 $(DESTDIR)$(PREFIX)/share/man/man1/natter.1
 	install -m 644 prompts/templates/*.tmpl $(DESTDIR)$(PREFIX)/share/natter/prompts/templates/
 	install -m 644 prompts/system/*.md $(DESTDIR)$(PREFIX)/share/natter/prompts/system/
-	cp -R share/. $(DESTDIR)$(PREFIX)/share/natter/
+	install -m 644 prompts/README.md $(DESTDIR)$(PREFIX)/share/natter/prompts/README.md
+	if [ -d share ]; then cp -R share/. $(DESTDIR)$(PREFIX)/share/natter/; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/natter $(DESTDIR)$(PREFIX)/share/man/man1/natter.1
