@@ -1,0 +1,52 @@
+/* engine/tokenizer_api.c — the tokenizer part of the public API (engine/engine.h): thin
+ * wrappers that find the model's vocab and call engine/tokenizer.c. A model is read-only after
+ * load, so these may be called from any thread. */
+#include "engine.h"
+#include "tokenizer.h"
+
+/* Provided by the model (engine/model.h); NULL while a model has no tokenizer. */
+const struct vocab *eng_model_vocab(const eng_model *m);
+
+int eng_vocab_size(const eng_model *m) {
+    const struct vocab *v = m ? eng_model_vocab(m) : NULL;
+    return v ? vocab_n_tokens(v) : 0;
+}
+
+int32_t eng_token_bos(const eng_model *m) {
+    const struct vocab *v = m ? eng_model_vocab(m) : NULL;
+    return v ? vocab_bos(v) : -1;
+}
+
+int32_t eng_token_eos(const eng_model *m) {
+    const struct vocab *v = m ? eng_model_vocab(m) : NULL;
+    return v ? vocab_eos(v) : -1;
+}
+
+int eng_token_is_eog(const eng_model *m, int32_t tok) {
+    const struct vocab *v = m ? eng_model_vocab(m) : NULL;
+    return v ? vocab_is_eog(v, tok) : 0;
+}
+
+int eng_tokenize(const eng_model *m, const char *text, size_t len, int add_special,
+                 int parse_special, int32_t *out, int32_t cap) {
+    const struct vocab *v = m ? eng_model_vocab(m) : NULL;
+    if (!v)
+        return ENG_E_ARG;
+    return vocab_tokenize(v, text, len, add_special, parse_special, out, cap);
+}
+
+int eng_token_to_piece(const eng_model *m, int32_t tok, char *buf, int cap, int special) {
+    const struct vocab *v = m ? eng_model_vocab(m) : NULL;
+    return v ? vocab_token_to_piece(v, tok, buf, cap, special) : 0;
+}
+
+int eng_detokenize(const eng_model *m, const int32_t *toks, int n, char *buf, int cap,
+                   int special) {
+    const struct vocab *v = m ? eng_model_vocab(m) : NULL;
+    if (!v || !toks || n < 0) {
+        if (buf && cap > 0)
+            buf[0] = 0;
+        return 0;
+    }
+    return vocab_detokenize(v, toks, n, buf, cap, special);
+}
