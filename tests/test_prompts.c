@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "engine.h"
+#include "gguf.h"
 #include "harness.h"
 #include "paths.h"
 #include "prompts.h"
+#include "tokenizer.h"
 
 static const struct prompts_msg conv_ref[] = {
     {"system", "You are a helpful assistant."},
@@ -302,4 +305,64 @@ TEST(prompts_missing_installed_dir) {
     CHECK(strstr(prompts_error(0), "nowhere/templates: No such file or directory") != NULL);
     CHECK_EQ_INT(prompts_template_count(), 0);
     CHECK(prompts_template_find("chatml") == NULL);
+}
+
+/* Counts tok in a prompt rendered with template tmpl and tokenized by the vocab of vocab_file
+ * with (parse_special 1) or without special-token parsing. */
+static int count_token(const char *vocab_file, const char *tmpl, const char *tok_text,
+                       int parse_special) {
+    char err[256];
+    gguf *g = NULL;
+    struct vocab *v = NULL;
+    int count = -1;
+    char *text = NULL;
+    int32_t toks[512];
+    if (gguf_open(test_shared_path(vocab_file), &g, err, sizeof err) != ENG_OK ||
+        vocab_load(g, &v, err, sizeof err) != ENG_OK)
+        goto out;
+    int32_t want = vocab_find(v, tok_text, strlen(tok_text));
+    long len = prompts_render(prompts_template_find(tmpl), conv_ref, 4, 1, &text);
+    int n = len < 0 ? -1 : vocab_tokenize(v, text, (size_t)len, 1, parse_special, toks, 512);
+    if (want < 0 || n < 0 || n > 512)
+        goto out;
+    count = 0;
+    for (int i = 0; i < n; i++)
+        count += toks[i] == want;
+out:
+    free(text);
+    if (v)
+        vocab_free(v);
+    if (g)
+        gguf_close(g);
+    return count;
+}
+
+/* Issue 6 item 7: rendered prompts are tokenized with special-token parsing, so the markers
+ * become single special tokens, and the templates' stop markers are the models' end tokens. */
+TEST(prompts_rendered_special_tokens) {
+    REQUIRE_SHARED();
+    CHECK_EQ_INT(prompts_load_dirs("prompts", NULL), 0);
+    const char *q = "vocab/ggml-vocab-qwen2.gguf", *p = "vocab/ggml-vocab-phi-3.gguf";
+    CHECK_EQ_INT(count_token(q, "chatml", "<|im_start|>", 1), 5); /* 4 turns + generation */
+    CHECK_EQ_INT(count_token(q, "chatml", "<|im_end|>", 1), 4);
+    CHECK_EQ_INT(count_token(q, "chatml", "<|im_start|>", 0), 0); /* plain text otherwise */
+    CHECK_EQ_INT(count_token(p, "phi3", "<|user|>", 1), 2);
+    CHECK_EQ_INT(count_token(p, "phi3", "<|assistant|>", 1), 2);
+    CHECK_EQ_INT(count_token(p, "phi3", "<|end|>", 1), 4);
+
+    const struct { const char *vocab, *tmpl; } pairs[] = {{q, "chatml"}, {p, "phi3"}};
+    for (size_t i = 0; i < 2; i++) {
+        char err[256];
+        gguf *g = NULL;
+        struct vocab *v = NULL;
+        CHECK(gguf_open(test_shared_path(pairs[i].vocab), &g, err, sizeof err) == ENG_OK);
+        CHECK(vocab_load(g, &v, err, sizeof err) == ENG_OK);
+        const struct prompts_template *t = prompts_template_find(pairs[i].tmpl);
+        CHECK(t->n_stop >= 1);
+        int32_t stop = vocab_find(v, t->stop[0], strlen(t->stop[0]));
+        CHECK_MSG(stop >= 0 && vocab_is_eog(v, stop), "%s: stop %s is not an end token",
+                  pairs[i].tmpl, t->stop[0]);
+        vocab_free(v);
+        gguf_close(g);
+    }
 }
