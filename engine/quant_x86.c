@@ -20,6 +20,7 @@ enum quant_level quant_level_detect(void) {
 }
 
 #include <immintrin.h>
+#include <pthread.h>
 
 /* ---- AVX2 + FMA + F16C ---- */
 #define KSUF(name) name##_avx2
@@ -35,7 +36,9 @@ enum quant_level quant_level_detect(void) {
 #define KSUF(name) name##_vnni
 #define KATTR static __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define DPB(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
+#define KTILES 1
 #include "quant_x86_kern.h"
+#undef KTILES
 #undef KSUF
 #undef KATTR
 #undef DPB
@@ -58,12 +61,27 @@ enum quant_level quant_level_detect(void) {
     }
 
 static const struct quant_kernels quant_kernels_avx2 = KSET(avx2);
-static const struct quant_kernels quant_kernels_vnni = KSET(vnni);
+static const struct quant_kernels quant_kernels_vnni_base = KSET(vnni);
+static struct quant_kernels quant_kernels_vnni;
+static pthread_once_t quant_vnni_once = PTHREAD_ONCE_INIT;
+
+static void quant_vnni_init(void) {
+    quant_kernels_vnni = quant_kernels_vnni_base;
+    quant_kernels_vnni.tile[GGML_TYPE_Q4_0] = q4_0_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_Q8_0] = q8_0_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_Q5_0] = q5_0_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_Q4_K] = q4_K_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_Q6_K] = q6_K_tile_vnni;
+}
 
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {
     const enum quant_level have = quant_level_detect();
     if (lv == QUANT_SCALAR || lv == QUANT_NEON || lv > have) return NULL;
-    if (lv == QUANT_AVX512VNNI) return &quant_kernels_vnni;
+    if (lv == QUANT_AVX512VNNI) {
+        pthread_once(&quant_vnni_once, quant_vnni_init);
+        return &quant_kernels_vnni;
+    }
     return &quant_kernels_avx2; /* AVX-512 without VNNI: the AVX2 kernels */
 }
 

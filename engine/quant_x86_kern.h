@@ -45,71 +45,92 @@ KATTR inline __m256i KSUF(dot_ss16)(__m256i x, __m256i y) {
 
 /* ---------------- blocks of 32 against Q8_0 ---------------- */
 
-/* Integer dot of one x block (decoded to unsigned bytes minus k, or signed when k < 0)
- * with one Q8_0 block. */
-#define KDOT32_BODY(DECODE, K)                                                              \
-    __m256i xv;                                                                             \
-    DECODE;                                                                                 \
-    const __m256i yv = _mm256_loadu_si256((const __m256i *)y[i].qs);                        \
-    __m256i p;                                                                              \
-    if ((K) < 0) p = KSUF(dot_ss)(xv, yv);                                                  \
-    else {                                                                                  \
-        p = DPB(_mm256_setzero_si256(), xv, yv);                                            \
-        if ((K) > 0) p = _mm256_sub_epi32(p, DPB(_mm256_setzero_si256(),                    \
-                                                 _mm256_set1_epi8(K), yv));                 \
+/* The integer dot of one x block (decoded to unsigned bytes minus K, or signed bytes when
+ * K < 0) with one Q8_0 block, as 8 i32 lanes; NAME##_blk. */
+#define KBLK32(NAME, XT, DECODE, K)                                                         \
+    KATTR inline __m256i KSUF(NAME##_blk)(const XT *xb, const block_q8_0 *yb) {             \
+        __m256i xv;                                                                         \
+        DECODE;                                                                             \
+        const __m256i yv = _mm256_loadu_si256((const __m256i *)yb->qs);                     \
+        if ((K) < 0) return KSUF(dot_ss)(xv, yv);                                           \
+        __m256i p = DPB(_mm256_setzero_si256(), xv, yv);                                    \
+        if ((K) > 0)                                                                        \
+            p = _mm256_sub_epi32(p, DPB(_mm256_setzero_si256(), _mm256_set1_epi8(K), yv));  \
+        return p;                                                                           \
     }
 
-#define KVEC_DOT32(NAME, XT, DECODE, K)                                                     \
-    KATTR void KSUF(NAME)(int n, float *s, const void *vx, const void *vy) {                \
+/* vec_dot over blocks of 32 against Q8_0: four accumulators (blocks i % 4). */
+#define KVEC_DOT32(NAME, XT)                                                                \
+    KATTR void KSUF(NAME##_vec_dot)(int n, float *s, const void *vx, const void *vy) {      \
         const XT *x = vx;                                                                   \
         const block_q8_0 *y = vy;                                                           \
         const int nb = n / 32;                                                              \
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),     \
-                         _mm256_setzero_ps()};                                              \
-        for (int i = 0; i < nb; i++) {                                                      \
-            KDOT32_BODY(DECODE, K)                                                          \
-            const __m256 d = _mm256_set1_ps(KSUF(h2f)(x[i].d) * KSUF(h2f)(y[i].d));         \
-            acc[i & 3] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[i & 3]);             \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                         \
+        int i = 0;                                                                          \
+        _Pragma("GCC unroll 1")                                                             \
+        for (; i + 4 <= nb; i += 4) {                                                       \
+            a0 = KSUF(fma_blk)(KSUF(NAME##_blk)(x + i, y + i), x[i].d, y[i].d, a0);         \
+            a1 = KSUF(fma_blk)(KSUF(NAME##_blk)(x + i + 1, y + i + 1), x[i + 1].d,          \
+                               y[i + 1].d, a1);                                             \
+            a2 = KSUF(fma_blk)(KSUF(NAME##_blk)(x + i + 2, y + i + 2), x[i + 2].d,          \
+                               y[i + 2].d, a2);                                             \
+            a3 = KSUF(fma_blk)(KSUF(NAME##_blk)(x + i + 3, y + i + 3), x[i + 3].d,          \
+                               y[i + 3].d, a3);                                             \
         }                                                                                   \
-        *s = KSUF(hsum8)(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]),                       \
-                                       _mm256_add_ps(acc[2], acc[3])));                     \
+        for (; i < nb; i++)                                                                 \
+            a0 = KSUF(fma_blk)(KSUF(NAME##_blk)(x + i, y + i), x[i].d, y[i].d, a0);         \
+        *s = KSUF(hsum8)(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));      \
     }
 
-KVEC_DOT32(q4_0_vec_dot, block_q4_0, xv = KSUF(nib32)(x[i].qs), 8)
-KVEC_DOT32(q8_0_vec_dot, block_q8_0, xv = _mm256_loadu_si256((const __m256i *)x[i].qs), -1)
-KVEC_DOT32(q5_0_vec_dot, block_q5_0,
-           uint32_t qh; memcpy(&qh, x[i].qh, 4);
-           xv = _mm256_or_si256(KSUF(nib32)(x[i].qs),
-                                _mm256_and_si256(KSUF(bits32)(qh), _mm256_set1_epi8(0x10))), 16)
-KVEC_DOT32(iq4_nl_vec_dot, block_iq4_nl,
-           xv = _mm256_shuffle_epi8(
-               _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl)),
-               KSUF(nib32)(x[i].qs)), -1)
+/* acc + float(p) * dx * dy */
+KATTR inline __m256 KSUF(fma_blk)(__m256i p, uint16_t dx, uint16_t dy, __m256 acc) {
+    return _mm256_fmadd_ps(_mm256_set1_ps(KSUF(h2f)(dx) * KSUF(h2f)(dy)), _mm256_cvtepi32_ps(p), acc);
+}
 
-/* Against Q8_1: unsigned x, plus m * s per block. */
+KBLK32(q4_0, block_q4_0, xv = KSUF(nib32)(xb->qs), 8)
+KBLK32(q8_0, block_q8_0, xv = _mm256_loadu_si256((const __m256i *)xb->qs), -1)
+KBLK32(q5_0, block_q5_0,
+       uint32_t qh; memcpy(&qh, xb->qh, 4);
+       xv = _mm256_or_si256(KSUF(nib32)(xb->qs),
+                            _mm256_and_si256(KSUF(bits32)(qh), _mm256_set1_epi8(0x10))), 16)
+KBLK32(iq4_nl, block_iq4_nl,
+       xv = _mm256_shuffle_epi8(
+           _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl)),
+           KSUF(nib32)(xb->qs)), -1)
+KVEC_DOT32(q4_0, block_q4_0)
+KVEC_DOT32(q8_0, block_q8_0)
+KVEC_DOT32(q5_0, block_q5_0)
+KVEC_DOT32(iq4_nl, block_iq4_nl)
+
+/* Against Q8_1: unsigned x, plus m * s per block; two accumulators. */
 #define KVEC_DOT32_1(NAME, XT, DECODE)                                                      \
+    KATTR inline __m256 KSUF(NAME##_step)(const XT *xb, const block_q8_1 *yb, __m256 acc) { \
+        __m256i xv;                                                                         \
+        DECODE;                                                                             \
+        const __m256i yv = _mm256_loadu_si256((const __m256i *)yb->qs);                     \
+        const __m256i p = DPB(_mm256_setzero_si256(), xv, yv);                              \
+        return KSUF(fma_blk)(p, xb->d, yb->d, acc);                                         \
+    }                                                                                       \
     KATTR void KSUF(NAME)(int n, float *s, const void *vx, const void *vy) {                \
         const XT *x = vx;                                                                   \
         const block_q8_1 *y = vy;                                                           \
         const int nb = n / 32;                                                              \
-        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};                         \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                           \
         float summs = 0.0f;                                                                 \
-        for (int i = 0; i < nb; i++) {                                                      \
-            __m256i xv;                                                                     \
-            DECODE;                                                                         \
-            const __m256i yv = _mm256_loadu_si256((const __m256i *)y[i].qs);                \
-            const __m256i p = DPB(_mm256_setzero_si256(), xv, yv);                          \
-            const __m256 d = _mm256_set1_ps(KSUF(h2f)(x[i].d) * KSUF(h2f)(y[i].d));         \
-            acc[i & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[i & 1]);             \
-            summs += KSUF(h2f)(x[i].m) * KSUF(h2f)(y[i].s);                                 \
+        int i = 0;                                                                          \
+        for (; i + 2 <= nb; i += 2) {                                                       \
+            a0 = KSUF(NAME##_step)(x + i, y + i, a0);                                       \
+            a1 = KSUF(NAME##_step)(x + i + 1, y + i + 1, a1);                               \
         }                                                                                   \
-        *s = KSUF(hsum8)(_mm256_add_ps(acc[0], acc[1])) + summs;                            \
+        for (; i < nb; i++) a0 = KSUF(NAME##_step)(x + i, y + i, a0);                       \
+        for (i = 0; i < nb; i++) summs += KSUF(h2f)(x[i].m) * KSUF(h2f)(y[i].s);            \
+        *s = KSUF(hsum8)(_mm256_add_ps(a0, a1)) + summs;                                    \
     }
 
-KVEC_DOT32_1(q4_1_vec_dot, block_q4_1, xv = KSUF(nib32)(x[i].qs))
+KVEC_DOT32_1(q4_1_vec_dot, block_q4_1, xv = KSUF(nib32)(xb->qs))
 KVEC_DOT32_1(q5_1_vec_dot, block_q5_1,
-             uint32_t qh; memcpy(&qh, x[i].qh, 4);
-             xv = _mm256_or_si256(KSUF(nib32)(x[i].qs),
+             uint32_t qh; memcpy(&qh, xb->qh, 4);
+             xv = _mm256_or_si256(KSUF(nib32)(xb->qs),
                                   _mm256_and_si256(KSUF(bits32)(qh), _mm256_set1_epi8(0x10))))
 
 /* ---------------- K-quants against Q8_K ---------------- */
@@ -238,13 +259,13 @@ KATTR void KSUF(q6_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     const block_q6_K *x = vx;
     const block_q8_K *y = vy;
     const int nb = n / QK_K;
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
         const __m256i sumi = KSUF(q6_K_block)(&x[i], &y[i]);
         const float d = y[i].d * KSUF(h2f)(x[i].d);
-        acc[i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[i & 1]);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
-    *s = KSUF(hsum8)(_mm256_add_ps(acc[0], acc[1]));
+    *s = KSUF(hsum8)(acc);
 }
 
 KATTR void KSUF(q2_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
@@ -477,3 +498,212 @@ KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
         y[i].s = quant_f32_to_f16(d * (float)_mm_cvtsi128_si32(t));
     }
 }
+
+/* ---------------- tile kernels (rows x activation columns, up to 4 x 4) ----------------
+ * Only with 32 vector registers (KTILES): 16 accumulators plus the decoded weights of 4 rows.
+ * Each (r, c) entry is computed the same way whatever nr and nc are, so results do not depend
+ * on how rows are split or grouped. */
+#ifdef KTILES
+
+#define KUNROLL _Pragma("GCC unroll 4")
+
+/* Blocks of 32 against Q8_0, weights decoded to unsigned bytes u = w + K:
+ * dot = dpbusd(u, y) - K * sum(y), the K * sum(y) part computed once per column. */
+#define KTILE32(NAME, XT, DECODE_U, K)                                                      \
+    KATTR inline __attribute__((always_inline)) void KSUF(NAME##_tile_n)(                   \
+        int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,     \
+        const int NR, const int NC) {                                                       \
+        __m256 acc[4][4];                                                                   \
+        KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)           \
+            acc[r][c] = _mm256_setzero_ps();                                                \
+        const __m256i kk = _mm256_set1_epi8((char)(K));                                     \
+        for (int i = 0; i < n / 32; i++) {                                                  \
+            __m256i xu[4];                                                                  \
+            __m256 dx[4];                                                                   \
+            KUNROLL for (int r = 0; r < NR; r++) {                                          \
+                const XT *xb = (const XT *)(x + (size_t)r * bx) + i;                        \
+                DECODE_U;                                                                   \
+                dx[r] = _mm256_set1_ps(KSUF(h2f)(xb->d));                                   \
+            }                                                                               \
+            KUNROLL for (int c = 0; c < NC; c++) {                                          \
+                const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)c * by) + i;        \
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)yb->qs);             \
+                const __m256i off = _mm256_sub_epi32(_mm256_setzero_si256(),                \
+                                                     DPB(_mm256_setzero_si256(), kk, yv));  \
+                const __m256 dy = _mm256_set1_ps(KSUF(h2f)(yb->d));                         \
+                KUNROLL for (int r = 0; r < NR; r++) {                                      \
+                    const __m256i p = DPB(off, xu[r], yv);                                  \
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx[r], dy),                   \
+                                                _mm256_cvtepi32_ps(p), acc[r][c]);          \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+        KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)           \
+            s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]);                         \
+    }                                                                                       \
+    KTILE_DISPATCH(NAME)
+
+/* One function per (nr, nc) so that the loops above unroll with constant bounds. */
+#define KTILE_DISPATCH(NAME)                                                                \
+    KATTR void KSUF(NAME##_tile)(int n, float *s, size_t bs, const void *x, size_t bx,      \
+                                 const void *y, size_t by, int nr, int nc) {                \
+        const char *xc = x, *yc = y;                                                        \
+        switch ((nr - 1) * 4 + (nc - 1)) {                                                  \
+        case 0: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 1, 1); break;                 \
+        case 1: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 1, 2); break;                 \
+        case 2: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 1, 3); break;                 \
+        case 3: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 1, 4); break;                 \
+        case 4: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 2, 1); break;                 \
+        case 5: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 2, 2); break;                 \
+        case 6: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 2, 3); break;                 \
+        case 7: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 2, 4); break;                 \
+        case 8: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 3, 1); break;                 \
+        case 9: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 3, 2); break;                 \
+        case 10: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 3, 3); break;                \
+        case 11: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 3, 4); break;                \
+        case 12: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 4, 1); break;                \
+        case 13: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 4, 2); break;                \
+        case 14: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 4, 3); break;                \
+        case 15: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 4, 4); break;                \
+        default: break;                                                                     \
+        }                                                                                   \
+    }
+
+KTILE32(q4_0, block_q4_0, xu[r] = KSUF(nib32)(xb->qs), 8)
+KTILE32(q8_0, block_q8_0,
+        xu[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)xb->qs),
+                                 _mm256_set1_epi8((char)0x80)), 128)
+KTILE32(q5_0, block_q5_0,
+        uint32_t qh; memcpy(&qh, xb->qh, 4);
+        xu[r] = _mm256_or_si256(KSUF(nib32)(xb->qs),
+                                _mm256_and_si256(KSUF(bits32)(qh), _mm256_set1_epi8(0x10))), 16)
+KTILE32(iq4_nl, block_iq4_nl,
+        xu[r] = _mm256_shuffle_epi8(_mm256_xor_si256(_mm256_broadcastsi128_si256(
+                    _mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl)), _mm256_set1_epi8((char)0x80)),
+                    KSUF(nib32)(xb->qs)), 128)
+
+/* Q4_K: per super-block, integer sums per (r, c) in registers, float accumulators in memory. */
+KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
+    int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
+    const int NR, const int NC) {
+    __m256 acc[4][4];
+    KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)
+        acc[r][c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int i = 0; i < n / QK_K; i++) {
+        uint8_t sc[4][8], mn[4][8];
+        float d[4], dmin[4], yd[4];
+        __m256i sumi[4][4], mins16[4];
+        KUNROLL for (int r = 0; r < NR; r++) {
+            const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
+            KSUF(k4_scales)(xb->scales, sc[r], mn[r]);
+            d[r] = KSUF(h2f)(xb->d);
+            dmin[r] = KSUF(h2f)(xb->dmin);
+            const uint8_t *m = mn[r];
+            mins16[r] = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3],
+                                          m[4], m[4], m[5], m[5], m[6], m[6], m[7], m[7]);
+        }
+        KUNROLL for (int c = 0; c < NC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            yd[c] = yb->d;
+            KUNROLL for (int r = 0; r < NR; r++) sumi[r][c] = _mm256_setzero_si256();
+        }
+        for (int j = 0; j < 4; j++) {
+            __m256i lo[4], hi[4], s0[4], s1[4];
+            KUNROLL for (int r = 0; r < NR; r++) {
+                const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
+                const __m256i q = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * j));
+                lo[r] = _mm256_and_si256(q, m4);
+                hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                s0[r] = _mm256_set1_epi16(sc[r][2 * j]);
+                s1[r] = _mm256_set1_epi16(sc[r][2 * j + 1]);
+            }
+            KUNROLL for (int c = 0; c < NC; c++) {
+                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)(yb->qs + 64 * j));
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(yb->qs + 64 * j + 32));
+                KUNROLL for (int r = 0; r < NR; r++) {
+                    const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], y0), s0[r]);
+                    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[r], y1), s1[r]);
+                    sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_add_epi32(p0, p1));
+                }
+            }
+        }
+        KUNROLL for (int c = 0; c < NC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            const __m256i bs16 = _mm256_loadu_si256((const __m256i *)yb->bsums);
+            KUNROLL for (int r = 0; r < NR; r++) {
+                const __m256 mm = _mm256_cvtepi32_ps(_mm256_madd_epi16(bs16, mins16[r]));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yd[c]),
+                                            _mm256_cvtepi32_ps(sumi[r][c]), acc[r][c]);
+                acc[r][c] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin[r] * yd[c]), mm, acc[r][c]);
+            }
+        }
+    }
+    KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
+        s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]);
+}
+KTILE_DISPATCH(q4_K)
+
+/* Q6_K: the same scheme, one 32-value group of every row at a time. */
+KATTR inline __attribute__((always_inline)) void KSUF(q6_K_tile_n)(
+    int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
+    const int NR, const int NC) {
+    __m256 acc[4][4];
+    KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)
+        acc[r][c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    for (int i = 0; i < n / QK_K; i++) {
+        __m256i sumi[4][4];
+        float d[4];
+        KUNROLL for (int r = 0; r < NR; r++) {
+            const block_q6_K *xb = (const block_q6_K *)(x + (size_t)r * bx) + i;
+            d[r] = KSUF(h2f)(xb->d);
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)xb->scales));
+            KUNROLL for (int c = 0; c < NC; c++) {
+                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(
+                    _mm256_loadu_si256((const __m256i *)yb->bsums), sc16), 5);
+                sumi[r][c] = _mm256_sub_epi32(_mm256_setzero_si256(), off);
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            for (int g = 0; g < 4; g++) {
+                __m256i q[4], scv[4];
+                KUNROLL for (int r = 0; r < NR; r++) {
+                    const block_q6_K *xb = (const block_q6_K *)(x + (size_t)r * bx) + i;
+                    const __m256i l = _mm256_loadu_si256((const __m256i *)(xb->ql + 64 * h + 32 * (g & 1)));
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(xb->qh + 32 * h));
+                    const __m256i lq = g < 2 ? _mm256_and_si256(l, m4)
+                                             : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+                    __m256i hq;
+                    if (g == 0) hq = _mm256_slli_epi16(hb, 4);
+                    else if (g == 1) hq = _mm256_slli_epi16(hb, 2);
+                    else if (g == 2) hq = hb;
+                    else hq = _mm256_srli_epi16(hb, 2);
+                    q[r] = _mm256_or_si256(lq, _mm256_and_si256(hq, m30));
+                    const int sb = 8 * h + 2 * g;
+                    scv[r] = KSUF(scale2)(xb->scales[sb], xb->scales[sb + 1]);
+                }
+                KUNROLL for (int c = 0; c < NC; c++) {
+                    const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                    const __m256i yv = _mm256_loadu_si256((const __m256i *)(yb->qs + 128 * h + 32 * g));
+                    KUNROLL for (int r = 0; r < NR; r++)
+                        sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_madd_epi16(
+                            _mm256_maddubs_epi16(q[r], yv), scv[r]));
+                }
+            }
+        }
+        KUNROLL for (int c = 0; c < NC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            KUNROLL for (int r = 0; r < NR; r++)
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yb->d),
+                                            _mm256_cvtepi32_ps(sumi[r][c]), acc[r][c]);
+        }
+    }
+    KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
+        s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]);
+}
+KTILE_DISPATCH(q6_K)
+
+#endif /* KTILES */

@@ -492,21 +492,26 @@ TEST(quant_simd_vs_scalar) {
                         }
                 }
                 if (kern->tile[t]) {
+                    float full[4 * 4];
+                    kern->tile[t](n, full, 4, x, rx, yq, ry, 4, 4);
                     for (int nr = 1; nr <= 4; nr++)
                         for (int nc = 1; nc <= 4; nc++) {
-                            float s[4 * 5];
-                            for (int i = 0; i < 20; i++) s[i] = -1e30f;
-                            kern->tile[t](n, s, 5, x, rx, yq, ry, nr, nc);
+                            float st[4 * 5];
+                            for (int i = 0; i < 20; i++) st[i] = -1e30f;
+                            kern->tile[t](n, st, 5, x, rx, yq, ry, nr, nc);
                             for (int c = 0; c < 4; c++)
                                 for (int r = 0; r < 5; r++) {
+                                    const float v = st[c * 5 + r];
                                     if (r >= nr || c >= nc) {
-                                        CHECK(s[c * 5 + r] == -1e30f);
+                                        CHECK(v == -1e30f);
                                         continue;
                                     }
-                                    float v;
-                                    kern->vec_dot[t](n, &v, (char *)x + r * rx, (char *)yq + c * ry);
-                                    CHECK_MSG(s[c * 5 + r] == v, "%s %s tile %dx%d n=%d: %.9g vs %.9g",
-                                              level_name(lv), tr->name, nr, nc, n, s[c * 5 + r], v);
+                                    /* same bits whatever the tile shape */
+                                    CHECK_MSG(v == full[c * 4 + r], "%s %s tile %dx%d n=%d: %.9g vs 4x4 %.9g",
+                                              level_name(lv), tr->name, nr, nc, n, v, full[c * 4 + r]);
+                                    CHECK_MSG(close_rel(v, ref[r][c], scale[r][c], 1e-5),
+                                              "%s %s tile n=%d: %.9g vs scalar %.9g", level_name(lv),
+                                              tr->name, n, v, ref[r][c]);
                                 }
                             n_tested++;
                         }
@@ -573,7 +578,8 @@ TEST(quant_simd_vs_scalar) {
 #endif
 }
 
-/* quant_mat_dot gives vec_dot's values bit for bit, for odd shapes too. */
+/* quant_mat_dot agrees with vec_dot (up to float summation order), for odd shapes too, and
+ * gives the same bits however the rows are split (as threads split them). */
 TEST(quant_mat_dot_matches_vec_dot) {
     const int n = 512, nr = 7, nc = 6;
     for (size_t k = 0; k < N_TYPES_ALL; k++) {
@@ -582,21 +588,29 @@ TEST(quant_mat_dot_matches_vec_dot) {
         const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
         const size_t rx = quant_row_size(t, n), ry = quant_row_size(tr->vec_dot_type, n);
         char *x = malloc(rx * nr), *y = malloc(ry * nc);
-        float *yf = malloc(n * 4), s[7 * 6];
+        float *yf = malloc(n * 4), *xf = malloc(n * 4), *yd = malloc(n * 4), s[7 * 6], s2[7 * 6];
         for (int r = 0; r < nr; r++) fill_random_row(t, x + r * rx, n);
         for (int c = 0; c < nc; c++) {
             for (int i = 0; i < n; i++) yf[i] = rng_f();
             vt->from_float(yf, y + c * ry, n);
         }
         quant_mat_dot(t, n, s, nr, x, rx, y, ry, nr, nc);
+        quant_mat_dot(t, n, s2, nr, x, rx, y, ry, 3, nc);
+        quant_mat_dot(t, n, s2 + 3, nr, x + 3 * rx, rx, y, ry, nr - 3, nc);
         for (int c = 0; c < nc; c++)
             for (int r = 0; r < nr; r++) {
                 float v;
                 tr->vec_dot(n, &v, x + r * rx, y + c * ry);
-                CHECK_MSG(s[c * nr + r] == v, "%s [%d,%d] %g vs %g", tr->name, r, c,
-                          s[c * nr + r], v);
+                tr->to_float(x + r * rx, xf, n);
+                vt->to_float(y + c * ry, yd, n);
+                double sa = 0;
+                for (int i = 0; i < n; i++) sa += fabs((double)xf[i] * yd[i]);
+                CHECK_MSG(close_rel(s[c * nr + r], v, sa, 1e-5), "%s [%d,%d] %g vs %g", tr->name,
+                          r, c, s[c * nr + r], v);
+                CHECK_MSG(s[c * nr + r] == s2[c * nr + r], "%s [%d,%d] split %g vs %g", tr->name,
+                          r, c, s2[c * nr + r], s[c * nr + r]);
             }
-        free(x), free(y), free(yf);
+        free(x), free(y), free(yf), free(xf), free(yd);
     }
 }
 
