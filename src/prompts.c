@@ -807,3 +807,10 @@ const char *prompts_detect(const char *jinja, int *recognized) {
         *recognized = 0;
     return "chatml";
 }
+
+const struct prompts_template *prompts_template_for(const char *jinja) {
+    const struct prompts_template *t = prompts_template_find(prompts_detect(jinja, NULL));
+    if (!t)
+        t = prompts_template_find("completion");
+    return t ? t : prompts_template_at(0);
+}

@@ -7,8 +7,8 @@
  * The loaded set is one process-wide registry, loaded on first use; main/UI thread only.
  *
  * Typical use (chat UI, `natter run --save`):
- *     const char *name = prompts_detect(eng_model_meta_str(m, "tokenizer.chat_template"), NULL);
- *     const struct prompts_template *t = prompts_template_find(name);
+ *     const struct prompts_template *t =
+ *         prompts_template_for(eng_model_meta_str(m, "tokenizer.chat_template"));
  *     char *text;
  *     prompts_render(t, msgs, n_msgs, 1, &text);
  *     eng_tokenize(m, text, strlen(text), 1, 1, ...);  // parse_special = 1
@@ -110,6 +110,11 @@ long prompts_render(const struct prompts_template *t, const struct prompts_msg *
  * "<|im_start|>" or "[INST]". NULL or empty text: "completion". Text that is just a template's
  * name: that name. Unrecognized text: "chatml" with *recognized = 0 (recognized may be NULL). */
 const char *prompts_detect(const char *jinja, int *recognized);
+
+/* The loaded template for a model's Jinja text: prompts_template_find(prompts_detect(jinja)),
+ * or, when no template of that name is loaded, "completion", else the first template. NULL only
+ * when no template is loaded at all. */
+const struct prompts_template *prompts_template_for(const char *jinja);
 
 /* Reads a whole stream (NUL-terminated, caller frees; *len, if not NULL, gets its length).
  * NULL with errno on error (EFBIG when it is longer than max bytes). */

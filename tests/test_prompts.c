@@ -298,6 +298,27 @@ TEST(prompts_installed_system_prompts) {
         CHECK(strcmp(prompts_system_at(i - 1)->name, prompts_system_at(i)->name) < 0);
 }
 
+TEST(prompts_template_for_falls_back) {
+    char d[1024];
+    CHECK_EQ_INT(prompts_load_dirs("prompts", NULL), 0);
+    CHECK_STR_EQ(prompts_template_for("<start_of_turn>")->name, "gemma");
+    CHECK_STR_EQ(prompts_template_for(NULL)->name, "completion");
+    snprintf(d, sizeof d, "%s/p/templates", test_tmpdir());
+    write_file(d, "zeta.tmpl", "");
+    write_file(d, "completion.tmpl", "");
+    snprintf(d, sizeof d, "%s/p", test_tmpdir());
+    prompts_load_dirs(d, NULL); /* no system/: one error */
+    CHECK_STR_EQ(prompts_template_for("<start_of_turn>")->name, "completion");
+    snprintf(d, sizeof d, "%s/p/templates/completion.tmpl", test_tmpdir());
+    CHECK_EQ_INT(remove(d), 0);
+    snprintf(d, sizeof d, "%s/p", test_tmpdir());
+    prompts_load_dirs(d, NULL);
+    CHECK_STR_EQ(prompts_template_for("<start_of_turn>")->name, "zeta");
+    snprintf(d, sizeof d, "%s/nowhere", test_tmpdir());
+    prompts_load_dirs(d, NULL);
+    CHECK(prompts_template_for("<start_of_turn>") == NULL);
+}
+
 TEST(prompts_missing_installed_dir) {
     char d[1024];
     snprintf(d, sizeof d, "%s/nowhere", test_tmpdir());
