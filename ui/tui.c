@@ -1,12 +1,757 @@
-/* ui/tui.c — placeholder for the full-screen chat until the TUI issue lands. */
+/* ui/tui.c — the full-screen chat (natter with no subcommand): start options, the terminal
+ * (ncursesw, bracketed paste, mouse), signals (a self-pipe; fatal signals restore the terminal
+ * before dying), the poll() loop over the keyboard, the engine's event pipe, the model loader's
+ * wake pipe and the signal pipe, and the key and slash-command dispatch. Main (UI) thread only;
+ * the signal handlers only write() a byte or restore the terminal. */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "paths.h"
+#include "store.h"
+#include "theme.h"
+#include "tui.h"
+
+enum { KEY_PASTE_BEGIN = KEY_MAX + 1, KEY_PASTE_END = KEY_MAX + 2 };
+#undef CTRL
+#define CTRL(c) ((c) & 0x1f)
+
+static const char tui_usage[] =
+    "[-m MODEL] [-c | --conv ID] [-s SYSTEM] [--db PATH] [--temp T] [--top-k K] [--top-p P] "
+    "[--min-p P] [--repeat-penalty R] [--seed S] [-n N] [--ctx N] [-t THREADS]";
+
+/* ---- signals ---- */
+
+static int sig_fd = -1;              /* the self-pipe's write end */
+static struct termios tui_saved_tio; /* the terminal as we found it */
+static volatile sig_atomic_t tui_term_active;
+
+static void on_signal(int sig) {
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (sig_fd >= 0) {
+        ssize_t w = write(sig_fd, &b, 1);
+        (void)w;
+    }
+    errno = saved;
+}
+
+/* A crash: put the terminal back (async-signal-safe calls only), then die of the signal. */
+static void on_fatal(int sig) {
+    static const char restore[] = "\033[?2004l\033[?1000l\033[?1006l\033[0m\033[?25h"
+                                  "\033[?1049l\r\n";
+    if (tui_term_active) {
+        ssize_t w = write(STDOUT_FILENO, restore, sizeof restore - 1);
+        (void)w;
+        tcsetattr(STDIN_FILENO, TCSANOW, &tui_saved_tio);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int signals_install(int fd) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_signal;
+    sig_fd = fd;
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigaction(sigs[i], &sa, NULL) != 0)
+            return -1;
+    sa.sa_handler = on_fatal;
+    sa.sa_flags = SA_RESETHAND;
+    int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        sigaction(fatal[i], &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static int pipe_nonblock(int p[2]) {
+    if (pipe(p) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
+        fcntl(p[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+}
+
+/* ---- the terminal ---- */
+
+static void term_start(struct tui *t) {
+    tcgetattr(STDIN_FILENO, &tui_saved_tio);
+    set_escdelay(25);
+    initscr();
+    tui_term_active = 1;
+    raw();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    theme_init(t->no_color);
+    mousemask(BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+    mouseinterval(0);
+    define_key("\033[200~", KEY_PASTE_BEGIN);
+    define_key("\033[201~", KEY_PASTE_END);
+    fputs("\033[?2004h", stdout); /* bracketed paste on */
+    fflush(stdout);
+}
+
+static void term_end(void) {
+    if (!tui_term_active)
+        return;
+    fputs("\033[?2004l", stdout);
+    fflush(stdout);
+    endwin();
+    tui_term_active = 0;
+}
+
+static void term_resize(void) {
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+}
+
+/* ---- overlays ---- */
+
+static void overlay_open(struct tui *t, int ov) {
+    t->overlay = ov;
+    t->ov_sel = t->ov_top = 0;
+    t->ov_len = 0;
+    t->ov_buf[0] = '\0';
+    t->ov_editing = 0;
+    if (ov == OV_MODELS)
+        tui_chat_models(t);
+    else if (ov == OV_SYSTEM)
+        tui_chat_systems(t);
+    else if (ov == OV_SETTINGS || ov == OV_SEARCH)
+        tui_items_clear(t);
+    if (ov == OV_SETTINGS) {
+        char buf[128];
+        for (int i = 0; app_settings_describe(&t->set, i, buf, sizeof buf) == 0; i++)
+            tui_items_add(t, buf, buf);
+    }
+}
+
+static void settings_refresh(struct tui *t) {
+    char buf[128];
+    for (int i = 0; i < t->n_items && app_settings_describe(&t->set, i, buf, sizeof buf) == 0;
+         i++) {
+        snprintf(t->items[i].key, sizeof t->items[i].key, "%s", buf);
+        snprintf(t->items[i].label, sizeof t->items[i].label, "%s", buf);
+    }
+}
+
+static void field_set(struct tui *t, const char *s) {
+    tui_copy(t->ov_buf, sizeof t->ov_buf, s);
+    t->ov_len = strlen(t->ov_buf);
+}
+
+/* Edits the overlay's text field; returns 1 if the key was one for the field. */
+static int field_key(struct tui *t, int ch) {
+    if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+        while (t->ov_len > 0) { /* a whole UTF-8 character */
+            unsigned char c = (unsigned char)t->ov_buf[--t->ov_len];
+            if ((c & 0xC0) != 0x80)
+                break;
+        }
+        t->ov_buf[t->ov_len] = '\0';
+        return 1;
+    }
+    if (ch == CTRL('u')) {
+        t->ov_len = 0;
+        t->ov_buf[0] = '\0';
+        return 1;
+    }
+    if (ch >= 0x20 && ch < 0x100 && ch != 0x7f && t->ov_len + 1 < sizeof t->ov_buf) {
+        t->ov_buf[t->ov_len++] = (char)ch;
+        t->ov_buf[t->ov_len] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
+static int list_nav(int ch, int *sel, int n, int page) {
+    switch (ch) {
+    case KEY_UP: *sel -= 1; break;
+    case KEY_DOWN: *sel += 1; break;
+    case KEY_PPAGE: *sel -= page; break;
+    case KEY_NPAGE: *sel += page; break;
+    case KEY_HOME: *sel = 0; break;
+    case KEY_END: *sel = n - 1; break;
+    default: return 0;
+    }
+    if (*sel >= n)
+        *sel = n - 1;
+    if (*sel < 0)
+        *sel = 0;
+    return 1;
+}
+
+static int overlay_key(struct tui *t, int ch) {
+    int enter = ch == '\r' || ch == '\n' || ch == KEY_ENTER;
+    int page = t->rows / 2 > 1 ? t->rows / 2 : 1;
+    switch (t->overlay) {
+    case OV_HELP:
+        if (ch == 27 || ch == KEY_F(1) || ch == 'q' || ch == '?' || enter)
+            t->overlay = OV_NONE;
+        return TUI_REDRAW;
+    case OV_CONFIRM_DELETE:
+        if (ch == 'y' || ch == 'Y')
+            tui_chat_delete(t, t->ov_target);
+        t->overlay = OV_NONE;
+        return TUI_REDRAW;
+    case OV_RENAME:
+        if (ch == 27) {
+            t->overlay = OV_NONE;
+        } else if (enter) {
+            if (t->ov_len)
+                tui_chat_rename(t, t->ov_target, t->ov_buf);
+            t->overlay = OV_NONE;
+        } else {
+            field_key(t, ch);
+        }
+        return TUI_REDRAW;
+    case OV_SEARCH:
+        if (ch == 27) {
+            t->overlay = OV_NONE;
+        } else if (enter) {
+            if (t->ov_sel < t->n_items) {
+                char id[64];
+                tui_copy(id, sizeof id, t->items[t->ov_sel].key);
+                t->overlay = OV_NONE;
+                tui_chat_open(t, id);
+            }
+        } else if (!list_nav(ch, &t->ov_sel, t->n_items, page) && field_key(t, ch)) {
+            tui_chat_search(t, t->ov_buf);
+        }
+        return TUI_REDRAW;
+    case OV_SETTINGS:
+        if (t->ov_editing) {
+            if (ch == 27) {
+                t->ov_editing = 0;
+            } else if (enter) {
+                char name[64], err[256];
+                tui_copy(name, sizeof name, t->items[t->ov_sel].key);
+                char *sp = strchr(name, ' ');
+                if (sp)
+                    *sp = '\0';
+                if (app_settings_set(&t->set, name, t->ov_buf, err, sizeof err) != 0)
+                    tui_chat_notice(t, "%s", err);
+                else if (!strcmp(name, "ctx") || !strcmp(name, "threads"))
+                    tui_chat_notice(t, "%s: used from the next model load (F2)", name);
+                t->ov_editing = 0;
+                settings_refresh(t);
+            } else {
+                field_key(t, ch);
+            }
+            return TUI_REDRAW;
+        }
+        if (ch == 27 || ch == KEY_F(4) || ch == 'q') {
+            t->overlay = OV_NONE;
+        } else if (enter && t->n_items) {
+            const char *sp = strchr(t->items[t->ov_sel].key, ' ');
+            field_set(t, sp ? sp + 1 : "");
+            t->ov_editing = 1;
+        } else {
+            list_nav(ch, &t->ov_sel, t->n_items, page);
+        }
+        return TUI_REDRAW;
+    case OV_MODELS:
+    case OV_SYSTEM:
+        if (ch == 27 || ch == 'q' || ch == KEY_F(2) || ch == KEY_F(3)) {
+            t->overlay = OV_NONE;
+        } else if (enter && t->n_items) {
+            char key[4096];
+            tui_copy(key, sizeof key, t->items[t->ov_sel].key);
+            int ov = t->overlay;
+            t->overlay = OV_NONE;
+            if (ov == OV_MODELS)
+                tui_chat_model_load(t, key);
+            else
+                tui_chat_set_system(t, key);
+        } else {
+            list_nav(ch, &t->ov_sel, t->n_items, page);
+        }
+        return TUI_REDRAW;
+    default:
+        t->overlay = OV_NONE;
+        return TUI_REDRAW;
+    }
+}
+
+/* ---- commands ---- */
+
+static void scroll_by(struct tui *t, int delta) {
+    if (t->trans_w > 2)
+        layout_scroll_by(&t->scroll, delta, tui_transcript_rows(t, t->trans_w), t->view_rows);
+}
+
+static int run_command(struct tui *t, const struct app_cmd *c) {
+    char arg[1024];
+    snprintf(arg, sizeof arg, "%.*s", (int)c->arg_len, c->arg);
+    switch (c->id) {
+    case APP_CMD_NEW: tui_chat_new(t); break;
+    case APP_CMD_MODEL:
+        if (arg[0])
+            tui_chat_model_load(t, arg);
+        else
+            overlay_open(t, OV_MODELS);
+        break;
+    case APP_CMD_SYSTEM:
+        if (arg[0])
+            tui_chat_set_system(t, arg);
+        else
+            overlay_open(t, OV_SYSTEM);
+        break;
+    case APP_CMD_SET: {
+        char *sp = strchr(arg, ' '), err[256];
+        if (!arg[0]) {
+            overlay_open(t, OV_SETTINGS);
+            break;
+        }
+        if (sp)
+            *sp++ = '\0';
+        if (app_settings_set(&t->set, arg, sp ? sp : "", err, sizeof err) != 0)
+            tui_chat_notice(t, "%s", err);
+        else
+            tui_chat_notice(t, "%s = %s", arg, sp ? sp : "");
+        break;
+    }
+    case APP_CMD_REGEN: tui_chat_regen(t); break;
+    case APP_CMD_RENAME:
+        if (!arg[0])
+            tui_chat_notice(t, "usage: /rename TITLE");
+        else
+            tui_chat_rename(t, t->conv.id, arg);
+        break;
+    case APP_CMD_DELETE:
+        if (!t->conv.id[0]) {
+            tui_chat_notice(t, "this chat is not saved yet");
+            break;
+        }
+        tui_copy(t->ov_target, sizeof t->ov_target, t->conv.id);
+        t->overlay = OV_CONFIRM_DELETE;
+        break;
+    case APP_CMD_EXPORT: tui_chat_export(t, arg); break;
+    case APP_CMD_SEARCH:
+        overlay_open(t, OV_SEARCH);
+        field_set(t, arg);
+        tui_chat_search(t, arg);
+        break;
+    case APP_CMD_HELP: t->overlay = OV_HELP; break;
+    case APP_CMD_QUIT: return TUI_QUIT;
+    default: tui_chat_notice(t, "unknown command /%s (try /help)", arg); break;
+    }
+    return TUI_REDRAW;
+}
+
+static int on_line(struct tui *t, char *line) {
+    struct app_cmd c;
+    int res = TUI_REDRAW;
+    app_cmd_parse(line, &c);
+    if (c.id != APP_CMD_NONE) {
+        res = run_command(t, &c);
+    } else if (c.arg_len > 0) {
+        char *msg = strndup(c.arg, c.arg_len);
+        if (msg) {
+            tui_input_history_add(line);
+            tui_chat_send(t, msg);
+            free(msg);
+        }
+    }
+    free(line);
+    return res;
+}
+
+/* ---- keys ---- */
+
+static int list_key(struct tui *t, int ch) {
+    int page = t->rows / 2 > 1 ? t->rows / 2 : 1;
+    if (ch == 27 || ch == '\t') {
+        t->focus = FOCUS_INPUT;
+    } else if ((ch == '\r' || ch == '\n' || ch == KEY_ENTER) && t->n_convs > 0) {
+        char id[64];
+        tui_copy(id, sizeof id, t->convs[t->conv_sel].key);
+        tui_chat_open(t, id);
+        t->focus = FOCUS_INPUT;
+    } else if (ch == 'r' && t->n_convs > 0) {
+        tui_copy(t->ov_target, sizeof t->ov_target, t->convs[t->conv_sel].key);
+        t->overlay = OV_RENAME;
+        field_set(t, t->convs[t->conv_sel].label);
+    } else if ((ch == 'd' || ch == KEY_DC) && t->n_convs > 0) {
+        tui_copy(t->ov_target, sizeof t->ov_target, t->convs[t->conv_sel].key);
+        t->overlay = OV_CONFIRM_DELETE;
+    } else {
+        list_nav(ch, &t->conv_sel, t->n_convs, page);
+    }
+    return TUI_REDRAW;
+}
+
+static int mouse_key(struct tui *t) {
+    MEVENT ev;
+    if (getmouse(&ev) != OK)
+        return TUI_OK;
+    if (ev.bstate & BUTTON4_PRESSED)
+        scroll_by(t, -3);
+    else if (ev.bstate & BUTTON5_PRESSED)
+        scroll_by(t, 3);
+    else if ((ev.bstate & BUTTON1_CLICKED) && t->list_w && ev.x < t->list_w && ev.y >= 1) {
+        int k = t->conv_top + ev.y - 1;
+        if (k < t->n_convs) {
+            char id[64];
+            tui_copy(id, sizeof id, t->convs[k].key);
+            t->conv_sel = k;
+            tui_chat_open(t, id);
+        }
+    }
+    return TUI_REDRAW;
+}
+
+static int input_key(struct tui *t, int ch) {
+    const char *text = tui_input_text();
+    switch (ch) {
+    case '\r':
+    case KEY_ENTER:
+        if (t->gen && text[0] && text[0] != '/') {
+            tui_chat_notice(t, "a reply is streaming: Esc stops it");
+            return TUI_REDRAW;
+        }
+        break; /* readline accepts the line */
+    case '\n': /* Ctrl-J */
+        tui_input_insert("\n");
+        return TUI_REDRAW;
+    case '?':
+        if (!text[0]) {
+            t->overlay = OV_HELP;
+            return TUI_REDRAW;
+        }
+        break;
+    case KEY_UP:
+        if (!text[0] && t->edit_msg < 0) {
+            int u = app_conv_last(&t->conv, APP_ROLE_USER);
+            if (u >= 0 && !t->gen) {
+                t->edit_msg = u;
+                tui_input_set(t->conv.msgs[u].text);
+                tui_chat_notice(t, "editing your last message: Enter resends it, Esc cancels");
+                return TUI_REDRAW;
+            }
+        }
+        tui_input_move(ch);
+        return TUI_REDRAW;
+    case KEY_DOWN: case KEY_LEFT: case KEY_RIGHT: case KEY_HOME: case KEY_END: case KEY_DC:
+    case KEY_BACKSPACE:
+        tui_input_move(ch);
+        return TUI_REDRAW;
+    default:
+        if (ch >= 0x100)
+            return TUI_OK; /* another function key */
+    }
+    char *line = tui_input_feed(ch);
+    return line ? on_line(t, line) : TUI_REDRAW;
+}
+
+/* Esc alone stops the reply; Esc followed at once by a key is Alt+key. */
+static int escape_key(struct tui *t) {
+    int next = getch();
+    if (next == ERR) {
+        if (t->overlay != OV_NONE)
+            return overlay_key(t, 27);
+        if (t->focus == FOCUS_LIST)
+            return list_key(t, 27);
+        if (t->gen) {
+            tui_chat_stop(t);
+        } else if (t->edit_msg >= 0) {
+            t->edit_msg = -1;
+            tui_input_set("");
+        }
+        return TUI_REDRAW;
+    }
+    if (t->overlay != OV_NONE || t->focus == FOCUS_LIST)
+        return TUI_REDRAW;
+    if (next == '\r' || next == '\n') { /* Alt-Enter: a new line */
+        tui_input_insert("\n");
+        return TUI_REDRAW;
+    }
+    tui_input_feed(27);
+    char *line = tui_input_feed(next);
+    return line ? on_line(t, line) : TUI_REDRAW;
+}
+
+static int paste_active;
+
+static int handle_key(struct tui *t, int ch) {
+    if (paste_active) {
+        if (ch == KEY_PASTE_END) {
+            paste_active = 0;
+        } else if (ch < 0x100 && t->overlay == OV_NONE && t->focus == FOCUS_INPUT) {
+            char c[2] = {(char)(ch == '\r' ? '\n' : ch), 0};
+            tui_input_insert(c);
+        } else if (ch < 0x100 && t->overlay != OV_NONE && ch != '\r' && ch != '\n') {
+            field_key(t, ch);
+        }
+        return TUI_REDRAW;
+    }
+    if (ch != KEY_RESIZE && ch != KEY_MOUSE)
+        t->notice[0] = '\0';
+    switch (ch) {
+    case KEY_PASTE_BEGIN: paste_active = 1; return TUI_OK;
+    case KEY_PASTE_END: return TUI_OK;
+    case KEY_RESIZE: return TUI_REDRAW;
+    case KEY_MOUSE: return mouse_key(t);
+    case CTRL('q'): return TUI_QUIT;
+    case CTRL('l'): clearok(curscr, TRUE); return TUI_REDRAW;
+    case 27: return escape_key(t);
+    }
+    if (t->overlay != OV_NONE)
+        return overlay_key(t, ch);
+    switch (ch) {
+    case KEY_F(1): t->overlay = OV_HELP; return TUI_REDRAW;
+    case KEY_F(2): overlay_open(t, OV_MODELS); return TUI_REDRAW;
+    case KEY_F(3): overlay_open(t, OV_SYSTEM); return TUI_REDRAW;
+    case KEY_F(4): overlay_open(t, OV_SETTINGS); return TUI_REDRAW;
+    case KEY_F(5): t->show_list = !t->show_list; return TUI_REDRAW;
+    case CTRL('n'): tui_chat_new(t); t->focus = FOCUS_INPUT; return TUI_REDRAW;
+    case CTRL('o'):
+        t->show_list = 1;
+        t->focus = FOCUS_LIST;
+        tui_chat_list_refresh(t);
+        return TUI_REDRAW;
+    case CTRL('f'): overlay_open(t, OV_SEARCH); return TUI_REDRAW;
+    case CTRL('r'): tui_chat_regen(t); return TUI_REDRAW;
+    case KEY_PPAGE: scroll_by(t, -(t->view_rows > 3 ? t->view_rows - 2 : 1)); return TUI_REDRAW;
+    case KEY_NPAGE: scroll_by(t, t->view_rows > 3 ? t->view_rows - 2 : 1); return TUI_REDRAW;
+    case '\t':
+        if (t->focus == FOCUS_INPUT) {
+            t->show_list = 1;
+            t->focus = FOCUS_LIST;
+            return TUI_REDRAW;
+        }
+        break;
+    }
+    if (t->focus == FOCUS_LIST)
+        return list_key(t, ch);
+    return input_key(t, ch);
+}
+
+/* ---- the loop ---- */
+
+static void on_signal_byte(struct tui *t) {
+    unsigned char b[16];
+    ssize_t n;
+    while ((n = read(t->sig_pipe[0], b, sizeof b)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (b[i] == SIGWINCH) {
+                term_resize();
+            } else {
+                t->quit = 1;
+                t->quit_signal = b[i];
+            }
+        }
+    }
+}
+
+static void tui_loop(struct tui *t) {
+    int dirty = 1;
+    while (!t->quit) {
+        if (dirty) {
+            t->list_w = t->show_list && t->cols >= 50 ? (t->cols / 4 < 28 ? t->cols / 4 : 28) : 0;
+            tui_draw(t);
+            dirty = 0;
+        }
+        struct pollfd fds[4] = {
+            {STDIN_FILENO, POLLIN, 0},
+            {t->ev_pipe[0], POLLIN, 0},
+            {t->load_pipe[0], POLLIN, 0},
+            {t->sig_pipe[0], POLLIN, 0},
+        };
+        /* a second's tick refreshes RSS and saves a streaming reply's tail */
+        int n = poll(fds, 4, 1000);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n <= 0) {
+            if (t->db)
+                store_reply_flush(t->db);
+            dirty = 1;
+            continue;
+        }
+        if (fds[3].revents & POLLIN) {
+            on_signal_byte(t);
+            dirty = 1;
+        }
+        if (fds[1].revents & POLLIN)
+            dirty |= tui_chat_on_event(t) & TUI_REDRAW;
+        if (fds[2].revents & POLLIN)
+            dirty |= tui_chat_on_load(t) & TUI_REDRAW;
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            int ch, got = 0;
+            while (!t->quit && (ch = getch()) != ERR) {
+                int r = handle_key(t, ch);
+                got = 1;
+                if (r & TUI_QUIT)
+                    t->quit = 1;
+                dirty |= r & TUI_REDRAW;
+            }
+            if (!got && (fds[0].revents & (POLLHUP | POLLERR)))
+                t->quit = 1; /* the terminal went away */
+        }
+    }
+}
+
+/* ---- start ---- */
+
+static int parse_args(struct tui *t, int argc, char **argv, const char **model, int *cont,
+                      const char **conv, const char **system) {
+    static const struct {
+        const char *flag, *alt, *setting;
+    } num_flags[] = {
+        {"--temp", NULL, "temp"}, {"--top-k", NULL, "top-k"}, {"--top-p", NULL, "top-p"},
+        {"--min-p", NULL, "min-p"}, {"--repeat-penalty", NULL, "repeat-penalty"},
+        {"--seed", NULL, "seed"}, {"--n-predict", "-n", "n-predict"}, {"--ctx", NULL, "ctx"},
+        {"--threads", "-t", "threads"},
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-c") || !strcmp(a, "--continue")) {
+            *cont = 1;
+            continue;
+        }
+        int known = 0;
+        for (size_t k = 0; k < sizeof num_flags / sizeof num_flags[0]; k++) {
+            if (strcmp(a, num_flags[k].flag) && (!num_flags[k].alt || strcmp(a, num_flags[k].alt)))
+                continue;
+            char err[256];
+            if (!v) {
+                cli_error("%s needs a value", a);
+                return cli_usage(tui_usage);
+            }
+            if (app_settings_set(&t->set, num_flags[k].setting, v, err, sizeof err) != 0) {
+                cli_error("%s", err);
+                return cli_usage(tui_usage);
+            }
+            known = 1;
+            i++;
+        }
+        if (known)
+            continue;
+        const char **slot = !strcmp(a, "-m") || !strcmp(a, "--model") ? model
+                          : !strcmp(a, "--conv") ? conv
+                          : !strcmp(a, "-s") || !strcmp(a, "--system") ? system
+                          : !strcmp(a, "--db") ? &t->db_path : NULL;
+        if (!slot) {
+            cli_error("unknown option '%s'", a);
+            return cli_usage(tui_usage);
+        }
+        if (!v) {
+            cli_error("%s needs a value", a);
+            return cli_usage(tui_usage);
+        }
+        *slot = v;
+        i++;
+    }
+    if (*cont && *conv) {
+        cli_error("-c and --conv cannot be used together");
+        return cli_usage(tui_usage);
+    }
+    return 0;
+}
+
+/* Makes sure LC_CTYPE is a UTF-8 locale (wcwidth and ncursesw need one). */
+static void locale_utf8(void) {
+    setlocale(LC_ALL, "");
+    const char *cs = nl_langinfo(CODESET);
+    if (cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8")))
+        return;
+    if (!setlocale(LC_CTYPE, "C.UTF-8"))
+        setlocale(LC_CTYPE, "en_US.UTF-8");
+}
 
 int ui_main(int argc, char **argv) {
-    if (argc > 1) {
-        cli_error("unknown option '%s'", argv[1]);
-        return cli_usage("[OPTIONS] | COMMAND [ARGS...]");
+    static struct tui t; /* static: the fatal-signal path never needs it, but tests may */
+    const char *model = NULL, *conv = NULL, *system = NULL;
+    int cont = 0, rc;
+    memset(&t, 0, sizeof t);
+    app_settings_default(&t.set);
+    t.edit_msg = -1;
+    t.gen_msg = -1;
+    t.scroll.follow = 1;
+    t.show_list = 1;
+    if ((rc = parse_args(&t, argc, argv, &model, &cont, &conv, &system)) != 0)
+        return rc;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        cli_error("the chat needs a terminal (see 'natter --help' for the scripting commands)");
+        return 1;
     }
-    cli_error("the full-screen chat is not built yet");
-    return 1;
+    locale_utf8();
+    const char *nc = getenv("NO_COLOR");
+    t.no_color = nc && nc[0];
+    if (pipe_nonblock(t.sig_pipe) != 0 || pipe_nonblock(t.load_pipe) != 0 ||
+        pipe(t.ev_pipe) != 0) {
+        cli_error("pipe: %s", strerror(errno));
+        return 1;
+    }
+    fcntl(t.ev_pipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(t.ev_pipe[1], F_SETFD, FD_CLOEXEC);
+    signals_install(t.sig_pipe[1]);
+
+    tui_chat_init(&t);
+    if (system)
+        tui_chat_set_system(&t, system);
+    if (cont || conv) {
+        char id[64];
+        if (conv) {
+            tui_copy(id, sizeof id, conv);
+        } else if (!t.db || store_conv_last(t.db, id) < 0) {
+            id[0] = '\0';
+            tui_chat_notice(&t, "no conversation to continue");
+        }
+        if (id[0] && tui_chat_open(&t, id) != 0 && conv) {
+            cli_error("conversation '%s': %s", conv, t.notice);
+            tui_chat_shutdown(&t);
+            return 1;
+        }
+        if (system) /* -s overrides the saved conversation's prompt */
+            tui_chat_set_system(&t, system);
+    } else if (t.system_prompt) {
+        tui_chat_new(&t);
+    }
+    char path[4096];
+    if (!model) {
+        if (t.db && store_setting_get(t.db, STORE_SETTING_LAST_MODEL, path, sizeof path) == 0 &&
+            access(path, R_OK) == 0)
+            model = path;
+        else if (paths_first_model(path, sizeof path))
+            model = path;
+    }
+    if (model)
+        tui_chat_model_load(&t, model);
+
+    tui_input_init(&t);
+    term_start(&t);
+    tui_loop(&t);
+    if (t.gen && t.quit_signal) /* keep what was said so far */
+        tui_chat_stop_sync(&t);
+    term_end();
+    tui_input_shutdown();
+    tui_chat_shutdown(&t);
+    tui_wrap_free(&t);
+    tui_items_clear(&t);
+    free(t.convs);
+    free(t.system_prompt);
+    app_conv_clear(&t.conv);
+    return t.quit_signal ? 128 + t.quit_signal : 0;
 }

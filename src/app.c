@@ -1,0 +1,196 @@
+/* src/app.c — the chat's state apart from drawing (see app.h): messages in memory, settings,
+ * slash commands, which turns fit in the context. UI thread only. */
+#include "app.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int msg_reserve(struct app_msg *m, size_t need) {
+    if (need + 1 <= m->cap)
+        return 0;
+    size_t cap = m->cap ? m->cap : 64;
+    while (cap < need + 1)
+        cap *= 2;
+    char *t = realloc(m->text, cap);
+    if (!t)
+        return -1;
+    m->text = t;
+    m->cap = cap;
+    return 0;
+}
+
+int app_msg_append(struct app_msg *m, const char *text, size_t len) {
+    if (msg_reserve(m, m->len + len) != 0)
+        return -1;
+    memcpy(m->text + m->len, text, len);
+    m->len += len;
+    m->text[m->len] = '\0';
+    return 0;
+}
+
+int app_msg_set(struct app_msg *m, const char *text, size_t len) {
+    m->len = 0;
+    if (m->text)
+        m->text[0] = '\0';
+    return app_msg_append(m, text, len);
+}
+
+struct app_msg *app_conv_add(struct app_conv *c, int role, const char *text, size_t len) {
+    if (c->n_msgs == c->cap_msgs) {
+        int cap = c->cap_msgs ? c->cap_msgs * 2 : 16;
+        struct app_msg *m = realloc(c->msgs, (size_t)cap * sizeof *m);
+        if (!m)
+            return NULL;
+        c->msgs = m;
+        c->cap_msgs = cap;
+    }
+    struct app_msg *m = &c->msgs[c->n_msgs];
+    memset(m, 0, sizeof *m);
+    m->role = role;
+    if (app_msg_append(m, text ? text : "", text ? len : 0) != 0)
+        return NULL;
+    c->n_msgs++;
+    return m;
+}
+
+void app_conv_truncate(struct app_conv *c, int i) {
+    if (i < 0)
+        i = 0;
+    while (c->n_msgs > i)
+        free(c->msgs[--c->n_msgs].text);
+}
+
+void app_conv_clear(struct app_conv *c) {
+    app_conv_truncate(c, 0);
+    free(c->msgs);
+    memset(c, 0, sizeof *c);
+}
+
+int app_conv_last(const struct app_conv *c, int role) {
+    for (int i = c->n_msgs - 1; i >= 0; i--)
+        if (c->msgs[i].role == role)
+            return i;
+    return -1;
+}
+
+/* ---- settings ---- */
+
+void app_settings_default(struct app_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->sample = eng_sample_default_params();
+    s->n_predict = 512;
+}
+
+enum setting_kind { SET_FLOAT, SET_INT, SET_U64 };
+struct setting {
+    const char *name;
+    int kind;
+    size_t off; /* in struct app_settings */
+    double min, max;
+};
+#define SOFF(f) offsetof(struct app_settings, f)
+static const struct setting settings_table[] = {
+    {"temp", SET_FLOAT, SOFF(sample.temp), 0, 10},
+    {"top-k", SET_INT, SOFF(sample.top_k), 0, 1e6},
+    {"top-p", SET_FLOAT, SOFF(sample.top_p), 0, 1},
+    {"min-p", SET_FLOAT, SOFF(sample.min_p), 0, 1},
+    {"repeat-penalty", SET_FLOAT, SOFF(sample.repeat_penalty), 0, 10},
+    {"seed", SET_U64, SOFF(sample.seed), 0, 1.8e19},
+    {"n-predict", SET_INT, SOFF(n_predict), -1, 1e7},
+    {"ctx", SET_INT, SOFF(n_ctx), 0, 1 << 20},
+    {"threads", SET_INT, SOFF(n_threads), 0, 1024},
+};
+
+int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
+                     size_t err_len) {
+    for (size_t i = 0; i < sizeof settings_table / sizeof settings_table[0]; i++) {
+        const struct setting *t = &settings_table[i];
+        if (strcmp(name, t->name) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        double v = strtod(value ? value : "", &end);
+        if (!value || end == value || *end || errno || v != v) {
+            snprintf(err, err_len, "%s: '%s' is not a number", name, value ? value : "");
+            return -1;
+        }
+        if (v < t->min || v > t->max || (t->kind != SET_FLOAT && v != (double)(long long)v)) {
+            snprintf(err, err_len, "%s: %s is out of range (%g..%g%s)", name, value, t->min,
+                     t->max, t->kind != SET_FLOAT ? ", whole numbers" : "");
+            return -1;
+        }
+        char *p = (char *)s + t->off;
+        if (t->kind == SET_FLOAT)
+            *(float *)p = (float)v;
+        else if (t->kind == SET_INT)
+            *(int *)p = (int)v;
+        else
+            *(uint64_t *)p = strtoull(value, NULL, 10);
+        return 0;
+    }
+    snprintf(err, err_len, "unknown setting '%s' (temp, top-k, top-p, min-p, repeat-penalty, "
+             "seed, n-predict, ctx, threads)", name);
+    return -1;
+}
+
+int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t len) {
+    if (i < 0 || (size_t)i >= sizeof settings_table / sizeof settings_table[0])
+        return -1;
+    const struct setting *t = &settings_table[i];
+    const char *p = (const char *)s + t->off;
+    if (t->kind == SET_FLOAT)
+        snprintf(buf, len, "%s %g", t->name, (double)*(const float *)p);
+    else if (t->kind == SET_INT)
+        snprintf(buf, len, "%s %d", t->name, *(const int *)p);
+    else
+        snprintf(buf, len, "%s %llu", t->name, (unsigned long long)*(const uint64_t *)p);
+    return 0;
+}
+
+/* ---- slash commands ---- */
+
+static const struct {
+    const char *name;
+    int id;
+} cmd_table[] = {
+    {"new", APP_CMD_NEW},       {"model", APP_CMD_MODEL},   {"system", APP_CMD_SYSTEM},
+    {"set", APP_CMD_SET},       {"regen", APP_CMD_REGEN},   {"rename", APP_CMD_RENAME},
+    {"delete", APP_CMD_DELETE}, {"export", APP_CMD_EXPORT}, {"search", APP_CMD_SEARCH},
+    {"help", APP_CMD_HELP},     {"quit", APP_CMD_QUIT},
+};
+
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+void app_cmd_parse(const char *line, struct app_cmd *out) {
+    memset(out, 0, sizeof *out);
+    out->arg = line;
+    out->arg_len = strlen(line);
+    if (line[0] != '/')
+        return;
+    if (line[1] == '/') { /* "//x": the message "/x" */
+        out->arg = line + 1;
+        out->arg_len--;
+        return;
+    }
+    const char *w = line + 1, *e = w;
+    while (*e && !is_space(*e))
+        e++;
+    out->id = APP_CMD_UNKNOWN;
+    for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
+        if (strlen(cmd_table[i].name) == (size_t)(e - w) && !strncmp(w, cmd_table[i].name,
+                                                                      (size_t)(e - w)))
+            out->id = cmd_table[i].id;
+    if (out->id == APP_CMD_UNKNOWN)
+        e = w; /* arg: the whole word, for the error message */
+    while (*e && is_space(*e))
+        e++;
+    const char *end = e + strlen(e);
+    while (end > e && is_space(end[-1]))
+        end--;
+    out->arg = e;
+    out->arg_len = (size_t)(end - e);
+}

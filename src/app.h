@@ -1,0 +1,77 @@
+/* src/app.h — the chat's state apart from drawing: the open conversation in memory (messages,
+ * stats of each reply), the session settings, slash-command parsing and the choice of which
+ * turns fit in the context. The full-screen UI (ui/) draws from this and its key handlers change
+ * it. UI thread only. */
+#ifndef NATTER_APP_H
+#define NATTER_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+enum app_role { APP_ROLE_SYSTEM = 0, APP_ROLE_USER = 1, APP_ROLE_ASSISTANT = 2,
+                APP_ROLE_NOTICE = 3 /* shown in the transcript, never sent to the model */ };
+
+struct app_msg {
+    int role;           /* enum app_role */
+    char *text;         /* NUL-terminated, owned */
+    size_t len, cap;
+    int has_stats;      /* a finished reply: stats below are set */
+    int n_tokens;       /* generated tokens */
+    float prompt_tps, gen_tps, ttft_ms;
+    int stopped;        /* the user stopped it (Esc) */
+    char finish[16];    /* "eog", "length", "stopped", "error", "" while streaming */
+    char store_id[40];  /* the message's id in the store, "" if not saved */
+};
+
+struct app_conv {
+    char id[40];        /* store id, "" for a new unsaved chat */
+    char title[128];
+    struct app_msg *msgs;
+    int n_msgs, cap_msgs;
+};
+
+/* Appends a message (text copied); returns it or NULL if out of memory. */
+struct app_msg *app_conv_add(struct app_conv *c, int role, const char *text, size_t len);
+/* Appends len bytes to m's text. 0 or -1 if out of memory. */
+int app_msg_append(struct app_msg *m, const char *text, size_t len);
+/* Replaces m's text. 0 or -1. */
+int app_msg_set(struct app_msg *m, const char *text, size_t len);
+/* Removes messages from index i on. */
+void app_conv_truncate(struct app_conv *c, int i);
+/* Frees all messages; the conversation is empty and unsaved after. */
+void app_conv_clear(struct app_conv *c);
+/* Index of the last message with that role, -1 if none. */
+int app_conv_last(const struct app_conv *c, int role);
+
+/* The session's settings: sampling, generation length, context, threads. */
+struct app_settings {
+    struct eng_sample_params sample;
+    int n_predict; /* <= 0: until the context is full */
+    int n_ctx;     /* 0: the model's own (capped) */
+    int n_threads; /* 0: physical cores */
+};
+void app_settings_default(struct app_settings *s);
+/* Sets one named setting from text ("temp" "0.7"). Names: temp, top-k, top-p, min-p,
+ * repeat-penalty, seed, n-predict, ctx, threads. 0 on success; -1 with a one-line message in
+ * err (unknown name, not a number, out of range). */
+int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
+                     size_t err_len);
+/* Writes "name value" of setting i (0..) into buf; returns 0, or -1 past the last one. */
+int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t len);
+
+/* Slash commands: "/new", "/model [NAME]", "/system [NAME|TEXT]", "/set NAME VALUE", "/regen",
+ * "/rename TITLE", "/delete", "/export [FILE]", "/search [QUERY]", "/help", "/quit". */
+enum app_cmd_id { APP_CMD_NONE = 0, APP_CMD_NEW, APP_CMD_MODEL, APP_CMD_SYSTEM, APP_CMD_SET,
+                  APP_CMD_REGEN, APP_CMD_RENAME, APP_CMD_DELETE, APP_CMD_EXPORT,
+                  APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_UNKNOWN };
+struct app_cmd {
+    int id;            /* enum app_cmd_id; APP_CMD_NONE: the line is a message, not a command */
+    const char *arg;   /* points into the line: the text after the command word, trimmed */
+    size_t arg_len;
+};
+/* Parses a line. "//text" is the message "/text" (arg is then the text without one slash). */
+void app_cmd_parse(const char *line, struct app_cmd *out);
+
+#endif

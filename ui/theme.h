@@ -1,0 +1,31 @@
+/* ui/theme.h — colors by meaning: one table maps each THEME_* role to a color pair and
+ * attributes (htop's CRT_colorSchemes idea), with a monochrome column used when NO_COLOR is set
+ * or the terminal has no colors. UI thread only (after initscr). */
+#ifndef NATTER_UI_THEME_H
+#define NATTER_UI_THEME_H
+
+enum theme_role {
+    THEME_NORMAL = 0,
+    THEME_USER,        /* the user's messages and their label */
+    THEME_ASSISTANT,   /* the model's replies */
+    THEME_SYSTEM,      /* the system prompt */
+    THEME_NOTICE,      /* notes in the transcript (context trimmed, errors) */
+    THEME_STATS,       /* the stats line after a reply */
+    THEME_STOPPED,     /* "[stopped]" marks */
+    THEME_STATUS,      /* the status bar */
+    THEME_LIST,        /* the conversation list */
+    THEME_LIST_SEL,    /* the selected row of a list */
+    THEME_BORDER,      /* separators */
+    THEME_OVERLAY,     /* help, pickers, settings */
+    THEME_TITLE,       /* overlay titles */
+    THEME_PROGRESS,    /* progress bars */
+    THEME_PROMPT,      /* the input prompt mark */
+    THEME_COUNT
+};
+
+/* Sets up color pairs (unless no_color or the terminal has none). Call after initscr. */
+void theme_init(int no_color);
+/* The attributes (color pair | A_*) to draw a role with. */
+int theme_attr(int role);
+
+#endif

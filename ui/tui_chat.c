@@ -1,0 +1,771 @@
+/* ui/tui_chat.c — the chat's work behind the keys: loading a model on a background thread,
+ * rendering the conversation with its chat template (src/prompts) and streaming a reply from the
+ * engine's generation thread (frames on ev_pipe), saving everything in the store as it grows
+ * (src/store), and the conversation list, search, rename, delete, export. UI thread only, except
+ * load_main() which runs on the loader thread and touches only its struct tui_load. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "paths.h"
+#include "prompts.h"
+#include "store.h"
+#include "tui.h"
+
+void tui_chat_notice(struct tui *t, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->notice, sizeof t->notice, fmt, ap);
+    va_end(ap);
+}
+
+/* A note in the transcript (not saved, never given to the model). */
+static void chat_note(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void chat_note(struct tui *t, const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    app_conv_add(&t->conv, APP_ROLE_NOTICE, buf, strlen(buf));
+}
+
+void tui_copy(char *dst, size_t n, const char *src) {
+    size_t l = strlen(src);
+    if (l >= n)
+        l = n - 1;
+    memcpy(dst, src, l);
+    dst[l] = '\0';
+}
+
+void tui_items_clear(struct tui *t) {
+    free(t->items);
+    t->items = NULL;
+    t->n_items = 0;
+    t->ov_sel = t->ov_top = 0;
+}
+
+int tui_items_add(struct tui *t, const char *key, const char *label) {
+    struct tui_item *it = realloc(t->items, (size_t)(t->n_items + 1) * sizeof *it);
+    if (!it)
+        return -1;
+    t->items = it;
+    snprintf(it[t->n_items].key, sizeof it->key, "%s", key);
+    snprintf(it[t->n_items].label, sizeof it->label, "%s", label);
+    t->n_items++;
+    return 0;
+}
+
+/* ---- the store ---- */
+
+static void store_warn(struct tui *t, const char *what) {
+    tui_chat_notice(t, "not saved (%s): %s", what, t->db ? store_errmsg(t->db) : "no database");
+}
+
+static int conv_list_add(const struct store_conv *c, void *ud) {
+    struct tui *t = ud;
+    struct tui_item *it = realloc(t->convs, (size_t)(t->n_convs + 1) * sizeof *it);
+    if (!it)
+        return 1;
+    t->convs = it;
+    snprintf(it[t->n_convs].key, sizeof it->key, "%s", c->id);
+    snprintf(it[t->n_convs].label, sizeof it->label, "%s",
+             c->title && c->title[0] ? c->title : "(untitled)");
+    t->n_convs++;
+    return 0;
+}
+
+void tui_chat_list_refresh(struct tui *t) {
+    free(t->convs);
+    t->convs = NULL;
+    t->n_convs = 0;
+    if (t->db && store_conv_list(t->db, 0, conv_list_add, t) < 0)
+        tui_chat_notice(t, "conversation list: %s", store_errmsg(t->db));
+    for (int i = 0; i < t->n_convs; i++)
+        if (!strcmp(t->convs[i].key, t->conv.id))
+            t->conv_sel = i;
+}
+
+static void sampling_json(const struct app_settings *s, char *buf, size_t len) {
+    snprintf(buf, len, "{\"temp\":%g,\"top_k\":%d,\"top_p\":%g,\"min_p\":%g,"
+             "\"repeat_penalty\":%g,\"seed\":%llu,\"n_predict\":%d,\"ctx\":%d}",
+             (double)s->sample.temp, s->sample.top_k, (double)s->sample.top_p,
+             (double)s->sample.min_p, (double)s->sample.repeat_penalty,
+             (unsigned long long)s->sample.seed, s->n_predict, s->n_ctx);
+}
+
+/* Makes sure the open conversation exists in the store (created on its first message). */
+static int conv_ensure_saved(struct tui *t) {
+    if (t->conv.id[0] || !t->db)
+        return t->conv.id[0] ? 0 : -1;
+    char sampling[512];
+    sampling_json(&t->set, sampling, sizeof sampling);
+    struct store_conv_params p = {
+        .model = t->model ? t->model_path : NULL,
+        .template_name = t->tmpl_name[0] ? t->tmpl_name : NULL,
+        .system_prompt = t->system_prompt,
+        .sampling = sampling,
+    };
+    char id[STORE_ID_LEN + 1];
+    if (store_conv_new(t->db, &p, id) < 0) {
+        store_warn(t, "new conversation");
+        return -1;
+    }
+    snprintf(t->conv.id, sizeof t->conv.id, "%s", id);
+    return 0;
+}
+
+/* ---- prompts ---- */
+
+static const struct prompts_template *chat_template(struct tui *t) {
+    const struct prompts_template *tp = t->tmpl_name[0] ? prompts_template_find(t->tmpl_name)
+                                                        : NULL;
+    return tp ? tp : prompts_template_find("completion");
+}
+
+static void template_choose(struct tui *t) {
+    const char *jinja = t->model ? eng_model_meta_str(t->model, "tokenizer.chat_template") : NULL;
+    int ok = 1;
+    const char *name = prompts_detect(jinja, &ok);
+    snprintf(t->tmpl_name, sizeof t->tmpl_name, "%s", name ? name : "completion");
+    if (!prompts_template_find(t->tmpl_name)) {
+        tui_chat_notice(t, "template '%s' is not installed; using completion", t->tmpl_name);
+        snprintf(t->tmpl_name, sizeof t->tmpl_name, "completion");
+    } else if (!ok) {
+        tui_chat_notice(t, "unrecognized chat template in the model; using %s", t->tmpl_name);
+    }
+}
+
+static const char *role_name(int role) {
+    return role == APP_ROLE_SYSTEM ? "system" : role == APP_ROLE_USER ? "user" : "assistant";
+}
+
+/* Renders messages [from, upto) (plus the system message) and tokenizes them. Returns the
+ * token count (*out malloc'd) or -1 with a notice. */
+static int chat_tokens(struct tui *t, const struct prompts_template *tp, int from, int upto,
+                       int32_t **out) {
+    struct prompts_msg *pm = malloc((size_t)(upto + 1) * sizeof *pm);
+    int n = 0;
+    if (!pm)
+        return -1;
+    for (int i = 0; i < upto; i++) {
+        const struct app_msg *m = &t->conv.msgs[i];
+        if (m->role == APP_ROLE_NOTICE || (i < from && m->role != APP_ROLE_SYSTEM))
+            continue;
+        pm[n].role = role_name(m->role);
+        pm[n].content = m->text;
+        n++;
+    }
+    char *text = NULL;
+    long len = prompts_render(tp, pm, n, 1, &text);
+    free(pm);
+    if (len < 0) {
+        tui_chat_notice(t, "rendering the conversation failed (%s)", strerror(errno));
+        return -1;
+    }
+    int add_special = !(tp->bos && tp->bos[0]);
+    int cap = (int)len + 16;
+    int32_t *toks = malloc((size_t)cap * sizeof *toks);
+    int nt = toks ? eng_tokenize(t->model, text, (size_t)len, add_special, 1, toks, cap) : -1;
+    if (nt > cap) { /* cannot happen with one token per byte at most, but be safe */
+        free(toks);
+        cap = nt;
+        toks = malloc((size_t)cap * sizeof *toks);
+        nt = toks ? eng_tokenize(t->model, text, (size_t)len, add_special, 1, toks, cap) : -1;
+    }
+    free(text);
+    if (nt < 0) {
+        free(toks);
+        tui_chat_notice(t, "tokenizing failed: %s", eng_last_error());
+        return -1;
+    }
+    *out = toks;
+    return nt;
+}
+
+/* ---- generation ---- */
+
+/* Starts a reply to the conversation as it is (its last message is the user's). */
+static int chat_generate(struct tui *t) {
+    if (!t->model) {
+        tui_chat_notice(t, "no model loaded: F2 picks one");
+        return -1;
+    }
+    if (t->gen)
+        return -1;
+    const struct prompts_template *tp = chat_template(t);
+    if (!tp) {
+        tui_chat_notice(t, "no chat templates found (is prompts/ installed?)");
+        return -1;
+    }
+    int n_ctx = eng_ctx_n_ctx(t->ctx);
+    int room = t->set.n_predict > 0 && t->set.n_predict < n_ctx / 4 ? t->set.n_predict : n_ctx / 4;
+    int upto = t->conv.n_msgs, from = 0, dropped = 0;
+    int32_t *toks = NULL;
+    int n;
+    /* Keep the system prompt; drop the oldest whole turns until the prompt and the reply's
+     * room fit in the context. */
+    for (;;) {
+        n = chat_tokens(t, tp, from, upto, &toks);
+        if (n < 0)
+            return -1;
+        if (n + room <= n_ctx)
+            break;
+        int next = from + 1;
+        while (next < upto - 1 && t->conv.msgs[next].role != APP_ROLE_USER)
+            next++;
+        while (next < upto && t->conv.msgs[next].role != APP_ROLE_USER)
+            next++;
+        if (next >= upto - 1 || next <= from) {
+            free(toks);
+            if (n >= n_ctx) {
+                tui_chat_notice(t, "the message does not fit in the context (%d tokens, %d max)",
+                                n, n_ctx);
+                return -1;
+            }
+            break; /* only the last message is left: let it use what room there is */
+        }
+        for (int i = from; i < next; i++)
+            if (t->conv.msgs[i].role == APP_ROLE_USER || t->conv.msgs[i].role == APP_ROLE_ASSISTANT)
+                dropped++;
+        free(toks);
+        toks = NULL;
+        from = next;
+    }
+    if (!toks) { /* the loop ended without tokens (only possible on the break above) */
+        n = chat_tokens(t, tp, from, upto, &toks);
+        if (n < 0)
+            return -1;
+    }
+    if (dropped)
+        chat_note(t, "context full: the %d oldest message%s no longer given to the model "
+                  "(the system prompt is kept)", dropped, dropped == 1 ? " is" : "s are");
+
+    struct eng_gen_params gp = eng_gen_default_params();
+    gp.sample = t->set.sample;
+    gp.n_predict = t->set.n_predict;
+    gp.stop = (const char *const *)tp->stop;
+    gp.n_stop = tp->n_stop;
+    struct app_msg *m = app_conv_add(&t->conv, APP_ROLE_ASSISTANT, "", 0);
+    if (!m) {
+        free(toks);
+        return -1;
+    }
+    t->gen_msg = t->conv.n_msgs - 1;
+    t->have_live = 0;
+    t->gen_id++;
+    int rc = eng_gen_start(t->ctx, toks, n, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
+    free(toks);
+    if (rc < 0) {
+        tui_chat_notice(t, "generation failed: %s", eng_last_error());
+        app_conv_truncate(&t->conv, t->gen_msg);
+        t->gen_msg = -1;
+        t->gen = NULL;
+        return -1;
+    }
+    if (t->db && t->conv.id[0] && store_reply_begin(t->db, t->conv.id, t->model_path) < 0)
+        store_warn(t, "reply");
+    t->scroll.follow = 1;
+    return 0;
+}
+
+int tui_chat_send(struct tui *t, const char *text) {
+    if (t->gen) {
+        tui_chat_notice(t, "a reply is streaming: Esc stops it");
+        return -1;
+    }
+    if (!t->model) {
+        tui_chat_notice(t, "no model loaded: F2 picks one");
+        return -1;
+    }
+    if (t->edit_msg >= 0) { /* resending an edited message: what followed it goes */
+        if (t->db && t->conv.id[0])
+            tui_chat_notice(t, "edited: the earlier reply stays in the saved history");
+        app_conv_truncate(&t->conv, t->edit_msg);
+        tui_wrap_free(t);
+        t->edit_msg = -1;
+    }
+    if (!app_conv_add(&t->conv, APP_ROLE_USER, text, strlen(text)))
+        return -1;
+    if (conv_ensure_saved(t) == 0 && store_msg_add(t->db, t->conv.id, "user", text, 0) < 0)
+        store_warn(t, "message");
+    tui_chat_list_refresh(t);
+    return chat_generate(t);
+}
+
+int tui_chat_regen(struct tui *t) {
+    if (t->gen) {
+        tui_chat_notice(t, "a reply is streaming: Esc stops it first");
+        return -1;
+    }
+    int u = app_conv_last(&t->conv, APP_ROLE_USER);
+    if (u < 0) {
+        tui_chat_notice(t, "nothing to regenerate");
+        return -1;
+    }
+    app_conv_truncate(&t->conv, u + 1);
+    tui_wrap_free(t);
+    return chat_generate(t);
+}
+
+void tui_chat_stop(struct tui *t) {
+    if (t->gen)
+        eng_gen_cancel(t->gen);
+}
+
+static const char *done_reason(int32_t r) {
+    switch (r) {
+    case ENG_DONE_EOG: return "eog";
+    case ENG_DONE_STOP: return "stop";
+    case ENG_DONE_CANCELLED: return "stopped";
+    default: return "length";
+    }
+}
+
+/* The reply ended (DONE or ERROR): stats, store, join. */
+static void chat_finish(struct tui *t, const char *reason) {
+    struct app_msg *m = t->gen_msg >= 0 ? &t->conv.msgs[t->gen_msg] : NULL;
+    if (m) {
+        snprintf(m->finish, sizeof m->finish, "%s", reason);
+        m->stopped = !strcmp(reason, "stopped");
+        if (t->have_live) {
+            m->has_stats = 1;
+            m->n_tokens = t->live.n_gen;
+            m->prompt_tps = t->live.prompt_tps;
+            m->gen_tps = t->live.gen_tps;
+            m->ttft_ms = t->live.ttft_ms;
+        }
+        if (t->db && t->conv.id[0]) {
+            struct store_reply_stats st = {m->has_stats ? m->n_tokens : -1,
+                                           m->has_stats ? m->prompt_tps : -1,
+                                           m->has_stats ? m->gen_tps : -1};
+            const char *sr = !strcmp(reason, "eog") ? "stop" : reason;
+            if (store_reply_finish(t->db, sr, &st) < 0)
+                store_warn(t, "reply");
+        }
+    }
+    eng_gen_join(t->gen);
+    t->gen = NULL;
+    t->gen_msg = -1;
+}
+
+/* Handles one frame. Returns TUI_REDRAW when something visible changed. */
+static int chat_frame(struct tui *t, const struct eng_frame *h, const unsigned char *p) {
+    if (h->gen_id != t->gen_id || !t->gen)
+        return TUI_OK; /* a stale frame from an earlier reply */
+    struct app_msg *m = &t->conv.msgs[t->gen_msg];
+    switch (h->type) {
+    case ENG_EV_TOKEN:
+        app_msg_append(m, (const char *)p, h->len);
+        if (t->db && t->conv.id[0] && store_reply_append(t->db, (const char *)p, h->len) < 0)
+            store_warn(t, "reply");
+        return TUI_REDRAW;
+    case ENG_EV_STATS:
+        if (h->len >= sizeof t->live) {
+            memcpy(&t->live, p, sizeof t->live);
+            t->have_live = 1;
+        }
+        return TUI_REDRAW;
+    case ENG_EV_DONE: {
+        int32_t r = ENG_DONE_EOG;
+        if (h->len >= sizeof r)
+            memcpy(&r, p, sizeof r);
+        if (r == ENG_DONE_CTX_FULL)
+            tui_chat_notice(t, "the context is full: the reply was cut");
+        chat_finish(t, done_reason(r));
+        return TUI_REDRAW;
+    }
+    case ENG_EV_ERROR: {
+        int32_t code = 0;
+        if (h->len >= sizeof code)
+            memcpy(&code, p, sizeof code);
+        int ml = h->len > sizeof code ? (int)(h->len - sizeof code) : 0;
+        tui_chat_notice(t, "generation error: %.*s", ml, (const char *)p + sizeof code);
+        chat_finish(t, "error");
+        return TUI_REDRAW;
+    }
+    default:
+        return TUI_OK;
+    }
+}
+
+int tui_chat_on_event(struct tui *t) {
+    struct eng_frame h;
+    unsigned char payload[ENG_FRAME_MAX + 1];
+    int res = TUI_OK;
+    /* Take what is there now (bounded, so keys are never starved). */
+    for (int k = 0; k < 256; k++) {
+        struct pollfd pfd = {t->ev_pipe[0], POLLIN, 0};
+        if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
+            break;
+        if (eng_frame_read(t->ev_pipe[0], &h, payload) != 1)
+            break;
+        res |= chat_frame(t, &h, payload);
+    }
+    return res;
+}
+
+void tui_chat_stop_sync(struct tui *t) {
+    if (!t->gen)
+        return;
+    eng_gen_cancel(t->gen);
+    struct eng_frame h;
+    unsigned char payload[ENG_FRAME_MAX + 1];
+    while (t->gen && eng_frame_read(t->ev_pipe[0], &h, payload) == 1)
+        chat_frame(t, &h, payload);
+    if (t->gen) /* the pipe failed: still end the reply */
+        chat_finish(t, "stopped");
+}
+
+/* ---- models ---- */
+
+static void load_progress(float frac, void *ud) {
+    struct tui_load *l = ud;
+    int pm = (int)(frac * 1000);
+    if (pm < 0)
+        pm = 0;
+    if (pm > 1000)
+        pm = 1000;
+    if (pm - atomic_load(&l->permille) >= 10 || pm == 1000) {
+        atomic_store(&l->permille, pm);
+        ssize_t w = write(l->wake_fd, "p", 1);
+        (void)w; /* a full pipe already holds a wake-up */
+    }
+}
+
+/* The loader thread: loads the model and makes its context; touches only *l. */
+static void *load_main(void *arg) {
+    struct tui_load *l = arg;
+    struct eng_model_params mp = eng_model_default_params();
+    mp.progress = load_progress;
+    mp.progress_ud = l;
+    l->rc = eng_model_load(l->path, &mp, &l->model);
+    if (l->rc == ENG_OK) {
+        l->rc = eng_ctx_new(l->model, &l->cp, &l->ctx);
+        if (l->rc != ENG_OK) {
+            eng_model_free(l->model);
+            l->model = NULL;
+        }
+    }
+    if (l->rc != ENG_OK)
+        snprintf(l->err, sizeof l->err, "%s", eng_last_error());
+    atomic_store(&l->done, 1);
+    ssize_t w = write(l->wake_fd, "d", 1);
+    (void)w;
+    return NULL;
+}
+
+void tui_chat_model_load(struct tui *t, const char *path) {
+    if (t->load) {
+        tui_chat_notice(t, "a model is already loading");
+        return;
+    }
+    struct tui_load *l = calloc(1, sizeof *l);
+    if (!l)
+        return;
+    snprintf(l->path, sizeof l->path, "%s", path);
+    l->cp = eng_ctx_default_params();
+    l->cp.n_ctx = t->set.n_ctx;
+    l->cp.n_threads = t->set.n_threads;
+    l->wake_fd = t->load_pipe[1];
+    atomic_init(&l->permille, 0);
+    atomic_init(&l->done, 0);
+    if (pthread_create(&l->thr, NULL, load_main, l) != 0) {
+        tui_chat_notice(t, "cannot start the loader thread");
+        free(l);
+        return;
+    }
+    t->load = l;
+}
+
+int tui_chat_on_load(struct tui *t) {
+    char buf[64];
+    while (read(t->load_pipe[0], buf, sizeof buf) > 0) {
+    }
+    struct tui_load *l = t->load;
+    if (!l || !atomic_load(&l->done))
+        return TUI_REDRAW; /* progress */
+    pthread_join(l->thr, NULL);
+    t->load = NULL;
+    if (l->rc != ENG_OK) {
+        tui_chat_notice(t, "cannot load %s: %s", l->path, l->err);
+        free(l);
+        return TUI_REDRAW;
+    }
+    tui_chat_stop_sync(t);
+    eng_ctx_free(t->ctx);
+    eng_model_free(t->model);
+    t->model = l->model;
+    t->ctx = l->ctx;
+    snprintf(t->model_path, sizeof t->model_path, "%s", l->path);
+    eng_model_info_get(t->model, &t->info);
+    template_choose(t);
+    free(l);
+    if (t->db) {
+        store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path);
+        if (t->conv.id[0]) {
+            store_conv_set_model(t->db, t->conv.id, t->model_path);
+            store_conv_set_template(t->db, t->conv.id, t->tmpl_name);
+        }
+    }
+    if (!t->notice[0])
+        tui_chat_notice(t, "loaded %s (%s, template %s)", t->info.name, t->info.arch,
+                        t->tmpl_name);
+    return TUI_REDRAW;
+}
+
+static int models_add(const char *path, void *ud) {
+    struct tui *t = ud;
+    struct eng_model_params mp = eng_model_default_params();
+    mp.vocab_only = 1;
+    eng_model *m = NULL;
+    char label[256];
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (eng_model_load(path, &mp, &m) == ENG_OK) {
+        struct eng_model_info in;
+        eng_model_info_get(m, &in);
+        snprintf(label, sizeof label, "%-34s %-8s %-16s %7.1f MiB", base, in.arch,
+                 in.ftype[0] ? in.ftype : in.types, (double)in.file_size / (1 << 20));
+        eng_model_free(m);
+    } else {
+        snprintf(label, sizeof label, "%-34s (unreadable: %s)", base, eng_last_error());
+    }
+    tui_items_add(t, path, label);
+    return 0;
+}
+
+void tui_chat_models(struct tui *t) {
+    tui_items_clear(t);
+    paths_models_each(models_add, t);
+    for (int i = 0; i < t->n_items; i++)
+        if (!strcmp(t->items[i].key, t->model_path))
+            t->ov_sel = i;
+}
+
+/* ---- system prompts ---- */
+
+void tui_chat_systems(struct tui *t) {
+    tui_items_clear(t);
+    tui_items_add(t, "", "(none)");
+    for (int i = 0; i < prompts_system_count(); i++) {
+        const struct prompts_system *s = prompts_system_at(i);
+        char label[256];
+        snprintf(label, sizeof label, "%-14s %s", s->name, s->title);
+        tui_items_add(t, s->name, label);
+        if (t->system_prompt && !strcmp(t->system_prompt, s->text))
+            t->ov_sel = i + 1;
+    }
+}
+
+int tui_chat_set_system(struct tui *t, const char *name_or_text) {
+    const struct prompts_system *s = name_or_text[0] ? prompts_system_find(name_or_text) : NULL;
+    const char *text = s ? s->text : name_or_text;
+    free(t->system_prompt);
+    t->system_prompt = text[0] ? strdup(text) : NULL;
+    snprintf(t->system_name, sizeof t->system_name, "%s", s ? s->name : text[0] ? "custom" : "");
+    /* the transcript shows it first */
+    if (t->conv.n_msgs > 0 && t->conv.msgs[0].role == APP_ROLE_SYSTEM) {
+        if (t->system_prompt) {
+            app_msg_set(&t->conv.msgs[0], text, strlen(text));
+        } else {
+            free(t->conv.msgs[0].text);
+            memmove(t->conv.msgs, t->conv.msgs + 1, (size_t)(t->conv.n_msgs - 1) *
+                                                       sizeof *t->conv.msgs);
+            t->conv.n_msgs--;
+            if (t->gen_msg > 0)
+                t->gen_msg--;
+        }
+    } else if (t->system_prompt && !t->gen) {
+        if (app_conv_add(&t->conv, APP_ROLE_SYSTEM, text, strlen(text))) {
+            struct app_msg m = t->conv.msgs[t->conv.n_msgs - 1];
+            memmove(t->conv.msgs + 1, t->conv.msgs, (size_t)(t->conv.n_msgs - 1) *
+                                                       sizeof *t->conv.msgs);
+            t->conv.msgs[0] = m;
+        }
+    }
+    tui_wrap_free(t);
+    if (t->db && t->conv.id[0] && store_conv_set_system(t->db, t->conv.id, t->system_prompt) < 0)
+        store_warn(t, "system prompt");
+    tui_chat_notice(t, "system prompt: %s", t->system_name[0] ? t->system_name : "none");
+    return 0;
+}
+
+/* ---- conversations ---- */
+
+void tui_chat_new(struct tui *t) {
+    tui_chat_stop_sync(t);
+    app_conv_clear(&t->conv);
+    tui_wrap_free(t);
+    t->edit_msg = -1;
+    t->scroll.top = 0;
+    t->scroll.follow = 1;
+    if (t->system_prompt)
+        app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
+}
+
+static int msg_load(const struct store_msg *sm, void *ud) {
+    struct tui *t = ud;
+    int role = !strcmp(sm->role, "user") ? APP_ROLE_USER
+             : !strcmp(sm->role, "assistant") ? APP_ROLE_ASSISTANT
+             : !strcmp(sm->role, "system") ? APP_ROLE_SYSTEM : APP_ROLE_NOTICE;
+    struct app_msg *m = app_conv_add(&t->conv, role, sm->content, strlen(sm->content));
+    if (!m)
+        return 1;
+    if (role == APP_ROLE_ASSISTANT) {
+        snprintf(m->finish, sizeof m->finish, "%s", sm->finish ? sm->finish : "");
+        m->stopped = sm->finish && !strcmp(sm->finish, "stopped");
+        if (sm->n_tokens >= 0 && sm->gen_tps >= 0) {
+            m->has_stats = 1;
+            m->n_tokens = sm->n_tokens;
+            m->prompt_tps = (float)sm->prompt_tps;
+            m->gen_tps = (float)sm->gen_tps;
+            m->ttft_ms = -1;
+        }
+    }
+    return 0;
+}
+
+int tui_chat_open(struct tui *t, const char *id) {
+    if (!t->db)
+        return -1;
+    char full[STORE_ID_LEN + 1];
+    if (store_conv_resolve(t->db, id, full) < 0) {
+        tui_chat_notice(t, "%s", store_errmsg(t->db));
+        return -1;
+    }
+    struct store_conv c;
+    memset(&c, 0, sizeof c);
+    if (store_conv_get(t->db, full, &c) < 0) {
+        tui_chat_notice(t, "%s", store_errmsg(t->db));
+        return -1;
+    }
+    tui_chat_stop_sync(t);
+    app_conv_clear(&t->conv);
+    tui_wrap_free(t);
+    t->edit_msg = -1;
+    snprintf(t->conv.id, sizeof t->conv.id, "%s", c.id);
+    snprintf(t->conv.title, sizeof t->conv.title, "%s", c.title ? c.title : "");
+    free(t->system_prompt);
+    t->system_prompt = c.system_prompt && c.system_prompt[0] ? strdup(c.system_prompt) : NULL;
+    if (t->system_prompt)
+        app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
+    store_conv_clear(&c);
+    if (store_msg_each(t->db, full, msg_load, t) < 0)
+        tui_chat_notice(t, "%s", store_errmsg(t->db));
+    t->scroll.follow = 1;
+    tui_chat_list_refresh(t);
+    return 0;
+}
+
+int tui_chat_rename(struct tui *t, const char *id, const char *title) {
+    if (!t->db || !id[0]) {
+        tui_chat_notice(t, "nothing to rename: the chat is saved with its first message");
+        return -1;
+    }
+    if (store_conv_rename(t->db, id, title) < 0) {
+        tui_chat_notice(t, "rename: %s", store_errmsg(t->db));
+        return -1;
+    }
+    if (!strcmp(id, t->conv.id))
+        snprintf(t->conv.title, sizeof t->conv.title, "%s", title);
+    tui_chat_list_refresh(t);
+    return 0;
+}
+
+int tui_chat_delete(struct tui *t, const char *id) {
+    if (!t->db || !id[0])
+        return -1;
+    if (!strcmp(id, t->conv.id))
+        tui_chat_stop_sync(t);
+    if (store_conv_delete(t->db, id) < 0) {
+        tui_chat_notice(t, "delete: %s", store_errmsg(t->db));
+        return -1;
+    }
+    if (!strcmp(id, t->conv.id))
+        tui_chat_new(t);
+    tui_chat_list_refresh(t);
+    tui_chat_notice(t, "deleted");
+    return 0;
+}
+
+int tui_chat_export(struct tui *t, const char *path) {
+    if (!t->db || !t->conv.id[0]) {
+        tui_chat_notice(t, "nothing to export yet");
+        return -1;
+    }
+    char def[64], *json = NULL;
+    if (!path || !*path) {
+        snprintf(def, sizeof def, "natter-%s.json", t->conv.id);
+        path = def;
+    }
+    if (store_export_json(t->db, t->conv.id, &json) < 0) {
+        tui_chat_notice(t, "export: %s", store_errmsg(t->db));
+        return -1;
+    }
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(json, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(json);
+    if (!ok) {
+        tui_chat_notice(t, "export: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    tui_chat_notice(t, "exported to %s", path);
+    return 0;
+}
+
+static int search_add(const struct store_hit *h, void *ud) {
+    struct tui *t = ud;
+    char label[256];
+    snprintf(label, sizeof label, "%-20.20s %s", h->title && h->title[0] ? h->title : h->id,
+             h->snippet ? h->snippet : "");
+    for (char *p = label; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    return tui_items_add(t, h->id, label) != 0;
+}
+
+void tui_chat_search(struct tui *t, const char *query) {
+    tui_items_clear(t);
+    if (!t->db || !*query)
+        return;
+    if (store_search(t->db, query, 100, search_add, t) < 0)
+        tui_chat_notice(t, "search: %s", store_errmsg(t->db));
+}
+
+/* ---- start and end ---- */
+
+void tui_chat_init(struct tui *t) {
+    char path[4096], err[512];
+    if (paths_db(t->db_path, path, sizeof path) && store_open(path, &t->db, err, sizeof err) < 0) {
+        t->db = NULL;
+        tui_chat_notice(t, "conversations will not be saved: %s", err);
+    }
+    prompts_load();
+    tui_chat_list_refresh(t);
+}
+
+void tui_chat_shutdown(struct tui *t) {
+    tui_chat_stop_sync(t);
+    if (t->load) { /* let the loader finish; it cannot be interrupted */
+        pthread_join(t->load->thr, NULL);
+        eng_ctx_free(t->load->ctx);
+        eng_model_free(t->load->model);
+        free(t->load);
+        t->load = NULL;
+    }
+    eng_ctx_free(t->ctx);
+    eng_model_free(t->model);
+    t->ctx = NULL;
+    t->model = NULL;
+    store_close(t->db);
+    t->db = NULL;
+    prompts_free();
+}

@@ -1,0 +1,548 @@
+/* ui/tui_draw.c — paints the whole chat from state (struct tui) onto stdscr in one frame:
+ * conversation list, transcript (wrapped, role colors, stats lines), input area, status bar,
+ * overlays (help, pickers, settings, search). Text from models and files is sanitized (layout.h)
+ * before it reaches the terminal. UI thread only. */
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "theme.h"
+#include "tui.h"
+
+/* The keys, as the help overlay lists them (README.md and man/natter.1 say the same). */
+static const char *const help_lines[] = {
+    "Enter          send the message",
+    "Alt-Enter, C-j new line in the message (pasted text keeps its lines)",
+    "Esc            stop the reply (the partial reply stays, marked stopped)",
+    "Up             on an empty input: edit the last message to resend it",
+    "Up/Down        otherwise: input history (kept across sessions)",
+    "PgUp/PgDn      scroll the transcript (also the mouse wheel)",
+    "Ctrl-N         new chat",
+    "Ctrl-O, Tab    the conversation list: Up/Down, Enter opens,",
+    "                 r renames, d deletes, Esc/Tab returns",
+    "Ctrl-R         regenerate the last reply",
+    "Ctrl-F         search all conversations",
+    "F1, ?          this help (? on an empty input)",
+    "F2             pick a model (loads in the background)",
+    "F3             pick a system prompt",
+    "F4             settings (temperature, top-p, top-k, ... threads)",
+    "F5             show/hide the conversation list",
+    "Ctrl-L         redraw the screen",
+    "Ctrl-Q         quit",
+    "",
+    "/new  /model [PATH]  /system [NAME|TEXT]  /set NAME VALUE  /regen",
+    "/rename TITLE  /delete  /export [FILE]  /search [QUERY]  /help  /quit",
+    "(start a message with // to send a leading /)",
+};
+
+/* Writes at most maxw columns of sanitized UTF-8 at (y, x). Returns columns written. */
+static int put_text(int y, int x, const char *s, size_t len, int maxw, int attr) {
+    int w = 0;
+    size_t i = 0;
+    attrset(attr);
+    move(y, x);
+    while (i < len) {
+        uint32_t cp;
+        int n = layout_utf8_decode(s + i, len - i, &cp);
+        int cw = layout_cp_width(cp);
+        if (cw < 0 || cp == '\n')
+            cw = 1, cp = '?';
+        if (w + cw > maxw)
+            break;
+        if (cp == '?' && s[i] != '?')
+            addch('?');
+        else
+            addnstr(s + i, n);
+        w += cw;
+        i += (size_t)n;
+    }
+    attrset(A_NORMAL);
+    return w;
+}
+
+/* put_text for untrusted text: sanitized first. */
+static int put_untrusted(int y, int x, const char *s, int maxw, int attr) {
+    size_t n;
+    char *san = layout_sanitize(s, strlen(s), &n);
+    if (!san)
+        return 0;
+    int w = put_text(y, x, san, n, maxw, attr);
+    free(san);
+    return w;
+}
+
+static void rule(int y, int x, int n, int vertical, int attr) {
+    attrset(attr);
+    for (int i = 0; i < n; i++)
+        mvaddstr(vertical ? y + i : y, vertical ? x : x + i, vertical ? "\xe2\x94\x82"
+                                                                      : "\xe2\x94\x80");
+    attrset(A_NORMAL);
+}
+
+static void fill_row(int y, int x, int w, int attr) {
+    attrset(attr);
+    mvhline(y, x, ' ', w);
+    attrset(A_NORMAL);
+}
+
+void tui_wrap_free(struct tui *t) {
+    for (int i = 0; i < t->cap_wrap; i++) {
+        free(t->wrap[i].san);
+        free(t->wrap[i].lines);
+    }
+    free(t->wrap);
+    t->wrap = NULL;
+    t->cap_wrap = 0;
+}
+
+/* The wrapped lines of message i at width w (cached). */
+static struct tui_wrap *wrap_get(struct tui *t, int i, int w) {
+    if (i >= t->cap_wrap) {
+        int cap = t->cap_wrap ? t->cap_wrap : 16;
+        while (cap <= i)
+            cap *= 2;
+        struct tui_wrap *nw = realloc(t->wrap, (size_t)cap * sizeof *nw);
+        if (!nw)
+            return NULL;
+        memset(nw + t->cap_wrap, 0, (size_t)(cap - t->cap_wrap) * sizeof *nw);
+        t->wrap = nw;
+        t->cap_wrap = cap;
+    }
+    struct tui_wrap *c = &t->wrap[i];
+    const struct app_msg *m = &t->conv.msgs[i];
+    if (c->san && c->src_len == m->len && c->width == w)
+        return c;
+    size_t len = m->len;
+    while (len > 0 && (m->text[len - 1] == '\n' || m->text[len - 1] == ' '))
+        len--;
+    len = layout_utf8_complete_len(m->text, len);
+    free(c->san);
+    c->san = layout_sanitize(m->text, len, &c->san_len);
+    if (!c->san)
+        return NULL;
+    c->src_len = m->len;
+    c->width = w;
+    int n = layout_wrap(c->san, c->san_len, w, LAYOUT_WRAP_WORD, c->lines, c->cap_lines);
+    if (n > c->cap_lines) {
+        free(c->lines);
+        c->lines = malloc((size_t)n * sizeof *c->lines);
+        c->cap_lines = c->lines ? n : 0;
+        if (!c->lines)
+            return NULL;
+        layout_wrap(c->san, c->san_len, w, LAYOUT_WRAP_WORD, c->lines, n);
+    }
+    c->n_lines = n;
+    return c;
+}
+
+static int msg_has_stats_row(const struct tui *t, int i) {
+    const struct app_msg *m = &t->conv.msgs[i];
+    return m->role == APP_ROLE_ASSISTANT && (m->has_stats || m->stopped || m->finish[0]);
+}
+
+static int msg_has_label(const struct app_msg *m) {
+    return m->role != APP_ROLE_NOTICE;
+}
+
+/* Rows of message i: label, body, stats, blank. */
+static int msg_rows(struct tui *t, int i, int w) {
+    struct tui_wrap *c = wrap_get(t, i, w);
+    int n = c ? c->n_lines : 1;
+    return msg_has_label(&t->conv.msgs[i]) + n + msg_has_stats_row(t, i) + 1;
+}
+
+int tui_transcript_rows(struct tui *t, int width) {
+    int total = 0;
+    for (int i = 0; i < t->conv.n_msgs; i++)
+        total += msg_rows(t, i, width - 2);
+    return total;
+}
+
+static void stats_text(const struct app_msg *m, char *buf, size_t len) {
+    size_t o = 0;
+    if (m->has_stats)
+        o += (size_t)snprintf(buf + o, len - o,
+                              "%d tokens \xc2\xb7 prompt %.1f t/s \xc2\xb7 gen %.1f t/s \xc2\xb7 "
+                              "first token %.0f ms", m->n_tokens, (double)m->prompt_tps,
+                              (double)m->gen_tps, (double)m->ttft_ms);
+    if (o < len && m->finish[0] && strcmp(m->finish, "eog") && strcmp(m->finish, "stop") &&
+        strcmp(m->finish, "stopped"))
+        o += (size_t)snprintf(buf + o, len - o, "%s(%s)", o ? " " : "", m->finish);
+    (void)o;
+}
+
+static const char *role_label(const struct tui *t, const struct app_msg *m) {
+    switch (m->role) {
+    case APP_ROLE_USER: return "You";
+    case APP_ROLE_SYSTEM: return "System prompt";
+    case APP_ROLE_ASSISTANT: return t->info.name[0] ? t->info.name : "Assistant";
+    default: return "";
+    }
+}
+
+static int role_theme(int role) {
+    switch (role) {
+    case APP_ROLE_USER: return THEME_USER;
+    case APP_ROLE_SYSTEM: return THEME_SYSTEM;
+    case APP_ROLE_ASSISTANT: return THEME_ASSISTANT;
+    default: return THEME_NOTICE;
+    }
+}
+
+/* Draws row r (0-based from the top of the transcript) of message i at screen row y. */
+static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
+    const struct app_msg *m = &t->conv.msgs[i];
+    struct tui_wrap *c = wrap_get(t, i, w - 2);
+    int n_body = c ? c->n_lines : 1;
+    if (msg_has_label(m)) {
+        if (r == 0) {
+            put_untrusted(y, x, role_label(t, m), w, theme_attr(role_theme(m->role)) | A_BOLD);
+            return;
+        }
+        r--;
+    }
+    if (r < n_body) {
+        if (c) {
+            const struct layout_line *l = &c->lines[r];
+            put_text(y, x + 2, c->san + l->off, (size_t)l->len, w - 2,
+                     theme_attr(m->role == APP_ROLE_USER ? THEME_NORMAL : role_theme(m->role)));
+        }
+        if (i == t->gen_msg && r == n_body - 1 && c) { /* the streaming reply's cursor */
+            int cx = x + 2 + c->lines[r].width;
+            if (cx < x + w)
+                mvaddch(y, cx, ' ' | A_REVERSE);
+        }
+        return;
+    }
+    r -= n_body;
+    if (r == 0 && msg_has_stats_row(t, i)) {
+        char buf[256];
+        stats_text(m, buf, sizeof buf);
+        int used = put_text(y, x + 2, buf, strlen(buf), w - 2, theme_attr(THEME_STATS));
+        if (m->stopped)
+            put_text(y, x + 2 + used + (used ? 1 : 0), "[stopped]", 9,
+                     w - 3 - used, theme_attr(THEME_STOPPED));
+    }
+}
+
+static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
+    const char *lines[8];
+    int n = 0;
+    char model_line[256];
+    if (t->load) {
+        lines[n++] = "Loading the model...";
+    } else if (!t->model) {
+        lines[n++] = "natter \xe2\x80\x94 no model loaded";
+        lines[n++] = "";
+        lines[n++] = "To chat, put a GGUF model in ~/.local/share/natter/models";
+        lines[n++] = "(or a directory listed in $NATTER_MODELS), then press F2,";
+        lines[n++] = "or start natter with: natter -m path/to/model.gguf";
+        lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
+    } else {
+        snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s", t->info.name,
+                 t->tmpl_name[0] ? t->tmpl_name : "?");
+        lines[n++] = model_line;
+        lines[n++] = "";
+        lines[n++] = "Type a message and press Enter. F1 or ? for help.";
+    }
+    int y = y0 + (h - n) / 2;
+    for (int i = 0; i < n; i++) {
+        int lw = layout_str_width(lines[i], strlen(lines[i]));
+        int cx = x + (w - lw) / 2;
+        if (y + i >= y0 && y + i < y0 + h)
+            put_untrusted(y + i, cx < x ? x : cx, lines[i], w, theme_attr(i ? THEME_NORMAL
+                                                                          : THEME_TITLE) & ~0);
+    }
+}
+
+static void draw_transcript(struct tui *t, int y0, int x, int w, int h) {
+    t->view_rows = h;
+    t->trans_w = w;
+    if (t->conv.n_msgs == 0) {
+        draw_start_screen(t, y0, x, w, h);
+        return;
+    }
+    int total = tui_transcript_rows(t, w);
+    layout_scroll_fix(&t->scroll, total, h);
+    int row = 0, y = y0;
+    for (int i = 0; i < t->conv.n_msgs && y < y0 + h; i++) {
+        int n = msg_rows(t, i, w - 2);
+        if (row + n <= t->scroll.top) {
+            row += n;
+            continue;
+        }
+        for (int r = 0; r < n && y < y0 + h; r++) {
+            if (row + r < t->scroll.top)
+                continue;
+            draw_msg_row(t, i, r, y++, x, w);
+        }
+        row += n;
+    }
+    if (!t->scroll.follow && h > 0) {
+        char more[64];
+        snprintf(more, sizeof more, " \xe2\x86\x93 %d more ", total - t->scroll.top - h);
+        int mw = layout_str_width(more, strlen(more));
+        put_text(y0 + h - 1, x + w - mw, more, strlen(more), mw, theme_attr(THEME_STATUS));
+    }
+}
+
+static void draw_list(struct tui *t, int y0, int w, int h) {
+    put_text(y0, 0, "Conversations", 13, w, theme_attr(THEME_TITLE) | A_BOLD);
+    if (t->conv_sel >= t->n_convs)
+        t->conv_sel = t->n_convs - 1;
+    if (t->conv_sel < 0)
+        t->conv_sel = 0;
+    int rows = h - 1;
+    if (t->conv_sel < t->conv_top)
+        t->conv_top = t->conv_sel;
+    if (t->conv_sel >= t->conv_top + rows)
+        t->conv_top = t->conv_sel - rows + 1;
+    if (t->n_convs == 0)
+        put_text(y0 + 1, 0, "(none yet)", 10, w, theme_attr(THEME_STATS));
+    for (int r = 0; r < rows && t->conv_top + r < t->n_convs; r++) {
+        int k = t->conv_top + r;
+        int sel = k == t->conv_sel && t->focus == FOCUS_LIST;
+        int cur = !strcmp(t->convs[k].key, t->conv.id);
+        int attr = sel ? theme_attr(THEME_LIST_SEL) : theme_attr(THEME_LIST) | (cur ? (int)A_BOLD : 0);
+        if (sel)
+            fill_row(y0 + 1 + r, 0, w, attr);
+        put_text(y0 + 1 + r, 0, cur ? ">" : " ", 1, 1, attr);
+        put_untrusted(y0 + 1 + r, 1, t->convs[k].label, w - 1, attr);
+    }
+    rule(y0, w, h, 1, theme_attr(THEME_BORDER));
+}
+
+static void human_bytes(uint64_t b, char *buf, size_t len) {
+    if (b >= (1ull << 30))
+        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
+    else if (b >= (1ull << 20))
+        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
+    else
+        snprintf(buf, len, "%.0f KiB", (double)b / 1024);
+}
+
+static void draw_status(struct tui *t, int y) {
+    char buf[512], rss[32], kv[32];
+    size_t o = 0;
+    fill_row(y, 0, t->cols, theme_attr(THEME_STATUS));
+    human_bytes(eng_rss_bytes(), rss, sizeof rss);
+    if (t->load) {
+        int pm = atomic_load(&t->load->permille);
+        const char *base = strrchr(t->load->path, '/');
+        snprintf(buf, sizeof buf, " loading %.200s ", base ? base + 1 : t->load->path);
+        int bar = 20, fill = pm * bar / 1000;
+        int x = put_untrusted(y, 0, buf, t->cols, theme_attr(THEME_STATUS));
+        for (int i = 0; i < bar && x + i < t->cols; i++)
+            put_text(y, x + i, i < fill ? " " : "\xe2\x96\x91", i < fill ? 1 : 3, 1,
+                     theme_attr(i < fill ? THEME_PROGRESS : THEME_STATUS));
+        snprintf(buf, sizeof buf, " %3d%% \xe2\x94\x82 RSS %s", pm / 10, rss);
+        put_text(y, x + bar, buf, strlen(buf), t->cols - x - bar, theme_attr(THEME_STATUS));
+        return;
+    }
+    if (!t->model) {
+        snprintf(buf, sizeof buf, " no model (F2 picks one) \xe2\x94\x82 RSS %s", rss);
+    } else {
+        int used, n_ctx;
+        uint64_t kvb;
+        if (t->gen && t->have_live) {
+            used = t->live.n_past, n_ctx = t->live.n_ctx, kvb = t->live.kv_bytes;
+        } else {
+            used = t->gen ? 0 : eng_ctx_n_past(t->ctx);
+            n_ctx = eng_ctx_n_ctx(t->ctx);
+            kvb = t->gen ? 0 : eng_ctx_kv_bytes(t->ctx);
+        }
+        human_bytes(kvb, kv, sizeof kv);
+        o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 %s \xe2\x94\x82 ctx %d/%d",
+                              t->info.name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
+        if (t->gen)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 %.1f t/s",
+                                  t->have_live ? (double)t->live.gen_tps : 0.0);
+        snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 RSS %s \xe2\x94\x82 KV %s", rss, kv);
+    }
+    int used_w = put_untrusted(y, 0, buf, t->cols, theme_attr(THEME_STATUS));
+    const char *hint = "F1 help ";
+    int hw = (int)strlen(hint);
+    if (used_w + hw + 1 < t->cols)
+        put_text(y, t->cols - hw, hint, (size_t)hw, hw, theme_attr(THEME_STATUS));
+}
+
+/* Paints the input area (prompt + readline's buffer wrapped by character) at rows
+ * [y0, y0 + h); places the cursor. */
+static void draw_input(struct tui *t, int y0, int h, const char *text, int point,
+                       const struct layout_line *lines, int n, int width) {
+    int crow, ccol;
+    layout_cursor(text, lines, n, width, point, &crow, &ccol);
+    int top = crow >= h ? crow - h + 1 : 0;
+    for (int r = 0; r < h; r++) {
+        int k = top + r;
+        if (k == 0)
+        {
+            const char *mark = t->edit_msg >= 0 ? "e>" : t->gen ? "\xe2\x80\xa6" : ">";
+            put_text(y0 + r, 0, mark, strlen(mark), 2, theme_attr(THEME_PROMPT));
+        }
+        if (k < n) {
+            /* sanitize line by line: the buffer may hold control characters */
+            size_t sl;
+            char *san = layout_sanitize(text + lines[k].off, (size_t)lines[k].len, &sl);
+            if (san)
+                put_text(y0 + r, 2, san, sl, width, A_NORMAL);
+            free(san);
+        }
+    }
+    if (t->overlay == OV_NONE && t->focus == FOCUS_INPUT) {
+        move(y0 + crow - top, 2 + ccol);
+        curs_set(1);
+    } else {
+        curs_set(0);
+    }
+}
+
+static void draw_box(int y, int x, int h, int w, const char *title) {
+    for (int r = 0; r < h; r++)
+        fill_row(y + r, x, w, theme_attr(THEME_OVERLAY));
+    int a = theme_attr(THEME_OVERLAY);
+    rule(y, x, w, 0, a);
+    rule(y + h - 1, x, w, 0, a);
+    rule(y, x, h, 1, a);
+    rule(y, x + w - 1, h, 1, a);
+    attrset(a);
+    mvaddstr(y, x, "\xe2\x94\x8c");
+    mvaddstr(y, x + w - 1, "\xe2\x94\x90");
+    mvaddstr(y + h - 1, x, "\xe2\x94\x94");
+    mvaddstr(y + h - 1, x + w - 1, "\xe2\x94\x98");
+    attrset(A_NORMAL);
+    char buf[128];
+    snprintf(buf, sizeof buf, " %s ", title);
+    put_text(y, x + 2, buf, strlen(buf), w - 4, theme_attr(THEME_TITLE));
+}
+
+static void draw_overlay(struct tui *t) {
+    static const char *const titles[] = {
+        [OV_HELP] = "Keys (F1)", [OV_MODELS] = "Models (F2)", [OV_SYSTEM] = "System prompt (F3)",
+        [OV_SETTINGS] = "Settings (F4)", [OV_SEARCH] = "Search (Ctrl-F)",
+        [OV_RENAME] = "Rename", [OV_CONFIRM_DELETE] = "Delete",
+    };
+    int w = t->cols - 4 < 76 ? t->cols - 4 : 76;
+    int n_rows = t->overlay == OV_HELP ? (int)(sizeof help_lines / sizeof help_lines[0])
+                                       : t->n_items;
+    int has_field = t->overlay == OV_SEARCH || t->overlay == OV_RENAME || t->ov_editing;
+    int h = n_rows + 3 + has_field * 2;
+    if (t->overlay == OV_RENAME || t->overlay == OV_CONFIRM_DELETE)
+        h = 6;
+    if (h > t->rows - 2)
+        h = t->rows - 2;
+    if (w < 10 || h < 4)
+        return;
+    int y = (t->rows - h) / 2, x = (t->cols - w) / 2;
+    draw_box(y, x, h, w, titles[t->overlay]);
+    int ry = y + 1, rows = h - 3;
+    const char *foot = "Enter choose \xc2\xb7 Esc close";
+    if (has_field) {
+        put_text(ry, x + 2, "> ", 2, 2, theme_attr(THEME_OVERLAY) | A_BOLD);
+        size_t sl;
+        char *san = layout_sanitize(t->ov_buf, t->ov_len, &sl);
+        int fw = san ? layout_str_width(san, sl) : 0;
+        int skip = 0; /* show the field's end when it is wider than the box */
+        while (san && fw > w - 7 && (size_t)skip < sl) {
+            uint32_t cp;
+            int n = layout_utf8_decode(san + skip, sl - (size_t)skip, &cp);
+            fw -= layout_cp_width(cp) < 0 ? 1 : layout_cp_width(cp);
+            skip += n;
+        }
+        if (san)
+            put_text(ry, x + 4, san + skip, sl - (size_t)skip, w - 6, theme_attr(THEME_OVERLAY));
+        free(san);
+        move(ry, x + 4 + fw);
+        curs_set(1);
+        ry += 2;
+        rows -= 2;
+    }
+    if (t->overlay == OV_HELP) {
+        for (int i = 0; i < rows && i < n_rows; i++)
+            put_text(ry + i, x + 2, help_lines[i], strlen(help_lines[i]), w - 4,
+                     theme_attr(THEME_OVERLAY));
+        foot = "Esc, F1 or q close";
+    } else if (t->overlay == OV_RENAME) {
+        foot = "Enter rename \xc2\xb7 Esc cancel";
+    } else if (t->overlay == OV_CONFIRM_DELETE) {
+        put_text(ry, x + 2, "Delete this conversation? (y/n)", 31, w - 4,
+                 theme_attr(THEME_OVERLAY));
+        foot = "y delete \xc2\xb7 n or Esc keep";
+    } else {
+        if (t->ov_sel >= t->n_items)
+            t->ov_sel = t->n_items - 1;
+        if (t->ov_sel < 0)
+            t->ov_sel = 0;
+        if (t->ov_sel < t->ov_top)
+            t->ov_top = t->ov_sel;
+        if (t->ov_sel >= t->ov_top + rows)
+            t->ov_top = t->ov_sel - rows + 1;
+        for (int i = 0; i < rows && t->ov_top + i < t->n_items; i++) {
+            int k = t->ov_top + i;
+            int attr = k == t->ov_sel ? theme_attr(THEME_LIST_SEL) : theme_attr(THEME_OVERLAY);
+            if (k == t->ov_sel)
+                fill_row(ry + i, x + 1, w - 2, attr);
+            put_untrusted(ry + i, x + 2, t->items[k].label, w - 4, attr);
+        }
+        if (t->n_items == 0)
+            put_text(ry, x + 2, "(nothing)", 9, w - 4, theme_attr(THEME_OVERLAY));
+        if (t->overlay == OV_SETTINGS)
+            foot = t->ov_editing ? "Enter set \xc2\xb7 Esc cancel" : "Enter edit \xc2\xb7 Esc close";
+        if (t->overlay == OV_SEARCH)
+            foot = "type to search \xc2\xb7 Up/Down \xc2\xb7 Enter open \xc2\xb7 Esc close";
+    }
+    put_text(y + h - 2, x + 2, foot, strlen(foot), w - 4, theme_attr(THEME_STATS));
+}
+
+void tui_draw(struct tui *t) {
+    getmaxyx(stdscr, t->rows, t->cols);
+    erase();
+    curs_set(0);
+    if (t->rows < 4 || t->cols < 10) {
+        mvaddnstr(0, 0, "too small", t->cols);
+        refresh();
+        return;
+    }
+    int list_w = t->show_list && t->cols >= 50 ? (t->cols / 4 < 28 ? t->cols / 4 : 28) : 0;
+    if (!list_w && t->focus == FOCUS_LIST)
+        t->focus = FOCUS_INPUT;
+    int in_w = t->cols - 2;
+
+    const char *text = tui_input_text();
+    int point = tui_input_point();
+    struct layout_line lines_buf[64], *lines = lines_buf;
+    size_t tl = strlen(text);
+    int n = layout_wrap(text, tl, in_w, LAYOUT_WRAP_CHAR, lines, 64);
+    if (n > 64) {
+        lines = malloc((size_t)n * sizeof *lines);
+        if (!lines)
+            return;
+        layout_wrap(text, tl, in_w, LAYOUT_WRAP_CHAR, lines, n);
+    }
+    int crow, ccol;
+    layout_cursor(text, lines, n, in_w, point, &crow, &ccol);
+    int need = (n > crow + 1 ? n : crow + 1);
+    int max_h = (t->rows - 3) / 3 > 1 ? (t->rows - 3) / 3 : 1;
+    int in_h = need < max_h ? need : max_h;
+    int top_h = t->rows - in_h - 2;
+
+    if (list_w)
+        draw_list(t, 0, list_w, top_h);
+    int tx = list_w ? list_w + 2 : 1, tw = t->cols - tx - 1;
+    draw_transcript(t, 0, tx, tw, top_h);
+    /* the separator row: a notice or a rule */
+    rule(top_h, 0, t->cols, 0, theme_attr(THEME_BORDER));
+    if (t->notice[0])
+        put_untrusted(top_h, 1, t->notice, t->cols - 2, theme_attr(THEME_NOTICE));
+    draw_status(t, t->rows - 1);
+    if (t->overlay == OV_NONE) {
+        draw_input(t, top_h + 1, in_h, text, point, lines, n, in_w);
+    } else {
+        draw_input(t, top_h + 1, in_h, text, point, lines, n, in_w);
+        draw_overlay(t);
+    }
+    if (lines != lines_buf)
+        free(lines);
+    refresh();
+}
