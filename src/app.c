@@ -77,9 +77,10 @@ int app_conv_last(const struct app_conv *c, int role) {
 
 /* ---- settings ---- */
 
-void app_settings_default(struct app_settings *s) {
+void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample) {
     memset(s, 0, sizeof *s);
-    s->sample = eng_sample_default_params();
+    if (sample)
+        s->sample = *sample;
     s->n_predict = 512;
 }
 
@@ -97,7 +98,7 @@ static const struct setting settings_table[] = {
     {"top-p", SET_FLOAT, SOFF(sample.top_p), 0, 1},
     {"min-p", SET_FLOAT, SOFF(sample.min_p), 0, 1},
     {"repeat-penalty", SET_FLOAT, SOFF(sample.repeat_penalty), 0, 10},
-    {"seed", SET_U64, SOFF(sample.seed), 0, 1.8e19},
+    {"seed", SET_U64, SOFF(sample.seed), 0, 0},
     {"n-predict", SET_INT, SOFF(n_predict), -1, 1e7},
     {"ctx", SET_INT, SOFF(n_ctx), 0, 1 << 20},
     {"threads", SET_INT, SOFF(n_threads), 0, 1024},
@@ -111,6 +112,16 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
             continue;
         char *end;
         errno = 0;
+        if (t->kind == SET_U64) {
+            unsigned long long u = value && value[0] != '-' ? strtoull(value, &end, 10) : 0;
+            if (!value || value[0] == '-' || end == value || *end || errno) {
+                snprintf(err, err_len, "%s: '%s' is not a whole number >= 0", name,
+                         value ? value : "");
+                return -1;
+            }
+            *(uint64_t *)((char *)s + t->off) = u;
+            return 0;
+        }
         double v = strtod(value ? value : "", &end);
         if (!value || end == value || *end || errno || v != v) {
             snprintf(err, err_len, "%s: '%s' is not a number", name, value ? value : "");
@@ -124,10 +135,8 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
         char *p = (char *)s + t->off;
         if (t->kind == SET_FLOAT)
             *(float *)p = (float)v;
-        else if (t->kind == SET_INT)
-            *(int *)p = (int)v;
         else
-            *(uint64_t *)p = strtoull(value, NULL, 10);
+            *(int *)p = (int)v;
         return 0;
     }
     snprintf(err, err_len, "unknown setting '%s' (temp, top-k, top-p, min-p, repeat-penalty, "

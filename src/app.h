@@ -52,7 +52,9 @@ struct app_settings {
     int n_ctx;     /* 0: the model's own (capped) */
     int n_threads; /* 0: physical cores */
 };
-void app_settings_default(struct app_settings *s);
+/* Defaults: the engine's sampling defaults (sample, may be NULL: zeroes), 512 tokens a reply,
+ * the model's context, all physical cores. */
+void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample);
 /* Sets one named setting from text ("temp" "0.7"). Names: temp, top-k, top-p, min-p,
  * repeat-penalty, seed, n-predict, ctx, threads. 0 on success; -1 with a one-line message in
  * err (unknown name, not a number, out of range). */

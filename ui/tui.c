@@ -467,6 +467,10 @@ static int input_key(struct tui *t, int ch) {
 /* Esc alone stops the reply; Esc followed at once by a key is Alt+key. */
 static int escape_key(struct tui *t) {
     int next = getch();
+    if (next != ERR && (next >= 0x100 || t->overlay != OV_NONE || t->focus == FOCUS_LIST)) {
+        ungetch(next); /* Esc, then a key of its own (keys sent in one burst) */
+        next = ERR;
+    }
     if (next == ERR) {
         if (t->overlay != OV_NONE)
             return overlay_key(t, 27);
@@ -480,8 +484,6 @@ static int escape_key(struct tui *t) {
         }
         return TUI_REDRAW;
     }
-    if (t->overlay != OV_NONE || t->focus == FOCUS_LIST)
-        return TUI_REDRAW;
     if (next == '\r' || next == '\n') { /* Alt-Enter: a new line */
         tui_input_insert("\n");
         return TUI_REDRAW;
@@ -685,7 +687,11 @@ int ui_main(int argc, char **argv) {
     const char *model = NULL, *conv = NULL, *system = NULL;
     int cont = 0, rc;
     memset(&t, 0, sizeof t);
-    app_settings_default(&t.set);
+    struct eng_sample_params sp;
+    memset(&sp, 0, sizeof sp);
+    if (tui_engine_ready())
+        sp = eng_sample_default_params();
+    app_settings_default(&t.set, &sp);
     t.edit_msg = -1;
     t.gen_msg = -1;
     t.scroll.follow = 1;

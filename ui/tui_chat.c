@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "paths.h"
@@ -461,6 +462,10 @@ static void *load_main(void *arg) {
 }
 
 void tui_chat_model_load(struct tui *t, const char *path) {
+    if (!tui_engine_ready()) {
+        tui_chat_notice(t, "this build has no inference engine yet: browsing only");
+        return;
+    }
     if (t->load) {
         tui_chat_notice(t, "a model is already loading");
         return;
@@ -498,8 +503,10 @@ int tui_chat_on_load(struct tui *t) {
         return TUI_REDRAW;
     }
     tui_chat_stop_sync(t);
-    eng_ctx_free(t->ctx);
-    eng_model_free(t->model);
+    if (t->model) {
+        eng_ctx_free(t->ctx);
+        eng_model_free(t->model);
+    }
     t->model = l->model;
     t->ctx = l->ctx;
     snprintf(t->model_path, sizeof t->model_path, "%s", l->path);
@@ -527,7 +534,11 @@ static int models_add(const char *path, void *ud) {
     char label[256];
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    if (eng_model_load(path, &mp, &m) == ENG_OK) {
+    if (!tui_engine_ready()) {
+        struct stat st;
+        snprintf(label, sizeof label, "%-34s %7.1f MiB", base,
+                 stat(path, &st) == 0 ? (double)st.st_size / (1 << 20) : 0.0);
+    } else if (eng_model_load(path, &mp, &m) == ENG_OK) {
         struct eng_model_info in;
         eng_model_info_get(m, &in);
         snprintf(label, sizeof label, "%-34s %-8s %-16s %7.1f MiB", base, in.arch,
@@ -756,13 +767,17 @@ void tui_chat_shutdown(struct tui *t) {
     tui_chat_stop_sync(t);
     if (t->load) { /* let the loader finish; it cannot be interrupted */
         pthread_join(t->load->thr, NULL);
-        eng_ctx_free(t->load->ctx);
-        eng_model_free(t->load->model);
+        if (t->load->model) {
+            eng_ctx_free(t->load->ctx);
+            eng_model_free(t->load->model);
+        }
         free(t->load);
         t->load = NULL;
     }
-    eng_ctx_free(t->ctx);
-    eng_model_free(t->model);
+    if (t->model) {
+        eng_ctx_free(t->ctx);
+        eng_model_free(t->model);
+    }
     t->ctx = NULL;
     t->model = NULL;
     store_close(t->db);

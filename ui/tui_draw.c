@@ -161,11 +161,14 @@ int tui_transcript_rows(struct tui *t, int width) {
 
 static void stats_text(const struct app_msg *m, char *buf, size_t len) {
     size_t o = 0;
-    if (m->has_stats)
+    if (m->has_stats) {
         o += (size_t)snprintf(buf + o, len - o,
-                              "%d tokens \xc2\xb7 prompt %.1f t/s \xc2\xb7 gen %.1f t/s \xc2\xb7 "
-                              "first token %.0f ms", m->n_tokens, (double)m->prompt_tps,
-                              (double)m->gen_tps, (double)m->ttft_ms);
+                              "%d tokens \xc2\xb7 prompt %.1f t/s \xc2\xb7 gen %.1f t/s",
+                              m->n_tokens, (double)m->prompt_tps, (double)m->gen_tps);
+        if (m->ttft_ms >= 0 && o < len) /* unknown for replies loaded from the store */
+            o += (size_t)snprintf(buf + o, len - o, " \xc2\xb7 first token %.0f ms",
+                                  (double)m->ttft_ms);
+    }
     if (o < len && m->finish[0] && strcmp(m->finish, "eog") && strcmp(m->finish, "stop") &&
         strcmp(m->finish, "stopped"))
         o += (size_t)snprintf(buf + o, len - o, "%s(%s)", o ? " " : "", m->finish);
@@ -232,6 +235,10 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
     char model_line[256];
     if (t->load) {
         lines[n++] = "Loading the model...";
+    } else if (!tui_engine_ready()) {
+        lines[n++] = "natter \xe2\x80\x94 this build has no inference engine yet";
+        lines[n++] = "";
+        lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
     } else if (!t->model) {
         lines[n++] = "natter \xe2\x80\x94 no model loaded";
         lines[n++] = "";
@@ -326,7 +333,7 @@ static void draw_status(struct tui *t, int y) {
     char buf[512], rss[32], kv[32];
     size_t o = 0;
     fill_row(y, 0, t->cols, theme_attr(THEME_STATUS));
-    human_bytes(eng_rss_bytes(), rss, sizeof rss);
+    human_bytes(tui_engine_ready() ? eng_rss_bytes() : 0, rss, sizeof rss);
     if (t->load) {
         int pm = atomic_load(&t->load->permille);
         const char *base = strrchr(t->load->path, '/');
