@@ -1,0 +1,78 @@
+#!/bin/sh
+# tests/cli/tui_browse.sh — the full-screen chat under tmux without generating: start options,
+# a saved reply holding escape sequences shown harmlessly (caret notation, the pane's title and
+# colors untouched), the help overlay, search, -c resuming the last conversation, rename from the
+# list, Ctrl-Q, SIGTERM restoring the terminal. Needs tmux.
+. tests/lib.sh
+. tests/tui_lib.sh
+
+# option errors come before the terminal is touched
+"$NATTER" --frobnicate </dev/null >/dev/null 2>"$TEST_TMPDIR/err"; rc=$?
+expect_eq "$rc" 2
+expect_contains "$(cat "$TEST_TMPDIR/err")" "unknown option '--frobnicate'"
+"$NATTER" --temp warm </dev/null >/dev/null 2>"$TEST_TMPDIR/err"; rc=$?
+expect_eq "$rc" 2
+expect_contains "$(cat "$TEST_TMPDIR/err")" "temp: 'warm' is not a number"
+"$NATTER" -c --conv abc </dev/null >/dev/null 2>"$TEST_TMPDIR/err"; rc=$?
+expect_eq "$rc" 2
+
+# a reply that tries to color the screen, set the window title and ring the bell
+printf '%s' '[{"role":"user","content":"show me colors"},{"role":"assistant","content":"here: \u001b[31mred\u001b[0m and \u001b]0;pwned\u0007 done"}]' \
+    >"$TEST_TMPDIR/esc.json"
+"$NATTER" import "$TEST_TMPDIR/esc.json" >/dev/null || fail "import failed"
+printf '%s' '[{"role":"user","content":"a quiet question about tea"},{"role":"assistant","content":"green tea"}]' \
+    >"$TEST_TMPDIR/tea.json"
+"$NATTER" import "$TEST_TMPDIR/tea.json" >/dev/null || fail "import failed"
+id=$("$NATTER" ls --json | sed -n 's/.*"id":"\([0-9a-f]*\)".*"title":"show me colors".*/\1/p')
+[ -n "$id" ] || id=$("$NATTER" search colors --json | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')
+[ -n "$id" ] || fail "no id for the imported conversation"
+
+tui_start 100 30 --conv "$id"
+wait_for "here: ^[[31mred^[[0m and ^[]0;pwned^G done"
+expect_contains "$(pane)" "show me colors"
+title=$(tm display-message -p -t t '#{pane_title}')
+[ "$title" != "pwned" ] || fail "the reply changed the window title"
+# no cell was colored red by the reply: the escape pane dump shows no SGR 31
+tm capture-pane -e -p -t t | grep -q "$(printf '\033')\[31m" && fail "the reply colored the screen"
+
+# the help overlay on F1 (and ? on an empty input)
+tm send-keys -t t F1
+wait_for "Keys (F1)"
+expect_contains "$(pane)" "Ctrl-Q         quit"
+tm send-keys -t t q
+wait_gone "Keys (F1)"
+tm send-keys -t t '?'
+wait_for "Keys (F1)"
+tm send-keys -t t Escape
+wait_gone "Keys (F1)"
+
+# search across conversations opens the hit
+tm send-keys -t t C-f
+wait_for "Search (Ctrl-F)"
+tm send-keys -t t "tea"
+wait_for "[tea]"
+tm send-keys -t t Enter
+wait_for "green tea"
+
+# rename from the list
+tm send-keys -t t C-o
+sleep 0.2
+tm send-keys -t t r
+wait_for "Rename"
+tm send-keys -t t C-u "Tea time" Enter
+wait_for "Tea time"
+"$NATTER" ls | grep -q "Tea time" || fail "rename was not saved"
+
+tm send-keys -t t C-q
+tui_wait_exit
+expect_eq "$(cat "$TEST_TMPDIR/rc")" 0
+
+# -c continues the most recently updated conversation (the renamed one)
+tui_start 100 30 -c
+wait_for "green tea"
+# SIGTERM: the terminal is restored (alternate screen left) and the exit status says why
+kill -TERM "$(tm display-message -p -t t '#{pane_pid}' | xargs pgrep -P | head -1)" 2>/dev/null
+tui_wait_exit
+expect_eq "$(cat "$TEST_TMPDIR/rc")" 143
+expect_contains "$(tm display-message -p -t t '#{alternate_on}')" "0"
+pass
