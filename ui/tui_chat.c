@@ -132,14 +132,15 @@ static const struct prompts_template *chat_template(struct tui *t) {
 static void template_choose(struct tui *t) {
     const char *jinja = t->model ? eng_model_meta_str(t->model, "tokenizer.chat_template") : NULL;
     int ok = 1;
-    const char *name = prompts_detect(jinja, &ok);
-    snprintf(t->tmpl_name, sizeof t->tmpl_name, "%s", name ? name : "completion");
-    if (!prompts_template_find(t->tmpl_name)) {
-        tui_chat_notice(t, "template '%s' is not installed; using completion", t->tmpl_name);
-        snprintf(t->tmpl_name, sizeof t->tmpl_name, "completion");
-    } else if (!ok) {
-        tui_chat_notice(t, "unrecognized chat template in the model; using %s", t->tmpl_name);
-    }
+    const char *want = prompts_detect(jinja, &ok);
+    const struct prompts_template *tp = prompts_template_for(jinja);
+    tui_copy(t->tmpl_name, sizeof t->tmpl_name, tp ? tp->name : "");
+    if (!tp)
+        tui_chat_notice(t, "no chat templates found (is prompts/ installed?)");
+    else if (strcmp(tp->name, want))
+        tui_chat_notice(t, "template '%s' is not installed; using %s", want, tp->name);
+    else if (!ok)
+        tui_chat_notice(t, "unrecognized chat template in the model; using %s", tp->name);
 }
 
 static const char *role_name(int role) {
