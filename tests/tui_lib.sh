@@ -33,9 +33,15 @@ tui_start() {
     cmd="$cmd ${TUI_ENV:-} '$NATTER'"
     for a in "$@"; do cmd="$cmd '$a'"; done
     rm -f "$TEST_TMPDIR/rc"
-    tm kill-server 2>/dev/null
-    tm new-session -d -s t -x "$cols" -y "$rows" "$cmd; echo \$? >'$TEST_TMPDIR/rc'" \; \
-        set-option -t t remain-on-exit on || fail "tmux new-session failed"
+    tm kill-session -t t 2>/dev/null
+    # a server that is still exiting refuses the new session: try again (bounded)
+    n=0
+    until tm new-session -d -s t -x "$cols" -y "$rows" "$cmd; echo \$? >'$TEST_TMPDIR/rc'" \; \
+        set-option -t t remain-on-exit on 2>/dev/null; do
+        n=$((n + 1))
+        [ "$n" -lt 20 ] || fail "tmux new-session failed"
+        sleep 0.1
+    done
     wait_for "F1 help"
 }
 # Waits (bounded) until natter has exited.
