@@ -1323,7 +1323,7 @@ int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_
         rc = ENG_E_NOMEM;
     } else {
         rc = (int)ids.n;
-        if (ids.n)
+        if (ids.n && cap > 0)
             memcpy(out, ids.p, sizeof *out * (ids.n < (size_t)cap ? ids.n : (size_t)cap));
     }
     free(ids.p);
