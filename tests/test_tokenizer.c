@@ -2,6 +2,7 @@
  * tokenizer test vectors for every vocab in ../shared/vocab, the prompt tokens of every
  * ../shared/reference file, round trips, special-token parsing, end-of-generation tokens,
  * hostile text and bad tokenizer metadata. */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,51 +183,79 @@ static size_t tt_unescape(const char *s, char *out) {
     return o;
 }
 
-TEST(tokenizer_reference_prompts) {
-    REQUIRE_SHARED();
-    static const char *const refs[] = {
-        "stories260K", "TinyStories-656K-Q8_0", "syn-llama-F32", "syn-llama-Q4_K_M",
-        "syn-phi3-Q8_0", "syn-qwen2-Q8_0",
-    };
-    int n_checked = 0;
-    for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++) {
-        char rel[256], err[256];
-        snprintf(rel, sizeof rel, "reference/%s.ref", refs[r]);
-        char *ref = test_read_file(test_shared_path(rel), NULL);
-        CHECK_MSG(ref, "cannot read %s", rel);
-        snprintf(rel, sizeof rel, "models/%s.gguf", refs[r]);
-        struct tt_vocab tv;
-        CHECK_MSG(tt_open(test_shared_path(rel), &tv, err, sizeof err) == ENG_OK, "%s: %s", rel,
-                  err);
-        char *prompt = malloc(strlen(ref) + 1);
-        size_t plen = 0;
-        int n_prompt = -1;
-        for (char *l = ref; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-            if (strncmp(l, "prompt ", 7) == 0) {
-                plen = tt_unescape(l + 7, prompt);
-            } else if (strncmp(l, "n_prompt ", 9) == 0) {
-                n_prompt = atoi(l + 9);
-            } else if (strncmp(l, "tokens ", 7) == 0) {
-                static int32_t want[8192];
-                int n_tok = tt_parse_ids(l + 7, want, 8192);
-                CHECK(n_prompt > 0 && n_prompt <= n_tok);
-                int n_got;
-                int32_t *got = tt_tokenize(tv.v, prompt, plen, 1, 0, &n_got);
+/* Checks the prompt tokens of one reference file against its model's tokenizer; returns the
+ * number of prompts checked, -1 after a failure (already reported). */
+static int tt_reference_file(const char *ref_name) {
+    char rel[512], err[256];
+    snprintf(rel, sizeof rel, "reference/%s", ref_name);
+    char *ref = test_read_file(test_shared_path(rel), NULL);
+    if (!ref) {
+        test_fail(__FILE__, __LINE__, "cannot read %s", rel);
+        return -1;
+    }
+    snprintf(rel, sizeof rel, "models/%.*s.gguf", (int)(strlen(ref_name) - 4), ref_name);
+    struct tt_vocab tv;
+    if (tt_open(test_shared_path(rel), &tv, err, sizeof err) != ENG_OK) {
+        test_fail(__FILE__, __LINE__, "%s: %s", rel, err);
+        free(ref);
+        return -1;
+    }
+    char *prompt = malloc(strlen(ref) + 1);
+    static int32_t want[16384];
+    size_t plen = 0;
+    int n_prompt = -1, n_checked = 0;
+    for (char *l = ref; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "prompt ", 7) == 0) {
+            plen = tt_unescape(l + 7, prompt);
+        } else if (strncmp(l, "n_prompt ", 9) == 0) {
+            n_prompt = atoi(l + 9);
+        } else if (strncmp(l, "tokens ", 7) == 0) {
+            int n_tok = tt_parse_ids(l + 7, want, 16384);
+            int n_got;
+            int32_t *got = tt_tokenize(tv.v, prompt, plen, 1, 0, &n_got);
+            if (n_prompt <= 0 || n_prompt > n_tok || n_prompt > 16384 || !got ||
+                n_got != n_prompt || memcmp(got, want, sizeof *got * (size_t)n_prompt) != 0) {
                 char g[1024], w[1024];
                 tt_format_ids(got, n_got, g, sizeof g);
-                tt_format_ids(want, n_prompt, w, sizeof w);
-                CHECK_MSG(got && n_got == n_prompt &&
-                              memcmp(got, want, sizeof *got * (size_t)n_prompt) == 0,
-                          "%s \"%.*s\": got [%s] want [%s]", refs[r], (int)plen, prompt, g, w);
+                tt_format_ids(want, n_prompt > 0 ? n_prompt : 0, w, sizeof w);
+                test_fail(__FILE__, __LINE__, "%s \"%.*s\": got [%s] want [%s]", ref_name,
+                          (int)plen, prompt, g, w);
+                n_checked = -1;
                 free(got);
-                n_checked++;
+                break;
             }
+            free(got);
+            n_checked++;
         }
-        free(prompt);
-        free(ref);
-        tt_close(&tv);
     }
-    CHECK(n_checked >= 15);
+    free(prompt);
+    free(ref);
+    tt_close(&tv);
+    return n_checked;
+}
+
+/* Every .ref file of ../shared/reference: its prompts tokenize (with BOS when the model adds one, no
+ * special parsing) to exactly llama.cpp's prompt tokens. */
+TEST(tokenizer_reference_prompts) {
+    REQUIRE_SHARED();
+    DIR *d = opendir(test_shared_path("reference"));
+    CHECK(d);
+    int n_files = 0, n_prompts = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t nl = strlen(e->d_name);
+        if (nl < 5 || strcmp(e->d_name + nl - 4, ".ref") != 0)
+            continue;
+        int k = tt_reference_file(e->d_name);
+        if (k < 0) {
+            closedir(d);
+            return;
+        }
+        n_files++;
+        n_prompts += k;
+    }
+    closedir(d);
+    CHECK_MSG(n_files >= 20 && n_prompts >= 60, "%d files, %d prompts", n_files, n_prompts);
 }
 
 /* ---- round trips ---- */
