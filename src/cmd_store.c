@@ -24,10 +24,10 @@ struct args {
     int help;
 };
 
-/* Parses argv[1..] against the options a command allows (--db always). Returns 0, or the
- * usage error's exit status. */
-static int args_parse(int argc, char **argv, int allowed, int max_pos, const char *usage,
-                      struct args *a) {
+/* Parses argv[1..] against the options a command allows (--db always) and min_pos..max_pos
+ * operands. Returns 0, -1 after printing --help, or the usage error's exit status (2). */
+static int args_parse(int argc, char **argv, int allowed, int min_pos, int max_pos,
+                      const char *usage, struct args *a) {
     memset(a, 0, sizeof *a);
     int opts_done = 0;
     for (int i = 1; i < argc; i++) {
@@ -83,6 +83,8 @@ static int args_parse(int argc, char **argv, int allowed, int max_pos, const cha
         printf("usage: natter %s\n", usage);
         return -1;
     }
+    if (a->n_pos < min_pos)
+        return cli_usage(usage);
     return 0;
 }
 
@@ -107,6 +109,16 @@ static int resolve(store *s, const char *prefix, char *id) {
         return -1;
     }
     return 0;
+}
+
+/* Opens the database and resolves prefix into id; NULL (message printed) on failure. */
+static store *open_conv(const struct args *a, const char *prefix, char *id) {
+    store *s = open_db(a);
+    if (s && resolve(s, prefix, id)) {
+        store_close(s);
+        return NULL;
+    }
+    return s;
 }
 
 static int fail(store *s) {
@@ -180,7 +192,7 @@ static int ls_row(const struct store_conv *c, void *ud) {
 int cmd_ls(int argc, char **argv) {
     static const char usage[] = "ls [--all] [--json] [--db PATH]";
     struct args a;
-    int r = args_parse(argc, argv, OPT_JSON | OPT_ALL, 0, usage, &a);
+    int r = args_parse(argc, argv, OPT_JSON | OPT_ALL, 0, 0, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
     store *s = open_db(&a);
@@ -279,19 +291,13 @@ static int transcript_write(store *s, const char *id, FILE *f, int md) {
 int cmd_show(int argc, char **argv) {
     static const char usage[] = "show ID [--db PATH]";
     struct args a;
-    int r = args_parse(argc, argv, 0, 1, usage, &a);
+    int r = args_parse(argc, argv, 0, 1, 1, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
-    if (a.n_pos != 1)
-        return cli_usage(usage);
-    store *s = open_db(&a);
     char id[STORE_ID_LEN + 1];
+    store *s = open_conv(&a, a.pos[0], id);
     if (!s)
         return 1;
-    if (resolve(s, a.pos[0], id)) {
-        store_close(s);
-        return 1;
-    }
     if (transcript_write(s, id, stdout, 0) != 0)
         return fail(s);
     store_close(s);
@@ -303,24 +309,18 @@ int cmd_show(int argc, char **argv) {
 int cmd_rename(int argc, char **argv) {
     static const char usage[] = "rename ID TITLE [--db PATH]";
     struct args a;
-    int r = args_parse(argc, argv, 0, 8, usage, &a);
+    int r = args_parse(argc, argv, 0, 2, 8, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
-    if (a.n_pos < 2)
-        return cli_usage(usage);
     char title[1024] = "";
     for (int i = 1; i < a.n_pos; i++) { /* natter rename ID a new title: the words joined */
         size_t l = strlen(title);
         snprintf(title + l, sizeof title - l, "%s%s", i > 1 ? " " : "", a.pos[i]);
     }
-    store *s = open_db(&a);
     char id[STORE_ID_LEN + 1];
+    store *s = open_conv(&a, a.pos[0], id);
     if (!s)
         return 1;
-    if (resolve(s, a.pos[0], id)) {
-        store_close(s);
-        return 1;
-    }
     if (store_conv_rename(s, id, title) != 0)
         return fail(s);
     store_close(s);
@@ -330,11 +330,9 @@ int cmd_rename(int argc, char **argv) {
 int cmd_rm(int argc, char **argv) {
     static const char usage[] = "rm ID... [--db PATH]";
     struct args a;
-    int r = args_parse(argc, argv, 0, 8, usage, &a);
+    int r = args_parse(argc, argv, 0, 1, 8, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
-    if (a.n_pos < 1)
-        return cli_usage(usage);
     store *s = open_db(&a);
     if (!s)
         return 1;
@@ -374,11 +372,9 @@ static int search_row(const struct store_hit *h, void *ud) {
 int cmd_search(int argc, char **argv) {
     static const char usage[] = "search QUERY... [--json] [--db PATH]";
     struct args a;
-    int r = args_parse(argc, argv, OPT_JSON, 8, usage, &a);
+    int r = args_parse(argc, argv, OPT_JSON, 1, 8, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
-    if (a.n_pos < 1)
-        return cli_usage(usage);
     char query[2048] = "";
     for (int i = 0; i < a.n_pos; i++) {
         size_t l = strlen(query);
@@ -434,7 +430,7 @@ int cmd_export(int argc, char **argv) {
     static const char usage[] =
         "export ID [--format md|json] [-o FILE] [--db PATH] | export --all --format json [-o FILE]";
     struct args a;
-    int r = args_parse(argc, argv, OPT_ALL | OPT_FORMAT | OPT_OUT, 1, usage, &a);
+    int r = args_parse(argc, argv, OPT_ALL | OPT_FORMAT | OPT_OUT, 0, 1, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
     const char *fmt = a.format ? a.format : (a.all ? "json" : "md");
@@ -448,14 +444,10 @@ int cmd_export(int argc, char **argv) {
         cli_error("export --all writes JSON only");
         return cli_usage(usage);
     }
-    store *s = open_db(&a);
+    char id[STORE_ID_LEN + 1];
+    store *s = a.all ? open_db(&a) : open_conv(&a, a.pos[0], id);
     if (!s)
         return 1;
-    char id[STORE_ID_LEN + 1];
-    if (!a.all && resolve(s, a.pos[0], id)) {
-        store_close(s);
-        return 1;
-    }
     /* build JSON first, so a failure writes nothing */
     char *json = NULL;
     if (!strcmp(fmt, "json") && store_export_json(s, a.all ? NULL : id, &json) != 0)
@@ -532,11 +524,9 @@ static char *slurp(const char *path, size_t *len) {
 int cmd_import(int argc, char **argv) {
     static const char usage[] = "import FILE [--db PATH]";
     struct args a;
-    int r = args_parse(argc, argv, 0, 1, usage, &a);
+    int r = args_parse(argc, argv, 0, 1, 1, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
-    if (a.n_pos != 1)
-        return cli_usage(usage);
     size_t len;
     char *json = slurp(a.pos[0], &len);
     if (!json) {
