@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "paths.h"
+#include "prompts.h"
 #include "store.h"
 
 /* ---- arguments ---- */
@@ -486,49 +487,19 @@ static void imported(const char *id, int n_messages, void *ud) {
     printf("imported %s (%d messages)\n", id, n_messages);
 }
 
-/* Reads a whole file (or stdin for "-"); caller frees. NULL with errno on failure. */
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) {
-            if (ferror(f)) {
-                free(buf);
-                buf = NULL;
-                errno = EIO;
-            }
-            break;
-        }
-        if (cap >= ((size_t)1 << 30)) {
-            free(buf);
-            buf = NULL;
-            errno = EFBIG;
-            break;
-        }
-        char *g = realloc(buf, cap *= 2);
-        if (!g)
-            free(buf);
-        buf = g;
-    }
-    if (f != stdin)
-        fclose(f);
-    *len = n;
-    return buf;
-}
-
 int cmd_import(int argc, char **argv) {
     static const char usage[] = "import FILE [--db PATH]";
     struct args a;
     int r = args_parse(argc, argv, 0, 1, 1, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
-    size_t len;
-    char *json = slurp(a.pos[0], &len);
+    size_t len = 0;
+    FILE *f = strcmp(a.pos[0], "-") ? fopen(a.pos[0], "rb") : stdin;
+    char *json = f ? prompts_read_stream(f, (size_t)1 << 30, &len) : NULL;
+    int e = errno;
+    if (f && f != stdin)
+        fclose(f);
+    errno = e;
     if (!json) {
         cli_error("%s: %s", a.pos[0], strerror(errno));
         return 1;

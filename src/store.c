@@ -525,7 +525,7 @@ int store_open(const char *path, store **out, char *err, size_t err_len) {
             snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(q, 0));
         sqlite3_finalize(q);
     }
-    if (strcmp(mode, "wal") != 0) {
+    if (strcmp(mode, "wal") != 0 && !(strcmp(path, ":memory:") == 0 && !strcmp(mode, "memory"))) {
         snprintf(err, err_len, "%s: cannot use WAL mode: %s", path, sqlite3_errmsg(s->db));
         store_close(s);
         return STORE_E_SQL;

@@ -31,7 +31,8 @@ typedef struct store store;
 /* Opens (creating it and its directory if needed) the database at path and brings its schema up
  * to STORE_SCHEMA_VERSION. A file that is not an SQLite database, is corrupt, belongs to another
  * application or comes from a newer natter is refused before anything is written to it.
- * On failure *out is NULL and err (if not NULL) holds a one-line message. Caller closes. */
+ * On failure *out is NULL and err (if not NULL) holds a one-line message. Caller closes.
+ * ":memory:" opens a private in-memory database (tests, fuzzing). */
 int store_open(const char *path, store **out, char *err, size_t err_len);
 /* Flushes any reply in progress and closes. Accepts NULL. */
 void store_close(store *s);

@@ -60,3 +60,7 @@ printf '\011\001Once upon a time, there was a little girl.' > "$out/fuzz_tokeniz
 printf '{%% for m in messages %%}<|{{ m.role }}|>{{ m.content }}{%% endfor %%}' \
     > "$out/fuzz_template/minimal"
 cp prompts/templates/*.tmpl "$out/fuzz_template/" 2>/dev/null || true
+printf '[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "caf\303\251?"}, {"role": "assistant", "content": "Yes."}]' \
+    > "$out/fuzz_import/plain"
+printf '{"natter":1,"id":"0123abcd","title":"T","model":"m.gguf","template":"chatml","created":"2026-11-21T14:34:10.123Z","updated":"2026-11-21T14:35:00.000Z","pinned":true,"archived":false,"sampling":{"temp":0.7},"messages":[{"role":"system","content":"S","created":"2026-11-21T14:34:10.123Z"},{"role":"user","content":"hi\\n\\u0041","created":"2026-11-21T14:34:11.000Z"},{"role":"assistant","content":"ok","created":"2026-11-21T14:34:12.000Z","model":"m.gguf","tokens":3,"prompt_tps":12.5,"gen_tps":4,"finish":"stop"}]}' \
+    > "$out/fuzz_import/export"
