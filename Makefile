@@ -63,6 +63,7 @@ TESTBIN  := $(BUILD)/tests/run
 .PHONY: all run test check-deps deps install uninstall clean fuzz fuzz-bins fuzz-run memcheck \
         lint-man tools
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(BIN)
 ifeq ($(BUILD),build)

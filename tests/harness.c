@@ -295,6 +295,11 @@ int main(int argc, char **argv) {
         }
     }
     rm_rf(tmp_root);
+    for (size_t i = 0; i < n; i++)
+        if (!all[i].tc)
+            free((char *)all[i].name);
+    free(all);
+    free(slots);
     if (skipped)
         printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     else
