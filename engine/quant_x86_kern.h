@@ -153,72 +153,81 @@ KATTR inline __m256i KSUF(mins_dot)(const int16_t *bsums, const uint8_t m[8]) {
     return _mm256_madd_epi16(b, mm);
 }
 
+/* Q4_K / Q5_K scales: 8 scales (i16 lanes 0..7) and 8 mins (lanes 8..15). */
+KATTR inline __m256i KSUF(k4_scales16)(const uint8_t *q) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t u[4];
+    memcpy(u, q, 12);
+    u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+    const uint32_t aux = u[1] & kmask1;
+    u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+    u[2] = aux;
+    u[0] &= kmask1;
+    return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+}
+
+/* sum_j mins[j] * (bsums[2j] + bsums[2j+1]) as 4 i32 lanes (mins as i16 lanes 0..7). */
+KATTR inline __m128i KSUF(k4_mins)(const int16_t *bsums, __m128i mins) {
+    const __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
+    const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    return _mm_madd_epi16(mins, pairs);
+}
+
+/* i16 scale k (0..7) of a 128-bit vector of 8 scales, broadcast to 16 lanes. */
+KATTR inline __m256i KSUF(k4_bcast)(__m256i sc2, int k) {
+    const __m256i idx = _mm256_set1_epi16((short)(0x0100 + 0x0202 * k));
+    return _mm256_shuffle_epi8(sc2, idx);
+}
+
+#define KQK_BODY(HIGH_BITS)                                                                 \
+    const int nb = n / QK_K;                                                                \
+    const __m256i m4 = _mm256_set1_epi8(0x0F);                                              \
+    __m256 acc = _mm256_setzero_ps();                                                       \
+    __m128 accm = _mm_setzero_ps();                                                         \
+    for (int i = 0; i < nb; i++) {                                                          \
+        const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = y[i].d * KSUF(h2f)(x[i].dmin);   \
+        const __m256i ms = KSUF(k4_scales16)(x[i].scales);                                  \
+        const __m128i prod = KSUF(k4_mins)(y[i].bsums, _mm256_extracti128_si256(ms, 1));    \
+        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), accm);                \
+        const __m256i sc2 = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(ms));        \
+        const uint8_t *q4 = x[i].qs;                                                        \
+        const int8_t *q8 = y[i].qs;                                                         \
+        __m256i sumi = _mm256_setzero_si256();                                              \
+        for (int j = 0; j < 4; j++) {                                                       \
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(q4 + 32 * j));           \
+            __m256i lo = _mm256_and_si256(q, m4);                                           \
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);                     \
+            HIGH_BITS;                                                                      \
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j));          \
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j + 32));     \
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0),              \
+                                                 KSUF(k4_bcast)(sc2, 2 * j));               \
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1),              \
+                                                 KSUF(k4_bcast)(sc2, 2 * j + 1));           \
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));                        \
+        }                                                                                   \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);            \
+    }                                                                                       \
+    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));                                 \
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));                                                  \
+    *s = KSUF(hsum8)(acc) - _mm_cvtss_f32(m);
+
 KATTR void KSUF(q4_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     const block_q4_K *x = vx;
     const block_q8_K *y = vy;
-    const int nb = n / QK_K;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
-    for (int i = 0; i < nb; i++) {
-        uint8_t sc[8], mn[8];
-        KSUF(k4_scales)(x[i].scales, sc, mn);
-        const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = y[i].d * KSUF(h2f)(x[i].dmin);
-        const uint8_t *q4 = x[i].qs;
-        const int8_t *q8 = y[i].qs;
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(q4 + 32 * j));
-            const __m256i lo = _mm256_and_si256(q, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j));
-            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j + 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0),
-                                                 _mm256_set1_epi16(sc[2 * j]));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1),
-                                                 _mm256_set1_epi16(sc[2 * j + 1]));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(dmin),
-                               _mm256_cvtepi32_ps(KSUF(mins_dot)(y[i].bsums, mn)), accm);
-    }
-    *s = KSUF(hsum8)(acc) - KSUF(hsum8)(accm);
+    KQK_BODY((void)0)
 }
 
 KATTR void KSUF(q5_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     const block_q5_K *x = vx;
     const block_q8_K *y = vy;
-    const int nb = n / QK_K;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), b16 = _mm256_set1_epi8(0x10);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
-    for (int i = 0; i < nb; i++) {
-        uint8_t sc[8], mn[8];
-        KSUF(k4_scales)(x[i].scales, sc, mn);
-        const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = y[i].d * KSUF(h2f)(x[i].dmin);
-        const uint8_t *q4 = x[i].qs;
-        const int8_t *q8 = y[i].qs;
-        const __m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(q4 + 32 * j));
-            /* bit 2j of qh -> 0x10 for the low nibbles, bit 2j+1 for the high ones */
-            const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j), 4), b16);
-            const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), b16);
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
-            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j));
-            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 64 * j + 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0),
-                                                 _mm256_set1_epi16(sc[2 * j]));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1),
-                                                 _mm256_set1_epi16(sc[2 * j + 1]));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(dmin),
-                               _mm256_cvtepi32_ps(KSUF(mins_dot)(y[i].bsums, mn)), accm);
-    }
-    *s = KSUF(hsum8)(acc) - KSUF(hsum8)(accm);
+    const __m256i b16 = _mm256_set1_epi8(0x10);
+    /* bit 2j of qh -> 0x10 for the low nibbles, bit 2j+1 for the high ones */
+    KQK_BODY(const __m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
+             lo = _mm256_or_si256(lo, _mm256_and_si256(
+                      _mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j), 4), b16));
+             hi = _mm256_or_si256(hi, _mm256_and_si256(
+                      _mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), b16)))
 }
 
 /* The four 32-value groups of one 128-value half of a Q6_K block, unsigned 0..63. */
