@@ -77,6 +77,20 @@ TEST(layout_widths_cjk_combining_emoji) {
     CHECK_EQ_INT(layout_str_width("\xf0\x9f\x98\x80!", 5), 3);
 }
 
+TEST(layout_fit_whole_characters) {
+    if (!utf8_locale())
+        SKIP("no UTF-8 locale");
+    int w;
+    const char *s = "\xe4\xb8\xad\xe6\x96\x87" "ab"; /* 中文ab */
+    CHECK_EQ_INT(layout_fit(s, strlen(s), 3, &w), 3); /* 中 fits, 文 would straddle */
+    CHECK_EQ_INT(w, 2);
+    CHECK_EQ_INT(layout_fit(s, strlen(s), 5, &w), 7);
+    CHECK_EQ_INT(w, 5);
+    CHECK_EQ_INT(layout_fit(s, strlen(s), 100, &w), strlen(s));
+    CHECK_EQ_INT(layout_fit("e\xcc\x81x", 4, 1, &w), 3); /* the combining mark stays */
+    CHECK_EQ_INT(layout_fit(s, strlen(s), 0, NULL), 0);
+}
+
 TEST(layout_sanitize_escapes_and_controls) {
     if (!utf8_locale())
         SKIP("no UTF-8 locale");

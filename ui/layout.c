@@ -103,6 +103,25 @@ int layout_str_width(const char *s, size_t len) {
     return w;
 }
 
+size_t layout_fit(const char *s, size_t len, int maxw, int *width) {
+    int w = 0;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        int n = layout_utf8_decode(s + i, len - i, &cp);
+        int cw = layout_cp_width(cp);
+        if (cw < 0)
+            cw = 1;
+        if (w + cw > maxw)
+            break;
+        w += cw;
+        i += (size_t)n;
+    }
+    if (width)
+        *width = w;
+    return i;
+}
+
 char *layout_sanitize(const char *s, size_t len, size_t *out_len) {
     /* Worst case: every byte becomes a 3-byte U+FFFD or a 4-byte tab expansion, and a 4-byte
      * code point becomes "<U+10FFFF>" (10 bytes): 4x the input plus the NUL is enough. */

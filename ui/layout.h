@@ -24,6 +24,10 @@ int layout_cp_width(uint32_t cp);
 /* Columns taken by len bytes of sanitized text (no newlines). */
 int layout_str_width(const char *s, size_t len);
 
+/* The bytes of s's longest prefix of whole characters that fits in maxw columns (a zero-width
+ * character stays with the one before it); *width (may be NULL) gets its columns. */
+size_t layout_fit(const char *s, size_t len, int maxw, int *width);
+
 /* Returns a malloc'd NUL-terminated copy of len bytes of untrusted text that is safe to write to
  * a terminal: newlines kept; tab -> 4 spaces; other C0 controls and DEL in caret notation (ESC
  * -> "^[", BEL -> "^G"); C1 controls and other non-printable code points as "<U+XXXX>";

@@ -134,7 +134,7 @@ static void overlay_open(struct tui *t, int ov) {
     t->ov_buf[0] = '\0';
     t->ov_editing = 0;
     if (ov == OV_MODELS)
-        tui_chat_models(t);
+        tui_chat_models(t, 0);
     else if (ov == OV_SYSTEM)
         tui_chat_systems(t);
     else if (ov == OV_SETTINGS || ov == OV_SEARCH)
@@ -272,7 +272,9 @@ static int overlay_key(struct tui *t, int ch) {
         return TUI_REDRAW;
     case OV_MODELS:
     case OV_SYSTEM:
-        if (ch == 27 || ch == 'q' || ch == KEY_F(2) || ch == KEY_F(3)) {
+        if (t->overlay == OV_MODELS && ch == 'r') {
+            tui_chat_models(t, 1);
+        } else if (ch == 27 || ch == 'q' || ch == KEY_F(2) || ch == KEY_F(3)) {
             t->overlay = OV_NONE;
         } else if (enter && t->n_items) {
             char key[4096];
@@ -757,6 +759,7 @@ int ui_main(int argc, char **argv) {
     tui_wrap_free(&t);
     tui_items_clear(&t);
     free(t.convs);
+    free(t.models);
     free(t.system_prompt);
     app_conv_clear(&t.conv);
     return t.quit_signal ? 128 + t.quit_signal : 0;

@@ -76,6 +76,7 @@ struct tui {
     int gen_msg;             /* index of the streaming reply, -1 */
     struct eng_stats live;   /* last STATS frame */
     int have_live;
+    int prompt_pm;           /* prompt processing progress of the reply, 0..1000 */
     int ev_pipe[2];
 
     /* the view */
@@ -92,6 +93,8 @@ struct tui {
     int ov_editing;          /* settings: editing a value */
     struct tui_item *items;  /* the overlay's rows */
     int n_items;
+    struct tui_item *models; /* the model picker's rows, scanned once (F2 r rescans) */
+    int n_models;
     struct tui_item *convs;  /* the conversation list */
     int n_convs, conv_sel, conv_top;
     char notice[256];        /* one line over the input, cleared on the next key */
@@ -144,7 +147,7 @@ int tui_chat_rename(struct tui *t, const char *id, const char *title);
 int tui_chat_delete(struct tui *t, const char *id);
 int tui_chat_export(struct tui *t, const char *path);
 void tui_chat_search(struct tui *t, const char *query); /* fills t->items */
-void tui_chat_models(struct tui *t);                   /* fills t->items */
+void tui_chat_models(struct tui *t, int rescan);       /* fills t->items */
 void tui_chat_systems(struct tui *t);                  /* fills t->items */
 int tui_chat_set_system(struct tui *t, const char *name_or_text);
 void tui_chat_notice(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -260,6 +260,7 @@ static int chat_generate(struct tui *t) {
     }
     t->gen_msg = t->conv.n_msgs - 1;
     t->have_live = 0;
+    t->prompt_pm = 0;
     t->gen_id++;
     int rc = eng_gen_start(t->ctx, toks, n, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
     free(toks);
@@ -391,6 +392,17 @@ static int chat_frame(struct tui *t, const struct eng_frame *h, const unsigned c
         chat_finish(t, "error");
         return TUI_REDRAW;
     }
+    case ENG_EV_PROGRESS: {
+        int32_t stage = -1;
+        float frac = 0;
+        if (h->len >= sizeof stage + sizeof frac) {
+            memcpy(&stage, p, sizeof stage);
+            memcpy(&frac, p + sizeof stage, sizeof frac);
+        }
+        if (stage == ENG_PROGRESS_PROMPT)
+            t->prompt_pm = frac <= 0 ? 0 : frac >= 1 ? 1000 : (int)(frac * 1000);
+        return TUI_REDRAW;
+    }
     default:
         return TUI_OK;
     }
@@ -462,7 +474,26 @@ static void *load_main(void *arg) {
     return NULL;
 }
 
+struct model_find {
+    const char *name;
+    char path[4096];
+};
+
+static int model_find_cb(const char *path, void *ud) {
+    struct model_find *f = ud;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(f->name);
+    if (strcmp(base, f->name) && !(strncmp(base, f->name, n) == 0 && !strcmp(base + n, ".gguf")))
+        return 0;
+    tui_copy(f->path, sizeof f->path, path);
+    return 1;
+}
+
 void tui_chat_model_load(struct tui *t, const char *path) {
+    struct model_find f = {path, ""};
+    if (!strchr(path, '/') && access(path, R_OK) != 0 && paths_models_each(model_find_cb, &f))
+        path = f.path; /* a name from the model search path, with or without .gguf */
     if (!tui_engine_ready()) {
         tui_chat_notice(t, "this build has no inference engine yet: browsing only");
         return;
@@ -552,9 +583,18 @@ static int models_add(const char *path, void *ud) {
     return 0;
 }
 
-void tui_chat_models(struct tui *t) {
+void tui_chat_models(struct tui *t, int rescan) {
     tui_items_clear(t);
-    paths_models_each(models_add, t);
+    if (rescan || !t->models) {
+        paths_models_each(models_add, t);
+        free(t->models);
+        t->models = t->items;
+        t->n_models = t->n_items;
+        t->items = NULL;
+        t->n_items = 0;
+    }
+    for (int i = 0; i < t->n_models; i++)
+        tui_items_add(t, t->models[i].key, t->models[i].label);
     for (int i = 0; i < t->n_items; i++)
         if (!strcmp(t->items[i].key, t->model_path))
             t->ov_sel = i;
@@ -736,7 +776,10 @@ int tui_chat_export(struct tui *t, const char *path) {
 static int search_add(const struct store_hit *h, void *ud) {
     struct tui *t = ud;
     char label[256];
-    snprintf(label, sizeof label, "%-20.20s %s", h->title && h->title[0] ? h->title : h->id,
+    const char *title = h->title && h->title[0] ? h->title : h->id;
+    int w;
+    size_t n = layout_fit(title, strlen(title), 20, &w); /* a column of 20 cells */
+    snprintf(label, sizeof label, "%.*s%*s %s", (int)n, title, 20 - w, "",
              h->snippet ? h->snippet : "");
     for (char *p = label; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')

@@ -362,7 +362,10 @@ static void draw_status(struct tui *t, int y) {
         human_bytes(kvb, kv, sizeof kv);
         o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 %s \xe2\x94\x82 ctx %d/%d",
                               t->info.name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
-        if (t->gen)
+        if (t->gen && t->prompt_pm < 1000 && (!t->have_live || t->live.n_gen == 0))
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 prompt %d%%",
+                                  t->prompt_pm / 10);
+        else if (t->gen)
             o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 %.1f t/s",
                                   t->have_live ? (double)t->live.gen_tps : 0.0);
         snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 RSS %s \xe2\x94\x82 KV %s", rss, kv);
@@ -496,6 +499,8 @@ static void draw_overlay(struct tui *t) {
             put_text(ry, x + 2, "(nothing)", 9, w - 4, theme_attr(THEME_OVERLAY));
         if (t->overlay == OV_SETTINGS)
             foot = t->ov_editing ? "Enter set \xc2\xb7 Esc cancel" : "Enter edit \xc2\xb7 Esc close";
+        if (t->overlay == OV_MODELS)
+            foot = "Enter load \xc2\xb7 r rescan \xc2\xb7 Esc close";
         if (t->overlay == OV_SEARCH)
             foot = "type to search \xc2\xb7 Up/Down \xc2\xb7 Enter open \xc2\xb7 Esc close";
     }

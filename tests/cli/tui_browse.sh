@@ -74,5 +74,29 @@ wait_for "green tea"
 kill -TERM "$(tm display-message -p -t t '#{pane_pid}' | xargs pgrep -P | head -1)" 2>/dev/null
 tui_wait_exit
 expect_eq "$(cat "$TEST_TMPDIR/rc")" 143
-expect_contains "$(tm display-message -p -t t '#{alternate_on}')" "0"
+expect_eq "$(tm display-message -p -t t '#{alternate_on}')" 0
+
+# a crash (SIGSEGV): the handler restores the terminal, then the process dies of the signal
+tui_start 100 30 -c
+wait_for "green tea"
+kill -SEGV "$(tm display-message -p -t t '#{pane_pid}' | xargs pgrep -P | head -1)" 2>/dev/null
+tui_wait_exit
+expect_eq "$(cat "$TEST_TMPDIR/rc")" 139
+expect_eq "$(tm display-message -p -t t '#{alternate_on}')" 0
+
+# NO_COLOR: no color escapes at all on the screen; with colors, the status bar has some
+TUI_ENV="NO_COLOR=1"
+tui_start 100 30 -c
+wait_for "green tea"
+tm capture-pane -e -p -t t | grep -Eq "$(printf '\033')\[([0-9;]*;)?(3[0-7]|4[0-7]|38|48)[;m]" &&
+    fail "colors with NO_COLOR set"
+tm send-keys -t t C-q
+tui_wait_exit
+TUI_ENV=""
+tui_start 100 30 -c
+wait_for "green tea"
+tm capture-pane -e -p -t t | grep -Eq "$(printf '\033')\[([0-9;]*;)?(3[0-7]|4[0-7]|38|48)[;m]" ||
+    fail "no colors without NO_COLOR"
+tm send-keys -t t C-q
+tui_wait_exit
 pass
