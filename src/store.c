@@ -457,16 +457,26 @@ int store_open(const char *path, store **out, char *err, size_t err_len) {
     int exists, r = check_header(path, &exists, err, err_len);
     if (r)
         return r;
-    if (!exists) {
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-            *slash = 0;
-            if (paths_mkdir_p(dir) != 0) {
-                snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
-                return STORE_E_IO;
-            }
+    /* the directory must be writable: a new file, and the -wal and -shm files, go there */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash == dir ? (void)(slash[1] = 0) : (void)(*slash = 0);
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (!exists && paths_mkdir_p(dir) != 0) {
+        snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
+        return STORE_E_IO;
+    }
+    if (strcmp(path, ":memory:") != 0) {
+        const char *what = access(dir, W_OK | X_OK) != 0                  ? dir
+                           : exists && access(path, R_OK | W_OK) != 0 ? "cannot write"
+                                                                        : NULL;
+        if (what) {
+            snprintf(err, err_len, "%s: %s: %s (natter writes the database and its -wal and "
+                     "-shm files)", path, what, strerror(errno));
+            return STORE_E_IO;
         }
     }
     store *s = calloc(1, sizeof *s);

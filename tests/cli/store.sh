@@ -108,10 +108,16 @@ NATTER_DB="$DB" "$NATTER" ls | grep -q "Geography quiz" || fail "NATTER_DB not u
 "$NATTER" ls >/dev/null || fail "ls with the XDG default exited $?"
 [ -f "$XDG_DATA_HOME/natter/natter.db" ] || fail "no database under XDG_DATA_HOME"
 
-# a read-only directory: a clear message (root ignores permissions: skip that part)
-if [ "$(id -u)" != 0 ]; then
-    mkdir "$TEST_TMPDIR/ro" && chmod 500 "$TEST_TMPDIR/ro"
-    check_err 1 "ro/n.db" "$NATTER" ls --db "$TEST_TMPDIR/ro/n.db"
+# a read-only directory: a clear message (root ignores permissions: run that as nobody)
+mkdir "$TEST_TMPDIR/ro" && chmod 555 "$TEST_TMPDIR/ro"
+as_user=""
+if [ "$(id -u)" = 0 ]; then
+    command -v setpriv >/dev/null && as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    $as_user "$NATTER" --version >/dev/null 2>&1 || as_user=skip
+fi
+if [ "$as_user" != skip ]; then
+    check_err 1 "Permission denied" $as_user "$NATTER" ls --db "$TEST_TMPDIR/ro/n.db"
+    [ ! -e "$TEST_TMPDIR/ro/n.db" ] || fail "a database appeared in a read-only directory"
 fi
 
 N rm "$short" >/dev/null || fail "rm exited $?"
