@@ -599,3 +599,56 @@ TEST(store_two_writer_processes_lose_nothing) {
                                "finish = 'stop'"), N_PROC * N_CONV);
     CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM search"), N_PROC * N_CONV * (N_MSG + 2));
 }
+
+#include "run_save.h"
+
+TEST(store_run_save_history_and_reply) {
+    const char *path = db_path("run.db");
+    store *s = open_ok(path);
+    CHECK(s != NULL);
+    char a[9];
+    struct store_conv_params p = {.system_prompt = "S"};
+    CHECK_EQ_INT(store_conv_new(s, &p, a), 0);
+    CHECK(store_msg_add(s, a, "user", "Q1", 0) > 0);
+    CHECK(store_msg_add(s, a, "assistant", "A1", 0) > 0);
+    store_close(s);
+
+    const struct prompts_template *t = prompts_template_find("chatml");
+    CHECK(t != NULL);
+    struct run_save *rs;
+    char pre[4] = {a[0], a[1], a[2], 0};
+    CHECK_EQ_INT(run_save_open(path, pre, &rs, NULL, 0), 0);
+    char *text = NULL;
+    CHECK_EQ_INT(run_save_render(rs, t, "Q2", &text), 0);
+    CHECK_STR_EQ(text, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n"
+                       "<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n"
+                       "<|im_start|>assistant\n");
+    free(text);
+    CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "chatml", "Q2"), 0);
+    CHECK_EQ_INT(run_save_append(rs, "A", 1), 0);
+    CHECK_EQ_INT(run_save_append(rs, "2", 1), 0);
+    struct store_reply_stats st = {.n_tokens = 2, .prompt_tps = 10, .gen_tps = 5};
+    CHECK_EQ_INT(run_save_finish(rs, "length", &st), 0);
+    run_save_close(rs);
+
+    s = open_ok(path);
+    char buf[4096] = "";
+    CHECK_EQ_INT(store_msg_each(s, a, collect_content, buf), 0);
+    CHECK_STR_EQ(buf, "user:Q1:-|assistant:A1:-|user:Q2:-|assistant:A2:length|");
+    store_close(s);
+
+    /* without --conv: a new conversation holding the exchange */
+    CHECK_EQ_INT(run_save_open(path, NULL, &rs, NULL, 0), 0);
+    CHECK_EQ_INT(run_save_render(rs, prompts_template_find("completion"), "Once", &text), 0);
+    CHECK_STR_EQ(text, "Once");
+    free(text);
+    CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "completion", "Once"), 0);
+    CHECK_EQ_INT(run_save_append(rs, " upon", 5), 0);
+    run_save_close(rs); /* closed mid-reply: the text is kept, unfinished */
+    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM conversations"), 2);
+    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM messages WHERE content = ' upon' AND "
+                               "finish IS NULL"), 1);
+    char err[256];
+    CHECK_EQ_INT(run_save_open(path, "zzzz", &rs, err, sizeof err), -1);
+    CHECK_STR_EQ(err, "no conversation 'zzzz'");
+}

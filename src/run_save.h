@@ -1,0 +1,40 @@
+/* src/run_save.h — `natter run --save [--conv ID]`: the exchange kept in the store. With a
+ * conversation, its history (system prompt and messages) is rendered before the new prompt so
+ * the model sees it as context; the reply is saved as it streams. Main thread. */
+#ifndef NATTER_RUN_SAVE_H
+#define NATTER_RUN_SAVE_H
+
+#include <stddef.h>
+
+#include "prompts.h"
+#include "store.h"
+
+struct run_save;
+
+/* Opens the database (db: the --db value or NULL) and, when conv is not NULL, resolves it (a
+ * unique prefix will do). 0, or -1 with a one-line message in err. The other functions return
+ * 0 or -1 with the message in run_save_error(). */
+int run_save_open(const char *db, const char *conv, struct run_save **out, char *err,
+                  size_t err_len);
+const char *run_save_error(const struct run_save *rs);
+/* The conversation's id ("" until run_save_begin creates a new one). */
+const char *run_save_id(const struct run_save *rs);
+
+/* The conversation's history plus the new user prompt, rendered with t and ending with the
+ * assistant's turn, into *text (caller frees). */
+int run_save_render(struct run_save *rs, const struct prompts_template *t, const char *prompt,
+                    char **text);
+
+/* Saves the user's prompt (creating the conversation, with model and template, when there was
+ * no --conv) and starts the assistant's reply. */
+int run_save_begin(struct run_save *rs, const char *model, const char *template_name,
+                   const char *prompt);
+/* Generated text as it arrives (saved in batches). */
+int run_save_append(struct run_save *rs, const char *text, size_t len);
+/* Ends the reply: reason "stop", "length", "stopped" or "error"; st may be NULL. */
+int run_save_finish(struct run_save *rs, const char *reason, const struct store_reply_stats *st);
+
+/* Flushes what is pending and closes. Accepts NULL. */
+void run_save_close(struct run_save *rs);
+
+#endif
