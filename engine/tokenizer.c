@@ -20,6 +20,7 @@
 
 enum vocab_pre {
     PRE_DEFAULT, PRE_GPT2, PRE_LLAMA3, PRE_QWEN2, PRE_STARCODER, PRE_DEEPSEEK_CODER,
+    PRE_DEEPSEEK_LLM,
 };
 
 static const struct {
@@ -41,6 +42,7 @@ static const struct {
     {"codeshell", PRE_STARCODER, 0, 0}, {"exaone", PRE_STARCODER, 0, 0},
     {"minerva-7b", PRE_STARCODER, 0, 0},
     {"deepseek-coder", PRE_DEEPSEEK_CODER, 0, 0},
+    {"deepseek-llm", PRE_DEEPSEEK_LLM, 0, 0},
 };
 #define VOCAB_N_PRE (sizeof vocab_pre_names / sizeof vocab_pre_names[0])
 
@@ -502,7 +504,7 @@ int vocab_load(const gguf *g, struct vocab **out, char *err, size_t err_len) {
         if (i == VOCAB_N_PRE) {
             vocab_err(err, err_len,
                       "unknown pre-tokenizer '%.*s' (supported: default, gpt-2, llama-bpe, qwen2, "
-                      "starcoder, deepseek-coder, refact, smollm, and their aliases)",
+                      "starcoder, deepseek-coder, deepseek-llm, refact, smollm, and aliases)",
                       (int)(s.len > 64 ? 64 : s.len), s.p);
             free(v);
             return ENG_E_UNSUPPORTED;
@@ -1053,6 +1055,71 @@ static size_t pre_cjk(const struct pre_text *t, size_t pos, size_t end) {
     return p - pos;
 }
 
+/* DeepSeek LLM's explicit letter and punctuation classes (from its tokenizer's regexes). */
+struct pre_range {
+    uint32_t lo, hi;
+};
+static const struct pre_range pre_ds_letters[] = {
+    {0x0041, 0x005A}, {0x0061, 0x007A}, {0x00B5, 0x00B5}, {0x00C0, 0x00D6}, {0x00D8, 0x00F6},
+    {0x00F8, 0x01BA}, {0x01BC, 0x01BF}, {0x01C4, 0x0293}, {0x0295, 0x02AF}, {0x0370, 0x0373},
+    {0x0376, 0x0377}, {0x037B, 0x037D}, {0x037F, 0x037F}, {0x0386, 0x0386}, {0x0388, 0x038A},
+    {0x038C, 0x038C}, {0x038E, 0x03A1}, {0x03A3, 0x03F5}, {0x03F7, 0x0481}, {0x048A, 0x052F},
+    {0x0531, 0x0556}, {0x10A0, 0x10C5}, {0x13A0, 0x13F5}, {0x13F8, 0x13FD}, {0x1C90, 0x1CBA},
+    {0x1CBD, 0x1CBF}, {0x1D00, 0x1D2B}, {0x1D6B, 0x1D77}, {0x1D79, 0x1D9A}, {0x1E00, 0x1F15},
+    {0x1F18, 0x1F1D}, {0x1F20, 0x1F45}, {0x1F48, 0x1F4D}, {0x1F50, 0x1F57}, {0x1F59, 0x1F59},
+    {0x1F5B, 0x1F5B}, {0x1F5D, 0x1F5D}, {0x1F5F, 0x1F7D}, {0x1F80, 0x1FB4}, {0x1FB6, 0x1FBC},
+    {0x1FBE, 0x1FBE}, {0x1FC2, 0x1FC4}, {0x1FC6, 0x1FCC}, {0x1FD0, 0x1FD3}, {0x1FD6, 0x1FDB},
+    {0x1FE0, 0x1FEC}, {0x1FF2, 0x1FF4}, {0x1FF6, 0x1FFC}, {0x2102, 0x2102}, {0x2107, 0x2107},
+    {0x210A, 0x2113}, {0x2115, 0x2115}, {0x2119, 0x211D}, {0x2124, 0x2124}, {0x2126, 0x2126},
+    {0x2128, 0x2128}, {0x212A, 0x212D}, {0x212F, 0x2134}, {0x2139, 0x2139}, {0x213C, 0x213F},
+    {0x2145, 0x2149}, {0x214E, 0x214E}, {0x2183, 0x2184}, {0x2C00, 0x2C7B}, {0x2C7E, 0x2CE4},
+    {0x2CEB, 0x2CEE}, {0x2CF2, 0x2CF3}, {0xA640, 0xA66D}, {0xA680, 0xA69B}, {0xA722, 0xA76F},
+    {0xA771, 0xA787}, {0xA78B, 0xA78E}, {0xAB70, 0xABBF}, {0xFB00, 0xFB06}, {0xFB13, 0xFB17},
+    {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A}, {0x10400, 0x1044F}, {0x104B0, 0x104D3},
+    {0x104D8, 0x104FB}, {0x10C80, 0x10CB2}, {0x10CC0, 0x10CF2}, {0x118A0, 0x118DF},
+    {0x1E900, 0x1E943},
+};
+static const struct pre_range pre_ds_punct[] = {
+    {0x0021, 0x002F}, {0x003A, 0x007E}, {0x2018, 0x201F}, {0x3000, 0x3002},
+    {0xFF01, 0xFF0F}, {0xFF1A, 0xFF5E},
+};
+
+static int pre_in(const struct pre_range *r, size_t n, uint32_t c) {
+    for (size_t i = 0; i < n; i++)
+        if (c >= r[i].lo && c <= r[i].hi)
+            return 1;
+    return 0;
+}
+
+/* \s?[class]+ over an explicit class (whitespace never matches it: llama.cpp maps it away) */
+static size_t pre_ws_opt_class(const struct pre_text *t, size_t pos, size_t end,
+                               const struct pre_range *r, size_t n) {
+#define PRE_IN_CLASS(i) ((i) < end && !(t->fl[i] & UNICODE_WHITESPACE) && pre_in(r, n, t->cp[i]))
+    size_t p = pos;
+    if ((t->fl[pos] & UNICODE_WHITESPACE) && PRE_IN_CLASS(pos + 1))
+        p++;
+    size_t q = p;
+    while (PRE_IN_CLASS(q))
+        q++;
+#undef PRE_IN_CLASS
+    return q > p ? q - pos : 0;
+}
+
+static size_t pre_ds_letter_run(const struct pre_text *t, size_t pos, size_t end) {
+    return pre_ws_opt_class(t, pos, end, pre_ds_letters,
+                            sizeof pre_ds_letters / sizeof pre_ds_letters[0]);
+}
+
+static size_t pre_ds_punct_run(const struct pre_text *t, size_t pos, size_t end) {
+    return pre_ws_opt_class(t, pos, end, pre_ds_punct, sizeof pre_ds_punct / sizeof pre_ds_punct[0]);
+}
+
+/* \s+$ */
+static size_t pre_ws_at_end(const struct pre_text *t, size_t pos, size_t end) {
+    size_t n = pre_run(t, pos, end, UNICODE_WHITESPACE);
+    return n && pos + n == end ? n : 0;
+}
+
 static const pre_fn pre_passes_default[] = {pre_default_punct, pre_gpt2, pre_digits, pre_ascii3,
                                             NULL};
 static const pre_fn pre_passes_gpt2[] = {pre_gpt2, NULL};
@@ -1062,6 +1129,9 @@ static const pre_fn pre_passes_starcoder[] = {pre_digit, pre_gpt2, NULL};
 static const pre_fn pre_passes_deepseek_coder[] = {pre_crlf, pre_ws_letters, pre_ws_punct,
                                                    pre_cjk, pre_digit, NULL};
 
+static const pre_fn pre_passes_deepseek_llm[] = {pre_crlf, pre_ds_letter_run, pre_ds_punct_run,
+                                                 pre_ws_at_end, pre_cjk, pre_digits, NULL};
+
 static const pre_fn *pre_passes(enum vocab_pre pre) {
     switch (pre) {
     case PRE_GPT2: return pre_passes_gpt2;
@@ -1069,6 +1139,7 @@ static const pre_fn *pre_passes(enum vocab_pre pre) {
     case PRE_QWEN2: return pre_passes_qwen2;
     case PRE_STARCODER: return pre_passes_starcoder;
     case PRE_DEEPSEEK_CODER: return pre_passes_deepseek_coder;
+    case PRE_DEEPSEEK_LLM: return pre_passes_deepseek_llm;
     case PRE_DEFAULT: break;
     }
     return pre_passes_default;
