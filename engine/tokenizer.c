@@ -870,15 +870,16 @@ static void tok_bpe_word(struct tok_session *s, const char *w, size_t len) {
 struct pre_text {
     const uint32_t *cp;
     const uint16_t *fl;
+    size_t ws_fail_until; /* pre_ws_at_end: positions below this are known not to match */
 };
 
 #define PRE_FL(t, i, end) ((i) < (end) ? (t)->fl[i] : 0u)
 #define PRE_CP(t, i, end) ((i) < (end) ? (t)->cp[i] : 0xFFFFFFFFu)
 #define PRE_LNW (UNICODE_LETTER | UNICODE_NUMBER | UNICODE_WHITESPACE)
 
-typedef size_t (*pre_fn)(const struct pre_text *t, size_t pos, size_t end);
+typedef size_t (*pre_fn)(struct pre_text *t, size_t pos, size_t end);
 
-static size_t pre_ws_tail(const struct pre_text *t, size_t pos, size_t end, int rn_rule) {
+static size_t pre_ws_tail(struct pre_text *t, size_t pos, size_t end, int rn_rule) {
     size_t nws = 0, last_rn = 0;
     while (PRE_FL(t, pos + nws, end) & UNICODE_WHITESPACE) {
         uint32_t c = t->cp[pos + nws];
@@ -894,7 +895,7 @@ static size_t pre_ws_tail(const struct pre_text *t, size_t pos, size_t end, int 
 }
 
 /* 's|'t|'re|'ve|'m|'ll|'d (fold: also the upper-case letters) */
-static size_t pre_contraction(const struct pre_text *t, size_t pos, size_t end, int fold) {
+static size_t pre_contraction(struct pre_text *t, size_t pos, size_t end, int fold) {
     if (t->cp[pos] != '\'' || pos + 1 >= end)
         return 0;
     uint32_t a = t->cp[pos + 1];
@@ -913,7 +914,7 @@ static size_t pre_contraction(const struct pre_text *t, size_t pos, size_t end, 
 }
 
 /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S) */
-static size_t pre_gpt2(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_gpt2(struct pre_text *t, size_t pos, size_t end) {
     size_t m = pre_contraction(t, pos, end, 0);
     if (m)
         return m;
@@ -940,7 +941,7 @@ static size_t pre_gpt2(const struct pre_text *t, size_t pos, size_t end) {
 
 /* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
  *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
-static size_t pre_llama3_n(const struct pre_text *t, size_t pos, size_t end, size_t max_digits) {
+static size_t pre_llama3_n(struct pre_text *t, size_t pos, size_t end, size_t max_digits) {
     size_t m = pre_contraction(t, pos, end, 1);
     if (m)
         return m;
@@ -971,16 +972,16 @@ static size_t pre_llama3_n(const struct pre_text *t, size_t pos, size_t end, siz
     return pre_ws_tail(t, pos, end, 1);
 }
 
-static size_t pre_llama3(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_llama3(struct pre_text *t, size_t pos, size_t end) {
     return pre_llama3_n(t, pos, end, 3);
 }
 
 /* Qwen2's regex is Llama 3's with single digits; every character matches some alternative. */
-static size_t pre_qwen2(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_qwen2(struct pre_text *t, size_t pos, size_t end) {
     return pre_llama3_n(t, pos, end, 1);
 }
 
-static size_t pre_run(const struct pre_text *t, size_t p, size_t end, unsigned mask) {
+static size_t pre_run(struct pre_text *t, size_t p, size_t end, unsigned mask) {
     size_t q = p;
     while (PRE_FL(t, q, end) & mask)
         q++;
@@ -988,18 +989,18 @@ static size_t pre_run(const struct pre_text *t, size_t p, size_t end, unsigned m
 }
 
 /* \p{N} */
-static size_t pre_digit(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_digit(struct pre_text *t, size_t pos, size_t end) {
     (void)end;
     return (t->fl[pos] & UNICODE_NUMBER) ? 1 : 0;
 }
 
 /* \p{N}+ */
-static size_t pre_digits(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_digits(struct pre_text *t, size_t pos, size_t end) {
     return pre_run(t, pos, end, UNICODE_NUMBER);
 }
 
 /* [\p{P}\$\+<=>\^~\|]+ */
-static int pre_is_default_punct(const struct pre_text *t, size_t i, size_t end) {
+static int pre_is_default_punct(struct pre_text *t, size_t i, size_t end) {
     if (i >= end)
         return 0;
     uint32_t c = t->cp[i];
@@ -1007,7 +1008,7 @@ static int pre_is_default_punct(const struct pre_text *t, size_t i, size_t end) 
            c == '>' || c == '^' || c == '~' || c == '|';
 }
 
-static size_t pre_default_punct(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_default_punct(struct pre_text *t, size_t pos, size_t end) {
     size_t p = pos;
     while (pre_is_default_punct(t, p, end))
         p++;
@@ -1015,7 +1016,7 @@ static size_t pre_default_punct(const struct pre_text *t, size_t pos, size_t end
 }
 
 /* [0-9][0-9][0-9] */
-static size_t pre_ascii3(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_ascii3(struct pre_text *t, size_t pos, size_t end) {
     for (size_t i = 0; i < 3; i++) {
         uint32_t c = PRE_CP(t, pos + i, end);
         if (c < '0' || c > '9')
@@ -1025,28 +1026,28 @@ static size_t pre_ascii3(const struct pre_text *t, size_t pos, size_t end) {
 }
 
 /* [\r\n] */
-static size_t pre_crlf(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_crlf(struct pre_text *t, size_t pos, size_t end) {
     (void)end;
     return t->cp[pos] == '\r' || t->cp[pos] == '\n';
 }
 
 /* \s?X+ */
-static size_t pre_ws_opt_run(const struct pre_text *t, size_t pos, size_t end, unsigned mask) {
+static size_t pre_ws_opt_run(struct pre_text *t, size_t pos, size_t end, unsigned mask) {
     if ((t->fl[pos] & UNICODE_WHITESPACE) && (PRE_FL(t, pos + 1, end) & mask))
         return 1 + pre_run(t, pos + 1, end, mask);
     return pre_run(t, pos, end, mask);
 }
 
-static size_t pre_ws_letters(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_ws_letters(struct pre_text *t, size_t pos, size_t end) {
     return pre_ws_opt_run(t, pos, end, UNICODE_LETTER);
 }
 
-static size_t pre_ws_punct(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_ws_punct(struct pre_text *t, size_t pos, size_t end) {
     return pre_ws_opt_run(t, pos, end, UNICODE_PUNCT);
 }
 
 /* [一-龥ࠀ-一가-퟿]+ (whitespace in those ranges never matches: llama.cpp maps it away first) */
-static size_t pre_cjk(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_cjk(struct pre_text *t, size_t pos, size_t end) {
     size_t p = pos;
     while (p < end && !(t->fl[p] & UNICODE_WHITESPACE) &&
            ((t->cp[p] >= 0x0800 && t->cp[p] <= 0x9FA5) ||
@@ -1092,7 +1093,7 @@ static int pre_in(const struct pre_range *r, size_t n, uint32_t c) {
 }
 
 /* \s?[class]+ over an explicit class (whitespace never matches it: llama.cpp maps it away) */
-static size_t pre_ws_opt_class(const struct pre_text *t, size_t pos, size_t end,
+static size_t pre_ws_opt_class(struct pre_text *t, size_t pos, size_t end,
                                const struct pre_range *r, size_t n) {
 #define PRE_IN_CLASS(i) ((i) < end && !(t->fl[i] & UNICODE_WHITESPACE) && pre_in(r, n, t->cp[i]))
     size_t p = pos;
@@ -1105,19 +1106,24 @@ static size_t pre_ws_opt_class(const struct pre_text *t, size_t pos, size_t end,
     return q > p ? q - pos : 0;
 }
 
-static size_t pre_ds_letter_run(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_ds_letter_run(struct pre_text *t, size_t pos, size_t end) {
     return pre_ws_opt_class(t, pos, end, pre_ds_letters,
                             sizeof pre_ds_letters / sizeof pre_ds_letters[0]);
 }
 
-static size_t pre_ds_punct_run(const struct pre_text *t, size_t pos, size_t end) {
+static size_t pre_ds_punct_run(struct pre_text *t, size_t pos, size_t end) {
     return pre_ws_opt_class(t, pos, end, pre_ds_punct, sizeof pre_ds_punct / sizeof pre_ds_punct[0]);
 }
 
-/* \s+$ */
-static size_t pre_ws_at_end(const struct pre_text *t, size_t pos, size_t end) {
+/* \s+$ (remembers a run that stops short of the end, so a long one is scanned once) */
+static size_t pre_ws_at_end(struct pre_text *t, size_t pos, size_t end) {
+    if (pos < t->ws_fail_until && t->ws_fail_until <= end)
+        return 0;
     size_t n = pre_run(t, pos, end, UNICODE_WHITESPACE);
-    return n && pos + n == end ? n : 0;
+    if (n && pos + n == end)
+        return n;
+    t->ws_fail_until = pos + n;
+    return 0;
 }
 
 static const pre_fn pre_passes_default[] = {pre_default_punct, pre_gpt2, pre_digits, pre_ascii3,
@@ -1146,7 +1152,7 @@ static const pre_fn *pre_passes(enum vocab_pre pre) {
 }
 
 /* Re-splits every piece (lengths in code points) with one pass. */
-static int pre_split(const struct pre_text *t, pre_fn fn, const size_t *in, size_t n_in,
+static int pre_split(struct pre_text *t, pre_fn fn, const size_t *in, size_t n_in,
                      size_t **out, size_t *n_out, size_t *cap_out) {
     size_t start = 0;
     *n_out = 0;
@@ -1197,7 +1203,7 @@ static void tok_bpe(struct tok_session *s, const char *text, size_t len) {
         n++;
     }
     a[0] = n;
-    struct pre_text t = {cp, fl};
+    struct pre_text t = {cp, fl, 0};
     for (const pre_fn *fn = pre_passes(v->pre); *fn; fn++) {
         if (pre_split(&t, *fn, a, n_a, &b, &n_b, &cap_b)) {
             s->oom = 1;
