@@ -111,6 +111,91 @@ Z512 inline __m512i z_q8_0_pair(const block_q8_0 *b) {
 Z_VEC_DOT32(q4_0, block_q4_0, z_q4_0_pair, 8)
 Z_VEC_DOT32(q8_0, block_q8_0, z_q8_0_pair, 128)
 
+/* ---- 512-bit 4x4 tiles for Q4_0 / Q8_0 (prompt processing): two blocks per vector; each
+ * (r, c) computed the same way whatever nr and nc are. ---- */
+
+/* [d(b[0]) x 8, d(b[1]) x 8] for the two halves at p and p + stride. */
+Z512 inline __m512 z_d_pair(const uint8_t *p, size_t stride) {
+    uint16_t a, b;
+    memcpy(&a, p, 2);
+    memcpy(&b, p + stride, 2);
+    const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(a | ((uint32_t)b << 16))));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                 _mm512_castps128_ps512(f));
+}
+
+#define Z_TILE32(NAME, XT, PAIR, K)                                                         \
+    Z512 inline __attribute__((always_inline)) void NAME##_tile_z512_n(                    \
+        int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,     \
+        const int NR, const int NC) {                                                       \
+        __m512 acc[4][4];                                                                   \
+        KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)           \
+            acc[r][c] = _mm512_setzero_ps();                                                \
+        const __m512i kk = _mm512_set1_epi8((char)(K));                                     \
+        const int nb = n / 32;                                                              \
+        int i = 0;                                                                          \
+        for (; i + 2 <= nb; i += 2) {                                                       \
+            __m512i xu[4];                                                                  \
+            __m512 dx[4];                                                                   \
+            KUNROLL for (int r = 0; r < NR; r++) {                                          \
+                const XT *xb = (const XT *)(x + (size_t)r * bx) + i;                        \
+                xu[r] = PAIR(xb);                                                           \
+                dx[r] = z_d_pair((const uint8_t *)&xb->d, sizeof(XT));                      \
+            }                                                                               \
+            KUNROLL for (int c = 0; c < NC; c++) {                                          \
+                const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)c * by) + i;        \
+                const __m512i yv = z_y_pair(yb);                                            \
+                const __m512i off = _mm512_sub_epi32(_mm512_setzero_si512(),                \
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), kk, yv));                   \
+                const __m512 dy = z_d_pair((const uint8_t *)&yb->d, sizeof(block_q8_0));    \
+                KUNROLL for (int r = 0; r < NR; r++) {                                      \
+                    const __m512i p = _mm512_dpbusd_epi32(off, xu[r], yv);                  \
+                    acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dx[r], dy),                   \
+                                                _mm512_cvtepi32_ps(p), acc[r][c]);          \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+        if (i < nb) { /* an odd last block: 256-bit */                                      \
+            KUNROLL for (int c = 0; c < NC; c++) {                                          \
+                const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)c * by) + i;        \
+                KUNROLL for (int r = 0; r < NR; r++) {                                      \
+                    const XT *xb = (const XT *)(x + (size_t)r * bx) + i;                    \
+                    const __m256 t = fma_blk_vnni(NAME##_blk_vnni(xb, yb), xb->d, yb->d,    \
+                                                  _mm256_setzero_ps());                     \
+                    acc[r][c] = _mm512_add_ps(acc[r][c], _mm512_zextps256_ps512(t));       \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+        KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)           \
+            s[(size_t)c * bs + (size_t)r] = _mm512_reduce_add_ps(acc[r][c]);                \
+    }                                                                                       \
+    Z512 void NAME##_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx,        \
+                               const void *y, size_t by, int nr, int nc) {                  \
+        const char *xc = x, *yc = y;                                                        \
+        switch ((nr - 1) * 4 + (nc - 1)) {                                                  \
+        case 0: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 1, 1); break;                  \
+        case 1: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 1, 2); break;                  \
+        case 2: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 1, 3); break;                  \
+        case 3: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 1, 4); break;                  \
+        case 4: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 2, 1); break;                  \
+        case 5: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 2, 2); break;                  \
+        case 6: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 2, 3); break;                  \
+        case 7: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 2, 4); break;                  \
+        case 8: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 3, 1); break;                  \
+        case 9: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 3, 2); break;                  \
+        case 10: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 3, 3); break;                 \
+        case 11: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 3, 4); break;                 \
+        case 12: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 4, 1); break;                 \
+        case 13: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 4, 2); break;                 \
+        case 14: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 4, 3); break;                 \
+        case 15: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 4, 4); break;                 \
+        default: break;                                                                     \
+        }                                                                                   \
+    }
+
+Z_TILE32(q4_0, block_q4_0, z_q4_0_pair, 8)
+Z_TILE32(q8_0, block_q8_0, z_q8_0_pair, 128)
+
 #define KSET(sfx)                                                                           \
     {                                                                                       \
         .vec_dot = {                                                                        \
@@ -137,8 +222,8 @@ static void quant_vnni_init(void) {
     quant_kernels_vnni = quant_kernels_vnni_base;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q8_0] = q8_0_vec_dot_z512;
-    quant_kernels_vnni.tile[GGML_TYPE_Q4_0] = q4_0_tile_vnni;
-    quant_kernels_vnni.tile[GGML_TYPE_Q8_0] = q8_0_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_Q4_0] = q4_0_tile_z512;
+    quant_kernels_vnni.tile[GGML_TYPE_Q8_0] = q8_0_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q5_0] = q5_0_tile_vnni;
     quant_kernels_vnni.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_vnni;
     quant_kernels_vnni.tile[GGML_TYPE_Q4_K] = q4_K_tile_vnni;

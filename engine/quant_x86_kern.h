@@ -578,10 +578,7 @@ KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
         }                                                                                   \
     }
 
-KTILE32(q4_0, block_q4_0, xu[r] = KSUF(nib32)(xb->qs), 8)
-KTILE32(q8_0, block_q8_0,
-        xu[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)xb->qs),
-                                 _mm256_set1_epi8((char)0x80)), 128)
+/* Q4_0 and Q8_0 have 512-bit tiles in quant_x86.c. */
 KTILE32(q5_0, block_q5_0,
         uint32_t qh; memcpy(&qh, xb->qh, 4);
         xu[r] = _mm256_or_si256(KSUF(nib32)(xb->qs),
@@ -591,7 +588,7 @@ KTILE32(iq4_nl, block_iq4_nl,
                     _mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl)), _mm256_set1_epi8((char)0x80)),
                     KSUF(nib32)(xb->qs)), 128)
 
-/* Q4_K: per super-block, integer sums per (r, c) in registers, float accumulators in memory. */
+/* Q4_K: per super-block, integer sums per (r, c) in registers; the mins folded in first. */
 KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
     int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
     const int NR, const int NC) {
@@ -600,54 +597,53 @@ KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
         acc[r][c] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int i = 0; i < n / QK_K; i++) {
-        uint8_t sc[4][8], mn[4][8];
-        float d[4], dmin[4], yd[4];
-        __m256i sumi[4][4], mins16[4];
-        KUNROLL for (int r = 0; r < NR; r++) {
-            const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
-            KSUF(k4_scales)(xb->scales, sc[r], mn[r]);
-            d[r] = KSUF(h2f)(xb->d);
-            dmin[r] = KSUF(h2f)(xb->dmin);
-            const uint8_t *m = mn[r];
-            mins16[r] = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3],
-                                          m[4], m[4], m[5], m[5], m[6], m[6], m[7], m[7]);
-        }
+        float d[4], yd[4];
+        __m256i sumi[4][4], sc2[4];
+        __m128i pairs[4];
         KUNROLL for (int c = 0; c < NC; c++) {
             const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
             yd[c] = yb->d;
-            KUNROLL for (int r = 0; r < NR; r++) sumi[r][c] = _mm256_setzero_si256();
+            const __m256i b = _mm256_loadu_si256((const __m256i *)yb->bsums);
+            pairs[c] = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+        }
+        KUNROLL for (int r = 0; r < NR; r++) {
+            const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
+            const __m256i ms = KSUF(k4_scales16)(xb->scales);
+            const __m128i mins = _mm256_extracti128_si256(ms, 1);
+            sc2[r] = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(ms));
+            d[r] = KSUF(h2f)(xb->d);
+            const float dmin = KSUF(h2f)(xb->dmin);
+            KUNROLL for (int c = 0; c < NC; c++) {
+                const __m128 mm = _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs[c]));
+                acc[r][c] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * yd[c]),
+                                             _mm256_zextps128_ps256(mm), acc[r][c]);
+                sumi[r][c] = _mm256_setzero_si256();
+            }
         }
         for (int j = 0; j < 4; j++) {
-            __m256i lo[4], hi[4], s0[4], s1[4];
+            __m256i lo[4], hi[4];
             KUNROLL for (int r = 0; r < NR; r++) {
                 const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
                 const __m256i q = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * j));
                 lo[r] = _mm256_and_si256(q, m4);
                 hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-                s0[r] = _mm256_set1_epi16(sc[r][2 * j]);
-                s1[r] = _mm256_set1_epi16(sc[r][2 * j + 1]);
             }
             KUNROLL for (int c = 0; c < NC; c++) {
                 const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
                 const __m256i y0 = _mm256_loadu_si256((const __m256i *)(yb->qs + 64 * j));
                 const __m256i y1 = _mm256_loadu_si256((const __m256i *)(yb->qs + 64 * j + 32));
                 KUNROLL for (int r = 0; r < NR; r++) {
-                    const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], y0), s0[r]);
-                    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[r], y1), s1[r]);
+                    const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[r], y0),
+                                                         KSUF(k4_bcast)(sc2[r], 2 * j));
+                    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[r], y1),
+                                                         KSUF(k4_bcast)(sc2[r], 2 * j + 1));
                     sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_add_epi32(p0, p1));
                 }
             }
         }
-        KUNROLL for (int c = 0; c < NC; c++) {
-            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
-            const __m256i bs16 = _mm256_loadu_si256((const __m256i *)yb->bsums);
-            KUNROLL for (int r = 0; r < NR; r++) {
-                const __m256 mm = _mm256_cvtepi32_ps(_mm256_madd_epi16(bs16, mins16[r]));
-                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yd[c]),
-                                            _mm256_cvtepi32_ps(sumi[r][c]), acc[r][c]);
-                acc[r][c] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin[r] * yd[c]), mm, acc[r][c]);
-            }
-        }
+        KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
+            acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yd[c]),
+                                        _mm256_cvtepi32_ps(sumi[r][c]), acc[r][c]);
     }
     KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
         s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]);

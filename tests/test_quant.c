@@ -447,7 +447,7 @@ static int close_rel(double a, double b, double scale, double rel) {
 }
 
 TEST(quant_simd_vs_scalar) {
-    const int sizes[] = {256, 512, 768, 1024, 2048, 4096 + 256};
+    const int sizes[] = {32, 96, 224, 256, 512, 768, 1024, 2048, 4096 + 256};
     const int maxn = 4096 + 256;
     void *x = malloc((size_t)maxn * 4 * 4), *yq = malloc((size_t)maxn * 8 * 4);
     float *yf = malloc((size_t)maxn * 4), *xf = malloc((size_t)maxn * 4);
@@ -462,6 +462,7 @@ TEST(quant_simd_vs_scalar) {
             const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
             for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
                 const int n = sizes[si];
+                if (n % tr->blck_size) continue;
                 const size_t rx = quant_row_size(t, n), ry = quant_row_size(tr->vec_dot_type, n);
                 for (int r = 0; r < 4; r++) fill_random_row(t, (char *)x + r * rx, n);
                 for (int c = 0; c < 4; c++) {
