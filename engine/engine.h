@@ -128,13 +128,18 @@ struct eng_sample_params {
     float repeat_penalty;  /* 1: off */
     float freq_penalty;    /* 0: off */
     float presence_penalty;/* 0: off */
-    int penalty_last_n;    /* window of recent tokens the penalties look at */
-    uint64_t seed;
+    int penalty_last_n;    /* window of recent tokens the penalties look at (< 0: all, 0: off) */
+    uint64_t seed;         /* ENG_SEED_RANDOM: a different seed each time */
 };
+#define ENG_SEED_RANDOM 0xFFFFFFFFu  /* llama.cpp's LLAMA_DEFAULT_SEED */
 struct eng_sample_params eng_sample_default_params(void);
 int eng_sampler_new(const struct eng_sample_params *p, int n_vocab, eng_sampler **out);
 void eng_sampler_free(eng_sampler *s);
-/* Picks a token from logits (not modified) given the recent history for the penalties. */
+/* Defaults as llama.cpp's CLI: temp 0.8, top-k 40, top-p 0.95, min-p 0.05, penalties off
+ * (repeat 1.0 over the last 64), random seed. The order is llama.cpp's: penalties, top-k,
+ * top-p, min-p (these three on the temperature-1 distribution), temperature, draw. */
+/* Picks a token from logits (not modified) given the recent history for the penalties.
+ * Allocates nothing; the same seed and inputs give the same tokens. */
 int32_t eng_sampler_sample(eng_sampler *s, const float *logits, const int32_t *hist, int n_hist);
 
 /* ---- generation on its own thread, streaming events through a pipe ---- */
