@@ -101,6 +101,7 @@ struct eng_ctx_params {
 struct eng_ctx_params eng_ctx_default_params(void);
 int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out); /* borrows m */
 void eng_ctx_free(eng_ctx *c);
+eng_model *eng_ctx_model(const eng_ctx *c); /* the model c was created with (borrowed) */
 int eng_ctx_n_ctx(const eng_ctx *c);
 int eng_ctx_n_past(const eng_ctx *c);        /* tokens in the KV cache */
 size_t eng_ctx_kv_bytes(const eng_ctx *c);   /* bytes allocated for the KV cache */

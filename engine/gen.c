@@ -1,0 +1,452 @@
+/* engine/gen.c — generation on its own thread (eng_gen_*) and the event frames it writes
+ * (eng_frame_read for the reader). The thread reuses the longest common prefix of the prompt
+ * with the context's KV cache, processes the rest in chunks (PROGRESS frames), then samples and
+ * decodes token by token, writing TOKEN frames that hold complete UTF-8 only and never any part
+ * of a stop string, STATS now and then, and finally STATS + DONE (or ERROR). eng_gen_start and
+ * eng_gen_join are called by the owner thread; eng_gen_cancel from any thread (async-safe). */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define GEN_CHUNK 512            /* prompt tokens per eng_decode call (one PROGRESS each) */
+#define GEN_PIECE_MAX 1024       /* longest token piece we keep */
+#define GEN_STATS_EVERY_MS 500   /* STATS while generating, at most this often */
+#define GEN_PAYLOAD_MAX (ENG_FRAME_MAX - (int)sizeof(struct eng_frame))
+
+struct eng_gen {
+    eng_ctx *c;
+    const eng_model *m;
+    int32_t *toks;               /* (n_toks) the whole prompt, copied */
+    int n_toks;
+    struct eng_gen_params p;
+    char **stop;                 /* (p.n_stop) copies, non-empty */
+    size_t *stop_len;
+    int n_stop;
+    int fd;
+    uint32_t gen_id;
+    volatile int cancel;         /* set by eng_gen_cancel, read by eng_decode and the loop */
+    int write_failed;            /* the reader went away */
+    int finished;                /* DONE or ERROR was sent */
+    pthread_t thread;
+    int status;
+
+    char *pending;               /* text not yet sent: a split UTF-8 sequence or a stop prefix */
+    size_t n_pending, pending_cap;
+    struct eng_stats st;
+    double t_start, t_prompt_end, t_last_stats;
+};
+
+struct eng_gen_params eng_gen_default_params(void) {
+    struct eng_gen_params p;
+    memset(&p, 0, sizeof p);
+    p.sample = eng_sample_default_params();
+    p.n_predict = -1;
+    return p;
+}
+
+static double gen_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- frames ---- */
+
+/* Writes one frame with one write() (<= PIPE_BUF, so atomic). Waits while the pipe is full,
+ * also when fd is non-blocking. Returns 0, or -1 when the reader is gone. */
+static int gen_write_frame(struct eng_gen *g, uint16_t type, const void *payload, size_t len) {
+    if (g->write_failed) return -1;
+    unsigned char buf[ENG_FRAME_MAX];
+    struct eng_frame h = {type, (uint16_t)len, g->gen_id};
+    if (len > (size_t)GEN_PAYLOAD_MAX) len = GEN_PAYLOAD_MAX;
+    memcpy(buf, &h, sizeof h);
+    if (len) memcpy(buf + sizeof h, payload, len);
+    size_t n = sizeof h + len;
+    for (;;) {
+        ssize_t w = write(g->fd, buf, n);
+        if (w == (ssize_t)n) return 0;
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = {g->fd, POLLOUT, 0};
+            poll(&pfd, 1, 100);
+            continue;
+        }
+        g->write_failed = 1;   /* EPIPE (SIGPIPE is blocked on this thread) or worse */
+        g->cancel = 1;
+        return -1;
+    }
+}
+
+int eng_frame_read(int fd, struct eng_frame *hdr, void *payload) {
+    unsigned char *dst = (unsigned char *)hdr;
+    size_t want = sizeof *hdr, got = 0;
+    for (int part = 0; part < 2; part++) {
+        while (got < want) {
+            ssize_t r = read(fd, dst + got, want - got);
+            if (r > 0) {
+                got += (size_t)r;
+                continue;
+            }
+            if (r == 0) {
+                if (part == 0 && got == 0) return 0;
+                errno = EPROTO;
+                return -1;   /* a frame cut short */
+            }
+            if (errno == EINTR) continue;
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && (part == 1 || got > 0)) {
+                struct pollfd pfd = {fd, POLLIN, 0};
+                poll(&pfd, 1, 100);
+                continue;
+            }
+            return -1;
+        }
+        if (part == 0) {
+            if (hdr->len > GEN_PAYLOAD_MAX) {
+                errno = EPROTO;
+                return -1;
+            }
+            dst = payload;
+            want = hdr->len;
+            got = 0;
+        }
+    }
+    return 1;
+}
+
+static void gen_send_stats(struct eng_gen *g) {
+    double now = gen_now();
+    struct eng_stats *st = &g->st;
+    st->n_past = eng_ctx_n_past(g->c);
+    st->n_ctx = eng_ctx_n_ctx(g->c);
+    double tp = g->t_prompt_end - g->t_start;
+    st->prompt_tps = st->n_prompt > 0 && tp > 0 ? (float)(st->n_prompt / tp) : 0.0f;
+    double tg = now - g->t_prompt_end;
+    st->gen_tps = st->n_gen > 0 && tg > 0 ? (float)(st->n_gen / tg) : 0.0f;
+    st->kv_bytes = eng_ctx_kv_bytes(g->c);
+    st->rss_bytes = eng_rss_bytes();
+    g->t_last_stats = now;
+    gen_write_frame(g, ENG_EV_STATS, st, sizeof *st);
+}
+
+static int gen_finish(struct eng_gen *g, int reason) {
+    g->finished = 1;
+    gen_send_stats(g);
+    int32_t r = reason;
+    gen_write_frame(g, ENG_EV_DONE, &r, sizeof r);
+    return ENG_OK;
+}
+
+static int gen_fail(struct eng_gen *g, int code, const char *msg) {
+    g->finished = 1;
+    unsigned char buf[GEN_PAYLOAD_MAX];
+    int32_t c32 = code;
+    memcpy(buf, &c32, sizeof c32);
+    size_t n = strlen(msg);
+    if (n > sizeof buf - sizeof c32) n = sizeof buf - sizeof c32;
+    memcpy(buf + sizeof c32, msg, n);
+    gen_write_frame(g, ENG_EV_ERROR, buf, sizeof c32 + n);
+    return code;
+}
+
+/* ---- text: UTF-8 completeness and stop strings ---- */
+
+/* The length of the UTF-8 sequence starting at s[0] (of n bytes): > 0 a valid sequence, 0 a
+ * valid but incomplete start (more bytes needed), -1 an invalid byte. */
+static int gen_utf8_seq(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    int len;
+    unsigned min;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; }
+    else return -1;
+    unsigned cp = c & (0x7f >> len);
+    for (int i = 1; i < len; i++) {
+        if ((size_t)i >= n) return 0;
+        if ((s[i] & 0xc0) != 0x80) return -1;
+        cp = (cp << 6) | (s[i] & 0x3f);
+        /* reject overlongs, surrogates and > U+10FFFF as soon as the bits are known */
+        if (i == 1 && len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)))
+            return -1;
+        if (i == 1 && len == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)))
+            return -1;
+    }
+    return cp >= min ? len : -1;
+}
+
+/* Sends text[0..n) as TOKEN frames of valid UTF-8 (invalid bytes become U+FFFD). If final is
+ * 0, a trailing incomplete sequence is not sent; returns the bytes consumed. */
+static size_t gen_emit(struct eng_gen *g, const char *text, size_t n, int final) {
+    const unsigned char *s = (const unsigned char *)text;
+    unsigned char out[GEN_PAYLOAD_MAX];
+    size_t i = 0, o = 0;
+    while (i < n) {
+        int len = gen_utf8_seq(s + i, n - i);
+        if (len == 0 && !final) break;
+        const unsigned char *src = s + i;
+        size_t take = (size_t)len, adv = (size_t)len;
+        if (len <= 0) {           /* invalid, or incomplete at the very end */
+            src = (const unsigned char *)"\xef\xbf\xbd";
+            take = 3;
+            adv = 1;
+            if (len == 0) adv = n - i;
+        }
+        if (o + take > sizeof out) {
+            gen_write_frame(g, ENG_EV_TOKEN, out, o);
+            o = 0;
+        }
+        memcpy(out + o, src, take);
+        o += take;
+        i += adv;
+    }
+    if (o) gen_write_frame(g, ENG_EV_TOKEN, out, o);
+    return i;
+}
+
+/* The offset of the first stop string in text[0..n), or n if none. */
+static size_t gen_find_stop(const struct eng_gen *g, const char *text, size_t n) {
+    size_t best = n;
+    for (int k = 0; k < g->n_stop; k++) {
+        size_t sl = g->stop_len[k];
+        for (size_t i = 0; i + sl <= n && i < best; i++)
+            if (memcmp(text + i, g->stop[k], sl) == 0) {
+                best = i;
+                break;
+            }
+    }
+    return best;
+}
+
+/* How many bytes at the end of text[0..n) could be the start of a stop string. */
+static size_t gen_stop_prefix(const struct eng_gen *g, const char *text, size_t n) {
+    size_t hold = 0;
+    for (int k = 0; k < g->n_stop; k++) {
+        size_t sl = g->stop_len[k];
+        for (size_t len = sl - 1 < n ? sl - 1 : n; len > hold; len--)
+            if (memcmp(text + n - len, g->stop[k], len) == 0) {
+                hold = len;
+                break;
+            }
+    }
+    return hold;
+}
+
+/* Appends a token's text; sends what can be sent. Returns 1 if a stop string was completed
+ * (the text before it is sent, the stop string and what follows are not). */
+static int gen_push_text(struct eng_gen *g, const char *piece, size_t n) {
+    if (g->n_pending + n > g->pending_cap) n = g->pending_cap - g->n_pending;
+    memcpy(g->pending + g->n_pending, piece, n);
+    g->n_pending += n;
+    size_t at = gen_find_stop(g, g->pending, g->n_pending);
+    if (at < g->n_pending) {
+        gen_emit(g, g->pending, at, 1);
+        g->n_pending = 0;
+        return 1;
+    }
+    size_t ready = g->n_pending - gen_stop_prefix(g, g->pending, g->n_pending);
+    size_t used = gen_emit(g, g->pending, ready, 0);
+    memmove(g->pending, g->pending + used, g->n_pending - used);
+    g->n_pending -= used;
+    return 0;
+}
+
+static void gen_flush_text(struct eng_gen *g) {
+    gen_emit(g, g->pending, g->n_pending, 1);
+    g->n_pending = 0;
+}
+
+/* ---- the thread ---- */
+
+static int gen_decode_error(struct eng_gen *g, int rc) {
+    if (rc == ENG_E_CANCELLED || g->cancel) {
+        gen_flush_text(g);
+        return gen_finish(g, ENG_DONE_CANCELLED);
+    }
+    if (rc == ENG_E_CTX_FULL) {
+        gen_flush_text(g);
+        return gen_finish(g, ENG_DONE_CTX_FULL);
+    }
+    return gen_fail(g, rc, eng_last_error());
+}
+
+/* Makes the KV cache hold the prompt: keeps the common prefix, decodes the rest in chunks. */
+static int gen_prompt(struct eng_gen *g) {
+    eng_ctx *c = g->c;
+    int n_ctx = eng_ctx_n_ctx(c);
+    if (g->n_toks > n_ctx) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the prompt (%d tokens) does not fit the context (%d)",
+                 g->n_toks, n_ctx);
+        return gen_fail(g, ENG_E_CTX_FULL, msg);
+    }
+    const int32_t *have = eng_ctx_tokens(c);
+    int n_have = eng_ctx_n_past(c), keep = 0;
+    while (keep < n_have && keep < g->n_toks && have[keep] == g->toks[keep]) keep++;
+    if (keep == g->n_toks) keep--; /* the last prompt token is decoded again for its logits */
+    eng_ctx_truncate(c, keep);
+    g->st.n_reused = keep;
+
+    int n_new = g->n_toks - keep;
+    struct { int32_t stage; float frac; } prog = {ENG_PROGRESS_PROMPT, 0.0f};
+    gen_write_frame(g, ENG_EV_PROGRESS, &prog, sizeof prog);
+    for (int done = 0; done < n_new;) {
+        if (g->cancel) return gen_decode_error(g, ENG_E_CANCELLED);
+        int nb = n_new - done < GEN_CHUNK ? n_new - done : GEN_CHUNK;
+        int rc = eng_decode(c, g->toks + keep + done, nb, 0);
+        if (rc != ENG_OK) return gen_decode_error(g, rc);
+        done += nb;
+        g->st.n_prompt = done;
+        prog.frac = (float)done / (float)n_new;
+        gen_write_frame(g, ENG_EV_PROGRESS, &prog, sizeof prog);
+    }
+    return ENG_OK;
+}
+
+static int gen_run(struct eng_gen *g) {
+    eng_ctx *c = g->c;
+    g->t_start = gen_now();
+    int rc = gen_prompt(g);
+    g->t_prompt_end = gen_now();
+    if (rc != ENG_OK || g->finished) return rc; /* e.g. cancelled during the prompt */
+
+    eng_sampler *s = NULL;
+    rc = eng_sampler_new(&g->p.sample, eng_vocab_size(g->m), &s);
+    if (rc != ENG_OK) return gen_fail(g, rc, "cannot create the sampler");
+    char piece[GEN_PIECE_MAX];
+    for (;;) {
+        if (g->cancel) {
+            rc = gen_decode_error(g, ENG_E_CANCELLED);
+            break;
+        }
+        const float *logits = eng_logits(c, -1);
+        if (!logits) {
+            rc = gen_fail(g, ENG_E_ARG, "no logits after decoding");
+            break;
+        }
+        int32_t tok = eng_sampler_sample(s, logits, eng_ctx_tokens(c), eng_ctx_n_past(c));
+        if (g->st.n_gen == 0) g->st.ttft_ms = (float)((gen_now() - g->t_start) * 1000.0);
+        if (eng_token_is_eog(g->m, tok)) {
+            gen_flush_text(g);
+            rc = gen_finish(g, ENG_DONE_EOG);
+            break;
+        }
+        g->st.n_gen++;
+        int n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 0);
+        if (n > (int)sizeof piece) n = (int)sizeof piece;
+        if (n > 0 && gen_push_text(g, piece, (size_t)n)) {
+            rc = gen_finish(g, ENG_DONE_STOP);
+            break;
+        }
+        if (g->p.n_predict > 0 && g->st.n_gen >= g->p.n_predict) {
+            gen_flush_text(g);
+            rc = gen_finish(g, ENG_DONE_LENGTH);
+            break;
+        }
+        if (eng_ctx_n_past(c) >= eng_ctx_n_ctx(c)) {
+            gen_flush_text(g);
+            rc = gen_finish(g, ENG_DONE_CTX_FULL);
+            break;
+        }
+        rc = eng_decode(c, &tok, 1, 0);
+        if (rc != ENG_OK) {
+            rc = gen_decode_error(g, rc);
+            break;
+        }
+        if ((gen_now() - g->t_last_stats) * 1000.0 >= GEN_STATS_EVERY_MS) gen_send_stats(g);
+    }
+    eng_sampler_free(s);
+    return rc;
+}
+
+static void *gen_thread_main(void *arg) {
+    struct eng_gen *g = arg;
+    g->t_last_stats = gen_now();
+    g->status = gen_run(g);
+    eng_ctx_set_cancel(g->c, NULL);
+    return NULL;
+}
+
+static void gen_free(struct eng_gen *g) {
+    if (!g) return;
+    for (int i = 0; i < g->n_stop; i++) free(g->stop[i]);
+    free(g->stop);
+    free(g->stop_len);
+    free(g->toks);
+    free(g->pending);
+    free(g);
+}
+
+int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_params *p,
+                  int fd, uint32_t gen_id, eng_gen **out) {
+    *out = NULL;
+    if (!c || !toks || n <= 0 || !p || fd < 0 || p->n_stop < 0 || (p->n_stop > 0 && !p->stop))
+        return ENG_E_ARG;
+    struct eng_gen *g = calloc(1, sizeof *g);
+    if (!g) return ENG_E_NOMEM;
+    g->c = c;
+    g->m = eng_ctx_model(c);
+    g->p = *p;
+    g->p.stop = NULL;
+    g->fd = fd;
+    g->gen_id = gen_id;
+    g->n_toks = n;
+    g->toks = malloc((size_t)n * sizeof *g->toks);
+    size_t max_stop = 0;
+    if (p->n_stop > 0) {
+        g->stop = calloc((size_t)p->n_stop, sizeof *g->stop);
+        g->stop_len = calloc((size_t)p->n_stop, sizeof *g->stop_len);
+        if (!g->stop || !g->stop_len) goto nomem;
+        for (int i = 0; i < p->n_stop; i++) {
+            if (!p->stop[i] || !p->stop[i][0]) continue; /* an empty stop string stops nothing */
+            size_t len = strlen(p->stop[i]);
+            if (!(g->stop[g->n_stop] = strdup(p->stop[i]))) goto nomem;
+            g->stop_len[g->n_stop++] = len;
+            if (len > max_stop) max_stop = len;
+        }
+    }
+    g->pending_cap = max_stop + GEN_PIECE_MAX + 8;
+    g->pending = malloc(g->pending_cap);
+    if (!g->toks || !g->pending) goto nomem;
+    memcpy(g->toks, toks, (size_t)n * sizeof *toks);
+    g->st.n_ctx = eng_ctx_n_ctx(c);
+    eng_ctx_set_cancel(c, &g->cancel);
+
+    /* the thread takes no signals: they go to the application's threads, and a write to a
+     * closed pipe gives EPIPE here instead of killing the process */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&g->thread, NULL, gen_thread_main, g);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        eng_ctx_set_cancel(c, NULL);
+        gen_free(g);
+        return ENG_E_THREAD;
+    }
+    *out = g;
+    return ENG_OK;
+nomem:
+    gen_free(g);
+    return ENG_E_NOMEM;
+}
+
+void eng_gen_cancel(eng_gen *g) {
+    if (g) g->cancel = 1;
+}
+
+int eng_gen_join(eng_gen *g) {
+    if (!g) return ENG_E_ARG;
+    pthread_join(g->thread, NULL);
+    int rc = g->status;
+    gen_free(g);
+    return rc;
+}
