@@ -277,6 +277,23 @@ static int chat_generate(struct tui *t) {
     return 0;
 }
 
+/* Saves the messages in memory as a new conversation (an edited history branches off). */
+static void chat_fork(struct tui *t) {
+    t->conv.id[0] = '\0';
+    if (!t->db || conv_ensure_saved(t) != 0)
+        return;
+    for (int i = 0; i < t->conv.n_msgs; i++) {
+        const struct app_msg *m = &t->conv.msgs[i];
+        if ((m->role == APP_ROLE_USER || m->role == APP_ROLE_ASSISTANT) &&
+            store_msg_add(t->db, t->conv.id, m->role == APP_ROLE_USER ? "user" : "assistant",
+                          m->text, 0) < 0) {
+            store_warn(t, "message");
+            return;
+        }
+    }
+    tui_chat_notice(t, "edited: continues as a new conversation (the original is kept)");
+}
+
 int tui_chat_send(struct tui *t, const char *text) {
     if (t->gen) {
         tui_chat_notice(t, "a reply is streaming: Esc stops it");
@@ -287,11 +304,12 @@ int tui_chat_send(struct tui *t, const char *text) {
         return -1;
     }
     if (t->edit_msg >= 0) { /* resending an edited message: what followed it goes */
-        if (t->db && t->conv.id[0])
-            tui_chat_notice(t, "edited: the earlier reply stays in the saved history");
+        int saved = t->conv.id[0] != 0;
         app_conv_truncate(&t->conv, t->edit_msg);
         tui_wrap_free(t);
         t->edit_msg = -1;
+        if (saved) /* the saved conversation stays as it was; the edit continues in a copy */
+            chat_fork(t);
     }
     if (!app_conv_add(&t->conv, APP_ROLE_USER, text, strlen(text)))
         return -1;
@@ -666,6 +684,10 @@ static int msg_load(const struct store_msg *sm, void *ud) {
     int role = !strcmp(sm->role, "user") ? APP_ROLE_USER
              : !strcmp(sm->role, "assistant") ? APP_ROLE_ASSISTANT
              : !strcmp(sm->role, "system") ? APP_ROLE_SYSTEM : APP_ROLE_NOTICE;
+    /* a regenerated reply follows the one it replaced: the newest one stands */
+    int n = t->conv.n_msgs;
+    if (role == APP_ROLE_ASSISTANT && n > 0 && t->conv.msgs[n - 1].role == APP_ROLE_ASSISTANT)
+        app_conv_truncate(&t->conv, n - 1);
     struct app_msg *m = app_conv_add(&t->conv, role, sm->content, strlen(sm->content));
     if (!m)
         return 1;

@@ -253,13 +253,25 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
         lines[n++] = "";
         lines[n++] = "Type a message and press Enter. F1 or ? for help.";
     }
-    int y = y0 + (h - n) / 2;
+    /* each line wrapped to the width, every row centered */
+    struct layout_line rows[64];
+    int n_rows = 0, first[8];
     for (int i = 0; i < n; i++) {
-        int lw = layout_str_width(lines[i], strlen(lines[i]));
-        int cx = x + (w - lw) / 2;
-        if (y + i >= y0 && y + i < y0 + h)
-            put_untrusted(y + i, cx < x ? x : cx, lines[i], w, theme_attr(i ? THEME_NORMAL
-                                                                          : THEME_TITLE) & ~0);
+        first[i] = n_rows;
+        n_rows += layout_wrap(lines[i], strlen(lines[i]), w, LAYOUT_WRAP_WORD, rows + n_rows,
+                              64 - n_rows);
+        if (n_rows > 64)
+            n_rows = 64;
+    }
+    int y = y0 + (h - n_rows) / 2, li = 0;
+    for (int r = 0; r < n_rows; r++) {
+        while (li + 1 < n && first[li + 1] <= r)
+            li++;
+        const char *src = lines[li];
+        int cx = x + (w - rows[r].width) / 2;
+        if (y + r >= y0 && y + r < y0 + h)
+            put_text(y + r, cx < x ? x : cx, src + rows[r].off, (size_t)rows[r].len, w,
+                     theme_attr(li ? THEME_NORMAL : THEME_TITLE));
     }
 }
 
