@@ -1,0 +1,731 @@
+/* tests/test_gguf_corpus.c — a corpus of crafted, broken GGUF files (absurd counts, sizes whose
+ * products overflow, offsets past the end or misaligned, zero/huge/too many dimensions, bad type
+ * ids, duplicate or missing tensors, wrong metadata types, bad hyperparameters and token ids,
+ * truncation at every structural boundary), each of which must be refused with a one-line message
+ * by gguf_open_mem / gguf_open and eng_model_load — never a crash, a hang or a sanitizer report
+ * (run under make test SANITIZE=1). Files are made with tests/gguf_craft.h; model-level cases
+ * patch ../shared/models/stories260K.gguf and the vocab files. */
+#include "engine.h"
+#include "gguf.h"
+#include "gguf_craft.h"
+#include "harness.h"
+#include "quant.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- expectations ---- */
+
+static int gcorp_one_line(const char *msg) {
+    return msg && msg[0] && !strchr(msg, '\n');
+}
+
+/* gguf_open_mem on exactly len bytes (a private copy, so a read past len is an ASan report).
+ * Returns the rc; the message in err. On success, checks every tensor lies inside the buffer. */
+static int gcorp_open_mem(const uint8_t *p, size_t len, char *err, size_t err_len) {
+    uint8_t *copy = malloc(len ? len : 1);
+    memcpy(copy, p, len);
+    gguf *g = NULL;
+    err[0] = 0;
+    int rc = gguf_open_mem(copy, len, &g, err, err_len);
+    if (rc == 0) {
+        for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+            const struct gguf_tensor *t = gguf_tensor_at(g, i);
+            const uint8_t *d = t->data;
+            if (t->nbytes && (d < copy || d + t->nbytes > copy + len || t->nbytes > len)) {
+                snprintf(err, err_len, "accepted tensor '%s' outside the file", t->name);
+                rc = 1;
+            }
+        }
+        gguf_close(g);
+    }
+    free(copy);
+    return rc;
+}
+
+/* The buffer must be refused by gguf_open_mem with a one-line message containing must (if any). */
+#define CHECK_REFUSED_MEM(p, len, must, what)                                                 \
+    do {                                                                                       \
+        char err_[512];                                                                        \
+        int rc_ = gcorp_open_mem((p), (len), err_, sizeof err_);                              \
+        CHECK_MSG(rc_ < 0, "%s: not refused by gguf_open_mem (rc %d, %s)", (what), rc_,       \
+                  err_);                                                                       \
+        CHECK_MSG(gcorp_one_line(err_), "%s: refusal without a one-line message: '%s'", (what), \
+                  err_);                                                                       \
+        CHECK_MSG(!(must) || strstr(err_, (must) ? (must) : ""),                               \
+                  "%s: message '%s' does not name '%s'", (what), err_, (must) ? (must) : "");  \
+    } while (0)
+
+/* Refused, or accepted with every tensor inside the file (for layouts GGUF does not forbid). */
+#define CHECK_SAFE_MEM(p, len, what)                                                          \
+    do {                                                                                       \
+        char err_[512];                                                                        \
+        int rc_ = gcorp_open_mem((p), (len), err_, sizeof err_);                              \
+        CHECK_MSG(rc_ <= 0, "%s: %s", (what), err_);                                          \
+        CHECK_MSG(rc_ == 0 || gcorp_one_line(err_), "%s: refusal without a message", (what)); \
+    } while (0)
+
+/* eng_model_load of path must fail with a one-line message. */
+static int gcorp_load_refused(const char *path, int vocab_only, char *msg, size_t cap) {
+    struct eng_model_params mp = eng_model_default_params();
+    mp.vocab_only = vocab_only;
+    eng_model *m = NULL;
+    int rc = eng_model_load(path, &mp, &m);
+    snprintf(msg, cap, "%s", eng_last_error());
+    if (rc == ENG_OK) {
+        eng_model_free(m);
+        snprintf(msg, cap, "accepted");
+        return 0;
+    }
+    return gcorp_one_line(msg) ? 1 : 0;
+}
+
+#define CHECK_LOAD_REFUSED(path, vocab_only, what)                                             \
+    do {                                                                                       \
+        char msg_[512];                                                                        \
+        CHECK_MSG(gcorp_load_refused((path), (vocab_only), msg_, sizeof msg_),                 \
+                  "%s: eng_model_load: %s", (what), msg_);                                     \
+    } while (0)
+
+/* ---- a small synthetic file: 3 kvs (one an array of strings), 2 F32 tensors ---- */
+
+static const float gcorp_w[64];
+
+static void gcorp_tiny(struct gc_file *f) {
+    gc_file_init(f);
+    gc_set_str(f, "general.architecture", "llama");
+    gc_set_u32(f, "general.alignment", 32);
+    struct gc_buf b = {0};
+    gc_str(&b, "a");
+    gc_str(&b, "bc");
+    gc_str(&b, "");
+    gc_set_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, 3, b.p, b.len);
+    gc_buf_free(&b);
+    uint64_t ne2[2] = {8, 4}, ne1[1] = {8};
+    gc_tensor_add(f, "a.weight", GGML_TYPE_F32, 2, ne2, gcorp_w, 8 * 4 * 4);
+    gc_tensor_add(f, "b.weight", GGML_TYPE_F32, 1, ne1, gcorp_w, 8 * 4);
+}
+
+static uint8_t *gcorp_tiny_bytes(void (*patch)(struct gc_file *), size_t *len) {
+    struct gc_file f;
+    gcorp_tiny(&f);
+    if (patch)
+        patch(&f);
+    uint8_t *p = gc_build(&f, len, NULL, 0, NULL);
+    gc_file_free(&f);
+    return p;
+}
+
+TEST(gguf_corpus_tiny_is_valid) {
+    size_t len;
+    uint8_t *p = gcorp_tiny_bytes(NULL, &len);
+    char err[512];
+    int rc = gcorp_open_mem(p, len, err, sizeof err);
+    free(p);
+    CHECK_MSG(rc == 0, "the untouched synthetic file is refused: %s", err);
+}
+
+/* Every prefix of the synthetic file (all its structure and its data) is refused. */
+TEST(gguf_corpus_truncated_every_byte) {
+    size_t len;
+    uint8_t *p = gcorp_tiny_bytes(NULL, &len);
+    for (size_t n = 0; n < len; n++) {
+        char what[64];
+        snprintf(what, sizeof what, "cut at %zu of %zu", n, len);
+        CHECK_REFUSED_MEM(p, n, NULL, what);
+    }
+    free(p);
+}
+
+/* Header: magic, version, counts near 2^64 and counts whose size in bytes overflows. */
+TEST(gguf_corpus_header) {
+    size_t len;
+    uint8_t *p = gcorp_tiny_bytes(NULL, &len);
+    uint8_t *q = malloc(len);
+    memcpy(q, p, len);
+    memcpy(q, "GGUG", 4);
+    CHECK_REFUSED_MEM(q, len, NULL, "bad magic");
+    static const uint32_t versions[] = {0, 1, 4, 0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        memcpy(q, p, len);
+        memcpy(q + 4, &versions[i], 4); /* test hosts are little-endian, as GGUF */
+        char what[64];
+        snprintf(what, sizeof what, "version %u", versions[i]);
+        CHECK_REFUSED_MEM(q, len, NULL, what);
+    }
+    static const uint64_t counts[] = {UINT64_MAX, UINT64_MAX - 1, UINT64_C(1) << 63,
+                                      UINT64_C(1) << 61, UINT64_C(1) << 59,
+                                      (UINT64_C(1) << 32) + 2, 1000000, 3, 4};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        for (int field = 0; field < 2; field++) { /* n_tensors at 8, n_kv at 16 */
+            memcpy(q, p, len);
+            memcpy(q + 8 + 8 * field, &counts[i], 8);
+            char what[96];
+            snprintf(what, sizeof what, "%s = %llu", field ? "n_kv" : "n_tensors",
+                     (unsigned long long)counts[i]);
+            CHECK_REFUSED_MEM(q, len, NULL, what);
+        }
+    }
+    free(q);
+    free(p);
+}
+
+/* A hand-laid file: header with one kv whose bytes are given, no tensors. */
+static uint8_t *gcorp_one_kv(const char *key, uint32_t type, const void *raw, size_t raw_len,
+                             size_t *len) {
+    struct gc_buf b = {0};
+    gc_bytes(&b, "GGUF", 4);
+    gc_u32(&b, 3);
+    gc_u64(&b, 0);
+    gc_u64(&b, 1);
+    if (key)
+        gc_str(&b, key);
+    gc_u32(&b, type);
+    gc_bytes(&b, raw, raw_len);
+    *len = b.len;
+    return b.p;
+}
+
+TEST(gguf_corpus_strings_and_kv_types) {
+    struct gc_buf b = {0};
+    size_t len;
+    uint8_t *p;
+    /* Key lengths past the end / near 2^64. */
+    static const uint64_t lens[] = {UINT64_MAX, UINT64_MAX - 7, UINT64_C(1) << 63, 1u << 20, 64};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        b.len = 0;
+        gc_bytes(&b, "GGUF", 4);
+        gc_u32(&b, 3);
+        gc_u64(&b, 0);
+        gc_u64(&b, 1);
+        gc_u64(&b, lens[i]);
+        gc_bytes(&b, "general.name", 12);
+        char what[64];
+        snprintf(what, sizeof what, "key length %llu", (unsigned long long)lens[i]);
+        CHECK_REFUSED_MEM(b.p, b.len, NULL, what);
+    }
+    /* String values with lengths past the end. */
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        b.len = 0;
+        gc_u64(&b, lens[i]);
+        gc_bytes(&b, "x", 1);
+        p = gcorp_one_kv("general.name", GGUF_TYPE_STRING, b.p, b.len, &len);
+        CHECK_REFUSED_MEM(p, len, NULL, "string value past the end");
+        free(p);
+    }
+    /* Value type ids out of range. */
+    static const uint32_t types[] = {GGUF_TYPE_COUNT, 13, 255, 0x80000000u, 0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        uint64_t v = 1;
+        p = gcorp_one_kv("general.x", types[i], &v, 8, &len);
+        char what[64];
+        snprintf(what, sizeof what, "value type %u", types[i]);
+        CHECK_REFUSED_MEM(p, len, NULL, what);
+        free(p);
+        /* ... and as an array's element type. */
+        b.len = 0;
+        gc_u32(&b, types[i]);
+        gc_u64(&b, 1);
+        gc_u64(&b, 1);
+        p = gcorp_one_kv("general.x", GGUF_TYPE_ARRAY, b.p, b.len, &len);
+        snprintf(what, sizeof what, "array element type %u", types[i]);
+        CHECK_REFUSED_MEM(p, len, NULL, what);
+        free(p);
+    }
+    /* Array counts whose byte size overflows or runs past the end, for each element kind. */
+    static const uint32_t elem[] = {GGUF_TYPE_UINT8, GGUF_TYPE_UINT32, GGUF_TYPE_UINT64,
+                                    GGUF_TYPE_STRING, GGUF_TYPE_ARRAY};
+    static const uint64_t ns[] = {UINT64_MAX, UINT64_C(1) << 62, UINT64_C(1) << 61,
+                                  (UINT64_C(1) << 60) + 1, 1u << 30, 100};
+    for (size_t e = 0; e < sizeof elem / sizeof elem[0]; e++)
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+            b.len = 0;
+            gc_u32(&b, elem[e]);
+            gc_u64(&b, ns[i]);
+            gc_u64(&b, 0);
+            gc_u64(&b, 0);
+            p = gcorp_one_kv("general.x", GGUF_TYPE_ARRAY, b.p, b.len, &len);
+            char what[96];
+            snprintf(what, sizeof what, "array of type %u with %llu elements", elem[e],
+                     (unsigned long long)ns[i]);
+            CHECK_REFUSED_MEM(p, len, NULL, what);
+            free(p);
+        }
+    /* A deeply nested array (recursion must be bounded, not the stack). */
+    b.len = 0;
+    for (int d = 0; d < 200000; d++) {
+        gc_u32(&b, GGUF_TYPE_ARRAY);
+        gc_u64(&b, 1);
+    }
+    gc_u32(&b, GGUF_TYPE_UINT8);
+    gc_u64(&b, 1);
+    gc_bytes(&b, "x", 1);
+    p = gcorp_one_kv("general.deep", GGUF_TYPE_ARRAY, b.p, b.len, &len);
+    CHECK_SAFE_MEM(p, len, "array nested 200000 deep");
+    free(p);
+    /* The same key twice. */
+    b.len = 0;
+    gc_bytes(&b, "GGUF", 4);
+    gc_u32(&b, 3);
+    gc_u64(&b, 0);
+    gc_u64(&b, 2);
+    for (int i = 0; i < 2; i++) {
+        gc_str(&b, "general.name");
+        gc_u32(&b, GGUF_TYPE_STRING);
+        gc_str(&b, "x");
+    }
+    CHECK_REFUSED_MEM(b.p, b.len, NULL, "duplicate key");
+    gc_buf_free(&b);
+}
+
+/* general.alignment: zero, not a power of two, huge, wrong type. */
+static uint32_t gcorp_align_val;
+static void gcorp_patch_align(struct gc_file *f) {
+    gc_set_u32(f, "general.alignment", gcorp_align_val);
+}
+static void gcorp_patch_align_str(struct gc_file *f) {
+    gc_set_str(f, "general.alignment", "32");
+}
+
+TEST(gguf_corpus_alignment) {
+    static const uint32_t bad[] = {0, 3, 24, 0x80000000u, 0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        gcorp_align_val = bad[i];
+        size_t len;
+        uint8_t *p = gcorp_tiny_bytes(gcorp_patch_align, &len);
+        char what[64];
+        snprintf(what, sizeof what, "general.alignment = %u", bad[i]);
+        CHECK_REFUSED_MEM(p, len, NULL, what);
+        free(p);
+    }
+    size_t len;
+    uint8_t *p = gcorp_tiny_bytes(gcorp_patch_align_str, &len);
+    CHECK_REFUSED_MEM(p, len, NULL, "general.alignment as a string");
+    free(p);
+}
+
+/* Tensor infos: each case patches tensor a.weight of the synthetic file. */
+struct gcorp_tcase {
+    const char *what;
+    uint32_t type, n_dims;
+    uint64_t ne[8];
+    int64_t offset;     /* -1: normal placement */
+    int safe_only;      /* GGUF does not forbid it: refused or accepted safely */
+};
+
+static const struct gcorp_tcase gcorp_tcases[] = {
+    {"type id 39", 39, 2, {8, 4}, -1, 0},
+    {"type id 4 (removed Q4_2)", 4, 2, {8, 4}, -1, 0},
+    {"type id 2^32-1", 0xFFFFFFFFu, 2, {8, 4}, -1, 0},
+    {"5 dims", GGML_TYPE_F32, 5, {8, 4, 1, 1, 1}, -1, 0},
+    {"2^32-1 dims", GGML_TYPE_F32, 0xFFFFFFFFu, {8, 4}, -1, 0},
+    {"zero dims", GGML_TYPE_F32, 0, {0}, -1, 1},
+    {"a zero dimension", GGML_TYPE_F32, 2, {8, 0}, -1, 1},
+    {"dimension 2^63 (negative)", GGML_TYPE_F32, 2, {8, UINT64_C(1) << 63}, -1, 0},
+    {"dimension 2^64-1", GGML_TYPE_F32, 2, {UINT64_MAX, 4}, -1, 0},
+    {"element count overflows", GGML_TYPE_F32, 2, {UINT64_C(1) << 32, UINT64_C(1) << 32}, -1, 0},
+    {"element count overflows over 4 dims", GGML_TYPE_F32, 4,
+     {1u << 16, 1u << 16, 1u << 16, 1u << 16}, -1, 0},
+    {"byte size overflows", GGML_TYPE_F32, 2, {UINT64_C(1) << 31, UINT64_C(1) << 31}, -1, 0},
+    {"huge, fits in int64, past the end", GGML_TYPE_F32, 2, {1u << 30, 1u << 30}, -1, 0},
+    {"Q4_0 row not a multiple of 32", GGML_TYPE_Q4_0, 2, {33, 4}, -1, 0},
+    {"Q4_K row of 2^62", GGML_TYPE_Q4_K, 1, {UINT64_C(1) << 62}, -1, 0},
+    {"offset past the end", GGML_TYPE_F32, 2, {8, 4}, 1 << 20, 0},
+    {"offset misaligned", GGML_TYPE_F32, 2, {8, 4}, 4, 0},
+    {"offset + size overflows", GGML_TYPE_F32, 2, {8, 4}, INT64_MAX - 31, 0},
+    {"offset near 2^63", GGML_TYPE_F32, 2, {8, 4}, (int64_t)(UINT64_C(1) << 62), 0},
+};
+
+static const struct gcorp_tcase *gcorp_tc;
+static void gcorp_patch_tensor(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "a.weight");
+    t->type = gcorp_tc->type;
+    t->n_dims = gcorp_tc->n_dims;
+    memcpy(t->ne, gcorp_tc->ne, sizeof t->ne);
+    t->offset = gcorp_tc->offset;
+}
+
+TEST(gguf_corpus_tensor_infos) {
+    for (size_t i = 0; i < sizeof gcorp_tcases / sizeof gcorp_tcases[0]; i++) {
+        gcorp_tc = &gcorp_tcases[i];
+        size_t len;
+        uint8_t *p = gcorp_tiny_bytes(gcorp_patch_tensor, &len);
+        if (gcorp_tc->safe_only)
+            CHECK_SAFE_MEM(p, len, gcorp_tc->what);
+        else
+            CHECK_REFUSED_MEM(p, len, "a.weight", gcorp_tc->what);
+        free(p);
+    }
+}
+
+static void gcorp_patch_dup(struct gc_file *f) {
+    uint64_t ne[1] = {8};
+    gc_tensor_add(f, "a.weight", GGML_TYPE_F32, 1, ne, gcorp_w, 32);
+}
+static void gcorp_patch_long_name(struct gc_file *f) {
+    char name[300];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    uint64_t ne[1] = {8};
+    gc_tensor_add(f, name, GGML_TYPE_F32, 1, ne, gcorp_w, 32);
+}
+static void gcorp_patch_counts(struct gc_file *f) {
+    f->override_counts = 1;
+    f->n_kv_hdr = (uint64_t)f->n_kv;
+    f->n_t_hdr = (uint64_t)f->n_t + 1; /* one more tensor than there are infos */
+}
+
+TEST(gguf_corpus_tensor_names_and_counts) {
+    size_t len;
+    uint8_t *p = gcorp_tiny_bytes(gcorp_patch_dup, &len);
+    CHECK_REFUSED_MEM(p, len, "a.weight", "duplicate tensor name");
+    free(p);
+    p = gcorp_tiny_bytes(gcorp_patch_long_name, &len);
+    CHECK_REFUSED_MEM(p, len, NULL, "a 299-byte tensor name");
+    free(p);
+    p = gcorp_tiny_bytes(gcorp_patch_counts, &len);
+    CHECK_REFUSED_MEM(p, len, NULL, "n_tensors one more than the infos");
+    free(p);
+}
+
+/* ---- a real model, truncated and patched ---- */
+
+struct gcorp_model {
+    uint8_t *file;
+    size_t len;
+    gguf *g;
+    struct gc_file f;
+};
+
+static int gcorp_model_open(struct gcorp_model *m, const char *rel) {
+    memset(m, 0, sizeof *m);
+    const char *path = test_shared_path(rel);
+    m->file = (uint8_t *)test_read_file(path, &m->len);
+    if (!m->file)
+        return -1;
+    char err[256];
+    if (gguf_open_mem(m->file, m->len, &m->g, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        return -1;
+    }
+    return gc_file_from_gguf(&m->f, m->g);
+}
+
+static void gcorp_model_close(struct gcorp_model *m) {
+    gc_file_free(&m->f);
+    gguf_close(m->g);
+    free(m->file);
+}
+
+TEST(gguf_corpus_model_truncated_at_boundaries) {
+    REQUIRE_SHARED();
+    struct gcorp_model m;
+    CHECK(gcorp_model_open(&m, "models/stories260K.gguf") == 0);
+    enum { CAP = 4096 };
+    size_t *bounds = malloc(sizeof *bounds * CAP);
+    int n_bounds = 0;
+    size_t len;
+    uint8_t *p = gc_build(&m.f, &len, bounds, CAP, &n_bounds);
+    CHECK(n_bounds > 10);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/cut.gguf", test_tmpdir());
+    /* The rebuilt file loads: the cuts below are what makes it fail. */
+    CHECK(gc_write_bytes(path, p, len) == 0);
+    {
+        struct eng_model_params mp = eng_model_default_params();
+        eng_model *em = NULL;
+        CHECK_MSG(eng_model_load(path, &mp, &em) == ENG_OK, "rebuilt model: %s",
+                  eng_last_error());
+        eng_model_free(em);
+    }
+    /* Marks: 4 in the header, 3 per kv, 3 per tensor info, then the data section's. */
+    int n_meta = 4 + 3 * m.f.n_kv + 3 * m.f.n_t;
+    int n_loaded = 0;
+    for (int i = 0; i < n_bounds; i++) {
+        for (int delta = -1; delta <= 1; delta++) {
+            size_t cut = bounds[i] + (size_t)delta;
+            if (bounds[i] == 0 && delta < 0)
+                continue;
+            if (cut >= len)
+                continue;
+            char what[64];
+            snprintf(what, sizeof what, "cut at %zu of %zu", cut, len);
+            CHECK_REFUSED_MEM(p, cut, NULL, what);
+            /* Through the model loader too, for every boundary in the metadata and infos
+             * and one in eight in the data section (each load reads a file). */
+            if (delta == 0 && (i <= n_meta || i % 8 == 0)) {
+                CHECK(gc_write_bytes(path, p, cut) == 0);
+                CHECK_LOAD_REFUSED(path, 0, what);
+                n_loaded++;
+            }
+        }
+    }
+    CHECK(n_loaded > 10);
+    free(p);
+    free(bounds);
+    gcorp_model_close(&m);
+}
+
+/* A patch applied to stories260K's contents; the result must be refused by eng_model_load. */
+struct gcorp_mcase {
+    const char *what;
+    void (*patch)(struct gc_file *f);
+};
+
+static void mp_block_count_zero(struct gc_file *f) { gc_set_u32(f, "llama.block_count", 0); }
+static void mp_block_count_huge(struct gc_file *f) {
+    gc_set_u32(f, "llama.block_count", 0x7FFFFFFF);
+}
+static void mp_block_count_more(struct gc_file *f) {
+    gc_set_u32(f, "llama.block_count", 6); /* the file has 5 layers' tensors */
+}
+static void mp_block_count_str(struct gc_file *f) { gc_set_str(f, "llama.block_count", "5"); }
+static void mp_block_count_neg(struct gc_file *f) { gc_set_i32(f, "llama.block_count", -1); }
+static void mp_block_count_u64(struct gc_file *f) {
+    gc_set_u64(f, "llama.block_count", (UINT64_C(1) << 32) + 5);
+}
+static void mp_block_count_gone(struct gc_file *f) { gc_del(f, "llama.block_count"); }
+static void mp_heads_zero(struct gc_file *f) { gc_set_u32(f, "llama.attention.head_count", 0); }
+static void mp_heads_not_dividing(struct gc_file *f) {
+    gc_set_u32(f, "llama.attention.head_count", 7);
+}
+static void mp_heads_kv_zero(struct gc_file *f) {
+    gc_set_u32(f, "llama.attention.head_count_kv", 0);
+}
+static void mp_heads_kv_not_dividing(struct gc_file *f) {
+    gc_set_u32(f, "llama.attention.head_count", 8);
+    gc_set_u32(f, "llama.attention.head_count_kv", 3);
+}
+static void mp_heads_kv_more(struct gc_file *f) {
+    gc_set_u32(f, "llama.attention.head_count_kv", 64);
+}
+static void mp_heads_huge(struct gc_file *f) {
+    gc_set_u32(f, "llama.attention.head_count", 0xFFFFFFFFu);
+}
+static void mp_embd_zero(struct gc_file *f) { gc_set_u32(f, "llama.embedding_length", 0); }
+static void mp_embd_mismatch(struct gc_file *f) {
+    gc_set_u32(f, "llama.embedding_length", 128);
+}
+static void mp_ff_mismatch(struct gc_file *f) {
+    gc_set_u32(f, "llama.feed_forward_length", 1000);
+}
+static void mp_rope_dims_too_many(struct gc_file *f) {
+    gc_set_u32(f, "llama.rope.dimension_count", 4096);
+}
+static void mp_rope_dims_odd(struct gc_file *f) {
+    gc_set_u32(f, "llama.rope.dimension_count", 7);
+}
+static void mp_arch_unknown(struct gc_file *f) {
+    gc_set_str(f, "general.architecture", "gpt-neox");
+}
+static void mp_arch_gone(struct gc_file *f) { gc_del(f, "general.architecture"); }
+static void mp_arch_int(struct gc_file *f) { gc_set_u32(f, "general.architecture", 1); }
+static void mp_no_tensor_q(struct gc_file *f) { gc_tensor_del(f, "blk.0.attn_q.weight"); }
+static void mp_no_tensor_last(struct gc_file *f) { gc_tensor_del(f, "blk.4.ffn_down.weight"); }
+static void mp_no_embd(struct gc_file *f) { gc_tensor_del(f, "token_embd.weight"); }
+static void mp_no_norm(struct gc_file *f) { gc_tensor_del(f, "output_norm.weight"); }
+static void mp_dup_tensor(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "blk.0.attn_k.weight");
+    gc_tensor_add(f, t->name, t->type, t->n_dims, t->ne, t->data, t->nbytes);
+}
+static void mp_tensor_transposed(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "blk.1.ffn_up.weight");
+    uint64_t x = t->ne[0];
+    t->ne[0] = t->ne[1];
+    t->ne[1] = x;
+}
+static void mp_tensor_3d(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "blk.2.attn_v.weight");
+    t->ne[1] /= 2;
+    t->ne[2] = 2;
+    t->n_dims = 3;
+}
+static void mp_tensor_1d_wrong(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "blk.3.attn_norm.weight");
+    t->ne[0] /= 2;
+    t->nbytes /= 2;
+}
+static void mp_tensor_type_unsupported(struct gc_file *f) {
+    /* Same byte size, a type the engine does not compute with (I32). */
+    struct gc_tensor *t = gc_tensor_find(f, "blk.0.ffn_gate.weight");
+    t->type = GGML_TYPE_I32;
+}
+static void mp_vocab_mismatch(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "token_embd.weight");
+    t->ne[1] -= 1;
+    t->nbytes -= t->nbytes / (t->ne[1] + 1);
+}
+static void mp_tokens_gone(struct gc_file *f) { gc_del(f, "tokenizer.ggml.tokens"); }
+static void mp_tokens_u32(struct gc_file *f) {
+    uint32_t ids[512] = {0};
+    gc_set_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_UINT32, 512, ids, sizeof ids);
+}
+static void mp_tokens_none(struct gc_file *f) {
+    gc_set_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, 0, NULL, 0);
+}
+static void mp_scores_short(struct gc_file *f) {
+    float s[10] = {0};
+    gc_set_arr(f, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, 10, s, sizeof s);
+}
+static void mp_types_short(struct gc_file *f) {
+    int32_t s[10] = {0};
+    gc_set_arr(f, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, 10, s, sizeof s);
+}
+static void mp_bos_out_of_range(struct gc_file *f) {
+    gc_set_u32(f, "tokenizer.ggml.bos_token_id", 512);
+}
+static void mp_eos_out_of_range(struct gc_file *f) {
+    gc_set_u32(f, "tokenizer.ggml.eos_token_id", 0xFFFFFFFFu);
+}
+static void mp_eos_negative(struct gc_file *f) {
+    gc_set_i32(f, "tokenizer.ggml.eos_token_id", -2);
+}
+static void mp_tok_model_unknown(struct gc_file *f) {
+    gc_set_str(f, "tokenizer.ggml.model", "wordpiece-9000");
+}
+static void mp_ctx_zero(struct gc_file *f) { gc_set_u32(f, "llama.context_length", 0); }
+
+static const struct gcorp_mcase gcorp_mcases[] = {
+    {"block_count 0", mp_block_count_zero},
+    {"block_count 2^31-1", mp_block_count_huge},
+    {"block_count one more than the layers present", mp_block_count_more},
+    {"block_count as a string", mp_block_count_str},
+    {"block_count -1", mp_block_count_neg},
+    {"block_count 2^32+5 (u64)", mp_block_count_u64},
+    {"block_count missing", mp_block_count_gone},
+    {"head_count 0", mp_heads_zero},
+    {"head_count not dividing embedding_length", mp_heads_not_dividing},
+    {"head_count_kv 0", mp_heads_kv_zero},
+    {"head_count_kv not dividing head_count", mp_heads_kv_not_dividing},
+    {"head_count_kv above head_count", mp_heads_kv_more},
+    {"head_count 2^32-1", mp_heads_huge},
+    {"embedding_length 0", mp_embd_zero},
+    {"embedding_length not matching the tensors", mp_embd_mismatch},
+    {"feed_forward_length not matching the tensors", mp_ff_mismatch},
+    {"rope dimension_count above the head size", mp_rope_dims_too_many},
+    {"rope dimension_count odd", mp_rope_dims_odd},
+    {"architecture gpt-neox", mp_arch_unknown},
+    {"architecture missing", mp_arch_gone},
+    {"architecture an integer", mp_arch_int},
+    {"blk.0.attn_q.weight missing", mp_no_tensor_q},
+    {"blk.4.ffn_down.weight missing", mp_no_tensor_last},
+    {"token_embd.weight missing", mp_no_embd},
+    {"output_norm.weight missing", mp_no_norm},
+    {"a tensor twice", mp_dup_tensor},
+    {"ffn_up transposed", mp_tensor_transposed},
+    {"attn_v with 3 dims", mp_tensor_3d},
+    {"attn_norm half as long", mp_tensor_1d_wrong},
+    {"ffn_gate of type I32", mp_tensor_type_unsupported},
+    {"token_embd one row short of the vocab", mp_vocab_mismatch},
+    {"tokenizer.ggml.tokens missing", mp_tokens_gone},
+    {"tokenizer.ggml.tokens an array of u32", mp_tokens_u32},
+    {"tokenizer.ggml.tokens empty", mp_tokens_none},
+    {"tokenizer.ggml.scores shorter than the vocab", mp_scores_short},
+    {"tokenizer.ggml.token_type shorter than the vocab", mp_types_short},
+    {"bos_token_id = n_vocab", mp_bos_out_of_range},
+    {"eos_token_id = 2^32-1", mp_eos_out_of_range},
+    {"eos_token_id = -2 (int32)", mp_eos_negative},
+    {"tokenizer.ggml.model unknown", mp_tok_model_unknown},
+    {"context_length 0", mp_ctx_zero},
+};
+
+TEST(gguf_corpus_model_patched) {
+    REQUIRE_SHARED();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/patched.gguf", test_tmpdir());
+    int failures = 0;
+    for (size_t i = 0; i < sizeof gcorp_mcases / sizeof gcorp_mcases[0]; i++) {
+        struct gcorp_model m;
+        CHECK(gcorp_model_open(&m, "models/stories260K.gguf") == 0);
+        gcorp_mcases[i].patch(&m.f);
+        CHECK(gc_write(&m.f, path) == 0);
+        char msg[512];
+        if (!gcorp_load_refused(path, 0, msg, sizeof msg)) {
+            test_fail(__FILE__, __LINE__, "%s: eng_model_load: %s", gcorp_mcases[i].what, msg);
+            failures++;
+        }
+        gcorp_model_close(&m);
+    }
+    CHECK_EQ_INT(failures, 0);
+}
+
+/* Tokenizer metadata of the byte-level BPE vocabs (vocab_only loads). */
+static void vp_merge_no_space(struct gc_file *f) {
+    struct gc_buf b = {0};
+    gc_str(&b, "abc");
+    gc_set_arr(f, "tokenizer.ggml.merges", GGUF_TYPE_STRING, 1, b.p, b.len);
+    gc_buf_free(&b);
+}
+static void vp_merges_u8(struct gc_file *f) {
+    gc_set_arr(f, "tokenizer.ggml.merges", GGUF_TYPE_UINT8, 3, "abc", 3);
+}
+static void vp_pre_unknown(struct gc_file *f) {
+    gc_set_str(f, "tokenizer.ggml.pre", "no-such-pretokenizer");
+}
+static void vp_tokens_bytes(struct gc_file *f) {
+    gc_set_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_UINT8, 3, "abc", 3);
+}
+
+static const struct gcorp_mcase gcorp_vcases[] = {
+    {"a merge without a space", vp_merge_no_space},
+    {"merges as bytes", vp_merges_u8},
+    {"tokens as bytes", vp_tokens_bytes},
+    {"bos_token_id out of range", mp_bos_out_of_range},
+    {"eos_token_id 2^32-1", mp_eos_out_of_range},
+    {"tokens missing", mp_tokens_gone},
+    {"unknown tokenizer model", mp_tok_model_unknown},
+};
+
+TEST(gguf_corpus_vocab_patched) {
+    REQUIRE_SHARED();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vocab.gguf", test_tmpdir());
+    int failures = 0;
+    for (size_t i = 0; i < sizeof gcorp_vcases / sizeof gcorp_vcases[0]; i++) {
+        struct gcorp_model m;
+        CHECK(gcorp_model_open(&m, "vocab/ggml-vocab-gpt-2.gguf") == 0);
+        if (gcorp_vcases[i].patch == mp_bos_out_of_range) {
+            /* n_vocab of this file, not stories260K's */
+            struct gc_kv *kv = gc_find(&m.f, "tokenizer.ggml.tokens");
+            uint64_t n;
+            memcpy(&n, kv->raw + 4, 8);
+            gc_set_u32(&m.f, "tokenizer.ggml.bos_token_id", (uint32_t)n);
+        } else {
+            gcorp_vcases[i].patch(&m.f);
+        }
+        CHECK(gc_write(&m.f, path) == 0);
+        char msg[512];
+        if (!gcorp_load_refused(path, 1, msg, sizeof msg)) {
+            test_fail(__FILE__, __LINE__, "gpt-2 vocab, %s: eng_model_load: %s",
+                      gcorp_vcases[i].what, msg);
+            failures++;
+        }
+        gcorp_model_close(&m);
+    }
+    CHECK_EQ_INT(failures, 0);
+}
+
+/* An unknown pre-tokenizer may be refused or fall back (a documented choice): never a crash. */
+TEST(gguf_corpus_vocab_unknown_pre) {
+    REQUIRE_SHARED();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vocab.gguf", test_tmpdir());
+    struct gcorp_model m;
+    CHECK(gcorp_model_open(&m, "vocab/ggml-vocab-gpt-2.gguf") == 0);
+    vp_pre_unknown(&m.f);
+    CHECK(gc_write(&m.f, path) == 0);
+    struct eng_model_params mp = eng_model_default_params();
+    mp.vocab_only = 1;
+    eng_model *em = NULL;
+    int rc = eng_model_load(path, &mp, &em);
+    if (rc == ENG_OK) {
+        int32_t toks[64];
+        CHECK(eng_tokenize(em, "Hello world", 11, 0, 0, toks, 64) > 0);
+        eng_model_free(em);
+    } else {
+        CHECK(gcorp_one_line(eng_last_error()));
+    }
+    gcorp_model_close(&m);
+}
