@@ -165,14 +165,18 @@ int gc_del(struct gc_file *f, const char *key) {
 struct gc_tensor *gc_tensor_add(struct gc_file *f, const char *name, uint32_t type,
                                 uint32_t n_dims, const uint64_t *ne, const void *data,
                                 uint64_t nbytes) {
+    /* name and ne may point into f->t itself (copying a tensor): take them before realloc. */
+    char *copy = gc_strdup(name, strlen(name));
+    uint64_t dims[8] = {0};
+    for (uint32_t d = 0; d < n_dims && d < 8; d++)
+        dims[d] = ne[d];
     f->t = gc_xrealloc(f->t, sizeof *f->t * (size_t)(f->n_t + 1));
     struct gc_tensor *t = &f->t[f->n_t++];
     memset(t, 0, sizeof *t);
-    t->name = gc_strdup(name, strlen(name));
+    t->name = copy;
     t->type = type;
     t->n_dims = n_dims;
-    for (uint32_t d = 0; d < n_dims && d < 8; d++)
-        t->ne[d] = ne[d];
+    memcpy(t->ne, dims, sizeof dims);
     t->data = data;
     t->nbytes = nbytes;
     t->offset = -1;

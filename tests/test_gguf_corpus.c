@@ -155,9 +155,10 @@ TEST(gguf_corpus_header) {
         snprintf(what, sizeof what, "version %u", versions[i]);
         CHECK_REFUSED_MEM(q, len, NULL, what);
     }
+    /* The file has 2 tensors and 3 kvs: 4 of either runs into the next section. */
     static const uint64_t counts[] = {UINT64_MAX, UINT64_MAX - 1, UINT64_C(1) << 63,
                                       UINT64_C(1) << 61, UINT64_C(1) << 59,
-                                      (UINT64_C(1) << 32) + 2, 1000000, 3, 4};
+                                      (UINT64_C(1) << 32) + 2, 1000000, 4};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         for (int field = 0; field < 2; field++) { /* n_tensors at 8, n_kv at 16 */
             memcpy(q, p, len);
