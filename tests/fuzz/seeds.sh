@@ -64,3 +64,15 @@ printf '[{"role": "system", "content": "Be brief."}, {"role": "user", "content":
     > "$out/fuzz_import/plain"
 printf '{"natter":1,"id":"0123abcd","title":"T","model":"m.gguf","template":"chatml","created":"2026-11-21T14:34:10.123Z","updated":"2026-11-21T14:35:00.000Z","pinned":true,"archived":false,"sampling":{"temp":0.7},"messages":[{"role":"system","content":"S","created":"2026-11-21T14:34:10.123Z"},{"role":"user","content":"hi\\n\\u0041","created":"2026-11-21T14:34:11.000Z"},{"role":"assistant","content":"ok","created":"2026-11-21T14:34:12.000Z","model":"m.gguf","tokens":3,"prompt_tps":12.5,"gen_tps":4,"finish":"stop"}]}' \
     > "$out/fuzz_import/export"
+# Conversation import: a plain message array, natter's export format, an export --all array.
+printf '[{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi there"}]' \
+    > "$out/fuzz_import/plain2"
+conv='{"natter": 1, "id": "0123abcd", "title": "Greeting \u00e9\ud83d\ude00", "model": "m.gguf",
+ "template": "chatml", "created": "2026-11-21T14:34:10.123Z", "updated": "2026-11-21T14:35:00.000Z",
+ "sampling": {"temp": 0.7, "top_k": 40}, "pinned": true, "archived": false,
+ "messages": [{"role": "system", "content": "Be brief."},
+  {"role": "user", "content": "Hello\nthere", "created": "2026-11-21T14:34:11Z"},
+  {"role": "assistant", "content": "Hi", "model": "m.gguf", "tokens": 3, "prompt_tps": 100.5,
+   "gen_tps": 20.25, "finish": "stop"}]}'
+printf '%s' "$conv" > "$out/fuzz_import/export2"
+printf '[%s, %s]' "$conv" "$conv" > "$out/fuzz_import/export-all"
