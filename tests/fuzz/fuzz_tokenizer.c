@@ -2,9 +2,12 @@
  * bytes (invalid UTF-8, lone surrogates, special-token text) tokenized with one of the vocabs of
  * ../shared/vocab and the real models, chosen by the first input byte; the second byte picks
  * add_special / parse_special. The ids are then checked to be in range and decoded back (whole
- * sequence and piece by piece, with and without special text). Single-threaded. */
+ * sequence and piece by piece, with and without special text). Uses the engine's internal
+ * vocab API (engine/tokenizer.h) directly, as eng_tokenize does. Single-threaded. */
 #include "engine.h"
 #include "fuzz_common.h"
+#include "gguf.h"
+#include "tokenizer.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,23 +24,23 @@ static const char *const fuzz_vocab_files[] = {
     "models/TinyStories-656K-Q8_0.gguf", "models/stories260K.gguf",
 };
 #define FUZZ_N_VOCAB (sizeof fuzz_vocab_files / sizeof fuzz_vocab_files[0])
-static eng_model *fuzz_vocabs[FUZZ_N_VOCAB];
+static struct vocab *fuzz_vocabs[FUZZ_N_VOCAB];
 static int fuzz_n_loaded;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    struct eng_model_params p = eng_model_default_params();
-    p.vocab_only = 1;
     for (size_t i = 0; i < FUZZ_N_VOCAB; i++) {
-        char path[1024];
+        char path[1024], err[256];
         fuzz_shared_path(path, sizeof path, fuzz_vocab_files[i]);
-        if (eng_model_load(path, &p, &fuzz_vocabs[i]) == ENG_OK) {
+        gguf *g = NULL;
+        fuzz_vocabs[i] = NULL;
+        if (gguf_open(path, &g, err, sizeof err) == 0 &&
+            vocab_load(g, &fuzz_vocabs[i], err, sizeof err) == ENG_OK)
             fuzz_n_loaded++;
-        } else {
-            fprintf(stderr, "fuzz_tokenizer: %s: %s\n", path, eng_last_error());
-            fuzz_vocabs[i] = NULL;
-        }
+        else
+            fprintf(stderr, "fuzz_tokenizer: %s: %s\n", path, err);
+        gguf_close(g);
     }
     if (!fuzz_n_loaded) {
         fprintf(stderr, "fuzz_tokenizer: no vocab could be loaded (is ../shared there?)\n");
@@ -49,7 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2 || size > 4096)
         return 0;
-    eng_model *m = fuzz_vocabs[data[0] % FUZZ_N_VOCAB];
+    const struct vocab *m = fuzz_vocabs[data[0] % FUZZ_N_VOCAB];
     if (!m)
         return 0;
     int add_special = data[1] & 1, parse_special = (data[1] >> 1) & 1;
@@ -62,36 +65,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(copy, text, len);
 
     int32_t small[4];
-    int n = eng_tokenize(m, copy, len, add_special, parse_special, small, 4);
+    int n = vocab_tokenize(m, copy, len, add_special, parse_special, small, 4);
     if (n < 0) {
         free(copy);
         return 0;
     }
     int32_t *toks = malloc(sizeof *toks * (size_t)(n ? n : 1));
-    int n2 = eng_tokenize(m, copy, len, add_special, parse_special, toks, n);
+    int n2 = vocab_tokenize(m, copy, len, add_special, parse_special, toks, n);
     if (n2 != n)
         abort(); /* the retry with the size asked for must give the same count */
-    int n_vocab = eng_vocab_size(m);
+    int n_vocab = vocab_n_tokens(m);
     for (int i = 0; i < n; i++)
         if (toks[i] < 0 || toks[i] >= n_vocab)
             abort();
 
     for (int special = 0; special < 2; special++) {
-        int need = eng_detokenize(m, toks, n, NULL, 0, special);
+        int need = vocab_detokenize(m, toks, n, NULL, 0, special);
         if (need < 0)
             abort();
         char *out = malloc((size_t)need + 1);
-        int got = eng_detokenize(m, toks, n, out, need + 1, special);
+        int got = vocab_detokenize(m, toks, n, out, need + 1, special);
         if (got != need)
             abort();
         free(out);
     }
     char piece[8];
     for (int i = 0; i < n; i++)
-        (void)eng_token_to_piece(m, toks[i], piece, (int)sizeof piece, i & 1);
+        (void)vocab_token_to_piece(m, toks[i], piece, (int)sizeof piece, i & 1);
     /* Ids out of range must be refused, not read out of bounds. */
-    (void)eng_token_to_piece(m, n_vocab, piece, (int)sizeof piece, 1);
-    (void)eng_token_to_piece(m, -1, piece, (int)sizeof piece, 1);
+    (void)vocab_token_to_piece(m, n_vocab, piece, (int)sizeof piece, 1);
+    (void)vocab_token_to_piece(m, -1, piece, (int)sizeof piece, 1);
     free(toks);
     free(copy);
     return 0;

@@ -22,6 +22,7 @@ for t in $targets; do
     case $t in
         fuzz_model) set -- "$@" -max_len=1500000 ;;
         fuzz_gguf) set -- "$@" -max_len=65536 ;;
+        fuzz_tokenizer) set -- "$@" -max_len=512 ;; # ~5 ms per KiB under ASan: keep inputs short
         *) set -- "$@" -max_len=8192 ;;
     esac
     dict=tests/fuzz/$t.dict
