@@ -37,7 +37,7 @@ tm resize-window -t t -x 60 -y 20
 wait_for "300 tokens" 60
 [ "$(tm display-message -p -t t '#{window_width}x#{window_height}')" = "60x20" ] ||
     fail "the window was not resized"
-pane | tail -1 | grep -q "F1 help" || { pane >&2; fail "no status bar after the resize"; }
+pane | tail -1 | grep -q "ctx [0-9]*/2048" || { pane >&2; fail "no status bar after the resize"; }
 [ "$(pane | wc -l)" -eq 20 ] || fail "the pane is not 20 rows"
 
 # 5. a CJK prompt: shown whole, the reply finishes
