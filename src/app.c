@@ -113,6 +113,10 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
         char *end;
         errno = 0;
         if (t->kind == SET_U64) {
+            if (value && !strcmp(value, "random")) { /* the engine picks one per reply */
+                *(uint64_t *)((char *)s + t->off) = ENG_SEED_RANDOM;
+                return 0;
+            }
             unsigned long long u = value && value[0] != '-' ? strtoull(value, &end, 10) : 0;
             if (!value || value[0] == '-' || end == value || *end || errno) {
                 snprintf(err, err_len, "%s: '%s' is not a whole number >= 0", name,
@@ -153,6 +157,8 @@ int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t
         snprintf(buf, len, "%s %g", t->name, (double)*(const float *)p);
     else if (t->kind == SET_INT)
         snprintf(buf, len, "%s %d", t->name, *(const int *)p);
+    else if (*(const uint64_t *)p == ENG_SEED_RANDOM)
+        snprintf(buf, len, "%s random", t->name);
     else
         snprintf(buf, len, "%s %llu", t->name, (unsigned long long)*(const uint64_t *)p);
     return 0;

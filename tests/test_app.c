@@ -41,6 +41,11 @@ TEST(app_settings_set_and_describe) {
     CHECK_EQ_INT(s.sample.top_k, 12);
     CHECK_EQ_INT(app_settings_set(&s, "seed", "18446744073709551615", err, sizeof err), 0);
     CHECK(s.sample.seed == UINT64_MAX);
+    CHECK_EQ_INT(app_settings_set(&s, "seed", "random", err, sizeof err), 0);
+    CHECK(s.sample.seed == ENG_SEED_RANDOM);
+    CHECK_EQ_INT(app_settings_describe(&s, 5, buf, sizeof buf), 0);
+    CHECK_STR_EQ(buf, "seed random");
+    CHECK_EQ_INT(app_settings_set(&s, "seed", "-1", err, sizeof err), -1);
     CHECK_EQ_INT(app_settings_set(&s, "ctx", "1024", err, sizeof err), 0);
     CHECK_EQ_INT(s.n_ctx, 1024);
     CHECK_EQ_INT(app_settings_set(&s, "top-k", "1.5", err, sizeof err), -1);
