@@ -49,8 +49,8 @@ static void on_signal(int sig) {
 
 /* A crash: put the terminal back (async-signal-safe calls only), then die of the signal. */
 static void on_fatal(int sig) {
-    static const char restore[] = "\033[?2004l\033[?1000l\033[?1006l\033[0m\033[?25h"
-                                  "\033[?1049l\r\n";
+    static const char restore[] = "\033[?2004l\033[?1000l\033[?1002l\033[?1006l\033[?1l\033>"
+                                  "\033[0m\033[?25h\033[?1049l\r\n";
     if (tui_term_active) {
         ssize_t w = write(STDOUT_FILENO, restore, sizeof restore - 1);
         (void)w;
@@ -367,7 +367,7 @@ static int on_line(struct tui *t, char *line) {
     app_cmd_parse(line, &c);
     if (c.id != APP_CMD_NONE) {
         res = run_command(t, &c);
-    } else if (c.arg_len > 0) {
+    } else if (c.arg_len > 0 && strspn(c.arg, " \t\n\r") < c.arg_len) {
         char *msg = strndup(c.arg, c.arg_len);
         if (msg) {
             tui_input_history_add(line);
@@ -453,6 +453,13 @@ static int input_key(struct tui *t, int ch) {
             }
         }
         tui_input_move(ch);
+        return TUI_REDRAW;
+    case CTRL('c'): /* stop the reply, else clear the input */
+        if (t->gen)
+            tui_chat_stop(t);
+        else
+            tui_input_set("");
+        t->edit_msg = -1;
         return TUI_REDRAW;
     case KEY_DOWN: case KEY_LEFT: case KEY_RIGHT: case KEY_HOME: case KEY_END: case KEY_DC:
     case KEY_BACKSPACE:

@@ -15,6 +15,7 @@ static const char *const help_lines[] = {
     "Enter          send the message",
     "Alt-Enter, C-j new line in the message (pasted text keeps its lines)",
     "Esc            stop the reply (the partial reply stays, marked stopped)",
+    "Ctrl-C         stop the reply, or clear the input",
     "Up             on an empty input: edit the last message to resend it",
     "Up/Down        otherwise: input history (kept across sessions)",
     "PgUp/PgDn      scroll the transcript (also the mouse wheel)",
