@@ -665,7 +665,9 @@ static float quant_search_scale_min(int n, int nmax, const float *x, const float
     return scale;
 }
 
-/* Symmetric scale search: levels -nmax..nmax-1, returns the scale (L holds l + nmax). */
+/* Symmetric scale search: levels -nmax..nmax-1 (L holds l + nmax), weights x^2; among 19
+ * trial inverse scales keeps the levels that maximize (sum w x l)^2 / sum w l^2, the weighted
+ * least-squares fit, and returns that fit's scale (the criterion of ggml's make_qx_quants). */
 static float quant_search_scale_sym(int n, int nmax, const float *x, uint8_t *L) {
     float max = 0, amax = 0;
     for (int i = 0; i < n; i++) {
@@ -674,40 +676,33 @@ static float quant_search_scale_sym(int n, int nmax, const float *x, uint8_t *L)
             max = x[i];
         }
     }
-    if (amax == 0) {
+    if (amax < 1e-15f) {
         memset(L, (uint8_t)nmax, (size_t)n);
         return 0.f;
     }
-    float best_scale = 0, best_err = INFINITY;
-    for (int is = -9; is <= 9; is++) {
+    float scale = 0, best = 0;
+    for (int k = 0; k <= 18; k++) {
+        const int is = k == 0 ? 0 : k <= 9 ? k - 10 : k - 9; /* 0 first, then -9..-1, 1..9 */
         const float iscale = -((float)nmax + 0.1f * (float)is) / max;
         float sumlx = 0, suml2 = 0;
         for (int i = 0; i < n; i++) {
             int l = quant_nearest_int(iscale * x[i]);
             l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-            sumlx += x[i] * (float)l * x[i] * x[i];
-            suml2 += (float)l * (float)l * x[i] * x[i];
+            const float w = x[i] * x[i];
+            sumlx += w * x[i] * (float)l;
+            suml2 += w * (float)l * (float)l;
         }
-        if (suml2 <= 0) continue;
-        const float scale = sumlx / suml2;
-        float err = 0;
-        for (int i = 0; i < n; i++) {
-            int l = quant_nearest_int(x[i] / scale);
-            l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-            const float diff = x[i] - scale * (float)l;
-            err += diff * diff * x[i] * x[i];
-        }
-        if (err < best_err) {
-            best_err = err;
-            best_scale = scale;
+        if (k == 0 || (suml2 > 0 && sumlx * sumlx > best * suml2)) {
+            for (int i = 0; i < n; i++) {
+                int l = quant_nearest_int(iscale * x[i]);
+                l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
+                L[i] = (uint8_t)(l + nmax);
+            }
+            scale = suml2 > 0 ? sumlx / suml2 : 0.0f;
+            best = scale * sumlx;
         }
     }
-    for (int i = 0; i < n; i++) {
-        int l = best_scale != 0 ? quant_nearest_int(x[i] / best_scale) : 0;
-        l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-        L[i] = (uint8_t)(l + nmax);
-    }
-    return best_scale;
+    return scale;
 }
 
 void quant_q4_K_from_float(const float *x, void *vy, int64_t n) {
@@ -772,7 +767,7 @@ void quant_q6_K_from_float(const float *x, void *vy, int64_t n) {
                 max_scale = scales[j];
             }
         }
-        if (max_abs == 0) {
+        if (max_abs < 1e-15f) {
             memset(&y[i], 0, sizeof y[i]);
             continue;
         }

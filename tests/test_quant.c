@@ -630,3 +630,82 @@ TEST(quant_force_scalar_switches) {
         CHECK(strcmp(best, "scalar") != 0);
 #endif
 }
+
+/* ---------------- real files ---------------- */
+
+#include "gguf.h"
+
+/* The syn-llama files are one set of random weights quantized by llama-quantize: every
+ * quantized tensor, dequantized, must be close to the F32 file's tensor (a wrong layout gives
+ * an NMSE near 1), and every kernel must agree with the scalar one on the real rows. */
+TEST(quant_shared_models_dequantize_like_f32) {
+    REQUIRE_SHARED();
+    static const char *files[] = {
+        "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_M", "Q4_K_M",
+        "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS",
+    };
+    char path[4096], err[256];
+    gguf *ref = NULL;
+    snprintf(path, sizeof path, "%s", test_shared_path("models/syn-llama-F32.gguf"));
+    CHECK_MSG(gguf_open(path, &ref, err, sizeof err) == 0, "%s: %s", path, err);
+    int seen[GGML_TYPE_COUNT] = {0};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "models/syn-llama-%s.gguf", files[f]);
+        snprintf(path, sizeof path, "%s", test_shared_path(rel));
+        gguf *g = NULL;
+        CHECK_MSG(gguf_open(path, &g, err, sizeof err) == 0, "%s: %s", path, err);
+        for (int64_t k = 0; k < gguf_n_tensors(g); k++) {
+            const struct gguf_tensor *t = gguf_tensor_at(g, k);
+            const struct gguf_tensor *r = gguf_tensor_find(ref, t->name);
+            if (t->type == GGML_TYPE_F32 || !r || r->type != GGML_TYPE_F32) continue;
+            const struct quant_traits *tr = quant_traits_get(t->type);
+            CHECK_MSG(tr && tr->supported, "%s: %s has type %u", rel, t->name, t->type);
+            seen[t->type] = 1;
+            const int64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+            float *y = malloc(sizeof(float) * (size_t)n);
+            tr->to_float(t->data, y, n);
+            const double e = nmse(r->data, y, (int)n);
+            /* measured on these files: F16 4e-8, BF16 3e-6, Q8_0 3e-5, Q6_K 3e-4, Q5 1.3e-3
+             * to 1.8e-3, Q4/IQ4 5e-3 to 7e-3, Q3_K 2.2e-2, Q2_K 8e-2 */
+            const double lim = t->type == GGML_TYPE_F16 ? 1e-7 : t->type == GGML_TYPE_BF16 ? 1e-5
+                             : t->type == GGML_TYPE_Q8_0 ? 1e-4 : t->type == GGML_TYPE_Q6_K ? 1e-3
+                             : t->type == GGML_TYPE_Q2_K ? 0.2 : t->type == GGML_TYPE_Q3_K ? 0.05
+                             : (t->type == GGML_TYPE_Q5_0 || t->type == GGML_TYPE_Q5_1 ||
+                                t->type == GGML_TYPE_Q5_K) ? 5e-3 : 0.02;
+            CHECK_MSG(e <= lim, "%s %s (%s): nmse %g > %g", rel, t->name, tr->name, e, lim);
+            /* kernels on the first rows of the real tensor */
+            const int ne0 = (int)t->ne[0];
+            const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
+            char *yq = malloc(quant_row_size(tr->vec_dot_type, ne0));
+            float *act = malloc(sizeof(float) * (size_t)ne0);
+            for (int i = 0; i < ne0; i++) act[i] = rng_f();
+            vt->from_float(act, yq, ne0);
+            const size_t rs = quant_row_size(t->type, ne0);
+            for (int row = 0; row < 4 && row < t->ne[1]; row++) {
+                const char *xr = (const char *)t->data + (size_t)row * rs;
+                float a, b, c;
+                tr->vec_dot_ref(ne0, &a, xr, yq);
+                tr->vec_dot(ne0, &b, xr, yq);
+                quant_mat_dot(t->type, ne0, &c, 1, xr, rs, yq, 0, 1, 1);
+                double sa = 0;
+                float *yd = malloc(sizeof(float) * (size_t)ne0);
+                vt->to_float(yq, yd, ne0);
+                for (int i = 0; i < ne0; i++) sa += fabs((double)y[(size_t)row * ne0 + i] * yd[i]);
+                free(yd);
+                CHECK_MSG(close_rel(a, b, sa, 1e-5) && close_rel(a, c, sa, 1e-5),
+                          "%s %s row %d: ref %g simd %g mat %g", rel, t->name, row, a, b, c);
+            }
+            free(yq), free(act), free(y);
+        }
+        gguf_close(g);
+    }
+    gguf_close(ref);
+    const uint32_t want[] = {GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0,
+                             GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q2_K,
+                             GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K,
+                             GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS};
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+        CHECK_MSG(seen[want[k]], "no tensor of type %s in the shared models",
+                  quant_traits_get(want[k])->name);
+}
