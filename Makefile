@@ -104,7 +104,6 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
 fuzz-bins: $(FUZZ_BIN)
-.SECONDARY: $(patsubst %.c,$(BUILD)/%.o,$(FUZZ_SRC))
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libnatter.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
