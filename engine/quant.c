@@ -236,28 +236,34 @@ void quant_f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
 
 /* ---- matrix x matrix ---- */
 
-#define QUANT_ROW_BLOCK 16 /* weight rows kept hot in L1 while all columns pass */
+#define QUANT_ROW_BLOCK 16          /* weight rows kept hot in L1 while a column chunk passes */
+#define QUANT_COL_BYTES (512 * 1024) /* activation columns kept hot in L2 */
 
 void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,
                    const void *y, size_t by, int nr, int nc) {
     const struct quant_traits *tr = quant_traits_get(t);
     if (!tr || !tr->vec_dot) return;
     const char *xb = x, *yb = y;
-    for (int r0 = 0; r0 < nr; r0 += QUANT_ROW_BLOCK) {
-        const int r1 = r0 + QUANT_ROW_BLOCK < nr ? r0 + QUANT_ROW_BLOCK : nr;
-        for (int c = 0; c < nc; c += 4) {
-            const int mc = nc - c < 4 ? nc - c : 4;
-            for (int r = r0; r < r1; r += 4) {
-                const int mr = r1 - r < 4 ? r1 - r : 4;
-                if (tr->vec_dot_tile) {
-                    tr->vec_dot_tile(n, s + (size_t)c * bs + (size_t)r, bs, xb + (size_t)r * bx,
-                                     bx, yb + (size_t)c * by, by, mr, mc);
-                    continue;
+    int chunk = by > 0 ? (int)(QUANT_COL_BYTES / by) & ~3 : nc;
+    if (chunk < 4) chunk = 4;
+    for (int c0 = 0; c0 < nc; c0 += chunk) {
+        const int c1 = c0 + chunk < nc ? c0 + chunk : nc;
+        for (int r0 = 0; r0 < nr; r0 += QUANT_ROW_BLOCK) {
+            const int r1 = r0 + QUANT_ROW_BLOCK < nr ? r0 + QUANT_ROW_BLOCK : nr;
+            for (int c = c0; c < c1; c += 4) {
+                const int mc = c1 - c < 4 ? c1 - c : 4;
+                for (int r = r0; r < r1; r += 4) {
+                    const int mr = r1 - r < 4 ? r1 - r : 4;
+                    if (tr->vec_dot_tile) {
+                        tr->vec_dot_tile(n, s + (size_t)c * bs + (size_t)r, bs,
+                                         xb + (size_t)r * bx, bx, yb + (size_t)c * by, by, mr, mc);
+                        continue;
+                    }
+                    for (int j = 0; j < mc; j++)
+                        for (int i = 0; i < mr; i++)
+                            tr->vec_dot(n, s + (size_t)(c + j) * bs + (size_t)(r + i),
+                                        xb + (size_t)(r + i) * bx, yb + (size_t)(c + j) * by);
                 }
-                for (int j = 0; j < mc; j++)
-                    for (int i = 0; i < mr; i++)
-                        tr->vec_dot(n, s + (size_t)(c + j) * bs + (size_t)(r + i),
-                                    xb + (size_t)(r + i) * bx, yb + (size_t)(c + j) * by);
             }
         }
     }

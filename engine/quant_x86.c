@@ -119,6 +119,42 @@ Z512 inline __m512i z_q8_0_pair(const block_q8_0 *b) {
 Z_VEC_DOT32(q4_0, block_q4_0, z_q4_0_pair, 8)
 Z_VEC_DOT32(q8_0, block_q8_0, z_q8_0_pair, 128)
 
+/* Q4_K: 64 values (two sub-blocks) per vector: [low nibbles, high nibbles] of 32 bytes. */
+Z512 void q4_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
+    const block_q4_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / QK_K;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i shift = _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4);
+    __m512i idx[4];
+    for (int j = 0; j < 4; j++)
+        idx[j] = _mm512_inserti64x4(_mm512_set1_epi16((short)(0x0100 + 0x0202 * (2 * j))),
+                                    _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1))), 1);
+    __m512 acc = _mm512_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const float d = y[i].d * _cvtsh_ss(x[i].d), dmin = y[i].d * _cvtsh_ss(x[i].dmin);
+        const __m256i ms = k4_scales16_vnni(x[i].scales);
+        const __m128i prod = k4_mins_vnni(y[i].bsums, _mm256_extracti128_si256(ms, 1));
+        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), accm);
+        const __m512i sc = _mm512_broadcast_i32x4(_mm256_castsi256_si128(ms));
+        __m512i sumi = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j)));
+            const __m512i xv = _mm512_and_si512(_mm512_srlv_epi64(q, shift), m4);
+            const __m512i yv = _mm512_loadu_si512((const void *)(y[i].qs + 64 * j));
+            const __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(xv, yv),
+                                                _mm512_shuffle_epi8(sc, idx[j]));
+            sumi = _mm512_add_epi32(sumi, p);
+        }
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    *s = _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
+}
+
 /* ---- 512-bit 4x4 tiles for Q4_0 / Q8_0 (prompt processing): two blocks per vector; each
  * (r, c) computed the same way whatever nr and nc are. ---- */
 
@@ -230,6 +266,7 @@ static void quant_vnni_init(void) {
     quant_kernels_vnni = quant_kernels_vnni_base;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q8_0] = q8_0_vec_dot_z512;
+    quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_K] = q4_K_vec_dot_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q4_0] = q4_0_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q8_0] = q8_0_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q5_0] = q5_0_tile_vnni;

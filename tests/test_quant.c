@@ -615,6 +615,38 @@ TEST(quant_mat_dot_matches_vec_dot) {
     }
 }
 
+/* Many columns: quant_mat_dot walks them in L2-sized chunks; every entry still matches. */
+TEST(quant_mat_dot_many_columns) {
+    const int n = 4096, nr = 6, nc = 150;
+    const uint32_t types[] = {GGML_TYPE_Q4_K, GGML_TYPE_Q8_0};
+    for (size_t k = 0; k < 2; k++) {
+        const uint32_t t = types[k];
+        const struct quant_traits *tr = quant_traits_get(t);
+        const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
+        const size_t rx = quant_row_size(t, n), ry = quant_row_size(tr->vec_dot_type, n);
+        char *x = malloc(rx * nr), *y = malloc(ry * nc);
+        float *yf = malloc(n * 4), *s = malloc(sizeof(float) * nr * nc);
+        for (int r = 0; r < nr; r++) fill_random_row(t, x + r * rx, n);
+        for (int c = 0; c < nc; c++) {
+            for (int i = 0; i < n; i++) yf[i] = rng_f();
+            vt->from_float(yf, y + c * ry, n);
+        }
+        quant_mat_dot(t, n, s, nr, x, rx, y, ry, nr, nc);
+        for (int c = 0; c < nc; c++) {
+            float one[6];
+            quant_mat_dot(t, n, one, nr, x, rx, y + c * ry, ry, nr, 1);
+            for (int r = 0; r < nr; r++) {
+                float v;
+                tr->vec_dot(n, &v, x + r * rx, y + c * ry);
+                CHECK_MSG(fabsf(s[c * nr + r] - v) <= 1e-4f * (fabsf(v) + 1.0f), "%s [%d,%d] %g vs %g",
+                          tr->name, r, c, s[c * nr + r], v);
+                CHECK(s[c * nr + r] == one[r]);
+            }
+        }
+        free(x), free(y), free(yf), free(s);
+    }
+}
+
 TEST(quant_force_scalar_switches) {
     const struct quant_traits *tr = quant_traits_get(GGML_TYPE_Q4_0);
     const char *best = quant_simd_name();
