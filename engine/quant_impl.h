@@ -31,6 +31,20 @@ static inline void quant_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8
     }
 }
 
+/* The 16 signed 6-bit scales of a Q3_K block (stored with +32). */
+static inline void quant_q3_K_scales(const uint8_t *in, int8_t out[16]) {
+    uint32_t aux[4];
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    memcpy(aux, in, 12);
+    const uint32_t tmp = aux[2];
+    aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+    aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    memcpy(out, aux, 16);
+    for (int j = 0; j < 16; j++) out[j] = (int8_t)(out[j] - 32);
+}
+
 /* ---- scalar reference kernels (quant_ref.c) ---- */
 #define QUANT_REF_TYPES(X) \
     X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q2_K) X(q3_K) X(q4_K) \

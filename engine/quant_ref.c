@@ -374,25 +374,11 @@ void quant_q2_K_vec_dot_ref(int n, float *s, const void *vx, const void *vy) {
     *s = sumf;
 }
 
-/* The 16 signed 6-bit scales of a Q3_K block (stored with +32). */
-static void q3_K_scales(const uint8_t *in, int8_t out[16]) {
-    uint32_t aux[4];
-    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
-    memcpy(aux, in, 12);
-    const uint32_t tmp = aux[2];
-    aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-    aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-    aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
-    aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    memcpy(out, aux, 16);
-    for (int j = 0; j < 16; j++) out[j] = (int8_t)(out[j] - 32);
-}
-
 void quant_q3_K_to_float(const void *vx, float *y, int64_t n) {
     const block_q3_K *x = vx;
     for (int64_t i = 0; i < n / QK_K; i++) {
         int8_t sc[16];
-        q3_K_scales(x[i].scales, sc);
+        quant_q3_K_scales(x[i].scales, sc);
         const float d = QH2F(x[i].d);
         const uint8_t *q = x[i].qs, *hm = x[i].hmask;
         uint8_t m = 1;
@@ -417,7 +403,7 @@ void quant_q3_K_vec_dot_ref(int n, float *s, const void *vx, const void *vy) {
     float sumf = 0.0f;
     for (int i = 0; i < n / QK_K; i++) {
         int8_t sc[16];
-        q3_K_scales(x[i].scales, sc);
+        quant_q3_K_scales(x[i].scales, sc);
         const uint8_t *q = x[i].qs, *hm = x[i].hmask;
         const int8_t *q8 = y[i].qs;
         uint8_t m = 1;

@@ -216,25 +216,7 @@ Z512 inline __m512 z_d_pair(const uint8_t *p, size_t stride) {
     Z512 void NAME##_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx,        \
                                const void *y, size_t by, int nr, int nc) {                  \
         const char *xc = x, *yc = y;                                                        \
-        switch ((nr - 1) * 4 + (nc - 1)) {                                                  \
-        case 0: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 1, 1); break;                  \
-        case 1: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 1, 2); break;                  \
-        case 2: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 1, 3); break;                  \
-        case 3: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 1, 4); break;                  \
-        case 4: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 2, 1); break;                  \
-        case 5: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 2, 2); break;                  \
-        case 6: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 2, 3); break;                  \
-        case 7: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 2, 4); break;                  \
-        case 8: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 3, 1); break;                  \
-        case 9: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 3, 2); break;                  \
-        case 10: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 3, 3); break;                 \
-        case 11: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 3, 4); break;                 \
-        case 12: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 4, 1); break;                 \
-        case 13: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 4, 2); break;                 \
-        case 14: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 4, 3); break;                 \
-        case 15: NAME##_tile_z512_n(n, s, bs, xc, bx, yc, by, 4, 4); break;                 \
-        default: break;                                                                     \
-        }                                                                                   \
+        QUANT_TILE_SWITCH(NAME##_tile_z512_n)                                               \
     }
 
 Z_TILE32(q4_0, block_q4_0, z_q4_0_pair, 8)

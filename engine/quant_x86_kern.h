@@ -140,19 +140,6 @@ KATTR inline __m256i KSUF(scale2)(int a, int b) {
     return _mm256_set_m128i(_mm_set1_epi16((short)b), _mm_set1_epi16((short)a));
 }
 
-/* The 8 scales (sc) and 8 mins (m) of a Q4_K / Q5_K block. */
-KATTR inline void KSUF(k4_scales)(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
-    for (int j = 0; j < 8; j++) quant_scale_min_k4(j, q, &sc[j], &m[j]);
-}
-
-/* sum_j mins[j] * (bsums[2j] + bsums[2j+1]) as 8 i32 lanes. */
-KATTR inline __m256i KSUF(mins_dot)(const int16_t *bsums, const uint8_t m[8]) {
-    const __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
-    const __m256i mm = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3],
-                                         m[4], m[4], m[5], m[5], m[6], m[6], m[7], m[7]);
-    return _mm256_madd_epi16(b, mm);
-}
-
 /* Q4_K / Q5_K scales: 8 scales (i16 lanes 0..7) and 8 mins (lanes 8..15). */
 KATTR inline __m256i KSUF(k4_scales16)(const uint8_t *q) {
     const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
@@ -315,17 +302,7 @@ KATTR void KSUF(q3_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
         int8_t sc[16];
-        {
-            uint32_t aux[4];
-            const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
-            memcpy(aux, x[i].scales, 12);
-            const uint32_t tmp = aux[2];
-            aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-            aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-            aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
-            aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
-            memcpy(sc, aux, 16);
-        }
+        quant_q3_K_scales(x[i].scales, sc);
         const float d = y[i].d * KSUF(h2f)(x[i].d);
         const __m256i hm = _mm256_loadu_si256((const __m256i *)x[i].hmask);
         __m256i sumi = _mm256_setzero_si256();
@@ -340,7 +317,7 @@ KATTR void KSUF(q3_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
                     _mm256_cmpeq_epi8(hb, one), four));
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * g));
                 const __m256i p = _mm256_madd_epi16(KSUF(dot_ss16)(qv, yv),
-                                                    KSUF(scale2)(sc[sb] - 32, sc[sb + 1] - 32));
+                                                    KSUF(scale2)(sc[sb], sc[sb + 1]));
                 sumi = _mm256_add_epi32(sumi, p);
             }
         }
@@ -477,28 +454,29 @@ KATTR inline __m256i KSUF(pack32)(const __m256 v[4], __m256 id) {
     return _mm256_permutevar8x32_epi32(i0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+/* One Q8_0/Q8_1 block: stores the half scale d, returns the 32 quants (also stored). */
+KATTR inline __m256i KSUF(q8_block)(const float *x, ggml_half *dh, int8_t *qs, float *d) {
+    __m256 v[4];
+    const float amax = _mm256_cvtss_f32(KSUF(absmax4)(x, v));
+    *d = amax / 127.f;
+    const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+    *dh = quant_f32_to_f16(*d);
+    const __m256i q = KSUF(pack32)(v, _mm256_set1_ps(id));
+    _mm256_storeu_si256((__m256i *)qs, q);
+    return q;
+}
+
 KATTR void KSUF(q8_0_from_float)(const float *x, void *vy, int64_t n) {
     block_q8_0 *y = vy;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        __m256 v[4];
-        const float amax = _mm256_cvtss_f32(KSUF(absmax4)(x, v));
-        const float d = amax / 127.f;
-        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
-        y[i].d = quant_f32_to_f16(d);
-        _mm256_storeu_si256((__m256i *)y[i].qs, KSUF(pack32)(v, _mm256_set1_ps(id)));
-    }
+    float d;
+    for (int64_t i = 0; i < n / 32; i++, x += 32) KSUF(q8_block)(x, &y[i].d, y[i].qs, &d);
 }
 
 KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
     block_q8_1 *y = vy;
     for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        __m256 v[4];
-        const float amax = _mm256_cvtss_f32(KSUF(absmax4)(x, v));
-        const float d = amax / 127.f;
-        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
-        y[i].d = quant_f32_to_f16(d);
-        const __m256i q = KSUF(pack32)(v, _mm256_set1_ps(id));
-        _mm256_storeu_si256((__m256i *)y[i].qs, q);
+        float d;
+        const __m256i q = KSUF(q8_block)(x, &y[i].d, y[i].qs, &d);
         const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
         const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
         __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
@@ -552,30 +530,36 @@ KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
     }                                                                                       \
     KTILE_DISPATCH(NAME)
 
-/* One function per (nr, nc) so that the loops above unroll with constant bounds. */
+/* One call per (nr, nc) so that the kernels' loops unroll with constant bounds (uses the
+ * dispatcher's argument names n, s, bs, xc, bx, yc, by, nr, nc). */
+#ifndef QUANT_TILE_SWITCH
+#define QUANT_TILE_SWITCH(FN)                                                               \
+    switch ((nr - 1) * 4 + (nc - 1)) {                                                      \
+    case 0: FN(n, s, bs, xc, bx, yc, by, 1, 1); break;                                      \
+    case 1: FN(n, s, bs, xc, bx, yc, by, 1, 2); break;                                      \
+    case 2: FN(n, s, bs, xc, bx, yc, by, 1, 3); break;                                      \
+    case 3: FN(n, s, bs, xc, bx, yc, by, 1, 4); break;                                      \
+    case 4: FN(n, s, bs, xc, bx, yc, by, 2, 1); break;                                      \
+    case 5: FN(n, s, bs, xc, bx, yc, by, 2, 2); break;                                      \
+    case 6: FN(n, s, bs, xc, bx, yc, by, 2, 3); break;                                      \
+    case 7: FN(n, s, bs, xc, bx, yc, by, 2, 4); break;                                      \
+    case 8: FN(n, s, bs, xc, bx, yc, by, 3, 1); break;                                      \
+    case 9: FN(n, s, bs, xc, bx, yc, by, 3, 2); break;                                      \
+    case 10: FN(n, s, bs, xc, bx, yc, by, 3, 3); break;                                     \
+    case 11: FN(n, s, bs, xc, bx, yc, by, 3, 4); break;                                     \
+    case 12: FN(n, s, bs, xc, bx, yc, by, 4, 1); break;                                     \
+    case 13: FN(n, s, bs, xc, bx, yc, by, 4, 2); break;                                     \
+    case 14: FN(n, s, bs, xc, bx, yc, by, 4, 3); break;                                     \
+    case 15: FN(n, s, bs, xc, bx, yc, by, 4, 4); break;                                     \
+    default: break;                                                                         \
+    }
+#endif
+
 #define KTILE_DISPATCH(NAME)                                                                \
     KATTR void KSUF(NAME##_tile)(int n, float *s, size_t bs, const void *x, size_t bx,      \
                                  const void *y, size_t by, int nr, int nc) {                \
         const char *xc = x, *yc = y;                                                        \
-        switch ((nr - 1) * 4 + (nc - 1)) {                                                  \
-        case 0: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 1, 1); break;                 \
-        case 1: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 1, 2); break;                 \
-        case 2: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 1, 3); break;                 \
-        case 3: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 1, 4); break;                 \
-        case 4: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 2, 1); break;                 \
-        case 5: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 2, 2); break;                 \
-        case 6: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 2, 3); break;                 \
-        case 7: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 2, 4); break;                 \
-        case 8: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 3, 1); break;                 \
-        case 9: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 3, 2); break;                 \
-        case 10: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 3, 3); break;                \
-        case 11: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 3, 4); break;                \
-        case 12: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 4, 1); break;                \
-        case 13: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 4, 2); break;                \
-        case 14: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 4, 3); break;                \
-        case 15: KSUF(NAME##_tile_n)(n, s, bs, xc, bx, yc, by, 4, 4); break;                \
-        default: break;                                                                     \
-        }                                                                                   \
+        QUANT_TILE_SWITCH(KSUF(NAME##_tile_n))                                              \
     }
 
 /* Q4_0 and Q8_0 have 512-bit tiles in quant_x86.c. */
