@@ -40,6 +40,19 @@ wait_for "300 tokens" 60
 pane | tail -1 | grep -q "ctx [0-9]*/2048" || { pane >&2; fail "no status bar after the resize"; }
 [ "$(pane | wc -l)" -eq 20 ] || fail "the pane is not 20 rows"
 
+# 2b. reading back while a reply streams: PgUp holds the view, PgDn returns to the bottom
+tm send-keys -t t "/set n-predict 1000" Enter
+tm send-keys -t t "Tim and Sue" Enter
+tm send-keys -t t PPage
+wait_for "↓"
+a=$(pane | head -5)
+sleep 0.3
+b=$(pane | head -5)
+expect_eq "$b" "$a"
+tm send-keys -t t NPage NPage NPage NPage NPage NPage NPage NPage NPage NPage NPage NPage
+wait_for "1000 tokens" 60
+wait_gone "↓"
+
 # 5. a CJK prompt: shown whole, the reply finishes
 tm send-keys -t t C-n
 wait_for "Type a message and press Enter"
