@@ -155,6 +155,49 @@ Z512 void q4_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
     *s = _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
 }
 
+/* Q6_K: 64 values per vector; the 6-bit values of a 128-value half come from one 64-byte load
+ * of ql and a broadcast of 32 bytes of qh. */
+Z512 void q6_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
+    const block_q6_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / QK_K;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i sh01 = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2);
+    const __m512i sh23 = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+    __m512i idx[4];
+    for (int k = 0; k < 4; k++) /* i16 lane groups of 8 take scales 4k .. 4k + 3 */
+        idx[k] = _mm512_add_epi16(_mm512_set1_epi16((short)(4 * k)),
+                                  _mm512_setr_epi64(0, 0, 0x0001000100010001LL, 0x0001000100010001LL,
+                                                    0x0002000200020002LL, 0x0002000200020002LL,
+                                                    0x0003000300030003LL, 0x0003000300030003LL));
+    __m512 acc = _mm512_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m512i sc = _mm512_castsi256_si512(sc16);
+        const __m256i off = _mm256_slli_epi32(
+            _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[i].bsums), sc16), 5);
+        __m512i sumi = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), off));
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            const __m512i l = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h));
+            const __m512i hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h)));
+            const __m512i q01 = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                                _mm512_and_si512(_mm512_sllv_epi64(hb, sh01), m30));
+            const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(l, 4), m4),
+                                                _mm512_and_si512(_mm512_srlv_epi64(hb, sh23), m30));
+            const __m512i y01 = _mm512_loadu_si512((const void *)(y[i].qs + 128 * h));
+            const __m512i y23 = _mm512_loadu_si512((const void *)(y[i].qs + 128 * h + 64));
+            const __m512i s01 = _mm512_permutexvar_epi16(idx[2 * h], sc);
+            const __m512i s23 = _mm512_permutexvar_epi16(idx[2 * h + 1], sc);
+            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q01, y01), s01));
+            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q23, y23), s23));
+        }
+        const float d = y[i].d * _cvtsh_ss(x[i].d);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    *s = _mm512_reduce_add_ps(acc);
+}
+
 /* ---- 512-bit 4x4 tiles for Q4_0 / Q8_0 (prompt processing): two blocks per vector; each
  * (r, c) computed the same way whatever nr and nc are. ---- */
 
@@ -249,6 +292,7 @@ static void quant_vnni_init(void) {
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q8_0] = q8_0_vec_dot_z512;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_K] = q4_K_vec_dot_z512;
+    quant_kernels_vnni.vec_dot[GGML_TYPE_Q6_K] = q6_K_vec_dot_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q4_0] = q4_0_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q8_0] = q8_0_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q5_0] = q5_0_tile_vnni;
