@@ -365,12 +365,13 @@ static int on_line(struct tui *t, char *line) {
     struct app_cmd c;
     int res = TUI_REDRAW;
     app_cmd_parse(line, &c);
+    if (strspn(line, " \t\n\r") < strlen(line))
+        tui_input_history_add(line);
     if (c.id != APP_CMD_NONE) {
         res = run_command(t, &c);
     } else if (c.arg_len > 0 && strspn(c.arg, " \t\n\r") < c.arg_len) {
         char *msg = strndup(c.arg, c.arg_len);
         if (msg) {
-            tui_input_history_add(line);
             tui_chat_send(t, msg);
             free(msg);
         }
@@ -383,7 +384,7 @@ static int on_line(struct tui *t, char *line) {
 
 static int list_key(struct tui *t, int ch) {
     int page = t->rows / 2 > 1 ? t->rows / 2 : 1;
-    if (ch == 27 || ch == '\t') {
+    if (ch == 27) { /* Tab: key_tab */
         t->focus = FOCUS_INPUT;
     } else if ((ch == '\r' || ch == '\n' || ch == KEY_ENTER) && t->n_convs > 0) {
         char id[64];
@@ -504,6 +505,57 @@ static int escape_key(struct tui *t) {
 
 static int paste_active;
 
+/* ---- the keys that work everywhere but in overlays (see help_lines in tui_draw.c) ---- */
+
+static int key_help(struct tui *t) { t->overlay = OV_HELP; return TUI_REDRAW; }
+static int key_models(struct tui *t) { overlay_open(t, OV_MODELS); return TUI_REDRAW; }
+static int key_systems(struct tui *t) { overlay_open(t, OV_SYSTEM); return TUI_REDRAW; }
+static int key_settings(struct tui *t) { overlay_open(t, OV_SETTINGS); return TUI_REDRAW; }
+static int key_search(struct tui *t) { overlay_open(t, OV_SEARCH); return TUI_REDRAW; }
+static int key_list_toggle(struct tui *t) { t->show_list = !t->show_list; return TUI_REDRAW; }
+static int key_regen(struct tui *t) { tui_chat_regen(t); return TUI_REDRAW; }
+
+static int key_new(struct tui *t) {
+    tui_chat_new(t);
+    t->focus = FOCUS_INPUT;
+    return TUI_REDRAW;
+}
+
+static int key_list(struct tui *t) {
+    t->show_list = 1;
+    t->focus = FOCUS_LIST;
+    tui_chat_list_refresh(t);
+    return TUI_REDRAW;
+}
+
+static int key_tab(struct tui *t) {
+    if (t->focus == FOCUS_LIST)
+        t->focus = FOCUS_INPUT;
+    else
+        t->show_list = 1, t->focus = FOCUS_LIST;
+    return TUI_REDRAW;
+}
+
+static int key_page_up(struct tui *t) {
+    scroll_by(t, -(t->view_rows > 3 ? t->view_rows - 2 : 1));
+    return TUI_REDRAW;
+}
+
+static int key_page_down(struct tui *t) {
+    scroll_by(t, t->view_rows > 3 ? t->view_rows - 2 : 1);
+    return TUI_REDRAW;
+}
+
+static const struct {
+    int key;
+    int (*fn)(struct tui *t);
+} key_table[] = {
+    {KEY_F(1), key_help},      {KEY_F(2), key_models},     {KEY_F(3), key_systems},
+    {KEY_F(4), key_settings},  {KEY_F(5), key_list_toggle}, {CTRL('n'), key_new},
+    {CTRL('o'), key_list},     {CTRL('f'), key_search},    {CTRL('r'), key_regen},
+    {KEY_PPAGE, key_page_up},  {KEY_NPAGE, key_page_down}, {'\t', key_tab},
+};
+
 static int handle_key(struct tui *t, int ch) {
     if (paste_active) {
         if (ch == KEY_PASTE_END) {
@@ -529,30 +581,9 @@ static int handle_key(struct tui *t, int ch) {
     }
     if (t->overlay != OV_NONE)
         return overlay_key(t, ch);
-    switch (ch) {
-    case KEY_F(1): t->overlay = OV_HELP; return TUI_REDRAW;
-    case KEY_F(2): overlay_open(t, OV_MODELS); return TUI_REDRAW;
-    case KEY_F(3): overlay_open(t, OV_SYSTEM); return TUI_REDRAW;
-    case KEY_F(4): overlay_open(t, OV_SETTINGS); return TUI_REDRAW;
-    case KEY_F(5): t->show_list = !t->show_list; return TUI_REDRAW;
-    case CTRL('n'): tui_chat_new(t); t->focus = FOCUS_INPUT; return TUI_REDRAW;
-    case CTRL('o'):
-        t->show_list = 1;
-        t->focus = FOCUS_LIST;
-        tui_chat_list_refresh(t);
-        return TUI_REDRAW;
-    case CTRL('f'): overlay_open(t, OV_SEARCH); return TUI_REDRAW;
-    case CTRL('r'): tui_chat_regen(t); return TUI_REDRAW;
-    case KEY_PPAGE: scroll_by(t, -(t->view_rows > 3 ? t->view_rows - 2 : 1)); return TUI_REDRAW;
-    case KEY_NPAGE: scroll_by(t, t->view_rows > 3 ? t->view_rows - 2 : 1); return TUI_REDRAW;
-    case '\t':
-        if (t->focus == FOCUS_INPUT) {
-            t->show_list = 1;
-            t->focus = FOCUS_LIST;
-            return TUI_REDRAW;
-        }
-        break;
-    }
+    for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
+        if (key_table[i].key == ch)
+            return key_table[i].fn(t);
     if (t->focus == FOCUS_LIST)
         return list_key(t, ch);
     return input_key(t, ch);
@@ -579,7 +610,6 @@ static void tui_loop(struct tui *t) {
     int dirty = 1;
     while (!t->quit) {
         if (dirty) {
-            t->list_w = t->show_list && t->cols >= 50 ? (t->cols / 4 < 28 ? t->cols / 4 : 28) : 0;
             tui_draw(t);
             dirty = 0;
         }

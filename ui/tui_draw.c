@@ -530,6 +530,7 @@ void tui_draw(struct tui *t) {
         return;
     }
     int list_w = t->show_list && t->cols >= 50 ? (t->cols / 4 < 28 ? t->cols / 4 : 28) : 0;
+    t->list_w = list_w; /* for mouse clicks */
     if (!list_w && t->focus == FOCUS_LIST)
         t->focus = FOCUS_INPUT;
     int in_w = t->cols - 2;
