@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "gen_text.h"
 
 #define GEN_CHUNK 512            /* prompt tokens per eng_decode call (one PROGRESS each) */
-#define GEN_PIECE_MAX 1024       /* longest token piece we keep */
 #define GEN_STATS_EVERY_MS 500   /* STATS while generating, at most this often */
 #define GEN_PAYLOAD_MAX (ENG_FRAME_MAX - (int)sizeof(struct eng_frame))
+_Static_assert(GEN_TEXT_CHUNK == GEN_PAYLOAD_MAX, "a text chunk is one TOKEN frame's payload");
+_Static_assert(ENG_FRAME_MAX <= 512, "a frame is written atomically (<= PIPE_BUF)");
 
 struct eng_gen {
     eng_ctx *c;
@@ -27,9 +29,6 @@ struct eng_gen {
     int32_t *toks;               /* (n_toks) the whole prompt, copied */
     int n_toks;
     struct eng_gen_params p;
-    char **stop;                 /* (p.n_stop) copies, non-empty */
-    size_t *stop_len;
-    int n_stop;
     int fd;
     uint32_t gen_id;
     volatile int cancel;         /* set by eng_gen_cancel, read by eng_decode and the loop */
@@ -38,8 +37,7 @@ struct eng_gen {
     pthread_t thread;
     int status;
 
-    char *pending;               /* text not yet sent: a split UTF-8 sequence or a stop prefix */
-    size_t n_pending, pending_cap;
+    struct gen_text text;        /* held back: a split UTF-8 sequence or a stop prefix */
     struct eng_stats st;
     double t_start, t_prompt_end, t_last_stats;
 };
@@ -65,8 +63,8 @@ static double gen_now(void) {
 static int gen_write_frame(struct eng_gen *g, uint16_t type, const void *payload, size_t len) {
     if (g->write_failed) return -1;
     unsigned char buf[ENG_FRAME_MAX];
-    struct eng_frame h = {type, (uint16_t)len, g->gen_id};
     if (len > (size_t)GEN_PAYLOAD_MAX) len = GEN_PAYLOAD_MAX;
+    struct eng_frame h = {type, (uint16_t)len, g->gen_id};
     memcpy(buf, &h, sizeof h);
     if (len) memcpy(buf + sizeof h, payload, len);
     size_t n = sizeof h + len;
@@ -156,123 +154,20 @@ static int gen_fail(struct eng_gen *g, int code, const char *msg) {
     return code;
 }
 
-/* ---- text: UTF-8 completeness and stop strings ---- */
-
-/* The length of the UTF-8 sequence starting at s[0] (of n bytes): > 0 a valid sequence, 0 a
- * valid but incomplete start (more bytes needed), -1 an invalid byte. */
-static int gen_utf8_seq(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    int len;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; }
-    else return -1;
-    unsigned cp = c & (0x7f >> len);
-    for (int i = 1; i < len; i++) {
-        if ((size_t)i >= n) return 0;
-        if ((s[i] & 0xc0) != 0x80) return -1;
-        cp = (cp << 6) | (s[i] & 0x3f);
-        /* reject overlongs, surrogates and > U+10FFFF as soon as the bits are known */
-        if (i == 1 && len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)))
-            return -1;
-        if (i == 1 && len == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)))
-            return -1;
-    }
-    return cp >= min ? len : -1;
-}
-
-/* Sends text[0..n) as TOKEN frames of valid UTF-8 (invalid bytes become U+FFFD). If final is
- * 0, a trailing incomplete sequence is not sent; returns the bytes consumed. */
-static size_t gen_emit(struct eng_gen *g, const char *text, size_t n, int final) {
-    const unsigned char *s = (const unsigned char *)text;
-    unsigned char out[GEN_PAYLOAD_MAX];
-    size_t i = 0, o = 0;
-    while (i < n) {
-        int len = gen_utf8_seq(s + i, n - i);
-        if (len == 0 && !final) break;
-        const unsigned char *src = s + i;
-        size_t take = (size_t)len, adv = (size_t)len;
-        if (len <= 0) {           /* invalid, or incomplete at the very end */
-            src = (const unsigned char *)"\xef\xbf\xbd";
-            take = 3;
-            adv = 1;
-            if (len == 0) adv = n - i;
-        }
-        if (o + take > sizeof out) {
-            gen_write_frame(g, ENG_EV_TOKEN, out, o);
-            o = 0;
-        }
-        memcpy(out + o, src, take);
-        o += take;
-        i += adv;
-    }
-    if (o) gen_write_frame(g, ENG_EV_TOKEN, out, o);
-    return i;
-}
-
-/* The offset of the first stop string in text[0..n), or n if none. */
-static size_t gen_find_stop(const struct eng_gen *g, const char *text, size_t n) {
-    size_t best = n;
-    for (int k = 0; k < g->n_stop; k++) {
-        size_t sl = g->stop_len[k];
-        for (size_t i = 0; i + sl <= n && i < best; i++)
-            if (memcmp(text + i, g->stop[k], sl) == 0) {
-                best = i;
-                break;
-            }
-    }
-    return best;
-}
-
-/* How many bytes at the end of text[0..n) could be the start of a stop string. */
-static size_t gen_stop_prefix(const struct eng_gen *g, const char *text, size_t n) {
-    size_t hold = 0;
-    for (int k = 0; k < g->n_stop; k++) {
-        size_t sl = g->stop_len[k];
-        for (size_t len = sl - 1 < n ? sl - 1 : n; len > hold; len--)
-            if (memcmp(text + n - len, g->stop[k], len) == 0) {
-                hold = len;
-                break;
-            }
-    }
-    return hold;
-}
-
-/* Appends a token's text; sends what can be sent. Returns 1 if a stop string was completed
- * (the text before it is sent, the stop string and what follows are not). */
-static int gen_push_text(struct eng_gen *g, const char *piece, size_t n) {
-    if (g->n_pending + n > g->pending_cap) n = g->pending_cap - g->n_pending;
-    memcpy(g->pending + g->n_pending, piece, n);
-    g->n_pending += n;
-    size_t at = gen_find_stop(g, g->pending, g->n_pending);
-    if (at < g->n_pending) {
-        gen_emit(g, g->pending, at, 1);
-        g->n_pending = 0;
-        return 1;
-    }
-    size_t ready = g->n_pending - gen_stop_prefix(g, g->pending, g->n_pending);
-    size_t used = gen_emit(g, g->pending, ready, 0);
-    memmove(g->pending, g->pending + used, g->n_pending - used);
-    g->n_pending -= used;
-    return 0;
-}
-
-static void gen_flush_text(struct eng_gen *g) {
-    gen_emit(g, g->pending, g->n_pending, 1);
-    g->n_pending = 0;
+/* gen_text's output: TOKEN frames */
+static void gen_emit_token(void *ud, const char *s, size_t n) {
+    gen_write_frame(ud, ENG_EV_TOKEN, s, n);
 }
 
 /* ---- the thread ---- */
 
 static int gen_decode_error(struct eng_gen *g, int rc) {
     if (rc == ENG_E_CANCELLED || g->cancel) {
-        gen_flush_text(g);
+        gen_text_flush(&g->text);
         return gen_finish(g, ENG_DONE_CANCELLED);
     }
     if (rc == ENG_E_CTX_FULL) {
-        gen_flush_text(g);
+        gen_text_flush(&g->text);
         return gen_finish(g, ENG_DONE_CTX_FULL);
     }
     return gen_fail(g, rc, eng_last_error());
@@ -321,7 +216,7 @@ static int gen_run(struct eng_gen *g) {
     eng_sampler *s = NULL;
     rc = eng_sampler_new(&g->p.sample, eng_vocab_size(g->m), &s);
     if (rc != ENG_OK) return gen_fail(g, rc, "cannot create the sampler");
-    char piece[GEN_PIECE_MAX];
+    char piece[GEN_TEXT_PIECE_MAX];
     for (;;) {
         if (g->cancel) {
             rc = gen_decode_error(g, ENG_E_CANCELLED);
@@ -335,24 +230,24 @@ static int gen_run(struct eng_gen *g) {
         int32_t tok = eng_sampler_sample(s, logits, eng_ctx_tokens(c), eng_ctx_n_past(c));
         if (g->st.n_gen == 0) g->st.ttft_ms = (float)((gen_now() - g->t_start) * 1000.0);
         if (eng_token_is_eog(g->m, tok)) {
-            gen_flush_text(g);
+            gen_text_flush(&g->text);
             rc = gen_finish(g, ENG_DONE_EOG);
             break;
         }
         g->st.n_gen++;
         int n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 0);
         if (n > (int)sizeof piece) n = (int)sizeof piece;
-        if (n > 0 && gen_push_text(g, piece, (size_t)n)) {
+        if (n > 0 && gen_text_push(&g->text, piece, (size_t)n)) {
             rc = gen_finish(g, ENG_DONE_STOP);
             break;
         }
         if (g->p.n_predict > 0 && g->st.n_gen >= g->p.n_predict) {
-            gen_flush_text(g);
+            gen_text_flush(&g->text);
             rc = gen_finish(g, ENG_DONE_LENGTH);
             break;
         }
         if (eng_ctx_n_past(c) >= eng_ctx_n_ctx(c)) {
-            gen_flush_text(g);
+            gen_text_flush(&g->text);
             rc = gen_finish(g, ENG_DONE_CTX_FULL);
             break;
         }
@@ -377,11 +272,8 @@ static void *gen_thread_main(void *arg) {
 
 static void gen_free(struct eng_gen *g) {
     if (!g) return;
-    for (int i = 0; i < g->n_stop; i++) free(g->stop[i]);
-    free(g->stop);
-    free(g->stop_len);
+    gen_text_free(&g->text);
     free(g->toks);
-    free(g->pending);
     free(g);
 }
 
@@ -400,22 +292,10 @@ int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_p
     g->gen_id = gen_id;
     g->n_toks = n;
     g->toks = malloc((size_t)n * sizeof *g->toks);
-    size_t max_stop = 0;
-    if (p->n_stop > 0) {
-        g->stop = calloc((size_t)p->n_stop, sizeof *g->stop);
-        g->stop_len = calloc((size_t)p->n_stop, sizeof *g->stop_len);
-        if (!g->stop || !g->stop_len) goto nomem;
-        for (int i = 0; i < p->n_stop; i++) {
-            if (!p->stop[i] || !p->stop[i][0]) continue; /* an empty stop string stops nothing */
-            size_t len = strlen(p->stop[i]);
-            if (!(g->stop[g->n_stop] = strdup(p->stop[i]))) goto nomem;
-            g->stop_len[g->n_stop++] = len;
-            if (len > max_stop) max_stop = len;
-        }
+    if (!g->toks || gen_text_init(&g->text, p->stop, p->n_stop, gen_emit_token, g) != 0) {
+        gen_free(g);
+        return ENG_E_NOMEM;
     }
-    g->pending_cap = max_stop + GEN_PIECE_MAX + 8;
-    g->pending = malloc(g->pending_cap);
-    if (!g->toks || !g->pending) goto nomem;
     memcpy(g->toks, toks, (size_t)n * sizeof *toks);
     g->st.n_ctx = eng_ctx_n_ctx(c);
     eng_ctx_set_cancel(c, &g->cancel);
@@ -434,9 +314,6 @@ int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_p
     }
     *out = g;
     return ENG_OK;
-nomem:
-    gen_free(g);
-    return ENG_E_NOMEM;
 }
 
 void eng_gen_cancel(eng_gen *g) {

@@ -102,6 +102,9 @@ static const struct setting settings_table[] = {
     {"n-predict", SET_INT, SOFF(n_predict), -1, 1e7},
     {"ctx", SET_INT, SOFF(n_ctx), 0, 1 << 20},
     {"threads", SET_INT, SOFF(n_threads), 0, 1024},
+    {"repeat-last-n", SET_INT, SOFF(sample.penalty_last_n), -1, 1 << 20},
+    {"frequency-penalty", SET_FLOAT, SOFF(sample.freq_penalty), -10, 10},
+    {"presence-penalty", SET_FLOAT, SOFF(sample.presence_penalty), -10, 10},
 };
 
 int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
@@ -144,7 +147,8 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
         return 0;
     }
     snprintf(err, err_len, "unknown setting '%s' (temp, top-k, top-p, min-p, repeat-penalty, "
-             "seed, n-predict, ctx, threads)", name);
+             "repeat-last-n, frequency-penalty, presence-penalty, seed, n-predict, ctx, "
+             "threads)", name);
     return -1;
 }
 

@@ -56,7 +56,8 @@ struct app_settings {
  * the model's context, all physical cores. */
 void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample);
 /* Sets one named setting from text ("temp" "0.7"). Names: temp, top-k, top-p, min-p,
- * repeat-penalty, seed, n-predict, ctx, threads. 0 on success; -1 with a one-line message in
+ * repeat-penalty, repeat-last-n, frequency-penalty, presence-penalty, seed, n-predict, ctx,
+ * threads. 0 on success; -1 with a one-line message in
  * err (unknown name, not a number, out of range). */
 int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
                      size_t err_len);

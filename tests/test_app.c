@@ -62,7 +62,7 @@ TEST(app_settings_set_and_describe) {
     int n = 0;
     while (app_settings_describe(&s, n, buf, sizeof buf) == 0)
         n++;
-    CHECK_EQ_INT(n, 9);
+    CHECK_EQ_INT(n, 12);
 }
 
 TEST(app_cmd_parse_commands_and_messages) {
