@@ -1,7 +1,17 @@
 /* engine/quant.h — tensor types: ggml's block layouts (block_q4_0, block_q8_K...), one traits
  * table indexed by type id (name, block size, bytes, to_float, from_float, vec_dot and the
  * activation type its dot product wants), scalar reference kernels and the SIMD kernels chosen
- * at run time. Pure functions; callable from any thread. */
+ * at run time. Pure functions; callable from any thread.
+ *
+ * How the forward pass uses it (W: a weight tensor of type t, rows of n values):
+ *   - activations: tr = quant_traits_get(t); quant_traits_get(tr->vec_dot_type)->from_float(
+ *     x, xq, n) once per input vector (Q8_0, Q8_1, Q8_K, F16, BF16 or F32, as ggml);
+ *   - one token (matrix x vector): tr->vec_dot(n, &out[r], row r of W, xq) per row;
+ *   - a batch of tokens (prompt processing): quant_mat_dot() over a block of rows and all the
+ *     batch's quantized columns (4x4 tiles where available);
+ *   - F16 KV cache: quant_f32_to_f16_row() to store K/V, quant_f16_dot_f32() for q.k and
+ *     quant_f16_axpy() to accumulate softmax-weighted V;
+ *   - dequantizing a row (embeddings lookup): tr->to_float(row, y, n). */
 #ifndef NATTER_QUANT_H
 #define NATTER_QUANT_H
 
