@@ -145,9 +145,9 @@ size_t quant_row_size(uint32_t t, int64_t n);
  *   s[c * bs + r] = dot(row r of x, column c of y)   for r < nr, c < nc (any sizes >= 0)
  * x: nr rows of type t, n values each, row r at x + r * bx bytes; y: nc activation columns
  * already quantized to traits(t)->vec_dot_type, column c at y + c * by bytes; s: floats, bs is
- * the column stride in floats. Uses the 4x4 tile kernels (each weight block loaded once per 4
- * columns) where the CPU has them (AVX-512 VNNI: Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q6_K), vec_dot
- * otherwise. Results equal vec_dot's up to float summation order (not bit for bit), and each
+ * the column stride in floats. Uses the tile kernels (each weight block loaded once per 4
+ * columns; 4x4 with AVX-512 VNNI, 2x4 with AVX2) for Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K and Q6_K,
+ * vec_dot otherwise. Results equal vec_dot's up to float summation order (not bit for bit), and each
  * entry's bits do not depend on nr, nc or how rows are split between threads. Pure. */
 void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,
                    const void *y, size_t by, int nr, int nc);

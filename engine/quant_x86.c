@@ -35,7 +35,11 @@ enum quant_level quant_level_detect(void) {
 #define KATTR static __attribute__((target("avx2,fma,f16c")))
 #define DPB(acc, u, s) \
     _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
+#define KTILES 1
+#define KTILE_MAX_NR 2
 #include "quant_x86_kern.h"
+#undef KTILES
+#undef KTILE_MAX_NR
 #undef KSUF
 #undef KATTR
 #undef DPB
@@ -45,8 +49,12 @@ enum quant_level quant_level_detect(void) {
 #define KATTR static __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define DPB(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
 #define KTILES 1
+#define KTILE_MAX_NR 4
+#define KTILE_WIDE_U8 1
 #include "quant_x86_kern.h"
 #undef KTILES
+#undef KTILE_MAX_NR
+#undef KTILE_WIDE_U8
 #undef KSUF
 #undef KATTR
 #undef DPB
@@ -282,12 +290,21 @@ Z_TILE32(q8_0, block_q8_0, z_q8_0_pair, 128)
         .q8_0_from_float = q8_0_from_float_##sfx, .q8_1_from_float = q8_1_from_float_##sfx, \
     }
 
-static const struct quant_kernels quant_kernels_avx2 = KSET(avx2);
+static const struct quant_kernels quant_kernels_avx2_base = KSET(avx2);
 static const struct quant_kernels quant_kernels_vnni_base = KSET(vnni);
-static struct quant_kernels quant_kernels_vnni;
-static pthread_once_t quant_vnni_once = PTHREAD_ONCE_INIT;
+static struct quant_kernels quant_kernels_avx2, quant_kernels_vnni;
+static pthread_once_t quant_x86_once = PTHREAD_ONCE_INIT;
 
-static void quant_vnni_init(void) {
+/* The sets plus what only one ISA has (512-bit kernels, tiles). */
+static void quant_x86_init(void) {
+    quant_kernels_avx2 = quant_kernels_avx2_base;
+    quant_kernels_avx2.tile[GGML_TYPE_Q4_0] = q4_0_tile_avx2;
+    quant_kernels_avx2.tile[GGML_TYPE_Q8_0] = q8_0_tile_avx2;
+    quant_kernels_avx2.tile[GGML_TYPE_Q5_0] = q5_0_tile_avx2;
+    quant_kernels_avx2.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_avx2;
+    quant_kernels_avx2.tile[GGML_TYPE_Q4_K] = q4_K_tile_avx2;
+    quant_kernels_avx2.tile[GGML_TYPE_Q6_K] = q6_K_tile_avx2;
+
     quant_kernels_vnni = quant_kernels_vnni_base;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q8_0] = q8_0_vec_dot_z512;
@@ -304,10 +321,8 @@ static void quant_vnni_init(void) {
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {
     const enum quant_level have = quant_level_detect();
     if (lv == QUANT_SCALAR || lv == QUANT_NEON || lv > have) return NULL;
-    if (lv == QUANT_AVX512VNNI) {
-        pthread_once(&quant_vnni_once, quant_vnni_init);
-        return &quant_kernels_vnni;
-    }
+    pthread_once(&quant_x86_once, quant_x86_init);
+    if (lv == QUANT_AVX512VNNI) return &quant_kernels_vnni;
     return &quant_kernels_avx2; /* AVX-512 without VNNI: the AVX2 kernels */
 }
 

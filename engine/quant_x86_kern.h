@@ -487,7 +487,8 @@ KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
 }
 
 /* ---------------- tile kernels (rows x activation columns, up to 4 x 4) ----------------
- * Only with 32 vector registers (KTILES): 16 accumulators plus the decoded weights of 4 rows.
+ * Compiled with KTILES; KTILE_MAX_NR rows at a time (4 with AVX-512VL's 32 registers: 16
+ * accumulators plus the decoded weights of 4 rows; 2 with AVX2's 16).
  * Each (r, c) entry is computed the same way whatever nr and nc are, so results do not depend
  * on how rows are split or grouped. */
 #ifdef KTILES
@@ -495,7 +496,8 @@ KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
 #define KUNROLL _Pragma("GCC unroll 4")
 
 /* Blocks of 32 against Q8_0, weights decoded to unsigned bytes u = w + K:
- * dot = dpbusd(u, y) - K * sum(y), the K * sum(y) part computed once per column. */
+ * dot = dpbusd(u, y) - K * sum(y), the K * sum(y) part computed once per column; K < 0: signed
+ * weights (the sign trick per pair, for maddubs, whose u x s pair sums must fit in 16 bits). */
 #define KTILE32(NAME, XT, DECODE_U, K)                                                      \
     KATTR inline __attribute__((always_inline)) void KSUF(NAME##_tile_n)(                   \
         int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,     \
@@ -519,7 +521,7 @@ KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
                                                      DPB(_mm256_setzero_si256(), kk, yv));  \
                 const __m256 dy = _mm256_set1_ps(KSUF(h2f)(yb->d));                         \
                 KUNROLL for (int r = 0; r < NR; r++) {                                      \
-                    const __m256i p = DPB(off, xu[r], yv);                                  \
+                    const __m256i p = (K) < 0 ? KSUF(dot_ss)(xu[r], yv) : DPB(off, xu[r], yv); \
                     acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx[r], dy),                   \
                                                 _mm256_cvtepi32_ps(p), acc[r][c]);          \
                 }                                                                           \
@@ -559,18 +561,31 @@ KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
     KATTR void KSUF(NAME##_tile)(int n, float *s, size_t bs, const void *x, size_t bx,      \
                                  const void *y, size_t by, int nr, int nc) {                \
         const char *xc = x, *yc = y;                                                        \
+        if (KTILE_MAX_NR < 4 && nr > KTILE_MAX_NR) { /* 16 registers: two rows at a time */ \
+            KSUF(NAME##_tile)(n, s, bs, x, bx, y, by, KTILE_MAX_NR, nc);                    \
+            KSUF(NAME##_tile)(n, s + KTILE_MAX_NR, bs, xc + KTILE_MAX_NR * bx, bx, y, by,   \
+                              nr - KTILE_MAX_NR, nc);                                       \
+            return;                                                                         \
+        }                                                                                   \
         QUANT_TILE_SWITCH(KSUF(NAME##_tile_n))                                              \
     }
 
-/* Q4_0 and Q8_0 have 512-bit tiles in quant_x86.c. */
 KTILE32(q5_0, block_q5_0,
         uint32_t qh; memcpy(&qh, xb->qh, 4);
         xu[r] = _mm256_or_si256(KSUF(nib32)(xb->qs),
                                 _mm256_and_si256(KSUF(bits32)(qh), _mm256_set1_epi8(0x10))), 16)
+#ifdef KTILE_WIDE_U8 /* vpdpbusd: unsigned bytes up to 255; Q4_0 / Q8_0 are 512-bit (quant_x86.c) */
 KTILE32(iq4_nl, block_iq4_nl,
         xu[r] = _mm256_shuffle_epi8(_mm256_xor_si256(_mm256_broadcastsi128_si256(
                     _mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl)), _mm256_set1_epi8((char)0x80)),
                     KSUF(nib32)(xb->qs)), 128)
+#else
+KTILE32(q4_0, block_q4_0, xu[r] = KSUF(nib32)(xb->qs), 8)
+KTILE32(q8_0, block_q8_0, xu[r] = _mm256_loadu_si256((const __m256i *)xb->qs), -1)
+KTILE32(iq4_nl, block_iq4_nl,
+        xu[r] = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(
+                    _mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl)), KSUF(nib32)(xb->qs)), -1)
+#endif
 
 /* Q4_K: per super-block, integer sums per (r, c) in registers; the mins folded in first. */
 KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
