@@ -288,6 +288,7 @@ Z_TILE32(q8_0, block_q8_0, z_q8_0_pair, 128)
         .f16_dot_f32 = f16_dot_f32_##sfx, .f16_axpy = f16_axpy_##sfx,                       \
         .f16_to_f32 = f16_to_f32_##sfx, .f32_to_f16 = f32_to_f16_##sfx,                     \
         .q8_0_from_float = q8_0_from_float_##sfx, .q8_1_from_float = q8_1_from_float_##sfx, \
+        .q8_K_from_float = q8_K_from_float_##sfx,                                           \
     }
 
 static const struct quant_kernels quant_kernels_avx2_base = KSET(avx2);

@@ -486,6 +486,57 @@ KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
     }
 }
 
+/* Q8_K: the first value of largest magnitude maps to -127 (as the scalar quantizer). */
+KATTR void KSUF(q8_K_from_float)(const float *x, void *vy, int64_t n) {
+    block_q8_K *y = vy;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        __m256 mx = _mm256_setzero_ps();
+        for (int k = 0; k < QK_K; k += 8)
+            mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)));
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        const float amax = _mm_cvtss_f32(m);
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        float max = amax;
+        const __m256 va = _mm256_set1_ps(amax);
+        for (int k = 0; k < QK_K; k += 8) {
+            const int hit = _mm256_movemask_ps(
+                _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)), va, _CMP_EQ_OQ));
+            if (hit) {
+                max = x[k + __builtin_ctz((unsigned)hit)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        const __m256 vs = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        for (int k = 0; k < QK_K; k += 32) {
+            __m256i q[4];
+            for (int j = 0; j < 4; j++)
+                q[j] = _mm256_min_epi32(lim, _mm256_cvtps_epi32(
+                                                 _mm256_mul_ps(vs, _mm256_loadu_ps(x + k + 8 * j))));
+            const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
+                                                 _mm256_packs_epi32(q[2], q[3]));
+            const __m256i b = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(y[i].qs + k), b);
+            /* sums of the two 16-value halves */
+            const __m256i s16 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), b),
+                                                  _mm256_set1_epi16(1)); /* 8 sums of 4 */
+            const __m128i s4 = _mm_hadd_epi32(_mm256_castsi256_si128(s16),
+                                              _mm256_extracti128_si256(s16, 1)); /* 4 sums of 8 */
+            const __m128i s2 = _mm_hadd_epi32(s4, s4);                           /* 2 sums of 16 */
+            y[i].bsums[k / 16] = (int16_t)_mm_cvtsi128_si32(s2);
+            y[i].bsums[k / 16 + 1] = (int16_t)_mm_extract_epi32(s2, 1);
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
 /* ---------------- tile kernels (rows x activation columns, up to 4 x 4) ----------------
  * Compiled with KTILES; KTILE_MAX_NR rows at a time (4 with AVX-512VL's 32 registers: 16
  * accumulators plus the decoded weights of 4 rows; 2 with AVX2's 16).

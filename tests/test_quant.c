@@ -532,6 +532,8 @@ TEST(quant_simd_vs_scalar) {
                 for (int i = 0; i < n; i++) yf[i] = rng_f() * (float)(rep + 1);
                 if (rep == 3) for (int i = 0; i < 256; i++) yf[i] = 0.0f;
                 if (rep == 4) for (int i = 0; i < n; i++) yf[i] = (float)(i % 64 - 32) * 0.5f;
+                if (rep == 5) for (int i = 0; i < n; i++) yf[i] = (float)(i % 7) - 3.0f; /* +-3 ties */
+                if (rep == 6) for (int i = 0; i < n; i++) yf[i] = -(float)((i * 37) % 11);
                 (acts[a] == GGML_TYPE_Q8_0 ? quant_q8_0_from_float
                  : acts[a] == GGML_TYPE_Q8_1 ? quant_q8_1_from_float : quant_q8_K_from_float)(yf, q1, n);
                 fns[a](yf, q2, n);
