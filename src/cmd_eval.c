@@ -1,15 +1,221 @@
-/* src/cmd_eval.c — placeholder until its issue lands: each command says it is not built yet. */
+/* src/cmd_eval.c — `natter eval` (teacher-forced logits of a token sequence, in the format of
+ * ../shared/reference) and `natter models` (one summary line per GGUF file). Main thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "engine.h"
+#include "paths.h"
+
+#define EVAL_USAGE "eval -m MODEL --tokens \"ID ID ...\" [--top K] [--full POS] [-t N]"
+
+/* Parses a non-negative int (whole string); -1 if it is not one. */
+static long eval_parse_int(const char *s, long max) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > max)
+        return -1;
+    return v;
+}
+
+/* Parses space/comma separated ids into a new array; returns the count or -1. */
+static int eval_parse_tokens(const char *s, int32_t **out) {
+    size_t cap = 16, n = 0;
+    int32_t *v = malloc(cap * sizeof *v);
+    if (!v)
+        return -1;
+    while (*s) {
+        while (*s == ' ' || *s == ',' || *s == '\t' || *s == '\n')
+            s++;
+        if (!*s)
+            break;
+        char *end;
+        errno = 0;
+        long id = strtol(s, &end, 10);
+        if (errno || end == s || id < 0 || id > INT32_MAX ||
+            (*end && *end != ' ' && *end != ',' && *end != '\t' && *end != '\n')) {
+            free(v);
+            return -1;
+        }
+        if (n == cap) {
+            int32_t *nv = realloc(v, (cap *= 2) * sizeof *v);
+            if (!nv) {
+                free(v);
+                return -1;
+            }
+            v = nv;
+        }
+        v[n++] = (int32_t)id;
+        s = end;
+    }
+    *out = v;
+    return (int)n;
+}
+
+/* The k largest logits, best first (ties: lower id first). */
+static void eval_print_top(int pos, const float *lg, int n_vocab, int k, int *idx) {
+    int n = 0;
+    for (int i = 0; i < n_vocab; i++) {
+        if (n == k && lg[i] <= lg[idx[n - 1]])
+            continue;
+        int j = n < k ? n++ : n - 1;
+        while (j > 0 && lg[idx[j - 1]] < lg[i]) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    printf("top %d", pos);
+    for (int i = 0; i < n; i++)
+        printf(" %d:%g", idx[i], (double)lg[idx[i]]);
+    putchar('\n');
+}
 
 int cmd_eval(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    const char *model = NULL, *toks_s = NULL;
+    long top = 10, full = -1, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: natter %s\n", EVAL_USAGE);
+            return 0;
+        }
+        if (!v)
+            return cli_usage(EVAL_USAGE);
+        if (!strcmp(a, "-m") || !strcmp(a, "--model"))
+            model = v;
+        else if (!strcmp(a, "--tokens"))
+            toks_s = v;
+        else if (!strcmp(a, "--top"))
+            top = eval_parse_int(v, 1000000);
+        else if (!strcmp(a, "--full"))
+            full = eval_parse_int(v, 1L << 30);
+        else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
+            threads = eval_parse_int(v, 256);
+        else
+            return cli_usage(EVAL_USAGE);
+        if (top < 0 || threads < 0 || (!strcmp(a, "--full") && full < 0))
+            return cli_usage(EVAL_USAGE);
+        i++;
+    }
+    if (!model || !toks_s)
+        return cli_usage(EVAL_USAGE);
+    int32_t *toks = NULL;
+    int n = eval_parse_tokens(toks_s, &toks);
+    if (n < 0)
+        return cli_usage(EVAL_USAGE);
+    if (n == 0) {
+        free(toks);
+        cli_error("eval: --tokens is empty");
+        return 1;
+    }
+    /* teacher forcing: the logits after the last token predict nothing we were given */
+    int n_eval = n > 1 ? n - 1 : 1;
+    if (full >= n_eval) {
+        free(toks);
+        cli_error("eval: --full %ld is past the last position (%d)", full, n_eval - 1);
+        return 1;
+    }
+    eng_model *m = NULL;
+    eng_ctx *c = NULL;
+    int rc = eng_model_load(model, NULL, &m);
+    if (rc) {
+        cli_error("%s: %s", model, eng_last_error());
+        free(toks);
+        return 1;
+    }
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    cp.n_ctx = n_eval;
+    cp.n_threads = (int)threads;
+    if ((rc = eng_ctx_new(m, &cp, &c)) || (rc = eng_decode(c, toks, n_eval, 1))) {
+        cli_error("eval: %s", eng_last_error());
+        eng_ctx_free(c);
+        eng_model_free(m);
+        free(toks);
+        return 1;
+    }
+    struct eng_model_info info;
+    eng_model_info_get(m, &info);
+    int *idx = malloc((size_t)(top ? top : 1) * sizeof *idx);
+    for (int p = 0; idx && p < n_eval; p++) {
+        const float *lg = eng_logits(c, p);
+        if (top > 0)
+            eval_print_top(p, lg, info.n_vocab, (int)(top < info.n_vocab ? top : info.n_vocab),
+                           idx);
+        if (p == full) {
+            printf("full %d", p);
+            for (int i = 0; i < info.n_vocab; i++)
+                printf(" %g", (double)lg[i]);
+            putchar('\n');
+        }
+    }
+    free(idx);
+    eng_ctx_free(c);
+    eng_model_free(m);
+    free(toks);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- natter models ---- */
+
+static void models_human(double v, const char *const *units, double step, char *buf,
+                         size_t len) {
+    int u = 0;
+    while (v >= step && units[u + 1]) {
+        v /= step;
+        u++;
+    }
+    snprintf(buf, len, u ? "%.2f %s" : "%.0f %s", v, units[u]);
+}
+
+static int models_one(const char *path, void *ud) {
+    int *n_err = ud;
+    struct eng_model_params mp = eng_model_default_params();
+    eng_model *m;
+    if (eng_model_load(path, &mp, &m) != ENG_OK) {
+        cli_error("%s: %s", path, eng_last_error());
+        (*n_err)++;
+        return 0;
+    }
+    struct eng_model_info in;
+    eng_model_info_get(m, &in);
+    static const char *const pu[] = {"", "K", "M", "B", "T", NULL};
+    static const char *const su[] = {"B", "KiB", "MiB", "GiB", "TiB", NULL};
+    char params[32], size[32];
+    models_human((double)in.n_params, pu, 1000, params, sizeof params);
+    models_human((double)in.file_size, su, 1024, size, sizeof size);
+    /* "1.23 M" -> "1.23M" for parameters */
+    char *sp = strchr(params, ' ');
+    if (sp)
+        memmove(sp, sp + 1, strlen(sp));
+    printf("%s: %s (%s, %s params, %s%s%s%s, %s, ctx %d, chat template %s)\n", path, in.name,
+           in.arch, params, in.ftype[0] ? in.ftype : "", in.ftype[0] ? " " : "",
+           in.ftype[0] ? "= " : "", in.types, size, in.n_ctx_train,
+           in.has_chat_template ? "yes" : "no");
+    eng_model_free(m);
+    return 0;
 }
 
 int cmd_models(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+    int n_err = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: natter models [PATH...]\n");
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage("models [PATH...]");
+    }
+    if (argc > 1) {
+        for (int i = 1; i < argc; i++)
+            models_one(argv[i], &n_err);
+    } else {
+        paths_models_each(models_one, &n_err);
+    }
+    fflush(stdout);
+    return n_err ? 1 : 0;
 }
-

@@ -1,0 +1,540 @@
+/* engine/engine.c — contexts and the forward pass: the KV cache (F16 or F32) and every
+ * activation buffer allocated at eng_ctx_new (nothing per token), eng_decode over batches
+ * (RMSNorm, RoPE normal/NEOX, GQA causal attention, SwiGLU, as the model's struct arch says),
+ * matmuls split by rows over the pool's threads (static split: any thread count gives the same
+ * numbers), logits. A context is used by one thread at a time. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "pool.h"
+
+struct eng_ctx {
+    eng_model *m;
+    pool *pool;
+    int n_ctx, n_batch, n_threads, kv_type;
+    size_t kv_elt;             /* bytes per cached value: 2 (F16) or 4 (F32) */
+    void *k_cache, *v_cache;   /* (n_layer, n_ctx, n_embd_kv) */
+    int32_t *tokens;           /* (n_ctx) the tokens in the cache */
+    int n_past;
+    float *x;                  /* (n_batch, n_embd) residual stream */
+    float *xb;                 /* (n_batch, n_embd) normed input of a block */
+    float *xb2;                /* (n_batch, n_embd) attention output */
+    float *q;                  /* (n_batch, n_embd) */
+    float *k, *v;              /* (n_batch, n_embd_kv) */
+    float *hb;                 /* (n_batch, max(2 n_ff, n_embd + 2 n_embd_kv)) */
+    float *hb2;                /* (n_batch, n_ff) */
+    float *rope;               /* (n_batch, n_rot) cos, sin pairs */
+    float *att;                /* (n_threads, att_stride) attention scratch (attn_worker) */
+    size_t att_stride;
+    uint8_t *xq;               /* (n_batch, bytes of the largest quantized activation row) */
+    size_t xq_row;
+    float *logits;             /* (n_logits_cap, n_vocab) */
+    int n_logits_cap;
+    int n_logits, logits_all;  /* of the last eng_decode */
+    int n_decoded;             /* tokens of the last eng_decode */
+    const volatile int *cancel;
+};
+
+struct eng_ctx_params eng_ctx_default_params(void) {
+    struct eng_ctx_params p = {0, 0, 0, ENG_KV_F16};
+    return p;
+}
+
+int eng_ctx_n_ctx(const eng_ctx *c) { return c->n_ctx; }
+int eng_ctx_n_past(const eng_ctx *c) { return c->n_past; }
+const int32_t *eng_ctx_tokens(const eng_ctx *c) { return c->tokens; }
+void eng_ctx_set_cancel(eng_ctx *c, const volatile int *flag) { c->cancel = flag; }
+
+size_t eng_ctx_kv_bytes(const eng_ctx *c) {
+    const struct hparams *hp = &c->m->hp;
+    return 2 * (size_t)hp->n_layer * (size_t)c->n_ctx * (size_t)hp->n_embd_kv * c->kv_elt;
+}
+
+void eng_ctx_truncate(eng_ctx *c, int n_past) {
+    if (n_past < 0)
+        n_past = 0;
+    if (n_past < c->n_past)
+        c->n_past = n_past;
+}
+
+void eng_ctx_free(eng_ctx *c) {
+    if (!c)
+        return;
+    pool_free(c->pool);
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->tokens);
+    free(c->x);
+    free(c->xb);
+    free(c->xb2);
+    free(c->q);
+    free(c->k);
+    free(c->v);
+    free(c->hb);
+    free(c->hb2);
+    free(c->rope);
+    free(c->att);
+    free(c->xq);
+    free(c->logits);
+    free(c);
+}
+
+/* Bytes of one activation row of n values quantized for tensor t's dot product. */
+static size_t act_row_bytes(const struct tensor *t) {
+    if (!t->data)
+        return 0;
+    return quant_row_size(t->tr->vec_dot_type, t->ne0);
+}
+
+static size_t max_act_row(const eng_model *m) {
+    size_t mx = act_row_bytes(&m->output);
+    for (int i = 0; i < m->hp.n_layer; i++) {
+        const struct layer *l = &m->layers[i];
+        const struct tensor *ts[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate,
+                                     &l->w_up, &l->w_down};
+        for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++) {
+            size_t b = act_row_bytes(ts[j]);
+            if (b > mx)
+                mx = b;
+        }
+    }
+    return mx;
+}
+
+int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
+    struct eng_ctx_params def = eng_ctx_default_params();
+    if (!m || !out)
+        return eng_error(ENG_E_ARG, "eng_ctx_new: NULL argument");
+    *out = NULL;
+    if (!m->layers)
+        return eng_error(ENG_E_ARG, "eng_ctx_new: the model was loaded vocab-only");
+    if (!p)
+        p = &def;
+    const struct hparams *hp = &m->hp;
+    eng_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    c->m = m;
+    c->n_ctx = p->n_ctx > 0 ? p->n_ctx : (hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096);
+    if (c->n_ctx > (1 << 22)) {
+        free(c);
+        return eng_error(ENG_E_ARG, "context of %d tokens is too large", p->n_ctx);
+    }
+    c->n_batch = p->n_batch > 0 ? p->n_batch : 512;
+    if (c->n_batch > c->n_ctx)
+        c->n_batch = c->n_ctx;
+    c->n_threads = p->n_threads > 0 ? p->n_threads : eng_cpu_physical_cores();
+    if (c->n_threads > 256)
+        c->n_threads = 256;
+    if (p->kv_type != ENG_KV_F16 && p->kv_type != ENG_KV_F32) {
+        free(c);
+        return eng_error(ENG_E_ARG, "unknown KV cache type %d", p->kv_type);
+    }
+    c->kv_type = p->kv_type;
+    c->kv_elt = p->kv_type == ENG_KV_F16 ? 2 : 4;
+    size_t B = (size_t)c->n_batch, E = (size_t)hp->n_embd, KV = (size_t)hp->n_embd_kv;
+    size_t F = (size_t)hp->n_ff;
+    size_t hbw = 2 * F > E + 2 * KV ? 2 * F : E + 2 * KV;
+    size_t kv_n = (size_t)hp->n_layer * (size_t)c->n_ctx * KV;
+    c->xq_row = max_act_row(m);
+    c->k_cache = malloc(kv_n * c->kv_elt);
+    c->v_cache = malloc(kv_n * c->kv_elt);
+    c->tokens = malloc((size_t)c->n_ctx * sizeof *c->tokens);
+    c->x = malloc(B * E * sizeof(float));
+    c->xb = malloc(B * E * sizeof(float));
+    c->xb2 = malloc(B * E * sizeof(float));
+    c->q = malloc(B * E * sizeof(float));
+    c->k = malloc(B * KV * sizeof(float));
+    c->v = malloc(B * KV * sizeof(float));
+    c->hb = malloc(B * hbw * sizeof(float));
+    c->hb2 = malloc(B * F * sizeof(float));
+    c->rope = malloc(B * (size_t)hp->n_rot * sizeof(float));
+    c->att_stride = (size_t)c->n_ctx + 18 * (size_t)hp->head_dim;
+    c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
+    c->xq = malloc(B * c->xq_row + 64);
+    c->n_logits_cap = c->n_batch;
+    c->logits = malloc((size_t)c->n_logits_cap * (size_t)hp->n_vocab * sizeof(float));
+    if (!c->k_cache || !c->v_cache || !c->tokens || !c->x || !c->xb || !c->xb2 || !c->q ||
+        !c->k || !c->v || !c->hb || !c->hb2 || !c->rope || !c->att || !c->xq || !c->logits) {
+        eng_ctx_free(c);
+        return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+    }
+    if (pool_new(c->n_threads, &c->pool) != 0) {
+        eng_ctx_free(c);
+        return eng_error(ENG_E_THREAD, "cannot start %d threads", c->n_threads);
+    }
+    *out = c;
+    return ENG_OK;
+}
+
+/* ---- kernels ---- */
+
+/* y = x / rms(x) * w, for one row of n (ggml's order: sum in double, scale, then weight). */
+static void rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += (double)(x[i] * x[i]);
+    float scale = 1.0f / sqrtf((float)(sum / n) + eps);
+    for (int i = 0; i < n; i++)
+        y[i] = (x[i] * scale) * w[i];
+}
+
+struct matmul_args {
+    const struct tensor *w;
+    const uint8_t *xq;     /* n_tok activation rows in w's vec_dot_type */
+    size_t xq_stride;
+    float *out;            /* out[t * ld + r] */
+    int n_tok, ld;
+};
+
+/* Rows per call of the tile kernels: the block's weights stay in cache while every column
+ * (token) of the batch passes over them. */
+#define MM_ROW_BLOCK 64
+
+static void matmul_worker(void *ud, int ith, int nth) {
+    const struct matmul_args *a = ud;
+    const struct tensor *w = a->w;
+    int64_t n_rows = w->ne1;
+    int64_t r0 = n_rows * ith / nth, r1 = n_rows * (ith + 1) / nth;
+    const uint8_t *wd = w->data;
+    for (int64_t rb = r0; rb < r1; rb += MM_ROW_BLOCK) {
+        int nr = (int)(r1 - rb < MM_ROW_BLOCK ? r1 - rb : MM_ROW_BLOCK);
+        quant_mat_dot(w->type, (int)w->ne0, a->out + rb, (size_t)a->ld,
+                      wd + (size_t)rb * w->row_bytes, w->row_bytes, a->xq, a->xq_stride, nr,
+                      a->n_tok);
+    }
+}
+
+/* out (n_tok, w->ne1; row stride ld) = x (n_tok, w->ne0) times w transposed. The activations
+ * are quantized once to the weight's vec_dot_type, then rows are split over the threads. */
+static void matmul(eng_ctx *c, float *out, int ld, const struct tensor *w, const float *x,
+                   int n_tok) {
+    struct matmul_args a = {w, NULL, 0, out, n_tok, ld};
+    enum ggml_type vt = w->tr->vec_dot_type;
+    if (vt == GGML_TYPE_F32) {
+        a.xq = (const uint8_t *)x;
+        a.xq_stride = (size_t)w->ne0 * sizeof(float);
+    } else {
+        const struct quant_traits *qt = quant_traits_get(vt);
+        a.xq = c->xq;
+        a.xq_stride = quant_row_size(vt, w->ne0);
+        for (int t = 0; t < n_tok; t++)
+            qt->from_float(x + (size_t)t * (size_t)w->ne0, c->xq + (size_t)t * a.xq_stride,
+                           w->ne0);
+    }
+    pool_run(c->pool, matmul_worker, &a);
+}
+
+static void add_bias(float *x, const struct tensor *b, int n_tok, int n) {
+    if (!b->data)
+        return;
+    const float *bd = b->data;
+    for (int t = 0; t < n_tok; t++)
+        for (int i = 0; i < n; i++)
+            x[(size_t)t * n + i] += bd[i];
+}
+
+/* cos/sin for each token's position, ggml's recurrence: theta_i = p * scale * base^(-2i/n). */
+static void rope_tables(eng_ctx *c, int pos0, int n_tok) {
+    const struct hparams *hp = &c->m->hp;
+    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+    for (int t = 0; t < n_tok; t++) {
+        float theta = (float)(pos0 + t);
+        float *r = c->rope + (size_t)t * hp->n_rot;
+        for (int i = 0; i < hp->n_rot; i += 2) {
+            float th = theta * hp->rope_freq_scale;
+            r[i] = cosf(th);
+            r[i + 1] = sinf(th);
+            theta *= theta_scale;
+        }
+    }
+}
+
+/* Rotates n_heads heads of head_dim in x (one token) with the table r. */
+static void rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *r,
+                       int neox) {
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        for (int i = 0; i < n_rot; i += 2) {
+            float cs = r[i], sn = r[i + 1];
+            int i0 = neox ? i / 2 : i, i1 = neox ? i / 2 + n_rot / 2 : i + 1;
+            float x0 = v[i0], x1 = v[i1];
+            v[i0] = x0 * cs - x1 * sn;
+            v[i1] = x0 * sn + x1 * cs;
+        }
+    }
+}
+
+static void kv_store(eng_ctx *c, void *cache, int layer, int pos, const float *src, int n) {
+    size_t off = ((size_t)layer * c->n_ctx + pos) * (size_t)n;
+    if (c->kv_type == ENG_KV_F32)
+        memcpy((float *)cache + off, src, (size_t)n * sizeof(float));
+    else
+        quant_f32_to_f16_row(src, (uint16_t *)cache + off, n);
+}
+
+/* ---- llama.cpp's exact arithmetic ----
+ * The reference logits come from llama.cpp on AVX-512. Activations are quantized to 8 bits
+ * before most matmuls, so a last-bit difference upstream can flip a rounding and move the
+ * logits by far more than float noise. These helpers reproduce, lane by lane, the order of
+ * operations of ggml's vectorized exp (ggml_v_expf), _mm512_reduce_add_ps and the 16-lane FMA
+ * accumulation of its F16 attention matmuls, so our numbers match bit for bit where possible. */
+
+/* exp(x) as ggml_v_expf computes it (AVX-512 form) for one lane. */
+static float ggml_expf(float x) {
+    const float r = 0x1.8p23f;
+    float z = fmaf(x, 0x1.715476p+0f, r);
+    float n = z - r;
+    float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    float u = b * b;
+    float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                        fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                   u, fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (!(fabsf(n) <= 192.0f))
+        return n <= 0 ? 0.0f : INFINITY;
+    return ldexpf(j, (int)n);
+}
+
+/* x / (1 + exp(-x)) as ggml_v_silu. */
+static float ggml_silu(float x) { return x / (1.0f + ggml_expf(-x)); }
+
+/* The sum of 16 lanes in _mm512_reduce_add_ps's order. */
+static float reduce16(const float *a) {
+    float t8[8], t4[4];
+    for (int i = 0; i < 8; i++)
+        t8[i] = a[i + 8] + a[i];
+    for (int i = 0; i < 4; i++)
+        t4[i] = t8[i + 4] + t8[i];
+    return (t4[0] + t4[2]) + (t4[1] + t4[3]);
+}
+
+/* dot(k, q) over n F16-exact values: 16 FMA lanes then a reduction when n % 16 == 0 (ggml's
+ * tiled F16 matmul), else exact products summed in double (ggml_vec_dot_f16's tail). */
+static float dot_kq(const float *k, const float *q, int n) {
+    if (n % 16 == 0) {
+        float acc[16] = {0};
+        for (int d = 0; d < n; d += 16)
+            for (int l = 0; l < 16; l++)
+                acc[l] = fmaf(k[d + l], q[d + l], acc[l]);
+        return reduce16(acc);
+    }
+    double s = 0;
+    for (int d = 0; d < n; d++)
+        s += (double)(k[d] * q[d]);
+    return (float)s;
+}
+
+struct attn_args {
+    eng_ctx *c;
+    int layer, pos0, n_tok;
+};
+
+/* Causal attention of every (token, head) pair; pairs split statically over threads.
+ * Per thread scratch: scores (n_ctx), q as F16 values (head_dim), a K row (head_dim) and the
+ * 16 accumulator lanes of each output value (16 * head_dim). */
+static void attn_worker(void *ud, int ith, int nth) {
+    const struct attn_args *a = ud;
+    eng_ctx *c = a->c;
+    const struct hparams *hp = &c->m->hp;
+    int hd = hp->head_dim, KV = hp->n_embd_kv, group = hp->n_head / hp->n_head_kv;
+    /* phi3 scales q before the product (as llama.cpp's graph does), others the scores */
+    float scale = 1.0f / sqrtf((float)hd);
+    int pre = c->m->arch->q_prescale;
+    float *att = c->att + (size_t)ith * c->att_stride;
+    float *qh = att + c->n_ctx, *kr = qh + hd, *acc = kr + hd;
+    int n_task = a->n_tok * hp->n_head;
+    int i0 = (int)((int64_t)n_task * ith / nth), i1 = (int)((int64_t)n_task * (ith + 1) / nth);
+    size_t layer_off = (size_t)a->layer * c->n_ctx * (size_t)KV;
+    int f16 = c->kv_type == ENG_KV_F16;
+    for (int task = i0; task < i1; task++) {
+        int t = task / hp->n_head, h = task % hp->n_head;
+        int pos = a->pos0 + t, kvh = h / group;
+        const float *q = c->q + (size_t)t * hp->n_embd + (size_t)h * hd;
+        size_t off = layer_off + (size_t)kvh * hd;   /* + j * KV for position j */
+        /* as llama.cpp: with an F16 cache, q meets K (and the weights meet V) as F16 */
+        for (int i = 0; i < hd; i++) {
+            float qi = pre ? q[i] * scale : q[i];
+            qh[i] = f16 ? quant_f16_to_f32(quant_f32_to_f16(qi)) : qi;
+        }
+        float mx = -INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            const float *k;
+            if (f16) {
+                quant_f16_to_f32_row((const uint16_t *)c->k_cache + off + (size_t)j * KV, kr,
+                                     hd);
+                k = kr;
+            } else {
+                k = (const float *)c->k_cache + off + (size_t)j * KV;
+            }
+            att[j] = pre ? dot_kq(k, qh, hd) : dot_kq(k, qh, hd) * scale;
+            if (att[j] > mx)
+                mx = att[j];
+        }
+        /* softmax: ggml_v_expf, each 16-position chunk reduced, chunks summed in double */
+        double sum = 0;
+        for (int j0 = 0; j0 <= pos; j0 += 16) {
+            float lane[16] = {0};
+            for (int l = 0; l < 16 && j0 + l <= pos; l++)
+                lane[l] = att[j0 + l] = ggml_expf(att[j0 + l] - mx);
+            sum += reduce16(lane);
+        }
+        float inv = (float)(1.0 / sum);
+        memset(acc, 0, (size_t)16 * hd * sizeof(float));
+        for (int j = 0; j <= pos; j++) {
+            float p = att[j] * inv;
+            const float *v;
+            if (f16) {
+                p = quant_f16_to_f32(quant_f32_to_f16(p));
+                quant_f16_to_f32_row((const uint16_t *)c->v_cache + off + (size_t)j * KV, kr,
+                                     hd);
+                v = kr;
+            } else {
+                v = (const float *)c->v_cache + off + (size_t)j * KV;
+            }
+            float *al = acc + (j & 15);
+            for (int i = 0; i < hd; i++)
+                al[i * 16] = fmaf(v[i], p, al[i * 16]);
+        }
+        float *o = c->xb2 + (size_t)t * hp->n_embd + (size_t)h * hd;
+        for (int i = 0; i < hd; i++)
+            o[i] = reduce16(acc + i * 16);
+    }
+}
+
+static int cancelled(const eng_ctx *c) { return c->cancel && *c->cancel; }
+
+/* Runs one batch of n_tok (<= n_batch) tokens at n_past; logits for all of them into
+ * logits_out (n_tok rows) when all, else for the last one only (none if logits_out is NULL). */
+static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, float *logits_out) {
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const struct arch *ar = m->arch;
+    int E = hp->n_embd, KV = hp->n_embd_kv, F = hp->n_ff, pos0 = c->n_past;
+    for (int t = 0; t < n_tok; t++) {
+        const struct tensor *te = &m->tok_embd;
+        te->tr->to_float((const uint8_t *)te->data + (size_t)toks[t] * te->row_bytes,
+                         c->x + (size_t)t * E, E);
+    }
+    rope_tables(c, pos0, n_tok);
+    for (int il = 0; il < hp->n_layer; il++) {
+        const struct layer *l = &m->layers[il];
+        if (cancelled(c))
+            return ENG_E_CANCELLED;
+        for (int t = 0; t < n_tok; t++)
+            rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->attn_norm.data, E,
+                    hp->rms_eps);
+        if (ar->fused_qkv) {
+            int W = E + 2 * KV;
+            matmul(c, c->hb, W, &l->wqkv, c->xb, n_tok);
+            for (int t = 0; t < n_tok; t++) {
+                const float *r = c->hb + (size_t)t * W;
+                memcpy(c->q + (size_t)t * E, r, (size_t)E * sizeof(float));
+                memcpy(c->k + (size_t)t * KV, r + E, (size_t)KV * sizeof(float));
+                memcpy(c->v + (size_t)t * KV, r + E + KV, (size_t)KV * sizeof(float));
+            }
+        } else {
+            matmul(c, c->q, E, &l->wq, c->xb, n_tok);
+            matmul(c, c->k, KV, &l->wk, c->xb, n_tok);
+            matmul(c, c->v, KV, &l->wv, c->xb, n_tok);
+        }
+        add_bias(c->q, &l->bq, n_tok, E);
+        add_bias(c->k, &l->bk, n_tok, KV);
+        add_bias(c->v, &l->bv, n_tok, KV);
+        for (int t = 0; t < n_tok; t++) {
+            const float *r = c->rope + (size_t)t * hp->n_rot;
+            rope_apply(c->q + (size_t)t * E, hp->n_head, hp->head_dim, hp->n_rot, r,
+                       ar->rope_neox);
+            rope_apply(c->k + (size_t)t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, r,
+                       ar->rope_neox);
+            kv_store(c, c->k_cache, il, pos0 + t, c->k + (size_t)t * KV, KV);
+            kv_store(c, c->v_cache, il, pos0 + t, c->v + (size_t)t * KV, KV);
+        }
+        struct attn_args aa = {c, il, pos0, n_tok};
+        pool_run(c->pool, attn_worker, &aa);
+        matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);
+        for (size_t i = 0; i < (size_t)n_tok * E; i++)
+            c->x[i] += c->xb[i];
+
+        for (int t = 0; t < n_tok; t++)
+            rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->ffn_norm.data, E,
+                    hp->rms_eps);
+        if (ar->fused_gate_up) {
+            matmul(c, c->hb, 2 * F, &l->w_up, c->xb, n_tok);
+            for (int t = 0; t < n_tok; t++) {
+                const float *g = c->hb + (size_t)t * 2 * F, *u = g + F;
+                float *o = c->hb2 + (size_t)t * F;
+                for (int i = 0; i < F; i++)
+                    o[i] = ggml_silu(g[i]) * u[i];
+            }
+        } else {
+            matmul(c, c->hb, F, &l->w_gate, c->xb, n_tok);
+            matmul(c, c->hb2, F, &l->w_up, c->xb, n_tok);
+            for (size_t i = 0; i < (size_t)n_tok * F; i++) {
+                c->hb2[i] = ggml_silu(c->hb[i]) * c->hb2[i];
+            }
+        }
+        matmul(c, c->xb, E, &l->w_down, c->hb2, n_tok);
+        for (size_t i = 0; i < (size_t)n_tok * E; i++)
+            c->x[i] += c->xb[i];
+    }
+    if (logits_out) {
+        int t0 = all ? 0 : n_tok - 1, n_out = all ? n_tok : 1;
+        for (int t = t0; t < n_tok; t++)
+            rmsnorm(c->xb + (size_t)(t - t0) * E, c->x + (size_t)t * E, m->output_norm.data, E,
+                    hp->rms_eps);
+        matmul(c, logits_out, hp->n_vocab, &m->output, c->xb, n_out);
+    }
+    memcpy(c->tokens + pos0, toks, (size_t)n_tok * sizeof *toks);
+    c->n_past += n_tok;
+    return ENG_OK;
+}
+
+int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all) {
+    const struct hparams *hp = &c->m->hp;
+    c->n_logits = 0;
+    if (n <= 0 || !toks)
+        return eng_error(ENG_E_ARG, "eng_decode: no tokens");
+    if (n > c->n_ctx - c->n_past)
+        return eng_error(ENG_E_CTX_FULL, "%d tokens do not fit: %d of %d context positions "
+                         "are used", n, c->n_past, c->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (toks[i] < 0 || toks[i] >= hp->n_vocab)
+            return eng_error(ENG_E_ARG, "token id %d is out of range (vocabulary of %d)",
+                             toks[i], hp->n_vocab);
+    if (logits_all && n > c->n_logits_cap) {
+        float *nl = realloc(c->logits, (size_t)n * (size_t)hp->n_vocab * sizeof(float));
+        if (!nl)
+            return eng_error(ENG_E_NOMEM, "out of memory for %d rows of logits", n);
+        c->logits = nl;
+        c->n_logits_cap = n;
+    }
+    for (int done = 0; done < n;) {
+        int nb = n - done < c->n_batch ? n - done : c->n_batch;
+        int last = done + nb == n;
+        /* logits of a middle chunk are not kept unless all are wanted */
+        float *lo = logits_all ? c->logits + (size_t)done * hp->n_vocab
+                               : last ? c->logits : NULL;
+        int rc = forward_batch(c, toks + done, nb, logits_all, lo);
+        if (rc)
+            return rc == ENG_E_CANCELLED ? eng_error(rc, "cancelled") : rc;
+        done += nb;
+    }
+    c->logits_all = logits_all;
+    c->n_logits = logits_all ? n : 1;
+    c->n_decoded = n;
+    return ENG_OK;
+}
+
+const float *eng_logits(eng_ctx *c, int i) {
+    if (c->n_logits == 0)
+        return NULL;
+    if (!c->logits_all)
+        return i == -1 || i == c->n_decoded - 1 ? c->logits : NULL;
+    if (i == -1)
+        i = c->n_logits - 1;
+    if (i < 0 || i >= c->n_logits)
+        return NULL;
+    return c->logits + (size_t)i * c->m->hp.n_vocab;
+}

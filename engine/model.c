@@ -1,0 +1,439 @@
+/* engine/model.c — loading a model: the architecture table, hyper-parameters from the GGUF
+ * metadata, binding every tensor into the mapping with its shape and type checked, the model
+ * summary (eng_model_info) and string metadata. eng_model_load may run on any thread; the
+ * loaded model is read-only afterwards. */
+#include "model.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__has_include)
+#if __has_include("tokenizer.h")
+#include "tokenizer.h"
+#define MODEL_HAVE_TOKENIZER 1
+#endif
+#endif
+
+static const struct arch arch_table[] = {
+    /* name     neox qkv_bias fused_qkv fused_gate_up q_prescale */
+    {"llama",   0,   0,       0,        0,            0},
+    {"qwen2",   1,   1,       0,        0,            0},
+    {"phi3",    1,   0,       1,        1,            1},
+};
+#define N_ARCH (sizeof arch_table / sizeof arch_table[0])
+
+static _Thread_local char last_error[512];
+
+int eng_error(int rc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    for (char *p = last_error; *p; p++)   /* one line, always */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return rc;
+}
+
+const char *eng_last_error(void) { return last_error; }
+
+const char *eng_strerror(int rc) {
+    switch (rc) {
+    case ENG_OK: return "success";
+    case ENG_E_IO: return "cannot read the file";
+    case ENG_E_FORMAT: return "malformed model file";
+    case ENG_E_UNSUPPORTED: return "unsupported model";
+    case ENG_E_NOMEM: return "out of memory";
+    case ENG_E_ARG: return "invalid argument";
+    case ENG_E_CTX_FULL: return "the context is full";
+    case ENG_E_CANCELLED: return "cancelled";
+    case ENG_E_THREAD: return "cannot start a thread";
+    default: return "unknown error";
+    }
+}
+
+struct eng_model_params eng_model_default_params(void) {
+    struct eng_model_params p = {0, NULL, NULL};
+    return p;
+}
+
+const struct vocab *eng_model_vocab(const eng_model *m) { return m ? m->vocab : NULL; }
+const gguf *eng_model_gguf(const eng_model *m) { return m->g; }
+
+/* ---- hyper-parameters ---- */
+
+/* ARCH.suffix as an int in [lo, hi]; required unless def >= 0 is given. */
+static int hp_int(const eng_model *m, const char *suffix, int def, int lo, int hi, int *out) {
+    char key[128];
+    int64_t v;
+    snprintf(key, sizeof key, "%s.%s", m->arch->name, suffix);
+    int rc = gguf_get_i64(m->g, key, &v);
+    if (rc == -1 && def >= 0) {
+        *out = def;
+        return 0;
+    }
+    if (rc == -1)
+        return eng_error(ENG_E_FORMAT, "metadata '%s' is missing", key);
+    if (rc != 0)
+        return eng_error(ENG_E_FORMAT, "metadata '%s' is not an integer", key);
+    if (v < lo || v > hi)
+        return eng_error(ENG_E_FORMAT, "metadata '%s' = %lld is out of range (%d to %d)", key,
+                         (long long)v, lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+static int hp_float(const eng_model *m, const char *suffix, float def, float *out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->arch->name, suffix);
+    int rc = gguf_get_f32(m->g, key, out);
+    if (rc == -1) {
+        *out = def;
+        return 0;
+    }
+    if (rc != 0 || !(*out == *out))
+        return eng_error(ENG_E_FORMAT, "metadata '%s' is not a number", key);
+    return 0;
+}
+
+static int model_load_hparams(eng_model *m) {
+    struct hparams *hp = &m->hp;
+    int rc;
+    if ((rc = hp_int(m, "context_length", 2048, 1, 1 << 24, &hp->n_ctx_train)) ||
+        (rc = hp_int(m, "embedding_length", -1, 1, 1 << 16, &hp->n_embd)) ||
+        (rc = hp_int(m, "block_count", -1, 1, 4096, &hp->n_layer)) ||
+        (rc = hp_int(m, "feed_forward_length", -1, 1, 1 << 20, &hp->n_ff)) ||
+        (rc = hp_int(m, "attention.head_count", -1, 1, 1 << 12, &hp->n_head)) ||
+        (rc = hp_int(m, "attention.head_count_kv", hp->n_head, 1, hp->n_head, &hp->n_head_kv)))
+        return rc;
+    if (hp->n_embd % hp->n_head)
+        return eng_error(ENG_E_FORMAT, "embedding length %d is not a multiple of %d heads",
+                         hp->n_embd, hp->n_head);
+    if (hp->n_head % hp->n_head_kv)
+        return eng_error(ENG_E_FORMAT, "%d heads are not a multiple of %d KV heads", hp->n_head,
+                         hp->n_head_kv);
+    hp->head_dim = hp->n_embd / hp->n_head;
+    hp->n_embd_kv = hp->head_dim * hp->n_head_kv;
+    if ((rc = hp_int(m, "rope.dimension_count", hp->head_dim, 2, hp->head_dim, &hp->n_rot)))
+        return rc;
+    if (hp->n_rot % 2)
+        return eng_error(ENG_E_FORMAT, "metadata '%s.rope.dimension_count' = %d is odd",
+                         m->arch->name, hp->n_rot);
+    if ((rc = hp_float(m, "rope.freq_base", 10000.0f, &hp->rope_base)) ||
+        (rc = hp_float(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->rms_eps)))
+        return rc;
+    if (!(hp->rope_base > 0) || !(hp->rms_eps >= 0))
+        return eng_error(ENG_E_FORMAT, "metadata: rope base / rms epsilon out of range");
+    float factor = 0;
+    char key[128];
+    struct gguf_str st;
+    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch->name);
+    int has_type = gguf_get_str(m->g, key, &st) == 0;
+    if ((rc = hp_float(m, "rope.scaling.factor", 0.0f, &factor)))
+        return rc;
+    hp->rope_freq_scale = 1.0f;
+    if (has_type && !(st.len == 6 && !memcmp(st.p, "linear", 6)) &&
+        !(st.len == 4 && !memcmp(st.p, "none", 4)))
+        return eng_error(ENG_E_UNSUPPORTED, "metadata '%s' = '%.*s': only linear RoPE scaling is "
+                         "supported", key, (int)(st.len > 32 ? 32 : st.len), st.p);
+    if (factor > 0 && !(has_type && st.len == 4))
+        hp->rope_freq_scale = 1.0f / factor;
+    /* the old key some converters wrote */
+    if ((rc = hp_float(m, "rope.scale_linear", 0.0f, &factor)))
+        return rc;
+    if (factor > 0)
+        hp->rope_freq_scale = 1.0f / factor;
+    return 0;
+}
+
+/* ---- tensors ---- */
+
+/* Binds name (printf-style) with shape [ne0, ne1] (ne1 = 0: a 1-D tensor of ne0). A missing
+ * tensor is an error unless optional. Norms and biases (1-D) must be F32. */
+static int model_bind(eng_model *m, struct tensor *t, int optional, int64_t ne0, int64_t ne1,
+                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int model_bind(eng_model *m, struct tensor *t, int optional, int64_t ne0, int64_t ne1,
+                      const char *fmt, ...) {
+    char name[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    memset(t, 0, sizeof *t);
+    const struct gguf_tensor *gt = gguf_tensor_find(m->g, name);
+    if (!gt) {
+        if (optional)
+            return 0;
+        return eng_error(ENG_E_FORMAT, "tensor '%s' is missing", name);
+    }
+    int64_t want1 = ne1 ? ne1 : 1;
+    if (gt->ne[0] != ne0 || gt->ne[1] != want1 || gt->ne[2] != 1 || gt->ne[3] != 1)
+        return eng_error(ENG_E_FORMAT, "tensor '%s' has shape [%lld, %lld, %lld, %lld], "
+                         "expected [%lld, %lld]", name, (long long)gt->ne[0],
+                         (long long)gt->ne[1], (long long)gt->ne[2], (long long)gt->ne[3],
+                         (long long)ne0, (long long)want1);
+    const struct quant_traits *tr = quant_traits_get(gt->type);
+    if (!tr || !tr->supported || !tr->to_float || !tr->vec_dot)
+        return eng_error(ENG_E_UNSUPPORTED, "tensor '%s': type %s is not supported", name,
+                         tr && tr->name ? tr->name : "?");
+    if (ne1 == 0 && gt->type != GGML_TYPE_F32)
+        return eng_error(ENG_E_UNSUPPORTED, "tensor '%s': type %s is not supported for a "
+                         "norm or bias (F32 only)", name, tr->name);
+    t->data = gt->data;
+    t->type = gt->type;
+    t->ne0 = gt->ne[0];
+    t->ne1 = want1;
+    t->row_bytes = quant_row_size(gt->type, gt->ne[0]);
+    t->tr = tr;
+    return 0;
+}
+
+static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
+    const struct hparams *hp = &m->hp;
+    const struct arch *a = m->arch;
+    int64_t E = hp->n_embd, KV = hp->n_embd_kv, F = hp->n_ff;
+    int rc;
+    const struct gguf_tensor *te = gguf_tensor_find(m->g, "token_embd.weight");
+    if (!te)
+        return eng_error(ENG_E_FORMAT, "tensor 'token_embd.weight' is missing");
+    if (te->ne[1] < 1 || te->ne[1] > INT32_MAX)
+        return eng_error(ENG_E_FORMAT, "tensor 'token_embd.weight': bad vocabulary size");
+    m->hp.n_vocab = (int)te->ne[1];
+    int64_t V = hp->n_vocab;
+    if ((rc = model_bind(m, &m->tok_embd, 0, E, V, "token_embd.weight")) ||
+        (rc = model_bind(m, &m->output_norm, 0, E, 0, "output_norm.weight")) ||
+        (rc = model_bind(m, &m->output, 1, E, V, "output.weight")))
+        return rc;
+    if (!m->output.data)
+        m->output = m->tok_embd;   /* tied embeddings */
+    m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!m->layers)
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    for (int i = 0; i < hp->n_layer; i++) {
+        struct layer *l = &m->layers[i];
+        if ((rc = model_bind(m, &l->attn_norm, 0, E, 0, "blk.%d.attn_norm.weight", i)) ||
+            (rc = model_bind(m, &l->wo, 0, E, E, "blk.%d.attn_output.weight", i)) ||
+            (rc = model_bind(m, &l->ffn_norm, 0, E, 0, "blk.%d.ffn_norm.weight", i)) ||
+            (rc = model_bind(m, &l->w_down, 0, F, E, "blk.%d.ffn_down.weight", i)))
+            return rc;
+        if (a->fused_qkv) {
+            if ((rc = model_bind(m, &l->wqkv, 0, E, E + 2 * KV, "blk.%d.attn_qkv.weight", i)))
+                return rc;
+        } else if ((rc = model_bind(m, &l->wq, 0, E, E, "blk.%d.attn_q.weight", i)) ||
+                   (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i)) ||
+                   (rc = model_bind(m, &l->wv, 0, E, KV, "blk.%d.attn_v.weight", i))) {
+            return rc;
+        }
+        if (a->qkv_bias &&
+            ((rc = model_bind(m, &l->bq, 0, E, 0, "blk.%d.attn_q.bias", i)) ||
+             (rc = model_bind(m, &l->bk, 0, KV, 0, "blk.%d.attn_k.bias", i)) ||
+             (rc = model_bind(m, &l->bv, 0, KV, 0, "blk.%d.attn_v.bias", i))))
+            return rc;
+        if (a->fused_gate_up) {
+            if ((rc = model_bind(m, &l->w_up, 0, E, 2 * F, "blk.%d.ffn_up.weight", i)))
+                return rc;
+        } else if ((rc = model_bind(m, &l->w_gate, 0, E, F, "blk.%d.ffn_gate.weight", i)) ||
+                   (rc = model_bind(m, &l->w_up, 0, E, F, "blk.%d.ffn_up.weight", i))) {
+            return rc;
+        }
+        if (p->progress)
+            p->progress((float)(i + 1) / (float)hp->n_layer, p->progress_ud);
+    }
+    return 0;
+}
+
+/* ---- metadata strings and the summary ---- */
+
+static int model_copy_meta(eng_model *m) {
+    size_t bytes = 0;
+    int n = 0;
+    for (int64_t i = 0; i < gguf_n_kv(m->g); i++) {
+        const struct gguf_kv *kv = gguf_kv_at(m->g, i);
+        if (kv->type != GGUF_TYPE_STRING)
+            continue;
+        uint64_t len;
+        memcpy(&len, kv->data, 8);
+        bytes += (size_t)kv->key.len + 1 + (size_t)len + 1;
+        n++;
+    }
+    m->meta_arena = malloc(bytes ? bytes : 1);
+    m->meta_keys = calloc((size_t)n + 1, sizeof *m->meta_keys);
+    m->meta_vals = calloc((size_t)n + 1, sizeof *m->meta_vals);
+    if (!m->meta_arena || !m->meta_keys || !m->meta_vals)
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    char *p = m->meta_arena;
+    for (int64_t i = 0; i < gguf_n_kv(m->g); i++) {
+        const struct gguf_kv *kv = gguf_kv_at(m->g, i);
+        if (kv->type != GGUF_TYPE_STRING)
+            continue;
+        uint64_t len;
+        memcpy(&len, kv->data, 8);
+        m->meta_keys[m->n_meta] = p;
+        memcpy(p, kv->key.p, (size_t)kv->key.len);
+        p += kv->key.len;
+        *p++ = '\0';
+        m->meta_vals[m->n_meta++] = p;
+        memcpy(p, kv->data + 8, (size_t)len);
+        p += len;
+        *p++ = '\0';
+    }
+    return 0;
+}
+
+const char *eng_model_meta_str(const eng_model *m, const char *key) {
+    if (!m || !key)
+        return NULL;
+    for (int i = 0; i < m->n_meta; i++)
+        if (!strcmp(m->meta_keys[i], key))
+            return m->meta_vals[i];
+    return NULL;
+}
+
+static const char *ftype_name(uint32_t ft) {
+    static const char *const names[] = {
+        [0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [7] = "Q8_0", [8] = "Q5_0",
+        [9] = "Q5_1", [10] = "Q2_K", [11] = "Q3_K_S", [12] = "Q3_K_M", [13] = "Q3_K_L",
+        [14] = "Q4_K_S", [15] = "Q4_K_M", [16] = "Q5_K_S", [17] = "Q5_K_M", [18] = "Q6_K",
+        [19] = "IQ2_XXS", [20] = "IQ2_XS", [21] = "Q2_K_S", [22] = "IQ3_XS", [23] = "IQ3_XXS",
+        [24] = "IQ1_S", [25] = "IQ4_NL", [26] = "IQ3_S", [27] = "IQ3_M", [28] = "IQ2_S",
+        [29] = "IQ2_M", [30] = "IQ4_XS", [31] = "IQ1_M", [32] = "BF16",
+    };
+    ft &= 0x3ff; /* the "guessed" flag is 1024 */
+    return ft < sizeof names / sizeof names[0] && names[ft] ? names[ft] : "";
+}
+
+static void model_fill_info(eng_model *m, const char *path) {
+    struct eng_model_info *in = &m->info;
+    memset(in, 0, sizeof *in);
+    const char *name = eng_model_meta_str(m, "general.name");
+    if (!name || !*name) {
+        name = strrchr(path, '/');
+        name = name ? name + 1 : path;
+    }
+    snprintf(in->name, sizeof in->name, "%s", name);
+    const char *arch = eng_model_meta_str(m, "general.architecture");
+    snprintf(in->arch, sizeof in->arch, "%s", arch ? arch : "?");
+    uint32_t ft;
+    if (gguf_get_u32(m->g, "general.file_type", &ft) == 0)
+        snprintf(in->ftype, sizeof in->ftype, "%s", ftype_name(ft));
+    /* bytes per type, listed by share */
+    uint64_t bytes[GGML_TYPE_COUNT] = {0};
+    for (int64_t i = 0; i < gguf_n_tensors(m->g); i++) {
+        const struct gguf_tensor *t = gguf_tensor_at(m->g, i);
+        int64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+        in->n_params += n;
+        if (t->type < GGML_TYPE_COUNT)
+            bytes[t->type] += t->nbytes;
+    }
+    size_t len = 0;
+    for (;;) {
+        int best = -1;
+        for (int t = 0; t < GGML_TYPE_COUNT; t++)
+            if (bytes[t] && (best < 0 || bytes[t] > bytes[best]))
+                best = t;
+        if (best < 0)
+            break;
+        const struct quant_traits *tr = quant_traits_get((uint32_t)best);
+        int w = snprintf(in->types + len, sizeof in->types - len, "%s%s", len ? "," : "",
+                         tr && tr->name ? tr->name : "?");
+        if (w < 0 || (size_t)w >= sizeof in->types - len)
+            break;
+        len += (size_t)w;
+        bytes[best] = 0;
+    }
+    in->file_size = gguf_file_size(m->g);
+    in->n_ctx_train = m->hp.n_ctx_train;
+    in->n_embd = m->hp.n_embd;
+    in->n_layer = m->hp.n_layer;
+    in->n_head = m->hp.n_head;
+    in->n_head_kv = m->hp.n_head_kv;
+    in->n_ff = m->hp.n_ff;
+    in->n_vocab = m->hp.n_vocab;
+    in->has_chat_template = eng_model_meta_str(m, "tokenizer.chat_template") != NULL;
+}
+
+void eng_model_info_get(const eng_model *m, struct eng_model_info *out) { *out = m->info; }
+
+static const char *arch_list(void) {
+    static char buf[128];
+    if (!buf[0]) {
+        size_t len = 0;
+        for (size_t i = 0; i < N_ARCH; i++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "",
+                                    arch_table[i].name);
+    }
+    return buf;
+}
+
+int eng_model_load(const char *path, const struct eng_model_params *p, eng_model **out) {
+    struct eng_model_params def = eng_model_default_params();
+    char err[384];
+    if (!out || !path)
+        return eng_error(ENG_E_ARG, "eng_model_load: NULL argument");
+    *out = NULL;
+    if (!p)
+        p = &def;
+    eng_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    int rc = gguf_open(path, &m->g, err, sizeof err);
+    if (rc) {
+        free(m);
+        return eng_error(rc, "%s", err);
+    }
+    if ((rc = model_copy_meta(m)))
+        goto fail;
+    const char *arch = eng_model_meta_str(m, "general.architecture");
+    for (size_t i = 0; arch && i < N_ARCH; i++)
+        if (!strcmp(arch, arch_table[i].name))
+            m->arch = &arch_table[i];
+    if (!p->vocab_only) {
+        if (!arch) {
+            rc = eng_error(ENG_E_FORMAT, "metadata 'general.architecture' is missing");
+            goto fail;
+        }
+        if (!m->arch) {
+            rc = eng_error(ENG_E_UNSUPPORTED, "architecture '%.40s' is not supported "
+                           "(supported: %s)", arch, arch_list());
+            goto fail;
+        }
+        if ((rc = model_load_hparams(m)) || (rc = model_bind_all(m, p)))
+            goto fail;
+        /* the weights are read in full on every token: ask for them early */
+        gguf_advise_willneed(m->g);
+    } else if (m->arch) {
+        /* best effort: a vocab-only file may lack the hyper-parameters */
+        if (model_load_hparams(m))
+            memset(&m->hp, 0, sizeof m->hp);
+    }
+#ifdef MODEL_HAVE_TOKENIZER
+    if ((rc = vocab_load(m->g, &m->vocab, err, sizeof err))) {
+        rc = eng_error(rc, "%s", err);
+        goto fail;
+    }
+    if (p->vocab_only || !m->hp.n_vocab)
+        m->hp.n_vocab = eng_vocab_size(m);
+#endif
+    model_fill_info(m, path);
+    *out = m;
+    return ENG_OK;
+fail:
+    eng_model_free(m);
+    return rc;
+}
+
+void eng_model_free(eng_model *m) {
+    if (!m)
+        return;
+#ifdef MODEL_HAVE_TOKENIZER
+    vocab_free(m->vocab);
+#endif
+    free(m->layers);
+    free(m->meta_arena);
+    free(m->meta_keys);
+    free(m->meta_vals);
+    gguf_close(m->g);
+    free(m);
+}

@@ -1,0 +1,356 @@
+/* tests/test_reference.c — the engine against llama.cpp's logits in ../shared/reference:
+ * teacher-forced decoding of every case of every .ref file; NMSE of the full logit vector
+ * (<= 1e-5 for F32/F16/BF16 weights, <= 1e-3 quantized) and argmax agreement with the reference
+ * top-1 (>= 98% of positions). Also: 1 thread and 2 threads give identical logits, batched and
+ * token-by-token decoding agree, and the context API (truncate, tokens, full, errors). */
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "harness.h"
+
+struct ref_case {
+    int32_t *toks;
+    int n_tokens, n_prompt;
+    int *top1;            /* (n_tokens - 1) reference argmax per position */
+    int full_pos;
+    float *full;          /* (n_vocab) */
+};
+
+struct ref_file {
+    char model[256];
+    int n_vocab, n_cases;
+    struct ref_case cases[8];
+};
+
+static void ref_free(struct ref_file *r) {
+    for (int i = 0; i < r->n_cases; i++) {
+        free(r->cases[i].toks);
+        free(r->cases[i].top1);
+        free(r->cases[i].full);
+    }
+}
+
+/* Parses a .ref file (format in ../shared/reference/README.md); 0 on success. */
+static int ref_parse(const char *path, struct ref_file *r) {
+    size_t len;
+    char *text = test_read_file(path, &len);
+    if (!text)
+        return -1;
+    memset(r, 0, sizeof *r);
+    struct ref_case *c = NULL;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *rest = strchr(line, ' ');
+        rest = rest ? rest + 1 : line + strlen(line);
+        if (!strncmp(line, "model ", 6)) {
+            snprintf(r->model, sizeof r->model, "%s", rest);
+        } else if (!strncmp(line, "n_vocab ", 8)) {
+            r->n_vocab = atoi(rest);
+        } else if (!strncmp(line, "case ", 5)) {
+            if (r->n_cases == 8)
+                break;
+            c = &r->cases[r->n_cases++];
+            c->full_pos = -1;
+        } else if (!c) {
+            continue;
+        } else if (!strncmp(line, "n_prompt ", 9)) {
+            c->n_prompt = atoi(rest);
+        } else if (!strncmp(line, "n_tokens ", 9)) {
+            c->n_tokens = atoi(rest);
+            c->toks = calloc((size_t)c->n_tokens + 1, sizeof *c->toks);
+            c->top1 = calloc((size_t)c->n_tokens + 1, sizeof *c->top1);
+            for (int i = 0; i <= c->n_tokens; i++)
+                c->top1[i] = -1;
+        } else if (!strncmp(line, "tokens ", 7) && c->toks) {
+            char *p = rest;
+            for (int i = 0; i < c->n_tokens; i++)
+                c->toks[i] = (int32_t)strtol(p, &p, 10);
+        } else if (!strncmp(line, "top ", 4) && c->top1) {
+            char *p = rest;
+            long pos = strtol(p, &p, 10);
+            if (pos >= 0 && pos < c->n_tokens)
+                c->top1[pos] = (int)strtol(p, &p, 10);
+        } else if (!strncmp(line, "full ", 5) && r->n_vocab > 0) {
+            char *p = rest;
+            c->full_pos = (int)strtol(p, &p, 10);
+            c->full = malloc((size_t)r->n_vocab * sizeof *c->full);
+            for (int i = 0; i < r->n_vocab; i++)
+                c->full[i] = strtof(p, &p);
+        }
+    }
+    free(text);
+    return r->n_cases > 0 ? 0 : -1;
+}
+
+static int argmax(const float *v, int n) {
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[b])
+            b = i;
+    return b;
+}
+
+/* Weights all float (F32/F16/BF16)? Decides the NMSE threshold. */
+static int types_are_float(const char *types) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", types);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (strcmp(t, "F32") && strcmp(t, "F16") && strcmp(t, "BF16"))
+            return 0;
+    return 1;
+}
+
+/* Checks one .ref file; returns 0 if it passes, with the figures in msg. */
+static int ref_check_file(const char *ref_path, char *msg, size_t msg_len) {
+    struct ref_file r;
+    if (ref_parse(ref_path, &r)) {
+        snprintf(msg, msg_len, "cannot parse %s", ref_path);
+        return -1;
+    }
+    char model_path[1024];
+    snprintf(model_path, sizeof model_path, "%s/%s", test_shared_path("models"), r.model);
+    eng_model *m = NULL;
+    eng_ctx *c = NULL;
+    int rc = eng_model_load(model_path, NULL, &m);
+    if (rc) {
+        snprintf(msg, msg_len, "%s: %s", r.model, eng_last_error());
+        ref_free(&r);
+        return -1;
+    }
+    struct eng_model_info info;
+    eng_model_info_get(m, &info);
+    double limit = types_are_float(info.types) ? 1e-5 : 1e-3;
+    int n_ctx = 0;
+    for (int i = 0; i < r.n_cases; i++)
+        if (r.cases[i].n_tokens > n_ctx)
+            n_ctx = r.cases[i].n_tokens;
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    cp.n_ctx = n_ctx;
+    cp.n_threads = 2;
+    int fail = 0, n_pos = 0, n_agree = 0;
+    double worst = 0;
+    if (info.n_vocab != r.n_vocab || eng_ctx_new(m, &cp, &c)) {
+        snprintf(msg, msg_len, "%s: vocab %d vs %d / %s", r.model, info.n_vocab, r.n_vocab,
+                 eng_last_error());
+        fail = 1;
+    }
+    for (int ci = 0; !fail && ci < r.n_cases; ci++) {
+        struct ref_case *k = &r.cases[ci];
+        int n_eval = k->n_tokens - 1;
+        eng_ctx_truncate(c, 0);
+        if (n_eval < 1 || eng_decode(c, k->toks, n_eval, 1) != ENG_OK) {
+            snprintf(msg, msg_len, "%s case %d: decode failed: %s", r.model, ci,
+                     eng_last_error());
+            fail = 1;
+            break;
+        }
+        for (int p = 0; p < n_eval; p++) {
+            if (k->top1[p] < 0)
+                continue;
+            n_pos++;
+            n_agree += argmax(eng_logits(c, p), r.n_vocab) == k->top1[p];
+        }
+        if (k->full && k->full_pos >= 0 && k->full_pos < n_eval) {
+            const float *lg = eng_logits(c, k->full_pos);
+            double num = 0, den = 0;
+            for (int i = 0; i < r.n_vocab; i++) {
+                double d = (double)lg[i] - k->full[i];
+                num += d * d;
+                den += (double)k->full[i] * k->full[i];
+            }
+            double nmse = den > 0 ? num / den : num;
+            if (!(nmse <= worst))
+                worst = nmse;
+        }
+    }
+    double agree = n_pos ? (double)n_agree / n_pos : 0;
+    if (!fail) {
+        snprintf(msg, msg_len, "%-28s NMSE %.3g (limit %.0e)  argmax %d/%d = %.1f%%", r.model,
+                 worst, limit, n_agree, n_pos, 100 * agree);
+        fail = !(worst <= limit) || agree < 0.98 || n_pos == 0;
+    }
+    eng_ctx_free(c);
+    eng_model_free(m);
+    ref_free(&r);
+    return fail ? -1 : 0;
+}
+
+TEST(reference_all_files) {
+    REQUIRE_SHARED();
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", test_shared_path("reference"));
+    DIR *dp = opendir(dir);
+    CHECK(dp);
+    char names[64][256];
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(dp)) && n < 64) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && !strcmp(de->d_name + l - 4, ".ref"))
+            snprintf(names[n++], sizeof names[0], "%s", de->d_name);
+    }
+    closedir(dp);
+    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    int n_fail = 0;
+    for (int i = 0; i < n; i++) {
+        char path[1400], msg[512] = "";
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        int rc = ref_check_file(path, msg, sizeof msg);
+        printf("    %s %s\n", rc ? "FAIL" : "ok  ", msg);
+        n_fail += rc != 0;
+    }
+    fflush(stdout);
+    CHECK(n >= 21);
+    CHECK_MSG(n_fail == 0, "%d of %d reference files fail", n_fail, n);
+}
+
+/* Logits of a whole sequence with the given threads/batch (caller frees). */
+static float *run_seq(eng_model *m, const int32_t *toks, int n, int n_threads, int n_batch,
+                      int kv_type, int one_by_one) {
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    cp.n_ctx = 64;
+    cp.n_threads = n_threads;
+    cp.n_batch = n_batch;
+    cp.kv_type = kv_type;
+    eng_ctx *c;
+    if (eng_ctx_new(m, &cp, &c))
+        return NULL;
+    struct eng_model_info in;
+    eng_model_info_get(m, &in);
+    float *out = malloc((size_t)n * (size_t)in.n_vocab * sizeof *out);
+    int ok = 1;
+    if (one_by_one) {
+        for (int i = 0; i < n && ok; i++) {
+            ok = eng_decode(c, toks + i, 1, 0) == ENG_OK;
+            if (ok)
+                memcpy(out + (size_t)i * in.n_vocab, eng_logits(c, -1),
+                       (size_t)in.n_vocab * sizeof *out);
+        }
+    } else {
+        ok = eng_decode(c, toks, n, 1) == ENG_OK;
+        for (int i = 0; i < n && ok; i++)
+            memcpy(out + (size_t)i * in.n_vocab, eng_logits(c, i),
+                   (size_t)in.n_vocab * sizeof *out);
+    }
+    eng_ctx_free(c);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static const int32_t seq_toks[] = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315,
+                                   421, 395, 317, 426, 338, 401, 396, 267};
+#define SEQ_N ((int)(sizeof seq_toks / sizeof seq_toks[0]))
+
+TEST(reference_threads_identical) {
+    REQUIRE_SHARED();
+    const char *files[] = {"models/stories260K.gguf", "models/syn-llama-Q4_K_M.gguf",
+                           "models/syn-qwen2-Q8_0.gguf"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        eng_model *m;
+        CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",
+                  eng_last_error());
+        struct eng_model_info in;
+        eng_model_info_get(m, &in);
+        float *a = run_seq(m, seq_toks, SEQ_N, 1, 0, ENG_KV_F16, 0);
+        float *b = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F16, 0);
+        float *c3 = run_seq(m, seq_toks, SEQ_N, 3, 7, ENG_KV_F16, 0);
+        CHECK(a && b && c3);
+        size_t n = (size_t)SEQ_N * in.n_vocab;
+        CHECK_MSG(!memcmp(a, b, n * sizeof *a), "%s: 1 and 2 threads differ", files[f]);
+        CHECK_MSG(!memcmp(a, c3, n * sizeof *a), "%s: 3 threads, batch 7 differ", files[f]);
+        free(a);
+        free(b);
+        free(c3);
+        eng_model_free(m);
+    }
+}
+
+/* Token-by-token decoding (matrix-vector) vs one batch; F32 vs F16 KV cache (close). */
+TEST(reference_batch_vs_single) {
+    REQUIRE_SHARED();
+    eng_model *m;
+    CHECK(eng_model_load(test_shared_path("models/stories260K.gguf"), NULL, &m) == ENG_OK);
+    float *a = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F16, 0);
+    float *b = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F16, 1);
+    float *f = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F32, 0);
+    CHECK(a && b && f);
+    double num = 0, den = 0, numf = 0;
+    for (int i = 0; i < SEQ_N * 512; i++) {
+        num += (double)(a[i] - b[i]) * (a[i] - b[i]);
+        numf += (double)(a[i] - f[i]) * (a[i] - f[i]);
+        den += (double)a[i] * a[i];
+    }
+    CHECK_MSG(num / den < 1e-10, "batched vs single NMSE %g", num / den);
+    CHECK_MSG(numf / den < 1e-5, "F16 vs F32 KV NMSE %g", numf / den);
+    free(a);
+    free(b);
+    free(f);
+    eng_model_free(m);
+}
+
+TEST(reference_ctx_api) {
+    REQUIRE_SHARED();
+    eng_model *m;
+    CHECK(eng_model_load(test_shared_path("models/stories260K.gguf"), NULL, &m) == ENG_OK);
+    struct eng_model_info in;
+    eng_model_info_get(m, &in);
+    CHECK_STR_EQ(in.arch, "llama");
+    CHECK_EQ_INT(in.n_vocab, 512);
+    CHECK_EQ_INT(in.n_layer, 5);
+    CHECK_EQ_INT(in.n_ctx_train, 2048);
+    CHECK_STR_EQ(in.types, "F32");
+    CHECK_EQ_INT(in.has_chat_template, 0);
+    CHECK_STR_EQ(eng_model_meta_str(m, "general.architecture"), "llama");
+    CHECK(eng_model_meta_str(m, "no.such.key") == NULL);
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    cp.n_ctx = 8;
+    cp.n_threads = 1;
+    eng_ctx *c;
+    CHECK_EQ_INT(eng_ctx_new(m, &cp, &c), ENG_OK);
+    CHECK_EQ_INT(eng_ctx_n_ctx(c), 8);
+    CHECK_EQ_INT(eng_ctx_kv_bytes(c), 2 * 5 * 8 * 32 * 2);
+    CHECK_EQ_INT(eng_decode(c, seq_toks, 5, 0), ENG_OK);
+    CHECK_EQ_INT(eng_ctx_n_past(c), 5);
+    CHECK(eng_logits(c, -1) && eng_logits(c, 4) && !eng_logits(c, 0));
+    CHECK_EQ_INT(eng_ctx_tokens(c)[4], seq_toks[4]);
+    float keep[512];
+    memcpy(keep, eng_logits(c, -1), sizeof keep);
+    eng_ctx_truncate(c, 3);
+    CHECK_EQ_INT(eng_ctx_n_past(c), 3);
+    CHECK_EQ_INT(eng_decode(c, seq_toks + 3, 2, 0), ENG_OK);
+    CHECK(!memcmp(keep, eng_logits(c, -1), sizeof keep)); /* same numbers after truncation */
+    CHECK_EQ_INT(eng_decode(c, seq_toks, 4, 0), ENG_E_CTX_FULL);
+    CHECK(strstr(eng_last_error(), "do not fit") != NULL);
+    int32_t bad = 512;
+    CHECK_EQ_INT(eng_decode(c, &bad, 1, 0), ENG_E_ARG);
+    volatile int flag = 1;
+    eng_ctx_set_cancel(c, &flag);
+    CHECK_EQ_INT(eng_decode(c, seq_toks, 1, 0), ENG_E_CANCELLED);
+    CHECK_EQ_INT(eng_ctx_n_past(c), 5);
+    eng_ctx_free(c);
+    eng_model_free(m);
+    CHECK(eng_cpu_physical_cores() >= 1);
+    CHECK(eng_rss_bytes() > 0 && eng_rss_peak_bytes() >= eng_rss_bytes() / 2);
+    CHECK(strlen(eng_simd_name()) > 0);
+    CHECK(strcmp(eng_strerror(ENG_E_FORMAT), "unknown error") != 0);
+}
+
+TEST(reference_load_errors) {
+    REQUIRE_SHARED();
+    eng_model *m = NULL;
+    CHECK_EQ_INT(eng_model_load("/nonexistent.gguf", NULL, &m), ENG_E_IO);
+    CHECK(m == NULL && strstr(eng_last_error(), "/nonexistent.gguf"));
+    /* a vocab-only file has no tensors: a full load names what is missing or unsupported */
+    int rc = eng_model_load(test_shared_path("vocab/ggml-vocab-gpt-2.gguf"), NULL, &m);
+    CHECK(rc == ENG_E_UNSUPPORTED || rc == ENG_E_FORMAT);
+    CHECK(strlen(eng_last_error()) > 0 && !strchr(eng_last_error(), '\n'));
+    if (rc == ENG_E_UNSUPPORTED)
+        CHECK(strstr(eng_last_error(), "llama, qwen2, phi3") != NULL);
+}
