@@ -708,3 +708,62 @@ TEST(tokenizer_load_speed) {
     tt_close(&tv);
     CHECK_MSG(ms < 2000, "loading llama-bpe took %.0f ms", ms);
 }
+
+/* ---- pre-tokenizers on a small synthetic BPE vocab: where each one splits ---- */
+
+static struct vocab *tt_synthetic_bpe(const char *pre) {
+    static const char *const toks[] = {
+        "a", "b", "\xc4\xa0", "ab", "\xc4\xa0" "ab", "1", "2", "12", "\xc4\xa0" "1",
+        "\xc4\xa0" "12", "!", "\xc4\xa0" "!", "!!", "\xc4\x8a", "\xc4\xa0\xc4\xa0",
+    };
+    static const char *const merges[] = {
+        "a b", "\xc4\xa0 ab", "1 2", "\xc4\xa0 1", "\xc4\xa0" "1 2", "! !", "\xc4\xa0 !",
+        "\xc4\xa0 \xc4\xa0",
+    };
+    struct tt_gguf b = {0}, f = {0};
+    tt_kv_str(&b, "tokenizer.ggml.model", "gpt2");
+    tt_kv_str(&b, "tokenizer.ggml.pre", pre);
+    tt_kv_strs(&b, "tokenizer.ggml.tokens", toks, (int)(sizeof toks / sizeof toks[0]));
+    tt_kv_strs(&b, "tokenizer.ggml.merges", merges, (int)(sizeof merges / sizeof merges[0]));
+    tt_put(&f, "GGUF", 4);
+    tt_u32(&f, 3);
+    tt_u64(&f, 0);
+    tt_u64(&f, b.n_kv);
+    tt_put(&f, b.p, b.n);
+    char err[256];
+    gguf *g = NULL;
+    struct vocab *v = NULL;
+    if (gguf_open_mem(f.p, f.n, &g, err, sizeof err) == ENG_OK) {
+        if (vocab_load(g, &v, err, sizeof err) != ENG_OK)
+            v = NULL;
+        gguf_close(g);
+    }
+    free(f.p);
+    free(b.p);
+    return v;
+}
+
+TEST(tokenizer_pretokenizer_splits) {
+    /* ids: a0 b1 Ġ2 ab3 Ġab4 1:5 2:6 12:7 Ġ1:8 Ġ12:9 !10 Ġ!11 !!12 Ċ13 ĠĠ14 */
+    static const struct {
+        const char *pre, *text, *want;
+    } cases[] = {
+        {"gpt-2", "ab ab", "3 4"},          {"gpt-2", "12 12", "7 2 7"},
+        {"gpt-2", "ab!! ab", "3 12 4"},     {"gpt-2", "ab  ab", "3 2 4"},
+        {"starcoder", "12 12", "5 6 2 5 6"}, {"smollm", "12 12", "5 6 2 5 6"},
+        {"refact", "ab !!", "3 2 12"},
+        {"qwen2", "12 12", "5 6 2 5 6"},    {"qwen2", "ab ab", "3 4"},
+        {"qwen2", "ab\n\n", "3 13 13"},
+        {"llama-bpe", "12 12", "7 2 7"},    {"llama-bpe", "ab ab", "3 4"},
+        {"default", "12 12", "7 2 7"},      {"default", "ab!! ab", "3 12 4"},
+        {"deepseek-coder", "12 12", "5 6 2 5 6"}, {"deepseek-coder", "ab ab", "3 4"},
+        {"deepseek-llm", "12 12", "7 2 7"}, {"deepseek-llm", "ab!! ab", "3 12 4"},
+        {"deepseek-llm", "ab  ", "3 14"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct vocab *v = tt_synthetic_bpe(cases[i].pre);
+        CHECK_MSG(v, "pre '%s' did not load", cases[i].pre);
+        tt_expect(v, cases[i].text, 0, 0, cases[i].want);
+        vocab_free(v);
+    }
+}
