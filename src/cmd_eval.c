@@ -113,8 +113,7 @@ int cmd_eval(int argc, char **argv) {
         cli_error("eval: --tokens is empty");
         return 1;
     }
-    /* teacher forcing: the logits after the last token predict nothing we were given */
-    int n_eval = n > 1 ? n - 1 : 1;
+    int n_eval = n;   /* logits after each token, the last one's included */
     if (full >= n_eval) {
         free(toks);
         cli_error("eval: --full %ld is past the last position (%d)", full, n_eval - 1);

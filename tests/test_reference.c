@@ -14,7 +14,7 @@
 struct ref_case {
     int32_t *toks;
     int n_tokens, n_prompt;
-    int *top1;            /* (n_tokens - 1) reference argmax per position */
+    int *top1;            /* (n_tokens) reference argmax per position */
     int full_pos;
     float *full;          /* (n_vocab) */
 };
@@ -154,7 +154,7 @@ static int ref_check_file(const char *ref_path, char *msg, size_t msg_len) {
     }
     for (int ci = 0; !fail && ci < r.n_cases; ci++) {
         struct ref_case *k = &r.cases[ci];
-        int n_eval = k->n_tokens - 1;
+        int n_eval = k->n_tokens;   /* `top` lines run from 0 to n_tokens - 1 */
         eng_ctx_truncate(c, 0);
         if (n_eval < 1 || eng_decode(c, k->toks, n_eval, 1) != ENG_OK) {
             snprintf(msg, msg_len, "%s case %d: decode failed: %s", r.model, ci,
