@@ -2,10 +2,8 @@
  * wrappers that find the model's vocab and call engine/tokenizer.c. A model is read-only after
  * load, so these may be called from any thread. */
 #include "engine.h"
+#include "model.h"
 #include "tokenizer.h"
-
-/* Provided by the model (engine/model.h); NULL while a model has no tokenizer. */
-const struct vocab *eng_model_vocab(const eng_model *m);
 
 int eng_vocab_size(const eng_model *m) {
     const struct vocab *v = m ? eng_model_vocab(m) : NULL;
@@ -31,8 +29,13 @@ int eng_tokenize(const eng_model *m, const char *text, size_t len, int add_speci
                  int parse_special, int32_t *out, int32_t cap) {
     const struct vocab *v = m ? eng_model_vocab(m) : NULL;
     if (!v)
-        return ENG_E_ARG;
-    return vocab_tokenize(v, text, len, add_special, parse_special, out, cap);
+        return eng_error(ENG_E_ARG, "eng_tokenize: the model has no tokenizer");
+    int rc = vocab_tokenize(v, text, len, add_special, parse_special, out, cap);
+    if (rc == ENG_E_NOMEM)
+        return eng_error(rc, "eng_tokenize: out of memory for %zu bytes of text", len);
+    if (rc < 0)
+        return eng_error(rc, "eng_tokenize: bad arguments");
+    return rc;
 }
 
 int eng_token_to_piece(const eng_model *m, int32_t tok, char *buf, int cap, int special) {

@@ -767,3 +767,43 @@ TEST(tokenizer_pretokenizer_splits) {
         vocab_free(v);
     }
 }
+
+/* ---- the public API (engine/engine.h) over a vocab-only model ---- */
+
+TEST(tokenizer_engine_api) {
+    REQUIRE_SHARED();
+    struct eng_model_params p = eng_model_default_params();
+    p.vocab_only = 1;
+    eng_model *m = NULL;
+    CHECK_MSG(eng_model_load(test_shared_path("vocab/ggml-vocab-llama-bpe.gguf"), &p, &m) ==
+                  ENG_OK, "%s", eng_last_error());
+    CHECK_EQ_INT(eng_vocab_size(m), 128256);
+    CHECK_EQ_INT(eng_token_bos(m), 128000);
+    CHECK_EQ_INT(eng_token_eos(m), 128001);
+    CHECK(eng_token_is_eog(m, 128009) && eng_token_is_eog(m, 128001));
+    CHECK(!eng_token_is_eog(m, 128000) && !eng_token_is_eog(m, -1));
+
+    const char *s = "Hello world, 12345!";
+    int32_t small[2] = {-7, -7}, big[64];
+    int n = eng_tokenize(m, s, strlen(s), 1, 0, small, 1);
+    CHECK(n > 2);
+    CHECK(small[1] == -7); /* nothing past cap */
+    CHECK_EQ_INT(eng_tokenize(m, s, strlen(s), 1, 0, big, 64), n);
+    CHECK_EQ_INT(big[0], 128000);
+    CHECK_EQ_INT(small[0], 128000);
+    CHECK_EQ_INT(eng_detokenize(m, big, n, NULL, 0, 0), (int)strlen(s));
+    char out[64];
+    CHECK_EQ_INT(eng_detokenize(m, big, n, out, sizeof out, 0), (int)strlen(s));
+    CHECK_STR_EQ(out, s);
+    CHECK_EQ_INT(eng_detokenize(m, big, n, out, sizeof out, 1), (int)strlen(s) + 17);
+    CHECK(strncmp(out, "<|begin_of_text|>", 17) == 0);
+    char piece[16];
+    CHECK_EQ_INT(eng_token_to_piece(m, big[1], piece, sizeof piece, 0), 5);
+    CHECK(memcmp(piece, "Hello", 5) == 0);
+    eng_model_free(m);
+
+    /* a tokenizer we lack is refused with a message naming it */
+    CHECK(eng_model_load(test_shared_path("models/MODELS.md"), &p, &m) != ENG_OK);
+    CHECK(eng_vocab_size(NULL) == 0 && eng_token_bos(NULL) == -1);
+    CHECK(eng_tokenize(NULL, "x", 1, 1, 1, big, 64) < 0);
+}
