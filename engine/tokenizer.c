@@ -183,8 +183,8 @@ void vocab_free(struct vocab *v) {
 
 /* ---- loading ---- */
 
-/* An optional token id key: absent or -1 leaves *id; out of range is an error for the ids the
- * tokenizer uses and ignored (as llama.cpp does) for the others. */
+/* An optional token id key: absent leaves *id. Out of range (-1 included) is an error for the
+ * ids the tokenizer and generation use (strict), and ignored as llama.cpp does for the others. */
 static int vocab_load_id(const gguf *g, const char *key, int32_t n, int strict, int32_t *id,
                          char *err, size_t err_len) {
     int64_t val;
@@ -195,8 +195,8 @@ static int vocab_load_id(const gguf *g, const char *key, int32_t n, int strict, 
         vocab_err(err, err_len, "%s: not an integer", key);
         return -1;
     }
-    if (val == -1 || val == (int64_t)UINT32_MAX)
-        return 0;
+    if (!strict && (val == -1 || val == (int64_t)UINT32_MAX))
+        return 0; /* "none", as stories260K stores its separator and padding */
     if (val < 0 || val >= n) {
         if (!strict)
             return 0;
@@ -321,8 +321,12 @@ static int vocab_load_merges(struct vocab *v, const gguf *g, char *err, size_t e
         size_t len = (size_t)m[i].len, sp = 1;
         while (sp < len && s[sp] != ' ')
             sp++;
-        if (sp >= len)
-            continue; /* no separator: a pair nothing can match */
+        if (sp >= len) {
+            vocab_err(err, err_len, "tokenizer.ggml.merges: entry %llu '%.*s' is not a pair",
+                      (unsigned long long)i, (int)(len > 40 ? 40 : len), s);
+            free(m);
+            return ENG_E_FORMAT;
+        }
         int32_t l = vocab_find(v, s, sp), r = vocab_find(v, s + sp + 1, len - sp - 1);
         if (l >= 0 && r >= 0)
             vocab_merge_insert(v, l, r, (int32_t)i);

@@ -585,7 +585,7 @@ static int tt_load_mem(struct tt_gguf *body, char *err, size_t err_len) {
 TEST(tokenizer_bad_metadata) {
     static const char *const toks[] = {"<unk>", "<s>", "</s>", "a", "b", "ab"};
     static const char *const btoks[] = {"a", "b", "\xc4\xa0", "ab"};
-    static const char *const merges[] = {"a b", "nospace", "x y"};
+    static const char *const merges[] = {"a b", "x y", "nospace"};
     float scores[6] = {0, 0, 0, -1, -2, -0.5f};
     int32_t types[6] = {2, 3, 3, 1, 1, 1};
     char err[256];
@@ -598,12 +598,18 @@ TEST(tokenizer_bad_metadata) {
     tt_kv_arr32(&b, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, 6);
     CHECK_MSG(tt_load_mem(&b, err, sizeof err) == ENG_OK, "%s", err);
 
-    /* and a well-formed BPE one (merges without a space are skipped) */
+    /* and a well-formed BPE one (a merge of tokens the vocab lacks is harmless) */
     tt_kv_str(&b, "tokenizer.ggml.model", "gpt2");
     tt_kv_str(&b, "tokenizer.ggml.pre", "qwen2");
     tt_kv_strs(&b, "tokenizer.ggml.tokens", btoks, 4);
-    tt_kv_strs(&b, "tokenizer.ggml.merges", merges, 3);
+    tt_kv_strs(&b, "tokenizer.ggml.merges", merges, 2);
     CHECK_MSG(tt_load_mem(&b, err, sizeof err) == ENG_OK, "%s", err);
+
+    /* a merge that is not a pair */
+    tt_kv_str(&b, "tokenizer.ggml.model", "gpt2");
+    tt_kv_strs(&b, "tokenizer.ggml.tokens", btoks, 4);
+    tt_kv_strs(&b, "tokenizer.ggml.merges", merges, 3);
+    CHECK(tt_load_mem(&b, err, sizeof err) == ENG_E_FORMAT && strstr(err, "'nospace'"));
 
     tt_kv_strs(&b, "tokenizer.ggml.tokens", toks, 6);
     CHECK(tt_load_mem(&b, err, sizeof err) == ENG_E_FORMAT && strstr(err, "tokenizer.ggml.model"));
@@ -643,6 +649,11 @@ TEST(tokenizer_bad_metadata) {
     tt_kv_strs(&b, "tokenizer.ggml.tokens", toks, 6);
     tt_kv_u32(&b, "tokenizer.ggml.bos_token_id", 6);
     CHECK(tt_load_mem(&b, err, sizeof err) == ENG_E_FORMAT && strstr(err, "bos_token_id = 6"));
+
+    tt_kv_str(&b, "tokenizer.ggml.model", "llama");
+    tt_kv_strs(&b, "tokenizer.ggml.tokens", toks, 6);
+    tt_kv_u32(&b, "tokenizer.ggml.eos_token_id", UINT32_MAX);
+    CHECK(tt_load_mem(&b, err, sizeof err) == ENG_E_FORMAT && strstr(err, "eos_token_id"));
 
     /* -1 stored as uint32 means "none", as stories260K does for its separator */
     tt_kv_str(&b, "tokenizer.ggml.model", "llama");
