@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "paths.h"
 #include "store.h"
 #include "theme.h"
@@ -26,10 +27,6 @@
 enum { KEY_PASTE_BEGIN = KEY_MAX + 1, KEY_PASTE_END = KEY_MAX + 2 };
 #undef CTRL
 #define CTRL(c) ((c) & 0x1f)
-
-static const char tui_usage[] =
-    "[-m MODEL] [-c | --conv ID] [-s SYSTEM] [--db PATH] [--temp T] [--top-k K] [--top-p P] "
-    "[--min-p P] [--repeat-penalty R] [--seed S] [-n N] [--ctx N] [-t THREADS]";
 
 /* ---- signals ---- */
 
@@ -654,59 +651,48 @@ static void tui_loop(struct tui *t) {
 
 /* ---- start ---- */
 
+static int tui_usage(void) {
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "[-m MODEL] [-c | --conv ID] [-s SYSTEM] [--db PATH] %s",
+             opts_usage());
+    return cli_usage(buf);
+}
+
 static int parse_args(struct tui *t, int argc, char **argv, const char **model, int *cont,
                       const char **conv, const char **system) {
-    static const struct {
-        const char *flag, *alt, *setting;
-    } num_flags[] = {
-        {"--temp", NULL, "temp"}, {"--top-k", NULL, "top-k"}, {"--top-p", NULL, "top-p"},
-        {"--min-p", NULL, "min-p"}, {"--repeat-penalty", NULL, "repeat-penalty"},
-        {"--seed", NULL, "seed"}, {"--n-predict", "-n", "n-predict"}, {"--ctx", NULL, "ctx"},
-        {"--threads", "-t", "threads"},
-    };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char err[256];
+        int r = opts_apply(&t->set, argc, argv, &i, err, sizeof err);
+        if (r < 0) {
+            cli_error("%s", err);
+            return tui_usage();
+        }
+        if (r > 0)
+            continue;
         if (!strcmp(a, "-c") || !strcmp(a, "--continue")) {
             *cont = 1;
             continue;
         }
-        int known = 0;
-        for (size_t k = 0; k < sizeof num_flags / sizeof num_flags[0]; k++) {
-            if (strcmp(a, num_flags[k].flag) && (!num_flags[k].alt || strcmp(a, num_flags[k].alt)))
-                continue;
-            char err[256];
-            if (!v) {
-                cli_error("%s needs a value", a);
-                return cli_usage(tui_usage);
-            }
-            if (app_settings_set(&t->set, num_flags[k].setting, v, err, sizeof err) != 0) {
-                cli_error("%s", err);
-                return cli_usage(tui_usage);
-            }
-            known = 1;
-            i++;
-        }
-        if (known)
-            continue;
         const char **slot = !strcmp(a, "-m") || !strcmp(a, "--model") ? model
                           : !strcmp(a, "--conv") ? conv
                           : !strcmp(a, "-s") || !strcmp(a, "--system") ? system
                           : !strcmp(a, "--db") ? &t->db_path : NULL;
         if (!slot) {
             cli_error("unknown option '%s'", a);
-            return cli_usage(tui_usage);
+            return tui_usage();
         }
         if (!v) {
             cli_error("%s needs a value", a);
-            return cli_usage(tui_usage);
+            return tui_usage();
         }
         *slot = v;
         i++;
     }
     if (*cont && *conv) {
         cli_error("-c and --conv cannot be used together");
-        return cli_usage(tui_usage);
+        return tui_usage();
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "opts.h"
 #include "paths.h"
 #include "prompts.h"
 #include "store.h"
@@ -249,8 +250,7 @@ static int chat_generate(struct tui *t) {
                   "(the system prompt is kept)", dropped, dropped == 1 ? " is" : "s are");
 
     struct eng_gen_params gp = eng_gen_default_params();
-    gp.sample = t->set.sample;
-    gp.n_predict = t->set.n_predict;
+    opts_to_params(&t->set, &gp, NULL);
     gp.stop = (const char *const *)tp->stop;
     gp.n_stop = tp->n_stop;
     struct app_msg *m = app_conv_add(&t->conv, APP_ROLE_ASSISTANT, "", 0);
@@ -525,8 +525,7 @@ void tui_chat_model_load(struct tui *t, const char *path) {
         return;
     snprintf(l->path, sizeof l->path, "%s", path);
     l->cp = eng_ctx_default_params();
-    l->cp.n_ctx = t->set.n_ctx;
-    l->cp.n_threads = t->set.n_threads;
+    opts_to_params(&t->set, NULL, &l->cp);
     l->wake_fd = t->load_pipe[1];
     atomic_init(&l->permille, 0);
     atomic_init(&l->done, 0);
