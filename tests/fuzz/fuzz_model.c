@@ -12,28 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* TEMPORARY while engine/model.c and the forward pass are being written: weak references, and
- * the target does nothing until they are linked in. */
-#pragma weak eng_model_load
-#pragma weak eng_model_free
-#pragma weak eng_model_default_params
-#pragma weak eng_model_info_get
-#pragma weak eng_model_meta_str
-#pragma weak eng_last_error
-#pragma weak eng_ctx_default_params
-#pragma weak eng_ctx_new
-#pragma weak eng_ctx_free
-#pragma weak eng_decode
-#pragma weak eng_logits
-#pragma weak eng_token_bos
-#pragma weak eng_vocab_size
-
-static int fuzz_ready(void) {
-    return eng_model_load && eng_model_free && eng_model_default_params && eng_model_info_get &&
-           eng_model_meta_str && eng_last_error && eng_ctx_default_params && eng_ctx_new &&
-           eng_ctx_free && eng_decode && eng_logits && eng_token_bos && eng_vocab_size;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,8 +23,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     const char *tmp = getenv("TMPDIR");
     snprintf(fuzz_path, sizeof fuzz_path, "%s/natter-fuzz-model-%ld.gguf",
              tmp && *tmp ? tmp : "/tmp", (long)getpid());
-    if (!fuzz_ready())
-        fprintf(stderr, "fuzz_model: the model loader is not linked in yet: nothing to fuzz\n");
     return 0;
 }
 
@@ -67,8 +43,6 @@ static int fuzz_write(const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (!fuzz_ready())
-        return 0;
     if (fuzz_write(data, size) != 0)
         abort();
     struct eng_model_params p = eng_model_default_params();
