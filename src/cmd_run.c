@@ -1,9 +1,215 @@
-/* src/cmd_run.c — placeholder until its issue lands: each command says it is not built yet. */
-#include "cli.h"
+/* src/cmd_run.c — `natter run`: loads a model, tokenizes the prompt (-p TEXT, -f FILE or
+ * stdin), generates on the engine's generation thread and streams the text from its frame
+ * pipe to stdout as it comes (the prompt is not echoed); a final line of figures on stderr.
+ * Main thread only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-int cmd_run(int argc, char **argv) {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return 1;
+#include "cli.h"
+#include "engine.h"
+#include "opts.h"
+
+struct run_args {
+    const char *model;
+    const char *prompt;   /* -p */
+    const char *file;     /* -f */
+    struct app_settings set;
+};
+
+static int run_usage(void) {
+    static char buf[768];
+    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] %s", opts_usage());
+    return cli_usage(buf);
 }
 
+/* Returns 0, or the exit status of a usage error. */
+static int run_parse_args(int argc, char **argv, struct run_args *a) {
+    memset(a, 0, sizeof *a);
+    struct eng_sample_params sp = eng_sample_default_params();
+    app_settings_default(&a->set, &sp);
+    a->set.n_predict = -1; /* until end of generation or a full context, as llama-cli */
+    for (int i = 1; i < argc; i++) {
+        char err[256];
+        int r = opts_apply(&a->set, argc, argv, &i, err, sizeof err);
+        if (r < 0) {
+            cli_error("%s", err);
+            return run_usage();
+        }
+        if (r > 0) continue;
+        const char *f = argv[i];
+        const char **slot = !strcmp(f, "-m") || !strcmp(f, "--model") ? &a->model
+                          : !strcmp(f, "-p") || !strcmp(f, "--prompt") ? &a->prompt
+                          : !strcmp(f, "-f") || !strcmp(f, "--file") ? &a->file : NULL;
+        if (!slot) {
+            cli_error("run: unknown option '%s'", f);
+            return run_usage();
+        }
+        if (i + 1 >= argc) {
+            cli_error("run: %s needs a value", f);
+            return run_usage();
+        }
+        *slot = argv[++i];
+    }
+    if (!a->model) {
+        cli_error("run: no model (-m MODEL)");
+        return run_usage();
+    }
+    if (a->prompt && a->file) {
+        cli_error("run: -p and -f cannot be used together");
+        return run_usage();
+    }
+    return 0;
+}
+
+/* Reads all of fd (NUL-terminated, caller frees); NULL on error. */
+static char *run_read_all(int fd, size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r == 0) {
+            buf[n] = 0;
+            *len = n;
+            return buf;
+        }
+        if (r < 0 && errno != EINTR) break;
+        if (r > 0) n += (size_t)r;
+    }
+    free(buf);
+    return NULL;
+}
+
+static char *run_read_prompt(const struct run_args *a, size_t *len) {
+    if (a->prompt) {
+        *len = strlen(a->prompt);
+        return strdup(a->prompt);
+    }
+    int fd = a->file ? open(a->file, O_RDONLY) : STDIN_FILENO;
+    if (fd < 0) {
+        cli_error("%s: %s", a->file, strerror(errno));
+        return NULL;
+    }
+    char *text = run_read_all(fd, len);
+    if (!text) cli_error("%s: %s", a->file ? a->file : "stdin", strerror(errno));
+    if (a->file) close(fd);
+    return text;
+}
+
+/* Tokenizes text (BOS as the model asks, special tokens parsed as llama-cli does). Returns the
+ * count and *out (caller frees), or -1 after a message. */
+static int run_tokenize(const eng_model *m, const char *text, size_t len, int32_t **out) {
+    int n = eng_tokenize(m, text, len, 1, 1, NULL, 0);
+    if (n < 0) {
+        cli_error("tokenize: %s", eng_last_error());
+        return -1;
+    }
+    int32_t *toks = malloc(((size_t)n + 1) * sizeof *toks);
+    if (!toks || eng_tokenize(m, text, len, 1, 1, toks, n) != n) {
+        free(toks);
+        cli_error("tokenize: %s", toks ? eng_last_error() : "out of memory");
+        return -1;
+    }
+    *out = toks;
+    return n;
+}
+
+/* Generates from toks on the generation thread, writing TOKEN text to stdout as it arrives.
+ * Fills *st with the last STATS. Returns 0, or 1 after a message. */
+static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_params *gp,
+                        struct eng_stats *st) {
+    int pfd[2];
+    if (pipe(pfd) != 0) {
+        cli_error("pipe: %s", strerror(errno));
+        return 1;
+    }
+    eng_gen *g = NULL;
+    int rc = eng_gen_start(c, toks, n, gp, pfd[1], 1, &g);
+    if (rc != ENG_OK) {
+        cli_error("generate: %s", eng_strerror(rc));
+        close(pfd[0]);
+        close(pfd[1]);
+        return 1;
+    }
+    int status = 1;
+    struct eng_frame h;
+    unsigned char payload[ENG_FRAME_MAX];
+    for (;;) {
+        int r = eng_frame_read(pfd[0], &h, payload);
+        if (r != 1) {
+            cli_error("generate: the event pipe ended early");
+            break;
+        }
+        if (h.type == ENG_EV_TOKEN) {
+            fwrite(payload, 1, h.len, stdout);
+            fflush(stdout);
+        } else if (h.type == ENG_EV_STATS && h.len == sizeof *st) {
+            memcpy(st, payload, sizeof *st);
+        } else if (h.type == ENG_EV_DONE) {
+            status = 0;
+            break;
+        } else if (h.type == ENG_EV_ERROR && h.len >= 4) {
+            cli_error("generate: %.*s", (int)h.len - 4, (const char *)payload + 4);
+            break;
+        }
+    }
+    eng_gen_join(g);
+    close(pfd[0]);
+    close(pfd[1]);
+    return status;
+}
+
+int cmd_run(int argc, char **argv) {
+    struct run_args a;
+    int rc = run_parse_args(argc, argv, &a);
+    if (rc) return rc;
+    size_t len = 0;
+    char *text = run_read_prompt(&a, &len);
+    if (!text) return 1;
+
+    struct eng_model_params mp = eng_model_default_params();
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    struct eng_gen_params gp = eng_gen_default_params();
+    opts_to_params(&a.set, &gp, &cp);
+    eng_model *m = NULL;
+    eng_ctx *c = NULL;
+    int32_t *toks = NULL;
+    int status = 1;
+    if (eng_model_load(a.model, &mp, &m) != ENG_OK) {
+        cli_error("%s", eng_last_error());
+        goto out;
+    }
+    int n = run_tokenize(m, text, len, &toks);
+    if (n < 0) goto out;
+    if (n == 0) {
+        cli_error("run: the prompt is empty");
+        goto out;
+    }
+    if (eng_ctx_new(m, &cp, &c) != ENG_OK) {
+        cli_error("%s", eng_last_error());
+        goto out;
+    }
+    struct eng_stats st;
+    memset(&st, 0, sizeof st);
+    status = run_generate(c, toks, n, &gp, &st);
+    if (isatty(STDOUT_FILENO)) fputc('\n', stdout);
+    fflush(stdout);
+    if (status == 0)
+        fprintf(stderr, "natter: prompt %d tokens, %.2f t/s; generated %d tokens, %.2f t/s\n",
+                st.n_prompt, (double)st.prompt_tps, st.n_gen, (double)st.gen_tps);
+out:
+    eng_ctx_free(c);
+    eng_model_free(m);
+    free(toks);
+    free(text);
+    return status;
+}
