@@ -37,7 +37,7 @@ for t in $TYPES; do
     fi
 done
 
-bw() { "$TOOLS/bwprobe" -t "$THREADS" -s 1024 -r 5 | awk '{print $2}'; }
+bw() { "$TOOLS/bwprobe" -t "$THREADS" -s 1024 -r 5 2>/dev/null | awk '{print $2}'; }
 bw1=$(bw)
 results=""
 for t in $TYPES; do
