@@ -42,6 +42,7 @@ struct eng_ctx_params eng_ctx_default_params(void) {
     return p;
 }
 
+eng_model *eng_ctx_model(const eng_ctx *c) { return c->m; }
 int eng_ctx_n_ctx(const eng_ctx *c) { return c->n_ctx; }
 int eng_ctx_n_past(const eng_ctx *c) { return c->n_past; }
 const int32_t *eng_ctx_tokens(const eng_ctx *c) { return c->tokens; }
