@@ -712,10 +712,7 @@ int ui_main(int argc, char **argv) {
     const char *model = NULL, *conv = NULL, *system = NULL;
     int cont = 0, rc;
     memset(&t, 0, sizeof t);
-    struct eng_sample_params sp;
-    memset(&sp, 0, sizeof sp);
-    if (tui_engine_ready())
-        sp = eng_sample_default_params();
+    struct eng_sample_params sp = eng_sample_default_params();
     app_settings_default(&t.set, &sp);
     t.edit_msg = -1;
     t.gen_msg = -1;

@@ -12,7 +12,6 @@
 
 #include "app.h"
 #include "engine.h"
-#include "engine_weak.h"
 #include "layout.h"
 
 enum tui_overlay { OV_NONE = 0, OV_HELP, OV_MODELS, OV_SYSTEM, OV_SETTINGS, OV_SEARCH,

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "opts.h"
@@ -512,10 +511,6 @@ void tui_chat_model_load(struct tui *t, const char *path) {
     struct model_find f = {path, ""};
     if (!strchr(path, '/') && access(path, R_OK) != 0 && paths_models_each(model_find_cb, &f))
         path = f.path; /* a name from the model search path, with or without .gguf */
-    if (!tui_engine_ready()) {
-        tui_chat_notice(t, "this build has no inference engine yet: browsing only");
-        return;
-    }
     if (t->load) {
         tui_chat_notice(t, "a model is already loading");
         return;
@@ -583,11 +578,7 @@ static int models_add(const char *path, void *ud) {
     char label[256];
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    if (!tui_engine_ready()) {
-        struct stat st;
-        snprintf(label, sizeof label, "%-34s %7.1f MiB", base,
-                 stat(path, &st) == 0 ? (double)st.st_size / (1 << 20) : 0.0);
-    } else if (eng_model_load(path, &mp, &m) == ENG_OK) {
+    if (eng_model_load(path, &mp, &m) == ENG_OK) {
         struct eng_model_info in;
         eng_model_info_get(m, &in);
         snprintf(label, sizeof label, "%-34s %-8s %-16s %7.1f MiB", base, in.arch,

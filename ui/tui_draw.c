@@ -236,10 +236,6 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
     char model_line[256];
     if (t->load) {
         lines[n++] = "Loading the model...";
-    } else if (!tui_engine_ready()) {
-        lines[n++] = "natter \xe2\x80\x94 this build has no inference engine yet";
-        lines[n++] = "";
-        lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
     } else if (!t->model) {
         lines[n++] = "natter \xe2\x80\x94 no model loaded";
         lines[n++] = "";
@@ -346,7 +342,7 @@ static void draw_status(struct tui *t, int y) {
     char buf[512], rss[32], kv[32];
     size_t o = 0;
     fill_row(y, 0, t->cols, theme_attr(THEME_STATUS));
-    human_bytes(tui_engine_ready() ? eng_rss_bytes() : 0, rss, sizeof rss);
+    human_bytes(eng_rss_bytes(), rss, sizeof rss);
     if (t->load) {
         int pm = atomic_load(&t->load->permille);
         const char *base = strrchr(t->load->path, '/');
