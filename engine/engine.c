@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "ops.h"
 #include "pool.h"
 
 struct eng_ctx {
@@ -30,6 +31,9 @@ struct eng_ctx {
     size_t att_stride;
     uint8_t *xq;               /* (n_batch, bytes of the largest quantized activation row) */
     size_t xq_row;
+    const float *xq_src;       /* what xq holds: source, type, tokens, row length */
+    int xq_type, xq_ntok;
+    int64_t xq_ne0;
     float *logits;             /* (n_logits_cap, n_vocab) */
     int n_logits_cap;
     int n_logits, logits_all;  /* of the last eng_decode */
@@ -152,7 +156,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->hb = malloc(B * hbw * sizeof(float));
     c->hb2 = malloc(B * F * sizeof(float));
     c->rope = malloc(B * (size_t)hp->n_rot * sizeof(float));
-    c->att_stride = (size_t)c->n_ctx + 18 * (size_t)hp->head_dim;
+    c->att_stride = (size_t)c->n_ctx + 17 * (size_t)hp->head_dim;
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
     c->xq = malloc(B * c->xq_row + 64);
     c->n_logits_cap = c->n_batch;
@@ -200,6 +204,12 @@ static void matmul_worker(void *ud, int ith, int nth) {
     int64_t n_rows = w->ne1;
     int64_t r0 = n_rows * ith / nth, r1 = n_rows * (ith + 1) / nth;
     const uint8_t *wd = w->data;
+    if (a->n_tok == 1) {   /* matrix x vector: one dot product per row */
+        quant_vec_dot_fn dot = w->tr->vec_dot;
+        for (int64_t r = r0; r < r1; r++)
+            dot((int)w->ne0, &a->out[r], wd + (size_t)r * w->row_bytes, a->xq);
+        return;
+    }
     for (int64_t rb = r0; rb < r1; rb += MM_ROW_BLOCK) {
         int nr = (int)(r1 - rb < MM_ROW_BLOCK ? r1 - rb : MM_ROW_BLOCK);
         quant_mat_dot(w->type, (int)w->ne0, a->out + rb, (size_t)a->ld,
@@ -208,22 +218,49 @@ static void matmul_worker(void *ud, int ith, int nth) {
     }
 }
 
+struct quantize_args {
+    const struct quant_traits *qt;
+    const float *x;
+    uint8_t *xq;
+    size_t stride;
+    int64_t ne0;
+    int n_tok;
+};
+
+static void quantize_worker(void *ud, int ith, int nth) {
+    const struct quantize_args *a = ud;
+    int t0 = (int)((int64_t)a->n_tok * ith / nth), t1 = (int)((int64_t)a->n_tok * (ith + 1) / nth);
+    for (int t = t0; t < t1; t++)
+        a->qt->from_float(a->x + (size_t)t * (size_t)a->ne0, a->xq + (size_t)t * a->stride, a->ne0);
+}
+
 /* out (n_tok, w->ne1; row stride ld) = x (n_tok, w->ne0) times w transposed. The activations
- * are quantized once to the weight's vec_dot_type, then rows are split over the threads. */
+ * are quantized once to the weight's vec_dot_type (over the threads), then rows are split over
+ * the threads. reuse: x has not changed since the previous matmul, whose quantized copy is
+ * kept when its type and shape match (q/k/v and gate/up share their input). */
 static void matmul(eng_ctx *c, float *out, int ld, const struct tensor *w, const float *x,
-                   int n_tok) {
+                   int n_tok, int reuse) {
     struct matmul_args a = {w, NULL, 0, out, n_tok, ld};
     enum ggml_type vt = w->tr->vec_dot_type;
     if (vt == GGML_TYPE_F32) {
         a.xq = (const uint8_t *)x;
         a.xq_stride = (size_t)w->ne0 * sizeof(float);
     } else {
-        const struct quant_traits *qt = quant_traits_get(vt);
         a.xq = c->xq;
         a.xq_stride = quant_row_size(vt, w->ne0);
-        for (int t = 0; t < n_tok; t++)
-            qt->from_float(x + (size_t)t * (size_t)w->ne0, c->xq + (size_t)t * a.xq_stride,
-                           w->ne0);
+        if (!(reuse && c->xq_src == x && c->xq_type == (int)vt && c->xq_ntok == n_tok &&
+              c->xq_ne0 == w->ne0)) {
+            struct quantize_args qa = {quant_traits_get(vt), x, c->xq, a.xq_stride, w->ne0,
+                                       n_tok};
+            if (n_tok >= 4)
+                pool_run(c->pool, quantize_worker, &qa);
+            else
+                quantize_worker(&qa, 0, 1);
+            c->xq_src = x;
+            c->xq_type = (int)vt;
+            c->xq_ntok = n_tok;
+            c->xq_ne0 = w->ne0;
+        }
     }
     pool_run(c->pool, matmul_worker, &a);
 }
@@ -276,65 +313,14 @@ static void kv_store(eng_ctx *c, void *cache, int layer, int pos, const float *s
         quant_f32_to_f16_row(src, (uint16_t *)cache + off, n);
 }
 
-/* ---- llama.cpp's exact arithmetic ----
- * The reference logits come from llama.cpp on AVX-512. Activations are quantized to 8 bits
- * before most matmuls, so a last-bit difference upstream can flip a rounding and move the
- * logits by far more than float noise. These helpers reproduce, lane by lane, the order of
- * operations of ggml's vectorized exp (ggml_v_expf), _mm512_reduce_add_ps and the 16-lane FMA
- * accumulation of its F16 attention matmuls, so our numbers match bit for bit where possible. */
-
-/* exp(x) as ggml_v_expf computes it (AVX-512 form) for one lane. */
-static float ggml_expf(float x) {
-    const float r = 0x1.8p23f;
-    float z = fmaf(x, 0x1.715476p+0f, r);
-    float n = z - r;
-    float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-    float u = b * b;
-    float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
-                        fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-                   u, fmaf(0x1.ffffecp-1f, b, 1.0f));
-    if (!(fabsf(n) <= 192.0f))
-        return n <= 0 ? 0.0f : INFINITY;
-    return ldexpf(j, (int)n);
-}
-
-/* x / (1 + exp(-x)) as ggml_v_silu. */
-static float ggml_silu(float x) { return x / (1.0f + ggml_expf(-x)); }
-
-/* The sum of 16 lanes in _mm512_reduce_add_ps's order. */
-static float reduce16(const float *a) {
-    float t8[8], t4[4];
-    for (int i = 0; i < 8; i++)
-        t8[i] = a[i + 8] + a[i];
-    for (int i = 0; i < 4; i++)
-        t4[i] = t8[i + 4] + t8[i];
-    return (t4[0] + t4[2]) + (t4[1] + t4[3]);
-}
-
-/* dot(k, q) over n F16-exact values: 16 FMA lanes then a reduction when n % 16 == 0 (ggml's
- * tiled F16 matmul), else exact products summed in double (ggml_vec_dot_f16's tail). */
-static float dot_kq(const float *k, const float *q, int n) {
-    if (n % 16 == 0) {
-        float acc[16] = {0};
-        for (int d = 0; d < n; d += 16)
-            for (int l = 0; l < 16; l++)
-                acc[l] = fmaf(k[d + l], q[d + l], acc[l]);
-        return reduce16(acc);
-    }
-    double s = 0;
-    for (int d = 0; d < n; d++)
-        s += (double)(k[d] * q[d]);
-    return (float)s;
-}
-
 struct attn_args {
     eng_ctx *c;
     int layer, pos0, n_tok;
 };
 
 /* Causal attention of every (token, head) pair; pairs split statically over threads.
- * Per thread scratch: scores (n_ctx), q as F16 values (head_dim), a K row (head_dim) and the
- * 16 accumulator lanes of each output value (16 * head_dim). */
+ * Per thread scratch (att_stride floats): weights (n_ctx), q (head_dim), 16 lanes per output
+ * value (16 * head_dim). The arithmetic is llama.cpp's (engine/ops.c). */
 static void attn_worker(void *ud, int ith, int nth) {
     const struct attn_args *a = ud;
     eng_ctx *c = a->c;
@@ -344,63 +330,27 @@ static void attn_worker(void *ud, int ith, int nth) {
     float scale = 1.0f / sqrtf((float)hd);
     int pre = c->m->arch->q_prescale;
     float *att = c->att + (size_t)ith * c->att_stride;
-    float *qh = att + c->n_ctx, *kr = qh + hd, *acc = kr + hd;
+    float *qh = att + c->n_ctx, *acc = qh + hd;
     int n_task = a->n_tok * hp->n_head;
     int i0 = (int)((int64_t)n_task * ith / nth), i1 = (int)((int64_t)n_task * (ith + 1) / nth);
     size_t layer_off = (size_t)a->layer * c->n_ctx * (size_t)KV;
     int f16 = c->kv_type == ENG_KV_F16;
+    size_t esz = f16 ? 2 : 4;
     for (int task = i0; task < i1; task++) {
         int t = task / hp->n_head, h = task % hp->n_head;
         int pos = a->pos0 + t, kvh = h / group;
         const float *q = c->q + (size_t)t * hp->n_embd + (size_t)h * hd;
-        size_t off = layer_off + (size_t)kvh * hd;   /* + j * KV for position j */
+        size_t off = (layer_off + (size_t)kvh * hd) * esz;
         /* as llama.cpp: with an F16 cache, q meets K (and the weights meet V) as F16 */
         for (int i = 0; i < hd; i++) {
             float qi = pre ? q[i] * scale : q[i];
             qh[i] = f16 ? quant_f16_to_f32(quant_f32_to_f16(qi)) : qi;
         }
-        float mx = -INFINITY;
-        for (int j = 0; j <= pos; j++) {
-            const float *k;
-            if (f16) {
-                quant_f16_to_f32_row((const uint16_t *)c->k_cache + off + (size_t)j * KV, kr,
-                                     hd);
-                k = kr;
-            } else {
-                k = (const float *)c->k_cache + off + (size_t)j * KV;
-            }
-            att[j] = pre ? dot_kq(k, qh, hd) : dot_kq(k, qh, hd) * scale;
-            if (att[j] > mx)
-                mx = att[j];
-        }
-        /* softmax: ggml_v_expf, each 16-position chunk reduced, chunks summed in double */
-        double sum = 0;
-        for (int j0 = 0; j0 <= pos; j0 += 16) {
-            float lane[16] = {0};
-            for (int l = 0; l < 16 && j0 + l <= pos; l++)
-                lane[l] = att[j0 + l] = ggml_expf(att[j0 + l] - mx);
-            sum += reduce16(lane);
-        }
-        float inv = (float)(1.0 / sum);
-        memset(acc, 0, (size_t)16 * hd * sizeof(float));
-        for (int j = 0; j <= pos; j++) {
-            float p = att[j] * inv;
-            const float *v;
-            if (f16) {
-                p = quant_f16_to_f32(quant_f32_to_f16(p));
-                quant_f16_to_f32_row((const uint16_t *)c->v_cache + off + (size_t)j * KV, kr,
-                                     hd);
-                v = kr;
-            } else {
-                v = (const float *)c->v_cache + off + (size_t)j * KV;
-            }
-            float *al = acc + (j & 15);
-            for (int i = 0; i < hd; i++)
-                al[i * 16] = fmaf(v[i], p, al[i * 16]);
-        }
-        float *o = c->xb2 + (size_t)t * hp->n_embd + (size_t)h * hd;
-        for (int i = 0; i < hd; i++)
-            o[i] = reduce16(acc + i * 16);
+        ops_attn_scores((const char *)c->k_cache + off, (size_t)KV, f16, pos + 1, qh, hd,
+                        pre ? 1.0f : scale, att);
+        ops_softmax(pos + 1, att, f16);
+        ops_attn_mix((const char *)c->v_cache + off, (size_t)KV, f16, pos + 1, att, hd, acc,
+                     c->xb2 + (size_t)t * hp->n_embd + (size_t)h * hd);
     }
 }
 
@@ -428,7 +378,7 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
                     hp->rms_eps);
         if (ar->fused_qkv) {
             int W = E + 2 * KV;
-            matmul(c, c->hb, W, &l->wqkv, c->xb, n_tok);
+            matmul(c, c->hb, W, &l->wqkv, c->xb, n_tok, 0);
             for (int t = 0; t < n_tok; t++) {
                 const float *r = c->hb + (size_t)t * W;
                 memcpy(c->q + (size_t)t * E, r, (size_t)E * sizeof(float));
@@ -436,9 +386,9 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
                 memcpy(c->v + (size_t)t * KV, r + E + KV, (size_t)KV * sizeof(float));
             }
         } else {
-            matmul(c, c->q, E, &l->wq, c->xb, n_tok);
-            matmul(c, c->k, KV, &l->wk, c->xb, n_tok);
-            matmul(c, c->v, KV, &l->wv, c->xb, n_tok);
+            matmul(c, c->q, E, &l->wq, c->xb, n_tok, 0);
+            matmul(c, c->k, KV, &l->wk, c->xb, n_tok, 1);
+            matmul(c, c->v, KV, &l->wv, c->xb, n_tok, 1);
         }
         add_bias(c->q, &l->bq, n_tok, E);
         add_bias(c->k, &l->bk, n_tok, KV);
@@ -454,7 +404,7 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
         }
         struct attn_args aa = {c, il, pos0, n_tok};
         pool_run(c->pool, attn_worker, &aa);
-        matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);
+        matmul(c, c->xb, E, &l->wo, c->xb2, n_tok, 0);
         for (size_t i = 0; i < (size_t)n_tok * E; i++)
             c->x[i] += c->xb[i];
 
@@ -462,21 +412,19 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
             rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->ffn_norm.data, E,
                     hp->rms_eps);
         if (ar->fused_gate_up) {
-            matmul(c, c->hb, 2 * F, &l->w_up, c->xb, n_tok);
+            matmul(c, c->hb, 2 * F, &l->w_up, c->xb, n_tok, 0);
             for (int t = 0; t < n_tok; t++) {
-                const float *g = c->hb + (size_t)t * 2 * F, *u = g + F;
-                float *o = c->hb2 + (size_t)t * F;
-                for (int i = 0; i < F; i++)
-                    o[i] = ggml_silu(g[i]) * u[i];
+                const float *g = c->hb + (size_t)t * 2 * F;
+                ops_silu_mul(F, g, g + F, c->hb2 + (size_t)t * F);
             }
         } else {
-            matmul(c, c->hb, F, &l->w_gate, c->xb, n_tok);
-            matmul(c, c->hb2, F, &l->w_up, c->xb, n_tok);
-            for (size_t i = 0; i < (size_t)n_tok * F; i++) {
-                c->hb2[i] = ggml_silu(c->hb[i]) * c->hb2[i];
-            }
+            matmul(c, c->hb, F, &l->w_gate, c->xb, n_tok, 0);
+            matmul(c, c->hb2, F, &l->w_up, c->xb, n_tok, 1);
+            for (int t = 0; t < n_tok; t++)
+                ops_silu_mul(F, c->hb + (size_t)t * F, c->hb2 + (size_t)t * F,
+                             c->hb2 + (size_t)t * F);
         }
-        matmul(c, c->xb, E, &l->w_down, c->hb2, n_tok);
+        matmul(c, c->xb, E, &l->w_down, c->hb2, n_tok, 0);
         for (size_t i = 0; i < (size_t)n_tok * E; i++)
             c->x[i] += c->xb[i];
     }
@@ -485,7 +433,7 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
         for (int t = t0; t < n_tok; t++)
             rmsnorm(c->xb + (size_t)(t - t0) * E, c->x + (size_t)t * E, m->output_norm.data, E,
                     hp->rms_eps);
-        matmul(c, logits_out, hp->n_vocab, &m->output, c->xb, n_out);
+        matmul(c, logits_out, hp->n_vocab, &m->output, c->xb, n_out, 0);
     }
     memcpy(c->tokens + pos0, toks, (size_t)n_tok * sizeof *toks);
     c->n_past += n_tok;

@@ -1,0 +1,278 @@
+/* engine/ops.c — exp, SiLU, softmax and the attention products over the KV cache, in
+ * llama.cpp's exact order of operations (see ops.h for why). Each operation has a scalar
+ * version (lane-by-lane emulation with fmaf) and, on x86-64, an AVX-512 version chosen at run
+ * time that gives bit-identical results. Pure functions; any thread. */
+#include "ops.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "quant.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define OPS_X86 1
+#endif
+
+/* ---- scalar ---- */
+
+float ops_expf(float x) {
+    const float r = 0x1.8p23f;
+    float z = fmaf(x, 0x1.715476p+0f, r);
+    float n = z - r;
+    float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    float u = b * b;
+    float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                        fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                   u, fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (fabsf(n) > 192.0f)
+        return n <= 0 ? 0.0f : INFINITY;
+    return ldexpf(j, (int)n);
+}
+
+/* The sum of 16 lanes in _mm512_reduce_add_ps's order. */
+static float ops_reduce16(const float *a) {
+    float t8[8], t4[4];
+    for (int i = 0; i < 8; i++)
+        t8[i] = a[i + 8] + a[i];
+    for (int i = 0; i < 4; i++)
+        t4[i] = t8[i + 4] + t8[i];
+    return (t4[0] + t4[2]) + (t4[1] + t4[3]);
+}
+
+static float ops_f16_round(float x) { return quant_f16_to_f32(quant_f32_to_f16(x)); }
+
+static float ops_kv_at(const void *base, size_t idx, int f16) {
+    return f16 ? quant_f16_to_f32(((const uint16_t *)base)[idx]) : ((const float *)base)[idx];
+}
+
+static void silu_mul_ref(int n, const float *x, const float *g, float *y) {
+    int nv = n - n % 16;
+    for (int i = 0; i < nv; i++)
+        y[i] = x[i] / (1.0f + ops_expf(-x[i])) * g[i];
+    for (int i = nv; i < n; i++)
+        y[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
+}
+
+static void scores_ref(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,
+                       float scale, float *s) {
+    for (int j = 0; j < n_pos; j++) {
+        size_t row = (size_t)j * stride;
+        if (hd % 16 == 0) {
+            float acc[16] = {0};
+            for (int d = 0; d < hd; d += 16)
+                for (int l = 0; l < 16; l++)
+                    acc[l] = fmaf(ops_kv_at(k, row + d + l, f16), q[d + l], acc[l]);
+            s[j] = ops_reduce16(acc) * scale;
+        } else {
+            double sum = 0;
+            for (int d = 0; d < hd; d++)
+                sum += (double)(ops_kv_at(k, row + d, f16) * q[d]);
+            s[j] = (float)sum * scale;
+        }
+    }
+}
+
+static void softmax_ref(int n, float *s, int f16) {
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++)
+        if (s[j] > mx)
+            mx = s[j];
+    double sum = 0;
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        float lane[16] = {0};
+        for (int l = 0; l < 16 && j0 + l < n; l++)
+            lane[l] = s[j0 + l] = ops_expf(s[j0 + l] - mx);
+        sum += ops_reduce16(lane);
+    }
+    float inv = (float)(1.0 / sum);
+    for (int j = 0; j < n; j++)
+        s[j] = f16 ? ops_f16_round(s[j] * inv) : s[j] * inv;
+}
+
+/* acc is lane-major: acc[l * hd + i] accumulates the positions j with j % 16 == l. */
+static void lanes_reduce_ref(const float *acc, int hd, float *o) {
+    float a[16];
+    for (int i = 0; i < hd; i++) {
+        for (int l = 0; l < 16; l++)
+            a[l] = acc[l * hd + i];
+        o[i] = ops_reduce16(a);
+    }
+}
+
+static void mix_ref(const void *v, size_t stride, int f16, int n_pos, const float *p, int hd,
+                    float *acc, float *o) {
+    memset(acc, 0, (size_t)16 * hd * sizeof *acc);
+    for (int j = 0; j < n_pos; j++) {
+        float *row = acc + (size_t)(j & 15) * hd;
+        for (int i = 0; i < hd; i++)
+            row[i] = fmaf(ops_kv_at(v, (size_t)j * stride + i, f16), p[j], row[i]);
+    }
+    lanes_reduce_ref(acc, hd, o);
+}
+
+/* ---- AVX-512 (same operations, 16 lanes at a time) ---- */
+#ifdef OPS_X86
+#define OPS_TARGET __attribute__((target("avx512f,f16c,fma")))
+
+OPS_TARGET static inline __m512 v_expf(__m512 x) {
+    const __m512 r = _mm512_set1_ps(0x1.8p23f);
+    const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+    const __m512 n = _mm512_sub_ps(z, r);
+    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+    const __mmask16 d = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192), _CMP_GT_OQ);
+    const __m512 u = _mm512_mul_ps(b, b);
+    const __m512 j = _mm512_fmadd_ps(
+        _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b,
+                                        _mm512_set1_ps(0x1.573e2ep-5f)),
+                        u,
+                        _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b,
+                                        _mm512_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+    const __m512 res = _mm512_scalef_ps(j, n);
+    if (!d)
+        return res;
+    const __mmask16 le = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+    const __m512 alt = _mm512_mask_blend_ps(le, _mm512_set1_ps(INFINITY), _mm512_setzero_ps());
+    return _mm512_mask_blend_ps(d, res, alt);
+}
+
+OPS_TARGET static inline __m512 load16(const void *base, size_t idx, int f16) {
+    if (f16)
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)base + idx)));
+    return _mm512_loadu_ps((const float *)base + idx);
+}
+
+OPS_TARGET static void silu_mul_avx512(int n, const float *x, const float *g, float *y) {
+    int i = 0;
+    for (; i + 15 < n; i += 16) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        __m512 e = v_expf(_mm512_sub_ps(_mm512_setzero_ps(), xv));
+        __m512 sv = _mm512_div_ps(xv, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(sv, _mm512_loadu_ps(g + i)));
+    }
+    for (; i < n; i++)
+        y[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
+}
+
+OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int n_pos,
+                                     const float *q, int hd, float scale, float *s) {
+    for (int j = 0; j < n_pos; j++) {
+        size_t row = (size_t)j * stride;
+        __m512 acc = _mm512_setzero_ps();
+        for (int d = 0; d < hd; d += 16)
+            acc = _mm512_fmadd_ps(load16(k, row + d, f16), _mm512_loadu_ps(q + d), acc);
+        s[j] = _mm512_reduce_add_ps(acc) * scale;
+    }
+}
+
+OPS_TARGET static void softmax_avx512(int n, float *s, int f16) {
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++)
+        if (s[j] > mx)
+            mx = s[j];
+    const __m512 vmx = _mm512_set1_ps(mx);
+    double sum = 0;
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        __mmask16 m = n - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j0)) - 1);
+        __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, s + j0);
+        __m512 e = v_expf(_mm512_sub_ps(x, vmx));
+        _mm512_mask_storeu_ps(s + j0, m, e);
+        sum += _mm512_reduce_add_ps(e);
+    }
+    const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        __mmask16 m = n - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j0)) - 1);
+        __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + j0), inv);
+        if (f16)
+            p = _mm512_cvtph_ps(_mm512_cvtps_ph(p, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm512_mask_storeu_ps(s + j0, m, p);
+    }
+}
+
+OPS_TARGET static void mix_avx512(const void *v, size_t stride, int f16, int n_pos,
+                                  const float *p, int hd, float *acc, float *o) {
+    memset(acc, 0, (size_t)16 * hd * sizeof *acc);
+    for (int j = 0; j < n_pos; j++) {
+        float *row = acc + (size_t)(j & 15) * hd;
+        const __m512 pj = _mm512_set1_ps(p[j]);
+        for (int i = 0; i < hd; i += 16)
+            _mm512_storeu_ps(row + i, _mm512_fmadd_ps(load16(v, (size_t)j * stride + i, f16), pj,
+                                                      _mm512_loadu_ps(row + i)));
+    }
+    for (int i = 0; i < hd; i += 16) {
+        __m512 a[16], t8[8], t4[4];
+        for (int l = 0; l < 16; l++)
+            a[l] = _mm512_loadu_ps(acc + (size_t)l * hd + i);
+        for (int l = 0; l < 8; l++)
+            t8[l] = _mm512_add_ps(a[l + 8], a[l]);
+        for (int l = 0; l < 4; l++)
+            t4[l] = _mm512_add_ps(t8[l + 4], t8[l]);
+        _mm512_storeu_ps(o + i, _mm512_add_ps(_mm512_add_ps(t4[0], t4[2]),
+                                              _mm512_add_ps(t4[1], t4[3])));
+    }
+}
+#endif
+
+/* ---- dispatch ---- */
+
+static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
+static int ops_have_avx512;
+
+static void ops_detect(void) {
+#ifdef OPS_X86
+    __builtin_cpu_init();
+    ops_have_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
+                      __builtin_cpu_supports("f16c");
+#endif
+}
+
+/* AVX-512 unless the CPU lacks it or the kernels are forced scalar (NATTER_SIMD, tests). */
+static int ops_use_avx512(void) {
+    pthread_once(&ops_once, ops_detect);
+    return ops_have_avx512 && strcmp(quant_simd_name(), "scalar") != 0;
+}
+
+void ops_silu_mul(int n, const float *x, const float *g, float *y) {
+#ifdef OPS_X86
+    if (ops_use_avx512()) {
+        silu_mul_avx512(n, x, g, y);
+        return;
+    }
+#endif
+    silu_mul_ref(n, x, g, y);
+}
+
+void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,
+                     float scale, float *s) {
+#ifdef OPS_X86
+    if (hd % 16 == 0 && ops_use_avx512()) {
+        scores_avx512(k, stride, f16, n_pos, q, hd, scale, s);
+        return;
+    }
+#endif
+    scores_ref(k, stride, f16, n_pos, q, hd, scale, s);
+}
+
+void ops_softmax(int n, float *s, int f16) {
+#ifdef OPS_X86
+    if (ops_use_avx512()) {
+        softmax_avx512(n, s, f16);
+        return;
+    }
+#endif
+    softmax_ref(n, s, f16);
+}
+
+void ops_attn_mix(const void *v, size_t stride, int f16, int n_pos, const float *p, int hd,
+                  float *acc, float *o) {
+#ifdef OPS_X86
+    if (hd % 16 == 0 && ops_use_avx512()) {
+        mix_avx512(v, stride, f16, n_pos, p, hd, acc, o);
+        return;
+    }
+#endif
+    mix_ref(v, stride, f16, n_pos, p, hd, acc, o);
+}

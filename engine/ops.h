@@ -1,0 +1,36 @@
+/* engine/ops.h — the forward pass's non-matmul operations, computed exactly as llama.cpp
+ * computes them on x86 (internal to the engine): ggml's vectorized exp and SiLU, and the
+ * attention products over the KV cache with the 16-lane FMA order and reductions of ggml's
+ * tiled F16 matmul. Activations are quantized to 8 bits before most matmuls, so a last-bit
+ * difference here can flip a rounding downstream; matching bit for bit keeps the engine on
+ * llama.cpp's numbers. Scalar versions always; AVX-512 versions chosen at run time give
+ * identical results. Pure functions, any thread. */
+#ifndef NATTER_OPS_H
+#define NATTER_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* exp(x) as ggml_v_expf (one lane). */
+float ops_expf(float x);
+
+/* y[i] = silu(x[i]) * g[i] over a row of n, as ggml_vec_silu_f32 then ggml_mul (vector
+ * lanes for the first n - n % 16 values, libm expf for the tail). y may alias g. */
+void ops_silu_mul(int n, const float *x, const float *g, float *y);
+
+/* s[j] = dot(K_j, q) * scale for j < n_pos; K_j = hd values at k + j * stride elements
+ * (F16 when f16, else F32). q holds F16-exact values when f16. */
+void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,
+                     float scale, float *s);
+
+/* In place: s[j] = softmax(s)[j] for j < n (ggml_vec_soft_max_f32: vector exp, 16-position
+ * chunks reduced, chunk sums in double); with f16, each weight rounded to F16 as llama.cpp's
+ * V product sees it. */
+void ops_softmax(int n, float *s, int f16);
+
+/* o[i] = sum_j p[j] * V_j[i] for i < hd, j < n_pos, in the 16-lane order of ggml's tiled
+ * matmul (position j feeds lane j % 16). acc: scratch of 16 * hd floats. */
+void ops_attn_mix(const void *v, size_t stride, int f16, int n_pos, const float *p, int hd,
+                  float *acc, float *o);
+
+#endif
