@@ -19,6 +19,8 @@ struct app_msg {
     size_t len, cap;
     int has_stats;      /* a finished reply: stats below are set */
     int n_tokens;       /* generated tokens */
+    int n_prompt;       /* prompt tokens processed for it; -1: unknown (loaded from the store) */
+    int n_reused;       /* prompt tokens reused from the KV cache */
     float prompt_tps, gen_tps, ttft_ms;
     int stopped;        /* the user stopped it (Esc) */
     char finish[16];    /* "eog", "length", "stopped", "error", "" while streaming */

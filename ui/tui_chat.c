@@ -356,6 +356,8 @@ static void chat_finish(struct tui *t, const char *reason) {
         if (t->have_live) {
             m->has_stats = 1;
             m->n_tokens = t->live.n_gen;
+            m->n_prompt = t->live.n_prompt;
+            m->n_reused = t->live.n_reused;
             m->prompt_tps = t->live.prompt_tps;
             m->gen_tps = t->live.gen_tps;
             m->ttft_ms = t->live.ttft_ms;
@@ -687,6 +689,7 @@ static int msg_load(const struct store_msg *sm, void *ud) {
         if (sm->n_tokens >= 0 && sm->gen_tps >= 0) {
             m->has_stats = 1;
             m->n_tokens = sm->n_tokens;
+            m->n_prompt = -1;
             m->prompt_tps = (float)sm->prompt_tps;
             m->gen_tps = (float)sm->gen_tps;
             m->ttft_ms = -1;

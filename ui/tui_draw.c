@@ -163,9 +163,13 @@ int tui_transcript_rows(struct tui *t, int width) {
 static void stats_text(const struct app_msg *m, char *buf, size_t len) {
     size_t o = 0;
     if (m->has_stats) {
-        o += (size_t)snprintf(buf + o, len - o,
-                              "%d tokens \xc2\xb7 prompt %.1f t/s \xc2\xb7 gen %.1f t/s",
-                              m->n_tokens, (double)m->prompt_tps, (double)m->gen_tps);
+        o += (size_t)snprintf(buf + o, len - o, "%d tokens \xc2\xb7 prompt ", m->n_tokens);
+        if (m->n_prompt >= 0 && o < len) /* new prompt tokens, and those the KV cache kept */
+            o += (size_t)snprintf(buf + o, len - o, "%d (+%d cached) ", m->n_prompt,
+                                  m->n_reused);
+        if (o < len)
+            o += (size_t)snprintf(buf + o, len - o, "%.1f t/s \xc2\xb7 gen %.1f t/s",
+                                  (double)m->prompt_tps, (double)m->gen_tps);
         if (m->ttft_ms >= 0 && o < len) /* unknown for replies loaded from the store */
             o += (size_t)snprintf(buf + o, len - o, " \xc2\xb7 first token %.0f ms",
                                   (double)m->ttft_ms);

@@ -17,8 +17,14 @@ wait_for "ctx 0/" 30
 tm send-keys -t t "Once upon a time" Enter
 wait_for "48 tokens" 60
 expect_contains "$(pane)" "$ref"
-pane | grep -Eq "48 tokens · prompt [0-9.]+ t/s · gen [0-9.]+ t/s · first token [0-9]+ ms" ||
+pane | grep -Eq "48 tokens · prompt 5 \(\+0 cached\) [0-9.]+ t/s · gen [0-9.]+ t/s · first token [0-9]+ ms" ||
     { pane >&2; fail "no stats line"; }
+
+# 1b. the next turn reuses the KV cache: only its new tokens are processed
+tm send-keys -t t "Then she went home." Enter
+wait_count "48 tokens" 2
+cached=$(pane | sed -n 's/.*48 tokens · prompt [0-9]* (+\([0-9]*\) cached).*/\1/p' | tail -1)
+[ "${cached:-0}" -ge 50 ] || { pane >&2; fail "the second turn reused only ${cached:-0} tokens"; }
 
 # 2. Esc mid-reply: a long reply (until the context is full) stopped at once
 tm send-keys -t t "/set n-predict 0" Enter
