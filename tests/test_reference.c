@@ -371,3 +371,40 @@ TEST(reference_load_errors) {
     if (rc == ENG_E_UNSUPPORTED)
         CHECK(strstr(eng_last_error(), "llama, qwen2, phi3") != NULL);
 }
+
+static void progress_count(float frac, void *ud) {
+    float *last = ud;
+    if (frac >= *last)
+        *last = frac;
+}
+
+TEST(reference_vocab_only_and_progress) {
+    REQUIRE_SHARED();
+    const char *files[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-qwen2.gguf",
+                           "vocab/ggml-vocab-gpt-2.gguf"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        struct eng_model_params mp = eng_model_default_params();
+        mp.vocab_only = 1;
+        eng_model *m;
+        CHECK_MSG(eng_model_load(test_shared_path(files[i]), &mp, &m) == ENG_OK, "%s: %s",
+                  files[i], eng_last_error());
+        CHECK(eng_vocab_size(m) > 1000);
+        eng_ctx *c;
+        CHECK_EQ_INT(eng_ctx_new(m, NULL, &c), ENG_E_ARG);
+        eng_model_free(m);
+    }
+    struct eng_model_params mp = eng_model_default_params();
+    float last = -1;
+    mp.progress = progress_count;
+    mp.progress_ud = &last;
+    eng_model *m;
+    CHECK(eng_model_load(test_shared_path("models/syn-phi3-Q8_0.gguf"), &mp, &m) == ENG_OK);
+    CHECK(last == 1.0f);
+    struct eng_model_info in;
+    eng_model_info_get(m, &in);
+    CHECK_STR_EQ(in.arch, "phi3");
+    CHECK_STR_EQ(in.ftype, "Q8_0");
+    CHECK_EQ_INT(in.n_vocab, 32064);
+    CHECK_EQ_INT(in.has_chat_template, 1);
+    eng_model_free(m);
+}
