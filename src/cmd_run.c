@@ -1,9 +1,11 @@
 /* src/cmd_run.c — `natter run`: loads a model, tokenizes the prompt (-p TEXT, -f FILE or
  * stdin), generates on the engine's generation thread and streams the text from its frame
  * pipe to stdout as it comes (the prompt is not echoed); a final line of figures on stderr.
- * Main thread only. */
+ * --save [--conv ID] keeps the exchange in the store (src/run_save.h). Main thread only. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +14,22 @@
 #include "cli.h"
 #include "engine.h"
 #include "opts.h"
+#include "run_save.h"
 
 struct run_args {
     const char *model;
     const char *prompt;   /* -p */
     const char *file;     /* -f */
+    int save;             /* --save, or implied by --conv */
+    const char *conv;     /* --conv ID: continue that conversation */
+    const char *db;       /* --db PATH */
     struct app_settings set;
 };
 
 static int run_usage(void) {
     static char buf[768];
-    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] %s", opts_usage());
+    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] [--save [--conv ID] [--db PATH]] %s",
+             opts_usage());
     return cli_usage(buf);
 }
 
@@ -41,9 +48,15 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
         }
         if (r > 0) continue;
         const char *f = argv[i];
+        if (!strcmp(f, "--save")) {
+            a->save = 1;
+            continue;
+        }
         const char **slot = !strcmp(f, "-m") || !strcmp(f, "--model") ? &a->model
                           : !strcmp(f, "-p") || !strcmp(f, "--prompt") ? &a->prompt
-                          : !strcmp(f, "-f") || !strcmp(f, "--file") ? &a->file : NULL;
+                          : !strcmp(f, "-f") || !strcmp(f, "--file") ? &a->file
+                          : !strcmp(f, "--conv") ? &a->conv
+                          : !strcmp(f, "--db") ? &a->db : NULL;
         if (!slot) {
             cli_error("run: unknown option '%s'", f);
             return run_usage();
@@ -62,6 +75,8 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
         cli_error("run: -p and -f cannot be used together");
         return run_usage();
     }
+    if (a->conv)
+        a->save = 1;
     return 0;
 }
 
@@ -123,10 +138,29 @@ static int run_tokenize(const eng_model *m, const char *text, size_t len, int32_
     return n;
 }
 
-/* Generates from toks on the generation thread, writing TOKEN text to stdout as it arrives.
- * Fills *st with the last STATS. Returns 0, or 1 after a message. */
+static volatile sig_atomic_t run_interrupted;
+static void run_on_sigint(int sig) {
+    (void)sig;
+    run_interrupted = 1;
+}
+
+/* With --save: waits up to 200 ms for a frame; meanwhile saves the pending reply text and turns
+ * Ctrl-C into a cancel (the reply is then saved as "stopped"). 1 when a frame is ready. */
+static int run_save_wait(int fd, eng_gen *g, struct run_save *rs) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (run_interrupted)
+        eng_gen_cancel(g); /* idempotent: the DONE frame that follows says "cancelled" */
+    if (poll(&p, 1, 200) > 0)
+        return 1;
+    run_save_flush(rs);
+    return 0;
+}
+
+/* Generates from toks on the generation thread, writing TOKEN text to stdout (and to rs when
+ * saving) as it arrives. Fills *st with the last STATS and *reason with DONE's. Returns 0, or 1
+ * after a message. */
 static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_params *gp,
-                        struct eng_stats *st) {
+                        struct run_save *rs, struct eng_stats *st, int32_t *reason) {
     int pfd[2];
     if (pipe(pfd) != 0) {
         cli_error("pipe: %s", strerror(errno));
@@ -144,6 +178,8 @@ static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng
     struct eng_frame h;
     unsigned char payload[ENG_FRAME_MAX];
     for (;;) {
+        if (rs && !run_save_wait(pfd[0], g, rs))
+            continue;
         int r = eng_frame_read(pfd[0], &h, payload);
         if (r != 1) {
             cli_error("generate: the event pipe ended early");
@@ -152,9 +188,13 @@ static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng
         if (h.type == ENG_EV_TOKEN) {
             fwrite(payload, 1, h.len, stdout);
             fflush(stdout);
+            if (rs && run_save_append(rs, (const char *)payload, h.len) != 0)
+                cli_error("%s", run_save_error(rs)); /* keep generating; the end retries */
         } else if (h.type == ENG_EV_STATS && h.len == sizeof *st) {
             memcpy(st, payload, sizeof *st);
         } else if (h.type == ENG_EV_DONE) {
+            if (h.len >= sizeof *reason)
+                memcpy(reason, payload, sizeof *reason);
             status = 0;
             break;
         } else if (h.type == ENG_EV_ERROR && h.len >= 4) {
@@ -184,11 +224,31 @@ int cmd_run(int argc, char **argv) {
     eng_ctx *c = NULL;
     int32_t *toks = NULL;
     int status = 1;
+    struct run_save *rs = NULL;
+    const struct prompts_template *tmpl = NULL;
+    char *chat = NULL, err[600];
+    if (a.save && run_save_open(a.db, a.conv, &rs, err, sizeof err) != 0) {
+        cli_error("%s", err); /* before the model loads: a wrong id fails fast */
+        goto out;
+    }
     if (eng_model_load(a.model, &mp, &m) != ENG_OK) {
         cli_error("%s", eng_last_error());
         goto out;
     }
-    int n = run_tokenize(m, text, len, &toks);
+    if (rs) { /* the conversation so far and the prompt, in the model's chat template */
+        tmpl = prompts_template_for(eng_model_meta_str(m, "tokenizer.chat_template"));
+        if (!tmpl) {
+            cli_error("run: no chat template is installed");
+            goto out;
+        }
+        if (run_save_render(rs, tmpl, text, &chat) != 0) {
+            cli_error("%s", run_save_error(rs));
+            goto out;
+        }
+        gp.stop = (const char *const *)tmpl->stop;
+        gp.n_stop = tmpl->n_stop;
+    }
+    int n = run_tokenize(m, chat ? chat : text, chat ? strlen(chat) : len, &toks);
     if (n < 0) goto out;
     if (n == 0) {
         cli_error("run: the prompt is empty");
@@ -198,15 +258,41 @@ int cmd_run(int argc, char **argv) {
         cli_error("%s", eng_last_error());
         goto out;
     }
+    if (rs && run_save_begin(rs, a.model, tmpl->name, text) != 0) {
+        cli_error("%s", run_save_error(rs));
+        goto out;
+    }
+    struct sigaction sa = {.sa_handler = run_on_sigint}, old_sa;
+    if (rs) /* no SA_RESTART: Ctrl-C wakes the poll in run_save_wait */
+        sigaction(SIGINT, &sa, &old_sa);
     struct eng_stats st;
     memset(&st, 0, sizeof st);
-    status = run_generate(c, toks, n, &gp, &st);
+    int32_t reason = -1;
+    status = run_generate(c, toks, n, &gp, rs, &st, &reason);
+    if (rs) {
+        sigaction(SIGINT, &old_sa, NULL);
+        struct store_reply_stats rst = {st.n_gen, st.prompt_tps, st.gen_tps};
+        const char *why = status ? "error"
+                        : reason == ENG_DONE_CANCELLED ? "stopped"
+                        : reason == ENG_DONE_LENGTH || reason == ENG_DONE_CTX_FULL ? "length"
+                        : "stop";
+        if (run_save_finish(rs, why, &rst) != 0) {
+            cli_error("%s", run_save_error(rs));
+            status = 1;
+        }
+    }
     if (isatty(STDOUT_FILENO)) fputc('\n', stdout);
     fflush(stdout);
     if (status == 0)
         fprintf(stderr, "natter: prompt %d tokens, %.2f t/s; generated %d tokens, %.2f t/s\n",
                 st.n_prompt, (double)st.prompt_tps, st.n_gen, (double)st.gen_tps);
+    if (status == 0 && rs)
+        fprintf(stderr, "natter: saved in conversation %s\n", run_save_id(rs));
+    if (status == 0 && run_interrupted)
+        status = 130; /* stopped by Ctrl-C, as a shell reports SIGINT */
 out:
+    run_save_close(rs);
+    free(chat);
     eng_ctx_free(c);
     eng_model_free(m);
     free(toks);

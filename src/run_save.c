@@ -144,6 +144,10 @@ int run_save_append(struct run_save *rs, const char *text, size_t len) {
     return store_reply_append(rs->s, text, len) < 0 ? rs_fail(rs) : 0;
 }
 
+int run_save_flush(struct run_save *rs) {
+    return store_reply_flush(rs->s) < 0 ? rs_fail(rs) : 0;
+}
+
 int run_save_finish(struct run_save *rs, const char *reason, const struct store_reply_stats *st) {
     if (store_reply_finish(rs->s, reason, st) != 0)
         return rs_fail(rs);
