@@ -274,15 +274,17 @@ static void add_bias(float *x, const struct tensor *b, int n_tok, int n) {
             x[(size_t)t * n + i] += bd[i];
 }
 
-/* cos/sin for each token's position, ggml's recurrence: theta_i = p * scale * base^(-2i/n). */
+/* cos/sin for each token's position, ggml's recurrence: theta_i = p * scale * base^(-2i/n),
+ * divided by the per-dimension factor of rope_freqs.weight when the model has one (Llama 3.1+). */
 static void rope_tables(eng_ctx *c, int pos0, int n_tok) {
     const struct hparams *hp = &c->m->hp;
+    const float *ff = c->m->rope_freqs.data;
     float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
     for (int t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t);
         float *r = c->rope + (size_t)t * hp->n_rot;
         for (int i = 0; i < hp->n_rot; i += 2) {
-            float th = theta * hp->rope_freq_scale;
+            float th = (ff ? theta / ff[i / 2] : theta) * hp->rope_freq_scale;
             r[i] = cosf(th);
             r[i + 1] = sinf(th);
             theta *= theta_scale;

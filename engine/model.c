@@ -204,7 +204,8 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     int64_t V = hp->n_vocab;
     if ((rc = model_bind(m, &m->tok_embd, 0, E, V, "token_embd.weight")) ||
         (rc = model_bind(m, &m->output_norm, 0, E, 0, "output_norm.weight")) ||
-        (rc = model_bind(m, &m->output, 1, E, V, "output.weight")))
+        (rc = model_bind(m, &m->output, 1, E, V, "output.weight")) ||
+        (rc = model_bind(m, &m->rope_freqs, 1, hp->n_rot / 2, 0, "rope_freqs.weight")))
         return rc;
     if (!m->output.data)
         m->output = m->tok_embd;   /* tied embeddings */

@@ -48,6 +48,7 @@ struct eng_model {
     const struct arch *arch;
     struct hparams hp;
     struct tensor tok_embd, output_norm, output;  /* output = tok_embd when tied */
+    struct tensor rope_freqs;  /* optional (n_rot / 2) frequency divisors (Llama 3.1+) */
     struct layer *layers;
     struct vocab *vocab;
     char *meta_arena;          /* NUL-terminated copies of the string metadata */

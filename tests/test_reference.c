@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "engine.h"
+#include "gguf.h"
+#include "gguf_write.h"
 #include "harness.h"
+#include "quant.h"
 
 struct ref_case {
     int32_t *toks;
@@ -407,4 +410,52 @@ TEST(reference_vocab_only_and_progress) {
     CHECK_EQ_INT(in.n_vocab, 32064);
     CHECK_EQ_INT(in.has_chat_template, 1);
     eng_model_free(m);
+}
+
+/* Copies stories260K.gguf to path with an extra rope_freqs.weight of n_rot / 2 values f. */
+static int write_with_rope_freqs(const char *path, float f) {
+    char err[256];
+    gguf *g;
+    if (gguf_open(test_shared_path("models/stories260K.gguf"), &g, err, sizeof err))
+        return -1;
+    gguf_writer *w = gguf_writer_new();
+    for (int64_t i = 0; i < gguf_n_kv(g); i++)
+        gguf_writer_copy_kv(w, gguf_kv_at(g, i));
+    for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+        const struct gguf_tensor *t = gguf_tensor_at(g, i);
+        gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data);
+    }
+    float ff[4] = {f, f, f, f};       /* rope.dimension_count 8 */
+    int64_t ne[1] = {4};
+    gguf_writer_add_tensor(w, "rope_freqs.weight", GGML_TYPE_F32, 1, ne, ff);
+    int rc = gguf_writer_write(w, path, NULL, NULL, err, sizeof err);
+    gguf_writer_free(w);
+    gguf_close(g);
+    return rc;
+}
+
+/* Llama 3.1-style per-dimension RoPE divisors: all 1 changes nothing; 2 halves every angle. */
+TEST(reference_rope_freqs) {
+    REQUIRE_SHARED();
+    char p1[1024], p2[1024];
+    snprintf(p1, sizeof p1, "%s/ones.gguf", test_tmpdir());
+    snprintf(p2, sizeof p2, "%s/twos.gguf", test_tmpdir());
+    CHECK(write_with_rope_freqs(p1, 1.0f) == 0 && write_with_rope_freqs(p2, 2.0f) == 0);
+    eng_model *m0, *m1, *m2;
+    CHECK(eng_model_load(test_shared_path("models/stories260K.gguf"), NULL, &m0) == ENG_OK);
+    CHECK_MSG(eng_model_load(p1, NULL, &m1) == ENG_OK, "%s", eng_last_error());
+    CHECK(eng_model_load(p2, NULL, &m2) == ENG_OK);
+    float *a = run_seq(m0, seq_toks, SEQ_N, 1, 0, ENG_KV_F16, 0);
+    float *b = run_seq(m1, seq_toks, SEQ_N, 1, 0, ENG_KV_F16, 0);
+    float *d = run_seq(m2, seq_toks, SEQ_N, 1, 0, ENG_KV_F16, 0);
+    CHECK(a && b && d);
+    CHECK(!memcmp(a, b, (size_t)SEQ_N * 512 * sizeof *a));
+    CHECK(!memcmp(a, d, 512 * sizeof *a));             /* position 0: no rotation */
+    CHECK(memcmp(a, d, (size_t)SEQ_N * 512 * sizeof *a) != 0);
+    free(a);
+    free(b);
+    free(d);
+    eng_model_free(m0);
+    eng_model_free(m1);
+    eng_model_free(m2);
 }
