@@ -159,7 +159,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->att_stride = (size_t)c->n_ctx + 17 * (size_t)hp->head_dim;
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
     c->xq = malloc(B * c->xq_row + 64);
-    c->n_logits_cap = c->n_batch;
+    c->n_logits_cap = 1;   /* grows when a caller asks for every row (teacher forcing) */
     c->logits = malloc((size_t)c->n_logits_cap * (size_t)hp->n_vocab * sizeof(float));
     if (!c->k_cache || !c->v_cache || !c->tokens || !c->x || !c->xb || !c->xb2 || !c->q ||
         !c->k || !c->v || !c->hb || !c->hb2 || !c->rope || !c->att || !c->xq || !c->logits) {
