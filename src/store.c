@@ -273,6 +273,19 @@ static int stmt_exec(store *s, sqlite3_stmt *q, const char *what) {
     return r;
 }
 
+/* Steps a query that should return one row: 0 with q on it; when there is none,
+ * STORE_E_NOTFOUND with the message missing_fmt (one %s: arg); else SQLite's error. */
+static int step_row(store *s, sqlite3_stmt *q, const char *what, const char *missing_fmt,
+                    const char *arg) {
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc != SQLITE_DONE)
+        return sql_err(s, what);
+    set_err(s, missing_fmt, arg);
+    return STORE_E_NOTFOUND;
+}
+
 static int tx_begin(store *s) {
     sqlite3_stmt *q = stmt(s, ST_BEGIN);
     return q ? stmt_exec(s, q, "begin") : STORE_E_SQL;
@@ -343,14 +356,9 @@ static int conv_n(store *s, const char *id, int64_t *n) {
     if (!q)
         return STORE_E_SQL;
     bind_text(q, 1, id);
-    int rc = sqlite3_step(q), r = 0;
-    if (rc == SQLITE_ROW)
+    int r = step_row(s, q, "find conversation", "no conversation '%s'", id);
+    if (r == 0)
         *n = sqlite3_column_int64(q, 0);
-    else if (rc == SQLITE_DONE) {
-        set_err(s, "no conversation '%s'", id);
-        r = STORE_E_NOTFOUND;
-    } else
-        r = sql_err(s, "find conversation");
     stmt_done(q);
     return r;
 }
@@ -589,20 +597,27 @@ void store_conv_clear(struct store_conv *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* Points c's fields at the current row of a CONV_COLS query (borrowed until the next step). */
-static void conv_from_row(sqlite3_stmt *q, struct store_conv *c) {
+/* Fills c from the current row of a CONV_COLS query: its strings borrowed (valid until the next
+ * step) or, with copy, owned copies (store_conv_clear frees them). 0, or -1 out of memory. */
+static int conv_from_row(sqlite3_stmt *q, struct store_conv *c, int copy) {
+    char *(*get)(sqlite3_stmt *, int) = copy ? dup_col : col;
     memset(c, 0, sizeof *c);
     snprintf(c->id, sizeof c->id, "%s", col(q, 0) ? col(q, 0) : "");
-    c->title = col(q, 1);
-    c->created = col(q, 2);
-    c->updated = col(q, 3);
-    c->model = col(q, 4);
-    c->template_name = col(q, 5);
-    c->system_prompt = col(q, 6);
-    c->sampling = col(q, 7);
+    c->title = get(q, 1);
+    c->created = get(q, 2);
+    c->updated = get(q, 3);
+    c->model = get(q, 4);
+    c->template_name = get(q, 5);
+    c->system_prompt = get(q, 6);
+    c->sampling = get(q, 7);
     c->pinned = sqlite3_column_int(q, 8);
     c->archived = sqlite3_column_int(q, 9);
     c->n_messages = sqlite3_column_int(q, 10);
+    if (copy && (!c->title || !c->created || !c->updated)) {
+        store_conv_clear(c);
+        return -1;
+    }
+    return 0;
 }
 
 static int sampling_ok(store *s, const char *json) {
@@ -718,28 +733,11 @@ int store_conv_get(store *s, const char *id, struct store_conv *c) {
     if (!q)
         return STORE_E_SQL;
     bind_text(q, 1, id);
-    int rc = sqlite3_step(q), r = 0;
-    if (rc == SQLITE_ROW) {
-        struct store_conv b;
-        conv_from_row(q, &b);
-        *c = b;
-        c->title = dup_col(q, 1);
-        c->created = dup_col(q, 2);
-        c->updated = dup_col(q, 3);
-        c->model = dup_col(q, 4);
-        c->template_name = dup_col(q, 5);
-        c->system_prompt = dup_col(q, 6);
-        c->sampling = dup_col(q, 7);
-        if (!c->title || !c->created || !c->updated) {
-            store_conv_clear(c);
-            set_err(s, "out of memory");
-            r = STORE_E_NOMEM;
-        }
-    } else if (rc == SQLITE_DONE) {
-        set_err(s, "no conversation '%s'", id);
-        r = STORE_E_NOTFOUND;
-    } else
-        r = sql_err(s, "read conversation");
+    int r = step_row(s, q, "read conversation", "no conversation '%s'", id);
+    if (r == 0 && conv_from_row(q, c, 1) != 0) {
+        set_err(s, "out of memory");
+        r = STORE_E_NOMEM;
+    }
     stmt_done(q);
     return r;
 }
@@ -754,7 +752,7 @@ int store_conv_list(store *s, int flags, int (*fn)(const struct store_conv *c, v
     int rc, r = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct store_conv c;
-        conv_from_row(q, &c);
+        conv_from_row(q, &c, 0);
         if ((r = fn(&c, ud)) != 0)
             break;
     }
@@ -768,14 +766,9 @@ int store_conv_last(store *s, char *id_out) {
     sqlite3_stmt *q = stmt(s, ST_CONV_LAST);
     if (!q)
         return STORE_E_SQL;
-    int rc = sqlite3_step(q), r = 0;
-    if (rc == SQLITE_ROW)
+    int r = step_row(s, q, "find the last conversation", "no saved conversation%s", "");
+    if (r == 0)
         snprintf(id_out, STORE_ID_LEN + 1, "%s", col(q, 0));
-    else if (rc == SQLITE_DONE) {
-        set_err(s, "no saved conversation");
-        r = STORE_E_NOTFOUND;
-    } else
-        r = sql_err(s, "find the last conversation");
     stmt_done(q);
     return r;
 }
@@ -1216,18 +1209,15 @@ int store_search(store *s, const char *query, int limit,
 
 /* Runs a one-row, one-column query already bound and copies its text into *out. */
 static int json_result(store *s, sqlite3_stmt *q, char **out, const char *what) {
-    int rc = sqlite3_step(q), r = 0;
+    int r = step_row(s, q, what, "nothing to export%s", "");
     *out = NULL;
-    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
-        if (!(*out = dup_col(q, 0))) {
-            set_err(s, "out of memory");
-            r = STORE_E_NOMEM;
-        }
-    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+    if (r == 0 && sqlite3_column_type(q, 0) == SQLITE_NULL) {
         set_err(s, "nothing to export");
         r = STORE_E_NOTFOUND;
-    } else
-        r = sql_err(s, what);
+    } else if (r == 0 && !(*out = dup_col(q, 0))) {
+        set_err(s, "out of memory");
+        r = STORE_E_NOMEM;
+    }
     stmt_done(q);
     return r;
 }
@@ -1254,18 +1244,14 @@ int store_setting_get(store *s, const char *key, char *buf, size_t len) {
     if (!q)
         return STORE_E_SQL;
     bind_text(q, 1, key);
-    int rc = sqlite3_step(q), r = 0;
-    if (rc == SQLITE_ROW) {
+    int r = step_row(s, q, "read setting", "setting '%s' is not set", key);
+    if (r == 0) {
         const char *v = col(q, 0);
         if (!v || (size_t)snprintf(buf, len, "%s", v) >= len) {
             set_err(s, "setting '%s' is too long", key);
             r = STORE_E_INVALID;
         }
-    } else if (rc == SQLITE_DONE) {
-        set_err(s, "setting '%s' is not set", key);
-        r = STORE_E_NOTFOUND;
-    } else
-        r = sql_err(s, "read setting");
+    }
     stmt_done(q);
     return r;
 }
