@@ -15,10 +15,10 @@ wait_for() {
     pane >&2
     fail "timed out waiting for [$1]"
 }
-# wait_count TEXT N: until N lines of the pane hold TEXT (15 s at most).
+# wait_count TEXT N: until N lines of the pane hold TEXT (60 s at most).
 wait_count() {
     i=0
-    while [ "$i" -lt 300 ]; do
+    while [ "$i" -lt 1200 ]; do
         [ "$(pane | grep -cF -- "$1")" -ge "$2" ] && return 0
         sleep 0.05; i=$((i + 1))
     done

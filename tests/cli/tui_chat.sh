@@ -15,7 +15,7 @@ tui_start 220 40 -m "$M" --temp 0 -n 48
 pane | grep -q "no inference engine" && skip "this build has no inference engine yet"
 wait_for "ctx 0/" 30
 tm send-keys -t t "Once upon a time" Enter
-wait_for "48 tokens" 60
+wait_for "48 tokens" 120
 expect_contains "$(pane)" "$ref"
 pane | grep -Eq "48 tokens · prompt 5 \(\+0 cached\) [0-9.]+ t/s · gen [0-9.]+ t/s · first token [0-9]+ ms" ||
     { pane >&2; fail "no stats line"; }
@@ -40,14 +40,14 @@ wait_for "Type a message and press Enter"
 tm send-keys -t t "/set n-predict 300" Enter
 tm send-keys -t t "The cat" Enter
 tm resize-window -t t -x 60 -y 20
-wait_for "300 tokens" 60
+wait_for "300 tokens" 120
 [ "$(tm display-message -p -t t '#{window_width}x#{window_height}')" = "60x20" ] ||
     fail "the window was not resized"
 pane | tail -1 | grep -q "ctx [0-9]*/2048" || { pane >&2; fail "no status bar after the resize"; }
 [ "$(pane | wc -l)" -eq 20 ] || fail "the pane is not 20 rows"
 
 # 2b. reading back while a reply streams: PgUp holds the view, PgDn returns to the bottom
-tm send-keys -t t "/set n-predict 1000" Enter
+tm send-keys -t t "/set n-predict 200" Enter
 tm send-keys -t t "Tim and Sue" Enter
 tm send-keys -t t PPage
 wait_for "↓"
@@ -56,7 +56,7 @@ sleep 0.3
 b=$(pane | head -5)
 expect_eq "$b" "$a"
 tm send-keys -t t NPage NPage NPage NPage NPage NPage NPage NPage NPage NPage NPage NPage
-wait_for "1000 tokens" 60
+wait_for "200 tokens" 120
 wait_gone "↓"
 
 # 5. a CJK prompt: shown whole, the reply finishes
@@ -64,7 +64,7 @@ tm send-keys -t t C-n
 wait_for "Type a message and press Enter"
 tm send-keys -t t "/set n-predict 8" Enter
 tm send-keys -t t "中文 日本語 한국어" Enter
-wait_for "8 tokens" 60
+wait_for "8 tokens" 120
 expect_contains "$(pane)" "中文 日本語 한국어"
 
 # 6. Ctrl-Q, then natter -c resumes the last conversation
