@@ -16,6 +16,12 @@ refs=$(awk '/^case 1/{exit} /^top /{split($3, a, ":"); printf "%s %s\n", $2, a[1
 expect_eq "$ours" "$refs"
 expect_contains "$(echo "$out" | head -1)" "top 0 403:17.02"
 
+# 1 and 2 threads print the same logits, to the last digit (quantized model, full vector).
+Q="$SHARED/models/syn-llama-Q4_K_M.gguf"
+a=$("$NATTER" eval -m "$Q" --tokens "1 80 147 309 24" --top 5 --full 3 -t 1) || fail "eval -t 1"
+b=$("$NATTER" eval -m "$Q" --tokens "1 80 147 309 24" --top 5 --full 3 -t 2) || fail "eval -t 2"
+expect_eq "$a" "$b"
+
 # Errors: usage, bad ids, --full out of range, a missing model.
 "$NATTER" eval -m "$M" >/dev/null 2>&1; expect_eq "$?" 2
 "$NATTER" eval -m "$M" --tokens "1 x" >/dev/null 2>&1; expect_eq "$?" 2
