@@ -103,6 +103,7 @@ struct tui {
     /* start options and the store */
     const char *db_path;
     struct store *db;        /* NULL: conversations are not saved (a notice says why) */
+    int store_failed;        /* a save failed: the status bar warns until the next success */
     int sig_pipe[2];
     int quit, quit_signal;
     int no_color;

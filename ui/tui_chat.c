@@ -66,6 +66,7 @@ int tui_items_add(struct tui *t, const char *key, const char *label) {
 
 static void store_warn(struct tui *t, const char *what) {
     tui_chat_notice(t, "not saved (%s): %s", what, t->db ? store_errmsg(t->db) : "no database");
+    t->store_failed = 1; /* the status bar keeps saying so */
 }
 
 static int conv_list_add(const struct store_conv *c, void *ud) {
@@ -312,8 +313,12 @@ int tui_chat_send(struct tui *t, const char *text) {
     }
     if (!app_conv_add(&t->conv, APP_ROLE_USER, text, strlen(text)))
         return -1;
-    if (conv_ensure_saved(t) == 0 && store_msg_add(t->db, t->conv.id, "user", text, 0) < 0)
-        store_warn(t, "message");
+    if (conv_ensure_saved(t) == 0) {
+        if (store_msg_add(t->db, t->conv.id, "user", text, 0) < 0)
+            store_warn(t, "message");
+        else
+            t->store_failed = 0; /* saving works (again) */
+    }
     tui_chat_list_refresh(t);
     return chat_generate(t);
 }

@@ -384,6 +384,11 @@ static void draw_status(struct tui *t, int y) {
         snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 RSS %s \xe2\x94\x82 KV %s", rss, kv);
     }
     int used_w = put_untrusted(y, 0, buf, t->cols, theme_attr(THEME_STATUS));
+    if (!t->db || t->store_failed) { /* a full disk or a read-only database stays visible */
+        const char *warn = " NOT SAVED ";
+        used_w += put_text(y, used_w + 1, warn, strlen(warn), t->cols - used_w - 1,
+                           theme_attr(THEME_STOPPED) | A_REVERSE) + 1;
+    }
     const char *hint = "F1 help ";
     int hw = (int)strlen(hint);
     if (used_w + hw + 1 < t->cols)

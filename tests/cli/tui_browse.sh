@@ -76,6 +76,16 @@ tui_wait_exit
 expect_eq "$(cat "$TEST_TMPDIR/rc")" 143
 expect_eq "$(tm display-message -p -t t '#{alternate_on}')" 0
 
+# a database that cannot be written: a visible warning that stays, not a crash
+tui_start 160 20 --db /proc/nonexistent/natter.db
+wait_for "conversations will not be saved"
+tm send-keys -t t "x"
+wait_gone "conversations will not be saved"
+pane | tail -1 | grep -q "NOT SAVED" || { pane >&2; fail "no lasting warning"; }
+tm send-keys -t t C-q
+tui_wait_exit
+expect_eq "$(cat "$TEST_TMPDIR/rc")" 0
+
 # a crash (SIGSEGV): the handler restores the terminal, then the process dies of the signal
 tui_start 100 30 -c
 wait_for "green tea"
