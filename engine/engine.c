@@ -186,12 +186,19 @@ static void rmsnorm(float *y, const float *x, const float *w, int n, float eps) 
         y[i] = (x[i] * scale) * w[i];
 }
 
-struct matmul_args {
+/* One weight times the batch: out[t * ld + r] for row r of w, token t. */
+struct matmul_job {
     const struct tensor *w;
-    const uint8_t *xq;     /* n_tok activation rows in w's vec_dot_type */
+    float *out;
+    int ld;
+};
+
+struct matmul_args {
+    struct matmul_job job[3];  /* up to 3 weights sharing one input (q/k/v, gate/up) */
+    int n_job;
+    const uint8_t *xq;         /* n_tok activation rows in the weights' vec_dot_type */
     size_t xq_stride;
-    float *out;            /* out[t * ld + r] */
-    int n_tok, ld;
+    int n_tok;
 };
 
 /* Rows per call of the tile kernels: the block's weights stay in cache while every column
@@ -200,21 +207,24 @@ struct matmul_args {
 
 static void matmul_worker(void *ud, int ith, int nth) {
     const struct matmul_args *a = ud;
-    const struct tensor *w = a->w;
-    int64_t n_rows = w->ne1;
-    int64_t r0 = n_rows * ith / nth, r1 = n_rows * (ith + 1) / nth;
-    const uint8_t *wd = w->data;
-    if (a->n_tok == 1) {   /* matrix x vector: one dot product per row */
-        quant_vec_dot_fn dot = w->tr->vec_dot;
-        for (int64_t r = r0; r < r1; r++)
-            dot((int)w->ne0, &a->out[r], wd + (size_t)r * w->row_bytes, a->xq);
-        return;
-    }
-    for (int64_t rb = r0; rb < r1; rb += MM_ROW_BLOCK) {
-        int nr = (int)(r1 - rb < MM_ROW_BLOCK ? r1 - rb : MM_ROW_BLOCK);
-        quant_mat_dot(w->type, (int)w->ne0, a->out + rb, (size_t)a->ld,
-                      wd + (size_t)rb * w->row_bytes, w->row_bytes, a->xq, a->xq_stride, nr,
-                      a->n_tok);
+    for (int j = 0; j < a->n_job; j++) {
+        const struct tensor *w = a->job[j].w;
+        float *out = a->job[j].out;
+        int64_t n_rows = w->ne1;
+        int64_t r0 = n_rows * ith / nth, r1 = n_rows * (ith + 1) / nth;
+        const uint8_t *wd = w->data;
+        if (a->n_tok == 1) {   /* matrix x vector: one dot product per row */
+            quant_vec_dot_fn dot = w->tr->vec_dot;
+            for (int64_t r = r0; r < r1; r++)
+                dot((int)w->ne0, &out[r], wd + (size_t)r * w->row_bytes, a->xq);
+            continue;
+        }
+        for (int64_t rb = r0; rb < r1; rb += MM_ROW_BLOCK) {
+            int nr = (int)(r1 - rb < MM_ROW_BLOCK ? r1 - rb : MM_ROW_BLOCK);
+            quant_mat_dot(w->type, (int)w->ne0, out + rb, (size_t)a->job[j].ld,
+                          wd + (size_t)rb * w->row_bytes, w->row_bytes, a->xq, a->xq_stride,
+                          nr, a->n_tok);
+        }
     }
 }
 
@@ -234,14 +244,20 @@ static void quantize_worker(void *ud, int ith, int nth) {
         a->qt->from_float(a->x + (size_t)t * (size_t)a->ne0, a->xq + (size_t)t * a->stride, a->ne0);
 }
 
-/* out (n_tok, w->ne1; row stride ld) = x (n_tok, w->ne0) times w transposed. The activations
- * are quantized once to the weight's vec_dot_type (over the threads), then rows are split over
- * the threads. reuse: x has not changed since the previous matmul, whose quantized copy is
- * kept when its type and shape match (q/k/v and gate/up share their input). */
-static void matmul(eng_ctx *c, float *out, int ld, const struct tensor *w, const float *x,
-                   int n_tok, int reuse) {
-    struct matmul_args a = {w, NULL, 0, out, n_tok, ld};
+/* For each job: out (n_tok, w->ne1; row stride ld) = x (n_tok, w->ne0) times w transposed.
+ * The activations are quantized once to the weights' vec_dot_type (over the threads), then
+ * each weight's rows are split over the threads in one pool run. Weights that want another
+ * activation type or row length than the first are run on their own. reuse: x has not changed
+ * since the previous call, whose quantized copy is kept when its type and shape match. */
+static void matmul_n(eng_ctx *c, const struct matmul_job *jobs, int n_job, const float *x,
+                     int n_tok, int reuse) {
+    const struct tensor *w = jobs[0].w;
     enum ggml_type vt = w->tr->vec_dot_type;
+    struct matmul_args a = {{jobs[0]}, 1, NULL, 0, n_tok};
+    for (int j = 1; j < n_job; j++) {
+        if (jobs[j].w->tr->vec_dot_type == vt && jobs[j].w->ne0 == w->ne0)
+            a.job[a.n_job++] = jobs[j];
+    }
     if (vt == GGML_TYPE_F32) {
         a.xq = (const uint8_t *)x;
         a.xq_stride = (size_t)w->ne0 * sizeof(float);
@@ -263,6 +279,15 @@ static void matmul(eng_ctx *c, float *out, int ld, const struct tensor *w, const
         }
     }
     pool_run(c->pool, matmul_worker, &a);
+    for (int j = 1; j < n_job; j++)   /* the ones that did not fit the shared run */
+        if (!(jobs[j].w->tr->vec_dot_type == vt && jobs[j].w->ne0 == w->ne0))
+            matmul_n(c, &jobs[j], 1, x, n_tok, 1);
+}
+
+static void matmul(eng_ctx *c, float *out, int ld, const struct tensor *w, const float *x,
+                   int n_tok) {
+    struct matmul_job j = {w, out, ld};
+    matmul_n(c, &j, 1, x, n_tok, 0);
 }
 
 static void add_bias(float *x, const struct tensor *b, int n_tok, int n) {
@@ -380,7 +405,7 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
                     hp->rms_eps);
         if (ar->fused_qkv) {
             int W = E + 2 * KV;
-            matmul(c, c->hb, W, &l->wqkv, c->xb, n_tok, 0);
+            matmul(c, c->hb, W, &l->wqkv, c->xb, n_tok);
             for (int t = 0; t < n_tok; t++) {
                 const float *r = c->hb + (size_t)t * W;
                 memcpy(c->q + (size_t)t * E, r, (size_t)E * sizeof(float));
@@ -388,9 +413,9 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
                 memcpy(c->v + (size_t)t * KV, r + E + KV, (size_t)KV * sizeof(float));
             }
         } else {
-            matmul(c, c->q, E, &l->wq, c->xb, n_tok, 0);
-            matmul(c, c->k, KV, &l->wk, c->xb, n_tok, 1);
-            matmul(c, c->v, KV, &l->wv, c->xb, n_tok, 1);
+            struct matmul_job qkv[3] = {{&l->wq, c->q, E}, {&l->wk, c->k, KV},
+                                        {&l->wv, c->v, KV}};
+            matmul_n(c, qkv, 3, c->xb, n_tok, 0);
         }
         add_bias(c->q, &l->bq, n_tok, E);
         add_bias(c->k, &l->bk, n_tok, KV);
@@ -406,7 +431,7 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
         }
         struct attn_args aa = {c, il, pos0, n_tok};
         pool_run(c->pool, attn_worker, &aa);
-        matmul(c, c->xb, E, &l->wo, c->xb2, n_tok, 0);
+        matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);
         for (size_t i = 0; i < (size_t)n_tok * E; i++)
             c->x[i] += c->xb[i];
 
@@ -414,19 +439,19 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
             rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->ffn_norm.data, E,
                     hp->rms_eps);
         if (ar->fused_gate_up) {
-            matmul(c, c->hb, 2 * F, &l->w_up, c->xb, n_tok, 0);
+            matmul(c, c->hb, 2 * F, &l->w_up, c->xb, n_tok);
             for (int t = 0; t < n_tok; t++) {
                 const float *g = c->hb + (size_t)t * 2 * F;
                 ops_silu_mul(F, g, g + F, c->hb2 + (size_t)t * F);
             }
         } else {
-            matmul(c, c->hb, F, &l->w_gate, c->xb, n_tok, 0);
-            matmul(c, c->hb2, F, &l->w_up, c->xb, n_tok, 1);
+            struct matmul_job gu[2] = {{&l->w_gate, c->hb, F}, {&l->w_up, c->hb2, F}};
+            matmul_n(c, gu, 2, c->xb, n_tok, 0);
             for (int t = 0; t < n_tok; t++)
                 ops_silu_mul(F, c->hb + (size_t)t * F, c->hb2 + (size_t)t * F,
                              c->hb2 + (size_t)t * F);
         }
-        matmul(c, c->xb, E, &l->w_down, c->hb2, n_tok, 0);
+        matmul(c, c->xb, E, &l->w_down, c->hb2, n_tok);
         for (size_t i = 0; i < (size_t)n_tok * E; i++)
             c->x[i] += c->xb[i];
     }
@@ -435,7 +460,7 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
         for (int t = t0; t < n_tok; t++)
             rmsnorm(c->xb + (size_t)(t - t0) * E, c->x + (size_t)t * E, m->output_norm.data, E,
                     hp->rms_eps);
-        matmul(c, logits_out, hp->n_vocab, &m->output, c->xb, n_out, 0);
+        matmul(c, logits_out, hp->n_vocab, &m->output, c->xb, n_out);
     }
     memcpy(c->tokens + pos0, toks, (size_t)n_tok * sizeof *toks);
     c->n_past += n_tok;
