@@ -254,6 +254,8 @@ static void matmul_n(eng_ctx *c, const struct matmul_job *jobs, int n_job, const
     const struct tensor *w = jobs[0].w;
     enum ggml_type vt = w->tr->vec_dot_type;
     struct matmul_args a = {{jobs[0]}, 1, NULL, 0, n_tok};
+    if (!reuse)
+        c->xq_src = NULL;   /* x may have changed since xq was made from it */
     for (int j = 1; j < n_job; j++) {
         if (jobs[j].w->tr->vec_dot_type == vt && jobs[j].w->ne0 == w->ne0)
             a.job[a.n_job++] = jobs[j];
