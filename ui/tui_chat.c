@@ -4,6 +4,7 @@
  * (src/store), and the conversation list, search, rename, delete, export. UI thread only, except
  * load_main() which runs on the loader thread and touches only its struct tui_load. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -525,7 +526,9 @@ void tui_chat_model_load(struct tui *t, const char *path) {
     struct tui_load *l = calloc(1, sizeof *l);
     if (!l)
         return;
-    snprintf(l->path, sizeof l->path, "%s", path);
+    char full[PATH_MAX];
+    /* the absolute path: what the store records and the next start loads again */
+    tui_copy(l->path, sizeof l->path, realpath(path, full) ? full : path);
     l->cp = eng_ctx_default_params();
     opts_to_params(&t->set, NULL, &l->cp);
     l->wake_fd = t->load_pipe[1];
@@ -610,9 +613,11 @@ void tui_chat_models(struct tui *t, int rescan) {
     }
     for (int i = 0; i < t->n_models; i++)
         tui_items_add(t, t->models[i].key, t->models[i].label);
-    for (int i = 0; i < t->n_items; i++)
-        if (!strcmp(t->items[i].key, t->model_path))
+    for (int i = 0; i < t->n_items; i++) {
+        char full[PATH_MAX];
+        if (realpath(t->items[i].key, full) && !strcmp(full, t->model_path))
             t->ov_sel = i;
+    }
 }
 
 /* ---- system prompts ---- */
