@@ -183,8 +183,9 @@ void vocab_free(struct vocab *v) {
 
 /* ---- loading ---- */
 
-/* An optional token id key: absent leaves *id. Out of range (-1 included) is an error for the
- * ids the tokenizer and generation use (strict), and ignored as llama.cpp does for the others. */
+/* An optional token id key: absent leaves *id; -1 (or 2^32-1) means none. Out of range is an
+ * error for the ids the tokenizer and generation use (strict), and ignored as llama.cpp does for
+ * the others. */
 static int vocab_load_id(const gguf *g, const char *key, int32_t n, int strict, int32_t *id,
                          char *err, size_t err_len) {
     int64_t val;
@@ -195,8 +196,10 @@ static int vocab_load_id(const gguf *g, const char *key, int32_t n, int strict, 
         vocab_err(err, err_len, "%s: not an integer", key);
         return -1;
     }
-    if (!strict && (val == -1 || val == (int64_t)UINT32_MAX))
-        return 0; /* "none", as stories260K stores its separator and padding */
+    if (val == -1 || val == (int64_t)UINT32_MAX) {
+        *id = -1; /* llama.cpp's "no such token", as stories260K stores its separator */
+        return 0;
+    }
     if (val < 0 || val >= n) {
         if (!strict)
             return 0;

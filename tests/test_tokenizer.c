@@ -652,10 +652,17 @@ TEST(tokenizer_bad_metadata) {
 
     tt_kv_str(&b, "tokenizer.ggml.model", "llama");
     tt_kv_strs(&b, "tokenizer.ggml.tokens", toks, 6);
-    tt_kv_u32(&b, "tokenizer.ggml.eos_token_id", UINT32_MAX);
+    tt_kv_u32(&b, "tokenizer.ggml.eos_token_id", INT32_MAX);
     CHECK(tt_load_mem(&b, err, sizeof err) == ENG_E_FORMAT && strstr(err, "eos_token_id"));
 
-    /* -1 stored as uint32 means "none", as stories260K does for its separator */
+    /* -1 stored as uint32 means "none" (llama.cpp's LLAMA_TOKEN_NULL), as stories260K does for
+     * its separator; a BOS of none is then never added */
+    tt_kv_str(&b, "tokenizer.ggml.model", "llama");
+    tt_kv_strs(&b, "tokenizer.ggml.tokens", toks, 6);
+    tt_kv_u32(&b, "tokenizer.ggml.bos_token_id", UINT32_MAX);
+    tt_kv_u32(&b, "tokenizer.ggml.eos_token_id", UINT32_MAX);
+    CHECK_MSG(tt_load_mem(&b, err, sizeof err) == ENG_OK, "%s", err);
+
     tt_kv_str(&b, "tokenizer.ggml.model", "llama");
     tt_kv_strs(&b, "tokenizer.ggml.tokens", toks, 6);
     tt_kv_u32(&b, "tokenizer.ggml.seperator_token_id", UINT32_MAX);
