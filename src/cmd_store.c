@@ -128,8 +128,8 @@ static int fail(store *s) {
     return 1;
 }
 
-/* Writes text for a terminal: control characters (but newline and tab when keep_lines) become
- * '?', so stored text cannot drive the terminal. */
+/* Writes text for a terminal: control characters, C0 and C1 (but newline and tab when
+ * keep_lines), become '?', so stored text cannot drive the terminal. */
 static void put_clean(FILE *f, const char *t, int keep_lines) {
     for (const unsigned char *p = (const unsigned char *)(t ? t : ""); *p; p++) {
         int c = *p;
@@ -137,6 +137,10 @@ static void put_clean(FILE *f, const char *t, int keep_lines) {
             c = keep_lines ? c : ' ';
         else if (c < 0x20 || c == 0x7f)
             c = '?';
+        else if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* a C1 control, U+0080..U+009F */
+            c = '?';
+            p++;
+        }
         fputc(c, f);
     }
 }

@@ -120,6 +120,11 @@ if [ "$as_user" != skip ]; then
     [ ! -e "$TEST_TMPDIR/ro/n.db" ] || fail "a database appeared in a read-only directory"
 fi
 
+# stored text never drives the terminal: C0 and C1 controls are shown as '?'
+printf '[{"role":"user","content":"a\\u001b[31mred\\u009b2Jx"}]' >"$TEST_TMPDIR/esc.json"
+"$NATTER" import "$TEST_TMPDIR/esc.json" --db "$TEST_TMPDIR/esc.db" >/dev/null || fail "import esc"
+expect_contains "$("$NATTER" ls --db "$TEST_TMPDIR/esc.db")" "a?[31mred?2Jx"
+
 N rm "$short" >/dev/null || fail "rm exited $?"
 expect_eq "$(N ls)" ""
 pass
