@@ -220,19 +220,17 @@ static int chat_generate(struct tui *t) {
             return -1;
         if (n + room <= n_ctx)
             break;
-        int next = from + 1;
-        while (next < upto - 1 && t->conv.msgs[next].role != APP_ROLE_USER)
-            next++;
+        int next = from + 1; /* where the next turn starts */
         while (next < upto && t->conv.msgs[next].role != APP_ROLE_USER)
             next++;
-        if (next >= upto - 1 || next <= from) {
-            free(toks);
+        if (next >= upto) { /* only the last turn is left */
             if (n >= n_ctx) {
+                free(toks);
                 tui_chat_notice(t, "the message does not fit in the context (%d tokens, %d max)",
                                 n, n_ctx);
                 return -1;
             }
-            break; /* only the last message is left: let it use what room there is */
+            break; /* it gets what room there is */
         }
         for (int i = from; i < next; i++)
             if (t->conv.msgs[i].role == APP_ROLE_USER || t->conv.msgs[i].role == APP_ROLE_ASSISTANT)
@@ -240,11 +238,6 @@ static int chat_generate(struct tui *t) {
         free(toks);
         toks = NULL;
         from = next;
-    }
-    if (!toks) { /* the loop ended without tokens (only possible on the break above) */
-        n = chat_tokens(t, tp, from, upto, &toks);
-        if (n < 0)
-            return -1;
     }
     if (dropped)
         chat_note(t, "context full: the %d oldest message%s no longer given to the model "
