@@ -2,7 +2,8 @@
 # tests/cli/tui_chat.sh — the full-screen chat end to end under tmux with the real binary and
 # ../shared/models/stories260K.gguf at --temp 0: a prompt streams the reference reply with its
 # stats line; Esc mid-reply keeps the partial reply marked stopped; a new chat; a resize to 60x20
-# mid-reply; a CJK prompt; Ctrl-Q; `natter -c` resumes; SIGTERM mid-reply saves the partial reply.
+# mid-reply; a CJK prompt; Ctrl-Q; `natter -c` resumes; SIGTERM mid-reply saves the partial reply;
+# the KV cache is reused across turns; a conversation longer than the context drops old turns.
 . tests/lib.sh
 need_shared
 . tests/tui_lib.sh
@@ -90,4 +91,19 @@ id=$("$NATTER" ls --json | sed 's/^\[{"id":"\([0-9a-f]*\)".*/\1/')
 out=$("$NATTER" export "$id" --format json) || fail "export failed"
 expect_contains "$out" '"content":"Lily and Tom"'
 expect_contains "$out" '"finish":"stopped"'
+
+# 8. a conversation longer than the context: the oldest turns are left out, and it says so
+tui_start 120 40 -m "$M" --temp 0 -n 16 --ctx 96
+wait_for "ctx 0/96" 30
+n=0
+for msg in "Once upon a time there was a cat" "The cat liked to play with a red ball" \
+           "One day the ball rolled far away" "The cat ran after the ball"; do
+    n=$((n + 1))
+    tm send-keys -t t "$msg" Enter
+    wait_count "tokens · prompt" "$n"
+done
+wait_for "context full: the"
+tm send-keys -t t C-q
+tui_wait_exit
+expect_eq "$(cat "$TEST_TMPDIR/rc")" 0
 pass
