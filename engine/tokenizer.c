@@ -128,8 +128,14 @@ static void vocab_hash_insert(struct vocab *v, int32_t id) {
     }
 }
 
+/* The pair's slot: a full 64-bit mix (both ids reach the low bits the mask keeps). */
 static size_t vocab_merge_slot(uint64_t key, size_t mask) {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    key ^= key >> 33;
+    key *= 0xFF51AFD7ED558CCDull;
+    key ^= key >> 33;
+    key *= 0xC4CEB9FE1A85EC53ull;
+    key ^= key >> 33;
+    return (size_t)key & mask;
 }
 
 static int32_t vocab_merge_find(const struct vocab *v, int32_t l, int32_t r) {
@@ -309,7 +315,7 @@ static int vocab_load_merges(struct vocab *v, const gguf *g, char *err, size_t e
         vocab_err(err, err_len, "tokenizer.ggml.merges: unreadable");
         return ENG_E_FORMAT;
     }
-    size_t cap = vocab_pow2_at_least((size_t)n * 2 + 1);
+    size_t cap = vocab_pow2_at_least((size_t)n + (size_t)n / 2 + 1);
     v->merge_key = malloc(sizeof *v->merge_key * cap);
     v->merge_rank = malloc(sizeof *v->merge_rank * cap);
     if (!v->merge_key || !v->merge_rank) {
@@ -363,7 +369,7 @@ static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t e
     v->scores = calloc((size_t)n, sizeof *v->scores);
     v->attr = malloc(sizeof *v->attr * (size_t)n);
     v->byte_val = malloc(sizeof *v->byte_val * (size_t)n);
-    size_t hcap = vocab_pow2_at_least((size_t)n * 2 + 1);
+    size_t hcap = vocab_pow2_at_least((size_t)n + (size_t)n / 2 + 1);
     v->hash = calloc(hcap, sizeof *v->hash);
     v->hash_mask = hcap - 1;
     if (!t || !v->text_off || !v->text_len || !v->scores || !v->attr || !v->byte_val || !v->hash) {
