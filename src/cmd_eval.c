@@ -77,7 +77,7 @@ static void eval_print_top(int pos, const float *lg, int n_vocab, int k, int *id
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *toks_s = NULL;
     long top = 10, full = -1, threads = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -100,7 +100,6 @@ int cmd_eval(int argc, char **argv) {
             return cli_usage(EVAL_USAGE);
         if (top < 0 || threads < 0 || (!strcmp(a, "--full") && full < 0))
             return cli_usage(EVAL_USAGE);
-        i++;
     }
     if (!model || !toks_s)
         return cli_usage(EVAL_USAGE);
