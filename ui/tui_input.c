@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <readline/history.h>
 #include <readline/readline.h>
@@ -66,9 +67,18 @@ int tui_input_init(struct tui *t) {
     rl_inhibit_completion = 1;
     using_history();
     stifle_history(input_hist_max);
+    /* Timestamp lines ("#<time>") delimit the entries, so a multi-line message comes back as
+     * one entry. A file without them (one entry a line) is read line by line. */
+    history_write_timestamps = 1;
     if (paths_data_dir(dir, sizeof dir - 16) && paths_mkdir_p(dir) == 0) {
         snprintf(input_hist, sizeof input_hist, "%.4000s/history", dir);
+        FILE *f = fopen(input_hist, "r");
+        int c = f ? fgetc(f) : EOF;
+        if (f)
+            fclose(f);
+        history_multiline_entries = c == '#';
         read_history(input_hist);
+        history_multiline_entries = 1;
     }
     rl_callback_handler_install("", input_on_line);
     return 0;
@@ -116,8 +126,13 @@ int tui_input_point(void) {
 }
 
 void tui_input_history_add(const char *line) {
-    if (*line)
-        add_history(line);
+    char ts[32];
+    if (!*line)
+        return;
+    add_history(line);
+    snprintf(ts, sizeof ts, "#%lld", (long long)time(NULL));
+    add_history_time(ts);
+    using_history(); /* Up starts from the newest entry; else readline edits an old one */
 }
 
 void tui_input_move(int key) {

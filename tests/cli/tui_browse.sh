@@ -76,6 +76,22 @@ tui_wait_exit
 expect_eq "$(cat "$TEST_TMPDIR/rc")" 143
 expect_eq "$(tm display-message -p -t t '#{alternate_on}')" 0
 
+# the input history survives a restart, a multi-line entry as one entry
+tui_start 100 30
+tm send-keys -t t "/set temp 0.5" Enter
+tm send-keys -t t "/set top-k" C-j "5" Enter
+wait_for "unknown setting"
+tm send-keys -t t C-q
+tui_wait_exit
+tui_start 100 30
+tm send-keys -t t C-n Up
+wait_for "> /set top-k"
+pane | grep -A1 -F "> /set top-k" | tail -1 | grep -q "^  5" || { pane >&2; fail "not one entry"; }
+tm send-keys -t t Up
+wait_for "> /set temp 0.5"
+tm send-keys -t t C-u C-q
+tui_wait_exit
+
 # a database that cannot be written: a visible warning that stays, not a crash
 tui_start 160 20 --db /proc/nonexistent/natter.db
 wait_for "conversations will not be saved"
