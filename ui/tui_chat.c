@@ -252,6 +252,7 @@ static int chat_generate(struct tui *t) {
         free(toks);
         return -1;
     }
+    tui_copy(m->who, sizeof m->who, t->info.name);
     t->gen_msg = t->conv.n_msgs - 1;
     t->have_live = 0;
     t->prompt_pm = 0;
@@ -687,6 +688,14 @@ static int msg_load(const struct store_msg *sm, void *ud) {
     if (!m)
         return 1;
     if (role == APP_ROLE_ASSISTANT) {
+        if (sm->model && sm->model[0]) { /* the file's base name, without .gguf */
+            const char *b = strrchr(sm->model, '/');
+            b = b ? b + 1 : sm->model;
+            size_t bl = strlen(b);
+            if (bl > 5 && !strcmp(b + bl - 5, ".gguf"))
+                bl -= 5;
+            snprintf(m->who, sizeof m->who, "%.*s", (int)(bl < 63 ? bl : 63), b);
+        }
         snprintf(m->finish, sizeof m->finish, "%s", sm->finish ? sm->finish : "");
         m->stopped = sm->finish && !strcmp(sm->finish, "stopped");
         if (sm->n_tokens >= 0 && sm->gen_tps >= 0) {

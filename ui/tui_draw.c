@@ -180,11 +180,11 @@ static void stats_text(const struct app_msg *m, char *buf, size_t len) {
     (void)o;
 }
 
-static const char *role_label(const struct tui *t, const struct app_msg *m) {
+static const char *role_label(const struct app_msg *m) {
     switch (m->role) {
     case APP_ROLE_USER: return "You";
     case APP_ROLE_SYSTEM: return "System prompt";
-    case APP_ROLE_ASSISTANT: return t->info.name[0] ? t->info.name : "Assistant";
+    case APP_ROLE_ASSISTANT: return m->who[0] ? m->who : "Assistant";
     default: return "";
     }
 }
@@ -205,7 +205,7 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
     int n_body = c ? c->n_lines : 1;
     if (msg_has_label(m)) {
         if (r == 0) {
-            put_untrusted(y, x, role_label(t, m), w, theme_attr(role_theme(m->role)) | A_BOLD);
+            put_untrusted(y, x, role_label(m), w, theme_attr(role_theme(m->role)) | A_BOLD);
             return;
         }
         r--;
