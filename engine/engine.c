@@ -302,10 +302,17 @@ static void add_bias(float *x, const struct tensor *b, int n_tok, int n) {
 }
 
 /* cos/sin for each token's position, ggml's recurrence: theta_i = p * scale * base^(-2i/n),
- * divided by the per-dimension factor of rope_freqs.weight when the model has one (Llama 3.1+). */
+ * divided by the per-dimension factors the model has (as llama.cpp: rope_freqs.weight for
+ * Llama 3.1+; Phi-3's long factors when the context is longer than the original one, else its
+ * short ones). */
 static void rope_tables(eng_ctx *c, int pos0, int n_tok) {
-    const struct hparams *hp = &c->m->hp;
-    const float *ff = c->m->rope_freqs.data;
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const float *ff = m->rope_freqs.data;
+    if (m->rope_long.data && c->n_ctx > hp->n_ctx_orig)
+        ff = m->rope_long.data;
+    else if (m->rope_short.data)
+        ff = m->rope_short.data;
     float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
     for (int t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t);

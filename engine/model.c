@@ -140,6 +140,9 @@ static int model_load_hparams(eng_model *m) {
                          "supported", key, (int)(st.len > 32 ? 32 : st.len), st.p);
     if (factor > 0 && !(has_type && st.len == 4))
         hp->rope_freq_scale = 1.0f / factor;
+    if ((rc = hp_int(m, "rope.scaling.original_context_length", hp->n_ctx_train, 1, 1 << 24,
+                     &hp->n_ctx_orig)))
+        return rc;
     /* the old key some converters wrote */
     if ((rc = hp_float(m, "rope.scale_linear", 0.0f, &factor)))
         return rc;
@@ -205,7 +208,9 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     if ((rc = model_bind(m, &m->tok_embd, 0, E, V, "token_embd.weight")) ||
         (rc = model_bind(m, &m->output_norm, 0, E, 0, "output_norm.weight")) ||
         (rc = model_bind(m, &m->output, 1, E, V, "output.weight")) ||
-        (rc = model_bind(m, &m->rope_freqs, 1, hp->n_rot / 2, 0, "rope_freqs.weight")))
+        (rc = model_bind(m, &m->rope_freqs, 1, hp->n_rot / 2, 0, "rope_freqs.weight")) ||
+        (rc = model_bind(m, &m->rope_long, 1, hp->n_rot / 2, 0, "rope_factors_long.weight")) ||
+        (rc = model_bind(m, &m->rope_short, 1, hp->n_rot / 2, 0, "rope_factors_short.weight")))
         return rc;
     if (!m->output.data)
         m->output = m->tok_embd;   /* tied embeddings */

@@ -39,6 +39,7 @@ struct hparams {
     int n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
     int head_dim, n_embd_kv, n_rot;
     float rope_base, rope_freq_scale, rms_eps;
+    int n_ctx_orig;            /* rope.scaling.original_context_length, else n_ctx_train */
 };
 
 struct vocab; /* engine/tokenizer.h */
@@ -49,6 +50,8 @@ struct eng_model {
     struct hparams hp;
     struct tensor tok_embd, output_norm, output;  /* output = tok_embd when tied */
     struct tensor rope_freqs;  /* optional (n_rot / 2) frequency divisors (Llama 3.1+) */
+    struct tensor rope_long, rope_short; /* optional divisors for contexts longer / not longer
+                                            than n_ctx_orig (Phi-3 LongRoPE) */
     struct layer *layers;
     struct vocab *vocab;
     char *meta_arena;          /* NUL-terminated copies of the string metadata */

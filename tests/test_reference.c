@@ -412,8 +412,10 @@ TEST(reference_vocab_only_and_progress) {
     eng_model_free(m);
 }
 
-/* Copies stories260K.gguf to path with an extra rope_freqs.weight of n_rot / 2 values f. */
-static int write_with_rope_freqs(const char *path, float f) {
+/* Copies stories260K.gguf to path with extra tensors of n_rot / 2 values: name1 all f1 and,
+ * when name2 is not NULL, name2 all f2. */
+static int write_with_factors(const char *path, const char *name1, float f1, const char *name2,
+                              float f2) {
     char err[256];
     gguf *g;
     if (gguf_open(test_shared_path("models/stories260K.gguf"), &g, err, sizeof err))
@@ -425,9 +427,11 @@ static int write_with_rope_freqs(const char *path, float f) {
         const struct gguf_tensor *t = gguf_tensor_at(g, i);
         gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data);
     }
-    float ff[4] = {f, f, f, f};       /* rope.dimension_count 8 */
+    float ff1[4] = {f1, f1, f1, f1}, ff2[4] = {f2, f2, f2, f2}; /* rope.dimension_count 8 */
     int64_t ne[1] = {4};
-    gguf_writer_add_tensor(w, "rope_freqs.weight", GGML_TYPE_F32, 1, ne, ff);
+    gguf_writer_add_tensor(w, name1, GGML_TYPE_F32, 1, ne, ff1);
+    if (name2)
+        gguf_writer_add_tensor(w, name2, GGML_TYPE_F32, 1, ne, ff2);
     int rc = gguf_writer_write(w, path, NULL, NULL, err, sizeof err);
     gguf_writer_free(w);
     gguf_close(g);
@@ -440,7 +444,8 @@ TEST(reference_rope_freqs) {
     char p1[1024], p2[1024];
     snprintf(p1, sizeof p1, "%s/ones.gguf", test_tmpdir());
     snprintf(p2, sizeof p2, "%s/twos.gguf", test_tmpdir());
-    CHECK(write_with_rope_freqs(p1, 1.0f) == 0 && write_with_rope_freqs(p2, 2.0f) == 0);
+    CHECK(write_with_factors(p1, "rope_freqs.weight", 1.0f, NULL, 0) == 0);
+    CHECK(write_with_factors(p2, "rope_freqs.weight", 2.0f, NULL, 0) == 0);
     eng_model *m0, *m1, *m2;
     CHECK(eng_model_load(test_shared_path("models/stories260K.gguf"), NULL, &m0) == ENG_OK);
     CHECK_MSG(eng_model_load(p1, NULL, &m1) == ENG_OK, "%s", eng_last_error());
@@ -452,6 +457,17 @@ TEST(reference_rope_freqs) {
     CHECK(!memcmp(a, b, (size_t)SEQ_N * 512 * sizeof *a));
     CHECK(!memcmp(a, d, 512 * sizeof *a));             /* position 0: no rotation */
     CHECK(memcmp(a, d, (size_t)SEQ_N * 512 * sizeof *a) != 0);
+    /* Phi-3 LongRoPE: a 64-token context is within the original 2048, so the short factors */
+    char p3[1024];
+    snprintf(p3, sizeof p3, "%s/longrope.gguf", test_tmpdir());
+    CHECK(write_with_factors(p3, "rope_factors_short.weight", 2.0f, "rope_factors_long.weight",
+                             1.0f) == 0);
+    eng_model *m3;
+    CHECK(eng_model_load(p3, NULL, &m3) == ENG_OK);
+    float *e = run_seq(m3, seq_toks, SEQ_N, 1, 0, ENG_KV_F16, 0);
+    CHECK(e && !memcmp(e, d, (size_t)SEQ_N * 512 * sizeof *e));
+    free(e);
+    eng_model_free(m3);
     free(a);
     free(b);
     free(d);
