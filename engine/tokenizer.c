@@ -1125,7 +1125,8 @@ static size_t pre_ds_letter_run(struct pre_text *t, size_t pos, size_t end) {
 }
 
 static size_t pre_ds_punct_run(struct pre_text *t, size_t pos, size_t end) {
-    return pre_ws_opt_class(t, pos, end, pre_ds_punct, sizeof pre_ds_punct / sizeof pre_ds_punct[0]);
+    return pre_ws_opt_class(t, pos, end, pre_ds_punct,
+                            sizeof pre_ds_punct / sizeof pre_ds_punct[0]);
 }
 
 /* \s+$ (remembers a run that stops short of the end, so a long one is scanned once) */
