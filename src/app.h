@@ -24,7 +24,6 @@ struct app_msg {
     float prompt_tps, gen_tps, ttft_ms;
     int stopped;        /* the user stopped it (Esc) */
     char finish[16];    /* "eog", "length", "stopped", "error", "" while streaming */
-    char store_id[40];  /* the message's id in the store, "" if not saved */
     char who[64];       /* replies: the model that wrote it, "" if unknown */
 };
 
