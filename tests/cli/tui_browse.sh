@@ -89,7 +89,13 @@ wait_for "> /set top-k"
 pane | grep -A1 -F "> /set top-k" | tail -1 | grep -q "^  5" || { pane >&2; fail "not one entry"; }
 tm send-keys -t t Up
 wait_for "> /set temp 0.5"
-tm send-keys -t t C-u C-q
+# Alt-Enter also starts a new line; Ctrl-C clears the input
+tm send-keys -t t C-u "first" M-Enter "second"
+wait_for "  second"
+pane | grep -q "> first" || { pane >&2; fail "Alt-Enter did not make a new line"; }
+tm send-keys -t t C-c
+wait_gone "  second"
+tm send-keys -t t C-q
 tui_wait_exit
 
 # a database that cannot be written: a visible warning that stays, not a crash
