@@ -21,10 +21,10 @@ struct eng_ctx {
     int n_past;
     float *x;                  /* (n_batch, n_embd) residual stream */
     float *xb;                 /* (n_batch, n_embd) normed input of a block */
-    float *xb2;                /* (n_batch, n_embd) attention output */
-    float *q;                  /* (n_batch, n_embd) */
+    float *xb2;                /* (n_batch, n_embd_q) attention output */
+    float *q;                  /* (n_batch, n_embd_q) */
     float *k, *v;              /* (n_batch, n_embd_kv) */
-    float *hb;                 /* (n_batch, max(2 n_ff, n_embd + 2 n_embd_kv)) */
+    float *hb;                 /* (n_batch, max(2 n_ff, n_embd_q + 2 n_embd_kv)) */
     float *hb2;                /* (n_batch, n_ff) */
     float *rope;               /* (n_batch, n_rot) cos, sin pairs */
     float *att;                /* (n_threads, att_stride) attention scratch (attn_worker) */
@@ -140,8 +140,9 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->kv_type = p->kv_type;
     c->kv_elt = p->kv_type == ENG_KV_F16 ? 2 : 4;
     size_t B = (size_t)c->n_batch, E = (size_t)hp->n_embd, KV = (size_t)hp->n_embd_kv;
+    size_t Q = (size_t)hp->n_embd_q;
     size_t F = (size_t)hp->n_ff;
-    size_t hbw = 2 * F > E + 2 * KV ? 2 * F : E + 2 * KV;
+    size_t hbw = 2 * F > Q + 2 * KV ? 2 * F : Q + 2 * KV;
     size_t kv_n = (size_t)hp->n_layer * (size_t)c->n_ctx * KV;
     c->xq_row = max_act_row(m);
     c->k_cache = malloc(kv_n * c->kv_elt);
@@ -149,8 +150,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->tokens = malloc((size_t)c->n_ctx * sizeof *c->tokens);
     c->x = malloc(B * E * sizeof(float));
     c->xb = malloc(B * E * sizeof(float));
-    c->xb2 = malloc(B * E * sizeof(float));
-    c->q = malloc(B * E * sizeof(float));
+    c->xb2 = malloc(B * Q * sizeof(float));
+    c->q = malloc(B * Q * sizeof(float));
     c->k = malloc(B * KV * sizeof(float));
     c->v = malloc(B * KV * sizeof(float));
     c->hb = malloc(B * hbw * sizeof(float));
@@ -375,7 +376,7 @@ static void attn_worker(void *ud, int ith, int nth) {
     for (int task = i0; task < i1; task++) {
         int t = task / hp->n_head, h = task % hp->n_head;
         int pos = a->pos0 + t, kvh = h / group;
-        const float *q = c->q + (size_t)t * hp->n_embd + (size_t)h * hd;
+        const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)h * hd;
         size_t off = (layer_off + (size_t)kvh * hd) * esz;
         /* as llama.cpp: with an F16 cache, q meets K (and the weights meet V) as F16 */
         for (int i = 0; i < hd; i++) {
@@ -386,7 +387,7 @@ static void attn_worker(void *ud, int ith, int nth) {
                         pre ? 1.0f : scale, att);
         ops_softmax(pos + 1, att, f16);
         ops_attn_mix((const char *)c->v_cache + off, (size_t)KV, f16, pos + 1, att, hd, acc,
-                     c->xb2 + (size_t)t * hp->n_embd + (size_t)h * hd);
+                     c->xb2 + (size_t)t * hp->n_embd_q + (size_t)h * hd);
     }
 }
 
@@ -398,7 +399,7 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
     const eng_model *m = c->m;
     const struct hparams *hp = &m->hp;
     const struct arch *ar = m->arch;
-    int E = hp->n_embd, KV = hp->n_embd_kv, F = hp->n_ff, pos0 = c->n_past;
+    int E = hp->n_embd, Q = hp->n_embd_q, KV = hp->n_embd_kv, F = hp->n_ff, pos0 = c->n_past;
     for (int t = 0; t < n_tok; t++) {
         const struct tensor *te = &m->tok_embd;
         te->tr->to_float((const uint8_t *)te->data + (size_t)toks[t] * te->row_bytes,
@@ -413,25 +414,25 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
             rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->attn_norm.data, E,
                     hp->rms_eps);
         if (ar->fused_qkv) {
-            int W = E + 2 * KV;
+            int W = Q + 2 * KV;
             matmul(c, c->hb, W, &l->wqkv, c->xb, n_tok);
             for (int t = 0; t < n_tok; t++) {
                 const float *r = c->hb + (size_t)t * W;
-                memcpy(c->q + (size_t)t * E, r, (size_t)E * sizeof(float));
-                memcpy(c->k + (size_t)t * KV, r + E, (size_t)KV * sizeof(float));
-                memcpy(c->v + (size_t)t * KV, r + E + KV, (size_t)KV * sizeof(float));
+                memcpy(c->q + (size_t)t * Q, r, (size_t)Q * sizeof(float));
+                memcpy(c->k + (size_t)t * KV, r + Q, (size_t)KV * sizeof(float));
+                memcpy(c->v + (size_t)t * KV, r + Q + KV, (size_t)KV * sizeof(float));
             }
         } else {
-            struct matmul_job qkv[3] = {{&l->wq, c->q, E}, {&l->wk, c->k, KV},
+            struct matmul_job qkv[3] = {{&l->wq, c->q, Q}, {&l->wk, c->k, KV},
                                         {&l->wv, c->v, KV}};
             matmul_n(c, qkv, 3, c->xb, n_tok, 0);
         }
-        add_bias(c->q, &l->bq, n_tok, E);
+        add_bias(c->q, &l->bq, n_tok, Q);
         add_bias(c->k, &l->bk, n_tok, KV);
         add_bias(c->v, &l->bv, n_tok, KV);
         for (int t = 0; t < n_tok; t++) {
             const float *r = c->rope + (size_t)t * hp->n_rot;
-            rope_apply(c->q + (size_t)t * E, hp->n_head, hp->head_dim, hp->n_rot, r,
+            rope_apply(c->q + (size_t)t * Q, hp->n_head, hp->head_dim, hp->n_rot, r,
                        ar->rope_neox);
             rope_apply(c->k + (size_t)t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, r,
                        ar->rope_neox);

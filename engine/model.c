@@ -108,13 +108,22 @@ static int model_load_hparams(eng_model *m) {
         (rc = hp_int(m, "attention.head_count", -1, 1, 1 << 12, &hp->n_head)) ||
         (rc = hp_int(m, "attention.head_count_kv", hp->n_head, 1, hp->n_head, &hp->n_head_kv)))
         return rc;
-    if (hp->n_embd % hp->n_head)
-        return eng_error(ENG_E_FORMAT, "embedding length %d is not a multiple of %d heads",
-                         hp->n_embd, hp->n_head);
     if (hp->n_head % hp->n_head_kv)
         return eng_error(ENG_E_FORMAT, "%d heads are not a multiple of %d KV heads", hp->n_head,
                          hp->n_head_kv);
-    hp->head_dim = hp->n_embd / hp->n_head;
+    /* head size: attention.key_length when given (Mistral Nemo: 128 with n_embd 5120 and 32
+     * heads), else n_embd / n_head */
+    int kl = 0, vl = 0;
+    if ((rc = hp_int(m, "attention.key_length", 0, 0, 1 << 12, &kl)) ||
+        (rc = hp_int(m, "attention.value_length", kl, 0, 1 << 12, &vl)))
+        return rc;
+    if (kl != vl)
+        return eng_error(ENG_E_UNSUPPORTED, "key length %d differs from value length %d", kl, vl);
+    if (kl == 0 && hp->n_embd % hp->n_head)
+        return eng_error(ENG_E_FORMAT, "embedding length %d is not a multiple of %d heads",
+                         hp->n_embd, hp->n_head);
+    hp->head_dim = kl ? kl : hp->n_embd / hp->n_head;
+    hp->n_embd_q = hp->head_dim * hp->n_head;
     hp->n_embd_kv = hp->head_dim * hp->n_head_kv;
     if ((rc = hp_int(m, "rope.dimension_count", hp->head_dim, 2, hp->head_dim, &hp->n_rot)))
         return rc;
@@ -196,7 +205,7 @@ static int model_bind(eng_model *m, struct tensor *t, int optional, int64_t ne0,
 static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     const struct hparams *hp = &m->hp;
     const struct arch *a = m->arch;
-    int64_t E = hp->n_embd, KV = hp->n_embd_kv, F = hp->n_ff;
+    int64_t E = hp->n_embd, Q = hp->n_embd_q, KV = hp->n_embd_kv, F = hp->n_ff;
     int rc;
     const struct gguf_tensor *te = gguf_tensor_find(m->g, "token_embd.weight");
     if (!te)
@@ -220,20 +229,20 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     for (int i = 0; i < hp->n_layer; i++) {
         struct layer *l = &m->layers[i];
         if ((rc = model_bind(m, &l->attn_norm, 0, E, 0, "blk.%d.attn_norm.weight", i)) ||
-            (rc = model_bind(m, &l->wo, 0, E, E, "blk.%d.attn_output.weight", i)) ||
+            (rc = model_bind(m, &l->wo, 0, Q, E, "blk.%d.attn_output.weight", i)) ||
             (rc = model_bind(m, &l->ffn_norm, 0, E, 0, "blk.%d.ffn_norm.weight", i)) ||
             (rc = model_bind(m, &l->w_down, 0, F, E, "blk.%d.ffn_down.weight", i)))
             return rc;
         if (a->fused_qkv) {
-            if ((rc = model_bind(m, &l->wqkv, 0, E, E + 2 * KV, "blk.%d.attn_qkv.weight", i)))
+            if ((rc = model_bind(m, &l->wqkv, 0, E, Q + 2 * KV, "blk.%d.attn_qkv.weight", i)))
                 return rc;
-        } else if ((rc = model_bind(m, &l->wq, 0, E, E, "blk.%d.attn_q.weight", i)) ||
+        } else if ((rc = model_bind(m, &l->wq, 0, E, Q, "blk.%d.attn_q.weight", i)) ||
                    (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i)) ||
                    (rc = model_bind(m, &l->wv, 0, E, KV, "blk.%d.attn_v.weight", i))) {
             return rc;
         }
         if (a->qkv_bias &&
-            ((rc = model_bind(m, &l->bq, 0, E, 0, "blk.%d.attn_q.bias", i)) ||
+            ((rc = model_bind(m, &l->bq, 0, Q, 0, "blk.%d.attn_q.bias", i)) ||
              (rc = model_bind(m, &l->bk, 0, KV, 0, "blk.%d.attn_k.bias", i)) ||
              (rc = model_bind(m, &l->bv, 0, KV, 0, "blk.%d.attn_v.bias", i))))
             return rc;

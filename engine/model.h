@@ -37,7 +37,7 @@ struct layer {
 
 struct hparams {
     int n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
-    int head_dim, n_embd_kv, n_rot;
+    int head_dim, n_embd_q, n_embd_kv, n_rot;  /* n_embd_q = n_head * head_dim */
     float rope_base, rope_freq_scale, rms_eps;
     int n_ctx_orig;            /* rope.scaling.original_context_length, else n_ctx_train */
 };

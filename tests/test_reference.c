@@ -475,3 +475,68 @@ TEST(reference_rope_freqs) {
     eng_model_free(m1);
     eng_model_free(m2);
 }
+
+/* stories260K with heads of 16 values (attention.key_length 16, n_embd 64, 8 heads): q/k/v/o
+ * replaced by deterministic random weights of the wider shapes. */
+static int write_wide_heads(const char *path) {
+    char err[256];
+    gguf *g;
+    if (gguf_open(test_shared_path("models/stories260K.gguf"), &g, err, sizeof err))
+        return -1;
+    gguf_writer *w = gguf_writer_new();
+    for (int64_t i = 0; i < gguf_n_kv(g); i++)
+        gguf_writer_copy_kv(w, gguf_kv_at(g, i));
+    gguf_writer_add_u32(w, "llama.attention.key_length", 16);
+    gguf_writer_add_u32(w, "llama.attention.value_length", 16);
+    float *rnd = malloc(128 * 64 * sizeof *rnd);
+    uint32_t st = 99;
+    for (int i = 0; i < 128 * 64; i++) {
+        st = st * 1664525u + 1013904223u;
+        rnd[i] = ((float)(st >> 8) / 16777216.0f - 0.5f) * 0.3f;
+    }
+    for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+        const struct gguf_tensor *t = gguf_tensor_at(g, i);
+        int64_t ne[2] = {t->ne[0], t->ne[1]};
+        if (strstr(t->name, "attn_q.") || strstr(t->name, "attn_k.") ||
+            strstr(t->name, "attn_v.") || strstr(t->name, "attn_output.")) {
+            int is_q = strstr(t->name, "attn_q.") != NULL;
+            int is_o = strstr(t->name, "attn_output.") != NULL;
+            ne[0] = is_o ? 128 : 64;
+            ne[1] = is_o ? 64 : is_q ? 128 : 64;
+            gguf_writer_add_tensor(w, t->name, GGML_TYPE_F32, 2, ne, rnd);
+        } else {
+            gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data);
+        }
+    }
+    int rc = gguf_writer_write(w, path, NULL, NULL, err, sizeof err);
+    free(rnd);
+    gguf_writer_free(w);
+    gguf_close(g);
+    return rc;
+}
+
+/* Heads wider than n_embd / n_head (attention.key_length, as Mistral Nemo): the model loads and
+ * batched, token-by-token and 2-thread decoding agree. */
+TEST(reference_key_length) {
+    REQUIRE_SHARED();
+    char p[1024];
+    snprintf(p, sizeof p, "%s/wide.gguf", test_tmpdir());
+    CHECK(write_wide_heads(p) == 0);
+    eng_model *m;
+    CHECK_MSG(eng_model_load(p, NULL, &m) == ENG_OK, "%s", eng_last_error());
+    float *a = run_seq(m, seq_toks, SEQ_N, 1, 0, ENG_KV_F16, 0);
+    float *b = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F16, 0);
+    float *s = run_seq(m, seq_toks, SEQ_N, 1, 0, ENG_KV_F16, 1);
+    CHECK(a && b && s);
+    CHECK(!memcmp(a, b, (size_t)SEQ_N * 512 * sizeof *a));
+    double num = 0, den = 0;
+    for (int i = 0; i < SEQ_N * 512; i++) {
+        num += (double)(a[i] - s[i]) * (a[i] - s[i]);
+        den += (double)a[i] * a[i];
+    }
+    CHECK_MSG(den > 0 && num / den < 1e-10, "batched vs single NMSE %g", num / den);
+    free(a);
+    free(b);
+    free(s);
+    eng_model_free(m);
+}
