@@ -708,7 +708,7 @@ static void locale_utf8(void) {
 }
 
 int ui_main(int argc, char **argv) {
-    static struct tui t; /* static: the fatal-signal path never needs it, but tests may */
+    static struct tui t; /* static: large (item buffers), one per process */
     const char *model = NULL, *conv = NULL, *system = NULL;
     int cont = 0, rc;
     memset(&t, 0, sizeof t);
