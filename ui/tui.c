@@ -63,7 +63,7 @@ static int signals_install(int fd) {
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on_signal;
     sig_fd = fd;
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGTSTP};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         if (sigaction(sigs[i], &sa, NULL) != 0)
             return -1;
@@ -114,6 +114,24 @@ static void term_end(void) {
     fflush(stdout);
     endwin();
     tui_term_active = 0;
+}
+
+/* Ctrl-Z or SIGTSTP: give the terminal back, stop, and take it again on SIGCONT. */
+static void term_suspend(void) {
+    struct sigaction sa, old;
+    term_end();
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGTSTP, &sa, &old);
+    raise(SIGTSTP); /* stops here until SIGCONT */
+    sigaction(SIGTSTP, &old, NULL);
+    tcgetattr(STDIN_FILENO, &tui_saved_tio); /* the shell may have changed it meanwhile */
+    refresh();                               /* back into curses mode */
+    tui_term_active = 1;
+    fputs("\033[?2004h", stdout);
+    fflush(stdout);
+    clearok(curscr, TRUE);
 }
 
 static void term_resize(void) {
@@ -574,6 +592,7 @@ static int handle_key(struct tui *t, int ch) {
     case KEY_MOUSE: return mouse_key(t);
     case CTRL('q'): return TUI_QUIT;
     case CTRL('l'): clearok(curscr, TRUE); return TUI_REDRAW;
+    case CTRL('z'): term_suspend(); term_resize(); return TUI_REDRAW;
     case 27: return escape_key(t);
     }
     if (t->overlay != OV_NONE)
@@ -594,6 +613,9 @@ static void on_signal_byte(struct tui *t) {
     while ((n = read(t->sig_pipe[0], b, sizeof b)) > 0) {
         for (ssize_t i = 0; i < n; i++) {
             if (b[i] == SIGWINCH) {
+                term_resize();
+            } else if (b[i] == SIGTSTP) {
+                term_suspend();
                 term_resize();
             } else {
                 t->quit = 1;

@@ -30,6 +30,7 @@ static const char *const help_lines[] = {
     "F4             settings (temperature, top-p, top-k, ... threads)",
     "F5             show/hide the conversation list",
     "Ctrl-L         redraw the screen",
+    "Ctrl-Z         suspend (fg brings the chat back)",
     "Ctrl-Q         quit",
     "",
     "/new  /model [PATH]  /system [NAME|TEXT]  /set NAME VALUE  /regen",

@@ -108,6 +108,25 @@ tm send-keys -t t C-q
 tui_wait_exit
 expect_eq "$(cat "$TEST_TMPDIR/rc")" 0
 
+# Ctrl-Z under a job-control shell: the terminal is given back, fg brings the chat back
+if command -v bash >/dev/null; then
+    tm kill-session -t t 2>/dev/null
+    tm new-session -d -s t -x 100 -y 20 "env -i HOME='$TEST_TMPDIR' TERM=screen PATH=/usr/bin:/bin \
+        LC_ALL=C.UTF-8 XDG_DATA_HOME='$XDG_DATA_HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' \
+        bash --norc --noprofile -i" || fail "tmux new-session failed"
+    sleep 0.3
+    tm send-keys -t t "'$NATTER' -c" Enter
+    wait_for "F1 help"
+    tm send-keys -t t "typed"
+    tm send-keys -t t C-z
+    wait_for "Stopped"
+    tm send-keys -t t "fg" Enter
+    wait_for "> typed"
+    tm send-keys -t t C-u C-q
+    tm send-keys -t t 'echo "rc=$?"' Enter
+    wait_for "rc=0"
+fi
+
 # a crash (SIGSEGV): the handler restores the terminal, then the process dies of the signal
 tui_start 100 30 -c
 wait_for "green tea"
