@@ -137,8 +137,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IMP_MSGS] = "SELECT key, type, json_type(value, '$.role'), value ->> '$.role', "
                     "json_type(value, '$.content'), json_type(value, '$.created'), "
                     "strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), "
-                    "json_type(value, '$.model'), json_type(value, '$.tokens'), "
-                    "json_type(value, '$.prompt_tps'), json_type(value, '$.gen_tps'), "
+                    "json_type(value, '$.model'), "
+                    /* an integer too big for 64 bits, or a speed of 1e300 or more, is
+                     * reported as a wrong type: it would not export as it came in */
+                    "CASE WHEN typeof(value ->> '$.tokens') = 'real' THEN 'big' "
+                    "ELSE json_type(value, '$.tokens') END, "
+                    "CASE WHEN abs(value ->> '$.prompt_tps' + 0.0) >= 1e300 THEN 'big' "
+                    "ELSE json_type(value, '$.prompt_tps') END, "
+                    "CASE WHEN abs(value ->> '$.gen_tps' + 0.0) >= 1e300 THEN 'big' "
+                    "ELSE json_type(value, '$.gen_tps') END, "
                     "json_type(value, '$.finish') FROM json_each(?1, '$.messages') ORDER BY key",
     [ST_IMP_ID_FREE] = "SELECT NOT EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
     [ST_IMP_INSERT] = "INSERT INTO messages(conv, role, content, created, model, tokens, "
@@ -1497,11 +1504,11 @@ static int import_check(store *s, const char *name, const char *item, int n_item
         else if (!type_is(sqlite3_column_text(q, 7), "text", NULL))
             bad = "\"model\" must be a string";
         else if (!type_is(sqlite3_column_text(q, 8), "integer", NULL))
-            bad = "\"tokens\" must be an integer";
+            bad = "\"tokens\" must be a 64-bit integer";
         else if (!type_is(sqlite3_column_text(q, 9), "real", "integer"))
-            bad = "\"prompt_tps\" must be a number";
+            bad = "\"prompt_tps\" must be a number below 1e300";
         else if (!type_is(sqlite3_column_text(q, 10), "real", "integer"))
-            bad = "\"gen_tps\" must be a number";
+            bad = "\"gen_tps\" must be a number below 1e300";
         else if (!type_is(sqlite3_column_text(q, 11), "text", NULL))
             bad = "\"finish\" must be a string";
     }

@@ -358,6 +358,11 @@ TEST(store_import_bad_json) {
         {"{\"messages\":[],\"created\":\"yesterday\"}", "\"created\" must be a date"},
         {"[{\"natter\":1,\"messages\":[]},{\"natter\":1,\"messages\":[{\"role\":1}]}]",
          "conversation 2: message 1: \"role\""},
+        /* numbers that would not export as they came in */
+        {"[{\"role\":\"user\",\"content\":\"a\",\"tokens\":100000000000000000000000}]",
+         "message 1: \"tokens\" must be a 64-bit integer"},
+        {"[{\"role\":\"user\",\"content\":\"a\",\"gen_tps\":1e400}]",
+         "message 1: \"gen_tps\" must be a number below 1e300"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int r = store_import_json(s, "in.json", cases[i].json, strlen(cases[i].json), NULL, NULL);
