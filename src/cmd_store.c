@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -407,6 +408,9 @@ static FILE *out_open(const char *path, char *tmp, size_t len) {
     int fd = mkstemp(tmp);
     if (fd < 0)
         return NULL;
+    mode_t um = umask(0); /* mkstemp makes it 0600: give it the mode a new file would have */
+    umask(um);
+    fchmod(fd, 0666 & ~um);
     FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);
