@@ -170,6 +170,20 @@ static void settings_refresh(struct tui *t) {
     }
 }
 
+/* After a setting changed: the context size and threads take a new context, so the model is
+ * loaded again (in the background) with them. */
+static void setting_changed(struct tui *t, const char *name) {
+    char buf[128];
+    for (int i = 0; app_settings_describe(&t->set, i, buf, sizeof buf) == 0; i++)
+        if (!strncmp(buf, name, strlen(name)) && buf[strlen(name)] == ' ')
+            tui_chat_notice(t, "%s", buf);
+    if ((!strcmp(name, "ctx") || !strcmp(name, "threads")) && t->model && !t->load) {
+        char path[sizeof t->model_path];
+        tui_copy(path, sizeof path, t->model_path);
+        tui_chat_model_load(t, path);
+    }
+}
+
 static void field_set(struct tui *t, const char *s) {
     tui_copy(t->ov_buf, sizeof t->ov_buf, s);
     t->ov_len = strlen(t->ov_buf);
@@ -266,8 +280,8 @@ static int overlay_key(struct tui *t, int ch) {
                     *sp = '\0';
                 if (app_settings_set(&t->set, name, t->ov_buf, err, sizeof err) != 0)
                     tui_chat_notice(t, "%s", err);
-                else if (!strcmp(name, "ctx") || !strcmp(name, "threads"))
-                    tui_chat_notice(t, "%s: used from the next model load (F2)", name);
+                else
+                    setting_changed(t, name);
                 t->ov_editing = 0;
                 settings_refresh(t);
             } else {
@@ -345,7 +359,7 @@ static int run_command(struct tui *t, const struct app_cmd *c) {
         if (app_settings_set(&t->set, arg, sp ? sp : "", err, sizeof err) != 0)
             tui_chat_notice(t, "%s", err);
         else
-            tui_chat_notice(t, "%s = %s", arg, sp ? sp : "");
+            setting_changed(t, arg);
         break;
     }
     case APP_CMD_REGEN: tui_chat_regen(t); break;
