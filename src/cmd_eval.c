@@ -187,12 +187,13 @@ static int models_one(const char *path, void *ud) {
     models_human((double)in.n_params, pu, 1000, params, sizeof params);
     models_human((double)in.file_size, su, 1024, size, sizeof size);
     /* "1.23 M" -> "1.23M" for parameters */
+    int ft = in.ftype[0] && strcmp(in.ftype, in.types) != 0;   /* "Q4_K_M = Q4_K,Q6_K,F32" */
     char *sp = strchr(params, ' ');
     if (sp)
         memmove(sp, sp + 1, strlen(sp));
     printf("%s: %s (%s, %s params, %s%s%s%s, %s, ctx %d, chat template %s)\n", path, in.name,
-           in.arch, params, in.ftype[0] ? in.ftype : "", in.ftype[0] ? " " : "",
-           in.ftype[0] ? "= " : "", in.types, size, in.n_ctx_train,
+           in.arch, params, ft ? in.ftype : "", ft ? " " : "", ft ? "= " : "", in.types, size,
+           in.n_ctx_train,
            in.has_chat_template ? "yes" : "no");
     eng_model_free(m);
     return 0;
