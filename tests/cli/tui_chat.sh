@@ -3,7 +3,8 @@
 # ../shared/models/stories260K.gguf at --temp 0: a prompt streams the reference reply with its
 # stats line; Esc mid-reply keeps the partial reply marked stopped; a new chat; a resize to 60x20
 # mid-reply; a CJK prompt; Ctrl-Q; `natter -c` resumes; SIGTERM mid-reply saves the partial reply;
-# the KV cache is reused across turns; a conversation longer than the context drops old turns.
+# the KV cache is reused across turns; Up edits and resends, Ctrl-R regenerates; a conversation
+# longer than the context drops old turns.
 . tests/lib.sh
 need_shared
 . tests/tui_lib.sh
@@ -26,6 +27,19 @@ tm send-keys -t t "Then she went home." Enter
 wait_count "48 tokens" 2
 cached=$(pane | sed -n 's/.*48 tokens · prompt [0-9]* (+\([0-9]*\) cached).*/\1/p' | tail -1)
 [ "${cached:-0}" -ge 50 ] || { pane >&2; fail "the second turn reused only ${cached:-0} tokens"; }
+
+# 1c. Up on an empty input edits the last message; Enter resends it in place of the old turn
+tm send-keys -t t Up
+wait_for "e>Then she went home."
+tm send-keys -t t C-u "Then she slept." Enter
+wait_for "Then she slept."
+wait_gone "Then she went home."
+wait_count "48 tokens" 2
+# Ctrl-R regenerates the last reply: it replaces the old one (still two replies on screen)
+tm send-keys -t t C-r
+sleep 0.2
+wait_count "48 tokens" 2
+[ "$(pane | grep -c "48 tokens")" -eq 2 ] || { pane >&2; fail "regenerate added a reply"; }
 
 # 2. Esc mid-reply: a long reply (until the context is full) stopped at once
 tm send-keys -t t "/set n-predict 0" Enter
