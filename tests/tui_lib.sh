@@ -1,8 +1,8 @@
 # tests/tui_lib.sh — tmux helpers for the chat's end-to-end tests (tests/cli/tui_*.sh source it
 # after tests/lib.sh): a private tmux server per test, a pane polled with a bounded timeout.
 command -v tmux >/dev/null || skip "tmux is not installed"
-TUI_SOCK="natter-test-$$"
-tm() { tmux -u -f /dev/null -L "$TUI_SOCK" "$@"; }
+TUI_SOCK="$TEST_TMPDIR/tmux.sock" # in the test's scratch directory: nothing left behind
+tm() { tmux -u -f /dev/null -S "$TUI_SOCK" "$@"; }
 trap 'tm kill-server 2>/dev/null' EXIT
 pane() { tm capture-pane -p -t t; }
 # wait_for TEXT [SECONDS]: until the pane shows TEXT (default 15 s), else fail with the pane.
