@@ -4,6 +4,7 @@
 #   make test       install missing deps (as root), build, run the whole suite
 #   SANITIZE=1      ASan+UBSan build (in build-san/)    DEBUG=1  -O0 -g (in build-debug/)
 #   WERROR=1        warnings are errors (CI)            BUILD=dir  object directory
+#   V=1             show the compiler command lines
 #   make fuzz       libFuzzer targets (clang, ASan+UBSan, in build-fuzz/)
 #   make fuzz-run   each fuzz target for FUZZ_SECONDS (60) on seeds made from ../shared
 #   make memcheck   the engine tests under valgrind (MEMCHECK_T selects them)
@@ -33,6 +34,7 @@ OPT     := -O2 -g
 endif
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
+Q       := $(if $(filter 1,$(V)),,@)
 ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
@@ -71,22 +73,26 @@ ifeq ($(BUILD),build)
 endif
 
 $(BIN): $(MAIN_OBJ) $(BUILD)/libnatter.a
-	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libnatter.a: $(LIB_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(TESTBIN): $(TEST_OBJ) $(BUILD)/libnatter.a
-	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libnatter.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 tools: $(TOOLS)
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef NATTER_DATADIR
 #define NATTER_DATADIR "/usr/local/share/natter"
@@ -54,15 +55,40 @@ static int is_dir(const char *p) {
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Directory of the running executable into buf (no trailing slash); NULL if unknown. */
+static char *exe_dir(char *buf, size_t len) {
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0 || (size_t)n >= len - 1)
+        return NULL;
+    buf[n] = 0;
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return NULL;
+    *slash = 0;
+    return buf;
+}
+
 char *paths_prompts_dir(char *buf, size_t len) {
     const char *env = getenv("NATTER_PROMPTS");
+    char exe[4096], cand[4200];
     int n;
-    if (env && *env)
+    if (env && *env) {
         n = snprintf(buf, len, "%s", env);
-    else if (is_dir("prompts/templates"))
+    } else if (is_dir("prompts/templates")) {
         n = snprintf(buf, len, "prompts");
-    else
+    } else if (exe_dir(exe, sizeof exe)) {
+        /* build/natter in a source tree, then PREFIX/bin/natter beside PREFIX/share/natter */
+        snprintf(cand, sizeof cand, "%s/../prompts/templates", exe);
+        if (is_dir(cand))
+            n = snprintf(buf, len, "%s/../prompts", exe);
+        else if (snprintf(cand, sizeof cand, "%s/../share/natter/prompts/templates", exe),
+                 is_dir(cand))
+            n = snprintf(buf, len, "%s/../share/natter/prompts", exe);
+        else
+            n = snprintf(buf, len, "%s/prompts", NATTER_DATADIR);
+    } else {
         n = snprintf(buf, len, "%s/prompts", NATTER_DATADIR);
+    }
     return n > 0 && (size_t)n < len ? buf : NULL;
 }
 

@@ -12,7 +12,8 @@ char *paths_config_dir(char *buf, size_t len);
 /* The database: --db value if given, else $NATTER_DB, else DATA_DIR/natter.db. */
 char *paths_db(const char *override, char *buf, size_t len);
 /* The installed prompts/ (templates/ and system/ beneath it): $NATTER_PROMPTS, else ./prompts
- * when run from the source tree, else NATTER_DATADIR/prompts. */
+ * when run from the source tree, else the prompts/ of the source tree the binary was built in
+ * (EXE_DIR/..), else EXE_DIR/../share/natter/prompts (installed), else NATTER_DATADIR/prompts. */
 char *paths_prompts_dir(char *buf, size_t len);
 
 /* Creates dir and its parents (mode 0700 for new ones). 0 on success, -1 with errno. */

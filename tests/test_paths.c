@@ -70,3 +70,14 @@ TEST(paths_model_search_order) {
     }
     CHECK_EQ_INT(n, 2 + shared);
 }
+
+TEST(paths_prompts_dir_beside_the_binary) {
+    char buf[4096], cmd[4200], *out = NULL;
+    unsetenv("NATTER_PROMPTS");
+    CHECK_STR_EQ(paths_prompts_dir(buf, sizeof buf), "prompts"); /* run from the source tree */
+    /* from elsewhere, the built binary still finds the source tree's templates */
+    snprintf(cmd, sizeof cmd, "cd / && NATTER_PROMPTS= %s template list", test_natter_bin());
+    CHECK_EQ_INT(test_run(cmd, &out), 0);
+    CHECK_MSG(out && strstr(out, "chatml"), "template list from /: %s", out ? out : "");
+    free(out);
+}
