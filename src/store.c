@@ -4,6 +4,7 @@
  * through SQLite's JSON functions. A store handle is used by one thread (the UI/main thread). */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1718,4 +1719,38 @@ int store_import_json(store *s, const char *name, const char *json, size_t len,
     free(ids);
     free(counts);
     return r;
+}
+
+/* ---- JSON for callers (through SQLite's json_object, never by hand) ---- */
+
+int store_json_object(store *s, const struct store_json_field *f, int n, char **out) {
+    *out = NULL;
+    if (n < 1 || n > 32) {
+        set_err(s, "json object: %d fields (1 to 32)", n);
+        return STORE_E_INVALID;
+    }
+    char sql[32 + 4 * 32] = "SELECT json_object(";
+    size_t len = strlen(sql);
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s?,?", i ? "," : "");
+    snprintf(sql + len, sizeof sql - len, ")");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_err(s, "json object");
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_text(st, 2 * i + 1, f[i].key, -1, SQLITE_STATIC);
+        if (f[i].is_int)
+            sqlite3_bind_int64(st, 2 * i + 2, f[i].i);
+        else if (isfinite(f[i].d))
+            sqlite3_bind_double(st, 2 * i + 2, f[i].d);
+        else
+            sqlite3_bind_null(st, 2 * i + 2); /* JSON has no NaN or infinity */
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+        *out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return sql_err(s, "json object");
+    return *out ? STORE_OK : STORE_E_NOMEM;
 }

@@ -193,4 +193,17 @@ int store_list_json(store *s, int flags, char **out);
  * snippet, rank. */
 int store_search_json(store *s, const char *query, int limit, char **out);
 
+/* ---- JSON for callers ---- */
+
+/* One member of a flat JSON object: an integer (is_int) or a number (NaN/inf become null). */
+struct store_json_field {
+    const char *key;
+    int is_int;
+    int64_t i;
+    double d;
+};
+/* Builds the JSON object text of n fields (1..32) with SQLite's json_object, so callers never
+ * write JSON by hand (e.g. a conversation's sampling settings). *out is the caller's to free. */
+int store_json_object(store *s, const struct store_json_field *f, int n, char **out);
+
 #endif

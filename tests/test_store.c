@@ -657,3 +657,19 @@ TEST(store_run_save_history_and_reply) {
     CHECK_EQ_INT(run_save_open(path, "zzzz", &rs, err, sizeof err), -1);
     CHECK_STR_EQ(err, "no conversation 'zzzz'");
 }
+
+TEST(store_json_object_builds_valid_json) {
+    store *s = NULL;
+    char err[256];
+    CHECK_EQ_INT(store_open(":memory:", &s, err, sizeof err), 0);
+    const struct store_json_field f[] = {
+        {"temp", 0, 0, 0.5}, {"seed", 1, -1, 0}, {"big", 1, 9007199254740993LL, 0},
+        {"na\"me", 0, 0, 1.0 / 0.0},
+    };
+    char *out = NULL;
+    CHECK_EQ_INT(store_json_object(s, f, 4, &out), 0);
+    CHECK_STR_EQ(out, "{\"temp\":0.5,\"seed\":-1,\"big\":9007199254740993,\"na\\\"me\":null}");
+    free(out);
+    CHECK(store_json_object(s, f, 0, &out) == STORE_E_INVALID && out == NULL);
+    store_close(s);
+}

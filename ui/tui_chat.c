@@ -94,20 +94,29 @@ void tui_chat_list_refresh(struct tui *t) {
             t->conv_sel = i;
 }
 
-static void sampling_json(const struct app_settings *s, char *buf, size_t len) {
-    snprintf(buf, len, "{\"temp\":%g,\"top_k\":%d,\"top_p\":%g,\"min_p\":%g,"
-             "\"repeat_penalty\":%g,\"seed\":%llu,\"n_predict\":%d,\"ctx\":%d}",
-             (double)s->sample.temp, s->sample.top_k, (double)s->sample.top_p,
-             (double)s->sample.min_p, (double)s->sample.repeat_penalty,
-             (unsigned long long)s->sample.seed, s->n_predict, s->n_ctx);
+/* The session's sampling settings as JSON (for the store); caller frees, NULL on error. */
+static char *sampling_json(struct tui *t) {
+    const struct app_settings *s = &t->set;
+    const struct store_json_field f[] = {
+        {"temp", 0, 0, s->sample.temp},
+        {"top_k", 1, s->sample.top_k, 0},
+        {"top_p", 0, 0, s->sample.top_p},
+        {"min_p", 0, 0, s->sample.min_p},
+        {"repeat_penalty", 0, 0, s->sample.repeat_penalty},
+        {"seed", 1, (int64_t)s->sample.seed, 0},
+        {"n_predict", 1, s->n_predict, 0},
+        {"ctx", 1, s->n_ctx, 0},
+    };
+    char *out = NULL;
+    store_json_object(t->db, f, (int)(sizeof f / sizeof f[0]), &out);
+    return out;
 }
 
 /* Makes sure the open conversation exists in the store (created on its first message). */
 static int conv_ensure_saved(struct tui *t) {
     if (t->conv.id[0] || !t->db)
         return t->conv.id[0] ? 0 : -1;
-    char sampling[512];
-    sampling_json(&t->set, sampling, sizeof sampling);
+    char *sampling = sampling_json(t);
     struct store_conv_params p = {
         .model = t->model ? t->model_path : NULL,
         .template_name = t->tmpl_name[0] ? t->tmpl_name : NULL,
@@ -115,7 +124,9 @@ static int conv_ensure_saved(struct tui *t) {
         .sampling = sampling,
     };
     char id[STORE_ID_LEN + 1];
-    if (store_conv_new(t->db, &p, id) < 0) {
+    int rc = store_conv_new(t->db, &p, id);
+    free(sampling);
+    if (rc < 0) {
         store_warn(t, "new conversation");
         return -1;
     }
