@@ -118,10 +118,11 @@ fuzz-run: fuzz
 
 # valgrind memcheck over the engine tests (no leaks, no invalid accesses): a -O1 build in
 # build-memcheck/, tests run one at a time; MEMCHECK_T picks them (substring filters).
-MEMCHECK_T ?= gguf quant tokenizer sysmem
+MEMCHECK_T ?= gguf quant tokenizer sysmem sample_ pool_ gen_ reference_batch reference_ctx \
+              reference_load reference_rope reference_vocab reference_threads
 memcheck: deps
 	@$(MAKE) --no-print-directory BUILD=build-memcheck OPT="-O1 -g" build-memcheck/tests/run
-	@NATTER_BUILD=$(abspath build-memcheck) valgrind -q --error-exitcode=99 --leak-check=full \
+	@NATTER_BUILD=$(abspath build-memcheck) NATTER_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect --trace-children=no \
 	  build-memcheck/tests/run -j 1 $(MEMCHECK_T)
 

@@ -724,7 +724,8 @@ TEST(tokenizer_load_speed) {
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     CHECK_EQ_INT(vocab_n_tokens(tv.v), 128256);
     tt_close(&tv);
-    CHECK_MSG(ms < 2000, "loading llama-bpe took %.0f ms", ms);
+    /* make memcheck runs 20-50x slower: the load is checked there, not its time */
+    CHECK_MSG(ms < 2000 || getenv("NATTER_VALGRIND"), "loading llama-bpe took %.0f ms", ms);
 }
 
 /* ---- pre-tokenizers on a small synthetic BPE vocab: where each one splits ---- */
