@@ -2,8 +2,8 @@
 # bench/run.sh — natter's speed against the memory-bandwidth limit, on three random-weight
 # models shaped like TinyLlama-1.1B (llama, n_embd 2048, 22 layers, 32 heads / 4 KV heads,
 # n_ff 5632, vocab 32000, untied output) in Q4_0, Q4_K_M and Q8_0, written by
-# tests/tools/mkmodel into a scratch directory (kept between runs). Measures the read bandwidth
-# with tests/tools/bwprobe in the same run (before and after, the best counts), runs
+# tests/tools/mkmodel into a scratch directory (kept between runs; bench/lib.sh). Measures the read
+# bandwidth with tests/tools/bwprobe in the same run (before and after, the best counts), runs
 # `natter bench` on each model and prints t/s and the share of the bandwidth limit reached
 # (limit = bandwidth / file size, since generating a token reads every weight once).
 #
@@ -19,35 +19,23 @@ PP=${PP:-512}
 TG=${TG:-128}
 TYPES=${TYPES:-"Q4_0 Q4_K_M Q8_0"}
 VOCAB=${VOCAB:-$ROOT/../shared/vocab/ggml-vocab-llama-spm.gguf}
-[ -f "$VOCAB" ] || { echo "bench: no vocab file $VOCAB (set VOCAB=...gguf)" >&2; exit 1; }
-
-make -C "$ROOT" -s build/natter build/tools/mkmodel build/tools/bwprobe >&2
+. "$ROOT/bench/lib.sh"
+bench_models
+make -C "$ROOT" -s build/natter build/tools/bwprobe >&2
 NATTER=$ROOT/build/natter
 TOOLS=$ROOT/build/tools
-mkdir -p "$SCRATCH"
-
-for t in $TYPES; do
-    f=$SCRATCH/tinyllama-1.1b-shape-$t.gguf
-    if [ ! -s "$f" ]; then
-        echo "bench: writing $f" >&2
-        "$TOOLS/mkmodel" -o "$f.tmp" -v "$VOCAB" --arch llama --type "$t" --n-embd 2048 \
-            --n-layer 22 --n-head 32 --n-head-kv 4 --n-ff 5632 --ctx 2048 --seed 1 \
-            --name "tinyllama-1.1b-shape-$t"
-        mv "$f.tmp" "$f"
-    fi
-done
 
 bw() { "$TOOLS/bwprobe" -t "$THREADS" -s 1024 -r 5 2>/dev/null | awk '{print $2}'; }
 bw1=$(bw)
 results=""
 for t in $TYPES; do
-    f=$SCRATCH/tinyllama-1.1b-shape-$t.gguf
+    f=$(bench_model_path "$t")
     echo "bench: natter bench -m $f -p $PP -n $TG -r $REPS -t $THREADS" >&2
     json=$("$NATTER" bench -m "$f" -p "$PP" -n "$TG" -r "$REPS" -t "$THREADS" --json)
-    pp=$(printf '%s\n' "$json" | awk -F': ' '/"n_prompt"/ {np=$2+0} /"avg_ts"/ && np>0 {sub(/,$/,"",$2); print $2; exit}')
-    tg=$(printf '%s\n' "$json" | awk -F': ' '/"n_prompt"/ {np=$2+0} /"avg_ts"/ && np==0 {sub(/,$/,"",$2); print $2; exit}')
-    sdp=$(printf '%s\n' "$json" | awk -F': ' '/"n_prompt"/ {np=$2+0} /"stddev_ts"/ && np>0 {sub(/,$/,"",$2); print $2; exit}')
-    sdg=$(printf '%s\n' "$json" | awk -F': ' '/"n_prompt"/ {np=$2+0} /"stddev_ts"/ && np==0 {sub(/,$/,"",$2); print $2; exit}')
+    pp=$(printf '%s\n' "$json" | bench_json_field avg_ts pp)
+    tg=$(printf '%s\n' "$json" | bench_json_field avg_ts tg)
+    sdp=$(printf '%s\n' "$json" | bench_json_field stddev_ts pp)
+    sdg=$(printf '%s\n' "$json" | bench_json_field stddev_ts tg)
     rss=$(printf '%s\n' "$json" | awk -F': ' '/"peak_rss_bytes"/ {print $2+0}' | tail -n 1)
     size=$(wc -c <"$f")
     results="$results$t $size ${pp:-0} ${sdp:-0} ${tg:-0} ${sdg:-0} ${rss:-0}

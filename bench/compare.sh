@@ -1,0 +1,124 @@
+#!/bin/sh
+# bench/compare.sh — natter and llama.cpp side by side in one run, on the same files and thread
+# count: for each 1.1B-shaped model (bench/lib.sh writes them), REPS rounds, each running
+# `natter bench -r 1` and bench/llamacpp/bench.mjs -r 1 (llama.cpp prebuilt by the npm package
+# node-llama-cpp) one after the other, in alternating order, so that both share the machine's
+# noise; then a table of pp/tg t/s (mean ± sd over the rounds) and natter / llama.cpp ratios.
+# The llama.cpp side is installed into bench/llamacpp/node_modules by npm on first use (nothing
+# downloaded is committed) and skipped with a message when node/npm or the package is missing.
+#
+#   bench/compare.sh                   # THREADS=2 REPS=3 PP=512 TG=128
+#   TYPES="Q4_0" REPS=5 bench/compare.sh
+#   LLAMACPP=0 bench/compare.sh        # natter only
+#   NATTER=/other/build/natter bench/compare.sh
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SCRATCH=${SCRATCH:-${TMPDIR:-/tmp}/natter-bench}
+THREADS=${THREADS:-2}
+REPS=${REPS:-3}
+PP=${PP:-512}
+TG=${TG:-128}
+TYPES=${TYPES:-"Q4_0 Q4_K_M Q8_0"}
+VOCAB=${VOCAB:-$ROOT/../shared/vocab/ggml-vocab-llama-spm.gguf}
+LLAMACPP=${LLAMACPP:-1}
+LDIR=$ROOT/bench/llamacpp
+. "$ROOT/bench/lib.sh"
+
+# The llama.cpp side: node + the pinned node-llama-cpp with its prebuilt linux-x64 binaries.
+# --omit=optional keeps npm from fetching the CUDA/Vulkan builds; the postinstall step would
+# try to download or compile llama.cpp, which the prebuilt package makes unnecessary.
+llama_ready() {
+    [ "$LLAMACPP" = 1 ] || { echo "compare: llama.cpp side off (LLAMACPP=$LLAMACPP)" >&2; return 1; }
+    command -v node >/dev/null 2>&1 || { echo "compare: no node: llama.cpp side skipped" >&2; return 1; }
+    if [ ! -d "$LDIR/node_modules/@node-llama-cpp/linux-x64" ]; then
+        command -v npm >/dev/null 2>&1 || { echo "compare: no npm: llama.cpp side skipped" >&2; return 1; }
+        echo "compare: installing node-llama-cpp into $LDIR/node_modules" >&2
+        if ! (cd "$LDIR" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --omit=optional \
+                --no-audit --no-fund --loglevel=error >&2); then
+            echo "compare: npm install failed: llama.cpp side skipped" >&2
+            return 1
+        fi
+    fi
+    node "$LDIR/bench.mjs" --version >/dev/null 2>&1 || {
+        echo "compare: node-llama-cpp does not load here (node $LDIR/bench.mjs --version): llama.cpp side skipped" >&2
+        return 1
+    }
+}
+
+bench_models
+if [ -z "${NATTER:-}" ]; then
+    make -C "$ROOT" -s build/natter >&2
+    NATTER=$ROOT/build/natter
+fi
+"$NATTER" bench 2>&1 | grep -q 'bench -m' || { echo "compare: this natter has no bench command" >&2; exit 1; }
+have_llama=0
+if llama_ready; then have_llama=1; fi
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs, $(uname -sr)"
+if [ "$have_llama" = 1 ]; then
+    node "$LDIR/bench.mjs" --version | sed 's/^/llama.cpp /'
+fi
+
+# one round of one side: "pp tg" t/s on stdout
+run_natter() {
+    "$NATTER" bench -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" --json >"$SCRATCH/compare.json"
+    printf '%s %s\n' "$(bench_json_field avg_ts pp <"$SCRATCH/compare.json")" \
+        "$(bench_json_field avg_ts tg <"$SCRATCH/compare.json")"
+}
+run_llama() {
+    node "$LDIR/bench.mjs" -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" --json >"$SCRATCH/compare.json"
+    printf '%s %s\n' "$(bench_json_field avg_ts pp <"$SCRATCH/compare.json")" \
+        "$(bench_json_field avg_ts tg <"$SCRATCH/compare.json")"
+}
+
+rows=""
+for t in $TYPES; do
+    f=$(bench_model_path "$t")
+    i=1
+    while [ "$i" -le "$REPS" ]; do
+        order="natter llama"
+        [ $((i % 2)) -eq 0 ] && order="llama natter"
+        for side in $order; do
+            [ "$side" = llama ] && [ "$have_llama" = 0 ] && continue
+            echo "compare: $t round $i/$REPS: $side" >&2
+            r=$(run_$side "$f")
+            echo "compare:   pp${PP} tg${TG} t/s: $r" >&2
+            rows="$rows$t $side $r
+"
+        done
+        i=$((i + 1))
+    done
+done
+rm -f "$SCRATCH/compare.json"
+
+printf '%s' "$rows" | awk -v types="$TYPES" -v pp="$PP" -v tg="$TG" -v th="$THREADS" -v reps="$REPS" '
+function ms(key,   m, s, i) {          # "mean ± sd" of the samples under key
+    if (!(key in n)) return "-"
+    m = sum[key] / n[key]; s = 0
+    for (i = 1; i <= n[key]; i++) s += (v[key, i] - m) ^ 2
+    s = n[key] > 1 ? sqrt(s / (n[key] - 1)) : 0
+    mean[key] = m
+    return sprintf("%.1f ± %.1f", m, s)
+}
+function ratio(a, b) { return (a in mean) && (b in mean) && mean[b] > 0 ? sprintf("%.2fx", mean[a] / mean[b]) : "-" }
+{
+    for (k = 0; k < 2; k++) {
+        key = $1 SUBSEP $2 SUBSEP (k ? "tg" : "pp")
+        v[key, ++n[key]] = $(3 + k); sum[key] += $(3 + k)
+    }
+}
+END {
+    printf "\n%s threads, %d interleaved rounds per side, t/s mean ± sd\n\n", th, reps
+    printf "| file | natter pp%d | llama.cpp pp%d | pp ratio | natter tg%d | llama.cpp tg%d | tg ratio |\n", pp, pp, tg, tg
+    printf "|---|---|---|---|---|---|---|\n"
+    nt = split(types, ty, " ")
+    for (i = 1; i <= nt; i++) {
+        t = ty[i]
+        np = ms(t SUBSEP "natter" SUBSEP "pp"); lp = ms(t SUBSEP "llama" SUBSEP "pp")
+        ng = ms(t SUBSEP "natter" SUBSEP "tg"); lg = ms(t SUBSEP "llama" SUBSEP "tg")
+        printf "| %s | %s | %s | %s | %s | %s | %s |\n", t, np, lp,
+            ratio(t SUBSEP "natter" SUBSEP "pp", t SUBSEP "llama" SUBSEP "pp"), ng, lg,
+            ratio(t SUBSEP "natter" SUBSEP "tg", t SUBSEP "llama" SUBSEP "tg")
+    }
+}'
+[ "$have_llama" = 1 ] || echo "(llama.cpp side skipped: see the message above)"
