@@ -32,6 +32,10 @@ void gc_bytes(struct gc_buf *b, const void *p, size_t n) {
     b->len += n;
 }
 
+void gc_u8(struct gc_buf *b, uint8_t v) {
+    gc_bytes(b, &v, 1);
+}
+
 void gc_u32(struct gc_buf *b, uint32_t v) {
     uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
     gc_bytes(b, x, 4);

@@ -16,6 +16,7 @@ struct gc_buf {
     size_t len, cap;
 };
 void gc_bytes(struct gc_buf *b, const void *p, size_t n);
+void gc_u8(struct gc_buf *b, uint8_t v);
 void gc_u32(struct gc_buf *b, uint32_t v);
 void gc_u64(struct gc_buf *b, uint64_t v);
 void gc_str(struct gc_buf *b, const char *s);             /* u64 length + bytes */

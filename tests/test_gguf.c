@@ -8,25 +8,12 @@
 
 #include "engine.h"
 #include "gguf.h"
+#include "gguf_craft.h"
 #include "harness.h"
 #include "quant.h"
 
-/* ---- a tiny GGUF writer ---- */
-struct buf { uint8_t *p; size_t len, cap; };
-
-static void b_put(struct buf *b, const void *p, size_t n) {
-    if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-static void b_u8(struct buf *b, uint8_t v) { b_put(b, &v, 1); }
-static void b_u32(struct buf *b, uint32_t v) { b_put(b, &v, 4); }
-static void b_u64(struct buf *b, uint64_t v) { b_put(b, &v, 8); }
-static void b_str(struct buf *b, const char *s) { b_u64(b, strlen(s)); b_put(b, s, strlen(s)); }
-static void b_key(struct buf *b, const char *k, uint32_t type) { b_str(b, k); b_u32(b, type); }
+/* ---- the crafted file (bytes written with tests/gguf_craft.h) ---- */
+static void b_key(struct gc_buf *b, const char *k, uint32_t type) { gc_str(b, k); gc_u32(b, type); }
 
 /* What to break in the crafted file. */
 enum mut {
@@ -37,80 +24,80 @@ enum mut {
 };
 
 /* Two F32 tensors "a" [4,2] and "b" [8] (values 0..15), plus one Q8_0 "q" [32]. */
-static struct buf build(enum mut m) {
-    struct buf b = {0};
+static struct gc_buf build(enum mut m) {
+    struct gc_buf b = {0};
     uint64_t align = m == M_ALIGN64 ? 64 : 32;
-    b_put(&b, m == M_BAD_MAGIC ? "GGUX" : "GGUF", 4);
-    b_u32(&b, m == M_V2 ? 2 : m == M_VERSION9 ? 9 : 3);
-    b_u64(&b, m == M_HUGE_NTENSORS ? (1ull << 60) : 3);        /* tensors */
-    b_u64(&b, m == M_HUGE_NKV ? UINT64_MAX : 21);              /* kvs */
+    gc_bytes(&b, m == M_BAD_MAGIC ? "GGUX" : "GGUF", 4);
+    gc_u32(&b, m == M_V2 ? 2 : m == M_VERSION9 ? 9 : 3);
+    gc_u64(&b, m == M_HUGE_NTENSORS ? (1ull << 60) : 3);        /* tensors */
+    gc_u64(&b, m == M_HUGE_NKV ? UINT64_MAX : 21);              /* kvs */
     b_key(&b, "general.architecture", GGUF_TYPE_STRING);
     if (m == M_HUGE_STRLEN) {
-        b_u64(&b, UINT64_MAX - 3);
+        gc_u64(&b, UINT64_MAX - 3);
     } else {
-        b_str(&b, "llama");
+        gc_str(&b, "llama");
     }
     b_key(&b, "general.alignment", GGUF_TYPE_UINT32);
-    b_u32(&b, m == M_BAD_ALIGNMENT ? 48 : (uint32_t)align);
-    b_key(&b, "t.u8", GGUF_TYPE_UINT8); b_u8(&b, 200);
-    b_key(&b, "t.i8", m == M_BAD_VTYPE ? 77 : GGUF_TYPE_INT8); b_u8(&b, (uint8_t)-5);
-    b_key(&b, "t.u16", GGUF_TYPE_UINT16); { uint16_t v = 60000; b_put(&b, &v, 2); }
-    b_key(&b, "t.i16", GGUF_TYPE_INT16); { int16_t v = -300; b_put(&b, &v, 2); }
-    b_key(&b, "t.u32", GGUF_TYPE_UINT32); b_u32(&b, 4000000000u);
-    b_key(&b, "t.i32", GGUF_TYPE_INT32); { int32_t v = -70000; b_put(&b, &v, 4); }
-    b_key(&b, "t.f32", GGUF_TYPE_FLOAT32); { float v = 1.5f; b_put(&b, &v, 4); }
-    b_key(&b, "t.bool", GGUF_TYPE_BOOL); b_u8(&b, 1);
-    b_key(&b, "t.u64", GGUF_TYPE_UINT64); b_u64(&b, 1ull << 40);
-    b_key(&b, "t.i64", GGUF_TYPE_INT64); b_u64(&b, (uint64_t)-9);
-    b_key(&b, "t.f64", GGUF_TYPE_FLOAT64); { double v = 0.25; b_put(&b, &v, 8); }
+    gc_u32(&b, m == M_BAD_ALIGNMENT ? 48 : (uint32_t)align);
+    b_key(&b, "t.u8", GGUF_TYPE_UINT8); gc_u8(&b, 200);
+    b_key(&b, "t.i8", m == M_BAD_VTYPE ? 77 : GGUF_TYPE_INT8); gc_u8(&b, (uint8_t)-5);
+    b_key(&b, "t.u16", GGUF_TYPE_UINT16); { uint16_t v = 60000; gc_bytes(&b, &v, 2); }
+    b_key(&b, "t.i16", GGUF_TYPE_INT16); { int16_t v = -300; gc_bytes(&b, &v, 2); }
+    b_key(&b, "t.u32", GGUF_TYPE_UINT32); gc_u32(&b, 4000000000u);
+    b_key(&b, "t.i32", GGUF_TYPE_INT32); { int32_t v = -70000; gc_bytes(&b, &v, 4); }
+    b_key(&b, "t.f32", GGUF_TYPE_FLOAT32); { float v = 1.5f; gc_bytes(&b, &v, 4); }
+    b_key(&b, "t.bool", GGUF_TYPE_BOOL); gc_u8(&b, 1);
+    b_key(&b, "t.u64", GGUF_TYPE_UINT64); gc_u64(&b, 1ull << 40);
+    b_key(&b, "t.i64", GGUF_TYPE_INT64); gc_u64(&b, (uint64_t)-9);
+    b_key(&b, "t.f64", GGUF_TYPE_FLOAT64); { double v = 0.25; gc_bytes(&b, &v, 8); }
     b_key(&b, "t.strs", GGUF_TYPE_ARRAY);
-    b_u32(&b, GGUF_TYPE_STRING); b_u64(&b, 3);
-    b_str(&b, "one"); b_str(&b, ""); b_str(&b, "three");
+    gc_u32(&b, GGUF_TYPE_STRING); gc_u64(&b, 3);
+    gc_str(&b, "one"); gc_str(&b, ""); gc_str(&b, "three");
     b_key(&b, "t.nested", GGUF_TYPE_ARRAY);                     /* [[1,2],[3]] of int32 */
-    b_u32(&b, GGUF_TYPE_ARRAY); b_u64(&b, 2);
-    b_u32(&b, GGUF_TYPE_INT32); b_u64(&b, 2); b_u32(&b, 1); b_u32(&b, 2);
-    b_u32(&b, GGUF_TYPE_INT32); b_u64(&b, 1); b_u32(&b, 3);
+    gc_u32(&b, GGUF_TYPE_ARRAY); gc_u64(&b, 2);
+    gc_u32(&b, GGUF_TYPE_INT32); gc_u64(&b, 2); gc_u32(&b, 1); gc_u32(&b, 2);
+    gc_u32(&b, GGUF_TYPE_INT32); gc_u64(&b, 1); gc_u32(&b, 3);
     b_key(&b, "t.ints", GGUF_TYPE_ARRAY);
-    b_u32(&b, m == M_BAD_ARRTYPE ? 99 : GGUF_TYPE_INT32);
-    b_u64(&b, m == M_HUGE_ARR ? (1ull << 62) : 4);
-    for (int i = 0; i < 4; i++) b_u32(&b, (uint32_t)(i * 10));
+    gc_u32(&b, m == M_BAD_ARRTYPE ? 99 : GGUF_TYPE_INT32);
+    gc_u64(&b, m == M_HUGE_ARR ? (1ull << 62) : 4);
+    for (int i = 0; i < 4; i++) gc_u32(&b, (uint32_t)(i * 10));
     b_key(&b, "t.deep", GGUF_TYPE_ARRAY);
     {
         int depth = m == M_DEEP_NEST ? 40 : 3;
-        for (int i = 0; i < depth; i++) { b_u32(&b, GGUF_TYPE_ARRAY); b_u64(&b, 1); }
-        b_u32(&b, GGUF_TYPE_UINT8); b_u64(&b, 1); b_u8(&b, 7);
+        for (int i = 0; i < depth; i++) { gc_u32(&b, GGUF_TYPE_ARRAY); gc_u64(&b, 1); }
+        gc_u32(&b, GGUF_TYPE_UINT8); gc_u64(&b, 1); gc_u8(&b, 7);
     }
-    b_key(&b, "t.empty", GGUF_TYPE_ARRAY); b_u32(&b, GGUF_TYPE_FLOAT32); b_u64(&b, 0);
-    b_key(&b, m == M_DUP_KEY ? "t.u8" : "t.last", GGUF_TYPE_STRING); b_str(&b, "end");
-    b_key(&b, "t.unicode", GGUF_TYPE_STRING); b_str(&b, "\xc3\xa9t\xc3\xa9");
-    b_key(&b, "t.zero", GGUF_TYPE_UINT32); b_u32(&b, 0);
+    b_key(&b, "t.empty", GGUF_TYPE_ARRAY); gc_u32(&b, GGUF_TYPE_FLOAT32); gc_u64(&b, 0);
+    b_key(&b, m == M_DUP_KEY ? "t.u8" : "t.last", GGUF_TYPE_STRING); gc_str(&b, "end");
+    b_key(&b, "t.unicode", GGUF_TYPE_STRING); gc_str(&b, "\xc3\xa9t\xc3\xa9");
+    b_key(&b, "t.zero", GGUF_TYPE_UINT32); gc_u32(&b, 0);
     /* tensor infos */
-    b_str(&b, "a");
+    gc_str(&b, "a");
     if (m == M_FIVE_DIMS) {
-        b_u32(&b, 5); for (int i = 0; i < 5; i++) b_u64(&b, 1);
+        gc_u32(&b, 5); for (int i = 0; i < 5; i++) gc_u64(&b, 1);
     } else if (m == M_OVERFLOW_DIMS) {
-        b_u32(&b, 3); b_u64(&b, 1ull << 32); b_u64(&b, 1ull << 32); b_u64(&b, 1ull << 32);
+        gc_u32(&b, 3); gc_u64(&b, 1ull << 32); gc_u64(&b, 1ull << 32); gc_u64(&b, 1ull << 32);
     } else {
-        b_u32(&b, 2); b_u64(&b, 4); b_u64(&b, m == M_ZERO_DIM ? 0 : 2);
+        gc_u32(&b, 2); gc_u64(&b, 4); gc_u64(&b, m == M_ZERO_DIM ? 0 : 2);
     }
-    b_u32(&b, m == M_BAD_TTYPE ? 5 : GGML_TYPE_F32);
-    b_u64(&b, 0);
-    b_str(&b, m == M_DUP_TENSOR ? "a" : "b");
-    b_u32(&b, 1); b_u64(&b, 8); b_u32(&b, GGML_TYPE_F32);
-    b_u64(&b, m == M_OFFSET_PAST_END ? 4096 : m == M_OFFSET_OVERFLOW ? (UINT64_MAX & ~63ull)
+    gc_u32(&b, m == M_BAD_TTYPE ? 5 : GGML_TYPE_F32);
+    gc_u64(&b, 0);
+    gc_str(&b, m == M_DUP_TENSOR ? "a" : "b");
+    gc_u32(&b, 1); gc_u64(&b, 8); gc_u32(&b, GGML_TYPE_F32);
+    gc_u64(&b, m == M_OFFSET_PAST_END ? 4096 : m == M_OFFSET_OVERFLOW ? (UINT64_MAX & ~63ull)
              : m == M_MISALIGNED ? 36 : align);
-    b_str(&b, "q");
-    b_u32(&b, 1); b_u64(&b, m == M_PARTIAL_BLOCK ? 40 : 32); b_u32(&b, GGML_TYPE_Q8_0);
-    b_u64(&b, 2 * align);
+    gc_str(&b, "q");
+    gc_u32(&b, 1); gc_u64(&b, m == M_PARTIAL_BLOCK ? 40 : 32); gc_u32(&b, GGML_TYPE_Q8_0);
+    gc_u64(&b, 2 * align);
     /* data */
-    while (b.len % align) b_u8(&b, 0);
+    while (b.len % align) gc_u8(&b, 0);
     for (int i = 0; i < 16; i++) {
         float v = (float)i;
-        b_put(&b, &v, 4);
-        if (i == 7) while (b.len % align) b_u8(&b, 0);
+        gc_bytes(&b, &v, 4);
+        if (i == 7) while (b.len % align) gc_u8(&b, 0);
     }
-    while (b.len % align) b_u8(&b, 0);
-    for (int i = 0; i < 34; i++) b_u8(&b, (uint8_t)i);       /* one Q8_0 block, ends the file */
+    while (b.len % align) gc_u8(&b, 0);
+    for (int i = 0; i < 34; i++) gc_u8(&b, (uint8_t)i);       /* one Q8_0 block, ends the file */
     return b;
 }
 
@@ -137,7 +124,7 @@ static void close_copy(gguf *g) {
 TEST(gguf_valid_file_parses) {
     for (int v = 0; v < 3; v++) {
         enum mut m = v == 0 ? M_NONE : v == 1 ? M_V2 : M_ALIGN64;
-        struct buf b = build(m);
+        struct gc_buf b = build(m);
         char err[256] = "";
         gguf *g;
         int rc = gguf_open_mem(b.p, b.len, &g, err, sizeof err);
@@ -218,7 +205,7 @@ TEST(gguf_valid_file_parses) {
 }
 
 TEST(gguf_truncated_files) {
-    struct buf b = build(M_NONE);
+    struct gc_buf b = build(M_NONE);
     int n_fail = 0;
     for (size_t cut = 0; cut < b.len; cut++) {
         char err[256] = "";
@@ -237,7 +224,7 @@ TEST(gguf_truncated_files) {
 }
 
 static void expect_refused(enum mut m, const char *needle) {
-    struct buf b = build(m);
+    struct gc_buf b = build(m);
     char err[256] = "";
     gguf *g = NULL;
     uint8_t *c = malloc(b.len);
@@ -288,7 +275,7 @@ TEST(gguf_bad_structure) {
 
 /* Every byte of the header region flipped to 0xff one at a time: never a crash. */
 TEST(gguf_corrupted_bytes) {
-    struct buf b = build(M_NONE);
+    struct gc_buf b = build(M_NONE);
     for (size_t i = 0; i < b.len - 34 - 64; i++) {
         uint8_t save = b.p[i];
         b.p[i] = 0xff;
