@@ -102,7 +102,8 @@ KVEC_DOT32(q8_0, block_q8_0)
 KVEC_DOT32(q5_0, block_q5_0)
 KVEC_DOT32(iq4_nl, block_iq4_nl)
 
-/* Against Q8_1: unsigned x, plus m * s per block; two accumulators. */
+/* Against Q8_1: unsigned x, plus m * s per block; one accumulator, as ggml (so that results
+ * match llama.cpp's bit for bit). */
 #define KVEC_DOT32_1(NAME, XT, DECODE)                                                      \
     KATTR inline __m256 KSUF(NAME##_step)(const XT *xb, const block_q8_1 *yb, __m256 acc) { \
         __m256i xv;                                                                         \
@@ -115,16 +116,13 @@ KVEC_DOT32(iq4_nl, block_iq4_nl)
         const XT *x = vx;                                                                   \
         const block_q8_1 *y = vy;                                                           \
         const int nb = n / 32;                                                              \
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                           \
+        __m256 acc = _mm256_setzero_ps();                                                   \
         float summs = 0.0f;                                                                 \
-        int i = 0;                                                                          \
-        for (; i + 2 <= nb; i += 2) {                                                       \
-            a0 = KSUF(NAME##_step)(x + i, y + i, a0);                                       \
-            a1 = KSUF(NAME##_step)(x + i + 1, y + i + 1, a1);                               \
+        for (int i = 0; i < nb; i++) {                                                      \
+            summs += KSUF(h2f)(x[i].m) * KSUF(h2f)(y[i].s);                                 \
+            acc = KSUF(NAME##_step)(x + i, y + i, acc);                                     \
         }                                                                                   \
-        for (; i < nb; i++) a0 = KSUF(NAME##_step)(x + i, y + i, a0);                       \
-        for (i = 0; i < nb; i++) summs += KSUF(h2f)(x[i].m) * KSUF(h2f)(y[i].s);            \
-        *s = KSUF(hsum8)(_mm256_add_ps(a0, a1)) + summs;                                    \
+        *s = KSUF(hsum8)(acc) + summs;                                                      \
     }
 
 KVEC_DOT32_1(q4_1_vec_dot, block_q4_1, xv = KSUF(nib32)(xb->qs))
@@ -268,10 +266,10 @@ KATTR void KSUF(q2_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     const block_q2_K *x = vx;
     const block_q8_K *y = vy;
     const int nb = n / QK_K;
-    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
-        const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = y[i].d * KSUF(h2f)(x[i].dmin);
+        const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = -y[i].d * KSUF(h2f)(x[i].dmin);
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
         const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0F)));
         const __m256i summ = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[i].bsums), mins);
@@ -287,11 +285,11 @@ KATTR void KSUF(q2_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
                 sumi = _mm256_add_epi32(sumi, p);
             }
         }
-        (void)m4;
+        /* ggml's order: the mins (negative) first, then the scales, into one accumulator */
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(summ), acc);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(summ), accm);
     }
-    *s = KSUF(hsum8)(acc) - KSUF(hsum8)(accm);
+    *s = KSUF(hsum8)(acc);
 }
 
 KATTR void KSUF(q3_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
