@@ -138,7 +138,7 @@ Z512 void q4_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
     for (int j = 0; j < 4; j++)
         idx[j] = _mm512_inserti64x4(_mm512_set1_epi16((short)(0x0100 + 0x0202 * (2 * j))),
                                     _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1))), 1);
-    __m512 acc = _mm512_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int i = 0; i < nb; i++) {
         const float d = y[i].d * _cvtsh_ss(x[i].d), dmin = y[i].d * _cvtsh_ss(x[i].dmin);
@@ -156,11 +156,14 @@ Z512 void q4_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
                                                 _mm512_shuffle_epi8(sc, idx[j]));
             sumi = _mm512_add_epi32(sumi, p);
         }
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+        /* ggml's 8 lanes: sub-block 2j's lane k plus sub-block 2j+1's lane k */
+        const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi),
+                                            _mm512_extracti64x4_epi64(sumi, 1));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(s8), acc);
     }
     __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
     m = _mm_add_ss(m, _mm_movehdup_ps(m));
-    *s = _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
+    *s = hsum8_vnni(acc) - _mm_cvtss_f32(m);
 }
 
 /* Q6_K: 64 values per vector; the 6-bit values of a 128-value half come from one 64-byte load
@@ -170,6 +173,7 @@ Z512 void q6_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
     const block_q8_K *y = vy;
     const int nb = n / QK_K;
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i m32s = _mm512_set1_epi8(32);
     const __m512i sh01 = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2);
     const __m512i sh23 = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
     __m512i idx[4];
@@ -178,13 +182,11 @@ Z512 void q6_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
                                   _mm512_setr_epi64(0, 0, 0x0001000100010001LL, 0x0001000100010001LL,
                                                     0x0002000200020002LL, 0x0002000200020002LL,
                                                     0x0003000300030003LL, 0x0003000300030003LL));
-    __m512 acc = _mm512_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
-        const __m512i sc = _mm512_castsi256_si512(sc16);
-        const __m256i off = _mm256_slli_epi32(
-            _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[i].bsums), sc16), 5);
-        __m512i sumi = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), off));
+        const __m512i sc = _mm512_castsi256_si512(
+            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales)));
+        __m512i sumi = _mm512_setzero_si512();
 #pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
             const __m512i l = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h));
@@ -195,15 +197,21 @@ Z512 void q6_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
                                                 _mm512_and_si512(_mm512_srlv_epi64(hb, sh23), m30));
             const __m512i y01 = _mm512_loadu_si512((const void *)(y[i].qs + 128 * h));
             const __m512i y23 = _mm512_loadu_si512((const void *)(y[i].qs + 128 * h + 64));
-            const __m512i s01 = _mm512_permutexvar_epi16(idx[2 * h], sc);
-            const __m512i s23 = _mm512_permutexvar_epi16(idx[2 * h + 1], sc);
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q01, y01), s01));
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q23, y23), s23));
+            /* the -32 offset per pair of products, as ggml */
+            const __m512i p01 = _mm512_sub_epi16(_mm512_maddubs_epi16(q01, y01),
+                                                 _mm512_maddubs_epi16(m32s, y01));
+            const __m512i p23 = _mm512_sub_epi16(_mm512_maddubs_epi16(q23, y23),
+                                                 _mm512_maddubs_epi16(m32s, y23));
+            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p01, _mm512_permutexvar_epi16(idx[2 * h], sc)));
+            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p23, _mm512_permutexvar_epi16(idx[2 * h + 1], sc)));
         }
+        /* ggml's 8 lanes: lane k of every 32-value group */
+        const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi),
+                                            _mm512_extracti64x4_epi64(sumi, 1));
         const float d = y[i].d * _cvtsh_ss(x[i].d);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(s8), acc);
     }
-    *s = _mm512_reduce_add_ps(acc);
+    *s = hsum8_vnni(acc);
 }
 
 /* ---- 512-bit 4x4 tiles for Q4_0 / Q8_0 (prompt processing): two blocks per vector; each

@@ -164,16 +164,25 @@ KATTR inline __m256i KSUF(k4_bcast)(__m256i sc2, int k) {
     return _mm256_shuffle_epi8(sc2, idx);
 }
 
-#define KQK_BODY(HIGH_BITS)                                                                 \
+/* MINS_SCALAR: ggml keeps Q4_K's mins in a 4-lane float accumulator, Q5_K's in a scalar sum
+ * of whole-block integer sums; either way the result matches ggml's bit for bit. */
+#define KQK_BODY(HIGH_BITS, MINS_SCALAR)                                                    \
     const int nb = n / QK_K;                                                                \
     const __m256i m4 = _mm256_set1_epi8(0x0F);                                              \
     __m256 acc = _mm256_setzero_ps();                                                       \
     __m128 accm = _mm_setzero_ps();                                                         \
+    float summs = 0.0f;                                                                     \
     for (int i = 0; i < nb; i++) {                                                          \
         const float d = y[i].d * KSUF(h2f)(x[i].d), dmin = y[i].d * KSUF(h2f)(x[i].dmin);   \
         const __m256i ms = KSUF(k4_scales16)(x[i].scales);                                  \
         const __m128i prod = KSUF(k4_mins)(y[i].bsums, _mm256_extracti128_si256(ms, 1));    \
-        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), accm);                \
+        if (MINS_SCALAR) {                                                                  \
+            __m128i t = _mm_add_epi32(prod, _mm_unpackhi_epi64(prod, prod));                \
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));                               \
+            summs += -dmin * (float)_mm_cvtsi128_si32(t);                                   \
+        } else {                                                                            \
+            accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), accm);            \
+        }                                                                                   \
         const __m256i sc2 = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(ms));        \
         const uint8_t *q4 = x[i].qs;                                                        \
         const int8_t *q8 = y[i].qs;                                                         \
@@ -195,12 +204,12 @@ KATTR inline __m256i KSUF(k4_bcast)(__m256i sc2, int k) {
     }                                                                                       \
     __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));                                 \
     m = _mm_add_ss(m, _mm_movehdup_ps(m));                                                  \
-    *s = KSUF(hsum8)(acc) - _mm_cvtss_f32(m);
+    *s = MINS_SCALAR ? KSUF(hsum8)(acc) + summs : KSUF(hsum8)(acc) - _mm_cvtss_f32(m);
 
 KATTR void KSUF(q4_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     const block_q4_K *x = vx;
     const block_q8_K *y = vy;
-    KQK_BODY((void)0)
+    KQK_BODY((void)0, 0)
 }
 
 KATTR void KSUF(q5_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
@@ -212,7 +221,7 @@ KATTR void KSUF(q5_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
              lo = _mm256_or_si256(lo, _mm256_and_si256(
                       _mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j), 4), b16));
              hi = _mm256_or_si256(hi, _mm256_and_si256(
-                      _mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), b16)))
+                      _mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * j + 1), 4), b16)), 1)
 }
 
 /* The four 32-value groups of one 128-value half of a Q6_K block, unsigned 0..63. */
@@ -228,21 +237,20 @@ KATTR inline void KSUF(q6_K_half)(const uint8_t *ql, const uint8_t *qh, __m256i 
                            _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
 }
 
-/* Q6_K x Q8_K integer sum of one block (scales applied, the -32 offset included). */
+/* Q6_K x Q8_K integer sum of one block, in ggml's 8 lanes (scales applied; the -32 offset
+ * taken off each pair of products, as ggml does, so every lane holds what ggml's holds). */
 KATTR inline __m256i KSUF(q6_K_block)(const block_q6_K *x, const block_q8_K *y) {
-    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
-    /* -32 * sum_j scale_j * bsum_j */
-    __m256i sumi = _mm256_slli_epi32(
-        _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), sc16), 5);
-    sumi = _mm256_sub_epi32(_mm256_setzero_si256(), sumi);
+    const __m256i m32s = _mm256_set1_epi8(32);
+    __m256i sumi = _mm256_setzero_si256();
     for (int h = 0; h < 2; h++) {
         __m256i q[4];
         KSUF(q6_K_half)(x->ql + 64 * h, x->qh + 32 * h, q);
         for (int g = 0; g < 4; g++) {
             const int sb = 8 * h + 2 * g;
             const __m256i yv = _mm256_loadu_si256((const __m256i *)(y->qs + 128 * h + 32 * g));
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[g], yv),
-                                                KSUF(scale2)(x->scales[sb], x->scales[sb + 1]));
+            const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q[g], yv),
+                                                 _mm256_maddubs_epi16(m32s, yv));
+            const __m256i p = _mm256_madd_epi16(p16, KSUF(scale2)(x->scales[sb], x->scales[sb + 1]));
             sumi = _mm256_add_epi32(sumi, p);
         }
     }
@@ -641,8 +649,11 @@ KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
     int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
     const int NR, const int NC) {
     __m256 acc[4][4];
-    KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)
+    __m128 accm[4][4]; /* the mins, apart (as ggml) */
+    KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++) {
         acc[r][c] = _mm256_setzero_ps();
+        accm[r][c] = _mm_setzero_ps();
+    }
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int i = 0; i < n / QK_K; i++) {
         float d[4], yd[4];
@@ -663,8 +674,7 @@ KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
             const float dmin = KSUF(h2f)(xb->dmin);
             KUNROLL for (int c = 0; c < NC; c++) {
                 const __m128 mm = _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs[c]));
-                acc[r][c] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * yd[c]),
-                                             _mm256_zextps128_ps256(mm), acc[r][c]);
+                accm[r][c] = _mm_fmadd_ps(_mm_set1_ps(dmin * yd[c]), mm, accm[r][c]);
                 sumi[r][c] = _mm256_setzero_si256();
             }
         }
@@ -693,8 +703,11 @@ KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
             acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yd[c]),
                                         _mm256_cvtepi32_ps(sumi[r][c]), acc[r][c]);
     }
-    KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
-        s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]);
+    KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++) {
+        __m128 m = _mm_add_ps(accm[r][c], _mm_movehl_ps(accm[r][c], accm[r][c]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]) - _mm_cvtss_f32(m);
+    }
 }
 KTILE_DISPATCH(q4_K)
 
@@ -712,13 +725,7 @@ KATTR inline __attribute__((always_inline)) void KSUF(q6_K_tile_n)(
         KUNROLL for (int r = 0; r < NR; r++) {
             const block_q6_K *xb = (const block_q6_K *)(x + (size_t)r * bx) + i;
             d[r] = KSUF(h2f)(xb->d);
-            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)xb->scales));
-            KUNROLL for (int c = 0; c < NC; c++) {
-                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
-                const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(
-                    _mm256_loadu_si256((const __m256i *)yb->bsums), sc16), 5);
-                sumi[r][c] = _mm256_sub_epi32(_mm256_setzero_si256(), off);
-            }
+            KUNROLL for (int c = 0; c < NC; c++) sumi[r][c] = _mm256_setzero_si256();
         }
         for (int h = 0; h < 2; h++) {
             for (int g = 0; g < 4; g++) {
@@ -741,9 +748,10 @@ KATTR inline __attribute__((always_inline)) void KSUF(q6_K_tile_n)(
                 KUNROLL for (int c = 0; c < NC; c++) {
                     const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
                     const __m256i yv = _mm256_loadu_si256((const __m256i *)(yb->qs + 128 * h + 32 * g));
+                    const __m256i q8s = _mm256_maddubs_epi16(_mm256_set1_epi8(32), yv);
                     KUNROLL for (int r = 0; r < NR; r++)
                         sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_madd_epi16(
-                            _mm256_maddubs_epi16(q[r], yv), scv[r]));
+                            _mm256_sub_epi16(_mm256_maddubs_epi16(q[r], yv), q8s), scv[r]));
                 }
             }
         }
