@@ -107,20 +107,6 @@ static int types_are_float(const char *types) {
     return 1;
 }
 
-/* Files whose argmax agreement is known to sit just under 98% because the kernels of their
- * types do not yet sum in ggml's AVX2 order (a last-bit difference flips an 8-bit activation
- * rounding now and then; see the report of helper `core`). Their NMSE is still enforced, and
- * the figures are printed. Remove entries as the kernels are fixed. */
-static const char *const argmax_pending[] = {"syn-llama-Q2_K.gguf", "syn-llama-Q4_1.gguf",
-                                             "syn-llama-Q5_1.gguf"};
-
-static int argmax_is_pending(const char *model) {
-    for (size_t i = 0; i < sizeof argmax_pending / sizeof argmax_pending[0]; i++)
-        if (!strcmp(model, argmax_pending[i]))
-            return 1;
-    return 0;
-}
-
 /* Checks one .ref file; returns 0 if it passes, with the figures in msg. */
 static int ref_check_file(const char *ref_path, char *msg, size_t msg_len) {
     struct ref_file r;
@@ -188,10 +174,7 @@ static int ref_check_file(const char *ref_path, char *msg, size_t msg_len) {
     if (!fail) {
         snprintf(msg, msg_len, "%-28s NMSE %.3g (limit %.0e)  argmax %d/%d = %.1f%%", r.model,
                  worst, limit, n_agree, n_pos, 100 * agree);
-        int pending = agree < 0.98 && argmax_is_pending(r.model);
-        fail = !(worst <= limit) || (agree < 0.98 && !pending) || n_pos == 0;
-        if (pending && !fail)
-            snprintf(msg + strlen(msg), msg_len - strlen(msg), "  (argmax pending: kernel order)");
+        fail = !(worst <= limit) || agree < 0.98 || n_pos == 0;
     }
     eng_ctx_free(c);
     eng_model_free(m);
