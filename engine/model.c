@@ -9,12 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__has_include)
-#if __has_include("tokenizer.h")
 #include "tokenizer.h"
-#define MODEL_HAVE_TOKENIZER 1
-#endif
-#endif
 
 static const struct arch arch_table[] = {
     /* name     neox qkv_bias fused_qkv fused_gate_up q_prescale */
@@ -423,14 +418,12 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
         if (model_load_hparams(m))
             memset(&m->hp, 0, sizeof m->hp);
     }
-#ifdef MODEL_HAVE_TOKENIZER
     if ((rc = vocab_load(m->g, &m->vocab, err, sizeof err))) {
         rc = eng_error(rc, "%s", err);
         goto fail;
     }
     if (p->vocab_only || !m->hp.n_vocab)
         m->hp.n_vocab = eng_vocab_size(m);
-#endif
     model_fill_info(m, path);
     *out = m;
     return ENG_OK;
@@ -442,9 +435,7 @@ fail:
 void eng_model_free(eng_model *m) {
     if (!m)
         return;
-#ifdef MODEL_HAVE_TOKENIZER
     vocab_free(m->vocab);
-#endif
     free(m->layers);
     free(m->meta_arena);
     free(m->meta_keys);
