@@ -24,6 +24,7 @@ TEST(ops_expf_close_to_libm) {
     CHECK(ops_expf(-INFINITY) == 0.0f);
     CHECK(ops_expf(-200.0f) == 0.0f);
     CHECK(isinf(ops_expf(200.0f)));
+    CHECK(isnan(ops_expf(NAN)));
 }
 
 /* Runs every op on the same inputs, returns the outputs concatenated (caller frees). */
