@@ -2,7 +2,8 @@
  * (22 layers, n_embd 2048, 4 KV heads of 64, n_ff 5632, vocab 32000) run on the quant kernels
  * alone with N threads (rows split evenly, a barrier after each matrix as a forward pass has):
  * an upper bound for natter's generation speed, and the kernels' share of the memory bandwidth.
- * Weights are random blocks in memory (not a file). Usage: kmatvec [-t N] [-r REPS] [TYPE...]
+ * Weights are random blocks in memory (not a file). Usage: kmatvec [-t N] [-r REPS] [-m] [TYPE...]
+ * (-m: through quant_mat_dot with one column, as the forward pass calls it, instead of vec_dot)
  * with TYPE among Q4_0, Q8_0, Q4_K_M (Q4_K, with Q6_K output and half the attn_v/ffn_down). */
 #include <pthread.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ struct mat {
 
 struct job {
     struct mat *mats;
-    int n_mats, reps, ith, nth;
+    int n_mats, reps, ith, nth, use_mat_dot;
     pthread_barrier_t *bar;
 };
 
@@ -41,8 +42,14 @@ static void *worker(void *ud) {
             const struct quant_traits *tr = quant_traits_get(a->type);
             const int r0 = (int)((long long)a->rows * j->ith / j->nth);
             const int r1 = (int)((long long)a->rows * (j->ith + 1) / j->nth);
-            for (int r = r0; r < r1; r++)
-                tr->vec_dot(a->cols, &a->out[r], a->w + (size_t)r * a->row_bytes, a->xq);
+            if (j->use_mat_dot) /* as the forward pass: blocks of rows, one column */
+                for (int r = r0; r < r1; r += 64)
+                    quant_mat_dot(a->type, a->cols, &a->out[r], (size_t)a->rows,
+                                  a->w + (size_t)r * a->row_bytes, a->row_bytes, a->xq, 0,
+                                  r1 - r < 64 ? r1 - r : 64, 1);
+            else
+                for (int r = r0; r < r1; r++)
+                    tr->vec_dot(a->cols, &a->out[r], a->w + (size_t)r * a->row_bytes, a->xq);
             pthread_barrier_wait(j->bar);
         }
     }
@@ -78,19 +85,20 @@ static void mat_init(struct mat *a, uint32_t type, int rows, int cols) {
 }
 
 int main(int argc, char **argv) {
-    int nth = 2, reps = 10;
+    int nth = 2, reps = 10, use_mat_dot = 0;
     const char *types[8];
     int n_types = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) nth = atoi(argv[++i]);
         else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-m") == 0) use_mat_dot = 1;
         else if (n_types < 8) types[n_types++] = argv[i];
     }
     if (nth < 1 || reps < 1) return 2;
     if (n_types == 0) types[0] = "Q4_0", types[1] = "Q4_K_M", types[2] = "Q8_0", n_types = 3;
     const int n_layer = 22, n_embd = 2048, n_kv = 256, n_ff = 5632, n_vocab = 32000;
-    printf("kernels: %s; %d threads; TinyLlama-1.1B shape, matrix x vector only\n",
-           quant_simd_name(), nth);
+    printf("kernels: %s; %d threads; TinyLlama-1.1B shape, matrix x vector only (%s)\n",
+           quant_simd_name(), nth, use_mat_dot ? "quant_mat_dot, 1 column" : "vec_dot per row");
     for (int k = 0; k < n_types; k++) {
         uint32_t base, big = GGML_TYPE_Q6_K;
         if (strcmp(types[k], "Q4_0") == 0) base = GGML_TYPE_Q4_0;
@@ -124,7 +132,7 @@ int main(int argc, char **argv) {
         for (int round = 0; round < 3; round++) {
             const double t0 = now_s();
             for (int t = 0; t < nth; t++) {
-                jobs[t] = (struct job){mats, n_mats, reps, t, nth, &bar};
+                jobs[t] = (struct job){mats, n_mats, reps, t, nth, use_mat_dot, &bar};
                 if (t > 0) pthread_create(&tids[t], NULL, worker, &jobs[t]);
             }
             worker(&jobs[0]);
