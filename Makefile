@@ -113,7 +113,7 @@ fuzz-bins: $(FUZZ_BIN)
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libnatter.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
-fuzz-run: fuzz
+fuzz-run: fuzz $(BUILD)/tools/mkmodel
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 # valgrind memcheck over the engine tests (no leaks, no invalid accesses): a -O1 build in

@@ -422,6 +422,12 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
         rc = eng_error(rc, "%s", err);
         goto fail;
     }
+    /* logits and embeddings have n_vocab rows: a token id past them would read out of bounds */
+    if (!p->vocab_only && m->hp.n_vocab && eng_vocab_size(m) != m->hp.n_vocab) {
+        rc = eng_error(ENG_E_FORMAT, "the tokenizer has %d tokens but tensor "
+                       "'token_embd.weight' has %d rows", eng_vocab_size(m), m->hp.n_vocab);
+        goto fail;
+    }
     if (p->vocab_only || !m->hp.n_vocab)
         m->hp.n_vocab = eng_vocab_size(m);
     model_fill_info(m, path);

@@ -227,7 +227,7 @@ static void ops_detect(void) {
 #ifdef OPS_X86
     __builtin_cpu_init();
     ops_have_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
-                      __builtin_cpu_supports("f16c");
+                      quant_cpu_has_f16c();
 #endif
 }
 

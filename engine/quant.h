@@ -172,5 +172,8 @@ void quant_f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
 int quant_force_scalar(int on);
 /* "avx512vnni", "avx512", "avx2", "neon" or "scalar": the kernels vec_dot currently uses. */
 const char *quant_simd_name(void);
+/* 1 if the CPU has F16C (x86 CPUID; 0 elsewhere). For other modules' SIMD dispatch: clang's
+ * __builtin_cpu_supports does not know "f16c". */
+int quant_cpu_has_f16c(void);
 
 #endif

@@ -10,14 +10,14 @@
 
 /* F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does not know "f16c"
  * (and the fuzz build, make fuzz, uses clang). */
-static int quant_has_f16c(void) {
+int quant_cpu_has_f16c(void) {
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
 }
 
 enum quant_level quant_level_detect(void) {
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !quant_has_f16c())
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !quant_cpu_has_f16c())
         return QUANT_SCALAR;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl")) {
@@ -336,6 +336,10 @@ const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {
 }
 
 #else
+
+int quant_cpu_has_f16c(void) {
+    return 0;
+}
 
 enum quant_level quant_level_detect(void) {
 #if defined(__aarch64__)

@@ -558,6 +558,12 @@ static void mp_vocab_mismatch(struct gc_file *f) {
     t->ne[1] -= 1;
     t->nbytes -= t->nbytes / (t->ne[1] + 1);
 }
+/* Tied embeddings (no output.weight) one row short of the tokenizer: found by fuzz_model (the
+ * logits had fewer rows than eng_vocab_size said). */
+static void mp_vocab_mismatch_tied(struct gc_file *f) {
+    gc_tensor_del(f, "output.weight");
+    mp_vocab_mismatch(f);
+}
 static void mp_tokens_gone(struct gc_file *f) { gc_del(f, "tokenizer.ggml.tokens"); }
 static void mp_tokens_u32(struct gc_file *f) {
     uint32_t ids[512] = {0};
@@ -624,6 +630,7 @@ static const struct gcorp_mcase gcorp_mcases[] = {
     {"attn_norm half as long", mp_tensor_1d_wrong},
     {"ffn_gate of type I32", mp_tensor_type_unsupported},
     {"token_embd one row short of the vocab", mp_vocab_mismatch},
+    {"tied token_embd one row short of the vocab", mp_vocab_mismatch_tied},
     {"tokenizer.ggml.tokens missing", mp_tokens_gone},
     {"tokenizer.ggml.tokens an array of u32", mp_tokens_u32},
     {"tokenizer.ggml.tokens empty", mp_tokens_none},

@@ -20,7 +20,7 @@ for t in $targets; do
     set -- -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$dir/crashes/$t-"
     case $t in
-        fuzz_model) set -- "$@" -max_len=1500000 ;;
+        fuzz_model) set -- "$@" -max_len=262144 ;;
         fuzz_gguf) set -- "$@" -max_len=65536 ;;
         fuzz_tokenizer) set -- "$@" -max_len=512 ;; # ~5 ms per KiB under ASan: keep inputs short
         *) set -- "$@" -max_len=8192 ;;

@@ -38,8 +38,25 @@ if [ -n "$shared" ]; then
     done
     head -c 65536 "$shared/vocab/ggml-vocab-llama-spm.gguf" > "$out/fuzz_gguf/vocab-spm-65536"
     head -c 65536 "$shared/vocab/ggml-vocab-gpt-2.gguf" > "$out/fuzz_gguf/vocab-gpt2-65536"
-    cp "$shared/models/stories260K.gguf" "$shared/models/TinyStories-656K-Q8_0.gguf" \
-        "$out/fuzz_model/"
+    # Whole small models (mkmodel: random weights, stories260K's 512-token vocab), one per
+    # architecture and a few tensor types: small enough for many executions a second.
+    mk=${NATTER_TOOLS:-build/tools}/mkmodel
+    if [ -x "$mk" ]; then
+        for a in llama qwen2 phi3; do
+            "$mk" -o "$out/fuzz_model/$a-Q8_0.gguf" -v "$shared/models/stories260K.gguf" \
+                --arch "$a" --type Q8_0 --n-embd 32 --n-layer 1 --n-head 4 --n-head-kv 2 \
+                --n-ff 64 --ctx 64 >/dev/null
+        done
+        "$mk" -o "$out/fuzz_model/llama-F32-tied.gguf" -v "$shared/models/stories260K.gguf" \
+            --type F32 --n-embd 32 --n-layer 2 --n-head 2 --n-head-kv 1 --n-ff 48 --ctx 64 \
+            --tied >/dev/null
+        "$mk" -o "$out/fuzz_model/llama-Q4_K_M.gguf" -v "$shared/models/stories260K.gguf" \
+            --type Q4_K_M --n-embd 256 --n-layer 1 --n-head 4 --n-head-kv 4 --n-ff 256 \
+            --ctx 64 >/dev/null
+    else
+        echo "seeds.sh: no $mk (make tools): fuzz_model starts from stories260K only" >&2
+        cp "$shared/models/stories260K.gguf" "$out/fuzz_model/"
+    fi
 
     # Tokenizer input: byte 0 picks the vocab (order of fuzz_tokenizer.c), byte 1 the flags.
     i=0
