@@ -4,12 +4,14 @@
  * matmuls split by rows over the pool's threads (static split: any thread count gives the same
  * numbers), logits. A context is used by one thread at a time. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
 #include "ops.h"
 #include "pool.h"
+#include "sysmem.h"
 
 struct eng_ctx {
     eng_model *m;
@@ -145,6 +147,15 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     size_t hbw = 2 * F > Q + 2 * KV ? 2 * F : Q + 2 * KV;
     size_t kv_n = (size_t)hp->n_layer * (size_t)c->n_ctx * KV;
     c->xq_row = max_act_row(m);
+    /* the KV cache and batch activations, refused up front rather than OOM-killed on use */
+    char merr[160], what[64];
+    snprintf(what, sizeof what, "a context of %d tokens", c->n_ctx);
+    if (sysmem_check(2 * (uint64_t)kv_n * c->kv_elt +
+                         (uint64_t)B * (3 * E + 2 * Q + 2 * KV + hbw + F) * sizeof(float),
+                     what, merr, sizeof merr)) {
+        free(c);
+        return eng_error(ENG_E_NOMEM, "%s", merr);
+    }
     c->k_cache = malloc(kv_n * c->kv_elt);
     c->v_cache = malloc(kv_n * c->kv_elt);
     c->tokens = malloc((size_t)c->n_ctx * sizeof *c->tokens);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sysmem.h"
 #include "tokenizer.h"
 
 static const struct arch arch_table[] = {
@@ -411,6 +412,11 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
         }
         if ((rc = model_load_hparams(m)) || (rc = model_bind_all(m, p)))
             goto fail;
+        /* every token reads all the weights: refuse what cannot stay in memory (sysmem.h) */
+        if (sysmem_check(gguf_file_size(m->g), "the model", err, sizeof err)) {
+            rc = eng_error(ENG_E_NOMEM, "%s", err);
+            goto fail;
+        }
         /* the weights are read in full on every token: ask for them early */
         gguf_advise_willneed(m->g);
     } else if (m->arch) {
