@@ -1,13 +1,18 @@
 /* engine/pool.c — the engine's thread pool (engine/pool.h): n_threads - 1 persistent workers
- * started once, woken per pool_run() through a generation counter. Waiting is spin-then-sleep:
- * a short spin on an atomic (cheap for the many back-to-back matmuls of one token), then a
- * condition variable (so an idle pool costs no CPU). pool_run() is called by one owner thread at
- * a time; pool_new/pool_free by whoever owns the pool. */
+ * started once. A run publishes (fn, ud) under a new generation number; the nth slots of the
+ * run (ith = 0..nth-1) are claimed one at a time from an atomic (generation, next slot) word:
+ * the caller takes slot 0, workers take the others as they wake, and the caller takes whatever
+ * is still unclaimed when its own slot is done — so a worker the OS has not scheduled yet (a
+ * busy machine) delays nothing. Waiting is spin-then-sleep: a short spin on the atomic (cheap
+ * for the many back-to-back matmuls of one token), then a condition variable (an idle pool
+ * costs no CPU). pool_run() is called by one owner thread at a time; pool_new/pool_free by
+ * whoever owns the pool. */
 #include "pool.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -23,75 +28,68 @@
  * token, short enough that a pool left idle goes to sleep quickly (the machine may be shared). */
 #define POOL_SPIN 2000
 
-struct pool_worker {
-    pool *p;
-    int ith;
-    pthread_t thread;
-};
-
 struct pool {
     int n_threads;
-    struct pool_worker *workers;      /* n_threads - 1 of them */
+    pthread_t *workers;               /* n_threads - 1 of them */
 
-    /* the job of the current run, published by the increment of gen */
+    /* the job of the current run, published by the store of a new generation into state */
     void (*fn)(void *ud, int ith, int nth);
     void *ud;
-    atomic_uint gen;                  /* incremented once per run (and at shutdown) */
+    _Atomic uint64_t state;           /* generation << 32 | next unclaimed slot */
     atomic_int stop;
+    atomic_int n_done;                /* slots of the current run finished */
 
-    atomic_int n_pending;             /* workers that have not finished the current run */
-
-    /* sleeping workers wait here for gen to change */
+    /* sleeping workers wait here for the generation to change */
     pthread_mutex_t wake_mu;
     pthread_cond_t wake_cv;
     atomic_int n_sleeping;
 
-    /* the owner waits here for n_pending to reach 0 */
+    /* the owner waits here for n_done to reach n_threads */
     pthread_mutex_t done_mu;
     pthread_cond_t done_cv;
     atomic_int owner_sleeping;
 };
 
-/* Waits until p->gen differs from seen; returns the new value. */
-static unsigned pool_wait_gen(pool *p, unsigned seen) {
-    for (int i = 0; i < POOL_SPIN; i++) {
-        unsigned g = atomic_load(&p->gen);
-        if (g != seen) return g;
-        pool_cpu_relax();
+static uint32_t pool_gen(uint64_t state) { return (uint32_t)(state >> 32); }
+
+/* Claims the next slot of generation gen; -1 when none is left (or gen is over). */
+static int pool_claim(pool *p, uint32_t gen) {
+    uint64_t s = atomic_load(&p->state);
+    for (;;) {
+        if (pool_gen(s) != gen || (uint32_t)s >= (uint32_t)p->n_threads) return -1;
+        if (atomic_compare_exchange_weak(&p->state, &s, s + 1)) return (int)(uint32_t)s;
     }
-    pthread_mutex_lock(&p->wake_mu);
-    atomic_fetch_add(&p->n_sleeping, 1);
-    unsigned g;
-    while ((g = atomic_load(&p->gen)) == seen) pthread_cond_wait(&p->wake_cv, &p->wake_mu);
-    atomic_fetch_sub(&p->n_sleeping, 1);
-    pthread_mutex_unlock(&p->wake_mu);
-    return g;
 }
 
+/* Counts a finished slot; the last one wakes the owner if it sleeps. */
 static void pool_finish_one(pool *p) {
-    if (atomic_fetch_sub(&p->n_pending, 1) == 1 && atomic_load(&p->owner_sleeping)) {
+    if (atomic_fetch_add(&p->n_done, 1) + 1 == p->n_threads && atomic_load(&p->owner_sleeping)) {
         pthread_mutex_lock(&p->done_mu);
         pthread_cond_signal(&p->done_cv);
         pthread_mutex_unlock(&p->done_mu);
     }
 }
 
-static void *pool_worker_main(void *arg) {
-    struct pool_worker *w = arg;
-    pool *p = w->p;
-    unsigned seen = 0; /* gen's value at pool_new: a run may start before this thread does */
-    for (;;) {
-        seen = pool_wait_gen(p, seen);
-        if (atomic_load(&p->stop)) break;
-        p->fn(p->ud, w->ith, p->n_threads);
-        pool_finish_one(p);
+/* Waits until the generation differs from seen; returns the new one. The sleeper registers
+ * itself (n_sleeping) under wake_mu before re-checking, and both sides use sequentially
+ * consistent atomics, so either it sees the new generation or pool_wake sees it sleeping and
+ * broadcasts under the mutex. */
+static uint32_t pool_wait_gen(pool *p, uint32_t seen) {
+    for (int i = 0; i < POOL_SPIN; i++) {
+        uint32_t g = pool_gen(atomic_load(&p->state));
+        if (g != seen) return g;
+        pool_cpu_relax();
     }
-    return NULL;
+    pthread_mutex_lock(&p->wake_mu);
+    atomic_fetch_add(&p->n_sleeping, 1);
+    uint32_t g;
+    while ((g = pool_gen(atomic_load(&p->state))) == seen)
+        pthread_cond_wait(&p->wake_cv, &p->wake_mu);
+    atomic_fetch_sub(&p->n_sleeping, 1);
+    pthread_mutex_unlock(&p->wake_mu);
+    return g;
 }
 
-/* Wakes the workers after gen was incremented. The sleeper registers itself (n_sleeping) under
- * wake_mu before re-checking gen, and both sides use sequentially consistent atomics, so either
- * the sleeper sees the new gen or we see it sleeping and broadcast under the mutex. */
 static void pool_wake(pool *p) {
     if (atomic_load(&p->n_sleeping) > 0) {
         pthread_mutex_lock(&p->wake_mu);
@@ -100,15 +98,31 @@ static void pool_wake(pool *p) {
     }
 }
 
+static void *pool_worker_main(void *arg) {
+    pool *p = arg;
+    uint32_t seen = 0; /* the generation at pool_new: a run may start before this thread does */
+    for (;;) {
+        seen = pool_wait_gen(p, seen);
+        if (atomic_load(&p->stop)) break;
+        /* fn/ud stay valid while we hold a claimed slot: the run cannot end before we finish */
+        for (int ith; (ith = pool_claim(p, seen)) >= 0;) {
+            p->fn(p->ud, ith, p->n_threads);
+            pool_finish_one(p);
+        }
+    }
+    return NULL;
+}
+
 int pool_new(int n_threads, pool **out) {
     *out = NULL;
     if (n_threads < 1 || n_threads > 1024) return -EINVAL;
     pool *p = calloc(1, sizeof *p);
     if (!p) return -ENOMEM;
     p->n_threads = n_threads;
-    atomic_init(&p->gen, 0);
+    /* generation 0 with no slot left: nothing to claim until the first run */
+    atomic_init(&p->state, (uint64_t)(uint32_t)n_threads);
     atomic_init(&p->stop, 0);
-    atomic_init(&p->n_pending, 0);
+    atomic_init(&p->n_done, 0);
     atomic_init(&p->n_sleeping, 0);
     atomic_init(&p->owner_sleeping, 0);
     pthread_mutex_init(&p->wake_mu, NULL);
@@ -122,9 +136,7 @@ int pool_new(int n_threads, pool **out) {
             return -ENOMEM;
         }
         for (int i = 0; i < n_threads - 1; i++) {
-            p->workers[i].p = p;
-            p->workers[i].ith = i + 1;
-            int rc = pthread_create(&p->workers[i].thread, NULL, pool_worker_main, &p->workers[i]);
+            int rc = pthread_create(&p->workers[i], NULL, pool_worker_main, p);
             if (rc != 0) {
                 p->n_threads = i + 1; /* only the started ones are joined */
                 pool_free(p);
@@ -140,11 +152,12 @@ void pool_free(pool *p) {
     if (!p) return;
     if (p->workers) {
         atomic_store(&p->stop, 1);
-        atomic_fetch_add(&p->gen, 1);
+        uint32_t g = pool_gen(atomic_load(&p->state)) + 1;
+        atomic_store(&p->state, (uint64_t)g << 32 | (uint32_t)p->n_threads);
         pthread_mutex_lock(&p->wake_mu);
         pthread_cond_broadcast(&p->wake_cv);
         pthread_mutex_unlock(&p->wake_mu);
-        for (int i = 0; i < p->n_threads - 1; i++) pthread_join(p->workers[i].thread, NULL);
+        for (int i = 0; i < p->n_threads - 1; i++) pthread_join(p->workers[i], NULL);
         free(p->workers);
     }
     pthread_mutex_destroy(&p->wake_mu);
@@ -161,21 +174,28 @@ void pool_run(pool *p, void (*fn)(void *ud, int ith, int nth), void *ud) {
         fn(ud, 0, 1);
         return;
     }
+    int nth = p->n_threads;
     p->fn = fn;
     p->ud = ud;
-    atomic_store(&p->n_pending, p->n_threads - 1);
-    atomic_fetch_add(&p->gen, 1); /* publishes fn/ud (seq_cst) */
+    atomic_store(&p->n_done, 0);
+    uint32_t g = pool_gen(atomic_load(&p->state)) + 1;
+    atomic_store(&p->state, (uint64_t)g << 32 | 1u); /* slot 0 is ours; publishes fn/ud */
     pool_wake(p);
 
-    fn(ud, 0, p->n_threads);
+    fn(ud, 0, nth);
+    pool_finish_one(p);
+    for (int ith; (ith = pool_claim(p, g)) >= 0;) { /* slots no worker has taken yet */
+        fn(ud, ith, nth);
+        pool_finish_one(p);
+    }
 
     for (int i = 0; i < POOL_SPIN; i++) {
-        if (atomic_load(&p->n_pending) == 0) return;
+        if (atomic_load(&p->n_done) == nth) return;
         pool_cpu_relax();
     }
     pthread_mutex_lock(&p->done_mu);
     atomic_store(&p->owner_sleeping, 1);
-    while (atomic_load(&p->n_pending) != 0) pthread_cond_wait(&p->done_cv, &p->done_mu);
+    while (atomic_load(&p->n_done) != nth) pthread_cond_wait(&p->done_cv, &p->done_mu);
     atomic_store(&p->owner_sleeping, 0);
     pthread_mutex_unlock(&p->done_mu);
 }

@@ -11,9 +11,11 @@ int pool_new(int n_threads, pool **out);
 void pool_free(pool *p);
 int pool_n_threads(const pool *p);
 
-/* Runs fn(ud, ith, nth) once on each of the nth threads (ith = 0 on the caller) and returns
- * when all have finished. Work split by ith must not depend on timing, so that results are
- * identical for any thread count. */
+/* Runs fn(ud, ith, nth) once for each ith in 0..nth-1 and returns when all have finished.
+ * ith 0 runs on the caller; the others on whichever thread claims them first (the caller too,
+ * when a worker has not woken up yet), so fn must depend on ith only, never on which thread
+ * runs it. Work split by ith must not depend on timing, so that results are identical for any
+ * thread count. */
 void pool_run(pool *p, void (*fn)(void *ud, int ith, int nth), void *ud);
 
 #endif

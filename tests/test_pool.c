@@ -81,3 +81,33 @@ TEST(pool_bad_args_and_idle_free) {
     pool_test_sleep_ms(20); /* workers asleep before any run */
     pool_free(p);
 }
+
+/* Every slot exactly once in every run, whichever thread takes it, with uneven work (some
+ * slots slow) and more threads than cores: checked after each run, not only in total. */
+struct pool_test_once {
+    atomic_int seen[6];
+    volatile double sink;
+};
+
+static void pool_test_once_fn(void *ud, int ith, int nth) {
+    struct pool_test_once *o = ud;
+    (void)nth;
+    atomic_fetch_add(&o->seen[ith], 1);
+    double x = 0;
+    for (int i = 0; i < (ith % 3) * 2000; i++) x += i * 0.5;
+    o->sink = x;
+}
+
+TEST(pool_slots_exactly_once_per_run) {
+    pool *p = NULL;
+    CHECK_EQ_INT(pool_new(6, &p), 0);
+    struct pool_test_once o;
+    memset(&o, 0, sizeof o);
+    for (int r = 0; r < 3000; r++) {
+        for (int i = 0; i < 6; i++) atomic_store(&o.seen[i], 0);
+        pool_run(p, pool_test_once_fn, &o);
+        for (int i = 0; i < 6; i++) CHECK_EQ_INT(atomic_load(&o.seen[i]), 1);
+        if (r % 1000 == 999) pool_test_sleep_ms(5);
+    }
+    pool_free(p);
+}
