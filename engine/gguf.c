@@ -98,11 +98,25 @@ static uint64_t vtype_size(uint32_t t) {
 /* Skips (validating) one value of type t; for arrays reads the element type and count. */
 static int rd_skip_value(struct rd *r, uint32_t t, int depth, const char *key_fmt,
                          const struct gguf_str *key) {
+    /* fast paths for the valid scalars and strings that make up most of a vocabulary's
+     * arrays: the message naming the key is only formatted on the way to an error */
+    uint64_t sz = vtype_size(t);
+    if (sz && sz <= rd_left(r)) {
+        r->pos += sz;
+        return 0;
+    }
+    if (t == GGUF_TYPE_STRING && rd_left(r) >= 8) {
+        uint64_t len;
+        memcpy(&len, r->p + r->pos, 8);
+        if (len <= rd_left(r) - 8) {
+            r->pos += 8 + len;
+            return 0;
+        }
+    }
     char what[160];
     snprintf(what, sizeof what, key_fmt, (int)(key->len > 100 ? 100 : key->len), key->p);
     if (t >= GGUF_TYPE_COUNT)
         return rd_fail(r, "%s: bad value type id %u", what, t);
-    uint64_t sz = vtype_size(t);
     if (sz)
         return rd_bytes(r, NULL, sz, what);
     if (t == GGUF_TYPE_STRING) {
