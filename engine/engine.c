@@ -1,9 +1,10 @@
 /* engine/engine.c — contexts and the forward pass: the KV cache (F16 or F32) and every
  * activation buffer allocated at eng_ctx_new (nothing per token), eng_decode over batches
  * (RMSNorm, RoPE normal/NEOX, GQA causal attention, SwiGLU, as the model's struct arch says),
- * matmuls split by rows over the pool's threads (static split: any thread count gives the same
- * numbers), logits. A context is used by one thread at a time. */
+ * matmuls split into fixed 64-row units handed out to the pool's threads (any thread count
+ * gives the same numbers), logits. A context is used by one thread at a time. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,32 +212,39 @@ struct matmul_args {
     const uint8_t *xq;         /* n_tok activation rows in the weights' vec_dot_type */
     size_t xq_stride;
     int n_tok;
+    int64_t unit0[4];          /* first unit (MM_ROW_BLOCK rows) of each job; unit0[n_job]: all */
+    atomic_llong next;         /* next unit to hand out (units below nth: thread ith's first) */
 };
 
-/* Rows per call of the tile kernels: the block's weights stay in cache while every column
- * (token) of the batch passes over them. */
+/* Rows per unit of work: the block's weights stay in cache while every column (token) of the
+ * batch passes over them, and a unit is small enough that a thread the OS stalls leaves little
+ * for the others to wait on. */
 #define MM_ROW_BLOCK 64
 
+/* Units are handed out dynamically (each thread starts with unit ith, then takes the next free
+ * one), so a thread that runs late is not waited for. Units always cover the same rows and
+ * every row is computed the same way whoever runs it: any thread count gives the same bits. */
 static void matmul_worker(void *ud, int ith, int nth) {
-    const struct matmul_args *a = ud;
-    for (int j = 0; j < a->n_job; j++) {
+    struct matmul_args *a = ud;
+    int64_t n_units = a->unit0[a->n_job];
+    (void)nth;
+    for (int64_t u = ith; u < n_units; u = atomic_fetch_add(&a->next, 1)) {
+        int j = 0;
+        while (u >= a->unit0[j + 1])
+            j++;
         const struct tensor *w = a->job[j].w;
         float *out = a->job[j].out;
-        int64_t n_rows = w->ne1;
-        int64_t r0 = n_rows * ith / nth, r1 = n_rows * (ith + 1) / nth;
-        const uint8_t *wd = w->data;
+        int64_t rb = (u - a->unit0[j]) * MM_ROW_BLOCK;
+        int nr = (int)(w->ne1 - rb < MM_ROW_BLOCK ? w->ne1 - rb : MM_ROW_BLOCK);
+        const uint8_t *wd = (const uint8_t *)w->data + (size_t)rb * w->row_bytes;
         if (a->n_tok == 1) {   /* matrix x vector: one dot product per row */
             quant_vec_dot_fn dot = w->tr->vec_dot;
-            for (int64_t r = r0; r < r1; r++)
-                dot((int)w->ne0, &out[r], wd + (size_t)r * w->row_bytes, a->xq);
+            for (int r = 0; r < nr; r++)
+                dot((int)w->ne0, &out[rb + r], wd + (size_t)r * w->row_bytes, a->xq);
             continue;
         }
-        for (int64_t rb = r0; rb < r1; rb += MM_ROW_BLOCK) {
-            int nr = (int)(r1 - rb < MM_ROW_BLOCK ? r1 - rb : MM_ROW_BLOCK);
-            quant_mat_dot(w->type, (int)w->ne0, out + rb, (size_t)a->job[j].ld,
-                          wd + (size_t)rb * w->row_bytes, w->row_bytes, a->xq, a->xq_stride,
-                          nr, a->n_tok);
-        }
+        quant_mat_dot(w->type, (int)w->ne0, out + rb, (size_t)a->job[j].ld, wd, w->row_bytes,
+                      a->xq, a->xq_stride, nr, a->n_tok);
     }
 }
 
@@ -265,7 +273,7 @@ static void matmul_n(eng_ctx *c, const struct matmul_job *jobs, int n_job, const
                      int n_tok, int reuse) {
     const struct tensor *w = jobs[0].w;
     enum ggml_type vt = w->tr->vec_dot_type;
-    struct matmul_args a = {{jobs[0]}, 1, NULL, 0, n_tok};
+    struct matmul_args a = {{jobs[0]}, 1, NULL, 0, n_tok, {0}, 0};
     if (!reuse)
         c->xq_src = NULL;   /* x may have changed since xq was made from it */
     for (int j = 1; j < n_job; j++) {
@@ -292,6 +300,10 @@ static void matmul_n(eng_ctx *c, const struct matmul_job *jobs, int n_job, const
             c->xq_ne0 = w->ne0;
         }
     }
+    a.unit0[0] = 0;
+    for (int j = 0; j < a.n_job; j++)
+        a.unit0[j + 1] = a.unit0[j] + (a.job[j].w->ne1 + MM_ROW_BLOCK - 1) / MM_ROW_BLOCK;
+    atomic_init(&a.next, pool_n_threads(c->pool));
     pool_run(c->pool, matmul_worker, &a);
     for (int j = 1; j < n_job; j++)   /* the ones that did not fit the shared run */
         if (!(jobs[j].w->tr->vec_dot_type == vt && jobs[j].w->ne0 == w->ne0))
@@ -364,13 +376,16 @@ static void kv_store(eng_ctx *c, void *cache, int layer, int pos, const float *s
 struct attn_args {
     eng_ctx *c;
     int layer, pos0, n_tok;
+    atomic_int next;   /* next unit of ATTN_UNIT (token, head) pairs (as matmul_worker's) */
 };
 
-/* Causal attention of every (token, head) pair; pairs split statically over threads.
+#define ATTN_UNIT 4
+
+/* Causal attention of every (token, head) pair; units of pairs handed out dynamically.
  * Per thread scratch (att_stride floats): weights (n_ctx), q (head_dim), 16 lanes per output
  * value (16 * head_dim). The arithmetic is llama.cpp's (engine/ops.c). */
 static void attn_worker(void *ud, int ith, int nth) {
-    const struct attn_args *a = ud;
+    struct attn_args *a = ud;
     eng_ctx *c = a->c;
     const struct hparams *hp = &c->m->hp;
     int hd = hp->head_dim, KV = hp->n_embd_kv, group = hp->n_head / hp->n_head_kv;
@@ -379,12 +394,13 @@ static void attn_worker(void *ud, int ith, int nth) {
     int pre = c->m->arch->q_prescale;
     float *att = c->att + (size_t)ith * c->att_stride;
     float *qh = att + c->n_ctx, *acc = qh + hd;
-    int n_task = a->n_tok * hp->n_head;
-    int i0 = (int)((int64_t)n_task * ith / nth), i1 = (int)((int64_t)n_task * (ith + 1) / nth);
+    int n_task = a->n_tok * hp->n_head, n_unit = (n_task + ATTN_UNIT - 1) / ATTN_UNIT;
+    (void)nth;
     size_t layer_off = (size_t)a->layer * c->n_ctx * (size_t)KV;
     int f16 = c->kv_type == ENG_KV_F16;
     size_t esz = f16 ? 2 : 4;
-    for (int task = i0; task < i1; task++) {
+    for (int u = ith; u < n_unit; u = atomic_fetch_add(&a->next, 1))
+    for (int task = u * ATTN_UNIT; task < n_task && task < (u + 1) * ATTN_UNIT; task++) {
         int t = task / hp->n_head, h = task % hp->n_head;
         int pos = a->pos0 + t, kvh = h / group;
         const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)h * hd;
@@ -450,7 +466,8 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
             kv_store(c, c->k_cache, il, pos0 + t, c->k + (size_t)t * KV, KV);
             kv_store(c, c->v_cache, il, pos0 + t, c->v + (size_t)t * KV, KV);
         }
-        struct attn_args aa = {c, il, pos0, n_tok};
+        struct attn_args aa = {c, il, pos0, n_tok, 0};
+        atomic_init(&aa.next, c->n_threads);
         pool_run(c->pool, attn_worker, &aa);
         matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);
         for (size_t i = 0; i < (size_t)n_tok * E; i++)
