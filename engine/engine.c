@@ -221,6 +221,18 @@ struct matmul_args {
  * for the others to wait on. */
 #define MM_ROW_BLOCK 64
 
+/* Bytes ahead of the row being read that matrix x vector prefetches: the weights are read
+ * once per token, from memory, and the hardware prefetchers alone leave the stream waiting
+ * (tg32 on the 1.1B-shaped Q4_0 file, 2 threads, shared machine: ~3.5 -> ~4.5 t/s). */
+#define MV_PREFETCH 4096
+
+/* Prefetches the n bytes MV_PREFETCH ahead of p, one cache line at a time (prefetches never
+ * fault, so running past the end of the weights is harmless). */
+static void prefetch_ahead(const uint8_t *p, size_t n) {
+    for (size_t o = 0; o < n; o += 64)
+        __builtin_prefetch(p + MV_PREFETCH + o, 0, 3);
+}
+
 /* Units are handed out dynamically (each thread starts with unit ith, then takes the next free
  * one), so a thread that runs late is not waited for. Units always cover the same rows and
  * every row is computed the same way whoever runs it: any thread count gives the same bits. */
@@ -239,8 +251,11 @@ static void matmul_worker(void *ud, int ith, int nth) {
         const uint8_t *wd = (const uint8_t *)w->data + (size_t)rb * w->row_bytes;
         if (a->n_tok == 1) {   /* matrix x vector: one dot product per row */
             quant_vec_dot_fn dot = w->tr->vec_dot;
-            for (int r = 0; r < nr; r++)
-                dot((int)w->ne0, &out[rb + r], wd + (size_t)r * w->row_bytes, a->xq);
+            for (int r = 0; r < nr; r++) {
+                const uint8_t *row = wd + (size_t)r * w->row_bytes;
+                prefetch_ahead(row, w->row_bytes);
+                dot((int)w->ne0, &out[rb + r], row, a->xq);
+            }
             continue;
         }
         quant_mat_dot(w->type, (int)w->ne0, out + rb, (size_t)a->job[j].ld, wd, w->row_bytes,
