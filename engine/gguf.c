@@ -84,8 +84,7 @@ static int rd_str(struct rd *r, struct gguf_str *s, const char *what) {
     return 0;
 }
 
-/* Bytes of one element of a fixed-size value type; 0 for STRING/ARRAY/unknown. */
-static uint64_t vtype_size(uint32_t t) {
+uint64_t gguf_vtype_size(uint32_t t) {
     switch (t) {
     case GGUF_TYPE_UINT8: case GGUF_TYPE_INT8: case GGUF_TYPE_BOOL: return 1;
     case GGUF_TYPE_UINT16: case GGUF_TYPE_INT16: return 2;
@@ -100,7 +99,7 @@ static int rd_skip_value(struct rd *r, uint32_t t, int depth, const char *key_fm
                          const struct gguf_str *key) {
     /* fast paths for the valid scalars and strings that make up most of a vocabulary's
      * arrays: the message naming the key is only formatted on the way to an error */
-    uint64_t sz = vtype_size(t);
+    uint64_t sz = gguf_vtype_size(t);
     if (sz && sz <= rd_left(r)) {
         r->pos += sz;
         return 0;
@@ -135,7 +134,7 @@ static int rd_skip_value(struct rd *r, uint32_t t, int depth, const char *key_fm
         return rc;
     if (at >= GGUF_TYPE_COUNT)
         return rd_fail(r, "%s: bad array element type id %u", what, at);
-    uint64_t esz = vtype_size(at);
+    uint64_t esz = gguf_vtype_size(at);
     if (esz) {
         if (n > rd_left(r) / esz)
             return rd_fail(r, "%s: array of %llu elements runs past the end of the file", what,

@@ -38,6 +38,9 @@ struct gguf_tensor {
 
 typedef struct gguf gguf;
 
+/* Bytes of one value of a fixed-size type (enum gguf_vtype); 0 for STRING, ARRAY and unknown. */
+uint64_t gguf_vtype_size(uint32_t t);
+
 /* Maps and validates path. On failure returns ENG_E_IO/ENG_E_FORMAT/ENG_E_UNSUPPORTED and a
  * one-line message in err ("tensor 'x': data ends past the end of the file"). */
 int gguf_open(const char *path, gguf **out, char *err, size_t err_len);

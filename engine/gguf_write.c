@@ -68,16 +68,6 @@ static int gw_put_str(gguf_writer *w, const char *s, size_t len) {
     return gw_put_u64(w, len) || gw_put(w, s, len) ? -1 : 0;
 }
 
-static size_t gw_scalar_size(uint32_t t) {
-    switch (t) {
-    case GGUF_TYPE_UINT8: case GGUF_TYPE_INT8: case GGUF_TYPE_BOOL: return 1;
-    case GGUF_TYPE_UINT16: case GGUF_TYPE_INT16: return 2;
-    case GGUF_TYPE_UINT32: case GGUF_TYPE_INT32: case GGUF_TYPE_FLOAT32: return 4;
-    case GGUF_TYPE_UINT64: case GGUF_TYPE_INT64: case GGUF_TYPE_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 /* key + type; undoes nothing on failure (the writer is then unusable, as documented -1) */
 static int gw_key(gguf_writer *w, const char *key, uint32_t type) {
     if (!key) return -1;
@@ -87,7 +77,7 @@ static int gw_key(gguf_writer *w, const char *key, uint32_t type) {
 }
 
 static int gw_scalar(gguf_writer *w, const char *key, uint32_t type, const void *v) {
-    return gw_key(w, key, type) || gw_put(w, v, gw_scalar_size(type)) ? -1 : 0;
+    return gw_key(w, key, type) || gw_put(w, v, (size_t)gguf_vtype_size(type)) ? -1 : 0;
 }
 
 int gguf_writer_add_u8(gguf_writer *w, const char *k, uint8_t v) { return gw_scalar(w, k, GGUF_TYPE_UINT8, &v); }
@@ -123,7 +113,7 @@ int gguf_writer_add_str(gguf_writer *w, const char *k, const char *s) {
 
 int gguf_writer_add_arr(gguf_writer *w, const char *k, uint32_t elem_type, const void *data,
                         uint64_t n) {
-    size_t es = gw_scalar_size(elem_type);
+    size_t es = (size_t)gguf_vtype_size(elem_type);
     if (!es || (n && !data) || n > SIZE_MAX / es) return -1;
     if (gw_key(w, k, GGUF_TYPE_ARRAY) || gw_put_u32(w, elem_type) || gw_put_u64(w, n)) return -1;
     return gw_put(w, data, (size_t)n * es);
@@ -151,11 +141,11 @@ static size_t gw_value_size(uint32_t t, const uint8_t *p) {
         memcpy(&et, p, 4);
         memcpy(&n, p + 4, 8);
         size_t off = 12;
-        if (et != GGUF_TYPE_STRING && et != GGUF_TYPE_ARRAY) return off + (size_t)n * gw_scalar_size(et);
+        if (et != GGUF_TYPE_STRING && et != GGUF_TYPE_ARRAY) return off + (size_t)n * (size_t)gguf_vtype_size(et);
         for (uint64_t i = 0; i < n; i++) off += gw_value_size(et, p + off);
         return off;
     }
-    return gw_scalar_size(t);
+    return (size_t)gguf_vtype_size(t);
 }
 
 int gguf_writer_copy_kv(gguf_writer *w, const struct gguf_kv *kv) {
@@ -167,7 +157,7 @@ int gguf_writer_copy_kv(gguf_writer *w, const struct gguf_kv *kv) {
     if (gw_put_u32(w, kv->arr_type) || gw_put_u64(w, kv->n)) return -1;
     size_t n = 0;
     if (kv->arr_type != GGUF_TYPE_STRING && kv->arr_type != GGUF_TYPE_ARRAY)
-        n = (size_t)kv->n * gw_scalar_size(kv->arr_type);
+        n = (size_t)kv->n * (size_t)gguf_vtype_size(kv->arr_type);
     else
         for (uint64_t i = 0; i < kv->n; i++) n += gw_value_size(kv->arr_type, kv->data + n);
     return gw_put(w, kv->data, n);
