@@ -1,5 +1,5 @@
-# tests/cli/memlimit.sh — a model too large for the memory natter may use is refused with the
-# size it needs (engine/sysmem.c), not OOM-killed: natter runs in a child memory cgroup (v1 or
+# tests/cli/memlimit.sh — a model, or a context, too large for the memory natter may use is
+# refused with the size it needs (engine/sysmem.c), not OOM-killed: natter runs in a child memory cgroup (v1 or
 # v2) limited to 96 MiB and is given a ~130 MiB model. Skips where no cgroup can be created
 # (not root, cgroupfs read-only).
 . tests/lib.sh
@@ -36,5 +36,13 @@ rc=$?
 expect_contains "$out" "natter: "
 expect_contains "$out" "the model needs 1"
 expect_contains "$out" "MiB of memory but only "
-echo "$out"
+
+# A small model with a context whose KV cache cannot fit.
+out=$(sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" run -m "$3" --ctx 1000000 -p hi -n 1' sh \
+    "$cg" "$NATTER" "$SHARED/models/stories260K.gguf" 2>&1)
+rc=$?
+[ $rc -lt 128 ] || fail "natter died from signal $((rc - 128)) (OOM-killed?): $out"
+[ $rc = 1 ] || fail "exit $rc, expected 1: $out"
+expect_contains "$out" "a context of 1000000 tokens needs "
+expect_contains "$out" " of memory but only "
 pass
