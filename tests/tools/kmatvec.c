@@ -1,7 +1,8 @@
 /* tests/tools/kmatvec.c — the per-token matrix x vector work of a TinyLlama-1.1B-shaped model
  * (22 layers, n_embd 2048, 4 KV heads of 64, n_ff 5632, vocab 32000) run on the quant kernels
  * alone with N threads (rows split evenly, a barrier after each matrix as a forward pass has):
- * an upper bound for natter's generation speed, and the kernels' share of the memory bandwidth.
+ * what the kernels alone reach and their share of the memory bandwidth (without the forward
+ * pass's read-ahead prefetch, so natter's generation can run faster than this).
  * Weights are random blocks in memory (not a file). Usage: kmatvec [-t N] [-r REPS] [-m] [TYPE...]
  * (-m: through quant_mat_dot with one column, as the forward pass calls it, instead of vec_dot)
  * with TYPE among Q4_0, Q8_0, Q4_K_M (Q4_K, with Q6_K output and half the attn_v/ffn_down). */
