@@ -177,7 +177,7 @@ static const struct {
     {"new", APP_CMD_NEW},       {"model", APP_CMD_MODEL},   {"system", APP_CMD_SYSTEM},
     {"set", APP_CMD_SET},       {"regen", APP_CMD_REGEN},   {"rename", APP_CMD_RENAME},
     {"delete", APP_CMD_DELETE}, {"export", APP_CMD_EXPORT}, {"search", APP_CMD_SEARCH},
-    {"help", APP_CMD_HELP},     {"quit", APP_CMD_QUIT},
+    {"help", APP_CMD_HELP},     {"quit", APP_CMD_QUIT},     {"template", APP_CMD_TEMPLATE},
 };
 
 static int is_space(char c) {

@@ -348,6 +348,7 @@ static int run_command(struct tui *t, const struct app_cmd *c) {
         else
             overlay_open(t, OV_SYSTEM);
         break;
+    case APP_CMD_TEMPLATE: tui_chat_set_template(t, arg); break;
     case APP_CMD_SET: {
         char *sp = strchr(arg, ' '), err[256];
         if (!arg[0]) {

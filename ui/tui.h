@@ -150,6 +150,8 @@ void tui_chat_search(struct tui *t, const char *query); /* fills t->items */
 void tui_chat_models(struct tui *t, int rescan);       /* fills t->items */
 void tui_chat_systems(struct tui *t);                  /* fills t->items */
 int tui_chat_set_system(struct tui *t, const char *name_or_text);
+/* Uses chat template NAME for the model loaded now (detection chose one at load); "" lists them. */
+void tui_chat_set_template(struct tui *t, const char *name);
 void tui_chat_notice(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tui_items_clear(struct tui *t);
 int tui_items_add(struct tui *t, const char *key, const char *label);

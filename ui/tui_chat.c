@@ -640,6 +640,27 @@ void tui_chat_systems(struct tui *t) {
     }
 }
 
+void tui_chat_set_template(struct tui *t, const char *name) {
+    const struct prompts_template *tp = name[0] ? prompts_template_find(name) : NULL;
+    if (!tp) {
+        char list[512] = "";
+        size_t len = 0;
+        for (int i = 0; i < prompts_template_count() && len < sizeof list; i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? " " : "",
+                                    prompts_template_at(i)->name);
+        if (name[0])
+            tui_chat_notice(t, "no chat template '%s'; there are: %s", name, list);
+        else
+            tui_chat_notice(t, "template %s; there are: %s", t->tmpl_name[0] ? t->tmpl_name : "-",
+                            list);
+        return;
+    }
+    tui_copy(t->tmpl_name, sizeof t->tmpl_name, tp->name);
+    if (t->db && t->conv.id[0] && store_conv_set_template(t->db, t->conv.id, t->tmpl_name) < 0)
+        store_warn(t, "chat template");
+    tui_chat_notice(t, "chat template %s (until another model loads)", tp->name);
+}
+
 int tui_chat_set_system(struct tui *t, const char *name_or_text) {
     const struct prompts_system *s = name_or_text[0] ? prompts_system_find(name_or_text) : NULL;
     const char *text = s ? s->text : name_or_text;

@@ -33,8 +33,8 @@ static const char *const help_lines[] = {
     "Ctrl-Z         suspend (fg brings the chat back)",
     "Ctrl-Q         quit",
     "",
-    "/new  /model [PATH]  /system [NAME|TEXT]  /set NAME VALUE  /regen",
-    "/rename TITLE  /delete  /export [FILE]  /search [QUERY]  /help  /quit",
+    "/new  /model [PATH]  /system [NAME|TEXT]  /template [NAME]  /set NAME VALUE",
+    "/regen  /rename TITLE  /delete  /export [FILE]  /search [QUERY]  /help  /quit",
     "(start a message with // to send a leading /)",
 };
 

@@ -82,6 +82,15 @@ tm send-keys -t t "中文 日本語 한국어" Enter
 wait_for "8 tokens" 120
 expect_contains "$(pane)" "中文 日本語 한국어"
 
+# 5b. /template picks another chat template for the loaded model; the status bar shows it
+tm send-keys -t t "/template nosuch" Enter
+wait_for "no chat template 'nosuch'"
+tm send-keys -t t "/template chatml" Enter
+wait_for "chat template chatml"
+pane | tail -1 | grep -q "│ chatml │" || { pane >&2; fail "the status bar does not show chatml"; }
+tm send-keys -t t "/template completion" Enter
+wait_for "chat template completion"
+
 # 6. Ctrl-Q, then natter -c resumes the last conversation
 tm send-keys -t t C-q
 tui_wait_exit
