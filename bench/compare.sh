@@ -59,16 +59,18 @@ if [ "$have_llama" = 1 ]; then
     node "$LDIR/bench.mjs" --version | sed 's/^/llama.cpp /'
 fi
 
-# one round of one side: "pp tg" t/s on stdout
+# one round of one side: "pp tg" t/s on stdout, nothing when it failed (the JSON goes to a
+# file of this run's own: several runs may share $SCRATCH)
+JSON=$(mktemp "${TMPDIR:-/tmp}/natter-compare.XXXXXX")
+trap 'rm -f "$JSON"' EXIT
+trap 'exit 130' INT TERM
 run_natter() {
-    "$NATTER" bench -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" --json >"$SCRATCH/compare.json"
-    printf '%s %s\n' "$(bench_json_field avg_ts pp <"$SCRATCH/compare.json")" \
-        "$(bench_json_field avg_ts tg <"$SCRATCH/compare.json")"
+    "$NATTER" bench -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" --json >"$JSON" || return 0
+    printf '%s %s\n' "$(bench_json_field avg_ts pp <"$JSON")" "$(bench_json_field avg_ts tg <"$JSON")"
 }
 run_llama() {
-    node "$LDIR/bench.mjs" -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" --json >"$SCRATCH/compare.json"
-    printf '%s %s\n' "$(bench_json_field avg_ts pp <"$SCRATCH/compare.json")" \
-        "$(bench_json_field avg_ts tg <"$SCRATCH/compare.json")"
+    node "$LDIR/bench.mjs" -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" --json >"$JSON" || return 0
+    printf '%s %s\n' "$(bench_json_field avg_ts pp <"$JSON")" "$(bench_json_field avg_ts tg <"$JSON")"
 }
 
 rows=""
@@ -82,14 +84,17 @@ for t in $TYPES; do
             [ "$side" = llama ] && [ "$have_llama" = 0 ] && continue
             echo "compare: $t round $i/$REPS: $side" >&2
             r=$(run_$side "$f")
-            echo "compare:   pp${PP} tg${TG} t/s: $r" >&2
-            rows="$rows$t $side $r
-"
+            case "$r" in
+            [0-9]*" "[0-9]*)
+                echo "compare:   pp${PP} tg${TG} t/s: $r" >&2
+                rows="$rows$t $side $r
+" ;;
+            *) echo "compare:   $side failed on $t: round left out" >&2 ;;
+            esac
         done
         i=$((i + 1))
     done
 done
-rm -f "$SCRATCH/compare.json"
 
 printf '%s' "$rows" | awk -v types="$TYPES" -v pp="$PP" -v tg="$TG" -v th="$THREADS" -v reps="$REPS" '
 function ms(key,   m, s, i) {          # "mean ± sd" of the samples under key
