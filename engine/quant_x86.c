@@ -281,6 +281,82 @@ Z512 inline __m512 z_d_pair(const uint8_t *p, size_t stride) {
 Z_TILE32(q4_0, block_q4_0, z_q4_0_pair, 8)
 Z_TILE32(q8_0, block_q8_0, z_q8_0_pair, 128)
 
+/* Q4_K 4x4 tile, 64 values (sub-blocks 2j and 2j + 1: [low nibbles, high nibbles]) per vector;
+ * the scale multiply and the add in one vpdpwssd. The two 256-bit halves are added before the
+ * float step, so every (r, c) gets the same integers and float operations as the 256-bit tile
+ * (quant_x86_kern.h), whatever nr and nc are. */
+Z512 inline __attribute__((always_inline)) void q4_K_tile_z512_n(
+    int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
+    const int NR, const int NC) {
+    __m256 acc[4][4];
+    __m128 accm[4][4]; /* the mins, apart (as ggml) */
+    KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++) {
+        acc[r][c] = _mm256_setzero_ps();
+        accm[r][c] = _mm_setzero_ps();
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i shift = _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4);
+    for (int i = 0; i < n / QK_K; i++) {
+        float d[4], yd[4];
+        __m512i sumi[4][4], sc[4];
+        __m128i pairs[4];
+        KUNROLL for (int c = 0; c < NC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            yd[c] = yb->d;
+            const __m256i b = _mm256_loadu_si256((const __m256i *)yb->bsums);
+            pairs[c] = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+        }
+        KUNROLL for (int r = 0; r < NR; r++) {
+            const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
+            const __m256i ms = k4_scales16_vnni(xb->scales);
+            const __m128i mins = _mm256_extracti128_si256(ms, 1);
+            sc[r] = _mm512_broadcast_i32x4(_mm256_castsi256_si128(ms));
+            d[r] = _cvtsh_ss(xb->d);
+            const float dmin = _cvtsh_ss(xb->dmin);
+            KUNROLL for (int c = 0; c < NC; c++) {
+                const __m128 mm = _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs[c]));
+                accm[r][c] = _mm_fmadd_ps(_mm_set1_ps(dmin * yd[c]), mm, accm[r][c]);
+                sumi[r][c] = _mm512_setzero_si512();
+            }
+        }
+        KUNROLL for (int j = 0; j < 4; j++) {
+            /* i16 lanes of the first half: scale 2j, of the second: scale 2j + 1 */
+            const __m512i idx = _mm512_inserti64x4(
+                _mm512_set1_epi16((short)(0x0100 + 0x0202 * (2 * j))),
+                _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1))), 1);
+            __m512i xv[4], scj[4];
+            KUNROLL for (int r = 0; r < NR; r++) {
+                const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
+                const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb->qs + 32 * j)));
+                xv[r] = _mm512_and_si512(_mm512_srlv_epi64(q, shift), m4);
+                scj[r] = _mm512_shuffle_epi8(sc[r], idx);
+            }
+            KUNROLL for (int c = 0; c < NC; c++) {
+                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                const __m512i yv = _mm512_loadu_si512((const void *)(yb->qs + 64 * j));
+                KUNROLL for (int r = 0; r < NR; r++)
+                    sumi[r][c] = _mm512_dpwssd_epi32(sumi[r][c], _mm512_maddubs_epi16(xv[r], yv), scj[r]);
+            }
+        }
+        KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++) {
+            const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[r][c]),
+                                                _mm512_extracti64x4_epi64(sumi[r][c], 1));
+            acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yd[c]), _mm256_cvtepi32_ps(s8), acc[r][c]);
+        }
+    }
+    KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++) {
+        __m128 m = _mm_add_ps(accm[r][c], _mm_movehl_ps(accm[r][c], accm[r][c]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        s[(size_t)c * bs + (size_t)r] = hsum8_vnni(acc[r][c]) - _mm_cvtss_f32(m);
+    }
+}
+
+Z512 void q4_K_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
+                         size_t by, int nr, int nc) {
+    const char *xc = x, *yc = y;
+    QUANT_TILE_SWITCH(q4_K_tile_z512_n)
+}
+
 #define KSET(sfx)                                                                           \
     {                                                                                       \
         .vec_dot = {                                                                        \
@@ -323,7 +399,7 @@ static void quant_x86_init(void) {
     quant_kernels_vnni.tile[GGML_TYPE_Q8_0] = q8_0_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q5_0] = q5_0_tile_vnni;
     quant_kernels_vnni.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_vnni;
-    quant_kernels_vnni.tile[GGML_TYPE_Q4_K] = q4_K_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_Q4_K] = q4_K_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q6_K] = q6_K_tile_vnni;
 }
 

@@ -644,6 +644,7 @@ KTILE32(iq4_nl, block_iq4_nl,
                     _mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl)), KSUF(nib32)(xb->qs)), -1)
 #endif
 
+#ifndef KTILE_WIDE_U8 /* with VNNI: the 512-bit Q4_K tile (quant_x86.c) */
 /* Q4_K: per super-block, integer sums per (r, c) in registers; the mins folded in first. */
 KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
     int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
@@ -710,6 +711,7 @@ KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
     }
 }
 KTILE_DISPATCH(q4_K)
+#endif
 
 /* Q6_K: the same scheme, one 32-value group of every row at a time. */
 KATTR inline __attribute__((always_inline)) void KSUF(q6_K_tile_n)(
