@@ -357,6 +357,73 @@ Z512 void q4_K_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, c
     QUANT_TILE_SWITCH(q4_K_tile_z512_n)
 }
 
+/* Q6_K 4x4 tile, two 32-value groups per vector (as q6_K_vec_dot_z512); the -32 offset once
+ * per column and vector, shared by the rows. Same integers and float steps as the 256-bit tile. */
+Z512 inline __attribute__((always_inline)) void q6_K_tile_z512_n(
+    int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
+    const int NR, const int NC) {
+    __m256 acc[4][4];
+    KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)
+        acc[r][c] = _mm256_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i m32s = _mm512_set1_epi8(32);
+    const __m512i sh01 = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2);
+    const __m512i sh23 = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+    const __m512i grp = _mm512_setr_epi64(0, 0, 0x0001000100010001LL, 0x0001000100010001LL,
+                                          0x0002000200020002LL, 0x0002000200020002LL,
+                                          0x0003000300030003LL, 0x0003000300030003LL);
+    for (int i = 0; i < n / QK_K; i++) {
+        __m512i sumi[4][4], sc[4];
+        float d[4];
+        KUNROLL for (int r = 0; r < NR; r++) {
+            const block_q6_K *xb = (const block_q6_K *)(x + (size_t)r * bx) + i;
+            d[r] = _cvtsh_ss(xb->d);
+            sc[r] = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)xb->scales)));
+            KUNROLL for (int c = 0; c < NC; c++) sumi[r][c] = _mm512_setzero_si512();
+        }
+        for (int k = 0; k < 4; k++) { /* values 64k .. 64k + 63 */
+            const int h = k >> 1;
+            /* i16 lane groups of 8 take scales 4k .. 4k + 3 */
+            const __m512i idx = _mm512_add_epi16(_mm512_set1_epi16((short)(4 * k)), grp);
+            __m512i q[4], scv[4];
+            KUNROLL for (int r = 0; r < NR; r++) {
+                const block_q6_K *xb = (const block_q6_K *)(x + (size_t)r * bx) + i;
+                const __m512i l = _mm512_loadu_si512((const void *)(xb->ql + 64 * h));
+                const __m512i hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb->qh + 32 * h)));
+                q[r] = (k & 1) ? _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(l, 4), m4),
+                                                 _mm512_and_si512(_mm512_srlv_epi64(hb, sh23), m30))
+                               : _mm512_or_si512(_mm512_and_si512(l, m4),
+                                                 _mm512_and_si512(_mm512_sllv_epi64(hb, sh01), m30));
+                scv[r] = _mm512_permutexvar_epi16(idx, sc[r]);
+            }
+            KUNROLL for (int c = 0; c < NC; c++) {
+                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                const __m512i yv = _mm512_loadu_si512((const void *)(yb->qs + 64 * k));
+                const __m512i q8s = _mm512_maddubs_epi16(m32s, yv);
+                KUNROLL for (int r = 0; r < NR; r++)
+                    sumi[r][c] = _mm512_dpwssd_epi32(
+                        sumi[r][c], _mm512_sub_epi16(_mm512_maddubs_epi16(q[r], yv), q8s), scv[r]);
+            }
+        }
+        KUNROLL for (int c = 0; c < NC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            KUNROLL for (int r = 0; r < NR; r++) {
+                const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[r][c]),
+                                                    _mm512_extracti64x4_epi64(sumi[r][c], 1));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yb->d), _mm256_cvtepi32_ps(s8), acc[r][c]);
+            }
+        }
+    }
+    KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
+        s[(size_t)c * bs + (size_t)r] = hsum8_vnni(acc[r][c]);
+}
+
+Z512 void q6_K_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
+                         size_t by, int nr, int nc) {
+    const char *xc = x, *yc = y;
+    QUANT_TILE_SWITCH(q6_K_tile_z512_n)
+}
+
 #define KSET(sfx)                                                                           \
     {                                                                                       \
         .vec_dot = {                                                                        \
@@ -400,7 +467,7 @@ static void quant_x86_init(void) {
     quant_kernels_vnni.tile[GGML_TYPE_Q5_0] = q5_0_tile_vnni;
     quant_kernels_vnni.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_vnni;
     quant_kernels_vnni.tile[GGML_TYPE_Q4_K] = q4_K_tile_z512;
-    quant_kernels_vnni.tile[GGML_TYPE_Q6_K] = q6_K_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_Q6_K] = q6_K_tile_z512;
 }
 
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {

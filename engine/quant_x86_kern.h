@@ -713,6 +713,7 @@ KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
 KTILE_DISPATCH(q4_K)
 #endif
 
+#ifndef KTILE_WIDE_U8 /* with VNNI: the 512-bit Q6_K tile (quant_x86.c) */
 /* Q6_K: the same scheme, one 32-value group of every row at a time. */
 KATTR inline __attribute__((always_inline)) void KSUF(q6_K_tile_n)(
     int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
@@ -768,5 +769,6 @@ KATTR inline __attribute__((always_inline)) void KSUF(q6_K_tile_n)(
         s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]);
 }
 KTILE_DISPATCH(q6_K)
+#endif
 
 #endif /* KTILES */
