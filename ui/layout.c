@@ -1,6 +1,7 @@
 /* ui/layout.c — pure text layout for the chat (see layout.h): UTF-8, widths, sanitizing,
  * wrapping, cursor and scrolling maths. Any thread; no terminal. */
 #include "layout.h"
+#include "unicode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,29 +46,9 @@ int layout_utf8_decode(const char *s, size_t len, uint32_t *cp) {
 }
 
 int layout_utf8_encode(uint32_t cp, char *out) {
-    unsigned char *o = (unsigned char *)out;
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         cp = 0xFFFD;
-    if (cp < 0x80) {
-        o[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (unsigned char)(0xC0 | (cp >> 6));
-        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | (cp >> 12));
-        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | (cp >> 18));
-    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
+    return (int)unicode_encode(cp, out);
 }
 
 size_t layout_utf8_complete_len(const char *s, size_t len) {
