@@ -2,6 +2,7 @@
  * metadata and tensor infos with a bounds-checked cursor, and validates every count, length,
  * type id, dimension and offset+size against the file (overflow-safe) before anything uses it.
  * After gguf_open the handle is read-only: any thread may query it. */
+#define _DEFAULT_SOURCE /* madvise(MADV_DONTNEED): POSIX's posix_madvise one is a no-op in glibc */
 #include "gguf.h"
 
 #include <errno.h>
@@ -288,7 +289,7 @@ static int parse_tensor_infos(gguf *g, struct rd *r) {
         if ((rc = rd_u32(r, &t->type, tw)))
             return rc;
         const struct quant_traits *tr = quant_traits_get(t->type);
-        if (!tr || !tr->name)
+        if (!tr || !tr->name || t->type >= GGML_TYPE_COUNT)
             return rd_fail(r, "tensor '%s': bad type id %u", t->name, t->type);
         if ((rc = rd_u64(r, &t->offset, tw)))
             return rc;
@@ -449,6 +450,18 @@ void gguf_close(gguf *g) {
 void gguf_advise_willneed(const gguf *g) {
     if (g && g->mapped)
         (void)posix_madvise((void *)g->base, g->size, POSIX_MADV_WILLNEED);
+}
+
+void gguf_advise_dontneed(const gguf *g, const void *p, size_t n) {
+#ifdef MADV_DONTNEED
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t a = (uintptr_t)p, lo = (a + page - 1) & ~(page - 1), hi = (a + n) & ~(page - 1);
+    if (g && g->mapped && a >= (uintptr_t)g->base && a + n <= (uintptr_t)g->base + g->size &&
+        lo < hi)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+#else
+    (void)g, (void)p, (void)n;
+#endif
 }
 
 uint32_t gguf_version(const gguf *g) { return g->version; }

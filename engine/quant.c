@@ -69,7 +69,7 @@ uint16_t quant_f32_to_bf16(float f) {
     [id] = {nm, bs, sz, 0, quant_##fn##_to_float, quant_##fn##_from_float, NULL, NULL, vdt, NULL}
 #define T_NONE(id, nm, bs, sz) [id] = {nm, bs, sz, 0, NULL, NULL, NULL, NULL, id, NULL}
 
-static struct quant_traits quant_table[GGML_TYPE_COUNT] = {
+static struct quant_traits quant_table[QUANT_TYPE_COUNT] = {
     T_REF(GGML_TYPE_F32, "F32", 1, 4, f32, quant_f32_from_float, GGML_TYPE_F32),
     T_REF(GGML_TYPE_F16, "F16", 1, 2, f16, quant_f16_from_float, GGML_TYPE_F16),
     T_REF(GGML_TYPE_BF16, "BF16", 1, 2, bf16, quant_bf16_from_float, GGML_TYPE_BF16),
@@ -105,6 +105,7 @@ static struct quant_traits quant_table[GGML_TYPE_COUNT] = {
     T_NONE(GGML_TYPE_IQ1_M, "IQ1_M", QK_K, 56),
     T_NONE(GGML_TYPE_TQ1_0, "TQ1_0", QK_K, 54),
     T_NONE(GGML_TYPE_TQ2_0, "TQ2_0", QK_K, 66),
+    T_ACT(QUANT_TYPE_Q8_0S, "Q8_0S", QK8_0, sizeof(block_q8_0s), q8_0s, QUANT_TYPE_Q8_0S),
 };
 
 /* ---- run-time kernel choice ---- */
@@ -161,6 +162,9 @@ static void quant_apply(const struct quant_kernels *k) {
     a->from_float = (k && k->q8_1_from_float) ? k->q8_1_from_float : quant_q8_1_from_float;
     a = &quant_table[GGML_TYPE_Q8_K];
     a->from_float = (k && k->q8_K_from_float) ? k->q8_K_from_float : quant_q8_K_from_float;
+    a = &quant_table[QUANT_TYPE_Q8_0S];
+    a->from_float = (k && k->q8_0s_from_float) ? k->q8_0s_from_float : quant_q8_0s_from_float;
+    quant_repack_apply(k, quant_best);
 }
 
 static void quant_init(void) {
@@ -181,7 +185,7 @@ static void quant_init(void) {
 }
 
 const struct quant_traits *quant_traits_get(uint32_t t) {
-    if (t >= GGML_TYPE_COUNT || !quant_table[t].name) return NULL;
+    if (t >= QUANT_TYPE_COUNT || !quant_table[t].name) return NULL;
     pthread_once(&quant_once, quant_init);
     return &quant_table[t];
 }

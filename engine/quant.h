@@ -31,6 +31,10 @@ enum ggml_type {
     GGML_TYPE_BF16 = 30, GGML_TYPE_TQ1_0 = 34, GGML_TYPE_TQ2_0 = 35,
     GGML_TYPE_COUNT = 39
 };
+/* natter's own activation layout, after ggml's ids (never read from a file): Q8_0 with a float
+ * scale and the sum of the block's quants, what the repacked Q4_0 kernels want. */
+#define QUANT_TYPE_Q8_0S ((uint32_t)GGML_TYPE_COUNT)
+#define QUANT_TYPE_COUNT (GGML_TYPE_COUNT + 1)
 
 /* ---- ggml's block layouts (identical bytes; ggml_half is IEEE binary16 bits) ---- */
 typedef uint16_t ggml_half;
@@ -84,6 +88,7 @@ typedef struct {
     int8_t qs[QK_K];
     int16_t bsums[QK_K / 16]; /* sum of each 16 qs */
 } block_q8_K;
+typedef struct { float d; int32_t s; int8_t qs[QK8_0]; } block_q8_0s; /* s = sum(qs) */
 typedef struct { ggml_half d; uint8_t qs[QK4_NL / 2]; } block_iq4_nl;
 typedef struct {
     ggml_half d;
@@ -104,6 +109,7 @@ static_assert(sizeof(block_q4_K) == 144, "block_q4_K");
 static_assert(sizeof(block_q5_K) == 176, "block_q5_K");
 static_assert(sizeof(block_q6_K) == 210, "block_q6_K");
 static_assert(sizeof(block_q8_K) == 292, "block_q8_K");
+static_assert(sizeof(block_q8_0s) == 40, "block_q8_0s");
 static_assert(sizeof(block_iq4_nl) == 18, "block_iq4_nl");
 static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs");
 
@@ -151,6 +157,44 @@ size_t quant_row_size(uint32_t t, int64_t n);
  * entry's bits do not depend on nr, nc or how rows are split between threads. Pure. */
 void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,
                    const void *y, size_t by, int nr, int nc);
+
+/* ---- weights repacked at load ----
+ * A group holds QUANT_RP_ROWS consecutive rows of a weight, rearranged so that one 32-bit lane
+ * of a vector holds one row: one integer dot-product step then serves 16 rows, and the float
+ * work of a block (convert, scale, accumulate) is done once per 16 rows instead of once per row
+ * and column pair (llama.cpp repacks the same way; the layouts are natter's own, in
+ * quant_repack.c). The file's bytes stay untouched; the engine keeps the repacked copy.
+ * Every result equals the scalar reference kernel bit for bit (SIMD or not, any column count,
+ * any row split), and each row's products are summed block after block as ggml's scalar code. */
+#define QUANT_RP_ROWS 16
+
+/* s[c * bs + r] = dot(row r of group g, column c) for r < 16, c < nc (nc >= 0); y: columns in
+ * the layout's act_type, column c at y + c * by bytes. */
+typedef void (*quant_rp_gemm_fn)(int n, float *s, size_t bs, const void *g, const void *y,
+                                 size_t by, int nc);
+
+struct quant_repack {
+    const char *name;                  /* "Q4_0x16" */
+    uint32_t type;                     /* the weight type it rearranges */
+    uint32_t act_type;                 /* what the activations must be quantized to */
+    size_t (*group_bytes)(int n);      /* bytes of one group of 16 rows of n values */
+    /* 16 rows of n values at x, row stride bx bytes -> one group at g */
+    void (*pack)(const void *x, size_t bx, void *g, int n);
+    quant_rp_gemm_fn gemm;             /* the best kernel for this CPU (scalar when forced) */
+    quant_rp_gemm_fn gemm_ref;         /* the scalar reference */
+};
+
+/* The repacked layout for weights of type t when this CPU has a SIMD kernel for it (repacking
+ * pays only then), else NULL: use the weights as stored. NATTER_REPACK=0 turns it off. */
+const struct quant_repack *quant_repack_get(uint32_t t);
+/* The layout for type t whatever the CPU (tests), or NULL. */
+const struct quant_repack *quant_repack_find(uint32_t t);
+
+/* Matrix x matrix on repacked weights (prompt processing, and one column for generation):
+ * ng groups, group k at x + k * gx bytes, holding rows 16k..16k+15; otherwise as
+ * quant_mat_dot: s[c * bs + r] for r < 16 * ng, c < nc. Pure. */
+void quant_repack_mat_dot(const struct quant_repack *rp, int n, float *s, size_t bs,
+                          const void *x, size_t gx, int ng, const void *y, size_t by, int nc);
 
 /* Half and bfloat16 conversions (scalar, exact rounding as ggml). */
 float quant_f16_to_f32(uint16_t h);

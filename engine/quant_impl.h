@@ -78,8 +78,25 @@ struct quant_kernels {
     void (*f16_axpy)(int n, float a, const uint16_t *x, float *y);
     void (*f16_to_f32)(const uint16_t *x, float *y, int64_t n);
     void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n);
-    quant_from_float_fn q8_0_from_float, q8_1_from_float, q8_K_from_float;
+    quant_from_float_fn q8_0_from_float, q8_1_from_float, q8_K_from_float, q8_0s_from_float;
+    quant_rp_gemm_fn rp_gemm[GGML_TYPE_COUNT];   /* repacked weights of each type */
 };
+
+/* ---- repacked layouts (quant_repack.c; the SIMD kernels in quant_x86.c) ---- */
+/* Q4_Kx16: bytes per superblock of 16 rows and the offsets of its parts */
+#define Q4KX16_SB (QUANT_RP_ROWS * sizeof(block_q4_K) + 64)
+enum { Q4KX16_DMIN = 32, Q4KX16_SC = 64, Q4KX16_MN = 192, Q4KX16_QS = 320 };
+static_assert(Q4KX16_QS + QUANT_RP_ROWS * QK_K / 2 == Q4KX16_SB, "Q4_Kx16 layout");
+
+void quant_q8_0s_from_float(const float *x, void *y, int64_t n);
+void quant_q8_0s_to_float(const void *x, float *y, int64_t n);
+void quant_q4_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
+                            int nc);
+void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
+                            int nc);
+/* Points the layouts' gemm at kernel set k (NULL: the scalar references) and notes which
+ * layouts the CPU's best set (best) has kernels for; from quant.c's quant_apply. */
+void quant_repack_apply(const struct quant_kernels *k, const struct quant_kernels *best);
 
 /* The kernels of level lv, with NULL for what it lacks; NULL if this build or CPU lacks the
  * level (quant_x86.c / quant_neon.c). */

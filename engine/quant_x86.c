@@ -424,6 +424,143 @@ Z512 void q6_K_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, c
     QUANT_TILE_SWITCH(q6_K_tile_z512_n)
 }
 
+/* ---- repacked weights (quant_repack.c): one row per 32-bit lane, 16 rows per vector. The
+ * activations' 4 bytes of a step are broadcast to every lane (vpdpbusd's memory operand); the
+ * integer sums are exact, the float steps those of the scalar references, in the same order. ---- */
+
+#define KUNROLL8 _Pragma("GCC unroll 8")
+/* Bytes ahead of the weights being read that the one-column (generation) kernels prefetch. */
+#define Z_RP_PREFETCH 4096
+
+Z512 inline int32_t z_ld32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Q4_0x16 x nc Q8_0S columns, NC at a time (8 float and 8 integer accumulators, the 8 decoded
+ * weight vectors of a block shared by the NC columns). */
+Z512 inline __attribute__((always_inline)) void q4_0x16_gemm_z512_n(
+    int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
+    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[8];
+    KUNROLL8 for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m512 dx = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + (size_t)b * 32)));
+        __m512i w[8];
+        KUNROLL8 for (int m = 0; m < 4; m++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(qs + (size_t)b * 256 + 64 * m));
+            if (NC == 1) /* generation: the weights stream from memory once */
+                _mm_prefetch((const char *)(qs + (size_t)b * 256 + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+            w[m] = _mm512_and_si512(v, m4);
+            w[m + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+        KUNROLL8 for (int c = 0; c < NC; c++) {
+            const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
+            __m512i ia = _mm512_set1_epi32(-8 * yb->s);
+            KUNROLL8 for (int m = 0; m < 8; m++)
+                ia = _mm512_dpbusd_epi32(ia, w[m], _mm512_set1_epi32(z_ld32(yb->qs + 4 * m)));
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(yb->d)),
+                                     _mm512_cvtepi32_ps(ia), acc[c]);
+        }
+    }
+    KUNROLL8 for (int c = 0; c < NC; c++) _mm512_storeu_ps(s + (size_t)c * bs, acc[c]);
+}
+
+/* Calls F(..., NC) for nc columns in steps of at most 8, NC a constant in each call. */
+#define Z_RP_COLS(F, ...)                                                                   \
+    for (int c = 0; c < nc; c += 8) {                                                       \
+        float *sc = s + (size_t)c * bs;                                                     \
+        const uint8_t *yc = (const uint8_t *)vy + (size_t)c * by;                           \
+        switch (nc - c < 8 ? nc - c : 8) {                                                  \
+        case 1: F(__VA_ARGS__, sc, bs, g, yc, by, 1); break;                                \
+        case 2: F(__VA_ARGS__, sc, bs, g, yc, by, 2); break;                                \
+        case 3: F(__VA_ARGS__, sc, bs, g, yc, by, 3); break;                                \
+        case 4: F(__VA_ARGS__, sc, bs, g, yc, by, 4); break;                                \
+        case 5: F(__VA_ARGS__, sc, bs, g, yc, by, 5); break;                                \
+        case 6: F(__VA_ARGS__, sc, bs, g, yc, by, 6); break;                                \
+        case 7: F(__VA_ARGS__, sc, bs, g, yc, by, 7); break;                                \
+        default: F(__VA_ARGS__, sc, bs, g, yc, by, 8); break;                               \
+        }                                                                                   \
+    }
+
+Z512 void q4_0x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
+                            size_t by, int nc) {
+    const uint8_t *g = vg;
+    Z_RP_COLS(q4_0x16_gemm_z512_n, n / QK4_0)
+}
+
+/* Q4_Kx16 x nc Q8_K columns, NC <= 4 at a time: per sub-block the 8 decoded weight vectors
+ * are shared by the NC columns; each column's 8 dot steps give the sub-block's sum per row,
+ * times the row's scale (vpmulld), summed over the superblock; the mins against the column's
+ * 32-value sums in 4 vpdpwssd. */
+Z512 inline __attribute__((always_inline)) void q4_Kx16_gemm_z512_n(
+    int nsb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[4], accm[4];
+    KUNROLL8 for (int c = 0; c < NC; c++) acc[c] = accm[c] = _mm512_setzero_ps();
+    for (int i = 0; i < nsb; i++, g += Q4KX16_SB) {
+        __m512i isum[4];
+        KUNROLL8 for (int c = 0; c < NC; c++) isum[c] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j++) {
+            const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(g + Q4KX16_SC + 16 * j)));
+            const uint8_t *q = g + Q4KX16_QS + 512 * (j / 2);
+            __m512i w[8];
+            KUNROLL8 for (int m = 0; m < 8; m++) {
+                __m512i v = _mm512_loadu_si512((const void *)(q + 64 * m));
+                if (NC == 1 && !(j & 1))
+                    _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+                if (j & 1) v = _mm512_srli_epi16(v, 4);
+                w[m] = _mm512_and_si512(v, m4);
+            }
+            KUNROLL8 for (int c = 0; c < NC; c++) {
+                const int8_t *yq = ((const block_q8_K *)(y + (size_t)c * by) + i)->qs + 32 * j;
+                __m512i t = _mm512_setzero_si512();
+                KUNROLL8 for (int m = 0; m < 8; m++)
+                    t = _mm512_dpbusd_epi32(t, w[m], _mm512_set1_epi32(z_ld32(yq + 4 * m)));
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(t, sc));
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)g));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + Q4KX16_DMIN)));
+        KUNROLL8 for (int c = 0; c < NC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            /* the 8 sums of 32 values, as 4 pairs of halves (sub-blocks 2k, 2k + 1) */
+            const __m256i b16 = _mm256_loadu_si256((const __m256i *)yb->bsums);
+            const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(b16),
+                                                 _mm256_extracti128_si256(b16, 1));
+            const __m512i pairs512 = _mm512_castsi128_si512(pairs);
+            __m512i imin = _mm512_setzero_si512();
+            KUNROLL8 for (int k = 0; k < 4; k++) {
+                const __m512i mn = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(g + Q4KX16_MN + 32 * k)));
+                imin = _mm512_dpwssd_epi32(imin, mn, _mm512_permutexvar_epi32(
+                                                         _mm512_set1_epi32(k), pairs512));
+            }
+            const __m512 yd = _mm512_set1_ps(yb->d);
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(d, yd), _mm512_cvtepi32_ps(isum[c]), acc[c]);
+            accm[c] = _mm512_fmadd_ps(_mm512_mul_ps(dmin, yd), _mm512_cvtepi32_ps(imin), accm[c]);
+        }
+    }
+    KUNROLL8 for (int c = 0; c < NC; c++)
+        _mm512_storeu_ps(s + (size_t)c * bs, _mm512_sub_ps(acc[c], accm[c]));
+}
+
+Z512 void q4_Kx16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
+                            size_t by, int nc) {
+    const uint8_t *g = vg;
+    for (int c = 0; c < nc; c += 4) {
+        float *sc = s + (size_t)c * bs;
+        const uint8_t *yc = (const uint8_t *)vy + (size_t)c * by;
+        switch (nc - c < 4 ? nc - c : 4) {
+        case 1: q4_Kx16_gemm_z512_n(n / QK_K, sc, bs, g, yc, by, 1); break;
+        case 2: q4_Kx16_gemm_z512_n(n / QK_K, sc, bs, g, yc, by, 2); break;
+        case 3: q4_Kx16_gemm_z512_n(n / QK_K, sc, bs, g, yc, by, 3); break;
+        default: q4_Kx16_gemm_z512_n(n / QK_K, sc, bs, g, yc, by, 4); break;
+        }
+    }
+}
+
 #define KSET(sfx)                                                                           \
     {                                                                                       \
         .vec_dot = {                                                                        \
@@ -439,7 +576,7 @@ Z512 void q6_K_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, c
         .f16_dot_f32 = f16_dot_f32_##sfx, .f16_axpy = f16_axpy_##sfx,                       \
         .f16_to_f32 = f16_to_f32_##sfx, .f32_to_f16 = f32_to_f16_##sfx,                     \
         .q8_0_from_float = q8_0_from_float_##sfx, .q8_1_from_float = q8_1_from_float_##sfx, \
-        .q8_K_from_float = q8_K_from_float_##sfx,                                           \
+        .q8_K_from_float = q8_K_from_float_##sfx, .q8_0s_from_float = q8_0s_from_float_##sfx, \
     }
 
 static const struct quant_kernels quant_kernels_avx2_base = KSET(avx2);
@@ -468,6 +605,8 @@ static void quant_x86_init(void) {
     quant_kernels_vnni.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_vnni;
     quant_kernels_vnni.tile[GGML_TYPE_Q4_K] = q4_K_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q6_K] = q6_K_tile_z512;
+    quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_z512;
+    quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_z512;
 }
 
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {

@@ -478,17 +478,32 @@ KATTR void KSUF(q8_0_from_float)(const float *x, void *vy, int64_t n) {
     for (int64_t i = 0; i < n / 32; i++, x += 32) KSUF(q8_block)(x, &y[i].d, y[i].qs, &d);
 }
 
+/* The sum of 32 signed bytes. */
+KATTR inline int KSUF(sum32)(__m256i q) {
+    const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+    const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+    return _mm_cvtsi128_si32(t);
+}
+
 KATTR void KSUF(q8_1_from_float)(const float *x, void *vy, int64_t n) {
     block_q8_1 *y = vy;
     for (int64_t i = 0; i < n / 32; i++, x += 32) {
         float d;
         const __m256i q = KSUF(q8_block)(x, &y[i].d, y[i].qs, &d);
-        const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
-        const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
-        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
-        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-        y[i].s = quant_f32_to_f16(d * (float)_mm_cvtsi128_si32(t));
+        y[i].s = quant_f32_to_f16(d * (float)KSUF(sum32)(q));
+    }
+}
+
+KATTR void KSUF(q8_0s_from_float)(const float *x, void *vy, int64_t n) {
+    block_q8_0s *y = vy;
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        float d;
+        ggml_half dh;
+        y[i].s = KSUF(sum32)(KSUF(q8_block)(x, &dh, y[i].qs, &d));
+        y[i].d = quant_f16_to_f32(dh);
     }
 }
 

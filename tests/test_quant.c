@@ -162,7 +162,8 @@ TEST(quant_traits_table) {
     }
     CHECK(quant_traits_get(4) == NULL);
     CHECK(quant_traits_get(31) == NULL);
-    CHECK(quant_traits_get(GGML_TYPE_COUNT) == NULL);
+    CHECK(quant_traits_get(QUANT_TYPE_COUNT) == NULL);
+    CHECK(!quant_traits_get(QUANT_TYPE_Q8_0S)->supported);
     CHECK(quant_traits_get(0xFFFFFFFFu) == NULL);
     const struct quant_traits *iq2 = quant_traits_get(GGML_TYPE_IQ2_XXS);
     CHECK(iq2 && !iq2->supported && iq2->type_size == 66);
@@ -520,10 +521,12 @@ TEST(quant_simd_vs_scalar) {
             }
         }
         /* activation quantizers must be bit-exact */
-        const uint32_t acts[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q8_1, GGML_TYPE_Q8_K};
+        const uint32_t acts[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q8_1, GGML_TYPE_Q8_K, QUANT_TYPE_Q8_0S};
         const quant_from_float_fn fns[] = {kern->q8_0_from_float, kern->q8_1_from_float,
-                                           kern->q8_K_from_float};
-        for (int a = 0; a < 3; a++) {
+                                           kern->q8_K_from_float, kern->q8_0s_from_float};
+        const quant_from_float_fn refs[] = {quant_q8_0_from_float, quant_q8_1_from_float,
+                                            quant_q8_K_from_float, quant_q8_0s_from_float};
+        for (int a = 0; a < 4; a++) {
             if (!fns[a]) continue;
             const int n = 4096;
             const size_t rs = quant_row_size(acts[a], n);
@@ -534,8 +537,7 @@ TEST(quant_simd_vs_scalar) {
                 if (rep == 4) for (int i = 0; i < n; i++) yf[i] = (float)(i % 64 - 32) * 0.5f;
                 if (rep == 5) for (int i = 0; i < n; i++) yf[i] = (float)(i % 7) - 3.0f; /* +-3 ties */
                 if (rep == 6) for (int i = 0; i < n; i++) yf[i] = -(float)((i * 37) % 11);
-                (acts[a] == GGML_TYPE_Q8_0 ? quant_q8_0_from_float
-                 : acts[a] == GGML_TYPE_Q8_1 ? quant_q8_1_from_float : quant_q8_K_from_float)(yf, q1, n);
+                refs[a](yf, q1, n);
                 fns[a](yf, q2, n);
                 CHECK_MSG(memcmp(q1, q2, rs) == 0, "%s %s quantizer differs (rep %d)",
                           level_name(lv), quant_traits_get(acts[a])->name, rep);
@@ -583,6 +585,84 @@ TEST(quant_simd_vs_scalar) {
 
 /* quant_mat_dot agrees with vec_dot (up to float summation order), for odd shapes too, and
  * gives the same bits however the rows are split (as threads split them). */
+/* Repacked layouts: the scalar reference against the row-major scalar kernel (float order
+ * differs: tolerance), every SIMD kernel and the driver against the scalar reference (bit for
+ * bit, whatever the column count), and the layout against the rows it came from. */
+TEST(quant_repack_vs_scalar) {
+    const int sizes[] = {256, 512, 768, 2048, 4096 + 256};
+    const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q4_K};
+    enum { NR = 2 * QUANT_RP_ROWS, NC = 19 };
+    int n_tested = 0;
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        const struct quant_repack *rp = quant_repack_find(types[k]);
+        CHECK(rp != NULL && rp->type == types[k] && rp->gemm_ref != NULL);
+        if (!rp) continue;
+        const struct quant_traits *tr = quant_traits_get(rp->type);
+        const struct quant_traits *at = quant_traits_get(rp->act_type);
+        CHECK(at && at->from_float && at->to_float);
+        /* the scalar row-major kernel's activations (Q8_0 for Q4_0) carry the same quants */
+        const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            const int n = sizes[si];
+            const size_t rx = quant_row_size(rp->type, n), ry = quant_row_size(rp->act_type, n);
+            const size_t rv = quant_row_size(tr->vec_dot_type, n), gb = rp->group_bytes(n);
+            CHECK(gb >= QUANT_RP_ROWS * rx && gb <= QUANT_RP_ROWS * rx * 21 / 20);
+            char *x = malloc(NR * rx), *g = malloc(2 * gb), *y = malloc(NC * ry), *yv = malloc(NC * rv);
+            float *yf = malloc((size_t)n * sizeof *yf), *xf = malloc((size_t)n * sizeof *xf);
+            float *yd = malloc((size_t)n * sizeof *yd);
+            float ref[NC][NR], got[NC][NR];
+            for (int r = 0; r < NR; r++) fill_random_row(rp->type, x + r * rx, n);
+            for (int c = 0; c < NC; c++) {
+                for (int i = 0; i < n; i++) yf[i] = rng_f() * (float)(c % 5 + 1);
+                at->from_float(yf, y + c * ry, n);
+                vt->from_float(yf, yv + c * rv, n);
+            }
+            rp->pack(x, rx, g, n);
+            rp->pack(x + QUANT_RP_ROWS * rx, rx, g + gb, n);
+            for (int c = 0; c < NC; c++) {
+                rp->gemm_ref(n, &ref[c][0], NR, g, y + c * ry, ry, 1);
+                rp->gemm_ref(n, &ref[c][QUANT_RP_ROWS], NR, g + gb, y + c * ry, ry, 1);
+                vt->to_float(yv + c * rv, yd, n);
+                for (int r = 0; r < NR; r++) {
+                    float s;
+                    tr->vec_dot_ref(n, &s, x + r * rx, yv + c * rv);
+                    tr->to_float(x + r * rx, xf, n);
+                    double sa = 0;
+                    for (int i = 0; i < n; i++) sa += fabs((double)xf[i] * yd[i]);
+                    CHECK_MSG(close_rel(ref[c][r], s, sa, 1e-5), "%s n=%d r=%d c=%d: %.9g vs "
+                              "row-major scalar %.9g", rp->name, n, r, c, ref[c][r], s);
+                }
+            }
+            for (int lv = QUANT_AVX2; lv <= QUANT_NEON; lv++) {
+                const struct quant_kernels *kern = kernels_of((enum quant_level)lv);
+                const quant_rp_gemm_fn fns[] = {kern ? kern->rp_gemm[rp->type] : NULL,
+                                                rp->gemm_ref};
+                for (int f = 0; f < 2; f++) {
+                    if (!fns[f]) continue;
+                    for (int nc = 1; nc <= NC; nc += (nc < 10 ? 1 : 9)) {
+                        for (int c0 = 0; c0 < NC; c0 += nc) {
+                            const int m = NC - c0 < nc ? NC - c0 : nc;
+                            for (int c = c0; c < c0 + m; c++)
+                                for (int r = 0; r < NR; r++) got[c][r] = -1e30f;
+                            fns[f](n, &got[c0][0], NR, g, y + c0 * ry, ry, m);
+                            fns[f](n, &got[c0][QUANT_RP_ROWS], NR, g + gb, y + c0 * ry, ry, m);
+                        }
+                        CHECK_MSG(memcmp(got, ref, sizeof got) == 0, "%s %s n=%d nc=%d: %.9g vs "
+                                  "scalar %.9g", level_name(lv), rp->name, n, nc, got[0][0], ref[0][0]);
+                        n_tested++;
+                    }
+                }
+            }
+            /* the driver: both groups, all columns, SIMD when this CPU has it */
+            for (int c = 0; c < NC; c++) for (int r = 0; r < NR; r++) got[c][r] = -1e30f;
+            quant_repack_mat_dot(rp, n, &got[0][0], NR, g, gb, 2, y, ry, NC);
+            CHECK_MSG(memcmp(got, ref, sizeof got) == 0, "%s quant_repack_mat_dot n=%d", rp->name, n);
+            free(x), free(g), free(y), free(yv), free(yf), free(xf), free(yd);
+        }
+    }
+    CHECK(n_tested > 0);
+}
+
 TEST(quant_mat_dot_matches_vec_dot) {
     const int n = 512, nr = 7, nc = 6;
     for (size_t k = 0; k < N_TYPES_ALL; k++) {

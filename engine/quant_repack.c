@@ -1,0 +1,195 @@
+/* engine/quant_repack.c — weights repacked at load into groups of 16 rows (one row per 32-bit
+ * vector lane), the scalar reference kernels on them, the Q8_0S activation layout those kernels
+ * want, and the driver quant_repack_mat_dot(). The SIMD kernels are in quant_x86.c. Layouts
+ * (g: a group of rows 0..15 of n values; nb blocks per row):
+ *
+ *   Q4_0x16  d[nb][16] (halves), then qs[nb][4][16][4]: byte k of lane r of vector m of block
+ *            b is byte 4m + k of row r's block b (its low nibble: value 4m + k, its high one:
+ *            value 16 + 4m + k). Same size as the rows.
+ *   Q4_Kx16  per superblock (2368 bytes, 16 * 144 + 64): d[16], dmin[16] (halves), sc[8][16]
+ *            (the 6-bit scale of sub-block j of row r), mn[4][16][2] (the mins of sub-blocks
+ *            2k and 2k + 1 of row r), qs[4][8][16][4]: byte k of lane r of vector m of pair p
+ *            is byte 32p + 4m + k of row r (low nibble: sub-block 2p, high: 2p + 1, value
+ *            4m + k of the sub-block).
+ *
+ * Each row's products are exact integers per block (per superblock for Q4_K) and are summed
+ * in float block after block with one fused multiply-add, so SIMD and scalar agree bit for bit.
+ * Pure functions; any thread (the tables are set by quant.c's one-time init). */
+#include <stdlib.h>
+
+#include "quant_impl.h"
+
+/* ---- Q8_0S: Q8_0 quants, the scale as a float, the sum of the quants ---- */
+
+void quant_q8_0s_from_float(const float *x, void *vy, int64_t n) {
+    block_q8_0s *y = vy;
+    block_q8_0 b;
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        quant_q8_0_from_float(x, &b, QK8_0);
+        y[i].d = QH2F(b.d);
+        int s = 0;
+        for (int j = 0; j < QK8_0; j++) s += b.qs[j];
+        y[i].s = s;
+        memcpy(y[i].qs, b.qs, sizeof b.qs);
+    }
+}
+
+void quant_q8_0s_to_float(const void *vx, float *y, int64_t n) {
+    const block_q8_0s *x = vx;
+    for (int64_t i = 0; i < n / QK8_0; i++)
+        for (int j = 0; j < QK8_0; j++) y[i * QK8_0 + j] = x[i].d * (float)x[i].qs[j];
+}
+
+/* ---- Q4_0x16 ---- */
+
+static size_t q4_0x16_group_bytes(int n) {
+    return (size_t)(n / QK4_0) * QUANT_RP_ROWS * sizeof(block_q4_0);
+}
+
+static void q4_0x16_pack(const void *x, size_t bx, void *vg, int n) {
+    const int nb = n / QK4_0;
+    uint8_t *g = vg;
+    uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * sizeof(ggml_half);
+    for (int r = 0; r < QUANT_RP_ROWS; r++) {
+        const block_q4_0 *row = (const block_q4_0 *)((const uint8_t *)x + (size_t)r * bx);
+        for (int b = 0; b < nb; b++) {
+            memcpy(g + ((size_t)b * QUANT_RP_ROWS + (size_t)r) * 2, &row[b].d, 2);
+            for (int m = 0; m < 4; m++)
+                memcpy(qs + (size_t)b * 256 + (size_t)m * 64 + (size_t)r * 4, row[b].qs + 4 * m, 4);
+        }
+    }
+}
+
+void quant_q4_0x16_gemm_ref(int n, float *s, size_t bs, const void *vg, const void *vy, size_t by,
+                            int nc) {
+    const int nb = n / QK4_0;
+    const uint8_t *g = vg;
+    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * sizeof(ggml_half);
+    for (int c = 0; c < nc; c++) {
+        const block_q8_0s *y = (const block_q8_0s *)((const uint8_t *)vy + (size_t)c * by);
+        for (int r = 0; r < QUANT_RP_ROWS; r++) {
+            float acc = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                int isum = -8 * y[b].s;
+                for (int m = 0; m < 4; m++)
+                    for (int k = 0; k < 4; k++) {
+                        const uint8_t q = qs[(size_t)b * 256 + (size_t)m * 64 + (size_t)r * 4 + k];
+                        isum += (q & 0xF) * y[b].qs[4 * m + k] + (q >> 4) * y[b].qs[16 + 4 * m + k];
+                    }
+                ggml_half dh;
+                memcpy(&dh, g + ((size_t)b * QUANT_RP_ROWS + (size_t)r) * 2, 2);
+                acc = fmaf(QH2F(dh) * y[b].d, (float)isum, acc);
+            }
+            s[(size_t)c * bs + (size_t)r] = acc;
+        }
+    }
+}
+
+/* ---- Q4_Kx16 ---- */
+
+
+static size_t q4_Kx16_group_bytes(int n) { return (size_t)(n / QK_K) * Q4KX16_SB; }
+
+static void q4_Kx16_pack(const void *x, size_t bx, void *vg, int n) {
+    for (int i = 0; i < n / QK_K; i++) {
+        uint8_t *g = (uint8_t *)vg + (size_t)i * Q4KX16_SB;
+        for (int r = 0; r < QUANT_RP_ROWS; r++) {
+            const block_q4_K *b = (const block_q4_K *)((const uint8_t *)x + (size_t)r * bx) + i;
+            memcpy(g + 2 * r, &b->d, 2);
+            memcpy(g + Q4KX16_DMIN + 2 * r, &b->dmin, 2);
+            for (int j = 0; j < 8; j++) {
+                uint8_t sc, mn;
+                quant_scale_min_k4(j, b->scales, &sc, &mn);
+                g[Q4KX16_SC + 16 * j + r] = sc;
+                g[Q4KX16_MN + 32 * (j / 2) + 2 * r + (j & 1)] = mn;
+            }
+            for (int p = 0; p < 4; p++)
+                for (int m = 0; m < 8; m++)
+                    memcpy(g + Q4KX16_QS + 512 * p + 64 * m + 4 * r, b->qs + 32 * p + 4 * m, 4);
+        }
+    }
+}
+
+void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *vg, const void *vy, size_t by,
+                            int nc) {
+    for (int c = 0; c < nc; c++) {
+        const block_q8_K *y = (const block_q8_K *)((const uint8_t *)vy + (size_t)c * by);
+        for (int r = 0; r < QUANT_RP_ROWS; r++) {
+            float acc = 0.0f, accm = 0.0f;
+            for (int i = 0; i < n / QK_K; i++) {
+                const uint8_t *g = (const uint8_t *)vg + (size_t)i * Q4KX16_SB;
+                int32_t isum = 0, imin = 0;
+                for (int j = 0; j < 8; j++) {
+                    int32_t t = 0;
+                    for (int m = 0; m < 8; m++)
+                        for (int k = 0; k < 4; k++) {
+                            const uint8_t q = g[Q4KX16_QS + 512 * (j / 2) + 64 * m + 4 * r + k];
+                            t += ((j & 1) ? q >> 4 : q & 0xF) * y[i].qs[32 * j + 4 * m + k];
+                        }
+                    isum += t * g[Q4KX16_SC + 16 * j + r];
+                    imin += g[Q4KX16_MN + 32 * (j / 2) + 2 * r + (j & 1)] *
+                            (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+                }
+                ggml_half dh, mh;
+                memcpy(&dh, g + 2 * r, 2);
+                memcpy(&mh, g + Q4KX16_DMIN + 2 * r, 2);
+                acc = fmaf(QH2F(dh) * y[i].d, (float)isum, acc);
+                accm = fmaf(QH2F(mh) * y[i].d, (float)imin, accm);
+            }
+            s[(size_t)c * bs + (size_t)r] = acc - accm;
+        }
+    }
+}
+
+/* ---- the table ---- */
+
+static struct quant_repack quant_repacks[] = {
+    {"Q4_0x16", GGML_TYPE_Q4_0, QUANT_TYPE_Q8_0S, q4_0x16_group_bytes, q4_0x16_pack,
+     quant_q4_0x16_gemm_ref, quant_q4_0x16_gemm_ref},
+    {"Q4_Kx16", GGML_TYPE_Q4_K, GGML_TYPE_Q8_K, q4_Kx16_group_bytes, q4_Kx16_pack,
+     quant_q4_Kx16_gemm_ref, quant_q4_Kx16_gemm_ref},
+};
+#define N_REPACKS (sizeof quant_repacks / sizeof quant_repacks[0])
+
+static int quant_repack_simd[N_REPACKS]; /* the CPU's best kernel set has a kernel for it */
+
+void quant_repack_apply(const struct quant_kernels *k, const struct quant_kernels *best) {
+    const char *env = getenv("NATTER_REPACK");
+    const int off = env && !strcmp(env, "0");
+    for (size_t i = 0; i < N_REPACKS; i++) {
+        struct quant_repack *rp = &quant_repacks[i];
+        rp->gemm = k && k->rp_gemm[rp->type] ? k->rp_gemm[rp->type] : rp->gemm_ref;
+        quant_repack_simd[i] = !off && best && best->rp_gemm[rp->type];
+    }
+}
+
+const struct quant_repack *quant_repack_find(uint32_t t) {
+    if (!quant_traits_get(t)) /* the kernel choice is made once, there */
+        return NULL;
+    for (size_t i = 0; i < N_REPACKS; i++)
+        if (quant_repacks[i].type == t)
+            return &quant_repacks[i];
+    return NULL;
+}
+
+const struct quant_repack *quant_repack_get(uint32_t t) {
+    const struct quant_repack *rp = quant_repack_find(t);
+    return rp && quant_repack_simd[rp - quant_repacks] ? rp : NULL;
+}
+
+/* Activation columns kept hot in L2 while the groups pass over them (as quant_mat_dot). */
+#define RP_COL_BYTES (512 * 1024)
+
+void quant_repack_mat_dot(const struct quant_repack *rp, int n, float *s, size_t bs,
+                          const void *x, size_t gx, int ng, const void *y, size_t by, int nc) {
+    int chunk = by > 0 ? (int)(RP_COL_BYTES / by) : nc;
+    if (chunk < 8)
+        chunk = 8;
+    for (int c0 = 0; c0 < nc; c0 += chunk) {
+        const int mc = nc - c0 < chunk ? nc - c0 : chunk;
+        for (int k = 0; k < ng; k++)
+            rp->gemm(n, s + (size_t)c0 * bs + (size_t)k * QUANT_RP_ROWS, bs,
+                     (const uint8_t *)x + (size_t)k * gx, (const uint8_t *)y + (size_t)c0 * by, by,
+                     mc);
+    }
+}
