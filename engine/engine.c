@@ -89,11 +89,16 @@ void eng_ctx_free(eng_ctx *c) {
     free(c);
 }
 
+/* What tensor t's kernels want the activations quantized to. */
+static uint32_t act_type(const struct tensor *t) {
+    return t->rp ? t->rp->act_type : (uint32_t)t->tr->vec_dot_type;
+}
+
 /* Bytes of one activation row of n values quantized for tensor t's dot product. */
 static size_t act_row_bytes(const struct tensor *t) {
     if (!t->data)
         return 0;
-    return quant_row_size(t->tr->vec_dot_type, t->ne0);
+    return quant_row_size(act_type(t), t->ne0);
 }
 
 static size_t max_act_row(const eng_model *m) {
@@ -248,6 +253,14 @@ static void matmul_worker(void *ud, int ith, int nth) {
         float *out = a->job[j].out;
         int64_t rb = (u - a->unit0[j]) * MM_ROW_BLOCK;
         int nr = (int)(w->ne1 - rb < MM_ROW_BLOCK ? w->ne1 - rb : MM_ROW_BLOCK);
+        if (w->rp) {   /* repacked: groups of 16 rows (ne1 is a multiple of 16) */
+            const uint8_t *gd = (const uint8_t *)w->data + (size_t)(rb / QUANT_RP_ROWS) * w->group_bytes;
+            if (a->n_tok == 1)
+                prefetch_range((uintptr_t)gd, MV_PREFETCH);
+            quant_repack_mat_dot(w->rp, (int)w->ne0, out + rb, (size_t)a->job[j].ld, gd,
+                                 w->group_bytes, nr / QUANT_RP_ROWS, a->xq, a->xq_stride, a->n_tok);
+            continue;
+        }
         const uint8_t *wd = (const uint8_t *)w->data + (size_t)rb * w->row_bytes;
         if (a->n_tok == 1) {   /* matrix x vector: one dot product per row */
             quant_vec_dot_fn dot = w->tr->vec_dot;
@@ -289,12 +302,12 @@ static void quantize_worker(void *ud, int ith, int nth) {
 static void matmul_n(eng_ctx *c, const struct matmul_job *jobs, int n_job, const float *x,
                      int n_tok, int reuse) {
     const struct tensor *w = jobs[0].w;
-    enum ggml_type vt = w->tr->vec_dot_type;
+    const uint32_t vt = act_type(w);
     struct matmul_args a = {{jobs[0]}, 1, NULL, 0, n_tok, {0}, 0};
     if (!reuse)
         c->xq_src = NULL;   /* x may have changed since xq was made from it */
     for (int j = 1; j < n_job; j++) {
-        if (jobs[j].w->tr->vec_dot_type == vt && jobs[j].w->ne0 == w->ne0)
+        if (act_type(jobs[j].w) == vt && jobs[j].w->ne0 == w->ne0)
             a.job[a.n_job++] = jobs[j];
     }
     if (vt == GGML_TYPE_F32) {
@@ -323,7 +336,7 @@ static void matmul_n(eng_ctx *c, const struct matmul_job *jobs, int n_job, const
     atomic_init(&a.next, pool_n_threads(c->pool));
     pool_run(c->pool, matmul_worker, &a);
     for (int j = 1; j < n_job; j++)   /* the ones that did not fit the shared run */
-        if (!(jobs[j].w->tr->vec_dot_type == vt && jobs[j].w->ne0 == w->ne0))
+        if (!(act_type(jobs[j].w) == vt && jobs[j].w->ne0 == w->ne0))
             matmul_n(c, &jobs[j], 1, x, n_tok, 1);
 }
 

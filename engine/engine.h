@@ -61,6 +61,8 @@ struct eng_model_info {
     uint64_t file_size;
     int n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab;
     int has_chat_template;
+    uint64_t repacked_bytes; /* weights rearranged at load for the SIMD kernels (0: none) */
+    double repack_ms;        /* the time that took */
 };
 void eng_model_info_get(const eng_model *m, struct eng_model_info *out);
 

@@ -49,6 +49,10 @@ int gguf_open_mem(const void *buf, size_t len, gguf **out, char *err, size_t err
 void gguf_close(gguf *g);
 /* Hints the kernel to read the whole mapping ahead (MADV_WILLNEED); no-op for memory buffers. */
 void gguf_advise_willneed(const gguf *g);
+/* Drops the whole pages inside [p, p + n) of the mapping from the process (MADV_DONTNEED: the
+ * file's bytes stay on disk and a later read maps them again); for data the engine has copied
+ * (repacked weights). No-op for memory buffers or where madvise lacks it. */
+void gguf_advise_dontneed(const gguf *g, const void *p, size_t n);
 
 uint32_t gguf_version(const gguf *g);
 uint64_t gguf_file_size(const gguf *g);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sysmem.h"
 #include "tokenizer.h"
@@ -255,6 +256,77 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     return 0;
 }
 
+/* ---- repacking (quant.h): the matrix weights of the types this CPU has repacked kernels for
+ * are copied once into row-interleaved groups; the file's pages they came from are then
+ * dropped, so memory stays about the file's size. ---- */
+
+static struct tensor **model_matrices(eng_model *m, int *n) {
+    const int per = 8;
+    struct tensor **v = malloc(((size_t)m->hp.n_layer * per + 1) * sizeof *v);
+    *n = 0;
+    if (!v)
+        return NULL;
+    if (m->output.data != m->tok_embd.data)   /* tied: rows are looked up as stored */
+        v[(*n)++] = &m->output;
+    for (int i = 0; i < m->hp.n_layer; i++) {
+        struct layer *l = &m->layers[i];
+        struct tensor *ts[8] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up,
+                                &l->w_down};
+        for (int j = 0; j < per; j++)
+            if (ts[j]->data)
+                v[(*n)++] = ts[j];
+    }
+    return v;
+}
+
+static double model_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int model_repack(eng_model *m) {
+    const double t0 = model_now_ms();
+    int n;
+    struct tensor **v = model_matrices(m, &n);
+    if (!v)
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        const struct quant_repack *rp = quant_repack_get(v[i]->type);
+        if (!rp || v[i]->ne1 % QUANT_RP_ROWS) {
+            v[i] = NULL;
+            continue;
+        }
+        total += (size_t)(v[i]->ne1 / QUANT_RP_ROWS) * rp->group_bytes((int)v[i]->ne0);
+    }
+    if (total && !(m->rp_mem = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
+        free(v);
+        return eng_error(ENG_E_NOMEM, "out of memory repacking the weights (%zu MiB)",
+                         total >> 20);
+    }
+    uint8_t *dst = m->rp_mem;
+    for (int i = 0; i < n; i++) {
+        struct tensor *t = v[i];
+        if (!t)
+            continue;
+        const struct quant_repack *rp = quant_repack_get(t->type);
+        const size_t gb = rp->group_bytes((int)t->ne0);
+        for (int64_t g = 0; g < t->ne1 / QUANT_RP_ROWS; g++)
+            rp->pack((const uint8_t *)t->data + (size_t)g * QUANT_RP_ROWS * t->row_bytes,
+                     t->row_bytes, dst + (size_t)g * gb, (int)t->ne0);
+        gguf_advise_dontneed(m->g, t->data, (size_t)t->ne1 * t->row_bytes);
+        t->data = dst;
+        t->rp = rp;
+        t->group_bytes = gb;
+        dst += (size_t)(t->ne1 / QUANT_RP_ROWS) * gb;
+    }
+    free(v);
+    m->info.repacked_bytes = total;
+    m->info.repack_ms = total ? model_now_ms() - t0 : 0.0;
+    return 0;
+}
+
 /* ---- metadata strings and the summary ---- */
 
 static int model_copy_meta(eng_model *m) {
@@ -317,7 +389,11 @@ static const char *ftype_name(uint32_t ft) {
 
 static void model_fill_info(eng_model *m, const char *path) {
     struct eng_model_info *in = &m->info;
+    const uint64_t rp_bytes = in->repacked_bytes;
+    const double rp_ms = in->repack_ms;
     memset(in, 0, sizeof *in);
+    in->repacked_bytes = rp_bytes;
+    in->repack_ms = rp_ms;
     const char *name = eng_model_meta_str(m, "general.name");
     if (!name || !*name) {
         name = strrchr(path, '/');
@@ -419,6 +495,8 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
         }
         /* the weights are read in full on every token: ask for them early */
         gguf_advise_willneed(m->g);
+        if ((rc = model_repack(m)))
+            goto fail;
     } else if (m->arch) {
         /* best effort: a vocab-only file may lack the hyper-parameters */
         if (model_load_hparams(m))
@@ -449,6 +527,7 @@ void eng_model_free(eng_model *m) {
         return;
     vocab_free(m->vocab);
     free(m->layers);
+    free(m->rp_mem);
     free(m->meta_arena);
     free(m->meta_keys);
     free(m->meta_vals);

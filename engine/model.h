@@ -23,11 +23,13 @@ struct arch {
 
 /* A weight bound into the mapping: ne0 values per row, ne1 rows. */
 struct tensor {
-    const void *data;
+    const void *data;          /* the file's rows, or the repacked groups when rp is set */
     uint32_t type;
     int64_t ne0, ne1;
     size_t row_bytes;
     const struct quant_traits *tr;
+    const struct quant_repack *rp; /* repacked at load (quant.h): data holds ne1 / 16 groups */
+    size_t group_bytes;        /* bytes of one group when rp is set */
 };
 
 struct layer {
@@ -59,6 +61,7 @@ struct eng_model {
     const char **meta_vals;
     int n_meta;
     struct eng_model_info info;
+    void *rp_mem;              /* the repacked weights (one allocation), or NULL */
 };
 
 /* Sets the calling thread's eng_last_error() text (printf-style) and returns rc. */

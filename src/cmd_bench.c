@@ -154,8 +154,10 @@ static void bench_print_json(const struct bench_args *a, const struct eng_model_
                "    \"samples_ts\": [",
                r->n_prompt, r->n_gen, r->avg_ns, r->stddev_ns, r->avg_ts, r->stddev_ts);
         for (int k = 0; k < r->n; k++) printf("%s%.4f", k ? ", " : "", r->samples_ts[k]);
-        printf("],\n    \"peak_rss_bytes\": %llu\n  }%s\n",
-               (unsigned long long)eng_rss_peak_bytes(), i + 1 < n_res ? "," : "");
+        printf("],\n    \"peak_rss_bytes\": %llu,\n    \"repacked_bytes\": %llu,\n"
+               "    \"repack_ms\": %.1f\n  }%s\n",
+               (unsigned long long)eng_rss_peak_bytes(), (unsigned long long)mi->repacked_bytes,
+               mi->repack_ms, i + 1 < n_res ? "," : "");
     }
     printf("]\n");
 }
@@ -179,9 +181,13 @@ static void bench_print_table(const struct eng_model_info *mi, int n_threads,
         printf("| %-24.24s | %12s | %8s | %-16.16s | %7d | %8s | %21s |\n", mi->name, size, params,
                mi->types, n_threads, test, ts);
     }
-    printf("\npeak RSS: %.1f MiB (file %.1f MiB), kernels: %s\n",
+    printf("\npeak RSS: %.1f MiB (file %.1f MiB), kernels: %s",
            (double)eng_rss_peak_bytes() / (1024.0 * 1024.0),
            (double)mi->file_size / (1024.0 * 1024.0), eng_simd_name());
+    if (mi->repacked_bytes)
+        printf(", repacked at load: %.1f MiB in %.0f ms",
+               (double)mi->repacked_bytes / (1024.0 * 1024.0), mi->repack_ms);
+    printf("\n");
 }
 
 int cmd_bench(int argc, char **argv) {
