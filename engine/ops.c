@@ -159,15 +159,61 @@ OPS_TARGET static void silu_mul_avx512(int n, const float *x, const float *g, fl
         y[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
 }
 
-OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int n_pos,
-                                     const float *q, int hd, float scale, float *s) {
-    for (int j = 0; j < n_pos; j++) {
+/* Lane l of the result: the sum of the 16 lanes of a[l], each reduced in
+ * _mm512_reduce_add_ps's order (ops_reduce16): 16 reductions for 15 adds and 30 shuffles. */
+#define OPS_UNROLL _Pragma("GCC unroll 16")
+
+OPS_TARGET static inline __attribute__((always_inline)) __m512 reduce16x16(const __m512 a[16]) {
+    /* level k pairs vectors so that the result's lane 4q + e comes from input 4e + q */
+    static const int perm[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+    __m512 b[8], c[4], e[2];
+    OPS_UNROLL for (int p = 0; p < 8; p++) {     /* lanes i + 8 and i */
+        const __m512 x = a[perm[2 * p]], y = a[perm[2 * p + 1]];
+        b[p] = _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0xEE), _mm512_shuffle_f32x4(x, y, 0x44));
+    }
+    OPS_UNROLL for (int m = 0; m < 4; m++) {     /* i + 4 and i */
+        const __m512 x = b[2 * m], y = b[2 * m + 1];
+        c[m] = _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0xDD), _mm512_shuffle_f32x4(x, y, 0x88));
+    }
+    OPS_UNROLL for (int k = 0; k < 2; k++) {     /* t0 + t2, t1 + t3 */
+        const __m512 x = c[2 * k], y = c[2 * k + 1];
+        e[k] = _mm512_add_ps(_mm512_shuffle_ps(x, y, 0x44), _mm512_shuffle_ps(x, y, 0xEE));
+    }
+    return _mm512_add_ps(_mm512_shuffle_ps(e[0], e[1], 0x88), _mm512_shuffle_ps(e[0], e[1], 0xDD));
+}
+
+/* 16 positions at a time: q's vector d meets the 16 rows' vector d, then one transposing
+ * reduction; each score's operations are those of the one-position loop. F16: a constant. */
+OPS_TARGET static inline __attribute__((always_inline)) void scores_avx512_kv(
+    const void *k, size_t stride, const int F16, int n_pos, const float *q, int hd, float scale,
+    float *s) {
+    int j = 0;
+    for (; j + 16 <= n_pos; j += 16) {
+        __m512 a[16];
+        OPS_UNROLL for (int l = 0; l < 16; l++)
+            a[l] = _mm512_setzero_ps();
+        for (int d = 0; d < hd; d += 16) {
+            const __m512 qv = _mm512_loadu_ps(q + d);
+            OPS_UNROLL for (int l = 0; l < 16; l++)
+                a[l] = _mm512_fmadd_ps(load16(k, (size_t)(j + l) * stride + d, F16), qv, a[l]);
+        }
+        _mm512_storeu_ps(s + j, _mm512_mul_ps(reduce16x16(a), _mm512_set1_ps(scale)));
+    }
+    for (; j < n_pos; j++) {
         size_t row = (size_t)j * stride;
         __m512 acc = _mm512_setzero_ps();
         for (int d = 0; d < hd; d += 16)
-            acc = _mm512_fmadd_ps(load16(k, row + d, f16), _mm512_loadu_ps(q + d), acc);
+            acc = _mm512_fmadd_ps(load16(k, row + d, F16), _mm512_loadu_ps(q + d), acc);
         s[j] = _mm512_reduce_add_ps(acc) * scale;
     }
+}
+
+OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int n_pos,
+                                     const float *q, int hd, float scale, float *s) {
+    if (f16)
+        scores_avx512_kv(k, stride, 1, n_pos, q, hd, scale, s);
+    else
+        scores_avx512_kv(k, stride, 0, n_pos, q, hd, scale, s);
 }
 
 OPS_TARGET static void softmax_avx512(int n, float *s, int f16) {
@@ -194,16 +240,36 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16) {
     }
 }
 
+/* Lane l's row: positions l, l + 16, ... in order, 64 values at a time in registers. */
+OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
+    const void *v, size_t stride, const int f16, int n_pos, const float *p, int hd, float *acc) {
+    for (int l = 0; l < 16; l++) {
+        float *row = acc + (size_t)l * hd;
+        for (int i = 0; i < hd; i += 64) {
+            const int nv = hd - i >= 64 ? 4 : (hd - i) / 16;
+            __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
+            for (int jj = l; jj < n_pos; jj += 16) {
+                const __m512 pj = _mm512_set1_ps(p[jj]);
+                const size_t at = (size_t)jj * stride + i;
+                r0 = _mm512_fmadd_ps(load16(v, at, f16), pj, r0);
+                if (nv > 1) r1 = _mm512_fmadd_ps(load16(v, at + 16, f16), pj, r1);
+                if (nv > 2) r2 = _mm512_fmadd_ps(load16(v, at + 32, f16), pj, r2);
+                if (nv > 3) r3 = _mm512_fmadd_ps(load16(v, at + 48, f16), pj, r3);
+            }
+            _mm512_storeu_ps(row + i, r0);
+            if (nv > 1) _mm512_storeu_ps(row + i + 16, r1);
+            if (nv > 2) _mm512_storeu_ps(row + i + 32, r2);
+            if (nv > 3) _mm512_storeu_ps(row + i + 48, r3);
+        }
+    }
+}
+
 OPS_TARGET static void mix_avx512(const void *v, size_t stride, int f16, int n_pos,
                                   const float *p, int hd, float *acc, float *o) {
-    memset(acc, 0, (size_t)16 * hd * sizeof *acc);
-    for (int j = 0; j < n_pos; j++) {
-        float *row = acc + (size_t)(j & 15) * hd;
-        const __m512 pj = _mm512_set1_ps(p[j]);
-        for (int i = 0; i < hd; i += 16)
-            _mm512_storeu_ps(row + i, _mm512_fmadd_ps(load16(v, (size_t)j * stride + i, f16), pj,
-                                                      _mm512_loadu_ps(row + i)));
-    }
+    if (f16)
+        mix_rows_avx512_kv(v, stride, 1, n_pos, p, hd, acc);
+    else
+        mix_rows_avx512_kv(v, stride, 0, n_pos, p, hd, acc);
     for (int i = 0; i < hd; i += 16) {
         __m512 a[16], t8[8], t4[4];
         for (int l = 0; l < 16; l++)

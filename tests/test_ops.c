@@ -62,8 +62,8 @@ static float *ops_run_all(int hd, int n_pos, int f16, size_t *n_out) {
 }
 
 TEST(ops_simd_matches_scalar) {
-    const int hds[] = {8, 32, 64, 128};
-    const int ns[] = {1, 15, 16, 17, 100};
+    const int hds[] = {8, 32, 48, 64, 96, 128, 256};
+    const int ns[] = {1, 15, 16, 17, 100, 300};
     for (int f16 = 0; f16 < 2; f16++)
         for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
             for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
