@@ -92,6 +92,8 @@ void quant_q8_0s_from_float(const float *x, void *y, int64_t n);
 void quant_q8_0s_to_float(const void *x, float *y, int64_t n);
 void quant_q4_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc);
+void quant_q8_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
+                            int nc);
 void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc);
 /* Points the layouts' gemm at kernel set k (NULL: the scalar references) and notes which

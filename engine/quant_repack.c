@@ -6,6 +6,8 @@
  *   Q4_0x16  d[nb][16] (halves), then qs[nb][4][16][4]: byte k of lane r of vector m of block
  *            b is byte 4m + k of row r's block b (its low nibble: value 4m + k, its high one:
  *            value 16 + 4m + k). Same size as the rows.
+ *   Q8_0x16  d[nb][16], then qs[nb][8][16][4]: byte k of lane r of vector m of block b is
+ *            quant 4m + k of row r's block b plus 128. Same size as the rows.
  *   Q4_Kx16  per superblock (2368 bytes, 16 * 144 + 64): d[16], dmin[16] (halves), sc[8][16]
  *            (the 6-bit scale of sub-block j of row r), mn[4][16][2] (the mins of sub-blocks
  *            2k and 2k + 1 of row r), qs[4][8][16][4]: byte k of lane r of vector m of pair p
@@ -40,42 +42,77 @@ void quant_q8_0s_to_float(const void *vx, float *y, int64_t n) {
         for (int j = 0; j < QK8_0; j++) y[i * QK8_0 + j] = x[i].d * (float)x[i].qs[j];
 }
 
-/* ---- Q4_0x16 ---- */
+/* ---- Q4_0x16 and Q8_0x16: blocks of 32 with one half scale ----
+ * Both store d[nb][16], then the quants of block b as unsigned bytes in 32-bit lanes: Q4_0 its
+ * 16 bytes of nibbles (4 vectors), Q8_0 its 32 bytes plus 128 (8 vectors). The dot product of a
+ * block is sum(u * y) - K * sum(y) with K = 8 or 128: the activations' block sum (Q8_0S) pays
+ * for the offset. */
 
 static size_t q4_0x16_group_bytes(int n) {
     return (size_t)(n / QK4_0) * QUANT_RP_ROWS * sizeof(block_q4_0);
 }
 
+static size_t q8_0x16_group_bytes(int n) {
+    return (size_t)(n / QK8_0) * QUANT_RP_ROWS * sizeof(block_q8_0);
+}
+
+/* The scales of 16 rows of blocks of size bsz (the half scale first in each block), and
+ * a pointer to where the quants start. */
+static uint8_t *rp32_pack_scales(const void *x, size_t bx, uint8_t *g, int nb, size_t bsz) {
+    for (int r = 0; r < QUANT_RP_ROWS; r++)
+        for (int b = 0; b < nb; b++)
+            memcpy(g + ((size_t)b * QUANT_RP_ROWS + (size_t)r) * 2,
+                   (const uint8_t *)x + (size_t)r * bx + (size_t)b * bsz, 2);
+    return g + (size_t)nb * QUANT_RP_ROWS * sizeof(ggml_half);
+}
+
 static void q4_0x16_pack(const void *x, size_t bx, void *vg, int n) {
     const int nb = n / QK4_0;
-    uint8_t *g = vg;
-    uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * sizeof(ggml_half);
+    uint8_t *qs = rp32_pack_scales(x, bx, vg, nb, sizeof(block_q4_0));
     for (int r = 0; r < QUANT_RP_ROWS; r++) {
         const block_q4_0 *row = (const block_q4_0 *)((const uint8_t *)x + (size_t)r * bx);
-        for (int b = 0; b < nb; b++) {
-            memcpy(g + ((size_t)b * QUANT_RP_ROWS + (size_t)r) * 2, &row[b].d, 2);
+        for (int b = 0; b < nb; b++)
             for (int m = 0; m < 4; m++)
                 memcpy(qs + (size_t)b * 256 + (size_t)m * 64 + (size_t)r * 4, row[b].qs + 4 * m, 4);
-        }
     }
 }
 
-void quant_q4_0x16_gemm_ref(int n, float *s, size_t bs, const void *vg, const void *vy, size_t by,
-                            int nc) {
-    const int nb = n / QK4_0;
-    const uint8_t *g = vg;
+static void q8_0x16_pack(const void *x, size_t bx, void *vg, int n) {
+    const int nb = n / QK8_0;
+    uint8_t *qs = rp32_pack_scales(x, bx, vg, nb, sizeof(block_q8_0));
+    for (int r = 0; r < QUANT_RP_ROWS; r++) {
+        const block_q8_0 *row = (const block_q8_0 *)((const uint8_t *)x + (size_t)r * bx);
+        for (int b = 0; b < nb; b++)
+            for (int m = 0; m < 8; m++) {
+                uint32_t v;
+                memcpy(&v, row[b].qs + 4 * m, 4);
+                v ^= 0x80808080u; /* + 128 in each byte */
+                memcpy(qs + (size_t)b * 512 + (size_t)m * 64 + (size_t)r * 4, &v, 4);
+            }
+    }
+}
+
+/* Unsigned quant i (0..31) of row r in block b's bytes q. */
+static int q4_0x16_u(const uint8_t *q, int r, int i) {
+    const uint8_t v = q[(i % 16) / 4 * 64 + r * 4 + i % 4];
+    return i < 16 ? v & 0xF : v >> 4;
+}
+
+static int q8_0x16_u(const uint8_t *q, int r, int i) { return q[i / 4 * 64 + r * 4 + i % 4]; }
+
+static void rp32_gemm_ref(int n, float *s, size_t bs, const uint8_t *g, const uint8_t *vy,
+                          size_t by, int nc, int K, size_t qbytes,
+                          int (*u)(const uint8_t *, int, int)) {
+    const int nb = n / QK8_0;
     const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * sizeof(ggml_half);
     for (int c = 0; c < nc; c++) {
-        const block_q8_0s *y = (const block_q8_0s *)((const uint8_t *)vy + (size_t)c * by);
+        const block_q8_0s *y = (const block_q8_0s *)(vy + (size_t)c * by);
         for (int r = 0; r < QUANT_RP_ROWS; r++) {
             float acc = 0.0f;
             for (int b = 0; b < nb; b++) {
-                int isum = -8 * y[b].s;
-                for (int m = 0; m < 4; m++)
-                    for (int k = 0; k < 4; k++) {
-                        const uint8_t q = qs[(size_t)b * 256 + (size_t)m * 64 + (size_t)r * 4 + k];
-                        isum += (q & 0xF) * y[b].qs[4 * m + k] + (q >> 4) * y[b].qs[16 + 4 * m + k];
-                    }
+                int isum = -K * y[b].s;
+                for (int i = 0; i < QK8_0; i++)
+                    isum += u(qs + (size_t)b * qbytes, r, i) * y[b].qs[i];
                 ggml_half dh;
                 memcpy(&dh, g + ((size_t)b * QUANT_RP_ROWS + (size_t)r) * 2, 2);
                 acc = fmaf(QH2F(dh) * y[b].d, (float)isum, acc);
@@ -83,6 +120,16 @@ void quant_q4_0x16_gemm_ref(int n, float *s, size_t bs, const void *vg, const vo
             s[(size_t)c * bs + (size_t)r] = acc;
         }
     }
+}
+
+void quant_q4_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
+                            int nc) {
+    rp32_gemm_ref(n, s, bs, g, y, by, nc, 8, 256, q4_0x16_u);
+}
+
+void quant_q8_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
+                            int nc) {
+    rp32_gemm_ref(n, s, bs, g, y, by, nc, 128, 512, q8_0x16_u);
 }
 
 /* ---- Q4_Kx16 ---- */
@@ -146,6 +193,8 @@ void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *vg, const vo
 static struct quant_repack quant_repacks[] = {
     {"Q4_0x16", GGML_TYPE_Q4_0, QUANT_TYPE_Q8_0S, q4_0x16_group_bytes, q4_0x16_pack,
      quant_q4_0x16_gemm_ref, quant_q4_0x16_gemm_ref},
+    {"Q8_0x16", GGML_TYPE_Q8_0, QUANT_TYPE_Q8_0S, q8_0x16_group_bytes, q8_0x16_pack,
+     quant_q8_0x16_gemm_ref, quant_q8_0x16_gemm_ref},
     {"Q4_Kx16", GGML_TYPE_Q4_K, GGML_TYPE_Q8_K, q4_Kx16_group_bytes, q4_Kx16_pack,
      quant_q4_Kx16_gemm_ref, quant_q4_Kx16_gemm_ref},
 };

@@ -438,27 +438,34 @@ Z512 inline int32_t z_ld32(const int8_t *p) {
     return v;
 }
 
-/* Q4_0x16 x nc Q8_0S columns, NC at a time (8 float and 8 integer accumulators, the 8 decoded
- * weight vectors of a block shared by the NC columns). */
-Z512 inline __attribute__((always_inline)) void q4_0x16_gemm_z512_n(
-    int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
+/* Q4_0x16 / Q8_0x16 x nc Q8_0S columns, NC <= 8 at a time (8 float accumulators; the 8
+ * weight vectors of a block, as unsigned bytes, shared by the NC columns); K: the offset of
+ * the unsigned quants (8 or 128), QB: bytes of quants per block of 16 rows. */
+Z512 inline __attribute__((always_inline)) void rp32_gemm_z512_n(
+    int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int K,
+    const int QB, const int NC) {
     const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     __m512 acc[8];
     KUNROLL8 for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const __m512 dx = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + (size_t)b * 32)));
+        const uint8_t *q = qs + (size_t)b * QB;
         __m512i w[8];
-        KUNROLL8 for (int m = 0; m < 4; m++) {
-            const __m512i v = _mm512_loadu_si512((const void *)(qs + (size_t)b * 256 + 64 * m));
+        KUNROLL8 for (int m = 0; m < QB / 64; m++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(q + 64 * m));
             if (NC == 1) /* generation: the weights stream from memory once */
-                _mm_prefetch((const char *)(qs + (size_t)b * 256 + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
-            w[m] = _mm512_and_si512(v, m4);
-            w[m + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+            if (QB == 256) { /* nibbles: values 4m.. low, 16 + 4m.. high */
+                w[m] = _mm512_and_si512(v, m4);
+                w[m + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            } else {
+                w[m] = v;
+            }
         }
         KUNROLL8 for (int c = 0; c < NC; c++) {
             const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
-            __m512i ia = _mm512_set1_epi32(-8 * yb->s);
+            __m512i ia = _mm512_set1_epi32(-K * yb->s);
             KUNROLL8 for (int m = 0; m < 8; m++)
                 ia = _mm512_dpbusd_epi32(ia, w[m], _mm512_set1_epi32(z_ld32(yb->qs + 4 * m)));
             acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(yb->d)),
@@ -488,7 +495,17 @@ Z512 inline __attribute__((always_inline)) void q4_0x16_gemm_z512_n(
 Z512 void q4_0x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
                             size_t by, int nc) {
     const uint8_t *g = vg;
-    Z_RP_COLS(q4_0x16_gemm_z512_n, n / QK4_0)
+#define Q4_0X16_N(nb, sc, bs, g, yc, by, NC) rp32_gemm_z512_n(nb, sc, bs, g, yc, by, 8, 256, NC)
+    Z_RP_COLS(Q4_0X16_N, n / QK4_0)
+#undef Q4_0X16_N
+}
+
+Z512 void q8_0x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
+                            size_t by, int nc) {
+    const uint8_t *g = vg;
+#define Q8_0X16_N(nb, sc, bs, g, yc, by, NC) rp32_gemm_z512_n(nb, sc, bs, g, yc, by, 128, 512, NC)
+    Z_RP_COLS(Q8_0X16_N, n / QK8_0)
+#undef Q8_0X16_N
 }
 
 /* Q4_Kx16 x nc Q8_K columns, NC <= 4 at a time: per sub-block the 8 decoded weight vectors
@@ -606,6 +623,7 @@ static void quant_x86_init(void) {
     quant_kernels_vnni.tile[GGML_TYPE_Q4_K] = q4_K_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q6_K] = q6_K_tile_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_z512;
+    quant_kernels_vnni.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_z512;
 }
 
