@@ -4,7 +4,9 @@
  * loaded model is read-only afterwards. */
 #include "model.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,43 +287,72 @@ static double model_now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int model_repack(eng_model *m) {
-    const double t0 = model_now_ms();
+struct repack_job {
+    eng_model *m;
+    struct tensor **v;     /* the tensors to repack, each with its destination in dst[] */
+    uint8_t **dst;
     int n;
-    struct tensor **v = model_matrices(m, &n);
-    if (!v)
-        return eng_error(ENG_E_NOMEM, "out of memory");
-    size_t total = 0;
-    for (int i = 0; i < n; i++) {
-        const struct quant_repack *rp = quant_repack_get(v[i]->type);
-        if (!rp || v[i]->ne1 % QUANT_RP_ROWS) {
-            v[i] = NULL;
-            continue;
-        }
-        total += (size_t)(v[i]->ne1 / QUANT_RP_ROWS) * rp->group_bytes((int)v[i]->ne0);
-    }
-    if (total && !(m->rp_mem = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
-        free(v);
-        return eng_error(ENG_E_NOMEM, "out of memory repacking the weights (%zu MiB)",
-                         total >> 20);
-    }
-    uint8_t *dst = m->rp_mem;
-    for (int i = 0; i < n; i++) {
-        struct tensor *t = v[i];
-        if (!t)
-            continue;
+    atomic_int next;
+};
+
+/* Takes tensors one at a time: packs its groups, drops the file pages they came from. */
+static void *model_repack_worker(void *ud) {
+    struct repack_job *j = ud;
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
+        const struct tensor *t = j->v[i];
         const struct quant_repack *rp = quant_repack_get(t->type);
         const size_t gb = rp->group_bytes((int)t->ne0);
         for (int64_t g = 0; g < t->ne1 / QUANT_RP_ROWS; g++)
             rp->pack((const uint8_t *)t->data + (size_t)g * QUANT_RP_ROWS * t->row_bytes,
-                     t->row_bytes, dst + (size_t)g * gb, (int)t->ne0);
-        gguf_advise_dontneed(m->g, t->data, (size_t)t->ne1 * t->row_bytes);
-        t->data = dst;
-        t->rp = rp;
-        t->group_bytes = gb;
-        dst += (size_t)(t->ne1 / QUANT_RP_ROWS) * gb;
+                     t->row_bytes, j->dst[i] + (size_t)g * gb, (int)t->ne0);
+        gguf_advise_dontneed(j->m->g, t->data, (size_t)t->ne1 * t->row_bytes);
     }
-    free(v);
+    return NULL;
+}
+
+static int model_repack(eng_model *m) {
+    const double t0 = model_now_ms();
+    int n, k = 0;
+    struct tensor **v = model_matrices(m, &n);
+    uint8_t **dst = v ? malloc((size_t)(n ? n : 1) * sizeof *dst) : NULL;
+    if (!dst) {
+        free(v);
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    }
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        const struct quant_repack *rp = quant_repack_get(v[i]->type);
+        if (!rp || v[i]->ne1 % QUANT_RP_ROWS)
+            continue;
+        v[k] = v[i];
+        dst[k++] = (uint8_t *)total;   /* an offset until the buffer exists */
+        total += (size_t)(v[i]->ne1 / QUANT_RP_ROWS) * rp->group_bytes((int)v[i]->ne0);
+    }
+    if (total && !(m->rp_mem = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
+        free(v), free(dst);
+        return eng_error(ENG_E_NOMEM, "out of memory repacking the weights (%zu MiB)",
+                         total >> 20);
+    }
+    for (int i = 0; i < k; i++)
+        dst[i] = (uint8_t *)m->rp_mem + (uintptr_t)dst[i];
+    struct repack_job job = {m, v, dst, k, 0};
+    pthread_t th[16];
+    int nth = eng_cpu_physical_cores() - 1, started = 0;
+    if (nth > 16)
+        nth = 16;
+    while (started < nth && started + 1 < k &&
+           pthread_create(&th[started], NULL, model_repack_worker, &job) == 0)
+        started++;
+    model_repack_worker(&job);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < k; i++) {
+        const struct quant_repack *rp = quant_repack_get(v[i]->type);
+        v[i]->data = dst[i];
+        v[i]->rp = rp;
+        v[i]->group_bytes = rp->group_bytes((int)v[i]->ne0);
+    }
+    free(v), free(dst);
     m->info.repacked_bytes = total;
     m->info.repack_ms = total ? model_now_ms() - t0 : 0.0;
     return 0;
