@@ -87,12 +87,18 @@ struct quant_kernels {
 #define Q4KX16_SB (QUANT_RP_ROWS * sizeof(block_q4_K) + 64)
 enum { Q4KX16_DMIN = 32, Q4KX16_SC = 64, Q4KX16_MN = 192, Q4KX16_QS = 320 };
 static_assert(Q4KX16_QS + QUANT_RP_ROWS * QK_K / 2 == Q4KX16_SB, "Q4_Kx16 layout");
+/* Q6_Kx16: the same for its superblocks (the rows' own size) */
+#define Q6KX16_SB (QUANT_RP_ROWS * sizeof(block_q6_K))
+enum { Q6KX16_SC = 32, Q6KX16_QL = 288, Q6KX16_QH = 288 + 2048 };
+static_assert(Q6KX16_QH + QUANT_RP_ROWS * QK_K / 4 == Q6KX16_SB, "Q6_Kx16 layout");
 
 void quant_q8_0s_from_float(const float *x, void *y, int64_t n);
 void quant_q8_0s_to_float(const void *x, float *y, int64_t n);
 void quant_q4_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc);
 void quant_q8_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
+                            int nc);
+void quant_q6_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc);
 void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc);

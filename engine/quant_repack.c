@@ -13,6 +13,12 @@
  *            2k and 2k + 1 of row r), qs[4][8][16][4]: byte k of lane r of vector m of pair p
  *            is byte 32p + 4m + k of row r (low nibble: sub-block 2p, high: 2p + 1, value
  *            4m + k of the sub-block).
+ *   Q6_Kx16  per superblock (3360 bytes, the rows' size): d[16], sc[16][16] (the signed scale
+ *            of 16-value group k of row r), then per half h (128 values): ql[16][16][4] (byte
+ *            e of lane r of vector j is byte 64h + 4j + e of row r's ql: low nibble value
+ *            4j + e of the half, high nibble value 64 + 4j + e) and qh[8][16][4] (byte e of
+ *            lane r of vector j is byte 32h + 4j + e of row r's qh: bits 2k, 2k + 1 are the
+ *            high bits of value 32k + 4j + e of the half).
  *
  * Each row's products are exact integers per block (per superblock for Q4_K) and are summed
  * in float block after block with one fused multiply-add, so SIMD and scalar agree bit for bit.
@@ -188,6 +194,60 @@ void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *vg, const vo
     }
 }
 
+/* ---- Q6_Kx16 ---- */
+
+static size_t q6_Kx16_group_bytes(int n) { return (size_t)(n / QK_K) * Q6KX16_SB; }
+
+static void q6_Kx16_pack(const void *x, size_t bx, void *vg, int n) {
+    for (int i = 0; i < n / QK_K; i++) {
+        uint8_t *g = (uint8_t *)vg + (size_t)i * Q6KX16_SB;
+        for (int r = 0; r < QUANT_RP_ROWS; r++) {
+            const block_q6_K *b = (const block_q6_K *)((const uint8_t *)x + (size_t)r * bx) + i;
+            memcpy(g + 2 * r, &b->d, 2);
+            for (int k = 0; k < QK_K / 16; k++)
+                g[Q6KX16_SC + 16 * k + r] = (uint8_t)b->scales[k];
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 16; j++)
+                    memcpy(g + Q6KX16_QL + 1024 * h + 64 * j + 4 * r, b->ql + 64 * h + 4 * j, 4);
+                for (int j = 0; j < 8; j++)
+                    memcpy(g + Q6KX16_QH + 512 * h + 64 * j + 4 * r, b->qh + 32 * h + 4 * j, 4);
+            }
+        }
+    }
+}
+
+/* The 6-bit quant (0..63, 32 is zero) of value v (0..255) of row r in superblock g. */
+static int q6_Kx16_u(const uint8_t *g, int r, int v) {
+    const int h = v / 128, w = v % 128, k = w / 32, j = (w % 32) / 4, e = w % 4;
+    const uint8_t lo = g[Q6KX16_QL + 1024 * h + 64 * (j + 8 * (k & 1)) + 4 * r + e];
+    const uint8_t hi = g[Q6KX16_QH + 512 * h + 64 * j + 4 * r + e];
+    return (k >= 2 ? lo >> 4 : lo & 0xF) | ((hi >> (2 * k)) & 3) << 4;
+}
+
+void quant_q6_Kx16_gemm_ref(int n, float *s, size_t bs, const void *vg, const void *vy, size_t by,
+                            int nc) {
+    for (int c = 0; c < nc; c++) {
+        const block_q8_K *y = (const block_q8_K *)((const uint8_t *)vy + (size_t)c * by);
+        for (int r = 0; r < QUANT_RP_ROWS; r++) {
+            float acc = 0.0f;
+            for (int i = 0; i < n / QK_K; i++) {
+                const uint8_t *g = (const uint8_t *)vg + (size_t)i * Q6KX16_SB;
+                int32_t isum = 0;
+                for (int k = 0; k < QK_K / 16; k++) {
+                    int32_t t = 0;
+                    for (int v = 16 * k; v < 16 * k + 16; v++)
+                        t += (q6_Kx16_u(g, r, v) - 32) * y[i].qs[v];
+                    isum += t * (int8_t)g[Q6KX16_SC + 16 * k + r];
+                }
+                ggml_half dh;
+                memcpy(&dh, g + 2 * r, 2);
+                acc = fmaf(QH2F(dh) * y[i].d, (float)isum, acc);
+            }
+            s[(size_t)c * bs + (size_t)r] = acc;
+        }
+    }
+}
+
 /* ---- the table ---- */
 
 static struct quant_repack quant_repacks[] = {
@@ -197,6 +257,8 @@ static struct quant_repack quant_repacks[] = {
      quant_q8_0x16_gemm_ref, quant_q8_0x16_gemm_ref},
     {"Q4_Kx16", GGML_TYPE_Q4_K, GGML_TYPE_Q8_K, q4_Kx16_group_bytes, q4_Kx16_pack,
      quant_q4_Kx16_gemm_ref, quant_q4_Kx16_gemm_ref},
+    {"Q6_Kx16", GGML_TYPE_Q6_K, GGML_TYPE_Q8_K, q6_Kx16_group_bytes, q6_Kx16_pack,
+     quant_q6_Kx16_gemm_ref, quant_q6_Kx16_gemm_ref},
 };
 #define N_REPACKS (sizeof quant_repacks / sizeof quant_repacks[0])
 

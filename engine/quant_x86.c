@@ -563,19 +563,86 @@ Z512 inline __attribute__((always_inline)) void q4_Kx16_gemm_z512_n(
         _mm512_storeu_ps(s + (size_t)c * bs, _mm512_sub_ps(acc[c], accm[c]));
 }
 
+/* Calls F(n / QK_K, ..., NC) for nc columns in steps of at most 4, NC a constant in each. */
+#define Z_RP_COLS4(F)                                                                       \
+    for (int c = 0; c < nc; c += 4) {                                                       \
+        float *sc = s + (size_t)c * bs;                                                     \
+        const uint8_t *yc = (const uint8_t *)vy + (size_t)c * by;                           \
+        switch (nc - c < 4 ? nc - c : 4) {                                                  \
+        case 1: F(n / QK_K, sc, bs, vg, yc, by, 1); break;                                  \
+        case 2: F(n / QK_K, sc, bs, vg, yc, by, 2); break;                                  \
+        case 3: F(n / QK_K, sc, bs, vg, yc, by, 3); break;                                  \
+        default: F(n / QK_K, sc, bs, vg, yc, by, 4); break;                                 \
+        }                                                                                   \
+    }
+
 Z512 void q4_Kx16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
                             size_t by, int nc) {
-    const uint8_t *g = vg;
-    for (int c = 0; c < nc; c += 4) {
-        float *sc = s + (size_t)c * bs;
-        const uint8_t *yc = (const uint8_t *)vy + (size_t)c * by;
-        switch (nc - c < 4 ? nc - c : 4) {
-        case 1: q4_Kx16_gemm_z512_n(n / QK_K, sc, bs, g, yc, by, 1); break;
-        case 2: q4_Kx16_gemm_z512_n(n / QK_K, sc, bs, g, yc, by, 2); break;
-        case 3: q4_Kx16_gemm_z512_n(n / QK_K, sc, bs, g, yc, by, 3); break;
-        default: q4_Kx16_gemm_z512_n(n / QK_K, sc, bs, g, yc, by, 4); break;
+    Z_RP_COLS4(q4_Kx16_gemm_z512_n)
+}
+
+/* Q6_Kx16 x nc Q8_K columns, NC <= 4 at a time: per 32 values of a half (k) the 8 decoded
+ * 6-bit weight vectors are shared by the NC columns; each 16-value group's sum starts at
+ * -32 * (the column's sum of the group) so it is the signed product, then is multiplied by the
+ * rows' scales (vpmulld) and summed over the superblock. */
+Z512 inline __attribute__((always_inline)) void q6_Kx16_gemm_z512_n(
+    int nsb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    __m512 acc[4];
+    KUNROLL8 for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    for (int i = 0; i < nsb; i++, g += Q6KX16_SB) {
+        __m512i isum[4];
+        KUNROLL8 for (int c = 0; c < NC; c++) isum[c] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = g + Q6KX16_QL + 1024 * h, *qh = g + Q6KX16_QH + 512 * h;
+            if (NC == 1) { /* generation: the weights stream from memory once */
+                KUNROLL8 for (int m = 0; m < 16; m++)
+                    _mm_prefetch((const char *)(ql + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+                KUNROLL8 for (int m = 0; m < 8; m++)
+                    _mm_prefetch((const char *)(qh + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+            }
+            KUNROLL8 for (int k = 0; k < 4; k++) {
+                const int k16 = 8 * h + 2 * k; /* the first of the two 16-value groups */
+                const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(g + Q6KX16_SC + 16 * k16)));
+                const __m512i sc1 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(g + Q6KX16_SC + 16 * k16 + 16)));
+                __m512i w[8];
+                KUNROLL8 for (int j = 0; j < 8; j++) {
+                    __m512i lo = _mm512_loadu_si512((const void *)(ql + 64 * (j + 8 * (k & 1))));
+                    __m512i hi = _mm512_loadu_si512((const void *)(qh + 64 * j));
+                    lo = k >= 2 ? _mm512_srli_epi16(lo, 4) : lo;
+                    hi = k == 0 ? _mm512_slli_epi16(hi, 4)
+                       : k == 1 ? _mm512_slli_epi16(hi, 2)
+                       : k == 2 ? hi : _mm512_srli_epi16(hi, 2);
+                    /* (lo & 0x0F) | (hi & 0x30) */
+                    w[j] = _mm512_ternarylogic_epi32(_mm512_and_si512(lo, m4), hi, m30, 0xF8);
+                }
+                KUNROLL8 for (int c = 0; c < NC; c++) {
+                    const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                    const int8_t *yq = yb->qs + 128 * h + 32 * k;
+                    __m512i t0 = _mm512_set1_epi32(-32 * yb->bsums[k16]);
+                    __m512i t1 = _mm512_set1_epi32(-32 * yb->bsums[k16 + 1]);
+                    KUNROLL8 for (int j = 0; j < 4; j++) {
+                        t0 = _mm512_dpbusd_epi32(t0, w[j], _mm512_set1_epi32(z_ld32(yq + 4 * j)));
+                        t1 = _mm512_dpbusd_epi32(t1, w[j + 4], _mm512_set1_epi32(z_ld32(yq + 16 + 4 * j)));
+                    }
+                    isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(_mm512_mullo_epi32(t0, sc0),
+                                                                         _mm512_mullo_epi32(t1, sc1)));
+                }
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)g));
+        KUNROLL8 for (int c = 0; c < NC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(yb->d)),
+                                     _mm512_cvtepi32_ps(isum[c]), acc[c]);
         }
     }
+    KUNROLL8 for (int c = 0; c < NC; c++) _mm512_storeu_ps(s + (size_t)c * bs, acc[c]);
+}
+
+Z512 void q6_Kx16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
+                            size_t by, int nc) {
+    Z_RP_COLS4(q6_Kx16_gemm_z512_n)
 }
 
 #define KSET(sfx)                                                                           \
@@ -625,6 +692,7 @@ static void quant_x86_init(void) {
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_z512;
+    quant_kernels_vnni.rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_z512;
 }
 
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {

@@ -590,7 +590,7 @@ TEST(quant_simd_vs_scalar) {
  * bit, whatever the column count), and the layout against the rows it came from. */
 TEST(quant_repack_vs_scalar) {
     const int sizes[] = {256, 512, 768, 2048, 4096 + 256};
-    const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K};
+    const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
     enum { NR = 2 * QUANT_RP_ROWS, NC = 19 };
     int n_tested = 0;
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
