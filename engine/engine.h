@@ -45,6 +45,7 @@ struct eng_model_params {
     int vocab_only;                       /* load the tokenizer only (no tensors needed) */
     void (*progress)(float frac, void *ud); /* 0..1 while loading, may be NULL */
     void *progress_ud;
+    int no_repack;   /* compute on the weights as stored (no row-interleaved copy at load) */
 };
 struct eng_model_params eng_model_default_params(void);
 

@@ -54,7 +54,7 @@ const char *eng_strerror(int rc) {
 }
 
 struct eng_model_params eng_model_default_params(void) {
-    struct eng_model_params p = {0, NULL, NULL};
+    struct eng_model_params p = {0, NULL, NULL, 0};
     return p;
 }
 
@@ -526,7 +526,7 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
         }
         /* the weights are read in full on every token: ask for them early */
         gguf_advise_willneed(m->g);
-        if ((rc = model_repack(m)))
+        if (!p->no_repack && (rc = model_repack(m)))
             goto fail;
     } else if (m->arch) {
         /* best effort: a vocab-only file may lack the hyper-parameters */

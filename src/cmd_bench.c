@@ -14,7 +14,7 @@
 
 struct bench_args {
     const char *model;
-    int n_prompt, n_gen, reps, n_threads, json;
+    int n_prompt, n_gen, reps, n_threads, json, no_repack;
 };
 
 struct bench_result {
@@ -42,12 +42,13 @@ static int bench_int(const char *flag, const char *v, int min, int max, int *out
 }
 
 static int bench_parse(int argc, char **argv, struct bench_args *a) {
-    static const char usage[] = "bench -m MODEL [-p N] [-n N] [-r N] [-t N] [--json]";
-    *a = (struct bench_args){NULL, 512, 128, 5, 0, 0};
+    static const char usage[] = "bench -m MODEL [-p N] [-n N] [-r N] [-t N] [--no-repack] [--json]";
+    *a = (struct bench_args){NULL, 512, 128, 5, 0, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
         if (!strcmp(f, "--json")) { a->json = 1; continue; }
+        if (!strcmp(f, "--no-repack")) { a->no_repack = 1; continue; }
         if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
             if (!v) return cli_usage(usage);
             a->model = v;
@@ -195,6 +196,7 @@ int cmd_bench(int argc, char **argv) {
     int rc = bench_parse(argc, argv, &a);
     if (rc) return rc;
     struct eng_model_params mp = eng_model_default_params();
+    mp.no_repack = a.no_repack;
     eng_model *m = NULL;
     eng_ctx *c = NULL;
     int32_t *toks = NULL;
