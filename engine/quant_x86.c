@@ -442,8 +442,8 @@ Z512 inline int32_t z_ld32(const int8_t *p) {
  * weight vectors of a block, as unsigned bytes, shared by the NC columns); K: the offset of
  * the unsigned quants (8 or 128), QB: bytes of quants per block of 16 rows. */
 Z512 inline __attribute__((always_inline)) void rp32_gemm_z512_n(
-    int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int K,
-    const int QB, const int NC) {
+    const int K, const int QB, int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y,
+    size_t by, const int NC) {
     const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     __m512 acc[8];
@@ -495,17 +495,13 @@ Z512 inline __attribute__((always_inline)) void rp32_gemm_z512_n(
 Z512 void q4_0x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
                             size_t by, int nc) {
     const uint8_t *g = vg;
-#define Q4_0X16_N(nb, sc, bs, g, yc, by, NC) rp32_gemm_z512_n(nb, sc, bs, g, yc, by, 8, 256, NC)
-    Z_RP_COLS(Q4_0X16_N, n / QK4_0)
-#undef Q4_0X16_N
+    Z_RP_COLS(rp32_gemm_z512_n, 8, 256, n / QK4_0)
 }
 
 Z512 void q8_0x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
                             size_t by, int nc) {
     const uint8_t *g = vg;
-#define Q8_0X16_N(nb, sc, bs, g, yc, by, NC) rp32_gemm_z512_n(nb, sc, bs, g, yc, by, 128, 512, NC)
-    Z_RP_COLS(Q8_0X16_N, n / QK8_0)
-#undef Q8_0X16_N
+    Z_RP_COLS(rp32_gemm_z512_n, 128, 512, n / QK8_0)
 }
 
 /* Q4_Kx16 x nc Q8_K columns, NC <= 4 at a time: per sub-block the 8 decoded weight vectors
