@@ -435,10 +435,12 @@ static void attn_worker(void *ud, int ith, int nth) {
         int pos = a->pos0 + t, kvh = h / group;
         const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)h * hd;
         size_t off = (layer_off + (size_t)kvh * hd) * esz;
-        /* as llama.cpp: with an F16 cache, q meets K (and the weights meet V) as F16 */
-        for (int i = 0; i < hd; i++) {
-            float qi = pre ? q[i] * scale : q[i];
-            qh[i] = f16 ? quant_f16_to_f32(quant_f32_to_f16(qi)) : qi;
+        for (int i = 0; i < hd; i++)
+            qh[i] = pre ? q[i] * scale : q[i];
+        if (f16) {   /* as llama.cpp: with an F16 cache, q meets K (and the weights V) as F16 */
+            uint16_t *q16 = (uint16_t *)acc;   /* free until the mix */
+            quant_f32_to_f16_row(qh, q16, hd);
+            quant_f16_to_f32_row(q16, qh, hd);
         }
         ops_attn_scores((const char *)c->k_cache + off, (size_t)KV, f16, pos + 1, qh, hd,
                         pre ? 1.0f : scale, att);
