@@ -252,8 +252,8 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
                    (rc = model_bind(m, &l->w_up, 0, E, F, "blk.%d.ffn_up.weight", i))) {
             return rc;
         }
-        if (p->progress)
-            p->progress((float)(i + 1) / (float)hp->n_layer, p->progress_ud);
+        if (p->progress)   /* binding is quick; repacking (model_repack) takes the rest */
+            p->progress(0.05f * (float)(i + 1) / (float)hp->n_layer, p->progress_ud);
     }
     return 0;
 }
@@ -293,6 +293,10 @@ struct repack_job {
     uint8_t **dst;
     int n;
     atomic_int next;
+    atomic_llong done;     /* bytes of rows packed so far, of total */
+    size_t total;
+    const struct eng_model_params *p;
+    pthread_t caller;      /* the loading thread: the only one that reports progress */
 };
 
 /* Takes tensors one at a time: packs its groups, drops the file pages they came from. */
@@ -306,11 +310,17 @@ static void *model_repack_worker(void *ud) {
             rp->pack((const uint8_t *)t->data + (size_t)g * QUANT_RP_ROWS * t->row_bytes,
                      t->row_bytes, j->dst[i] + (size_t)g * gb, (int)t->ne0);
         gguf_advise_dontneed(j->m->g, t->data, (size_t)t->ne1 * t->row_bytes);
+        const long long done = atomic_fetch_add(&j->done, (long long)(t->ne1 / QUANT_RP_ROWS) *
+                                                              (long long)gb) +
+                               (long long)(t->ne1 / QUANT_RP_ROWS) * (long long)gb;
+        if (j->p->progress && pthread_equal(pthread_self(), j->caller))
+            j->p->progress(0.05f + 0.95f * (float)((double)done / (double)j->total),
+                           j->p->progress_ud);
     }
     return NULL;
 }
 
-static int model_repack(eng_model *m) {
+static int model_repack(eng_model *m, const struct eng_model_params *p) {
     const double t0 = model_now_ms();
     int n, k = 0;
     struct tensor **v = model_matrices(m, &n);
@@ -335,7 +345,7 @@ static int model_repack(eng_model *m) {
     }
     for (int i = 0; i < k; i++)
         dst[i] = (uint8_t *)m->rp_mem + (uintptr_t)dst[i];
-    struct repack_job job = {m, v, dst, k, 0};
+    struct repack_job job = {m, v, dst, k, 0, 0, total, p, pthread_self()};
     pthread_t th[16];
     int nth = eng_cpu_physical_cores() - 1, started = 0;
     if (nth > 16)
@@ -526,8 +536,10 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
         }
         /* the weights are read in full on every token: ask for them early */
         gguf_advise_willneed(m->g);
-        if (!p->no_repack && (rc = model_repack(m)))
+        if (!p->no_repack && (rc = model_repack(m, p)))
             goto fail;
+        if (p->progress)
+            p->progress(1.0f, p->progress_ud);
     } else if (m->arch) {
         /* best effort: a vocab-only file may lack the hyper-parameters */
         if (model_load_hparams(m))
