@@ -635,22 +635,19 @@ TEST(quant_repack_vs_scalar) {
             }
             for (int lv = QUANT_AVX2; lv <= QUANT_NEON; lv++) {
                 const struct quant_kernels *kern = kernels_of((enum quant_level)lv);
-                const quant_rp_gemm_fn fns[] = {kern ? kern->rp_gemm[rp->type] : NULL,
-                                                rp->gemm_ref};
-                for (int f = 0; f < 2; f++) {
-                    if (!fns[f]) continue;
-                    for (int nc = 1; nc <= NC; nc += (nc < 10 ? 1 : 9)) {
-                        for (int c0 = 0; c0 < NC; c0 += nc) {
-                            const int m = NC - c0 < nc ? NC - c0 : nc;
-                            for (int c = c0; c < c0 + m; c++)
-                                for (int r = 0; r < NR; r++) got[c][r] = -1e30f;
-                            fns[f](n, &got[c0][0], NR, g, y + c0 * ry, ry, m);
-                            fns[f](n, &got[c0][QUANT_RP_ROWS], NR, g + gb, y + c0 * ry, ry, m);
-                        }
-                        CHECK_MSG(memcmp(got, ref, sizeof got) == 0, "%s %s n=%d nc=%d: %.9g vs "
-                                  "scalar %.9g", level_name(lv), rp->name, n, nc, got[0][0], ref[0][0]);
-                        n_tested++;
+                const quant_rp_gemm_fn fn = kern ? kern->rp_gemm[rp->type] : NULL;
+                if (!fn) continue;
+                for (int nc = 1; nc <= NC; nc += (nc < 10 ? 1 : 9)) {
+                    for (int c0 = 0; c0 < NC; c0 += nc) {
+                        const int m = NC - c0 < nc ? NC - c0 : nc;
+                        for (int c = c0; c < c0 + m; c++)
+                            for (int r = 0; r < NR; r++) got[c][r] = -1e30f;
+                        fn(n, &got[c0][0], NR, g, y + c0 * ry, ry, m);
+                        fn(n, &got[c0][QUANT_RP_ROWS], NR, g + gb, y + c0 * ry, ry, m);
                     }
+                    CHECK_MSG(memcmp(got, ref, sizeof got) == 0, "%s %s n=%d nc=%d: %.9g vs "
+                              "scalar %.9g", level_name(lv), rp->name, n, nc, got[0][0], ref[0][0]);
+                    n_tested++;
                 }
             }
             /* the driver: both groups, all columns, SIMD when this CPU has it */
