@@ -165,6 +165,36 @@ TEST(sample_top_p_and_min_p) {
     CHECK_EQ_INT(c[3], 0);
 }
 
+/* top-p with top-k off on a large vocabulary: the kept set is exactly the K best whatever K
+ * (the sampler orders the best 256 first, then all when their mass falls short). */
+TEST(sample_top_p_large_vocab) {
+    enum { N = 32000 };
+    static float l[N];
+    static unsigned char high[N];
+    const int ks[] = {10, 100, 256, 257, 1000, 20000};
+    for (size_t a = 0; a < sizeof ks / sizeof ks[0]; a++) {
+        const int k = ks[a];
+        memset(high, 0, sizeof high);
+        for (int i = 0, placed = 0; placed < k; i = (i + 7919) % N)   /* spread over the ids */
+            if (!high[i]) high[i] = 1, placed++;
+        for (int i = 0; i < N; i++) l[i] = high[i] ? 0.0f : -3.0f;
+        const double q = 1.0 / (k + (N - k) * exp(-3.0));   /* one high token's probability */
+        struct eng_sample_params p = sample_test_params();
+        p.top_p = (float)((k - 0.5) * q);
+        eng_sampler *s = NULL;
+        CHECK(eng_sampler_new(&p, N, &s) == ENG_OK);
+        int outside = 0, distinct = 0;
+        for (int d = 0; d < 2000; d++) {
+            const int32_t t = eng_sampler_sample(s, l, NULL, 0);
+            if (t < 0 || t >= N || !high[t]) outside++;
+            else if (high[t] == 1) high[t] = 2, distinct++;
+        }
+        eng_sampler_free(s);
+        CHECK_MSG(outside == 0, "K=%d: %d draws outside the top-p set", k, outside);
+        CHECK_MSG(distinct >= (k < 1000 ? k * 8 / 10 : 500), "K=%d: only %d distinct", k, distinct);
+    }
+}
+
 TEST(sample_temperature_and_frequencies) {
     struct eng_sample_params p = sample_test_params();
     float l[4];
