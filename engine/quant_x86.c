@@ -559,22 +559,22 @@ Z512 inline __attribute__((always_inline)) void q4_Kx16_gemm_z512_n(
         _mm512_storeu_ps(s + (size_t)c * bs, _mm512_sub_ps(acc[c], accm[c]));
 }
 
-/* Calls F(n / QK_K, ..., NC) for nc columns in steps of at most 4, NC a constant in each. */
-#define Z_RP_COLS4(F)                                                                       \
+/* Calls F(..., NC) for nc columns in steps of at most 4, NC a constant in each call. */
+#define Z_RP_COLS4(F, ...)                                                                  \
     for (int c = 0; c < nc; c += 4) {                                                       \
         float *sc = s + (size_t)c * bs;                                                     \
         const uint8_t *yc = (const uint8_t *)vy + (size_t)c * by;                           \
         switch (nc - c < 4 ? nc - c : 4) {                                                  \
-        case 1: F(n / QK_K, sc, bs, vg, yc, by, 1); break;                                  \
-        case 2: F(n / QK_K, sc, bs, vg, yc, by, 2); break;                                  \
-        case 3: F(n / QK_K, sc, bs, vg, yc, by, 3); break;                                  \
-        default: F(n / QK_K, sc, bs, vg, yc, by, 4); break;                                 \
+        case 1: F(__VA_ARGS__, sc, bs, vg, yc, by, 1); break;                               \
+        case 2: F(__VA_ARGS__, sc, bs, vg, yc, by, 2); break;                               \
+        case 3: F(__VA_ARGS__, sc, bs, vg, yc, by, 3); break;                               \
+        default: F(__VA_ARGS__, sc, bs, vg, yc, by, 4); break;                              \
         }                                                                                   \
     }
 
 Z512 void q4_Kx16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
                             size_t by, int nc) {
-    Z_RP_COLS4(q4_Kx16_gemm_z512_n)
+    Z_RP_COLS4(q4_Kx16_gemm_z512_n, n / QK_K)
 }
 
 /* Q6_Kx16 x nc Q8_K columns, NC <= 4 at a time: per 32 values of a half (k) the 8 decoded
@@ -638,7 +638,162 @@ Z512 inline __attribute__((always_inline)) void q6_Kx16_gemm_z512_n(
 
 Z512 void q6_Kx16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
                             size_t by, int nc) {
-    Z_RP_COLS4(q6_Kx16_gemm_z512_n)
+    Z_RP_COLS4(q6_Kx16_gemm_z512_n, n / QK_K)
+}
+
+/* ---- the same repacked layouts with AVX2 (no vpdpbusd, 16 ymm registers): a group's 16
+ * rows are two 256-bit halves (rows 0-7 in the low 32 bytes of each 64-byte vector, rows 8-15
+ * in the high 32), done one after the other per block with their own accumulators. The 4-value
+ * dot per lane is vpmaddubsw then vpmaddwd by 1; integer sums exact, float steps as the
+ * scalar references. ---- */
+#define A2RP static __attribute__((target("avx2,fma,f16c")))
+
+/* The 4 activation bytes at p in every 32-bit lane. */
+A2RP inline __m256i a2_bcast32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* Q4_0x16 / Q8_0x16 x NC <= 4 Q8_0S columns. Q4_0 (Q8 = 0): u <= 15 and |y| <= 127, so the 8
+ * vpmaddubsw pair sums of a block (each |.| <= 3810) add up exactly in 16 bits (<= 30480) and
+ * one vpmaddwd widens them; the -8 offset comes from the block sum. Q8_0 (Q8 = 1): u = q + 128
+ * would saturate vpmaddubsw, so the signed quant w = u ^ 0x80 goes in as maddubs(|w|,
+ * sign(y, w)) (pair sums <= 2 * 128 * 127), widened at every step; no offset to undo. */
+A2RP inline __attribute__((always_inline)) void rp32_gemm_avx2_n(
+    const int Q8, int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by,
+    const int NC) {
+    const int QB = Q8 ? 512 : 256;
+    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i x80 = _mm256_set1_epi8((char)0x80);
+    __m256 acc[4][2];
+    KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *q = qs + (size_t)b * QB;
+        for (int h = 0; h < 2; h++) {
+            const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + (size_t)b * 32 + 16 * h)));
+            __m256i ia[4];
+            if (!Q8) {
+                __m256i w[8];
+                KUNROLL8 for (int m = 0; m < 4; m++) {
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m + 32 * h));
+                    if (NC == 1 && h == 0) /* generation: the weights stream from memory once */
+                        _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+                    w[m] = _mm256_and_si256(v, m4);
+                    w[m + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                }
+                KUNROLL8 for (int c = 0; c < NC; c++) {
+                    const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
+                    __m256i t = _mm256_maddubs_epi16(w[0], a2_bcast32(yb->qs));
+                    KUNROLL8 for (int m = 1; m < 8; m++)
+                        t = _mm256_add_epi16(t, _mm256_maddubs_epi16(w[m], a2_bcast32(yb->qs + 4 * m)));
+                    ia[c] = _mm256_add_epi32(_mm256_madd_epi16(t, ones), _mm256_set1_epi32(-8 * yb->s));
+                }
+            } else {
+                KUNROLL8 for (int c = 0; c < NC; c++) ia[c] = _mm256_setzero_si256();
+                for (int p = 0; p < 2; p++) { /* 4 vectors at a time: w and |w| in 8 registers */
+                    __m256i w[4], wa[4];
+                    KUNROLL8 for (int m = 0; m < 4; m++) {
+                        const uint8_t *qm = q + 64 * (4 * p + m);
+                        if (NC == 1 && h == 0)
+                            _mm_prefetch((const char *)(qm + Z_RP_PREFETCH), _MM_HINT_T0);
+                        w[m] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qm + 32 * h)), x80);
+                        wa[m] = _mm256_abs_epi8(w[m]);
+                    }
+                    KUNROLL8 for (int c = 0; c < NC; c++) {
+                        const int8_t *yq = ((const block_q8_0s *)(y + (size_t)c * by) + b)->qs + 16 * p;
+                        KUNROLL8 for (int m = 0; m < 4; m++)
+                            ia[c] = _mm256_add_epi32(ia[c], _mm256_madd_epi16(_mm256_maddubs_epi16(
+                                wa[m], _mm256_sign_epi8(a2_bcast32(yq + 4 * m), w[m])), ones));
+                    }
+                }
+            }
+            KUNROLL8 for (int c = 0; c < NC; c++) {
+                const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
+                acc[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(yb->d)),
+                                            _mm256_cvtepi32_ps(ia[c]), acc[c][h]);
+            }
+        }
+    }
+    KUNROLL8 for (int c = 0; c < NC; c++) {
+        _mm256_storeu_ps(s + (size_t)c * bs, acc[c][0]);
+        _mm256_storeu_ps(s + (size_t)c * bs + 8, acc[c][1]);
+    }
+}
+
+A2RP void q4_0x16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
+                            size_t by, int nc) {
+    Z_RP_COLS4(rp32_gemm_avx2_n, 0, n / QK4_0)
+}
+
+A2RP void q8_0x16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
+                            size_t by, int nc) {
+    Z_RP_COLS4(rp32_gemm_avx2_n, 1, n / QK8_0)
+}
+
+/* Q4_Kx16 x NC <= 4 Q8_K columns, each half of the rows in turn per superblock: per sub-block
+ * the 8 decoded weight vectors are shared by the columns; a sub-block's 8 vpmaddubsw add up in
+ * 16 bits (u <= 15, |y| <= 127: <= 30480), one vpmaddwd widens them, vpmulld applies the row's
+ * scale; the mins against the column's 32-value sums in 4 vpmaddwd. */
+A2RP inline __attribute__((always_inline)) void q4_Kx16_gemm_avx2_n(
+    int nsb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc[4][2], accm[4][2];
+    KUNROLL8 for (int c = 0; c < NC; c++)
+        acc[c][0] = acc[c][1] = accm[c][0] = accm[c][1] = _mm256_setzero_ps();
+    for (int i = 0; i < nsb; i++, g += Q4KX16_SB) {
+        for (int h = 0; h < 2; h++) {
+            __m256i isum[4];
+            KUNROLL8 for (int c = 0; c < NC; c++) isum[c] = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j++) {
+                const __m256i sc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(g + Q4KX16_SC + 16 * j + 8 * h)));
+                const uint8_t *q = g + Q4KX16_QS + 512 * (j / 2) + 32 * h;
+                __m256i w[8];
+                KUNROLL8 for (int m = 0; m < 8; m++) {
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m));
+                    if (NC == 1 && h == 0 && !(j & 1))
+                        _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+                    if (j & 1) v = _mm256_srli_epi16(v, 4);
+                    w[m] = _mm256_and_si256(v, m4);
+                }
+                KUNROLL8 for (int c = 0; c < NC; c++) {
+                    const int8_t *yq = ((const block_q8_K *)(y + (size_t)c * by) + i)->qs + 32 * j;
+                    __m256i t = _mm256_maddubs_epi16(w[0], a2_bcast32(yq));
+                    KUNROLL8 for (int m = 1; m < 8; m++)
+                        t = _mm256_add_epi16(t, _mm256_maddubs_epi16(w[m], a2_bcast32(yq + 4 * m)));
+                    isum[c] = _mm256_add_epi32(isum[c], _mm256_mullo_epi32(_mm256_madd_epi16(t, ones), sc));
+                }
+            }
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 16 * h)));
+            const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + Q4KX16_DMIN + 16 * h)));
+            KUNROLL8 for (int c = 0; c < NC; c++) {
+                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                /* the 8 sums of 32 values (sub-blocks 0..7) as 16-bit pairs (2k, 2k + 1) */
+                const __m256i pairs = _mm256_castsi128_si256(
+                    _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)yb->bsums),
+                                   _mm_loadu_si128((const __m128i *)(yb->bsums + 8))));
+                __m256i imin = _mm256_setzero_si256();
+                KUNROLL8 for (int k = 0; k < 4; k++) {
+                    const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(g + Q4KX16_MN + 32 * k + 16 * h)));
+                    const __m256i pk = _mm256_permutevar8x32_epi32(pairs, _mm256_set1_epi32(k));
+                    imin = _mm256_add_epi32(imin, _mm256_madd_epi16(mn, pk));
+                }
+                const __m256 yd = _mm256_set1_ps(yb->d);
+                acc[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(d, yd), _mm256_cvtepi32_ps(isum[c]), acc[c][h]);
+                accm[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(dmin, yd), _mm256_cvtepi32_ps(imin), accm[c][h]);
+            }
+        }
+    }
+    KUNROLL8 for (int c = 0; c < NC; c++) {
+        _mm256_storeu_ps(s + (size_t)c * bs, _mm256_sub_ps(acc[c][0], accm[c][0]));
+        _mm256_storeu_ps(s + (size_t)c * bs + 8, _mm256_sub_ps(acc[c][1], accm[c][1]));
+    }
+}
+
+A2RP void q4_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
+                            size_t by, int nc) {
+    Z_RP_COLS4(q4_Kx16_gemm_avx2_n, n / QK_K)
 }
 
 #define KSET(sfx)                                                                           \
@@ -673,6 +828,9 @@ static void quant_x86_init(void) {
     quant_kernels_avx2.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_avx2;
     quant_kernels_avx2.tile[GGML_TYPE_Q4_K] = q4_K_tile_avx2;
     quant_kernels_avx2.tile[GGML_TYPE_Q6_K] = q6_K_tile_avx2;
+    quant_kernels_avx2.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_avx2;
+    quant_kernels_avx2.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_avx2;
+    quant_kernels_avx2.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_avx2;
 
     quant_kernels_vnni = quant_kernels_vnni_base;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;
