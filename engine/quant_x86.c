@@ -796,6 +796,81 @@ A2RP void q4_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const vo
     Z_RP_COLS4(q4_Kx16_gemm_avx2_n, n / QK_K)
 }
 
+/* Q6_Kx16 x NC <= 4 Q8_K columns, each half of the rows in turn per superblock: per 32 values
+ * (k) the 8 decoded 6-bit weight vectors are shared by the columns. u <= 63 and |y| <= 127, so
+ * two vpmaddubsw add up exactly in 16 bits (<= 32004) before a vpmaddwd widens them; each
+ * 16-value group's sum starts at -32 * (the column's sum of the group), so it is the signed
+ * product, then is multiplied by the rows' scales (vpmulld) and summed over the superblock. */
+A2RP inline __attribute__((always_inline)) void q6_Kx16_gemm_avx2_n(
+    int nsb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4][2];
+    KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    for (int i = 0; i < nsb; i++, g += Q6KX16_SB) {
+        for (int hr = 0; hr < 2; hr++) { /* rows 8 hr .. 8 hr + 7 */
+            __m256i isum[4];
+            KUNROLL8 for (int c = 0; c < NC; c++) isum[c] = _mm256_setzero_si256();
+            for (int h = 0; h < 2; h++) {
+                const uint8_t *ql = g + Q6KX16_QL + 1024 * h + 32 * hr;
+                const uint8_t *qh = g + Q6KX16_QH + 512 * h + 32 * hr;
+                if (NC == 1 && hr == 0) { /* generation: the weights stream from memory once */
+                    KUNROLL8 for (int m = 0; m < 16; m++)
+                        _mm_prefetch((const char *)(ql + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+                    KUNROLL8 for (int m = 0; m < 8; m++)
+                        _mm_prefetch((const char *)(qh + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int k16 = 8 * h + 2 * k; /* the first of the two 16-value groups */
+                    const __m256i sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(g + Q6KX16_SC + 16 * k16 + 8 * hr)));
+                    const __m256i sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(g + Q6KX16_SC + 16 * k16 + 16 + 8 * hr)));
+                    __m256i w[8];
+                    KUNROLL8 for (int j = 0; j < 8; j++) {
+                        __m256i lo = _mm256_loadu_si256((const __m256i *)(ql + 64 * (j + 8 * (k & 1))));
+                        __m256i hi = _mm256_loadu_si256((const __m256i *)(qh + 64 * j));
+                        lo = k >= 2 ? _mm256_srli_epi16(lo, 4) : lo;
+                        hi = k == 0 ? _mm256_slli_epi16(hi, 4)
+                           : k == 1 ? _mm256_slli_epi16(hi, 2)
+                           : k == 2 ? hi : _mm256_srli_epi16(hi, 2);
+                        w[j] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_and_si256(hi, m30));
+                    }
+                    KUNROLL8 for (int c = 0; c < NC; c++) {
+                        const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                        const int8_t *yq = yb->qs + 128 * h + 32 * k;
+                        __m256i t[2];
+                        KUNROLL8 for (int e = 0; e < 2; e++) {
+                            const int8_t *ye = yq + 16 * e;
+                            const __m256i a = _mm256_add_epi16(_mm256_maddubs_epi16(w[4 * e], a2_bcast32(ye)),
+                                                               _mm256_maddubs_epi16(w[4 * e + 1], a2_bcast32(ye + 4)));
+                            const __m256i b = _mm256_add_epi16(_mm256_maddubs_epi16(w[4 * e + 2], a2_bcast32(ye + 8)),
+                                                               _mm256_maddubs_epi16(w[4 * e + 3], a2_bcast32(ye + 12)));
+                            t[e] = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(a, ones), _mm256_madd_epi16(b, ones)),
+                                                    _mm256_set1_epi32(-32 * yb->bsums[k16 + e]));
+                        }
+                        isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(_mm256_mullo_epi32(t[0], sc0),
+                                                                             _mm256_mullo_epi32(t[1], sc1)));
+                    }
+                }
+            }
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 16 * hr)));
+            KUNROLL8 for (int c = 0; c < NC; c++) {
+                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                acc[c][hr] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(yb->d)),
+                                             _mm256_cvtepi32_ps(isum[c]), acc[c][hr]);
+            }
+        }
+    }
+    KUNROLL8 for (int c = 0; c < NC; c++) {
+        _mm256_storeu_ps(s + (size_t)c * bs, acc[c][0]);
+        _mm256_storeu_ps(s + (size_t)c * bs + 8, acc[c][1]);
+    }
+}
+
+A2RP void q6_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
+                            size_t by, int nc) {
+    Z_RP_COLS4(q6_Kx16_gemm_avx2_n, n / QK_K)
+}
+
 #define KSET(sfx)                                                                           \
     {                                                                                       \
         .vec_dot = {                                                                        \
@@ -831,6 +906,7 @@ static void quant_x86_init(void) {
     quant_kernels_avx2.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_avx2;
     quant_kernels_avx2.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_avx2;
     quant_kernels_avx2.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_avx2;
+    quant_kernels_avx2.rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_avx2;
 
     quant_kernels_vnni = quant_kernels_vnni_base;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;
