@@ -1,6 +1,6 @@
 /* src/cmd_bench.c — `natter bench`: prompt processing of p tokens (one batched eng_decode) and
  * generation of n tokens (one eng_decode each), r times each after a warm-up, on random token
- * ids from a fixed seed; prints a llama-bench-like table (model, size, params, types, threads,
+ * ids from a fixed seed, after d tokens already in the context (-d, as llama-bench's depth); prints a llama-bench-like table (model, size, params, types, threads,
  * test, t/s mean ± sd) and the peak RSS, or with --json an array with one object per test
  * (n_prompt, n_gen, avg_ts, stddev_ts, ... as `llama-bench -o json`). Main thread only. */
 #include <math.h>
@@ -14,11 +14,11 @@
 
 struct bench_args {
     const char *model;
-    int n_prompt, n_gen, reps, n_threads, json, no_repack;
+    int n_prompt, n_gen, reps, n_threads, json, no_repack, n_depth;
 };
 
 struct bench_result {
-    int n_prompt, n_gen;
+    int n_prompt, n_gen, n_depth;
     double samples_ts[64];
     double avg_ts, stddev_ts, avg_ns, stddev_ns;
     int n;
@@ -42,8 +42,9 @@ static int bench_int(const char *flag, const char *v, int min, int max, int *out
 }
 
 static int bench_parse(int argc, char **argv, struct bench_args *a) {
-    static const char usage[] = "bench -m MODEL [-p N] [-n N] [-r N] [-t N] [--no-repack] [--json]";
-    *a = (struct bench_args){NULL, 512, 128, 5, 0, 0, 0};
+    static const char usage[] =
+        "bench -m MODEL [-p N] [-n N] [-d N] [-r N] [-t N] [--no-repack] [--json]";
+    *a = (struct bench_args){NULL, 512, 128, 5, 0, 0, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -56,6 +57,8 @@ static int bench_parse(int argc, char **argv, struct bench_args *a) {
             rc = bench_int(f, v, 0, 1 << 16, &a->n_prompt);
         } else if (!strcmp(f, "-n") || !strcmp(f, "--n-gen")) {
             rc = bench_int(f, v, 0, 1 << 16, &a->n_gen);
+        } else if (!strcmp(f, "-d") || !strcmp(f, "--n-depth")) {
+            rc = bench_int(f, v, 0, 1 << 20, &a->n_depth);
         } else if (!strcmp(f, "-r") || !strcmp(f, "--repetitions")) {
             rc = bench_int(f, v, 1, 64, &a->reps);
         } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
@@ -90,9 +93,10 @@ static void bench_tokens(const eng_model *m, int32_t *toks, int n) {
     if (n > 0 && bos >= 0) toks[0] = bos;
 }
 
-/* One run: n_prompt tokens in one call, or n_gen tokens one by one. Seconds, or < 0. */
-static double bench_once(eng_ctx *c, const int32_t *toks, int n_prompt, int n_gen) {
-    eng_ctx_truncate(c, 0);
+/* One run after the n_depth tokens the context holds: n_prompt tokens in one call, or n_gen
+ * tokens one by one. Seconds, or < 0. */
+static double bench_once(eng_ctx *c, const int32_t *toks, int n_depth, int n_prompt, int n_gen) {
+    eng_ctx_truncate(c, n_depth);
     double t0 = bench_now();
     if (n_prompt > 0 && eng_decode(c, toks, n_prompt, 0) != ENG_OK) return -1;
     for (int i = 0; i < n_gen; i++)
@@ -103,10 +107,10 @@ static double bench_once(eng_ctx *c, const int32_t *toks, int n_prompt, int n_ge
 static int bench_test(eng_ctx *c, const int32_t *toks, int reps, struct bench_result *r) {
     int n_tok = r->n_prompt + r->n_gen;
     /* warm-up: pages in the weights, wakes the pool */
-    if (bench_once(c, toks, r->n_prompt, r->n_gen > 0 ? 1 : 0) < 0) return -1;
+    if (bench_once(c, toks, r->n_depth, r->n_prompt, r->n_gen > 0 ? 1 : 0) < 0) return -1;
     double sum = 0, sum_ns = 0;
     for (int i = 0; i < reps; i++) {
-        double t = bench_once(c, toks, r->n_prompt, r->n_gen);
+        double t = bench_once(c, toks, r->n_depth, r->n_prompt, r->n_gen);
         if (t < 0) return -1;
         r->samples_ts[i] = t > 0 ? n_tok / t : 0;
         sum += r->samples_ts[i];
@@ -150,10 +154,11 @@ static void bench_print_json(const struct bench_args *a, const struct eng_model_
                "    \"n_threads\": %d,\n    \"simd\": ",
                (unsigned long long)mi->file_size, (long long)mi->n_params, n_threads);
         bench_json_str(eng_simd_name());
-        printf(",\n    \"n_prompt\": %d,\n    \"n_gen\": %d,\n    \"avg_ns\": %.0f,\n"
+        printf(",\n    \"n_prompt\": %d,\n    \"n_gen\": %d,\n    \"n_depth\": %d,\n"
+               "    \"avg_ns\": %.0f,\n"
                "    \"stddev_ns\": %.0f,\n    \"avg_ts\": %.6f,\n    \"stddev_ts\": %.6f,\n"
                "    \"samples_ts\": [",
-               r->n_prompt, r->n_gen, r->avg_ns, r->stddev_ns, r->avg_ts, r->stddev_ts);
+               r->n_prompt, r->n_gen, r->n_depth, r->avg_ns, r->stddev_ns, r->avg_ts, r->stddev_ts);
         for (int k = 0; k < r->n; k++) printf("%s%.4f", k ? ", " : "", r->samples_ts[k]);
         printf("],\n    \"peak_rss_bytes\": %llu,\n    \"repacked_bytes\": %llu,\n"
                "    \"repack_ms\": %.1f\n  }%s\n",
@@ -169,18 +174,20 @@ static void bench_print_table(const struct eng_model_info *mi, int n_threads,
     snprintf(size, sizeof size, "%.2f MiB", (double)mi->file_size / (1024.0 * 1024.0));
     if (mi->n_params >= 1000000000) snprintf(params, sizeof params, "%.2f B", mi->n_params / 1e9);
     else snprintf(params, sizeof params, "%.2f M", mi->n_params / 1e6);
-    printf("| %-24s | %12s | %8s | %-16s | %7s | %8s | %20s |\n", "model", "size", "params",
+    printf("| %-24s | %12s | %8s | %-16s | %7s | %14s | %20s |\n", "model", "size", "params",
            "types", "threads", "test", "t/s");
-    printf("| %.24s | %.12s | %.8s | %.16s | %.7s | %.8s | %.20s |\n",
+    printf("| %.24s | %.12s | %.8s | %.16s | %.7s | %.14s | %.20s |\n",
            "------------------------", "-----------:", "-------:", "----------------",
-           "------:", "-------:", "-------------------:");
+           "------:", "-------------:", "-------------------:");
     for (int i = 0; i < n_res; i++) {
         char test[32], ts[48];
-        if (res[i].n_prompt) snprintf(test, sizeof test, "pp%d", res[i].n_prompt);
-        else snprintf(test, sizeof test, "tg%d", res[i].n_gen);
+        int w = res[i].n_prompt ? snprintf(test, sizeof test, "pp%d", res[i].n_prompt)
+                                : snprintf(test, sizeof test, "tg%d", res[i].n_gen);
+        if (res[i].n_depth && w > 0 && (size_t)w < sizeof test)
+            snprintf(test + w, sizeof test - (size_t)w, " @ d%d", res[i].n_depth);
         snprintf(ts, sizeof ts, "%.2f ± %.2f", res[i].avg_ts, res[i].stddev_ts);
-        printf("| %-24.24s | %12s | %8s | %-16.16s | %7d | %8s | %21s |\n", mi->name, size, params,
-               mi->types, n_threads, test, ts);
+        printf("| %-24.24s | %12s | %8s | %-16.16s | %7d | %14s | %21s |\n", mi->name, size,
+               params, mi->types, n_threads, test, ts);
     }
     printf("\npeak RSS: %.1f MiB (file %.1f MiB), kernels: %s",
            (double)eng_rss_peak_bytes() / (1024.0 * 1024.0),
@@ -208,9 +215,9 @@ int cmd_bench(int argc, char **argv) {
     struct eng_model_info mi;
     eng_model_info_get(m, &mi);
     struct eng_ctx_params cp = eng_ctx_default_params();
-    cp.n_ctx = a.n_prompt + a.n_gen;
+    cp.n_ctx = a.n_depth + a.n_prompt + a.n_gen;
     cp.n_threads = a.n_threads;
-    int n_tok = a.n_prompt > a.n_gen ? a.n_prompt : a.n_gen;
+    int n_tok = a.n_depth + (a.n_prompt > a.n_gen ? a.n_prompt : a.n_gen);
     toks = malloc((size_t)n_tok * sizeof *toks);
     if (!toks) {
         cli_error("bench: out of memory");
@@ -224,10 +231,16 @@ int cmd_bench(int argc, char **argv) {
     int n_threads = a.n_threads > 0 ? a.n_threads : eng_cpu_physical_cores();
     struct bench_result res[2];
     int n_res = 0;
-    if (a.n_prompt > 0) res[n_res++] = (struct bench_result){.n_prompt = a.n_prompt};
-    if (a.n_gen > 0) res[n_res++] = (struct bench_result){.n_gen = a.n_gen};
+    if (a.n_prompt > 0)
+        res[n_res++] = (struct bench_result){.n_prompt = a.n_prompt, .n_depth = a.n_depth};
+    if (a.n_gen > 0) res[n_res++] = (struct bench_result){.n_gen = a.n_gen, .n_depth = a.n_depth};
+    /* the depth once (untimed): each run goes back to it */
+    if (a.n_depth > 0 && eng_decode(c, toks, a.n_depth, 0) != ENG_OK) {
+        cli_error("bench: %s", eng_last_error());
+        goto out;
+    }
     for (int i = 0; i < n_res; i++)
-        if (bench_test(c, toks, a.reps, &res[i]) != 0) {
+        if (bench_test(c, toks + a.n_depth, a.reps, &res[i]) != 0) {
             cli_error("bench: %s", eng_last_error());
             goto out;
         }
