@@ -174,7 +174,9 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->hb = malloc(B * hbw * sizeof(float));
     c->hb2 = malloc(B * F * sizeof(float));
     c->rope = malloc(B * (size_t)hp->n_rot * sizeof(float));
-    c->att_stride = (size_t)c->n_ctx + 17 * (size_t)hp->head_dim;
+    /* attn_worker's scratch: up to a KV head's group of query heads per task */
+    c->att_stride = (size_t)(hp->n_head / hp->n_head_kv) *
+                    ((size_t)c->n_ctx + 17 * (size_t)hp->head_dim);
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
     c->xq = malloc(B * c->xq_row + 64);
     c->n_logits_cap = 1;   /* grows when a caller asks for every row (teacher forcing) */
@@ -406,14 +408,29 @@ static void kv_store(eng_ctx *c, void *cache, int layer, int pos, const float *s
 struct attn_args {
     eng_ctx *c;
     int layer, pos0, n_tok;
-    atomic_int next;   /* next unit of ATTN_UNIT (token, head) pairs (as matmul_worker's) */
+    int heads;         /* query heads per task, all of one KV head */
+    atomic_int next;   /* next task (as matmul_worker's units) */
 };
 
-#define ATTN_UNIT 4
+/* Query heads per attention task: a KV head's whole group (its K and V rows then come from
+ * memory once for all of them), split only when there would be fewer tasks than threads. */
+static int attn_task_heads(const struct hparams *hp, int n_tok, int n_threads) {
+    const int group = hp->n_head / hp->n_head_kv;
+    for (int split = 1; split < group; split++)
+        if (group % split == 0 && n_tok * hp->n_head_kv * split >= n_threads)
+            return group / split;
+    return 1;
+}
 
-/* Causal attention of every (token, head) pair; units of pairs handed out dynamically.
- * Per thread scratch (att_stride floats): weights (n_ctx), q (head_dim), 16 lanes per output
- * value (16 * head_dim). The arithmetic is llama.cpp's (engine/ops.c). */
+/* Positions per pass: the pass's K (or V) rows of one KV head stay in L1/L2 while each of the
+ * task's heads goes over them. */
+#define ATTN_POS_BLOCK 256
+
+/* Causal attention; a task is (token, KV head, `heads` of its query heads), tasks handed out
+ * dynamically. Per thread scratch (att_stride floats): for each head of a task its weights
+ * (n_ctx), q (head_dim) and 16 lanes per output value (16 * head_dim). Each head's arithmetic
+ * is llama.cpp's (engine/ops.c) whatever the blocking: a score is one position's product, and
+ * the mix adds positions to its lanes in order. */
 static void attn_worker(void *ud, int ith, int nth) {
     struct attn_args *a = ud;
     eng_ctx *c = a->c;
@@ -422,31 +439,53 @@ static void attn_worker(void *ud, int ith, int nth) {
     /* phi3 scales q before the product (as llama.cpp's graph does), others the scores */
     float scale = 1.0f / sqrtf((float)hd);
     int pre = c->m->arch->q_prescale;
-    float *att = c->att + (size_t)ith * c->att_stride;
-    float *qh = att + c->n_ctx, *acc = qh + hd;
-    int n_task = a->n_tok * hp->n_head, n_unit = (n_task + ATTN_UNIT - 1) / ATTN_UNIT;
+    const size_t per_head = (size_t)c->n_ctx + 17 * (size_t)hd;
+    float *scratch = c->att + (size_t)ith * c->att_stride;
+    int per_t = hp->n_head / a->heads, n_task = a->n_tok * per_t;
     (void)nth;
     size_t layer_off = (size_t)a->layer * c->n_ctx * (size_t)KV;
     int f16 = c->kv_type == ENG_KV_F16;
     size_t esz = f16 ? 2 : 4;
-    for (int u = ith; u < n_unit; u = atomic_fetch_add(&a->next, 1))
-    for (int task = u * ATTN_UNIT; task < n_task && task < (u + 1) * ATTN_UNIT; task++) {
-        int t = task / hp->n_head, h = task % hp->n_head;
-        int pos = a->pos0 + t, kvh = h / group;
-        const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)h * hd;
+    for (int task = ith; task < n_task; task = atomic_fetch_add(&a->next, 1)) {
+        int t = task / per_t, h0 = task % per_t * a->heads, kvh = h0 / group;
+        int n_pos = a->pos0 + t + 1;
         size_t off = (layer_off + (size_t)kvh * hd) * esz;
-        for (int i = 0; i < hd; i++)
-            qh[i] = pre ? q[i] * scale : q[i];
-        if (f16) {   /* as llama.cpp: with an F16 cache, q meets K (and the weights V) as F16 */
-            uint16_t *q16 = (uint16_t *)acc;   /* free until the mix */
-            quant_f32_to_f16_row(qh, q16, hd);
-            quant_f16_to_f32_row(q16, qh, hd);
+        const char *k = (const char *)c->k_cache + off, *v = (const char *)c->v_cache + off;
+        for (int h = 0; h < a->heads; h++) {
+            float *att = scratch + h * per_head, *qh = att + c->n_ctx, *acc = qh + hd;
+            const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)(h0 + h) * hd;
+            for (int i = 0; i < hd; i++)
+                qh[i] = pre ? q[i] * scale : q[i];
+            if (f16) {   /* as llama.cpp: with an F16 cache, q meets K (and the weights V) as F16 */
+                uint16_t *q16 = (uint16_t *)acc;   /* free until the mix */
+                quant_f32_to_f16_row(qh, q16, hd);
+                quant_f16_to_f32_row(q16, qh, hd);
+            }
         }
-        ops_attn_scores((const char *)c->k_cache + off, (size_t)KV, f16, pos + 1, qh, hd,
-                        pre ? 1.0f : scale, att);
-        ops_softmax(pos + 1, att, f16);
-        ops_attn_mix((const char *)c->v_cache + off, (size_t)KV, f16, pos + 1, att, hd, acc,
-                     c->xb2 + (size_t)t * hp->n_embd_q + (size_t)h * hd);
+        for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
+            const int nb = n_pos - j0 < ATTN_POS_BLOCK ? n_pos - j0 : ATTN_POS_BLOCK;
+            for (int h = 0; h < a->heads; h++) {
+                float *att = scratch + h * per_head, *qh = att + c->n_ctx;
+                ops_attn_scores(k + (size_t)j0 * KV * esz, (size_t)KV, f16, nb, qh, hd,
+                                pre ? 1.0f : scale, att + j0);
+            }
+        }
+        for (int h = 0; h < a->heads; h++) {
+            float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
+            ops_softmax(n_pos, att, f16);
+            memset(acc, 0, 16 * (size_t)hd * sizeof *acc);
+        }
+        for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
+            const int j1 = n_pos - j0 < ATTN_POS_BLOCK ? n_pos : j0 + ATTN_POS_BLOCK;
+            for (int h = 0; h < a->heads; h++) {
+                float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
+                ops_attn_mix_acc(v, (size_t)KV, f16, j0, j1, att, hd, acc);
+            }
+        }
+        for (int h = 0; h < a->heads; h++) {
+            const float *acc = scratch + h * per_head + c->n_ctx + hd;
+            ops_attn_mix_reduce(acc, hd, c->xb2 + (size_t)t * hp->n_embd_q + (size_t)(h0 + h) * hd);
+        }
     }
 }
 
@@ -498,7 +537,7 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
             kv_store(c, c->k_cache, il, pos0 + t, c->k + (size_t)t * KV, KV);
             kv_store(c, c->v_cache, il, pos0 + t, c->v + (size_t)t * KV, KV);
         }
-        struct attn_args aa = {c, il, pos0, n_tok, 0};
+        struct attn_args aa = {c, il, pos0, n_tok, attn_task_heads(hp, n_tok, c->n_threads), 0};
         atomic_init(&aa.next, c->n_threads);
         pool_run(c->pool, attn_worker, &aa);
         matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);

@@ -103,15 +103,13 @@ static void lanes_reduce_ref(const float *acc, int hd, float *o) {
     }
 }
 
-static void mix_ref(const void *v, size_t stride, int f16, int n_pos, const float *p, int hd,
-                    float *acc, float *o) {
-    memset(acc, 0, (size_t)16 * hd * sizeof *acc);
-    for (int j = 0; j < n_pos; j++) {
+static void mix_acc_ref(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
+                        int hd, float *acc) {
+    for (int j = j0; j < j1; j++) {
         float *row = acc + (size_t)(j & 15) * hd;
         for (int i = 0; i < hd; i++)
             row[i] = fmaf(ops_kv_at(v, (size_t)j * stride + i, f16), p[j], row[i]);
     }
-    lanes_reduce_ref(acc, hd, o);
 }
 
 /* ---- AVX-512 (same operations, 16 lanes at a time) ---- */
@@ -240,15 +238,22 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16) {
     }
 }
 
-/* Lane l's row: positions l, l + 16, ... in order, 64 values at a time in registers. */
+/* Lane l's row: its positions in [j0, j1) in order, 64 values at a time in registers. */
 OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
-    const void *v, size_t stride, const int f16, int n_pos, const float *p, int hd, float *acc) {
+    const void *v, size_t stride, const int f16, int j0, int j1, const float *p, int hd,
+    float *acc) {
     for (int l = 0; l < 16; l++) {
         float *row = acc + (size_t)l * hd;
+        const int first = j0 + ((l - j0) & 15);
+        if (first >= j1)
+            continue;
         for (int i = 0; i < hd; i += 64) {
             const int nv = hd - i >= 64 ? 4 : (hd - i) / 16;
-            __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
-            for (int jj = l; jj < n_pos; jj += 16) {
+            __m512 r0 = _mm512_loadu_ps(row + i);
+            __m512 r1 = nv > 1 ? _mm512_loadu_ps(row + i + 16) : r0;
+            __m512 r2 = nv > 2 ? _mm512_loadu_ps(row + i + 32) : r0;
+            __m512 r3 = nv > 3 ? _mm512_loadu_ps(row + i + 48) : r0;
+            for (int jj = first; jj < j1; jj += 16) {
                 const __m512 pj = _mm512_set1_ps(p[jj]);
                 const size_t at = (size_t)jj * stride + i;
                 r0 = _mm512_fmadd_ps(load16(v, at, f16), pj, r0);
@@ -264,12 +269,15 @@ OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
     }
 }
 
-OPS_TARGET static void mix_avx512(const void *v, size_t stride, int f16, int n_pos,
-                                  const float *p, int hd, float *acc, float *o) {
+OPS_TARGET static void mix_acc_avx512(const void *v, size_t stride, int f16, int j0, int j1,
+                                      const float *p, int hd, float *acc) {
     if (f16)
-        mix_rows_avx512_kv(v, stride, 1, n_pos, p, hd, acc);
+        mix_rows_avx512_kv(v, stride, 1, j0, j1, p, hd, acc);
     else
-        mix_rows_avx512_kv(v, stride, 0, n_pos, p, hd, acc);
+        mix_rows_avx512_kv(v, stride, 0, j0, j1, p, hd, acc);
+}
+
+OPS_TARGET static void mix_reduce_avx512(const float *acc, int hd, float *o) {
     for (int i = 0; i < hd; i += 16) {
         __m512 a[16], t8[8], t4[4];
         for (int l = 0; l < 16; l++)
@@ -334,13 +342,30 @@ void ops_softmax(int n, float *s, int f16) {
     softmax_ref(n, s, f16);
 }
 
-void ops_attn_mix(const void *v, size_t stride, int f16, int n_pos, const float *p, int hd,
-                  float *acc, float *o) {
+void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
+                      int hd, float *acc) {
 #ifdef OPS_X86
     if (hd % 16 == 0 && ops_use_avx512()) {
-        mix_avx512(v, stride, f16, n_pos, p, hd, acc, o);
+        mix_acc_avx512(v, stride, f16, j0, j1, p, hd, acc);
         return;
     }
 #endif
-    mix_ref(v, stride, f16, n_pos, p, hd, acc, o);
+    mix_acc_ref(v, stride, f16, j0, j1, p, hd, acc);
+}
+
+void ops_attn_mix_reduce(const float *acc, int hd, float *o) {
+#ifdef OPS_X86
+    if (hd % 16 == 0 && ops_use_avx512()) {
+        mix_reduce_avx512(acc, hd, o);
+        return;
+    }
+#endif
+    lanes_reduce_ref(acc, hd, o);
+}
+
+void ops_attn_mix(const void *v, size_t stride, int f16, int n_pos, const float *p, int hd,
+                  float *acc, float *o) {
+    memset(acc, 0, (size_t)16 * hd * sizeof *acc);
+    ops_attn_mix_acc(v, stride, f16, 0, n_pos, p, hd, acc);
+    ops_attn_mix_reduce(acc, hd, o);
 }

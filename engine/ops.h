@@ -32,5 +32,13 @@ void ops_softmax(int n, float *s, int f16);
  * matmul (position j feeds lane j % 16). acc: scratch of 16 * hd floats. */
 void ops_attn_mix(const void *v, size_t stride, int f16, int n_pos, const float *p, int hd,
                   float *acc, float *o);
+/* The same in parts, so that several heads can share a block of V rows while it is in cache:
+ * acc[(j % 16) * hd + i] += p[j] * V_j[i] for j0 <= j < j1, position after position (acc zeroed
+ * by the caller before the first part; V_j at v + j * stride elements), then
+ * ops_attn_mix_reduce sums the 16 lane rows into o. Parts in increasing order give exactly
+ * ops_attn_mix's result. */
+void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
+                      int hd, float *acc);
+void ops_attn_mix_reduce(const float *acc, int hd, float *o);
 
 #endif

@@ -80,6 +80,38 @@ TEST(ops_simd_matches_scalar) {
             }
 }
 
+/* The mix in parts (as the engine runs it, several heads per block of V rows) gives exactly
+ * the whole mix, SIMD and scalar, whatever the split points. */
+TEST(ops_attn_mix_in_parts) {
+    const int hds[] = {64, 96};
+    const int n = 300, cuts[] = {0, 1, 37, 48, 256, 299, 300};
+    for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+        for (int f16 = 0; f16 < 2; f16++)
+            for (int scalar = 0; scalar < 2; scalar++) {
+                const int hd = hds[a];
+                const size_t stride = (size_t)hd + 16;
+                uint16_t *vh = malloc((size_t)n * stride * 2);
+                float *vf = malloc((size_t)n * stride * 4), p[300];
+                float *acc = malloc(16 * (size_t)hd * 4), whole[96], parts[96];
+                for (size_t i = 0; i < (size_t)n * stride; i++) {
+                    vf[i] = ops_rand();
+                    vh[i] = quant_f32_to_f16(vf[i]);
+                }
+                for (int j = 0; j < n; j++) p[j] = ops_rand() * 0.01f;
+                const void *v = f16 ? (const void *)vh : (const void *)vf;
+                int prev = quant_force_scalar(scalar);
+                ops_attn_mix(v, stride, f16, n, p, hd, acc, whole);
+                memset(acc, 0, 16 * (size_t)hd * 4);
+                for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++)
+                    ops_attn_mix_acc(v, stride, f16, cuts[c], cuts[c + 1], p, hd, acc);
+                ops_attn_mix_reduce(acc, hd, parts);
+                quant_force_scalar(prev);
+                const int same = !memcmp(whole, parts, (size_t)hd * sizeof *whole);
+                free(vh), free(vf), free(acc);
+                CHECK_MSG(same, "hd %d f16 %d scalar %d: the mix in parts differs", hd, f16, scalar);
+            }
+}
+
 TEST(ops_attention_matches_double) {
     int hd = 64, n = 37;
     size_t n_out;
