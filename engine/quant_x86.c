@@ -303,8 +303,7 @@ Z512 inline __attribute__((always_inline)) void q4_K_tile_z512_n(
         KUNROLL for (int c = 0; c < NC; c++) {
             const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
             yd[c] = yb->d;
-            const __m256i b = _mm256_loadu_si256((const __m256i *)yb->bsums);
-            pairs[c] = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+            pairs[c] = q8k_sums32_vnni(yb->bsums);
         }
         KUNROLL for (int r = 0; r < NR; r++) {
             const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
@@ -540,10 +539,7 @@ Z512 inline __attribute__((always_inline)) void q4_Kx16_gemm_z512_n(
         KUNROLL8 for (int c = 0; c < NC; c++) {
             const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
             /* the 8 sums of 32 values, as 4 pairs of halves (sub-blocks 2k, 2k + 1) */
-            const __m256i b16 = _mm256_loadu_si256((const __m256i *)yb->bsums);
-            const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(b16),
-                                                 _mm256_extracti128_si256(b16, 1));
-            const __m512i pairs512 = _mm512_castsi128_si512(pairs);
+            const __m512i pairs512 = _mm512_castsi128_si512(q8k_sums32_vnni(yb->bsums));
             __m512i imin = _mm512_setzero_si512();
             KUNROLL8 for (int k = 0; k < 4; k++) {
                 const __m512i mn = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(g + Q4KX16_MN + 32 * k)));
@@ -770,9 +766,7 @@ A2RP inline __attribute__((always_inline)) void q4_Kx16_gemm_avx2_n(
             KUNROLL8 for (int c = 0; c < NC; c++) {
                 const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
                 /* the 8 sums of 32 values (sub-blocks 0..7) as 16-bit pairs (2k, 2k + 1) */
-                const __m256i pairs = _mm256_castsi128_si256(
-                    _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)yb->bsums),
-                                   _mm_loadu_si128((const __m128i *)(yb->bsums + 8))));
+                const __m256i pairs = _mm256_castsi128_si256(q8k_sums32_avx2(yb->bsums));
                 __m256i imin = _mm256_setzero_si256();
                 KUNROLL8 for (int k = 0; k < 4; k++) {
                     const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(g + Q4KX16_MN + 32 * k + 16 * h)));

@@ -151,11 +151,16 @@ KATTR inline __m256i KSUF(k4_scales16)(const uint8_t *q) {
     return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
 }
 
+/* The 8 sums of 32 activations of a Q8_K block (bsums[2j] + bsums[2j+1]) as i16 lanes 0..7:
+ * what the mins of Q4_K / Q5_K sub-blocks multiply (every Q4_K kernel, tiles and repacked). */
+KATTR inline __m128i KSUF(q8k_sums32)(const int16_t *bsums) {
+    return _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bsums),
+                          _mm_loadu_si128((const __m128i *)(bsums + 8)));
+}
+
 /* sum_j mins[j] * (bsums[2j] + bsums[2j+1]) as 4 i32 lanes (mins as i16 lanes 0..7). */
 KATTR inline __m128i KSUF(k4_mins)(const int16_t *bsums, __m128i mins) {
-    const __m256i b = _mm256_loadu_si256((const __m256i *)bsums);
-    const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-    return _mm_madd_epi16(mins, pairs);
+    return _mm_madd_epi16(mins, KSUF(q8k_sums32)(bsums));
 }
 
 /* i16 scale k (0..7) of a 128-bit vector of 8 scales, broadcast to 16 lanes. */
@@ -678,8 +683,7 @@ KATTR inline __attribute__((always_inline)) void KSUF(q4_K_tile_n)(
         KUNROLL for (int c = 0; c < NC; c++) {
             const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
             yd[c] = yb->d;
-            const __m256i b = _mm256_loadu_si256((const __m256i *)yb->bsums);
-            pairs[c] = _mm_hadd_epi16(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+            pairs[c] = KSUF(q8k_sums32)(yb->bsums);
         }
         KUNROLL for (int r = 0; r < NR; r++) {
             const block_q4_K *xb = (const block_q4_K *)(x + (size_t)r * bx) + i;
