@@ -101,17 +101,12 @@ static size_t act_row_bytes(const struct tensor *t) {
     return quant_row_size(act_type(t), t->ne0);
 }
 
-static size_t max_act_row(const eng_model *m) {
-    size_t mx = act_row_bytes(&m->output);
-    for (int i = 0; i < m->hp.n_layer; i++) {
-        const struct layer *l = &m->layers[i];
-        const struct tensor *ts[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate,
-                                     &l->w_up, &l->w_down};
-        for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++) {
-            size_t b = act_row_bytes(ts[j]);
-            if (b > mx)
-                mx = b;
-        }
+static size_t max_act_row(eng_model *m) {
+    size_t mx = 0;
+    for (int i = 0; i < model_n_matrices(m); i++) {
+        const size_t b = act_row_bytes(model_matrix(m, i));
+        if (b > mx)
+            mx = b;
     }
     return mx;
 }
@@ -256,11 +251,12 @@ static void matmul_worker(void *ud, int ith, int nth) {
         int64_t rb = (u - a->unit0[j]) * MM_ROW_BLOCK;
         int nr = (int)(w->ne1 - rb < MM_ROW_BLOCK ? w->ne1 - rb : MM_ROW_BLOCK);
         if (w->rp) {   /* repacked: groups of 16 rows (ne1 is a multiple of 16) */
-            const uint8_t *gd = (const uint8_t *)w->data + (size_t)(rb / QUANT_RP_ROWS) * w->group_bytes;
+            const size_t gb = w->rp->group_bytes((int)w->ne0);
+            const uint8_t *gd = (const uint8_t *)w->data + (size_t)(rb / QUANT_RP_ROWS) * gb;
             if (a->n_tok == 1)
                 prefetch_range((uintptr_t)gd, MV_PREFETCH);
             quant_repack_mat_dot(w->rp, (int)w->ne0, out + rb, (size_t)a->job[j].ld, gd,
-                                 w->group_bytes, nr / QUANT_RP_ROWS, a->xq, a->xq_stride, a->n_tok);
+                                 gb, nr / QUANT_RP_ROWS, a->xq, a->xq_stride, a->n_tok);
             continue;
         }
         const uint8_t *wd = (const uint8_t *)w->data + (size_t)rb * w->row_bytes;

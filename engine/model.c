@@ -262,23 +262,15 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
  * are copied once into row-interleaved groups; the file's pages they came from are then
  * dropped, so memory stays about the file's size. ---- */
 
-static struct tensor **model_matrices(eng_model *m, int *n) {
-    const int per = 8;
-    struct tensor **v = malloc(((size_t)m->hp.n_layer * per + 1) * sizeof *v);
-    *n = 0;
-    if (!v)
-        return NULL;
-    if (m->output.data != m->tok_embd.data)   /* tied: rows are looked up as stored */
-        v[(*n)++] = &m->output;
-    for (int i = 0; i < m->hp.n_layer; i++) {
-        struct layer *l = &m->layers[i];
-        struct tensor *ts[8] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up,
-                                &l->w_down};
-        for (int j = 0; j < per; j++)
-            if (ts[j]->data)
-                v[(*n)++] = ts[j];
-    }
-    return v;
+int model_n_matrices(const eng_model *m) { return 1 + 8 * m->hp.n_layer; }
+
+struct tensor *model_matrix(eng_model *m, int i) {
+    if (i == 0)
+        return &m->output;
+    struct layer *l = &m->layers[(i - 1) / 8];
+    struct tensor *ts[8] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up,
+                            &l->w_down};
+    return ts[(i - 1) % 8];
 }
 
 static double model_now_ms(void) {
@@ -304,7 +296,7 @@ static void *model_repack_worker(void *ud) {
     struct repack_job *j = ud;
     for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
         const struct tensor *t = j->v[i];
-        const struct quant_repack *rp = quant_repack_get(t->type);
+        const struct quant_repack *rp = t->rp;
         const size_t gb = rp->group_bytes((int)t->ne0);
         for (int64_t g = 0; g < t->ne1 / QUANT_RP_ROWS; g++)
             rp->pack((const uint8_t *)t->data + (size_t)g * QUANT_RP_ROWS * t->row_bytes,
@@ -322,21 +314,26 @@ static void *model_repack_worker(void *ud) {
 
 static int model_repack(eng_model *m, const struct eng_model_params *p) {
     const double t0 = model_now_ms();
-    int n, k = 0;
-    struct tensor **v = model_matrices(m, &n);
-    uint8_t **dst = v ? malloc((size_t)(n ? n : 1) * sizeof *dst) : NULL;
-    if (!dst) {
-        free(v);
+    const int n = model_n_matrices(m);
+    int k = 0;
+    struct tensor **v = malloc((size_t)n * sizeof *v);
+    uint8_t **dst = malloc((size_t)n * sizeof *dst);
+    if (!v || !dst) {
+        free(v), free(dst);
         return eng_error(ENG_E_NOMEM, "out of memory");
     }
     size_t total = 0;
     for (int i = 0; i < n; i++) {
-        const struct quant_repack *rp = quant_repack_get(v[i]->type);
-        if (!rp || v[i]->ne1 % QUANT_RP_ROWS)
+        struct tensor *t = model_matrix(m, i);
+        const struct quant_repack *rp = quant_repack_get(t->type);
+        /* tied embeddings are looked up as stored rows: left as they are */
+        if (!t->data || (t == &m->output && t->data == m->tok_embd.data) || !rp ||
+            t->ne1 % QUANT_RP_ROWS)
             continue;
-        v[k] = v[i];
+        t->rp = rp;   /* data still the file's rows until the packing is done */
+        v[k] = t;
         dst[k++] = (uint8_t *)total;   /* an offset until the buffer exists */
-        total += (size_t)(v[i]->ne1 / QUANT_RP_ROWS) * rp->group_bytes((int)v[i]->ne0);
+        total += (size_t)(t->ne1 / QUANT_RP_ROWS) * rp->group_bytes((int)t->ne0);
     }
     if (total && !(m->rp_mem = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
         free(v), free(dst);
@@ -356,12 +353,8 @@ static int model_repack(eng_model *m, const struct eng_model_params *p) {
     model_repack_worker(&job);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    for (int i = 0; i < k; i++) {
-        const struct quant_repack *rp = quant_repack_get(v[i]->type);
+    for (int i = 0; i < k; i++)
         v[i]->data = dst[i];
-        v[i]->rp = rp;
-        v[i]->group_bytes = rp->group_bytes((int)v[i]->ne0);
-    }
     free(v), free(dst);
     m->info.repacked_bytes = total;
     m->info.repack_ms = total ? model_now_ms() - t0 : 0.0;

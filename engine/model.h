@@ -29,7 +29,6 @@ struct tensor {
     size_t row_bytes;
     const struct quant_traits *tr;
     const struct quant_repack *rp; /* repacked at load (quant.h): data holds ne1 / 16 groups */
-    size_t group_bytes;        /* bytes of one group when rp is set */
 };
 
 struct layer {
@@ -71,5 +70,10 @@ int eng_error(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 const struct vocab *eng_model_vocab(const eng_model *m);
 /* The GGUF file of m (borrowed). */
 const gguf *eng_model_gguf(const eng_model *m);
+/* The weight matrices the forward pass multiplies by: index 0 the output (the embeddings when
+ * tied), then each layer's wq, wk, wv, wqkv, wo, w_gate, w_up, w_down (absent ones have no
+ * data). For the engine's buffer sizes and the repacking at load. */
+int model_n_matrices(const eng_model *m);
+struct tensor *model_matrix(eng_model *m, int i);
 
 #endif
