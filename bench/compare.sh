@@ -13,13 +13,6 @@
 #   NATTER=/other/build/natter bench/compare.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SCRATCH=${SCRATCH:-${TMPDIR:-/tmp}/natter-bench}
-THREADS=${THREADS:-2}
-REPS=${REPS:-3}
-PP=${PP:-512}
-TG=${TG:-128}
-TYPES=${TYPES:-"Q4_0 Q4_K_M Q8_0"}
-VOCAB=${VOCAB:-$ROOT/../shared/vocab/ggml-vocab-llama-spm.gguf}
 LLAMACPP=${LLAMACPP:-1}
 LDIR=$ROOT/bench/llamacpp
 . "$ROOT/bench/lib.sh"

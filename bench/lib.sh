@@ -2,9 +2,18 @@
 # models shaped like TinyLlama-1.1B (llama, n_embd 2048, 22 layers, 32 heads / 4 KV heads,
 # n_ff 5632, vocab 32000, untied output), one per type in $TYPES, into $SCRATCH with
 # build/tools/mkmodel (kept between runs: only missing ones are written).
-# Needs ROOT, SCRATCH, TYPES, VOCAB set; bench_model_path TYPE prints a model's path.
+# Needs ROOT set; gives SCRATCH, THREADS, REPS, PP, TG, TYPES and VOCAB their defaults (each
+# overridable from the environment); bench_model_path TYPE prints a model's path.
 # bench_json_field FIELD pp|tg reads a `natter bench --json` (or bench/llamacpp/bench.mjs
 # --json) array on stdin and prints FIELD (avg_ts, stddev_ts, ...) of its pp or tg object.
+SCRATCH=${SCRATCH:-${TMPDIR:-/tmp}/natter-bench}
+THREADS=${THREADS:-2}
+REPS=${REPS:-3}
+PP=${PP:-512}
+TG=${TG:-128}
+TYPES=${TYPES:-"Q4_0 Q4_K_M Q8_0"}
+VOCAB=${VOCAB:-$ROOT/../shared/vocab/ggml-vocab-llama-spm.gguf}
+
 bench_model_path() { printf '%s/tinyllama-1.1b-shape-%s.gguf\n' "$SCRATCH" "$1"; }
 
 bench_models() {

@@ -12,13 +12,6 @@
 #   TYPES="Q4_0" bench/run.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SCRATCH=${SCRATCH:-${TMPDIR:-/tmp}/natter-bench}
-THREADS=${THREADS:-2}
-REPS=${REPS:-3}
-PP=${PP:-512}
-TG=${TG:-128}
-TYPES=${TYPES:-"Q4_0 Q4_K_M Q8_0"}
-VOCAB=${VOCAB:-$ROOT/../shared/vocab/ggml-vocab-llama-spm.gguf}
 . "$ROOT/bench/lib.sh"
 bench_models
 make -C "$ROOT" -s build/natter build/tools/bwprobe >&2
