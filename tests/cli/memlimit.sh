@@ -28,21 +28,21 @@ echo $((96 * 1024 * 1024)) > "$cg/$limit_file" 2>/dev/null || skip "cannot set $
     --n-embd 1024 --n-layer 8 --n-head 8 --n-head-kv 8 --n-ff 2816 --ctx 256 >/dev/null ||
     fail "mkmodel failed"
 
-out=$(sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" run -m "$3" -p hi -n 1 --temp 0' sh \
-    "$cg" "$NATTER" "$TEST_TMPDIR/big.gguf" 2>&1)
-rc=$?
-[ $rc -lt 128 ] || fail "natter died from signal $((rc - 128)) (OOM-killed?): $out"
-[ $rc = 1 ] || fail "exit $rc, expected 1: $out"
+# refused NATTER_ARGS...: natter run inside the cgroup must exit 1 (not be killed); its output in $out
+refused() {
+    out=$(sh -c 'cg=$1; shift; echo $$ > "$cg/cgroup.procs" && exec "$@"' sh "$cg" "$NATTER" run "$@" 2>&1)
+    rc=$?
+    [ $rc -lt 128 ] || fail "natter died from signal $((rc - 128)) (OOM-killed?): $out"
+    [ $rc = 1 ] || fail "exit $rc, expected 1: $out"
+}
+
+refused -m "$TEST_TMPDIR/big.gguf" -p hi -n 1 --temp 0
 expect_contains "$out" "natter: "
 expect_contains "$out" "the model needs 1"
 expect_contains "$out" "MiB of memory but only "
 
 # A small model with a context whose KV cache cannot fit.
-out=$(sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" run -m "$3" --ctx 1000000 -p hi -n 1' sh \
-    "$cg" "$NATTER" "$SHARED/models/stories260K.gguf" 2>&1)
-rc=$?
-[ $rc -lt 128 ] || fail "natter died from signal $((rc - 128)) (OOM-killed?): $out"
-[ $rc = 1 ] || fail "exit $rc, expected 1: $out"
+refused -m "$SHARED/models/stories260K.gguf" --ctx 1000000 -p hi -n 1
 expect_contains "$out" "a context of 1000000 tokens needs "
 expect_contains "$out" " of memory but only "
 pass
