@@ -425,17 +425,27 @@ TEST(reference_vocab_only_and_progress) {
     eng_model_free(m);
 }
 
+/* Opens stories260K.gguf into *g and returns a writer holding a copy of its metadata (NULL if
+ * the file cannot be opened): the start of a modified copy. */
+static gguf_writer *stories_writer(gguf **g) {
+    char err[256];
+    if (gguf_open(test_shared_path("models/stories260K.gguf"), g, err, sizeof err))
+        return NULL;
+    gguf_writer *w = gguf_writer_new();
+    for (int64_t i = 0; i < gguf_n_kv(*g); i++)
+        gguf_writer_copy_kv(w, gguf_kv_at(*g, i));
+    return w;
+}
+
 /* Copies stories260K.gguf to path with extra tensors of n_rot / 2 values: name1 all f1 and,
  * when name2 is not NULL, name2 all f2. */
 static int write_with_factors(const char *path, const char *name1, float f1, const char *name2,
                               float f2) {
     char err[256];
     gguf *g;
-    if (gguf_open(test_shared_path("models/stories260K.gguf"), &g, err, sizeof err))
+    gguf_writer *w = stories_writer(&g);
+    if (!w)
         return -1;
-    gguf_writer *w = gguf_writer_new();
-    for (int64_t i = 0; i < gguf_n_kv(g); i++)
-        gguf_writer_copy_kv(w, gguf_kv_at(g, i));
     for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
         const struct gguf_tensor *t = gguf_tensor_at(g, i);
         gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data);
@@ -494,11 +504,9 @@ TEST(reference_rope_freqs) {
 static int write_wide_heads(const char *path) {
     char err[256];
     gguf *g;
-    if (gguf_open(test_shared_path("models/stories260K.gguf"), &g, err, sizeof err))
+    gguf_writer *w = stories_writer(&g);
+    if (!w)
         return -1;
-    gguf_writer *w = gguf_writer_new();
-    for (int64_t i = 0; i < gguf_n_kv(g); i++)
-        gguf_writer_copy_kv(w, gguf_kv_at(g, i));
     gguf_writer_add_u32(w, "llama.attention.key_length", 16);
     gguf_writer_add_u32(w, "llama.attention.value_length", 16);
     float *rnd = malloc(128 * 64 * sizeof *rnd);
