@@ -1,6 +1,6 @@
 /* src/cmd_template.c — `natter template list|show|render|detect` and `natter prompts`: the CLI
- * over src/prompts.h. Conversation JSON is read through SQLite's JSON functions (json_each on
- * an in-memory database). Main thread. */
+ * over src/prompts.h. Conversation JSON passes the strict check of json_syntax.h, then is read
+ * through SQLite's JSON functions (json_each on an in-memory database). Main thread. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "gguf.h"
+#include "json_syntax.h"
 #include "prompts.h"
 
 #define CONV_MAX (64u << 20)  /* conversation JSON on stdin: at most 64 MiB */
@@ -82,8 +83,8 @@ static char *col_dup(sqlite3_stmt *st, int col) {
     return p;
 }
 
-/* Fills c from json; on error prints one line and returns -1. */
-static int conv_parse(const char *json, struct conv *c) {
+/* Fills c from json (len bytes); on error prints one line and returns -1. */
+static int conv_parse(const char *json, size_t len, struct conv *c) {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int rc = -1, step;
@@ -92,19 +93,21 @@ static int conv_parse(const char *json, struct conv *c) {
         cli_error("sqlite: %s", db ? sqlite3_errmsg(db) : "out of memory");
         goto out;
     }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT json_valid(?1), "
-                           "CASE WHEN json_valid(?1) THEN json_type(?1) END",
-                           -1, &st, NULL) ||
+    size_t off;
+    const char *why;
+    if (json_syntax_check(json, len, &off, &why)) { /* before SQLite sees it */
+        int line, column;
+        json_syntax_line_col(json, off, &line, &column);
+        cli_error("conversation: invalid JSON at line %d, column %d%s%s", line, column,
+                  why ? ": " : "", why ? why : "");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT json_type(?1)", -1, &st, NULL) ||
         sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_ROW) {
         cli_error("sqlite: %s", sqlite3_errmsg(db));
         goto out;
     }
-    if (!sqlite3_column_int(st, 0)) {
-        cli_error("conversation: invalid JSON");
-        goto out;
-    }
-    const unsigned char *type = sqlite3_column_text(st, 1);
+    const unsigned char *type = sqlite3_column_text(st, 0);
     if (!type || strcmp((const char *)type, "array")) {
         cli_error("conversation: expected a JSON array of {\"role\", \"content\"} objects");
         goto out;
@@ -187,13 +190,14 @@ static int template_render(int argc, char **argv) {
     const struct prompts_template *t = find_or_complain(name);
     if (!t)
         return 1;
-    char *json = prompts_read_stream(stdin, CONV_MAX, NULL);
+    size_t len;
+    char *json = prompts_read_stream(stdin, CONV_MAX, &len);
     if (!json) {
         cli_error("standard input: %s", errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
         return 1;
     }
     struct conv c;
-    int rc = conv_parse(json, &c);
+    int rc = conv_parse(json, len, &c);
     free(json);
     if (rc)
         return 1;

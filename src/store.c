@@ -1,7 +1,8 @@
 /* src/store.c — saved conversations in SQLite (see store.h): opening with checks before any
  * write, forward migrations, prepared statements kept per connection, conversations, messages,
  * streaming replies batched in short transactions, FTS5 search, settings, JSON export/import
- * through SQLite's JSON functions. A store handle is used by one thread (the UI/main thread). */
+ * through SQLite's JSON functions (untrusted JSON reaches them only after json_syntax_check).
+ * A store handle is used by one thread (the UI/main thread). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "json_syntax.h"
 #include "paths.h"
 #include "store.h"
 
@@ -31,7 +33,7 @@ enum stmt_id {
     ST_MSG_EACH, ST_MSG_LAST, ST_MSG_INSERT, ST_REPLY_UPDATE, ST_REPLY_FINISH,
     ST_SEARCH, ST_SEARCH_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
     ST_SET_GET, ST_SET_PUT, ST_SET_DEL,
-    ST_IMP_VALID, ST_IMP_TYPE, ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
+    ST_IMP_TYPE, ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
     ST_IMP_PARENTS, ST_IMP_FIRST_USER, ST_IMP_FINISH,
     ST_COUNT
 };
@@ -114,7 +116,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [ST_SET_DEL] = "DELETE FROM settings WHERE key = ?1",
     /* import: ?1 is always the whole document */
-    [ST_IMP_VALID] = "SELECT json_valid(?1)",
     [ST_IMP_TYPE] = "SELECT json_type(?1)",
     /* is the document an array of natter conversation objects (export --all)? */
     [ST_IMP_IS_LIST] = "SELECT count(*) > 0 AND count(*) = sum(type = 'object' AND "
@@ -633,7 +634,10 @@ static int sampling_ok(store *s, const char *json) {
         return 1;
     sqlite3_stmt *q;
     int ok = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT json_type(?1) = 'object'", -1, &q, NULL) == SQLITE_OK) {
+    size_t off;
+    const char *why;
+    if (json_syntax_check(json, strlen(json), &off, &why) == 0 &&
+        sqlite3_prepare_v2(s->db, "SELECT json_type(?1) = 'object'", -1, &q, NULL) == SQLITE_OK) {
         bind_text(q, 1, json);
         ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1;
         sqlite3_finalize(q);
@@ -1292,152 +1296,6 @@ int store_export_json(store *s, const char *id, char **out) {
 
 /* ---- JSON import ---- */
 
-/* Scans the JSON string starting at p[*i] == '"'; on success *i is just past it and 0 is
- * returned, else -1 with *i at the offending byte. */
-static int scan_string(const char *p, size_t n, size_t *pi) {
-    size_t i = *pi + 1;
-    for (;; i++) {
-        if (i >= n || (unsigned char)p[i] < 0x20)
-            break;
-        if (p[i] == '"') {
-            *pi = i + 1;
-            return 0;
-        }
-        if (p[i] != '\\')
-            continue;
-        if (++i >= n)
-            break;
-        if (p[i] == 'u') {
-            int k = 0;
-            while (k < 4 && i + 1 < n && strchr("0123456789abcdefABCDEF", p[i + 1]) && p[i + 1])
-                i++, k++;
-            if (k < 4) {
-                i++;
-                break;
-            }
-        } else if (!p[i] || !strchr("\"\\/bfnrt", p[i]))
-            break;
-    }
-    *pi = i;
-    return -1;
-}
-
-/* Where json_valid() said no: the byte offset of the first syntax error. A diagnostic aid only
- * (SQLite 3.40 has no json_error_position); the data itself is read by SQLite's JSON functions.
- * Iterative, so deep nesting cannot overflow the stack. */
-static size_t json_error_offset(const char *p, size_t n) {
-    enum { DEPTH_MAX = 1000 };
-    char stack[DEPTH_MAX];
-    int depth = 0;
-    size_t i = 0;
-#define WS() while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) i++
-value:
-    WS();
-    if (i >= n)
-        return i;
-    switch (p[i]) {
-    case '{':
-    case '[':
-        if (depth == DEPTH_MAX)
-            return i;
-        stack[depth++] = p[i++];
-        WS();
-        if (i < n && p[i] == (stack[depth - 1] == '{' ? '}' : ']')) {
-            i++;
-            depth--;
-            goto after;
-        }
-        if (stack[depth - 1] == '{')
-            goto key;
-        goto value;
-    case '"':
-        goto string;
-    case 't':
-    case 'f':
-    case 'n': {
-        const char *lit = p[i] == 't' ? "true" : p[i] == 'f' ? "false" : "null";
-        for (size_t k = 0; lit[k]; k++, i++)
-            if (i >= n || p[i] != lit[k])
-                return i;
-        goto after;
-    }
-    default:
-        if (p[i] == '-' || (p[i] >= '0' && p[i] <= '9')) {
-            if (p[i] == '-')
-                i++;
-            if (i >= n || p[i] < '0' || p[i] > '9')
-                return i;
-            if (p[i] == '0')
-                i++;
-            else
-                while (i < n && p[i] >= '0' && p[i] <= '9')
-                    i++;
-            if (i < n && p[i] == '.') {
-                i++;
-                if (i >= n || p[i] < '0' || p[i] > '9')
-                    return i;
-                while (i < n && p[i] >= '0' && p[i] <= '9')
-                    i++;
-            }
-            if (i < n && (p[i] == 'e' || p[i] == 'E')) {
-                i++;
-                if (i < n && (p[i] == '+' || p[i] == '-'))
-                    i++;
-                if (i >= n || p[i] < '0' || p[i] > '9')
-                    return i;
-                while (i < n && p[i] >= '0' && p[i] <= '9')
-                    i++;
-            }
-            goto after;
-        }
-        return i;
-    }
-key:
-    WS();
-    if (i >= n || p[i] != '"' || scan_string(p, n, &i))
-        return i;
-    WS();
-    if (i >= n || p[i] != ':')
-        return i;
-    i++;
-    goto value;
-string:
-    if (scan_string(p, n, &i))
-        return i;
-after:
-    WS();
-    if (depth == 0)
-        return i; /* trailing text (or, if i == n, nothing this scanner objects to) */
-    if (i >= n)
-        return i;
-    if (p[i] == ',') {
-        i++;
-        if (stack[depth - 1] == '{')
-            goto key;
-        goto value;
-    }
-    if (p[i] == (stack[depth - 1] == '{' ? '}' : ']')) {
-        i++;
-        depth--;
-        goto after;
-    }
-    return i;
-#undef WS
-}
-
-/* Line and column (1-based, columns in characters) of byte offset off. */
-static void text_line_col(const char *p, size_t off, int *line, int *column) {
-    *line = 1;
-    *column = 1;
-    for (size_t i = 0; i < off; i++) {
-        if (p[i] == '\n') {
-            ++*line;
-            *column = 1;
-        } else if (((unsigned char)p[i] & 0xc0) != 0x80)
-            ++*column;
-    }
-}
-
 static int type_is(const unsigned char *t, const char *a, const char *b) {
     return !t || !strcmp((const char *)t, "null") || !strcmp((const char *)t, a) ||
            (b && !strcmp((const char *)t, b));
@@ -1619,34 +1477,27 @@ int store_import_json(store *s, const char *name, const char *json, size_t len,
         set_err(s, "%s: too large to import", name);
         return STORE_E_INVALID;
     }
-    sqlite3_stmt *q = stmt(s, ST_IMP_VALID);
+    /* SQLite's JSON functions see only text that passed the strict check (json_syntax.h) */
+    size_t off;
+    const char *why;
+    if (json_syntax_check(json, len, &off, &why)) {
+        int line, column;
+        json_syntax_line_col(json, off, &line, &column);
+        set_err(s, "%s: invalid JSON at line %d, column %d%s%s", name, line, column,
+                why ? ": " : "", why ? why : "");
+        return STORE_E_INVALID;
+    }
+    char type[16] = "";
+    sqlite3_stmt *q = stmt(s, ST_IMP_TYPE);
     if (!q)
         return STORE_E_SQL;
     sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC);
     int rc = sqlite3_step(q);
-    int valid = rc == SQLITE_ROW && sqlite3_column_int(q, 0) == 1 && memchr(json, 0, len) == NULL;
+    if (rc == SQLITE_ROW && sqlite3_column_text(q, 0))
+        snprintf(type, sizeof type, "%s", (const char *)sqlite3_column_text(q, 0));
     stmt_done(q);
     if (rc != SQLITE_ROW)
         return sql_err(s, "import");
-    char type[16] = "";
-    if (valid) {
-        if (!(q = stmt(s, ST_IMP_TYPE)))
-            return STORE_E_SQL;
-        sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC);
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW && sqlite3_column_text(q, 0))
-            snprintf(type, sizeof type, "%s", (const char *)sqlite3_column_text(q, 0));
-        stmt_done(q);
-        if (rc != SQLITE_ROW)
-            return sql_err(s, "import");
-    }
-    if (!valid) {
-        size_t off = json_error_offset(json, len);
-        int line, column;
-        text_line_col(json, off, &line, &column);
-        set_err(s, "%s: invalid JSON at line %d, column %d", name, line, column);
-        return STORE_E_INVALID;
-    }
     if (strcmp(type, "object") && strcmp(type, "array")) {
         set_err(s, "%s: expected a conversation object or an array of messages", name);
         return STORE_E_INVALID;

@@ -133,6 +133,9 @@ TEST(store_conversations_ids_titles) {
     CHECK_EQ_INT(store_conv_list(s, STORE_LIST_ARCHIVED, count_conv, &n), 0);
     CHECK_EQ_INT(n, 41);
     CHECK_EQ_INT(store_conv_set_sampling(s, a, "[1"), STORE_E_INVALID);
+    /* json_valid() and json_type() of SQLite 3.40 take this for an object */
+    CHECK_EQ_INT(store_conv_set_sampling(s, a, "{[\"t\"]:\"x\"}"), STORE_E_INVALID);
+    CHECK_EQ_INT(store_conv_set_sampling(s, a, "{\"temp\":0.5}"), 0);
     CHECK_EQ_INT(store_conv_delete(s, a), 0);
     CHECK_EQ_INT(store_conv_delete(s, a), STORE_E_NOTFOUND);
     store_close(s);
@@ -350,6 +353,11 @@ TEST(store_import_bad_json) {
         {"", "invalid JSON at line 1, column 1"},
         {"[\n\n{\"a\":\"unterminated}]", "invalid JSON at line 3, column 21"},
         {"{} x", "invalid JSON at line 1, column 4"},
+        /* a container as an object key: SQLite 3.40's json_valid() accepts this, and its
+         * json_type() then read past its parse tree (a crash the fuzzer found) */
+        {"[{\"messages\":[{[{\"\":\"\",\"\":\"\",\"\":\"\"}]:\"\"}]}]",
+         "invalid JSON at line 1, column 16"},
+        {"{\"messages\":[],\"sampling\":{[\"x\"]:\"y\"}}", "invalid JSON at line 1, column 28"},
         {"\"just a string\"", "expected a conversation object"},
         {"[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"bot\",\"content\":\"b\"}]",
          "message 2: \"role\" must be"},
@@ -377,6 +385,8 @@ TEST(store_import_bad_json) {
     memset(deep, '[', n);
     deep[n] = 0;
     CHECK_EQ_INT(store_import_json(s, "d.json", deep, n, NULL, NULL), STORE_E_INVALID);
+    CHECK_STR_EQ(store_errmsg(s),
+                 "d.json: invalid JSON at line 1, column 1001: nested deeper than 1000 levels");
     free(deep);
     store_close(s);
     CHECK_EQ_INT(sql_int(db_path("bad.db"), "SELECT count(*) FROM conversations"), 0);

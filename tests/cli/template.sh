@@ -38,8 +38,10 @@ bad() { # $1 = stdin, $2 = expected message
     [ -s "$TEST_TMPDIR/out" ] && fail "output on error: $(cat "$TEST_TMPDIR/out")"
     return 0
 }
-bad '[{"role":"user",' "conversation: invalid JSON"
-bad '' "conversation: invalid JSON"
+bad '[{"role":"user",' "conversation: invalid JSON at line 1, column 17"
+bad '' "conversation: invalid JSON at line 1, column 1"
+# a container as an object key: SQLite 3.40's json_valid() accepts it, the strict check does not
+bad '[{[{"":""}]:""}]' "conversation: invalid JSON at line 1, column 3"
 bad '{"role":"user","content":"x"}' 'conversation: expected a JSON array of {"role", "content"} objects'
 bad '[{"role":"user","content":"x"}, 3]' "conversation: message 2: expected an object"
 bad '[{"role":"user","content":5}]' 'conversation: message 1: "role" and "content" must be strings'

@@ -93,3 +93,6 @@ conv='{"natter": 1, "id": "0123abcd", "title": "Greeting \u00e9\ud83d\ude00", "m
    "gen_tps": 20.25, "finish": "stop"}]}'
 printf '%s' "$conv" > "$out/fuzz_import/export2"
 printf '[%s, %s]' "$conv" "$conv" > "$out/fuzz_import/export-all"
+# A container where an object key belongs: SQLite 3.40's json_valid() accepts it (the crash
+# the fuzzer found before the strict check); kept as a seed so mutations start near it.
+printf '[{"messages":[{[{"":"","":""}]:""}],"sampling":{["x"]:"y"}}]' > "$out/fuzz_import/bad-key"

@@ -1,0 +1,21 @@
+/* src/json_syntax.h — a strict RFC 8259 syntax check of JSON text, run before any untrusted
+ * JSON reaches SQLite's JSON functions. SQLite 3.40's json_valid() accepts some invalid text
+ * (an array or object where an object key belongs, when its last value is a string) and its
+ * other JSON functions then read past their parse tree and crash; this check is the gate. Also
+ * the diagnostic: where the first error is. Pure function, any thread. */
+#ifndef NATTER_JSON_SYNTAX_H
+#define NATTER_JSON_SYNTAX_H
+
+#include <stddef.h>
+
+enum { JSON_SYNTAX_DEPTH_MAX = 1000 }; /* arrays and objects nested deeper are refused */
+
+/* 0 when p[0..n) is exactly one JSON value (whitespace around it allowed, no NUL byte);
+ * otherwise -1 with *off the byte offset of the first error and *why a short reason ("nested
+ * deeper than 1000 levels") or NULL for a plain syntax error. */
+int json_syntax_check(const char *p, size_t n, size_t *off, const char **why);
+
+/* Line and column (1-based, columns in UTF-8 characters) of byte offset off in p. */
+void json_syntax_line_col(const char *p, size_t off, int *line, int *column);
+
+#endif
