@@ -6,11 +6,14 @@
 # noise; then a table of pp/tg t/s (mean ± sd over the rounds) and natter / llama.cpp ratios.
 # The llama.cpp side is installed into bench/llamacpp/node_modules by npm on first use (nothing
 # downloaded is committed) and skipped with a message when node/npm or the package is missing.
+# With LLAMA_BENCH set, llama.cpp's own llama-bench is run instead (-o json), e.g. the one
+# bench/llamacpp/build.sh builds from the sources node-llama-cpp ships.
 #
 #   bench/compare.sh                   # THREADS=2 REPS=3 PP=512 TG=128
 #   TYPES="Q4_0" REPS=5 bench/compare.sh
 #   LLAMACPP=0 bench/compare.sh        # natter only
 #   NATTER=/other/build/natter bench/compare.sh
+#   LLAMA_BENCH=$(bench/llamacpp/build.sh) bench/compare.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LLAMACPP=${LLAMACPP:-1}
@@ -22,6 +25,13 @@ LDIR=$ROOT/bench/llamacpp
 # try to download or compile llama.cpp, which the prebuilt package makes unnecessary.
 llama_ready() {
     [ "$LLAMACPP" = 1 ] || { echo "compare: llama.cpp side off (LLAMACPP=$LLAMACPP)" >&2; return 1; }
+    if [ -n "${LLAMA_BENCH:-}" ]; then
+        "$LLAMA_BENCH" --help >/dev/null 2>&1 || {
+            echo "compare: $LLAMA_BENCH does not run: llama.cpp side skipped" >&2
+            return 1
+        }
+        return 0
+    fi
     command -v node >/dev/null 2>&1 || { echo "compare: no node: llama.cpp side skipped" >&2; return 1; }
     if [ ! -d "$LDIR/node_modules/@node-llama-cpp/linux-x64" ]; then
         command -v npm >/dev/null 2>&1 || { echo "compare: no npm: llama.cpp side skipped" >&2; return 1; }
@@ -48,7 +58,9 @@ have_llama=0
 if llama_ready; then have_llama=1; fi
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs, $(uname -sr)"
-if [ "$have_llama" = 1 ]; then
+if [ "$have_llama" = 1 ] && [ -n "${LLAMA_BENCH:-}" ]; then
+    echo "llama.cpp llama-bench $LLAMA_BENCH, $("$LLAMA_BENCH" --version 2>&1 | grep -m1 version)"
+elif [ "$have_llama" = 1 ]; then
     node "$LDIR/bench.mjs" --version | sed 's/^/llama.cpp /'
 fi
 
@@ -62,7 +74,12 @@ run_natter() {
     printf '%s %s\n' "$(bench_json_field avg_ts pp <"$JSON")" "$(bench_json_field avg_ts tg <"$JSON")"
 }
 run_llama() {
-    node "$LDIR/bench.mjs" -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" --json >"$JSON" || return 0
+    if [ -n "${LLAMA_BENCH:-}" ]; then
+        "$LLAMA_BENCH" -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" -o json >"$JSON" 2>/dev/null ||
+            return 0
+    else
+        node "$LDIR/bench.mjs" -m "$1" -p "$PP" -n "$TG" -r 1 -t "$THREADS" --json >"$JSON" || return 0
+    fi
     printf '%s %s\n' "$(bench_json_field avg_ts pp <"$JSON")" "$(bench_json_field avg_ts tg <"$JSON")"
 }
 

@@ -1,0 +1,20 @@
+#!/bin/sh
+# bench/llamacpp/build.sh [DIR] — builds llama.cpp's own llama-bench from source, offline, for
+# bench/compare.sh (LLAMA_BENCH=DIR/build/bin/llama-bench): the npm package node-llama-cpp
+# carries the llama.cpp sources it was built from as a git bundle (llama/gitRelease.bundle);
+# this clones that into DIR (default $TMPDIR/natter-llama.cpp) and builds the llama-bench
+# target with cmake, Release, GGML_NATIVE (tuned for this CPU, as a user building llama.cpp
+# would). Needs git, cmake and a C++ compiler (apt-get install cmake g++). Run
+# `npm install` in bench/llamacpp first (bench/compare.sh does it). Prints the binary's path.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DIR=${1:-${TMPDIR:-/tmp}/natter-llama.cpp}
+BUNDLE=$ROOT/bench/llamacpp/node_modules/node-llama-cpp/llama/gitRelease.bundle
+[ -f "$BUNDLE" ] || { echo "build.sh: no $BUNDLE (npm install in bench/llamacpp first)" >&2; exit 1; }
+command -v cmake >/dev/null 2>&1 || { echo "build.sh: no cmake (apt-get install cmake)" >&2; exit 1; }
+[ -d "$DIR/.git" ] || git clone -q "$BUNDLE" "$DIR" >&2
+cmake -S "$DIR" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+    -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_SERVER=OFF >&2
+cmake --build "$DIR/build" --target llama-bench -j "$(nproc)" >&2
+echo "$DIR/build/bin/llama-bench"
