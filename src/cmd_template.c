@@ -93,13 +93,9 @@ static int conv_parse(const char *json, size_t len, struct conv *c) {
         cli_error("sqlite: %s", db ? sqlite3_errmsg(db) : "out of memory");
         goto out;
     }
-    size_t off;
-    const char *why;
-    if (json_syntax_check(json, len, &off, &why)) { /* before SQLite sees it */
-        int line, column;
-        json_syntax_line_col(json, off, &line, &column);
-        cli_error("conversation: invalid JSON at line %d, column %d%s%s", line, column,
-                  why ? ": " : "", why ? why : "");
+    char bad[96];
+    if (json_syntax_error(json, len, bad, sizeof bad)) { /* before SQLite sees it */
+        cli_error("conversation: %s", bad);
         goto out;
     }
     if (sqlite3_prepare_v2(db, "SELECT json_type(?1)", -1, &st, NULL) ||

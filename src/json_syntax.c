@@ -4,6 +4,7 @@
  * Pure functions, any thread. */
 #include "json_syntax.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Scans the JSON string starting at p[*pi] == '"'; on success *pi is just past it and 0 is
@@ -152,14 +153,20 @@ bad:
 #undef WS
 }
 
-void json_syntax_line_col(const char *p, size_t off, int *line, int *column) {
-    *line = 1;
-    *column = 1;
+int json_syntax_error(const char *p, size_t n, char *msg, size_t size) {
+    size_t off;
+    const char *why;
+    if (json_syntax_check(p, n, &off, &why) == 0)
+        return 0;
+    int line = 1, column = 1;
     for (size_t i = 0; i < off; i++) {
         if (p[i] == '\n') {
-            ++*line;
-            *column = 1;
+            line++;
+            column = 1;
         } else if (((unsigned char)p[i] & 0xc0) != 0x80)
-            ++*column;
+            column++;
     }
+    snprintf(msg, size, "invalid JSON at line %d, column %d%s%s", line, column, why ? ": " : "",
+             why ? why : "");
+    return -1;
 }

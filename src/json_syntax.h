@@ -15,7 +15,9 @@ enum { JSON_SYNTAX_DEPTH_MAX = 1000 }; /* arrays and objects nested deeper are r
  * deeper than 1000 levels") or NULL for a plain syntax error. */
 int json_syntax_check(const char *p, size_t n, size_t *off, const char **why);
 
-/* Line and column (1-based, columns in UTF-8 characters) of byte offset off in p. */
-void json_syntax_line_col(const char *p, size_t off, int *line, int *column);
+/* The same check as a message: 0 when valid, else -1 with msg (size bytes) holding
+ * "invalid JSON at line L, column C" (1-based, columns in UTF-8 characters) and ": why" when
+ * there is a reason. */
+int json_syntax_error(const char *p, size_t n, char *msg, size_t size);
 
 #endif

@@ -1478,13 +1478,9 @@ int store_import_json(store *s, const char *name, const char *json, size_t len,
         return STORE_E_INVALID;
     }
     /* SQLite's JSON functions see only text that passed the strict check (json_syntax.h) */
-    size_t off;
-    const char *why;
-    if (json_syntax_check(json, len, &off, &why)) {
-        int line, column;
-        json_syntax_line_col(json, off, &line, &column);
-        set_err(s, "%s: invalid JSON at line %d, column %d%s%s", name, line, column,
-                why ? ": " : "", why ? why : "");
+    char bad[96];
+    if (json_syntax_error(json, len, bad, sizeof bad)) {
+        set_err(s, "%s: %s", name, bad);
         return STORE_E_INVALID;
     }
     char type[16] = "";

@@ -1,7 +1,7 @@
 /* tests/test_json_syntax.c — the strict JSON syntax check (src/json_syntax.c): exact error
  * offsets and reasons for valid and invalid text, including the invalid text SQLite 3.40's
  * json_valid() accepts (a container where an object key belongs), NUL bytes and the depth
- * limit, and line/column positions. */
+ * limit, and the message with its line and column. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,18 +100,19 @@ TEST(json_syntax_depth_limit) {
     free(t);
 }
 
-TEST(json_syntax_line_col) {
+TEST(json_syntax_error_message) {
     const char *t = "[\n  \"\xc3\xa9\xc3\xa9\",\n\t1 x";
-    int line, column;
-    json_syntax_line_col(t, 0, &line, &column);
-    CHECK(line == 1 && column == 1);
-    json_syntax_line_col(t, 2, &line, &column);
-    CHECK(line == 2 && column == 1);
-    json_syntax_line_col(t, 10, &line, &column); /* the ',' after two 2-byte characters */
-    CHECK_MSG(line == 2 && column == 7, "%d:%d", line, column);
-    size_t off;
-    const char *why;
-    CHECK_EQ_INT(json_syntax_check(t, strlen(t), &off, &why), -1);
-    json_syntax_line_col(t, off, &line, &column);
-    CHECK_MSG(line == 3 && column == 4, "%d:%d", line, column);
+    char msg[96] = "";
+    CHECK_EQ_INT(json_syntax_error(t, strlen(t), msg, sizeof msg), -1);
+    CHECK_STR_EQ(msg, "invalid JSON at line 3, column 4"); /* the tab is one column */
+    const char *u = "[\"\xc3\xa9\xc3\xa9\" x]"; /* columns count characters, not bytes */
+    CHECK_EQ_INT(json_syntax_error(u, strlen(u), msg, sizeof msg), -1);
+    CHECK_STR_EQ(msg, "invalid JSON at line 1, column 7");
+    char deep[1002];
+    memset(deep, '[', sizeof deep);
+    CHECK_EQ_INT(json_syntax_error(deep, sizeof deep, msg, sizeof msg), -1);
+    CHECK_STR_EQ(msg, "invalid JSON at line 1, column 1001: nested deeper than 1000 levels");
+    strcpy(msg, "untouched");
+    CHECK_EQ_INT(json_syntax_error("[1]", 3, msg, sizeof msg), 0);
+    CHECK_STR_EQ(msg, "untouched");
 }
