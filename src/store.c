@@ -56,7 +56,8 @@ enum stmt_id {
     "'template', c.template, 'created', c.created, 'updated', c.updated, "                    \
     "'pinned', json(CASE WHEN c.pinned THEN 'true' ELSE 'false' END), "                       \
     "'archived', json(CASE WHEN c.archived THEN 'true' ELSE 'false' END), "                   \
-    "'sampling', json(c.sampling), 'messages', json((SELECT json_group_array(json(x)) FROM ("   \
+    "'sampling', json(CASE WHEN natter_json_ok(c.sampling) THEN c.sampling END), "            \
+    "'messages', json((SELECT json_group_array(json(x)) FROM ("                                \
     "SELECT json_object('role', 'system', 'content', c.system_prompt, 'created', c.created) "  \
     "AS x, 0 AS o WHERE c.system_prompt IS NOT NULL UNION ALL "                               \
     "SELECT json_patch('{}', json_object('role', m.role, 'content', m.content, "              \
@@ -463,6 +464,18 @@ fail:
     return r;
 }
 
+/* natter_json_ok(X) in SQL: 1 when X is text that passes json_syntax_check, else 0. Stored JSON
+ * (the sampling settings) goes through it before SQLite's json() renders it: another program
+ * may have written text that SQLite 3.40's json_valid() (the column's CHECK) lets through. */
+static void sql_json_ok(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    (void)argc;
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    size_t off;
+    const char *why;
+    sqlite3_result_int(ctx, t && json_syntax_check(t, (size_t)sqlite3_value_bytes(argv[0]), &off,
+                                                   &why) == 0);
+}
+
 int store_open(const char *path, store **out, char *err, size_t err_len) {
     char dummy[8];
     if (!err) {
@@ -511,6 +524,12 @@ int store_open(const char *path, store **out, char *err, size_t err_len) {
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    if (sqlite3_create_function(s->db, "natter_json_ok", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                NULL, sql_json_ok, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "%s: %s", path, sqlite3_errmsg(s->db));
+        store_close(s);
+        return STORE_E_SQL;
+    }
 
     /* Look before writing anything: readable schema, our application, not newer than us. */
     int64_t version = 0, app = 0, n_objects = 0;

@@ -275,6 +275,35 @@ static void remember_id(const char *id, int n, void *ud) {
     snprintf(ud, STORE_ID_LEN + 1, "%s", id);
 }
 
+/* Sampling JSON written by another program that SQLite 3.40's json_valid() passes but is not
+ * JSON (a container as a key): the export gives "sampling": null instead of handing it to
+ * json(), which would walk a malformed parse tree. */
+TEST(store_export_bad_stored_sampling) {
+    store *s = open_ok(db_path("bs.db"));
+    CHECK(s != NULL);
+    char a[9];
+    struct store_conv_params p = {.sampling = "{\"temp\":0.5}"};
+    CHECK_EQ_INT(store_conv_new(s, &p, a), 0);
+    CHECK(store_msg_add(s, a, "user", "hi", 0) > 0);
+    char *good = export_one(s, a);
+    CHECK(good != NULL && strstr(good, "\"sampling\":{\"temp\":0.5}") != NULL);
+    free(good);
+    store_close(s);
+    sqlite3 *db;
+    CHECK(sqlite3_open(db_path("bs.db"), &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "PRAGMA ignore_check_constraints = ON; UPDATE conversations SET "
+                           "sampling = '{[{\"\":\"\"}]:\"\"}'", 0, 0, 0) == SQLITE_OK);
+    sqlite3_close(db);
+    s = open_ok(db_path("bs.db"));
+    CHECK(s != NULL);
+    char *bad = export_one(s, a);
+    CHECK(bad != NULL);
+    CHECK_MSG(strstr(bad, "\"sampling\":null") != NULL, "%s", bad);
+    CHECK(strstr(bad, "\"content\":\"hi\"") != NULL);
+    free(bad);
+    store_close(s);
+}
+
 TEST(store_export_import_round_trip) {
     store *s = open_ok(db_path("e1.db"));
     CHECK(s != NULL);
