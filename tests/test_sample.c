@@ -3,6 +3,7 @@
  * reproducibility by seed. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "engine.h"
 #include "harness.h"
@@ -183,15 +184,22 @@ TEST(sample_top_p_large_vocab) {
         p.top_p = (float)((k - 0.5) * q);
         eng_sampler *s = NULL;
         CHECK(eng_sampler_new(&p, N, &s) == ENG_OK);
+        /* past 256 tokens every draw sorts the whole vocabulary (~1.5-2 ms): fewer draws
+         * there; under valgrind (make memcheck), which checks memory and not frequencies, a
+         * tenth of them (the case took over 600 s there with 2000 draws everywhere) */
+        const int draws = (k <= 256 ? 2000 : 400) / (getenv("NATTER_VALGRIND") ? 10 : 1);
         int outside = 0, distinct = 0;
-        for (int d = 0; d < 2000; d++) {
+        for (int d = 0; d < draws; d++) {
             const int32_t t = eng_sampler_sample(s, l, NULL, 0);
             if (t < 0 || t >= N || !high[t]) outside++;
             else if (high[t] == 1) high[t] = 2, distinct++;
         }
         eng_sampler_free(s);
         CHECK_MSG(outside == 0, "K=%d: %d draws outside the top-p set", k, outside);
-        CHECK_MSG(distinct >= (k < 1000 ? k * 8 / 10 : 500), "K=%d: only %d distinct", k, distinct);
+        /* uniform draws over the K tokens meet K (1 - e^(-draws/K)) distinct ones on average */
+        const double expect = k * (1.0 - exp(-(double)draws / k));
+        CHECK_MSG(distinct >= 0.8 * expect, "K=%d: only %d distinct of %.0f expected", k,
+                  distinct, expect);
     }
 }
 
