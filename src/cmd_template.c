@@ -98,18 +98,10 @@ static int conv_parse(const char *json, size_t len, struct conv *c) {
         cli_error("conversation: %s", bad);
         goto out;
     }
-    if (sqlite3_prepare_v2(db, "SELECT json_type(?1)", -1, &st, NULL) ||
-        sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_ROW) {
-        cli_error("sqlite: %s", sqlite3_errmsg(db));
-        goto out;
-    }
-    const unsigned char *type = sqlite3_column_text(st, 0);
-    if (!type || strcmp((const char *)type, "array")) {
+    if (json_syntax_top(json, len) != '[') {
         cli_error("conversation: expected a JSON array of {\"role\", \"content\"} objects");
         goto out;
     }
-    sqlite3_finalize(st);
-    st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT type, json_type(value, '$.role'), "
                            "json_extract(value, '$.role'), json_type(value, '$.content'), "

@@ -153,6 +153,13 @@ bad:
 #undef WS
 }
 
+char json_syntax_top(const char *p, size_t n) {
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i < n ? p[i] : 0;
+}
+
 int json_syntax_error(const char *p, size_t n, char *msg, size_t size) {
     size_t off;
     const char *why;

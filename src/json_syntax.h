@@ -20,4 +20,8 @@ int json_syntax_check(const char *p, size_t n, size_t *off, const char **why);
  * there is a reason. */
 int json_syntax_error(const char *p, size_t n, char *msg, size_t size);
 
+/* The kind of the value in text that passed the check: its first byte after whitespace ('{'
+ * object, '[' array, '"' string, 't'/'f' boolean, 'n' null, else a number). */
+char json_syntax_top(const char *p, size_t n);
+
 #endif

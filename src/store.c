@@ -33,7 +33,7 @@ enum stmt_id {
     ST_MSG_EACH, ST_MSG_LAST, ST_MSG_INSERT, ST_REPLY_UPDATE, ST_REPLY_FINISH,
     ST_SEARCH, ST_SEARCH_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
     ST_SET_GET, ST_SET_PUT, ST_SET_DEL,
-    ST_IMP_TYPE, ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
+    ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
     ST_IMP_PARENTS, ST_IMP_FIRST_USER, ST_IMP_FINISH,
     ST_COUNT
 };
@@ -117,7 +117,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [ST_SET_DEL] = "DELETE FROM settings WHERE key = ?1",
     /* import: ?1 is always the whole document */
-    [ST_IMP_TYPE] = "SELECT json_type(?1)",
     /* is the document an array of natter conversation objects (export --all)? */
     [ST_IMP_IS_LIST] = "SELECT count(*) > 0 AND count(*) = sum(type = 'object' AND "
                        "json_type(value, '$.messages') IS NOT NULL) FROM json_each(?1)",
@@ -651,16 +650,9 @@ static int conv_from_row(sqlite3_stmt *q, struct store_conv *c, int copy) {
 static int sampling_ok(store *s, const char *json) {
     if (!json)
         return 1;
-    sqlite3_stmt *q;
-    int ok = 0;
-    size_t off;
+    size_t off, n = strlen(json);
     const char *why;
-    if (json_syntax_check(json, strlen(json), &off, &why) == 0 &&
-        sqlite3_prepare_v2(s->db, "SELECT json_type(?1) = 'object'", -1, &q, NULL) == SQLITE_OK) {
-        bind_text(q, 1, json);
-        ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 1;
-        sqlite3_finalize(q);
-    }
+    int ok = json_syntax_check(json, n, &off, &why) == 0 && json_syntax_top(json, n) == '{';
     if (!ok)
         set_err(s, "sampling settings must be a JSON object");
     return ok;
@@ -1502,23 +1494,14 @@ int store_import_json(store *s, const char *name, const char *json, size_t len,
         set_err(s, "%s: %s", name, bad);
         return STORE_E_INVALID;
     }
-    char type[16] = "";
-    sqlite3_stmt *q = stmt(s, ST_IMP_TYPE);
-    if (!q)
-        return STORE_E_SQL;
-    sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW && sqlite3_column_text(q, 0))
-        snprintf(type, sizeof type, "%s", (const char *)sqlite3_column_text(q, 0));
-    stmt_done(q);
-    if (rc != SQLITE_ROW)
-        return sql_err(s, "import");
-    if (strcmp(type, "object") && strcmp(type, "array")) {
+    const char top = json_syntax_top(json, len);
+    if (top != '{' && top != '[') {
         set_err(s, "%s: expected a conversation object or an array of messages", name);
         return STORE_E_INVALID;
     }
-    int is_list = 0;
-    if (!strcmp(type, "array")) {
+    sqlite3_stmt *q;
+    int rc, is_list = 0;
+    if (top == '[') {
         if (!(q = stmt(s, ST_IMP_IS_LIST)))
             return STORE_E_SQL;
         sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC);

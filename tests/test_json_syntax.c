@@ -116,3 +116,12 @@ TEST(json_syntax_error_message) {
     CHECK_EQ_INT(json_syntax_error("[1]", 3, msg, sizeof msg), 0);
     CHECK_STR_EQ(msg, "untouched");
 }
+
+TEST(json_syntax_top_kind) {
+    CHECK_EQ_INT(json_syntax_top(" \n\t{}", 5), '{');
+    CHECK_EQ_INT(json_syntax_top("[1]", 3), '[');
+    CHECK_EQ_INT(json_syntax_top("\r\"s\"", 4), '"');
+    CHECK_EQ_INT(json_syntax_top("-1", 2), '-');
+    CHECK_EQ_INT(json_syntax_top("   ", 3), 0);
+    CHECK_EQ_INT(json_syntax_top("[", 0), 0); /* only n bytes are looked at */
+}
