@@ -45,10 +45,39 @@ static inline void quant_q3_K_scales(const uint8_t *in, int8_t out[16]) {
     for (int j = 0; j < 16; j++) out[j] = (int8_t)(out[j] - 32);
 }
 
-/* ---- scalar reference kernels (quant_ref.c) ---- */
+/* 2^(e - 128), half the E8M0 scale e, as a float (exact; subnormal for e < 2): what MXFP4's
+ * doubled E2M1 values are multiplied by (ggml's ggml_e8m0_to_fp32_half). */
+static inline float quant_e8m0_half(uint8_t e) {
+    const uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* The i-quants' lattice grids and sign table (quant_iq_grids.c, ggml's values). */
+extern const uint8_t quant_ksigns_iq2xs[128];
+extern const uint64_t quant_iq2xxs_grid[256];
+extern const uint64_t quant_iq2xs_grid[512];
+extern const uint64_t quant_iq2s_grid[1024];
+extern const uint32_t quant_iq3xxs_grid[256];
+extern const uint32_t quant_iq3s_grid[512];
+extern const uint64_t quant_iq1s_grid[2048];
+#define IQ1S_DELTA 0.125f
+#define IQ1M_DELTA 0.125f
+
+/* The half scale d of an IQ1_M block: the top nibbles of its 4 scale words. */
+static inline uint16_t quant_iq1_m_d(const block_iq1_m *b) {
+    uint16_t sc[4];
+    memcpy(sc, b->scales, sizeof sc);
+    return (uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) |
+                      (sc[3] & 0xf000));
+}
+
+/* ---- scalar reference kernels (quant_ref.c; the IQ/TQ/MXFP4 types in quant_iq_ref.c) ---- */
 #define QUANT_REF_TYPES(X) \
     X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q2_K) X(q3_K) X(q4_K) \
-    X(q5_K) X(q6_K) X(iq4_nl) X(iq4_xs)
+    X(q5_K) X(q6_K) X(iq4_nl) X(iq4_xs) X(mxfp4) X(tq1_0) X(tq2_0) X(iq2_xxs) X(iq2_xs) \
+    X(iq2_s) X(iq3_xxs) X(iq3_s) X(iq1_s) X(iq1_m)
 
 #define X(t) \
     void quant_##t##_to_float(const void *x, float *y, int64_t n); \

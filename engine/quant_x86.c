@@ -51,10 +51,12 @@ enum quant_level quant_level_detect(void) {
 #define KTILES 1
 #define KTILE_MAX_NR 4
 #define KTILE_WIDE_U8 1
+#define KAVX512 1
 #include "quant_x86_kern.h"
 #undef KTILES
 #undef KTILE_MAX_NR
 #undef KTILE_WIDE_U8
+#undef KAVX512
 #undef KSUF
 #undef KATTR
 #undef DPB
@@ -875,7 +877,19 @@ A2RP void q6_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const vo
             [GGML_TYPE_Q2_K] = q2_K_vec_dot_##sfx, [GGML_TYPE_Q3_K] = q3_K_vec_dot_##sfx,   \
             [GGML_TYPE_Q4_K] = q4_K_vec_dot_##sfx, [GGML_TYPE_Q5_K] = q5_K_vec_dot_##sfx,   \
             [GGML_TYPE_Q6_K] = q6_K_vec_dot_##sfx, [GGML_TYPE_IQ4_NL] = iq4_nl_vec_dot_##sfx, \
-            [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx,                                      \
+            [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx, [GGML_TYPE_MXFP4] = mxfp4_vec_dot_##sfx, \
+            [GGML_TYPE_TQ1_0] = tq1_0_vec_dot_##sfx, [GGML_TYPE_TQ2_0] = tq2_0_vec_dot_##sfx, \
+            [GGML_TYPE_IQ2_XXS] = iq2_xxs_vec_dot_##sfx, [GGML_TYPE_IQ2_XS] = iq2_xs_vec_dot_##sfx, \
+            [GGML_TYPE_IQ2_S] = iq2_s_vec_dot_##sfx, [GGML_TYPE_IQ3_XXS] = iq3_xxs_vec_dot_##sfx, \
+            [GGML_TYPE_IQ3_S] = iq3_s_vec_dot_##sfx, [GGML_TYPE_IQ1_S] = iq1_s_vec_dot_##sfx, \
+            [GGML_TYPE_IQ1_M] = iq1_m_vec_dot_##sfx,                                        \
+        },                                                                                  \
+        .tile = {                                                                           \
+            [GGML_TYPE_MXFP4] = mxfp4_tile_##sfx, [GGML_TYPE_TQ1_0] = tq1_0_tile_##sfx,     \
+            [GGML_TYPE_TQ2_0] = tq2_0_tile_##sfx, [GGML_TYPE_IQ2_XXS] = iq2_xxs_tile_##sfx, \
+            [GGML_TYPE_IQ2_XS] = iq2_xs_tile_##sfx, [GGML_TYPE_IQ2_S] = iq2_s_tile_##sfx,   \
+            [GGML_TYPE_IQ3_XXS] = iq3_xxs_tile_##sfx, [GGML_TYPE_IQ3_S] = iq3_s_tile_##sfx, \
+            [GGML_TYPE_IQ1_S] = iq1_s_tile_##sfx, [GGML_TYPE_IQ1_M] = iq1_m_tile_##sfx,     \
         },                                                                                  \
         .f16_dot_f32 = f16_dot_f32_##sfx, .f16_axpy = f16_axpy_##sfx,                       \
         .f16_to_f32 = f16_to_f32_##sfx, .f32_to_f16 = f32_to_f16_##sfx,                     \
