@@ -31,25 +31,6 @@ KATTR inline int32_t KSUF(hsum_i32)(__m256i v) {
 #define KIQ_ACC(acc, p16, sc) _mm256_add_epi32((acc), _mm256_madd_epi16((p16), (sc)))
 #endif
 
-/* 64 + g[j] where bit j of s is clear, 64 - g[j] where it is set (g: 32 bytes <= 63). */
-KATTR inline __m256i KSUF(iq_sign64)(__m256i g, uint32_t s) {
-    const __m256i c64 = _mm256_set1_epi8(64);
-#ifdef KAVX512
-    return _mm256_mask_sub_epi8(_mm256_add_epi8(c64, g), (__mmask32)s, c64, g);
-#else
-    const __m256i m = KSUF(bits32)(s);
-    return _mm256_add_epi8(_mm256_sub_epi8(_mm256_xor_si256(g, m), m), c64);
-#endif
-}
-
-/* The 32 sign bits of four 7-bit sign indices (bits 0..27 of a): each index plus its even
- * parity bit (ggml's ksigns_iq2xs). */
-KATTR inline uint32_t KSUF(iq_ksigns4)(uint32_t a) {
-    const uint8_t *ks = quant_ksigns_iq2xs;
-    return (uint32_t)ks[a & 127] | (uint32_t)ks[(a >> 7) & 127] << 8 |
-           (uint32_t)ks[(a >> 14) & 127] << 16 | (uint32_t)ks[(a >> 21) & 127] << 24;
-}
-
 KATTR inline uint32_t KSUF(ld32)(const void *p) {
     uint32_t v;
     memcpy(&v, p, 4);
@@ -61,99 +42,239 @@ KATTR inline __m256i KSUF(grid_4x8)(const uint64_t *g, int a, int b, int c, int 
     return _mm256_set_epi64x((long long)g[d], (long long)g[c], (long long)g[b], (long long)g[a]);
 }
 
-/* Eight 4-byte grid entries (32 values), the indices in 8 i32 lanes */
-KATTR inline __m256i KSUF(grid_8x4)(const uint32_t *g, __m256i idx) {
-    return _mm256_i32gather_epi32((const int *)g, idx, 4);
+/* ---------------- the super-block types: per-block preparation, per-chunk decoding ----------------
+ * A super-block's sign bits, scales and IQ1 shifts are worked out for its 8 chunks of 32
+ * values at once (vector code), then each chunk's grid entries are fetched and signed. */
+
+struct KSUF(iqsb) {
+    uint32_t sgn[8];   /* chunk k's sign bits (bit j: value 32k + j negative) */
+    uint32_t sc[8];    /* chunk k's scales, values 0..15 | values 16..31 << 16 */
+    uint32_t off[8];   /* IQ1: per group of 8 values of chunk k, a byte: 2 when the shift is -1/8 */
+    const uint8_t *sp; /* the sign bits, 4 bytes per chunk: sgn or the block's own */
+};
+
+/* The 7-bit values of the bytes of b with their even parity bit as bit 7 (ggml's ksigns). */
+KATTR inline __m256i KSUF(iq_even_signs)(__m256i b) {
+    __m256i p = _mm256_xor_si256(b, _mm256_srli_epi16(b, 4));
+    p = _mm256_xor_si256(p, _mm256_srli_epi16(p, 2));
+    p = _mm256_xor_si256(p, _mm256_srli_epi16(p, 1)); /* bit 0 of each byte: its parity */
+    return _mm256_or_si256(b, _mm256_slli_epi16(_mm256_and_si256(p, _mm256_set1_epi8(1)), 7));
 }
 
-/* IQ1's 8 * grid + 16 + 1 for the grid bytes -1, 0, 1 (index: the byte & 3) */
-#define KIQ1_TBL _mm256_setr_epi8(17, 25, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-                                  17, 25, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-
-/* ---------------- per-type decoding of 32-value chunk k (0..7) ----------------
- * Each returns u and sets *lo / *hi to the scales of the chunk's two 16-value halves. */
-
-KATTR inline __m256i KSUF(iq2_xxs_u)(const block_iq2_xxs *b, int k, int *lo, int *hi) {
-    const uint32_t a0 = KSUF(ld32)(b->qs + 4 * k), a1 = KSUF(ld32)(b->qs + 4 * k + 2);
-    const __m256i g = KSUF(grid_4x8)(quant_iq2xxs_grid, a0 & 255, (a0 >> 8) & 255,
-                                     (a0 >> 16) & 255, a0 >> 24);
-    *lo = *hi = 2 * (int)(a1 >> 28) + 1;
-    return KSUF(iq_sign64)(g, KSUF(iq_ksigns4)(a1));
+/* Four 7-bit fields (bits 0..27 of each i32 lane) spread to the lane's 4 bytes. */
+KATTR inline __m256i KSUF(iq_spread7)(__m256i a) {
+    const __m256i m = _mm256_set1_epi32(0x7F);
+    __m256i b = _mm256_and_si256(a, m);
+    b = _mm256_or_si256(b, _mm256_and_si256(_mm256_slli_epi32(a, 1), _mm256_slli_epi32(m, 8)));
+    b = _mm256_or_si256(b, _mm256_and_si256(_mm256_slli_epi32(a, 2), _mm256_slli_epi32(m, 16)));
+    return _mm256_or_si256(b, _mm256_and_si256(_mm256_slli_epi32(a, 3), _mm256_slli_epi32(m, 24)));
 }
 
-KATTR inline __m256i KSUF(iq2_xs_u)(const block_iq2_xs *b, int k, int *lo, int *hi) {
+/* i32 lanes (2 * lo + 1) | (2 * hi + 1) << 16 */
+KATTR inline __m256i KSUF(iq_pair)(__m256i lo, __m256i hi) {
+    const __m256i one = _mm256_set1_epi32(1);
+    return _mm256_or_si256(_mm256_add_epi32(_mm256_add_epi32(lo, lo), one),
+                           _mm256_slli_epi32(_mm256_add_epi32(_mm256_add_epi32(hi, hi), one), 16));
+}
+
+/* IQ2_XXS / IQ3_XXS: 8 words of 4 sign indices and (top 4 bits) the chunk's scale. */
+KATTR inline void KSUF(iq_xxs_prep)(__m256i a, struct KSUF(iqsb) *p) {
+    _mm256_storeu_si256((__m256i *)p->sgn, KSUF(iq_even_signs)(KSUF(iq_spread7)(a)));
+    const __m256i ls = _mm256_srli_epi32(a, 28);
+    _mm256_storeu_si256((__m256i *)p->sc, KSUF(iq_pair)(ls, ls));
+    p->sp = (const uint8_t *)p->sgn;
+}
+
+/* The 16 scales of IQ2_XS / IQ2_S: a nibble per 16 values. */
+KATTR inline void KSUF(iq_nib_scales)(const uint8_t *scales, struct KSUF(iqsb) *p) {
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)scales));
+    _mm256_storeu_si256((__m256i *)p->sc, KSUF(iq_pair)(_mm256_and_si256(v, _mm256_set1_epi32(15)),
+                                                        _mm256_srli_epi32(v, 4)));
+}
+
+KATTR inline void KSUF(iq2_xxs_prep)(const block_iq2_xxs *b, struct KSUF(iqsb) *p) {
+    /* the odd words: 4 sign indices and the scale; the even ones hold the grid indices */
+    const __m256 q0 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)b->qs));
+    const __m256 q1 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(b->qs + 16)));
+    KSUF(iq_xxs_prep)(_mm256_permute4x64_epi64(_mm256_castps_si256(_mm256_shuffle_ps(q0, q1, 0xDD)),
+                                               0xD8), p);
+}
+
+KATTR inline void KSUF(iq3_xxs_prep)(const block_iq3_xxs *b, struct KSUF(iqsb) *p) {
+    KSUF(iq_xxs_prep)(_mm256_loadu_si256((const __m256i *)(b->qs + QK_K / 4)), p);
+}
+
+KATTR inline void KSUF(iq2_xs_prep)(const block_iq2_xs *b, struct KSUF(iqsb) *p) {
+    const __m256i v0 = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)b->qs), 9);
+    const __m256i v1 = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(b->qs + 16)), 9);
+    const __m256i s = _mm256_permute4x64_epi64(_mm256_packus_epi16(v0, v1), 0xD8);
+    _mm256_storeu_si256((__m256i *)p->sgn, KSUF(iq_even_signs)(s));
+    p->sp = (const uint8_t *)p->sgn;
+    KSUF(iq_nib_scales)(b->scales, p);
+}
+
+KATTR inline void KSUF(iq2_s_prep)(const block_iq2_s *b, struct KSUF(iqsb) *p) {
+    p->sp = b->qs + QK_K / 8;
+    KSUF(iq_nib_scales)(b->scales, p);
+}
+
+KATTR inline void KSUF(iq3_s_prep)(const block_iq3_s *b, struct KSUF(iqsb) *p) {
+    p->sp = b->signs;
+    const __m256i v = _mm256_permutevar8x32_epi32(
+        _mm256_cvtepu8_epi32(_mm_cvtsi32_si128((int)KSUF(ld32)(b->scales))),
+        _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+    const __m256i ls = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4)),
+                                        _mm256_set1_epi32(15));
+    _mm256_storeu_si256((__m256i *)p->sc, KSUF(iq_pair)(ls, ls));
+}
+
+KATTR inline void KSUF(iq1_s_prep)(const block_iq1_s *b, struct KSUF(iqsb) *p) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)b->qh));
+    const __m256i ls = _mm256_and_si256(_mm256_srli_epi32(v, 12), _mm256_set1_epi32(7));
+    _mm256_storeu_si256((__m256i *)p->sc, KSUF(iq_pair)(ls, ls));
+    _mm256_storeu_si256((__m256i *)p->off,
+                        _mm256_mullo_epi32(_mm256_srli_epi32(v, 15), _mm256_set1_epi32(0x02020202)));
+}
+
+KATTR inline void KSUF(iq1_m_prep)(const block_iq1_m *b, struct KSUF(iqsb) *p) {
+    const __m256i w = _mm256_permutevar8x32_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadl_epi64((const __m128i *)b->scales)),
+        _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+    const __m256i v = _mm256_srlv_epi32(w, _mm256_setr_epi32(0, 6, 0, 6, 0, 6, 0, 6));
+    const __m256i m7 = _mm256_set1_epi32(7);
+    _mm256_storeu_si256((__m256i *)p->sc, KSUF(iq_pair)(_mm256_and_si256(v, m7),
+                                                        _mm256_and_si256(_mm256_srli_epi32(v, 3), m7)));
+    /* the shifts: bit 3 of qh[j] for group 2 (j % 2) of chunk j / 2, bit 7 for the next */
+    const __m128i h = _mm_loadu_si128((const __m128i *)b->qh), one = _mm_set1_epi8(1);
+    const __m128i f0 = _mm_and_si128(_mm_srli_epi16(h, 3), one), f1 = _mm_and_si128(_mm_srli_epi16(h, 7), one);
+    const __m128i lo = _mm_unpacklo_epi8(f0, f1), hi = _mm_unpackhi_epi8(f0, f1);
+    _mm_storeu_si128((__m128i *)p->off, _mm_add_epi8(lo, lo));
+    _mm_storeu_si128((__m128i *)(p->off + 4), _mm_add_epi8(hi, hi));
+}
+
+/* Grid entries of chunk k: four 8-byte entries (IQ1, IQ2) or eight 4-byte ones (IQ3) by index,
+ * with a gather, but for AVX2's 8-byte entries: there 4 scalar loads measured faster (54 vs 63
+ * cycles a super-block on this Xeon; gathers are slower still on Zen 2/3 or under the GDS
+ * microcode), while for the 4-byte ones 8 loads lost (IQ3_S 85 vs 64). */
+#define KIQ_G4(G, IDX) _mm256_i32gather_epi32((const int *)(G), (IDX), 4)
+#ifdef KAVX512
+#define KIQ_G8(G, i0, i1, i2, i3, IDX) _mm256_i32gather_epi64((const long long *)(G), (IDX), 8)
+#else
+#define KIQ_G8(G, i0, i1, i2, i3, IDX) KSUF(grid_4x8)((G), (i0), (i1), (i2), (i3))
+#endif
+
+KATTR inline __m256i KSUF(iq2_xxs_grid)(const block_iq2_xxs *b, const struct KSUF(iqsb) *p, int k) {
+    const uint8_t *a = (const uint8_t *)(b->qs + 4 * k);
+    (void)p;
+    return KIQ_G8(quant_iq2xxs_grid, a[0], a[1], a[2], a[3],
+                  _mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)KSUF(ld32)(a))));
+}
+
+KATTR inline __m256i KSUF(iq2_xs_grid)(const block_iq2_xs *b, const struct KSUF(iqsb) *p, int k) {
     const uint16_t *q = b->qs + 4 * k;
-    const __m256i g = KSUF(grid_4x8)(quant_iq2xs_grid, q[0] & 511, q[1] & 511, q[2] & 511,
-                                     q[3] & 511);
-    const uint8_t *ks = quant_ksigns_iq2xs;
-    const uint32_t s = (uint32_t)ks[q[0] >> 9] | (uint32_t)ks[q[1] >> 9] << 8 |
-                       (uint32_t)ks[q[2] >> 9] << 16 | (uint32_t)ks[q[3] >> 9] << 24;
-    *lo = 2 * (b->scales[k] & 15) + 1;
-    *hi = 2 * (b->scales[k] >> 4) + 1;
-    return KSUF(iq_sign64)(g, s);
+    (void)p;
+    return KIQ_G8(quant_iq2xs_grid, q[0] & 511, q[1] & 511, q[2] & 511, q[3] & 511,
+                  _mm_and_si128(_mm_cvtepu16_epi32(_mm_loadl_epi64((const __m128i *)q)),
+                                _mm_set1_epi32(511)));
 }
 
-KATTR inline __m256i KSUF(iq2_s_u)(const block_iq2_s *b, int k, int *lo, int *hi) {
+KATTR inline __m256i KSUF(iq2_s_grid)(const block_iq2_s *b, const struct KSUF(iqsb) *p, int k) {
     const uint8_t *q = b->qs + 4 * k;
     const int h = b->qh[k];
-    const __m256i g = KSUF(grid_4x8)(quant_iq2s_grid, q[0] | ((h << 8) & 0x300),
-                                     q[1] | ((h << 6) & 0x300), q[2] | ((h << 4) & 0x300),
-                                     q[3] | ((h << 2) & 0x300));
-    *lo = 2 * (b->scales[k] & 15) + 1;
-    *hi = 2 * (b->scales[k] >> 4) + 1;
-    return KSUF(iq_sign64)(g, KSUF(ld32)(b->qs + QK_K / 8 + 4 * k));
+    (void)p;
+    return KIQ_G8(quant_iq2s_grid, q[0] | ((h << 8) & 0x300), q[1] | ((h << 6) & 0x300),
+                  q[2] | ((h << 4) & 0x300), q[3] | ((h << 2) & 0x300),
+                  _mm_or_si128(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)KSUF(ld32)(q))),
+                               _mm_and_si128(_mm_sllv_epi32(_mm_set1_epi32(h), _mm_setr_epi32(8, 6, 4, 2)),
+                                             _mm_set1_epi32(0x300))));
 }
 
-KATTR inline __m256i KSUF(iq3_xxs_u)(const block_iq3_xxs *b, int k, int *lo, int *hi) {
-    const uint32_t a = KSUF(ld32)(b->qs + QK_K / 4 + 4 * k);
-    const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8 * k)));
-    *lo = *hi = 2 * (int)(a >> 28) + 1;
-    return KSUF(iq_sign64)(KSUF(grid_8x4)(quant_iq3xxs_grid, idx), KSUF(iq_ksigns4)(a));
+KATTR inline __m256i KSUF(iq3_xxs_grid)(const block_iq3_xxs *b, const struct KSUF(iqsb) *p, int k) {
+    const uint8_t *q = b->qs + 8 * k;
+    (void)p;
+    return KIQ_G4(quant_iq3xxs_grid, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)q)));
 }
 
-KATTR inline __m256i KSUF(iq3_s_u)(const block_iq3_s *b, int k, int *lo, int *hi) {
-    const __m256i lo8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8 * k)));
-    /* bit j of qh[k]: bit 8 of index j */
+KATTR inline __m256i KSUF(iq3_s_grid)(const block_iq3_s *b, const struct KSUF(iqsb) *p, int k) {
+    const uint8_t *q = b->qs + 8 * k;
+    (void)p;
     const __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b->qh[k] << 8),
                                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
                                        _mm256_set1_epi32(0x100));
-    *lo = *hi = 2 * ((b->scales[k / 2] >> (4 * (k % 2))) & 15) + 1;
-    return KSUF(iq_sign64)(KSUF(grid_8x4)(quant_iq3s_grid, _mm256_or_si256(lo8, h)),
-                           KSUF(ld32)(b->signs + 4 * k));
+    return KIQ_G4(quant_iq3s_grid, _mm256_or_si256(
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)q)), h));
 }
 
-KATTR inline __m256i KSUF(iq1_s_u)(const block_iq1_s *b, int k, int *lo, int *hi) {
+KATTR inline __m256i KSUF(iq1_s_grid)(const block_iq1_s *b, const struct KSUF(iqsb) *p, int k) {
     const uint8_t *q = b->qs + 4 * k;
     const int h = b->qh[k];
-    const __m256i g = KSUF(grid_4x8)(quant_iq1s_grid, q[0] | ((h << 8) & 0x700),
-                                     q[1] | ((h << 5) & 0x700), q[2] | ((h << 2) & 0x700),
-                                     q[3] | ((h >> 1) & 0x700));
-    *lo = *hi = 2 * ((h >> 12) & 7) + 1;
-    const __m256i u = _mm256_shuffle_epi8(KIQ1_TBL, _mm256_and_si256(g, _mm256_set1_epi8(3)));
-    return _mm256_sub_epi8(u, _mm256_set1_epi8((char)((h >> 14) & 2))); /* shift -1: 2 less */
+    (void)p;
+    return KIQ_G8(quant_iq1s_grid, q[0] | ((h << 8) & 0x700), q[1] | ((h << 5) & 0x700),
+                  q[2] | ((h << 2) & 0x700), q[3] | ((h >> 1) & 0x700),
+                  _mm_or_si128(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)KSUF(ld32)(q))),
+                               _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(h << 8), _mm_setr_epi32(0, 3, 6, 9)),
+                                             _mm_set1_epi32(0x700))));
 }
 
-KATTR inline __m256i KSUF(iq1_m_u)(const block_iq1_m *b, int k, int *lo, int *hi) {
+KATTR inline __m256i KSUF(iq1_m_grid)(const block_iq1_m *b, const struct KSUF(iqsb) *p, int k) {
     const uint8_t *q = b->qs + 4 * k, *qh = b->qh + 2 * k;
-    const __m256i g = KSUF(grid_4x8)(quant_iq1s_grid, q[0] | ((qh[0] << 8) & 0x700),
-                                     q[1] | ((qh[0] << 4) & 0x700), q[2] | ((qh[1] << 8) & 0x700),
-                                     q[3] | ((qh[1] << 4) & 0x700));
-    uint16_t sc;
-    memcpy(&sc, b->scales + 2 * (k / 2), 2);
-    *lo = 2 * ((sc >> (6 * (k % 2))) & 7) + 1;
-    *hi = 2 * ((sc >> (6 * (k % 2) + 3)) & 7) + 1;
-    /* the shift's sign per group of 8: bits 3, 7 of qh[0], qh[1] -> 0xFF bytes */
-    const __m256i m = _mm256_setr_epi64x(0x0008000800080008LL, 0x0080008000800080LL,
-                                         0x0800080008000800LL, (long long)0x8000800080008000ULL);
-    const __m256i t = _mm256_set1_epi16((short)(qh[0] | (qh[1] << 8)));
-    const __m256i neg = _mm256_cmpeq_epi16(_mm256_and_si256(t, m), m);
-    const __m256i u = _mm256_shuffle_epi8(KIQ1_TBL, _mm256_and_si256(g, _mm256_set1_epi8(3)));
-    return _mm256_sub_epi8(u, _mm256_and_si256(neg, _mm256_set1_epi8(2)));
+    const int h = qh[0] | (qh[1] << 8);
+    (void)p;
+    return KIQ_G8(quant_iq1s_grid, q[0] | ((h << 8) & 0x700), q[1] | ((h << 4) & 0x700),
+                  q[2] | (h & 0x700), q[3] | ((h >> 4) & 0x700),
+                  _mm_or_si128(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)KSUF(ld32)(q))),
+                               _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(h << 8), _mm_setr_epi32(0, 4, 8, 12)),
+                                             _mm_set1_epi32(0x700))));
+}
+
+/* u of chunk k: grid bytes g (<= 63) signed by the chunk's sign bits, plus 64 */
+KATTR inline __m256i KSUF(iq_sign64)(__m256i g, const uint8_t *sp) {
+    const __m256i c64 = _mm256_set1_epi8(64);
+#ifdef KAVX512
+    return _mm256_mask_sub_epi8(_mm256_add_epi8(c64, g), _cvtu32_mask32(KSUF(ld32)(sp)), c64, g);
+#else
+    const __m256i m = KSUF(bits32)(KSUF(ld32)(sp));
+    return _mm256_add_epi8(_mm256_sub_epi8(_mm256_xor_si256(g, m), m), c64);
+#endif
+}
+
+#define KIQ_SIGNED_U(NAME, XT)                                                              \
+    KATTR inline __m256i KSUF(NAME##_u)(const XT *b, const struct KSUF(iqsb) *p, int k) {   \
+        return KSUF(iq_sign64)(KSUF(NAME##_grid)(b, p, k), p->sp + 4 * k);                  \
+    }
+KIQ_SIGNED_U(iq2_xxs, block_iq2_xxs)
+KIQ_SIGNED_U(iq2_xs, block_iq2_xs)
+KIQ_SIGNED_U(iq2_s, block_iq2_s)
+KIQ_SIGNED_U(iq3_xxs, block_iq3_xxs)
+KIQ_SIGNED_U(iq3_s, block_iq3_s)
+
+/* IQ1: u = 8 * grid + 16 + the shift (+1, or -1: 2 less), grid bytes -1, 0, 1 */
+#define KIQ1_U(NAME, XT, EXPAND)                                                            \
+    KATTR inline __m256i KSUF(NAME##_u)(const XT *b, const struct KSUF(iqsb) *p, int k) {   \
+        const __m256i g = KSUF(NAME##_grid)(b, p, k);                                       \
+        const __m256i tbl = _mm256_setr_epi8(17, 25, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+                                             17, 25, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0); \
+        const __m256i u = _mm256_shuffle_epi8(tbl, _mm256_and_si256(g, _mm256_set1_epi8(3))); \
+        const __m256i off = _mm256_set1_epi32((int)p->off[k]);                               \
+        return _mm256_sub_epi8(u, EXPAND);                                                  \
+    }
+KIQ1_U(iq1_s, block_iq1_s, off)
+/* IQ1_M: byte l of off[k] for values 8l .. 8l + 7 */
+KIQ1_U(iq1_m, block_iq1_m,
+       _mm256_shuffle_epi8(off, _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL,
+                                                   0x0303030303030303LL)))
+
+/* The i16 scales of chunk k for the 16 i16 pair sums of maddubs: lo in lanes 0..7, hi in 8..15. */
+KATTR inline __m256i KSUF(iq_scv)(uint32_t sc, int per32) {
+    const __m256i v = _mm256_set1_epi32((int)sc);
+    if (per32) return v; /* lo == hi */
+    return _mm256_shuffle_epi8(v, _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
+                                                   2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3));
 }
 
 /* ---------------- vec_dot ---------------- */
 
-/* NAME: the type; OFF: the unsigned offset of u; PER32: one scale per 32 values (lo == hi);
+/* NAME: the type; OFF: the unsigned offset of u; PER32: one scale per 32 values;
  * XD: the block's half scale (an expression of x[i]); SB: the float of a super-block's S;
  * F: the final factor. */
 #define KIQ_VEC_DOT(NAME, XT, OFF, PER32, XD, SB, F)                                       \
@@ -162,18 +283,23 @@ KATTR inline __m256i KSUF(iq1_m_u)(const block_iq1_m *b, int k, int *lo, int *hi
         const block_q8_K *y = vy;                                                           \
         float sumf = 0.0f;                                                                  \
         for (int i = 0; i < n / QK_K; i++) {                                                \
-            __m256i acc = _mm256_setzero_si256();                                           \
-            int32_t corr = 0;                                                               \
+            struct KSUF(iqsb) p;                                                            \
+            KSUF(NAME##_prep)(&x[i], &p);                                                   \
+            /* the offset: OFF * sum_j scale_j * bsums_j, taken off first */                \
+            __m256i acc0 = _mm256_mullo_epi32(_mm256_madd_epi16(                             \
+                _mm256_loadu_si256((const __m256i *)p.sc),                                  \
+                _mm256_loadu_si256((const __m256i *)y[i].bsums)), _mm256_set1_epi32(-(OFF))); \
+            __m256i acc1 = _mm256_setzero_si256();                                          \
             _Pragma("GCC unroll 8")                                                         \
-            for (int k = 0; k < 8; k++) {                                                   \
-                int lo, hi;                                                                 \
-                const __m256i u = KSUF(NAME##_u)(&x[i], k, &lo, &hi);                       \
-                const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * k)); \
-                const __m256i sc = PER32 ? _mm256_set1_epi16((short)lo) : KSUF(scale2)(lo, hi); \
-                acc = KIQ_ACC(acc, _mm256_maddubs_epi16(u, yv), sc);                        \
-                corr += lo * y[i].bsums[2 * k] + hi * y[i].bsums[2 * k + 1];                \
+            for (int k = 0; k < 8; k += 2) {                                                \
+                acc0 = KIQ_ACC(acc0, _mm256_maddubs_epi16(KSUF(NAME##_u)(&x[i], &p, k),     \
+                    _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * k))),               \
+                    KSUF(iq_scv)(p.sc[k], PER32));                                          \
+                acc1 = KIQ_ACC(acc1, _mm256_maddubs_epi16(KSUF(NAME##_u)(&x[i], &p, k + 1), \
+                    _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * k + 32))),          \
+                    KSUF(iq_scv)(p.sc[k + 1], PER32));                                      \
             }                                                                               \
-            const int32_t S = KSUF(hsum_i32)(acc) - (OFF) * corr;                           \
+            const int32_t S = KSUF(hsum_i32)(_mm256_add_epi32(acc0, acc1));                 \
             sumf += (QH2F(XD) * y[i].d) * (SB);                                             \
         }                                                                                   \
         *s = (F) * sumf;                                                                    \
@@ -307,18 +433,16 @@ KTILE32_D(mxfp4, block_mxfp4, xu[r] = _mm256_shuffle_epi8(KMXFP4_TBL, KSUF(nib32
             sumf[r][c] = 0.0f;                                                              \
         for (int i = 0; i < n / QK_K; i++) {                                                \
             __m256i acc[4][4];                                                              \
-            int16_t ls[4][16];                                                              \
+            struct KSUF(iqsb) p[4];                                                         \
             KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)       \
                 acc[r][c] = _mm256_setzero_si256();                                         \
+            KUNROLL for (int r = 0; r < NR; r++)                                            \
+                KSUF(NAME##_prep)((const XT *)(x + (size_t)r * bx) + i, &p[r]);             \
             for (int k = 0; k < 8; k++) {                                                   \
                 __m256i u[4], sc[4];                                                        \
                 KUNROLL for (int r = 0; r < NR; r++) {                                      \
-                    const XT *xb = (const XT *)(x + (size_t)r * bx) + i;                    \
-                    int lo, hi;                                                             \
-                    u[r] = KSUF(NAME##_u)(xb, k, &lo, &hi);                                 \
-                    sc[r] = PER32 ? _mm256_set1_epi16((short)lo) : KSUF(scale2)(lo, hi);    \
-                    ls[r][2 * k] = (int16_t)lo;                                             \
-                    ls[r][2 * k + 1] = (int16_t)hi;                                         \
+                    u[r] = KSUF(NAME##_u)((const XT *)(x + (size_t)r * bx) + i, &p[r], k);  \
+                    sc[r] = KSUF(iq_scv)(p[r].sc[k], PER32);                                \
                 }                                                                           \
                 KUNROLL for (int c = 0; c < NC; c++) {                                      \
                     const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;    \
@@ -329,7 +453,7 @@ KTILE32_D(mxfp4, block_mxfp4, xu[r] = _mm256_shuffle_epi8(KMXFP4_TBL, KSUF(nib32
             }                                                                               \
             KUNROLL for (int r = 0; r < NR; r++) {                                          \
                 const XT *xb = (const XT *)(x + (size_t)r * bx) + i;                        \
-                const __m256i lsv = _mm256_loadu_si256((const __m256i *)ls[r]);             \
+                const __m256i lsv = _mm256_loadu_si256((const __m256i *)p[r].sc);           \
                 const float xd = QH2F(XD);                                                  \
                 KUNROLL for (int c = 0; c < NC; c++) {                                      \
                     const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;    \
@@ -398,5 +522,7 @@ KTQ_TILE(tq2_0, block_tq2_0)
 #endif /* KTILES */
 
 #undef KIQ_ACC
+#undef KIQ_G8
+#undef KIQ_G4
 #undef KMXFP4_TBL
 #undef KMXFP4_K
