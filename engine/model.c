@@ -4,6 +4,7 @@
  * loaded model is read-only afterwards. */
 #include "model.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -15,11 +16,27 @@
 #include "sysmem.h"
 #include "tokenizer.h"
 
+/* The architectures (llama.cpp's loaders and graphs, src/models/ARCH.cpp, as data). Columns
+ * not named are 0: no RoPE NEOX, pre-norms on, no post-norms... see struct arch. */
 static const struct arch arch_table[] = {
-    /* name     neox qkv_bias fused_qkv fused_gate_up q_prescale */
-    {"llama",   0,   0,       0,        0,            0},
-    {"qwen2",   1,   1,       0,        0,            0},
-    {"phi3",    1,   0,       1,        1,            1},
+    {.name = "llama", .pre_norm = 1},
+    {.name = "qwen2", .rope_neox = 1, .pre_norm = 1},
+    {.name = "phi3", .rope_neox = 1, .pre_norm = 1, .q_prescale = 1},
+    {.name = "qwen3", .rope_neox = 1, .pre_norm = 1, .qk_norm = QKN_HEAD},
+    {.name = "gemma2", .rope_neox = 1, .pre_norm = 1, .post_norm = 1, .q_prescale = 1,
+     .emb_sqrt = 1, .tied_always = 1, .act = ACT_GELU, .attn_softcap = 1, .final_softcap = 1,
+     .swa_pattern = 2, .swa_window_default = 4096, .q_scale_alt_layers = 46},
+    {.name = "gemma3", .rope_neox = 1, .pre_norm = 1, .post_norm = 1, .q_prescale = 1,
+     .emb_sqrt = 1, .act = ACT_GELU, .qk_norm = QKN_HEAD, .final_softcap = 1,
+     .swa_pattern = 6, .swa_rope = SWA_ROPE_UNSCALED, .swa_base_default = 10000.0f,
+     .q_scale_alt_layers = 62},
+    {.name = "olmo2", .rope_neox = 1, .post_norm = 1, .need_output = 1, .qk_norm = QKN_FULL,
+     .swa_pattern = 4, .swa_rope = SWA_ROPE_PLAIN},
+    {.name = "exaone4", .rope_neox = 1, .post_norm = 1, .qk_norm = QKN_HEAD,
+     .swa_pattern = 4, .swa_window_default = 4096, .swa_n_layer = 64, .swa_nope_global = 1},
+    {.name = "smollm3", .pre_norm = 1, .nope_step = 4},
+    {.name = "granite", .pre_norm = 1, .granite = 1},
+    {.name = "mistral3", .pre_norm = 1, .yarn_keys = 1, .temp_scale = 1},
 };
 #define N_ARCH (sizeof arch_table / sizeof arch_table[0])
 
@@ -97,65 +114,355 @@ static int hp_float(const eng_model *m, const char *suffix, float def, float *ou
     return 0;
 }
 
+/* One element of a numeric GGUF array (validated by gguf.c) as an int64; -1 if the element type
+ * is not an integer or bool. */
+static int arr_i64(uint32_t type, const uint8_t *data, uint64_t i, int64_t *out) {
+    const size_t sz = (size_t)gguf_vtype_size(type);
+    const uint8_t *p = data + i * sz;
+    switch (type) {
+    case GGUF_TYPE_UINT8: *out = *p; return 0;
+    case GGUF_TYPE_INT8: *out = (int8_t)*p; return 0;
+    case GGUF_TYPE_BOOL: *out = *p != 0; return 0;
+    case GGUF_TYPE_UINT16: { uint16_t v; memcpy(&v, p, 2); *out = v; return 0; }
+    case GGUF_TYPE_INT16: { int16_t v; memcpy(&v, p, 2); *out = v; return 0; }
+    case GGUF_TYPE_UINT32: { uint32_t v; memcpy(&v, p, 4); *out = v; return 0; }
+    case GGUF_TYPE_INT32: { int32_t v; memcpy(&v, p, 4); *out = v; return 0; }
+    case GGUF_TYPE_UINT64: { uint64_t v; memcpy(&v, p, 8); *out = v > INT64_MAX ? INT64_MAX : (int64_t)v; return 0; }
+    case GGUF_TYPE_INT64: { int64_t v; memcpy(&v, p, 8); *out = v; return 0; }
+    default: return -1;
+    }
+}
+
+/* ARCH.suffix per layer: an integer for every layer, or an array of n_layer integers, each in
+ * [lo, hi]. Absent: def (if def >= 0; else an error). 1 in *is_arr when it was an array. */
+static int hp_int_layers(const eng_model *m, const char *suffix, int def, int lo, int hi,
+                         int *out, int *is_arr) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->arch->name, suffix);
+    const int n = m->hp.n_layer;
+    uint32_t at;
+    uint64_t na;
+    const uint8_t *d;
+    if (is_arr)
+        *is_arr = 0;
+    if (gguf_get_arr(m->g, key, &at, &na, &d) == 0) {
+        if (na != (uint64_t)n)
+            return eng_error(ENG_E_FORMAT, "metadata '%s' has %llu values for %d layers", key,
+                             (unsigned long long)na, n);
+        for (int i = 0; i < n; i++) {
+            int64_t v;
+            if (arr_i64(at, d, (uint64_t)i, &v))
+                return eng_error(ENG_E_FORMAT, "metadata '%s' is not an array of integers", key);
+            if (v < lo || v > hi)
+                return eng_error(ENG_E_FORMAT, "metadata '%s'[%d] = %lld is out of range (%d to "
+                                 "%d)", key, i, (long long)v, lo, hi);
+            out[i] = (int)v;
+        }
+        if (is_arr)
+            *is_arr = 1;
+        return 0;
+    }
+    int v, rc = hp_int(m, suffix, def, lo, hi, &v);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++)
+        out[i] = v;
+    return 0;
+}
+
+static int hp_bool(const eng_model *m, const char *suffix, int def, int *out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", m->arch->name, suffix);
+    int rc = gguf_get_bool(m->g, key, out);
+    if (rc == -1) {
+        *out = def;
+        return 0;
+    }
+    if (rc != 0)
+        return eng_error(ENG_E_FORMAT, "metadata '%s' is not a bool", key);
+    return 0;
+}
+
+/* ggml_rope_yarn_corr_dims: the first and last rotated pair the YaRN ramp blends over. */
+static void rope_corr_dims(int n_rot, int n_ctx_orig, float base, float beta_fast,
+                           float beta_slow, float dims[2]) {
+    const float pi = 3.14159265358979323846f;
+    float start = floorf((float)n_rot * logf((float)n_ctx_orig / (beta_fast * 2 * pi)) /
+                         (2 * logf(base)));
+    float end = ceilf((float)n_rot * logf((float)n_ctx_orig / (beta_slow * 2 * pi)) /
+                      (2 * logf(base)));
+    dims[0] = start > 0 ? start : 0;
+    dims[1] = end < (float)(n_rot - 1) ? end : (float)(n_rot - 1);
+}
+
+/* YaRN magnitude scaling as llama.cpp's context computes it (get_mscale). */
+static float rope_mscale(float factor, float m) {
+    return factor <= 1.0f ? 1.0f : 0.1f * m * logf(factor) + 1.0f;
+}
+
+/* RoPE: scaling type, factor, YaRN parameters and the magnitude, as llama_model_base::
+ * load_hparams + llama_context compute them; the sliding-window layers' variant per the
+ * architecture. */
+static int model_load_rope(eng_model *m) {
+    struct hparams *hp = &m->hp;
+    const struct arch *a = m->arch;
+    char key[128];
+    struct gguf_str st;
+    int rc;
+    float base, factor = 0, attn_factor, beta_fast = 32.0f, beta_slow = 1.0f, log_mul = 0.0f;
+    if ((rc = hp_float(m, "rope.freq_base", 10000.0f, &base)))
+        return rc;
+    if (!(base > 1.0f) || base > 1e12f)
+        return eng_error(ENG_E_FORMAT, "metadata '%s.rope.freq_base' = %g is out of range",
+                         a->name, (double)base);
+    snprintf(key, sizeof key, "%s.rope.scaling.type", a->name);
+    int yarn = 0, none = 0;
+    if (gguf_get_str(m->g, key, &st) == 0) {
+        if (st.len == 4 && !memcmp(st.p, "none", 4))
+            none = 1;
+        else if (st.len == 4 && !memcmp(st.p, "yarn", 4))
+            yarn = 1;
+        else if (!(st.len == 6 && !memcmp(st.p, "linear", 6)) &&
+                 !(st.len == 8 && !memcmp(st.p, "longrope", 8)))
+            return eng_error(ENG_E_UNSUPPORTED, "metadata '%s' = '%.*s': RoPE scaling type not "
+                             "supported (none, linear, yarn, longrope)", key,
+                             (int)(st.len > 32 ? 32 : st.len), st.p);
+    }
+    if ((rc = hp_float(m, "rope.scaling.factor", 0.0f, &factor)))
+        return rc;
+    if (factor == 0.0f && (rc = hp_float(m, "rope.scale_linear", 0.0f, &factor)))
+        return rc;
+    if (factor != 0.0f && !(factor >= 1e-6f && factor <= 1e6f))
+        return eng_error(ENG_E_FORMAT, "metadata '%s.rope.scaling.factor' = %g is out of range",
+                         a->name, (double)factor);
+    if ((rc = hp_float(m, "rope.scaling.attn_factor", 1.0f, &attn_factor)))
+        return rc;
+    if (!(attn_factor > 0 && attn_factor < 1e3f))
+        return eng_error(ENG_E_FORMAT, "metadata '%s.rope.scaling.attn_factor' = %g is out of "
+                         "range", a->name, (double)attn_factor);
+    if (a->yarn_keys && ((rc = hp_float(m, "rope.scaling.yarn_beta_fast", 32.0f, &beta_fast)) ||
+                         (rc = hp_float(m, "rope.scaling.yarn_beta_slow", 1.0f, &beta_slow)) ||
+                         (rc = hp_float(m, "rope.scaling.yarn_log_multiplier", 0.0f, &log_mul))))
+        return rc;
+    if (!(beta_fast > 0 && beta_slow > 0 && beta_fast < 1e6f && beta_slow < 1e6f) ||
+        !(log_mul > -1e3f && log_mul < 1e3f))
+        return eng_error(ENG_E_FORMAT, "metadata '%s.rope.scaling.yarn_*' out of range", a->name);
+    float freq_scale = factor == 0.0f || none ? 1.0f : 1.0f / factor;
+    struct rope_cfg *g = &hp->rope[0];
+    g->base = base;
+    g->freq_scale = freq_scale;
+    g->ext_factor = yarn ? 1.0f : 0.0f;
+    float mag = 1.0f;
+    if (yarn) {   /* llama.cpp divides its own mscale back out: ggml multiplies it in again */
+        const float f = 1.0f / freq_scale;
+        mag = log_mul != 0.0f ? rope_mscale(f, 1.0f) / rope_mscale(f, log_mul)
+                              : rope_mscale(f, 1.0f);
+        mag *= 1.0f / (1.0f + 0.1f * logf(f));
+    }
+    g->attn_factor = mag * attn_factor;
+    rope_corr_dims(hp->n_rot, hp->n_ctx_orig, base, beta_fast, beta_slow, g->corr);
+    /* sliding-window layers */
+    struct rope_cfg *s = &hp->rope[1];
+    *s = *g;
+    if (a->swa_rope != SWA_ROPE_SAME) {
+        s->freq_scale = 1.0f;
+        if (a->swa_rope == SWA_ROPE_PLAIN) {
+            s->ext_factor = 0.0f;
+            s->attn_factor = 1.0f;
+        }
+    }
+    if (a->swa_base_default > 0)
+        s->base = a->swa_base_default;
+    if ((rc = hp_float(m, "rope.freq_base_swa", s->base, &s->base)))
+        return rc;
+    if (!(s->base > 1.0f) || s->base > 1e12f)
+        return eng_error(ENG_E_FORMAT, "metadata '%s.rope.freq_base_swa' = %g is out of range",
+                         a->name, (double)s->base);
+    rope_corr_dims(hp->n_rot, hp->n_ctx_orig, s->base, beta_fast, beta_slow, s->corr);
+    return 0;
+}
+
+/* Which layers attend to a sliding window, and its size (llama.cpp's load_swa_pattern: a bool
+ * array, else a period p: layer il is local when il % p < p - 1, p = 0: all local). */
+static int model_load_swa(eng_model *m) {
+    struct hparams *hp = &m->hp;
+    const struct arch *a = m->arch;
+    int rc, window = 0;
+    hp->n_swa = 0;
+    if (!a->swa_pattern || (a->swa_n_layer && hp->n_layer != a->swa_n_layer))
+        return 0;
+    if ((rc = hp_int(m, "attention.sliding_window", a->swa_window_default, 0, 1 << 30, &window)))
+        return rc;
+    if (window <= 0)   /* no window: every layer global (Gemma 3 and OLMo 2 without the key) */
+        return 0;
+    int *pat = malloc((size_t)hp->n_layer * sizeof *pat), is_arr = 0;
+    if (!pat)
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", a->name);
+    uint32_t at;
+    uint64_t na;
+    const uint8_t *d;
+    if (gguf_get_arr(m->g, key, &at, &na, &d) == 0) {
+        if (at != GGUF_TYPE_BOOL) {
+            free(pat);
+            return eng_error(ENG_E_FORMAT, "metadata '%s' is not a bool array", key);
+        }
+        rc = hp_int_layers(m, "attention.sliding_window_pattern", 0, 0, 1, pat, &is_arr);
+    } else {
+        int period;
+        rc = hp_int(m, "attention.sliding_window_pattern", a->swa_pattern, 0, 1 << 20, &period);
+        for (int il = 0; !rc && il < hp->n_layer; il++)
+            pat[il] = period == 0 || il % period < period - 1;
+    }
+    if (!rc) {
+        hp->n_swa = window;
+        for (int il = 0; il < hp->n_layer; il++)
+            hp->l[il].swa = pat[il];
+    }
+    free(pat);
+    return rc;
+}
+
+/* The architecture's scales, soft-caps and attention temperature. */
+static int model_load_scales(eng_model *m) {
+    struct hparams *hp = &m->hp;
+    const struct arch *a = m->arch;
+    int rc;
+    float att = 0;
+    hp->emb_scale = a->emb_sqrt ? sqrtf((float)hp->n_embd) : 1.0f;
+    hp->res_scale = 0.0f;
+    hp->logit_scale = 1.0f;
+    hp->attn_softcap = hp->final_softcap = hp->temp_scale = 0.0f;
+    if (a->granite) {
+        float es;
+        if ((rc = hp_float(m, "logit_scale", NAN, &hp->logit_scale)) ||
+            (rc = hp_float(m, "residual_scale", 0.0f, &hp->res_scale)) ||
+            (rc = hp_float(m, "embedding_scale", 0.0f, &es)) ||
+            (rc = hp_float(m, "attention.scale", 0.0f, &att)))
+            return rc;
+        if (hp->logit_scale != hp->logit_scale)
+            return eng_error(ENG_E_FORMAT, "metadata '%s.logit_scale' is missing", a->name);
+        if (hp->logit_scale == 0.0f || !isfinite(hp->logit_scale) || !isfinite(hp->res_scale) ||
+            !isfinite(es) || !isfinite(att))
+            return eng_error(ENG_E_FORMAT, "metadata '%s': a scale is 0 or not finite", a->name);
+        if (es != 0.0f)
+            hp->emb_scale = es;
+    }
+    if ((a->attn_softcap && (rc = hp_float(m, "attn_logit_softcapping", 0.0f,
+                                            &hp->attn_softcap))) ||
+        (a->final_softcap && (rc = hp_float(m, "final_logit_softcapping", 0.0f,
+                                             &hp->final_softcap))) ||
+        (a->temp_scale && (rc = hp_float(m, "attention.temperature_scale", 0.0f,
+                                          &hp->temp_scale))))
+        return rc;
+    if (!(hp->attn_softcap >= 0 && hp->attn_softcap < 1e6f) ||
+        !(hp->final_softcap >= 0 && hp->final_softcap < 1e6f) || !isfinite(hp->temp_scale))
+        return eng_error(ENG_E_FORMAT, "metadata '%s': soft-cap or temperature out of range",
+                         a->name);
+    /* q scaled before the product (gemma, phi3), or the scores */
+    float hs = 1.0f / sqrtf((float)hp->head_dim);
+    if (a->q_scale_alt_layers && hp->n_layer == a->q_scale_alt_layers)
+        hs = 1.0f / sqrtf((float)(hp->n_embd / hp->l[0].n_head));
+    hp->q_scale = a->q_prescale ? hs : 1.0f;
+    hp->kq_scale = a->q_prescale ? 1.0f : att != 0.0f ? att : hs;
+    return 0;
+}
+
 static int model_load_hparams(eng_model *m) {
     struct hparams *hp = &m->hp;
+    const struct arch *a = m->arch;
     int rc;
     if ((rc = hp_int(m, "context_length", 2048, 1, 1 << 24, &hp->n_ctx_train)) ||
         (rc = hp_int(m, "embedding_length", -1, 1, 1 << 16, &hp->n_embd)) ||
-        (rc = hp_int(m, "block_count", -1, 1, 4096, &hp->n_layer)) ||
-        (rc = hp_int(m, "feed_forward_length", -1, 1, 1 << 20, &hp->n_ff)) ||
-        (rc = hp_int(m, "attention.head_count", -1, 1, 1 << 12, &hp->n_head)) ||
-        (rc = hp_int(m, "attention.head_count_kv", hp->n_head, 1, hp->n_head, &hp->n_head_kv)))
+        (rc = hp_int(m, "block_count", -1, 1, 4096, &hp->n_layer)))
         return rc;
-    if (hp->n_head % hp->n_head_kv)
-        return eng_error(ENG_E_FORMAT, "%d heads are not a multiple of %d KV heads", hp->n_head,
-                         hp->n_head_kv);
+    const int L = hp->n_layer;
+    hp->l = calloc((size_t)L, sizeof *hp->l);
+    int *hk = malloc((size_t)L * sizeof *hk), *nh = malloc((size_t)L * sizeof *nh);
+    int *ff = malloc((size_t)L * sizeof *ff);
+    if (!hp->l || !hk || !nh || !ff) {
+        free(hk), free(nh), free(ff);
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    }
+    if ((rc = hp_int_layers(m, "feed_forward_length", -1, 1, 1 << 20, ff, NULL)) ||
+        (rc = hp_int_layers(m, "attention.head_count", -1, 1, 1 << 12, nh, NULL))) {
+        free(hk), free(nh), free(ff);
+        return rc;
+    }
+    /* head_count_kv defaults to head_count, layer by layer */
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.head_count_kv", a->name);
+    if (!gguf_kv_find(m->g, key))
+        memcpy(hk, nh, (size_t)L * sizeof *hk);
+    else if ((rc = hp_int_layers(m, "attention.head_count_kv", -1, 1, 1 << 12, hk, NULL))) {
+        free(hk), free(nh), free(ff);
+        return rc;
+    }
+    for (int il = 0; il < L; il++) {
+        hp->l[il].n_head = nh[il];
+        hp->l[il].n_head_kv = hk[il];
+        hp->l[il].n_ff = ff[il];
+    }
+    free(hk), free(nh), free(ff);
+    for (int il = 0; il < L; il++)
+        if (hp->l[il].n_head % hp->l[il].n_head_kv)
+            return eng_error(ENG_E_FORMAT, "layer %d: %d heads are not a multiple of %d KV heads",
+                             il, hp->l[il].n_head, hp->l[il].n_head_kv);
     /* head size: attention.key_length when given (Mistral Nemo: 128 with n_embd 5120 and 32
-     * heads), else n_embd / n_head */
+     * heads), else n_embd / n_head (of layer 0, as llama.cpp) */
+    const int nh0 = hp->l[0].n_head;
     int kl = 0, vl = 0;
     if ((rc = hp_int(m, "attention.key_length", 0, 0, 1 << 12, &kl)) ||
         (rc = hp_int(m, "attention.value_length", kl, 0, 1 << 12, &vl)))
         return rc;
     if (kl != vl)
         return eng_error(ENG_E_UNSUPPORTED, "key length %d differs from value length %d", kl, vl);
-    if (kl == 0 && hp->n_embd % hp->n_head)
+    if (kl == 0 && hp->n_embd % nh0)
         return eng_error(ENG_E_FORMAT, "embedding length %d is not a multiple of %d heads",
-                         hp->n_embd, hp->n_head);
-    hp->head_dim = kl ? kl : hp->n_embd / hp->n_head;
-    hp->n_embd_q = hp->head_dim * hp->n_head;
-    hp->n_embd_kv = hp->head_dim * hp->n_head_kv;
+                         hp->n_embd, nh0);
+    hp->head_dim = kl ? kl : hp->n_embd / nh0;
+    if (hp->head_dim < 2)
+        return eng_error(ENG_E_FORMAT, "head size %d is too small", hp->head_dim);
     if ((rc = hp_int(m, "rope.dimension_count", hp->head_dim, 2, hp->head_dim, &hp->n_rot)))
         return rc;
     if (hp->n_rot % 2)
         return eng_error(ENG_E_FORMAT, "metadata '%s.rope.dimension_count' = %d is odd",
-                         m->arch->name, hp->n_rot);
-    if ((rc = hp_float(m, "rope.freq_base", 10000.0f, &hp->rope_base)) ||
-        (rc = hp_float(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->rms_eps)))
+                         a->name, hp->n_rot);
+    if ((rc = hp_float(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->rms_eps)))
         return rc;
-    if (!(hp->rope_base > 0) || !(hp->rms_eps >= 0))
-        return eng_error(ENG_E_FORMAT, "metadata: rope base / rms epsilon out of range");
-    float factor = 0;
-    char key[128];
-    struct gguf_str st;
-    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch->name);
-    int has_type = gguf_get_str(m->g, key, &st) == 0;
-    if ((rc = hp_float(m, "rope.scaling.factor", 0.0f, &factor)))
-        return rc;
-    hp->rope_freq_scale = 1.0f;
-    if (has_type && !(st.len == 6 && !memcmp(st.p, "linear", 6)) &&
-        !(st.len == 4 && !memcmp(st.p, "none", 4)))
-        return eng_error(ENG_E_UNSUPPORTED, "metadata '%s' = '%.*s': only linear RoPE scaling is "
-                         "supported", key, (int)(st.len > 32 ? 32 : st.len), st.p);
-    if (factor > 0 && !(has_type && st.len == 4))
-        hp->rope_freq_scale = 1.0f / factor;
+    if (!(hp->rms_eps >= 0 && hp->rms_eps < 1.0f))
+        return eng_error(ENG_E_FORMAT, "metadata '%s.attention.layer_norm_rms_epsilon' = %g is "
+                         "out of range", a->name, (double)hp->rms_eps);
     if ((rc = hp_int(m, "rope.scaling.original_context_length", hp->n_ctx_train, 1, 1 << 24,
-                     &hp->n_ctx_orig)))
+                     &hp->n_ctx_orig)) ||
+        (rc = model_load_rope(m)) || (rc = model_load_swa(m)) || (rc = model_load_scales(m)))
         return rc;
-    /* the old key some converters wrote */
-    if ((rc = hp_float(m, "rope.scale_linear", 0.0f, &factor)))
+    /* which layers rotate, and with which table */
+    int rope_on = 1;
+    if (a->granite && (rc = hp_bool(m, "rope.scaling.finetuned", 1, &rope_on)))
         return rc;
-    if (factor > 0)
-        hp->rope_freq_scale = 1.0f / factor;
+    hp->n_kv_total = hp->max_q = hp->max_kv = hp->max_ff = hp->max_head = 0;
+    for (int il = 0; il < L; il++) {
+        struct layer_hp *lh = &hp->l[il];
+        lh->n_embd_q = lh->n_head * hp->head_dim;
+        lh->n_embd_kv = lh->n_head_kv * hp->head_dim;
+        lh->rope = lh->swa ? 1 : 0;
+        if (!rope_on || (a->nope_step && (il + 1) % a->nope_step == 0) ||
+            (a->swa_nope_global && hp->n_swa && !lh->swa))
+            lh->rope = -1;
+        lh->kv_off = (size_t)hp->n_kv_total;
+        if ((int64_t)hp->n_kv_total + lh->n_embd_kv > (1 << 28))
+            return eng_error(ENG_E_FORMAT, "the layers' key/value widths are too large");
+        hp->n_kv_total += lh->n_embd_kv;
+        hp->max_q = lh->n_embd_q > hp->max_q ? lh->n_embd_q : hp->max_q;
+        hp->max_kv = lh->n_embd_kv > hp->max_kv ? lh->n_embd_kv : hp->max_kv;
+        hp->max_ff = lh->n_ff > hp->max_ff ? lh->n_ff : hp->max_ff;
+        hp->max_head = lh->n_head > hp->max_head ? lh->n_head : hp->max_head;
+    }
+    if (a->temp_scale && hp->temp_scale != 0.0f && hp->n_ctx_orig <= 0)
+        return eng_error(ENG_E_FORMAT, "attention temperature scaling needs "
+                         "rope.scaling.original_context_length");
     return 0;
 }
 
@@ -204,7 +511,7 @@ static int model_bind(eng_model *m, struct tensor *t, int optional, int64_t ne0,
 static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     const struct hparams *hp = &m->hp;
     const struct arch *a = m->arch;
-    int64_t E = hp->n_embd, Q = hp->n_embd_q, KV = hp->n_embd_kv, F = hp->n_ff;
+    const int64_t E = hp->n_embd, HD = hp->head_dim;
     int rc;
     const struct gguf_tensor *te = gguf_tensor_find(m->g, "token_embd.weight");
     if (!te)
@@ -215,7 +522,8 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     int64_t V = hp->n_vocab;
     if ((rc = model_bind(m, &m->tok_embd, 0, E, V, "token_embd.weight")) ||
         (rc = model_bind(m, &m->output_norm, 0, E, 0, "output_norm.weight")) ||
-        (rc = model_bind(m, &m->output, 1, E, V, "output.weight")) ||
+        (!a->tied_always &&
+         (rc = model_bind(m, &m->output, !a->need_output, E, V, "output.weight"))) ||
         (rc = model_bind(m, &m->rope_freqs, 1, hp->n_rot / 2, 0, "rope_freqs.weight")) ||
         (rc = model_bind(m, &m->rope_long, 1, hp->n_rot / 2, 0, "rope_factors_long.weight")) ||
         (rc = model_bind(m, &m->rope_short, 1, hp->n_rot / 2, 0, "rope_factors_short.weight")))
@@ -227,31 +535,61 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
         return eng_error(ENG_E_NOMEM, "out of memory");
     for (int i = 0; i < hp->n_layer; i++) {
         struct layer *l = &m->layers[i];
-        if ((rc = model_bind(m, &l->attn_norm, 0, E, 0, "blk.%d.attn_norm.weight", i)) ||
+        const struct layer_hp *lh = &hp->l[i];
+        const int64_t Q = lh->n_embd_q, KV = lh->n_embd_kv, F = lh->n_ff;
+        const int pre = a->pre_norm, post = a->post_norm;
+        if ((rc = model_bind(m, &l->attn_norm, !pre, E, 0, "blk.%d.attn_norm.weight", i)) ||
             (rc = model_bind(m, &l->wo, 0, Q, E, "blk.%d.attn_output.weight", i)) ||
-            (rc = model_bind(m, &l->ffn_norm, 0, E, 0, "blk.%d.ffn_norm.weight", i)) ||
-            (rc = model_bind(m, &l->w_down, 0, F, E, "blk.%d.ffn_down.weight", i)))
+            (rc = model_bind(m, &l->bo, 1, E, 0, "blk.%d.attn_output.bias", i)) ||
+            (rc = model_bind(m, &l->ffn_norm, !pre, E, 0, "blk.%d.ffn_norm.weight", i)) ||
+            (rc = model_bind(m, &l->w_down, 0, F, E, "blk.%d.ffn_down.weight", i)) ||
+            (rc = model_bind(m, &l->b_down, 1, E, 0, "blk.%d.ffn_down.bias", i)) ||
+            (rc = model_bind(m, &l->post_attn_norm, !post, E, 0,
+                             "blk.%d.post_attention_norm.weight", i)) ||
+            (rc = model_bind(m, &l->post_ffn_norm, !post, E, 0, "blk.%d.post_ffw_norm.weight",
+                             i)))
             return rc;
-        if (a->fused_qkv) {
-            if ((rc = model_bind(m, &l->wqkv, 0, E, Q + 2 * KV, "blk.%d.attn_qkv.weight", i)))
+        /* q, k, v: one fused matrix (with one bias, or three) or three, biases optional */
+        if ((rc = model_bind(m, &l->wqkv, 1, E, Q + 2 * KV, "blk.%d.attn_qkv.weight", i)))
+            return rc;
+        if (l->wqkv.data) {
+            if ((rc = model_bind(m, &l->bqkv, 1, Q + 2 * KV, 0, "blk.%d.attn_qkv.bias", i)))
                 return rc;
         } else if ((rc = model_bind(m, &l->wq, 0, E, Q, "blk.%d.attn_q.weight", i)) ||
                    (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i)) ||
                    (rc = model_bind(m, &l->wv, 0, E, KV, "blk.%d.attn_v.weight", i))) {
             return rc;
         }
-        if (a->qkv_bias &&
-            ((rc = model_bind(m, &l->bq, 0, Q, 0, "blk.%d.attn_q.bias", i)) ||
-             (rc = model_bind(m, &l->bk, 0, KV, 0, "blk.%d.attn_k.bias", i)) ||
-             (rc = model_bind(m, &l->bv, 0, KV, 0, "blk.%d.attn_v.bias", i))))
+        if (!l->bqkv.data &&
+            ((rc = model_bind(m, &l->bq, 1, Q, 0, "blk.%d.attn_q.bias", i)) ||
+             (rc = model_bind(m, &l->bk, 1, KV, 0, "blk.%d.attn_k.bias", i)) ||
+             (rc = model_bind(m, &l->bv, 1, KV, 0, "blk.%d.attn_v.bias", i))))
             return rc;
-        if (a->fused_gate_up) {
-            if ((rc = model_bind(m, &l->w_up, 0, E, 2 * F, "blk.%d.ffn_up.weight", i)))
-                return rc;
-        } else if ((rc = model_bind(m, &l->w_gate, 0, E, F, "blk.%d.ffn_gate.weight", i)) ||
-                   (rc = model_bind(m, &l->w_up, 0, E, F, "blk.%d.ffn_up.weight", i))) {
+        if (a->qk_norm &&
+            ((rc = model_bind(m, &l->q_norm, 0, a->qk_norm == QKN_FULL ? Q : HD, 0,
+                              "blk.%d.attn_q_norm.weight", i)) ||
+             (rc = model_bind(m, &l->k_norm, 0, a->qk_norm == QKN_FULL ? KV : HD, 0,
+                              "blk.%d.attn_k_norm.weight", i))))
             return rc;
+        /* the gated FFN: ffn_gate + ffn_up, or one ffn_up of gate then up rows (Phi-3) */
+        if ((rc = model_bind(m, &l->w_gate, 1, E, F, "blk.%d.ffn_gate.weight", i)))
+            return rc;
+        if (!l->w_gate.data) {
+            char nm[64];
+            snprintf(nm, sizeof nm, "blk.%d.ffn_up.weight", i);
+            const struct gguf_tensor *up = gguf_tensor_find(m->g, nm);
+            if (up && up->ne[1] == F)
+                return eng_error(ENG_E_FORMAT, "tensor 'blk.%d.ffn_gate.weight' is missing", i);
         }
+        if ((rc = model_bind(m, &l->w_up, 0, E, l->w_gate.data ? F : 2 * F,
+                             "blk.%d.ffn_up.weight", i)) ||
+            (rc = model_bind(m, &l->b_up, 1, l->w_gate.data ? F : 2 * F, 0,
+                             "blk.%d.ffn_up.bias", i)) ||
+            (rc = model_bind(m, &l->b_gate, 1, F, 0, "blk.%d.ffn_gate.bias", i)))
+            return rc;
+        if (l->b_gate.data && !l->w_gate.data)
+            return eng_error(ENG_E_FORMAT, "tensor 'blk.%d.ffn_gate.bias' without "
+                             "'blk.%d.ffn_gate.weight'", i, i);
         if (p->progress)   /* binding is quick; repacking (model_repack) takes the rest */
             p->progress(0.05f * (float)(i + 1) / (float)hp->n_layer, p->progress_ud);
     }
@@ -468,9 +806,9 @@ static void model_fill_info(eng_model *m, const char *path) {
     in->n_ctx_train = m->hp.n_ctx_train;
     in->n_embd = m->hp.n_embd;
     in->n_layer = m->hp.n_layer;
-    in->n_head = m->hp.n_head;
-    in->n_head_kv = m->hp.n_head_kv;
-    in->n_ff = m->hp.n_ff;
+    in->n_head = m->hp.l ? m->hp.l[0].n_head : 0;
+    in->n_head_kv = m->hp.l ? m->hp.l[0].n_head_kv : 0;
+    in->n_ff = m->hp.l ? m->hp.l[0].n_ff : 0;
     in->n_vocab = m->hp.n_vocab;
     in->has_chat_template = eng_model_meta_str(m, "tokenizer.chat_template") != NULL;
 }
@@ -535,8 +873,10 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
             p->progress(1.0f, p->progress_ud);
     } else if (m->arch) {
         /* best effort: a vocab-only file may lack the hyper-parameters */
-        if (model_load_hparams(m))
+        if (model_load_hparams(m)) {
+            free(m->hp.l);
             memset(&m->hp, 0, sizeof m->hp);
+        }
     }
     if ((rc = vocab_load(m->g, &m->vocab, err, sizeof err))) {
         rc = eng_error(rc, "%s", err);
@@ -563,6 +903,7 @@ void eng_model_free(eng_model *m) {
         return;
     vocab_free(m->vocab);
     free(m->layers);
+    free(m->hp.l);
     free(m->rp_mem);
     free(m->meta_arena);
     free(m->meta_keys);

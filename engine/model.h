@@ -1,6 +1,7 @@
 /* engine/model.h — the engine's internal model: architecture switches (one struct arch table),
- * hyper-parameters, tensors bound into the GGUF mapping, and the error helper the engine's
- * modules share. Internal to engine/; a loaded model is read-only and may be shared by threads. */
+ * hyper-parameters (per layer where the metadata has arrays), tensors bound into the GGUF
+ * mapping, and the error helper the engine's modules share. Internal to engine/; a loaded model
+ * is read-only and may be shared by threads. */
 #ifndef NATTER_MODEL_H
 #define NATTER_MODEL_H
 
@@ -11,14 +12,48 @@
 #include "gguf.h"
 #include "quant.h"
 
-/* What distinguishes one architecture's forward pass from another's: data, not code. */
+enum arch_act { ACT_SILU = 0, ACT_GELU = 1 };         /* the gated FFN's activation */
+enum arch_qk_norm { QKN_NONE = 0, QKN_HEAD, QKN_FULL }; /* RMSNorm of q and k: per head, or over
+                                                          * the whole q (k) vector (OLMo 2) */
+enum arch_swa_rope {  /* RoPE on sliding-window layers */
+    SWA_ROPE_SAME = 0,    /* the global layers' base, scale and YaRN */
+    SWA_ROPE_UNSCALED,    /* freq_scale 1 (rope.freq_base_swa or the default base below) */
+    SWA_ROPE_PLAIN,       /* freq_scale 1, no YaRN ramp, magnitude 1 (OLMo 3) */
+};
+
+/* What distinguishes one architecture's forward pass from another's: data, not code. Every
+ * value is what llama.cpp's loader and graph for the architecture do (src/models/ARCH.cpp),
+ * read by the one loader (model.c) and the one forward pass (engine.c). */
 struct arch {
-    const char *name;       /* general.architecture */
-    int rope_neox;          /* rotate (x[i], x[i + n_rot/2]) instead of adjacent pairs */
-    int qkv_bias;           /* attn_q/k/v.bias are required */
-    int fused_qkv;          /* one attn_qkv.weight of n_embd + 2 * n_embd_kv rows */
-    int fused_gate_up;      /* ffn_up.weight holds gate (first n_ff rows) then up */
-    int q_prescale;         /* q is scaled by 1/sqrt(head_dim) before q.k (not the scores) */
+    const char *name;        /* general.architecture */
+    unsigned rope_neox : 1;  /* rotate (x[i], x[i + n_rot/2]) instead of adjacent pairs */
+    unsigned pre_norm : 1;   /* attn_norm / ffn_norm before the blocks (else raw residual) */
+    unsigned post_norm : 1;  /* post_attention_norm / post_ffw_norm on the blocks' outputs */
+    unsigned q_prescale : 1; /* q *= attention scale before q.k (kq scale 1), as gemma/phi3 */
+    unsigned emb_sqrt : 1;   /* embeddings * sqrt(n_embd) (gemma) */
+    unsigned tied_always : 1;/* the output matrix is token_embd even if output.weight exists */
+    unsigned need_output : 1;/* output.weight is required (no tied embeddings) */
+    unsigned granite : 1;    /* reads embedding/residual/attention/logit scales and
+                              * rope.scaling.finetuned (false: no RoPE at all) */
+    unsigned yarn_keys : 1;  /* reads rope.scaling.yarn_beta_fast/slow, yarn_log_multiplier */
+    unsigned temp_scale : 1; /* reads attention.temperature_scale (Llama 4 / Mistral 3) */
+    unsigned attn_softcap : 1;  /* reads attn_logit_softcapping */
+    unsigned final_softcap : 1; /* reads final_logit_softcapping */
+    unsigned swa_nope_global : 1; /* with a sliding window, the global layers skip RoPE */
+    unsigned char act;       /* enum arch_act */
+    unsigned char qk_norm;   /* enum arch_qk_norm */
+    unsigned char swa_rope;  /* enum arch_swa_rope */
+    unsigned char nope_step; /* layer il has no RoPE when (il + 1) % nope_step == 0 (SmolLM3) */
+    /* Sliding window: swa_pattern is the default period when the file has no
+     * attention.sliding_window_pattern (0: the architecture has no sliding window). The window
+     * is attention.sliding_window, else swa_window_default (0: no window without the key);
+     * swa_n_layer > 0: only models of that depth have one (EXAONE 4: 64). */
+    unsigned char swa_pattern;
+    int swa_window_default, swa_n_layer;
+    float swa_base_default;  /* rope base of local layers without rope.freq_base_swa (0: the
+                              * global base) */
+    int q_scale_alt_layers;  /* a model of this depth scales q by 1/sqrt(n_embd / n_head)
+                              * instead of 1/sqrt(head_dim) (Gemma 2 27B: 46, Gemma 3 27B: 62) */
 };
 
 /* A weight bound into the mapping: ne0 values per row, ne1 rows. */
@@ -31,16 +66,45 @@ struct tensor {
     const struct quant_repack *rp; /* repacked at load (quant.h): data holds ne1 / 16 groups */
 };
 
-struct layer {
-    struct tensor attn_norm, wq, wk, wv, wqkv, bq, bk, bv, wo;
-    struct tensor ffn_norm, w_gate, w_up, w_down;   /* w_up is gate+up when fused */
+/* RoPE of one kind of layer (global, local), as ggml_rope_ext's arguments. */
+struct rope_cfg {
+    float base, freq_scale, ext_factor, attn_factor;
+    float corr[2];             /* YaRN correction dims (ggml_rope_yarn_corr_dims) */
+};
+
+/* One layer's hyper-parameters (per layer: the metadata may give arrays). */
+struct layer_hp {
+    int n_head, n_head_kv, n_ff;
+    int n_embd_q, n_embd_kv;   /* n_head * head_dim, n_head_kv * head_dim */
+    int swa;                   /* attends to the last n_swa positions only */
+    int rope;                  /* index into hparams.rope[], -1: no RoPE (NoPE layer) */
+    size_t kv_off;             /* this layer's first value in a context's K (V) cache, per
+                                * context position: sum of the previous layers' n_embd_kv */
 };
 
 struct hparams {
-    int n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
-    int head_dim, n_embd_q, n_embd_kv, n_rot;  /* n_embd_q = n_head * head_dim */
-    float rope_base, rope_freq_scale, rms_eps;
+    int n_vocab, n_ctx_train, n_embd, n_layer;
+    int head_dim, n_rot;
+    float rms_eps;
     int n_ctx_orig;            /* rope.scaling.original_context_length, else n_ctx_train */
+    struct rope_cfg rope[2];   /* [0] global layers, [1] sliding-window layers */
+    int n_swa;                 /* window of the local layers (0: none) */
+    float q_scale;             /* q_prescale: q *= q_scale, scores * 1 */
+    float kq_scale;            /* else scores * kq_scale */
+    float attn_softcap, final_softcap;  /* 0: off; s = cap * tanh(s / cap) */
+    float emb_scale, res_scale, logit_scale; /* 1, 1 (0: none), 1 when unused */
+    float temp_scale;          /* q *= 1 + temp_scale * ln(floor(pos / n_ctx_orig) + 1) */
+    int n_kv_total;            /* sum of the layers' n_embd_kv (values per cache position) */
+    int max_q, max_kv, max_ff, max_head; /* the largest per-layer widths, for buffer sizes */
+    struct layer_hp *l;        /* (n_layer) */
+};
+
+struct layer {
+    struct tensor attn_norm, wq, wk, wv, wqkv, bq, bk, bv, bqkv, wo, bo;
+    struct tensor q_norm, k_norm, post_attn_norm;
+    struct tensor ffn_norm, w_gate, w_up, w_down, b_gate, b_up, b_down; /* w_up is gate+up
+                                                                          * when w_gate is absent */
+    struct tensor post_ffn_norm;
 };
 
 struct vocab; /* engine/tokenizer.h */

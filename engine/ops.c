@@ -311,6 +311,33 @@ static int ops_use_avx512(void) {
     return ops_have_avx512 && strcmp(quant_simd_name(), "scalar") != 0;
 }
 
+/* ggml's GELU table (GGML_GELU_FP16): gelu (tanh form) of every F16 value, rounded to F16. */
+static uint16_t gelu_table[1 << 16];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void gelu_table_init(void) {
+    for (int i = 0; i < 1 << 16; i++) {
+        const float x = quant_f16_to_f32((uint16_t)i);
+        const float y = 0.5f * x *
+                        (1.0f + tanhf(0.79788456080286535587989211986876f * x *
+                                      (1.0f + 0.044715f * x * x)));
+        gelu_table[i] = quant_f32_to_f16(y);
+    }
+}
+
+void ops_gelu_mul(int n, const float *x, const float *g, float *y) {
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int i = 0; i < n; i++) {
+        const float xi = x[i];
+        if (xi <= -10.0f)
+            y[i] = 0.0f;
+        else if (xi >= 10.0f)
+            y[i] = xi * g[i];
+        else
+            y[i] = quant_f16_to_f32(gelu_table[quant_f32_to_f16(xi)]) * g[i];
+    }
+}
+
 void ops_silu_mul(int n, const float *x, const float *g, float *y) {
 #ifdef OPS_X86
     if (ops_use_avx512()) {

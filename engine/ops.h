@@ -18,6 +18,10 @@ float ops_expf(float x);
  * lanes for the first n - n % 16 values, libm expf for the tail). y may alias g. */
 void ops_silu_mul(int n, const float *x, const float *g, float *y);
 
+/* y[i] = gelu(x[i]) * g[i] as ggml_vec_geglu_f32: the tanh GELU looked up in an F16 table
+ * of x rounded to F16 (0 below -10, x above 10). y may alias g. */
+void ops_gelu_mul(int n, const float *x, const float *g, float *y);
+
 /* s[j] = dot(K_j, q) * scale for j < n_pos; K_j = hd values at k + j * stride elements
  * (F16 when f16, else F32). q holds F16-exact values when f16. */
 void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,
