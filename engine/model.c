@@ -813,6 +813,15 @@ static void model_fill_info(eng_model *m, const char *path) {
     in->n_ff = m->hp.l ? m->hp.l[0].n_ff : 0;
     in->n_vocab = m->hp.n_vocab;
     in->has_chat_template = eng_model_meta_str(m, "tokenizer.chat_template") != NULL;
+    in->n_ctx_orig = m->hp.n_ctx_orig ? m->hp.n_ctx_orig : m->hp.n_ctx_train;
+    in->n_swa = m->hp.n_swa;
+    const struct rope_cfg *rg = &m->hp.rope[0];
+    if (m->hp.l && rg->ext_factor != 0.0f)
+        snprintf(in->rope_scaling, sizeof in->rope_scaling, "yarn");
+    else if (m->hp.l && (m->rope_long.data || m->rope_short.data))
+        snprintf(in->rope_scaling, sizeof in->rope_scaling, "longrope");
+    else if (m->hp.l && rg->freq_scale != 1.0f)
+        snprintf(in->rope_scaling, sizeof in->rope_scaling, "linear");
 }
 
 void eng_model_info_get(const eng_model *m, struct eng_model_info *out) { *out = m->info; }

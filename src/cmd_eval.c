@@ -198,10 +198,17 @@ static int models_one(const char *path, void *ud) {
     char *sp = strchr(params, ' ');
     if (sp)
         memmove(sp, sp + 1, strlen(sp));
-    printf("%s: %s (%s, %s params, %s%s%s%s, %s, ctx %d, chat template %s)\n", path, in.name,
+    char ctx[96];   /* the context it was trained for, and what RoPE scaling extends */
+    if (in.rope_scaling[0] && in.n_ctx_orig != in.n_ctx_train)
+        snprintf(ctx, sizeof ctx, "ctx %d (%s from %d)", in.n_ctx_train, in.rope_scaling,
+                 in.n_ctx_orig);
+    else
+        snprintf(ctx, sizeof ctx, "ctx %d", in.n_ctx_train);
+    if (in.n_swa)
+        snprintf(ctx + strlen(ctx), sizeof ctx - strlen(ctx), ", window %d", in.n_swa);
+    printf("%s: %s (%s, %s params, %s%s%s%s, %s, %s, chat template %s)\n", path, in.name,
            in.arch, params, ft ? in.ftype : "", ft ? " " : "", ft ? "= " : "", in.types, size,
-           in.n_ctx_train,
-           in.has_chat_template ? "yes" : "no");
+           ctx, in.has_chat_template ? "yes" : "no");
     eng_model_free(m);
     return 0;
 }
