@@ -38,6 +38,12 @@ struct eng_ctx {
     const float *xq_src;       /* what xq holds: source, type, tokens, row length */
     int xq_type, xq_ntok;
     int64_t xq_ne0;
+    float *moe_lg;             /* (n_batch, max_expert) router logits, then probabilities */
+    int *moe_sel;              /* (n_batch, max_expert_used) the chosen experts, best first */
+    float *moe_w;              /* (n_batch, max_expert_used) their weights */
+    int *moe_row;              /* (n_batch) token * max_expert_used + slot of a gathered row */
+    float *moe_in;             /* (n_batch, n_embd) an expert's input rows, gathered */
+    float *moe_out;            /* (n_batch * max_expert_used, n_embd) each slot's output */
     float *logits;             /* (n_logits_cap, n_vocab) */
     int n_logits_cap;
     int n_logits, logits_all;  /* of the last eng_decode */
@@ -87,6 +93,12 @@ void eng_ctx_free(eng_ctx *c) {
     free(c->rope[1]);
     free(c->att);
     free(c->xq);
+    free(c->moe_lg);
+    free(c->moe_sel);
+    free(c->moe_w);
+    free(c->moe_row);
+    free(c->moe_in);
+    free(c->moe_out);
     free(c->logits);
     free(c);
 }
@@ -193,6 +205,19 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
         !c->logits) {
         eng_ctx_free(c);
         return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+    }
+    if (hp->max_expert > 0) {
+        const size_t X = (size_t)hp->max_expert, K = (size_t)hp->max_expert_used;
+        c->moe_lg = malloc(B * X * sizeof(float));
+        c->moe_sel = malloc(B * K * sizeof(int));
+        c->moe_w = malloc(B * K * sizeof(float));
+        c->moe_row = malloc(B * sizeof(int));
+        c->moe_in = malloc(B * E * sizeof(float));
+        c->moe_out = malloc(B * K * E * sizeof(float));
+        if (!c->moe_lg || !c->moe_sel || !c->moe_w || !c->moe_row || !c->moe_in || !c->moe_out) {
+            eng_ctx_free(c);
+            return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+        }
     }
     if (pool_new(c->n_threads, &c->pool) != 0) {
         eng_ctx_free(c);
@@ -633,6 +658,162 @@ static void forward_ffn(eng_ctx *c, int il, int n_tok, const float *in) {
     add_bias(c->xb, &l->b_down, n_tok, E);
 }
 
+/* The experts' gated activation of n values: g (gate) and u (up) in, y = act(g, u) out (y may
+ * alias u). */
+static void moe_act(int act, int n, const float *g, const float *u, float *y) {
+    if (act == ACT_GELU)
+        ops_gelu_mul(n, g, u, y);
+    else
+        ops_silu_mul(n, g, u, y);
+}
+
+/* Routes each token of the batch (router logits -> probabilities -> the top k, their weights),
+ * as llama.cpp's build_moe_ffn. */
+static void moe_route(eng_ctx *c, int il, int n_tok, const float *in) {
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[il];
+    const struct layer_hp *lh = &hp->l[il];
+    const int X = lh->n_expert, K = lh->n_expert_used;
+    matmul(c, c->moe_lg, X, &l->router, in, n_tok);
+    add_bias(c->moe_lg, &l->b_router, n_tok, X);
+    for (int t = 0; t < n_tok; t++) {
+        float *p = c->moe_lg + (size_t)t * X;
+        int *sel = c->moe_sel + (size_t)t * hp->max_expert_used;
+        float *w = c->moe_w + (size_t)t * hp->max_expert_used;
+        if (hp->gating == GATE_SOFTMAX)
+            ops_softmax(X, p, 0);
+        else if (hp->gating == GATE_SIGMOID)
+            for (int e = 0; e < X; e++)
+                p[e] = 1.0f / (1.0f + expf(-p[e]));
+        /* the k largest, best first (ties: the lower id) */
+        for (int j = 0; j < K; j++) {
+            int best = -1;
+            for (int e = 0; e < X; e++) {
+                int taken = 0;
+                for (int q = 0; q < j && !taken; q++)
+                    taken = sel[q] == e;
+                if (!taken && (best < 0 || p[e] > p[best]))
+                    best = e;
+            }
+            sel[j] = best;
+            w[j] = p[best];
+        }
+        if (hp->gating == GATE_SOFTMAX_WEIGHT)
+            ops_softmax(K, w, 0);
+        if (c->m->arch->moe_norm) {
+            float sum = 0;
+            for (int j = 0; j < K; j++)
+                sum += w[j];
+            if (sum < 6.103515625e-5f)
+                sum = 6.103515625e-5f;
+            for (int j = 0; j < K; j++)
+                w[j] /= sum;
+        }
+        if (hp->expert_w_scale != 0.0f && hp->expert_w_scale != 1.0f)
+            for (int j = 0; j < K; j++)
+                w[j] *= hp->expert_w_scale;
+    }
+}
+
+/* One expert's bias row e (of a [n, n_expert] F32 tensor) added to n_rows rows of n. */
+static void moe_add_bias(float *x, const struct tensor *b, int e, int n_rows, int n) {
+    if (!b->data)
+        return;
+    const float *bd = (const float *)b->data + (size_t)e * (size_t)n;
+    for (int r = 0; r < n_rows; r++)
+        for (int i = 0; i < n; i++)
+            x[(size_t)r * n + i] += bd[i];
+}
+
+/* The mixture-of-experts FFN of layer il: in (n_tok, n_embd), the output into c->xb. The
+ * batch's tokens are grouped by expert, so each chosen expert's weights are read once per
+ * batch; every token's slots are then summed in the order they were chosen (llama.cpp's). */
+static void forward_moe(eng_ctx *c, int il, int n_tok, const float *in) {
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const struct layer *l = &m->layers[il];
+    const struct layer_hp *lh = &hp->l[il];
+    const int E = hp->n_embd, F = lh->n_ff_exp, K = lh->n_expert_used, KM = hp->max_expert_used;
+    const int act = m->arch->act;
+    moe_route(c, il, n_tok, in);
+    for (int e = 0; e < lh->n_expert; e++) {
+        int n = 0;
+        for (int t = 0; t < n_tok; t++)
+            for (int j = 0; j < K; j++)
+                if (c->moe_sel[(size_t)t * KM + j] == e) {
+                    c->moe_row[n] = t * KM + j;
+                    memcpy(c->moe_in + (size_t)n * E, in + (size_t)t * E,
+                           (size_t)E * sizeof(float));
+                    n++;
+                }
+        if (!n)
+            continue;
+        if (l->gate_up_exps.data) {   /* gate rows then up rows */
+            struct tensor gu = tensor_expert(&l->gate_up_exps, e);
+            matmul(c, c->hb, 2 * F, &gu, c->moe_in, n);
+            for (int r = 0; r < n; r++) {
+                float *g = c->hb + (size_t)r * 2 * F;
+                moe_act(act, F, g, g + F, c->hb2 + (size_t)r * F);
+            }
+        } else {
+            struct tensor ge = tensor_expert(&l->gate_exps, e), ue = tensor_expert(&l->up_exps, e);
+            struct matmul_job gu[2] = {{&ge, c->hb, F}, {&ue, c->hb2, F}};
+            matmul_n(c, gu, 2, c->moe_in, n, 0);
+            moe_add_bias(c->hb, &l->b_gate_exps, e, n, F);
+            moe_add_bias(c->hb2, &l->b_up_exps, e, n, F);
+            for (int r = 0; r < n; r++)
+                moe_act(act, F, c->hb + (size_t)r * F, c->hb2 + (size_t)r * F,
+                        c->hb2 + (size_t)r * F);
+        }
+        struct tensor de = tensor_expert(&l->down_exps, e);
+        matmul(c, c->moe_in, E, &de, c->hb2, n);   /* the gathered input is no longer needed */
+        moe_add_bias(c->moe_in, &l->b_down_exps, e, n, E);
+        for (int r = 0; r < n; r++) {
+            const int slot = c->moe_row[r];
+            const float w = c->moe_w[slot];
+            float *o = c->moe_out + (size_t)slot * E;
+            const float *d = c->moe_in + (size_t)r * E;
+            for (int i = 0; i < E; i++)
+                o[i] = d[i] * w;
+        }
+    }
+    if (lh->n_ff_shexp > 0) {   /* the shared expert, plain or gated, added after */
+        const int S = lh->n_ff_shexp;
+        struct matmul_job gu[2] = {{&l->gate_shexp, c->hb, S}, {&l->up_shexp, c->hb2, S}};
+        matmul_n(c, gu, 2, in, n_tok, 0);
+        for (int t = 0; t < n_tok; t++)
+            moe_act(act, S, c->hb + (size_t)t * S, c->hb2 + (size_t)t * S,
+                    c->hb2 + (size_t)t * S);
+        matmul(c, c->moe_in, E, &l->down_shexp, c->hb2, n_tok);
+        for (int t = 0; t < n_tok; t++) {
+            float *sh = c->moe_in + (size_t)t * E;
+            if (l->gate_inp_shexp.data) {
+                const float *gw = l->gate_inp_shexp.data;
+                const float *v = in + (size_t)t * E;
+                float z = 0;
+                for (int i = 0; i < E; i++)
+                    z += gw[i] * v[i];
+                const float g = 1.0f / (1.0f + expf(-z));
+                for (int i = 0; i < E; i++)
+                    sh[i] *= g;
+            }
+        }
+    }
+    /* in (c->xb) is read up to here: the sum of the slots, then + the shared expert */
+    for (int t = 0; t < n_tok; t++) {
+        float *o = c->xb + (size_t)t * E;
+        memcpy(o, c->moe_out + (size_t)t * KM * E, (size_t)E * sizeof(float));
+        for (int j = 1; j < K; j++) {
+            const float *s = c->moe_out + ((size_t)t * KM + j) * E;
+            for (int i = 0; i < E; i++)
+                o[i] += s[i];
+        }
+        if (lh->n_ff_shexp > 0)
+            for (int i = 0; i < E; i++)
+                o[i] += c->moe_in[(size_t)t * E + i];
+    }
+}
+
 /* Runs one batch of n_tok (<= n_batch) tokens at n_past; logits for all of them into
  * logits_out (n_tok rows) when all, else for the last one only (none if logits_out is NULL).
  * Per layer, as the architecture says: [pre-norm] attention [post-norm] (x residual scale) +
@@ -682,7 +863,10 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
                         hp->rms_eps);
             in = c->xb;
         }
-        forward_ffn(c, il, n_tok, in);
+        if (hp->l[il].n_expert > 0)
+            forward_moe(c, il, n_tok, in);
+        else
+            forward_ffn(c, il, n_tok, in);
         if (ar->post_norm)
             rmsnorm_groups(c->xb, n_tok, E, 1, E, l->post_ffn_norm.data, hp->rms_eps);
         add_scaled(c->x, c->xb, NE, res);

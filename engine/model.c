@@ -37,6 +37,8 @@ static const struct arch arch_table[] = {
     {.name = "smollm3", .pre_norm = 1, .nope_step = 4},
     {.name = "granite", .pre_norm = 1, .granite = 1},
     {.name = "mistral3", .pre_norm = 1, .yarn_keys = 1, .temp_scale = 1},
+    {.name = "qwen3moe", .rope_neox = 1, .pre_norm = 1, .qk_norm = QKN_HEAD, .moe_norm = 1},
+    {.name = "granitemoe", .pre_norm = 1, .granite = 1, .moe_norm = 1},
 };
 #define N_ARCH (sizeof arch_table / sizeof arch_table[0])
 
@@ -369,6 +371,59 @@ static int model_load_scales(eng_model *m) {
     return 0;
 }
 
+/* Mixture of experts: expert_count, expert_used_count and expert_feed_forward_length (per
+ * layer where arrays), the shared expert's width, the gating function and weight scale. A
+ * layer is a MoE layer when the model has experts and the layer has a router
+ * (blk.N.ffn_gate_inp.weight): leading dense layers (LFM2-MoE, DeepSeek) keep their FFN. */
+static int model_load_moe(eng_model *m) {
+    struct hparams *hp = &m->hp;
+    const struct arch *a = m->arch;
+    const int L = hp->n_layer;
+    int rc, n_expert, n_shexp, gating = a->moe_gating ? a->moe_gating : GATE_SOFTMAX;
+    hp->gating = gating;
+    hp->expert_w_scale = 0.0f;
+    if ((rc = hp_int(m, "expert_count", 0, 0, 4096, &n_expert)))
+        return rc;
+    if (n_expert == 0)
+        return 0;
+    int *used = malloc((size_t)L * sizeof *used), *ffe = malloc((size_t)L * sizeof *ffe);
+    if (!used || !ffe) {
+        free(used), free(ffe);
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    }
+    char key[128];
+    snprintf(key, sizeof key, "%s.expert_feed_forward_length", a->name);
+    rc = hp_int_layers(m, "expert_used_count", -1, 1, n_expert, used, NULL);
+    if (!rc && gguf_kv_find(m->g, key))
+        rc = hp_int_layers(m, "expert_feed_forward_length", -1, 1, 1 << 20, ffe, NULL);
+    else if (!rc)   /* granitemoe: the experts' width is feed_forward_length */
+        for (int il = 0; il < L; il++)
+            ffe[il] = hp->l[il].n_ff;
+    if (!rc)
+        rc = hp_int(m, "expert_shared_feed_forward_length", 0, 0, 1 << 20, &n_shexp);
+    if (!rc && a->moe_gating_key)
+        rc = hp_int(m, "expert_gating_func", gating, 1, 3, &gating);
+    if (!rc)
+        rc = hp_float(m, "expert_weights_scale", 0.0f, &hp->expert_w_scale);
+    if (!rc && !(hp->expert_w_scale >= 0 && hp->expert_w_scale < 1e6f))
+        rc = eng_error(ENG_E_FORMAT, "metadata '%s.expert_weights_scale' is out of range",
+                       a->name);
+    hp->gating = gating;
+    for (int il = 0; !rc && il < L; il++) {
+        char name[64];
+        snprintf(name, sizeof name, "blk.%d.ffn_gate_inp.weight", il);
+        if (!gguf_tensor_find(m->g, name))
+            continue;
+        struct layer_hp *lh = &hp->l[il];
+        lh->n_expert = n_expert;
+        lh->n_expert_used = used[il];
+        lh->n_ff_exp = ffe[il];
+        lh->n_ff_shexp = n_shexp;
+    }
+    free(used), free(ffe);
+    return rc;
+}
+
 static int model_load_hparams(eng_model *m) {
     struct hparams *hp = &m->hp;
     const struct arch *a = m->arch;
@@ -438,6 +493,8 @@ static int model_load_hparams(eng_model *m) {
                      &hp->n_ctx_orig)) ||
         (rc = model_load_rope(m)) || (rc = model_load_swa(m)) || (rc = model_load_scales(m)))
         return rc;
+    if ((rc = model_load_moe(m)))
+        return rc;
     /* which layers rotate, and with which table */
     int rope_on = 1;
     if (a->granite && (rc = hp_bool(m, "rope.scaling.finetuned", 1, &rope_on)))
@@ -458,6 +515,12 @@ static int model_load_hparams(eng_model *m) {
         hp->max_q = lh->n_embd_q > hp->max_q ? lh->n_embd_q : hp->max_q;
         hp->max_kv = lh->n_embd_kv > hp->max_kv ? lh->n_embd_kv : hp->max_kv;
         hp->max_ff = lh->n_ff > hp->max_ff ? lh->n_ff : hp->max_ff;
+        hp->max_ff = lh->n_ff_exp > hp->max_ff ? lh->n_ff_exp : hp->max_ff;
+        hp->max_ff = lh->n_ff_shexp > hp->max_ff ? lh->n_ff_shexp : hp->max_ff;
+        if (lh->n_expert > hp->max_expert)
+            hp->max_expert = lh->n_expert;
+        if (lh->n_expert_used > hp->max_expert_used)
+            hp->max_expert_used = lh->n_expert_used;
         hp->max_head = lh->n_head > hp->max_head ? lh->n_head : hp->max_head;
     }
     if (a->temp_scale && hp->temp_scale != 0.0f && hp->n_ctx_orig <= 0)
@@ -470,6 +533,47 @@ static int model_load_hparams(eng_model *m) {
 
 /* Binds name (printf-style) with shape [ne0, ne1] (ne1 = 0: a 1-D tensor of ne0). A missing
  * tensor is an error unless optional. Norms and biases (1-D) must be F32. */
+/* Binds name (already formatted) with shape [ne0, ne1, ne2] (ne1 = 0: a 1-D tensor of ne0;
+ * ne2 = 0: a 2-D one). A missing tensor is an error unless optional. Norms and biases (1-D)
+ * must be F32; f32 forces F32 for a 2-D or 3-D one (per-expert biases). */
+static int model_bind_v(eng_model *m, struct tensor *t, int optional, int f32, int64_t ne0,
+                        int64_t ne1, int64_t ne2, const char *name) {
+    memset(t, 0, sizeof *t);
+    const struct gguf_tensor *gt = gguf_tensor_find(m->g, name);
+    if (!gt) {
+        if (optional)
+            return 0;
+        return eng_error(ENG_E_FORMAT, "tensor '%s' is missing", name);
+    }
+    int64_t want1 = ne1 ? ne1 : 1, want2 = ne2 ? ne2 : 1;
+    if (gt->ne[0] != ne0 || gt->ne[1] != want1 || gt->ne[2] != want2 || gt->ne[3] != 1) {
+        if (ne2)
+            return eng_error(ENG_E_FORMAT, "tensor '%s' has shape [%lld, %lld, %lld, %lld], "
+                             "expected [%lld, %lld, %lld]", name, (long long)gt->ne[0],
+                             (long long)gt->ne[1], (long long)gt->ne[2], (long long)gt->ne[3],
+                             (long long)ne0, (long long)want1, (long long)want2);
+        return eng_error(ENG_E_FORMAT, "tensor '%s' has shape [%lld, %lld, %lld, %lld], "
+                         "expected [%lld, %lld]", name, (long long)gt->ne[0],
+                         (long long)gt->ne[1], (long long)gt->ne[2], (long long)gt->ne[3],
+                         (long long)ne0, (long long)want1);
+    }
+    const struct quant_traits *tr = quant_traits_get(gt->type);
+    if (!tr || !tr->supported || !tr->to_float || !tr->vec_dot)
+        return eng_error(ENG_E_UNSUPPORTED, "tensor '%s': type %s is not supported", name,
+                         tr && tr->name ? tr->name : "?");
+    if ((ne1 == 0 || f32) && gt->type != GGML_TYPE_F32)
+        return eng_error(ENG_E_UNSUPPORTED, "tensor '%s': type %s is not supported for a "
+                         "norm or bias (F32 only)", name, tr->name);
+    t->data = gt->data;
+    t->type = gt->type;
+    t->ne0 = gt->ne[0];
+    t->ne1 = want1;
+    t->ne2 = want2;
+    t->row_bytes = quant_row_size(gt->type, gt->ne[0]);
+    t->tr = tr;
+    return 0;
+}
+
 static int model_bind(eng_model *m, struct tensor *t, int optional, int64_t ne0, int64_t ne1,
                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static int model_bind(eng_model *m, struct tensor *t, int optional, int64_t ne0, int64_t ne1,
@@ -479,32 +583,58 @@ static int model_bind(eng_model *m, struct tensor *t, int optional, int64_t ne0,
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    memset(t, 0, sizeof *t);
-    const struct gguf_tensor *gt = gguf_tensor_find(m->g, name);
-    if (!gt) {
-        if (optional)
-            return 0;
-        return eng_error(ENG_E_FORMAT, "tensor '%s' is missing", name);
-    }
-    int64_t want1 = ne1 ? ne1 : 1;
-    if (gt->ne[0] != ne0 || gt->ne[1] != want1 || gt->ne[2] != 1 || gt->ne[3] != 1)
-        return eng_error(ENG_E_FORMAT, "tensor '%s' has shape [%lld, %lld, %lld, %lld], "
-                         "expected [%lld, %lld]", name, (long long)gt->ne[0],
-                         (long long)gt->ne[1], (long long)gt->ne[2], (long long)gt->ne[3],
-                         (long long)ne0, (long long)want1);
-    const struct quant_traits *tr = quant_traits_get(gt->type);
-    if (!tr || !tr->supported || !tr->to_float || !tr->vec_dot)
-        return eng_error(ENG_E_UNSUPPORTED, "tensor '%s': type %s is not supported", name,
-                         tr && tr->name ? tr->name : "?");
-    if (ne1 == 0 && gt->type != GGML_TYPE_F32)
-        return eng_error(ENG_E_UNSUPPORTED, "tensor '%s': type %s is not supported for a "
-                         "norm or bias (F32 only)", name, tr->name);
-    t->data = gt->data;
-    t->type = gt->type;
-    t->ne0 = gt->ne[0];
-    t->ne1 = want1;
-    t->row_bytes = quant_row_size(gt->type, gt->ne[0]);
-    t->tr = tr;
+    return model_bind_v(m, t, optional, 0, ne0, ne1, 0, name);
+}
+
+/* Layer il's tensor "blk.il.SUFFIX" with shape [ne0, ne1, ne2] (see model_bind_v). */
+static int model_bind_blk(eng_model *m, struct tensor *t, int optional, int f32, int il,
+                          const char *suffix, int64_t ne0, int64_t ne1, int64_t ne2) {
+    char name[128];
+    snprintf(name, sizeof name, "blk.%d.%s", il, suffix);
+    return model_bind_v(m, t, optional, f32, ne0, ne1, ne2, name);
+}
+
+struct tensor tensor_expert(const struct tensor *t, int e) {
+    struct tensor v = *t;
+    v.ne2 = 1;
+    if (t->rp)
+        v.data = (const uint8_t *)t->data +
+                 (size_t)e * (size_t)(t->ne1 / QUANT_RP_ROWS) * t->rp->group_bytes((int)t->ne0);
+    else
+        v.data = (const uint8_t *)t->data + (size_t)e * (size_t)t->ne1 * t->row_bytes;
+    return v;
+}
+
+/* Layer il's mixture of experts: router, the experts' matrices (3-D; gate and up apart or
+ * fused), their optional biases, the shared expert (and its gate). */
+static int model_bind_moe(eng_model *m, int il) {
+    struct layer *l = &m->layers[il];
+    const struct layer_hp *lh = &m->hp.l[il];
+    const int64_t E = m->hp.n_embd, X = lh->n_expert, F = lh->n_ff_exp, S = lh->n_ff_shexp;
+    int rc;
+    if ((rc = model_bind_blk(m, &l->router, 0, 0, il, "ffn_gate_inp.weight", E, X, 0)) ||
+        (rc = model_bind_blk(m, &l->b_router, 1, 0, il, "ffn_gate_inp.bias", X, 0, 0)) ||
+        (rc = model_bind_blk(m, &l->gate_up_exps, 1, 0, il, "ffn_gate_up_exps.weight", E, 2 * F,
+                             X)))
+        return rc;
+    if (!l->gate_up_exps.data &&
+        ((rc = model_bind_blk(m, &l->gate_exps, 0, 0, il, "ffn_gate_exps.weight", E, F, X)) ||
+         (rc = model_bind_blk(m, &l->up_exps, 0, 0, il, "ffn_up_exps.weight", E, F, X)) ||
+         (rc = model_bind_blk(m, &l->b_gate_exps, 1, 1, il, "ffn_gate_exps.bias", F, X, 0)) ||
+         (rc = model_bind_blk(m, &l->b_up_exps, 1, 1, il, "ffn_up_exps.bias", F, X, 0))))
+        return rc;
+    if ((rc = model_bind_blk(m, &l->down_exps, 0, 0, il, "ffn_down_exps.weight", F, E, X)) ||
+        (rc = model_bind_blk(m, &l->b_down_exps, 1, 1, il, "ffn_down_exps.bias", E, X, 0)))
+        return rc;
+    if (S > 0 &&
+        ((rc = model_bind_blk(m, &l->gate_shexp, 0, 0, il, "ffn_gate_shexp.weight", E, S, 0)) ||
+         (rc = model_bind_blk(m, &l->up_shexp, 0, 0, il, "ffn_up_shexp.weight", E, S, 0)) ||
+         (rc = model_bind_blk(m, &l->down_shexp, 0, 0, il, "ffn_down_shexp.weight", S, E, 0))))
+        return rc;
+    if (S > 0 && m->arch->shexp == SHEXP_GATED &&
+        (rc = model_bind_blk(m, &l->gate_inp_shexp, 0, 0, il, "ffn_gate_inp_shexp.weight", E, 0,
+                             0)))
+        return rc;
     return 0;
 }
 
@@ -541,11 +671,10 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
         if ((rc = model_bind(m, &l->attn_norm, !pre, E, 0, "blk.%d.attn_norm.weight", i)) ||
             (rc = model_bind(m, &l->wo, 0, Q, E, "blk.%d.attn_output.weight", i)) ||
             (rc = model_bind(m, &l->bo, 1, E, 0, "blk.%d.attn_output.bias", i)) ||
-            (rc = model_bind(m, &l->ffn_norm, !pre, E, 0, "blk.%d.ffn_norm.weight", i)) ||
-            (rc = model_bind(m, &l->w_down, 0, F, E, "blk.%d.ffn_down.weight", i)) ||
-            (rc = model_bind(m, &l->b_down, 1, E, 0, "blk.%d.ffn_down.bias", i)) ||
-            (rc = model_bind(m, &l->post_attn_norm, !post, E, 0,
-                             "blk.%d.post_attention_norm.weight", i)) ||
+            (rc = model_bind(m, &l->ffn_norm, !pre, E, 0, "blk.%d.%s.weight", i,
+                             a->ffn_norm_post ? "post_attention_norm" : "ffn_norm")) ||
+            (!a->ffn_norm_post && (rc = model_bind(m, &l->post_attn_norm, !post, E, 0,
+                             "blk.%d.post_attention_norm.weight", i))) ||
             (rc = model_bind(m, &l->post_ffn_norm, !post, E, 0, "blk.%d.post_ffw_norm.weight",
                              i)))
             return rc;
@@ -571,8 +700,15 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
              (rc = model_bind(m, &l->k_norm, 0, a->qk_norm == QKN_FULL ? KV : HD, 0,
                               "blk.%d.attn_k_norm.weight", i))))
             return rc;
+        if (lh->n_expert > 0) {
+            if ((rc = model_bind_moe(m, i)))
+                return rc;
+            goto next;
+        }
         /* the gated FFN: ffn_gate + ffn_up, or one ffn_up of gate then up rows (Phi-3) */
-        if ((rc = model_bind(m, &l->w_gate, 1, E, F, "blk.%d.ffn_gate.weight", i)))
+        if ((rc = model_bind(m, &l->w_down, 0, F, E, "blk.%d.ffn_down.weight", i)) ||
+            (rc = model_bind(m, &l->b_down, 1, E, 0, "blk.%d.ffn_down.bias", i)) ||
+            (rc = model_bind(m, &l->w_gate, 1, E, F, "blk.%d.ffn_gate.weight", i)))
             return rc;
         if (!l->w_gate.data) {
             char nm[64];
@@ -590,6 +726,7 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
         if (l->b_gate.data && !l->w_gate.data)
             return eng_error(ENG_E_FORMAT, "tensor 'blk.%d.ffn_gate.bias' without "
                              "'blk.%d.ffn_gate.weight'", i, i);
+    next:
         if (p->progress)   /* binding is quick; repacking (model_repack) takes the rest */
             p->progress(0.05f * (float)(i + 1) / (float)hp->n_layer, p->progress_ud);
     }
@@ -600,15 +737,19 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
  * are copied once into row-interleaved groups; the file's pages they came from are then
  * dropped, so memory stays about the file's size. ---- */
 
-int model_n_matrices(const eng_model *m) { return 1 + 8 * m->hp.n_layer; }
+#define MODEL_LAYER_MATRICES 16
+
+int model_n_matrices(const eng_model *m) { return 1 + MODEL_LAYER_MATRICES * m->hp.n_layer; }
 
 struct tensor *model_matrix(eng_model *m, int i) {
     if (i == 0)
         return &m->output;
-    struct layer *l = &m->layers[(i - 1) / 8];
-    struct tensor *ts[8] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up,
-                            &l->w_down};
-    return ts[(i - 1) % 8];
+    struct layer *l = &m->layers[(i - 1) / MODEL_LAYER_MATRICES];
+    struct tensor *ts[MODEL_LAYER_MATRICES] = {
+        &l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down,
+        &l->router, &l->gate_exps, &l->up_exps, &l->gate_up_exps, &l->down_exps,
+        &l->gate_shexp, &l->up_shexp, &l->down_shexp};
+    return ts[(i - 1) % MODEL_LAYER_MATRICES];
 }
 
 static double model_now_ms(void) {
@@ -636,13 +777,13 @@ static void *model_repack_worker(void *ud) {
         const struct tensor *t = j->v[i];
         const struct quant_repack *rp = t->rp;
         const size_t gb = rp->group_bytes((int)t->ne0);
-        for (int64_t g = 0; g < t->ne1 / QUANT_RP_ROWS; g++)
+        const int64_t rows = t->ne1 * t->ne2, ng = rows / QUANT_RP_ROWS; /* experts: ne1 % 16 == 0 */
+        for (int64_t g = 0; g < ng; g++)
             rp->pack((const uint8_t *)t->data + (size_t)g * QUANT_RP_ROWS * t->row_bytes,
                      t->row_bytes, j->dst[i] + (size_t)g * gb, (int)t->ne0);
-        gguf_advise_dontneed(j->m->g, t->data, (size_t)t->ne1 * t->row_bytes);
-        const long long done = atomic_fetch_add(&j->done, (long long)(t->ne1 / QUANT_RP_ROWS) *
-                                                              (long long)gb) +
-                               (long long)(t->ne1 / QUANT_RP_ROWS) * (long long)gb;
+        gguf_advise_dontneed(j->m->g, t->data, (size_t)rows * t->row_bytes);
+        const long long done = atomic_fetch_add(&j->done, (long long)ng * (long long)gb) +
+                               (long long)ng * (long long)gb;
         if (j->p->progress && pthread_equal(pthread_self(), j->caller))
             j->p->progress(0.05f + 0.95f * (float)((double)done / (double)j->total),
                            j->p->progress_ud);
@@ -671,7 +812,8 @@ static int model_repack(eng_model *m, const struct eng_model_params *p) {
         t->rp = rp;   /* data still the file's rows until the packing is done */
         v[k] = t;
         dst[k++] = (uint8_t *)total;   /* an offset until the buffer exists */
-        total += (size_t)(t->ne1 / QUANT_RP_ROWS) * rp->group_bytes((int)t->ne0);
+        total += (size_t)(t->ne1 / QUANT_RP_ROWS) * (size_t)t->ne2 *
+                 rp->group_bytes((int)t->ne0);
     }
     if (total && !(m->rp_mem = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
         free(v), free(dst);

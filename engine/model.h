@@ -12,7 +12,14 @@
 #include "gguf.h"
 #include "quant.h"
 
-enum arch_act { ACT_SILU = 0, ACT_GELU = 1 };         /* the gated FFN's activation */
+enum arch_act { ACT_SILU = 0, ACT_GELU = 1,           /* the gated FFN's activation */
+                ACT_SWIGLU_OAI = 2 };                  /* gpt-oss: clamped, x sigmoid(1.702 x) */
+enum arch_gating { GATE_SOFTMAX = 1, GATE_SIGMOID = 2, /* expert probabilities from the router's */
+                   GATE_SOFTMAX_WEIGHT = 3 };          /* logits (llama.cpp's numbering); the
+                                                        * last: top-k of the raw logits, softmax
+                                                        * over the k chosen (gpt-oss) */
+enum arch_shexp { SHEXP_PLAIN = 0, SHEXP_GATED = 1 };  /* a shared expert added as it is, or
+                                                        * x sigmoid(ffn_gate_inp_shexp . v) */
 enum arch_qk_norm { QKN_NONE = 0, QKN_HEAD, QKN_FULL }; /* RMSNorm of q and k: per head, or over
                                                           * the whole q (k) vector (OLMo 2) */
 enum arch_swa_rope {  /* RoPE on sliding-window layers */
@@ -40,6 +47,11 @@ struct arch {
     unsigned attn_softcap : 1;  /* reads attn_logit_softcapping */
     unsigned final_softcap : 1; /* reads final_logit_softcapping */
     unsigned swa_nope_global : 1; /* with a sliding window, the global layers skip RoPE */
+    unsigned moe_norm : 1;   /* the chosen experts' weights are renormalized to sum 1 */
+    unsigned moe_gating_key : 1; /* reads expert_gating_func (else moe_gating) */
+    unsigned ffn_norm_post : 1;  /* the FFN's pre-norm is named post_attention_norm (gpt-oss) */
+    unsigned char moe_gating;    /* enum arch_gating */
+    unsigned char shexp;         /* enum arch_shexp */
     unsigned char act;       /* enum arch_act */
     unsigned char qk_norm;   /* enum arch_qk_norm */
     unsigned char swa_rope;  /* enum arch_swa_rope */
@@ -56,11 +68,12 @@ struct arch {
                               * instead of 1/sqrt(head_dim) (Gemma 2 27B: 46, Gemma 3 27B: 62) */
 };
 
-/* A weight bound into the mapping: ne0 values per row, ne1 rows. */
+/* A weight bound into the mapping: ne0 values per row, ne1 rows (per expert: ne2 experts of
+ * ne1 rows each for a 3-D expert tensor, ne2 = 1 otherwise). */
 struct tensor {
     const void *data;          /* the file's rows, or the repacked groups when rp is set */
     uint32_t type;
-    int64_t ne0, ne1;
+    int64_t ne0, ne1, ne2;
     size_t row_bytes;
     const struct quant_traits *tr;
     const struct quant_repack *rp; /* repacked at load (quant.h): data holds ne1 / 16 groups */
@@ -75,6 +88,8 @@ struct rope_cfg {
 /* One layer's hyper-parameters (per layer: the metadata may give arrays). */
 struct layer_hp {
     int n_head, n_head_kv, n_ff;
+    int n_expert, n_expert_used;   /* a mixture-of-experts FFN when n_expert > 0 */
+    int n_ff_exp, n_ff_shexp;      /* an expert's and the shared expert's FFN width */
     int n_embd_q, n_embd_kv;   /* n_head * head_dim, n_head_kv * head_dim */
     int swa;                   /* attends to the last n_swa positions only */
     int rope;                  /* index into hparams.rope[], -1: no RoPE (NoPE layer) */
@@ -95,7 +110,11 @@ struct hparams {
     float emb_scale, res_scale, logit_scale; /* 1, 1 (0: none), 1 when unused */
     float temp_scale;          /* q *= 1 + temp_scale * ln(floor(pos / n_ctx_orig) + 1) */
     int n_kv_total;            /* sum of the layers' n_embd_kv (values per cache position) */
-    int max_q, max_kv, max_ff, max_head; /* the largest per-layer widths, for buffer sizes */
+    int max_q, max_kv, max_ff, max_head; /* the largest per-layer widths, for buffer sizes
+                                          * (max_ff covers experts and shared experts) */
+    int max_expert, max_expert_used;
+    int gating;                /* enum arch_gating */
+    float expert_w_scale;      /* the experts' weights times this (0 or 1: none) */
     struct layer_hp *l;        /* (n_layer) */
 };
 
@@ -105,7 +124,16 @@ struct layer {
     struct tensor ffn_norm, w_gate, w_up, w_down, b_gate, b_up, b_down; /* w_up is gate+up
                                                                           * when w_gate is absent */
     struct tensor post_ffn_norm;
+    /* mixture of experts: router (n_embd x n_expert) with optional bias, 3-D experts (gate and
+     * up apart or fused, gate rows first), per-expert biases (n_ff_exp or n_embd x n_expert),
+     * the shared expert and its gate */
+    struct tensor router, b_router, gate_exps, up_exps, gate_up_exps, down_exps;
+    struct tensor b_gate_exps, b_up_exps, b_down_exps;
+    struct tensor gate_shexp, up_shexp, down_shexp, gate_inp_shexp;
 };
+
+/* Expert e of a 3-D expert tensor as a 2-D weight (ne1 rows). */
+struct tensor tensor_expert(const struct tensor *t, int e);
 
 struct vocab; /* engine/tokenizer.h */
 
@@ -135,8 +163,9 @@ const struct vocab *eng_model_vocab(const eng_model *m);
 /* The GGUF file of m (borrowed). */
 const gguf *eng_model_gguf(const eng_model *m);
 /* The weight matrices the forward pass multiplies by: index 0 the output (the embeddings when
- * tied), then each layer's wq, wk, wv, wqkv, wo, w_gate, w_up, w_down (absent ones have no
- * data). For the engine's buffer sizes and the repacking at load. */
+ * tied), then each layer's wq, wk, wv, wqkv, wo, w_gate, w_up, w_down, the router, the expert
+ * tensors and the shared expert's (absent ones have no data). For the engine's buffer sizes
+ * and the repacking at load. */
 int model_n_matrices(const eng_model *m);
 struct tensor *model_matrix(eng_model *m, int i);
 

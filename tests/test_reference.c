@@ -288,6 +288,9 @@ static const char *const ref26_files[] = {
     "syn26-granite-F16", "syn26-granite-Q4_K_M", "syn26-olmo3-F16", "syn26-olmo3-Q4_K_M",
     "syn26-smollm3-F16", "syn26-smollm3-Q4_K_M", "syn26-exaone4-F16", "syn26-exaone4-Q8_0",
     "syn26-llama-yarn-F16", "syn26-llama-yarn-Q4_K_M",
+    /* mixtures of experts */
+    "syn26-qwen3moe-F16", "syn26-qwen3moe-Q4_K_M", "syn26-granitemoe-F16",
+    "syn26-granitemoe-Q8_0",
 };
 
 static void reference26_check_all(int no_repack) {
@@ -372,7 +375,9 @@ TEST(reference_threads_identical) {
                            "models-2026/syn26-olmo3-F16.gguf",
                            "models-2026/syn26-smollm3-Q4_K_M.gguf",
                            "models-2026/syn26-exaone4-Q8_0.gguf",
-                           "models-2026/syn26-llama-yarn-F16.gguf"};
+                           "models-2026/syn26-llama-yarn-F16.gguf",
+                           "models-2026/syn26-qwen3moe-Q4_K_M.gguf",
+                           "models-2026/syn26-granitemoe-F16.gguf"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         eng_model *m;
         CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",
@@ -413,12 +418,15 @@ TEST(reference_threads_identical) {
 
 /* Sliding windows over a cache that is reused: one batch, token by token after a prefix, and
  * re-decoding after a truncation give the same logits (the window is a mask over the whole
- * cache, so going back never needs a position the window dropped). */
-TEST(reference_swa_reuse) {
+ * cache, so going back never needs a position the window dropped). The same for mixtures of
+ * experts (a batch grouped by expert vs one token at a time). */
+TEST(reference_swa_moe_reuse) {
     REQUIRE_SHARED();
     const char *files[] = {"models-2026/syn26-gemma3-F16.gguf",
                            "models-2026/syn26-olmo3-Q4_K_M.gguf",
-                           "models-2026/syn26-gemma2-Q4_K_M.gguf"};
+                           "models-2026/syn26-gemma2-Q4_K_M.gguf",
+                           "models-2026/syn26-qwen3moe-Q4_K_M.gguf",
+                           "models-2026/syn26-granitemoe-Q8_0.gguf"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         eng_model *m;
         CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",
