@@ -14,6 +14,9 @@
 #include "pool.h"
 #include "sysmem.h"
 
+/* Checkpoints of the recurrent state kept per context (the most recent prompt ends). */
+#define ENG_RS_CKPT 4
+
 struct eng_ctx {
     eng_model *m;
     pool *pool;
@@ -28,7 +31,7 @@ struct eng_ctx {
     float *q;                  /* (n_batch, max_q) */
     float *k, *v;              /* (n_batch, max_kv) */
     float *hb;                 /* (n_batch, max(2 max_ff, max_q + 2 max_kv)) */
-    float *hb2;                /* (n_batch, max_ff) */
+    float *hb2;                /* (n_batch, max(max_ff, n_embd)) */
     float *rope[2];            /* (n_batch, n_rot) cos, sin pairs: global, local layers */
     const float *rope_ff;      /* the frequency divisors this context uses, or NULL */
     float *att;                /* (n_threads, att_stride) attention scratch (attn_worker) */
@@ -44,6 +47,10 @@ struct eng_ctx {
     int *moe_row;              /* (n_batch) token * max_expert_used + slot of a gathered row */
     float *moe_in;             /* (n_batch, n_embd) an expert's input rows, gathered */
     float *moe_out;            /* (n_batch * max_expert_used, n_embd) each slot's output */
+    float *rs;                 /* (n_rs_total) the recurrent layers' state after n_past tokens */
+    struct { int pos; float *data; } ckpt[ENG_RS_CKPT]; /* saved states (pos -1: unused) */
+    float *conv;               /* (shortconv_l - 1 + n_batch, n_embd) a short convolution's
+                                * inputs: the state's rows then the batch's */
     float *logits;             /* (n_logits_cap, n_vocab) */
     int n_logits_cap;
     int n_logits, logits_all;  /* of the last eng_decode */
@@ -67,11 +74,47 @@ size_t eng_ctx_kv_bytes(const eng_ctx *c) {
     return 2 * (size_t)hp->n_kv_total * (size_t)c->n_ctx * c->kv_elt;
 }
 
+void eng_ctx_checkpoint(eng_ctx *c) {
+    const size_t n = c->m->hp.n_rs_total;
+    if (!n || c->n_past == 0)
+        return;
+    int slot = 0;
+    for (int i = 0; i < ENG_RS_CKPT; i++) {
+        if (c->ckpt[i].pos == c->n_past)   /* already there */
+            return;
+        if (c->ckpt[i].pos < c->ckpt[slot].pos)
+            slot = i;   /* unused (-1) first, else the oldest position */
+    }
+    c->ckpt[slot].pos = c->n_past;
+    memcpy(c->ckpt[slot].data, c->rs, n * sizeof(float));
+}
+
 void eng_ctx_truncate(eng_ctx *c, int n_past) {
     if (n_past < 0)
         n_past = 0;
-    if (n_past < c->n_past)
+    if (n_past >= c->n_past)
+        return;
+    const size_t n = c->m->hp.n_rs_total;
+    if (!n) {
         c->n_past = n_past;
+        return;
+    }
+    /* a recurrent state cannot be rewound: back to the latest checkpoint at or before n_past
+     * (the start when there is none); the later ones belong to the history being dropped */
+    int best = -1;
+    for (int i = 0; i < ENG_RS_CKPT; i++) {
+        if (c->ckpt[i].pos > n_past)
+            c->ckpt[i].pos = -1;
+        else if (c->ckpt[i].pos >= 0 && (best < 0 || c->ckpt[i].pos > c->ckpt[best].pos))
+            best = i;
+    }
+    if (best >= 0) {
+        memcpy(c->rs, c->ckpt[best].data, n * sizeof(float));
+        c->n_past = c->ckpt[best].pos;
+    } else {
+        memset(c->rs, 0, n * sizeof(float));
+        c->n_past = 0;
+    }
 }
 
 void eng_ctx_free(eng_ctx *c) {
@@ -93,6 +136,10 @@ void eng_ctx_free(eng_ctx *c) {
     free(c->rope[1]);
     free(c->att);
     free(c->xq);
+    free(c->rs);
+    for (int i = 0; i < ENG_RS_CKPT; i++)
+        free(c->ckpt[i].data);
+    free(c->conv);
     free(c->moe_lg);
     free(c->moe_sel);
     free(c->moe_w);
@@ -160,6 +207,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     size_t Q = (size_t)hp->max_q;
     size_t F = (size_t)hp->max_ff;
     size_t hbw = 2 * F > Q + 2 * KV ? 2 * F : Q + 2 * KV;
+    if (hp->shortconv_l && hbw < 3 * E)   /* a short convolution's B, C, X */
+        hbw = 3 * E;
     size_t kv_n = (size_t)hp->n_kv_total * (size_t)c->n_ctx;
     c->xq_row = max_act_row(m);
     /* the KV cache and batch activations, refused up front rather than OOM-killed on use */
@@ -181,7 +230,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->k = malloc(B * KV * sizeof(float));
     c->v = malloc(B * KV * sizeof(float));
     c->hb = malloc(B * hbw * sizeof(float));
-    c->hb2 = malloc(B * F * sizeof(float));
+    c->hb2 = malloc(B * (F > E ? F : E) * sizeof(float));   /* a convolution's y is n_embd */
     c->rope[0] = malloc(B * (size_t)hp->n_rot * sizeof(float));
     c->rope[1] = malloc(B * (size_t)hp->n_rot * sizeof(float));
     /* as llama.cpp: Llama 3.1's divisors always; Phi-3's long ones for a context longer than
@@ -193,7 +242,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     /* attn_worker's scratch: up to a KV head's group of query heads per task */
     int max_group = 1;
     for (int il = 0; il < hp->n_layer; il++)
-        if (hp->l[il].n_head / hp->l[il].n_head_kv > max_group)
+        if (hp->l[il].n_head_kv && hp->l[il].n_head / hp->l[il].n_head_kv > max_group)
             max_group = hp->l[il].n_head / hp->l[il].n_head_kv;
     c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * (size_t)hp->head_dim);
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
@@ -205,6 +254,19 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
         !c->logits) {
         eng_ctx_free(c);
         return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+    }
+    if (hp->n_rs_total) {   /* recurrent state, its checkpoints, the convolution's scratch */
+        c->rs = calloc(hp->n_rs_total, sizeof(float));
+        int ok = c->rs != NULL;
+        for (int i = 0; i < ENG_RS_CKPT; i++) {
+            c->ckpt[i].pos = -1;
+            ok = ok && (c->ckpt[i].data = malloc(hp->n_rs_total * sizeof(float)));
+        }
+        c->conv = malloc(((size_t)hp->shortconv_l + B) * E * sizeof(float));
+        if (!ok || !c->conv) {
+            eng_ctx_free(c);
+            return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+        }
     }
     if (hp->max_expert > 0) {
         const size_t X = (size_t)hp->max_expert, K = (size_t)hp->max_expert_used;
@@ -525,7 +587,8 @@ static void attn_worker(void *ud, int ith, int nth) {
             if (cap > 0)
                 for (int j = 0; j < n_pos; j++)
                     att[j] = cap * tanhf(att[j]);
-            ops_softmax(n_pos, att, f16);
+            const float *sk = c->m->layers[a->layer].sinks.data;
+            ops_softmax_sink(n_pos, att, f16, sk ? sk[h0 + h] : -INFINITY);
             memset(acc, 0, 16 * (size_t)hd * sizeof *acc);
         }
         for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
@@ -661,10 +724,17 @@ static void forward_ffn(eng_ctx *c, int il, int n_tok, const float *in) {
 /* The experts' gated activation of n values: g (gate) and u (up) in, y = act(g, u) out (y may
  * alias u). */
 static void moe_act(int act, int n, const float *g, const float *u, float *y) {
-    if (act == ACT_GELU)
+    if (act == ACT_GELU) {
         ops_gelu_mul(n, g, u, y);
-    else
+    } else if (act == ACT_SWIGLU_OAI) {   /* ggml_swiglu_oai: alpha 1.702, limit 7 */
+        for (int i = 0; i < n; i++) {
+            const float x = g[i] < 7.0f ? g[i] : 7.0f;
+            const float v = u[i] < -7.0f ? -7.0f : u[i] > 7.0f ? 7.0f : u[i];
+            y[i] = x / (1.0f + expf(1.702f * -x)) * (v + 1.0f);
+        }
+    } else {
         ops_silu_mul(n, g, u, y);
+    }
 }
 
 /* Routes each token of the batch (router logits -> probabilities -> the top k, their weights),
@@ -685,15 +755,19 @@ static void moe_route(eng_ctx *c, int il, int n_tok, const float *in) {
         else if (hp->gating == GATE_SIGMOID)
             for (int e = 0; e < X; e++)
                 p[e] = 1.0f / (1.0f + expf(-p[e]));
-        /* the k largest, best first (ties: the lower id) */
+        /* the k largest (with the selection bias, which the weights do not see), best first
+         * (ties: the lower id) */
+        const float *pb = l->exp_probs_b.data;
         for (int j = 0; j < K; j++) {
             int best = -1;
+            float bv = 0;
             for (int e = 0; e < X; e++) {
                 int taken = 0;
                 for (int q = 0; q < j && !taken; q++)
                     taken = sel[q] == e;
-                if (!taken && (best < 0 || p[e] > p[best]))
-                    best = e;
+                const float v = pb ? p[e] + pb[e] : p[e];
+                if (!taken && (best < 0 || v > bv))
+                    best = e, bv = v;
             }
             sel[j] = best;
             w[j] = p[best];
@@ -814,6 +888,38 @@ static void forward_moe(eng_ctx *c, int il, int n_tok, const float *in) {
     }
 }
 
+/* LFM2's gated short convolution of layer il: (B, C, X) = in_proj . in; u = B * X; y_t =
+ * sum_k K[k] u_{t-L+1+k} per channel over the state's last L-1 inputs and the batch's (as
+ * ggml_ssm_conv: in float, k ascending); out = out_proj . (C * y), into c->xb. The state keeps
+ * the last L-1 u rows. */
+static void forward_shortconv(eng_ctx *c, int il, int n_tok, const float *in) {
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[il];
+    const int E = hp->n_embd, L = hp->shortconv_l;
+    float *state = c->rs + hp->l[il].rs_off;   /* (L - 1, E) */
+    matmul(c, c->hb, 3 * E, &l->sc_in, in, n_tok);
+    memcpy(c->conv, state, (size_t)(L - 1) * E * sizeof(float));
+    for (int t = 0; t < n_tok; t++) {
+        const float *r = c->hb + (size_t)t * 3 * E;
+        float *u = c->conv + (size_t)(L - 1 + t) * E;
+        for (int i = 0; i < E; i++)
+            u[i] = r[i] * r[2 * E + i];
+    }
+    const float *K = l->sc_conv.data;   /* (E, L): channel ch's kernel at K + ch * L */
+    for (int t = 0; t < n_tok; t++) {
+        const float *cg = c->hb + (size_t)t * 3 * E + E;
+        float *y = c->hb2 + (size_t)t * E;
+        for (int ch = 0; ch < E; ch++) {
+            float sum = 0.0f;
+            for (int k = 0; k < L; k++)
+                sum += c->conv[(size_t)(t + k) * E + ch] * K[(size_t)ch * L + k];
+            y[ch] = cg[ch] * sum;
+        }
+    }
+    memcpy(state, c->conv + (size_t)n_tok * E, (size_t)(L - 1) * E * sizeof(float));
+    matmul(c, c->xb, E, &l->sc_out, c->hb2, n_tok);
+}
+
 /* Runs one batch of n_tok (<= n_batch) tokens at n_past; logits for all of them into
  * logits_out (n_tok rows) when all, else for the last one only (none if logits_out is NULL).
  * Per layer, as the architecture says: [pre-norm] attention [post-norm] (x residual scale) +
@@ -851,7 +957,10 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
                         hp->rms_eps);
             in = c->xb;
         }
-        forward_attn(c, il, n_tok, in);
+        if (hp->l[il].kind == LAYER_SHORTCONV)
+            forward_shortconv(c, il, n_tok, in);
+        else
+            forward_attn(c, il, n_tok, in);
         if (ar->post_norm)
             rmsnorm_groups(c->xb, n_tok, E, 1, E, l->post_attn_norm.data, hp->rms_eps);
         add_scaled(c->x, c->xb, NE, res);
@@ -924,6 +1033,8 @@ int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all) {
             return rc == ENG_E_CANCELLED ? eng_error(rc, "cancelled") : rc;
         done += nb;
     }
+    if (n > 1)   /* the end of a prompt: where a later turn may want to resume */
+        eng_ctx_checkpoint(c);
     c->logits_all = logits_all;
     c->n_logits = logits_all ? n : 1;
     c->n_decoded = n;

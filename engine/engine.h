@@ -114,8 +114,15 @@ int eng_ctx_n_past(const eng_ctx *c);        /* tokens in the KV cache */
 size_t eng_ctx_kv_bytes(const eng_ctx *c);   /* bytes allocated for the KV cache */
 /* The tokens in the KV cache (borrowed, eng_ctx_n_past() of them). */
 const int32_t *eng_ctx_tokens(const eng_ctx *c);
-/* Forgets cache positions >= n_past (keeps the first n_past tokens). */
+/* Forgets cache positions >= n_past (keeps the first n_past tokens). A model with recurrent
+ * layers (LFM2, Qwen3.5, Granite 4.0-H) cannot rewind its state: the context goes back to its
+ * latest checkpoint at or before n_past (the start when there is none), so it may keep fewer
+ * tokens than asked: eng_ctx_n_past() says how many. */
 void eng_ctx_truncate(eng_ctx *c, int n_past);
+/* Saves the recurrent state at the current position (a few are kept, the oldest replaced;
+ * eng_decode of more than one token does it at its end). No-op for models without recurrent
+ * layers. For the end of a reply: the next turn resumes from there. */
+void eng_ctx_checkpoint(eng_ctx *c);
 
 /* Runs the model on n tokens appended at position n_past. logits_all: keep logits for every
  * token of this call (teacher forcing); else only for the last. Returns ENG_OK or ENG_E_*. */

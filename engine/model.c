@@ -39,6 +39,13 @@ static const struct arch arch_table[] = {
     {.name = "mistral3", .pre_norm = 1, .yarn_keys = 1, .temp_scale = 1},
     {.name = "qwen3moe", .rope_neox = 1, .pre_norm = 1, .qk_norm = QKN_HEAD, .moe_norm = 1},
     {.name = "granitemoe", .pre_norm = 1, .granite = 1, .moe_norm = 1},
+    {.name = "lfm2", .rope_neox = 1, .pre_norm = 1, .qk_norm = QKN_HEAD,
+     .recr_kind = LAYER_SHORTCONV, .swa_all_attn = 1, .out_norm = "token_embd_norm"},
+    {.name = "lfm2moe", .rope_neox = 1, .pre_norm = 1, .qk_norm = QKN_HEAD, .moe_norm = 1,
+     .moe_gating_key = 1, .recr_kind = LAYER_SHORTCONV, .swa_all_attn = 1,
+     .out_norm = "token_embd_norm"},
+    {.name = "gpt-oss", .rope_neox = 1, .pre_norm = 1, .ffn_norm_post = 1, .need_output = 1,
+     .act = ACT_SWIGLU_OAI, .moe_gating = GATE_SOFTMAX_WEIGHT, .swa_pattern = 2},
 };
 #define N_ARCH (sizeof arch_table / sizeof arch_table[0])
 
@@ -291,7 +298,7 @@ static int model_load_swa(eng_model *m) {
     const struct arch *a = m->arch;
     int rc, window = 0;
     hp->n_swa = 0;
-    if (!a->swa_pattern || (a->swa_n_layer && hp->n_layer != a->swa_n_layer))
+    if (!(a->swa_pattern || a->swa_all_attn) || (a->swa_n_layer && hp->n_layer != a->swa_n_layer))
         return 0;
     if ((rc = hp_int(m, "attention.sliding_window", a->swa_window_default, 0, 1 << 30, &window)))
         return rc;
@@ -305,7 +312,10 @@ static int model_load_swa(eng_model *m) {
     uint32_t at;
     uint64_t na;
     const uint8_t *d;
-    if (gguf_get_arr(m->g, key, &at, &na, &d) == 0) {
+    if (a->swa_all_attn) {
+        for (int il = 0; il < hp->n_layer; il++)
+            pat[il] = hp->l[il].kind == LAYER_ATTN;
+    } else if (gguf_get_arr(m->g, key, &at, &na, &d) == 0) {
         if (at != GGUF_TYPE_BOOL) {
             free(pat);
             return eng_error(ENG_E_FORMAT, "metadata '%s' is not a bool array", key);
@@ -450,7 +460,8 @@ static int model_load_hparams(eng_model *m) {
     snprintf(key, sizeof key, "%s.attention.head_count_kv", a->name);
     if (!gguf_kv_find(m->g, key))
         memcpy(hk, nh, (size_t)L * sizeof *hk);
-    else if ((rc = hp_int_layers(m, "attention.head_count_kv", -1, 1, 1 << 12, hk, NULL))) {
+    else if ((rc = hp_int_layers(m, "attention.head_count_kv", -1, a->recr_kind ? 0 : 1,
+                                 1 << 12, hk, NULL))) {
         free(hk), free(nh), free(ff);
         return rc;
     }
@@ -458,10 +469,11 @@ static int model_load_hparams(eng_model *m) {
         hp->l[il].n_head = nh[il];
         hp->l[il].n_head_kv = hk[il];
         hp->l[il].n_ff = ff[il];
+        hp->l[il].kind = hk[il] == 0 ? a->recr_kind : LAYER_ATTN;
     }
     free(hk), free(nh), free(ff);
     for (int il = 0; il < L; il++)
-        if (hp->l[il].n_head % hp->l[il].n_head_kv)
+        if (hp->l[il].n_head_kv && hp->l[il].n_head % hp->l[il].n_head_kv)
             return eng_error(ENG_E_FORMAT, "layer %d: %d heads are not a multiple of %d KV heads",
                              il, hp->l[il].n_head, hp->l[il].n_head_kv);
     /* head size: attention.key_length when given (Mistral Nemo: 128 with n_embd 5120 and 32
@@ -500,10 +512,19 @@ static int model_load_hparams(eng_model *m) {
     if (a->granite && (rc = hp_bool(m, "rope.scaling.finetuned", 1, &rope_on)))
         return rc;
     hp->n_kv_total = hp->max_q = hp->max_kv = hp->max_ff = hp->max_head = 0;
+    hp->n_rs_total = 0;
+    for (int il = 0; il < L && !hp->shortconv_l; il++)
+        if (hp->l[il].kind == LAYER_SHORTCONV &&
+            (rc = hp_int(m, "shortconv.l_cache", -1, 2, 64, &hp->shortconv_l)))
+            return rc;
     for (int il = 0; il < L; il++) {
         struct layer_hp *lh = &hp->l[il];
         lh->n_embd_q = lh->n_head * hp->head_dim;
         lh->n_embd_kv = lh->n_head_kv * hp->head_dim;
+        lh->rs_off = hp->n_rs_total;
+        lh->n_rs = lh->kind == LAYER_SHORTCONV ? (size_t)(hp->shortconv_l - 1) * (size_t)hp->n_embd
+                                               : 0;
+        hp->n_rs_total += lh->n_rs;
         lh->rope = lh->swa ? 1 : 0;
         if (!rope_on || (a->nope_step && (il + 1) % a->nope_step == 0) ||
             (a->swa_nope_global && hp->n_swa && !lh->swa))
@@ -614,6 +635,7 @@ static int model_bind_moe(eng_model *m, int il) {
     int rc;
     if ((rc = model_bind_blk(m, &l->router, 0, 0, il, "ffn_gate_inp.weight", E, X, 0)) ||
         (rc = model_bind_blk(m, &l->b_router, 1, 0, il, "ffn_gate_inp.bias", X, 0, 0)) ||
+        (rc = model_bind_blk(m, &l->exp_probs_b, 1, 0, il, "exp_probs_b.bias", X, 0, 0)) ||
         (rc = model_bind_blk(m, &l->gate_up_exps, 1, 0, il, "ffn_gate_up_exps.weight", E, 2 * F,
                              X)))
         return rc;
@@ -638,10 +660,62 @@ static int model_bind_moe(eng_model *m, int il) {
     return 0;
 }
 
+/* Layer i's attention: q, k, v (fused or apart, biases optional), the output projection (and
+ * bias), q/k norms, sinks. */
+static int model_bind_attn(eng_model *m, int i) {
+    const struct hparams *hp = &m->hp;
+    const struct arch *a = m->arch;
+    struct layer *l = &m->layers[i];
+    const struct layer_hp *lh = &hp->l[i];
+    const int64_t E = hp->n_embd, HD = hp->head_dim, Q = lh->n_embd_q, KV = lh->n_embd_kv;
+    int rc;
+    if ((rc = model_bind(m, &l->wo, 0, Q, E, "blk.%d.attn_output.weight", i)) ||
+        (rc = model_bind(m, &l->bo, 1, E, 0, "blk.%d.attn_output.bias", i)))
+        return rc;
+    /* q, k, v: one fused matrix (with one bias, or three) or three, biases optional */
+    if ((rc = model_bind(m, &l->wqkv, 1, E, Q + 2 * KV, "blk.%d.attn_qkv.weight", i)))
+        return rc;
+    if (l->wqkv.data) {
+        if ((rc = model_bind(m, &l->bqkv, 1, Q + 2 * KV, 0, "blk.%d.attn_qkv.bias", i)))
+            return rc;
+    } else if ((rc = model_bind(m, &l->wq, 0, E, Q, "blk.%d.attn_q.weight", i)) ||
+               (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i)) ||
+               (rc = model_bind(m, &l->wv, 0, E, KV, "blk.%d.attn_v.weight", i))) {
+        return rc;
+    }
+    if (!l->bqkv.data &&
+        ((rc = model_bind(m, &l->bq, 1, Q, 0, "blk.%d.attn_q.bias", i)) ||
+         (rc = model_bind(m, &l->bk, 1, KV, 0, "blk.%d.attn_k.bias", i)) ||
+         (rc = model_bind(m, &l->bv, 1, KV, 0, "blk.%d.attn_v.bias", i))))
+        return rc;
+    if ((rc = model_bind(m, &l->sinks, 1, lh->n_head, 0, "blk.%d.attn_sinks.weight", i)))
+        return rc;
+    if (a->qk_norm &&
+        ((rc = model_bind(m, &l->q_norm, 0, a->qk_norm == QKN_FULL ? Q : HD, 0,
+                          "blk.%d.attn_q_norm.weight", i)) ||
+         (rc = model_bind(m, &l->k_norm, 0, a->qk_norm == QKN_FULL ? KV : HD, 0,
+                          "blk.%d.attn_k_norm.weight", i))))
+        return rc;
+    return 0;
+}
+
+/* Layer i's gated short convolution (LFM2). */
+static int model_bind_shortconv(eng_model *m, int i) {
+    struct layer *l = &m->layers[i];
+    const int64_t E = m->hp.n_embd;
+    int rc;
+    if ((rc = model_bind(m, &l->sc_in, 0, E, 3 * E, "blk.%d.shortconv.in_proj.weight", i)) ||
+        (rc = model_bind_blk(m, &l->sc_conv, 0, 1, i, "shortconv.conv.weight",
+                             m->hp.shortconv_l, E, 0)) ||
+        (rc = model_bind(m, &l->sc_out, 0, E, E, "blk.%d.shortconv.out_proj.weight", i)))
+        return rc;
+    return 0;
+}
+
 static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     const struct hparams *hp = &m->hp;
     const struct arch *a = m->arch;
-    const int64_t E = hp->n_embd, HD = hp->head_dim;
+    const int64_t E = hp->n_embd;
     int rc;
     const struct gguf_tensor *te = gguf_tensor_find(m->g, "token_embd.weight");
     if (!te)
@@ -651,7 +725,8 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     m->hp.n_vocab = (int)te->ne[1];
     int64_t V = hp->n_vocab;
     if ((rc = model_bind(m, &m->tok_embd, 0, E, V, "token_embd.weight")) ||
-        (rc = model_bind(m, &m->output_norm, 0, E, 0, "output_norm.weight")) ||
+        (rc = model_bind(m, &m->output_norm, 0, E, 0, "%s.weight",
+                         a->out_norm ? a->out_norm : "output_norm")) ||
         (!a->tied_always &&
          (rc = model_bind(m, &m->output, !a->need_output, E, V, "output.weight"))) ||
         (rc = model_bind(m, &m->rope_freqs, 1, hp->n_rot / 2, 0, "rope_freqs.weight")) ||
@@ -666,11 +741,9 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
     for (int i = 0; i < hp->n_layer; i++) {
         struct layer *l = &m->layers[i];
         const struct layer_hp *lh = &hp->l[i];
-        const int64_t Q = lh->n_embd_q, KV = lh->n_embd_kv, F = lh->n_ff;
+        const int64_t F = lh->n_ff;
         const int pre = a->pre_norm, post = a->post_norm;
         if ((rc = model_bind(m, &l->attn_norm, !pre, E, 0, "blk.%d.attn_norm.weight", i)) ||
-            (rc = model_bind(m, &l->wo, 0, Q, E, "blk.%d.attn_output.weight", i)) ||
-            (rc = model_bind(m, &l->bo, 1, E, 0, "blk.%d.attn_output.bias", i)) ||
             (rc = model_bind(m, &l->ffn_norm, !pre, E, 0, "blk.%d.%s.weight", i,
                              a->ffn_norm_post ? "post_attention_norm" : "ffn_norm")) ||
             (!a->ffn_norm_post && (rc = model_bind(m, &l->post_attn_norm, !post, E, 0,
@@ -678,27 +751,7 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
             (rc = model_bind(m, &l->post_ffn_norm, !post, E, 0, "blk.%d.post_ffw_norm.weight",
                              i)))
             return rc;
-        /* q, k, v: one fused matrix (with one bias, or three) or three, biases optional */
-        if ((rc = model_bind(m, &l->wqkv, 1, E, Q + 2 * KV, "blk.%d.attn_qkv.weight", i)))
-            return rc;
-        if (l->wqkv.data) {
-            if ((rc = model_bind(m, &l->bqkv, 1, Q + 2 * KV, 0, "blk.%d.attn_qkv.bias", i)))
-                return rc;
-        } else if ((rc = model_bind(m, &l->wq, 0, E, Q, "blk.%d.attn_q.weight", i)) ||
-                   (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i)) ||
-                   (rc = model_bind(m, &l->wv, 0, E, KV, "blk.%d.attn_v.weight", i))) {
-            return rc;
-        }
-        if (!l->bqkv.data &&
-            ((rc = model_bind(m, &l->bq, 1, Q, 0, "blk.%d.attn_q.bias", i)) ||
-             (rc = model_bind(m, &l->bk, 1, KV, 0, "blk.%d.attn_k.bias", i)) ||
-             (rc = model_bind(m, &l->bv, 1, KV, 0, "blk.%d.attn_v.bias", i))))
-            return rc;
-        if (a->qk_norm &&
-            ((rc = model_bind(m, &l->q_norm, 0, a->qk_norm == QKN_FULL ? Q : HD, 0,
-                              "blk.%d.attn_q_norm.weight", i)) ||
-             (rc = model_bind(m, &l->k_norm, 0, a->qk_norm == QKN_FULL ? KV : HD, 0,
-                              "blk.%d.attn_k_norm.weight", i))))
+        if ((rc = lh->kind == LAYER_SHORTCONV ? model_bind_shortconv(m, i) : model_bind_attn(m, i)))
             return rc;
         if (lh->n_expert > 0) {
             if ((rc = model_bind_moe(m, i)))

@@ -18,6 +18,10 @@ enum arch_gating { GATE_SOFTMAX = 1, GATE_SIGMOID = 2, /* expert probabilities f
                    GATE_SOFTMAX_WEIGHT = 3 };          /* logits (llama.cpp's numbering); the
                                                         * last: top-k of the raw logits, softmax
                                                         * over the k chosen (gpt-oss) */
+enum layer_kind {  /* what a layer's first block is (the FFN follows in every kind) */
+    LAYER_ATTN = 0,        /* softmax attention over the KV cache */
+    LAYER_SHORTCONV,       /* LFM2's gated short convolution (recurrent state: the last inputs) */
+};
 enum arch_shexp { SHEXP_PLAIN = 0, SHEXP_GATED = 1 };  /* a shared expert added as it is, or
                                                         * x sigmoid(ffn_gate_inp_shexp . v) */
 enum arch_qk_norm { QKN_NONE = 0, QKN_HEAD, QKN_FULL }; /* RMSNorm of q and k: per head, or over
@@ -51,6 +55,10 @@ struct arch {
     unsigned moe_gating_key : 1; /* reads expert_gating_func (else moe_gating) */
     unsigned ffn_norm_post : 1;  /* the FFN's pre-norm is named post_attention_norm (gpt-oss) */
     unsigned char moe_gating;    /* enum arch_gating */
+    unsigned char recr_kind;     /* a layer whose head_count_kv entry is 0 is this kind of
+                                  * recurrent layer (enum layer_kind; 0: not allowed) */
+    unsigned swa_all_attn : 1;   /* with a window, every attention layer is local (LFM2) */
+    const char *out_norm;        /* the output norm's name when not output_norm (LFM2) */
     unsigned char shexp;         /* enum arch_shexp */
     unsigned char act;       /* enum arch_act */
     unsigned char qk_norm;   /* enum arch_qk_norm */
@@ -91,7 +99,9 @@ struct layer_hp {
     int n_expert, n_expert_used;   /* a mixture-of-experts FFN when n_expert > 0 */
     int n_ff_exp, n_ff_shexp;      /* an expert's and the shared expert's FFN width */
     int n_embd_q, n_embd_kv;   /* n_head * head_dim, n_head_kv * head_dim */
+    int kind;                  /* enum layer_kind */
     int swa;                   /* attends to the last n_swa positions only */
+    size_t rs_off, n_rs;       /* this layer's recurrent state in a context: floats at rs_off */
     int rope;                  /* index into hparams.rope[], -1: no RoPE (NoPE layer) */
     size_t kv_off;             /* this layer's first value in a context's K (V) cache, per
                                 * context position: sum of the previous layers' n_embd_kv */
@@ -110,6 +120,8 @@ struct hparams {
     float emb_scale, res_scale, logit_scale; /* 1, 1 (0: none), 1 when unused */
     float temp_scale;          /* q *= 1 + temp_scale * ln(floor(pos / n_ctx_orig) + 1) */
     int n_kv_total;            /* sum of the layers' n_embd_kv (values per cache position) */
+    size_t n_rs_total;         /* recurrent state floats of all layers (0: none) */
+    int shortconv_l;           /* LFM2: the short convolution's kernel length */
     int max_q, max_kv, max_ff, max_head; /* the largest per-layer widths, for buffer sizes
                                           * (max_ff covers experts and shared experts) */
     int max_expert, max_expert_used;
@@ -121,6 +133,9 @@ struct hparams {
 struct layer {
     struct tensor attn_norm, wq, wk, wv, wqkv, bq, bk, bv, bqkv, wo, bo;
     struct tensor q_norm, k_norm, post_attn_norm;
+    struct tensor sinks;       /* (n_head) attention sink logits (gpt-oss), optional */
+    struct tensor sc_in, sc_conv, sc_out; /* short convolution: in_proj (n_embd x 3 n_embd: B, C,
+                                           * X), the kernel (L x n_embd, F32), out_proj */
     struct tensor ffn_norm, w_gate, w_up, w_down, b_gate, b_up, b_down; /* w_up is gate+up
                                                                           * when w_gate is absent */
     struct tensor post_ffn_norm;
@@ -128,6 +143,7 @@ struct layer {
      * up apart or fused, gate rows first), per-expert biases (n_ff_exp or n_embd x n_expert),
      * the shared expert and its gate */
     struct tensor router, b_router, gate_exps, up_exps, gate_up_exps, down_exps;
+    struct tensor exp_probs_b; /* (n_expert) added to the probabilities for the choice only */
     struct tensor b_gate_exps, b_up_exps, b_down_exps;
     struct tensor gate_shexp, up_shexp, down_shexp, gate_inp_shexp;
 };

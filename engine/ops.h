@@ -31,6 +31,9 @@ void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const flo
  * chunks reduced, chunk sums in double); with f16, each weight rounded to F16 as llama.cpp's
  * V product sees it. */
 void ops_softmax(int n, float *s, int f16);
+/* The same with an attention sink: a logit that joins the denominator (and the max) but has
+ * no value (gpt-oss); sink = -INFINITY is plain ops_softmax. */
+void ops_softmax_sink(int n, float *s, int f16, float sink);
 
 /* o[i] = sum_j p[j] * V_j[i] for i < hd, j < n_pos, in the 16-lane order of ggml's tiled
  * matmul (position j feeds lane j % 16). acc: scratch of 16 * hd floats. */
