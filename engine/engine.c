@@ -14,22 +14,26 @@
 #include "pool.h"
 #include "sysmem.h"
 
+/* Checkpoints of the recurrent state kept per context (the most recent prompt ends). */
+#define ENG_RS_CKPT 4
+
 struct eng_ctx {
     eng_model *m;
     pool *pool;
     int n_ctx, n_batch, n_threads, kv_type;
     size_t kv_elt;             /* bytes per cached value: 2 (F16) or 4 (F32) */
-    void *k_cache, *v_cache;   /* (n_layer, n_ctx, n_embd_kv) */
+    void *k_cache, *v_cache;   /* per layer (n_ctx, its n_embd_kv), at n_ctx * kv_off */
     int32_t *tokens;           /* (n_ctx) the tokens in the cache */
     int n_past;
     float *x;                  /* (n_batch, n_embd) residual stream */
     float *xb;                 /* (n_batch, n_embd) normed input of a block */
-    float *xb2;                /* (n_batch, n_embd_q) attention output */
-    float *q;                  /* (n_batch, n_embd_q) */
-    float *k, *v;              /* (n_batch, n_embd_kv) */
-    float *hb;                 /* (n_batch, max(2 n_ff, n_embd_q + 2 n_embd_kv)) */
-    float *hb2;                /* (n_batch, n_ff) */
-    float *rope;               /* (n_batch, n_rot) cos, sin pairs */
+    float *xb2;                /* (n_batch, max_q) attention output */
+    float *q;                  /* (n_batch, max_q) */
+    float *k, *v;              /* (n_batch, max_kv) */
+    float *hb;                 /* (n_batch, max(2 max_ff, max_q + 2 max_kv)) */
+    float *hb2;                /* (n_batch, max(max_ff, n_embd)) */
+    float *rope[2];            /* (n_batch, n_rot) cos, sin pairs: global, local layers */
+    const float *rope_ff;      /* the frequency divisors this context uses, or NULL */
     float *att;                /* (n_threads, att_stride) attention scratch (attn_worker) */
     size_t att_stride;
     uint8_t *xq;               /* (n_batch, bytes of the largest quantized activation row) */
@@ -37,6 +41,16 @@ struct eng_ctx {
     const float *xq_src;       /* what xq holds: source, type, tokens, row length */
     int xq_type, xq_ntok;
     int64_t xq_ne0;
+    float *moe_lg;             /* (n_batch, max_expert) router logits, then probabilities */
+    int *moe_sel;              /* (n_batch, max_expert_used) the chosen experts, best first */
+    float *moe_w;              /* (n_batch, max_expert_used) their weights */
+    int *moe_row;              /* (n_batch) token * max_expert_used + slot of a gathered row */
+    float *moe_in;             /* (n_batch, n_embd) an expert's input rows, gathered */
+    float *moe_out;            /* (n_batch * max_expert_used, n_embd) each slot's output */
+    float *rs;                 /* (n_rs_total) the recurrent layers' state after n_past tokens */
+    struct { int pos; float *data; } ckpt[ENG_RS_CKPT]; /* saved states (pos -1: unused) */
+    float *conv;               /* (shortconv_l - 1 + n_batch, n_embd) a short convolution's
+                                * inputs: the state's rows then the batch's */
     float *logits;             /* (n_logits_cap, n_vocab) */
     int n_logits_cap;
     int n_logits, logits_all;  /* of the last eng_decode */
@@ -57,14 +71,50 @@ void eng_ctx_set_cancel(eng_ctx *c, const volatile int *flag) { c->cancel = flag
 
 size_t eng_ctx_kv_bytes(const eng_ctx *c) {
     const struct hparams *hp = &c->m->hp;
-    return 2 * (size_t)hp->n_layer * (size_t)c->n_ctx * (size_t)hp->n_embd_kv * c->kv_elt;
+    return 2 * (size_t)hp->n_kv_total * (size_t)c->n_ctx * c->kv_elt;
+}
+
+void eng_ctx_checkpoint(eng_ctx *c) {
+    const size_t n = c->m->hp.n_rs_total;
+    if (!n || c->n_past == 0)
+        return;
+    int slot = 0;
+    for (int i = 0; i < ENG_RS_CKPT; i++) {
+        if (c->ckpt[i].pos == c->n_past)   /* already there */
+            return;
+        if (c->ckpt[i].pos < c->ckpt[slot].pos)
+            slot = i;   /* unused (-1) first, else the oldest position */
+    }
+    c->ckpt[slot].pos = c->n_past;
+    memcpy(c->ckpt[slot].data, c->rs, n * sizeof(float));
 }
 
 void eng_ctx_truncate(eng_ctx *c, int n_past) {
     if (n_past < 0)
         n_past = 0;
-    if (n_past < c->n_past)
+    if (n_past >= c->n_past)
+        return;
+    const size_t n = c->m->hp.n_rs_total;
+    if (!n) {
         c->n_past = n_past;
+        return;
+    }
+    /* a recurrent state cannot be rewound: back to the latest checkpoint at or before n_past
+     * (the start when there is none); the later ones belong to the history being dropped */
+    int best = -1;
+    for (int i = 0; i < ENG_RS_CKPT; i++) {
+        if (c->ckpt[i].pos > n_past)
+            c->ckpt[i].pos = -1;
+        else if (c->ckpt[i].pos >= 0 && (best < 0 || c->ckpt[i].pos > c->ckpt[best].pos))
+            best = i;
+    }
+    if (best >= 0) {
+        memcpy(c->rs, c->ckpt[best].data, n * sizeof(float));
+        c->n_past = c->ckpt[best].pos;
+    } else {
+        memset(c->rs, 0, n * sizeof(float));
+        c->n_past = 0;
+    }
 }
 
 void eng_ctx_free(eng_ctx *c) {
@@ -82,9 +132,20 @@ void eng_ctx_free(eng_ctx *c) {
     free(c->v);
     free(c->hb);
     free(c->hb2);
-    free(c->rope);
+    free(c->rope[0]);
+    free(c->rope[1]);
     free(c->att);
     free(c->xq);
+    free(c->rs);
+    for (int i = 0; i < ENG_RS_CKPT; i++)
+        free(c->ckpt[i].data);
+    free(c->conv);
+    free(c->moe_lg);
+    free(c->moe_sel);
+    free(c->moe_w);
+    free(c->moe_row);
+    free(c->moe_in);
+    free(c->moe_out);
     free(c->logits);
     free(c);
 }
@@ -142,11 +203,13 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     }
     c->kv_type = p->kv_type;
     c->kv_elt = p->kv_type == ENG_KV_F16 ? 2 : 4;
-    size_t B = (size_t)c->n_batch, E = (size_t)hp->n_embd, KV = (size_t)hp->n_embd_kv;
-    size_t Q = (size_t)hp->n_embd_q;
-    size_t F = (size_t)hp->n_ff;
+    size_t B = (size_t)c->n_batch, E = (size_t)hp->n_embd, KV = (size_t)hp->max_kv;
+    size_t Q = (size_t)hp->max_q;
+    size_t F = (size_t)hp->max_ff;
     size_t hbw = 2 * F > Q + 2 * KV ? 2 * F : Q + 2 * KV;
-    size_t kv_n = (size_t)hp->n_layer * (size_t)c->n_ctx * KV;
+    if (hp->shortconv_l && hbw < 3 * E)   /* a short convolution's B, C, X */
+        hbw = 3 * E;
+    size_t kv_n = (size_t)hp->n_kv_total * (size_t)c->n_ctx;
     c->xq_row = max_act_row(m);
     /* the KV cache and batch activations, refused up front rather than OOM-killed on use */
     char merr[160], what[64];
@@ -167,19 +230,56 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->k = malloc(B * KV * sizeof(float));
     c->v = malloc(B * KV * sizeof(float));
     c->hb = malloc(B * hbw * sizeof(float));
-    c->hb2 = malloc(B * F * sizeof(float));
-    c->rope = malloc(B * (size_t)hp->n_rot * sizeof(float));
+    c->hb2 = malloc(B * (F > E ? F : E) * sizeof(float));   /* a convolution's y is n_embd */
+    c->rope[0] = malloc(B * (size_t)hp->n_rot * sizeof(float));
+    c->rope[1] = malloc(B * (size_t)hp->n_rot * sizeof(float));
+    /* as llama.cpp: Llama 3.1's divisors always; Phi-3's long ones for a context longer than
+     * the original one, else its short ones */
+    c->rope_ff = m->rope_freqs.data;
+    if (!c->rope_ff)
+        c->rope_ff = m->rope_long.data && c->n_ctx > hp->n_ctx_orig ? m->rope_long.data
+                                                                    : m->rope_short.data;
     /* attn_worker's scratch: up to a KV head's group of query heads per task */
-    c->att_stride = (size_t)(hp->n_head / hp->n_head_kv) *
-                    ((size_t)c->n_ctx + 17 * (size_t)hp->head_dim);
+    int max_group = 1;
+    for (int il = 0; il < hp->n_layer; il++)
+        if (hp->l[il].n_head_kv && hp->l[il].n_head / hp->l[il].n_head_kv > max_group)
+            max_group = hp->l[il].n_head / hp->l[il].n_head_kv;
+    c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * (size_t)hp->head_dim);
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
     c->xq = malloc(B * c->xq_row + 64);
     c->n_logits_cap = 1;   /* grows when a caller asks for every row (teacher forcing) */
     c->logits = malloc((size_t)c->n_logits_cap * (size_t)hp->n_vocab * sizeof(float));
     if (!c->k_cache || !c->v_cache || !c->tokens || !c->x || !c->xb || !c->xb2 || !c->q ||
-        !c->k || !c->v || !c->hb || !c->hb2 || !c->rope || !c->att || !c->xq || !c->logits) {
+        !c->k || !c->v || !c->hb || !c->hb2 || !c->rope[0] || !c->rope[1] || !c->att || !c->xq ||
+        !c->logits) {
         eng_ctx_free(c);
         return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+    }
+    if (hp->n_rs_total) {   /* recurrent state, its checkpoints, the convolution's scratch */
+        c->rs = calloc(hp->n_rs_total, sizeof(float));
+        int ok = c->rs != NULL;
+        for (int i = 0; i < ENG_RS_CKPT; i++) {
+            c->ckpt[i].pos = -1;
+            ok = ok && (c->ckpt[i].data = malloc(hp->n_rs_total * sizeof(float)));
+        }
+        c->conv = malloc(((size_t)hp->shortconv_l + B) * E * sizeof(float));
+        if (!ok || !c->conv) {
+            eng_ctx_free(c);
+            return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+        }
+    }
+    if (hp->max_expert > 0) {
+        const size_t X = (size_t)hp->max_expert, K = (size_t)hp->max_expert_used;
+        c->moe_lg = malloc(B * X * sizeof(float));
+        c->moe_sel = malloc(B * K * sizeof(int));
+        c->moe_w = malloc(B * K * sizeof(float));
+        c->moe_row = malloc(B * sizeof(int));
+        c->moe_in = malloc(B * E * sizeof(float));
+        c->moe_out = malloc(B * K * E * sizeof(float));
+        if (!c->moe_lg || !c->moe_sel || !c->moe_w || !c->moe_row || !c->moe_in || !c->moe_out) {
+            eng_ctx_free(c);
+            return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+        }
     }
     if (pool_new(c->n_threads, &c->pool) != 0) {
         eng_ctx_free(c);
@@ -353,26 +453,33 @@ static void add_bias(float *x, const struct tensor *b, int n_tok, int n) {
             x[(size_t)t * n + i] += bd[i];
 }
 
-/* cos/sin for each token's position, ggml's recurrence: theta_i = p * scale * base^(-2i/n),
- * divided by the per-dimension factors the model has (as llama.cpp: rope_freqs.weight for
- * Llama 3.1+; Phi-3's long factors when the context is longer than the original one, else its
- * short ones). */
-static void rope_tables(eng_ctx *c, int pos0, int n_tok) {
-    const eng_model *m = c->m;
-    const struct hparams *hp = &m->hp;
-    const float *ff = m->rope_freqs.data;
-    if (m->rope_long.data && c->n_ctx > hp->n_ctx_orig)
-        ff = m->rope_long.data;
-    else if (m->rope_short.data)
-        ff = m->rope_short.data;
-    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+/* cos/sin for each token's position as ggml_rope_cache_init + rope_yarn: theta_i = p *
+ * base^(-2i/n) (ggml's recurrence) divided by the context's frequency factors, blended between
+ * interpolation (x freq_scale) and extrapolation by the YaRN ramp when ext_factor is set, and
+ * the magnitude (attn_factor, x (1 + 0.1 ln(1/freq_scale)) under YaRN) on cos and sin. */
+static void rope_tables(eng_ctx *c, const struct rope_cfg *rc, float *out, int pos0, int n_tok) {
+    const struct hparams *hp = &c->m->hp;
+    const float *ff = c->rope_ff;
+    const float theta_scale = powf(rc->base, -2.0f / (float)hp->n_rot);
+    float mscale = rc->attn_factor;
+    if (rc->ext_factor != 0.0f)
+        mscale *= 1.0f + 0.1f * logf(1.0f / rc->freq_scale);
     for (int t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t);
-        float *r = c->rope + (size_t)t * hp->n_rot;
+        float *r = out + (size_t)t * hp->n_rot;
         for (int i = 0; i < hp->n_rot; i += 2) {
-            float th = (ff ? theta / ff[i / 2] : theta) * hp->rope_freq_scale;
-            r[i] = cosf(th);
-            r[i + 1] = sinf(th);
+            const float extrap = ff ? theta / ff[i / 2] : theta;
+            const float interp = rc->freq_scale * extrap;
+            float th = interp;
+            if (rc->ext_factor != 0.0f) {
+                float y = ((float)(i / 2) - rc->corr[0]) /
+                          (rc->corr[1] - rc->corr[0] > 0.001f ? rc->corr[1] - rc->corr[0] : 0.001f);
+                float ramp = 1 - (y < 0 ? 0 : y > 1 ? 1 : y);
+                float mix = ramp * rc->ext_factor;
+                th = interp * (1 - mix) + extrap * mix;
+            }
+            r[i] = cosf(th) * mscale;
+            r[i + 1] = sinf(th) * mscale;
             theta *= theta_scale;
         }
     }
@@ -393,8 +500,14 @@ static void rope_apply(float *x, int n_heads, int head_dim, int n_rot, const flo
     }
 }
 
+/* Where position pos of layer il starts in a cache (in values). */
+static size_t kv_index(const eng_ctx *c, int il, int pos) {
+    const struct layer_hp *lh = &c->m->hp.l[il];
+    return lh->kv_off * (size_t)c->n_ctx + (size_t)pos * (size_t)lh->n_embd_kv;
+}
+
 static void kv_store(eng_ctx *c, void *cache, int layer, int pos, const float *src, int n) {
-    size_t off = ((size_t)layer * c->n_ctx + pos) * (size_t)n;
+    size_t off = kv_index(c, layer, pos);
     if (c->kv_type == ENG_KV_F32)
         memcpy((float *)cache + off, src, (size_t)n * sizeof(float));
     else
@@ -410,10 +523,10 @@ struct attn_args {
 
 /* Query heads per attention task: a KV head's whole group (its K and V rows then come from
  * memory once for all of them), split only when there would be fewer tasks than threads. */
-static int attn_task_heads(const struct hparams *hp, int n_tok, int n_threads) {
-    const int group = hp->n_head / hp->n_head_kv;
+static int attn_task_heads(const struct layer_hp *lh, int n_tok, int n_threads) {
+    const int group = lh->n_head / lh->n_head_kv;
     for (int split = 1; split < group; split++)
-        if (group % split == 0 && n_tok * hp->n_head_kv * split >= n_threads)
+        if (group % split == 0 && n_tok * lh->n_head_kv * split >= n_threads)
             return group / split;
     return 1;
 }
@@ -422,36 +535,39 @@ static int attn_task_heads(const struct hparams *hp, int n_tok, int n_threads) {
  * task's heads goes over them. */
 #define ATTN_POS_BLOCK 256
 
-/* Causal attention; a task is (token, KV head, `heads` of its query heads), tasks handed out
- * dynamically. Per thread scratch (att_stride floats): for each head of a task its weights
- * (n_ctx), q (head_dim) and 16 lanes per output value (16 * head_dim). Each head's arithmetic
- * is llama.cpp's (engine/ops.c) whatever the blocking: a score is one position's product, and
- * the mix adds positions to its lanes in order. */
+/* Causal attention (over the last n_swa positions on sliding-window layers); a task is (token,
+ * KV head, `heads` of its query heads), tasks handed out dynamically. Per thread scratch
+ * (att_stride floats): for each head of a task its weights (n_ctx), q (head_dim) and 16 lanes
+ * per output value (16 * head_dim). Each head's arithmetic is llama.cpp's (engine/ops.c)
+ * whatever the blocking: a score is one position's product (soft-capped as ggml's flash
+ * attention does: cap * tanh(s * scale / cap)), and the mix adds positions to its lanes in
+ * order. */
 static void attn_worker(void *ud, int ith, int nth) {
     struct attn_args *a = ud;
     eng_ctx *c = a->c;
     const struct hparams *hp = &c->m->hp;
-    int hd = hp->head_dim, KV = hp->n_embd_kv, group = hp->n_head / hp->n_head_kv;
-    /* phi3 scales q before the product (as llama.cpp's graph does), others the scores */
-    float scale = 1.0f / sqrtf((float)hd);
-    int pre = c->m->arch->q_prescale;
+    const struct layer_hp *lh = &hp->l[a->layer];
+    int hd = hp->head_dim, KV = lh->n_embd_kv, group = lh->n_head / lh->n_head_kv;
+    const float cap = hp->attn_softcap;
+    const float scale = cap > 0 ? hp->kq_scale / cap : hp->kq_scale;
     const size_t per_head = (size_t)c->n_ctx + 17 * (size_t)hd;
     float *scratch = c->att + (size_t)ith * c->att_stride;
-    int per_t = hp->n_head / a->heads, n_task = a->n_tok * per_t;
+    int per_t = lh->n_head / a->heads, n_task = a->n_tok * per_t;
     (void)nth;
-    size_t layer_off = (size_t)a->layer * c->n_ctx * (size_t)KV;
     int f16 = c->kv_type == ENG_KV_F16;
     size_t esz = f16 ? 2 : 4;
     for (int task = ith; task < n_task; task = atomic_fetch_add(&a->next, 1)) {
         int t = task / per_t, h0 = task % per_t * a->heads, kvh = h0 / group;
-        int n_pos = a->pos0 + t + 1;
-        size_t off = (layer_off + (size_t)kvh * hd) * esz;
+        int p = a->pos0 + t, first = 0;
+        if (lh->swa && hp->n_swa && p - hp->n_swa + 1 > 0)
+            first = p - hp->n_swa + 1;   /* the window: p - q < n_swa */
+        int n_pos = p + 1 - first;
+        size_t off = (kv_index(c, a->layer, first) + (size_t)kvh * hd) * esz;
         const char *k = (const char *)c->k_cache + off, *v = (const char *)c->v_cache + off;
         for (int h = 0; h < a->heads; h++) {
             float *att = scratch + h * per_head, *qh = att + c->n_ctx, *acc = qh + hd;
-            const float *q = c->q + (size_t)t * hp->n_embd_q + (size_t)(h0 + h) * hd;
-            for (int i = 0; i < hd; i++)
-                qh[i] = pre ? q[i] * scale : q[i];
+            const float *q = c->q + (size_t)t * lh->n_embd_q + (size_t)(h0 + h) * hd;
+            memcpy(qh, q, (size_t)hd * sizeof *qh);
             if (f16) {   /* as llama.cpp: with an F16 cache, q meets K (and the weights V) as F16 */
                 uint16_t *q16 = (uint16_t *)acc;   /* free until the mix */
                 quant_f32_to_f16_row(qh, q16, hd);
@@ -462,13 +578,17 @@ static void attn_worker(void *ud, int ith, int nth) {
             const int nb = n_pos - j0 < ATTN_POS_BLOCK ? n_pos - j0 : ATTN_POS_BLOCK;
             for (int h = 0; h < a->heads; h++) {
                 float *att = scratch + h * per_head, *qh = att + c->n_ctx;
-                ops_attn_scores(k + (size_t)j0 * KV * esz, (size_t)KV, f16, nb, qh, hd,
-                                pre ? 1.0f : scale, att + j0);
+                ops_attn_scores(k + (size_t)j0 * KV * esz, (size_t)KV, f16, nb, qh, hd, scale,
+                                att + j0);
             }
         }
         for (int h = 0; h < a->heads; h++) {
             float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
-            ops_softmax(n_pos, att, f16);
+            if (cap > 0)
+                for (int j = 0; j < n_pos; j++)
+                    att[j] = cap * tanhf(att[j]);
+            const float *sk = c->m->layers[a->layer].sinks.data;
+            ops_softmax_sink(n_pos, att, f16, sk ? sk[h0 + h] : -INFINITY);
             memset(acc, 0, 16 * (size_t)hd * sizeof *acc);
         }
         for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
@@ -480,85 +600,385 @@ static void attn_worker(void *ud, int ith, int nth) {
         }
         for (int h = 0; h < a->heads; h++) {
             const float *acc = scratch + h * per_head + c->n_ctx + hd;
-            ops_attn_mix_reduce(acc, hd, c->xb2 + (size_t)t * hp->n_embd_q + (size_t)(h0 + h) * hd);
+            ops_attn_mix_reduce(acc, hd, c->xb2 + (size_t)t * lh->n_embd_q + (size_t)(h0 + h) * hd);
         }
     }
 }
 
 static int cancelled(const eng_ctx *c) { return c->cancel && *c->cancel; }
 
+/* RMSNorm of each token's n_groups groups of n values in x (row stride ld) with weight w
+ * (n values, shared by the groups), in place. */
+static void rmsnorm_groups(float *x, int n_tok, int ld, int n_groups, int n, const float *w,
+                           float eps) {
+    for (int t = 0; t < n_tok; t++)
+        for (int g = 0; g < n_groups; g++) {
+            float *r = x + (size_t)t * ld + (size_t)g * n;
+            rmsnorm(r, r, w, n, eps);
+        }
+}
+
+/* x[t] += s * y[t] over n_tok rows of n (s = 1: a plain residual add, as ggml_add). */
+static void add_scaled(float *x, const float *y, size_t n, float s) {
+    if (s == 1.0f)
+        for (size_t i = 0; i < n; i++)
+            x[i] += y[i];
+    else
+        for (size_t i = 0; i < n; i++)
+            x[i] += y[i] * s;
+}
+
+/* The attention block of layer il: x (n_tok, n_embd) in, the block's output into c->xb. */
+static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const struct arch *ar = m->arch;
+    const struct layer *l = &m->layers[il];
+    const struct layer_hp *lh = &hp->l[il];
+    const int E = hp->n_embd, Q = lh->n_embd_q, KV = lh->n_embd_kv, HD = hp->head_dim;
+    const int pos0 = c->n_past;
+    if (l->wqkv.data) {
+        int W = Q + 2 * KV;
+        matmul(c, c->hb, W, &l->wqkv, in, n_tok);
+        add_bias(c->hb, &l->bqkv, n_tok, W);
+        for (int t = 0; t < n_tok; t++) {
+            const float *r = c->hb + (size_t)t * W;
+            memcpy(c->q + (size_t)t * Q, r, (size_t)Q * sizeof(float));
+            memcpy(c->k + (size_t)t * KV, r + Q, (size_t)KV * sizeof(float));
+            memcpy(c->v + (size_t)t * KV, r + Q + KV, (size_t)KV * sizeof(float));
+        }
+    } else {
+        struct matmul_job qkv[3] = {{&l->wq, c->q, Q}, {&l->wk, c->k, KV}, {&l->wv, c->v, KV}};
+        matmul_n(c, qkv, 3, in, n_tok, 0);
+    }
+    add_bias(c->q, &l->bq, n_tok, Q);
+    add_bias(c->k, &l->bk, n_tok, KV);
+    add_bias(c->v, &l->bv, n_tok, KV);
+    if (ar->qk_norm == QKN_FULL) {
+        rmsnorm_groups(c->q, n_tok, Q, 1, Q, l->q_norm.data, hp->rms_eps);
+        rmsnorm_groups(c->k, n_tok, KV, 1, KV, l->k_norm.data, hp->rms_eps);
+    } else if (ar->qk_norm == QKN_HEAD) {
+        rmsnorm_groups(c->q, n_tok, Q, lh->n_head, HD, l->q_norm.data, hp->rms_eps);
+        rmsnorm_groups(c->k, n_tok, KV, lh->n_head_kv, HD, l->k_norm.data, hp->rms_eps);
+    }
+    for (int t = 0; t < n_tok; t++) {
+        float *q = c->q + (size_t)t * Q, *k = c->k + (size_t)t * KV;
+        if (lh->rope >= 0) {
+            const float *r = c->rope[lh->rope] + (size_t)t * hp->n_rot;
+            rope_apply(q, lh->n_head, HD, hp->n_rot, r, ar->rope_neox);
+            rope_apply(k, lh->n_head_kv, HD, hp->n_rot, r, ar->rope_neox);
+        }
+        if (hp->q_scale != 1.0f)
+            for (int i = 0; i < Q; i++)
+                q[i] *= hp->q_scale;
+        if (hp->temp_scale != 0.0f) {   /* llama.cpp computes the factor in double */
+            const double s = log(floor((double)(float)(pos0 + t) / hp->n_ctx_orig) + 1.0) *
+                                 (double)hp->temp_scale + 1.0;
+            const float sf = (float)s;
+            for (int i = 0; i < Q; i++)
+                q[i] *= sf;
+        }
+        kv_store(c, c->k_cache, il, pos0 + t, k, KV);
+        kv_store(c, c->v_cache, il, pos0 + t, c->v + (size_t)t * KV, KV);
+    }
+    struct attn_args aa = {c, il, pos0, n_tok, attn_task_heads(lh, n_tok, c->n_threads), 0};
+    atomic_init(&aa.next, c->n_threads);
+    pool_run(c->pool, attn_worker, &aa);
+    matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);
+    add_bias(c->xb, &l->bo, n_tok, E);
+}
+
+/* The gated feed-forward block of layer il: in (n_tok, n_embd), the output into c->xb. */
+static void forward_ffn(eng_ctx *c, int il, int n_tok, const float *in) {
+    const eng_model *m = c->m;
+    const struct layer *l = &m->layers[il];
+    const int E = m->hp.n_embd, F = m->hp.l[il].n_ff;
+    const int gelu = m->arch->act == ACT_GELU;
+    if (!l->w_gate.data) {   /* one matrix: gate rows then up rows */
+        matmul(c, c->hb, 2 * F, &l->w_up, in, n_tok);
+        add_bias(c->hb, &l->b_up, n_tok, 2 * F);
+        for (int t = 0; t < n_tok; t++) {
+            const float *g = c->hb + (size_t)t * 2 * F;
+            if (gelu)
+                ops_gelu_mul(F, g, g + F, c->hb2 + (size_t)t * F);
+            else
+                ops_silu_mul(F, g, g + F, c->hb2 + (size_t)t * F);
+        }
+    } else {
+        struct matmul_job gu[2] = {{&l->w_gate, c->hb, F}, {&l->w_up, c->hb2, F}};
+        matmul_n(c, gu, 2, in, n_tok, 0);
+        add_bias(c->hb, &l->b_gate, n_tok, F);
+        add_bias(c->hb2, &l->b_up, n_tok, F);
+        for (int t = 0; t < n_tok; t++) {
+            float *g = c->hb + (size_t)t * F, *u = c->hb2 + (size_t)t * F;
+            if (gelu)
+                ops_gelu_mul(F, g, u, u);
+            else
+                ops_silu_mul(F, g, u, u);
+        }
+    }
+    matmul(c, c->xb, E, &l->w_down, c->hb2, n_tok);
+    add_bias(c->xb, &l->b_down, n_tok, E);
+}
+
+/* The experts' gated activation of n values: g (gate) and u (up) in, y = act(g, u) out (y may
+ * alias u). */
+static void moe_act(int act, int n, const float *g, const float *u, float *y) {
+    if (act == ACT_GELU) {
+        ops_gelu_mul(n, g, u, y);
+    } else if (act == ACT_SWIGLU_OAI) {   /* ggml_swiglu_oai: alpha 1.702, limit 7 */
+        for (int i = 0; i < n; i++) {
+            const float x = g[i] < 7.0f ? g[i] : 7.0f;
+            const float v = u[i] < -7.0f ? -7.0f : u[i] > 7.0f ? 7.0f : u[i];
+            y[i] = x / (1.0f + expf(1.702f * -x)) * (v + 1.0f);
+        }
+    } else {
+        ops_silu_mul(n, g, u, y);
+    }
+}
+
+/* Routes each token of the batch (router logits -> probabilities -> the top k, their weights),
+ * as llama.cpp's build_moe_ffn. */
+static void moe_route(eng_ctx *c, int il, int n_tok, const float *in) {
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[il];
+    const struct layer_hp *lh = &hp->l[il];
+    const int X = lh->n_expert, K = lh->n_expert_used;
+    matmul(c, c->moe_lg, X, &l->router, in, n_tok);
+    add_bias(c->moe_lg, &l->b_router, n_tok, X);
+    for (int t = 0; t < n_tok; t++) {
+        float *p = c->moe_lg + (size_t)t * X;
+        int *sel = c->moe_sel + (size_t)t * hp->max_expert_used;
+        float *w = c->moe_w + (size_t)t * hp->max_expert_used;
+        if (hp->gating == GATE_SOFTMAX)
+            ops_softmax(X, p, 0);
+        else if (hp->gating == GATE_SIGMOID)
+            for (int e = 0; e < X; e++)
+                p[e] = 1.0f / (1.0f + expf(-p[e]));
+        /* the k largest (with the selection bias, which the weights do not see), best first
+         * (ties: the lower id) */
+        const float *pb = l->exp_probs_b.data;
+        for (int j = 0; j < K; j++) {
+            int best = -1;
+            float bv = 0;
+            for (int e = 0; e < X; e++) {
+                int taken = 0;
+                for (int q = 0; q < j && !taken; q++)
+                    taken = sel[q] == e;
+                const float v = pb ? p[e] + pb[e] : p[e];
+                if (!taken && (best < 0 || v > bv))
+                    best = e, bv = v;
+            }
+            sel[j] = best;
+            w[j] = p[best];
+        }
+        if (hp->gating == GATE_SOFTMAX_WEIGHT)
+            ops_softmax(K, w, 0);
+        if (c->m->arch->moe_norm) {
+            float sum = 0;
+            for (int j = 0; j < K; j++)
+                sum += w[j];
+            if (sum < 6.103515625e-5f)
+                sum = 6.103515625e-5f;
+            for (int j = 0; j < K; j++)
+                w[j] /= sum;
+        }
+        if (hp->expert_w_scale != 0.0f && hp->expert_w_scale != 1.0f)
+            for (int j = 0; j < K; j++)
+                w[j] *= hp->expert_w_scale;
+    }
+}
+
+/* One expert's bias row e (of a [n, n_expert] F32 tensor) added to n_rows rows of n. */
+static void moe_add_bias(float *x, const struct tensor *b, int e, int n_rows, int n) {
+    if (!b->data)
+        return;
+    const float *bd = (const float *)b->data + (size_t)e * (size_t)n;
+    for (int r = 0; r < n_rows; r++)
+        for (int i = 0; i < n; i++)
+            x[(size_t)r * n + i] += bd[i];
+}
+
+/* The mixture-of-experts FFN of layer il: in (n_tok, n_embd), the output into c->xb. The
+ * batch's tokens are grouped by expert, so each chosen expert's weights are read once per
+ * batch; every token's slots are then summed in the order they were chosen (llama.cpp's). */
+static void forward_moe(eng_ctx *c, int il, int n_tok, const float *in) {
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const struct layer *l = &m->layers[il];
+    const struct layer_hp *lh = &hp->l[il];
+    const int E = hp->n_embd, F = lh->n_ff_exp, K = lh->n_expert_used, KM = hp->max_expert_used;
+    const int act = m->arch->act;
+    moe_route(c, il, n_tok, in);
+    for (int e = 0; e < lh->n_expert; e++) {
+        int n = 0;
+        for (int t = 0; t < n_tok; t++)
+            for (int j = 0; j < K; j++)
+                if (c->moe_sel[(size_t)t * KM + j] == e) {
+                    c->moe_row[n] = t * KM + j;
+                    memcpy(c->moe_in + (size_t)n * E, in + (size_t)t * E,
+                           (size_t)E * sizeof(float));
+                    n++;
+                }
+        if (!n)
+            continue;
+        if (l->gate_up_exps.data) {   /* gate rows then up rows */
+            struct tensor gu = tensor_expert(&l->gate_up_exps, e);
+            matmul(c, c->hb, 2 * F, &gu, c->moe_in, n);
+            for (int r = 0; r < n; r++) {
+                float *g = c->hb + (size_t)r * 2 * F;
+                moe_act(act, F, g, g + F, c->hb2 + (size_t)r * F);
+            }
+        } else {
+            struct tensor ge = tensor_expert(&l->gate_exps, e), ue = tensor_expert(&l->up_exps, e);
+            struct matmul_job gu[2] = {{&ge, c->hb, F}, {&ue, c->hb2, F}};
+            matmul_n(c, gu, 2, c->moe_in, n, 0);
+            moe_add_bias(c->hb, &l->b_gate_exps, e, n, F);
+            moe_add_bias(c->hb2, &l->b_up_exps, e, n, F);
+            for (int r = 0; r < n; r++)
+                moe_act(act, F, c->hb + (size_t)r * F, c->hb2 + (size_t)r * F,
+                        c->hb2 + (size_t)r * F);
+        }
+        struct tensor de = tensor_expert(&l->down_exps, e);
+        matmul(c, c->moe_in, E, &de, c->hb2, n);   /* the gathered input is no longer needed */
+        moe_add_bias(c->moe_in, &l->b_down_exps, e, n, E);
+        for (int r = 0; r < n; r++) {
+            const int slot = c->moe_row[r];
+            const float w = c->moe_w[slot];
+            float *o = c->moe_out + (size_t)slot * E;
+            const float *d = c->moe_in + (size_t)r * E;
+            for (int i = 0; i < E; i++)
+                o[i] = d[i] * w;
+        }
+    }
+    if (lh->n_ff_shexp > 0) {   /* the shared expert, plain or gated, added after */
+        const int S = lh->n_ff_shexp;
+        struct matmul_job gu[2] = {{&l->gate_shexp, c->hb, S}, {&l->up_shexp, c->hb2, S}};
+        matmul_n(c, gu, 2, in, n_tok, 0);
+        for (int t = 0; t < n_tok; t++)
+            moe_act(act, S, c->hb + (size_t)t * S, c->hb2 + (size_t)t * S,
+                    c->hb2 + (size_t)t * S);
+        matmul(c, c->moe_in, E, &l->down_shexp, c->hb2, n_tok);
+        for (int t = 0; t < n_tok; t++) {
+            float *sh = c->moe_in + (size_t)t * E;
+            if (l->gate_inp_shexp.data) {
+                const float *gw = l->gate_inp_shexp.data;
+                const float *v = in + (size_t)t * E;
+                float z = 0;
+                for (int i = 0; i < E; i++)
+                    z += gw[i] * v[i];
+                const float g = 1.0f / (1.0f + expf(-z));
+                for (int i = 0; i < E; i++)
+                    sh[i] *= g;
+            }
+        }
+    }
+    /* in (c->xb) is read up to here: the sum of the slots, then + the shared expert */
+    for (int t = 0; t < n_tok; t++) {
+        float *o = c->xb + (size_t)t * E;
+        memcpy(o, c->moe_out + (size_t)t * KM * E, (size_t)E * sizeof(float));
+        for (int j = 1; j < K; j++) {
+            const float *s = c->moe_out + ((size_t)t * KM + j) * E;
+            for (int i = 0; i < E; i++)
+                o[i] += s[i];
+        }
+        if (lh->n_ff_shexp > 0)
+            for (int i = 0; i < E; i++)
+                o[i] += c->moe_in[(size_t)t * E + i];
+    }
+}
+
+/* LFM2's gated short convolution of layer il: (B, C, X) = in_proj . in; u = B * X; y_t =
+ * sum_k K[k] u_{t-L+1+k} per channel over the state's last L-1 inputs and the batch's (as
+ * ggml_ssm_conv: in float, k ascending); out = out_proj . (C * y), into c->xb. The state keeps
+ * the last L-1 u rows. */
+static void forward_shortconv(eng_ctx *c, int il, int n_tok, const float *in) {
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[il];
+    const int E = hp->n_embd, L = hp->shortconv_l;
+    float *state = c->rs + hp->l[il].rs_off;   /* (L - 1, E) */
+    matmul(c, c->hb, 3 * E, &l->sc_in, in, n_tok);
+    memcpy(c->conv, state, (size_t)(L - 1) * E * sizeof(float));
+    for (int t = 0; t < n_tok; t++) {
+        const float *r = c->hb + (size_t)t * 3 * E;
+        float *u = c->conv + (size_t)(L - 1 + t) * E;
+        for (int i = 0; i < E; i++)
+            u[i] = r[i] * r[2 * E + i];
+    }
+    const float *K = l->sc_conv.data;   /* (E, L): channel ch's kernel at K + ch * L */
+    for (int t = 0; t < n_tok; t++) {
+        const float *cg = c->hb + (size_t)t * 3 * E + E;
+        float *y = c->hb2 + (size_t)t * E;
+        for (int ch = 0; ch < E; ch++) {
+            float sum = 0.0f;
+            for (int k = 0; k < L; k++)
+                sum += c->conv[(size_t)(t + k) * E + ch] * K[(size_t)ch * L + k];
+            y[ch] = cg[ch] * sum;
+        }
+    }
+    memcpy(state, c->conv + (size_t)n_tok * E, (size_t)(L - 1) * E * sizeof(float));
+    matmul(c, c->xb, E, &l->sc_out, c->hb2, n_tok);
+}
+
 /* Runs one batch of n_tok (<= n_batch) tokens at n_past; logits for all of them into
- * logits_out (n_tok rows) when all, else for the last one only (none if logits_out is NULL). */
+ * logits_out (n_tok rows) when all, else for the last one only (none if logits_out is NULL).
+ * Per layer, as the architecture says: [pre-norm] attention [post-norm] (x residual scale) +
+ * residual, then the same for the feed-forward block. */
 static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, float *logits_out) {
     const eng_model *m = c->m;
     const struct hparams *hp = &m->hp;
     const struct arch *ar = m->arch;
-    int E = hp->n_embd, Q = hp->n_embd_q, KV = hp->n_embd_kv, F = hp->n_ff, pos0 = c->n_past;
+    const int E = hp->n_embd, pos0 = c->n_past;
+    const size_t NE = (size_t)n_tok * E;
+    const float res = hp->res_scale != 0.0f ? hp->res_scale : 1.0f;
     for (int t = 0; t < n_tok; t++) {
         const struct tensor *te = &m->tok_embd;
-        te->tr->to_float((const uint8_t *)te->data + (size_t)toks[t] * te->row_bytes,
-                         c->x + (size_t)t * E, E);
+        float *x = c->x + (size_t)t * E;
+        te->tr->to_float((const uint8_t *)te->data + (size_t)toks[t] * te->row_bytes, x, E);
+        if (hp->emb_scale != 1.0f)
+            for (int i = 0; i < E; i++)
+                x[i] *= hp->emb_scale;
     }
-    rope_tables(c, pos0, n_tok);
+    int need_rope[2] = {0, 0};
+    for (int il = 0; il < hp->n_layer; il++)
+        if (hp->l[il].rope >= 0)
+            need_rope[hp->l[il].rope] = 1;
+    for (int r = 0; r < 2; r++)
+        if (need_rope[r])
+            rope_tables(c, &hp->rope[r], c->rope[r], pos0, n_tok);
     for (int il = 0; il < hp->n_layer; il++) {
         const struct layer *l = &m->layers[il];
         if (cancelled(c))
             return ENG_E_CANCELLED;
-        for (int t = 0; t < n_tok; t++)
-            rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->attn_norm.data, E,
-                    hp->rms_eps);
-        if (ar->fused_qkv) {
-            int W = Q + 2 * KV;
-            matmul(c, c->hb, W, &l->wqkv, c->xb, n_tok);
-            for (int t = 0; t < n_tok; t++) {
-                const float *r = c->hb + (size_t)t * W;
-                memcpy(c->q + (size_t)t * Q, r, (size_t)Q * sizeof(float));
-                memcpy(c->k + (size_t)t * KV, r + Q, (size_t)KV * sizeof(float));
-                memcpy(c->v + (size_t)t * KV, r + Q + KV, (size_t)KV * sizeof(float));
-            }
-        } else {
-            struct matmul_job qkv[3] = {{&l->wq, c->q, Q}, {&l->wk, c->k, KV},
-                                        {&l->wv, c->v, KV}};
-            matmul_n(c, qkv, 3, c->xb, n_tok, 0);
-        }
-        add_bias(c->q, &l->bq, n_tok, Q);
-        add_bias(c->k, &l->bk, n_tok, KV);
-        add_bias(c->v, &l->bv, n_tok, KV);
-        for (int t = 0; t < n_tok; t++) {
-            const float *r = c->rope + (size_t)t * hp->n_rot;
-            rope_apply(c->q + (size_t)t * Q, hp->n_head, hp->head_dim, hp->n_rot, r,
-                       ar->rope_neox);
-            rope_apply(c->k + (size_t)t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, r,
-                       ar->rope_neox);
-            kv_store(c, c->k_cache, il, pos0 + t, c->k + (size_t)t * KV, KV);
-            kv_store(c, c->v_cache, il, pos0 + t, c->v + (size_t)t * KV, KV);
-        }
-        struct attn_args aa = {c, il, pos0, n_tok, attn_task_heads(hp, n_tok, c->n_threads), 0};
-        atomic_init(&aa.next, c->n_threads);
-        pool_run(c->pool, attn_worker, &aa);
-        matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);
-        for (size_t i = 0; i < (size_t)n_tok * E; i++)
-            c->x[i] += c->xb[i];
-
-        for (int t = 0; t < n_tok; t++)
-            rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->ffn_norm.data, E,
-                    hp->rms_eps);
-        if (ar->fused_gate_up) {
-            matmul(c, c->hb, 2 * F, &l->w_up, c->xb, n_tok);
-            for (int t = 0; t < n_tok; t++) {
-                const float *g = c->hb + (size_t)t * 2 * F;
-                ops_silu_mul(F, g, g + F, c->hb2 + (size_t)t * F);
-            }
-        } else {
-            struct matmul_job gu[2] = {{&l->w_gate, c->hb, F}, {&l->w_up, c->hb2, F}};
-            matmul_n(c, gu, 2, c->xb, n_tok, 0);
+        const float *in = c->x;
+        if (ar->pre_norm) {
             for (int t = 0; t < n_tok; t++)
-                ops_silu_mul(F, c->hb + (size_t)t * F, c->hb2 + (size_t)t * F,
-                             c->hb2 + (size_t)t * F);
+                rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->attn_norm.data, E,
+                        hp->rms_eps);
+            in = c->xb;
         }
-        matmul(c, c->xb, E, &l->w_down, c->hb2, n_tok);
-        for (size_t i = 0; i < (size_t)n_tok * E; i++)
-            c->x[i] += c->xb[i];
+        if (hp->l[il].kind == LAYER_SHORTCONV)
+            forward_shortconv(c, il, n_tok, in);
+        else
+            forward_attn(c, il, n_tok, in);
+        if (ar->post_norm)
+            rmsnorm_groups(c->xb, n_tok, E, 1, E, l->post_attn_norm.data, hp->rms_eps);
+        add_scaled(c->x, c->xb, NE, res);
+
+        in = c->x;
+        if (ar->pre_norm) {
+            for (int t = 0; t < n_tok; t++)
+                rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, l->ffn_norm.data, E,
+                        hp->rms_eps);
+            in = c->xb;
+        }
+        if (hp->l[il].n_expert > 0)
+            forward_moe(c, il, n_tok, in);
+        else
+            forward_ffn(c, il, n_tok, in);
+        if (ar->post_norm)
+            rmsnorm_groups(c->xb, n_tok, E, 1, E, l->post_ffn_norm.data, hp->rms_eps);
+        add_scaled(c->x, c->xb, NE, res);
     }
     if (logits_out) {
         int t0 = all ? 0 : n_tok - 1, n_out = all ? n_tok : 1;
@@ -566,6 +986,17 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
             rmsnorm(c->xb + (size_t)(t - t0) * E, c->x + (size_t)t * E, m->output_norm.data, E,
                     hp->rms_eps);
         matmul(c, logits_out, hp->n_vocab, &m->output, c->xb, n_out);
+        const size_t nl = (size_t)n_out * hp->n_vocab;
+        if (hp->logit_scale != 1.0f) {
+            const float s = 1.0f / hp->logit_scale;
+            for (size_t i = 0; i < nl; i++)
+                logits_out[i] *= s;
+        }
+        if (hp->final_softcap > 0) {
+            const float cap = hp->final_softcap, inv = 1.0f / cap;
+            for (size_t i = 0; i < nl; i++)
+                logits_out[i] = tanhf(logits_out[i] * inv) * cap;
+        }
     }
     memcpy(c->tokens + pos0, toks, (size_t)n_tok * sizeof *toks);
     c->n_past += n_tok;
@@ -602,6 +1033,8 @@ int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all) {
             return rc == ENG_E_CANCELLED ? eng_error(rc, "cancelled") : rc;
         done += nb;
     }
+    if (n > 1)   /* the end of a prompt: where a later turn may want to resume */
+        eng_ctx_checkpoint(c);
     c->logits_all = logits_all;
     c->n_logits = logits_all ? n : 1;
     c->n_decoded = n;

@@ -60,7 +60,11 @@ struct eng_model_info {
     char ftype[32];       /* file type label, e.g. "Q4_K_M" (or "" if unknown) */
     int64_t n_params;
     uint64_t file_size;
-    int n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab;
+    int n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab; /* layer 0's heads/FFN */
+    int n_ctx_orig;       /* the pre-training context RoPE scaling extends (= n_ctx_train
+                           * without scaling) */
+    char rope_scaling[12];/* "yarn", "linear", "longrope" when the file scales RoPE, else "" */
+    int n_swa;            /* sliding window of the local layers (0: none) */
     int has_chat_template;
     uint64_t repacked_bytes; /* weights rearranged at load for the SIMD kernels (0: none) */
     double repack_ms;        /* the time that took */
@@ -110,8 +114,15 @@ int eng_ctx_n_past(const eng_ctx *c);        /* tokens in the KV cache */
 size_t eng_ctx_kv_bytes(const eng_ctx *c);   /* bytes allocated for the KV cache */
 /* The tokens in the KV cache (borrowed, eng_ctx_n_past() of them). */
 const int32_t *eng_ctx_tokens(const eng_ctx *c);
-/* Forgets cache positions >= n_past (keeps the first n_past tokens). */
+/* Forgets cache positions >= n_past (keeps the first n_past tokens). A model with recurrent
+ * layers (LFM2, Qwen3.5, Granite 4.0-H) cannot rewind its state: the context goes back to its
+ * latest checkpoint at or before n_past (the start when there is none), so it may keep fewer
+ * tokens than asked: eng_ctx_n_past() says how many. */
 void eng_ctx_truncate(eng_ctx *c, int n_past);
+/* Saves the recurrent state at the current position (a few are kept, the oldest replaced;
+ * eng_decode of more than one token does it at its end). No-op for models without recurrent
+ * layers. For the end of a reply: the next turn resumes from there. */
+void eng_ctx_checkpoint(eng_ctx *c);
 
 /* Runs the model on n tokens appended at position n_past. logits_all: keep logits for every
  * token of this call (teacher forcing); else only for the last. Returns ENG_OK or ENG_E_*. */

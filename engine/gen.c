@@ -188,6 +188,7 @@ static int gen_prompt(struct eng_gen *g) {
     while (keep < n_have && keep < g->n_toks && have[keep] == g->toks[keep]) keep++;
     if (keep == g->n_toks) keep--; /* the last prompt token is decoded again for its logits */
     eng_ctx_truncate(c, keep);
+    keep = eng_ctx_n_past(c);   /* recurrent models go back to a checkpoint: maybe fewer */
     g->st.n_reused = keep;
 
     int n_new = g->n_toks - keep;

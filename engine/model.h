@@ -1,6 +1,7 @@
 /* engine/model.h — the engine's internal model: architecture switches (one struct arch table),
- * hyper-parameters, tensors bound into the GGUF mapping, and the error helper the engine's
- * modules share. Internal to engine/; a loaded model is read-only and may be shared by threads. */
+ * hyper-parameters (per layer where the metadata has arrays), tensors bound into the GGUF
+ * mapping, and the error helper the engine's modules share. Internal to engine/; a loaded model
+ * is read-only and may be shared by threads. */
 #ifndef NATTER_MODEL_H
 #define NATTER_MODEL_H
 
@@ -11,37 +12,144 @@
 #include "gguf.h"
 #include "quant.h"
 
-/* What distinguishes one architecture's forward pass from another's: data, not code. */
-struct arch {
-    const char *name;       /* general.architecture */
-    int rope_neox;          /* rotate (x[i], x[i + n_rot/2]) instead of adjacent pairs */
-    int qkv_bias;           /* attn_q/k/v.bias are required */
-    int fused_qkv;          /* one attn_qkv.weight of n_embd + 2 * n_embd_kv rows */
-    int fused_gate_up;      /* ffn_up.weight holds gate (first n_ff rows) then up */
-    int q_prescale;         /* q is scaled by 1/sqrt(head_dim) before q.k (not the scores) */
+enum arch_act { ACT_SILU = 0, ACT_GELU = 1,           /* the gated FFN's activation */
+                ACT_SWIGLU_OAI = 2 };                  /* gpt-oss: clamped, x sigmoid(1.702 x) */
+enum arch_gating { GATE_SOFTMAX = 1, GATE_SIGMOID = 2, /* expert probabilities from the router's */
+                   GATE_SOFTMAX_WEIGHT = 3 };          /* logits (llama.cpp's numbering); the
+                                                        * last: top-k of the raw logits, softmax
+                                                        * over the k chosen (gpt-oss) */
+enum layer_kind {  /* what a layer's first block is (the FFN follows in every kind) */
+    LAYER_ATTN = 0,        /* softmax attention over the KV cache */
+    LAYER_SHORTCONV,       /* LFM2's gated short convolution (recurrent state: the last inputs) */
+};
+enum arch_shexp { SHEXP_PLAIN = 0, SHEXP_GATED = 1 };  /* a shared expert added as it is, or
+                                                        * x sigmoid(ffn_gate_inp_shexp . v) */
+enum arch_qk_norm { QKN_NONE = 0, QKN_HEAD, QKN_FULL }; /* RMSNorm of q and k: per head, or over
+                                                          * the whole q (k) vector (OLMo 2) */
+enum arch_swa_rope {  /* RoPE on sliding-window layers */
+    SWA_ROPE_SAME = 0,    /* the global layers' base, scale and YaRN */
+    SWA_ROPE_UNSCALED,    /* freq_scale 1 (rope.freq_base_swa or the default base below) */
+    SWA_ROPE_PLAIN,       /* freq_scale 1, no YaRN ramp, magnitude 1 (OLMo 3) */
 };
 
-/* A weight bound into the mapping: ne0 values per row, ne1 rows. */
+/* What distinguishes one architecture's forward pass from another's: data, not code. Every
+ * value is what llama.cpp's loader and graph for the architecture do (src/models/ARCH.cpp),
+ * read by the one loader (model.c) and the one forward pass (engine.c). */
+struct arch {
+    const char *name;        /* general.architecture */
+    unsigned rope_neox : 1;  /* rotate (x[i], x[i + n_rot/2]) instead of adjacent pairs */
+    unsigned pre_norm : 1;   /* attn_norm / ffn_norm before the blocks (else raw residual) */
+    unsigned post_norm : 1;  /* post_attention_norm / post_ffw_norm on the blocks' outputs */
+    unsigned q_prescale : 1; /* q *= attention scale before q.k (kq scale 1), as gemma/phi3 */
+    unsigned emb_sqrt : 1;   /* embeddings * sqrt(n_embd) (gemma) */
+    unsigned tied_always : 1;/* the output matrix is token_embd even if output.weight exists */
+    unsigned need_output : 1;/* output.weight is required (no tied embeddings) */
+    unsigned granite : 1;    /* reads embedding/residual/attention/logit scales and
+                              * rope.scaling.finetuned (false: no RoPE at all) */
+    unsigned yarn_keys : 1;  /* reads rope.scaling.yarn_beta_fast/slow, yarn_log_multiplier */
+    unsigned temp_scale : 1; /* reads attention.temperature_scale (Llama 4 / Mistral 3) */
+    unsigned attn_softcap : 1;  /* reads attn_logit_softcapping */
+    unsigned final_softcap : 1; /* reads final_logit_softcapping */
+    unsigned swa_nope_global : 1; /* with a sliding window, the global layers skip RoPE */
+    unsigned moe_norm : 1;   /* the chosen experts' weights are renormalized to sum 1 */
+    unsigned moe_gating_key : 1; /* reads expert_gating_func (else moe_gating) */
+    unsigned ffn_norm_post : 1;  /* the FFN's pre-norm is named post_attention_norm (gpt-oss) */
+    unsigned char moe_gating;    /* enum arch_gating */
+    unsigned char recr_kind;     /* a layer whose head_count_kv entry is 0 is this kind of
+                                  * recurrent layer (enum layer_kind; 0: not allowed) */
+    unsigned swa_all_attn : 1;   /* with a window, every attention layer is local (LFM2) */
+    const char *out_norm;        /* the output norm's name when not output_norm (LFM2) */
+    unsigned char shexp;         /* enum arch_shexp */
+    unsigned char act;       /* enum arch_act */
+    unsigned char qk_norm;   /* enum arch_qk_norm */
+    unsigned char swa_rope;  /* enum arch_swa_rope */
+    unsigned char nope_step; /* layer il has no RoPE when (il + 1) % nope_step == 0 (SmolLM3) */
+    /* Sliding window: swa_pattern is the default period when the file has no
+     * attention.sliding_window_pattern (0: the architecture has no sliding window). The window
+     * is attention.sliding_window, else swa_window_default (0: no window without the key);
+     * swa_n_layer > 0: only models of that depth have one (EXAONE 4: 64). */
+    unsigned char swa_pattern;
+    int swa_window_default, swa_n_layer;
+    float swa_base_default;  /* rope base of local layers without rope.freq_base_swa (0: the
+                              * global base) */
+    int q_scale_alt_layers;  /* a model of this depth scales q by 1/sqrt(n_embd / n_head)
+                              * instead of 1/sqrt(head_dim) (Gemma 2 27B: 46, Gemma 3 27B: 62) */
+};
+
+/* A weight bound into the mapping: ne0 values per row, ne1 rows (per expert: ne2 experts of
+ * ne1 rows each for a 3-D expert tensor, ne2 = 1 otherwise). */
 struct tensor {
     const void *data;          /* the file's rows, or the repacked groups when rp is set */
     uint32_t type;
-    int64_t ne0, ne1;
+    int64_t ne0, ne1, ne2;
     size_t row_bytes;
     const struct quant_traits *tr;
     const struct quant_repack *rp; /* repacked at load (quant.h): data holds ne1 / 16 groups */
 };
 
-struct layer {
-    struct tensor attn_norm, wq, wk, wv, wqkv, bq, bk, bv, wo;
-    struct tensor ffn_norm, w_gate, w_up, w_down;   /* w_up is gate+up when fused */
+/* RoPE of one kind of layer (global, local), as ggml_rope_ext's arguments. */
+struct rope_cfg {
+    float base, freq_scale, ext_factor, attn_factor;
+    float corr[2];             /* YaRN correction dims (ggml_rope_yarn_corr_dims) */
+};
+
+/* One layer's hyper-parameters (per layer: the metadata may give arrays). */
+struct layer_hp {
+    int n_head, n_head_kv, n_ff;
+    int n_expert, n_expert_used;   /* a mixture-of-experts FFN when n_expert > 0 */
+    int n_ff_exp, n_ff_shexp;      /* an expert's and the shared expert's FFN width */
+    int n_embd_q, n_embd_kv;   /* n_head * head_dim, n_head_kv * head_dim */
+    int kind;                  /* enum layer_kind */
+    int swa;                   /* attends to the last n_swa positions only */
+    size_t rs_off, n_rs;       /* this layer's recurrent state in a context: floats at rs_off */
+    int rope;                  /* index into hparams.rope[], -1: no RoPE (NoPE layer) */
+    size_t kv_off;             /* this layer's first value in a context's K (V) cache, per
+                                * context position: sum of the previous layers' n_embd_kv */
 };
 
 struct hparams {
-    int n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
-    int head_dim, n_embd_q, n_embd_kv, n_rot;  /* n_embd_q = n_head * head_dim */
-    float rope_base, rope_freq_scale, rms_eps;
+    int n_vocab, n_ctx_train, n_embd, n_layer;
+    int head_dim, n_rot;
+    float rms_eps;
     int n_ctx_orig;            /* rope.scaling.original_context_length, else n_ctx_train */
+    struct rope_cfg rope[2];   /* [0] global layers, [1] sliding-window layers */
+    int n_swa;                 /* window of the local layers (0: none) */
+    float q_scale;             /* q_prescale: q *= q_scale, scores * 1 */
+    float kq_scale;            /* else scores * kq_scale */
+    float attn_softcap, final_softcap;  /* 0: off; s = cap * tanh(s / cap) */
+    float emb_scale, res_scale, logit_scale; /* 1, 1 (0: none), 1 when unused */
+    float temp_scale;          /* q *= 1 + temp_scale * ln(floor(pos / n_ctx_orig) + 1) */
+    int n_kv_total;            /* sum of the layers' n_embd_kv (values per cache position) */
+    size_t n_rs_total;         /* recurrent state floats of all layers (0: none) */
+    int shortconv_l;           /* LFM2: the short convolution's kernel length */
+    int max_q, max_kv, max_ff, max_head; /* the largest per-layer widths, for buffer sizes
+                                          * (max_ff covers experts and shared experts) */
+    int max_expert, max_expert_used;
+    int gating;                /* enum arch_gating */
+    float expert_w_scale;      /* the experts' weights times this (0 or 1: none) */
+    struct layer_hp *l;        /* (n_layer) */
 };
+
+struct layer {
+    struct tensor attn_norm, wq, wk, wv, wqkv, bq, bk, bv, bqkv, wo, bo;
+    struct tensor q_norm, k_norm, post_attn_norm;
+    struct tensor sinks;       /* (n_head) attention sink logits (gpt-oss), optional */
+    struct tensor sc_in, sc_conv, sc_out; /* short convolution: in_proj (n_embd x 3 n_embd: B, C,
+                                           * X), the kernel (L x n_embd, F32), out_proj */
+    struct tensor ffn_norm, w_gate, w_up, w_down, b_gate, b_up, b_down; /* w_up is gate+up
+                                                                          * when w_gate is absent */
+    struct tensor post_ffn_norm;
+    /* mixture of experts: router (n_embd x n_expert) with optional bias, 3-D experts (gate and
+     * up apart or fused, gate rows first), per-expert biases (n_ff_exp or n_embd x n_expert),
+     * the shared expert and its gate */
+    struct tensor router, b_router, gate_exps, up_exps, gate_up_exps, down_exps;
+    struct tensor exp_probs_b; /* (n_expert) added to the probabilities for the choice only */
+    struct tensor b_gate_exps, b_up_exps, b_down_exps;
+    struct tensor gate_shexp, up_shexp, down_shexp, gate_inp_shexp;
+};
+
+/* Expert e of a 3-D expert tensor as a 2-D weight (ne1 rows). */
+struct tensor tensor_expert(const struct tensor *t, int e);
 
 struct vocab; /* engine/tokenizer.h */
 
@@ -71,8 +179,9 @@ const struct vocab *eng_model_vocab(const eng_model *m);
 /* The GGUF file of m (borrowed). */
 const gguf *eng_model_gguf(const eng_model *m);
 /* The weight matrices the forward pass multiplies by: index 0 the output (the embeddings when
- * tied), then each layer's wq, wk, wv, wqkv, wo, w_gate, w_up, w_down (absent ones have no
- * data). For the engine's buffer sizes and the repacking at load. */
+ * tied), then each layer's wq, wk, wv, wqkv, wo, w_gate, w_up, w_down, the router, the expert
+ * tensors and the shared expert's (absent ones have no data). For the engine's buffer sizes
+ * and the repacking at load. */
 int model_n_matrices(const eng_model *m);
 struct tensor *model_matrix(eng_model *m, int i);
 

@@ -76,8 +76,8 @@ static void scores_ref(const void *k, size_t stride, int f16, int n_pos, const f
     }
 }
 
-static void softmax_ref(int n, float *s, int f16) {
-    float mx = -INFINITY;
+static void softmax_ref(int n, float *s, int f16, float sink) {
+    float mx = sink;
     for (int j = 0; j < n; j++)
         if (s[j] > mx)
             mx = s[j];
@@ -88,6 +88,8 @@ static void softmax_ref(int n, float *s, int f16) {
             lane[l] = s[j0 + l] = ops_expf(s[j0 + l] - mx);
         sum += ops_reduce16(lane);
     }
+    if (sink > -INFINITY)   /* an attention sink: in the denominator only (llama.cpp's soft_max) */
+        sum += (double)expf(sink - mx);
     float inv = (float)(1.0 / sum);
     for (int j = 0; j < n; j++)
         s[j] = f16 ? ops_f16_round(s[j] * inv) : s[j] * inv;
@@ -214,8 +216,8 @@ OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int 
         scores_avx512_kv(k, stride, 0, n_pos, q, hd, scale, s);
 }
 
-OPS_TARGET static void softmax_avx512(int n, float *s, int f16) {
-    float mx = -INFINITY;
+OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
+    float mx = sink;
     for (int j = 0; j < n; j++)
         if (s[j] > mx)
             mx = s[j];
@@ -228,6 +230,8 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16) {
         _mm512_mask_storeu_ps(s + j0, m, e);
         sum += _mm512_reduce_add_ps(e);
     }
+    if (sink > -INFINITY)
+        sum += (double)expf(sink - mx);
     const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
     for (int j0 = 0; j0 < n; j0 += 16) {
         __mmask16 m = n - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j0)) - 1);
@@ -311,6 +315,33 @@ static int ops_use_avx512(void) {
     return ops_have_avx512 && strcmp(quant_simd_name(), "scalar") != 0;
 }
 
+/* ggml's GELU table (GGML_GELU_FP16): gelu (tanh form) of every F16 value, rounded to F16. */
+static uint16_t gelu_table[1 << 16];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void gelu_table_init(void) {
+    for (int i = 0; i < 1 << 16; i++) {
+        const float x = quant_f16_to_f32((uint16_t)i);
+        const float y = 0.5f * x *
+                        (1.0f + tanhf(0.79788456080286535587989211986876f * x *
+                                      (1.0f + 0.044715f * x * x)));
+        gelu_table[i] = quant_f32_to_f16(y);
+    }
+}
+
+void ops_gelu_mul(int n, const float *x, const float *g, float *y) {
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int i = 0; i < n; i++) {
+        const float xi = x[i];
+        if (xi <= -10.0f)
+            y[i] = 0.0f;
+        else if (xi >= 10.0f)
+            y[i] = xi * g[i];
+        else
+            y[i] = quant_f16_to_f32(gelu_table[quant_f32_to_f16(xi)]) * g[i];
+    }
+}
+
 void ops_silu_mul(int n, const float *x, const float *g, float *y) {
 #ifdef OPS_X86
     if (ops_use_avx512()) {
@@ -332,15 +363,17 @@ void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const flo
     scores_ref(k, stride, f16, n_pos, q, hd, scale, s);
 }
 
-void ops_softmax(int n, float *s, int f16) {
+void ops_softmax_sink(int n, float *s, int f16, float sink) {
 #ifdef OPS_X86
     if (ops_use_avx512()) {
-        softmax_avx512(n, s, f16);
+        softmax_avx512(n, s, f16, sink);
         return;
     }
 #endif
-    softmax_ref(n, s, f16);
+    softmax_ref(n, s, f16, sink);
 }
+
+void ops_softmax(int n, float *s, int f16) { ops_softmax_sink(n, s, f16, -INFINITY); }
 
 void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
                       int hd, float *acc) {

@@ -18,6 +18,10 @@ float ops_expf(float x);
  * lanes for the first n - n % 16 values, libm expf for the tail). y may alias g. */
 void ops_silu_mul(int n, const float *x, const float *g, float *y);
 
+/* y[i] = gelu(x[i]) * g[i] as ggml_vec_geglu_f32: the tanh GELU looked up in an F16 table
+ * of x rounded to F16 (0 below -10, x above 10). y may alias g. */
+void ops_gelu_mul(int n, const float *x, const float *g, float *y);
+
 /* s[j] = dot(K_j, q) * scale for j < n_pos; K_j = hd values at k + j * stride elements
  * (F16 when f16, else F32). q holds F16-exact values when f16. */
 void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,
@@ -27,6 +31,9 @@ void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const flo
  * chunks reduced, chunk sums in double); with f16, each weight rounded to F16 as llama.cpp's
  * V product sees it. */
 void ops_softmax(int n, float *s, int f16);
+/* The same with an attention sink: a logit that joins the denominator (and the max) but has
+ * no value (gpt-oss); sink = -INFINITY is plain ops_softmax. */
+void ops_softmax_sink(int n, float *s, int f16, float sink);
 
 /* o[i] = sum_j p[j] * V_j[i] for i < hd, j < n_pos, in the 16-lane order of ggml's tiled
  * matmul (position j feeds lane j % 16). acc: scratch of 16 * hd floats. */

@@ -9,7 +9,7 @@
 #include "engine.h"
 #include "paths.h"
 
-#define EVAL_USAGE "eval -m MODEL --tokens \"ID ID ...\" [--top K] [--full POS] [-t N]"
+#define EVAL_USAGE "eval -m MODEL --tokens \"ID ID ...\" [--top K] [--full POS] [-t N] [--ctx N]"
 
 /* Parses a non-negative int (whole string); -1 if it is not one. */
 static long eval_parse_int(const char *s, long max) {
@@ -76,7 +76,7 @@ static void eval_print_top(int pos, const float *lg, int n_vocab, int k, int *id
 
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *toks_s = NULL;
-    long top = 10, full = -1, threads = 0;
+    long top = 10, full = -1, threads = 0, ctx = 0;
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -96,9 +96,11 @@ int cmd_eval(int argc, char **argv) {
             full = eval_parse_int(v, 1L << 30);
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
             threads = eval_parse_int(v, 256);
+        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx"))
+            ctx = eval_parse_int(v, 1L << 22);
         else
             return cli_usage(EVAL_USAGE);
-        if (top < 0 || threads < 0 || (!strcmp(a, "--full") && full < 0))
+        if (top < 0 || threads < 0 || ctx < 0 || (!strcmp(a, "--full") && full < 0))
             return cli_usage(EVAL_USAGE);
     }
     if (!model || !toks_s)
@@ -113,6 +115,11 @@ int cmd_eval(int argc, char **argv) {
         return 1;
     }
     int n_eval = n;   /* logits after each token, the last one's included */
+    if (ctx && ctx < n_eval) {
+        free(toks);
+        cli_error("eval: %d tokens do not fit a context of %ld", n_eval, ctx);
+        return 1;
+    }
     if (full >= n_eval) {
         free(toks);
         cli_error("eval: --full %ld is past the last position (%d)", full, n_eval - 1);
@@ -127,7 +134,7 @@ int cmd_eval(int argc, char **argv) {
         return 1;
     }
     struct eng_ctx_params cp = eng_ctx_default_params();
-    cp.n_ctx = n_eval;
+    cp.n_ctx = ctx ? (int)ctx : n_eval;   /* it matters where RoPE depends on it (LongRoPE) */
     cp.n_threads = (int)threads;
     if ((rc = eng_ctx_new(m, &cp, &c)) || (rc = eng_decode(c, toks, n_eval, 1))) {
         cli_error("eval: %s", eng_last_error());
@@ -191,10 +198,17 @@ static int models_one(const char *path, void *ud) {
     char *sp = strchr(params, ' ');
     if (sp)
         memmove(sp, sp + 1, strlen(sp));
-    printf("%s: %s (%s, %s params, %s%s%s%s, %s, ctx %d, chat template %s)\n", path, in.name,
+    char ctx[96];   /* the context it was trained for, and what RoPE scaling extends */
+    if (in.rope_scaling[0] && in.n_ctx_orig != in.n_ctx_train)
+        snprintf(ctx, sizeof ctx, "ctx %d (%s from %d)", in.n_ctx_train, in.rope_scaling,
+                 in.n_ctx_orig);
+    else
+        snprintf(ctx, sizeof ctx, "ctx %d", in.n_ctx_train);
+    if (in.n_swa)
+        snprintf(ctx + strlen(ctx), sizeof ctx - strlen(ctx), ", window %d", in.n_swa);
+    printf("%s: %s (%s, %s params, %s%s%s%s, %s, %s, chat template %s)\n", path, in.name,
            in.arch, params, ft ? in.ftype : "", ft ? " " : "", ft ? "= " : "", in.types, size,
-           in.n_ctx_train,
-           in.has_chat_template ? "yes" : "no");
+           ctx, in.has_chat_template ? "yes" : "no");
     eng_model_free(m);
     return 0;
 }

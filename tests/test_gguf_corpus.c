@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "quant.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -846,6 +847,255 @@ TEST(gguf_corpus_vocab_tolerated) {
             test_fail(__FILE__, __LINE__, "gpt-2 vocab, %s: %s", gcorp_tolerated[i].what, msg);
             failures++;
         }
+        gcorp_model_close(&m);
+    }
+    CHECK_EQ_INT(failures, 0);
+}
+
+/* ---- the 2026 architectures' metadata (per-layer arrays, windows, RoPE scaling, scales) ----
+ * Patches of ../shared/models-2026 files: each must be refused with a one-line message, or (the
+ * "tolerated" ones, metadata llama.cpp accepts) load and give finite logits. */
+struct gcorp_acase {
+    const char *file;   /* under ../shared/models-2026 */
+    const char *what;
+    void (*patch)(struct gc_file *f);
+};
+
+static void ap_heads_arr_short(struct gc_file *f) {
+    uint32_t v[1] = {2};
+    gc_set_arr(f, "granite.attention.head_count", GGUF_TYPE_UINT32, 1, v, sizeof v);
+}
+static void ap_heads_arr_long(struct gc_file *f) {
+    uint32_t v[3] = {2, 2, 2};
+    gc_set_arr(f, "granite.attention.head_count", GGUF_TYPE_UINT32, 3, v, sizeof v);
+}
+static void ap_heads_arr_wrong(struct gc_file *f) {
+    uint32_t v[2] = {2, 4};   /* layer 1's tensors hold 2 heads */
+    gc_set_arr(f, "granite.attention.head_count", GGUF_TYPE_UINT32, 2, v, sizeof v);
+}
+static void ap_heads_arr_float(struct gc_file *f) {
+    float v[2] = {2, 2};
+    gc_set_arr(f, "granite.attention.head_count", GGUF_TYPE_FLOAT32, 2, v, sizeof v);
+}
+static void ap_kv_arr_zero(struct gc_file *f) {
+    uint32_t v[2] = {1, 0};
+    gc_set_arr(f, "granite.attention.head_count_kv", GGUF_TYPE_UINT32, 2, v, sizeof v);
+}
+static void ap_ff_arr_huge(struct gc_file *f) {
+    uint64_t v[2] = {128, 1ull << 40};
+    gc_set_arr(f, "granite.feed_forward_length", GGUF_TYPE_UINT64, 2, v, sizeof v);
+}
+static void ap_ff_arr_strings(struct gc_file *f) {
+    struct gc_buf b = {0};
+    gc_str(&b, "128");
+    gc_str(&b, "128");
+    gc_set_arr(f, "granite.feed_forward_length", GGUF_TYPE_STRING, 2, b.p, b.len);
+    gc_buf_free(&b);
+}
+static void ap_logit_scale_gone(struct gc_file *f) { gc_del(f, "granite.logit_scale"); }
+static void ap_logit_scale_zero(struct gc_file *f) { gc_set_f32(f, "granite.logit_scale", 0); }
+static void ap_res_scale_nan(struct gc_file *f) {
+    gc_set_f32(f, "granite.residual_scale", NAN);
+}
+static void ap_no_bias_weight(struct gc_file *f) { gc_tensor_del(f, "blk.0.attn_output.weight"); }
+static void ap_pattern_long(struct gc_file *f) {
+    uint8_t v[7] = {1, 1, 1, 1, 1, 0, 1};   /* 6 layers */
+    gc_set_arr(f, "gemma3.attention.sliding_window_pattern", GGUF_TYPE_BOOL, 7, v, sizeof v);
+}
+static void ap_pattern_short(struct gc_file *f) {
+    uint8_t v[2] = {1, 0};
+    gc_set_arr(f, "gemma3.attention.sliding_window_pattern", GGUF_TYPE_BOOL, 2, v, sizeof v);
+}
+static void ap_pattern_floats(struct gc_file *f) {
+    float v[6] = {1, 1, 1, 1, 1, 0};
+    gc_set_arr(f, "gemma3.attention.sliding_window_pattern", GGUF_TYPE_FLOAT32, 6, v, sizeof v);
+}
+static void ap_pattern_str(struct gc_file *f) {
+    gc_set_str(f, "gemma3.attention.sliding_window_pattern", "6");
+}
+static void ap_window_negative(struct gc_file *f) {
+    gc_set_i32(f, "gemma3.attention.sliding_window", -16);
+}
+static void ap_window_str(struct gc_file *f) {
+    gc_set_str(f, "gemma3.attention.sliding_window", "16");
+}
+static void ap_no_q_norm(struct gc_file *f) { gc_tensor_del(f, "blk.3.attn_q_norm.weight"); }
+static void ap_no_post_norm(struct gc_file *f) {
+    gc_tensor_del(f, "blk.5.post_attention_norm.weight");
+}
+static void ap_base_swa_zero(struct gc_file *f) { gc_set_f32(f, "gemma3.rope.freq_base_swa", 0); }
+static void ap_scaling_dynamic(struct gc_file *f) {
+    gc_set_str(f, "mistral3.rope.scaling.type", "dynamic");
+}
+static void ap_factor_negative(struct gc_file *f) {
+    gc_set_f32(f, "mistral3.rope.scaling.factor", -4);
+}
+static void ap_factor_inf(struct gc_file *f) {
+    gc_set_f32(f, "mistral3.rope.scaling.factor", INFINITY);
+}
+static void ap_beta_zero(struct gc_file *f) {
+    gc_set_f32(f, "mistral3.rope.scaling.yarn_beta_fast", 0);
+}
+static void ap_orig_ctx_zero(struct gc_file *f) {
+    gc_set_u32(f, "mistral3.rope.scaling.original_context_length", 0);
+}
+static void ap_temp_nan(struct gc_file *f) {
+    gc_set_f32(f, "mistral3.attention.temperature_scale", NAN);
+}
+static void ap_attn_factor_zero(struct gc_file *f) {
+    gc_set_f32(f, "llama.rope.scaling.attn_factor", 0);
+}
+static void ap_attn_factor_nan(struct gc_file *f) {
+    gc_set_f32(f, "llama.rope.scaling.attn_factor", NAN);
+}
+static void ap_softcap_negative(struct gc_file *f) {
+    gc_set_f32(f, "gemma2.final_logit_softcapping", -10);
+}
+static void ap_olmo_untied(struct gc_file *f) { gc_tensor_del(f, "output.weight"); }
+static void ap_rope_factors_short(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "rope_factors_long.weight");
+    t->ne[0] /= 2;
+    t->nbytes /= 2;
+}
+static void ap_qkv_wrong(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "blk.1.attn_qkv.weight");
+    t->ne[1] -= 64;
+    t->nbytes -= t->nbytes / 8;
+}
+
+static const struct gcorp_acase gcorp_acases[] = {
+    {"syn26-granite-F16.gguf", "head_count array of 1 for 2 layers", ap_heads_arr_short},
+    {"syn26-granite-F16.gguf", "head_count array of 3 for 2 layers", ap_heads_arr_long},
+    {"syn26-granite-F16.gguf", "head_count array not matching layer 1", ap_heads_arr_wrong},
+    {"syn26-granite-F16.gguf", "head_count array of floats", ap_heads_arr_float},
+    {"syn26-granite-F16.gguf", "head_count_kv array with a 0", ap_kv_arr_zero},
+    {"syn26-granite-F16.gguf", "feed_forward_length array with 2^40", ap_ff_arr_huge},
+    {"syn26-granite-F16.gguf", "feed_forward_length array of strings", ap_ff_arr_strings},
+    {"syn26-granite-F16.gguf", "logit_scale missing", ap_logit_scale_gone},
+    {"syn26-granite-F16.gguf", "logit_scale 0", ap_logit_scale_zero},
+    {"syn26-granite-F16.gguf", "residual_scale NaN", ap_res_scale_nan},
+    {"syn26-granite-F16.gguf", "attn_output.weight missing (its bias present)",
+     ap_no_bias_weight},
+    {"syn26-gemma3-F16.gguf", "sliding_window_pattern longer than the layers", ap_pattern_long},
+    {"syn26-gemma3-F16.gguf", "sliding_window_pattern shorter than the layers",
+     ap_pattern_short},
+    {"syn26-gemma3-F16.gguf", "sliding_window_pattern of floats", ap_pattern_floats},
+    {"syn26-gemma3-F16.gguf", "sliding_window_pattern a string", ap_pattern_str},
+    {"syn26-gemma3-F16.gguf", "sliding_window -16", ap_window_negative},
+    {"syn26-gemma3-F16.gguf", "sliding_window a string", ap_window_str},
+    {"syn26-gemma3-F16.gguf", "attn_q_norm missing", ap_no_q_norm},
+    {"syn26-gemma3-F16.gguf", "post_attention_norm missing", ap_no_post_norm},
+    {"syn26-gemma3-F16.gguf", "rope.freq_base_swa 0", ap_base_swa_zero},
+    {"syn26-mistral3-F16.gguf", "rope.scaling.type dynamic", ap_scaling_dynamic},
+    {"syn26-mistral3-F16.gguf", "rope.scaling.factor -4", ap_factor_negative},
+    {"syn26-mistral3-F16.gguf", "rope.scaling.factor inf", ap_factor_inf},
+    {"syn26-mistral3-F16.gguf", "yarn_beta_fast 0", ap_beta_zero},
+    {"syn26-mistral3-F16.gguf", "original_context_length 0", ap_orig_ctx_zero},
+    {"syn26-mistral3-F16.gguf", "temperature_scale NaN", ap_temp_nan},
+    {"syn26-llama-yarn-F16.gguf", "rope.scaling.attn_factor 0", ap_attn_factor_zero},
+    {"syn26-llama-yarn-F16.gguf", "rope.scaling.attn_factor NaN", ap_attn_factor_nan},
+    {"syn26-gemma2-F16.gguf", "final_logit_softcapping -10", ap_softcap_negative},
+    {"syn26-olmo3-F16.gguf", "output.weight missing (olmo2 has no tied embeddings)",
+     ap_olmo_untied},
+    {"syn26-phi3-longrope-F16.gguf", "rope_factors_long half as long", ap_rope_factors_short},
+    {"syn26-phi3-longrope-F16.gguf", "attn_qkv 64 rows short", ap_qkv_wrong},
+};
+
+TEST(gguf_corpus_arch26_refused) {
+    REQUIRE_SHARED();
+    char path[1024], rel[256];
+    snprintf(path, sizeof path, "%s/patched.gguf", test_tmpdir());
+    int failures = 0;
+    for (size_t i = 0; i < sizeof gcorp_acases / sizeof gcorp_acases[0]; i++) {
+        struct gcorp_model m;
+        snprintf(rel, sizeof rel, "models-2026/%s", gcorp_acases[i].file);
+        CHECK(gcorp_model_open(&m, rel) == 0);
+        gcorp_acases[i].patch(&m.f);
+        CHECK(gc_write(&m.f, path) == 0);
+        char msg[512];
+        int refused = gcorp_load_refused(path, 0, msg, sizeof msg);
+        if (getenv("GCORP_SHOW"))
+            fprintf(stderr, "%s: %s -> %s\n", gcorp_acases[i].file, gcorp_acases[i].what, msg);
+        if (!refused) {
+            test_fail(__FILE__, __LINE__, "%s, %s: eng_model_load: %s", gcorp_acases[i].file,
+                      gcorp_acases[i].what, msg);
+            failures++;
+        }
+        gcorp_model_close(&m);
+    }
+    CHECK_EQ_INT(failures, 0);
+}
+
+static void at_window_zero(struct gc_file *f) { gc_set_u32(f, "gemma3.attention.sliding_window", 0); }
+static void at_window_one(struct gc_file *f) { gc_set_u32(f, "gemma3.attention.sliding_window", 1); }
+static void at_window_huge(struct gc_file *f) {
+    gc_set_u32(f, "gemma3.attention.sliding_window", 1u << 30);
+}
+static void at_period_zero(struct gc_file *f) {
+    gc_set_u32(f, "gemma3.attention.sliding_window_pattern", 0);
+}
+static void at_period_huge(struct gc_file *f) {
+    gc_set_u32(f, "gemma3.attention.sliding_window_pattern", 1000);
+}
+static void at_gemma2_no_softcaps(struct gc_file *f) {
+    gc_del(f, "gemma2.attn_logit_softcapping");
+    gc_del(f, "gemma2.final_logit_softcapping");
+}
+static void at_granite_nope(struct gc_file *f) {
+    uint8_t no = 0;
+    gc_set_raw(f, "granite.rope.scaling.finetuned", GGUF_TYPE_BOOL, &no, 1);
+}
+static void at_scaling_none(struct gc_file *f) {
+    gc_set_str(f, "mistral3.rope.scaling.type", "none");
+}
+static void at_exaone_window_zero(struct gc_file *f) {
+    gc_set_u32(f, "exaone4.attention.sliding_window", 0);
+}
+
+static const struct gcorp_acase gcorp_atolerated[] = {
+    {"syn26-gemma3-F16.gguf", "sliding_window 0 (no window)", at_window_zero},
+    {"syn26-gemma3-F16.gguf", "sliding_window 1", at_window_one},
+    {"syn26-gemma3-F16.gguf", "sliding_window 2^30", at_window_huge},
+    {"syn26-gemma3-F16.gguf", "sliding_window_pattern 0 (every layer local)", at_period_zero},
+    {"syn26-gemma3-F16.gguf", "sliding_window_pattern 1000", at_period_huge},
+    {"syn26-gemma2-F16.gguf", "no soft-caps", at_gemma2_no_softcaps},
+    {"syn26-granite-F16.gguf", "rope.scaling.finetuned false (no RoPE)", at_granite_nope},
+    {"syn26-mistral3-F16.gguf", "rope.scaling.type none", at_scaling_none},
+    {"syn26-exaone4-Q8_0.gguf", "64 layers, sliding_window 0", at_exaone_window_zero},
+};
+
+TEST(gguf_corpus_arch26_tolerated) {
+    REQUIRE_SHARED();
+    char path[1024], rel[256];
+    snprintf(path, sizeof path, "%s/patched.gguf", test_tmpdir());
+    static const int32_t toks[24] = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315,
+                                     421, 395, 317, 426, 338, 401, 396, 267, 300, 301, 302, 303};
+    int failures = 0;
+    for (size_t i = 0; i < sizeof gcorp_atolerated / sizeof gcorp_atolerated[0]; i++) {
+        struct gcorp_model m;
+        snprintf(rel, sizeof rel, "models-2026/%s", gcorp_atolerated[i].file);
+        CHECK(gcorp_model_open(&m, rel) == 0);
+        gcorp_atolerated[i].patch(&m.f);
+        CHECK(gc_write(&m.f, path) == 0);
+        eng_model *em = NULL;
+        eng_ctx *c = NULL;
+        struct eng_ctx_params cp = eng_ctx_default_params();
+        cp.n_ctx = 32;
+        cp.n_threads = 2;
+        int ok = eng_model_load(path, NULL, &em) == ENG_OK && eng_ctx_new(em, &cp, &c) == ENG_OK &&
+                 eng_decode(c, toks, 24, 1) == ENG_OK;
+        for (int p = 0; ok && p < 24; p++) {
+            const float *lg = eng_logits(c, p);
+            for (int v = 0; ok && v < eng_vocab_size(em); v++)
+                ok = isfinite(lg[v]);
+        }
+        if (!ok) {
+            test_fail(__FILE__, __LINE__, "%s, %s: %s", gcorp_atolerated[i].file,
+                      gcorp_atolerated[i].what, eng_last_error());
+            failures++;
+        }
+        eng_ctx_free(c);
+        eng_model_free(em);
         gcorp_model_close(&m);
     }
     CHECK_EQ_INT(failures, 0);
