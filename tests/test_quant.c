@@ -955,6 +955,32 @@ TEST(quant_new_types_extremes) {
         }
         free(x), free(y);
     }
+    /* MXFP4x16 at the same exponents (subnormal scales included): SIMD = reference, bits */
+    const struct quant_repack *rp = quant_repack_find(GGML_TYPE_MXFP4);
+    CHECK(rp != NULL);
+    if (rp) {
+        const size_t rx = quant_row_size(GGML_TYPE_MXFP4, N), ry = quant_row_size(rp->act_type, N);
+        uint8_t *x = malloc(QUANT_RP_ROWS * rx), *g = malloc(rp->group_bytes(N)), *y = malloc(4 * ry);
+        for (size_t i = 0; i < QUANT_RP_ROWS * rx; i++) x[i] = (uint8_t)rng_u32();
+        for (int r = 0; r < QUANT_RP_ROWS; r++)
+            for (int b = 0; b < N / QK_MXFP4; b++)
+                ((block_mxfp4 *)(x + r * rx))[b].e = exps[(r + b) % 8];
+        for (int c = 0; c < 4; c++) {
+            for (int i = 0; i < N; i++) yf[i] = c == 0 ? 1.0f : rng_f();
+            quant_traits_get(rp->act_type)->from_float(yf, y + c * ry, N);
+        }
+        rp->pack(x, rx, g, N);
+        float ref[4][QUANT_RP_ROWS], got[4][QUANT_RP_ROWS];
+        rp->gemm_ref(N, &ref[0][0], QUANT_RP_ROWS, g, y, ry, 4);
+        for (int lv = QUANT_AVX2; lv <= QUANT_NEON; lv++) {
+            const struct quant_kernels *kern = kernels_of((enum quant_level)lv);
+            if (!kern || !kern->rp_gemm[GGML_TYPE_MXFP4]) continue;
+            kern->rp_gemm[GGML_TYPE_MXFP4](N, &got[0][0], QUANT_RP_ROWS, g, y, ry, 4);
+            CHECK_MSG(memcmp(got, ref, sizeof got) == 0, "%s MXFP4x16 at extreme scales",
+                      level_name(lv));
+        }
+        free(x), free(g), free(y);
+    }
 #if defined(__x86_64__)
     if (quant_kernels_x86(QUANT_AVX2)) CHECK(n_tested > 0);
 #endif
@@ -967,7 +993,8 @@ TEST(quant_new_types_extremes) {
  * bit, whatever the column count), and the layout against the rows it came from. */
 TEST(quant_repack_vs_scalar) {
     const int sizes[] = {256, 512, 768, 2048, 4096 + 256};
-    const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+    const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
+                              GGML_TYPE_MXFP4};
     enum { NR = 2 * QUANT_RP_ROWS, NC = 19 };
     int n_tested = 0;
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
