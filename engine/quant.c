@@ -250,6 +250,49 @@ void quant_f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
 #define QUANT_ROW_BLOCK 16          /* weight rows kept hot in L1 while a column chunk passes */
 #define QUANT_COL_BYTES (512 * 1024) /* activation columns kept hot in L2 */
 
+/* The decoded super-block types' constants (struct quant_iqd): u's offset, the factor of a
+ * super-block's integer sum (IQ1 values are times 8) and the final one, as the references. */
+int quant_iqd_consts(uint32_t t, int *off, float *g, float *f) {
+    *g = 1.0f;
+    *f = 1.0f;
+    *off = 64;
+    switch (t) {
+    case GGML_TYPE_IQ2_XXS: case GGML_TYPE_IQ2_XS: case GGML_TYPE_IQ2_S: *f = 0.125f; return 1;
+    case GGML_TYPE_IQ3_XXS: *f = 0.25f; return 1;
+    case GGML_TYPE_IQ3_S: return 1;
+    case GGML_TYPE_IQ1_S: case GGML_TYPE_IQ1_M: *off = 16, *g = 0.125f; return 1;
+    case GGML_TYPE_TQ1_0: case GGML_TYPE_TQ2_0: *off = 1; return 1;
+    default: return 0;
+    }
+}
+
+/* quant_mat_dot for the types decoded once per super-block (quant_iqd): for each row block
+ * of 16, super-block after super-block, the rows decoded then every column of the chunk. */
+static void quant_mat_dot_iqd(uint32_t t, int n, float *s, size_t bs, const char *x, size_t bx,
+                              const char *y, size_t by, int nr, int nc, int chunk) {
+    int off;
+    float g, f;
+    quant_iqd_consts(t, &off, &g, &f);
+    const quant_iqd_dec_fn dec = quant_active->iqd_dec[t];
+    struct quant_iqd w[QUANT_ROW_BLOCK];
+    for (int c0 = 0; c0 < nc; c0 += chunk) {
+        const int mc = nc - c0 < chunk ? nc - c0 : chunk;
+        for (int r0 = 0; r0 < nr; r0 += QUANT_ROW_BLOCK) {
+            const int mr = nr - r0 < QUANT_ROW_BLOCK ? nr - r0 : QUANT_ROW_BLOCK;
+            float *so = s + (size_t)c0 * bs + (size_t)r0;
+            for (int c = 0; c < mc; c++)
+                for (int r = 0; r < mr; r++) so[(size_t)c * bs + (size_t)r] = 0.0f;
+            for (int i = 0; i < n / QK_K; i++) {
+                for (int r = 0; r < mr; r++) dec(x + (size_t)(r0 + r) * bx, i, &w[r]);
+                quant_active->iqd_gemm(w, mr, y + (size_t)c0 * by, by, i, so, bs, mc, off, g);
+            }
+            if (f != 1.0f)
+                for (int c = 0; c < mc; c++)
+                    for (int r = 0; r < mr; r++) so[(size_t)c * bs + (size_t)r] *= f;
+        }
+    }
+}
+
 void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,
                    const void *y, size_t by, int nr, int nc) {
     const struct quant_traits *tr = quant_traits_get(t);
@@ -257,6 +300,10 @@ void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t
     const char *xb = x, *yb = y;
     int chunk = by > 0 ? (int)(QUANT_COL_BYTES / by) & ~3 : nc;
     if (chunk < 4) chunk = 4;
+    if (t < GGML_TYPE_COUNT && quant_active->iqd_dec[t] && quant_active->iqd_gemm) {
+        quant_mat_dot_iqd(t, n, s, bs, xb, bx, yb, by, nr, nc, chunk);
+        return;
+    }
     for (int c0 = 0; c0 < nc; c0 += chunk) {
         const int c1 = c0 + chunk < nc ? c0 + chunk : nc;
         for (int r0 = 0; r0 < nr; r0 += QUANT_ROW_BLOCK) {

@@ -216,7 +216,8 @@ size_t quant_row_size(uint32_t t, int64_t n);
  * already quantized to traits(t)->vec_dot_type, column c at y + c * by bytes; s: floats, bs is
  * the column stride in floats. Uses the tile kernels (each weight block loaded once per 4
  * columns; 4x4 with AVX-512 VNNI, 2x4 with AVX2) for Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q6_K,
- * MXFP4, the IQ1/IQ2/IQ3 types and TQ1_0/TQ2_0, vec_dot otherwise. Results equal vec_dot's up to
+ * MXFP4, vec_dot otherwise; the IQ1/IQ2/IQ3 and TQ types decode each super-block of a row once
+ * for all the columns (struct quant_iqd). Results equal vec_dot's up to
  * float summation order (bit for bit for the IQ1/IQ2/IQ3 and TQ types), and each entry's bits
  * do not depend on nr, nc or how rows are split between threads. Pure. */
 void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,

@@ -97,6 +97,27 @@ void quant_q4_0_from_float(const float *x, void *y, int64_t n);
 void quant_q4_K_from_float(const float *x, void *y, int64_t n);
 void quant_q6_K_from_float(const float *x, void *y, int64_t n);
 
+/* ---- the super-block i-quants and ternary types decoded for batched products ----
+ * quant_mat_dot decodes a super-block of a row once for all the batch's columns: u = the
+ * value's integer w + OFF (as the SIMD kernels of quant_x86_iq.h do), the 16 scales of its
+ * 16-value groups and its half scale as a float; the products then follow the scalar
+ * reference's integer sums and float steps, so they equal vec_dot bit for bit. */
+struct quant_iqd {
+    _Alignas(32) uint8_t u[QK_K];
+    int16_t sc[QK_K / 16];
+    float d;
+};
+/* Super-block i of the row at x decoded into o. */
+typedef void (*quant_iqd_dec_fn)(const void *x, int i, struct quant_iqd *o);
+/* For decoded rows w[0..nr) (nr <= 16) and nc columns of Q8_K at y (column c at y + c * by):
+ * s[c * bs + r] += (w[r].d * y_c[i].d) * (g * S), S = sum of (u - off) * scale * y over
+ * super-block i (g: 1, or 1/8 for IQ1's values times 8). */
+typedef void (*quant_iqd_gemm_fn)(const struct quant_iqd *w, int nr, const void *y, size_t by,
+                                  int i, float *s, size_t bs, int nc, int off, float g);
+/* Type t's offset off, super-block factor g and final factor f (1 if t decodes so, else 0;
+ * quant.c). */
+int quant_iqd_consts(uint32_t t, int *off, float *g, float *f);
+
 /* ---- SIMD kernel sets ---- */
 enum quant_level { QUANT_SCALAR = 0, QUANT_AVX2, QUANT_AVX512, QUANT_AVX512VNNI, QUANT_NEON };
 
@@ -109,6 +130,8 @@ struct quant_kernels {
     void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n);
     quant_from_float_fn q8_0_from_float, q8_1_from_float, q8_K_from_float, q8_0s_from_float;
     quant_rp_gemm_fn rp_gemm[GGML_TYPE_COUNT];   /* repacked weights of each type */
+    quant_iqd_dec_fn iqd_dec[GGML_TYPE_COUNT];   /* decoding for quant_mat_dot */
+    quant_iqd_gemm_fn iqd_gemm;
 };
 
 /* ---- repacked layouts (quant_repack.c; the SIMD kernels in quant_x86.c) ---- */

@@ -991,13 +991,15 @@ A2RP void q6_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const vo
             [GGML_TYPE_IQ3_S] = iq3_s_vec_dot_##sfx, [GGML_TYPE_IQ1_S] = iq1_s_vec_dot_##sfx, \
             [GGML_TYPE_IQ1_M] = iq1_m_vec_dot_##sfx,                                        \
         },                                                                                  \
-        .tile = {                                                                           \
-            [GGML_TYPE_MXFP4] = mxfp4_tile_##sfx, [GGML_TYPE_TQ1_0] = tq1_0_tile_##sfx,     \
-            [GGML_TYPE_TQ2_0] = tq2_0_tile_##sfx, [GGML_TYPE_IQ2_XXS] = iq2_xxs_tile_##sfx, \
-            [GGML_TYPE_IQ2_XS] = iq2_xs_tile_##sfx, [GGML_TYPE_IQ2_S] = iq2_s_tile_##sfx,   \
-            [GGML_TYPE_IQ3_XXS] = iq3_xxs_tile_##sfx, [GGML_TYPE_IQ3_S] = iq3_s_tile_##sfx, \
-            [GGML_TYPE_IQ1_S] = iq1_s_tile_##sfx, [GGML_TYPE_IQ1_M] = iq1_m_tile_##sfx,     \
+        .tile = {[GGML_TYPE_MXFP4] = mxfp4_tile_##sfx},                                    \
+        .iqd_dec = {                                                                        \
+            [GGML_TYPE_TQ1_0] = tq1_0_iqd_##sfx, [GGML_TYPE_TQ2_0] = tq2_0_iqd_##sfx,       \
+            [GGML_TYPE_IQ2_XXS] = iq2_xxs_iqd_##sfx, [GGML_TYPE_IQ2_XS] = iq2_xs_iqd_##sfx, \
+            [GGML_TYPE_IQ2_S] = iq2_s_iqd_##sfx, [GGML_TYPE_IQ3_XXS] = iq3_xxs_iqd_##sfx,   \
+            [GGML_TYPE_IQ3_S] = iq3_s_iqd_##sfx, [GGML_TYPE_IQ1_S] = iq1_s_iqd_##sfx,       \
+            [GGML_TYPE_IQ1_M] = iq1_m_iqd_##sfx,                                            \
         },                                                                                  \
+        .iqd_gemm = iqd_gemm_##sfx,                                                         \
         .f16_dot_f32 = f16_dot_f32_##sfx, .f16_axpy = f16_axpy_##sfx,                       \
         .f16_to_f32 = f16_to_f32_##sfx, .f32_to_f16 = f32_to_f16_##sfx,                     \
         .q8_0_from_float = q8_0_from_float_##sfx, .q8_1_from_float = q8_1_from_float_##sfx, \

@@ -421,103 +421,123 @@ KATTR void KSUF(mxfp4_vec_dot)(int n, float *s, const void *vx, const void *vy) 
 KTILE32_D(mxfp4, block_mxfp4, xu[r] = _mm256_shuffle_epi8(KMXFP4_TBL, KSUF(nib32)(xb->qs)),
           KMXFP4_K, quant_e8m0_half(xb->e))
 
-/* The super-block types: per (row, column) the integer sums of a super-block in a vector,
- * the offset taken off with the rows' 16 scales against the column's bsums, then the
- * reference's float steps: each entry equals vec_dot's, whatever NR and NC. */
-#define KIQ_TILE(NAME, XT, OFF, PER32, XD, SB, F)                                          \
-    KATTR inline __attribute__((always_inline)) void KSUF(NAME##_tile_n)(                   \
-        int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,     \
-        const int NR, const int NC) {                                                       \
-        float sumf[4][4];                                                                   \
-        KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)           \
-            sumf[r][c] = 0.0f;                                                              \
-        for (int i = 0; i < n / QK_K; i++) {                                                \
-            __m256i acc[4][4];                                                              \
-            struct KSUF(iqsb) p[4];                                                         \
-            KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)       \
-                acc[r][c] = _mm256_setzero_si256();                                         \
-            KUNROLL for (int r = 0; r < NR; r++)                                            \
-                KSUF(NAME##_prep)((const XT *)(x + (size_t)r * bx) + i, &p[r]);             \
-            for (int k = 0; k < 8; k++) {                                                   \
-                __m256i u[4], sc[4];                                                        \
-                KUNROLL for (int r = 0; r < NR; r++) {                                      \
-                    u[r] = KSUF(NAME##_u)((const XT *)(x + (size_t)r * bx) + i, &p[r], k);  \
-                    sc[r] = KSUF(iq_scv)(p[r].sc[k], PER32);                                \
-                }                                                                           \
-                KUNROLL for (int c = 0; c < NC; c++) {                                      \
-                    const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;    \
-                    const __m256i yv = _mm256_loadu_si256((const __m256i *)(yb->qs + 32 * k)); \
-                    KUNROLL for (int r = 0; r < NR; r++)                                    \
-                        acc[r][c] = KIQ_ACC(acc[r][c], _mm256_maddubs_epi16(u[r], yv), sc[r]); \
-                }                                                                           \
-            }                                                                               \
-            KUNROLL for (int r = 0; r < NR; r++) {                                          \
-                const XT *xb = (const XT *)(x + (size_t)r * bx) + i;                        \
-                const __m256i lsv = _mm256_loadu_si256((const __m256i *)p[r].sc);           \
-                const float xd = QH2F(XD);                                                  \
-                KUNROLL for (int c = 0; c < NC; c++) {                                      \
-                    const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;    \
-                    const __m256i corr = _mm256_madd_epi16(                                 \
-                        lsv, _mm256_loadu_si256((const __m256i *)yb->bsums));               \
-                    const int32_t S = KSUF(hsum_i32)(_mm256_sub_epi32(                      \
-                        acc[r][c], _mm256_mullo_epi32(corr, _mm256_set1_epi32(OFF))));      \
-                    sumf[r][c] += (xd * yb->d) * (SB);                                      \
-                }                                                                           \
-            }                                                                               \
-        }                                                                                   \
-        KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)           \
-            s[(size_t)c * bs + (size_t)r] = (F) * sumf[r][c];                               \
-    }                                                                                       \
-    KTILE_DISPATCH(NAME)
+/* ---------------- decoded super-blocks (quant_mat_dot's batched path) ---------------- */
 
-KIQ_TILE(iq2_xxs, block_iq2_xxs, 64, 1, xb->d, (float)S, 0.125f)
-KIQ_TILE(iq2_xs, block_iq2_xs, 64, 0, xb->d, (float)S, 0.125f)
-KIQ_TILE(iq2_s, block_iq2_s, 64, 0, xb->d, (float)S, 0.125f)
-KIQ_TILE(iq3_xxs, block_iq3_xxs, 64, 1, xb->d, (float)S, 0.25f)
-KIQ_TILE(iq3_s, block_iq3_s, 64, 1, xb->d, (float)S, 1.0f)
-KIQ_TILE(iq1_s, block_iq1_s, 16, 1, xb->d, (float)S * 0.125f, 1.0f)
-KIQ_TILE(iq1_m, block_iq1_m, 16, 0, quant_iq1_m_d(xb), (float)S * 0.125f, 1.0f)
+#define KIQ_DEC(NAME, XT, XD)                                                               \
+    KATTR void KSUF(NAME##_iqd)(const void *row, int i, struct quant_iqd *o) {              \
+        const XT *b = (const XT *)row + i;                                                  \
+        struct KSUF(iqsb) p;                                                                \
+        KSUF(NAME##_prep)(b, &p);                                                           \
+        _Pragma("GCC unroll 8")                                                             \
+        for (int k = 0; k < 8; k++)                                                         \
+            _mm256_store_si256((__m256i *)(o->u + 32 * k), KSUF(NAME##_u)(b, &p, k));       \
+        memcpy(o->sc, p.sc, sizeof o->sc);                                                  \
+        o->d = QH2F(XD);                                                                    \
+    }
+KIQ_DEC(iq2_xxs, block_iq2_xxs, b->d)
+KIQ_DEC(iq2_xs, block_iq2_xs, b->d)
+KIQ_DEC(iq2_s, block_iq2_s, b->d)
+KIQ_DEC(iq3_xxs, block_iq3_xxs, b->d)
+KIQ_DEC(iq3_s, block_iq3_s, b->d)
+KIQ_DEC(iq1_s, block_iq1_s, b->d)
+KIQ_DEC(iq1_m, block_iq1_m, quant_iq1_m_d(b))
 
-/* Ternary: no scales; S = sum u * y - sum y per (row, column). */
-#define KTQ_TILE(NAME, XT)                                                                  \
-    KATTR inline __attribute__((always_inline)) void KSUF(NAME##_tile_n)(                   \
-        int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,     \
-        const int NR, const int NC) {                                                       \
-        float sumf[4][4];                                                                   \
-        const __m256i ones = _mm256_set1_epi16(1);                                          \
-        KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)           \
-            sumf[r][c] = 0.0f;                                                              \
-        for (int i = 0; i < n / QK_K; i++) {                                                \
-            __m256i acc[4][4], u[4][8];                                                     \
-            KUNROLL for (int r = 0; r < NR; r++)                                            \
-                KSUF(NAME##_u8)((const XT *)(x + (size_t)r * bx) + i, u[r]);                \
-            KUNROLL for (int c = 0; c < NC; c++) {                                          \
-                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;        \
-                const __m256i ys = _mm256_madd_epi16(                                       \
-                    _mm256_loadu_si256((const __m256i *)yb->bsums), ones);                  \
-                KUNROLL for (int r = 0; r < NR; r++)                                        \
-                    acc[r][c] = _mm256_sub_epi32(_mm256_setzero_si256(), ys);               \
-                for (int k = 0; k < 8; k++) {                                               \
-                    const __m256i yv = _mm256_loadu_si256((const __m256i *)(yb->qs + 32 * k)); \
-                    KUNROLL for (int r = 0; r < NR; r++)                                    \
-                        acc[r][c] = DPB(acc[r][c], u[r][k], yv);                            \
-                }                                                                           \
-            }                                                                               \
-            KUNROLL for (int r = 0; r < NR; r++) {                                          \
-                const float xd = QH2F(((const XT *)(x + (size_t)r * bx) + i)->d);           \
-                KUNROLL for (int c = 0; c < NC; c++) {                                      \
-                    const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;    \
-                    sumf[r][c] += (float)KSUF(hsum_i32)(acc[r][c]) * (xd * yb->d);          \
-                }                                                                           \
-            }                                                                               \
-        }                                                                                   \
-        KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)           \
-            s[(size_t)c * bs + (size_t)r] = sumf[r][c];                                     \
-    }                                                                                       \
-    KTILE_DISPATCH(NAME)
+#define KTQ_DEC(NAME, XT)                                                                   \
+    KATTR void KSUF(NAME##_iqd)(const void *row, int i, struct quant_iqd *o) {              \
+        const XT *b = (const XT *)row + i;                                                  \
+        __m256i u[8];                                                                       \
+        KSUF(NAME##_u8)(b, u);                                                              \
+        for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(o->u + 32 * k), u[k]);  \
+        for (int j = 0; j < 16; j++) o->sc[j] = 1;                                          \
+        o->d = QH2F(b->d);                                                                  \
+    }
+KTQ_DEC(tq1_0, block_tq1_0)
+KTQ_DEC(tq2_0, block_tq2_0)
 
-KTQ_TILE(tq1_0, block_tq1_0)
-KTQ_TILE(tq2_0, block_tq2_0)
+/* The 4 sums of the 8 i32 lanes of a, b, c, d. */
+KATTR inline __m128i KSUF(hsum4_i32)(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i t = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+}
+
+/* MR x MC (<= 4 x 4) of decoded rows and columns for super-block i: the integer sums with the
+ * offset taken off first (from the rows' scales and the columns' bsums), then per entry the
+ * reference's (d_x * d_y) * (g * S) added to s. */
+KATTR inline __attribute__((always_inline)) void KSUF(iqd_tile_n)(
+    const struct quant_iqd *w, const uint8_t *y, size_t by, int i, float *s, size_t bs,
+    int off, float g, const int MR, const int MC) {
+    __m256i acc[4][4], scl[4];
+    const __m256i sh = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
+                                        2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    KUNROLL for (int r = 0; r < MR; r++) scl[r] = _mm256_loadu_si256((const __m256i *)w[r].sc);
+    KUNROLL for (int c = 0; c < MC; c++) {
+        const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+        const __m256i bsum = _mm256_loadu_si256((const __m256i *)yb->bsums);
+        KUNROLL for (int r = 0; r < MR; r++)
+            acc[r][c] = _mm256_mullo_epi32(_mm256_madd_epi16(scl[r], bsum), _mm256_set1_epi32(-off));
+    }
+    _Pragma("GCC unroll 8")
+    for (int k = 0; k < 8; k++) {
+        __m256i u[4], sc[4];
+        KUNROLL for (int r = 0; r < MR; r++) {
+            u[r] = _mm256_load_si256((const __m256i *)(w[r].u + 32 * k));
+            int32_t pair;
+            memcpy(&pair, w[r].sc + 2 * k, 4);
+            sc[r] = _mm256_shuffle_epi8(_mm256_set1_epi32(pair), sh);
+        }
+        KUNROLL for (int c = 0; c < MC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            const __m256i yv = _mm256_loadu_si256((const __m256i *)(yb->qs + 32 * k));
+            KUNROLL for (int r = 0; r < MR; r++)
+                acc[r][c] = KIQ_ACC(acc[r][c], _mm256_maddubs_epi16(u[r], yv), sc[r]);
+        }
+    }
+    if (MR == 4) {
+        const __m128 xd = _mm_setr_ps(w[0].d, w[1].d, w[2].d, w[3].d);
+        KUNROLL for (int c = 0; c < MC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            __m128 f = _mm_cvtepi32_ps(KSUF(hsum4_i32)(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
+            if (g != 1.0f) f = _mm_mul_ps(f, _mm_set1_ps(g));
+            const __m128 p = _mm_mul_ps(_mm_mul_ps(xd, _mm_set1_ps(yb->d)), f);
+            _mm_storeu_ps(s + (size_t)c * bs, _mm_add_ps(_mm_loadu_ps(s + (size_t)c * bs), p));
+        }
+    } else {
+        KUNROLL for (int c = 0; c < MC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            KUNROLL for (int r = 0; r < MR; r++) {
+                float f = (float)KSUF(hsum_i32)(acc[r][c]);
+                if (g != 1.0f) f *= g;
+                s[(size_t)c * bs + (size_t)r] += (w[r].d * yb->d) * f;
+            }
+        }
+    }
+}
+
+KATTR void KSUF(iqd_gemm)(const struct quant_iqd *w, int nr, const void *vy, size_t by, int i,
+                          float *s, size_t bs, int nc, int off, float g) {
+    const uint8_t *y = vy;
+    for (int c = 0; c < nc; c += 4) {
+        const int mc = nc - c < 4 ? nc - c : 4;
+        for (int r = 0; r < nr; r += KTILE_MAX_NR) {
+            const int mr = nr - r < KTILE_MAX_NR ? nr - r : KTILE_MAX_NR;
+            float *so = s + (size_t)c * bs + (size_t)r;
+            const uint8_t *yc = y + (size_t)c * by;
+            switch ((mr - 1) * 4 + (mc - 1)) {
+#define KIQD_CASE(MRV, MCV) \
+            case ((MRV) - 1) * 4 + (MCV) - 1: \
+                KSUF(iqd_tile_n)(w + r, yc, by, i, so, bs, off, g, MRV, MCV); break;
+            KIQD_CASE(1, 1) KIQD_CASE(1, 2) KIQD_CASE(1, 3) KIQD_CASE(1, 4)
+            KIQD_CASE(2, 1) KIQD_CASE(2, 2) KIQD_CASE(2, 3) KIQD_CASE(2, 4)
+#if KTILE_MAX_NR == 4
+            KIQD_CASE(3, 1) KIQD_CASE(3, 2) KIQD_CASE(3, 3) KIQD_CASE(3, 4)
+            KIQD_CASE(4, 1) KIQD_CASE(4, 2) KIQD_CASE(4, 3) KIQD_CASE(4, 4)
+#endif
+#undef KIQD_CASE
+            default: break;
+            }
+        }
+    }
+}
 
 #endif /* KTILES */
 

@@ -729,6 +729,24 @@ static int close_rel(double a, double b, double scale, double rel) {
     return fabs(a - b) <= rel * scale + 1e-30;
 }
 
+/* quant_mat_dot's decoded path (quant_iqd) with kernel set kern: s[c * bs + r]. */
+static void iqd_mat_dot(const struct quant_kernels *kern, uint32_t t, int n, float *s, size_t bs,
+                        const void *vx, size_t bx, const void *vy, size_t by, int nr, int nc) {
+    const uint8_t *x = vx, *y = vy;
+    int off;
+    float g, f;
+    quant_iqd_consts(t, &off, &g, &f);
+    struct quant_iqd w[16];
+    for (int c = 0; c < nc; c++)
+        for (int r = 0; r < nr; r++) s[(size_t)c * bs + (size_t)r] = 0.0f;
+    for (int i = 0; i < n / QK_K; i++) {
+        for (int r = 0; r < nr; r++) kern->iqd_dec[t](x + (size_t)r * bx, i, &w[r]);
+        kern->iqd_gemm(w, nr, y, by, i, s, bs, nc, off, g);
+    }
+    for (int c = 0; c < nc; c++)
+        for (int r = 0; r < nr; r++) s[(size_t)c * bs + (size_t)r] *= f;
+}
+
 TEST(quant_simd_vs_scalar) {
     const int sizes[] = {32, 96, 224, 256, 512, 768, 1024, 2048, 4096 + 256};
     const int maxn = 4096 + 256;
@@ -775,6 +793,26 @@ TEST(quant_simd_vs_scalar) {
                             CHECK_MSG(!kernels_exact(t) || s == ref[r][c],
                                       "%s %s n=%d: %.9g, not the scalar's bits %.9g",
                                       level_name(lv), tr->name, n, s, ref[r][c]);
+                            n_tested++;
+                        }
+                }
+                if (kern->iqd_dec[t] && kern->iqd_gemm) {
+                    for (int nr = 1; nr <= 4; nr++)
+                        for (int nc = 1; nc <= 4; nc += 3) {
+                            float st[4 * 5];
+                            for (int i = 0; i < 20; i++) st[i] = -1e30f;
+                            iqd_mat_dot(kern, t, n, st, 5, x, rx, yq, ry, nr, nc);
+                            for (int c = 0; c < 4; c++)
+                                for (int r = 0; r < 5; r++) {
+                                    const float v = st[c * 5 + r];
+                                    if (r >= nr || c >= nc) {
+                                        CHECK(v == -1e30f);
+                                        continue;
+                                    }
+                                    CHECK_MSG(v == ref[r][c], "%s %s decoded %dx%d n=%d: %.9g, "
+                                              "not the scalar's bits %.9g", level_name(lv),
+                                              tr->name, nr, nc, n, v, ref[r][c]);
+                                }
                             n_tested++;
                         }
                 }
@@ -935,18 +973,22 @@ TEST(quant_new_types_extremes) {
                     const struct quant_kernels *kern = kernels_of((enum quant_level)lv);
                     if (!kern) continue;
                     CHECK_MSG(kern->vec_dot[t] != NULL, "%s: no %s kernel", tr->name, level_name(lv));
-                    float tile[NC][NR];
+                    float tile[NC][NR]; /* the tile, or the decoded path */
                     if (kern->tile[t]) kern->tile[t](N, &tile[0][0], NR, x, rx, y, ry, NR, NC);
+                    CHECK(!kernels_exact(t) || (kern->iqd_dec[t] && kern->iqd_gemm));
+                    if (kern->iqd_dec[t])
+                        iqd_mat_dot(kern, t, N, &tile[0][0], NR, x, rx, y, ry, NR, NC);
                     for (int r = 0; r < NR; r++)
                         for (int c = 0; c < NC; c++) {
                             float s = 0;
                             if (kern->vec_dot[t]) kern->vec_dot[t](N, &s, x + r * rx, y + c * ry);
-                            const float v[2] = {s, kern->tile[t] ? tile[c][r] : ref[r][c]};
+                            const int batched = kern->tile[t] || kern->iqd_dec[t];
+                            const float v[2] = {s, batched ? tile[c][r] : ref[r][c]};
                             for (int w = 0; w < 2; w++)
                                 CHECK_MSG(kernels_exact(t) ? v[w] == ref[r][c]
                                                            : close_rel(v[w], ref[r][c], sa[r][c], 1e-5),
                                           "%s %s %s pattern %d scales %d [%d,%d]: %.9g vs %.9g",
-                                          level_name(lv), tr->name, w ? "tile" : "vec_dot", pat,
+                                          level_name(lv), tr->name, w ? "batched" : "vec_dot", pat,
                                           sc, r, c, v[w], ref[r][c]);
                             n_tested++;
                         }
@@ -1093,6 +1135,8 @@ TEST(quant_mat_dot_matches_vec_dot) {
                           r, c, s[c * nr + r], v);
                 CHECK_MSG(s[c * nr + r] == s2[c * nr + r], "%s [%d,%d] split %g vs %g", tr->name,
                           r, c, s2[c * nr + r], s[c * nr + r]);
+                CHECK_MSG(!kernels_exact(t) || s[c * nr + r] == v, "%s [%d,%d] %.9g, not "
+                          "vec_dot's bits %.9g", tr->name, r, c, s[c * nr + r], v);
             }
         free(x), free(y), free(yf), free(xf), free(yd);
     }
@@ -1101,8 +1145,8 @@ TEST(quant_mat_dot_matches_vec_dot) {
 /* Many columns: quant_mat_dot walks them in L2-sized chunks; every entry still matches. */
 TEST(quant_mat_dot_many_columns) {
     const int n = 4096, nr = 6, nc = 150;
-    const uint32_t types[] = {GGML_TYPE_Q4_K, GGML_TYPE_Q8_0};
-    for (size_t k = 0; k < 2; k++) {
+    const uint32_t types[] = {GGML_TYPE_Q4_K, GGML_TYPE_Q8_0, GGML_TYPE_IQ2_XS, GGML_TYPE_TQ1_0};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const uint32_t t = types[k];
         const struct quant_traits *tr = quant_traits_get(t);
         const struct quant_traits *vt = quant_traits_get(tr->vec_dot_type);
@@ -1298,6 +1342,11 @@ TEST(quant_types_files_dequantize_like_f16) {
                         CHECK_MSG(kernels_exact(t->type) ? b == a : close_rel(a, b, sa, 1e-5),
                                   "%s %s %s row %d: %.9g vs ref %.9g", level_name(lv), rel,
                                   t->name, row, b, a);
+                        if (kern->iqd_dec[t->type]) {
+                            iqd_mat_dot(kern, t->type, ne0, tl, 4, xr, rs, yq, ys, 1, 4);
+                            CHECK_MSG(tl[c * 4] == a, "%s %s %s row %d decoded: %.9g vs ref %.9g",
+                                      level_name(lv), rel, t->name, row, tl[c * 4], a);
+                        }
                         if (!kern->tile[t->type]) continue;
                         kern->tile[t->type](ne0, tl, 4, xr, rs, yq, ys, 1, 4);
                         CHECK_MSG(kernels_exact(t->type) ? tl[c * 4] == a
