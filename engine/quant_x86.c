@@ -1,6 +1,8 @@
 /* engine/quant_x86.c — x86-64 SIMD kernels: AVX2+FMA, AVX-512 (F/BW/VL) and AVX-512 VNNI
- * variants of the dot products, tile kernels and F16 helpers, each function compiled for its
- * ISA with __attribute__((target)) (no global -m flags) and chosen at run time with
+ * variants of the dot products, tile kernels and F16 helpers (the bodies in quant_x86_kern.h,
+ * the i-quants', ternary types' and MXFP4's in quant_x86_iq.h, both compiled once per ISA),
+ * the 512-bit and repacked-layout kernels, each function compiled for its ISA with
+ * __attribute__((target)) (no global -m flags) and chosen at run time with
  * __builtin_cpu_supports. Pure; any thread. */
 #include "quant_impl.h"
 

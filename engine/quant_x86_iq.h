@@ -11,9 +11,12 @@
  *         - OFF * sum_j scale_j * bsums_j       (j: the 16 groups of 16 values)
  * in 32-bit integers: exactly ggml's integer sum (IQ1: 8 * sumi + sumi1). The float steps are
  * the scalar reference's, in its order, one super-block after the other, so every kernel here
- * (vec_dot and tiles, either ISA) equals quant_iq_ref.c bit for bit. u <= 126 and |y| <= 127:
- * a maddubs pair sum is at most 32004, no saturation. MXFP4 (blocks of 32 against Q8_0) is
- * done as IQ4_NL: float accumulators per lane, within float rounding of the reference. */
+ * (vec_dot, and quant_mat_dot's decoded path: a super-block of a row decoded once into a
+ * struct quant_iqd, then 4x4 integer tiles over all the columns; either ISA) equals
+ * quant_iq_ref.c bit for bit. u <= 126 and |y| <= 127: a maddubs pair sum is at most 32004, no
+ * saturation. MXFP4 (blocks of 32 against Q8_0) is done as IQ4_NL (vec_dot, 4x4 tiles): float
+ * accumulators per lane, within float rounding of the reference; its repacked kernels
+ * (MXFP4x16) are in quant_x86.c. */
 
 /* ---------------- helpers ---------------- */
 
