@@ -181,6 +181,7 @@ int store_setting_get(store *s, const char *key, char *buf, size_t len);
 /* NULL value deletes the key. */
 int store_setting_set(store *s, const char *key, const char *value);
 #define STORE_SETTING_LAST_MODEL "last_model"
+#define STORE_SETTING_THINK "think"   /* "on" / "off": the chat's /think */
 
 /* ---- JSON export / import (natter's format; see README.md "Conversations") ---- */
 
