@@ -21,7 +21,7 @@ ESC=$(printf '\033')
 think_line="One day, a little girl named Lily went to the park"
 
 # 1. streaming reasoning, dimmed; F7 ends the thinking and the answer follows
-tui_start 120 40 -m "$M" --temp 0 -n 0
+tui_start 160 40 -m "$M" --temp 0 -n 0
 wait_for "ctx 0/" 30
 tm send-keys -t t "/template think" Enter
 wait_for "chat template think"
@@ -33,13 +33,23 @@ tm capture-pane -p -e -t t | grep -F "$think_line" | grep -qF "$ESC[2m" ||
     { tm capture-pane -p -e -t t | cat -v >&2; fail "the reasoning is not dimmed"; }
 tm send-keys -t t F7
 wait_for "▾ thought for"
-wait_for "the context is full" 60
+# the answer streams (saved as it grows: wait until the store has some), then Esc stops it
 id=$("$NATTER" ls --json | sed 's/^\[{"id":"\([0-9a-f]*\)".*/\1/')
+i=0
+until "$NATTER" export "$id" --format json | grep -q '"role":"assistant","content":"[^"]'; do
+    i=$((i + 1))
+    [ "$i" -lt 600 ] || { pane >&2; fail "no answer after F7"; }
+    sleep 0.1
+done
+tm send-keys -t t Escape
+wait_for "[stopped]" 30
+# the continuation processed only the end-of-thinking tokens ("</think>\n\n": 10 here)
+pane | grep -q "tokens · prompt 10 (+[0-9]* cached)" || { pane >&2; fail "F7 reprocessed the prompt"; }
 json=$("$NATTER" export "$id" --format json)
 expect_contains "$json" "\"reasoning_content\":\"$think_line"
-printf '%s' "$json" | grep -q '"role":"assistant","content":"[A-Za-z]' ||
+printf '%s' "$json" | grep -q '"role":"assistant","content":"[^"]' ||
     fail "no answer after F7: $json"
-expect_contains "$json" '"finish":"length"'
+expect_contains "$json" '"finish":"stopped"'
 
 # 2. a finished reply's reasoning is one line; F6 unfolds and folds it
 tm send-keys -t t C-n
