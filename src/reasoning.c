@@ -217,7 +217,7 @@ static void out(struct reasoning *r, int part, const char *s, size_t n) {
 
 static void header_reset(struct reasoning *r) {
     r->n_hdr = 0;
-    r->chan_at = NO_CHANNEL;
+    r->chan_at = r->chan_end = NO_CHANNEL;
 }
 
 /* Plain text in the current state. */
@@ -272,7 +272,8 @@ static void feed_text(struct reasoning *r, const char *s, size_t n) {
 static int header_part(const struct reasoning *r) {
     if (r->chan_at == NO_CHANNEL)
         return REASONING_ANSWER;
-    const char *c = r->hdr + r->chan_at, *end = r->hdr + r->n_hdr;
+    const char *c = r->hdr + r->chan_at;
+    const char *end = r->hdr + (r->chan_end != NO_CHANNEL ? r->chan_end : r->n_hdr);
     while (c < end && is_ws(*c))
         c++;
     size_t w = 0;
@@ -323,13 +324,14 @@ static void feed_marker(struct reasoning *r, const struct reasoning_marker *m, i
         }
         if (r->state == RS_H_HEADER) {
             r->chan_at = r->n_hdr;
+            r->chan_end = NO_CHANNEL;
             used = 1;
         }
         break;
     case REASONING_M_CONSTRAIN:
         if (r->state == RS_H_HEADER) {
-            if (r->n_hdr < sizeof r->hdr)
-                r->hdr[r->n_hdr++] = ' ';
+            if (r->chan_at != NO_CHANNEL && r->chan_end == NO_CHANNEL)
+                r->chan_end = r->n_hdr; /* the channel's name ends where the constraint starts */
             used = 1;
         }
         break;

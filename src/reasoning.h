@@ -100,7 +100,7 @@ struct reasoning {
     char ws[64];                    /* whitespace at the reply's start, before a possible tag */
     size_t n_ws;
     char hdr[256];                  /* harmony: the header being read */
-    size_t n_hdr, chan_at;          /* chan_at: where the channel name starts, or (size_t)-1 */
+    size_t n_hdr, chan_at, chan_end;/* the channel name's start and end in hdr, or (size_t)-1 */
     size_t n_out[2];                /* bytes passed on, by enum reasoning_part */
     void (*emit)(void *ud, int part, const char *s, size_t n);
     void *ud;

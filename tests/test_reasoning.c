@@ -162,6 +162,10 @@ TEST(reasoning_harmony) {
                        "commentary to=functions.get_weather ", "\x01<|constrain|>", "json",
                        "\x01<|message|>", "{\"city\":\"Paris\"}", "\x01<|call|>"};
     RS_CHECK(&mk, 0, b, "{\"city\":\"Paris\"}", "Let me check.");
+    /* a constraint right after the channel's name does not change the name */
+    const char *b2[] = {"\x01<|channel|>", "analysis", "\x01<|constrain|>", "json",
+                        "\x01<|message|>", "x"};
+    RS_CHECK(&mk, 0, b2, "x", "");
     /* recipient before the channel, as gpt-oss also writes it */
     const char *c[] = {"\x01<|start|>", "assistant to=functions.f", "\x01<|channel|>",
                        "commentary json", "\x01<|message|>", "{}"};
