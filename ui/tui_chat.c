@@ -800,8 +800,16 @@ void tui_chat_think_changed(struct tui *t) {
     else if (t->mk.harmony)
         tui_chat_notice(t, "thinking off: this model's template (harmony) has reasoning levels, "
                         "not a switch; its replies stay as they are");
-    else
-        tui_chat_notice(t, "thinking off: the model is asked to answer at once");
+    else {
+        const struct prompts_template *tp = chat_template(t);
+        int opens = tp && tp->generation &&
+                    reasoning_prompt_inside(&t->mk, tp->generation, strlen(tp->generation));
+        if (t->think_switch || opens || !t->model)
+            tui_chat_notice(t, "thinking off: the model is asked to answer at once");
+        else
+            tui_chat_notice(t, "thinking off: this model's template has no thinking switch; "
+                            "its replies stay as they are");
+    }
 }
 
 void tui_chat_set_template(struct tui *t, const char *name) {
