@@ -22,7 +22,7 @@ tiny_gguf() {
 }
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
-    "$out/fuzz_import"
+    "$out/fuzz_import" "$out/fuzz_reasoning"
 {
     tiny_gguf > "$out/fuzz_gguf/tiny"
     n=$(wc -c < "$out/fuzz_gguf/tiny")
@@ -96,3 +96,10 @@ printf '[%s, %s]' "$conv" "$conv" > "$out/fuzz_import/export-all"
 # A container where an object key belongs: SQLite 3.40's json_valid() accepts it (the crash
 # the fuzzer found before the strict check); kept as a seed so mutations start near it.
 printf '[{"messages":[{[{"":"","":""}]:""}],"sampling":{["x"]:"y"}}]' > "$out/fuzz_import/bad-key"
+# Reasoning splitter: byte 0 the family (0 think, 1 harmony; +16 the prompt opened it, +32 the
+# markers are control tokens), byte 1 the chunk size, then text and \001-led control tokens
+# separated by NUL bytes.
+printf '\000\003 <think>\nhm </thi\000nk>\n\nAnswer <think> \303\251' > "$out/fuzz_reasoning/think"
+printf '\020\005inside</think>out' > "$out/fuzz_reasoning/inside"
+printf '\041\007\001<|channel|>\000analysis\000\001<|message|>\000t\000\001<|end|>\000\001<|start|>\000assistant\000\001<|channel|>\000commentary to=f\000\001<|constrain|>\000json\000\001<|message|>\000{}\000\001<|call|>' \
+    > "$out/fuzz_reasoning/harmony"
