@@ -667,9 +667,8 @@ static int vocab_build_specials(struct vocab *v) {
  * the whitespace after its special tokens; jina-v2's <mask> strips the whitespace before. */
 static void vocab_name_rules(struct vocab *v, const gguf *g) {
     struct gguf_str s;
-    if (v->pre && strncmp(pre_name(v->pre), "jina-v2-", 8) == 0 &&
-        strcmp(pre_name(v->pre), "jina-v2-es") * strcmp(pre_name(v->pre), "jina-v2-de") *
-                strcmp(pre_name(v->pre), "jina-v2-code") == 0) {
+    const char *pn = v->pre ? pre_name(v->pre) : "";
+    if (!strcmp(pn, "jina-v2-es") || !strcmp(pn, "jina-v2-de") || !strcmp(pn, "jina-v2-code")) {
         vocab_set_attr_by_text(v, "<mask>", VOCAB_ATTR_LSTRIP, 1);
         return;
     }
