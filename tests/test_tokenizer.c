@@ -740,6 +740,8 @@ TEST(tokenizer_unicode_categories) {
     CHECK(unicode_flags(0x3000) & UNICODE_WHITESPACE);
     CHECK(unicode_flags(0x85) & UNICODE_WHITESPACE);
     CHECK(!(unicode_flags(0x200B) & UNICODE_WHITESPACE)); /* zero width space is Cf */
+    CHECK(unicode_flags(0x2EBF0) & UNICODE_LETTER);   /* CJK ext. I: Unicode 15.1, as llama.cpp */
+    CHECK(unicode_flags(0x31EF) & UNICODE_SYMBOL);
     CHECK(unicode_flags(0x0378) == UNICODE_UNDEFINED);
     CHECK(unicode_flags(0x110000) == UNICODE_UNDEFINED);
     for (int b = 0; b < 256; b++)
