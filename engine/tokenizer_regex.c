@@ -731,24 +731,107 @@ void tre_free(struct tre *re) {
 
 void tre_scratch_free(struct tre_scratch *s) {
     free(s->stack);
-    s->stack = NULL;
-    s->cap = 0;
+    free(s->memo);
+    memset(s, 0, sizeof *s);
 }
 
 int tre_is_collapsed(const struct tre *re) { return re->collapsed; }
 
-/* ---- matching ---- */
+/* ---- matching ----
+ * Failure memo: a choice point (SPLIT at pc, position pos) from which no path reaches MATCH
+ * fails the same way whichever attempt reaches it again, since nothing here depends on where
+ * an attempt started (no back-references; ^, $, \b and lookaheads look only at the piece) —
+ * except the not_null rule, so runs with not_null neither read nor write the memo. A choice is
+ * known to have failed when the marker frame pushed on entering it is popped. tre_split turns
+ * the memo on once a piece has cost more than TRE_MEMO_AFTER steps per unit, so that e.g.
+ * \s+$ over a long run of spaces is linear instead of quadratic; below that it costs nothing. */
+
+#define TRE_MARK ((size_t)1 << (sizeof(size_t) * 8 - 1))
+#ifndef TRE_MEMO_AFTER
+#define TRE_MEMO_AFTER 64
+#endif
+#ifndef TRE_MEMO_MIN
+#define TRE_MEMO_MIN 4096
+#endif
 
 struct tre_frame {
-    size_t pc, pos;
+    size_t pc, pos; /* pc | TRE_MARK: the marker of a choice at (pc, pos) */
 };
+
+static size_t tre_memo_slot(uint64_t key, size_t mask) {
+    key ^= key >> 33;
+    key *= 0xFF51AFD7ED558CCDull;
+    key ^= key >> 33;
+    return (size_t)key & mask;
+}
+
+static int tre_memo_has(const struct tre_scratch *s, size_t pc, size_t pos) {
+    if (!s->memo_n)
+        return 0;
+    uint64_t key = (uint64_t)pc * s->memo_span + (pos - s->memo_lo) + 1;
+    for (size_t i = tre_memo_slot(key, s->memo_cap - 1);; i = (i + 1) & (s->memo_cap - 1)) {
+        if (s->memo[i] == key)
+            return 1;
+        if (!s->memo[i])
+            return 0;
+    }
+}
+
+/* Records a failed choice; 0, or -1 if out of memory. */
+static int tre_memo_add(struct tre_scratch *s, size_t pc, size_t pos) {
+    if (2 * (s->memo_n + 1) > s->memo_cap) {
+        size_t nc = s->memo_cap ? s->memo_cap * 2 : 1024;
+        uint64_t *nm = calloc(nc, sizeof *nm);
+        if (!nm)
+            return -1;
+        for (size_t i = 0; i < s->memo_cap; i++) {
+            if (!s->memo[i])
+                continue;
+            size_t j = tre_memo_slot(s->memo[i], nc - 1);
+            while (nm[j])
+                j = (j + 1) & (nc - 1);
+            nm[j] = s->memo[i];
+        }
+        free(s->memo);
+        s->memo = nm;
+        s->memo_cap = nc;
+    }
+    uint64_t key = (uint64_t)pc * s->memo_span + (pos - s->memo_lo) + 1;
+    size_t i = tre_memo_slot(key, s->memo_cap - 1);
+    while (s->memo[i] && s->memo[i] != key)
+        i = (i + 1) & (s->memo_cap - 1);
+    if (!s->memo[i]) {
+        s->memo[i] = key;
+        s->memo_n++;
+    }
+    return 0;
+}
+
+static void tre_memo_reset(struct tre_scratch *s, size_t lo, size_t hi) {
+    if (s->memo_n)
+        memset(s->memo, 0, sizeof *s->memo * s->memo_cap);
+    s->memo_n = 0;
+    s->memo_on = 0;
+    s->memo_lo = lo;
+    s->memo_span = hi - lo + 1;
+    s->steps = 0;
+}
+
+static int tre_push(struct tre_scratch *s, size_t *top, size_t pc, size_t pos) {
+    if (tre_grow(&s->stack, &s->cap, *top + 1, sizeof(struct tre_frame)))
+        return -1;
+    ((struct tre_frame *)s->stack)[(*top)++] = (struct tre_frame){pc, pos};
+    return 0;
+}
 
 /* Runs the program from pc at pos; the backtrack stack is s->stack[base..). */
 static long tre_run(const struct tre *re, size_t pc, const uint32_t *u, size_t lo, size_t hi,
                     size_t pos, int not_null, struct tre_scratch *s, size_t base) {
     size_t top = base, start = pos;
+    int memo = s->memo_on && !not_null;
     for (;;) {
         const struct tre_inst *in = &re->prog[pc];
+        s->steps++;
         switch (in->op) {
         case I_UNIT:
             if (pos < hi && u[pos] == (uint32_t)in->x) {
@@ -772,9 +855,14 @@ static long tre_run(const struct tre *re, size_t pc, const uint32_t *u, size_t l
             }
             break;
         case I_SPLIT:
-            if (tre_grow(&s->stack, &s->cap, top + 1, sizeof(struct tre_frame)))
+            if (memo) {
+                if (tre_memo_has(s, pc, pos))
+                    break;
+                if (tre_push(s, &top, pc | TRE_MARK, pos))
+                    return -2;
+            }
+            if (tre_push(s, &top, (size_t)in->y, pos))
                 return -2;
-            ((struct tre_frame *)s->stack)[top++] = (struct tre_frame){(size_t)in->y, pos};
             pc = (size_t)in->x;
             continue;
         case I_JMP:
@@ -815,30 +903,46 @@ static long tre_run(const struct tre *re, size_t pc, const uint32_t *u, size_t l
             break;
         }
         }
-        /* this path failed: back to the latest choice */
-        if (top == base)
-            return -1;
-        top--;
-        pc = ((struct tre_frame *)s->stack)[top].pc;
-        pos = ((struct tre_frame *)s->stack)[top].pos;
+        /* this path failed: back to the latest choice (a marker popped: that choice failed) */
+        for (;;) {
+            if (top == base)
+                return -1;
+            top--;
+            pc = ((struct tre_frame *)s->stack)[top].pc;
+            pos = ((struct tre_frame *)s->stack)[top].pos;
+            if (!(pc & TRE_MARK))
+                break;
+            if (tre_memo_add(s, pc & ~TRE_MARK, pos))
+                return -2;
+        }
     }
+}
+
+static long tre_match_piece(const struct tre *re, const uint32_t *u, size_t lo, size_t hi,
+                            size_t pos, int not_null, struct tre_scratch *s) {
+    return tre_run(re, 0, u, lo, hi, pos, not_null, s, 0);
 }
 
 long tre_match(const struct tre *re, const uint32_t *u, size_t lo, size_t hi, size_t pos,
                int not_null, struct tre_scratch *s) {
-    return tre_run(re, 0, u, lo, hi, pos, not_null, s, 0);
+    s->memo_on = 0; /* the memo belongs to one piece of tre_split */
+    return tre_match_piece(re, u, lo, hi, pos, not_null, s);
 }
 
 int tre_split(const struct tre *re, const uint32_t *u, size_t lo, size_t hi,
               struct tre_scratch *s, int (*emit)(void *ud, size_t len), void *ud) {
     size_t p = lo, last = lo;
     int after_empty = 0;
+    tre_memo_reset(s, lo, hi);
+    size_t budget = TRE_MEMO_AFTER * (hi - lo) + TRE_MEMO_MIN;
     for (;;) {
         size_t ms = 0;
         long me = -1;
+        if (!s->memo_on && s->steps > budget)
+            s->memo_on = 1;
         if (after_empty) {
             /* after an empty match: a non-empty one at the same place, else search on */
-            me = tre_match(re, u, lo, hi, p, 1, s);
+            me = tre_match_piece(re, u, lo, hi, p, 1, s);
             if (me == -2)
                 return -1;
             if (me >= 0)
@@ -848,7 +952,9 @@ int tre_split(const struct tre *re, const uint32_t *u, size_t lo, size_t hi,
         }
         if (me < 0) {
             for (ms = p; ms <= hi; ms++) {
-                me = tre_match(re, u, lo, hi, ms, 0, s);
+                if (!s->memo_on && s->steps > budget)
+                    s->memo_on = 1;
+                me = tre_match_piece(re, u, lo, hi, ms, 0, s);
                 if (me == -2)
                     return -1;
                 if (me >= 0)

@@ -26,10 +26,18 @@
 
 struct tre;
 
-/* Per-thread matching memory; zero-initialize, free with tre_scratch_free. */
+/* Per-thread matching memory; zero-initialize, free with tre_scratch_free. Besides the
+ * backtrack stack it holds tre_split's memo of (instruction, position) choices known to fail,
+ * which tre_split turns on when a piece costs many steps (see tokenizer_regex.c). */
 struct tre_scratch {
     void *stack;
     size_t cap;
+    uint64_t *memo;     /* open addressing, key + 1 (0: empty) */
+    size_t memo_cap, memo_n;
+    int memo_on;
+    size_t memo_span;   /* positions per instruction in a key (hi - lo + 1) */
+    size_t memo_lo;
+    size_t steps;
 };
 
 /* Compiles src (UTF-8, NUL-terminated). Returns 0, or -1 with one line in err (bad syntax, a
