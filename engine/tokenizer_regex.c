@@ -79,9 +79,8 @@ static int tre_is_word(uint32_t u) {
 static int tre_class_has(const struct tre *re, int32_t ci, uint32_t u) {
     const struct tre_class *c = &re->cls[ci];
     int in = 0;
-    const struct tre_range *r = re->rng + c->first;
     for (uint32_t i = 0; i < c->n && !in; i++)
-        in = u >= r[i].lo && u <= r[i].hi;
+        in = u >= re->rng[c->first + i].lo && u <= re->rng[c->first + i].hi;
     if (!in && c->esc) {
         int sp = tre_is_space(u), dg = tre_is_digit(u), wd = tre_is_word(u);
         in = ((c->esc & E_SPACE) && sp) || ((c->esc & E_NSPACE) && !sp) ||
