@@ -10,6 +10,7 @@
 
 #include "gguf.h"
 
+/* SPM: tokenizer.ggml.model "llama"; BPE: "gpt2" (byte-level) and "gemma4" (raw UTF-8). */
 enum vocab_type { VOCAB_SPM = 1, VOCAB_BPE = 2 };
 
 /* Token attributes (llama.cpp's token types plus the flags it derives). */
@@ -35,7 +36,7 @@ void vocab_free(struct vocab *v);
 
 int vocab_n_tokens(const struct vocab *v);
 enum vocab_type vocab_kind(const struct vocab *v);
-const char *vocab_pre_name(const struct vocab *v);   /* "default", "llama-bpe", ... */
+const char *vocab_pre_name(const struct vocab *v);   /* "default", "llama-bpe", "gemma4"... */
 int32_t vocab_bos(const struct vocab *v);            /* -1 if none */
 int32_t vocab_eos(const struct vocab *v);
 int32_t vocab_eot(const struct vocab *v);

@@ -58,7 +58,8 @@ if [ -n "$shared" ]; then
         cp "$shared/models/stories260K.gguf" "$out/fuzz_model/"
     fi
 
-    # Tokenizer input: byte 0 picks the vocab (order of fuzz_tokenizer.c), byte 1 the flags.
+    # Tokenizer input: byte 0 picks the vocab (order of fuzz_tokenizer.c), byte 1 the flags;
+    # a byte 0 of 128 or more picks a pre-tokenizer of the table (with byte 1).
     i=0
     for v in llama-spm llama-bpe gpt-2 qwen2 phi-3 starcoder refact deepseek-coder; do
         for flags in 0 3; do
@@ -67,6 +68,26 @@ if [ -n "$shared" ]; then
         done
         i=$((i + 1))
     done
+    i=10
+    for v in qwen35 gemma-4 falcon gpt-4o tekken; do
+        f="$shared/vocab-2026/ggml-vocab-$v.gguf"
+        if [ -f "$f.inp" ]; then
+            for flags in 0 3; do
+                { printf "\\$(printf %03o $i)\\$(printf %03o $flags)"; cat "$f.inp"; } \
+                    > "$out/fuzz_tokenizer/$v-$flags"
+                { printf "\\$(printf %03o $i)\\$(printf %03o $flags)"; cat "$f.chat.inp"; } \
+                    > "$out/fuzz_tokenizer/$v-chat-$flags"
+            done
+        fi
+        i=$((i + 1))
+    done
+    if [ -f "$shared/vocab-2026/ggml-vocab-gpt-4o.gguf.chat.inp" ]; then
+        for p in 128 140 160 200 255; do
+            { printf "\\$(printf %03o $p)\\000"
+              head -c 3000 "$shared/vocab-2026/ggml-vocab-gpt-4o.gguf.chat.inp"; } \
+                > "$out/fuzz_tokenizer/pre-$p"
+        done
+    fi
     for t in "$shared"/chat-templates/jinja/*.jinja; do
         cp "$t" "$out/fuzz_template/$(basename "$t")"
     done
