@@ -87,6 +87,13 @@ int eng_token_is_eog(const eng_model *m, int32_t tok); /* eos, eot, <|im_end|>-l
  * the caller retries with a larger buffer. Negative ENG_E_* on error. */
 int eng_tokenize(const eng_model *m, const char *text, size_t len, int add_special,
                  int parse_special, int32_t *out, int32_t cap);
+/* A rendered prompt: special-token text becomes its token only where every byte of it is the
+ * template's own (plain_mask[i] == 0); where any byte is plain text (non-zero: a person's,
+ * a file's or a model's words) it stays text, so a message cannot inject control tokens.
+ * Otherwise as one eng_tokenize of the whole text with parse_special (the same merges across
+ * the boundaries). plain_mask: len bytes, NULL: every byte the template's. */
+int eng_tokenize_masked(const eng_model *m, const char *text, size_t len, int add_special,
+                        const unsigned char *plain_mask, int32_t *out, int32_t cap);
 
 /* The bytes of one token (byte tokens decoded, SPM "▁" to space). special: render control
  * tokens' text (else they give ""). Returns the length (may be > cap: nothing written past cap;

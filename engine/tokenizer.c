@@ -761,11 +761,21 @@ static int tok_frag_push(struct tok_frag **f, size_t *n, size_t *cap, int32_t to
     return 0;
 }
 
+/* 1 if any of the n bytes at off is plain text by the mask (mask NULL: none is). */
+static int tok_mask_any(const unsigned char *mask, size_t off, size_t n) {
+    for (size_t i = 0; mask && i < n; i++)
+        if (mask[off + i])
+            return 1;
+    return 0;
+}
+
 /* llama.cpp's tokenizer_st_partition: each special token, longest first, splits every raw
  * fragment where its text occurs. User-defined tokens always; control/unknown ones only with
- * parse_special. */
+ * parse_special, and then not where one of their bytes is plain text by plain_mask (one byte
+ * per text byte, non-zero: text that came from a person, a file or a model; NULL: none). */
 static int tok_partition(const struct vocab *v, const char *text, size_t len, int parse_special,
-                         struct tok_frag **frags, size_t *n_frags) {
+                         const unsigned char *plain_mask, struct tok_frag **frags,
+                         size_t *n_frags) {
     struct tok_frag *a = NULL, *b = NULL;
     size_t n_a = 0, cap_a = 0, n_b = 0, cap_b = 0;
     if (tok_frag_push(&a, &n_a, &cap_a, -1, 0, len))
@@ -777,6 +787,8 @@ static int tok_partition(const struct vocab *v, const char *text, size_t len, in
             continue;
         const char *st = vocab_text(v, id);
         size_t sl = v->text_len[id];
+        const unsigned char *mask =
+            at & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_UNKNOWN) ? plain_mask : NULL;
         n_b = 0;
         for (size_t k = 0; k < n_a; k++) {
             struct tok_frag fr = a[k];
@@ -785,12 +797,16 @@ static int tok_partition(const struct vocab *v, const char *text, size_t len, in
                     goto oom;
                 continue;
             }
-            size_t base = fr.off, blen = fr.len;
-            while (blen > 0) {
-                const char *m = tok_search(text + base, blen, st, sl);
+            size_t base = fr.off, blen = fr.len, from = base;   /* search from `from` on */
+            while (blen > 0 && from < base + blen) {
+                const char *m = tok_search(text + from, base + blen - from, st, sl);
                 if (!m)
                     break;
                 size_t mo = (size_t)(m - text), left = mo - base;
+                if (tok_mask_any(mask, mo, sl)) {   /* spelled by plain text: stays text */
+                    from = mo + 1;
+                    continue;
+                }
                 if (at & VOCAB_ATTR_LSTRIP)
                     while (left > 0 && isspace((unsigned char)text[base + left - 1]))
                         left--;
@@ -804,7 +820,7 @@ static int tok_partition(const struct vocab *v, const char *text, size_t len, in
                         roff++;
                         rlen--;
                     }
-                base = roff;
+                base = from = roff;
                 blen = rlen;
             }
             if (blen > 0 && tok_frag_push(&b, &n_b, &cap_b, -1, base, blen))
@@ -830,6 +846,12 @@ oom:
 
 int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,
                    int parse_special, int32_t *out, int32_t cap) {
+    return vocab_tokenize_masked(v, text, len, add_special, parse_special, NULL, out, cap);
+}
+
+int vocab_tokenize_masked(const struct vocab *v, const char *text, size_t len, int add_special,
+                          int parse_special, const unsigned char *plain_mask, int32_t *out,
+                          int32_t cap) {
     if (!v || (!text && len) || cap < 0 || (!out && cap > 0))
         return ENG_E_ARG;
     if (len > (size_t)INT32_MAX / 4)
@@ -840,7 +862,7 @@ int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_
     size_t n_fr = 0;
     char *buf = NULL;
     size_t cap_buf = 0;
-    if (len > 0 && tok_partition(v, text, len, parse_special, &fr, &n_fr))
+    if (len > 0 && tok_partition(v, text, len, parse_special, plain_mask, &fr, &n_fr))
         return ENG_E_NOMEM;
 
     if (add_special && v->add_bos)

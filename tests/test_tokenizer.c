@@ -1212,3 +1212,60 @@ TEST(tokenizer_special_rules_synthetic) {
     CHECK(vocab_token_attr(v, 11) & VOCAB_ATTR_UNUSED);
     vocab_free(v);
 }
+
+/* A rendered prompt's plain text (a message) never becomes control tokens: only the bytes the
+ * mask marks as the template's may form one; an all-template mask is parse_special, an
+ * all-plain one is plain text; a token straddling the boundary stays text. */
+TEST(tokenizer_masked_no_injection) {
+    REQUIRE_SHARED();
+    const char *files[] = {"vocab/ggml-vocab-qwen2.gguf", "vocab/ggml-vocab-llama-bpe.gguf",
+                           "vocab/ggml-vocab-llama-spm.gguf"};
+    const char *specials[] = {"<|im_end|>", "<|eot_id|>", "</s>"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        struct eng_model_params p = eng_model_default_params();
+        p.vocab_only = 1;
+        eng_model *m = NULL;
+        CHECK_MSG(eng_model_load(test_shared_path(files[f]), &p, &m) == ENG_OK, "%s",
+                  eng_last_error());
+        char text[256];
+        const char *sp = specials[f];
+        /* template: "X" + sp + "\n", message: "hi " + sp + " there", template: sp */
+        int t0 = snprintf(text, sizeof text, "X%s\n", sp);
+        int m1 = snprintf(text + t0, sizeof text - (size_t)t0, "hi %s there", sp);
+        int t2 = snprintf(text + t0 + m1, sizeof text - (size_t)(t0 + m1), "%s", sp);
+        const size_t len = (size_t)(t0 + m1 + t2);
+        unsigned char mask[256] = {0};
+        memset(mask + t0, 1, (size_t)m1);
+        int32_t want_special[64], want_plain[64], got[64], sp_id[4];
+        CHECK_EQ_INT(eng_tokenize(m, sp, strlen(sp), 0, 1, sp_id, 4), 1);
+        int ns = eng_tokenize(m, text, len, 0, 1, want_special, 64);
+        int np = eng_tokenize(m, text, len, 0, 0, want_plain, 64);
+        CHECK(ns > 0 && ns <= 64 && np > 0 && np <= 64);
+        static const unsigned char zeros[256];
+        unsigned char ones[256];
+        memset(ones, 1, sizeof ones);
+        CHECK_EQ_INT(eng_tokenize_masked(m, text, len, 0, zeros, got, 64), ns);
+        CHECK(!memcmp(got, want_special, (size_t)ns * sizeof *got));
+        CHECK_EQ_INT(eng_tokenize_masked(m, text, len, 0, ones, got, 64), np);
+        CHECK(!memcmp(got, want_plain, (size_t)np * sizeof *got));
+        int n = eng_tokenize_masked(m, text, len, 0, mask, got, 64), n_sp = 0;
+        CHECK(n > 0 && n <= 64);
+        for (int i = 0; i < n; i++)
+            n_sp += got[i] == sp_id[0];
+        CHECK_MSG(n_sp == 2, "%s: %d of the 3 '%s' became the token (want the template's 2)",
+                  files[f], n_sp, sp);
+        /* the message's bytes decode back to themselves */
+        char out[256];
+        int dl = eng_detokenize(m, got, n, out, sizeof out, 1);
+        CHECK(dl > 0 && strstr(out, "hi ") && strstr(out, sp));
+        /* a special token half in the template, half in the message stays text */
+        memset(mask, 0, sizeof mask);
+        mask[t0 + 3 + 2] = 1;
+        n = eng_tokenize_masked(m, text, len, 0, mask, got, 64);
+        n_sp = 0;
+        for (int i = 0; i < n; i++)
+            n_sp += got[i] == sp_id[0];
+        CHECK_EQ_INT(n_sp, 2);
+        eng_model_free(m);
+    }
+}

@@ -126,6 +126,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int n2 = vocab_tokenize(m, copy, len, add_special, parse_special, toks, n);
     if (n2 != n)
         abort(); /* the retry with the size asked for must give the same count */
+    /* A rendered prompt's mask (bit 2: the text bytes' low bits say which are plain text):
+     * bounded reads, ids in range. */
+    if ((data[1] >> 2) & 1) {
+        unsigned char *mask = malloc(len ? len : 1);
+        int32_t *mt = malloc(sizeof *mt * (len + 4));
+        if (mask && mt) {
+            for (size_t i = 0; i < len; i++)
+                mask[i] = (unsigned char)(copy[i] & 1);
+            int nm = vocab_tokenize_masked(m, copy, len, add_special, 1, mask, mt,
+                                           (int32_t)(len + 4));
+            for (int i = 0; i < nm && i < (int)(len + 4); i++)
+                if (mt[i] < 0 || mt[i] >= vocab_n_tokens(m))
+                    abort();
+        }
+        free(mask);
+        free(mt);
+    }
     int n_vocab = vocab_n_tokens(m);
     for (int i = 0; i < n; i++)
         if (toks[i] < 0 || toks[i] >= n_vocab)
