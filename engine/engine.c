@@ -49,8 +49,14 @@ struct eng_ctx {
     float *moe_out;            /* (n_batch * max_expert_used, n_embd) each slot's output */
     float *rs;                 /* (n_rs_total) the recurrent layers' state after n_past tokens */
     struct { int pos; float *data; } ckpt[ENG_RS_CKPT]; /* saved states (pos -1: unused) */
-    float *conv;               /* (shortconv_l - 1 + n_batch, n_embd) a short convolution's
+    float *conv;               /* (kernel - 1 + n_batch, channels) a causal convolution's
                                 * inputs: the state's rows then the batch's */
+    float *conv_wt;            /* (d_conv, n_chan) a DeltaNet/Mamba2 kernel, transposed */
+    float *rs_in;              /* (n_batch, ssm.n_in) a DeltaNet/Mamba2 in-projection */
+    float *rs_y;               /* (n_batch, ssm.n_chan) its convolution's output, then the
+                                * heads' outputs */
+    float *qg;                 /* (n_batch, 2 max_q) gated attention: q and gate per head */
+    float *gate;               /* (n_batch, max_q) the gate */
     float *logits;             /* (n_logits_cap, n_vocab) */
     int n_logits_cap;
     int n_logits, logits_all;  /* of the last eng_decode */
@@ -140,6 +146,11 @@ void eng_ctx_free(eng_ctx *c) {
     for (int i = 0; i < ENG_RS_CKPT; i++)
         free(c->ckpt[i].data);
     free(c->conv);
+    free(c->conv_wt);
+    free(c->rs_in);
+    free(c->rs_y);
+    free(c->qg);
+    free(c->gate);
     free(c->moe_lg);
     free(c->moe_sel);
     free(c->moe_w);
@@ -206,16 +217,32 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     size_t B = (size_t)c->n_batch, E = (size_t)hp->n_embd, KV = (size_t)hp->max_kv;
     size_t Q = (size_t)hp->max_q;
     size_t F = (size_t)hp->max_ff;
-    size_t hbw = 2 * F > Q + 2 * KV ? 2 * F : Q + 2 * KV;
+    const int gated = m->arch->attn_gate;
+    size_t hbw = 2 * F > (gated ? 2 : 1) * Q + 2 * KV ? 2 * F : (gated ? 2 : 1) * Q + 2 * KV;
     if (hp->shortconv_l && hbw < 3 * E)   /* a short convolution's B, C, X */
         hbw = 3 * E;
     size_t kv_n = (size_t)hp->n_kv_total * (size_t)c->n_ctx;
     c->xq_row = max_act_row(m);
-    /* the KV cache and batch activations, refused up front rather than OOM-killed on use */
+    /* a causal convolution's rows (LFM2: n_embd channels; DeltaNet/Mamba2: ssm.n_chan) */
+    const size_t SC = (size_t)hp->ssm.n_chan, SI = (size_t)hp->ssm.n_in;
+    size_t conv_rows = 0, conv_w = 0;
+    if (hp->shortconv_l)
+        conv_rows = (size_t)hp->shortconv_l - 1 + B, conv_w = E;
+    if (SC) {
+        if ((size_t)hp->ssm.d_conv - 1 + B > conv_rows)
+            conv_rows = (size_t)hp->ssm.d_conv - 1 + B;
+        if (SC > conv_w)
+            conv_w = SC;
+    }
+    /* the KV cache, the recurrent state and its checkpoints, the batch activations: refused
+     * up front rather than OOM-killed on use */
     char merr[160], what[64];
     snprintf(what, sizeof what, "a context of %d tokens", c->n_ctx);
     if (sysmem_check(2 * (uint64_t)kv_n * c->kv_elt +
-                         (uint64_t)B * (3 * E + 2 * Q + 2 * KV + hbw + F) * sizeof(float),
+                         (uint64_t)(1 + ENG_RS_CKPT) * hp->n_rs_total * sizeof(float) +
+                         (uint64_t)B * (3 * E + 2 * Q + 2 * KV + hbw + F + SI + SC) *
+                             sizeof(float) +
+                         (uint64_t)conv_rows * conv_w * sizeof(float),
                      what, merr, sizeof merr)) {
         free(c);
         return eng_error(ENG_E_NOMEM, "%s", merr);
@@ -262,8 +289,22 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
             c->ckpt[i].pos = -1;
             ok = ok && (c->ckpt[i].data = malloc(hp->n_rs_total * sizeof(float)));
         }
-        c->conv = malloc(((size_t)hp->shortconv_l + B) * E * sizeof(float));
+        c->conv = malloc(conv_rows * conv_w * sizeof(float));
+        if (SC) {
+            c->conv_wt = malloc((size_t)hp->ssm.d_conv * SC * sizeof(float));
+            c->rs_in = malloc(B * SI * sizeof(float));
+            c->rs_y = malloc(B * SC * sizeof(float));
+            ok = ok && c->conv_wt && c->rs_in && c->rs_y;
+        }
         if (!ok || !c->conv) {
+            eng_ctx_free(c);
+            return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+        }
+    }
+    if (gated && Q) {
+        c->qg = malloc(B * 2 * Q * sizeof(float));
+        c->gate = malloc(B * Q * sizeof(float));
+        if (!c->qg || !c->gate) {
             eng_ctx_free(c);
             return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
         }
@@ -464,11 +505,22 @@ static void rope_tables(eng_ctx *c, const struct rope_cfg *rc, float *out, int p
     float mscale = rc->attn_factor;
     if (rc->ext_factor != 0.0f)
         mscale *= 1.0f + 0.1f * logf(1.0f / rc->freq_scale);
+    /* interleaved M-RoPE (Qwen3.5) with text positions: the time, height and width sections
+     * all see the position, the 4th section position 0 (ggml_mrope_cache_init) */
+    const int *sec = hp->rope_sections;
+    const int sect_dims = c->m->arch->imrope ? sec[0] + sec[1] + sec[2] + sec[3] : 0;
     for (int t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t);
         float *r = out + (size_t)t * hp->n_rot;
         for (int i = 0; i < hp->n_rot; i += 2) {
-            const float extrap = ff ? theta / ff[i / 2] : theta;
+            float extrap = ff ? theta / ff[i / 2] : theta;
+            if (sect_dims) {
+                const int sector = (i / 2) % sect_dims;
+                if (!((sector % 3 == 1 && sector < 3 * sec[1]) ||
+                      (sector % 3 == 2 && sector < 3 * sec[2]) ||
+                      (sector % 3 == 0 && sector < 3 * sec[0])))
+                    extrap = 0.0f;   /* theta_e = 0 * theta_scale^i */
+            }
             const float interp = rc->freq_scale * extrap;
             float th = interp;
             if (rc->ext_factor != 0.0f) {
@@ -637,23 +689,34 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
     const struct layer_hp *lh = &hp->l[il];
     const int E = hp->n_embd, Q = lh->n_embd_q, KV = lh->n_embd_kv, HD = hp->head_dim;
     const int pos0 = c->n_past;
+    /* gated attention (Qwen3.5): each head's q rows are followed by its gate's */
+    const int gated = ar->attn_gate, QW = gated ? 2 * Q : Q;
+    float *qd = gated ? c->qg : c->q;
     if (l->wqkv.data) {
-        int W = Q + 2 * KV;
+        int W = QW + 2 * KV;
         matmul(c, c->hb, W, &l->wqkv, in, n_tok);
         add_bias(c->hb, &l->bqkv, n_tok, W);
         for (int t = 0; t < n_tok; t++) {
             const float *r = c->hb + (size_t)t * W;
-            memcpy(c->q + (size_t)t * Q, r, (size_t)Q * sizeof(float));
-            memcpy(c->k + (size_t)t * KV, r + Q, (size_t)KV * sizeof(float));
-            memcpy(c->v + (size_t)t * KV, r + Q + KV, (size_t)KV * sizeof(float));
+            memcpy(qd + (size_t)t * QW, r, (size_t)QW * sizeof(float));
+            memcpy(c->k + (size_t)t * KV, r + QW, (size_t)KV * sizeof(float));
+            memcpy(c->v + (size_t)t * KV, r + QW + KV, (size_t)KV * sizeof(float));
         }
     } else {
-        struct matmul_job qkv[3] = {{&l->wq, c->q, Q}, {&l->wk, c->k, KV}, {&l->wv, c->v, KV}};
+        struct matmul_job qkv[3] = {{&l->wq, qd, QW}, {&l->wk, c->k, KV}, {&l->wv, c->v, KV}};
         matmul_n(c, qkv, 3, in, n_tok, 0);
     }
-    add_bias(c->q, &l->bq, n_tok, Q);
+    add_bias(qd, &l->bq, n_tok, QW);
     add_bias(c->k, &l->bk, n_tok, KV);
     add_bias(c->v, &l->bv, n_tok, KV);
+    if (gated)
+        for (int t = 0; t < n_tok; t++)
+            for (int h = 0; h < lh->n_head; h++) {
+                const float *r = c->qg + (size_t)t * QW + (size_t)h * 2 * HD;
+                memcpy(c->q + (size_t)t * Q + (size_t)h * HD, r, (size_t)HD * sizeof(float));
+                memcpy(c->gate + (size_t)t * Q + (size_t)h * HD, r + HD,
+                       (size_t)HD * sizeof(float));
+            }
     if (ar->qk_norm == QKN_FULL) {
         rmsnorm_groups(c->q, n_tok, Q, 1, Q, l->q_norm.data, hp->rms_eps);
         rmsnorm_groups(c->k, n_tok, KV, 1, KV, l->k_norm.data, hp->rms_eps);
@@ -684,6 +747,11 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
     struct attn_args aa = {c, il, pos0, n_tok, attn_task_heads(lh, n_tok, c->n_threads), 0};
     atomic_init(&aa.next, c->n_threads);
     pool_run(c->pool, attn_worker, &aa);
+    if (gated)   /* ggml_sigmoid, then the product */
+        for (size_t i = 0; i < (size_t)n_tok * Q; i++) {
+            const float g = 1.0f / (1.0f + expf(-c->gate[i]));
+            c->xb2[i] *= g;
+        }
     matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);
     add_bias(c->xb, &l->bo, n_tok, E);
 }
@@ -920,6 +988,184 @@ static void forward_shortconv(eng_ctx *c, int il, int n_tok, const float *in) {
     matmul(c, c->xb, E, &l->sc_out, c->hb2, n_tok);
 }
 
+/* The causal depthwise convolution of a DeltaNet/Mamba2 layer over the batch: x (n_tok rows of
+ * ssm.n_chan at stride ldx) after the state's d_conv - 1 rows; y_t = silu(conv + bias) into
+ * c->rs_y (rows of n_chan); the state keeps the last d_conv - 1 inputs. As ggml_ssm_conv, the
+ * optional bias as ggml_add, ggml_silu over each row. */
+static void rec_conv(eng_ctx *c, const struct layer *l, float *state, const float *x,
+                     size_t ldx, int n_tok) {
+    const struct hparams *hp = &c->m->hp;
+    const int K = hp->ssm.d_conv, C = hp->ssm.n_chan;
+    const size_t hist = (size_t)(K - 1) * C;
+    const float *w = l->ssm_conv.data;   /* (C, K): channel ch's kernel at w + ch * K */
+    for (int k = 0; k < K; k++)
+        for (int ch = 0; ch < C; ch++)
+            c->conv_wt[(size_t)k * C + ch] = w[(size_t)ch * K + k];
+    memcpy(c->conv, state, hist * sizeof(float));
+    for (int t = 0; t < n_tok; t++)
+        memcpy(c->conv + hist + (size_t)t * C, x + (size_t)t * ldx, (size_t)C * sizeof(float));
+    ops_conv_causal(K, C, n_tok, c->conv, c->conv_wt, c->rs_y, (size_t)C);
+    memcpy(state, c->conv + (size_t)n_tok * C, hist * sizeof(float));
+    const float *b = l->ssm_conv_b.data;
+    for (int t = 0; t < n_tok; t++) {
+        float *y = c->rs_y + (size_t)t * C;
+        if (b)
+            for (int ch = 0; ch < C; ch++)
+                y[ch] += b[ch];
+        ops_silu(C, y, y);
+    }
+}
+
+/* softplus as ggml's (x above 20: x itself). */
+static float softplus(float x) { return x > 20.0f ? x : logf(1.0f + expf(x)); }
+
+struct rec_args {
+    eng_ctx *c;
+    int layer, n_tok;
+    atomic_int next;   /* next head (as matmul_worker's units) */
+};
+
+/* DeltaNet heads, handed out dynamically: each value head runs the gated delta rule over the
+ * batch's tokens in order (its state, its q/k key head h mod n_group); the output replaces the
+ * head's v in c->rs_y. */
+static void gdn_worker(void *ud, int ith, int nth) {
+    struct rec_args *a = ud;
+    eng_ctx *c = a->c;
+    const struct hparams *hp = &c->m->hp;
+    const int D = hp->ssm.d_state, H = hp->ssm.n_head, G = hp->ssm.n_group, C = hp->ssm.n_chan;
+    const int W = hp->ssm.n_in, DI = hp->ssm.d_inner;
+    const float scale = 1.0f / sqrtf((float)D);
+    float *S0 = c->rs + hp->l[a->layer].rs_off + (size_t)(hp->ssm.d_conv - 1) * C;
+    (void)nth;
+    for (int h = ith; h < H; h = atomic_fetch_add(&a->next, 1)) {
+        float *S = S0 + (size_t)h * D * D;
+        const int kh = h % G;
+        for (int t = 0; t < a->n_tok; t++) {
+            float *y = c->rs_y + (size_t)t * C;
+            const float *r = c->rs_in + (size_t)t * W + C + DI;   /* beta, then g */
+            float *v = y + 2 * (size_t)G * D + (size_t)h * D;
+            ops_gdn_step(D, S, y + (size_t)kh * D, y + (size_t)(G + kh) * D, v,
+                         expf(r[H + h]), r[h], scale, v);
+        }
+    }
+}
+
+/* Qwen3.5's gated DeltaNet layer il: in (n_tok, n_embd), the output into c->xb. mixed =
+ * attn_qkv . in (q | k | v channels), z = attn_gate . in, beta = sigmoid(ssm_beta . in), g =
+ * softplus(ssm_alpha . in + dt bias) * A; q|k|v = silu(causal conv(mixed)); q and k
+ * L2-normalized per head; the delta rule per value head (threads over heads); out = ssm_out .
+ * (rmsnorm(o) * ssm_norm * silu(z)) per head. As llama.cpp's qwen35 graph with the fused
+ * ggml_gated_delta_net. */
+static void forward_deltanet(eng_ctx *c, int il, int n_tok, const float *in) {
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[il];
+    const int E = hp->n_embd, D = hp->ssm.d_state, H = hp->ssm.n_head, G = hp->ssm.n_group;
+    const int C = hp->ssm.n_chan, W = hp->ssm.n_in, DI = hp->ssm.d_inner;
+    float *r = c->rs_in;   /* per token: qkv (C) | z (DI) | beta (H) | alpha (H) */
+    struct matmul_job jobs[3] = {{&l->wqkv, r, W}, {&l->ssm_gate, r + C, W},
+                                 {&l->ssm_beta, r + C + DI, W}};
+    matmul_n(c, jobs, 3, in, n_tok, 0);
+    struct matmul_job ja = {&l->ssm_alpha, r + C + DI + H, W};
+    matmul_n(c, &ja, 1, in, n_tok, 1);
+    const float *dtb = l->ssm_dt_b.data, *A = l->ssm_a.data;
+    for (int t = 0; t < n_tok; t++) {
+        float *bg = r + (size_t)t * W + C + DI;
+        for (int h = 0; h < H; h++) {
+            bg[h] = 1.0f / (1.0f + expf(-bg[h]));
+            bg[H + h] = softplus(bg[H + h] + dtb[h]) * A[h];
+        }
+    }
+    rec_conv(c, l, c->rs + hp->l[il].rs_off, r, (size_t)W, n_tok);
+    /* L2 norm of each q and k head (ggml_rms_norm with eps / d, then x 1/sqrt(d)) */
+    const float eps = hp->rms_eps / (float)D, s2 = 1.0f / sqrtf((float)D);
+    for (int t = 0; t < n_tok; t++)
+        for (int hh = 0; hh < 2 * G; hh++) {
+            float *x = c->rs_y + (size_t)t * C + (size_t)hh * D;
+            double sum = 0;
+            for (int i = 0; i < D; i++)
+                sum += (double)(x[i] * x[i]);
+            const float sc = 1.0f / sqrtf((float)(sum / D) + eps);
+            for (int i = 0; i < D; i++)
+                x[i] = (x[i] * sc) * s2;
+        }
+    struct rec_args ra = {c, il, n_tok, 0};
+    atomic_init(&ra.next, c->n_threads);
+    pool_run(c->pool, gdn_worker, &ra);
+    /* the gated norm per head, the heads' outputs gathered into rows of d_inner */
+    for (int t = 0; t < n_tok; t++) {
+        float *o = c->rs_y + (size_t)t * C + 2 * (size_t)G * D;
+        const float *z = r + (size_t)t * W + C;
+        for (int h = 0; h < H; h++) {
+            float *oh = o + (size_t)h * D;
+            rmsnorm(oh, oh, l->ssm_norm.data, D, hp->rms_eps);
+            ops_silu_mul(D, z + (size_t)h * D, oh, oh);
+        }
+        memmove(c->rs_y + (size_t)t * DI, o, (size_t)DI * sizeof(float));
+    }
+    matmul(c, c->xb, E, &l->ssm_out, c->rs_y, n_tok);
+}
+
+/* Mamba2 heads, handed out dynamically: each head scans the batch's tokens in order (its P x N
+ * state, the B and C of its group); y (with the D skip term) replaces the head's x in
+ * c->rs_y. */
+static void ssm_worker(void *ud, int ith, int nth) {
+    struct rec_args *a = ud;
+    eng_ctx *c = a->c;
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[a->layer];
+    const int N = hp->ssm.d_state, H = hp->ssm.n_head, G = hp->ssm.n_group, C = hp->ssm.n_chan;
+    const int W = hp->ssm.n_in, DI = hp->ssm.d_inner, P = DI / H;
+    const float *A = l->ssm_a.data, *Dv = l->ssm_d.data;
+    float *S0 = c->rs + hp->l[a->layer].rs_off + (size_t)(hp->ssm.d_conv - 1) * C;
+    (void)nth;
+    for (int h = ith; h < H; h = atomic_fetch_add(&a->next, 1)) {
+        float *S = S0 + (size_t)h * P * N;
+        const int g = h / (H / G);
+        for (int t = 0; t < a->n_tok; t++) {
+            float *y = c->rs_y + (size_t)t * C;
+            const float dt = softplus(c->rs_in[(size_t)t * W + DI + C + h]);
+            const float dA = expf(dt * A[h]);
+            float *x = y + (size_t)h * P;
+            ops_ssm_step(P, N, S, x, dt, dA, y + DI + (size_t)g * N,
+                         y + DI + (size_t)(G + g) * N, Dv[h], x);
+        }
+    }
+}
+
+/* Granite 4.0-H's Mamba2 layer il: in (n_tok, n_embd), the output into c->xb. (z, xBC, dt) =
+ * ssm_in . in; xBC = silu(causal conv(xBC) + bias); per head the selective scan with dt =
+ * softplus(dt + dt bias), decay exp(dt A), y = S C + D x; y = silu(z) * y; RMSNorm per group;
+ * out = ssm_out . y. As llama.cpp's mamba2 layer (ggml_ssm_scan). */
+static void forward_mamba2(eng_ctx *c, int il, int n_tok, const float *in) {
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[il];
+    const int E = hp->n_embd, H = hp->ssm.n_head, G = hp->ssm.n_group, C = hp->ssm.n_chan;
+    const int W = hp->ssm.n_in, DI = hp->ssm.d_inner, P = DI / H;
+    float *r = c->rs_in;   /* per token: z (DI) | xBC (C) | dt (H) */
+    matmul(c, r, W, &l->ssm_in, in, n_tok);
+    const float *dtb = l->ssm_dt_b.data;
+    for (int t = 0; t < n_tok; t++)
+        for (int h = 0; h < H; h++)
+            r[(size_t)t * W + DI + C + h] += dtb[h];
+    rec_conv(c, l, c->rs + hp->l[il].rs_off, r + DI, (size_t)W, n_tok);
+    struct rec_args ra = {c, il, n_tok, 0};
+    atomic_init(&ra.next, c->n_threads);
+    pool_run(c->pool, ssm_worker, &ra);
+    const float *nw = l->ssm_norm.data;   /* (DI / G, G) */
+    const int GS = DI / G;
+    for (int t = 0; t < n_tok; t++) {
+        float *y = c->rs_y + (size_t)t * C;
+        const float *z = r + (size_t)t * W;
+        for (int h = 0; h < H; h++)   /* ggml_swiglu_split over rows of a head */
+            ops_silu_mul(P, z + (size_t)h * P, y + (size_t)h * P, y + (size_t)h * P);
+        for (int g = 0; g < G; g++)
+            rmsnorm(y + (size_t)g * GS, y + (size_t)g * GS, nw + (size_t)g * GS, GS,
+                    hp->rms_eps);
+        memmove(c->rs_y + (size_t)t * DI, y, (size_t)DI * sizeof(float));
+    }
+    matmul(c, c->xb, E, &l->ssm_out, c->rs_y, n_tok);
+}
+
 /* Runs one batch of n_tok (<= n_batch) tokens at n_past; logits for all of them into
  * logits_out (n_tok rows) when all, else for the last one only (none if logits_out is NULL).
  * Per layer, as the architecture says: [pre-norm] attention [post-norm] (x residual scale) +
@@ -957,10 +1203,12 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
                         hp->rms_eps);
             in = c->xb;
         }
-        if (hp->l[il].kind == LAYER_SHORTCONV)
-            forward_shortconv(c, il, n_tok, in);
-        else
-            forward_attn(c, il, n_tok, in);
+        switch (hp->l[il].kind) {
+        case LAYER_SHORTCONV: forward_shortconv(c, il, n_tok, in); break;
+        case LAYER_DELTANET: forward_deltanet(c, il, n_tok, in); break;
+        case LAYER_MAMBA2: forward_mamba2(c, il, n_tok, in); break;
+        default: forward_attn(c, il, n_tok, in); break;
+        }
         if (ar->post_norm)
             rmsnorm_groups(c->xb, n_tok, E, 1, E, l->post_attn_norm.data, hp->rms_eps);
         add_scaled(c->x, c->xb, NE, res);

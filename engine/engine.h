@@ -60,7 +60,8 @@ struct eng_model_info {
     char ftype[32];       /* file type label, e.g. "Q4_K_M" (or "" if unknown) */
     int64_t n_params;
     uint64_t file_size;
-    int n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab; /* layer 0's heads/FFN */
+    int n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab; /* the first attention
+                                                     * layer's heads, layer 0's FFN */
     int n_ctx_orig;       /* the pre-training context RoPE scaling extends (= n_ctx_train
                            * without scaling) */
     char rope_scaling[12];/* "yarn", "linear", "longrope" when the file scales RoPE, else "" */

@@ -21,6 +21,10 @@ enum arch_gating { GATE_SOFTMAX = 1, GATE_SIGMOID = 2, /* expert probabilities f
 enum layer_kind {  /* what a layer's first block is (the FFN follows in every kind) */
     LAYER_ATTN = 0,        /* softmax attention over the KV cache */
     LAYER_SHORTCONV,       /* LFM2's gated short convolution (recurrent state: the last inputs) */
+    LAYER_DELTANET,        /* gated DeltaNet linear attention (Qwen3.5): conv state + a d_k x d_k
+                            * matrix per value head */
+    LAYER_MAMBA2,          /* Mamba2 selective state space (Granite 4.0-H): conv state + a P x N
+                            * matrix per head */
 };
 enum arch_shexp { SHEXP_PLAIN = 0, SHEXP_GATED = 1 };  /* a shared expert added as it is, or
                                                         * x sigmoid(ffn_gate_inp_shexp . v) */
@@ -58,6 +62,17 @@ struct arch {
     unsigned char recr_kind;     /* a layer whose head_count_kv entry is 0 is this kind of
                                   * recurrent layer (enum layer_kind; 0: not allowed) */
     unsigned swa_all_attn : 1;   /* with a window, every attention layer is local (LFM2) */
+    unsigned recr_interval : 1;  /* the recurrent layers are attention.recurrent_layers, else
+                                  * every layer but each full_attention_interval-th (Qwen3.5);
+                                  * head_count_kv does not decide */
+    unsigned attn_gate : 1;      /* attn_q gives [q | gate] per head; the attention's output is
+                                  * multiplied by sigmoid(gate) before attn_output (Qwen3.5) */
+    unsigned imrope : 1;         /* rope.dimension_sections (required): interleaved M-RoPE, with
+                                  * text positions NEOX on the first n_rot dims except the
+                                  * pairs of the 4th section (position 0) */
+    unsigned shexp_default : 1;  /* the shared expert is always there, feed_forward_length wide
+                                  * without its key; experts feed_forward_length /
+                                  * expert_used_count without theirs (Qwen3.5-MoE) */
     const char *out_norm;        /* the output norm's name when not output_norm (LFM2) */
     unsigned char shexp;         /* enum arch_shexp */
     unsigned char act;       /* enum arch_act */
@@ -101,7 +116,9 @@ struct layer_hp {
     int n_embd_q, n_embd_kv;   /* n_head * head_dim, n_head_kv * head_dim */
     int kind;                  /* enum layer_kind */
     int swa;                   /* attends to the last n_swa positions only */
-    size_t rs_off, n_rs;       /* this layer's recurrent state in a context: floats at rs_off */
+    size_t rs_off, n_rs;       /* this layer's recurrent state in a context: floats at rs_off
+                                * (the convolution's last inputs first, then the SSM/DeltaNet
+                                * matrices) */
     int rope;                  /* index into hparams.rope[], -1: no RoPE (NoPE layer) */
     size_t kv_off;             /* this layer's first value in a context's K (V) cache, per
                                 * context position: sum of the previous layers' n_embd_kv */
@@ -109,6 +126,8 @@ struct layer_hp {
 
 struct hparams {
     int n_vocab, n_ctx_train, n_embd, n_layer;
+    int n_layer_all;           /* block_count: n_layer + the nextn_predict_layers (multi-token
+                                * prediction blocks, not run; per-layer arrays cover them) */
     int head_dim, n_rot;
     float rms_eps;
     int n_ctx_orig;            /* rope.scaling.original_context_length, else n_ctx_train */
@@ -122,6 +141,17 @@ struct hparams {
     int n_kv_total;            /* sum of the layers' n_embd_kv (values per cache position) */
     size_t n_rs_total;         /* recurrent state floats of all layers (0: none) */
     int shortconv_l;           /* LFM2: the short convolution's kernel length */
+    /* DeltaNet / Mamba2 layers (ssm.*): the causal convolution's kernel length and channels,
+     * the state size (DeltaNet: the head size d_k = d_v; Mamba2: N), the value (DeltaNet) or
+     * SSM (Mamba2) heads, the key heads (DeltaNet) or B/C groups (Mamba2), the inner width
+     * (heads x head size) */
+    struct {
+        int d_conv, d_inner, d_state, n_head, n_group;
+        int n_chan;            /* the convolution's channels: DeltaNet q|k|v = 2 n_group d_state
+                                * + d_inner; Mamba2 x|B|C = d_inner + 2 n_group d_state */
+        int n_in;              /* the in-projection's outputs this engine gathers per token */
+    } ssm;
+    int rope_sections[4];      /* imrope: rope.dimension_sections */
     int max_q, max_kv, max_ff, max_head; /* the largest per-layer widths, for buffer sizes
                                           * (max_ff covers experts and shared experts) */
     int max_expert, max_expert_used;
@@ -136,6 +166,13 @@ struct layer {
     struct tensor sinks;       /* (n_head) attention sink logits (gpt-oss), optional */
     struct tensor sc_in, sc_conv, sc_out; /* short convolution: in_proj (n_embd x 3 n_embd: B, C,
                                            * X), the kernel (L x n_embd, F32), out_proj */
+    /* DeltaNet (the in-projection is wqkv: q|k|v channels) and Mamba2 (ssm_in: z|xBC|dt): the
+     * output gate z (DeltaNet), beta and alpha projections (DeltaNet), the causal convolution's
+     * kernel (d_conv x channels, F32) and bias (Mamba2, optional), dt bias, A (negative; per
+     * head), D (Mamba2), the gated norm's weight (per head: d_v; Mamba2: d_inner / groups x
+     * groups) and the output projection */
+    struct tensor ssm_in, ssm_gate, ssm_beta, ssm_alpha, ssm_conv, ssm_conv_b, ssm_dt_b, ssm_a,
+        ssm_d, ssm_norm, ssm_out;
     struct tensor ffn_norm, w_gate, w_up, w_down, b_gate, b_up, b_down; /* w_up is gate+up
                                                                           * when w_gate is absent */
     struct tensor post_ffn_norm;
@@ -180,8 +217,8 @@ const struct vocab *eng_model_vocab(const eng_model *m);
 const gguf *eng_model_gguf(const eng_model *m);
 /* The weight matrices the forward pass multiplies by: index 0 the output (the embeddings when
  * tied), then each layer's wq, wk, wv, wqkv, wo, w_gate, w_up, w_down, the router, the expert
- * tensors and the shared expert's (absent ones have no data). For the engine's buffer sizes
- * and the repacking at load. */
+ * tensors, the shared expert's and the recurrent layers' projections (absent ones have no
+ * data). For the engine's buffer sizes and the repacking at load. */
 int model_n_matrices(const eng_model *m);
 struct tensor *model_matrix(eng_model *m, int i);
 

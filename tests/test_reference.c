@@ -293,6 +293,8 @@ static const char *const ref26_files[] = {
     "syn26-granitemoe-Q8_0",
     /* hybrids */
     "syn26-lfm2-F16", "syn26-lfm2-Q8_0", "syn26-lfm2moe-F16", "syn26-lfm2moe-Q4_K_M",
+    "syn26-qwen35-F16", "syn26-qwen35-Q8_0", "syn26-qwen35moe-F16", "syn26-qwen35moe-Q4_K_M",
+    "syn26-granitehybrid-F16", "syn26-granitehybrid-Q4_K_M",
 };
 
 static void reference26_check_all(int no_repack) {
@@ -381,7 +383,10 @@ TEST(reference_threads_identical) {
                            "models-2026/syn26-qwen3moe-Q4_K_M.gguf",
                            "models-2026/syn26-granitemoe-F16.gguf",
                            "models-2026/syn26-lfm2-Q8_0.gguf",
-                           "models-2026/syn26-lfm2moe-F16.gguf"};
+                           "models-2026/syn26-lfm2moe-F16.gguf",
+                           "models-2026/syn26-qwen35-Q8_0.gguf",
+                           "models-2026/syn26-qwen35moe-Q4_K_M.gguf",
+                           "models-2026/syn26-granitehybrid-F16.gguf"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         eng_model *m;
         CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",
@@ -420,6 +425,11 @@ TEST(reference_threads_identical) {
     }
 }
 
+/* The files of architectures with recurrent layers (their state goes back to a checkpoint). */
+static int is_recurrent_file(const char *path) {
+    return strstr(path, "lfm2") || strstr(path, "qwen35") || strstr(path, "granitehybrid");
+}
+
 /* Sliding windows over a cache that is reused: one batch, token by token after a prefix, and
  * re-decoding after a truncation give the same logits (the window is a mask over the whole
  * cache, so going back never needs a position the window dropped). The same for mixtures of
@@ -432,7 +442,10 @@ TEST(reference_swa_moe_reuse) {
                            "models-2026/syn26-qwen3moe-Q4_K_M.gguf",
                            "models-2026/syn26-granitemoe-Q8_0.gguf",
                            "models-2026/syn26-lfm2-F16.gguf",
-                           "models-2026/syn26-lfm2moe-Q4_K_M.gguf"};
+                           "models-2026/syn26-lfm2moe-Q4_K_M.gguf",
+                           "models-2026/syn26-qwen35-F16.gguf",
+                           "models-2026/syn26-qwen35moe-F16.gguf",
+                           "models-2026/syn26-granitehybrid-Q4_K_M.gguf"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         eng_model *m;
         CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",
@@ -458,7 +471,7 @@ TEST(reference_swa_moe_reuse) {
         CHECK(eng_decode(c, seq_toks, SEQ_N, 0) == ENG_OK);
         eng_ctx_truncate(c, 6);   /* recurrent models: back to a checkpoint (here the start) */
         const int kept = eng_ctx_n_past(c);
-        CHECK(kept == 6 || (kept == 0 && strstr(files[f], "lfm2")));
+        CHECK(kept == 6 || (kept == 0 && is_recurrent_file(files[f])));
         CHECK(eng_decode(c, seq_toks + kept, SEQ_N - kept, 0) == ENG_OK);
         const float *last = eng_logits(c, -1), *ref = a + (size_t)(SEQ_N - 1) * V;
         num = den = 0;
@@ -476,41 +489,48 @@ TEST(reference_swa_moe_reuse) {
 
 /* A recurrent state is resumed from the checkpoint a prompt left: 10 tokens at once, 10 more one
  * by one, back to 12 (the checkpoint at 10), the rest again: the same last logits as one pass;
- * checkpoints past the truncation are dropped (a later truncation to 15 cannot use one at 20). */
+ * checkpoints past the truncation are dropped (a later truncation to 15 cannot use one at 20).
+ * Every kind of recurrent layer: short convolutions, DeltaNet (with gated attention), Mamba2. */
 TEST(reference_recurrent_checkpoints) {
     REQUIRE_SHARED();
-    eng_model *m;
-    CHECK(eng_model_load(test_shared_path("models-2026/syn26-lfm2-F16.gguf"), NULL, &m) ==
-          ENG_OK);
-    const size_t V = (size_t)eng_vocab_size(m);
-    float *a = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F16, 0);
-    CHECK(a);
-    struct eng_ctx_params cp = eng_ctx_default_params();
-    cp.n_ctx = 64;
-    cp.n_threads = 2;
-    eng_ctx *c;
-    CHECK(eng_ctx_new(m, &cp, &c) == ENG_OK);
-    CHECK(eng_decode(c, seq_toks, 10, 0) == ENG_OK);
-    for (int i = 10; i < SEQ_N; i++)
-        CHECK(eng_decode(c, seq_toks + i, 1, 0) == ENG_OK);
-    eng_ctx_checkpoint(c);   /* at 20, as the end of a reply */
-    eng_ctx_truncate(c, 12);
-    CHECK_EQ_INT(eng_ctx_n_past(c), 10);
-    CHECK(eng_decode(c, seq_toks + 10, SEQ_N - 10, 0) == ENG_OK);
-    const float *last = eng_logits(c, -1), *ref = a + (size_t)(SEQ_N - 1) * V;
-    double num = 0, den = 0;
-    for (size_t i = 0; i < V; i++) {
-        num += (double)(last[i] - ref[i]) * (last[i] - ref[i]);
-        den += (double)ref[i] * ref[i];
+    const char *files[] = {"models-2026/syn26-lfm2-F16.gguf", "models-2026/syn26-qwen35-F16.gguf",
+                           "models-2026/syn26-qwen35moe-Q4_K_M.gguf",
+                           "models-2026/syn26-granitehybrid-F16.gguf"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        eng_model *m;
+        CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",
+                  eng_last_error());
+        const size_t V = (size_t)eng_vocab_size(m);
+        float *a = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F16, 0);
+        CHECK(a);
+        struct eng_ctx_params cp = eng_ctx_default_params();
+        cp.n_ctx = 64;
+        cp.n_threads = 2;
+        eng_ctx *c;
+        CHECK(eng_ctx_new(m, &cp, &c) == ENG_OK);
+        CHECK(eng_decode(c, seq_toks, 10, 0) == ENG_OK);
+        for (int i = 10; i < SEQ_N; i++)
+            CHECK(eng_decode(c, seq_toks + i, 1, 0) == ENG_OK);
+        eng_ctx_checkpoint(c);   /* at 20, as the end of a reply */
+        eng_ctx_truncate(c, 12);
+        CHECK_EQ_INT(eng_ctx_n_past(c), 10);
+        CHECK(eng_decode(c, seq_toks + 10, SEQ_N - 10, 0) == ENG_OK);
+        const float *last = eng_logits(c, -1), *ref = a + (size_t)(SEQ_N - 1) * V;
+        double num = 0, den = 0;
+        for (size_t i = 0; i < V; i++) {
+            num += (double)(last[i] - ref[i]) * (last[i] - ref[i]);
+            den += (double)ref[i] * ref[i];
+        }
+        CHECK_MSG(num / den < 1e-10, "%s: resumed from the checkpoint: NMSE %g", files[f],
+                  num / den);
+        eng_ctx_truncate(c, 15);   /* the checkpoint at 20 went with the first truncation */
+        CHECK_EQ_INT(eng_ctx_n_past(c), 10);
+        eng_ctx_truncate(c, 5);
+        CHECK_EQ_INT(eng_ctx_n_past(c), 0);
+        eng_ctx_free(c);
+        free(a);
+        eng_model_free(m);
     }
-    CHECK_MSG(num / den < 1e-10, "resumed from the checkpoint: NMSE %g", num / den);
-    eng_ctx_truncate(c, 15);   /* the checkpoint at 20 went with the first truncation */
-    CHECK_EQ_INT(eng_ctx_n_past(c), 10);
-    eng_ctx_truncate(c, 5);
-    CHECK_EQ_INT(eng_ctx_n_past(c), 0);
-    eng_ctx_free(c);
-    free(a);
-    eng_model_free(m);
 }
 
 /* Token-by-token decoding (matrix-vector) vs one batch; F32 vs F16 KV cache (close). */
