@@ -80,6 +80,13 @@ size_t eng_ctx_kv_bytes(const eng_ctx *c) {
     return 2 * (size_t)hp->n_kv_total * (size_t)c->n_ctx * c->kv_elt;
 }
 
+size_t eng_ctx_rs_bytes(const eng_ctx *c, int *n_checkpoints) {
+    const size_t n = c->m->hp.n_rs_total;
+    if (n_checkpoints)
+        *n_checkpoints = n ? ENG_RS_CKPT : 0;
+    return n * sizeof(float);
+}
+
 void eng_ctx_checkpoint(eng_ctx *c) {
     const size_t n = c->m->hp.n_rs_total;
     if (!n || c->n_past == 0)
@@ -247,15 +254,16 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
         free(c);
         return eng_error(ENG_E_NOMEM, "%s", merr);
     }
-    c->k_cache = malloc(kv_n * c->kv_elt);
-    c->v_cache = malloc(kv_n * c->kv_elt);
+    /* (a model may have no attention layer at all: no cache, no q; nothing is allocated empty) */
+    c->k_cache = malloc(kv_n ? kv_n * c->kv_elt : 1);
+    c->v_cache = malloc(kv_n ? kv_n * c->kv_elt : 1);
     c->tokens = malloc((size_t)c->n_ctx * sizeof *c->tokens);
     c->x = malloc(B * E * sizeof(float));
     c->xb = malloc(B * E * sizeof(float));
-    c->xb2 = malloc(B * Q * sizeof(float));
-    c->q = malloc(B * Q * sizeof(float));
-    c->k = malloc(B * KV * sizeof(float));
-    c->v = malloc(B * KV * sizeof(float));
+    c->xb2 = malloc(B * (Q ? Q : 1) * sizeof(float));
+    c->q = malloc(B * (Q ? Q : 1) * sizeof(float));
+    c->k = malloc(B * (KV ? KV : 1) * sizeof(float));
+    c->v = malloc(B * (KV ? KV : 1) * sizeof(float));
     c->hb = malloc(B * hbw * sizeof(float));
     c->hb2 = malloc(B * (F > E ? F : E) * sizeof(float));   /* a convolution's y is n_embd */
     c->rope[0] = malloc(B * (size_t)hp->n_rot * sizeof(float));

@@ -113,6 +113,10 @@ eng_model *eng_ctx_model(const eng_ctx *c); /* the model c was created with (bor
 int eng_ctx_n_ctx(const eng_ctx *c);
 int eng_ctx_n_past(const eng_ctx *c);        /* tokens in the KV cache */
 size_t eng_ctx_kv_bytes(const eng_ctx *c);   /* bytes allocated for the KV cache */
+/* Bytes of one copy of the recurrent layers' state (convolution inputs + SSM/DeltaNet
+ * matrices; 0 without recurrent layers). A context holds the current state and up to
+ * *n_checkpoints (if not NULL) checkpoints of the same size. */
+size_t eng_ctx_rs_bytes(const eng_ctx *c, int *n_checkpoints);
 /* The tokens in the KV cache (borrowed, eng_ctx_n_past() of them). */
 const int32_t *eng_ctx_tokens(const eng_ctx *c);
 /* Forgets cache positions >= n_past (keeps the first n_past tokens). A model with recurrent

@@ -733,7 +733,7 @@ static int model_bind_v(eng_model *m, struct tensor *t, int optional, int f32, i
                          tr && tr->name ? tr->name : "?");
     if ((ne1 == 0 || f32) && gt->type != GGML_TYPE_F32)
         return eng_error(ENG_E_UNSUPPORTED, "tensor '%s': type %s is not supported for a "
-                         "norm or bias (F32 only)", name, tr->name);
+                         "norm, bias or kernel (F32 only)", name, tr->name);
     t->data = gt->data;
     t->type = gt->type;
     t->ne0 = gt->ne[0];

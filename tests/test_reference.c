@@ -496,6 +496,12 @@ TEST(reference_recurrent_checkpoints) {
     const char *files[] = {"models-2026/syn26-lfm2-F16.gguf", "models-2026/syn26-qwen35-F16.gguf",
                            "models-2026/syn26-qwen35moe-Q4_K_M.gguf",
                            "models-2026/syn26-granitehybrid-F16.gguf"};
+    /* one state's floats, from the files' metadata: lfm2 (l_cache 3, n_embd 256): 2 x 256;
+     * qwen35 (conv 4, channels 2 x 2 x 32 + 128, 4 value heads of 32): 3 x 256 + 4 x 32 x 32;
+     * qwen35moe (1 key head): 3 x 192 + 4 x 32 x 32; granitehybrid (conv 4, x|B|C 512 + 2 x
+     * 2 x 16, inner 512, state 16): 3 x 576 + 512 x 16 */
+    const size_t rs_floats[] = {2 * 256, 3 * 256 + 4 * 32 * 32, 3 * 192 + 4 * 32 * 32,
+                                3 * 576 + 512 * 16};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         eng_model *m;
         CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",
@@ -508,6 +514,9 @@ TEST(reference_recurrent_checkpoints) {
         cp.n_threads = 2;
         eng_ctx *c;
         CHECK(eng_ctx_new(m, &cp, &c) == ENG_OK);
+        int n_ckpt = 0;
+        CHECK_EQ_INT(eng_ctx_rs_bytes(c, &n_ckpt), rs_floats[f] * sizeof(float));
+        CHECK(n_ckpt >= 2);
         CHECK(eng_decode(c, seq_toks, 10, 0) == ENG_OK);
         for (int i = 10; i < SEQ_N; i++)
             CHECK(eng_decode(c, seq_toks + i, 1, 0) == ENG_OK);
@@ -577,6 +586,9 @@ TEST(reference_ctx_api) {
     CHECK_EQ_INT(eng_ctx_new(m, &cp, &c), ENG_OK);
     CHECK_EQ_INT(eng_ctx_n_ctx(c), 8);
     CHECK_EQ_INT(eng_ctx_kv_bytes(c), 2 * 5 * 8 * 32 * 2);
+    int n_ckpt = -1;
+    CHECK_EQ_INT(eng_ctx_rs_bytes(c, &n_ckpt), 0);   /* no recurrent layers */
+    CHECK_EQ_INT(n_ckpt, 0);
     CHECK_EQ_INT(eng_decode(c, seq_toks, 5, 0), ENG_OK);
     CHECK_EQ_INT(eng_ctx_n_past(c), 5);
     CHECK(eng_logits(c, -1) && eng_logits(c, 4) && !eng_logits(c, 0));
