@@ -51,7 +51,7 @@ static const struct arch arch_table[] = {
     {.name = "qwen35moe", .rope_neox = 1, .pre_norm = 1, .ffn_norm_post = 1, .qk_norm = QKN_HEAD,
      .moe_norm = 1, .shexp = SHEXP_GATED, .shexp_default = 1, .recr_kind = LAYER_DELTANET,
      .recr_interval = 1, .attn_gate = 1, .imrope = 1},
-    {.name = "granitehybrid", .pre_norm = 1, .granite = 1, .moe_norm = 1,
+    {.name = "granitehybrid", .pre_norm = 1, .granite = 1, .logit_opt = 1, .moe_norm = 1,
      .recr_kind = LAYER_MAMBA2},
 };
 #define N_ARCH (sizeof arch_table / sizeof arch_table[0])
@@ -356,13 +356,15 @@ static int model_load_scales(eng_model *m) {
     hp->attn_softcap = hp->final_softcap = hp->temp_scale = 0.0f;
     if (a->granite) {
         float es;
-        if ((rc = hp_float(m, "logit_scale", NAN, &hp->logit_scale)) ||
+        if ((rc = hp_float(m, "logit_scale", a->logit_opt ? 0.0f : NAN, &hp->logit_scale)) ||
             (rc = hp_float(m, "residual_scale", 0.0f, &hp->res_scale)) ||
             (rc = hp_float(m, "embedding_scale", 0.0f, &es)) ||
             (rc = hp_float(m, "attention.scale", 0.0f, &att)))
             return rc;
         if (hp->logit_scale != hp->logit_scale)
             return eng_error(ENG_E_FORMAT, "metadata '%s.logit_scale' is missing", a->name);
+        if (a->logit_opt && hp->logit_scale == 0.0f)   /* llama.cpp: no scaling */
+            hp->logit_scale = 1.0f;
         if (hp->logit_scale == 0.0f || !isfinite(hp->logit_scale) || !isfinite(hp->res_scale) ||
             !isfinite(es) || !isfinite(att))
             return eng_error(ENG_E_FORMAT, "metadata '%s': a scale is 0 or not finite", a->name);

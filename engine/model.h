@@ -50,6 +50,7 @@ struct arch {
     unsigned need_output : 1;/* output.weight is required (no tied embeddings) */
     unsigned granite : 1;    /* reads embedding/residual/attention/logit scales and
                               * rope.scaling.finetuned (false: no RoPE at all) */
+    unsigned logit_opt : 1;  /* granite: logit_scale may be absent or 0 (no scaling) */
     unsigned yarn_keys : 1;  /* reads rope.scaling.yarn_beta_fast/slow, yarn_log_multiplier */
     unsigned temp_scale : 1; /* reads attention.temperature_scale (Llama 4 / Mistral 3) */
     unsigned attn_softcap : 1;  /* reads attn_logit_softcapping */

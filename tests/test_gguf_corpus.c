@@ -1084,6 +1084,7 @@ static void at_m2_nope(struct gc_file *f) {
     gc_set_raw(f, "granitehybrid.rope.scaling.finetuned", GGUF_TYPE_BOOL, &no, 1);
 }
 static void at_m2_no_conv_bias(struct gc_file *f) { gc_tensor_del(f, "blk.0.ssm_conv1d.bias"); }
+static void at_m2_no_logit_scale(struct gc_file *f) { gc_del(f, "granitehybrid.logit_scale"); }
 
 static const struct gcorp_acase gcorp_atolerated[] = {
     {"syn26-qwen35-F16.gguf", "attention.recurrent_layers 1, 0", at_gdn_recr_explicit},
@@ -1091,6 +1092,7 @@ static const struct gcorp_acase gcorp_atolerated[] = {
     {"syn26-qwen35-Q8_0.gguf", "rope.dimension_sections 2, 2, 2, 2", at_gdn_sections_4th},
     {"syn26-granitehybrid-F16.gguf", "rope.scaling.finetuned false (no RoPE)", at_m2_nope},
     {"syn26-granitehybrid-Q4_K_M.gguf", "ssm_conv1d.bias missing", at_m2_no_conv_bias},
+    {"syn26-granitehybrid-F16.gguf", "logit_scale missing (optional here)", at_m2_no_logit_scale},
     {"syn26-gemma3-F16.gguf", "sliding_window 0 (no window)", at_window_zero},
     {"syn26-gemma3-F16.gguf", "sliding_window 1", at_window_one},
     {"syn26-gemma3-F16.gguf", "sliding_window 2^30", at_window_huge},
