@@ -55,6 +55,7 @@ struct eng_ctx {
     float *rs_in;              /* (n_batch, ssm.n_in) a DeltaNet/Mamba2 in-projection */
     float *rs_y;               /* (n_batch, ssm.n_chan) its convolution's output, then the
                                 * heads' outputs */
+    float *pl;                 /* (n_batch, n_layer x n_pl) per-layer embedding inputs */
     float *qg;                 /* (n_batch, 2 max_q) gated attention: q and gate per head */
     float *gate;               /* (n_batch, max_q) the gate */
     float *logits;             /* (n_logits_cap, n_vocab) */
@@ -158,6 +159,7 @@ void eng_ctx_free(eng_ctx *c) {
     free(c->rs_y);
     free(c->qg);
     free(c->gate);
+    free(c->pl);
     free(c->moe_lg);
     free(c->moe_sel);
     free(c->moe_w);
@@ -228,6 +230,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     size_t hbw = 2 * F > (gated ? 2 : 1) * Q + 2 * KV ? 2 * F : (gated ? 2 : 1) * Q + 2 * KV;
     if (hp->shortconv_l && hbw < 3 * E)   /* a short convolution's B, C, X */
         hbw = 3 * E;
+    if (hbw < (size_t)hp->n_pl)           /* a per-layer embedding's gate */
+        hbw = (size_t)hp->n_pl;
     size_t kv_n = (size_t)hp->n_kv_total * (size_t)c->n_ctx;
     c->xq_row = max_act_row(m);
     /* a causal convolution's rows (LFM2: n_embd channels; DeltaNet/Mamba2: ssm.n_chan) */
@@ -266,8 +270,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->v = malloc(B * (KV ? KV : 1) * sizeof(float));
     c->hb = malloc(B * hbw * sizeof(float));
     c->hb2 = malloc(B * (F > E ? F : E) * sizeof(float));   /* a convolution's y is n_embd */
-    c->rope[0] = malloc(B * (size_t)hp->n_rot * sizeof(float));
-    c->rope[1] = malloc(B * (size_t)hp->n_rot * sizeof(float));
+    c->rope[0] = malloc(B * (size_t)hp->rope[0].n_rot * sizeof(float));
+    c->rope[1] = malloc(B * (size_t)hp->rope[1].n_rot * sizeof(float));
     /* as llama.cpp: Llama 3.1's divisors always; Phi-3's long ones for a context longer than
      * the original one, else its short ones */
     c->rope_ff = m->rope_freqs.data;
@@ -279,7 +283,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     for (int il = 0; il < hp->n_layer; il++)
         if (hp->l[il].n_head_kv && hp->l[il].n_head / hp->l[il].n_head_kv > max_group)
             max_group = hp->l[il].n_head / hp->l[il].n_head_kv;
-    c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * (size_t)hp->head_dim);
+    const size_t hd_max = (size_t)(hp->max_head_dim > 0 ? hp->max_head_dim : hp->head_dim);
+    c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * hd_max);
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
     c->xq = malloc(B * c->xq_row + 64);
     c->n_logits_cap = 1;   /* grows when a caller asks for every row (teacher forcing) */
@@ -305,6 +310,13 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
             ok = ok && c->conv_wt && c->rs_in && c->rs_y;
         }
         if (!ok || !c->conv) {
+            eng_ctx_free(c);
+            return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+        }
+    }
+    if (hp->n_pl) {   /* the batch's rows, then one row of per-token embeddings */
+        c->pl = malloc((B + 1) * (size_t)hp->n_layer * (size_t)hp->n_pl * sizeof(float));
+        if (!c->pl) {
             eng_ctx_free(c);
             return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
         }
@@ -340,12 +352,18 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
 
 /* ---- kernels ---- */
 
-/* y = x / rms(x) * w, for one row of n (ggml's order: sum in double, scale, then weight). */
+/* y = x / rms(x) * w, for one row of n (ggml's order: sum in double, scale, then weight; w
+ * NULL: no weight). */
 static void rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
     double sum = 0;
     for (int i = 0; i < n; i++)
         sum += (double)(x[i] * x[i]);
     float scale = 1.0f / sqrtf((float)(sum / n) + eps);
+    if (!w) {   /* ggml_rms_norm alone */
+        for (int i = 0; i < n; i++)
+            y[i] = x[i] * scale;
+        return;
+    }
     for (int i = 0; i < n; i++)
         y[i] = (x[i] * scale) * w[i];
 }
@@ -508,8 +526,10 @@ static void add_bias(float *x, const struct tensor *b, int n_tok, int n) {
  * the magnitude (attn_factor, x (1 + 0.1 ln(1/freq_scale)) under YaRN) on cos and sin. */
 static void rope_tables(eng_ctx *c, const struct rope_cfg *rc, float *out, int pos0, int n_tok) {
     const struct hparams *hp = &c->m->hp;
-    const float *ff = c->rope_ff;
-    const float theta_scale = powf(rc->base, -2.0f / (float)hp->n_rot);
+    const int n_rot = rc->n_rot;
+    /* Gemma 4: the frequency divisors are the full layers' only */
+    const float *ff = c->m->arch->ff_full_only && rc != &hp->rope[0] ? NULL : c->rope_ff;
+    const float theta_scale = powf(rc->base, -2.0f / (float)n_rot);
     float mscale = rc->attn_factor;
     if (rc->ext_factor != 0.0f)
         mscale *= 1.0f + 0.1f * logf(1.0f / rc->freq_scale);
@@ -519,8 +539,8 @@ static void rope_tables(eng_ctx *c, const struct rope_cfg *rc, float *out, int p
     const int sect_dims = c->m->arch->imrope ? sec[0] + sec[1] + sec[2] + sec[3] : 0;
     for (int t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t);
-        float *r = out + (size_t)t * hp->n_rot;
-        for (int i = 0; i < hp->n_rot; i += 2) {
+        float *r = out + (size_t)t * n_rot;
+        for (int i = 0; i < n_rot; i += 2) {
             float extrap = ff ? theta / ff[i / 2] : theta;
             if (sect_dims) {
                 const int sector = (i / 2) % sect_dims;
@@ -607,7 +627,7 @@ static void attn_worker(void *ud, int ith, int nth) {
     eng_ctx *c = a->c;
     const struct hparams *hp = &c->m->hp;
     const struct layer_hp *lh = &hp->l[a->layer];
-    int hd = hp->head_dim, KV = lh->n_embd_kv, group = lh->n_head / lh->n_head_kv;
+    int hd = lh->head_dim, KV = lh->n_embd_kv, group = lh->n_head / lh->n_head_kv;
     const float cap = hp->attn_softcap;
     const float scale = cap > 0 ? hp->kq_scale / cap : hp->kq_scale;
     const size_t per_head = (size_t)c->n_ctx + 17 * (size_t)hd;
@@ -695,10 +715,12 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
     const struct arch *ar = m->arch;
     const struct layer *l = &m->layers[il];
     const struct layer_hp *lh = &hp->l[il];
-    const int E = hp->n_embd, Q = lh->n_embd_q, KV = lh->n_embd_kv, HD = hp->head_dim;
+    const int E = hp->n_embd, Q = lh->n_embd_q, KV = lh->n_embd_kv, HD = lh->head_dim;
     const int pos0 = c->n_past;
     /* gated attention (Qwen3.5): each head's q rows are followed by its gate's */
     const int gated = ar->attn_gate, QW = gated ? 2 * Q : Q;
+    /* a layer reading another layer's cache (Gemma 4) computes q only */
+    const int own = !lh->kv_shared;
     float *qd = gated ? c->qg : c->q;
     if (l->wqkv.data) {
         int W = QW + 2 * KV;
@@ -707,16 +729,22 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
         for (int t = 0; t < n_tok; t++) {
             const float *r = c->hb + (size_t)t * W;
             memcpy(qd + (size_t)t * QW, r, (size_t)QW * sizeof(float));
+            if (!own)
+                continue;
             memcpy(c->k + (size_t)t * KV, r + QW, (size_t)KV * sizeof(float));
             memcpy(c->v + (size_t)t * KV, r + QW + KV, (size_t)KV * sizeof(float));
         }
     } else {
         struct matmul_job qkv[3] = {{&l->wq, qd, QW}, {&l->wk, c->k, KV}, {&l->wv, c->v, KV}};
-        matmul_n(c, qkv, 3, in, n_tok, 0);
+        matmul_n(c, qkv, !own ? 1 : l->wv.data ? 3 : 2, in, n_tok, 0);
+        if (own && !l->wv.data)   /* no attn_v: V is the raw K projection */
+            memcpy(c->v, c->k, (size_t)n_tok * KV * sizeof(float));
     }
     add_bias(qd, &l->bq, n_tok, QW);
     add_bias(c->k, &l->bk, n_tok, KV);
     add_bias(c->v, &l->bv, n_tok, KV);
+    if (own && ar->v_norm)   /* per head, without a weight */
+        rmsnorm_groups(c->v, n_tok, KV, lh->n_head_kv, HD, NULL, hp->rms_eps);
     if (gated)
         for (int t = 0; t < n_tok; t++)
             for (int h = 0; h < lh->n_head; h++) {
@@ -730,14 +758,16 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
         rmsnorm_groups(c->k, n_tok, KV, 1, KV, l->k_norm.data, hp->rms_eps);
     } else if (ar->qk_norm == QKN_HEAD) {
         rmsnorm_groups(c->q, n_tok, Q, lh->n_head, HD, l->q_norm.data, hp->rms_eps);
-        rmsnorm_groups(c->k, n_tok, KV, lh->n_head_kv, HD, l->k_norm.data, hp->rms_eps);
+        if (own)
+            rmsnorm_groups(c->k, n_tok, KV, lh->n_head_kv, HD, l->k_norm.data, hp->rms_eps);
     }
     for (int t = 0; t < n_tok; t++) {
         float *q = c->q + (size_t)t * Q, *k = c->k + (size_t)t * KV;
         if (lh->rope >= 0) {
-            const float *r = c->rope[lh->rope] + (size_t)t * hp->n_rot;
-            rope_apply(q, lh->n_head, HD, hp->n_rot, r, ar->rope_neox);
-            rope_apply(k, lh->n_head_kv, HD, hp->n_rot, r, ar->rope_neox);
+            const float *r = c->rope[lh->rope] + (size_t)t * lh->n_rot;
+            rope_apply(q, lh->n_head, HD, lh->n_rot, r, ar->rope_neox);
+            if (own)
+                rope_apply(k, lh->n_head_kv, HD, lh->n_rot, r, ar->rope_neox);
         }
         if (hp->q_scale != 1.0f)
             for (int i = 0; i < Q; i++)
@@ -749,6 +779,8 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
             for (int i = 0; i < Q; i++)
                 q[i] *= sf;
         }
+        if (!own)
+            continue;
         kv_store(c, c->k_cache, il, pos0 + t, k, KV);
         kv_store(c, c->v_cache, il, pos0 + t, c->v + (size_t)t * KV, KV);
     }
@@ -1174,6 +1206,49 @@ static void forward_mamba2(eng_ctx *c, int il, int n_tok, const float *in) {
     matmul(c, c->xb, E, &l->ssm_out, c->rs_y, n_tok);
 }
 
+/* Gemma 4's per-layer inputs of the batch (from the scaled embeddings in c->x) into c->pl:
+ * per token and layer, (RMSNorm(per_layer_model_proj . x / sqrt(n_embd)) * norm +
+ * per_layer_token_embd[token] * sqrt(n_pl)) / sqrt(2), in ggml's order of roundings. */
+static void ple_inputs(eng_ctx *c, const int32_t *toks, int n_tok) {
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const int E = hp->n_embd, NP = hp->n_pl, LN = hp->n_layer * NP;
+    const struct tensor *te = &m->pl_tok_embd;
+    float *row = c->pl + (size_t)c->n_batch * LN;
+    const float s_proj = 1.0f / sqrtf((float)E), s_tok = sqrtf((float)NP);
+    const float s_in = 1.0f / sqrtf(2.0f);
+    matmul(c, c->pl, LN, &m->pl_model_proj, c->x, n_tok);
+    for (int t = 0; t < n_tok; t++) {
+        float *q = c->pl + (size_t)t * LN;
+        te->tr->to_float((const uint8_t *)te->data + (size_t)toks[t] * te->row_bytes, row, LN);
+        for (int i = 0; i < LN; i++)
+            q[i] *= s_proj;
+        rmsnorm_groups(q, 1, LN, hp->n_layer, NP, m->pl_proj_norm.data, hp->rms_eps);
+        for (int i = 0; i < LN; i++)
+            q[i] = (q[i] + row[i] * s_tok) * s_in;
+    }
+}
+
+/* Gemma 4's per-layer embedding of layer il, added to the residual stream: e = proj . (gelu(
+ * inp_gate . x) * the layer's input); x += RMSNorm(e) * post_norm. */
+static void ple_layer(eng_ctx *c, int il, int n_tok) {
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const struct layer *l = &m->layers[il];
+    const int E = hp->n_embd, NP = hp->n_pl, LN = hp->n_layer * NP;
+    matmul(c, c->hb, NP, &l->pl_gate, c->x, n_tok);
+    for (int t = 0; t < n_tok; t++) {
+        float *g = c->hb + (size_t)t * NP;
+        const float *in = c->pl + (size_t)t * LN + (size_t)il * NP;
+        ops_gelu(NP, g, g);
+        for (int i = 0; i < NP; i++)
+            g[i] *= in[i];
+    }
+    matmul(c, c->xb, E, &l->pl_proj, c->hb, n_tok);
+    rmsnorm_groups(c->xb, n_tok, E, 1, E, l->pl_norm.data, hp->rms_eps);
+    add_scaled(c->x, c->xb, (size_t)n_tok * E, 1.0f);
+}
+
 /* Runs one batch of n_tok (<= n_batch) tokens at n_past; logits for all of them into
  * logits_out (n_tok rows) when all, else for the last one only (none if logits_out is NULL).
  * Per layer, as the architecture says: [pre-norm] attention [post-norm] (x residual scale) +
@@ -1193,6 +1268,8 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
             for (int i = 0; i < E; i++)
                 x[i] *= hp->emb_scale;
     }
+    if (hp->n_pl)
+        ple_inputs(c, toks, n_tok);
     int need_rope[2] = {0, 0};
     for (int il = 0; il < hp->n_layer; il++)
         if (hp->l[il].rope >= 0)
@@ -1235,6 +1312,13 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
         if (ar->post_norm)
             rmsnorm_groups(c->xb, n_tok, E, 1, E, l->post_ffn_norm.data, hp->rms_eps);
         add_scaled(c->x, c->xb, NE, res);
+        if (hp->n_pl)
+            ple_layer(c, il, n_tok);
+        if (l->out_scale.data) {   /* the whole stream, residual included */
+            const float s = *(const float *)l->out_scale.data;
+            for (size_t i = 0; i < NE; i++)
+                c->x[i] *= s;
+        }
     }
     if (logits_out) {
         int t0 = all ? 0 : n_tok - 1, n_out = all ? n_tok : 1;

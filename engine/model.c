@@ -46,6 +46,11 @@ static const struct arch arch_table[] = {
      .out_norm = "token_embd_norm"},
     {.name = "gpt-oss", .rope_neox = 1, .pre_norm = 1, .ffn_norm_post = 1, .need_output = 1,
      .act = ACT_SWIGLU_OAI, .moe_gating = GATE_SOFTMAX_WEIGHT, .swa_pattern = 2},
+    {.name = "gemma4", .rope_neox = 1, .pre_norm = 1, .post_norm = 1, .emb_sqrt = 1,
+     .act = ACT_GELU, .qk_norm = QKN_HEAD, .final_softcap = 1, .swa_pattern = 1,
+     .swa_arr_required = 1, .swa_rope = SWA_ROPE_UNSCALED, .swa_base_default = 10000.0f,
+     .kv_share = 1, .v_norm = 1, .v_optional = 1, .attn_scale_one = 1, .ple = 1,
+     .out_scale = 1, .ff_full_only = 1, .moe_unsupported = 1},
     {.name = "qwen35", .rope_neox = 1, .pre_norm = 1, .ffn_norm_post = 1, .qk_norm = QKN_HEAD,
      .recr_kind = LAYER_DELTANET, .recr_interval = 1, .attn_gate = 1, .imrope = 1},
     {.name = "qwen35moe", .rope_neox = 1, .pre_norm = 1, .ffn_norm_post = 1, .qk_norm = QKN_HEAD,
@@ -277,7 +282,8 @@ static int model_load_rope(eng_model *m) {
         mag *= 1.0f / (1.0f + 0.1f * logf(f));
     }
     g->attn_factor = mag * attn_factor;
-    rope_corr_dims(hp->n_rot, hp->n_ctx_orig, base, beta_fast, beta_slow, g->corr);
+    g->n_rot = hp->n_rot;
+    rope_corr_dims(g->n_rot, hp->n_ctx_orig, base, beta_fast, beta_slow, g->corr);
     /* sliding-window layers */
     struct rope_cfg *s = &hp->rope[1];
     *s = *g;
@@ -295,7 +301,8 @@ static int model_load_rope(eng_model *m) {
     if (!(s->base > 1.0f) || s->base > 1e12f)
         return eng_error(ENG_E_FORMAT, "metadata '%s.rope.freq_base_swa' = %g is out of range",
                          a->name, (double)s->base);
-    rope_corr_dims(hp->n_rot, hp->n_ctx_orig, s->base, beta_fast, beta_slow, s->corr);
+    s->n_rot = hp->n_rot_swa;
+    rope_corr_dims(s->n_rot, hp->n_ctx_orig, s->base, beta_fast, beta_slow, s->corr);
     return 0;
 }
 
@@ -308,7 +315,8 @@ static int model_load_swa(eng_model *m) {
     hp->n_swa = 0;
     if (!(a->swa_pattern || a->swa_all_attn) || (a->swa_n_layer && hp->n_layer != a->swa_n_layer))
         return 0;
-    if ((rc = hp_int(m, "attention.sliding_window", a->swa_window_default, 0, 1 << 30, &window)))
+    if ((rc = hp_int(m, "attention.sliding_window", a->swa_arr_required ? -1 : a->swa_window_default,
+                     0, 1 << 30, &window)))
         return rc;
     if (window <= 0)   /* no window: every layer global (Gemma 3 and OLMo 2 without the key) */
         return 0;
@@ -323,6 +331,9 @@ static int model_load_swa(eng_model *m) {
     if (a->swa_all_attn) {
         for (int il = 0; il < hp->n_layer; il++)
             pat[il] = hp->l[il].kind == LAYER_ATTN;
+    } else if (a->swa_arr_required && gguf_get_arr(m->g, key, &at, &na, &d) != 0) {
+        free(pat);
+        return eng_error(ENG_E_FORMAT, "metadata '%s' (a bool array) is missing", key);
     } else if (gguf_get_arr(m->g, key, &at, &na, &d) == 0) {
         if (at != GGUF_TYPE_BOOL) {
             free(pat);
@@ -388,6 +399,8 @@ static int model_load_scales(eng_model *m) {
         hs = 1.0f / sqrtf((float)(hp->n_embd / hp->l[0].n_head));
     hp->q_scale = a->q_prescale ? hs : 1.0f;
     hp->kq_scale = a->q_prescale ? 1.0f : att != 0.0f ? att : hs;
+    if (a->attn_scale_one)
+        hp->q_scale = hp->kq_scale = 1.0f;
     return 0;
 }
 
@@ -436,6 +449,11 @@ static int model_load_moe(eng_model *m) {
         if (!gguf_tensor_find(m->g, name))
             continue;
         struct layer_hp *lh = &hp->l[il];
+        if (a->moe_unsupported) {
+            rc = eng_error(ENG_E_UNSUPPORTED, "%s mixture-of-experts layers are not supported "
+                           "(layer %d has a router)", a->name, il);
+            break;
+        }
         lh->n_expert = n_expert;
         lh->n_expert_used = used[il];
         lh->n_ff_exp = ffe[il];
@@ -641,6 +659,22 @@ static int model_load_hparams(eng_model *m) {
     if (hp->n_rot % 2)
         return eng_error(ENG_E_FORMAT, "metadata '%s.rope.dimension_count' = %d is odd",
                          a->name, hp->n_rot);
+    /* sliding-window layers may have their own head size and rotated dims (Gemma 4) */
+    if ((rc = hp_int(m, "attention.key_length_swa", hp->head_dim, 2, 1 << 12, &kl)) ||
+        (rc = hp_int(m, "attention.value_length_swa", kl, 0, 1 << 12, &vl)))
+        return rc;
+    if (kl != vl)
+        return eng_error(ENG_E_UNSUPPORTED, "sliding-window key length %d differs from value "
+                         "length %d", kl, vl);
+    hp->head_dim_swa = kl;
+    if ((rc = hp_int(m, "rope.dimension_count_swa", hp->n_rot < kl ? hp->n_rot : kl, 2, kl,
+                     &hp->n_rot_swa)))
+        return rc;
+    if (hp->n_rot_swa % 2)
+        return eng_error(ENG_E_FORMAT, "metadata '%s.rope.dimension_count_swa' = %d is odd",
+                         a->name, hp->n_rot_swa);
+    if (a->ple && (rc = hp_int(m, "embedding_length_per_layer_input", -1, 0, 1 << 12, &hp->n_pl)))
+        return rc;
     if ((rc = hp_float(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->rms_eps)))
         return rc;
     if (!(hp->rms_eps >= 0 && hp->rms_eps < 1.0f))
@@ -666,11 +700,40 @@ static int model_load_hparams(eng_model *m) {
         if (hp->l[il].kind == LAYER_SHORTCONV &&
             (rc = hp_int(m, "shortconv.l_cache", -1, 2, 64, &hp->shortconv_l)))
             return rc;
+    /* Gemma 4: the last shared_kv_layers layers read the cache of the last own-cache layer of
+     * their kind (llama.cpp's layer reuse: n_layer_kv - 2 when sliding, n_layer_kv - 1 when
+     * full), which must then have the same shape */
+    int n_kv_layers = hp->n_layer_all;
+    if (a->kv_share) {
+        int n_shared;
+        if ((rc = hp_int(m, "attention.shared_kv_layers", 0, 0, hp->n_layer_all, &n_shared)))
+            return rc;
+        n_kv_layers = hp->n_layer_all - n_shared;
+        if (n_shared && n_kv_layers < 2)
+            return eng_error(ENG_E_FORMAT, "metadata '%s.attention.shared_kv_layers' = %d leaves "
+                             "fewer than 2 layers with their own K/V", a->name, n_shared);
+    }
+    hp->max_head_dim = 0;
     for (int il = 0; il < L; il++) {
         struct layer_hp *lh = &hp->l[il];
         const int attn = lh->kind == LAYER_ATTN;
-        lh->n_embd_q = attn ? lh->n_head * hp->head_dim : 0;
-        lh->n_embd_kv = lh->n_head_kv * hp->head_dim;
+        lh->head_dim = lh->swa ? hp->head_dim_swa : hp->head_dim;
+        lh->n_rot = lh->swa ? hp->n_rot_swa : hp->n_rot;
+        if (attn && lh->head_dim > hp->max_head_dim)
+            hp->max_head_dim = lh->head_dim;
+        lh->n_embd_q = attn ? lh->n_head * lh->head_dim : 0;
+        lh->n_embd_kv = lh->n_head_kv * lh->head_dim;
+        lh->kv_shared = attn && il >= n_kv_layers;
+        if (lh->kv_shared) {
+            const int src = n_kv_layers - (lh->swa ? 2 : 1);
+            const struct layer_hp *sh = &hp->l[src];
+            if (sh->kind != LAYER_ATTN || sh->swa != lh->swa || sh->head_dim != lh->head_dim ||
+                sh->n_head_kv == 0 || lh->n_head % sh->n_head_kv)
+                return eng_error(ENG_E_FORMAT, "layer %d shares the K/V of layer %d, which has "
+                                 "another kind or shape", il, src);
+            lh->n_head_kv = sh->n_head_kv;
+            lh->n_embd_kv = sh->n_embd_kv;
+        }
         lh->rs_off = hp->n_rs_total;
         lh->n_rs = model_layer_rs(hp, lh->kind);
         hp->n_rs_total += lh->n_rs;
@@ -680,10 +743,14 @@ static int model_load_hparams(eng_model *m) {
         if (!rope_on || (a->nope_step && (il + 1) % a->nope_step == 0) ||
             (a->swa_nope_global && hp->n_swa && !lh->swa))
             lh->rope = -1;
-        lh->kv_off = (size_t)hp->n_kv_total;
-        if ((int64_t)hp->n_kv_total + lh->n_embd_kv > (1 << 28))
-            return eng_error(ENG_E_FORMAT, "the layers' key/value widths are too large");
-        hp->n_kv_total += lh->n_embd_kv;
+        if (lh->kv_shared) {   /* no cache of its own */
+            lh->kv_off = hp->l[n_kv_layers - (lh->swa ? 2 : 1)].kv_off;
+        } else {
+            lh->kv_off = (size_t)hp->n_kv_total;
+            if ((int64_t)hp->n_kv_total + lh->n_embd_kv > (1 << 28))
+                return eng_error(ENG_E_FORMAT, "the layers' key/value widths are too large");
+            hp->n_kv_total += lh->n_embd_kv;
+        }
         hp->max_q = lh->n_embd_q > hp->max_q ? lh->n_embd_q : hp->max_q;
         hp->max_kv = lh->n_embd_kv > hp->max_kv ? lh->n_embd_kv : hp->max_kv;
         hp->max_ff = lh->n_ff > hp->max_ff ? lh->n_ff : hp->max_ff;
@@ -818,8 +885,9 @@ static int model_bind_attn(eng_model *m, int i) {
     const struct arch *a = m->arch;
     struct layer *l = &m->layers[i];
     const struct layer_hp *lh = &hp->l[i];
-    const int64_t E = hp->n_embd, HD = hp->head_dim, Q = lh->n_embd_q, KV = lh->n_embd_kv;
+    const int64_t E = hp->n_embd, HD = lh->head_dim, Q = lh->n_embd_q, KV = lh->n_embd_kv;
     const int64_t QW = a->attn_gate ? 2 * Q : Q;   /* q rows, with the gate's */
+    const int own_kv = !lh->kv_shared;   /* a layer reading another's cache needs only q */
     int rc;
     if ((rc = model_bind(m, &l->wo, 0, Q, E, "blk.%d.attn_output.weight", i)) ||
         (rc = model_bind(m, &l->bo, 1, E, 0, "blk.%d.attn_output.bias", i)))
@@ -831,22 +899,23 @@ static int model_bind_attn(eng_model *m, int i) {
         if ((rc = model_bind(m, &l->bqkv, 1, QW + 2 * KV, 0, "blk.%d.attn_qkv.bias", i)))
             return rc;
     } else if ((rc = model_bind(m, &l->wq, 0, E, QW, "blk.%d.attn_q.weight", i)) ||
-               (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i)) ||
-               (rc = model_bind(m, &l->wv, 0, E, KV, "blk.%d.attn_v.weight", i))) {
+               (own_kv && (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i))) ||
+               (own_kv && (rc = model_bind(m, &l->wv, a->v_optional, E, KV,
+                                           "blk.%d.attn_v.weight", i)))) {
         return rc;
     }
     if (!l->bqkv.data &&
         ((rc = model_bind(m, &l->bq, 1, QW, 0, "blk.%d.attn_q.bias", i)) ||
-         (rc = model_bind(m, &l->bk, 1, KV, 0, "blk.%d.attn_k.bias", i)) ||
-         (rc = model_bind(m, &l->bv, 1, KV, 0, "blk.%d.attn_v.bias", i))))
+         (own_kv && (rc = model_bind(m, &l->bk, 1, KV, 0, "blk.%d.attn_k.bias", i))) ||
+         (own_kv && (rc = model_bind(m, &l->bv, 1, KV, 0, "blk.%d.attn_v.bias", i)))))
         return rc;
     if ((rc = model_bind(m, &l->sinks, 1, lh->n_head, 0, "blk.%d.attn_sinks.weight", i)))
         return rc;
     if (a->qk_norm &&
         ((rc = model_bind(m, &l->q_norm, 0, a->qk_norm == QKN_FULL ? Q : HD, 0,
                           "blk.%d.attn_q_norm.weight", i)) ||
-         (rc = model_bind(m, &l->k_norm, 0, a->qk_norm == QKN_FULL ? KV : HD, 0,
-                          "blk.%d.attn_k_norm.weight", i))))
+         (own_kv && (rc = model_bind(m, &l->k_norm, 0, a->qk_norm == QKN_FULL ? KV : HD, 0,
+                                     "blk.%d.attn_k_norm.weight", i)))))
         return rc;
     return 0;
 }
@@ -925,6 +994,12 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
         (!a->tied_always &&
          (rc = model_bind(m, &m->output, !a->need_output, E, V, "output.weight"))) ||
         (rc = model_bind(m, &m->rope_freqs, 1, hp->n_rot / 2, 0, "rope_freqs.weight")) ||
+        (hp->n_pl &&
+         ((rc = model_bind(m, &m->pl_tok_embd, 0, (int64_t)hp->n_pl * hp->n_layer, V,
+                           "per_layer_token_embd.weight")) ||
+          (rc = model_bind(m, &m->pl_model_proj, 0, E, (int64_t)hp->n_pl * hp->n_layer,
+                           "per_layer_model_proj.weight")) ||
+          (rc = model_bind(m, &m->pl_proj_norm, 0, hp->n_pl, 0, "per_layer_proj_norm.weight")))) ||
         (rc = model_bind(m, &m->rope_long, 1, hp->n_rot / 2, 0, "rope_factors_long.weight")) ||
         (rc = model_bind(m, &m->rope_short, 1, hp->n_rot / 2, 0, "rope_factors_short.weight")))
         return rc;
@@ -945,6 +1020,13 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
                              "blk.%d.post_attention_norm.weight", i))) ||
             (rc = model_bind(m, &l->post_ffn_norm, !post, E, 0, "blk.%d.post_ffw_norm.weight",
                              i)))
+            return rc;
+        if ((a->out_scale && (rc = model_bind(m, &l->out_scale, 1, 1, 0,
+                                              "blk.%d.layer_output_scale.weight", i))) ||
+            (hp->n_pl &&
+             ((rc = model_bind(m, &l->pl_gate, 0, E, hp->n_pl, "blk.%d.inp_gate.weight", i)) ||
+              (rc = model_bind(m, &l->pl_proj, 0, hp->n_pl, E, "blk.%d.proj.weight", i)) ||
+              (rc = model_bind(m, &l->pl_norm, 0, E, 0, "blk.%d.post_norm.weight", i)))))
             return rc;
         rc = lh->kind == LAYER_SHORTCONV ? model_bind_shortconv(m, i)
              : lh->kind == LAYER_DELTANET ? model_bind_deltanet(m, i)
@@ -989,19 +1071,22 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
  * are copied once into row-interleaved groups; the file's pages they came from are then
  * dropped, so memory stays about the file's size. ---- */
 
-#define MODEL_LAYER_MATRICES 21
+#define MODEL_LAYER_MATRICES 23
 
-int model_n_matrices(const eng_model *m) { return 1 + MODEL_LAYER_MATRICES * m->hp.n_layer; }
+int model_n_matrices(const eng_model *m) { return 2 + MODEL_LAYER_MATRICES * m->hp.n_layer; }
 
 struct tensor *model_matrix(eng_model *m, int i) {
     if (i == 0)
         return &m->output;
+    if (i == 1)
+        return &m->pl_model_proj;
+    i--;
     struct layer *l = &m->layers[(i - 1) / MODEL_LAYER_MATRICES];
     struct tensor *ts[MODEL_LAYER_MATRICES] = {
         &l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down,
         &l->router, &l->gate_exps, &l->up_exps, &l->gate_up_exps, &l->down_exps,
         &l->gate_shexp, &l->up_shexp, &l->down_shexp, &l->ssm_in, &l->ssm_gate, &l->ssm_beta,
-        &l->ssm_alpha, &l->ssm_out};
+        &l->ssm_alpha, &l->ssm_out, &l->pl_gate, &l->pl_proj};
     return ts[(i - 1) % MODEL_LAYER_MATRICES];
 }
 

@@ -71,6 +71,19 @@ struct arch {
     unsigned imrope : 1;         /* rope.dimension_sections (required): interleaved M-RoPE, with
                                   * text positions NEOX on the first n_rot dims except the
                                   * pairs of the 4th section (position 0) */
+    /* Gemma 4 */
+    unsigned swa_arr_required : 1; /* attention.sliding_window_pattern (a bool array) and
+                                    * attention.sliding_window are required */
+    unsigned kv_share : 1;       /* attention.shared_kv_layers: the last N layers compute only q
+                                  * and read the K/V cache of the last own-cache layer of their
+                                  * kind (sliding: n_layer - N - 2, full: n_layer - N - 1) */
+    unsigned v_norm : 1;         /* V is RMS-normed per head, without a weight */
+    unsigned v_optional : 1;     /* a layer without attn_v uses the raw K projection as V */
+    unsigned attn_scale_one : 1; /* attention scores are not scaled (q/k norms do it) */
+    unsigned ple : 1;            /* per-layer embeddings (embedding_length_per_layer_input) */
+    unsigned out_scale : 1;      /* blk.N.layer_output_scale multiplies the whole residual */
+    unsigned ff_full_only : 1;   /* rope_freqs divides the full layers' frequencies only */
+    unsigned moe_unsupported : 1;/* this architecture's expert layers are refused */
     unsigned shexp_default : 1;  /* the shared expert is always there, feed_forward_length wide
                                   * without its key; experts feed_forward_length /
                                   * expert_used_count without theirs (Qwen3.5-MoE) */
@@ -105,6 +118,7 @@ struct tensor {
 
 /* RoPE of one kind of layer (global, local), as ggml_rope_ext's arguments. */
 struct rope_cfg {
+    int n_rot;                 /* dims rotated (rope.dimension_count, _swa for local layers) */
     float base, freq_scale, ext_factor, attn_factor;
     float corr[2];             /* YaRN correction dims (ggml_rope_yarn_corr_dims) */
 };
@@ -114,7 +128,11 @@ struct layer_hp {
     int n_head, n_head_kv, n_ff;
     int n_expert, n_expert_used;   /* a mixture-of-experts FFN when n_expert > 0 */
     int n_ff_exp, n_ff_shexp;      /* an expert's and the shared expert's FFN width */
+    int head_dim, n_rot;       /* this layer's head size and rotated dims (the _swa keys on
+                                * sliding-window layers) */
     int n_embd_q, n_embd_kv;   /* n_head * head_dim, n_head_kv * head_dim */
+    int kv_shared;             /* reads an earlier layer's K/V cache (kv_off, n_embd_kv and
+                                * n_head_kv are that layer's) and stores none */
     int kind;                  /* enum layer_kind */
     int swa;                   /* attends to the last n_swa positions only */
     size_t rs_off, n_rs;       /* this layer's recurrent state in a context: floats at rs_off
@@ -129,7 +147,11 @@ struct hparams {
     int n_vocab, n_ctx_train, n_embd, n_layer;
     int n_layer_all;           /* block_count: n_layer + the nextn_predict_layers (multi-token
                                 * prediction blocks, not run; per-layer arrays cover them) */
-    int head_dim, n_rot;
+    int head_dim, n_rot;       /* full-attention layers' head size and rotated dims */
+    int head_dim_swa, n_rot_swa; /* sliding-window layers' (attention.key_length_swa,
+                                  * rope.dimension_count_swa; default: the above) */
+    int max_head_dim;
+    int n_pl;                  /* per-layer embeddings: values per layer and token (0: none) */
     float rms_eps;
     int n_ctx_orig;            /* rope.scaling.original_context_length, else n_ctx_train */
     struct rope_cfg rope[2];   /* [0] global layers, [1] sliding-window layers */
@@ -177,6 +199,9 @@ struct layer {
     struct tensor ffn_norm, w_gate, w_up, w_down, b_gate, b_up, b_down; /* w_up is gate+up
                                                                           * when w_gate is absent */
     struct tensor post_ffn_norm;
+    struct tensor out_scale;   /* (1) layer_output_scale, optional */
+    struct tensor pl_gate, pl_proj, pl_norm; /* per-layer embedding: inp_gate (n_embd x n_pl),
+                                              * proj (n_pl x n_embd), post_norm */
     /* mixture of experts: router (n_embd x n_expert) with optional bias, 3-D experts (gate and
      * up apart or fused, gate rows first), per-expert biases (n_ff_exp or n_embd x n_expert),
      * the shared expert and its gate */
@@ -199,6 +224,9 @@ struct eng_model {
     struct tensor rope_freqs;  /* optional (n_rot / 2) frequency divisors (Llama 3.1+) */
     struct tensor rope_long, rope_short; /* optional divisors for contexts longer / not longer
                                             than n_ctx_orig (Phi-3 LongRoPE) */
+    struct tensor pl_tok_embd, pl_model_proj, pl_proj_norm; /* per-layer embeddings: per token
+                                            * (n_layer x n_pl), the projection of the scaled
+                                            * embedding (n_embd -> n_layer x n_pl), its norm */
     struct layer *layers;
     struct vocab *vocab;
     char *meta_arena;          /* NUL-terminated copies of the string metadata */
@@ -217,7 +245,7 @@ const struct vocab *eng_model_vocab(const eng_model *m);
 /* The GGUF file of m (borrowed). */
 const gguf *eng_model_gguf(const eng_model *m);
 /* The weight matrices the forward pass multiplies by: index 0 the output (the embeddings when
- * tied), then each layer's wq, wk, wv, wqkv, wo, w_gate, w_up, w_down, the router, the expert
+ * tied), 1 the per-layer embeddings' projection, then each layer's wq, wk, wv, wqkv, wo, w_gate, w_up, w_down, the router, the expert
  * tensors, the shared expert's and the recurrent layers' projections (absent ones have no
  * data). For the engine's buffer sizes and the repacking at load. */
 int model_n_matrices(const eng_model *m);

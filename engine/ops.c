@@ -557,6 +557,16 @@ static void gelu_table_init(void) {
     }
 }
 
+void ops_gelu(int n, const float *x, float *y) {
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int i = 0; i < n; i++) {
+        const float xi = x[i];
+        y[i] = xi <= -10.0f ? 0.0f
+             : xi >= 10.0f  ? xi
+                            : quant_f16_to_f32(gelu_table[quant_f32_to_f16(xi)]);
+    }
+}
+
 void ops_gelu_mul(int n, const float *x, const float *g, float *y) {
     pthread_once(&gelu_once, gelu_table_init);
     for (int i = 0; i < n; i++) {

@@ -42,6 +42,9 @@ void ops_gdn_step(int d, float *S, const float *q, const float *k, const float *
 void ops_ssm_step(int p, int n, float *S, const float *x, float dt, float dA, const float *B,
                   const float *C, float D, float *y);
 
+/* y[i] = gelu(x[i]) as ggml_vec_gelu_f32 (the F16 table below). y may alias x. */
+void ops_gelu(int n, const float *x, float *y);
+
 /* y[i] = gelu(x[i]) * g[i] as ggml_vec_geglu_f32: the tanh GELU looked up in an F16 table
  * of x rounded to F16 (0 below -10, x above 10). y may alias g. */
 void ops_gelu_mul(int n, const float *x, const float *g, float *y);

@@ -951,7 +951,55 @@ static void ap_m2_norm_wrong(struct gc_file *f) {
     t->ne[1] /= 2;
 }
 
+/* Gemma 4's keys */
+static void ap_g4_no_pattern(struct gc_file *f) {
+    gc_del(f, "gemma4.attention.sliding_window_pattern");
+}
+static void ap_g4_no_window(struct gc_file *f) { gc_del(f, "gemma4.attention.sliding_window"); }
+static void ap_g4_shared_all(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.attention.shared_kv_layers", 6);
+}
+static void ap_g4_shared_kind(struct gc_file *f) {   /* layer 4 (full) would read layer 3 */
+    gc_set_u32(f, "gemma4.attention.shared_kv_layers", 3);
+}
+static void ap_g4_hd_swa(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.attention.key_length_swa", 48);
+    gc_set_u32(f, "gemma4.attention.value_length_swa", 48);
+}
+static void ap_g4_vl_swa(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.attention.value_length_swa", 64);
+}
+static void ap_g4_rot_swa_odd(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.rope.dimension_count_swa", 31);
+}
+static void ap_g4_rot_swa_wide(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.rope.dimension_count_swa", 64);
+}
+static void ap_g4_no_ple_key(struct gc_file *f) {
+    gc_del(f, "gemma4.embedding_length_per_layer_input");
+}
+static void ap_g4_no_ple_proj(struct gc_file *f) { gc_tensor_del(f, "blk.3.proj.weight"); }
+static void ap_g4_moe(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.expert_count", 4);
+    gc_set_u32(f, "gemma4.expert_used_count", 2);
+    uint64_t ne[2] = {256, 4};
+    static float z[256 * 4];
+    gc_tensor_add(f, "blk.0.ffn_gate_inp.weight", GGML_TYPE_F32, 2, ne, z, sizeof z);
+}
+
 static const struct gcorp_acase gcorp_acases[] = {
+    {"syn26-gemma4-F16.gguf", "sliding_window_pattern missing", ap_g4_no_pattern},
+    {"syn26-gemma4-F16.gguf", "sliding_window missing", ap_g4_no_window},
+    {"syn26-gemma4-F16.gguf", "shared_kv_layers 6 of 7", ap_g4_shared_all},
+    {"syn26-gemma4-F16.gguf", "shared_kv_layers 3 (a full layer onto a sliding one)",
+     ap_g4_shared_kind},
+    {"syn26-gemma4-F16.gguf", "key_length_swa 48 (the tensors have 32)", ap_g4_hd_swa},
+    {"syn26-gemma4-F16.gguf", "value_length_swa 64, key_length_swa 32", ap_g4_vl_swa},
+    {"syn26-gemma4-F16.gguf", "rope.dimension_count_swa 31", ap_g4_rot_swa_odd},
+    {"syn26-gemma4-F16.gguf", "rope.dimension_count_swa 64 (heads of 32)", ap_g4_rot_swa_wide},
+    {"syn26-gemma4-F16.gguf", "embedding_length_per_layer_input missing", ap_g4_no_ple_key},
+    {"syn26-gemma4-F16.gguf", "a per-layer projection missing", ap_g4_no_ple_proj},
+    {"syn26-gemma4-F16.gguf", "an expert router (MoE layers)", ap_g4_moe},
     {"syn26-qwen35-F16.gguf", "ssm.state_size 33 (not inner_size / time_step_rank)",
      ap_gdn_state_odd},
     {"syn26-qwen35-F16.gguf", "ssm.group_count 3 (4 value heads)", ap_gdn_groups},
@@ -1086,7 +1134,32 @@ static void at_m2_nope(struct gc_file *f) {
 static void at_m2_no_conv_bias(struct gc_file *f) { gc_tensor_del(f, "blk.0.ssm_conv1d.bias"); }
 static void at_m2_no_logit_scale(struct gc_file *f) { gc_del(f, "granitehybrid.logit_scale"); }
 
+static void at_g4_no_v(struct gc_file *f) {   /* V = the raw K projection */
+    gc_tensor_del(f, "blk.2.attn_v.weight");
+    gc_tensor_del(f, "blk.4.attn_v.weight");
+}
+static void at_g4_no_sharing(struct gc_file *f) {   /* layers 5, 6 use their own K/V */
+    gc_set_u32(f, "gemma4.attention.shared_kv_layers", 0);
+}
+static void at_g4_no_ple(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.embedding_length_per_layer_input", 0);
+}
+static void at_g4_no_out_scale(struct gc_file *f) {
+    gc_tensor_del(f, "blk.1.layer_output_scale.weight");
+}
+static void at_g4_shared_k_gone(struct gc_file *f) {   /* unused on a KV-sharing layer */
+    gc_tensor_del(f, "blk.6.attn_k.weight");
+    gc_tensor_del(f, "blk.6.attn_v.weight");
+    gc_tensor_del(f, "blk.6.attn_k_norm.weight");
+}
+
 static const struct gcorp_acase gcorp_atolerated[] = {
+    {"syn26-gemma4-F16.gguf", "full layers without attn_v", at_g4_no_v},
+    {"syn26-gemma4-F16.gguf", "shared_kv_layers 0", at_g4_no_sharing},
+    {"syn26-gemma4-Q8_0.gguf", "embedding_length_per_layer_input 0", at_g4_no_ple},
+    {"syn26-gemma4-F16.gguf", "layer_output_scale missing on a layer", at_g4_no_out_scale},
+    {"syn26-gemma4-F16.gguf", "a KV-sharing layer without attn_k/attn_v/attn_k_norm",
+     at_g4_shared_k_gone},
     {"syn26-qwen35-F16.gguf", "attention.recurrent_layers 1, 0", at_gdn_recr_explicit},
     {"syn26-qwen35-F16.gguf", "nextn_predict_layers 1 (the last block not run)", at_gdn_nextn},
     {"syn26-qwen35-Q8_0.gguf", "rope.dimension_sections 2, 2, 2, 2", at_gdn_sections_4th},

@@ -288,6 +288,8 @@ static const char *const ref26_files[] = {
     "syn26-granite-F16", "syn26-granite-Q4_K_M", "syn26-olmo3-F16", "syn26-olmo3-Q4_K_M",
     "syn26-smollm3-F16", "syn26-smollm3-Q4_K_M", "syn26-exaone4-F16", "syn26-exaone4-Q8_0",
     "syn26-llama-yarn-F16", "syn26-llama-yarn-Q4_K_M",
+    /* per-layer embeddings, KV-sharing layers, per-kind head sizes */
+    "syn26-gemma4-F16", "syn26-gemma4-Q8_0",
     /* mixtures of experts */
     "syn26-qwen3moe-F16", "syn26-qwen3moe-Q4_K_M", "syn26-granitemoe-F16",
     "syn26-granitemoe-Q8_0",
@@ -380,6 +382,7 @@ TEST(reference_threads_identical) {
                            "models-2026/syn26-smollm3-Q4_K_M.gguf",
                            "models-2026/syn26-exaone4-Q8_0.gguf",
                            "models-2026/syn26-llama-yarn-F16.gguf",
+                           "models-2026/syn26-gemma4-Q8_0.gguf",
                            "models-2026/syn26-qwen3moe-Q4_K_M.gguf",
                            "models-2026/syn26-granitemoe-F16.gguf",
                            "models-2026/syn26-lfm2-Q8_0.gguf",
@@ -437,6 +440,7 @@ static int is_recurrent_file(const char *path) {
 TEST(reference_swa_moe_reuse) {
     REQUIRE_SHARED();
     const char *files[] = {"models-2026/syn26-gemma3-F16.gguf",
+                           "models-2026/syn26-gemma4-F16.gguf",
                            "models-2026/syn26-olmo3-Q4_K_M.gguf",
                            "models-2026/syn26-gemma2-Q4_K_M.gguf",
                            "models-2026/syn26-qwen3moe-Q4_K_M.gguf",
