@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/compare.sh — natter and llama.cpp side by side in one run, on the same files and thread
-# count: for each 1.1B-shaped model (bench/lib.sh writes them), REPS rounds, each running
+# count: for each model of the shape $SHAPE (bench/lib.sh writes them: TinyLlama-1.1B by
+# default, qwen3, gemma3, qwen3moe), REPS rounds, each running
 # `natter bench -r 1` and bench/llamacpp/bench.mjs -r 1 (llama.cpp prebuilt by the npm package
 # node-llama-cpp) one after the other, in alternating order, so that both share the machine's
 # noise; then a table of pp/tg t/s (mean ± sd over the rounds) and natter / llama.cpp ratios.
@@ -14,6 +15,7 @@
 #   LLAMACPP=0 bench/compare.sh        # natter only
 #   NATTER=/other/build/natter bench/compare.sh
 #   LLAMA_BENCH=$(bench/llamacpp/build.sh) bench/compare.sh
+#   SHAPE=qwen3 TYPES=Q4_K_M LLAMA_BENCH=... bench/compare.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LLAMACPP=${LLAMACPP:-1}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/run.sh — natter's speed against the memory-bandwidth limit, on three random-weight
 # models shaped like TinyLlama-1.1B (llama, n_embd 2048, 22 layers, 32 heads / 4 KV heads,
-# n_ff 5632, vocab 32000, untied output) in Q4_0, Q4_K_M and Q8_0, written by
+# n_ff 5632, vocab 32000, untied output; SHAPE=qwen3|gemma3|qwen3moe for the other shapes of
+# bench/lib.sh) in Q4_0, Q4_K_M and Q8_0, written by
 # tests/tools/mkmodel into a scratch directory (kept between runs; bench/lib.sh). Measures the read
 # bandwidth with tests/tools/bwprobe in the same run (before and after, the best counts), runs
 # `natter bench` on each model and prints t/s and the share of the bandwidth limit reached
@@ -10,6 +11,7 @@
 #   bench/run.sh                       # THREADS=2 REPS=3 PP=512 TG=128
 #   SCRATCH=/big/dir THREADS=4 bench/run.sh
 #   TYPES="Q4_0" bench/run.sh
+#   SHAPE=gemma3 TYPES=Q4_K_M bench/run.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"

@@ -88,6 +88,13 @@ int eng_token_is_eog(const eng_model *m, int32_t tok); /* eos, eot, <|im_end|>-l
  * the caller retries with a larger buffer. Negative ENG_E_* on error. */
 int eng_tokenize(const eng_model *m, const char *text, size_t len, int add_special,
                  int parse_special, int32_t *out, int32_t cap);
+/* A rendered prompt: special-token text becomes its token only where every byte of it is the
+ * template's own (plain_mask[i] == 0); where any byte is plain text (non-zero: a person's,
+ * a file's or a model's words) it stays text, so a message cannot inject control tokens.
+ * Otherwise as one eng_tokenize of the whole text with parse_special (the same merges across
+ * the boundaries). plain_mask: len bytes, NULL: every byte the template's. */
+int eng_tokenize_masked(const eng_model *m, const char *text, size_t len, int add_special,
+                        const unsigned char *plain_mask, int32_t *out, int32_t cap);
 
 /* The bytes of one token (byte tokens decoded, SPM "▁" to space). special: render control
  * tokens' text (else they give ""). Returns the length (may be > cap: nothing written past cap;
@@ -178,6 +185,11 @@ struct eng_gen_params eng_gen_default_params(void);
 int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_params *p,
                   int fd, uint32_t gen_id, eng_gen **out);
 void eng_gen_cancel(eng_gen *g);   /* async-safe to call from any thread */
+/* Ends the generation at the next token boundary instead (DONE reason CANCELLED): every token
+ * whose text or SPECIAL frame was sent is then in the context's KV cache, so
+ * eng_ctx_tokens() after eng_gen_join is exactly the prompt plus the reply so far, ready to be
+ * continued (e.g. with an end-of-thinking marker appended). Async-safe, from any thread. */
+void eng_gen_stop(eng_gen *g);
 int eng_gen_join(eng_gen *g);      /* joins and frees; returns the generation's status */
 
 /* Pipe frames: header then len bytes; a whole frame is <= PIPE_BUF (written atomically). */
@@ -192,7 +204,21 @@ enum eng_event {
     ENG_EV_DONE = 3,    /* payload: int32 enum eng_done_reason */
     ENG_EV_ERROR = 4,   /* payload: int32 code, then message text */
     ENG_EV_PROGRESS = 5,/* payload: int32 stage (enum eng_progress_stage), float fraction */
+    ENG_EV_SPECIAL = 6, /* payload: int32 token id, then the token's text, e.g. "<|channel|>" */
 };
+/* Control tokens. A generated token that is a control token of the vocabulary (its text is
+ * rendered only with special = 1 in eng_token_to_piece; <unk> included) is never part of TOKEN
+ * text: the text before it is sent first (held-back text is released: a special token breaks
+ * the text, so no stop string or UTF-8 sequence spans it), then one SPECIAL frame. Consumers
+ * show none of it; they may read it as structure (reasoning markers, harmony channels). Model
+ * text that merely spells the same characters (ordinary tokens "<|", "channel", "|>") arrives
+ * as TOKEN text, so the two are never confused. A SPECIAL whose text equals a stop string ends
+ * the generation like the stop string (DONE STOP).
+ * End-of-generation tokens never produce a frame: they end the generation (DONE EOG). So does
+ * their text when the model spells it with ordinary tokens (TinyStories writes "<|end_story|>"
+ * as "<|" "end" "_story" "|>" before its EOS): the text of every end-of-generation control
+ * token of the vocabulary is an implicit stop string that ends with DONE EOG, is held back
+ * like one and never sent. */
 enum eng_done_reason { ENG_DONE_EOG = 0, ENG_DONE_LENGTH = 1, ENG_DONE_CANCELLED = 2,
                        ENG_DONE_CTX_FULL = 3, ENG_DONE_STOP = 4 };
 enum eng_progress_stage { ENG_PROGRESS_LOAD = 0, ENG_PROGRESS_PROMPT = 1 };

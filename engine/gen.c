@@ -2,8 +2,10 @@
  * (eng_frame_read for the reader). The thread reuses the longest common prefix of the prompt
  * with the context's KV cache, processes the rest in chunks (PROGRESS frames), then samples and
  * decodes token by token, writing TOKEN frames that hold complete UTF-8 only and never any part
- * of a stop string, STATS now and then, and finally STATS + DONE (or ERROR). eng_gen_start and
- * eng_gen_join are called by the owner thread; eng_gen_cancel from any thread (async-safe). */
+ * of a stop string, SPECIAL frames for control tokens (never in the text), STATS now and then,
+ * and finally STATS + DONE (or ERROR). End-of-generation tokens end it, and so does their text
+ * spelled out by ordinary tokens (see engine.h). eng_gen_start and eng_gen_join are called by
+ * the owner thread; eng_gen_cancel and eng_gen_stop from any thread (async-safe). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -20,6 +22,8 @@
 #define GEN_CHUNK 512            /* prompt tokens per eng_decode call (one PROGRESS each) */
 #define GEN_STATS_EVERY_MS 500   /* STATS while generating, at most this often */
 #define GEN_PAYLOAD_MAX (ENG_FRAME_MAX - (int)sizeof(struct eng_frame))
+#define GEN_EOG_TEXTS_MAX 32     /* spelled-out end-of-generation texts watched for */
+enum { GEN_STOP_USER = 1, GEN_STOP_EOG = 2 }; /* gen_text tags: the caller's, the vocab's */
 _Static_assert(GEN_TEXT_CHUNK == GEN_PAYLOAD_MAX, "a text chunk is one TOKEN frame's payload");
 _Static_assert(ENG_FRAME_MAX <= 512, "a frame is written atomically (<= PIPE_BUF)");
 
@@ -32,6 +36,7 @@ struct eng_gen {
     int fd;
     uint32_t gen_id;
     volatile int cancel;         /* set by eng_gen_cancel, read by eng_decode and the loop */
+    volatile int stop;           /* set by eng_gen_stop, read by the loop between tokens */
     int write_failed;            /* the reader went away */
     int finished;                /* DONE or ERROR was sent */
     pthread_t thread;
@@ -159,6 +164,34 @@ static void gen_emit_token(void *ud, const char *s, size_t n) {
     gen_write_frame(ud, ENG_EV_TOKEN, s, n);
 }
 
+/* A control token's SPECIAL frame: int32 id, then its text (cut to fit the frame). */
+static void gen_emit_special(struct eng_gen *g, int32_t tok, const char *text, size_t n) {
+    unsigned char buf[GEN_PAYLOAD_MAX];
+    memcpy(buf, &tok, sizeof tok);
+    if (n > sizeof buf - sizeof tok) n = sizeof buf - sizeof tok;
+    memcpy(buf + sizeof tok, text, n);
+    gen_write_frame(g, ENG_EV_SPECIAL, buf, sizeof tok + n);
+}
+
+/* The texts of the vocabulary's end-of-generation control tokens become stop strings tagged
+ * GEN_STOP_EOG (a model may spell its end marker with ordinary tokens before the real one).
+ * Only control tokens: an end token whose text is ordinary text (".", "\n") must not stop every
+ * sentence. 0, or -1 if out of memory. */
+static int gen_watch_eog_texts(struct eng_gen *g) {
+    int n_vocab = eng_vocab_size(g->m), n_found = 0;
+    char piece[256];
+    for (int32_t tok = 0; tok < n_vocab && n_found < GEN_EOG_TEXTS_MAX; tok++) {
+        if (!eng_token_is_eog(g->m, tok)) continue;
+        if (eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 0) != 0) continue;
+        int n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 1);
+        if (n < 2 || n > (int)sizeof piece) continue;
+        if (gen_text_stop_tag(&g->text, piece, (size_t)n)) continue; /* already a stop string */
+        if (gen_text_add_stop(&g->text, piece, (size_t)n, GEN_STOP_EOG) != 0) return -1;
+        n_found++;
+    }
+    return 0;
+}
+
 /* ---- the thread ---- */
 
 static int gen_decode_error(struct eng_gen *g, int rc) {
@@ -195,7 +228,7 @@ static int gen_prompt(struct eng_gen *g) {
     struct { int32_t stage; float frac; } prog = {ENG_PROGRESS_PROMPT, 0.0f};
     gen_write_frame(g, ENG_EV_PROGRESS, &prog, sizeof prog);
     for (int done = 0; done < n_new;) {
-        if (g->cancel) return gen_decode_error(g, ENG_E_CANCELLED);
+        if (g->cancel || g->stop) return gen_decode_error(g, ENG_E_CANCELLED);
         int nb = n_new - done < GEN_CHUNK ? n_new - done : GEN_CHUNK;
         int rc = eng_decode(c, g->toks + keep + done, nb, 0);
         if (rc != ENG_OK) return gen_decode_error(g, rc);
@@ -219,7 +252,7 @@ static int gen_run(struct eng_gen *g) {
     if (rc != ENG_OK) return gen_fail(g, rc, "cannot create the sampler");
     char piece[GEN_TEXT_PIECE_MAX];
     for (;;) {
-        if (g->cancel) {
+        if (g->cancel || g->stop) {
             rc = gen_decode_error(g, ENG_E_CANCELLED);
             break;
         }
@@ -238,9 +271,21 @@ static int gen_run(struct eng_gen *g) {
         g->st.n_gen++;
         int n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 0);
         if (n > (int)sizeof piece) n = (int)sizeof piece;
-        if (n > 0 && gen_text_push(&g->text, piece, (size_t)n)) {
-            rc = gen_finish(g, ENG_DONE_STOP);
-            break;
+        if (n == 0 && (n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 1)) > 0) {
+            /* a control token: the text so far goes first, then its SPECIAL frame */
+            if (n > (int)sizeof piece) n = (int)sizeof piece;
+            gen_text_flush(&g->text);
+            if (gen_text_stop_tag(&g->text, piece, (size_t)n) == GEN_STOP_USER) {
+                rc = gen_finish(g, ENG_DONE_STOP);
+                break;
+            }
+            gen_emit_special(g, tok, piece, (size_t)n);
+        } else if (n > 0) {
+            int tag = gen_text_push(&g->text, piece, (size_t)n);
+            if (tag) {
+                rc = gen_finish(g, tag == GEN_STOP_EOG ? ENG_DONE_EOG : ENG_DONE_STOP);
+                break;
+            }
         }
         if (g->p.n_predict > 0 && g->st.n_gen >= g->p.n_predict) {
             gen_text_flush(&g->text);
@@ -293,7 +338,8 @@ int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_p
     g->gen_id = gen_id;
     g->n_toks = n;
     g->toks = malloc((size_t)n * sizeof *g->toks);
-    if (!g->toks || gen_text_init(&g->text, p->stop, p->n_stop, gen_emit_token, g) != 0) {
+    if (!g->toks || gen_text_init(&g->text, p->stop, p->n_stop, gen_emit_token, g) != 0 ||
+        gen_watch_eog_texts(g) != 0) {
         gen_free(g);
         return ENG_E_NOMEM;
     }
@@ -319,6 +365,10 @@ int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_p
 
 void eng_gen_cancel(eng_gen *g) {
     if (g) g->cancel = 1;
+}
+
+void eng_gen_stop(eng_gen *g) {
+    if (g) g->stop = 1;
 }
 
 int eng_gen_join(eng_gen *g) {

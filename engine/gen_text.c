@@ -5,26 +5,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room for one more stop string. 0, or -1 if out of memory. */
+static int gen_text_grow(struct gen_text *t) {
+    if (t->n_stop < t->cap_stop) return 0;
+    int cap = t->cap_stop ? 2 * t->cap_stop : 4;
+    char **s = realloc(t->stop, (size_t)cap * sizeof *s);
+    if (!s) return -1;
+    t->stop = s;
+    size_t *l = realloc(t->stop_len, (size_t)cap * sizeof *l);
+    if (!l) return -1;
+    t->stop_len = l;
+    int *g = realloc(t->stop_tag, (size_t)cap * sizeof *g);
+    if (!g) return -1;
+    t->stop_tag = g;
+    t->cap_stop = cap;
+    return 0;
+}
+
+int gen_text_add_stop(struct gen_text *t, const char *s, size_t n, int tag) {
+    if (!s || n == 0 || tag <= 0 || gen_text_grow(t) != 0) return -1;
+    char *c = malloc(n + 1);
+    if (!c) return -1;
+    memcpy(c, s, n);
+    c[n] = 0;
+    if (n > t->max_stop) { /* what is held grows with the longest stop string */
+        char *p = realloc(t->pending, n + GEN_TEXT_PIECE_MAX + 8);
+        if (!p) {
+            free(c);
+            return -1;
+        }
+        t->pending = p;
+        t->cap = n + GEN_TEXT_PIECE_MAX + 8;
+        t->max_stop = n;
+    }
+    t->stop[t->n_stop] = c;
+    t->stop_len[t->n_stop] = n;
+    t->stop_tag[t->n_stop++] = tag;
+    return 0;
+}
+
 int gen_text_init(struct gen_text *t, const char *const *stop, int n_stop,
                   void (*emit)(void *ud, const char *s, size_t n), void *ud) {
     memset(t, 0, sizeof *t);
     t->emit = emit;
     t->ud = ud;
-    size_t max_stop = 0;
-    if (stop && n_stop > 0) {
-        t->stop = calloc((size_t)n_stop, sizeof *t->stop);
-        t->stop_len = calloc((size_t)n_stop, sizeof *t->stop_len);
-        if (!t->stop || !t->stop_len) goto nomem;
-        for (int i = 0; i < n_stop; i++) {
-            if (!stop[i] || !stop[i][0]) continue; /* an empty stop string stops nothing */
-            size_t len = strlen(stop[i]);
-            if (!(t->stop[t->n_stop] = strdup(stop[i]))) goto nomem;
-            t->stop_len[t->n_stop++] = len;
-            if (len > max_stop) max_stop = len;
-        }
-    }
-    t->cap = max_stop + GEN_TEXT_PIECE_MAX + 8;
+    t->cap = GEN_TEXT_PIECE_MAX + 8;
     if (!(t->pending = malloc(t->cap))) goto nomem;
+    for (int i = 0; stop && i < n_stop; i++) {
+        if (!stop[i] || !stop[i][0]) continue; /* an empty stop string stops nothing */
+        if (gen_text_add_stop(t, stop[i], strlen(stop[i]), 1) != 0) goto nomem;
+    }
     return 0;
 nomem:
     gen_text_free(t);
@@ -35,8 +65,15 @@ void gen_text_free(struct gen_text *t) {
     for (int i = 0; i < t->n_stop; i++) free(t->stop[i]);
     free(t->stop);
     free(t->stop_len);
+    free(t->stop_tag);
     free(t->pending);
     memset(t, 0, sizeof *t);
+}
+
+int gen_text_stop_tag(const struct gen_text *t, const char *s, size_t n) {
+    for (int k = 0; k < t->n_stop; k++)
+        if (t->stop_len[k] == n && memcmp(t->stop[k], s, n) == 0) return t->stop_tag[k];
+    return 0;
 }
 
 /* The length of the UTF-8 sequence at s[0] (n bytes available): > 0 a valid sequence, 0 a
@@ -93,14 +130,15 @@ static size_t gen_text_emit(struct gen_text *t, const char *text, size_t n, int 
     return i;
 }
 
-/* The offset of the earliest stop string in text[0..n), or n if none. */
-static size_t gen_text_find_stop(const struct gen_text *t, const char *text, size_t n) {
+/* The offset of the earliest stop string in text[0..n), or n if none; *tag gets its tag. */
+static size_t gen_text_find_stop(const struct gen_text *t, const char *text, size_t n, int *tag) {
     size_t best = n;
     for (int k = 0; k < t->n_stop; k++) {
         size_t sl = t->stop_len[k];
         for (size_t i = 0; i + sl <= n && i < best; i++)
             if (memcmp(text + i, t->stop[k], sl) == 0) {
                 best = i;
+                *tag = t->stop_tag[k];
                 break;
             }
     }
@@ -128,11 +166,12 @@ int gen_text_push(struct gen_text *t, const char *piece, size_t n) {
     }
     memcpy(t->pending + t->n_pending, piece, n);
     t->n_pending += n;
-    size_t at = gen_text_find_stop(t, t->pending, t->n_pending);
+    int tag = 0;
+    size_t at = gen_text_find_stop(t, t->pending, t->n_pending, &tag);
     if (at < t->n_pending) {
         gen_text_emit(t, t->pending, at, 1);
         t->n_pending = 0;
-        return 1;
+        return tag;
     }
     size_t ready = t->n_pending - gen_text_stop_prefix(t, t->pending, t->n_pending);
     size_t used = gen_text_emit(t, t->pending, ready, 0);

@@ -89,22 +89,29 @@ static struct quant_traits quant_table[QUANT_TYPE_COUNT] = {
     T_REF(GGML_TYPE_Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), q6_K, quant_q6_K_from_float,
           GGML_TYPE_Q8_K),
     T_ACT(GGML_TYPE_Q8_K, "Q8_K", QK_K, sizeof(block_q8_K), q8_K, GGML_TYPE_Q8_K),
-    T_NONE(GGML_TYPE_IQ2_XXS, "IQ2_XXS", QK_K, 66),
-    T_NONE(GGML_TYPE_IQ2_XS, "IQ2_XS", QK_K, 74),
-    T_NONE(GGML_TYPE_IQ3_XXS, "IQ3_XXS", QK_K, 98),
-    T_NONE(GGML_TYPE_IQ1_S, "IQ1_S", QK_K, 50),
+    T_REF(GGML_TYPE_IQ2_XXS, "IQ2_XXS", QK_K, sizeof(block_iq2_xxs), iq2_xxs, NULL,
+          GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_IQ2_XS, "IQ2_XS", QK_K, sizeof(block_iq2_xs), iq2_xs, NULL, GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_IQ3_XXS, "IQ3_XXS", QK_K, sizeof(block_iq3_xxs), iq3_xxs, NULL,
+          GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_IQ1_S, "IQ1_S", QK_K, sizeof(block_iq1_s), iq1_s, NULL, GGML_TYPE_Q8_K),
     T_REF(GGML_TYPE_IQ4_NL, "IQ4_NL", QK4_NL, sizeof(block_iq4_nl), iq4_nl, NULL, GGML_TYPE_Q8_0),
-    T_NONE(GGML_TYPE_IQ3_S, "IQ3_S", QK_K, 110),
-    T_NONE(GGML_TYPE_IQ2_S, "IQ2_S", QK_K, 82),
+    T_REF(GGML_TYPE_IQ3_S, "IQ3_S", QK_K, sizeof(block_iq3_s), iq3_s, NULL, GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_IQ2_S, "IQ2_S", QK_K, sizeof(block_iq2_s), iq2_s, NULL, GGML_TYPE_Q8_K),
     T_REF(GGML_TYPE_IQ4_XS, "IQ4_XS", QK_K, sizeof(block_iq4_xs), iq4_xs, NULL, GGML_TYPE_Q8_K),
     T_NONE(GGML_TYPE_I8, "I8", 1, 1),
     T_NONE(GGML_TYPE_I16, "I16", 1, 2),
     T_NONE(GGML_TYPE_I32, "I32", 1, 4),
     T_NONE(GGML_TYPE_I64, "I64", 1, 8),
     T_NONE(GGML_TYPE_F64, "F64", 1, 8),
-    T_NONE(GGML_TYPE_IQ1_M, "IQ1_M", QK_K, 56),
-    T_NONE(GGML_TYPE_TQ1_0, "TQ1_0", QK_K, 54),
-    T_NONE(GGML_TYPE_TQ2_0, "TQ2_0", QK_K, 66),
+    T_REF(GGML_TYPE_IQ1_M, "IQ1_M", QK_K, sizeof(block_iq1_m), iq1_m, NULL, GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_TQ1_0, "TQ1_0", QK_K, sizeof(block_tq1_0), tq1_0, NULL, GGML_TYPE_Q8_K),
+    T_REF(GGML_TYPE_TQ2_0, "TQ2_0", QK_K, sizeof(block_tq2_0), tq2_0, NULL, GGML_TYPE_Q8_K),
+    /* MXFP4 against Q8_0, as ggml (its x86 kernel too) */
+    T_REF(GGML_TYPE_MXFP4, "MXFP4", QK_MXFP4, sizeof(block_mxfp4), mxfp4, NULL, GGML_TYPE_Q8_0),
+    T_NONE(GGML_TYPE_NVFP4, "NVFP4", QK_NVFP4, sizeof(block_nvfp4)),
+    T_NONE(GGML_TYPE_Q1_0, "Q1_0", QK1_0, sizeof(block_q1_0)),
+    T_NONE(GGML_TYPE_Q2_0, "Q2_0", QK2_0, sizeof(block_q2_0)),
     T_ACT(QUANT_TYPE_Q8_0S, "Q8_0S", QK8_0, sizeof(block_q8_0s), q8_0s, QUANT_TYPE_Q8_0S),
 };
 
@@ -243,6 +250,49 @@ void quant_f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
 #define QUANT_ROW_BLOCK 16          /* weight rows kept hot in L1 while a column chunk passes */
 #define QUANT_COL_BYTES (512 * 1024) /* activation columns kept hot in L2 */
 
+/* The decoded super-block types' constants (struct quant_iqd): u's offset, the factor of a
+ * super-block's integer sum (IQ1 values are times 8) and the final one, as the references. */
+int quant_iqd_consts(uint32_t t, int *off, float *g, float *f) {
+    *g = 1.0f;
+    *f = 1.0f;
+    *off = 64;
+    switch (t) {
+    case GGML_TYPE_IQ2_XXS: case GGML_TYPE_IQ2_XS: case GGML_TYPE_IQ2_S: *f = 0.125f; return 1;
+    case GGML_TYPE_IQ3_XXS: *f = 0.25f; return 1;
+    case GGML_TYPE_IQ3_S: return 1;
+    case GGML_TYPE_IQ1_S: case GGML_TYPE_IQ1_M: *off = 16, *g = 0.125f; return 1;
+    case GGML_TYPE_TQ1_0: case GGML_TYPE_TQ2_0: *off = 1; return 1;
+    default: return 0;
+    }
+}
+
+/* quant_mat_dot for the types decoded once per super-block (quant_iqd): for each row block
+ * of 16, super-block after super-block, the rows decoded then every column of the chunk. */
+static void quant_mat_dot_iqd(uint32_t t, int n, float *s, size_t bs, const char *x, size_t bx,
+                              const char *y, size_t by, int nr, int nc, int chunk) {
+    int off;
+    float g, f;
+    quant_iqd_consts(t, &off, &g, &f);
+    const quant_iqd_dec_fn dec = quant_active->iqd_dec[t];
+    struct quant_iqd w[QUANT_ROW_BLOCK];
+    for (int c0 = 0; c0 < nc; c0 += chunk) {
+        const int mc = nc - c0 < chunk ? nc - c0 : chunk;
+        for (int r0 = 0; r0 < nr; r0 += QUANT_ROW_BLOCK) {
+            const int mr = nr - r0 < QUANT_ROW_BLOCK ? nr - r0 : QUANT_ROW_BLOCK;
+            float *so = s + (size_t)c0 * bs + (size_t)r0;
+            for (int c = 0; c < mc; c++)
+                for (int r = 0; r < mr; r++) so[(size_t)c * bs + (size_t)r] = 0.0f;
+            for (int i = 0; i < n / QK_K; i++) {
+                for (int r = 0; r < mr; r++) dec(x + (size_t)(r0 + r) * bx, i, &w[r]);
+                quant_active->iqd_gemm(w, mr, y + (size_t)c0 * by, by, i, so, bs, mc, off, g);
+            }
+            if (f != 1.0f)
+                for (int c = 0; c < mc; c++)
+                    for (int r = 0; r < mr; r++) so[(size_t)c * bs + (size_t)r] *= f;
+        }
+    }
+}
+
 void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,
                    const void *y, size_t by, int nr, int nc) {
     const struct quant_traits *tr = quant_traits_get(t);
@@ -250,6 +300,10 @@ void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t
     const char *xb = x, *yb = y;
     int chunk = by > 0 ? (int)(QUANT_COL_BYTES / by) & ~3 : nc;
     if (chunk < 4) chunk = 4;
+    if (t < GGML_TYPE_COUNT && quant_active->iqd_dec[t] && quant_active->iqd_gemm) {
+        quant_mat_dot_iqd(t, n, s, bs, xb, bx, yb, by, nr, nc, chunk);
+        return;
+    }
     for (int c0 = 0; c0 < nc; c0 += chunk) {
         const int c1 = c0 + chunk < nc ? c0 + chunk : nc;
         for (int r0 = 0; r0 < nr; r0 += QUANT_ROW_BLOCK) {

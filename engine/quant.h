@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ggml's type ids, as stored in GGUF tensor infos. */
+/* ggml's type ids, as stored in GGUF tensor infos (ggml.h). Ids 4, 5 (Q4_2, Q4_3), 31-33
+ * (Q4_0_4_4, Q4_0_4_8, Q4_0_8_8) and 36-38 (IQ4_NL_4_4...) were removed from ggml and are not
+ * types: a file naming them is malformed. */
 enum ggml_type {
     GGML_TYPE_F32 = 0, GGML_TYPE_F16 = 1, GGML_TYPE_Q4_0 = 2, GGML_TYPE_Q4_1 = 3,
     GGML_TYPE_Q5_0 = 6, GGML_TYPE_Q5_1 = 7, GGML_TYPE_Q8_0 = 8, GGML_TYPE_Q8_1 = 9,
@@ -28,8 +30,9 @@ enum ggml_type {
     GGML_TYPE_IQ3_XXS = 18, GGML_TYPE_IQ1_S = 19, GGML_TYPE_IQ4_NL = 20, GGML_TYPE_IQ3_S = 21,
     GGML_TYPE_IQ2_S = 22, GGML_TYPE_IQ4_XS = 23, GGML_TYPE_I8 = 24, GGML_TYPE_I16 = 25,
     GGML_TYPE_I32 = 26, GGML_TYPE_I64 = 27, GGML_TYPE_F64 = 28, GGML_TYPE_IQ1_M = 29,
-    GGML_TYPE_BF16 = 30, GGML_TYPE_TQ1_0 = 34, GGML_TYPE_TQ2_0 = 35,
-    GGML_TYPE_COUNT = 39
+    GGML_TYPE_BF16 = 30, GGML_TYPE_TQ1_0 = 34, GGML_TYPE_TQ2_0 = 35, GGML_TYPE_MXFP4 = 39,
+    GGML_TYPE_NVFP4 = 40, GGML_TYPE_Q1_0 = 41, GGML_TYPE_Q2_0 = 42,
+    GGML_TYPE_COUNT = 43
 };
 /* natter's own activation layout, after ggml's ids (never read from a file): Q8_0 with a float
  * scale and the sum of the block's quants, what the repacked Q4_0 kernels want. */
@@ -48,6 +51,10 @@ typedef uint16_t ggml_half;
 #define QK_K 256
 #define K_SCALE_SIZE 12
 #define QK4_NL 32
+#define QK_MXFP4 32
+#define QK_NVFP4 64
+#define QK1_0 128
+#define QK2_0 64
 
 typedef struct { ggml_half d; uint8_t qs[QK4_0 / 2]; } block_q4_0;
 typedef struct { ggml_half d, m; uint8_t qs[QK4_1 / 2]; } block_q4_1;
@@ -97,6 +104,48 @@ typedef struct {
     uint8_t qs[QK_K / 2];
 } block_iq4_xs;
 
+/* MXFP4 (OCP microscaling): 32 E2M1 values (their doubles in quant_kvalues_mxfp4), one E8M0
+ * scale e: value = kvalues[q] * 2^(e - 128). */
+typedef struct { uint8_t e; uint8_t qs[QK_MXFP4 / 2]; } block_mxfp4;
+/* Known, not computed with (sizes only): NVFP4 (4 UE4M3 scales per 64), Q1_0, Q2_0. */
+typedef struct { uint8_t d[QK_NVFP4 / 16]; uint8_t qs[QK_NVFP4 / 2]; } block_nvfp4;
+typedef struct { ggml_half d; uint8_t qs[QK1_0 / 8]; } block_q1_0;
+typedef struct { ggml_half d; uint8_t qs[QK2_0 / 4]; } block_q2_0;
+
+/* Ternary (values -1, 0, 1 times d). TQ1_0: 5 values per byte of qs and 4 per byte of qh in
+ * base 3 (value = digit of q * 3^k read as (uint8_t)(q * 3^k) * 3 >> 8); TQ2_0: 2 bits each. */
+typedef struct {
+    uint8_t qs[(QK_K - 4 * QK_K / 64) / 5];
+    uint8_t qh[QK_K / 64];
+    ggml_half d;
+} block_tq1_0;
+typedef struct { uint8_t qs[QK_K / 4]; ggml_half d; } block_tq2_0;
+
+/* The i-quants: groups of 8 (IQ2, IQ1) or 4 (IQ3) values are an index into a lattice grid
+ * (quant_iq*_grid) plus sign bits; scales per 16 or 32 values. */
+typedef struct { ggml_half d; uint16_t qs[QK_K / 8]; } block_iq2_xxs;
+typedef struct { ggml_half d; uint16_t qs[QK_K / 8]; uint8_t scales[QK_K / 32]; } block_iq2_xs;
+typedef struct {
+    ggml_half d;
+    uint8_t qs[QK_K / 4];     /* 32 grid index bytes, then 32 sign bytes */
+    uint8_t qh[QK_K / 32];    /* the index's bits 8-9 */
+    uint8_t scales[QK_K / 32];
+} block_iq2_s;
+typedef struct { ggml_half d; uint8_t qs[3 * QK_K / 8]; } block_iq3_xxs; /* 64 indices, 8 words */
+typedef struct {
+    ggml_half d;
+    uint8_t qs[QK_K / 4];
+    uint8_t qh[QK_K / 32];
+    uint8_t signs[QK_K / 8];
+    uint8_t scales[QK_K / 64];
+} block_iq3_s;
+typedef struct { ggml_half d; uint8_t qs[QK_K / 8]; uint16_t qh[QK_K / 32]; } block_iq1_s;
+typedef struct {
+    uint8_t qs[QK_K / 8];
+    uint8_t qh[QK_K / 16];
+    uint8_t scales[QK_K / 32]; /* 3-bit scales; the top nibbles of the 4 words: the half d */
+} block_iq1_m;
+
 static_assert(sizeof(block_q4_0) == 18, "block_q4_0");
 static_assert(sizeof(block_q4_1) == 20, "block_q4_1");
 static_assert(sizeof(block_q5_0) == 22, "block_q5_0");
@@ -112,9 +161,23 @@ static_assert(sizeof(block_q8_K) == 292, "block_q8_K");
 static_assert(sizeof(block_q8_0s) == 40, "block_q8_0s");
 static_assert(sizeof(block_iq4_nl) == 18, "block_iq4_nl");
 static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs");
+static_assert(sizeof(block_mxfp4) == 17, "block_mxfp4");
+static_assert(sizeof(block_nvfp4) == 36, "block_nvfp4");
+static_assert(sizeof(block_q1_0) == 18, "block_q1_0");
+static_assert(sizeof(block_q2_0) == 18, "block_q2_0");
+static_assert(sizeof(block_tq1_0) == 54, "block_tq1_0");
+static_assert(sizeof(block_tq2_0) == 66, "block_tq2_0");
+static_assert(sizeof(block_iq2_xxs) == 66, "block_iq2_xxs");
+static_assert(sizeof(block_iq2_xs) == 74, "block_iq2_xs");
+static_assert(sizeof(block_iq2_s) == 82, "block_iq2_s");
+static_assert(sizeof(block_iq3_xxs) == 98, "block_iq3_xxs");
+static_assert(sizeof(block_iq3_s) == 110, "block_iq3_s");
+static_assert(sizeof(block_iq1_s) == 50, "block_iq1_s");
+static_assert(sizeof(block_iq1_m) == 56, "block_iq1_m");
 
-/* The 16 non-linear levels of IQ4_NL / IQ4_XS. */
+/* The 16 non-linear levels of IQ4_NL / IQ4_XS; the 16 E2M1 values of MXFP4, doubled. */
 extern const int8_t quant_kvalues_iq4nl[16];
+extern const int8_t quant_kvalues_mxfp4[16];
 
 /* y[i] = dequant(x)[i] for n values (n a multiple of the block size). */
 typedef void (*quant_to_float_fn)(const void *x, float *y, int64_t n);
@@ -152,9 +215,11 @@ size_t quant_row_size(uint32_t t, int64_t n);
  * x: nr rows of type t, n values each, row r at x + r * bx bytes; y: nc activation columns
  * already quantized to traits(t)->vec_dot_type, column c at y + c * by bytes; s: floats, bs is
  * the column stride in floats. Uses the tile kernels (each weight block loaded once per 4
- * columns; 4x4 with AVX-512 VNNI, 2x4 with AVX2) for Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K and Q6_K,
- * vec_dot otherwise. Results equal vec_dot's up to float summation order (not bit for bit), and each
- * entry's bits do not depend on nr, nc or how rows are split between threads. Pure. */
+ * columns; 4x4 with AVX-512 VNNI, 2x4 with AVX2) for Q4_0, Q5_0, Q8_0, IQ4_NL, Q4_K, Q6_K,
+ * MXFP4, vec_dot otherwise; the IQ1/IQ2/IQ3 and TQ types decode each super-block of a row once
+ * for all the columns (struct quant_iqd). Results equal vec_dot's up to
+ * float summation order (bit for bit for the IQ1/IQ2/IQ3 and TQ types), and each entry's bits
+ * do not depend on nr, nc or how rows are split between threads. Pure. */
 void quant_mat_dot(uint32_t t, int n, float *s, size_t bs, const void *x, size_t bx,
                    const void *y, size_t by, int nr, int nc);
 

@@ -45,10 +45,39 @@ static inline void quant_q3_K_scales(const uint8_t *in, int8_t out[16]) {
     for (int j = 0; j < 16; j++) out[j] = (int8_t)(out[j] - 32);
 }
 
-/* ---- scalar reference kernels (quant_ref.c) ---- */
+/* 2^(e - 128), half the E8M0 scale e, as a float (exact; subnormal for e < 2): what MXFP4's
+ * doubled E2M1 values are multiplied by (ggml's ggml_e8m0_to_fp32_half). */
+static inline float quant_e8m0_half(uint8_t e) {
+    const uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* The i-quants' lattice grids and sign table (quant_iq_grids.c, ggml's values). */
+extern const uint8_t quant_ksigns_iq2xs[128];
+extern const uint64_t quant_iq2xxs_grid[256];
+extern const uint64_t quant_iq2xs_grid[512];
+extern const uint64_t quant_iq2s_grid[1024];
+extern const uint32_t quant_iq3xxs_grid[256];
+extern const uint32_t quant_iq3s_grid[512];
+extern const uint64_t quant_iq1s_grid[2048];
+#define IQ1S_DELTA 0.125f
+#define IQ1M_DELTA 0.125f
+
+/* The half scale d of an IQ1_M block: the top nibbles of its 4 scale words. */
+static inline uint16_t quant_iq1_m_d(const block_iq1_m *b) {
+    uint16_t sc[4];
+    memcpy(sc, b->scales, sizeof sc);
+    return (uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) |
+                      (sc[3] & 0xf000));
+}
+
+/* ---- scalar reference kernels (quant_ref.c; the IQ/TQ/MXFP4 types in quant_iq_ref.c) ---- */
 #define QUANT_REF_TYPES(X) \
     X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q2_K) X(q3_K) X(q4_K) \
-    X(q5_K) X(q6_K) X(iq4_nl) X(iq4_xs)
+    X(q5_K) X(q6_K) X(iq4_nl) X(iq4_xs) X(mxfp4) X(tq1_0) X(tq2_0) X(iq2_xxs) X(iq2_xs) \
+    X(iq2_s) X(iq3_xxs) X(iq3_s) X(iq1_s) X(iq1_m)
 
 #define X(t) \
     void quant_##t##_to_float(const void *x, float *y, int64_t n); \
@@ -68,6 +97,27 @@ void quant_q4_0_from_float(const float *x, void *y, int64_t n);
 void quant_q4_K_from_float(const float *x, void *y, int64_t n);
 void quant_q6_K_from_float(const float *x, void *y, int64_t n);
 
+/* ---- the super-block i-quants and ternary types decoded for batched products ----
+ * quant_mat_dot decodes a super-block of a row once for all the batch's columns: u = the
+ * value's integer w + OFF (as the SIMD kernels of quant_x86_iq.h do), the 16 scales of its
+ * 16-value groups and its half scale as a float; the products then follow the scalar
+ * reference's integer sums and float steps, so they equal vec_dot bit for bit. */
+struct quant_iqd {
+    _Alignas(32) uint8_t u[QK_K];
+    int16_t sc[QK_K / 16];
+    float d;
+};
+/* Super-block i of the row at x decoded into o. */
+typedef void (*quant_iqd_dec_fn)(const void *x, int i, struct quant_iqd *o);
+/* For decoded rows w[0..nr) (nr <= 16) and nc columns of Q8_K at y (column c at y + c * by):
+ * s[c * bs + r] += (w[r].d * y_c[i].d) * (g * S), S = sum of (u - off) * scale * y over
+ * super-block i (g: 1, or 1/8 for IQ1's values times 8). */
+typedef void (*quant_iqd_gemm_fn)(const struct quant_iqd *w, int nr, const void *y, size_t by,
+                                  int i, float *s, size_t bs, int nc, int off, float g);
+/* Type t's offset off, super-block factor g and final factor f (1 if t decodes so, else 0;
+ * quant.c). */
+int quant_iqd_consts(uint32_t t, int *off, float *g, float *f);
+
 /* ---- SIMD kernel sets ---- */
 enum quant_level { QUANT_SCALAR = 0, QUANT_AVX2, QUANT_AVX512, QUANT_AVX512VNNI, QUANT_NEON };
 
@@ -80,6 +130,8 @@ struct quant_kernels {
     void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n);
     quant_from_float_fn q8_0_from_float, q8_1_from_float, q8_K_from_float, q8_0s_from_float;
     quant_rp_gemm_fn rp_gemm[GGML_TYPE_COUNT];   /* repacked weights of each type */
+    quant_iqd_dec_fn iqd_dec[GGML_TYPE_COUNT];   /* decoding for quant_mat_dot */
+    quant_iqd_gemm_fn iqd_gemm;
 };
 
 /* ---- repacked layouts (quant_repack.c; the SIMD kernels in quant_x86.c) ---- */
@@ -100,6 +152,8 @@ void quant_q8_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const voi
                             int nc);
 void quant_q6_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc);
+void quant_mxfp4x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
+                             int nc);
 void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc);
 /* Points the layouts' gemm at kernel set k (NULL: the scalar references) and notes which

@@ -8,6 +8,8 @@
  *            value 16 + 4m + k). Same size as the rows.
  *   Q8_0x16  d[nb][16], then qs[nb][8][16][4]: byte k of lane r of vector m of block b is
  *            quant 4m + k of row r's block b plus 128. Same size as the rows.
+ *   MXFP4x16 e[nb][16] (the E8M0 scales, a byte each), then qs[nb][4][16][4] as Q4_0x16 (the
+ *            nibbles index quant_kvalues_mxfp4). Same size as the rows.
  *   Q4_Kx16  per superblock (2368 bytes, 16 * 144 + 64): d[16], dmin[16] (halves), sc[8][16]
  *            (the 6-bit scale of sub-block j of row r), mn[4][16][2] (the mins of sub-blocks
  *            2k and 2k + 1 of row r), qs[4][8][16][4]: byte k of lane r of vector m of pair p
@@ -138,6 +140,45 @@ void quant_q8_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const voi
     rp32_gemm_ref(n, s, bs, g, y, by, nc, 128, 512, q8_0x16_u);
 }
 
+/* ---- MXFP4x16: the nibbles as Q4_0x16, a byte of scale per row and block ---- */
+
+static size_t mxfp4x16_group_bytes(int n) {
+    return (size_t)(n / QK_MXFP4) * QUANT_RP_ROWS * sizeof(block_mxfp4);
+}
+
+static void mxfp4x16_pack(const void *x, size_t bx, void *vg, int n) {
+    const int nb = n / QK_MXFP4;
+    uint8_t *g = vg, *qs = g + (size_t)nb * QUANT_RP_ROWS;
+    for (int r = 0; r < QUANT_RP_ROWS; r++) {
+        const block_mxfp4 *row = (const block_mxfp4 *)((const uint8_t *)x + (size_t)r * bx);
+        for (int b = 0; b < nb; b++) {
+            g[(size_t)b * QUANT_RP_ROWS + (size_t)r] = row[b].e;
+            for (int m = 0; m < 4; m++)
+                memcpy(qs + (size_t)b * 256 + (size_t)m * 64 + (size_t)r * 4, row[b].qs + 4 * m, 4);
+        }
+    }
+}
+
+void quant_mxfp4x16_gemm_ref(int n, float *s, size_t bs, const void *vg, const void *vy,
+                             size_t by, int nc) {
+    const int nb = n / QK_MXFP4;
+    const uint8_t *g = vg, *qs = g + (size_t)nb * QUANT_RP_ROWS;
+    for (int c = 0; c < nc; c++) {
+        const block_q8_0s *y = (const block_q8_0s *)((const uint8_t *)vy + (size_t)c * by);
+        for (int r = 0; r < QUANT_RP_ROWS; r++) {
+            float acc = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                int isum = 0;
+                for (int i = 0; i < QK_MXFP4; i++)
+                    isum += quant_kvalues_mxfp4[q4_0x16_u(qs + (size_t)b * 256, r, i)] * y[b].qs[i];
+                const float d = quant_e8m0_half(g[(size_t)b * QUANT_RP_ROWS + (size_t)r]);
+                acc = fmaf(d * y[b].d, (float)isum, acc);
+            }
+            s[(size_t)c * bs + (size_t)r] = acc;
+        }
+    }
+}
+
 /* ---- Q4_Kx16 ---- */
 
 
@@ -255,6 +296,8 @@ static struct quant_repack quant_repacks[] = {
      quant_q4_0x16_gemm_ref, quant_q4_0x16_gemm_ref},
     {"Q8_0x16", GGML_TYPE_Q8_0, QUANT_TYPE_Q8_0S, q8_0x16_group_bytes, q8_0x16_pack,
      quant_q8_0x16_gemm_ref, quant_q8_0x16_gemm_ref},
+    {"MXFP4x16", GGML_TYPE_MXFP4, QUANT_TYPE_Q8_0S, mxfp4x16_group_bytes, mxfp4x16_pack,
+     quant_mxfp4x16_gemm_ref, quant_mxfp4x16_gemm_ref},
     {"Q4_Kx16", GGML_TYPE_Q4_K, GGML_TYPE_Q8_K, q4_Kx16_group_bytes, q4_Kx16_pack,
      quant_q4_Kx16_gemm_ref, quant_q4_Kx16_gemm_ref},
     {"Q6_Kx16", GGML_TYPE_Q6_K, GGML_TYPE_Q8_K, q6_Kx16_group_bytes, q6_Kx16_pack,

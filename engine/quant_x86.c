@@ -1,6 +1,8 @@
 /* engine/quant_x86.c — x86-64 SIMD kernels: AVX2+FMA, AVX-512 (F/BW/VL) and AVX-512 VNNI
- * variants of the dot products, tile kernels and F16 helpers, each function compiled for its
- * ISA with __attribute__((target)) (no global -m flags) and chosen at run time with
+ * variants of the dot products, tile kernels and F16 helpers (the bodies in quant_x86_kern.h,
+ * the i-quants', ternary types' and MXFP4's in quant_x86_iq.h, both compiled once per ISA),
+ * the 512-bit and repacked-layout kernels, each function compiled for its ISA with
+ * __attribute__((target)) (no global -m flags) and chosen at run time with
  * __builtin_cpu_supports. Pure; any thread. */
 #include "quant_impl.h"
 
@@ -51,10 +53,12 @@ enum quant_level quant_level_detect(void) {
 #define KTILES 1
 #define KTILE_MAX_NR 4
 #define KTILE_WIDE_U8 1
+#define KAVX512 1
 #include "quant_x86_kern.h"
 #undef KTILES
 #undef KTILE_MAX_NR
 #undef KTILE_WIDE_U8
+#undef KAVX512
 #undef KSUF
 #undef KATTR
 #undef DPB
@@ -503,6 +507,54 @@ Z512 void q8_0x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const vo
     Z_RP_COLS(rp32_gemm_z512_n, 128, 512, n / QK8_0)
 }
 
+/* 2^(e - 128) for the 16 E8M0 scale bytes at e (quant_e8m0_half; subnormal for e < 2). */
+Z512 inline __m512 z_e8m0_half16(const uint8_t *e) {
+    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)e));
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(v, _mm512_set1_epi32(1)), 23);
+    const __m512i sub = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), v);
+    return _mm512_castsi512_ps(_mm512_mask_blend_epi32(
+        _mm512_cmplt_epu32_mask(v, _mm512_set1_epi32(2)), normal, sub));
+}
+
+/* MXFP4x16 x NC <= 8 Q8_0S columns, as Q4_0x16: the nibbles through a table of the values
+ * + 128 (vpshufb), the offset from the block sums. */
+Z512 inline __attribute__((always_inline)) void mxfp4x16_gemm_z512_n(
+    int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
+    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i tbl = _mm512_broadcast_i32x4(_mm_xor_si128(
+        _mm_loadu_si128((const __m128i *)quant_kvalues_mxfp4), _mm_set1_epi8((char)0x80)));
+    __m512 acc[8];
+    KUNROLL8 for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m512 dx = z_e8m0_half16(g + (size_t)b * QUANT_RP_ROWS);
+        const uint8_t *q = qs + (size_t)b * 256;
+        __m512i w[8];
+        KUNROLL8 for (int m = 0; m < 4; m++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(q + 64 * m));
+            if (NC == 1) /* generation: the weights stream from memory once */
+                _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+            w[m] = _mm512_shuffle_epi8(tbl, _mm512_and_si512(v, m4));
+            w[m + 4] = _mm512_shuffle_epi8(tbl, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+        }
+        KUNROLL8 for (int c = 0; c < NC; c++) {
+            const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
+            __m512i ia = _mm512_set1_epi32(-128 * yb->s);
+            KUNROLL8 for (int m = 0; m < 8; m++)
+                ia = _mm512_dpbusd_epi32(ia, w[m], _mm512_set1_epi32(z_ld32(yb->qs + 4 * m)));
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(yb->d)),
+                                     _mm512_cvtepi32_ps(ia), acc[c]);
+        }
+    }
+    KUNROLL8 for (int c = 0; c < NC; c++) _mm512_storeu_ps(s + (size_t)c * bs, acc[c]);
+}
+
+Z512 void mxfp4x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
+                             size_t by, int nc) {
+    const uint8_t *g = vg;
+    Z_RP_COLS(mxfp4x16_gemm_z512_n, n / QK_MXFP4)
+}
+
 /* Q4_Kx16 x nc Q8_K columns, NC <= 4 at a time: per sub-block the 8 decoded weight vectors
  * are shared by the NC columns; each column's 8 dot steps give the sub-block's sum per row,
  * times the row's scale (vpmulld), summed over the superblock; the mins against the column's
@@ -728,6 +780,65 @@ A2RP void q8_0x16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const vo
     Z_RP_COLS4(rp32_gemm_avx2_n, 1, n / QK8_0)
 }
 
+/* 2^(e - 128) for the 8 E8M0 scale bytes at e. */
+A2RP inline __m256 a2_e8m0_half8(const uint8_t *e) {
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)e));
+    const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(v, _mm256_set1_epi32(1)), 23);
+    const __m256i sub = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), v);
+    const __m256i small = _mm256_cmpgt_epi32(_mm256_set1_epi32(2), v);
+    return _mm256_castsi256_ps(_mm256_blendv_epi8(normal, sub, small));
+}
+
+/* MXFP4x16 x NC <= 4 Q8_0S columns, each half of the rows in turn: u = the value + 12 (0..24,
+ * vpshufb of the nibble); 4 vpmaddubsw pair sums (each <= 2 * 24 * 127) add up exactly in 16
+ * bits (<= 24384) before a vpmaddwd widens them; the offset from the block sum. */
+A2RP inline __attribute__((always_inline)) void mxfp4x16_gemm_avx2_n(
+    int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
+    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i tbl = _mm256_broadcastsi128_si256(_mm_add_epi8(
+        _mm_loadu_si128((const __m128i *)quant_kvalues_mxfp4), _mm_set1_epi8(12)));
+    __m256 acc[4][2];
+    KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *q = qs + (size_t)b * 256;
+        for (int h = 0; h < 2; h++) {
+            const __m256 dx = a2_e8m0_half8(g + (size_t)b * QUANT_RP_ROWS + 8 * h);
+            __m256i w[8];
+            KUNROLL8 for (int m = 0; m < 4; m++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m + 32 * h));
+                if (NC == 1 && h == 0) /* generation: the weights stream from memory once */
+                    _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+                w[m] = _mm256_shuffle_epi8(tbl, _mm256_and_si256(v, m4));
+                w[m + 4] = _mm256_shuffle_epi8(tbl, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+            }
+            KUNROLL8 for (int c = 0; c < NC; c++) {
+                const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
+                __m256i t0 = _mm256_maddubs_epi16(w[0], a2_bcast32(yb->qs));
+                __m256i t1 = _mm256_maddubs_epi16(w[4], a2_bcast32(yb->qs + 16));
+                KUNROLL8 for (int m = 1; m < 4; m++) {
+                    t0 = _mm256_add_epi16(t0, _mm256_maddubs_epi16(w[m], a2_bcast32(yb->qs + 4 * m)));
+                    t1 = _mm256_add_epi16(t1, _mm256_maddubs_epi16(w[m + 4], a2_bcast32(yb->qs + 16 + 4 * m)));
+                }
+                const __m256i ia = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(t0, ones),
+                                                                     _mm256_madd_epi16(t1, ones)),
+                                                    _mm256_set1_epi32(-12 * yb->s));
+                acc[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(yb->d)),
+                                            _mm256_cvtepi32_ps(ia), acc[c][h]);
+            }
+        }
+    }
+    KUNROLL8 for (int c = 0; c < NC; c++) {
+        _mm256_storeu_ps(s + (size_t)c * bs, acc[c][0]);
+        _mm256_storeu_ps(s + (size_t)c * bs + 8, acc[c][1]);
+    }
+}
+
+A2RP void mxfp4x16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
+                             size_t by, int nc) {
+    Z_RP_COLS4(mxfp4x16_gemm_avx2_n, n / QK_MXFP4)
+}
+
 /* Q4_Kx16 x NC <= 4 Q8_K columns, each half of the rows in turn per superblock: per sub-block
  * the 8 decoded weight vectors are shared by the columns; a sub-block's 8 vpmaddubsw add up in
  * 16 bits (u <= 15, |y| <= 127: <= 30480), one vpmaddwd widens them, vpmulld applies the row's
@@ -875,8 +986,22 @@ A2RP void q6_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const vo
             [GGML_TYPE_Q2_K] = q2_K_vec_dot_##sfx, [GGML_TYPE_Q3_K] = q3_K_vec_dot_##sfx,   \
             [GGML_TYPE_Q4_K] = q4_K_vec_dot_##sfx, [GGML_TYPE_Q5_K] = q5_K_vec_dot_##sfx,   \
             [GGML_TYPE_Q6_K] = q6_K_vec_dot_##sfx, [GGML_TYPE_IQ4_NL] = iq4_nl_vec_dot_##sfx, \
-            [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx,                                      \
+            [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx, [GGML_TYPE_MXFP4] = mxfp4_vec_dot_##sfx, \
+            [GGML_TYPE_TQ1_0] = tq1_0_vec_dot_##sfx, [GGML_TYPE_TQ2_0] = tq2_0_vec_dot_##sfx, \
+            [GGML_TYPE_IQ2_XXS] = iq2_xxs_vec_dot_##sfx, [GGML_TYPE_IQ2_XS] = iq2_xs_vec_dot_##sfx, \
+            [GGML_TYPE_IQ2_S] = iq2_s_vec_dot_##sfx, [GGML_TYPE_IQ3_XXS] = iq3_xxs_vec_dot_##sfx, \
+            [GGML_TYPE_IQ3_S] = iq3_s_vec_dot_##sfx, [GGML_TYPE_IQ1_S] = iq1_s_vec_dot_##sfx, \
+            [GGML_TYPE_IQ1_M] = iq1_m_vec_dot_##sfx,                                        \
         },                                                                                  \
+        .tile = {[GGML_TYPE_MXFP4] = mxfp4_tile_##sfx},                                    \
+        .iqd_dec = {                                                                        \
+            [GGML_TYPE_TQ1_0] = tq1_0_iqd_##sfx, [GGML_TYPE_TQ2_0] = tq2_0_iqd_##sfx,       \
+            [GGML_TYPE_IQ2_XXS] = iq2_xxs_iqd_##sfx, [GGML_TYPE_IQ2_XS] = iq2_xs_iqd_##sfx, \
+            [GGML_TYPE_IQ2_S] = iq2_s_iqd_##sfx, [GGML_TYPE_IQ3_XXS] = iq3_xxs_iqd_##sfx,   \
+            [GGML_TYPE_IQ3_S] = iq3_s_iqd_##sfx, [GGML_TYPE_IQ1_S] = iq1_s_iqd_##sfx,       \
+            [GGML_TYPE_IQ1_M] = iq1_m_iqd_##sfx,                                            \
+        },                                                                                  \
+        .iqd_gemm = iqd_gemm_##sfx,                                                         \
         .f16_dot_f32 = f16_dot_f32_##sfx, .f16_axpy = f16_axpy_##sfx,                       \
         .f16_to_f32 = f16_to_f32_##sfx, .f32_to_f16 = f32_to_f16_##sfx,                     \
         .q8_0_from_float = q8_0_from_float_##sfx, .q8_1_from_float = q8_1_from_float_##sfx, \
@@ -901,6 +1026,7 @@ static void quant_x86_init(void) {
     quant_kernels_avx2.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_avx2;
     quant_kernels_avx2.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_avx2;
     quant_kernels_avx2.rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_avx2;
+    quant_kernels_avx2.rp_gemm[GGML_TYPE_MXFP4] = mxfp4x16_gemm_avx2;
 
     quant_kernels_vnni = quant_kernels_vnni_base;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;
@@ -917,6 +1043,7 @@ static void quant_x86_init(void) {
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_z512;
+    quant_kernels_vnni.rp_gemm[GGML_TYPE_MXFP4] = mxfp4x16_gemm_z512;
 }
 
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {

@@ -575,7 +575,9 @@ KATTR void KSUF(q8_K_from_float)(const float *x, void *vy, int64_t n) {
 /* Blocks of 32 against Q8_0, weights decoded to unsigned bytes u = w + K:
  * dot = dpbusd(u, y) - K * sum(y), the K * sum(y) part computed once per column; K < 0: signed
  * weights (the sign trick per pair, for maddubs, whose u x s pair sums must fit in 16 bits). */
-#define KTILE32(NAME, XT, DECODE_U, K)                                                      \
+#define KTILE32(NAME, XT, DECODE_U, K) KTILE32_D(NAME, XT, DECODE_U, K, KSUF(h2f)(xb->d))
+/* XD: the float scale of block xb */
+#define KTILE32_D(NAME, XT, DECODE_U, K, XD)                                                \
     KATTR inline __attribute__((always_inline)) void KSUF(NAME##_tile_n)(                   \
         int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,     \
         const int NR, const int NC) {                                                       \
@@ -589,7 +591,7 @@ KATTR void KSUF(q8_K_from_float)(const float *x, void *vy, int64_t n) {
             KUNROLL for (int r = 0; r < NR; r++) {                                          \
                 const XT *xb = (const XT *)(x + (size_t)r * bx) + i;                        \
                 DECODE_U;                                                                   \
-                dx[r] = _mm256_set1_ps(KSUF(h2f)(xb->d));                                   \
+                dx[r] = _mm256_set1_ps(XD);                                                 \
             }                                                                               \
             KUNROLL for (int c = 0; c < NC; c++) {                                          \
                 const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)c * by) + i;        \
@@ -791,3 +793,5 @@ KTILE_DISPATCH(q6_K)
 #endif
 
 #endif /* KTILES */
+
+#include "quant_x86_iq.h"

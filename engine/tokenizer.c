@@ -1,75 +1,25 @@
 /* engine/tokenizer.c — the vocabulary (tokenizer.ggml.* metadata, validated) and the two
  * tokenizers llama.cpp runs for it: SentencePiece-style score merging with byte fallback
- * (`llama`) and byte-level BPE with hand-written pre-tokenizers (`gpt2`); special-token
- * partitioning, pieces and detokenization. The behaviour follows llama.cpp's llama-vocab.cpp /
+ * (`llama`) and BPE (`gpt2`: byte-level, `gemma4`: raw UTF-8 with <0xXX> byte fallback) after
+ * the pre-tokenizers of engine/tokenizer_pre.c; special-token
+ * partitioning, pieces and detokenization. The merge models themselves are in
+ * engine/tokenizer_model.c. The behaviour follows llama.cpp's llama-vocab.cpp /
  * unicode.cpp so that ids match its outputs. A vocab is read-only after vocab_load: every
  * function here may be called from any thread; all scratch memory is per call. */
 #include "tokenizer.h"
 
 #include <ctype.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "tokenizer_impl.h"
+#include "tokenizer_pre.h"
 #include "unicode.h"
-
-/* ---- pre-tokenizers: each is a list of passes (llama.cpp's regex list) ---- */
-
-enum vocab_pre {
-    PRE_DEFAULT, PRE_GPT2, PRE_LLAMA3, PRE_QWEN2, PRE_STARCODER, PRE_DEEPSEEK_CODER,
-    PRE_DEEPSEEK_LLM,
-};
-
-static const struct {
-    const char *name;
-    enum vocab_pre pre;
-    int ignore_merges, force_bos;
-} vocab_pre_names[] = {
-    {"default", PRE_DEFAULT, 0, 0},
-    {"gpt-2", PRE_GPT2, 0, 0},        {"phi-2", PRE_GPT2, 0, 0},
-    {"mpt", PRE_GPT2, 0, 0},          {"olmo", PRE_GPT2, 0, 0},
-    {"jais", PRE_GPT2, 0, 0},
-    {"llama-bpe", PRE_LLAMA3, 1, 1},  {"llama3", PRE_LLAMA3, 1, 1},
-    {"llama-v3", PRE_LLAMA3, 1, 1},   {"falcon3", PRE_LLAMA3, 1, 1},
-    {"dbrx", PRE_LLAMA3, 0, 0},       {"smaug-bpe", PRE_LLAMA3, 0, 0},
-    {"qwen2", PRE_QWEN2, 0, 0},       {"deepseek-r1-qwen", PRE_QWEN2, 0, 0},
-    {"stablelm2", PRE_QWEN2, 0, 0},
-    {"starcoder", PRE_STARCODER, 0, 0}, {"refact", PRE_STARCODER, 0, 0},
-    {"smollm", PRE_STARCODER, 0, 0},  {"command-r", PRE_STARCODER, 0, 0},
-    {"codeshell", PRE_STARCODER, 0, 0}, {"exaone", PRE_STARCODER, 0, 0},
-    {"minerva-7b", PRE_STARCODER, 0, 0},
-    {"deepseek-coder", PRE_DEEPSEEK_CODER, 0, 0},
-    {"deepseek-llm", PRE_DEEPSEEK_LLM, 0, 0},
-};
-#define VOCAB_N_PRE (sizeof vocab_pre_names / sizeof vocab_pre_names[0])
-
-struct vocab {
-    enum vocab_type type;
-    enum vocab_pre pre;
-    char pre_name[32];
-    int32_t n_tokens;
-    char *arena;          /* all token texts, each NUL-terminated */
-    uint32_t *text_off;   /* [n_tokens] into arena */
-    uint32_t *text_len;
-    float *scores;        /* [n_tokens] */
-    uint16_t *attr;       /* [n_tokens] enum vocab_attr */
-    int16_t *byte_val;    /* [n_tokens] the byte of a BYTE token, else -1 */
-    uint32_t *hash;       /* text -> id + 1 (0: empty), open addressing */
-    size_t hash_mask;
-    uint64_t *merge_key;  /* (left id << 32 | right id), UINT64_MAX: empty */
-    int32_t *merge_rank;
-    size_t merge_mask;
-    int32_t *specials;    /* control/user/unknown tokens, longest text first */
-    int n_specials;
-    int32_t byte_tok[256];    /* SPM: <0xXX> (else the 1-byte token), -1 if neither */
-    char bytemap[256][4];     /* BPE: the UTF-8 of the code point standing for each byte */
-    uint8_t bytemap_len[256];
-    int32_t bos, eos, eot, eom, unk, sep, pad;
-    int add_bos, add_eos, add_space_prefix, ignore_merges;
-};
 
 static void vocab_err(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -89,10 +39,6 @@ static uint64_t vocab_hash_bytes(const char *s, size_t n) {
         h *= 1099511628211ull;
     }
     return h ^ (h >> 29);
-}
-
-static const char *vocab_text(const struct vocab *v, int32_t id) {
-    return v->arena + v->text_off[id];
 }
 
 int32_t vocab_find(const struct vocab *v, const char *text, size_t len) {
@@ -138,7 +84,7 @@ static size_t vocab_merge_slot(uint64_t key, size_t mask) {
     return (size_t)key & mask;
 }
 
-static int32_t vocab_merge_find(const struct vocab *v, int32_t l, int32_t r) {
+int32_t vocab_merge_find(const struct vocab *v, int32_t l, int32_t r) {
     if (!v->merge_key)
         return -1;
     uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
@@ -184,6 +130,7 @@ void vocab_free(struct vocab *v) {
     free(v->merge_key);
     free(v->merge_rank);
     free(v->specials);
+    pre_free(v->pre);
     free(v);
 }
 
@@ -252,39 +199,121 @@ static void vocab_set_attr_by_text(struct vocab *v, const char *text, unsigned b
         v->attr[id] &= (uint16_t)~bit;
 }
 
-/* llama.cpp's end-of-generation rules: token texts that end a turn, plus eos/eot/eom. */
-static void vocab_mark_eog(struct vocab *v) {
-    static const char *const eot_texts[] = {
-        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>",
-        "_<EOT>", ("<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"),
-    };
-    static const char *const eog_texts[] = {
-        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-        "<EOT>", "_<EOT>",
-        /* FIM pad / repo / file separator tokens, which llama.cpp also treats as EOG */
-        "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
-        "<reponame>", "<|file_sep|>", "<file_sep>",
-    };
-    if (v->eot < 0) {
-        for (size_t i = 0; i < sizeof eot_texts / sizeof eot_texts[0] && v->eot < 0; i++)
-            v->eot = vocab_find(v, eot_texts[i], strlen(eot_texts[i]));
+/* The id of the token with this text if it is in the EOG set, else -1. */
+static int32_t vocab_eog_id(const struct vocab *v, const char *text) {
+    int32_t id = vocab_find(v, text, strlen(text));
+    return id >= 0 && (v->attr[id] & VOCAB_ATTR_EOG) ? id : -1;
+}
+
+/* Sets CONTROL on a token llama.cpp finds by its text and treats as special. */
+static void vocab_force_control(struct vocab *v, int32_t id) {
+    if (id >= 0)
+        v->attr[id] |= VOCAB_ATTR_CONTROL;
+}
+
+/* The first token (in the order given) with one of the texts, -1 if none. */
+static int32_t vocab_find_any(const struct vocab *v, const char *const *texts, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int32_t id = vocab_find(v, texts[i], strlen(texts[i]));
+        if (id >= 0)
+            return id;
     }
-    if (v->eom < 0)
-        v->eom = vocab_find(v, "<|eom_id|>", 10);
-    for (size_t i = 0; i < sizeof eog_texts / sizeof eog_texts[0]; i++) {
-        int32_t id = vocab_find(v, eog_texts[i], strlen(eog_texts[i]));
-        if (id >= 0) {
-            v->attr[id] |= VOCAB_ATTR_EOG;
-            if (!(v->attr[id] & VOCAB_ATTR_CONTROL))
-                v->attr[id] = (uint16_t)((v->attr[id] & VOCAB_ATTR_EOG) | VOCAB_ATTR_CONTROL);
+    return -1;
+}
+
+#define VOCAB_FIND_ANY(v, a) vocab_find_any((v), (a), sizeof(a) / sizeof((a)[0]))
+#define VOCAB_DS_EOS ("<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>")
+
+/* llama.cpp's special-token rules (llama_vocab::impl::load, "auto-detect special tokens by
+ * text" up to the EOG workarounds): EOT/EOM/FIM tokens found by text when the GGUF names none
+ * (and made CONTROL), "unused" control tokens, the end-of-generation set, gpt-oss's always
+ * rendered tokens, and the o200k-harmony / gemma4 exceptions. Where llama.cpp picks "the
+ * first" of several texts in hash-map order, natter takes the first in its list. */
+static void vocab_special_rules(struct vocab *v) {
+    static const char *const eot_texts[] = {
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+        "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", VOCAB_DS_EOS, "<end_of_utterance>",
+    };
+    static const char *const fim_pre[] = {
+        "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>",
+        "<PRE>", "\xe2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>",
+    };
+    static const char *const fim_suf[] = {
+        "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "hole\xef\xbd\x9c>",
+        "<SUF>", "\xe2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
+    };
+    static const char *const fim_mid[] = {
+        "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>",
+        "<MID>", "\xe2\x96\x81<MID>", "<|code_middle|>", "<|middle|>",
+    };
+    static const char *const fim_pad[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"};
+    static const char *const fim_rep[] = {
+        "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>",
+    };
+    static const char *const fim_sep[] = {"<|file_sep|>"};
+    static const char *const eog_texts[] = {
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>",
+        "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>",
+        "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>",
+        "<|tool_response>", VOCAB_DS_EOS, "[e~[",
+    };
+    static const char *const always_rendered[] = {
+        "<|channel|>", "<|message|>", "<|start|>", "<|constrain|>",
+    };
+    int32_t *ids[] = {&v->eot, &v->fim_pre, &v->fim_suf, &v->fim_mid, &v->fim_pad, &v->fim_rep,
+                      &v->fim_sep};
+    const char *const *lists[] = {eot_texts, fim_pre, fim_suf, fim_mid, fim_pad, fim_rep, fim_sep};
+    size_t lens[] = {sizeof eot_texts / sizeof eot_texts[0], sizeof fim_pre / sizeof fim_pre[0],
+                     sizeof fim_suf / sizeof fim_suf[0],     sizeof fim_mid / sizeof fim_mid[0],
+                     sizeof fim_pad / sizeof fim_pad[0],     sizeof fim_rep / sizeof fim_rep[0],
+                     sizeof fim_sep / sizeof fim_sep[0]};
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        if (*ids[k] < 0) {
+            *ids[k] = vocab_find_any(v, lists[k], lens[k]);
+            vocab_force_control(v, *ids[k]);
         }
     }
-    if (v->eot >= 0 && !(v->attr[v->eot] & VOCAB_ATTR_CONTROL))
-        v->attr[v->eot] = (uint16_t)((v->attr[v->eot] & VOCAB_ATTR_EOG) | VOCAB_ATTR_CONTROL);
+    if (v->eom < 0) {
+        v->eom = vocab_find(v, "<|eom_id|>", 10);
+        vocab_force_control(v, v->eom);
+    }
+    for (int32_t i = 0; i < v->n_tokens; i++)
+        if ((v->attr[i] & VOCAB_ATTR_CONTROL) && v->text_len[i] >= 6 &&
+            strstr(vocab_text(v, i), "unused"))
+            v->attr[i] |= VOCAB_ATTR_UNUSED;
+
+    int32_t fim_ends[3] = {v->fim_pad, v->fim_rep, v->fim_sep};
+    for (int i = 0; i < 3; i++)
+        if (fim_ends[i] >= 0)
+            v->attr[fim_ends[i]] |= VOCAB_ATTR_EOG;
+    for (size_t i = 0; i < sizeof eog_texts / sizeof eog_texts[0]; i++) {
+        int32_t id = vocab_find(v, eog_texts[i], strlen(eog_texts[i]));
+        if (id >= 0)
+            v->attr[id] |= VOCAB_ATTR_EOG | VOCAB_ATTR_CONTROL;
+    }
+    for (size_t i = 0; i < sizeof always_rendered / sizeof always_rendered[0]; i++) {
+        int32_t id = vocab_find(v, always_rendered[i], strlen(always_rendered[i]));
+        if (id >= 0)
+            v->attr[id] = (uint16_t)((v->attr[id] & VOCAB_ATTR_EOG) | VOCAB_ATTR_USER);
+    }
     int32_t ends[3] = {v->eos, v->eot, v->eom};
     for (int i = 0; i < 3; i++)
         if (ends[i] >= 0)
             v->attr[ends[i]] |= VOCAB_ATTR_EOG;
+
+    /* o200k-harmony (gpt-oss) and solar-open end a message with <|end|> but a generation with
+     * <|return|> / <|call|>: <|end|> is then not EOG, and is rendered */
+#define VOCAB_EOG_ID(t) vocab_eog_id(v, (t))
+    int32_t end = VOCAB_EOG_ID("<|end|>");
+    int has_call = VOCAB_EOG_ID("<|call|>") >= 0 || VOCAB_EOG_ID("<|calls|>") >= 0;
+    if (end >= 0 && has_call &&
+        (VOCAB_EOG_ID("<|return|>") >= 0 || VOCAB_EOG_ID("<|flush|>") >= 0))
+        v->attr[end] = VOCAB_ATTR_USER;
+    /* gemma4 (and paddleocr): </s> is not EOG when <|tool_response> is */
+    int32_t s_end = VOCAB_EOG_ID("</s>");
+    if (s_end >= 0 && VOCAB_EOG_ID("<|tool_response>") >= 0)
+        v->attr[s_end] = VOCAB_ATTR_NORMAL;
+#undef VOCAB_EOG_ID
 }
 
 static int vocab_load_merges(struct vocab *v, const gguf *g, char *err, size_t err_len) {
@@ -292,8 +321,10 @@ static int vocab_load_merges(struct vocab *v, const gguf *g, char *err, size_t e
     uint64_t n;
     const uint8_t *data;
     int rc = gguf_get_arr(g, "tokenizer.ggml.merges", &at, &n, &data);
+    if (rc == -1 && v->pre && (pre_flags(v->pre) & PRE_NO_MERGES))
+        return ENG_OK; /* kimi-k2: llama.cpp runs it without merges */
     if (rc == -1) {
-        vocab_err(err, err_len, "tokenizer.ggml.merges is missing (needed by a gpt2 tokenizer)");
+        vocab_err(err, err_len, "tokenizer.ggml.merges is missing (needed by a BPE tokenizer)");
         return ENG_E_FORMAT;
     }
     if (rc != 0 || at != GGUF_TYPE_STRING) {
@@ -472,8 +503,9 @@ static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t e
     return ENG_OK;
 }
 
-int vocab_load(const gguf *g, struct vocab **out, char *err, size_t err_len) {
-    *out = NULL;
+/* tokenizer.ggml.model and tokenizer.ggml.pre: the kind of tokenizer and its pre-tokenizer.
+ * "gemma4" is a BPE whose pre-tokenizer is always gemma4 (llama.cpp ignores the pre key). */
+static int vocab_load_kind(struct vocab *v, const gguf *g, char *err, size_t err_len) {
     struct gguf_str s;
     int rc = gguf_get_str(g, "tokenizer.ggml.model", &s);
     if (rc == -1) {
@@ -484,103 +516,111 @@ int vocab_load(const gguf *g, struct vocab **out, char *err, size_t err_len) {
         vocab_err(err, err_len, "tokenizer.ggml.model: not a string");
         return ENG_E_FORMAT;
     }
-    struct vocab *v = calloc(1, sizeof *v);
-    if (!v) {
-        vocab_err(err, err_len, "out of memory");
-        return ENG_E_NOMEM;
-    }
+    const char *pre = NULL;
+    size_t pre_len = 0;
     if (s.len == 5 && memcmp(s.p, "llama", 5) == 0) {
         v->type = VOCAB_SPM;
     } else if (s.len == 4 && memcmp(s.p, "gpt2", 4) == 0) {
         v->type = VOCAB_BPE;
+        pre = "default";
+        pre_len = 7;
+    } else if (s.len == 6 && memcmp(s.p, "gemma4", 6) == 0) {
+        v->type = VOCAB_BPE;
+        pre = "gemma4";
+        pre_len = 6;
     } else {
-        vocab_err(err, err_len, "tokenizer model '%.*s' is not supported (supported: llama, gpt2)",
+        vocab_err(err, err_len,
+                  "tokenizer model '%.*s' is not supported (supported: llama, gpt2, gemma4)",
                   (int)(s.len > 64 ? 64 : s.len), s.p);
-        free(v);
         return ENG_E_UNSUPPORTED;
     }
-
-    int force_bos = 0;
-    v->pre = PRE_DEFAULT;
-    snprintf(v->pre_name, sizeof v->pre_name, "default");
-    rc = gguf_get_str(g, "tokenizer.ggml.pre", &s);
+    struct gguf_str ps;
+    rc = gguf_get_str(g, "tokenizer.ggml.pre", &ps);
     if (rc != 0 && rc != -1) {
         vocab_err(err, err_len, "tokenizer.ggml.pre: not a string");
-        free(v);
         return ENG_E_FORMAT;
     }
-    if (v->type == VOCAB_BPE && rc == 0 && s.len > 0) {
-        size_t i = 0;
-        while (i < VOCAB_N_PRE && !(strlen(vocab_pre_names[i].name) == s.len &&
-                                    memcmp(vocab_pre_names[i].name, s.p, s.len) == 0))
-            i++;
-        if (i == VOCAB_N_PRE) {
-            vocab_err(err, err_len,
-                      "unknown pre-tokenizer '%.*s' (supported: default, gpt-2, llama-bpe, qwen2, "
-                      "starcoder, deepseek-coder, deepseek-llm, refact, smollm, and aliases)",
-                      (int)(s.len > 64 ? 64 : s.len), s.p);
-            free(v);
-            return ENG_E_UNSUPPORTED;
-        }
-        v->pre = vocab_pre_names[i].pre;
-        v->ignore_merges = vocab_pre_names[i].ignore_merges;
-        force_bos = vocab_pre_names[i].force_bos;
-        snprintf(v->pre_name, sizeof v->pre_name, "%s", vocab_pre_names[i].name);
+    if (v->type != VOCAB_BPE)
+        return ENG_OK; /* llama.cpp: only BPE models have pre-tokenizers */
+    if (rc == 0 && ps.len > 0 && strcmp(pre, "gemma4") != 0) {
+        pre = ps.p;
+        pre_len = (size_t)ps.len;
     }
+    rc = pre_load(pre, pre_len, &v->pre, err, err_len);
+    if (rc == ENG_OK)
+        v->pre_fl = pre_flags(v->pre);
+    return rc;
+}
 
-    rc = vocab_load_tokens(v, g, err, err_len);
-    if (rc == ENG_OK && v->type == VOCAB_BPE)
-        rc = vocab_load_merges(v, g, err, err_len);
-    if (rc != ENG_OK) {
-        vocab_free(v);
-        return rc;
-    }
-
+/* The special token ids and add_* flags: llama.cpp's defaults for the model kind, then the
+ * GGUF keys. */
+static int vocab_load_ids(struct vocab *v, const gguf *g, char *err, size_t err_len) {
     int32_t n = v->n_tokens;
+    v->eot = v->eom = v->sep = v->pad = -1;
+    v->fim_pre = v->fim_suf = v->fim_mid = v->fim_pad = v->fim_rep = v->fim_sep = -1;
     if (v->type == VOCAB_SPM) {
         v->bos = n > 1 ? 1 : -1;
         v->eos = n > 2 ? 2 : -1;
         v->unk = 0;
         v->add_space_prefix = 1;
         v->add_bos = 1;
+    } else if (strcmp(pre_name(v->pre), "gemma4") == 0 || (v->pre_fl & PRE_NO_BOS)) {
+        v->bos = -1;
+        v->eos = strcmp(pre_name(v->pre), "gemma4") == 0 || n <= 11 ? -1 : 11;
+        v->unk = -1;
+        v->add_bos = (v->pre_fl & PRE_ADD_BOS) != 0;
     } else {
         v->bos = v->eos = n > 11 ? 11 : -1;
         v->unk = -1;
-        v->add_bos = force_bos;
+        v->add_bos = (v->pre_fl & PRE_ADD_BOS) != 0;
     }
-    v->eot = v->eom = v->sep = v->pad = -1;
-    if (vocab_load_id(g, "tokenizer.ggml.bos_token_id", n, 1, &v->bos, err, err_len) ||
-        vocab_load_id(g, "tokenizer.ggml.eos_token_id", n, 1, &v->eos, err, err_len) ||
-        vocab_load_id(g, "tokenizer.ggml.eot_token_id", n, 1, &v->eot, err, err_len) ||
-        vocab_load_id(g, "tokenizer.ggml.eom_token_id", n, 1, &v->eom, err, err_len) ||
-        vocab_load_id(g, "tokenizer.ggml.unknown_token_id", n, 1, &v->unk, err, err_len) ||
-        vocab_load_id(g, "tokenizer.ggml.seperator_token_id", n, 0, &v->sep, err, err_len) ||
-        vocab_load_id(g, "tokenizer.ggml.padding_token_id", n, 0, &v->pad, err, err_len) ||
-        vocab_load_bool(g, "tokenizer.ggml.add_bos_token", &v->add_bos, err, err_len) ||
+    static const struct {
+        const char *key;
+        size_t off;
+        int strict;
+    } keys[] = {
+        {"tokenizer.ggml.bos_token_id", offsetof(struct vocab, bos), 1},
+        {"tokenizer.ggml.eos_token_id", offsetof(struct vocab, eos), 1},
+        {"tokenizer.ggml.eot_token_id", offsetof(struct vocab, eot), 1},
+        {"tokenizer.ggml.eom_token_id", offsetof(struct vocab, eom), 1},
+        {"tokenizer.ggml.unknown_token_id", offsetof(struct vocab, unk), 1},
+        {"tokenizer.ggml.seperator_token_id", offsetof(struct vocab, sep), 0},
+        {"tokenizer.ggml.padding_token_id", offsetof(struct vocab, pad), 0},
+        {"tokenizer.ggml.fim_pre_token_id", offsetof(struct vocab, fim_pre), 0},
+        {"tokenizer.ggml.fim_suf_token_id", offsetof(struct vocab, fim_suf), 0},
+        {"tokenizer.ggml.fim_mid_token_id", offsetof(struct vocab, fim_mid), 0},
+        {"tokenizer.ggml.fim_pad_token_id", offsetof(struct vocab, fim_pad), 0},
+        {"tokenizer.ggml.fim_rep_token_id", offsetof(struct vocab, fim_rep), 0},
+        {"tokenizer.ggml.fim_sep_token_id", offsetof(struct vocab, fim_sep), 0},
+        {"tokenizer.ggml.prefix_token_id", offsetof(struct vocab, fim_pre), 0},
+        {"tokenizer.ggml.suffix_token_id", offsetof(struct vocab, fim_suf), 0},
+        {"tokenizer.ggml.middle_token_id", offsetof(struct vocab, fim_mid), 0},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (vocab_load_id(g, keys[i].key, n, keys[i].strict,
+                          (int32_t *)(void *)((char *)v + keys[i].off), err, err_len))
+            return ENG_E_FORMAT;
+    if (vocab_load_bool(g, "tokenizer.ggml.add_bos_token", &v->add_bos, err, err_len) ||
         vocab_load_bool(g, "tokenizer.ggml.add_eos_token", &v->add_eos, err, err_len) ||
         vocab_load_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err,
-                        err_len)) {
-        vocab_free(v);
+                        err_len))
         return ENG_E_FORMAT;
-    }
+    if (v->pre_fl & PRE_FORCE_BOS)
+        v->add_bos = 1; /* llama.cpp's workaround for Gemma 4 */
     if (v->add_bos && v->bos < 0)
         v->add_bos = 0;
     if (v->add_eos && v->eos < 0)
         v->add_eos = 0;
+    return ENG_OK;
+}
 
-    vocab_mark_eog(v);
-
-    /* special tokens, longest text first (llama.cpp's partition order) */
+/* llama.cpp's cache_special_tokens: control/user/unknown tokens, longest text first. */
+static int vocab_build_specials(struct vocab *v) {
+    int32_t n = v->n_tokens;
     v->specials = malloc(sizeof *v->specials * (size_t)n);
-    if (!v->specials) {
-        vocab_free(v);
-        vocab_err(err, err_len, "out of memory");
-        return ENG_E_NOMEM;
-    }
     struct vocab_special_key *keys = malloc(sizeof *keys * (size_t)n);
-    if (!keys) {
-        vocab_free(v);
-        vocab_err(err, err_len, "out of memory");
+    if (!v->specials || !keys) {
+        free(keys);
         return ENG_E_NOMEM;
     }
     for (int32_t i = 0; i < n; i++)
@@ -591,29 +631,67 @@ int vocab_load(const gguf *g, struct vocab **out, char *err, size_t err_len) {
     for (int i = 0; i < v->n_specials; i++)
         v->specials[i] = keys[i].id;
     free(keys);
+    return ENG_OK;
+}
 
-    /* Phi-3 strips the whitespace after its special tokens (llama.cpp keys this on the name). */
-    rc = gguf_get_str(g, "general.name", &s);
-    if (rc == 0) {
-        char name[128];
-        size_t k = s.len < sizeof name - 1 ? (size_t)s.len : sizeof name - 1;
-        for (size_t i = 0; i < k; i++)
-            name[i] = (char)tolower((unsigned char)s.p[i]);
-        name[k] = 0;
-        if (strstr(name, "phi-3") || strstr(name, "phi3")) {
-            for (int i = 0; i < v->n_specials; i++)
-                v->attr[v->specials[i]] |= VOCAB_ATTR_RSTRIP;
-            vocab_set_attr_by_text(v, "</s>", VOCAB_ATTR_RSTRIP, 1);
-            vocab_set_attr_by_text(v, "<unk>", VOCAB_ATTR_RSTRIP, 0);
-            vocab_set_attr_by_text(v, "<s>", VOCAB_ATTR_RSTRIP, 0);
-            vocab_set_attr_by_text(v, "<|endoftext|>", VOCAB_ATTR_RSTRIP, 0);
-        }
+/* llama.cpp's per-model token attributes, keyed on general.name / the pre name: Phi-3 strips
+ * the whitespace after its special tokens; jina-v2's <mask> strips the whitespace before. */
+static void vocab_name_rules(struct vocab *v, const gguf *g) {
+    struct gguf_str s;
+    const char *pn = v->pre ? pre_name(v->pre) : "";
+    if (!strcmp(pn, "jina-v2-es") || !strcmp(pn, "jina-v2-de") || !strcmp(pn, "jina-v2-code")) {
+        vocab_set_attr_by_text(v, "<mask>", VOCAB_ATTR_LSTRIP, 1);
+        return;
     }
+    if (gguf_get_str(g, "general.name", &s) != 0)
+        return;
+    char name[128];
+    size_t k = s.len < sizeof name - 1 ? (size_t)s.len : sizeof name - 1;
+    for (size_t i = 0; i < k; i++)
+        name[i] = (char)tolower((unsigned char)s.p[i]);
+    name[k] = 0;
+    if (strstr(name, "phi-3") || strstr(name, "phi3")) {
+        for (int i = 0; i < v->n_specials; i++)
+            v->attr[v->specials[i]] |= VOCAB_ATTR_RSTRIP;
+        vocab_set_attr_by_text(v, "</s>", VOCAB_ATTR_RSTRIP, 1);
+        vocab_set_attr_by_text(v, "<unk>", VOCAB_ATTR_RSTRIP, 0);
+        vocab_set_attr_by_text(v, "<s>", VOCAB_ATTR_RSTRIP, 0);
+        vocab_set_attr_by_text(v, "<|endoftext|>", VOCAB_ATTR_RSTRIP, 0);
+    } else if (strstr(name, "modern-bert")) {
+        vocab_set_attr_by_text(v, "[MASK]", VOCAB_ATTR_LSTRIP, 1);
+    }
+}
 
+int vocab_load(const gguf *g, struct vocab **out, char *err, size_t err_len) {
+    *out = NULL;
+    struct vocab *v = calloc(1, sizeof *v);
+    if (!v) {
+        vocab_err(err, err_len, "out of memory");
+        return ENG_E_NOMEM;
+    }
+    int rc = vocab_load_kind(v, g, err, err_len);
+    if (rc == ENG_OK)
+        rc = vocab_load_tokens(v, g, err, err_len);
+    if (rc == ENG_OK && v->type == VOCAB_BPE)
+        rc = vocab_load_merges(v, g, err, err_len);
+    if (rc == ENG_OK)
+        rc = vocab_load_ids(v, g, err, err_len);
+    if (rc == ENG_OK) {
+        vocab_special_rules(v);
+        rc = vocab_build_specials(v);
+        if (rc == ENG_E_NOMEM)
+            vocab_err(err, err_len, "out of memory");
+    }
+    if (rc != ENG_OK) {
+        vocab_free(v);
+        return rc;
+    }
+    vocab_name_rules(v, g);
     for (int b = 0; b < 256; b++) {
         char hex[8];
         snprintf(hex, sizeof hex, "<0x%02X>", b);
-        v->byte_tok[b] = vocab_find(v, hex, 6);
+        v->hex_tok[b] = vocab_find(v, hex, 6);
+        v->byte_tok[b] = v->hex_tok[b];
         if (v->byte_tok[b] < 0) {
             char c = (char)b;
             v->byte_tok[b] = vocab_find(v, &c, 1);
@@ -629,7 +707,7 @@ int vocab_load(const gguf *g, struct vocab **out, char *err, size_t err_len) {
 
 int vocab_n_tokens(const struct vocab *v) { return v->n_tokens; }
 enum vocab_type vocab_kind(const struct vocab *v) { return v->type; }
-const char *vocab_pre_name(const struct vocab *v) { return v->pre_name; }
+const char *vocab_pre_name(const struct vocab *v) { return v->pre ? pre_name(v->pre) : "default"; }
 int32_t vocab_bos(const struct vocab *v) { return v->bos; }
 int32_t vocab_eos(const struct vocab *v) { return v->eos; }
 int32_t vocab_eot(const struct vocab *v) { return v->eot; }
@@ -651,611 +729,6 @@ const char *vocab_token_text(const struct vocab *v, int32_t tok, size_t *len) {
     if (len)
         *len = v->text_len[tok];
     return vocab_text(v, tok);
-}
-
-/* ---- growable arrays for one tokenize call ---- */
-
-struct tok_ids {
-    int32_t *p;
-    size_t n, cap;
-    int oom;
-};
-
-static void tok_ids_push(struct tok_ids *a, int32_t id) {
-    if (a->oom)
-        return;
-    if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 64;
-        int32_t *np = realloc(a->p, nc * sizeof *np);
-        if (!np) {
-            a->oom = 1;
-            return;
-        }
-        a->p = np;
-        a->cap = nc;
-    }
-    a->p[a->n++] = id;
-}
-
-/* Grows *p (elements of size sz) to hold at least need; 0 on success. */
-static int tok_reserve(void *pp, size_t *cap, size_t need, size_t sz) {
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 16;
-    while (nc < need)
-        nc *= 2;
-    void *np = realloc(*(void **)pp, nc * sz);
-    if (!np)
-        return -1;
-    *(void **)pp = np;
-    *cap = nc;
-    return 0;
-}
-
-/* ---- merge sessions (shared by SPM and BPE) ---- */
-
-struct tok_sym {
-    int32_t off, n, prev, next, id;
-};
-
-struct tok_bigram {
-    int32_t left, right, ln, rn;
-    float score;   /* SPM: higher first */
-    int32_t rank;  /* BPE: lower first */
-};
-
-struct tok_session {
-    const struct vocab *v;
-    const char *text;
-    struct tok_sym *sym;
-    size_t n_sym, cap_sym;
-    struct tok_bigram *heap;
-    size_t n_heap, cap_heap;
-    struct tok_ids *out;
-    int oom;
-};
-
-static int tok_bigram_before(const struct vocab *v, const struct tok_bigram *a,
-                             const struct tok_bigram *b) {
-    if (v->type == VOCAB_SPM) {
-        if (a->score != b->score)
-            return a->score > b->score;
-    } else if (a->rank != b->rank) {
-        return a->rank < b->rank;
-    }
-    return a->left < b->left;
-}
-
-static void tok_heap_push(struct tok_session *s, const struct tok_bigram *b) {
-    if (tok_reserve(&s->heap, &s->cap_heap, s->n_heap + 1, sizeof *s->heap)) {
-        s->oom = 1;
-        return;
-    }
-    size_t i = s->n_heap++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!tok_bigram_before(s->v, b, &s->heap[p]))
-            break;
-        s->heap[i] = s->heap[p];
-        i = p;
-    }
-    s->heap[i] = *b;
-}
-
-static struct tok_bigram tok_heap_pop(struct tok_session *s) {
-    struct tok_bigram top = s->heap[0], last = s->heap[--s->n_heap];
-    size_t i = 0, n = s->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && tok_bigram_before(s->v, &s->heap[c + 1], &s->heap[c]))
-            c++;
-        if (!tok_bigram_before(s->v, &s->heap[c], &last))
-            break;
-        s->heap[i] = s->heap[c];
-        i = c;
-    }
-    if (n)
-        s->heap[i] = last;
-    return top;
-}
-
-static void tok_try_bigram(struct tok_session *s, int32_t left, int32_t right) {
-    if (left < 0 || right < 0)
-        return;
-    const struct tok_sym *l = &s->sym[left], *r = &s->sym[right];
-    struct tok_bigram b = {left, right, l->n, r->n, 0.0f, 0};
-    if (s->v->type == VOCAB_SPM) {
-        int32_t id = vocab_find(s->v, s->text + l->off, (size_t)l->n + (size_t)r->n);
-        if (id < 0)
-            return;
-        b.score = s->v->scores[id];
-    } else {
-        if (l->id < 0 || r->id < 0)
-            return;
-        b.rank = vocab_merge_find(s->v, l->id, r->id);
-        if (b.rank < 0)
-            return;
-    }
-    tok_heap_push(s, &b);
-}
-
-/* Splits text[0..len) into characters and merges the best pair until none is left. */
-static void tok_merge(struct tok_session *s, const char *text, size_t len) {
-    s->text = text;
-    s->n_sym = 0;
-    s->n_heap = 0;
-    for (size_t off = 0; off < len;) {
-        size_t cl = unicode_len_utf8((unsigned char)text[off]);
-        if (cl > len - off)
-            cl = len - off;
-        if (tok_reserve(&s->sym, &s->cap_sym, s->n_sym + 1, sizeof *s->sym)) {
-            s->oom = 1;
-            return;
-        }
-        struct tok_sym *y = &s->sym[s->n_sym];
-        y->off = (int32_t)off;
-        y->n = (int32_t)cl;
-        y->prev = (int32_t)s->n_sym - 1;
-        off += cl;
-        y->next = off == len ? -1 : (int32_t)s->n_sym + 1;
-        y->id = s->v->type == VOCAB_BPE ? vocab_find(s->v, text + y->off, cl) : -1;
-        s->n_sym++;
-    }
-    for (size_t i = 1; i < s->n_sym; i++)
-        tok_try_bigram(s, (int32_t)i - 1, (int32_t)i);
-    while (s->n_heap && !s->oom) {
-        struct tok_bigram b = tok_heap_pop(s);
-        struct tok_sym *l = &s->sym[b.left], *r = &s->sym[b.right];
-        if (l->n == 0 || r->n == 0 || l->n != b.ln || r->n != b.rn)
-            continue; /* outdated */
-        l->n += r->n;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0)
-            s->sym[r->next].prev = b.left;
-        if (s->v->type == VOCAB_BPE)
-            l->id = vocab_find(s->v, text + l->off, (size_t)l->n);
-        tok_try_bigram(s, l->prev, b.left);
-        tok_try_bigram(s, b.left, l->next);
-    }
-}
-
-/* SentencePiece: text already has its spaces as U+2581. */
-static void tok_spm(struct tok_session *s, const char *text, size_t len) {
-    const struct vocab *v = s->v;
-    tok_merge(s, text, len);
-    if (s->oom || !s->n_sym)
-        return;
-    for (int32_t i = 0; i != -1; i = s->sym[i].next) {
-        const struct tok_sym *y = &s->sym[i];
-        int32_t id = vocab_find(v, text + y->off, (size_t)y->n);
-        if (id >= 0) {
-            tok_ids_push(s->out, id);
-            continue;
-        }
-        /* byte fallback; a character the vocab cannot spell at all is <unk> */
-        int all = 1;
-        for (int32_t k = 0; k < y->n; k++)
-            all &= v->byte_tok[(unsigned char)text[y->off + k]] >= 0;
-        if (all) {
-            for (int32_t k = 0; k < y->n; k++)
-                tok_ids_push(s->out, v->byte_tok[(unsigned char)text[y->off + k]]);
-        } else if (v->unk >= 0) {
-            tok_ids_push(s->out, v->unk);
-        }
-    }
-}
-
-/* Byte-level BPE of one pre-tokenized word (already in the byte alphabet). */
-static void tok_bpe_word(struct tok_session *s, const char *w, size_t len) {
-    const struct vocab *v = s->v;
-    if (v->ignore_merges) {
-        int32_t id = vocab_find(v, w, len);
-        if (id >= 0) {
-            tok_ids_push(s->out, id);
-            return;
-        }
-    }
-    tok_merge(s, w, len);
-    if (s->oom || !s->n_sym)
-        return;
-    for (int32_t i = 0; i != -1; i = s->sym[i].next) {
-        const struct tok_sym *y = &s->sym[i];
-        if (y->id >= 0) {
-            tok_ids_push(s->out, y->id);
-            continue;
-        }
-        for (int32_t k = 0; k < y->n; k++) {
-            int32_t id = vocab_find(v, w + y->off + k, 1);
-            if (id >= 0)
-                tok_ids_push(s->out, id);
-        }
-    }
-}
-
-/* ---- pre-tokenizer passes over code points ----
- * Each pass is a matcher: the length of the match at pos within [.., end), 0 for none (the
- * unmatched characters between matches then form one piece, as with llama.cpp's regex split).
- * pre_gpt2 and pre_llama3 mirror llama.cpp's custom splitters and always match. */
-
-struct pre_text {
-    const uint32_t *cp;
-    const uint16_t *fl;
-    size_t ws_fail_until; /* pre_ws_at_end: positions below this are known not to match */
-};
-
-#define PRE_FL(t, i, end) ((i) < (end) ? (t)->fl[i] : 0u)
-#define PRE_CP(t, i, end) ((i) < (end) ? (t)->cp[i] : 0xFFFFFFFFu)
-#define PRE_LNW (UNICODE_LETTER | UNICODE_NUMBER | UNICODE_WHITESPACE)
-
-typedef size_t (*pre_fn)(struct pre_text *t, size_t pos, size_t end);
-
-static size_t pre_ws_tail(struct pre_text *t, size_t pos, size_t end, int rn_rule) {
-    size_t nws = 0, last_rn = 0;
-    while (PRE_FL(t, pos + nws, end) & UNICODE_WHITESPACE) {
-        uint32_t c = t->cp[pos + nws];
-        if (rn_rule && (c == '\r' || c == '\n'))
-            last_rn = pos + nws + 1;
-        nws++;
-    }
-    if (last_rn)
-        return last_rn - pos;              /* \s*[\r\n]+ */
-    if (nws > 1 && pos + nws < end)
-        return nws - 1;                    /* \s+(?!\S) */
-    return nws ? nws : 1;                  /* \s+, or a lone character */
-}
-
-/* 's|'t|'re|'ve|'m|'ll|'d (fold: also the upper-case letters) */
-static size_t pre_contraction(struct pre_text *t, size_t pos, size_t end, int fold) {
-    if (t->cp[pos] != '\'' || pos + 1 >= end)
-        return 0;
-    uint32_t a = t->cp[pos + 1];
-    if (fold && a < 128)
-        a = (uint32_t)tolower((int)a);
-    if (a == 's' || a == 't' || a == 'm' || a == 'd')
-        return 2;
-    if (pos + 2 < end) {
-        uint32_t b = t->cp[pos + 2];
-        if (fold && b < 128)
-            b = (uint32_t)tolower((int)b);
-        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
-            return 3;
-    }
-    return 0;
-}
-
-/* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S) */
-static size_t pre_gpt2(struct pre_text *t, size_t pos, size_t end) {
-    size_t m = pre_contraction(t, pos, end, 0);
-    if (m)
-        return m;
-    uint32_t c = t->cp[pos];
-    unsigned f2 = c == ' ' ? PRE_FL(t, pos + 1, end) : t->fl[pos];
-    size_t p = pos + (c == ' ');
-    if (f2 & UNICODE_LETTER) {
-        while (PRE_FL(t, p, end) & UNICODE_LETTER)
-            p++;
-        return p - pos;
-    }
-    if (f2 & UNICODE_NUMBER) {
-        while (PRE_FL(t, p, end) & UNICODE_NUMBER)
-            p++;
-        return p - pos;
-    }
-    if (f2 && !(f2 & PRE_LNW)) {
-        while (PRE_FL(t, p, end) && !(PRE_FL(t, p, end) & PRE_LNW))
-            p++;
-        return p - pos;
-    }
-    return pre_ws_tail(t, pos, end, 0);
-}
-
-/* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
- *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
-static size_t pre_llama3_n(struct pre_text *t, size_t pos, size_t end, size_t max_digits) {
-    size_t m = pre_contraction(t, pos, end, 1);
-    if (m)
-        return m;
-    uint32_t c = t->cp[pos];
-    unsigned f = t->fl[pos];
-    if (!(c == '\r' || c == '\n' || (f & UNICODE_NUMBER)) &&
-        ((f & UNICODE_LETTER) || (PRE_FL(t, pos + 1, end) & UNICODE_LETTER))) {
-        size_t p = pos + 1;
-        while (PRE_FL(t, p, end) & UNICODE_LETTER)
-            p++;
-        return p - pos;
-    }
-    if (f & UNICODE_NUMBER) {
-        size_t p = pos;
-        while (p - pos < max_digits && (PRE_FL(t, p, end) & UNICODE_NUMBER))
-            p++;
-        return p - pos;
-    }
-    unsigned f2 = c == ' ' ? PRE_FL(t, pos + 1, end) : f;
-    if (!(f2 & PRE_LNW) && f) {
-        size_t p = pos + (c == ' ');
-        while (PRE_FL(t, p, end) && !(PRE_FL(t, p, end) & PRE_LNW))
-            p++;
-        while (PRE_CP(t, p, end) == '\r' || PRE_CP(t, p, end) == '\n')
-            p++;
-        return p - pos;
-    }
-    return pre_ws_tail(t, pos, end, 1);
-}
-
-static size_t pre_llama3(struct pre_text *t, size_t pos, size_t end) {
-    return pre_llama3_n(t, pos, end, 3);
-}
-
-/* Qwen2's regex is Llama 3's with single digits; every character matches some alternative. */
-static size_t pre_qwen2(struct pre_text *t, size_t pos, size_t end) {
-    return pre_llama3_n(t, pos, end, 1);
-}
-
-static size_t pre_run(struct pre_text *t, size_t p, size_t end, unsigned mask) {
-    size_t q = p;
-    while (PRE_FL(t, q, end) & mask)
-        q++;
-    return q - p;
-}
-
-/* \p{N} */
-static size_t pre_digit(struct pre_text *t, size_t pos, size_t end) {
-    (void)end;
-    return (t->fl[pos] & UNICODE_NUMBER) ? 1 : 0;
-}
-
-/* \p{N}+ */
-static size_t pre_digits(struct pre_text *t, size_t pos, size_t end) {
-    return pre_run(t, pos, end, UNICODE_NUMBER);
-}
-
-/* [\p{P}\$\+<=>\^~\|]+ */
-static int pre_is_default_punct(struct pre_text *t, size_t i, size_t end) {
-    if (i >= end)
-        return 0;
-    uint32_t c = t->cp[i];
-    return (t->fl[i] & UNICODE_PUNCT) || c == '$' || c == '+' || c == '<' || c == '=' ||
-           c == '>' || c == '^' || c == '~' || c == '|';
-}
-
-static size_t pre_default_punct(struct pre_text *t, size_t pos, size_t end) {
-    size_t p = pos;
-    while (pre_is_default_punct(t, p, end))
-        p++;
-    return p - pos;
-}
-
-/* [0-9][0-9][0-9] */
-static size_t pre_ascii3(struct pre_text *t, size_t pos, size_t end) {
-    for (size_t i = 0; i < 3; i++) {
-        uint32_t c = PRE_CP(t, pos + i, end);
-        if (c < '0' || c > '9')
-            return 0;
-    }
-    return 3;
-}
-
-/* [\r\n] */
-static size_t pre_crlf(struct pre_text *t, size_t pos, size_t end) {
-    (void)end;
-    return t->cp[pos] == '\r' || t->cp[pos] == '\n';
-}
-
-/* \s?X+ */
-static size_t pre_ws_opt_run(struct pre_text *t, size_t pos, size_t end, unsigned mask) {
-    if ((t->fl[pos] & UNICODE_WHITESPACE) && (PRE_FL(t, pos + 1, end) & mask))
-        return 1 + pre_run(t, pos + 1, end, mask);
-    return pre_run(t, pos, end, mask);
-}
-
-static size_t pre_ws_letters(struct pre_text *t, size_t pos, size_t end) {
-    return pre_ws_opt_run(t, pos, end, UNICODE_LETTER);
-}
-
-static size_t pre_ws_punct(struct pre_text *t, size_t pos, size_t end) {
-    return pre_ws_opt_run(t, pos, end, UNICODE_PUNCT);
-}
-
-/* [一-龥ࠀ-一가-퟿]+ (whitespace in those ranges never matches: llama.cpp maps it away first) */
-static size_t pre_cjk(struct pre_text *t, size_t pos, size_t end) {
-    size_t p = pos;
-    while (p < end && !(t->fl[p] & UNICODE_WHITESPACE) &&
-           ((t->cp[p] >= 0x0800 && t->cp[p] <= 0x9FA5) ||
-            (t->cp[p] >= 0xAC00 && t->cp[p] <= 0xD7FF)))
-        p++;
-    return p - pos;
-}
-
-/* DeepSeek LLM's explicit letter and punctuation classes (from its tokenizer's regexes). */
-struct pre_range {
-    uint32_t lo, hi;
-};
-static const struct pre_range pre_ds_letters[] = {
-    {0x0041, 0x005A}, {0x0061, 0x007A}, {0x00B5, 0x00B5}, {0x00C0, 0x00D6}, {0x00D8, 0x00F6},
-    {0x00F8, 0x01BA}, {0x01BC, 0x01BF}, {0x01C4, 0x0293}, {0x0295, 0x02AF}, {0x0370, 0x0373},
-    {0x0376, 0x0377}, {0x037B, 0x037D}, {0x037F, 0x037F}, {0x0386, 0x0386}, {0x0388, 0x038A},
-    {0x038C, 0x038C}, {0x038E, 0x03A1}, {0x03A3, 0x03F5}, {0x03F7, 0x0481}, {0x048A, 0x052F},
-    {0x0531, 0x0556}, {0x10A0, 0x10C5}, {0x13A0, 0x13F5}, {0x13F8, 0x13FD}, {0x1C90, 0x1CBA},
-    {0x1CBD, 0x1CBF}, {0x1D00, 0x1D2B}, {0x1D6B, 0x1D77}, {0x1D79, 0x1D9A}, {0x1E00, 0x1F15},
-    {0x1F18, 0x1F1D}, {0x1F20, 0x1F45}, {0x1F48, 0x1F4D}, {0x1F50, 0x1F57}, {0x1F59, 0x1F59},
-    {0x1F5B, 0x1F5B}, {0x1F5D, 0x1F5D}, {0x1F5F, 0x1F7D}, {0x1F80, 0x1FB4}, {0x1FB6, 0x1FBC},
-    {0x1FBE, 0x1FBE}, {0x1FC2, 0x1FC4}, {0x1FC6, 0x1FCC}, {0x1FD0, 0x1FD3}, {0x1FD6, 0x1FDB},
-    {0x1FE0, 0x1FEC}, {0x1FF2, 0x1FF4}, {0x1FF6, 0x1FFC}, {0x2102, 0x2102}, {0x2107, 0x2107},
-    {0x210A, 0x2113}, {0x2115, 0x2115}, {0x2119, 0x211D}, {0x2124, 0x2124}, {0x2126, 0x2126},
-    {0x2128, 0x2128}, {0x212A, 0x212D}, {0x212F, 0x2134}, {0x2139, 0x2139}, {0x213C, 0x213F},
-    {0x2145, 0x2149}, {0x214E, 0x214E}, {0x2183, 0x2184}, {0x2C00, 0x2C7B}, {0x2C7E, 0x2CE4},
-    {0x2CEB, 0x2CEE}, {0x2CF2, 0x2CF3}, {0xA640, 0xA66D}, {0xA680, 0xA69B}, {0xA722, 0xA76F},
-    {0xA771, 0xA787}, {0xA78B, 0xA78E}, {0xAB70, 0xABBF}, {0xFB00, 0xFB06}, {0xFB13, 0xFB17},
-    {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A}, {0x10400, 0x1044F}, {0x104B0, 0x104D3},
-    {0x104D8, 0x104FB}, {0x10C80, 0x10CB2}, {0x10CC0, 0x10CF2}, {0x118A0, 0x118DF},
-    {0x1E900, 0x1E943},
-};
-static const struct pre_range pre_ds_punct[] = {
-    {0x0021, 0x002F}, {0x003A, 0x007E}, {0x2018, 0x201F}, {0x3000, 0x3002},
-    {0xFF01, 0xFF0F}, {0xFF1A, 0xFF5E},
-};
-
-static int pre_in(const struct pre_range *r, size_t n, uint32_t c) {
-    for (size_t i = 0; i < n; i++)
-        if (c >= r[i].lo && c <= r[i].hi)
-            return 1;
-    return 0;
-}
-
-/* \s?[class]+ over an explicit class (whitespace never matches it: llama.cpp maps it away) */
-static size_t pre_ws_opt_class(struct pre_text *t, size_t pos, size_t end,
-                               const struct pre_range *r, size_t n) {
-#define PRE_IN_CLASS(i) ((i) < end && !(t->fl[i] & UNICODE_WHITESPACE) && pre_in(r, n, t->cp[i]))
-    size_t p = pos;
-    if ((t->fl[pos] & UNICODE_WHITESPACE) && PRE_IN_CLASS(pos + 1))
-        p++;
-    size_t q = p;
-    while (PRE_IN_CLASS(q))
-        q++;
-#undef PRE_IN_CLASS
-    return q > p ? q - pos : 0;
-}
-
-static size_t pre_ds_letter_run(struct pre_text *t, size_t pos, size_t end) {
-    return pre_ws_opt_class(t, pos, end, pre_ds_letters,
-                            sizeof pre_ds_letters / sizeof pre_ds_letters[0]);
-}
-
-static size_t pre_ds_punct_run(struct pre_text *t, size_t pos, size_t end) {
-    return pre_ws_opt_class(t, pos, end, pre_ds_punct,
-                            sizeof pre_ds_punct / sizeof pre_ds_punct[0]);
-}
-
-/* \s+$ (remembers a run that stops short of the end, so a long one is scanned once) */
-static size_t pre_ws_at_end(struct pre_text *t, size_t pos, size_t end) {
-    if (pos < t->ws_fail_until && t->ws_fail_until <= end)
-        return 0;
-    size_t n = pre_run(t, pos, end, UNICODE_WHITESPACE);
-    if (n && pos + n == end)
-        return n;
-    t->ws_fail_until = pos + n;
-    return 0;
-}
-
-static const pre_fn pre_passes_default[] = {pre_default_punct, pre_gpt2, pre_digits, pre_ascii3,
-                                            NULL};
-static const pre_fn pre_passes_gpt2[] = {pre_gpt2, NULL};
-static const pre_fn pre_passes_llama3[] = {pre_llama3, NULL};
-static const pre_fn pre_passes_qwen2[] = {pre_qwen2, NULL};
-static const pre_fn pre_passes_starcoder[] = {pre_digit, pre_gpt2, NULL};
-static const pre_fn pre_passes_deepseek_coder[] = {pre_crlf, pre_ws_letters, pre_ws_punct,
-                                                   pre_cjk, pre_digit, NULL};
-
-static const pre_fn pre_passes_deepseek_llm[] = {pre_crlf, pre_ds_letter_run, pre_ds_punct_run,
-                                                 pre_ws_at_end, pre_cjk, pre_digits, NULL};
-
-static const pre_fn *pre_passes(enum vocab_pre pre) {
-    switch (pre) {
-    case PRE_GPT2: return pre_passes_gpt2;
-    case PRE_LLAMA3: return pre_passes_llama3;
-    case PRE_QWEN2: return pre_passes_qwen2;
-    case PRE_STARCODER: return pre_passes_starcoder;
-    case PRE_DEEPSEEK_CODER: return pre_passes_deepseek_coder;
-    case PRE_DEEPSEEK_LLM: return pre_passes_deepseek_llm;
-    case PRE_DEFAULT: break;
-    }
-    return pre_passes_default;
-}
-
-/* Re-splits every piece (lengths in code points) with one pass. */
-static int pre_split(struct pre_text *t, pre_fn fn, const size_t *in, size_t n_in,
-                     size_t **out, size_t *n_out, size_t *cap_out) {
-    size_t start = 0;
-    *n_out = 0;
-    for (size_t k = 0; k < n_in; k++) {
-        size_t end = start + in[k], gap = start, p = start;
-        while (p < end) {
-            size_t m = fn(t, p, end);
-            if (m == 0) {
-                p++;
-                continue;
-            }
-            if (m > end - p)
-                m = end - p;
-            if (tok_reserve(out, cap_out, *n_out + 2, sizeof **out))
-                return -1;
-            if (p > gap)
-                (*out)[(*n_out)++] = p - gap;
-            (*out)[(*n_out)++] = m;
-            p += m;
-            gap = p;
-        }
-        if (end > gap) {
-            if (tok_reserve(out, cap_out, *n_out + 1, sizeof **out))
-                return -1;
-            (*out)[(*n_out)++] = end - gap;
-        }
-        start = end;
-    }
-    return 0;
-}
-
-/* Pre-tokenizes text, maps every word to the byte alphabet and runs BPE on it. */
-static void tok_bpe(struct tok_session *s, const char *text, size_t len) {
-    const struct vocab *v = s->v;
-    uint32_t *cp = malloc(sizeof *cp * (len + 1));
-    uint16_t *fl = malloc(sizeof *fl * (len + 1));
-    size_t *a = malloc(sizeof *a), *b = NULL, n_a = 1, cap_a = 1, n_b = 0, cap_b = 0;
-    char *word = NULL;
-    size_t cap_word = 0;
-    if (!cp || !fl || !a) {
-        s->oom = 1;
-        goto done;
-    }
-    size_t n = 0;
-    for (size_t pos = 0; pos < len;) {
-        cp[n] = unicode_decode(text, len, &pos);
-        fl[n] = (uint16_t)unicode_flags(cp[n]);
-        n++;
-    }
-    a[0] = n;
-    struct pre_text t = {cp, fl, 0};
-    for (const pre_fn *fn = pre_passes(v->pre); *fn; fn++) {
-        if (pre_split(&t, *fn, a, n_a, &b, &n_b, &cap_b)) {
-            s->oom = 1;
-            goto done;
-        }
-        size_t *tmp = a, tc = cap_a;
-        a = b;
-        n_a = n_b;
-        cap_a = cap_b;
-        b = tmp;
-        cap_b = tc;
-    }
-    size_t start = 0;
-    for (size_t k = 0; k < n_a && !s->oom; k++) {
-        size_t wl = 0;
-        if (tok_reserve(&word, &cap_word, a[k] * 8 + 1, 1)) {
-            s->oom = 1;
-            break;
-        }
-        for (size_t i = start; i < start + a[k]; i++) {
-            char u[4];
-            size_t ul = unicode_encode(cp[i], u);
-            for (size_t j = 0; j < ul; j++) {
-                unsigned char by = (unsigned char)u[j];
-                memcpy(word + wl, v->bytemap[by], v->bytemap_len[by]);
-                wl += v->bytemap_len[by];
-            }
-        }
-        start += a[k];
-        if (wl)
-            tok_bpe_word(s, word, wl);
-    }
-done:
-    free(cp);
-    free(fl);
-    free(a);
-    free(b);
-    free(word);
 }
 
 /* ---- special tokens and the whole tokenize ---- */
@@ -1288,11 +761,21 @@ static int tok_frag_push(struct tok_frag **f, size_t *n, size_t *cap, int32_t to
     return 0;
 }
 
+/* 1 if any of the n bytes at off is plain text by the mask (mask NULL: none is). */
+static int tok_mask_any(const unsigned char *mask, size_t off, size_t n) {
+    for (size_t i = 0; mask && i < n; i++)
+        if (mask[off + i])
+            return 1;
+    return 0;
+}
+
 /* llama.cpp's tokenizer_st_partition: each special token, longest first, splits every raw
  * fragment where its text occurs. User-defined tokens always; control/unknown ones only with
- * parse_special. */
+ * parse_special, and then not where one of their bytes is plain text by plain_mask (one byte
+ * per text byte, non-zero: text that came from a person, a file or a model; NULL: none). */
 static int tok_partition(const struct vocab *v, const char *text, size_t len, int parse_special,
-                         struct tok_frag **frags, size_t *n_frags) {
+                         const unsigned char *plain_mask, struct tok_frag **frags,
+                         size_t *n_frags) {
     struct tok_frag *a = NULL, *b = NULL;
     size_t n_a = 0, cap_a = 0, n_b = 0, cap_b = 0;
     if (tok_frag_push(&a, &n_a, &cap_a, -1, 0, len))
@@ -1304,6 +787,8 @@ static int tok_partition(const struct vocab *v, const char *text, size_t len, in
             continue;
         const char *st = vocab_text(v, id);
         size_t sl = v->text_len[id];
+        const unsigned char *mask =
+            at & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_UNKNOWN) ? plain_mask : NULL;
         n_b = 0;
         for (size_t k = 0; k < n_a; k++) {
             struct tok_frag fr = a[k];
@@ -1312,12 +797,16 @@ static int tok_partition(const struct vocab *v, const char *text, size_t len, in
                     goto oom;
                 continue;
             }
-            size_t base = fr.off, blen = fr.len;
-            while (blen > 0) {
-                const char *m = tok_search(text + base, blen, st, sl);
+            size_t base = fr.off, blen = fr.len, from = base;   /* search from `from` on */
+            while (blen > 0 && from < base + blen) {
+                const char *m = tok_search(text + from, base + blen - from, st, sl);
                 if (!m)
                     break;
                 size_t mo = (size_t)(m - text), left = mo - base;
+                if (tok_mask_any(mask, mo, sl)) {   /* spelled by plain text: stays text */
+                    from = mo + 1;
+                    continue;
+                }
                 if (at & VOCAB_ATTR_LSTRIP)
                     while (left > 0 && isspace((unsigned char)text[base + left - 1]))
                         left--;
@@ -1331,7 +820,7 @@ static int tok_partition(const struct vocab *v, const char *text, size_t len, in
                         roff++;
                         rlen--;
                     }
-                base = roff;
+                base = from = roff;
                 blen = rlen;
             }
             if (blen > 0 && tok_frag_push(&b, &n_b, &cap_b, -1, base, blen))
@@ -1357,6 +846,12 @@ oom:
 
 int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,
                    int parse_special, int32_t *out, int32_t cap) {
+    return vocab_tokenize_masked(v, text, len, add_special, parse_special, NULL, out, cap);
+}
+
+int vocab_tokenize_masked(const struct vocab *v, const char *text, size_t len, int add_special,
+                          int parse_special, const unsigned char *plain_mask, int32_t *out,
+                          int32_t cap) {
     if (!v || (!text && len) || cap < 0 || (!out && cap > 0))
         return ENG_E_ARG;
     if (len > (size_t)INT32_MAX / 4)
@@ -1367,7 +862,7 @@ int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_
     size_t n_fr = 0;
     char *buf = NULL;
     size_t cap_buf = 0;
-    if (len > 0 && tok_partition(v, text, len, parse_special, &fr, &n_fr))
+    if (len > 0 && tok_partition(v, text, len, parse_special, plain_mask, &fr, &n_fr))
         return ENG_E_NOMEM;
 
     if (add_special && v->add_bos)
@@ -1420,8 +915,7 @@ int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_
     free(ids.p);
     free(fr);
     free(buf);
-    free(s.sym);
-    free(s.heap);
+    tok_session_free(&s);
     return rc;
 }
 
@@ -1448,6 +942,24 @@ static void tok_out_put(struct tok_out *o, const char *p, size_t n) {
     o->n += n;
 }
 
+/* A token text with every U+2581 written as a space. */
+static void tok_put_unescaped(struct tok_out *o, const char *t, size_t tl) {
+    size_t i = 0, run = 0;
+    while (i < tl) {
+        if (tl - i >= 3 && memcmp(t + i, "\xe2\x96\x81", 3) == 0) {
+            if (i > run)
+                tok_out_put(o, t + run, i - run);
+            tok_out_put(o, " ", 1);
+            i += 3;
+            run = i;
+        } else {
+            i++;
+        }
+    }
+    if (tl > run)
+        tok_out_put(o, t + run, tl - run);
+}
+
 static void tok_piece(const struct vocab *v, int32_t tok, int special, struct tok_out *o) {
     if (tok < 0 || tok >= v->n_tokens)
         return;
@@ -1471,26 +983,21 @@ static void tok_piece(const struct vocab *v, int32_t tok, int special, struct to
             }
             return;
         }
-        if (!(at & VOCAB_ATTR_NORMAL))
-            return;
-        size_t i = 0, run = 0;
-        while (i < tl) {
-            if (tl - i >= 3 && memcmp(t + i, "\xe2\x96\x81", 3) == 0) {
-                if (i > run)
-                    tok_out_put(o, t + run, i - run);
-                tok_out_put(o, " ", 1);
-                i += 3;
-                run = i;
-            } else {
-                i++;
-            }
-        }
-        if (tl > run)
-            tok_out_put(o, t + run, tl - run);
+        if (at & VOCAB_ATTR_NORMAL)
+            tok_put_unescaped(o, t, tl);
         return;
     }
-    if (!(at & VOCAB_ATTR_NORMAL))
+    if (!(at & VOCAB_ATTR_NORMAL)) {
+        if ((at & VOCAB_ATTR_BYTE) && v->byte_val[tok] >= 0) {
+            char c = (char)v->byte_val[tok];
+            tok_out_put(o, &c, 1);
+        }
         return;
+    }
+    if (v->pre_fl & PRE_ESCAPE_SPACE) {
+        tok_put_unescaped(o, t, tl);
+        return;
+    }
     for (size_t pos = 0; pos < tl;) {
         size_t p0 = pos;
         uint32_t c = unicode_decode(t, tl, &pos);

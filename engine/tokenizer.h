@@ -10,6 +10,7 @@
 
 #include "gguf.h"
 
+/* SPM: tokenizer.ggml.model "llama"; BPE: "gpt2" (byte-level) and "gemma4" (raw UTF-8). */
 enum vocab_type { VOCAB_SPM = 1, VOCAB_BPE = 2 };
 
 /* Token attributes (llama.cpp's token types plus the flags it derives). */
@@ -35,7 +36,7 @@ void vocab_free(struct vocab *v);
 
 int vocab_n_tokens(const struct vocab *v);
 enum vocab_type vocab_kind(const struct vocab *v);
-const char *vocab_pre_name(const struct vocab *v);   /* "default", "llama-bpe", ... */
+const char *vocab_pre_name(const struct vocab *v);   /* "default", "llama-bpe", "gemma4"... */
 int32_t vocab_bos(const struct vocab *v);            /* -1 if none */
 int32_t vocab_eos(const struct vocab *v);
 int32_t vocab_eot(const struct vocab *v);
@@ -52,6 +53,11 @@ int32_t vocab_find(const struct vocab *v, const char *text, size_t len);
 /* The engine.h semantics (eng_tokenize, eng_token_to_piece, eng_detokenize) over a vocab. */
 int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,
                    int parse_special, int32_t *out, int32_t cap);
+/* The same, with the special tokens of parse_special allowed only where none of their bytes is
+ * plain text by plain_mask (len bytes, non-zero: plain; NULL: as vocab_tokenize). */
+int vocab_tokenize_masked(const struct vocab *v, const char *text, size_t len, int add_special,
+                          int parse_special, const unsigned char *plain_mask, int32_t *out,
+                          int32_t cap);
 int vocab_token_to_piece(const struct vocab *v, int32_t tok, char *buf, int cap, int special);
 int vocab_detokenize(const struct vocab *v, const int32_t *toks, int n, char *buf, int cap,
                      int special);

@@ -25,17 +25,30 @@ int eng_token_is_eog(const eng_model *m, int32_t tok) {
     return v ? vocab_is_eog(v, tok) : 0;
 }
 
-int eng_tokenize(const eng_model *m, const char *text, size_t len, int add_special,
-                 int parse_special, int32_t *out, int32_t cap) {
+/* eng_tokenize and eng_tokenize_masked: the vocabulary's tokenizer, errors named. */
+static int tokenize_api(const eng_model *m, const char *text, size_t len, int add_special,
+                        int parse_special, const unsigned char *plain_mask, int32_t *out,
+                        int32_t cap) {
     const struct vocab *v = m ? eng_model_vocab(m) : NULL;
     if (!v)
         return eng_error(ENG_E_ARG, "eng_tokenize: the model has no tokenizer");
-    int rc = vocab_tokenize(v, text, len, add_special, parse_special, out, cap);
+    int rc = vocab_tokenize_masked(v, text, len, add_special, parse_special, plain_mask, out,
+                                   cap);
     if (rc == ENG_E_NOMEM)
         return eng_error(rc, "eng_tokenize: out of memory for %zu bytes of text", len);
     if (rc < 0)
         return eng_error(rc, "eng_tokenize: bad arguments");
     return rc;
+}
+
+int eng_tokenize(const eng_model *m, const char *text, size_t len, int add_special,
+                 int parse_special, int32_t *out, int32_t cap) {
+    return tokenize_api(m, text, len, add_special, parse_special, NULL, out, cap);
+}
+
+int eng_tokenize_masked(const eng_model *m, const char *text, size_t len, int add_special,
+                        const unsigned char *plain_mask, int32_t *out, int32_t cap) {
+    return tokenize_api(m, text, len, add_special, 1, plain_mask, out, cap);
 }
 
 int eng_token_to_piece(const eng_model *m, int32_t tok, char *buf, int cap, int special) {

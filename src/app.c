@@ -37,6 +37,23 @@ int app_msg_set(struct app_msg *m, const char *text, size_t len) {
     return app_msg_append(m, text, len);
 }
 
+int app_msg_append_think(struct app_msg *m, const char *text, size_t len) {
+    if (m->think_len + len + 1 > m->think_cap) {
+        size_t cap = m->think_cap ? m->think_cap : 64;
+        while (cap < m->think_len + len + 1)
+            cap *= 2;
+        char *t = realloc(m->think, cap);
+        if (!t)
+            return -1;
+        m->think = t;
+        m->think_cap = cap;
+    }
+    memcpy(m->think + m->think_len, text, len);
+    m->think_len += len;
+    m->think[m->think_len] = '\0';
+    return 0;
+}
+
 struct app_msg *app_conv_add(struct app_conv *c, int role, const char *text, size_t len) {
     if (c->n_msgs == c->cap_msgs) {
         int cap = c->cap_msgs ? c->cap_msgs * 2 : 16;
@@ -49,6 +66,8 @@ struct app_msg *app_conv_add(struct app_conv *c, int role, const char *text, siz
     struct app_msg *m = &c->msgs[c->n_msgs];
     memset(m, 0, sizeof *m);
     m->role = role;
+    m->think_tokens = -1;
+    m->think_ms = -1;
     if (app_msg_append(m, text ? text : "", text ? len : 0) != 0)
         return NULL;
     c->n_msgs++;
@@ -58,8 +77,11 @@ struct app_msg *app_conv_add(struct app_conv *c, int role, const char *text, siz
 void app_conv_truncate(struct app_conv *c, int i) {
     if (i < 0)
         i = 0;
-    while (c->n_msgs > i)
-        free(c->msgs[--c->n_msgs].text);
+    while (c->n_msgs > i) {
+        c->n_msgs--;
+        free(c->msgs[c->n_msgs].text);
+        free(c->msgs[c->n_msgs].think);
+    }
 }
 
 void app_conv_clear(struct app_conv *c) {
@@ -82,9 +104,10 @@ void app_settings_default(struct app_settings *s, const struct eng_sample_params
     if (sample)
         s->sample = *sample;
     s->n_predict = 512;
+    s->think = 1;
 }
 
-enum setting_kind { SET_FLOAT, SET_INT, SET_U64 };
+enum setting_kind { SET_FLOAT, SET_INT, SET_U64, SET_BOOL };
 struct setting {
     const char *name;
     int kind;
@@ -105,7 +128,21 @@ static const struct setting settings_table[] = {
     {"repeat-last-n", SET_INT, SOFF(sample.penalty_last_n), -1, 1 << 20},
     {"frequency-penalty", SET_FLOAT, SOFF(sample.freq_penalty), -10, 10},
     {"presence-penalty", SET_FLOAT, SOFF(sample.presence_penalty), -10, 10},
+    {"think", SET_BOOL, SOFF(think), 0, 1},
 };
+
+/* on/off, 1/0, true/false, yes/no: 1 or 0, -1 for anything else. */
+static int bool_parse(const char *v) {
+    static const char *const on[] = {"on", "1", "true", "yes"}, *const off[] = {"off", "0",
+                                                                               "false", "no"};
+    for (size_t i = 0; v && i < 4; i++) {
+        if (!strcmp(v, on[i]))
+            return 1;
+        if (!strcmp(v, off[i]))
+            return 0;
+    }
+    return -1;
+}
 
 int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
                      size_t err_len) {
@@ -115,6 +152,15 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
             continue;
         char *end;
         errno = 0;
+        if (t->kind == SET_BOOL) {
+            int b = bool_parse(value);
+            if (b < 0) {
+                snprintf(err, err_len, "%s: '%s' is not on or off", name, value ? value : "");
+                return -1;
+            }
+            *(int *)((char *)s + t->off) = b;
+            return 0;
+        }
         if (t->kind == SET_U64) {
             if (value && !strcmp(value, "random")) { /* the engine picks one per reply */
                 *(uint64_t *)((char *)s + t->off) = ENG_SEED_RANDOM;
@@ -148,7 +194,7 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
     }
     snprintf(err, err_len, "unknown setting '%s' (temp, top-k, top-p, min-p, repeat-penalty, "
              "repeat-last-n, frequency-penalty, presence-penalty, seed, n-predict, ctx, "
-             "threads)", name);
+             "threads, think)", name);
     return -1;
 }
 
@@ -161,6 +207,8 @@ int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t
         snprintf(buf, len, "%s %g", t->name, (double)*(const float *)p);
     else if (t->kind == SET_INT)
         snprintf(buf, len, "%s %d", t->name, *(const int *)p);
+    else if (t->kind == SET_BOOL)
+        snprintf(buf, len, "%s %s", t->name, *(const int *)p ? "on" : "off");
     else if (*(const uint64_t *)p == ENG_SEED_RANDOM)
         snprintf(buf, len, "%s random", t->name);
     else
@@ -178,6 +226,7 @@ static const struct {
     {"set", APP_CMD_SET},       {"regen", APP_CMD_REGEN},   {"rename", APP_CMD_RENAME},
     {"delete", APP_CMD_DELETE}, {"export", APP_CMD_EXPORT}, {"search", APP_CMD_SEARCH},
     {"help", APP_CMD_HELP},     {"quit", APP_CMD_QUIT},     {"template", APP_CMD_TEMPLATE},
+    {"think", APP_CMD_THINK},
 };
 
 static int is_space(char c) {

@@ -25,6 +25,11 @@ struct app_msg {
     int stopped;        /* the user stopped it (Esc) */
     char finish[16];    /* "eog", "length", "stopped", "error", "" while streaming */
     char who[64];       /* replies: the model that wrote it, "" if unknown */
+    /* replies: the reasoning, apart from text (src/reasoning.h) */
+    char *think;        /* NUL-terminated, owned; NULL: none */
+    size_t think_len, think_cap;
+    int think_tokens;   /* its tokens, -1 until counted */
+    double think_ms;    /* how long the model thought, < 0 unknown (loaded from the store) */
 };
 
 struct app_conv {
@@ -40,6 +45,8 @@ struct app_msg *app_conv_add(struct app_conv *c, int role, const char *text, siz
 int app_msg_append(struct app_msg *m, const char *text, size_t len);
 /* Replaces m's text. 0 or -1. */
 int app_msg_set(struct app_msg *m, const char *text, size_t len);
+/* Appends len bytes to m's reasoning (created on the first call, even when len is 0). 0 or -1. */
+int app_msg_append_think(struct app_msg *m, const char *text, size_t len);
 /* Removes messages from index i on. */
 void app_conv_truncate(struct app_conv *c, int i);
 /* Frees all messages; the conversation is empty and unsaved after. */
@@ -47,19 +54,21 @@ void app_conv_clear(struct app_conv *c);
 /* Index of the last message with that role, -1 if none. */
 int app_conv_last(const struct app_conv *c, int role);
 
-/* The session's settings: sampling, generation length, context, threads. */
+/* The session's settings: sampling, generation length, context, threads, thinking. */
 struct app_settings {
     struct eng_sample_params sample;
     int n_predict; /* <= 0: until the context is full */
     int n_ctx;     /* 0: the model's own (capped) */
     int n_threads; /* 0: physical cores */
+    int think;     /* 1: the model may reason first (the template's enable_thinking); 0: asked
+                    * not to (reasoning_prompt_no_think with the built-in templates) */
 };
 /* Defaults: the engine's sampling defaults (sample, may be NULL: zeroes), 512 tokens a reply,
- * the model's context, all physical cores. */
+ * the model's context, all physical cores, thinking on. */
 void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample);
 /* Sets one named setting from text ("temp" "0.7"). Names: temp, top-k, top-p, min-p,
  * repeat-penalty, repeat-last-n, frequency-penalty, presence-penalty, seed, n-predict, ctx,
- * threads. 0 on success; -1 with a one-line message in
+ * threads, think (on/off, 1/0, true/false, yes/no). 0 on success; -1 with a one-line message in
  * err (unknown name, not a number, out of range). */
 int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
                      size_t err_len);
@@ -67,12 +76,12 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
 int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t len);
 
 /* Slash commands: "/new", "/model [NAME]", "/system [NAME|TEXT]", "/template [NAME]",
- * "/set NAME VALUE", "/regen",
+ * "/set NAME VALUE", "/regen", "/think [on|off]",
  * "/rename TITLE", "/delete", "/export [FILE]", "/search [QUERY]", "/help", "/quit". */
 enum app_cmd_id { APP_CMD_NONE = 0, APP_CMD_NEW, APP_CMD_MODEL, APP_CMD_SYSTEM, APP_CMD_SET,
                   APP_CMD_REGEN, APP_CMD_RENAME, APP_CMD_DELETE, APP_CMD_EXPORT,
                   APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE,
-                  APP_CMD_UNKNOWN };
+                  APP_CMD_THINK, APP_CMD_UNKNOWN };
 struct app_cmd {
     int id;            /* enum app_cmd_id; APP_CMD_NONE: the line is a message, not a command */
     const char *arg;   /* points into the line: the text after the command word, trimmed */

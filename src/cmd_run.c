@@ -1,7 +1,9 @@
 /* src/cmd_run.c — `natter run`: loads a model, tokenizes the prompt (-p TEXT, -f FILE or
  * stdin), generates on the engine's generation thread and streams the text from its frame
- * pipe to stdout as it comes (the prompt is not echoed); a final line of figures on stderr.
- * --save [--conv ID] keeps the exchange in the store (src/run_save.h). Main thread only. */
+ * pipe as it comes (the prompt is not echoed): the answer to stdout, the reasoning split from
+ * it (src/reasoning.h) to stderr, stdout or nowhere (--reasoning); a final line of figures on
+ * stderr. --save [--conv ID] keeps the exchange in the store (src/run_save.h), the reasoning
+ * apart. Main thread only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,7 +16,10 @@
 #include "cli.h"
 #include "engine.h"
 #include "opts.h"
+#include "reasoning.h"
 #include "run_save.h"
+
+enum { RUN_REASONING_STDERR = 0, RUN_REASONING_SHOW, RUN_REASONING_HIDE };
 
 struct run_args {
     const char *model;
@@ -23,12 +28,15 @@ struct run_args {
     int save;             /* --save, or implied by --conv */
     const char *conv;     /* --conv ID: continue that conversation */
     const char *db;       /* --db PATH */
+    int reasoning;        /* --reasoning: RUN_REASONING_* */
+    const char *markers;  /* --reasoning-markers FAMILY|"OPEN CLOSE", NULL: from the template */
     struct app_settings set;
 };
 
 static int run_usage(void) {
-    static char buf[768];
-    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] [--save [--conv ID] [--db PATH]] %s",
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] [--save [--conv ID] [--db PATH]] "
+             "[--reasoning stderr|show|hide] [--reasoning-markers FAMILY|'OPEN CLOSE'] %s",
              opts_usage());
     return cli_usage(buf);
 }
@@ -52,11 +60,14 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
             a->save = 1;
             continue;
         }
+        const char *mode = NULL;
         const char **slot = !strcmp(f, "-m") || !strcmp(f, "--model") ? &a->model
                           : !strcmp(f, "-p") || !strcmp(f, "--prompt") ? &a->prompt
                           : !strcmp(f, "-f") || !strcmp(f, "--file") ? &a->file
                           : !strcmp(f, "--conv") ? &a->conv
-                          : !strcmp(f, "--db") ? &a->db : NULL;
+                          : !strcmp(f, "--db") ? &a->db
+                          : !strcmp(f, "--reasoning") ? &mode
+                          : !strcmp(f, "--reasoning-markers") ? &a->markers : NULL;
         if (!slot) {
             cli_error("run: unknown option '%s'", f);
             return run_usage();
@@ -66,6 +77,24 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
             return run_usage();
         }
         *slot = argv[++i];
+        if (slot == &mode) {
+            if (!strcmp(mode, "stderr"))
+                a->reasoning = RUN_REASONING_STDERR;
+            else if (!strcmp(mode, "show"))
+                a->reasoning = RUN_REASONING_SHOW;
+            else if (!strcmp(mode, "hide"))
+                a->reasoning = RUN_REASONING_HIDE;
+            else {
+                cli_error("run: --reasoning takes stderr, show or hide, not '%s'", mode);
+                return run_usage();
+            }
+        }
+    }
+    struct reasoning_markers mk;
+    if (a->markers && reasoning_markers_parse(&mk, a->markers) != 0) {
+        cli_error("run: --reasoning-markers: '%s' is not a family (think, harmony, mistral, "
+                  "thought, seed, kimi, cohere, gemma4, none) or 'OPEN CLOSE'", a->markers);
+        return run_usage();
     }
     if (!a->model) {
         cli_error("run: no model (-m MODEL)");
@@ -144,6 +173,51 @@ static void run_on_sigint(int sig) {
     run_interrupted = 1;
 }
 
+/* Where the reply's parts go: the answer to stdout, the reasoning as --reasoning says (dimmed
+ * on a terminal unless NO_COLOR is set), both to the store with --save. */
+struct run_out {
+    int mode;               /* RUN_REASONING_* */
+    struct run_save *rs;
+    int dim_out, dim_err;   /* SGR dim on stdout / stderr */
+    int last_part;          /* the part written last, -1: none yet */
+    int think_nl;           /* newlines at the end of the reasoning written so far */
+    int think_written;      /* reasoning bytes written */
+};
+
+static void run_put(FILE *f, int dim, const char *s, size_t n) {
+    if (dim)
+        fputs("\033[2m", f);
+    fwrite(s, 1, n, f);
+    if (dim)
+        fputs("\033[0m", f);
+    fflush(f);
+}
+
+static void run_emit(void *ud, int part, const char *s, size_t n) {
+    struct run_out *o = ud;
+    if (part == REASONING_ANSWER) {
+        if (o->mode == RUN_REASONING_SHOW && o->last_part == REASONING_THOUGHT)
+            for (int i = o->think_nl; i < 2; i++) /* a blank line between the two */
+                fputc('\n', stdout);
+        run_put(stdout, 0, s, n);
+        if (o->rs && run_save_append(o->rs, s, n) != 0)
+            cli_error("%s", run_save_error(o->rs)); /* keep generating; the end retries */
+    } else {
+        if (o->mode != RUN_REASONING_HIDE) {
+            int to_err = o->mode == RUN_REASONING_STDERR;
+            run_put(to_err ? stderr : stdout, to_err ? o->dim_err : o->dim_out, s, n);
+            int nl = 0;
+            while (nl < (int)n && nl < 2 && s[n - 1 - (size_t)nl] == '\n')
+                nl++;
+            o->think_nl = nl == (int)n ? o->think_nl + nl : nl;
+            o->think_written = 1;
+        }
+        if (o->rs && run_save_append_reasoning(o->rs, s, n) != 0)
+            cli_error("%s", run_save_error(o->rs));
+    }
+    o->last_part = part;
+}
+
 /* With --save: waits up to 200 ms for a frame; meanwhile saves the pending reply text and turns
  * Ctrl-C into a cancel (the reply is then saved as "stopped"). 1 when a frame is ready. */
 static int run_save_wait(int fd, eng_gen *g, struct run_save *rs) {
@@ -156,11 +230,12 @@ static int run_save_wait(int fd, eng_gen *g, struct run_save *rs) {
     return 0;
 }
 
-/* Generates from toks on the generation thread, writing TOKEN text to stdout (and to rs when
- * saving) as it arrives. Fills *st with the last STATS and *reason with DONE's. Returns 0, or 1
- * after a message. */
+/* Generates from toks on the generation thread, splitting the reply (TOKEN text and SPECIAL
+ * control tokens) with sp into the answer and the reasoning as they arrive (run_emit). Fills
+ * *st with the last STATS and *reason with DONE's. Returns 0, or 1 after a message. */
 static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_params *gp,
-                        struct run_save *rs, struct eng_stats *st, int32_t *reason) {
+                        struct run_save *rs, struct reasoning *sp, struct eng_stats *st,
+                        int32_t *reason) {
     int pfd[2];
     if (pipe(pfd) != 0) {
         cli_error("pipe: %s", strerror(errno));
@@ -186,15 +261,15 @@ static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng
             break;
         }
         if (h.type == ENG_EV_TOKEN) {
-            fwrite(payload, 1, h.len, stdout);
-            fflush(stdout);
-            if (rs && run_save_append(rs, (const char *)payload, h.len) != 0)
-                cli_error("%s", run_save_error(rs)); /* keep generating; the end retries */
+            reasoning_text(sp, (const char *)payload, h.len);
+        } else if (h.type == ENG_EV_SPECIAL && h.len >= 4) {
+            reasoning_special(sp, (const char *)payload + 4, h.len - 4u);
         } else if (h.type == ENG_EV_STATS && h.len == sizeof *st) {
             memcpy(st, payload, sizeof *st);
         } else if (h.type == ENG_EV_DONE) {
             if (h.len >= sizeof *reason)
                 memcpy(reason, payload, sizeof *reason);
+            reasoning_finish(sp);
             status = 0;
             break;
         } else if (h.type == ENG_EV_ERROR && h.len >= 4) {
@@ -235,8 +310,15 @@ int cmd_run(int argc, char **argv) {
         cli_error("%s", eng_last_error());
         goto out;
     }
+    const char *jinja = eng_model_meta_str(m, "tokenizer.chat_template");
+    struct reasoning_markers mk;
+    if (a.markers)
+        reasoning_markers_parse(&mk, a.markers); /* checked with the arguments */
+    else
+        reasoning_markers_detect(&mk, jinja);
+    reasoning_markers_vocab(&mk, m);
     if (rs) { /* the conversation so far and the prompt, in the model's chat template */
-        tmpl = prompts_template_for(eng_model_meta_str(m, "tokenizer.chat_template"));
+        tmpl = prompts_template_for(jinja);
         if (!tmpl) {
             cli_error("run: no chat template is installed");
             goto out;
@@ -247,6 +329,12 @@ int cmd_run(int argc, char **argv) {
         }
         gp.stop = (const char *const *)tmpl->stop;
         gp.n_stop = tmpl->n_stop;
+        size_t chat_len = strlen(chat);
+        if (!a.set.think &&
+            reasoning_prompt_no_think(&mk, reasoning_template_switch(jinja), &chat, &chat_len) < 0) {
+            cli_error("run: out of memory");
+            goto out;
+        }
     }
     int n = run_tokenize(m, chat ? chat : text, chat ? strlen(chat) : len, &toks);
     if (n < 0) goto out;
@@ -268,7 +356,16 @@ int cmd_run(int argc, char **argv) {
     struct eng_stats st;
     memset(&st, 0, sizeof st);
     int32_t reason = -1;
-    status = run_generate(c, toks, n, &gp, rs, &st, &reason);
+    const char *nc = getenv("NO_COLOR");
+    int color = !(nc && nc[0]);
+    struct run_out ro = {a.reasoning, rs, color && isatty(STDOUT_FILENO),
+                         color && isatty(STDERR_FILENO), -1, 0, 0};
+    struct reasoning sp;
+    const char *prompt = chat ? chat : text;
+    reasoning_init(&sp, &mk, reasoning_prompt_inside(&mk, prompt, strlen(prompt)), run_emit, &ro);
+    status = run_generate(c, toks, n, &gp, rs, &sp, &st, &reason);
+    if (ro.think_written && a.reasoning == RUN_REASONING_STDERR && ro.think_nl == 0)
+        fputc('\n', stderr); /* the figures start a line of their own */
     if (rs) {
         sigaction(SIGINT, &old_sa, NULL);
         struct store_reply_stats rst = {st.n_gen, st.prompt_tps, st.gen_tps};

@@ -224,6 +224,25 @@ struct transcript {
     int md;
 };
 
+/* The reasoning of a reply for `natter show`: each line after "┆ " (so it reads apart from the
+ * answer), sanitized like the rest. */
+static void put_reasoning(FILE *f, const char *r) {
+    size_t n = strlen(r);
+    while (n > 0 && (r[n - 1] == '\n' || r[n - 1] == ' ' || r[n - 1] == '\r'))
+        n--;
+    const char *p = r, *end = r + n;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char *line = strndup(p, len);
+        fputs("\xe2\x94\x86 ", f);
+        put_clean(f, line ? line : "", 0);
+        fputc('\n', f);
+        free(line);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
 static int transcript_msg(const struct store_msg *m, void *ud) {
     struct transcript *t = ud;
     char tm[32], mb[256];
@@ -231,7 +250,11 @@ static int transcript_msg(const struct store_msg *m, void *ud) {
         char role[16];
         snprintf(role, sizeof role, "%s", m->role);
         role[0] = (char)(role[0] - 'a' + 'A');
-        fprintf(t->f, "## %s\n\n%s\n\n", role, m->content);
+        fprintf(t->f, "## %s\n\n", role);
+        if (m->reasoning) /* folded where Markdown renders HTML (GitHub, most viewers) */
+            fprintf(t->f, "<details>\n<summary>Reasoning</summary>\n\n%s\n\n</details>\n\n",
+                    m->reasoning);
+        fprintf(t->f, "%s\n\n", m->content);
         return 0;
     }
     fprintf(t->f, "── %s · %s", m->role, short_time(m->created, tm, sizeof tm));
@@ -246,6 +269,8 @@ static int transcript_msg(const struct store_msg *m, void *ud) {
     if (m->finish)
         fprintf(t->f, " · %s", m->finish);
     fputs(" ──\n", t->f);
+    if (m->reasoning && *m->reasoning)
+        put_reasoning(t->f, m->reasoning);
     put_clean(t->f, m->content, 1);
     fputs("\n\n", t->f);
     return 0;

@@ -19,6 +19,7 @@ const struct opts_flag opts_flags[] = {
     {"--n-predict", "-n", "n-predict", "N"},
     {"--ctx", NULL, "ctx", "N"},
     {"--threads", "-t", "threads", "N"},
+    {"--think", NULL, "think", "on|off"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -144,6 +144,10 @@ int run_save_append(struct run_save *rs, const char *text, size_t len) {
     return store_reply_append(rs->s, text, len) < 0 ? rs_fail(rs) : 0;
 }
 
+int run_save_append_reasoning(struct run_save *rs, const char *text, size_t len) {
+    return store_reply_append_reasoning(rs->s, text, len) < 0 ? rs_fail(rs) : 0;
+}
+
 int run_save_flush(struct run_save *rs) {
     return store_reply_flush(rs->s) < 0 ? rs_fail(rs) : 0;
 }

@@ -31,6 +31,8 @@ int run_save_begin(struct run_save *rs, const char *model, const char *template_
                    const char *prompt);
 /* Generated text as it arrives (saved in batches); flush saves what is pending (when idle). */
 int run_save_append(struct run_save *rs, const char *text, size_t len);
+/* The reply's reasoning as it arrives, kept apart from its text. */
+int run_save_append_reasoning(struct run_save *rs, const char *text, size_t len);
 int run_save_flush(struct run_save *rs);
 /* Ends the reply: reason "stop", "length", "stopped" or "error"; st may be NULL. */
 int run_save_finish(struct run_save *rs, const char *reason, const struct store_reply_stats *st);

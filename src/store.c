@@ -30,7 +30,8 @@ enum stmt_id {
     ST_CONV_INSERT, ST_CONV_N, ST_CONV_GET, ST_CONV_LIST, ST_CONV_LAST, ST_CONV_RESOLVE,
     ST_CONV_RENAME, ST_CONV_DELETE, ST_CONV_PINNED, ST_CONV_ARCHIVED, ST_CONV_MODEL,
     ST_CONV_TEMPLATE, ST_CONV_SYSTEM, ST_CONV_SAMPLING, ST_CONV_AUTOTITLE, ST_CONV_TOUCH,
-    ST_MSG_EACH, ST_MSG_LAST, ST_MSG_INSERT, ST_REPLY_UPDATE, ST_REPLY_FINISH,
+    ST_MSG_EACH, ST_MSG_LAST, ST_MSG_INSERT, ST_REPLY_UPDATE, ST_REPLY_REASONING,
+    ST_REPLY_FINISH,
     ST_SEARCH, ST_SEARCH_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
     ST_SET_GET, ST_SET_PUT, ST_SET_DEL,
     ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
@@ -61,7 +62,7 @@ enum stmt_id {
     "SELECT json_object('role', 'system', 'content', c.system_prompt, 'created', c.created) "  \
     "AS x, 0 AS o WHERE c.system_prompt IS NOT NULL UNION ALL "                               \
     "SELECT json_patch('{}', json_object('role', m.role, 'content', m.content, "              \
-    "'created', m.created, 'model', m.model, 'tokens', m.tokens, 'prompt_tps', m.prompt_tps, " \
+    "'reasoning_content', m.reasoning_content, 'created', m.created, 'model', m.model, 'tokens', m.tokens, 'prompt_tps', m.prompt_tps, " \
     "'gen_tps', m.gen_tps, 'finish', m.finish)), m.id FROM messages m WHERE m.conv = c.n "     \
     "ORDER BY o))))"
 
@@ -92,13 +93,16 @@ static const char *const stmt_sql[ST_COUNT] = {
                           "AND title = ''",
     [ST_CONV_TOUCH] = "UPDATE conversations SET updated = ?2 WHERE n = ?1",
     [ST_MSG_EACH] = "SELECT id, parent, role, content, created, model, finish, tokens, "
-                    "prompt_tps, gen_tps FROM messages WHERE conv = ?1 ORDER BY id",
+                    "prompt_tps, gen_tps, reasoning_content FROM messages WHERE conv = ?1 "
+                    "ORDER BY id",
     [ST_MSG_LAST] = "SELECT max(id) FROM messages WHERE conv = ?1",
-    [ST_MSG_INSERT] = "INSERT INTO messages(conv, parent, role, content, created, model) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_REPLY_UPDATE] = "UPDATE messages SET content = ?2 WHERE id = ?1",
+    [ST_MSG_INSERT] = "INSERT INTO messages(conv, parent, role, content, created, model, "
+                      "reasoning_content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_REPLY_UPDATE] = "UPDATE messages SET content = ?2, reasoning_content = ?3 WHERE id = ?1",
+    /* while only the reasoning grows: the content (and its search row) is left alone */
+    [ST_REPLY_REASONING] = "UPDATE messages SET reasoning_content = ?2 WHERE id = ?1",
     [ST_REPLY_FINISH] = "UPDATE messages SET content = ?2, finish = ?3, tokens = ?4, "
-                        "prompt_tps = ?5, gen_tps = ?6 WHERE id = ?1",
+                        "prompt_tps = ?5, gen_tps = ?6, reasoning_content = ?7 WHERE id = ?1",
     [ST_SEARCH] = SEARCH_SQL,
     [ST_SEARCH_JSON] = "SELECT json_group_array(json_object('id', id, 'title', title, 'role', "
                        "role, 'message', mid, 'snippet', snip, 'rank', rk)) FROM (" SEARCH_SQL ")",
@@ -148,13 +152,16 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "ELSE json_type(value, '$.prompt_tps') END, "
                     "CASE WHEN abs(value ->> '$.gen_tps' + 0.0) >= 1e300 THEN 'big' "
                     "ELSE json_type(value, '$.gen_tps') END, "
-                    "json_type(value, '$.finish') FROM json_each(?1, '$.messages') ORDER BY key",
+                    "json_type(value, '$.finish'), json_type(value, '$.reasoning_content') "
+                    "FROM json_each(?1, '$.messages') ORDER BY key",
     [ST_IMP_ID_FREE] = "SELECT NOT EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
     [ST_IMP_INSERT] = "INSERT INTO messages(conv, role, content, created, model, tokens, "
-                      "prompt_tps, gen_tps, finish) SELECT ?2, value ->> '$.role', "
-                      "value ->> '$.content', coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', "
-                      "value ->> '$.created'), ?3), value ->> '$.model', value ->> '$.tokens', "
-                      "value ->> '$.prompt_tps', value ->> '$.gen_tps', value ->> '$.finish' "
+                      "prompt_tps, gen_tps, finish, reasoning_content) SELECT ?2, "
+                      "value ->> '$.role', value ->> '$.content', "
+                      "coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), ?3), "
+                      "value ->> '$.model', value ->> '$.tokens', value ->> '$.prompt_tps', "
+                      "value ->> '$.gen_tps', value ->> '$.finish', "
+                      "value ->> '$.reasoning_content' "
                       "FROM json_each(?1, '$.messages') WHERE key >= ?4 ORDER BY key",
     [ST_IMP_PARENTS] = "UPDATE messages SET parent = (SELECT max(p.id) FROM messages p WHERE "
                        "p.conv = messages.conv AND p.id < messages.id) WHERE conv = ?1",
@@ -212,16 +219,25 @@ static const char *const migrations[] = {
     "  DELETE FROM search WHERE rowid = old.n * 2 + 1; END;"
     "CREATE TRIGGER conversations_au AFTER UPDATE OF title ON conversations BEGIN"
     "  UPDATE search SET text = new.title WHERE rowid = new.n * 2 + 1; END;",
+    /* 1 -> 2: a reply's reasoning (<think>..., harmony's analysis) apart from its content;
+     * NULL when it had none. Not in the search index: search finds what a conversation shows
+     * (reasoning is folded away, long and repetitive, and would swamp the ranking). */
+    "ALTER TABLE messages ADD COLUMN reasoning_content TEXT;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
 
+/* A growing text (the reply's content, its reasoning). */
+struct growbuf {
+    char *buf;
+    size_t len, cap;
+    int dirty, used; /* used: something was appended (reasoning: stored, else NULL) */
+};
+
 struct reply {
     int64_t msg_id; /* 0: no reply in progress */
     int64_t conv_n;
-    char *buf;
-    size_t len, cap;
-    int dirty;
+    struct growbuf text, think;
     int64_t last_write_ms;
 };
 
@@ -601,7 +617,8 @@ void store_close(store *s) {
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
-    free(s->reply.buf);
+    free(s->reply.text.buf);
+    free(s->reply.think.buf);
     free(s->path);
     free(s);
 }
@@ -935,6 +952,7 @@ int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m
             .n_tokens = sqlite3_column_type(q, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 7),
             .prompt_tps = sqlite3_column_type(q, 8) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 8),
             .gen_tps = sqlite3_column_type(q, 9) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 9),
+            .reasoning = col(q, 10),
         };
         if (!m.content)
             m.content = "";
@@ -955,7 +973,7 @@ static int role_ok(const char *role) {
 /* Inserts one message into conversation n inside the caller's transaction; sets the default
  * title on the first user message. */
 static int64_t msg_insert(store *s, int64_t n, const char *role, const char *content,
-                          int64_t parent, const char *model) {
+                          const char *reasoning, int64_t parent, const char *model) {
     char now[32];
     now_iso(now, sizeof now);
     if (parent <= 0) {
@@ -981,6 +999,7 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
     bind_text(q, 4, content);
     bind_text(q, 5, now);
     bind_text(q, 6, model);
+    bind_text(q, 7, reasoning);
     int r = stmt_exec(s, q, "add message");
     if (r)
         return r;
@@ -1001,6 +1020,11 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
 
 int64_t store_msg_add(store *s, const char *id, const char *role, const char *content,
                       int64_t parent) {
+    return store_msg_add_reasoning(s, id, role, content, NULL, parent);
+}
+
+int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, const char *content,
+                                const char *reasoning, int64_t parent) {
     if (!role_ok(role) || !content) {
         set_err(s, "invalid message role '%s'", role ? role : "(null)");
         return STORE_E_INVALID;
@@ -1014,7 +1038,7 @@ int64_t store_msg_add(store *s, const char *id, const char *role, const char *co
         tx_rollback(s);
         return r;
     }
-    int64_t m = msg_insert(s, n, role, content, parent, NULL);
+    int64_t m = msg_insert(s, n, role, content, reasoning, parent, NULL);
     if (m > 0 && (r = tx_commit(s)) != 0)
         m = r;
     if (m < 0)
@@ -1037,65 +1061,89 @@ int64_t store_reply_begin(store *s, const char *id, const char *model) {
         tx_rollback(s);
         return r;
     }
-    int64_t m = msg_insert(s, n, "assistant", "", 0, model);
+    int64_t m = msg_insert(s, n, "assistant", "", NULL, 0, model);
     if (m < 0 || (r = tx_commit(s)) != 0) {
         tx_rollback(s);
         return m < 0 ? m : r;
     }
     s->reply.msg_id = m;
     s->reply.conv_n = n;
-    s->reply.len = 0;
-    s->reply.dirty = 0;
+    s->reply.text.len = s->reply.think.len = 0;
+    s->reply.text.dirty = s->reply.think.dirty = 0;
+    s->reply.text.used = s->reply.think.used = 0;
     s->reply.last_write_ms = mono_ms();
     return m;
 }
 
+/* Binds a growing text (NULL when nothing was ever appended and null_unused). */
+static void bind_grow(sqlite3_stmt *q, int i, const struct growbuf *g, int null_unused) {
+    if (null_unused && !g->used)
+        sqlite3_bind_null(q, i);
+    else
+        sqlite3_bind_text(q, i, g->buf ? g->buf : "", (int)g->len, SQLITE_STATIC);
+}
+
 static int reply_write(store *s) {
-    sqlite3_stmt *q = stmt(s, ST_REPLY_UPDATE);
+    struct reply *rp = &s->reply;
+    /* the content (and so its search row) only when it changed */
+    sqlite3_stmt *q = stmt(s, rp->text.dirty ? ST_REPLY_UPDATE : ST_REPLY_REASONING);
     if (!q)
         return STORE_E_SQL;
-    sqlite3_bind_int64(q, 1, s->reply.msg_id);
-    sqlite3_bind_text(q, 2, s->reply.buf ? s->reply.buf : "", (int)s->reply.len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 1, rp->msg_id);
+    if (rp->text.dirty) {
+        bind_grow(q, 2, &rp->text, 0);
+        bind_grow(q, 3, &rp->think, 1);
+    } else {
+        bind_grow(q, 2, &rp->think, 1);
+    }
     int r = stmt_exec(s, q, "save reply");
-    s->reply.last_write_ms = mono_ms();
+    rp->last_write_ms = mono_ms();
     if (r == 0)
-        s->reply.dirty = 0;
+        rp->text.dirty = rp->think.dirty = 0;
     return r;
 }
 
-int store_reply_append(store *s, const char *text, size_t len) {
+static int reply_grow(store *s, struct growbuf *g, const char *text, size_t len) {
     struct reply *rp = &s->reply;
     if (!rp->msg_id) {
         set_err(s, "no reply is being saved");
         return STORE_E_INVALID;
     }
-    if (len > (size_t)0x3fffffff - rp->len) {
+    if (len > (size_t)0x3fffffff - g->len) {
         set_err(s, "reply too long");
         return STORE_E_INVALID;
     }
-    if (rp->len + len + 1 > rp->cap) {
-        size_t cap = rp->cap ? rp->cap : 1024;
-        while (cap < rp->len + len + 1)
+    if (g->len + len + 1 > g->cap) {
+        size_t cap = g->cap ? g->cap : 1024;
+        while (cap < g->len + len + 1)
             cap *= 2;
-        char *b = realloc(rp->buf, cap);
+        char *b = realloc(g->buf, cap);
         if (!b) {
             set_err(s, "out of memory");
             return STORE_E_NOMEM;
         }
-        rp->buf = b;
-        rp->cap = cap;
+        g->buf = b;
+        g->cap = cap;
     }
-    memcpy(rp->buf + rp->len, text, len);
-    rp->len += len;
-    rp->buf[rp->len] = 0;
-    rp->dirty = 1;
+    memcpy(g->buf + g->len, text, len);
+    g->len += len;
+    g->buf[g->len] = 0;
+    g->dirty = g->used = 1;
     if (mono_ms() - rp->last_write_ms >= STORE_REPLY_INTERVAL_MS)
         return reply_write(s);
     return 0;
 }
 
+int store_reply_append(store *s, const char *text, size_t len) {
+    return reply_grow(s, &s->reply.text, text, len);
+}
+
+int store_reply_append_reasoning(store *s, const char *text, size_t len) {
+    return reply_grow(s, &s->reply.think, text, len);
+}
+
 int store_reply_flush(store *s) {
-    if (!s->reply.msg_id || !s->reply.dirty)
+    if (!s->reply.msg_id || !(s->reply.text.dirty || s->reply.think.dirty))
         return 0;
     return reply_write(s);
 }
@@ -1117,7 +1165,7 @@ int store_reply_finish(store *s, const char *reason, const struct store_reply_st
         return STORE_E_SQL;
     }
     sqlite3_bind_int64(q, 1, rp->msg_id);
-    sqlite3_bind_text(q, 2, rp->buf ? rp->buf : "", (int)rp->len, SQLITE_STATIC);
+    bind_grow(q, 2, &rp->text, 0);
     bind_text(q, 3, reason ? reason : "stop");
     if (st && st->n_tokens >= 0)
         sqlite3_bind_int(q, 4, st->n_tokens);
@@ -1125,6 +1173,7 @@ int store_reply_finish(store *s, const char *reason, const struct store_reply_st
         sqlite3_bind_double(q, 5, st->prompt_tps);
     if (st && st->gen_tps >= 0)
         sqlite3_bind_double(q, 6, st->gen_tps);
+    bind_grow(q, 7, &rp->think, 1);
     if ((r = stmt_exec(s, q, "finish reply")) == 0) {
         q = stmt(s, ST_CONV_TOUCH);
         if (!q)
@@ -1142,8 +1191,8 @@ int store_reply_finish(store *s, const char *reason, const struct store_reply_st
         return r;
     }
     rp->msg_id = 0;
-    rp->len = 0;
-    rp->dirty = 0;
+    rp->text.len = rp->think.len = 0;
+    rp->text.dirty = rp->think.dirty = 0;
     return 0;
 }
 
@@ -1381,6 +1430,8 @@ static int import_check(store *s, const char *name, const char *item, int n_item
             bad = "\"gen_tps\" must be a number below 1e300";
         else if (!type_is(sqlite3_column_text(q, 11), "text", NULL))
             bad = "\"finish\" must be a string";
+        else if (!type_is(sqlite3_column_text(q, 12), "text", NULL))
+            bad = "\"reasoning_content\" must be a string";
     }
     stmt_done(q);
     if (bad) {

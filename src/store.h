@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_ID_LEN 8 /* conversation ids: 8 random lowercase hex digits */
 
 enum {
@@ -116,6 +116,8 @@ struct store_msg {
     int n_tokens;        /* -1 when unknown */
     double prompt_tps;   /* < 0 when unknown */
     double gen_tps;      /* < 0 when unknown */
+    char *reasoning;     /* assistant replies: the reasoning apart from the content (<think>...,
+                          * harmony's analysis); NULL when there was none */
 };
 
 /* Calls fn for each message of conversation id in order; msg is borrowed for the call. Stops
@@ -128,13 +130,18 @@ int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m
  * Returns the new message id (> 0) or an error. */
 int64_t store_msg_add(store *s, const char *id, const char *role, const char *content,
                       int64_t parent);
+/* The same with the message's reasoning (NULL: none), e.g. a finished reply copied into a new
+ * conversation. */
+int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, const char *content,
+                                const char *reasoning, int64_t parent);
 
 /* ---- streaming replies ----
  * begin inserts an empty assistant message at once; append adds text as it arrives and writes
  * the content in a short transaction at most every STORE_REPLY_INTERVAL_MS (so a crash loses at
- * most that much); flush writes what is pending now (call it when idle, e.g. on a poll timeout);
- * finish writes everything with the finish reason and stats and ends the reply. One reply at a
- * time per handle. */
+ * most that much); append_reasoning does the same for the reply's reasoning, kept apart (NULL
+ * until the first call); flush writes what is pending now (call it when idle, e.g. on a poll
+ * timeout); finish writes everything with the finish reason and stats and ends the reply. One
+ * reply at a time per handle. */
 #define STORE_REPLY_INTERVAL_MS 250
 
 struct store_reply_stats {
@@ -145,6 +152,7 @@ struct store_reply_stats {
 /* Returns the new message id (> 0) or an error. model may be NULL. */
 int64_t store_reply_begin(store *s, const char *id, const char *model);
 int store_reply_append(store *s, const char *text, size_t len);
+int store_reply_append_reasoning(store *s, const char *text, size_t len);
 int store_reply_flush(store *s);
 /* reason: "stop" (end of generation / stop string), "length", "stopped" (cancelled), "error".
  * st may be NULL. */
@@ -173,6 +181,7 @@ int store_setting_get(store *s, const char *key, char *buf, size_t len);
 /* NULL value deletes the key. */
 int store_setting_set(store *s, const char *key, const char *value);
 #define STORE_SETTING_LAST_MODEL "last_model"
+#define STORE_SETTING_THINK "think"   /* "on" / "off": the chat's /think */
 
 /* ---- JSON export / import (natter's format; see README.md "Conversations") ---- */
 

@@ -62,7 +62,37 @@ TEST(app_settings_set_and_describe) {
     int n = 0;
     while (app_settings_describe(&s, n, buf, sizeof buf) == 0)
         n++;
-    CHECK_EQ_INT(n, 12);
+    CHECK_EQ_INT(n, 13);
+    /* think: on by default, on/off and their synonyms */
+    CHECK_EQ_INT(s.think, 1);
+    CHECK_EQ_INT(app_settings_describe(&s, 12, buf, sizeof buf), 0);
+    CHECK_STR_EQ(buf, "think on");
+    CHECK_EQ_INT(app_settings_set(&s, "think", "off", err, sizeof err), 0);
+    CHECK_EQ_INT(s.think, 0);
+    CHECK_EQ_INT(app_settings_describe(&s, 12, buf, sizeof buf), 0);
+    CHECK_STR_EQ(buf, "think off");
+    CHECK_EQ_INT(app_settings_set(&s, "think", "yes", err, sizeof err), 0);
+    CHECK_EQ_INT(s.think, 1);
+    CHECK_EQ_INT(app_settings_set(&s, "think", "0", err, sizeof err), 0);
+    CHECK_EQ_INT(s.think, 0);
+    CHECK_EQ_INT(app_settings_set(&s, "think", "maybe", err, sizeof err), -1);
+    CHECK_STR_EQ(err, "think: 'maybe' is not on or off");
+    CHECK_EQ_INT(s.think, 0);
+}
+
+TEST(app_msg_reasoning) {
+    struct app_conv c;
+    memset(&c, 0, sizeof c);
+    struct app_msg *m = app_conv_add(&c, APP_ROLE_ASSISTANT, "", 0);
+    CHECK(m && m->think == NULL && m->think_tokens == -1 && m->think_ms < 0);
+    CHECK_EQ_INT(app_msg_append_think(m, "", 0), 0);
+    CHECK(m->think && m->think[0] == 0);
+    for (int i = 0; i < 100; i++)
+        CHECK_EQ_INT(app_msg_append_think(m, "hm ", 3), 0);
+    CHECK_EQ_INT(m->think_len, 300);
+    CHECK_EQ_INT(strlen(m->think), 300);
+    app_conv_truncate(&c, 0); /* frees it (ASan would tell) */
+    app_conv_clear(&c);
 }
 
 TEST(app_cmd_parse_commands_and_messages) {
@@ -86,9 +116,9 @@ TEST(app_cmd_parse_commands_and_messages) {
     CHECK_EQ_INT(c.id, APP_CMD_NONE);
     CHECK(!strcmp(c.arg, "/etc/passwd is a file"));
     const char *names[] = {"/model", "/system", "/regen", "/delete", "/export", "/search",
-                           "/help", "/quit", "/template"};
+                           "/help", "/quit", "/template", "/think"};
     int ids[] = {APP_CMD_MODEL, APP_CMD_SYSTEM, APP_CMD_REGEN, APP_CMD_DELETE, APP_CMD_EXPORT,
-                 APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE};
+                 APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE, APP_CMD_THINK};
     for (int i = 0; i < (int)(sizeof ids / sizeof ids[0]); i++) {
         app_cmd_parse(names[i], &c);
         CHECK_EQ_INT(c.id, ids[i]);

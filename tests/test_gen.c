@@ -1,12 +1,15 @@
 /* tests/test_gen.c — the generation thread on a real model (../shared/models/stories260K.gguf):
  * the frame sequence, the greedy text against llama.cpp's reference, prefix reuse of the KV
  * cache, stop strings, cancel, a full context, a prompt that does not fit, eng_frame_read on
- * bad input. */
+ * bad input; control tokens as SPECIAL frames (on a copy of stories260K whose "," is a control
+ * token), TinyStories' spelled-out <|end_story|> never sent, eng_gen_stop at a token boundary. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "gguf.h"
+#include "gguf_write.h"
 #include "harness.h"
 
 /* llama.cpp's tokens for "Once upon a time" and its greedy text (reference case 0) */
@@ -18,7 +21,10 @@ static const char gen_test_ref_text[] =
 struct gen_test_run {
     char text[8192];
     size_t n_text;
-    int n_frames, n_progress, n_stats, n_token;
+    char stream[8192];           /* TOKEN text with each SPECIAL as [text] at its place */
+    size_t n_stream;
+    int32_t special_id;          /* the last SPECIAL's token id */
+    int n_frames, n_progress, n_stats, n_token, n_special;
     int progress_after_token, bad_id, stats_before_done;
     int done, reason, error_code;
     char error[512];
@@ -42,6 +48,18 @@ static void gen_test_collect(int fd, uint32_t id, struct gen_test_run *r) {
                 r->n_text += h.len;
                 r->text[r->n_text] = 0;
             }
+            if (r->n_stream + h.len < sizeof r->stream) {
+                memcpy(r->stream + r->n_stream, p, h.len);
+                r->n_stream += h.len;
+                r->stream[r->n_stream] = 0;
+            }
+        } else if (h.type == ENG_EV_SPECIAL && h.len >= 4) {
+            r->n_special++;
+            memcpy(&r->special_id, p, 4);
+            if (r->n_stream + h.len + 2 < sizeof r->stream)
+                r->n_stream += (size_t)snprintf(r->stream + r->n_stream,
+                                                sizeof r->stream - r->n_stream, "[%.*s]",
+                                                (int)h.len - 4, (const char *)p + 4);
         } else if (h.type == ENG_EV_PROGRESS) {
             r->n_progress++;
             if (r->n_token) r->progress_after_token = 1;
@@ -276,4 +294,153 @@ TEST(gen_frame_read_bad_input) {
     close(fd[1]);
     CHECK_EQ_INT(eng_frame_read(fd[0], &h, p), -1);  /* cut short */
     close(fd[0]);
+}
+
+/* ---- control tokens ---- */
+
+/* Copies stories260K.gguf to path with token `tok`'s type set to `type` (3: control). */
+static int gen_test_write_typed(const char *path, int32_t tok, int32_t type) {
+    char err[256];
+    gguf *g;
+    if (gguf_open(test_shared_path("models/stories260K.gguf"), &g, err, sizeof err)) return -1;
+    gguf_writer *w = gguf_writer_new();
+    uint32_t at;
+    uint64_t n;
+    const uint8_t *data;
+    int rc = -1;
+    if (gguf_get_arr(g, "tokenizer.ggml.token_type", &at, &n, &data) != 0 ||
+        at != GGUF_TYPE_INT32 || tok >= (int32_t)n)
+        goto out;
+    int32_t *types = malloc(n * sizeof *types);
+    memcpy(types, data, n * sizeof *types);
+    types[tok] = type;
+    for (int64_t i = 0; i < gguf_n_kv(g); i++) {
+        const struct gguf_kv *kv = gguf_kv_at(g, i);
+        if (kv->key.len == 25 && !memcmp(kv->key.p, "tokenizer.ggml.token_type", 25))
+            gguf_writer_add_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, n);
+        else
+            gguf_writer_copy_kv(w, kv);
+    }
+    free(types);
+    for (int64_t i = 0; i < gguf_n_tensors(g); i++) {
+        const struct gguf_tensor *t = gguf_tensor_at(g, i);
+        gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data);
+    }
+    rc = gguf_writer_write(w, path, NULL, NULL, err, sizeof err);
+out:
+    gguf_writer_free(w);
+    gguf_close(g);
+    return rc;
+}
+
+/* The reference text with "," a control token: the commas come as SPECIAL frames at their
+ * places, never in the text; a stop string "," stops at the first one. */
+TEST(gen_special_frames) {
+    REQUIRE_SHARED();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/comma.gguf", test_tmpdir());
+    CHECK(gen_test_write_typed(path, 432, 3) == 0); /* 432 is "," */
+    struct gen_test_env e;
+    memset(&e, 0, sizeof e);
+    CHECK_MSG(eng_model_load(path, NULL, &e.m) == ENG_OK, "%s", eng_last_error());
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    cp.n_ctx = 256;
+    cp.n_threads = 1;
+    CHECK(eng_ctx_new(e.m, &cp, &e.c) == ENG_OK);
+    struct eng_gen_params gp = gen_test_greedy(48);
+    struct gen_test_run r;
+    CHECK_EQ_INT(gen_test_gen(&e, gen_test_prompt, 5, &gp, 1, &r), ENG_OK);
+    CHECK_EQ_INT(r.reason, ENG_DONE_LENGTH);
+    char want_stream[512], want_text[512];
+    size_t a = 0, b = 0;
+    for (const char *q = gen_test_ref_text; *q; q++) {
+        if (*q == ',') {
+            a += (size_t)snprintf(want_stream + a, sizeof want_stream - a, "[,]");
+        } else {
+            want_stream[a++] = *q;
+            want_text[b++] = *q;
+        }
+    }
+    want_stream[a] = want_text[b] = 0;
+    CHECK_STR_EQ(r.text, want_text);
+    CHECK_STR_EQ(r.stream, want_stream);
+    CHECK_EQ_INT(r.n_special, 4);
+    CHECK_EQ_INT(r.special_id, 432);
+    CHECK_EQ_INT(r.st.n_gen, 48); /* control tokens count as generated */
+    const char *stops[] = {","};
+    gp.stop = stops;
+    gp.n_stop = 1;
+    CHECK_EQ_INT(gen_test_gen(&e, gen_test_prompt, 5, &gp, 2, &r), ENG_OK);
+    CHECK_EQ_INT(r.reason, ENG_DONE_STOP);
+    CHECK_EQ_INT(r.n_special, 0);
+    CHECK_EQ_INT((int)r.n_text, 0);
+    gen_test_close(&e);
+}
+
+/* TinyStories spells its end marker with ordinary tokens ("<|" "end" "_story" "|>") before its
+ * EOS: the reply ends there as at the EOS, and none of the marker is ever sent. */
+TEST(gen_eog_text_spelled_out) {
+    REQUIRE_SHARED();
+    struct gen_test_env e;
+    memset(&e, 0, sizeof e);
+    const char *path = test_shared_path("models/TinyStories-656K-Q8_0.gguf");
+    CHECK(eng_model_load(path, NULL, &e.m) == ENG_OK);
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    cp.n_threads = 1;
+    CHECK(eng_ctx_new(e.m, &cp, &e.c) == ENG_OK);
+    int32_t toks[16];
+    int n = eng_tokenize(e.m, "Once upon a time", 16, 1, 1, toks, 16);
+    CHECK(n > 1 && n < 16);
+    struct eng_gen_params gp = gen_test_greedy(-1);
+    struct gen_test_run r;
+    CHECK_EQ_INT(gen_test_gen(&e, toks, n, &gp, 1, &r), ENG_OK);
+    CHECK_EQ_INT(r.reason, ENG_DONE_EOG);
+    CHECK(r.n_text > 100);
+    CHECK_MSG(!strstr(r.text, "<|") && !strstr(r.text, "end_story"), "%s", r.text);
+    CHECK_EQ_INT(r.n_special, 0);
+    /* the model did write the marker as text: the decoded tokens end with its start */
+    char all[8192];
+    int len = eng_detokenize(e.m, eng_ctx_tokens(e.c), eng_ctx_n_past(e.c), all, sizeof all, 0);
+    CHECK(len > 20 && len < (int)sizeof all);
+    CHECK_MSG(strstr(all, "<|end_story") != NULL, "%s", all);
+    gen_test_close(&e);
+}
+
+/* eng_gen_stop ends between tokens: everything sent is in the KV cache, nothing more. */
+TEST(gen_stop_at_token_boundary) {
+    REQUIRE_SHARED();
+    struct gen_test_env e;
+    CHECK_MSG(gen_test_open(&e, 512) == 0, "load: %s", eng_last_error());
+    int fd[2];
+    CHECK(pipe(fd) == 0);
+    struct eng_gen_params gp = gen_test_greedy(-1);
+    eng_gen *g = NULL;
+    CHECK_EQ_INT(eng_gen_start(e.c, gen_test_prompt, 5, &gp, fd[1], 3, &g), ENG_OK);
+    struct eng_frame h;
+    unsigned char p[ENG_FRAME_MAX];
+    char text[8192];
+    size_t n_text = 0;
+    int n_tok = 0, reason = -1;
+    while (eng_frame_read(fd[0], &h, p) == 1) {
+        if (h.type == ENG_EV_TOKEN && n_text + h.len < sizeof text) {
+            memcpy(text + n_text, p, h.len);
+            n_text += h.len;
+            if (++n_tok == 10) eng_gen_stop(g);
+        } else if (h.type == ENG_EV_DONE) {
+            memcpy(&reason, p, 4);
+            break;
+        }
+    }
+    text[n_text] = 0;
+    CHECK_EQ_INT(eng_gen_join(g), ENG_OK);
+    CHECK_EQ_INT(reason, ENG_DONE_CANCELLED);
+    CHECK(n_tok >= 10 && n_tok < 400);
+    char kv[8192];
+    int n_past = eng_ctx_n_past(e.c);
+    int len = eng_detokenize(e.m, eng_ctx_tokens(e.c) + 5, n_past - 5, kv, sizeof kv, 0);
+    CHECK(len >= 0 && len < (int)sizeof kv);
+    CHECK_STR_EQ(kv, text);
+    close(fd[0]);
+    close(fd[1]);
+    gen_test_close(&e);
 }

@@ -113,3 +113,46 @@ TEST(gen_text_long_text_in_chunks) {
     CHECK(memcmp(k.buf, piece, 1000) == 0);
     gen_text_free(&t);
 }
+
+/* Stop strings carry tags: the earliest match's tag is returned; one added later may be longer
+ * than any given at init (the held text grows with it); gen_text_stop_tag matches exactly. */
+TEST(gen_text_stop_tags) {
+    struct gen_text t;
+    struct gen_text_sink k = {{0}, 0, 0, 0};
+    const char *stops[] = {"END"};
+    CHECK_EQ_INT(gen_text_init(&t, stops, 1, gen_text_test_emit, &k), 0);
+    char longer[1200];
+    memset(longer, 'x', sizeof longer);
+    longer[0] = '<';
+    CHECK_EQ_INT(gen_text_add_stop(&t, longer, sizeof longer, 2), 0);
+    CHECK_EQ_INT(gen_text_add_stop(&t, "<|end_story|>", 13, 2), 0);
+    CHECK_EQ_INT(gen_text_add_stop(&t, "", 0, 2), -1);
+    CHECK_EQ_INT(gen_text_add_stop(&t, "a", 1, 0), -1);
+    CHECK_EQ_INT(gen_text_stop_tag(&t, "END", 3), 1);
+    CHECK_EQ_INT(gen_text_stop_tag(&t, "<|end_story|>", 13), 2);
+    CHECK_EQ_INT(gen_text_stop_tag(&t, "<|end_story|", 12), 0);
+    CHECK_EQ_INT(gen_text_push(&t, "hugged her.<|", 13), 0);
+    CHECK_STR_EQ(k.buf, "hugged her.");
+    CHECK_EQ_INT(gen_text_push(&t, "end", 3), 0);
+    CHECK_EQ_INT(gen_text_push(&t, "_story|>", 8), 2);
+    CHECK_STR_EQ(k.buf, "hugged her.");
+    gen_text_free(&t);
+    /* the earliest of two matches wins, whatever its tag */
+    k.n = 0;
+    k.buf[0] = 0;
+    CHECK_EQ_INT(gen_text_init(&t, stops, 1, gen_text_test_emit, &k), 0);
+    CHECK_EQ_INT(gen_text_add_stop(&t, "<|end|>", 7, 2), 0);
+    CHECK_EQ_INT(gen_text_push(&t, "a END <|end|>", 13), 1);
+    CHECK_STR_EQ(k.buf, "a ");
+    /* held text that is no stop after all is released, the long stop string too */
+    gen_text_free(&t);
+    k.n = 0;
+    k.buf[0] = 0;
+    CHECK_EQ_INT(gen_text_init(&t, NULL, 0, gen_text_test_emit, &k), 0);
+    CHECK_EQ_INT(gen_text_add_stop(&t, longer, sizeof longer, 2), 0);
+    CHECK_EQ_INT(gen_text_push(&t, longer, 1000), 0);
+    CHECK_EQ_INT(gen_text_push(&t, "y", 1), 0);
+    CHECK_EQ_INT((int)k.n, 1001);
+    CHECK(!k.bad_chunk);
+    gen_text_free(&t);
+}

@@ -318,8 +318,9 @@ struct gcorp_tcase {
 };
 
 static const struct gcorp_tcase gcorp_tcases[] = {
-    {"type id 39", 39, 2, {8, 4}, -1, 0},
+    {"type id 43 (past ggml's last, Q2_0)", 43, 2, {8, 4}, -1, 0},
     {"type id 4 (removed Q4_2)", 4, 2, {8, 4}, -1, 0},
+    {"type id 36 (removed IQ4_NL_4_4)", 36, 2, {8, 4}, -1, 0},
     {"type id 2^32-1", 0xFFFFFFFFu, 2, {8, 4}, -1, 0},
     {"5 dims", GGML_TYPE_F32, 5, {8, 4, 1, 1, 1}, -1, 0},
     {"2^32-1 dims", GGML_TYPE_F32, 0xFFFFFFFFu, {8, 4}, -1, 0},
@@ -360,6 +361,55 @@ TEST(gguf_corpus_tensor_infos) {
             CHECK_REFUSED_MEM(p, len, "a.weight", gcorp_tc->what);
         free(p);
     }
+}
+
+/* Every ggml type id is known by name and size: a tensor of any of them (rows of 256 values,
+ * a multiple of every block size) is accepted with its exact byte size, whether or not the
+ * engine computes with it (eng_model_load refuses those by name); the ids ggml removed and
+ * those past its table are refused as bad type ids. */
+static uint32_t gcorp_type_id;
+static void gcorp_patch_type(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "a.weight");
+    t->type = gcorp_type_id;
+    t->ne[0] = 256;
+    t->ne[1] = 2;
+    const size_t rs = quant_row_size(gcorp_type_id, 256);
+    t->data = NULL; /* zeros */
+    t->nbytes = rs ? 2 * rs : 64;
+}
+
+TEST(gguf_corpus_every_type_id) {
+    int n_known = 0;
+    for (uint32_t id = 0; id < 64; id++) {
+        const int removed = id == 4 || id == 5 || (id >= 31 && id <= 33) || (id >= 36 && id <= 38);
+        const int known = id < GGML_TYPE_COUNT && !removed;
+        gcorp_type_id = id;
+        size_t len;
+        uint8_t *p = gcorp_tiny_bytes(gcorp_patch_type, &len);
+        char err[512] = "", want[64], what[64];
+        snprintf(what, sizeof what, "type id %u", id);
+        if (!known) {
+            snprintf(want, sizeof want, "tensor 'a.weight': bad type id %u", id);
+            const char *must = want;
+            CHECK_REFUSED_MEM(p, len, must, what);
+            free(p);
+            continue;
+        }
+        gguf *g = NULL;
+        const int rc = gguf_open_mem(p, len, &g, err, sizeof err);
+        CHECK_MSG(rc == 0, "%s refused: %s", what, err);
+        if (rc == 0) {
+            const struct gguf_tensor *t = gguf_tensor_find(g, "a.weight");
+            const struct quant_traits *tr = quant_traits_get(id);
+            CHECK_MSG(tr && tr->name && t && t->nbytes == 2 * quant_row_size(id, 256) &&
+                      t->nbytes == 2 * (256 / (uint64_t)tr->blck_size) * tr->type_size,
+                      "%s: size", what);
+            gguf_close(g);
+            n_known++;
+        }
+        free(p);
+    }
+    CHECK_EQ_INT(n_known, GGML_TYPE_COUNT - 8);
 }
 
 static void gcorp_patch_dup(struct gc_file *f) {
@@ -662,6 +712,36 @@ TEST(gguf_corpus_model_patched) {
         gcorp_model_close(&m);
     }
     CHECK_EQ_INT(failures, 0);
+}
+
+/* A weight of a type ggml knows but the engine does not compute with is refused by its name
+ * (not as a malformed file). */
+TEST(gguf_corpus_model_unsupported_type_named) {
+    REQUIRE_SHARED();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/patched_type.gguf", test_tmpdir());
+    static const uint32_t types[] = {GGML_TYPE_NVFP4, GGML_TYPE_I8, GGML_TYPE_F64};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        struct gcorp_model m;
+        CHECK(gcorp_model_open(&m, "models/stories260K.gguf") == 0);
+        struct gc_tensor *t = gc_tensor_find(&m.f, "blk.0.attn_q.weight");
+        CHECK(t != NULL);
+        if (!t) {
+            gcorp_model_close(&m);
+            continue;
+        }
+        t->type = types[i];
+        t->data = NULL;
+        t->nbytes = quant_row_size(types[i], (int64_t)t->ne[0]) * t->ne[1];
+        CHECK(t->nbytes > 0);
+        CHECK(gc_write(&m.f, path) == 0);
+        char msg[512], want[128];
+        CHECK(gcorp_load_refused(path, 0, msg, sizeof msg));
+        snprintf(want, sizeof want, "tensor 'blk.0.attn_q.weight': type %s is not supported",
+                 quant_traits_get(types[i])->name);
+        CHECK_MSG(strstr(msg, want) != NULL, "'%s' does not say '%s'", msg, want);
+        gcorp_model_close(&m);
+    }
 }
 
 /* Tokenizer metadata of the byte-level BPE vocabs (vocab_only loads). */

@@ -297,6 +297,12 @@ static const char *const ref26_files[] = {
     "syn26-lfm2-F16", "syn26-lfm2-Q8_0", "syn26-lfm2moe-F16", "syn26-lfm2moe-Q4_K_M",
     "syn26-qwen35-F16", "syn26-qwen35-Q8_0", "syn26-qwen35moe-F16", "syn26-qwen35moe-Q4_K_M",
     "syn26-granitehybrid-F16", "syn26-granitehybrid-Q4_K_M",
+    /* MXFP4 experts, attention sinks */
+    "syn26-gpt-oss-F16", "syn26-gpt-oss-MXFP4_MOE",
+    /* tensor types (on the qwen3 file) */
+    "syn26-types-IQ1_M", "syn26-types-IQ1_S", "syn26-types-IQ2_S", "syn26-types-IQ2_XS",
+    "syn26-types-IQ2_XXS", "syn26-types-IQ3_S", "syn26-types-IQ3_XXS", "syn26-types-MXFP4",
+    "syn26-types-TQ1_0", "syn26-types-TQ2_0",
 };
 
 static void reference26_check_all(int no_repack) {
@@ -389,7 +395,10 @@ TEST(reference_threads_identical) {
                            "models-2026/syn26-lfm2moe-F16.gguf",
                            "models-2026/syn26-qwen35-Q8_0.gguf",
                            "models-2026/syn26-qwen35moe-Q4_K_M.gguf",
-                           "models-2026/syn26-granitehybrid-F16.gguf"};
+                           "models-2026/syn26-granitehybrid-F16.gguf",
+                           "models-2026/syn26-gpt-oss-MXFP4_MOE.gguf",
+                           "models-2026/syn26-types-IQ2_XS.gguf",
+                           "models-2026/syn26-types-TQ1_0.gguf"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         eng_model *m;
         CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",
@@ -449,7 +458,8 @@ TEST(reference_swa_moe_reuse) {
                            "models-2026/syn26-lfm2moe-Q4_K_M.gguf",
                            "models-2026/syn26-qwen35-F16.gguf",
                            "models-2026/syn26-qwen35moe-F16.gguf",
-                           "models-2026/syn26-granitehybrid-Q4_K_M.gguf"};
+                           "models-2026/syn26-granitehybrid-Q4_K_M.gguf",
+                           "models-2026/syn26-gpt-oss-F16.gguf"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         eng_model *m;
         CHECK_MSG(eng_model_load(test_shared_path(files[f]), NULL, &m) == ENG_OK, "%s",

@@ -1,9 +1,11 @@
 /* tests/test_tokenizer.c — the tokenizer (engine/tokenizer.c, engine/unicode.c): llama.cpp's
  * tokenizer test vectors for every vocab in ../shared/vocab, the prompt tokens of every
  * ../shared/reference file, round trips, special-token parsing, end-of-generation tokens,
- * hostile text and bad tokenizer metadata. */
+ * hostile text and bad tokenizer metadata; the 2026 vocabs of ../shared/vocab-2026 (base and
+ * chat sets, EOG sets, gemma4), the pre-tokenizer table and the regex matcher. */
 #include <dirent.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +14,8 @@
 #include "gguf.h"
 #include "harness.h"
 #include "tokenizer.h"
+#include "tokenizer_pre.h"
+#include "tokenizer_regex.h"
 #include "unicode.h"
 
 /* ---- helpers ---- */
@@ -97,65 +101,106 @@ static int tt_parse_ids(const char *s, int32_t *ids, int cap) {
 
 /* ---- the llama.cpp test vectors ---- */
 
-static void tt_vocab_vectors(const char *name) {
-    REQUIRE_SHARED();
-    char rel[256], err[256];
-    snprintf(rel, sizeof rel, "vocab/ggml-vocab-%s.gguf", name);
-    struct tt_vocab tv;
-    CHECK_MSG(tt_open(test_shared_path(rel), &tv, err, sizeof err) == ENG_OK, "%s: %s", rel, err);
-    snprintf(rel, sizeof rel, "vocab/ggml-vocab-%s.gguf.inp", name);
-    char *inp = test_read_file(test_shared_path(rel), NULL);
-    snprintf(rel, sizeof rel, "vocab/ggml-vocab-%s.gguf.out", name);
-    char *out = test_read_file(test_shared_path(rel), NULL);
-    CHECK(inp && out);
-
+/* Runs one .inp/.out set (suffix "" or ".chat") of the vocab at rel; returns the number of
+ * cases, -1 if the set is absent. Mismatches go to *n_fail, the first described in first. */
+static int tt_vector_set(const struct vocab *v, const char *rel, const char *suffix,
+                         int *n_fail, char *first, size_t first_len) {
+    char path[640];
+    snprintf(path, sizeof path, "%s%s.inp", rel, suffix);
+    char *inp = test_read_file(test_shared_path(path), NULL);
+    snprintf(path, sizeof path, "%s%s.out", rel, suffix);
+    char *out = test_read_file(test_shared_path(path), NULL);
+    if (!inp || !out) {
+        free(inp);
+        free(out);
+        return -1;
+    }
     static const char sep[] = "\n__ggml_vocab_test__\n";
     char *p = inp, *line = out;
-    int n_cases = 0, n_fail = 0;
-    char first_fail[1024] = "";
+    int n_cases = 0;
     for (;;) {
         char *q = strstr(p, sep);
         if (!q)
             break; /* the piece after the last separator is not a test */
         size_t len = (size_t)(q - p);
-        char *nl = strchr(line, '\n');
-        CHECK_MSG(nl, "%s: .out has fewer lines than tests", name);
-        *nl = 0;
-        int32_t want[512];
-        int n_want = tt_parse_ids(line, want, 512);
+        char *nl = line ? strchr(line, '\n') : NULL;
+        if (nl)
+            *nl = 0;
+        int32_t want[1024];
+        int n_want = line ? tt_parse_ids(line, want, 1024) : -1;
         int n_got;
-        int32_t *got = tt_tokenize(tv.v, p, len, 0, 0, &n_got);
-        CHECK(got);
-        int same = n_got == n_want && memcmp(got, want, sizeof *got * (size_t)n_got) == 0;
-        if (!same && !n_fail) {
-            char g[400], w[400];
-            tt_format_ids(got, n_got, g, sizeof g);
-            tt_format_ids(want, n_want, w, sizeof w);
-            snprintf(first_fail, sizeof first_fail, "case %d \"%.*s\": got [%s] want [%s]",
-                     n_cases, (int)(len > 60 ? 60 : len), p, g, w);
+        int32_t *got = tt_tokenize(v, p, len, 0, 0, &n_got);
+        int same = got && n_want <= 1024 && n_got == n_want &&
+                   memcmp(got, want, sizeof *got * (size_t)n_got) == 0;
+        if (!same && !*n_fail) {
+            char g[200], w[200];
+            tt_format_ids(got, got ? n_got : 0, g, sizeof g);
+            tt_format_ids(want, n_want > 0 ? (n_want < 1024 ? n_want : 1024) : 0, w, sizeof w);
+            snprintf(first, first_len, "%s%s case %d \"%.*s\": got [%s] want [%s]", rel, suffix,
+                     n_cases, (int)(len > 40 ? 40 : len), p, g, w);
         }
-        n_fail += !same;
+        *n_fail += !same;
         free(got);
         n_cases++;
         p = q + sizeof sep - 1;
-        line = nl + 1;
+        line = nl ? nl + 1 : NULL;
     }
     free(inp);
     free(out);
-    tt_close(&tv);
-    CHECK_MSG(n_cases > 10, "%s: only %d cases", name, n_cases);
-    CHECK_MSG(n_fail == 0, "%s: %d of %d cases differ; first: %s", name, n_fail, n_cases,
-              first_fail);
+    return n_cases;
 }
 
-TEST(tokenizer_vocab_llama_spm) { tt_vocab_vectors("llama-spm"); }
-TEST(tokenizer_vocab_phi_3) { tt_vocab_vectors("phi-3"); }
-TEST(tokenizer_vocab_gpt_2) { tt_vocab_vectors("gpt-2"); }
-TEST(tokenizer_vocab_starcoder) { tt_vocab_vectors("starcoder"); }
-TEST(tokenizer_vocab_deepseek_coder) { tt_vocab_vectors("deepseek-coder"); }
-TEST(tokenizer_vocab_refact) { tt_vocab_vectors("refact"); }
-TEST(tokenizer_vocab_llama_bpe) { tt_vocab_vectors("llama-bpe"); }
-TEST(tokenizer_vocab_qwen2) { tt_vocab_vectors("qwen2"); }
+static int tt_cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every ggml-vocab-*.gguf of ../shared/DIR with its base and chat sets: llama.cpp's ids. */
+static void tt_vector_dir(const char *dir, int min_vocabs) {
+    REQUIRE_SHARED();
+    const char *full = test_shared_path(dir);
+    DIR *d = full ? opendir(full) : NULL;
+    if (!d)
+        SKIP("this ../shared has no vocab dir");
+    char *names[64];
+    int n_names = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n_names < 64) {
+        size_t l = strlen(e->d_name);
+        if (l > 5 && strcmp(e->d_name + l - 5, ".gguf") == 0)
+            names[n_names++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n_names, sizeof *names, tt_cmp_names);
+    int n_fail = 0, n_sets = 0, n_cases = 0;
+    char first[2048] = "";
+    for (int i = 0; i < n_names; i++) {
+        char rel[512], err[256];
+        snprintf(rel, sizeof rel, "%s/%s", dir, names[i]);
+        struct tt_vocab tv;
+        int rc = tt_open(test_shared_path(rel), &tv, err, sizeof err);
+        if (rc != ENG_OK && !n_fail)
+            snprintf(first, sizeof first, "%s: %s", rel, err);
+        n_fail += rc != ENG_OK;
+        for (int k = 0; rc == ENG_OK && k < 2; k++) {
+            int n = tt_vector_set(tv.v, rel, k ? ".chat" : "", &n_fail, first, sizeof first);
+            if (n >= 0) {
+                n_sets++;
+                n_cases += n;
+            }
+        }
+        if (rc == ENG_OK)
+            tt_close(&tv);
+        free(names[i]);
+    }
+    CHECK_MSG(n_names >= min_vocabs, "%s: only %d vocabs", dir, n_names);
+    CHECK_MSG(n_fail == 0, "%s: %d of %d cases (%d sets) differ; first: %s", dir, n_fail,
+              n_cases, n_sets, first);
+}
+
+/* ../shared/vocab: llama.cpp's own vectors (spm, phi-3, gpt-2, starcoder, ...) */
+TEST(tokenizer_vectors_vocab) { tt_vector_dir("vocab", 8); }
+/* ../shared/vocab-2026: qwen35, gemma-4, falcon, gpt-4o, tekken, base and chat sets */
+TEST(tokenizer_vectors_vocab_2026) { tt_vector_dir("vocab-2026", 5); }
 
 /* ---- the prompts of ../shared/reference ---- */
 
@@ -696,6 +741,8 @@ TEST(tokenizer_unicode_categories) {
     CHECK(unicode_flags(0x3000) & UNICODE_WHITESPACE);
     CHECK(unicode_flags(0x85) & UNICODE_WHITESPACE);
     CHECK(!(unicode_flags(0x200B) & UNICODE_WHITESPACE)); /* zero width space is Cf */
+    CHECK(unicode_flags(0x2EBF0) & UNICODE_LETTER);   /* CJK ext. I: Unicode 15.1, as llama.cpp */
+    CHECK(unicode_flags(0x31EF) & UNICODE_SYMBOL);
     CHECK(unicode_flags(0x0378) == UNICODE_UNDEFINED);
     CHECK(unicode_flags(0x110000) == UNICODE_UNDEFINED);
     for (int b = 0; b < 256; b++)
@@ -825,4 +872,400 @@ TEST(tokenizer_engine_api) {
     CHECK(eng_model_load(test_shared_path("models/MODELS.md"), &p, &m) != ENG_OK);
     CHECK(eng_vocab_size(NULL) == 0 && eng_token_bos(NULL) == -1);
     CHECK(eng_tokenize(NULL, "x", 1, 1, 1, big, 64) < 0);
+}
+
+/* ---- the regex matcher (engine/tokenizer_regex.c) on hand-written strings ----
+ * The expected pieces follow std::regex ECMAScript rules over llama.cpp's collapsed text. */
+
+static int tt_piece_push(void *ud, size_t len) {
+    size_t *p = ud;
+    if (p[0] < 63)
+        p[1 + p[0]++] = len;
+    return 0;
+}
+
+/* Splits s with rx; returns the pieces joined by '|' in a static buffer. */
+static const char *tt_rx_split(const char *rx, const char *s) {
+    static char buf[1024];
+    char err[160];
+    struct tre *re = NULL;
+    if (tre_compile(rx, &re, err, sizeof err)) {
+        snprintf(buf, sizeof buf, "compile error: %s", err);
+        return buf;
+    }
+    uint32_t cp[256], u[256];
+    size_t n = 0, len = strlen(s), pos = 0;
+    size_t offs[257];
+    while (pos < len && n < 256) {
+        offs[n] = pos;
+        cp[n] = unicode_decode(s, len, &pos);
+        u[n] = tre_unit(cp[n], unicode_flags(cp[n]), tre_is_collapsed(re));
+        n++;
+    }
+    offs[n] = pos;
+    size_t pieces[64] = {0};
+    struct tre_scratch sc = {0};
+    tre_split(re, u, 0, n, &sc, tt_piece_push, pieces);
+    tre_scratch_free(&sc);
+    tre_free(re);
+    size_t o = 0, at = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < pieces[0] && o + 64 < sizeof buf; i++) {
+        size_t b0 = offs[at], b1 = offs[at + pieces[1 + i]];
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%.*s", i ? "|" : "", (int)(b1 - b0),
+                              s + b0);
+        at += pieces[1 + i];
+    }
+    return buf;
+}
+
+#define TT_SPLIT(rx, s, want) CHECK_STR_EQ(tt_rx_split((rx), (s)), (want))
+
+/* llama.cpp's gpt-4o regex (o200k with \p{M} dropped, ASCII-only case classes) */
+static const char tt_rx_gpt4o[] =
+    "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|"
+    "'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])"
+    "([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}{1,3}| ?[^\\s\\p{L}"
+    "\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+TEST(tokenizer_regex_features) {
+    /* alternatives in order, not the longest */
+    TT_SPLIT("a|ab", "abab", "a|b|a|b");
+    TT_SPLIT("ab|a", "abab", "ab|ab");
+    /* greedy and lazy quantifiers, counted repetition */
+    TT_SPLIT("a+", "aaba", "aa|b|a");
+    TT_SPLIT("a+?", "aa", "a|a");
+    TT_SPLIT("[0-9]{1,3}", "1234567", "123|456|7");
+    TT_SPLIT("x{2}", "xxxxx", "xx|xx|x");
+    /* classes: ranges, negation, escapes, identity escapes */
+    TT_SPLIT("[^\\s]+", "ab cd\tef", "ab| |cd|\t|ef");
+    TT_SPLIT("[\\$\\+<=>\\^~\\|`]+", "a$+<b", "a|$+<|b");
+    /* lookahead: \s+(?!\S) leaves the last space of a run to the word after it */
+    TT_SPLIT("\\s+(?!\\S)| ?[a-z]+|\\s+", "a   b", "a|  | b");
+    TT_SPLIT("\\s+(?!\\S)|\\s+| ?[a-z]+", "a   b", "a|  | |b");
+    TT_SPLIT("[0-9](?=[0-9]{3}$)", "12345", "1|2|345");
+    /* an empty match (superbpe's lookahead): splits without consuming */
+    TT_SPLIT("(?=(\\d{3})+(?!\\d))", "1234567", "1|234|567");
+    /* anchors and word boundaries see only the piece */
+    TT_SPLIT("\\s+$", "a  b  ", "a  b|  ");
+    TT_SPLIT("^a", "aaa", "a|aa");
+    TT_SPLIT("\\b[a-z]", "ab cd", "a|b |c|d");
+    /* whitespace outside ASCII is \s (llama.cpp maps it to \v) */
+    TT_SPLIT("\\s", "a\xc2\xa0" "b\xe3\x80\x80", "a|\xc2\xa0|b|\xe3\x80\x80");
+    /* categories over collapsed text */
+    TT_SPLIT("\\p{N}+", "a12\xd9\xa3\xd9\xa4x", "a|12\xd9\xa3\xd9\xa4|x");
+    TT_SPLIT("\\p{L}+", "caf\xc3\xa9!", "caf\xc3\xa9|!");
+    TT_SPLIT("\\p{M}", "e\xcc\x81", "e|\xcc\x81");
+    TT_SPLIT("[\\p{L}\\p{M}]+", "e\xcc\x81 x", "e\xcc\x81| |x");
+    TT_SPLIT("[\\p{P}]+", "a,.\xe2\x80\x94" "b\xe2\x82\xac", "a|,.\xe2\x80\x94|b\xe2\x82\xac");
+    /* a non-ASCII letter is in [^a-z] and in [^A-Z]: both case classes */
+    TT_SPLIT("((?=[\\p{L}])([^a-z]))+", "ABc\xc3\xa9" "D", "AB|c|\xc3\xa9" "D");
+
+    /* the gpt-4o regex: case splits, contractions of either case, digits in threes */
+    TT_SPLIT(tt_rx_gpt4o, "HelloWorld", "Hello|World");
+    TT_SPLIT(tt_rx_gpt4o, " I'M here", " I'M| here");
+    TT_SPLIT(tt_rx_gpt4o, "they'RE", "they'RE");
+    TT_SPLIT(tt_rx_gpt4o, "12345", "123|45");
+    TT_SPLIT(tt_rx_gpt4o, "(HTTPServer)", "(HTTPServer|)");
+    TT_SPLIT(tt_rx_gpt4o, "a/b\n/", "a|/b|\n|/");
+    TT_SPLIT(tt_rx_gpt4o, "x!!/\r\n\r\ny", "x|!!/\r\n\r\n|y");
+    /* É is upper and lower at once in collapsed text: the first branch takes it alone */
+    TT_SPLIT(tt_rx_gpt4o, "\xc3\x89" "COLE", "\xc3\x89|COLE");
+    /* marks end a word and start a punctuation piece (नमस्ते) */
+    TT_SPLIT(tt_rx_gpt4o,
+             "\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87",
+             "\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8|\xe0\xa5\x8d\xe0\xa4\xa4|\xe0\xa5\x87");
+    /* CJK then a Latin capital: the run ends before the capital */
+    TT_SPLIT(tt_rx_gpt4o, "\xe4\xbd\xa0\xe5\xa5\xbd" "ABC", "\xe4\xbd\xa0\xe5\xa5\xbd|ABC");
+    TT_SPLIT(tt_rx_gpt4o, "a   \xc2\xa0" "b", "a|   |\xc2\xa0" "b");
+
+    /* what does not compile says why */
+    char err[160];
+    struct tre *re = NULL;
+    CHECK(tre_compile("(a*)*", &re, err, sizeof err) == -1 && strstr(err, "empty"));
+    CHECK(tre_compile("[a-", &re, err, sizeof err) == -1);
+    CHECK(tre_compile("\\p{L}\xc3\xa9", &re, err, sizeof err) == -1 && strstr(err, "non-ASCII"));
+    CHECK(tre_compile("\\1", &re, err, sizeof err) == -1);
+    CHECK(tre_compile("a{2,1}", &re, err, sizeof err) == -1);
+    CHECK(re == NULL);
+}
+
+/* Every name of the table loads (all its regexes compile); unknown names are refused. */
+TEST(tokenizer_pre_table) {
+    char err[256];
+    CHECK(pre_n_names() >= 90);
+    for (size_t i = 0; i < pre_n_names(); i++) {
+        struct pre_tok *p = NULL;
+        const char *name = pre_name_at(i);
+        CHECK_MSG(pre_load(name, strlen(name), &p, err, sizeof err) == ENG_OK, "%s: %s", name,
+                  err);
+        CHECK_STR_EQ(pre_name(p), name);
+        pre_free(p);
+    }
+    static const char *const required[] = {
+        "llama3", "llama-v3", "dbrx", "smaug-bpe", "deepseek-llm", "deepseek-coder",
+        "deepseek-v3", "falcon", "falcon3", "falcon-h1", "mpt", "starcoder", "gpt-2", "refact",
+        "command-r", "qwen2", "qwen35", "deepseek-r1-qwen", "stablelm2", "olmo", "jais", "jais-2",
+        "poro-chat", "viking", "tekken", "smollm", "codeshell", "bloom", "gpt3-finnish",
+        "chameleon", "minerva-7b", "exaone", "exaone4", "chatglm-bpe", "gpt-4o", "llama4",
+        "pixtral", "superbpe", "trillion", "granite-docling", "bailingmoe", "bailingmoe2",
+        "seed-coder", "hunyuan", "kimi-k2", "grok-2", "afmoe", "gemma4", "minimax-m2",
+    };
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        struct pre_tok *p = NULL;
+        CHECK_MSG(pre_load(required[i], strlen(required[i]), &p, err, sizeof err) == ENG_OK,
+                  "%s: %s", required[i], err);
+        pre_free(p);
+    }
+    struct pre_tok *p = NULL;
+    CHECK(pre_load("gpt-5", 5, &p, err, sizeof err) == ENG_E_UNSUPPORTED && !p);
+    CHECK(strstr(err, "unknown pre-tokenizer 'gpt-5'") != NULL);
+    CHECK(pre_load("", 0, &p, err, sizeof err) == ENG_E_UNSUPPORTED);
+}
+
+/* Splits utf-8 s with the pre-tokenizer name; pieces joined by '|' (static buffer). */
+static const char *tt_pre_split(const char *name, const char *s) {
+    static char buf[1024];
+    char err[256];
+    struct pre_tok *p = NULL;
+    if (pre_load(name, strlen(name), &p, err, sizeof err) != ENG_OK) {
+        snprintf(buf, sizeof buf, "%s", err);
+        return buf;
+    }
+    uint32_t cp[256];
+    uint16_t fl[256];
+    size_t offs[257], n = 0, len = strlen(s), pos = 0;
+    while (pos < len && n < 256) {
+        offs[n] = pos;
+        cp[n] = unicode_decode(s, len, &pos);
+        fl[n] = (uint16_t)unicode_flags(cp[n]);
+        n++;
+    }
+    offs[n] = pos;
+    size_t *pieces = NULL, n_pieces = 0, cap = 0;
+    buf[0] = 0;
+    if (pre_split(p, cp, fl, n, &pieces, &n_pieces, &cap) == 0) {
+        size_t o = 0, at = 0;
+        for (size_t i = 0; i < n_pieces && o + 64 < sizeof buf; i++) {
+            size_t b0 = offs[at], b1 = offs[at + pieces[i]];
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%.*s", i ? "|" : "",
+                                  (int)(b1 - b0), s + b0);
+            at += pieces[i];
+        }
+    }
+    free(pieces);
+    pre_free(p);
+    return buf;
+}
+
+#define TT_PRE(name, s, want) CHECK_STR_EQ(tt_pre_split((name), (s)), (want))
+
+TEST(tokenizer_pre_splits_2026) {
+    /* qwen35: letters take combining marks, digits one by one, no NFC */
+    TT_PRE("qwen35", "cafe\xcc\x81 12", "cafe\xcc\x81| |1|2");
+    TT_PRE("qwen2", "cafe\xcc\x81 12", "cafe|\xcc\x81| |1|2");
+    TT_PRE("qwen35", "I'M they'Ve", "I|'M| they|'Ve");
+    TT_PRE("qwen35", "a!\xcc\x81", "a|!\xcc\x81"); /* a mark takes a leading character */
+    /* falcon: punctuation runs first, then GPT-2, then ASCII digits in threes from the left */
+    TT_PRE("falcon", "x=12345, y", "x|=|123|45|,| y");
+    TT_PRE("falcon", "don't", "don|'|t");
+    TT_PRE("falcon", "\xd9\xa1\xd9\xa2\xd9\xa3\xd9\xa4", "\xd9\xa1\xd9\xa2\xd9\xa3\xd9\xa4");
+    /* tekken: gpt-4o's words without contractions, single digits */
+    TT_PRE("tekken", "HelloWorld 123 don't", "Hello|World| |1|2|3| don|'t");
+    TT_PRE("gpt-4o", "HelloWorld 123 don't", "Hello|World| |123| don't");
+    TT_PRE("gpt-4o", "line1\r\n\r\n  x", "line|1|\r\n\r\n| | x");
+    /* gemma4: only newline runs */
+    TT_PRE("gemma4", "a b\n\n\nc", "a b|\n\n\n|c");
+    /* deepseek-v3: digits in threes, CJK runs, then its BPE regex */
+    TT_PRE("deepseek-v3", "ab1234\xe4\xbd\xa0\xe5\xa5\xbd", "ab|123|4|\xe4\xbd\xa0\xe5\xa5\xbd");
+    /* afmoe digits: n % 3 first, then threes */
+    TT_PRE("afmoe", "1234567", "1|234|567");
+    /* kimi-k2: Han runs apart from other letters */
+    TT_PRE("kimi-k2", "ab\xe4\xbd\xa0\xe5\xa5\xbd" "cd", "ab|\xe4\xbd\xa0\xe5\xa5\xbd|cd");
+    /* bloom: everything but spaces and its punctuation */
+    TT_PRE("bloom", "Hi, you!", "Hi|,| you|!");
+}
+
+/* ---- the 2026 vocabs: EOG sets, special-token text, gemma4 ---- */
+
+static void tt_eog_set(const char *rel, const int32_t *want, int n_want) {
+    char err[256];
+    struct tt_vocab tv;
+    CHECK_MSG(tt_open(test_shared_path(rel), &tv, err, sizeof err) == ENG_OK, "%s: %s", rel, err);
+    int k = 0, n = vocab_n_tokens(tv.v);
+    for (int32_t i = 0; i < n; i++) {
+        if (!vocab_is_eog(tv.v, i))
+            continue;
+        CHECK_MSG(k < n_want && want[k] == i, "%s: token %d is EOG", rel, (int)i);
+        k++;
+    }
+    CHECK_MSG(k == n_want, "%s: %d EOG tokens, want %d", rel, k, n_want);
+    tt_close(&tv);
+}
+
+/* The EOG sets llama.cpp (2026-09-28) reports for these files (llama_vocab_is_eog). */
+TEST(tokenizer_eog_2026) {
+    REQUIRE_SHARED();
+    const char *probe = test_shared_path("vocab-2026/ggml-vocab-gpt-4o.gguf");
+    FILE *pf = probe ? fopen(probe, "rb") : NULL;
+    if (!pf)
+        SKIP("no ../shared/vocab-2026");
+    fclose(pf);
+    static const int32_t gpt4o[] = {199999}, tekken[] = {2}, falcon[] = {11};
+    static const int32_t qwen35[] = {128247, 151643, 151645};   /* </s>, <|endoftext|>, <|im_end|> */
+    static const int32_t gemma4[] = {1, 50, 106};               /* <eos>, <|tool_response>, <turn|> */
+    tt_eog_set("vocab-2026/ggml-vocab-gpt-4o.gguf", gpt4o, 1);
+    tt_eog_set("vocab-2026/ggml-vocab-tekken.gguf", tekken, 1);
+    tt_eog_set("vocab-2026/ggml-vocab-falcon.gguf", falcon, 1);
+    tt_eog_set("vocab-2026/ggml-vocab-qwen35.gguf", qwen35, 3);
+    tt_eog_set("vocab-2026/ggml-vocab-gemma-4.gguf", gemma4, 3);
+
+    /* through the public API, as generation uses it */
+    struct eng_model_params mp = eng_model_default_params();
+    mp.vocab_only = 1;
+    eng_model *m = NULL;
+    CHECK_MSG(eng_model_load(test_shared_path("vocab-2026/ggml-vocab-gemma-4.gguf"), &mp, &m) ==
+                  ENG_OK, "%s", eng_last_error());
+    CHECK(eng_token_is_eog(m, 106) && eng_token_is_eog(m, 1) && !eng_token_is_eog(m, 105));
+    CHECK(!eng_token_is_eog(m, 212)); /* </s> is not EOG beside <|tool_response> */
+    CHECK_EQ_INT(eng_token_bos(m), 2);
+    eng_model_free(m);
+}
+
+TEST(tokenizer_gemma4) {
+    REQUIRE_SHARED();
+    char err[256];
+    struct tt_vocab tv;
+    const char *rel = test_shared_path("vocab-2026/ggml-vocab-gemma-4.gguf");
+    if (!rel || tt_open(rel, &tv, err, sizeof err) != ENG_OK)
+        SKIP("no ../shared/vocab-2026/ggml-vocab-gemma-4.gguf");
+    CHECK_EQ_INT(vocab_n_tokens(tv.v), 262144);
+    CHECK_STR_EQ(vocab_pre_name(tv.v), "gemma4");
+    CHECK(vocab_add_bos(tv.v) && vocab_bos(tv.v) == 2 && vocab_eos(tv.v) == 1);
+    tt_expect(tv.v, "Hello world", 0, 0, "9259 1902");          /* no prefix space */
+    tt_expect(tv.v, " Hello", 0, 0, "26352");                     /* ▁Hello */
+    tt_expect(tv.v, "\n\n\n", 0, 0, "109");                       /* a newline run token */
+    tt_expect(tv.v, "\xf0\x9f\xa6\x99", 0, 0, "478 397 404 391"); /* 🦙: <0xF0> <0x9F> <0xA6> <0x99> */
+    tt_expect(tv.v, "Hello world", 1, 0, "2 9259 1902");
+    tt_expect(tv.v, "<turn|>", 0, 1, "106");
+    /* pieces: U+2581 is a space again, byte tokens are their byte; so text comes back, but
+     * for a U+2581 of its own, which comes back as a space (as with llama.cpp) */
+    static const char *const texts[][2] = {
+        {"Hello world", "Hello world"},
+        {" two  spaces\n\n\nand \xf0\x9f\xa6\x99", " two  spaces\n\n\nand \xf0\x9f\xa6\x99"},
+        {"\t tab\xe2\x96\x81", "\t tab "},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        int n, len;
+        int32_t *ids = tt_tokenize(tv.v, texts[i][0], strlen(texts[i][0]), 0, 0, &n);
+        CHECK(ids);
+        char *back = tt_detokenize(tv.v, ids, n, 0, &len);
+        CHECK(back);
+        CHECK_MSG(len == (int)strlen(texts[i][1]) && memcmp(back, texts[i][1], (size_t)len) == 0,
+                  "\"%s\" came back as \"%.*s\"", texts[i][0], len, back);
+        free(ids);
+        free(back);
+    }
+    tt_close(&tv);
+}
+
+/* gpt-oss (o200k-harmony) and gemma4 special-token rules on a hand-made vocab. */
+TEST(tokenizer_special_rules_synthetic) {
+    static const char *const toks[] = {
+        "a", "b", "<|endoftext|>", "<|return|>", "<|call|>", "<|end|>", "<|channel|>",
+        "<|message|>", "</s>", "<|tool_response>", "<|fim_prefix|>", "<ctrl_unused_1>",
+    };
+    int32_t types[12] = {1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 1, 3};
+    static const char *const merges[] = {"a b"};
+    struct tt_gguf b = {0}, f = {0};
+    tt_kv_str(&b, "tokenizer.ggml.model", "gpt2");
+    tt_kv_str(&b, "tokenizer.ggml.pre", "gpt-4o");
+    tt_kv_strs(&b, "tokenizer.ggml.tokens", toks, 12);
+    tt_kv_arr32(&b, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, 12);
+    tt_kv_strs(&b, "tokenizer.ggml.merges", merges, 1);
+    tt_kv_u32(&b, "tokenizer.ggml.eos_token_id", 2);
+    tt_put(&f, "GGUF", 4);
+    tt_u32(&f, 3);
+    tt_u64(&f, 0);
+    tt_u64(&f, b.n_kv);
+    tt_put(&f, b.p, b.n);
+    char err[256];
+    gguf *g = NULL;
+    struct vocab *v = NULL;
+    CHECK_MSG(gguf_open_mem(f.p, f.n, &g, err, sizeof err) == ENG_OK, "%s", err);
+    CHECK_MSG(vocab_load(g, &v, err, sizeof err) == ENG_OK, "%s", err);
+    gguf_close(g);
+    free(f.p);
+    free(b.p);
+    /* EOG: <|endoftext|>, <|return|>, <|call|>; not <|end|> (it ends a message, not a
+     * generation, when <|return|> and <|call|> exist), and not </s> beside <|tool_response> */
+    for (int32_t i = 0; i < 12; i++)
+        CHECK_MSG(vocab_is_eog(v, i) == (i == 2 || i == 3 || i == 4 || i == 9), "token %d",
+                  (int)i);
+    CHECK(vocab_token_attr(v, 5) == VOCAB_ATTR_USER);
+    CHECK(vocab_token_attr(v, 8) == VOCAB_ATTR_NORMAL);
+    /* <|channel|> and <|message|> are user-defined: matched even without parse_special */
+    CHECK(vocab_token_attr(v, 6) & VOCAB_ATTR_USER);
+    tt_expect(v, "a<|channel|>b", 0, 0, "0 6 1");
+    /* a FIM token found by its text becomes control; an "unused" control token is unused */
+    CHECK(vocab_token_attr(v, 10) & VOCAB_ATTR_CONTROL);
+    CHECK(vocab_token_attr(v, 11) & VOCAB_ATTR_UNUSED);
+    vocab_free(v);
+}
+
+/* A rendered prompt's plain text (a message) never becomes control tokens: only the bytes the
+ * mask marks as the template's may form one; an all-template mask is parse_special, an
+ * all-plain one is plain text; a token straddling the boundary stays text. */
+TEST(tokenizer_masked_no_injection) {
+    REQUIRE_SHARED();
+    const char *files[] = {"vocab/ggml-vocab-qwen2.gguf", "vocab/ggml-vocab-llama-bpe.gguf",
+                           "vocab/ggml-vocab-llama-spm.gguf"};
+    const char *specials[] = {"<|im_end|>", "<|eot_id|>", "</s>"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        struct eng_model_params p = eng_model_default_params();
+        p.vocab_only = 1;
+        eng_model *m = NULL;
+        CHECK_MSG(eng_model_load(test_shared_path(files[f]), &p, &m) == ENG_OK, "%s",
+                  eng_last_error());
+        char text[256];
+        const char *sp = specials[f];
+        /* template: "X" + sp + "\n", message: "hi " + sp + " there", template: sp */
+        int t0 = snprintf(text, sizeof text, "X%s\n", sp);
+        int m1 = snprintf(text + t0, sizeof text - (size_t)t0, "hi %s there", sp);
+        int t2 = snprintf(text + t0 + m1, sizeof text - (size_t)(t0 + m1), "%s", sp);
+        const size_t len = (size_t)(t0 + m1 + t2);
+        unsigned char mask[256] = {0};
+        memset(mask + t0, 1, (size_t)m1);
+        int32_t want_special[64], want_plain[64], got[64], sp_id[4];
+        CHECK_EQ_INT(eng_tokenize(m, sp, strlen(sp), 0, 1, sp_id, 4), 1);
+        int ns = eng_tokenize(m, text, len, 0, 1, want_special, 64);
+        int np = eng_tokenize(m, text, len, 0, 0, want_plain, 64);
+        CHECK(ns > 0 && ns <= 64 && np > 0 && np <= 64);
+        static const unsigned char zeros[256];
+        unsigned char ones[256];
+        memset(ones, 1, sizeof ones);
+        CHECK_EQ_INT(eng_tokenize_masked(m, text, len, 0, zeros, got, 64), ns);
+        CHECK(!memcmp(got, want_special, (size_t)ns * sizeof *got));
+        CHECK_EQ_INT(eng_tokenize_masked(m, text, len, 0, ones, got, 64), np);
+        CHECK(!memcmp(got, want_plain, (size_t)np * sizeof *got));
+        int n = eng_tokenize_masked(m, text, len, 0, mask, got, 64), n_sp = 0;
+        CHECK(n > 0 && n <= 64);
+        for (int i = 0; i < n; i++)
+            n_sp += got[i] == sp_id[0];
+        CHECK_MSG(n_sp == 2, "%s: %d of the 3 '%s' became the token (want the template's 2)",
+                  files[f], n_sp, sp);
+        /* the message's bytes decode back to themselves */
+        char out[256];
+        int dl = eng_detokenize(m, got, n, out, sizeof out, 1);
+        CHECK(dl > 0 && strstr(out, "hi ") && strstr(out, sp));
+        /* a special token half in the template, half in the message stays text */
+        memset(mask, 0, sizeof mask);
+        mask[t0 + 3 + 2] = 1;
+        n = eng_tokenize_masked(m, text, len, 0, mask, got, 64);
+        n_sp = 0;
+        for (int i = 0; i < n; i++)
+            n_sp += got[i] == sp_id[0];
+        CHECK_EQ_INT(n_sp, 2);
+        eng_model_free(m);
+    }
 }

@@ -25,6 +25,7 @@ static const struct theme_entry theme_table[THEME_COUNT] = {
     [THEME_TITLE] = {COLOR_YELLOW, COLOR_BLUE, A_BOLD, A_BOLD},
     [THEME_PROGRESS] = {COLOR_BLACK, COLOR_GREEN, A_NORMAL, A_REVERSE},
     [THEME_PROMPT] = {COLOR_CYAN, -1, A_BOLD, A_BOLD},
+    [THEME_REASONING] = {-1, -1, A_DIM, A_DIM}, /* the terminal's own colour, dimmed */
 };
 
 static int theme_color;

@@ -20,6 +20,7 @@ enum theme_role {
     THEME_TITLE,       /* overlay titles */
     THEME_PROGRESS,    /* progress bars */
     THEME_PROMPT,      /* the input prompt mark */
+    THEME_REASONING,   /* a reply's reasoning (<think>...) and its folded line: dimmed */
     THEME_COUNT
 };
 

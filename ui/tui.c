@@ -177,6 +177,8 @@ static void setting_changed(struct tui *t, const char *name) {
     for (int i = 0; app_settings_describe(&t->set, i, buf, sizeof buf) == 0; i++)
         if (!strncmp(buf, name, strlen(name)) && buf[strlen(name)] == ' ')
             tui_chat_notice(t, "%s", buf);
+    if (!strcmp(name, "think"))
+        tui_chat_think_changed(t);
     if ((!strcmp(name, "ctx") || !strcmp(name, "threads")) && t->model && !t->load) {
         char path[sizeof t->model_path];
         tui_copy(path, sizeof path, t->model_path);
@@ -364,6 +366,16 @@ static int run_command(struct tui *t, const struct app_cmd *c) {
         break;
     }
     case APP_CMD_REGEN: tui_chat_regen(t); break;
+    case APP_CMD_THINK: {
+        char err[256];
+        if (!arg[0])
+            tui_chat_notice(t, "thinking %s (/think on or /think off)", t->set.think ? "on" : "off");
+        else if (app_settings_set(&t->set, "think", arg, err, sizeof err) != 0)
+            tui_chat_notice(t, "%s", err);
+        else
+            setting_changed(t, "think");
+        break;
+    }
     case APP_CMD_RENAME:
         if (!arg[0])
             tui_chat_notice(t, "usage: /rename TITLE");
@@ -544,6 +556,13 @@ static int key_settings(struct tui *t) { overlay_open(t, OV_SETTINGS); return TU
 static int key_search(struct tui *t) { overlay_open(t, OV_SEARCH); return TUI_REDRAW; }
 static int key_list_toggle(struct tui *t) { t->show_list = !t->show_list; return TUI_REDRAW; }
 static int key_regen(struct tui *t) { tui_chat_regen(t); return TUI_REDRAW; }
+static int key_think_end(struct tui *t) { tui_chat_end_thinking(t); return TUI_REDRAW; }
+
+static int key_think_fold(struct tui *t) {
+    t->show_think = !t->show_think;
+    tui_chat_notice(t, "reasoning %s (F6)", t->show_think ? "shown" : "folded");
+    return TUI_REDRAW;
+}
 
 static int key_new(struct tui *t) {
     tui_chat_new(t);
@@ -584,6 +603,7 @@ static const struct {
     {KEY_F(4), key_settings},  {KEY_F(5), key_list_toggle}, {CTRL('n'), key_new},
     {CTRL('o'), key_list},     {CTRL('f'), key_search},    {CTRL('r'), key_regen},
     {KEY_PPAGE, key_page_up},  {KEY_NPAGE, key_page_down}, {'\t', key_tab},
+    {KEY_F(6), key_think_fold}, {KEY_F(7), key_think_end},
 };
 
 static int handle_key(struct tui *t, int ch) {
@@ -706,8 +726,11 @@ static int parse_args(struct tui *t, int argc, char **argv, const char **model, 
             cli_error("%s", err);
             return tui_usage();
         }
-        if (r > 0)
+        if (r > 0) {
+            if (!strncmp(a, "--think", 7))
+                t->think_flag = 1;
             continue;
+        }
         if (!strcmp(a, "-c") || !strcmp(a, "--continue")) {
             *cont = 1;
             continue;

@@ -1,8 +1,9 @@
 /* ui/tui_chat.c — the chat's work behind the keys: loading a model on a background thread,
  * rendering the conversation with its chat template (src/prompts) and streaming a reply from the
- * engine's generation thread (frames on ev_pipe), saving everything in the store as it grows
- * (src/store), and the conversation list, search, rename, delete, export. UI thread only, except
- * load_main() which runs on the loader thread and touches only its struct tui_load. */
+ * engine's generation thread (frames on ev_pipe), its reasoning split from its answer as it
+ * streams (src/reasoning), ending the thinking early (F7), saving everything in the store as it
+ * grows (src/store), and the conversation list, search, rename, delete, export. UI thread only,
+ * except load_main() which runs on the loader thread and touches only its struct tui_load. */
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "opts.h"
@@ -106,6 +108,7 @@ static char *sampling_json(struct tui *t) {
         {"seed", 1, (int64_t)s->sample.seed, 0},
         {"n_predict", 1, s->n_predict, 0},
         {"ctx", 1, s->n_ctx, 0},
+        {"think", 1, s->think, 0}, /* the template's enable_thinking */
     };
     char *out = NULL;
     store_json_object(t->db, f, (int)(sizeof f / sizeof f[0]), &out);
@@ -142,7 +145,17 @@ static const struct prompts_template *chat_template(struct tui *t) {
     return tp ? tp : prompts_template_find("completion");
 }
 
+/* The reasoning markers of the loaded model: its template's family, with the markers that are
+ * control tokens of its vocabulary matched only as such. */
+static void markers_choose(struct tui *t) {
+    const char *jinja = t->model ? eng_model_meta_str(t->model, "tokenizer.chat_template") : NULL;
+    reasoning_markers_detect(&t->mk, jinja);
+    reasoning_markers_vocab(&t->mk, t->model);
+    t->think_switch = reasoning_template_switch(jinja);
+}
+
 static void template_choose(struct tui *t) {
+    markers_choose(t);
     const char *jinja = t->model ? eng_model_meta_str(t->model, "tokenizer.chat_template") : NULL;
     int ok = 1;
     const char *want = prompts_detect(jinja, &ok);
@@ -160,10 +173,11 @@ static const char *role_name(int role) {
     return role == APP_ROLE_SYSTEM ? "system" : role == APP_ROLE_USER ? "user" : "assistant";
 }
 
-/* Renders messages [from, upto) (plus the system message) and tokenizes them. Returns the
- * token count (*out malloc'd) or -1 with a notice. */
+/* Renders messages [from, upto) (plus the system message) and tokenizes them; with thinking
+ * off, the prompt asks the model not to think. Returns the token count (*out malloc'd) or -1
+ * with a notice; *inside: the prompt leaves the reply inside its reasoning. */
 static int chat_tokens(struct tui *t, const struct prompts_template *tp, int from, int upto,
-                       int32_t **out) {
+                       int32_t **out, int *inside) {
     struct prompts_msg *pm = malloc((size_t)(upto + 1) * sizeof *pm);
     int n = 0;
     if (!pm)
@@ -183,6 +197,14 @@ static int chat_tokens(struct tui *t, const struct prompts_template *tp, int fro
         tui_chat_notice(t, "rendering the conversation failed (%s)", strerror(errno));
         return -1;
     }
+    size_t tlen = (size_t)len;
+    if (!t->set.think && reasoning_prompt_no_think(&t->mk, t->think_switch, &text, &tlen) < 0) {
+        free(text);
+        tui_chat_notice(t, "out of memory");
+        return -1;
+    }
+    len = (long)tlen;
+    *inside = reasoning_prompt_inside(&t->mk, text, tlen);
     int add_special = !(tp->bos && tp->bos[0]);
     int cap = (int)len + 16;
     int32_t *toks = malloc((size_t)cap * sizeof *toks);
@@ -205,6 +227,49 @@ static int chat_tokens(struct tui *t, const struct prompts_template *tp, int fro
 
 /* ---- generation ---- */
 
+static double mono_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The splitter's output: the streaming reply's answer or reasoning, in memory and the store. */
+static void chat_emit(void *ud, int part, const char *s, size_t n) {
+    struct tui *t = ud;
+    if (t->gen_msg < 0)
+        return;
+    struct app_msg *m = &t->conv.msgs[t->gen_msg];
+    int saving = t->db && t->conv.id[0];
+    if (part == REASONING_THOUGHT) {
+        app_msg_append_think(m, s, n);
+        if (saving && store_reply_append_reasoning(t->db, s, n) < 0)
+            store_warn(t, "reply");
+    } else {
+        app_msg_append(m, s, n);
+        if (saving && store_reply_append(t->db, s, n) < 0)
+            store_warn(t, "reply");
+    }
+}
+
+/* The reply's reasoning ended now (or the reply did): how long it took. */
+static void think_done(struct tui *t, struct app_msg *m) {
+    if (m->think && m->think_ms < 0)
+        m->think_ms = (mono_now() - t->gen_t0) * 1000.0;
+}
+
+int tui_chat_thinking(const struct tui *t) {
+    return t->gen && t->gen_msg >= 0 && reasoning_thinking(&t->split);
+}
+
+int tui_chat_think_tokens(struct tui *t, int i) {
+    struct app_msg *m = &t->conv.msgs[i];
+    if (m->think && m->think_tokens < 0 && t->model && i != t->gen_msg) {
+        int n = eng_tokenize(t->model, m->think, m->think_len, 0, 0, NULL, 0);
+        m->think_tokens = n < 0 ? 0 : n;
+    }
+    return m->think_tokens;
+}
+
 /* Starts a reply to the conversation as it is (its last message is the user's). */
 static int chat_generate(struct tui *t) {
     if (!t->model) {
@@ -220,13 +285,13 @@ static int chat_generate(struct tui *t) {
     }
     int n_ctx = eng_ctx_n_ctx(t->ctx);
     int room = t->set.n_predict > 0 && t->set.n_predict < n_ctx / 4 ? t->set.n_predict : n_ctx / 4;
-    int upto = t->conv.n_msgs, from = 0, dropped = 0;
+    int upto = t->conv.n_msgs, from = 0, dropped = 0, inside = 0;
     int32_t *toks = NULL;
     int n;
     /* Keep the system prompt; drop the oldest whole turns until the prompt and the reply's
      * room fit in the context. */
     for (;;) {
-        n = chat_tokens(t, tp, from, upto, &toks);
+        n = chat_tokens(t, tp, from, upto, &toks, &inside);
         if (n < 0)
             return -1;
         if (n + room <= n_ctx)
@@ -268,6 +333,10 @@ static int chat_generate(struct tui *t) {
     t->have_live = 0;
     t->prompt_pm = 0;
     t->gen_id++;
+    reasoning_init(&t->split, &t->mk, inside, chat_emit, t);
+    t->gen_t0 = mono_now();
+    t->think_ending = 0;
+    t->gen_n_before = 0;
     int rc = eng_gen_start(t->ctx, toks, n, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
     free(toks);
     if (rc < 0) {
@@ -291,8 +360,9 @@ static void chat_fork(struct tui *t) {
     for (int i = 0; i < t->conv.n_msgs; i++) {
         const struct app_msg *m = &t->conv.msgs[i];
         if ((m->role == APP_ROLE_USER || m->role == APP_ROLE_ASSISTANT) &&
-            store_msg_add(t->db, t->conv.id, m->role == APP_ROLE_USER ? "user" : "assistant",
-                          m->text, 0) < 0) {
+            store_msg_add_reasoning(t->db, t->conv.id,
+                                    m->role == APP_ROLE_USER ? "user" : "assistant", m->text,
+                                    m->think, 0) < 0) {
             store_warn(t, "message");
             return;
         }
@@ -345,6 +415,7 @@ int tui_chat_regen(struct tui *t) {
 }
 
 void tui_chat_stop(struct tui *t) {
+    t->think_ending = 0; /* Esc wins over a pending F7 */
     if (t->gen)
         eng_gen_cancel(t->gen);
 }
@@ -358,15 +429,17 @@ static const char *done_reason(int32_t r) {
     }
 }
 
-/* The reply ended (DONE or ERROR): stats, store, join. */
+/* The reply ended (DONE or ERROR): what the splitter held, stats, store, join. */
 static void chat_finish(struct tui *t, const char *reason) {
     struct app_msg *m = t->gen_msg >= 0 ? &t->conv.msgs[t->gen_msg] : NULL;
     if (m) {
+        reasoning_finish(&t->split);
+        think_done(t, m);
         snprintf(m->finish, sizeof m->finish, "%s", reason);
         m->stopped = !strcmp(reason, "stopped");
         if (t->have_live) {
             m->has_stats = 1;
-            m->n_tokens = t->live.n_gen;
+            m->n_tokens = t->live.n_gen + t->gen_n_before;
             m->n_prompt = t->live.n_prompt;
             m->n_reused = t->live.n_reused;
             m->prompt_tps = t->live.prompt_tps;
@@ -382,9 +455,79 @@ static void chat_finish(struct tui *t, const char *reason) {
                 store_warn(t, "reply");
         }
     }
+    if (t->gen)
+        eng_gen_join(t->gen);
+    t->gen = NULL;
+    int i = t->gen_msg;
+    t->gen_msg = -1;
+    t->think_ending = 0;
+    if (m && m->think)
+        tui_chat_think_tokens(t, i);
+}
+
+void tui_chat_end_thinking(struct tui *t) {
+    if (!tui_chat_thinking(t)) {
+        tui_chat_notice(t, t->gen ? "the reply is not thinking" : "no reply is streaming");
+        return;
+    }
+    char end[2 * REASONING_MARKER_LEN + 64];
+    if (!reasoning_end_text(&t->mk, end, sizeof end))
+        return;
+    t->think_ending = 1;
+    eng_gen_stop(t->gen); /* at a token boundary: the KV cache holds all that was shown */
+    tui_chat_notice(t, "ending the thinking: the answer starts");
+}
+
+/* F7's second half, on the stopped reply's DONE: the prompt, the reply so far (the context's
+ * tokens, exactly what was generated) and the end-of-thinking tokens, given back to the engine
+ * as one prompt, so only the new tokens are processed; the splitter sees the end marker as if
+ * the model had written it. The reply, its store row and its splitter go on. */
+static void chat_think_continue(struct tui *t) {
+    char end[2 * REASONING_MARKER_LEN + 64];
+    size_t end_len = reasoning_end_text(&t->mk, end, sizeof end);
+    int gen_before = t->gen_n_before + (t->have_live ? t->live.n_gen : 0);
     eng_gen_join(t->gen);
     t->gen = NULL;
-    t->gen_msg = -1;
+    int n_past = eng_ctx_n_past(t->ctx);
+    int n_end = eng_tokenize(t->model, end, end_len, 0, 1, NULL, 0);
+    int32_t *toks = n_end > 0 ? malloc((size_t)(n_past + n_end) * sizeof *toks) : NULL;
+    if (!toks || eng_tokenize(t->model, end, end_len, 0, 1, toks + n_past, n_end) != n_end) {
+        free(toks);
+        tui_chat_notice(t, "cannot end the thinking: %s", eng_last_error());
+        chat_finish(t, "stopped");
+        return;
+    }
+    memcpy(toks, eng_ctx_tokens(t->ctx), (size_t)n_past * sizeof *toks);
+    for (int i = 0; i < n_end; i++) { /* the marker through the splitter, token by token */
+        char piece[256];
+        int32_t tok = toks[n_past + i];
+        int k = eng_token_to_piece(t->model, tok, piece, (int)sizeof piece, 0);
+        if (k == 0 && (k = eng_token_to_piece(t->model, tok, piece, (int)sizeof piece, 1)) > 0)
+            reasoning_special(&t->split, piece, (size_t)(k < (int)sizeof piece ? k : 256));
+        else if (k > 0)
+            reasoning_text(&t->split, piece, (size_t)(k < (int)sizeof piece ? k : 256));
+    }
+    think_done(t, &t->conv.msgs[t->gen_msg]);
+    struct eng_gen_params gp = eng_gen_default_params();
+    opts_to_params(&t->set, &gp, NULL);
+    const struct prompts_template *tp = chat_template(t);
+    if (tp) {
+        gp.stop = (const char *const *)tp->stop;
+        gp.n_stop = tp->n_stop;
+    }
+    if (gp.n_predict > 0) /* the reply's length limit counts both parts */
+        gp.n_predict = gp.n_predict > gen_before ? gp.n_predict - gen_before : 1;
+    t->gen_n_before = gen_before;
+    t->think_ending = 0;
+    t->have_live = 0;
+    t->gen_id++;
+    int rc = eng_gen_start(t->ctx, toks, n_past + n_end, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
+    free(toks);
+    if (rc < 0) {
+        t->gen = NULL;
+        tui_chat_notice(t, "generation failed: %s", eng_last_error());
+        chat_finish(t, "error");
+    }
 }
 
 /* Handles one frame. Returns TUI_REDRAW when something visible changed. */
@@ -394,9 +537,13 @@ static int chat_frame(struct tui *t, const struct eng_frame *h, const unsigned c
     struct app_msg *m = &t->conv.msgs[t->gen_msg];
     switch (h->type) {
     case ENG_EV_TOKEN:
-        app_msg_append(m, (const char *)p, h->len);
-        if (t->db && t->conv.id[0] && store_reply_append(t->db, (const char *)p, h->len) < 0)
-            store_warn(t, "reply");
+    case ENG_EV_SPECIAL:
+        if (h->type == ENG_EV_TOKEN)
+            reasoning_text(&t->split, (const char *)p, h->len);
+        else if (h->len >= 4) /* a control token: never shown, maybe a marker */
+            reasoning_special(&t->split, (const char *)p + 4, h->len - 4u);
+        if (!reasoning_thinking(&t->split))
+            think_done(t, m);
         return TUI_REDRAW;
     case ENG_EV_STATS:
         if (h->len >= sizeof t->live) {
@@ -408,6 +555,10 @@ static int chat_frame(struct tui *t, const struct eng_frame *h, const unsigned c
         int32_t r = ENG_DONE_EOG;
         if (h->len >= sizeof r)
             memcpy(&r, p, sizeof r);
+        if (r == ENG_DONE_CANCELLED && t->think_ending) {
+            chat_think_continue(t);
+            return TUI_REDRAW;
+        }
         if (r == ENG_DONE_CTX_FULL)
             tui_chat_notice(t, "the context is full: the reply was cut");
         chat_finish(t, done_reason(r));
@@ -457,6 +608,7 @@ int tui_chat_on_event(struct tui *t) {
 void tui_chat_stop_sync(struct tui *t) {
     if (!t->gen)
         return;
+    t->think_ending = 0;
     eng_gen_cancel(t->gen);
     struct eng_frame h;
     unsigned char payload[ENG_FRAME_MAX + 1];
@@ -640,6 +792,26 @@ void tui_chat_systems(struct tui *t) {
     }
 }
 
+void tui_chat_think_changed(struct tui *t) {
+    if (t->db && store_setting_set(t->db, STORE_SETTING_THINK, t->set.think ? "on" : "off") < 0)
+        store_warn(t, "setting");
+    if (t->set.think)
+        tui_chat_notice(t, "thinking on: the model may reason before it answers (F6 shows it)");
+    else if (t->mk.harmony)
+        tui_chat_notice(t, "thinking off: this model's template (harmony) has reasoning levels, "
+                        "not a switch; its replies stay as they are");
+    else {
+        const struct prompts_template *tp = chat_template(t);
+        int opens = tp && tp->generation &&
+                    reasoning_prompt_inside(&t->mk, tp->generation, strlen(tp->generation));
+        if (t->think_switch || opens || !t->model)
+            tui_chat_notice(t, "thinking off: the model is asked to answer at once");
+        else
+            tui_chat_notice(t, "thinking off: this model's template has no thinking switch; "
+                            "its replies stay as they are");
+    }
+}
+
 void tui_chat_set_template(struct tui *t, const char *name) {
     const struct prompts_template *tp = name[0] ? prompts_template_find(name) : NULL;
     if (!tp) {
@@ -717,7 +889,7 @@ static int msg_load(const struct store_msg *sm, void *ud) {
     if (role == APP_ROLE_ASSISTANT && n > 0 && t->conv.msgs[n - 1].role == APP_ROLE_ASSISTANT)
         app_conv_truncate(&t->conv, n - 1);
     struct app_msg *m = app_conv_add(&t->conv, role, sm->content, strlen(sm->content));
-    if (!m)
+    if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, strlen(sm->reasoning))))
         return 1;
     if (role == APP_ROLE_ASSISTANT) {
         if (sm->model && sm->model[0]) { /* the file's base name, without .gguf */
@@ -864,6 +1036,10 @@ void tui_chat_init(struct tui *t) {
     }
     prompts_load();
     tui_chat_list_refresh(t);
+    char v[16], e[128];
+    if (t->db && !t->think_flag &&
+        store_setting_get(t->db, STORE_SETTING_THINK, v, sizeof v) == 0)
+        app_settings_set(&t->set, "think", v, e, sizeof e); /* the last /think */
 }
 
 void tui_chat_shutdown(struct tui *t) {

@@ -24,6 +24,8 @@ static const char *const help_lines[] = {
     "                 r renames, d deletes, Esc/Tab returns",
     "Ctrl-R         regenerate the last reply",
     "Ctrl-F         search all conversations",
+    "F6             show/fold the replies' reasoning (folded to one line)",
+    "F7             while the reply thinks: end the thinking, answer now",
     "F1, ?          this help (? on an empty input)",
     "F2             pick a model (loads in the background)",
     "F3             pick a system prompt",
@@ -34,7 +36,8 @@ static const char *const help_lines[] = {
     "Ctrl-Q         quit",
     "",
     "/new  /model [PATH]  /system [NAME|TEXT]  /template [NAME]  /set NAME VALUE",
-    "/regen  /rename TITLE  /delete  /export [FILE]  /search [QUERY]  /help  /quit",
+    "/regen  /think [on|off]  /rename TITLE  /delete  /export [FILE]  /search [QUERY]",
+    "/help  /quit",
     "(start a message with // to send a leading /)",
 };
 
@@ -92,38 +95,51 @@ void tui_wrap_free(struct tui *t) {
     for (int i = 0; i < t->cap_wrap; i++) {
         free(t->wrap[i].san);
         free(t->wrap[i].lines);
+        free(t->wrap_think[i].san);
+        free(t->wrap_think[i].lines);
     }
     free(t->wrap);
-    t->wrap = NULL;
+    free(t->wrap_think);
+    t->wrap = t->wrap_think = NULL;
     t->cap_wrap = 0;
 }
 
-/* The wrapped lines of message i at width w (cached). */
-static struct tui_wrap *wrap_get(struct tui *t, int i, int w) {
-    if (i >= t->cap_wrap) {
-        int cap = t->cap_wrap ? t->cap_wrap : 16;
-        while (cap <= i)
-            cap *= 2;
-        struct tui_wrap *nw = realloc(t->wrap, (size_t)cap * sizeof *nw);
+/* Room in both caches for message i. 0 or -1. */
+static int wrap_room(struct tui *t, int i) {
+    if (i < t->cap_wrap)
+        return 0;
+    int cap = t->cap_wrap ? t->cap_wrap : 16;
+    while (cap <= i)
+        cap *= 2;
+    struct tui_wrap *arr[2] = {t->wrap, t->wrap_think};
+    for (int k = 0; k < 2; k++) {
+        struct tui_wrap *nw = realloc(arr[k], (size_t)cap * sizeof *nw);
         if (!nw)
-            return NULL;
+            return -1;
         memset(nw + t->cap_wrap, 0, (size_t)(cap - t->cap_wrap) * sizeof *nw);
-        t->wrap = nw;
-        t->cap_wrap = cap;
+        arr[k] = nw;
+        if (k == 0)
+            t->wrap = nw;
+        else
+            t->wrap_think = nw;
     }
-    struct tui_wrap *c = &t->wrap[i];
-    const struct app_msg *m = &t->conv.msgs[i];
-    if (c->san && c->src_len == m->len && c->width == w)
+    t->cap_wrap = cap;
+    return 0;
+}
+
+/* The wrapped lines of text[0..src_len) at width w into cache c (kept while neither changes). */
+static struct tui_wrap *wrap_fill(struct tui_wrap *c, const char *text, size_t src_len, int w) {
+    if (c->san && c->src_len == src_len && c->width == w)
         return c;
-    size_t len = m->len;
-    while (len > 0 && (m->text[len - 1] == '\n' || m->text[len - 1] == ' '))
+    size_t len = src_len;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
         len--;
-    len = layout_utf8_complete_len(m->text, len);
+    len = layout_utf8_complete_len(text, len);
     free(c->san);
-    c->san = layout_sanitize(m->text, len, &c->san_len);
+    c->san = layout_sanitize(text, len, &c->san_len);
     if (!c->san)
         return NULL;
-    c->src_len = m->len;
+    c->src_len = src_len;
     c->width = w;
     int n = layout_wrap(c->san, c->san_len, w, LAYOUT_WRAP_WORD, c->lines, c->cap_lines);
     if (n > c->cap_lines) {
@@ -138,20 +154,67 @@ static struct tui_wrap *wrap_get(struct tui *t, int i, int w) {
     return c;
 }
 
-static int msg_has_stats_row(const struct tui *t, int i) {
+/* The wrapped lines of message i at width w (cached). */
+static struct tui_wrap *wrap_get(struct tui *t, int i, int w) {
+    if (wrap_room(t, i) != 0)
+        return NULL;
     const struct app_msg *m = &t->conv.msgs[i];
-    return m->role == APP_ROLE_ASSISTANT && (m->has_stats || m->stopped || m->finish[0]);
+    return wrap_fill(&t->wrap[i], m->text, m->len, w);
 }
 
-static int msg_has_label(const struct app_msg *m) {
-    return m->role != APP_ROLE_NOTICE;
+/* The same for its reasoning (NULL when it has none). */
+static struct tui_wrap *think_get(struct tui *t, int i, int w) {
+    const struct app_msg *m = &t->conv.msgs[i];
+    if (!m->think || wrap_room(t, i) != 0)
+        return NULL;
+    return wrap_fill(&t->wrap_think[i], m->think, m->think_len, w);
 }
 
-/* Rows of message i: label, body, stats, blank. */
-static int msg_rows(struct tui *t, int i, int w) {
+/* A reply's parts, in rows: its label, the reasoning's head line ("▸ thought for 12 s") and
+ * lines (while it streams, or unfolded with F6), the answer, the stats, a blank row. */
+struct msg_shape {
+    int label, head, think, body, stats;
+};
+
+static void msg_shape(struct tui *t, int i, int w, struct msg_shape *sh) {
+    const struct app_msg *m = &t->conv.msgs[i];
+    memset(sh, 0, sizeof *sh);
+    sh->label = m->role != APP_ROLE_NOTICE;
+    int streaming = i == t->gen_msg;
+    sh->head = m->role == APP_ROLE_ASSISTANT && (m->think || (streaming && tui_chat_thinking(t)));
+    if (sh->head && (streaming || t->show_think)) {
+        struct tui_wrap *c = think_get(t, i, w);
+        sh->think = c ? c->n_lines : 0;
+    }
     struct tui_wrap *c = wrap_get(t, i, w);
-    int n = c ? c->n_lines : 1;
-    return msg_has_label(&t->conv.msgs[i]) + n + msg_has_stats_row(t, i) + 1;
+    sh->body = sh->head && m->len == 0 ? 0 : c ? c->n_lines : 1;
+    sh->stats = m->role == APP_ROLE_ASSISTANT && (m->has_stats || m->stopped || m->finish[0]);
+}
+
+/* Rows of message i: label, reasoning, body, stats, blank. */
+static int msg_rows(struct tui *t, int i, int w) {
+    struct msg_shape sh;
+    msg_shape(t, i, w, &sh);
+    return sh.label + sh.head + sh.think + sh.body + sh.stats + 1;
+}
+
+/* The reasoning's head line: "▾ thinking…" while it streams, then "▸ thought for 12 s (340
+ * tokens)" folded, "▾ ..." unfolded. */
+static void think_head(struct tui *t, int i, char *buf, size_t len) {
+    const struct app_msg *m = &t->conv.msgs[i];
+    int streaming = i == t->gen_msg;
+    if (streaming && tui_chat_thinking(t)) {
+        snprintf(buf, len, "\xe2\x96\xbe thinking\xe2\x80\xa6 (F7 answers now)");
+        return;
+    }
+    size_t o = (size_t)snprintf(buf, len, "%s thought",
+                                streaming || t->show_think ? "\xe2\x96\xbe" : "\xe2\x96\xb8");
+    double sec = m->think_ms / 1000.0;
+    if (m->think_ms >= 0 && o < len)
+        o += (size_t)snprintf(buf + o, len - o, sec < 10 ? " for %.1f s" : " for %.0f s", sec);
+    int n = streaming ? -1 : tui_chat_think_tokens(t, i);
+    if (n >= 0 && o < len)
+        snprintf(buf + o, len - o, " (%d token%s)", n, n == 1 ? "" : "s");
 }
 
 int tui_transcript_rows(struct tui *t, int width) {
@@ -199,17 +262,48 @@ static int role_theme(int role) {
     }
 }
 
+/* The streaming reply's cursor after a line of width lw at row y. */
+static void draw_cursor(int y, int x, int w, int lw) {
+    if (x + 2 + lw < x + w)
+        mvaddch(y, x + 2 + lw, ' ' | A_REVERSE);
+}
+
 /* Draws row r (0-based from the top of the transcript) of message i at screen row y. */
 static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
     const struct app_msg *m = &t->conv.msgs[i];
+    struct msg_shape sh;
+    msg_shape(t, i, w - 2, &sh);
     struct tui_wrap *c = wrap_get(t, i, w - 2);
-    int n_body = c ? c->n_lines : 1;
-    if (msg_has_label(m)) {
+    int n_body = sh.body;
+    if (sh.label) {
         if (r == 0) {
             put_untrusted(y, x, role_label(m), w, theme_attr(role_theme(m->role)) | A_BOLD);
             return;
         }
         r--;
+    }
+    if (sh.head) {
+        int attr = theme_attr(THEME_REASONING);
+        if (r == 0) {
+            char buf[128];
+            think_head(t, i, buf, sizeof buf);
+            int hw = put_text(y, x + 2, buf, strlen(buf), w - 2, attr);
+            if (i == t->gen_msg && !sh.think && !n_body)
+                draw_cursor(y, x, w, hw + 1);
+            return;
+        }
+        r--;
+        if (r < sh.think) {
+            struct tui_wrap *k = think_get(t, i, w - 2);
+            if (k) {
+                const struct layout_line *l = &k->lines[r];
+                put_text(y, x + 2, k->san + l->off, (size_t)l->len, w - 2, attr);
+                if (i == t->gen_msg && r == sh.think - 1 && !n_body)
+                    draw_cursor(y, x, w, l->width);
+            }
+            return;
+        }
+        r -= sh.think;
     }
     if (r < n_body) {
         if (c) {
@@ -217,15 +311,12 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
             put_text(y, x + 2, c->san + l->off, (size_t)l->len, w - 2,
                      theme_attr(m->role == APP_ROLE_USER ? THEME_NORMAL : role_theme(m->role)));
         }
-        if (i == t->gen_msg && r == n_body - 1 && c) { /* the streaming reply's cursor */
-            int cx = x + 2 + c->lines[r].width;
-            if (cx < x + w)
-                mvaddch(y, cx, ' ' | A_REVERSE);
-        }
+        if (i == t->gen_msg && r == n_body - 1 && c) /* the streaming reply's cursor */
+            draw_cursor(y, x, w, c->lines[r].width);
         return;
     }
     r -= n_body;
-    if (r == 0 && msg_has_stats_row(t, i)) {
+    if (r == 0 && sh.stats) {
         char buf[256];
         stats_text(m, buf, sizeof buf);
         int used = put_text(y, x + 2, buf, strlen(buf), w - 2, theme_attr(THEME_STATS));
@@ -380,8 +471,11 @@ static void draw_status(struct tui *t, int y) {
             o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 prompt %d%%",
                                   t->prompt_pm / 10);
         else if (t->gen)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 %.1f t/s",
-                                  t->have_live ? (double)t->live.gen_tps : 0.0);
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 %.1f t/s%s",
+                                  t->have_live ? (double)t->live.gen_tps : 0.0,
+                                  tui_chat_thinking(t) ? " \xe2\x94\x82 thinking" : "");
+        if (!t->set.think && o < sizeof buf)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 think off");
         snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 RSS %s \xe2\x94\x82 KV %s", rss, kv);
     }
     int used_w = put_untrusted(y, 0, buf, t->cols, theme_attr(THEME_STATUS));

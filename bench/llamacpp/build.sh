@@ -13,8 +13,17 @@ BUNDLE=$ROOT/bench/llamacpp/node_modules/node-llama-cpp/llama/gitRelease.bundle
 [ -f "$BUNDLE" ] || { echo "build.sh: no $BUNDLE (npm install in bench/llamacpp first)" >&2; exit 1; }
 command -v cmake >/dev/null 2>&1 || { echo "build.sh: no cmake (apt-get install cmake)" >&2; exit 1; }
 [ -d "$DIR/.git" ] || git clone -q "$BUNDLE" "$DIR" >&2
+# AMX: on this project's Intel machine (a VM listing amx_tile/amx_int8/amx_bf16) ggml's AMX
+# matmul dies on its first tile instruction (SIGILL in ggml_backend_amx_mul_mat, although a
+# process that asks the kernel for the tile state can use the tiles). So a CPU that lists AMX
+# gets a build without it unless LLAMA_AMX=1; say which in the figures.
+noamx=
+if grep -qw amx_tile /proc/cpuinfo 2>/dev/null && [ "${LLAMA_AMX:-0}" != 1 ]; then
+    noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+    echo "build.sh: building without AMX (LLAMA_AMX=1 to try it)" >&2
+fi
 cmake -S "$DIR" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=OFF >&2
+    -DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS="$noamx" -DCMAKE_CXX_FLAGS="$noamx" >&2
 cmake --build "$DIR/build" --target llama-bench -j "$(nproc)" >&2
 echo "$DIR/build/bin/llama-bench"

@@ -125,6 +125,39 @@ printf '[{"role":"user","content":"a\\u001b[31mred\\u009b2Jx"}]' >"$TEST_TMPDIR/
 "$NATTER" import "$TEST_TMPDIR/esc.json" --db "$TEST_TMPDIR/esc.db" >/dev/null || fail "import esc"
 expect_contains "$("$NATTER" ls --db "$TEST_TMPDIR/esc.db")" "a?[31mred?2Jx"
 
+# a reply's reasoning: shown apart (each line after ┆), folded in Markdown, exported as
+# reasoning_content and imported back byte for byte; search does not look into it
+R="$TEST_TMPDIR/reason.db"
+cat >"$TEST_TMPDIR/reason.json" <<'J'
+[{"role": "user", "content": "What is 6 times 7?"},
+ {"role": "assistant", "content": "42.", "reasoning_content": "Six sevens.\nThat is 42.\u001b[2J"}]
+J
+rid=$("$NATTER" import "$TEST_TMPDIR/reason.json" --db "$R" | sed -n 's/^imported \([0-9a-f]*\) .*/\1/p')
+[ -n "$rid" ] || fail "import with reasoning_content"
+out=$("$NATTER" show "$rid" --db "$R") || fail "show exited $?"
+expect_contains "$out" "── assistant · "
+expect_contains "$out" " ──
+┆ Six sevens.
+┆ That is 42.?[2J
+42."
+out=$("$NATTER" export "$rid" --db "$R") || fail "export md exited $?"
+expect_contains "$out" "## Assistant
+
+<details>
+<summary>Reasoning</summary>
+
+Six sevens."
+expect_contains "$out" "</details>
+
+42."
+"$NATTER" export "$rid" --format json --db "$R" >"$TEST_TMPDIR/r1.json" || fail "export json"
+expect_contains "$(cat "$TEST_TMPDIR/r1.json")" '"content":"42.","reasoning_content":"Six sevens.\nThat is 42.\u001b[2J"'
+"$NATTER" import "$TEST_TMPDIR/r1.json" --db "$TEST_TMPDIR/reason2.db" >/dev/null || fail "re-import"
+"$NATTER" export "$rid" --format json --db "$TEST_TMPDIR/reason2.db" >"$TEST_TMPDIR/r2.json"
+cmp -s "$TEST_TMPDIR/r1.json" "$TEST_TMPDIR/r2.json" || fail "reasoning export/import/export differs"
+expect_eq "$("$NATTER" search sevens --db "$R")" ""
+expect_contains "$("$NATTER" search 42 --db "$R")" "assistant: [42]."
+
 N rm "$short" >/dev/null || fail "rm exited $?"
 expect_eq "$(N ls)" ""
 pass

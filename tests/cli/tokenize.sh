@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/cli/tokenize.sh — natter tokenize: ids, --no-bos, --special, usage and load errors.
+# tests/cli/tokenize.sh — natter tokenize: ids, --no-bos, --special, usage and load errors; the
+# 2026 tokenizers (gemma4, gpt-4o, tekken, qwen35, falcon) when ../shared/vocab-2026 is there.
 . tests/lib.sh
 need_shared
 
@@ -26,6 +27,24 @@ expect_eq "$out" "1 403 407 261 378"
 
 out=$("$NATTER" tokenize -m "$spm" --no-bos "") || fail "empty text exited $?"
 expect_eq "$out" ""
+
+v26="$SHARED/vocab-2026"
+if [ -f "$v26/ggml-vocab-gemma-4.gguf" ]; then
+    # gemma4: no prefix space, spaces as U+2581, BOS always added; special text is text
+    out=$("$NATTER" tokenize -m "$v26/ggml-vocab-gemma-4.gguf" "Hello world") || fail "exited $?"
+    expect_eq "$out" "2 9259 1902"
+    out=$("$NATTER" tokenize -m "$v26/ggml-vocab-gemma-4.gguf" --no-bos -- "<turn|>") || fail "exited $?"
+    [ "$out" != "106" ] || fail "<turn|> was parsed as special without --special"
+    out=$("$NATTER" tokenize -m "$v26/ggml-vocab-gemma-4.gguf" --no-bos --special "<turn|>") ||
+        fail "exited $?"
+    expect_eq "$out" "106"
+    # gpt-4o: case splits and digits in threes; tekken: single digits, BOS on by default
+    out=$("$NATTER" tokenize -m "$v26/ggml-vocab-gpt-4o.gguf" --no-bos -- "HelloWorld 12345") ||
+        fail "exited $?"
+    expect_eq "$out" "13225 13046 220 7633 2548"
+    out=$("$NATTER" tokenize -m "$v26/ggml-vocab-tekken.gguf" "12") || fail "exited $?"
+    expect_eq "$out" "1 1049 1050"
+fi
 
 "$NATTER" tokenize -m "$spm" >/dev/null 2>&1; expect_eq $? 2
 "$NATTER" tokenize "text" >/dev/null 2>&1; expect_eq $? 2

@@ -1,15 +1,20 @@
 /* tests/fuzz/fuzz_tokenizer.c — libFuzzer target for the tokenizer (engine/tokenizer.c): arbitrary
  * bytes (invalid UTF-8, lone surrogates, special-token text) tokenized with one of the vocabs of
- * ../shared/vocab and the real models, chosen by the first input byte; the second byte picks
- * add_special / parse_special. The ids are then checked to be in range and decoded back (whole
- * sequence and piece by piece, with and without special text). Uses the engine's internal
- * vocab API (engine/tokenizer.h) directly, as eng_tokenize does. Single-threaded. */
+ * ../shared/vocab, ../shared/vocab-2026 and the real models, chosen by the first input byte
+ * (below 128); the second byte picks add_special / parse_special. The ids are then checked to be
+ * in range and decoded back (whole sequence and piece by piece, with and without special
+ * text). A first byte of 128 or more picks one of the pre-tokenizers of the table instead
+ * (engine/tokenizer_pre.c: every regex list and its matcher) and checks that its pieces cover
+ * the text. Uses the engine's internal APIs directly, as eng_tokenize does. Single-threaded. */
 #include "engine.h"
 #include "fuzz_common.h"
 #include "gguf.h"
 #include "tokenizer.h"
+#include "tokenizer_pre.h"
+#include "unicode.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +27,16 @@ static const char *const fuzz_vocab_files[] = {
     "vocab/ggml-vocab-phi-3.gguf",       "vocab/ggml-vocab-starcoder.gguf",
     "vocab/ggml-vocab-refact.gguf",      "vocab/ggml-vocab-deepseek-coder.gguf",
     "models/TinyStories-656K-Q8_0.gguf", "models/stories260K.gguf",
+    "vocab-2026/ggml-vocab-qwen35.gguf", "vocab-2026/ggml-vocab-gemma-4.gguf",
+    "vocab-2026/ggml-vocab-falcon.gguf", "vocab-2026/ggml-vocab-gpt-4o.gguf",
+    "vocab-2026/ggml-vocab-tekken.gguf",
 };
 #define FUZZ_N_VOCAB (sizeof fuzz_vocab_files / sizeof fuzz_vocab_files[0])
 static struct vocab *fuzz_vocabs[FUZZ_N_VOCAB];
 static int fuzz_n_loaded;
+#define FUZZ_MAX_PRE 128
+static struct pre_tok *fuzz_pres[FUZZ_MAX_PRE];
+static size_t fuzz_n_pres;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
@@ -42,6 +53,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
             fprintf(stderr, "fuzz_tokenizer: %s: %s\n", path, err);
         gguf_close(g);
     }
+    for (size_t i = 0; i < pre_n_names() && fuzz_n_pres < FUZZ_MAX_PRE; i++) {
+        char err[256];
+        const char *name = pre_name_at(i);
+        if (pre_load(name, strlen(name), &fuzz_pres[fuzz_n_pres], err, sizeof err) == ENG_OK)
+            fuzz_n_pres++;
+        else
+            fprintf(stderr, "fuzz_tokenizer: pre-tokenizer %s: %s\n", name, err);
+    }
     if (!fuzz_n_loaded) {
         fprintf(stderr, "fuzz_tokenizer: no vocab could be loaded (is ../shared there?)\n");
         exit(1);
@@ -49,9 +68,42 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
+/* One pre-tokenizer over the text: the pieces are non-empty and cover it exactly. */
+static void fuzz_pre(const struct pre_tok *p, const char *text, size_t len) {
+    uint32_t *cp = malloc(sizeof *cp * (len + 1));
+    uint16_t *fl = malloc(sizeof *fl * (len + 1));
+    size_t n = 0, *pieces = NULL, n_pieces = 0, cap = 0;
+    if (!cp || !fl)
+        abort();
+    for (size_t pos = 0; pos < len;) {
+        cp[n] = unicode_decode(text, len, &pos);
+        fl[n] = (uint16_t)unicode_flags(cp[n]);
+        n++;
+    }
+    if (pre_split(p, cp, fl, n, &pieces, &n_pieces, &cap))
+        abort();
+    size_t sum = 0;
+    for (size_t i = 0; i < n_pieces; i++) {
+        if (!pieces[i])
+            abort();
+        sum += pieces[i];
+    }
+    if (sum != n)
+        abort();
+    free(pieces);
+    free(cp);
+    free(fl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2 || size > 4096)
         return 0;
+    if (data[0] >= 128) {
+        if (fuzz_n_pres)
+            fuzz_pre(fuzz_pres[((size_t)data[0] - 128 + 128 * (size_t)data[1]) % fuzz_n_pres],
+                     (const char *)data + 2, size - 2);
+        return 0;
+    }
     const struct vocab *m = fuzz_vocabs[data[0] % FUZZ_N_VOCAB];
     if (!m)
         return 0;
@@ -74,6 +126,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int n2 = vocab_tokenize(m, copy, len, add_special, parse_special, toks, n);
     if (n2 != n)
         abort(); /* the retry with the size asked for must give the same count */
+    /* A rendered prompt's mask (bit 2: the text bytes' low bits say which are plain text):
+     * bounded reads, ids in range. */
+    if ((data[1] >> 2) & 1) {
+        unsigned char *mask = malloc(len ? len : 1);
+        int32_t *mt = malloc(sizeof *mt * (len + 4));
+        if (mask && mt) {
+            for (size_t i = 0; i < len; i++)
+                mask[i] = (unsigned char)(copy[i] & 1);
+            int nm = vocab_tokenize_masked(m, copy, len, add_special, 1, mask, mt,
+                                           (int32_t)(len + 4));
+            for (int i = 0; i < nm && i < (int)(len + 4); i++)
+                if (mt[i] < 0 || mt[i] >= vocab_n_tokens(m))
+                    abort();
+        }
+        free(mask);
+        free(mt);
+    }
     int n_vocab = vocab_n_tokens(m);
     for (int i = 0; i < n; i++)
         if (toks[i] < 0 || toks[i] >= n_vocab)

@@ -22,7 +22,7 @@ tiny_gguf() {
 }
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
-    "$out/fuzz_import"
+    "$out/fuzz_import" "$out/fuzz_reasoning"
 {
     tiny_gguf > "$out/fuzz_gguf/tiny"
     n=$(wc -c < "$out/fuzz_gguf/tiny")
@@ -58,7 +58,8 @@ if [ -n "$shared" ]; then
         cp "$shared/models/stories260K.gguf" "$out/fuzz_model/"
     fi
 
-    # Tokenizer input: byte 0 picks the vocab (order of fuzz_tokenizer.c), byte 1 the flags.
+    # Tokenizer input: byte 0 picks the vocab (order of fuzz_tokenizer.c), byte 1 the flags;
+    # a byte 0 of 128 or more picks a pre-tokenizer of the table (with byte 1).
     i=0
     for v in llama-spm llama-bpe gpt-2 qwen2 phi-3 starcoder refact deepseek-coder; do
         for flags in 0 3; do
@@ -67,6 +68,26 @@ if [ -n "$shared" ]; then
         done
         i=$((i + 1))
     done
+    i=10
+    for v in qwen35 gemma-4 falcon gpt-4o tekken; do
+        f="$shared/vocab-2026/ggml-vocab-$v.gguf"
+        if [ -f "$f.inp" ]; then
+            for flags in 0 3; do
+                { printf "\\$(printf %03o $i)\\$(printf %03o $flags)"; cat "$f.inp"; } \
+                    > "$out/fuzz_tokenizer/$v-$flags"
+                { printf "\\$(printf %03o $i)\\$(printf %03o $flags)"; cat "$f.chat.inp"; } \
+                    > "$out/fuzz_tokenizer/$v-chat-$flags"
+            done
+        fi
+        i=$((i + 1))
+    done
+    if [ -f "$shared/vocab-2026/ggml-vocab-gpt-4o.gguf.chat.inp" ]; then
+        for p in 128 140 160 200 255; do
+            { printf "\\$(printf %03o $p)\\000"
+              head -c 3000 "$shared/vocab-2026/ggml-vocab-gpt-4o.gguf.chat.inp"; } \
+                > "$out/fuzz_tokenizer/pre-$p"
+        done
+    fi
     for t in "$shared"/chat-templates/jinja/*.jinja; do
         cp "$t" "$out/fuzz_template/$(basename "$t")"
     done
@@ -96,3 +117,10 @@ printf '[%s, %s]' "$conv" "$conv" > "$out/fuzz_import/export-all"
 # A container where an object key belongs: SQLite 3.40's json_valid() accepts it (the crash
 # the fuzzer found before the strict check); kept as a seed so mutations start near it.
 printf '[{"messages":[{[{"":"","":""}]:""}],"sampling":{["x"]:"y"}}]' > "$out/fuzz_import/bad-key"
+# Reasoning splitter: byte 0 the family (0 think, 1 harmony; +16 the prompt opened it, +32 the
+# markers are control tokens), byte 1 the chunk size, then text and \001-led control tokens
+# separated by NUL bytes.
+printf '\000\003 <think>\nhm </thi\000nk>\n\nAnswer <think> \303\251' > "$out/fuzz_reasoning/think"
+printf '\020\005inside</think>out' > "$out/fuzz_reasoning/inside"
+printf '\041\007\001<|channel|>\000analysis\000\001<|message|>\000t\000\001<|end|>\000\001<|start|>\000assistant\000\001<|channel|>\000commentary to=f\000\001<|constrain|>\000json\000\001<|message|>\000{}\000\001<|call|>' \
+    > "$out/fuzz_reasoning/harmony"

@@ -2,7 +2,12 @@
  * pre-tokenizers use) from Debian's unicode-data package:
  *   build/tools/gen_unicode [/usr/share/unicode] > engine/unicode_data.c
  * Reads UnicodeData.txt (general categories, "<..., First>"/"<..., Last>" ranges) and PropList.txt
- * (White_Space). Consecutive code points with the same flags become one range. Single-threaded. */
+ * (White_Space). Consecutive code points with the same flags become one range. Single-threaded.
+ *
+ * Debian's newest unicode-data is 15.0, while llama.cpp's table (which natter's tokenizers must
+ * agree with) is Unicode 15.1: the code points 15.1 assigned are added from gen_unicode_15_1
+ * when the data read is older (they are all that differ, checked against llama.cpp's
+ * unicode-data.cpp of 2026-09-28). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,16 @@ static uint16_t gen_flags_of_category(const char *cat) {
     default: return UNICODE_UNDEFINED;
     }
 }
+
+/* The code points Unicode 15.1 assigned (all of them So or Lo). */
+static const struct {
+    unsigned long lo, hi;
+    uint16_t flags;
+} gen_unicode_15_1[] = {
+    {0x2FFC, 0x2FFF, UNICODE_SYMBOL},   /* ideographic description characters */
+    {0x31EF, 0x31EF, UNICODE_SYMBOL},   /* CJK stroke HXG */
+    {0x2EBF0, 0x2EE5D, UNICODE_LETTER}, /* CJK unified ideographs extension I */
+};
 
 static FILE *gen_open(const char *dir, const char *name) {
     char path[4096];
@@ -104,6 +119,15 @@ int main(int argc, char **argv) {
             fl[c] = v;
     }
     fclose(f);
+
+    int major = 0, minor = 0;
+    if (sscanf(version, "%d.%d", &major, &minor) == 2 && (major < 15 || (major == 15 && minor < 1))) {
+        for (size_t i = 0; i < sizeof gen_unicode_15_1 / sizeof gen_unicode_15_1[0]; i++)
+            for (unsigned long c = gen_unicode_15_1[i].lo; c <= gen_unicode_15_1[i].hi; c++)
+                if (fl[c] == UNICODE_UNDEFINED)
+                    fl[c] = gen_unicode_15_1[i].flags;
+        snprintf(version + strlen(version), sizeof version - strlen(version), " + 15.1");
+    }
 
     f = gen_open(dir, "PropList.txt");
     while (fgets(line, sizeof line, f)) {

@@ -38,6 +38,17 @@ static void fix_scales(uint32_t t, uint8_t *blk) {
     case GGML_TYPE_Q2_K: offs[0] = 80, offs[1] = 82; break;
     case GGML_TYPE_Q3_K: offs[0] = 108; break;
     case GGML_TYPE_Q6_K: offs[0] = 208; break;
+    case GGML_TYPE_IQ2_XXS: case GGML_TYPE_IQ2_XS: case GGML_TYPE_IQ2_S: case GGML_TYPE_IQ3_XXS:
+    case GGML_TYPE_IQ3_S: case GGML_TYPE_IQ1_S: offs[0] = 0; break;
+    case GGML_TYPE_TQ1_0: offs[0] = 52; break;
+    case GGML_TYPE_TQ2_0: offs[0] = 64; break;
+    case GGML_TYPE_MXFP4: blk[0] = (uint8_t)(120 + rnd() % 8); return;
+    case GGML_TYPE_IQ1_M: { /* the half d in the top nibbles of the 4 scale words */
+        const uint16_t h = quant_f32_to_f16(0.001f * (float)(rnd() % 100 + 1));
+        for (int k = 0; k < 4; k++)
+            blk[48 + 2 * k + 1] = (uint8_t)((blk[48 + 2 * k + 1] & 0x0F) | (((h >> (4 * k)) & 0xF) << 4));
+        return;
+    }
     default: return;
     }
     for (int k = 0; k < 2; k++) {
@@ -67,6 +78,8 @@ int main(int argc, char **argv) {
         GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
         GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0, GGML_TYPE_Q2_K, GGML_TYPE_Q3_K,
         GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS,
+        GGML_TYPE_MXFP4, GGML_TYPE_TQ1_0, GGML_TYPE_TQ2_0, GGML_TYPE_IQ2_XXS, GGML_TYPE_IQ2_XS,
+        GGML_TYPE_IQ2_S, GGML_TYPE_IQ3_XXS, GGML_TYPE_IQ3_S, GGML_TYPE_IQ1_S, GGML_TYPE_IQ1_M,
     };
     uint32_t types[32];
     int n_types = 0;

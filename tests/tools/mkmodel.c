@@ -1,12 +1,14 @@
 /* tests/tools/mkmodel.c — writes a deterministic random-weight GGUF model for tests and
- * benchmarks: architecture llama, qwen2, phi3, qwen3 (per-head q/k norms) or gemma3 (q/k norms,
- * sandwich norms, GELU, a sliding window on 5 layers of 6), any shape, one llama-quantize-like file type
+ * benchmarks: architecture llama, qwen2, phi3, qwen3 (per-head q/k norms), qwen3moe (qwen3 with a
+ * mixture of experts in every layer) or gemma3 (q/k norms, sandwich norms, GELU, a sliding window
+ * on 5 layers of 6), any shape, one llama-quantize-like file type
  * (F32, F16, Q8_0, Q4_0, Q4_K, Q6_K or the Q4_K_M mix), the tokenizer copied from a vocab GGUF
  * (every tokenizer.* key). Loadable by natter and llama.cpp. Single-threaded tool.
  *
  *   mkmodel -o OUT.gguf -v VOCAB.gguf [--arch llama] [--type Q4_K_M] [--n-embd 256]
  *           [--n-layer 4] [--n-head 8] [--n-head-kv 4] [--n-ff 768] [--ctx 2048]
- *           [--head-dim N] [--swa N] [--rope-base 10000] [--seed 1] [--tied] [--name NAME]
+ *           [--head-dim N] [--swa N] [--n-expert N --n-expert-used K --n-ff-exp F]
+ *           [--rope-base 10000] [--seed 1] [--tied] [--name NAME]
  */
 #include <math.h>
 #include <pthread.h>
@@ -22,6 +24,7 @@
 struct mk_opts {
     const char *out, *vocab, *arch, *type, *name;
     int n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, tied, head_dim, swa;
+    int n_expert, n_expert_used, n_ff_exp;
     float rope_base;
     uint64_t seed;
 };
@@ -143,8 +146,9 @@ static uint32_t mk_file_type(const char *ftype) {
     return UINT32_MAX;
 }
 
-static int mk_add(gguf_writer *w, struct mk_state *s, const struct mk_opts *o, const char *name,
-                  int layer, int64_t ne0, int64_t ne1, float mid, float amp) {
+/* A tensor of ne0 x ne1 (x ne2 experts when ne2 > 1: filled as ne1 * ne2 rows). */
+static int mk_add3(gguf_writer *w, struct mk_state *s, const struct mk_opts *o, const char *name,
+                   int layer, int64_t ne0, int64_t ne1, int64_t ne2, float mid, float amp) {
     if (s->n_t == s->cap_t) {
         s->cap_t = s->cap_t ? 2 * s->cap_t : 64;
         s->t = realloc(s->t, (size_t)s->cap_t * sizeof *s->t);
@@ -154,10 +158,12 @@ static int mk_add(gguf_writer *w, struct mk_state *s, const struct mk_opts *o, c
     t->mid = mid;
     t->amp = amp;
     t->ne0 = ne0;
-    t->ne1 = ne1;
-    t->type = ne1 == 1 ? GGML_TYPE_F32 : mk_type_of(o->type, name, layer, o->n_layer, ne0);
-    int64_t ne[2] = {ne0, ne1};
-    if (gguf_writer_add_tensor(w, name, t->type, ne1 == 1 ? 1 : 2, ne, NULL) != s->n_t) {
+    t->ne1 = ne1 * ne2;
+    t->type = ne1 == 1 || strstr(name, "ffn_gate_inp")   /* norms and routers stay F32 */
+                  ? GGML_TYPE_F32 : mk_type_of(o->type, name, layer, o->n_layer, ne0);
+    int64_t ne[3] = {ne0, ne1, ne2};
+    if (gguf_writer_add_tensor(w, name, t->type, ne2 > 1 ? 3 : ne1 == 1 ? 1 : 2, ne, NULL) !=
+        s->n_t) {
         fprintf(stderr, "mkmodel: cannot add tensor %s\n", name);
         return -1;
     }
@@ -165,18 +171,24 @@ static int mk_add(gguf_writer *w, struct mk_state *s, const struct mk_opts *o, c
     return 0;
 }
 
+static int mk_add(gguf_writer *w, struct mk_state *s, const struct mk_opts *o, const char *name,
+                  int layer, int64_t ne0, int64_t ne1, float mid, float amp) {
+    return mk_add3(w, s, o, name, layer, ne0, ne1, 1, mid, amp);
+}
+
 static int mk_usage(void) {
     fprintf(stderr, "usage: mkmodel -o OUT.gguf -v VOCAB.gguf "
-                    "[--arch llama|qwen2|phi3|qwen3|gemma3] "
+                    "[--arch llama|qwen2|phi3|qwen3|qwen3moe|gemma3] "
                     "[--type F32|F16|Q8_0|Q4_0|Q4_K|Q6_K|Q4_K_M] [--n-embd N] [--n-layer N] "
                     "[--n-head N] [--n-head-kv N] [--n-ff N] [--ctx N] [--head-dim N] "
-                    "[--swa N] [--rope-base F] [--seed S] [--tied] [--name NAME]\n");
+                    "[--swa N] [--n-expert N] [--n-expert-used K] [--n-ff-exp F] "
+                    "[--rope-base F] [--seed S] [--tied] [--name NAME]\n");
     return 2;
 }
 
 static int mk_parse(int argc, char **argv, struct mk_opts *o) {
     *o = (struct mk_opts){NULL, NULL, "llama", "Q4_K_M", NULL, 256, 4, 8, 4, 768, 2048, 0, 0,
-                          0, 10000.0f, 1};
+                          0, 8, 2, 256, 10000.0f, 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--tied")) { o->tied = 1; continue; }
@@ -195,6 +207,9 @@ static int mk_parse(int argc, char **argv, struct mk_opts *o) {
         else if (!strcmp(a, "--ctx")) o->n_ctx = atoi(v);
         else if (!strcmp(a, "--head-dim")) o->head_dim = atoi(v);
         else if (!strcmp(a, "--swa")) o->swa = atoi(v);
+        else if (!strcmp(a, "--n-expert")) o->n_expert = atoi(v);
+        else if (!strcmp(a, "--n-expert-used")) o->n_expert_used = atoi(v);
+        else if (!strcmp(a, "--n-ff-exp")) o->n_ff_exp = atoi(v);
         else if (!strcmp(a, "--rope-base")) o->rope_base = strtof(v, NULL);
         else if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 10);
         else return -1;
@@ -203,8 +218,10 @@ static int mk_parse(int argc, char **argv, struct mk_opts *o) {
         o->n_head_kv <= 0 || o->n_head % o->n_head_kv ||
         (!o->head_dim && o->n_embd % o->n_head) || o->head_dim < 0 || o->head_dim % 2 ||
         o->swa < 0 || o->n_ff <= 0 || o->n_ctx <= 0 || mk_file_type(o->type) == UINT32_MAX ||
+        o->n_expert <= 0 || o->n_expert_used <= 0 || o->n_expert_used > o->n_expert ||
+        o->n_ff_exp <= 0 ||
         (strcmp(o->arch, "llama") && strcmp(o->arch, "qwen2") && strcmp(o->arch, "phi3") &&
-         strcmp(o->arch, "qwen3") && strcmp(o->arch, "gemma3")))
+         strcmp(o->arch, "qwen3") && strcmp(o->arch, "qwen3moe") && strcmp(o->arch, "gemma3")))
         return -1;
     return 0;
 }
@@ -227,7 +244,8 @@ int main(int argc, char **argv) {
     }
     const char *A = o.arch;
     int qwen2 = !strcmp(A, "qwen2"), phi3 = !strcmp(A, "phi3"), qwen3 = !strcmp(A, "qwen3");
-    int gemma3 = !strcmp(A, "gemma3");
+    int gemma3 = !strcmp(A, "gemma3"), moe = !strcmp(A, "qwen3moe");
+    if (moe) qwen3 = 1;
     int head_dim = o.head_dim ? o.head_dim : o.n_embd / o.n_head;
     int n_embd_q = head_dim * o.n_head, n_embd_kv = head_dim * o.n_head_kv;
     gguf_writer *w = gguf_writer_new();
@@ -253,6 +271,11 @@ int main(int argc, char **argv) {
     }
     bad |= gguf_writer_add_f32(w, KEY("rope.freq_base"), o.rope_base);
     bad |= gguf_writer_add_f32(w, KEY("attention.layer_norm_rms_epsilon"), 1e-6f);
+    if (moe) {
+        bad |= gguf_writer_add_u32(w, KEY("expert_count"), (uint32_t)o.n_expert);
+        bad |= gguf_writer_add_u32(w, KEY("expert_used_count"), (uint32_t)o.n_expert_used);
+        bad |= gguf_writer_add_u32(w, KEY("expert_feed_forward_length"), (uint32_t)o.n_ff_exp);
+    }
     if (gemma3 && o.swa) {   /* as a converted Gemma 3: local layers use base 10000 */
         bad |= gguf_writer_add_u32(w, KEY("attention.sliding_window"), (uint32_t)o.swa);
         bad |= gguf_writer_add_f32(w, KEY("rope.freq_base_swa"), 10000.0f);
@@ -300,17 +323,26 @@ int main(int argc, char **argv) {
             bad |= mk_add(w, &s, &o, T("post_ffw_norm.weight"), l, E, 1, 1.0f, 0.1f);
         }
         bad |= mk_add(w, &s, &o, T("ffn_norm.weight"), l, E, 1, 1.0f, 0.1f);
-        if (phi3) {
+        if (moe) {
+            const int64_t X = o.n_expert, FE = o.n_ff_exp;
+            bad |= mk_add(w, &s, &o, T("ffn_gate_inp.weight"), l, E, X, 0, we);
+            bad |= mk_add3(w, &s, &o, T("ffn_gate_exps.weight"), l, E, FE, X, 0, we);
+            bad |= mk_add3(w, &s, &o, T("ffn_up_exps.weight"), l, E, FE, X, 0, we);
+            bad |= mk_add3(w, &s, &o, T("ffn_down_exps.weight"), l, FE, E, X, 0,
+                           1.0f / sqrtf((float)FE));
+        } else if (phi3) {
             bad |= mk_add(w, &s, &o, T("ffn_up.weight"), l, E, 2 * F, 0, we);
         } else {
             bad |= mk_add(w, &s, &o, T("ffn_gate.weight"), l, E, F, 0, we);
             bad |= mk_add(w, &s, &o, T("ffn_up.weight"), l, E, F, 0, we);
         }
-        bad |= mk_add(w, &s, &o, T("ffn_down.weight"), l, F, E, 0, wf);
+        if (!moe)
+            bad |= mk_add(w, &s, &o, T("ffn_down.weight"), l, F, E, 0, wf);
 #undef T
     }
     int64_t max_ne0 = E > F ? E : F;
     if (Q > max_ne0) max_ne0 = Q;
+    if (moe && o.n_ff_exp > max_ne0) max_ne0 = o.n_ff_exp;
     s.row_n = (size_t)max_ne0;
     s.row = malloc(MK_THREADS * s.row_n * sizeof *s.row);
     if (bad || !s.row) {
