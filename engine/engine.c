@@ -49,8 +49,15 @@ struct eng_ctx {
     float *moe_out;            /* (n_batch * max_expert_used, n_embd) each slot's output */
     float *rs;                 /* (n_rs_total) the recurrent layers' state after n_past tokens */
     struct { int pos; float *data; } ckpt[ENG_RS_CKPT]; /* saved states (pos -1: unused) */
-    float *conv;               /* (shortconv_l - 1 + n_batch, n_embd) a short convolution's
+    float *conv;               /* (kernel - 1 + n_batch, channels) a causal convolution's
                                 * inputs: the state's rows then the batch's */
+    float *conv_wt;            /* (d_conv, n_chan) a DeltaNet/Mamba2 kernel, transposed */
+    float *rs_in;              /* (n_batch, ssm.n_in) a DeltaNet/Mamba2 in-projection */
+    float *rs_y;               /* (n_batch, ssm.n_chan) its convolution's output, then the
+                                * heads' outputs */
+    float *pl;                 /* (n_batch, n_layer x n_pl) per-layer embedding inputs */
+    float *qg;                 /* (n_batch, 2 max_q) gated attention: q and gate per head */
+    float *gate;               /* (n_batch, max_q) the gate */
     float *logits;             /* (n_logits_cap, n_vocab) */
     int n_logits_cap;
     int n_logits, logits_all;  /* of the last eng_decode */
@@ -72,6 +79,13 @@ void eng_ctx_set_cancel(eng_ctx *c, const volatile int *flag) { c->cancel = flag
 size_t eng_ctx_kv_bytes(const eng_ctx *c) {
     const struct hparams *hp = &c->m->hp;
     return 2 * (size_t)hp->n_kv_total * (size_t)c->n_ctx * c->kv_elt;
+}
+
+size_t eng_ctx_rs_bytes(const eng_ctx *c, int *n_checkpoints) {
+    const size_t n = c->m->hp.n_rs_total;
+    if (n_checkpoints)
+        *n_checkpoints = n ? ENG_RS_CKPT : 0;
+    return n * sizeof(float);
 }
 
 void eng_ctx_checkpoint(eng_ctx *c) {
@@ -140,6 +154,12 @@ void eng_ctx_free(eng_ctx *c) {
     for (int i = 0; i < ENG_RS_CKPT; i++)
         free(c->ckpt[i].data);
     free(c->conv);
+    free(c->conv_wt);
+    free(c->rs_in);
+    free(c->rs_y);
+    free(c->qg);
+    free(c->gate);
+    free(c->pl);
     free(c->moe_lg);
     free(c->moe_sel);
     free(c->moe_w);
@@ -206,33 +226,52 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     size_t B = (size_t)c->n_batch, E = (size_t)hp->n_embd, KV = (size_t)hp->max_kv;
     size_t Q = (size_t)hp->max_q;
     size_t F = (size_t)hp->max_ff;
-    size_t hbw = 2 * F > Q + 2 * KV ? 2 * F : Q + 2 * KV;
+    const int gated = m->arch->attn_gate;
+    size_t hbw = 2 * F > (gated ? 2 : 1) * Q + 2 * KV ? 2 * F : (gated ? 2 : 1) * Q + 2 * KV;
     if (hp->shortconv_l && hbw < 3 * E)   /* a short convolution's B, C, X */
         hbw = 3 * E;
+    if (hbw < (size_t)hp->n_pl)           /* a per-layer embedding's gate */
+        hbw = (size_t)hp->n_pl;
     size_t kv_n = (size_t)hp->n_kv_total * (size_t)c->n_ctx;
     c->xq_row = max_act_row(m);
-    /* the KV cache and batch activations, refused up front rather than OOM-killed on use */
+    /* a causal convolution's rows (LFM2: n_embd channels; DeltaNet/Mamba2: ssm.n_chan) */
+    const size_t SC = (size_t)hp->ssm.n_chan, SI = (size_t)hp->ssm.n_in;
+    size_t conv_rows = 0, conv_w = 0;
+    if (hp->shortconv_l)
+        conv_rows = (size_t)hp->shortconv_l - 1 + B, conv_w = E;
+    if (SC) {
+        if ((size_t)hp->ssm.d_conv - 1 + B > conv_rows)
+            conv_rows = (size_t)hp->ssm.d_conv - 1 + B;
+        if (SC > conv_w)
+            conv_w = SC;
+    }
+    /* the KV cache, the recurrent state and its checkpoints, the batch activations: refused
+     * up front rather than OOM-killed on use */
     char merr[160], what[64];
     snprintf(what, sizeof what, "a context of %d tokens", c->n_ctx);
     if (sysmem_check(2 * (uint64_t)kv_n * c->kv_elt +
-                         (uint64_t)B * (3 * E + 2 * Q + 2 * KV + hbw + F) * sizeof(float),
+                         (uint64_t)(1 + ENG_RS_CKPT) * hp->n_rs_total * sizeof(float) +
+                         (uint64_t)B * (3 * E + 2 * Q + 2 * KV + hbw + F + SI + SC) *
+                             sizeof(float) +
+                         (uint64_t)conv_rows * conv_w * sizeof(float),
                      what, merr, sizeof merr)) {
         free(c);
         return eng_error(ENG_E_NOMEM, "%s", merr);
     }
-    c->k_cache = malloc(kv_n * c->kv_elt);
-    c->v_cache = malloc(kv_n * c->kv_elt);
+    /* (a model may have no attention layer at all: no cache, no q; nothing is allocated empty) */
+    c->k_cache = malloc(kv_n ? kv_n * c->kv_elt : 1);
+    c->v_cache = malloc(kv_n ? kv_n * c->kv_elt : 1);
     c->tokens = malloc((size_t)c->n_ctx * sizeof *c->tokens);
     c->x = malloc(B * E * sizeof(float));
     c->xb = malloc(B * E * sizeof(float));
-    c->xb2 = malloc(B * Q * sizeof(float));
-    c->q = malloc(B * Q * sizeof(float));
-    c->k = malloc(B * KV * sizeof(float));
-    c->v = malloc(B * KV * sizeof(float));
+    c->xb2 = malloc(B * (Q ? Q : 1) * sizeof(float));
+    c->q = malloc(B * (Q ? Q : 1) * sizeof(float));
+    c->k = malloc(B * (KV ? KV : 1) * sizeof(float));
+    c->v = malloc(B * (KV ? KV : 1) * sizeof(float));
     c->hb = malloc(B * hbw * sizeof(float));
     c->hb2 = malloc(B * (F > E ? F : E) * sizeof(float));   /* a convolution's y is n_embd */
-    c->rope[0] = malloc(B * (size_t)hp->n_rot * sizeof(float));
-    c->rope[1] = malloc(B * (size_t)hp->n_rot * sizeof(float));
+    c->rope[0] = malloc(B * (size_t)hp->rope[0].n_rot * sizeof(float));
+    c->rope[1] = malloc(B * (size_t)hp->rope[1].n_rot * sizeof(float));
     /* as llama.cpp: Llama 3.1's divisors always; Phi-3's long ones for a context longer than
      * the original one, else its short ones */
     c->rope_ff = m->rope_freqs.data;
@@ -244,7 +283,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     for (int il = 0; il < hp->n_layer; il++)
         if (hp->l[il].n_head_kv && hp->l[il].n_head / hp->l[il].n_head_kv > max_group)
             max_group = hp->l[il].n_head / hp->l[il].n_head_kv;
-    c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * (size_t)hp->head_dim);
+    const size_t hd_max = (size_t)(hp->max_head_dim > 0 ? hp->max_head_dim : hp->head_dim);
+    c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * hd_max);
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
     c->xq = malloc(B * c->xq_row + 64);
     c->n_logits_cap = 1;   /* grows when a caller asks for every row (teacher forcing) */
@@ -262,8 +302,29 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
             c->ckpt[i].pos = -1;
             ok = ok && (c->ckpt[i].data = malloc(hp->n_rs_total * sizeof(float)));
         }
-        c->conv = malloc(((size_t)hp->shortconv_l + B) * E * sizeof(float));
+        c->conv = malloc(conv_rows * conv_w * sizeof(float));
+        if (SC) {
+            c->conv_wt = malloc((size_t)hp->ssm.d_conv * SC * sizeof(float));
+            c->rs_in = malloc(B * SI * sizeof(float));
+            c->rs_y = malloc(B * SC * sizeof(float));
+            ok = ok && c->conv_wt && c->rs_in && c->rs_y;
+        }
         if (!ok || !c->conv) {
+            eng_ctx_free(c);
+            return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+        }
+    }
+    if (hp->n_pl) {   /* the batch's rows, then one row of per-token embeddings */
+        c->pl = malloc((B + 1) * (size_t)hp->n_layer * (size_t)hp->n_pl * sizeof(float));
+        if (!c->pl) {
+            eng_ctx_free(c);
+            return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+        }
+    }
+    if (gated && Q) {
+        c->qg = malloc(B * 2 * Q * sizeof(float));
+        c->gate = malloc(B * Q * sizeof(float));
+        if (!c->qg || !c->gate) {
             eng_ctx_free(c);
             return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
         }
@@ -291,12 +352,18 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
 
 /* ---- kernels ---- */
 
-/* y = x / rms(x) * w, for one row of n (ggml's order: sum in double, scale, then weight). */
+/* y = x / rms(x) * w, for one row of n (ggml's order: sum in double, scale, then weight; w
+ * NULL: no weight). */
 static void rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
     double sum = 0;
     for (int i = 0; i < n; i++)
         sum += (double)(x[i] * x[i]);
     float scale = 1.0f / sqrtf((float)(sum / n) + eps);
+    if (!w) {   /* ggml_rms_norm alone */
+        for (int i = 0; i < n; i++)
+            y[i] = x[i] * scale;
+        return;
+    }
     for (int i = 0; i < n; i++)
         y[i] = (x[i] * scale) * w[i];
 }
@@ -459,16 +526,29 @@ static void add_bias(float *x, const struct tensor *b, int n_tok, int n) {
  * the magnitude (attn_factor, x (1 + 0.1 ln(1/freq_scale)) under YaRN) on cos and sin. */
 static void rope_tables(eng_ctx *c, const struct rope_cfg *rc, float *out, int pos0, int n_tok) {
     const struct hparams *hp = &c->m->hp;
-    const float *ff = c->rope_ff;
-    const float theta_scale = powf(rc->base, -2.0f / (float)hp->n_rot);
+    const int n_rot = rc->n_rot;
+    /* Gemma 4: the frequency divisors are the full layers' only */
+    const float *ff = c->m->arch->ff_full_only && rc != &hp->rope[0] ? NULL : c->rope_ff;
+    const float theta_scale = powf(rc->base, -2.0f / (float)n_rot);
     float mscale = rc->attn_factor;
     if (rc->ext_factor != 0.0f)
         mscale *= 1.0f + 0.1f * logf(1.0f / rc->freq_scale);
+    /* interleaved M-RoPE (Qwen3.5) with text positions: the time, height and width sections
+     * all see the position, the 4th section position 0 (ggml_mrope_cache_init) */
+    const int *sec = hp->rope_sections;
+    const int sect_dims = c->m->arch->imrope ? sec[0] + sec[1] + sec[2] + sec[3] : 0;
     for (int t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t);
-        float *r = out + (size_t)t * hp->n_rot;
-        for (int i = 0; i < hp->n_rot; i += 2) {
-            const float extrap = ff ? theta / ff[i / 2] : theta;
+        float *r = out + (size_t)t * n_rot;
+        for (int i = 0; i < n_rot; i += 2) {
+            float extrap = ff ? theta / ff[i / 2] : theta;
+            if (sect_dims) {
+                const int sector = (i / 2) % sect_dims;
+                if (!((sector % 3 == 1 && sector < 3 * sec[1]) ||
+                      (sector % 3 == 2 && sector < 3 * sec[2]) ||
+                      (sector % 3 == 0 && sector < 3 * sec[0])))
+                    extrap = 0.0f;   /* theta_e = 0 * theta_scale^i */
+            }
             const float interp = rc->freq_scale * extrap;
             float th = interp;
             if (rc->ext_factor != 0.0f) {
@@ -547,7 +627,7 @@ static void attn_worker(void *ud, int ith, int nth) {
     eng_ctx *c = a->c;
     const struct hparams *hp = &c->m->hp;
     const struct layer_hp *lh = &hp->l[a->layer];
-    int hd = hp->head_dim, KV = lh->n_embd_kv, group = lh->n_head / lh->n_head_kv;
+    int hd = lh->head_dim, KV = lh->n_embd_kv, group = lh->n_head / lh->n_head_kv;
     const float cap = hp->attn_softcap;
     const float scale = cap > 0 ? hp->kq_scale / cap : hp->kq_scale;
     const size_t per_head = (size_t)c->n_ctx + 17 * (size_t)hd;
@@ -635,38 +715,59 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
     const struct arch *ar = m->arch;
     const struct layer *l = &m->layers[il];
     const struct layer_hp *lh = &hp->l[il];
-    const int E = hp->n_embd, Q = lh->n_embd_q, KV = lh->n_embd_kv, HD = hp->head_dim;
+    const int E = hp->n_embd, Q = lh->n_embd_q, KV = lh->n_embd_kv, HD = lh->head_dim;
     const int pos0 = c->n_past;
+    /* gated attention (Qwen3.5): each head's q rows are followed by its gate's */
+    const int gated = ar->attn_gate, QW = gated ? 2 * Q : Q;
+    /* a layer reading another layer's cache (Gemma 4) computes q only */
+    const int own = !lh->kv_shared;
+    float *qd = gated ? c->qg : c->q;
     if (l->wqkv.data) {
-        int W = Q + 2 * KV;
+        int W = QW + 2 * KV;
         matmul(c, c->hb, W, &l->wqkv, in, n_tok);
         add_bias(c->hb, &l->bqkv, n_tok, W);
         for (int t = 0; t < n_tok; t++) {
             const float *r = c->hb + (size_t)t * W;
-            memcpy(c->q + (size_t)t * Q, r, (size_t)Q * sizeof(float));
-            memcpy(c->k + (size_t)t * KV, r + Q, (size_t)KV * sizeof(float));
-            memcpy(c->v + (size_t)t * KV, r + Q + KV, (size_t)KV * sizeof(float));
+            memcpy(qd + (size_t)t * QW, r, (size_t)QW * sizeof(float));
+            if (!own)
+                continue;
+            memcpy(c->k + (size_t)t * KV, r + QW, (size_t)KV * sizeof(float));
+            memcpy(c->v + (size_t)t * KV, r + QW + KV, (size_t)KV * sizeof(float));
         }
     } else {
-        struct matmul_job qkv[3] = {{&l->wq, c->q, Q}, {&l->wk, c->k, KV}, {&l->wv, c->v, KV}};
-        matmul_n(c, qkv, 3, in, n_tok, 0);
+        struct matmul_job qkv[3] = {{&l->wq, qd, QW}, {&l->wk, c->k, KV}, {&l->wv, c->v, KV}};
+        matmul_n(c, qkv, !own ? 1 : l->wv.data ? 3 : 2, in, n_tok, 0);
+        if (own && !l->wv.data)   /* no attn_v: V is the raw K projection */
+            memcpy(c->v, c->k, (size_t)n_tok * KV * sizeof(float));
     }
-    add_bias(c->q, &l->bq, n_tok, Q);
+    add_bias(qd, &l->bq, n_tok, QW);
     add_bias(c->k, &l->bk, n_tok, KV);
     add_bias(c->v, &l->bv, n_tok, KV);
+    if (own && ar->v_norm)   /* per head, without a weight */
+        rmsnorm_groups(c->v, n_tok, KV, lh->n_head_kv, HD, NULL, hp->rms_eps);
+    if (gated)
+        for (int t = 0; t < n_tok; t++)
+            for (int h = 0; h < lh->n_head; h++) {
+                const float *r = c->qg + (size_t)t * QW + (size_t)h * 2 * HD;
+                memcpy(c->q + (size_t)t * Q + (size_t)h * HD, r, (size_t)HD * sizeof(float));
+                memcpy(c->gate + (size_t)t * Q + (size_t)h * HD, r + HD,
+                       (size_t)HD * sizeof(float));
+            }
     if (ar->qk_norm == QKN_FULL) {
         rmsnorm_groups(c->q, n_tok, Q, 1, Q, l->q_norm.data, hp->rms_eps);
         rmsnorm_groups(c->k, n_tok, KV, 1, KV, l->k_norm.data, hp->rms_eps);
     } else if (ar->qk_norm == QKN_HEAD) {
         rmsnorm_groups(c->q, n_tok, Q, lh->n_head, HD, l->q_norm.data, hp->rms_eps);
-        rmsnorm_groups(c->k, n_tok, KV, lh->n_head_kv, HD, l->k_norm.data, hp->rms_eps);
+        if (own)
+            rmsnorm_groups(c->k, n_tok, KV, lh->n_head_kv, HD, l->k_norm.data, hp->rms_eps);
     }
     for (int t = 0; t < n_tok; t++) {
         float *q = c->q + (size_t)t * Q, *k = c->k + (size_t)t * KV;
         if (lh->rope >= 0) {
-            const float *r = c->rope[lh->rope] + (size_t)t * hp->n_rot;
-            rope_apply(q, lh->n_head, HD, hp->n_rot, r, ar->rope_neox);
-            rope_apply(k, lh->n_head_kv, HD, hp->n_rot, r, ar->rope_neox);
+            const float *r = c->rope[lh->rope] + (size_t)t * lh->n_rot;
+            rope_apply(q, lh->n_head, HD, lh->n_rot, r, ar->rope_neox);
+            if (own)
+                rope_apply(k, lh->n_head_kv, HD, lh->n_rot, r, ar->rope_neox);
         }
         if (hp->q_scale != 1.0f)
             for (int i = 0; i < Q; i++)
@@ -678,12 +779,19 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
             for (int i = 0; i < Q; i++)
                 q[i] *= sf;
         }
+        if (!own)
+            continue;
         kv_store(c, c->k_cache, il, pos0 + t, k, KV);
         kv_store(c, c->v_cache, il, pos0 + t, c->v + (size_t)t * KV, KV);
     }
     struct attn_args aa = {c, il, pos0, n_tok, attn_task_heads(lh, n_tok, c->n_threads), 0};
     atomic_init(&aa.next, c->n_threads);
     pool_run(c->pool, attn_worker, &aa);
+    if (gated)   /* ggml_sigmoid, then the product */
+        for (size_t i = 0; i < (size_t)n_tok * Q; i++) {
+            const float g = 1.0f / (1.0f + expf(-c->gate[i]));
+            c->xb2[i] *= g;
+        }
     matmul(c, c->xb, E, &l->wo, c->xb2, n_tok);
     add_bias(c->xb, &l->bo, n_tok, E);
 }
@@ -920,6 +1028,227 @@ static void forward_shortconv(eng_ctx *c, int il, int n_tok, const float *in) {
     matmul(c, c->xb, E, &l->sc_out, c->hb2, n_tok);
 }
 
+/* The causal depthwise convolution of a DeltaNet/Mamba2 layer over the batch: x (n_tok rows of
+ * ssm.n_chan at stride ldx) after the state's d_conv - 1 rows; y_t = silu(conv + bias) into
+ * c->rs_y (rows of n_chan); the state keeps the last d_conv - 1 inputs. As ggml_ssm_conv, the
+ * optional bias as ggml_add, ggml_silu over each row. */
+static void rec_conv(eng_ctx *c, const struct layer *l, float *state, const float *x,
+                     size_t ldx, int n_tok) {
+    const struct hparams *hp = &c->m->hp;
+    const int K = hp->ssm.d_conv, C = hp->ssm.n_chan;
+    const size_t hist = (size_t)(K - 1) * C;
+    const float *w = l->ssm_conv.data;   /* (C, K): channel ch's kernel at w + ch * K */
+    for (int k = 0; k < K; k++)
+        for (int ch = 0; ch < C; ch++)
+            c->conv_wt[(size_t)k * C + ch] = w[(size_t)ch * K + k];
+    memcpy(c->conv, state, hist * sizeof(float));
+    for (int t = 0; t < n_tok; t++)
+        memcpy(c->conv + hist + (size_t)t * C, x + (size_t)t * ldx, (size_t)C * sizeof(float));
+    ops_conv_causal(K, C, n_tok, c->conv, c->conv_wt, c->rs_y, (size_t)C);
+    memcpy(state, c->conv + (size_t)n_tok * C, hist * sizeof(float));
+    const float *b = l->ssm_conv_b.data;
+    for (int t = 0; t < n_tok; t++) {
+        float *y = c->rs_y + (size_t)t * C;
+        if (b)
+            for (int ch = 0; ch < C; ch++)
+                y[ch] += b[ch];
+        ops_silu(C, y, y);
+    }
+}
+
+/* softplus as ggml's (x above 20: x itself). */
+static float softplus(float x) { return x > 20.0f ? x : logf(1.0f + expf(x)); }
+
+struct rec_args {
+    eng_ctx *c;
+    int layer, n_tok;
+    atomic_int next;   /* next head (as matmul_worker's units) */
+};
+
+/* DeltaNet heads, handed out dynamically: each value head runs the gated delta rule over the
+ * batch's tokens in order (its state, its q/k key head h mod n_group); the output replaces the
+ * head's v in c->rs_y. */
+static void gdn_worker(void *ud, int ith, int nth) {
+    struct rec_args *a = ud;
+    eng_ctx *c = a->c;
+    const struct hparams *hp = &c->m->hp;
+    const int D = hp->ssm.d_state, H = hp->ssm.n_head, G = hp->ssm.n_group, C = hp->ssm.n_chan;
+    const int W = hp->ssm.n_in, DI = hp->ssm.d_inner;
+    const float scale = 1.0f / sqrtf((float)D);
+    float *S0 = c->rs + hp->l[a->layer].rs_off + (size_t)(hp->ssm.d_conv - 1) * C;
+    (void)nth;
+    for (int h = ith; h < H; h = atomic_fetch_add(&a->next, 1)) {
+        float *S = S0 + (size_t)h * D * D;
+        const int kh = h % G;
+        for (int t = 0; t < a->n_tok; t++) {
+            float *y = c->rs_y + (size_t)t * C;
+            const float *r = c->rs_in + (size_t)t * W + C + DI;   /* beta, then g */
+            float *v = y + 2 * (size_t)G * D + (size_t)h * D;
+            ops_gdn_step(D, S, y + (size_t)kh * D, y + (size_t)(G + kh) * D, v,
+                         expf(r[H + h]), r[h], scale, v);
+        }
+    }
+}
+
+/* Qwen3.5's gated DeltaNet layer il: in (n_tok, n_embd), the output into c->xb. mixed =
+ * attn_qkv . in (q | k | v channels), z = attn_gate . in, beta = sigmoid(ssm_beta . in), g =
+ * softplus(ssm_alpha . in + dt bias) * A; q|k|v = silu(causal conv(mixed)); q and k
+ * L2-normalized per head; the delta rule per value head (threads over heads); out = ssm_out .
+ * (rmsnorm(o) * ssm_norm * silu(z)) per head. As llama.cpp's qwen35 graph with the fused
+ * ggml_gated_delta_net. */
+static void forward_deltanet(eng_ctx *c, int il, int n_tok, const float *in) {
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[il];
+    const int E = hp->n_embd, D = hp->ssm.d_state, H = hp->ssm.n_head, G = hp->ssm.n_group;
+    const int C = hp->ssm.n_chan, W = hp->ssm.n_in, DI = hp->ssm.d_inner;
+    float *r = c->rs_in;   /* per token: qkv (C) | z (DI) | beta (H) | alpha (H) */
+    struct matmul_job jobs[3] = {{&l->wqkv, r, W}, {&l->ssm_gate, r + C, W},
+                                 {&l->ssm_beta, r + C + DI, W}};
+    matmul_n(c, jobs, 3, in, n_tok, 0);
+    struct matmul_job ja = {&l->ssm_alpha, r + C + DI + H, W};
+    matmul_n(c, &ja, 1, in, n_tok, 1);
+    const float *dtb = l->ssm_dt_b.data, *A = l->ssm_a.data;
+    for (int t = 0; t < n_tok; t++) {
+        float *bg = r + (size_t)t * W + C + DI;
+        for (int h = 0; h < H; h++) {
+            bg[h] = 1.0f / (1.0f + expf(-bg[h]));
+            bg[H + h] = softplus(bg[H + h] + dtb[h]) * A[h];
+        }
+    }
+    rec_conv(c, l, c->rs + hp->l[il].rs_off, r, (size_t)W, n_tok);
+    /* L2 norm of each q and k head (ggml_rms_norm with eps / d, then x 1/sqrt(d)) */
+    const float eps = hp->rms_eps / (float)D, s2 = 1.0f / sqrtf((float)D);
+    for (int t = 0; t < n_tok; t++)
+        for (int hh = 0; hh < 2 * G; hh++) {
+            float *x = c->rs_y + (size_t)t * C + (size_t)hh * D;
+            double sum = 0;
+            for (int i = 0; i < D; i++)
+                sum += (double)(x[i] * x[i]);
+            const float sc = 1.0f / sqrtf((float)(sum / D) + eps);
+            for (int i = 0; i < D; i++)
+                x[i] = (x[i] * sc) * s2;
+        }
+    struct rec_args ra = {c, il, n_tok, 0};
+    atomic_init(&ra.next, c->n_threads);
+    pool_run(c->pool, gdn_worker, &ra);
+    /* the gated norm per head, the heads' outputs gathered into rows of d_inner */
+    for (int t = 0; t < n_tok; t++) {
+        float *o = c->rs_y + (size_t)t * C + 2 * (size_t)G * D;
+        const float *z = r + (size_t)t * W + C;
+        for (int h = 0; h < H; h++) {
+            float *oh = o + (size_t)h * D;
+            rmsnorm(oh, oh, l->ssm_norm.data, D, hp->rms_eps);
+            ops_silu_mul(D, z + (size_t)h * D, oh, oh);
+        }
+        memmove(c->rs_y + (size_t)t * DI, o, (size_t)DI * sizeof(float));
+    }
+    matmul(c, c->xb, E, &l->ssm_out, c->rs_y, n_tok);
+}
+
+/* Mamba2 heads, handed out dynamically: each head scans the batch's tokens in order (its P x N
+ * state, the B and C of its group); y (with the D skip term) replaces the head's x in
+ * c->rs_y. */
+static void ssm_worker(void *ud, int ith, int nth) {
+    struct rec_args *a = ud;
+    eng_ctx *c = a->c;
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[a->layer];
+    const int N = hp->ssm.d_state, H = hp->ssm.n_head, G = hp->ssm.n_group, C = hp->ssm.n_chan;
+    const int W = hp->ssm.n_in, DI = hp->ssm.d_inner, P = DI / H;
+    const float *A = l->ssm_a.data, *Dv = l->ssm_d.data;
+    float *S0 = c->rs + hp->l[a->layer].rs_off + (size_t)(hp->ssm.d_conv - 1) * C;
+    (void)nth;
+    for (int h = ith; h < H; h = atomic_fetch_add(&a->next, 1)) {
+        float *S = S0 + (size_t)h * P * N;
+        const int g = h / (H / G);
+        for (int t = 0; t < a->n_tok; t++) {
+            float *y = c->rs_y + (size_t)t * C;
+            const float dt = softplus(c->rs_in[(size_t)t * W + DI + C + h]);
+            const float dA = expf(dt * A[h]);
+            float *x = y + (size_t)h * P;
+            ops_ssm_step(P, N, S, x, dt, dA, y + DI + (size_t)g * N,
+                         y + DI + (size_t)(G + g) * N, Dv[h], x);
+        }
+    }
+}
+
+/* Granite 4.0-H's Mamba2 layer il: in (n_tok, n_embd), the output into c->xb. (z, xBC, dt) =
+ * ssm_in . in; xBC = silu(causal conv(xBC) + bias); per head the selective scan with dt =
+ * softplus(dt + dt bias), decay exp(dt A), y = S C + D x; y = silu(z) * y; RMSNorm per group;
+ * out = ssm_out . y. As llama.cpp's mamba2 layer (ggml_ssm_scan). */
+static void forward_mamba2(eng_ctx *c, int il, int n_tok, const float *in) {
+    const struct hparams *hp = &c->m->hp;
+    const struct layer *l = &c->m->layers[il];
+    const int E = hp->n_embd, H = hp->ssm.n_head, G = hp->ssm.n_group, C = hp->ssm.n_chan;
+    const int W = hp->ssm.n_in, DI = hp->ssm.d_inner, P = DI / H;
+    float *r = c->rs_in;   /* per token: z (DI) | xBC (C) | dt (H) */
+    matmul(c, r, W, &l->ssm_in, in, n_tok);
+    const float *dtb = l->ssm_dt_b.data;
+    for (int t = 0; t < n_tok; t++)
+        for (int h = 0; h < H; h++)
+            r[(size_t)t * W + DI + C + h] += dtb[h];
+    rec_conv(c, l, c->rs + hp->l[il].rs_off, r + DI, (size_t)W, n_tok);
+    struct rec_args ra = {c, il, n_tok, 0};
+    atomic_init(&ra.next, c->n_threads);
+    pool_run(c->pool, ssm_worker, &ra);
+    const float *nw = l->ssm_norm.data;   /* (DI / G, G) */
+    const int GS = DI / G;
+    for (int t = 0; t < n_tok; t++) {
+        float *y = c->rs_y + (size_t)t * C;
+        const float *z = r + (size_t)t * W;
+        for (int h = 0; h < H; h++)   /* ggml_swiglu_split over rows of a head */
+            ops_silu_mul(P, z + (size_t)h * P, y + (size_t)h * P, y + (size_t)h * P);
+        for (int g = 0; g < G; g++)
+            rmsnorm(y + (size_t)g * GS, y + (size_t)g * GS, nw + (size_t)g * GS, GS,
+                    hp->rms_eps);
+        memmove(c->rs_y + (size_t)t * DI, y, (size_t)DI * sizeof(float));
+    }
+    matmul(c, c->xb, E, &l->ssm_out, c->rs_y, n_tok);
+}
+
+/* Gemma 4's per-layer inputs of the batch (from the scaled embeddings in c->x) into c->pl:
+ * per token and layer, (RMSNorm(per_layer_model_proj . x / sqrt(n_embd)) * norm +
+ * per_layer_token_embd[token] * sqrt(n_pl)) / sqrt(2), in ggml's order of roundings. */
+static void ple_inputs(eng_ctx *c, const int32_t *toks, int n_tok) {
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const int E = hp->n_embd, NP = hp->n_pl, LN = hp->n_layer * NP;
+    const struct tensor *te = &m->pl_tok_embd;
+    float *row = c->pl + (size_t)c->n_batch * LN;
+    const float s_proj = 1.0f / sqrtf((float)E), s_tok = sqrtf((float)NP);
+    const float s_in = 1.0f / sqrtf(2.0f);
+    matmul(c, c->pl, LN, &m->pl_model_proj, c->x, n_tok);
+    for (int t = 0; t < n_tok; t++) {
+        float *q = c->pl + (size_t)t * LN;
+        te->tr->to_float((const uint8_t *)te->data + (size_t)toks[t] * te->row_bytes, row, LN);
+        for (int i = 0; i < LN; i++)
+            q[i] *= s_proj;
+        rmsnorm_groups(q, 1, LN, hp->n_layer, NP, m->pl_proj_norm.data, hp->rms_eps);
+        for (int i = 0; i < LN; i++)
+            q[i] = (q[i] + row[i] * s_tok) * s_in;
+    }
+}
+
+/* Gemma 4's per-layer embedding of layer il, added to the residual stream: e = proj . (gelu(
+ * inp_gate . x) * the layer's input); x += RMSNorm(e) * post_norm. */
+static void ple_layer(eng_ctx *c, int il, int n_tok) {
+    const eng_model *m = c->m;
+    const struct hparams *hp = &m->hp;
+    const struct layer *l = &m->layers[il];
+    const int E = hp->n_embd, NP = hp->n_pl, LN = hp->n_layer * NP;
+    matmul(c, c->hb, NP, &l->pl_gate, c->x, n_tok);
+    for (int t = 0; t < n_tok; t++) {
+        float *g = c->hb + (size_t)t * NP;
+        const float *in = c->pl + (size_t)t * LN + (size_t)il * NP;
+        ops_gelu(NP, g, g);
+        for (int i = 0; i < NP; i++)
+            g[i] *= in[i];
+    }
+    matmul(c, c->xb, E, &l->pl_proj, c->hb, n_tok);
+    rmsnorm_groups(c->xb, n_tok, E, 1, E, l->pl_norm.data, hp->rms_eps);
+    add_scaled(c->x, c->xb, (size_t)n_tok * E, 1.0f);
+}
+
 /* Runs one batch of n_tok (<= n_batch) tokens at n_past; logits for all of them into
  * logits_out (n_tok rows) when all, else for the last one only (none if logits_out is NULL).
  * Per layer, as the architecture says: [pre-norm] attention [post-norm] (x residual scale) +
@@ -939,6 +1268,8 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
             for (int i = 0; i < E; i++)
                 x[i] *= hp->emb_scale;
     }
+    if (hp->n_pl)
+        ple_inputs(c, toks, n_tok);
     int need_rope[2] = {0, 0};
     for (int il = 0; il < hp->n_layer; il++)
         if (hp->l[il].rope >= 0)
@@ -957,10 +1288,12 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
                         hp->rms_eps);
             in = c->xb;
         }
-        if (hp->l[il].kind == LAYER_SHORTCONV)
-            forward_shortconv(c, il, n_tok, in);
-        else
-            forward_attn(c, il, n_tok, in);
+        switch (hp->l[il].kind) {
+        case LAYER_SHORTCONV: forward_shortconv(c, il, n_tok, in); break;
+        case LAYER_DELTANET: forward_deltanet(c, il, n_tok, in); break;
+        case LAYER_MAMBA2: forward_mamba2(c, il, n_tok, in); break;
+        default: forward_attn(c, il, n_tok, in); break;
+        }
         if (ar->post_norm)
             rmsnorm_groups(c->xb, n_tok, E, 1, E, l->post_attn_norm.data, hp->rms_eps);
         add_scaled(c->x, c->xb, NE, res);
@@ -979,6 +1312,13 @@ static int forward_batch(eng_ctx *c, const int32_t *toks, int n_tok, int all, fl
         if (ar->post_norm)
             rmsnorm_groups(c->xb, n_tok, E, 1, E, l->post_ffn_norm.data, hp->rms_eps);
         add_scaled(c->x, c->xb, NE, res);
+        if (hp->n_pl)
+            ple_layer(c, il, n_tok);
+        if (l->out_scale.data) {   /* the whole stream, residual included */
+            const float s = *(const float *)l->out_scale.data;
+            for (size_t i = 0; i < NE; i++)
+                c->x[i] *= s;
+        }
     }
     if (logits_out) {
         int t0 = all ? 0 : n_tok - 1, n_out = all ? n_tok : 1;

@@ -60,7 +60,8 @@ struct eng_model_info {
     char ftype[32];       /* file type label, e.g. "Q4_K_M" (or "" if unknown) */
     int64_t n_params;
     uint64_t file_size;
-    int n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab; /* layer 0's heads/FFN */
+    int n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab; /* the first attention
+                                                     * layer's heads, layer 0's FFN */
     int n_ctx_orig;       /* the pre-training context RoPE scaling extends (= n_ctx_train
                            * without scaling) */
     char rope_scaling[12];/* "yarn", "linear", "longrope" when the file scales RoPE, else "" */
@@ -119,6 +120,10 @@ eng_model *eng_ctx_model(const eng_ctx *c); /* the model c was created with (bor
 int eng_ctx_n_ctx(const eng_ctx *c);
 int eng_ctx_n_past(const eng_ctx *c);        /* tokens in the KV cache */
 size_t eng_ctx_kv_bytes(const eng_ctx *c);   /* bytes allocated for the KV cache */
+/* Bytes of one copy of the recurrent layers' state (convolution inputs + SSM/DeltaNet
+ * matrices; 0 without recurrent layers). A context holds the current state and up to
+ * *n_checkpoints (if not NULL) checkpoints of the same size. */
+size_t eng_ctx_rs_bytes(const eng_ctx *c, int *n_checkpoints);
 /* The tokens in the KV cache (borrowed, eng_ctx_n_past() of them). */
 const int32_t *eng_ctx_tokens(const eng_ctx *c);
 /* Forgets cache positions >= n_past (keeps the first n_past tokens). A model with recurrent

@@ -46,6 +46,18 @@ static const struct arch arch_table[] = {
      .out_norm = "token_embd_norm"},
     {.name = "gpt-oss", .rope_neox = 1, .pre_norm = 1, .ffn_norm_post = 1, .need_output = 1,
      .act = ACT_SWIGLU_OAI, .moe_gating = GATE_SOFTMAX_WEIGHT, .swa_pattern = 2},
+    {.name = "gemma4", .rope_neox = 1, .pre_norm = 1, .post_norm = 1, .emb_sqrt = 1,
+     .act = ACT_GELU, .qk_norm = QKN_HEAD, .final_softcap = 1, .swa_pattern = 1,
+     .swa_arr_required = 1, .swa_rope = SWA_ROPE_UNSCALED, .swa_base_default = 10000.0f,
+     .kv_share = 1, .v_norm = 1, .v_optional = 1, .attn_scale_one = 1, .ple = 1,
+     .out_scale = 1, .ff_full_only = 1, .moe_unsupported = 1},
+    {.name = "qwen35", .rope_neox = 1, .pre_norm = 1, .ffn_norm_post = 1, .qk_norm = QKN_HEAD,
+     .recr_kind = LAYER_DELTANET, .recr_interval = 1, .attn_gate = 1, .imrope = 1},
+    {.name = "qwen35moe", .rope_neox = 1, .pre_norm = 1, .ffn_norm_post = 1, .qk_norm = QKN_HEAD,
+     .moe_norm = 1, .shexp = SHEXP_GATED, .shexp_default = 1, .recr_kind = LAYER_DELTANET,
+     .recr_interval = 1, .attn_gate = 1, .imrope = 1},
+    {.name = "granitehybrid", .pre_norm = 1, .granite = 1, .logit_opt = 1, .moe_norm = 1,
+     .recr_kind = LAYER_MAMBA2},
 };
 #define N_ARCH (sizeof arch_table / sizeof arch_table[0])
 
@@ -142,8 +154,9 @@ static int arr_i64(uint32_t type, const uint8_t *data, uint64_t i, int64_t *out)
     }
 }
 
-/* ARCH.suffix per layer: an integer for every layer, or an array of n_layer integers, each in
- * [lo, hi]. Absent: def (if def >= 0; else an error). 1 in *is_arr when it was an array. */
+/* ARCH.suffix per layer: an integer for every layer, or an array of block_count integers (the
+ * multi-token prediction blocks included; the first n_layer are kept), each in [lo, hi].
+ * Absent: def (if def >= 0; else an error). 1 in *is_arr when it was an array. */
 static int hp_int_layers(const eng_model *m, const char *suffix, int def, int lo, int hi,
                          int *out, int *is_arr) {
     char key[128];
@@ -155,9 +168,9 @@ static int hp_int_layers(const eng_model *m, const char *suffix, int def, int lo
     if (is_arr)
         *is_arr = 0;
     if (gguf_get_arr(m->g, key, &at, &na, &d) == 0) {
-        if (na != (uint64_t)n)
+        if (na != (uint64_t)m->hp.n_layer_all)
             return eng_error(ENG_E_FORMAT, "metadata '%s' has %llu values for %d layers", key,
-                             (unsigned long long)na, n);
+                             (unsigned long long)na, m->hp.n_layer_all);
         for (int i = 0; i < n; i++) {
             int64_t v;
             if (arr_i64(at, d, (uint64_t)i, &v))
@@ -269,7 +282,8 @@ static int model_load_rope(eng_model *m) {
         mag *= 1.0f / (1.0f + 0.1f * logf(f));
     }
     g->attn_factor = mag * attn_factor;
-    rope_corr_dims(hp->n_rot, hp->n_ctx_orig, base, beta_fast, beta_slow, g->corr);
+    g->n_rot = hp->n_rot;
+    rope_corr_dims(g->n_rot, hp->n_ctx_orig, base, beta_fast, beta_slow, g->corr);
     /* sliding-window layers */
     struct rope_cfg *s = &hp->rope[1];
     *s = *g;
@@ -287,7 +301,8 @@ static int model_load_rope(eng_model *m) {
     if (!(s->base > 1.0f) || s->base > 1e12f)
         return eng_error(ENG_E_FORMAT, "metadata '%s.rope.freq_base_swa' = %g is out of range",
                          a->name, (double)s->base);
-    rope_corr_dims(hp->n_rot, hp->n_ctx_orig, s->base, beta_fast, beta_slow, s->corr);
+    s->n_rot = hp->n_rot_swa;
+    rope_corr_dims(s->n_rot, hp->n_ctx_orig, s->base, beta_fast, beta_slow, s->corr);
     return 0;
 }
 
@@ -300,7 +315,8 @@ static int model_load_swa(eng_model *m) {
     hp->n_swa = 0;
     if (!(a->swa_pattern || a->swa_all_attn) || (a->swa_n_layer && hp->n_layer != a->swa_n_layer))
         return 0;
-    if ((rc = hp_int(m, "attention.sliding_window", a->swa_window_default, 0, 1 << 30, &window)))
+    if ((rc = hp_int(m, "attention.sliding_window", a->swa_arr_required ? -1 : a->swa_window_default,
+                     0, 1 << 30, &window)))
         return rc;
     if (window <= 0)   /* no window: every layer global (Gemma 3 and OLMo 2 without the key) */
         return 0;
@@ -315,6 +331,9 @@ static int model_load_swa(eng_model *m) {
     if (a->swa_all_attn) {
         for (int il = 0; il < hp->n_layer; il++)
             pat[il] = hp->l[il].kind == LAYER_ATTN;
+    } else if (a->swa_arr_required && gguf_get_arr(m->g, key, &at, &na, &d) != 0) {
+        free(pat);
+        return eng_error(ENG_E_FORMAT, "metadata '%s' (a bool array) is missing", key);
     } else if (gguf_get_arr(m->g, key, &at, &na, &d) == 0) {
         if (at != GGUF_TYPE_BOOL) {
             free(pat);
@@ -348,13 +367,15 @@ static int model_load_scales(eng_model *m) {
     hp->attn_softcap = hp->final_softcap = hp->temp_scale = 0.0f;
     if (a->granite) {
         float es;
-        if ((rc = hp_float(m, "logit_scale", NAN, &hp->logit_scale)) ||
+        if ((rc = hp_float(m, "logit_scale", a->logit_opt ? 0.0f : NAN, &hp->logit_scale)) ||
             (rc = hp_float(m, "residual_scale", 0.0f, &hp->res_scale)) ||
             (rc = hp_float(m, "embedding_scale", 0.0f, &es)) ||
             (rc = hp_float(m, "attention.scale", 0.0f, &att)))
             return rc;
         if (hp->logit_scale != hp->logit_scale)
             return eng_error(ENG_E_FORMAT, "metadata '%s.logit_scale' is missing", a->name);
+        if (a->logit_opt && hp->logit_scale == 0.0f)   /* llama.cpp: no scaling */
+            hp->logit_scale = 1.0f;
         if (hp->logit_scale == 0.0f || !isfinite(hp->logit_scale) || !isfinite(hp->res_scale) ||
             !isfinite(es) || !isfinite(att))
             return eng_error(ENG_E_FORMAT, "metadata '%s': a scale is 0 or not finite", a->name);
@@ -378,6 +399,8 @@ static int model_load_scales(eng_model *m) {
         hs = 1.0f / sqrtf((float)(hp->n_embd / hp->l[0].n_head));
     hp->q_scale = a->q_prescale ? hs : 1.0f;
     hp->kq_scale = a->q_prescale ? 1.0f : att != 0.0f ? att : hs;
+    if (a->attn_scale_one)
+        hp->q_scale = hp->kq_scale = 1.0f;
     return 0;
 }
 
@@ -406,9 +429,10 @@ static int model_load_moe(eng_model *m) {
     rc = hp_int_layers(m, "expert_used_count", -1, 1, n_expert, used, NULL);
     if (!rc && gguf_kv_find(m->g, key))
         rc = hp_int_layers(m, "expert_feed_forward_length", -1, 1, 1 << 20, ffe, NULL);
-    else if (!rc)   /* granitemoe: the experts' width is feed_forward_length */
+    else if (!rc)   /* granitemoe: the experts' width is feed_forward_length (Qwen3.5-MoE: a
+                     * share of it per used expert) */
         for (int il = 0; il < L; il++)
-            ffe[il] = hp->l[il].n_ff;
+            ffe[il] = a->shexp_default ? hp->l[il].n_ff / used[il] : hp->l[il].n_ff;
     if (!rc)
         rc = hp_int(m, "expert_shared_feed_forward_length", 0, 0, 1 << 20, &n_shexp);
     if (!rc && a->moe_gating_key)
@@ -425,23 +449,156 @@ static int model_load_moe(eng_model *m) {
         if (!gguf_tensor_find(m->g, name))
             continue;
         struct layer_hp *lh = &hp->l[il];
+        if (a->moe_unsupported) {
+            rc = eng_error(ENG_E_UNSUPPORTED, "%s mixture-of-experts layers are not supported "
+                           "(layer %d has a router)", a->name, il);
+            break;
+        }
         lh->n_expert = n_expert;
         lh->n_expert_used = used[il];
         lh->n_ff_exp = ffe[il];
-        lh->n_ff_shexp = n_shexp;
+        lh->n_ff_shexp = n_shexp == 0 && a->shexp_default ? lh->n_ff : n_shexp;
+        if (lh->n_ff_exp < 1)
+            rc = eng_error(ENG_E_FORMAT, "layer %d: the experts' feed-forward width is 0", il);
     }
     free(used), free(ffe);
     return rc;
+}
+
+/* Qwen3.5's layer kinds: attention.recurrent_layers (one flag per block), else every layer but
+ * each full_attention_interval-th (default 4) is a DeltaNet layer. */
+static int model_load_recr_layers(eng_model *m) {
+    struct hparams *hp = &m->hp;
+    const int L = hp->n_layer;
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.recurrent_layers", m->arch->name);
+    int *rl = malloc((size_t)L * sizeof *rl), rc = 0;
+    if (!rl)
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    if (gguf_kv_find(m->g, key)) {
+        uint32_t at;
+        uint64_t na;
+        const uint8_t *d;
+        if (gguf_get_arr(m->g, key, &at, &na, &d) != 0)
+            rc = eng_error(ENG_E_FORMAT, "metadata '%s' is not an array", key);
+        else
+            rc = hp_int_layers(m, "attention.recurrent_layers", -1, 0, 1, rl, NULL);
+    } else {
+        int interval;
+        rc = hp_int(m, "full_attention_interval", 4, 1, 1 << 20, &interval);
+        for (int il = 0; !rc && il < L; il++)
+            rl[il] = (il + 1) % interval != 0;
+    }
+    for (int il = 0; !rc && il < L; il++) {
+        struct layer_hp *lh = &hp->l[il];
+        if (!rl[il] && lh->n_head_kv == 0)
+            rc = eng_error(ENG_E_FORMAT, "layer %d is a full-attention layer but its "
+                           "head_count_kv is 0", il);
+        lh->kind = rl[il] ? m->arch->recr_kind : LAYER_ATTN;
+    }
+    free(rl);
+    return rc;
+}
+
+/* Floats of recurrent state a layer of this kind keeps (0: none). */
+static size_t model_layer_rs(const struct hparams *hp, int kind) {
+    const size_t conv = (size_t)(hp->ssm.d_conv - 1) * (size_t)hp->ssm.n_chan;
+    switch (kind) {
+    case LAYER_SHORTCONV: return (size_t)(hp->shortconv_l - 1) * (size_t)hp->n_embd;
+    case LAYER_DELTANET:   /* a d_k x d_k matrix per value head */
+        return conv + (size_t)hp->ssm.n_head * (size_t)hp->ssm.d_state * (size_t)hp->ssm.d_state;
+    case LAYER_MAMBA2:     /* a P x N matrix per head: d_inner x N */
+        return conv + (size_t)hp->ssm.d_inner * (size_t)hp->ssm.d_state;
+    default: return 0;
+    }
+}
+
+/* The ssm.* keys of DeltaNet and Mamba2 layers (when the model has any), checked against each
+ * other as llama.cpp's graphs need them, and rope.dimension_sections where the architecture
+ * reads it. */
+static int model_load_ssm(eng_model *m) {
+    struct hparams *hp = &m->hp;
+    const struct arch *a = m->arch;
+    int rc, kind = 0;
+    if (a->imrope) {
+        char key[128];
+        uint32_t at;
+        uint64_t na;
+        const uint8_t *d;
+        int64_t v;
+        snprintf(key, sizeof key, "%s.rope.dimension_sections", a->name);
+        if (gguf_get_arr(m->g, key, &at, &na, &d) != 0)
+            return eng_error(ENG_E_FORMAT, "metadata '%s' is missing or not an array", key);
+        if (na != 4)
+            return eng_error(ENG_E_FORMAT, "metadata '%s' has %llu values, not 4", key,
+                             (unsigned long long)na);
+        int sum = 0;
+        for (int i = 0; i < 4; i++) {
+            if (arr_i64(at, d, (uint64_t)i, &v) || v < 0 || v > 1 << 12)
+                return eng_error(ENG_E_FORMAT, "metadata '%s'[%d] is not a size", key, i);
+            hp->rope_sections[i] = (int)v;
+            sum += (int)v;
+        }
+        if (hp->rope_sections[0] + hp->rope_sections[1] + hp->rope_sections[2] == 0 ||
+            sum > hp->head_dim)
+            return eng_error(ENG_E_FORMAT, "metadata '%s': sections summing to %d for heads of "
+                             "%d", key, sum, hp->head_dim);
+    }
+    for (int il = 0; il < hp->n_layer && !kind; il++)
+        if (hp->l[il].kind == LAYER_DELTANET || hp->l[il].kind == LAYER_MAMBA2)
+            kind = hp->l[il].kind;
+    if (!kind)
+        return 0;
+    if ((rc = hp_int(m, "ssm.conv_kernel", -1, 1, 256, &hp->ssm.d_conv)) ||
+        (rc = hp_int(m, "ssm.inner_size", -1, 1, 1 << 20, &hp->ssm.d_inner)) ||
+        (rc = hp_int(m, "ssm.state_size", -1, 1, 1 << 12, &hp->ssm.d_state)) ||
+        (rc = hp_int(m, "ssm.time_step_rank", -1, 1, 1 << 16, &hp->ssm.n_head)) ||
+        (rc = hp_int(m, "ssm.group_count", -1, 1, 1 << 16, &hp->ssm.n_group)))
+        return rc;
+    const int64_t di = hp->ssm.d_inner, ds = hp->ssm.d_state, nh = hp->ssm.n_head,
+                  ng = hp->ssm.n_group;
+    int64_t chan, in;
+    if (kind == LAYER_DELTANET) {
+        /* heads of d_k = d_v = state_size: time_step_rank value heads, group_count key heads,
+         * value head h reading key head h mod group_count */
+        if (di != ds * nh)
+            return eng_error(ENG_E_FORMAT, "metadata '%s.ssm.inner_size' = %lld is not "
+                             "state_size x time_step_rank = %lld x %lld", a->name,
+                             (long long)di, (long long)ds, (long long)nh);
+        if (nh % ng)
+            return eng_error(ENG_E_FORMAT, "metadata '%s': %lld value heads are not a multiple "
+                             "of %lld key heads (ssm.group_count)", a->name, (long long)nh,
+                             (long long)ng);
+        chan = 2 * ng * ds + di;
+        in = chan + di + 2 * nh;   /* qkv | z | beta | alpha */
+    } else {
+        /* heads of P = d_inner / time_step_rank, in group_count groups of B and C */
+        if (di % nh || nh % ng)
+            return eng_error(ENG_E_FORMAT, "metadata '%s': inner size %lld, %lld heads and "
+                             "%lld groups do not divide", a->name, (long long)di, (long long)nh,
+                             (long long)ng);
+        chan = di + 2 * ng * ds;
+        in = di + chan + nh;       /* z | xBC | dt */
+    }
+    if (in > (1 << 22))
+        return eng_error(ENG_E_FORMAT, "metadata '%s.ssm.*': the layers are too wide", a->name);
+    hp->ssm.n_chan = (int)chan;
+    hp->ssm.n_in = (int)in;
+    return 0;
 }
 
 static int model_load_hparams(eng_model *m) {
     struct hparams *hp = &m->hp;
     const struct arch *a = m->arch;
     int rc;
+    int n_nextn = 0;
     if ((rc = hp_int(m, "context_length", 2048, 1, 1 << 24, &hp->n_ctx_train)) ||
         (rc = hp_int(m, "embedding_length", -1, 1, 1 << 16, &hp->n_embd)) ||
-        (rc = hp_int(m, "block_count", -1, 1, 4096, &hp->n_layer)))
+        (rc = hp_int(m, "block_count", -1, 1, 4096, &hp->n_layer_all)) ||
+        (rc = hp_int(m, "nextn_predict_layers", 0, 0, hp->n_layer_all - 1, &n_nextn)))
         return rc;
+    /* multi-token prediction blocks come last; llama.cpp does not run them when generating */
+    hp->n_layer = hp->n_layer_all - n_nextn;
     const int L = hp->n_layer;
     hp->l = calloc((size_t)L, sizeof *hp->l);
     int *hk = malloc((size_t)L * sizeof *hk), *nh = malloc((size_t)L * sizeof *nh);
@@ -450,7 +607,8 @@ static int model_load_hparams(eng_model *m) {
         free(hk), free(nh), free(ff);
         return eng_error(ENG_E_NOMEM, "out of memory");
     }
-    if ((rc = hp_int_layers(m, "feed_forward_length", -1, 1, 1 << 20, ff, NULL)) ||
+    /* 0 (or absent) only where no layer has a dense FFN: checked once the experts are known */
+    if ((rc = hp_int_layers(m, "feed_forward_length", 0, 0, 1 << 20, ff, NULL)) ||
         (rc = hp_int_layers(m, "attention.head_count", -1, 1, 1 << 12, nh, NULL))) {
         free(hk), free(nh), free(ff);
         return rc;
@@ -472,6 +630,11 @@ static int model_load_hparams(eng_model *m) {
         hp->l[il].kind = hk[il] == 0 ? a->recr_kind : LAYER_ATTN;
     }
     free(hk), free(nh), free(ff);
+    if (a->recr_interval && (rc = model_load_recr_layers(m)))
+        return rc;
+    for (int il = 0; il < L; il++)
+        if (hp->l[il].kind != LAYER_ATTN)
+            hp->l[il].n_head_kv = 0;   /* no KV cache */
     for (int il = 0; il < L; il++)
         if (hp->l[il].n_head_kv && hp->l[il].n_head % hp->l[il].n_head_kv)
             return eng_error(ENG_E_FORMAT, "layer %d: %d heads are not a multiple of %d KV heads",
@@ -496,6 +659,22 @@ static int model_load_hparams(eng_model *m) {
     if (hp->n_rot % 2)
         return eng_error(ENG_E_FORMAT, "metadata '%s.rope.dimension_count' = %d is odd",
                          a->name, hp->n_rot);
+    /* sliding-window layers may have their own head size and rotated dims (Gemma 4) */
+    if ((rc = hp_int(m, "attention.key_length_swa", hp->head_dim, 2, 1 << 12, &kl)) ||
+        (rc = hp_int(m, "attention.value_length_swa", kl, 0, 1 << 12, &vl)))
+        return rc;
+    if (kl != vl)
+        return eng_error(ENG_E_UNSUPPORTED, "sliding-window key length %d differs from value "
+                         "length %d", kl, vl);
+    hp->head_dim_swa = kl;
+    if ((rc = hp_int(m, "rope.dimension_count_swa", hp->n_rot < kl ? hp->n_rot : kl, 2, kl,
+                     &hp->n_rot_swa)))
+        return rc;
+    if (hp->n_rot_swa % 2)
+        return eng_error(ENG_E_FORMAT, "metadata '%s.rope.dimension_count_swa' = %d is odd",
+                         a->name, hp->n_rot_swa);
+    if (a->ple && (rc = hp_int(m, "embedding_length_per_layer_input", -1, 0, 1 << 12, &hp->n_pl)))
+        return rc;
     if ((rc = hp_float(m, "attention.layer_norm_rms_epsilon", 1e-5f, &hp->rms_eps)))
         return rc;
     if (!(hp->rms_eps >= 0 && hp->rms_eps < 1.0f))
@@ -505,8 +684,12 @@ static int model_load_hparams(eng_model *m) {
                      &hp->n_ctx_orig)) ||
         (rc = model_load_rope(m)) || (rc = model_load_swa(m)) || (rc = model_load_scales(m)))
         return rc;
-    if ((rc = model_load_moe(m)))
+    if ((rc = model_load_moe(m)) || (rc = model_load_ssm(m)))
         return rc;
+    for (int il = 0; il < L; il++)
+        if (hp->l[il].n_expert == 0 && hp->l[il].n_ff < 1)
+            return eng_error(ENG_E_FORMAT, "metadata '%s.feed_forward_length' is missing or 0 "
+                             "(layer %d has a dense FFN)", a->name, il);
     /* which layers rotate, and with which table */
     int rope_on = 1;
     if (a->granite && (rc = hp_bool(m, "rope.scaling.finetuned", 1, &rope_on)))
@@ -517,22 +700,57 @@ static int model_load_hparams(eng_model *m) {
         if (hp->l[il].kind == LAYER_SHORTCONV &&
             (rc = hp_int(m, "shortconv.l_cache", -1, 2, 64, &hp->shortconv_l)))
             return rc;
+    /* Gemma 4: the last shared_kv_layers layers read the cache of the last own-cache layer of
+     * their kind (llama.cpp's layer reuse: n_layer_kv - 2 when sliding, n_layer_kv - 1 when
+     * full), which must then have the same shape */
+    int n_kv_layers = hp->n_layer_all;
+    if (a->kv_share) {
+        int n_shared;
+        if ((rc = hp_int(m, "attention.shared_kv_layers", 0, 0, hp->n_layer_all, &n_shared)))
+            return rc;
+        n_kv_layers = hp->n_layer_all - n_shared;
+        if (n_shared && n_kv_layers < 2)
+            return eng_error(ENG_E_FORMAT, "metadata '%s.attention.shared_kv_layers' = %d leaves "
+                             "fewer than 2 layers with their own K/V", a->name, n_shared);
+    }
+    hp->max_head_dim = 0;
     for (int il = 0; il < L; il++) {
         struct layer_hp *lh = &hp->l[il];
-        lh->n_embd_q = lh->n_head * hp->head_dim;
-        lh->n_embd_kv = lh->n_head_kv * hp->head_dim;
+        const int attn = lh->kind == LAYER_ATTN;
+        lh->head_dim = lh->swa ? hp->head_dim_swa : hp->head_dim;
+        lh->n_rot = lh->swa ? hp->n_rot_swa : hp->n_rot;
+        if (attn && lh->head_dim > hp->max_head_dim)
+            hp->max_head_dim = lh->head_dim;
+        lh->n_embd_q = attn ? lh->n_head * lh->head_dim : 0;
+        lh->n_embd_kv = lh->n_head_kv * lh->head_dim;
+        lh->kv_shared = attn && il >= n_kv_layers;
+        if (lh->kv_shared) {
+            const int src = n_kv_layers - (lh->swa ? 2 : 1);
+            const struct layer_hp *sh = &hp->l[src];
+            if (sh->kind != LAYER_ATTN || sh->swa != lh->swa || sh->head_dim != lh->head_dim ||
+                sh->n_head_kv == 0 || lh->n_head % sh->n_head_kv)
+                return eng_error(ENG_E_FORMAT, "layer %d shares the K/V of layer %d, which has "
+                                 "another kind or shape", il, src);
+            lh->n_head_kv = sh->n_head_kv;
+            lh->n_embd_kv = sh->n_embd_kv;
+        }
         lh->rs_off = hp->n_rs_total;
-        lh->n_rs = lh->kind == LAYER_SHORTCONV ? (size_t)(hp->shortconv_l - 1) * (size_t)hp->n_embd
-                                               : 0;
+        lh->n_rs = model_layer_rs(hp, lh->kind);
         hp->n_rs_total += lh->n_rs;
+        if (hp->n_rs_total > ((size_t)1 << 36))
+            return eng_error(ENG_E_FORMAT, "the recurrent state is too large");
         lh->rope = lh->swa ? 1 : 0;
         if (!rope_on || (a->nope_step && (il + 1) % a->nope_step == 0) ||
             (a->swa_nope_global && hp->n_swa && !lh->swa))
             lh->rope = -1;
-        lh->kv_off = (size_t)hp->n_kv_total;
-        if ((int64_t)hp->n_kv_total + lh->n_embd_kv > (1 << 28))
-            return eng_error(ENG_E_FORMAT, "the layers' key/value widths are too large");
-        hp->n_kv_total += lh->n_embd_kv;
+        if (lh->kv_shared) {   /* no cache of its own */
+            lh->kv_off = hp->l[n_kv_layers - (lh->swa ? 2 : 1)].kv_off;
+        } else {
+            lh->kv_off = (size_t)hp->n_kv_total;
+            if ((int64_t)hp->n_kv_total + lh->n_embd_kv > (1 << 28))
+                return eng_error(ENG_E_FORMAT, "the layers' key/value widths are too large");
+            hp->n_kv_total += lh->n_embd_kv;
+        }
         hp->max_q = lh->n_embd_q > hp->max_q ? lh->n_embd_q : hp->max_q;
         hp->max_kv = lh->n_embd_kv > hp->max_kv ? lh->n_embd_kv : hp->max_kv;
         hp->max_ff = lh->n_ff > hp->max_ff ? lh->n_ff : hp->max_ff;
@@ -584,7 +802,7 @@ static int model_bind_v(eng_model *m, struct tensor *t, int optional, int f32, i
                          tr && tr->name ? tr->name : "?");
     if ((ne1 == 0 || f32) && gt->type != GGML_TYPE_F32)
         return eng_error(ENG_E_UNSUPPORTED, "tensor '%s': type %s is not supported for a "
-                         "norm or bias (F32 only)", name, tr->name);
+                         "norm, bias or kernel (F32 only)", name, tr->name);
     t->data = gt->data;
     t->type = gt->type;
     t->ne0 = gt->ne[0];
@@ -667,34 +885,37 @@ static int model_bind_attn(eng_model *m, int i) {
     const struct arch *a = m->arch;
     struct layer *l = &m->layers[i];
     const struct layer_hp *lh = &hp->l[i];
-    const int64_t E = hp->n_embd, HD = hp->head_dim, Q = lh->n_embd_q, KV = lh->n_embd_kv;
+    const int64_t E = hp->n_embd, HD = lh->head_dim, Q = lh->n_embd_q, KV = lh->n_embd_kv;
+    const int64_t QW = a->attn_gate ? 2 * Q : Q;   /* q rows, with the gate's */
+    const int own_kv = !lh->kv_shared;   /* a layer reading another's cache needs only q */
     int rc;
     if ((rc = model_bind(m, &l->wo, 0, Q, E, "blk.%d.attn_output.weight", i)) ||
         (rc = model_bind(m, &l->bo, 1, E, 0, "blk.%d.attn_output.bias", i)))
         return rc;
     /* q, k, v: one fused matrix (with one bias, or three) or three, biases optional */
-    if ((rc = model_bind(m, &l->wqkv, 1, E, Q + 2 * KV, "blk.%d.attn_qkv.weight", i)))
+    if ((rc = model_bind(m, &l->wqkv, 1, E, QW + 2 * KV, "blk.%d.attn_qkv.weight", i)))
         return rc;
     if (l->wqkv.data) {
-        if ((rc = model_bind(m, &l->bqkv, 1, Q + 2 * KV, 0, "blk.%d.attn_qkv.bias", i)))
+        if ((rc = model_bind(m, &l->bqkv, 1, QW + 2 * KV, 0, "blk.%d.attn_qkv.bias", i)))
             return rc;
-    } else if ((rc = model_bind(m, &l->wq, 0, E, Q, "blk.%d.attn_q.weight", i)) ||
-               (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i)) ||
-               (rc = model_bind(m, &l->wv, 0, E, KV, "blk.%d.attn_v.weight", i))) {
+    } else if ((rc = model_bind(m, &l->wq, 0, E, QW, "blk.%d.attn_q.weight", i)) ||
+               (own_kv && (rc = model_bind(m, &l->wk, 0, E, KV, "blk.%d.attn_k.weight", i))) ||
+               (own_kv && (rc = model_bind(m, &l->wv, a->v_optional, E, KV,
+                                           "blk.%d.attn_v.weight", i)))) {
         return rc;
     }
     if (!l->bqkv.data &&
-        ((rc = model_bind(m, &l->bq, 1, Q, 0, "blk.%d.attn_q.bias", i)) ||
-         (rc = model_bind(m, &l->bk, 1, KV, 0, "blk.%d.attn_k.bias", i)) ||
-         (rc = model_bind(m, &l->bv, 1, KV, 0, "blk.%d.attn_v.bias", i))))
+        ((rc = model_bind(m, &l->bq, 1, QW, 0, "blk.%d.attn_q.bias", i)) ||
+         (own_kv && (rc = model_bind(m, &l->bk, 1, KV, 0, "blk.%d.attn_k.bias", i))) ||
+         (own_kv && (rc = model_bind(m, &l->bv, 1, KV, 0, "blk.%d.attn_v.bias", i)))))
         return rc;
     if ((rc = model_bind(m, &l->sinks, 1, lh->n_head, 0, "blk.%d.attn_sinks.weight", i)))
         return rc;
     if (a->qk_norm &&
         ((rc = model_bind(m, &l->q_norm, 0, a->qk_norm == QKN_FULL ? Q : HD, 0,
                           "blk.%d.attn_q_norm.weight", i)) ||
-         (rc = model_bind(m, &l->k_norm, 0, a->qk_norm == QKN_FULL ? KV : HD, 0,
-                          "blk.%d.attn_k_norm.weight", i))))
+         (own_kv && (rc = model_bind(m, &l->k_norm, 0, a->qk_norm == QKN_FULL ? KV : HD, 0,
+                                     "blk.%d.attn_k_norm.weight", i)))))
         return rc;
     return 0;
 }
@@ -708,6 +929,49 @@ static int model_bind_shortconv(eng_model *m, int i) {
         (rc = model_bind_blk(m, &l->sc_conv, 0, 1, i, "shortconv.conv.weight",
                              m->hp.shortconv_l, E, 0)) ||
         (rc = model_bind(m, &l->sc_out, 0, E, E, "blk.%d.shortconv.out_proj.weight", i)))
+        return rc;
+    return 0;
+}
+
+/* Layer i's gated DeltaNet (Qwen3.5): the q|k|v in-projection, the output gate, beta and
+ * alpha, the convolution, dt bias, A, the per-head norm and the output projection. */
+static int model_bind_deltanet(eng_model *m, int i) {
+    struct layer *l = &m->layers[i];
+    const struct hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, C = hp->ssm.n_chan, DI = hp->ssm.d_inner, H = hp->ssm.n_head;
+    int rc;
+    if ((rc = model_bind_blk(m, &l->wqkv, 0, 0, i, "attn_qkv.weight", E, C, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_gate, 0, 0, i, "attn_gate.weight", E, DI, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_beta, 0, 0, i, "ssm_beta.weight", E, H, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_alpha, 0, 0, i, "ssm_alpha.weight", E, H, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_conv, 0, 1, i, "ssm_conv1d.weight", hp->ssm.d_conv, C,
+                             0)) ||
+        (rc = model_bind_blk(m, &l->ssm_dt_b, 0, 0, i, "ssm_dt.bias", H, 0, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_a, 0, 0, i, "ssm_a", H, 0, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_norm, 0, 0, i, "ssm_norm.weight", hp->ssm.d_state, 0,
+                             0)) ||
+        (rc = model_bind_blk(m, &l->ssm_out, 0, 0, i, "ssm_out.weight", DI, E, 0)))
+        return rc;
+    return 0;
+}
+
+/* Layer i's Mamba2 mixer (Granite 4.0-H): the z|xBC|dt in-projection, the convolution (bias
+ * optional), dt bias, A and D (ne {1, heads}), the grouped norm and the output projection. */
+static int model_bind_mamba2(eng_model *m, int i) {
+    struct layer *l = &m->layers[i];
+    const struct hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, C = hp->ssm.n_chan, DI = hp->ssm.d_inner, H = hp->ssm.n_head,
+                  G = hp->ssm.n_group;
+    int rc;
+    if ((rc = model_bind_blk(m, &l->ssm_in, 0, 0, i, "ssm_in.weight", E, hp->ssm.n_in, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_conv, 0, 1, i, "ssm_conv1d.weight", hp->ssm.d_conv, C,
+                             0)) ||
+        (rc = model_bind_blk(m, &l->ssm_conv_b, 1, 0, i, "ssm_conv1d.bias", C, 0, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_dt_b, 0, 0, i, "ssm_dt.bias", H, 0, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_a, 0, 1, i, "ssm_a", 1, H, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_d, 0, 1, i, "ssm_d", 1, H, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_norm, 0, 1, i, "ssm_norm.weight", DI / G, G, 0)) ||
+        (rc = model_bind_blk(m, &l->ssm_out, 0, 0, i, "ssm_out.weight", DI, E, 0)))
         return rc;
     return 0;
 }
@@ -730,6 +994,12 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
         (!a->tied_always &&
          (rc = model_bind(m, &m->output, !a->need_output, E, V, "output.weight"))) ||
         (rc = model_bind(m, &m->rope_freqs, 1, hp->n_rot / 2, 0, "rope_freqs.weight")) ||
+        (hp->n_pl &&
+         ((rc = model_bind(m, &m->pl_tok_embd, 0, (int64_t)hp->n_pl * hp->n_layer, V,
+                           "per_layer_token_embd.weight")) ||
+          (rc = model_bind(m, &m->pl_model_proj, 0, E, (int64_t)hp->n_pl * hp->n_layer,
+                           "per_layer_model_proj.weight")) ||
+          (rc = model_bind(m, &m->pl_proj_norm, 0, hp->n_pl, 0, "per_layer_proj_norm.weight")))) ||
         (rc = model_bind(m, &m->rope_long, 1, hp->n_rot / 2, 0, "rope_factors_long.weight")) ||
         (rc = model_bind(m, &m->rope_short, 1, hp->n_rot / 2, 0, "rope_factors_short.weight")))
         return rc;
@@ -751,7 +1021,18 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
             (rc = model_bind(m, &l->post_ffn_norm, !post, E, 0, "blk.%d.post_ffw_norm.weight",
                              i)))
             return rc;
-        if ((rc = lh->kind == LAYER_SHORTCONV ? model_bind_shortconv(m, i) : model_bind_attn(m, i)))
+        if ((a->out_scale && (rc = model_bind(m, &l->out_scale, 1, 1, 0,
+                                              "blk.%d.layer_output_scale.weight", i))) ||
+            (hp->n_pl &&
+             ((rc = model_bind(m, &l->pl_gate, 0, E, hp->n_pl, "blk.%d.inp_gate.weight", i)) ||
+              (rc = model_bind(m, &l->pl_proj, 0, hp->n_pl, E, "blk.%d.proj.weight", i)) ||
+              (rc = model_bind(m, &l->pl_norm, 0, E, 0, "blk.%d.post_norm.weight", i)))))
+            return rc;
+        rc = lh->kind == LAYER_SHORTCONV ? model_bind_shortconv(m, i)
+             : lh->kind == LAYER_DELTANET ? model_bind_deltanet(m, i)
+             : lh->kind == LAYER_MAMBA2   ? model_bind_mamba2(m, i)
+                                          : model_bind_attn(m, i);
+        if (rc)
             return rc;
         if (lh->n_expert > 0) {
             if ((rc = model_bind_moe(m, i)))
@@ -790,18 +1071,22 @@ static int model_bind_all(eng_model *m, const struct eng_model_params *p) {
  * are copied once into row-interleaved groups; the file's pages they came from are then
  * dropped, so memory stays about the file's size. ---- */
 
-#define MODEL_LAYER_MATRICES 16
+#define MODEL_LAYER_MATRICES 23
 
-int model_n_matrices(const eng_model *m) { return 1 + MODEL_LAYER_MATRICES * m->hp.n_layer; }
+int model_n_matrices(const eng_model *m) { return 2 + MODEL_LAYER_MATRICES * m->hp.n_layer; }
 
 struct tensor *model_matrix(eng_model *m, int i) {
     if (i == 0)
         return &m->output;
+    if (i == 1)
+        return &m->pl_model_proj;
+    i--;
     struct layer *l = &m->layers[(i - 1) / MODEL_LAYER_MATRICES];
     struct tensor *ts[MODEL_LAYER_MATRICES] = {
         &l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down,
         &l->router, &l->gate_exps, &l->up_exps, &l->gate_up_exps, &l->down_exps,
-        &l->gate_shexp, &l->up_shexp, &l->down_shexp};
+        &l->gate_shexp, &l->up_shexp, &l->down_shexp, &l->ssm_in, &l->ssm_gate, &l->ssm_beta,
+        &l->ssm_alpha, &l->ssm_out, &l->pl_gate, &l->pl_proj};
     return ts[(i - 1) % MODEL_LAYER_MATRICES];
 }
 
@@ -1003,8 +1288,12 @@ static void model_fill_info(eng_model *m, const char *path) {
     in->n_ctx_train = m->hp.n_ctx_train;
     in->n_embd = m->hp.n_embd;
     in->n_layer = m->hp.n_layer;
-    in->n_head = m->hp.l ? m->hp.l[0].n_head : 0;
-    in->n_head_kv = m->hp.l ? m->hp.l[0].n_head_kv : 0;
+    /* the first attention layer's heads (a hybrid's first layer may be recurrent) */
+    int ia = 0;
+    while (m->hp.l && ia + 1 < m->hp.n_layer && m->hp.l[ia].kind != LAYER_ATTN)
+        ia++;
+    in->n_head = m->hp.l ? m->hp.l[ia].n_head : 0;
+    in->n_head_kv = m->hp.l ? m->hp.l[ia].n_head_kv : 0;
     in->n_ff = m->hp.l ? m->hp.l[0].n_ff : 0;
     in->n_vocab = m->hp.n_vocab;
     in->has_chat_template = eng_model_meta_str(m, "tokenizer.chat_template") != NULL;
@@ -1022,12 +1311,14 @@ static void model_fill_info(eng_model *m, const char *path) {
 void eng_model_info_get(const eng_model *m, struct eng_model_info *out) { *out = m->info; }
 
 static const char *arch_list(void) {
-    static char buf[128];
+    static char buf[512];
     if (!buf[0]) {
         size_t len = 0;
-        for (size_t i = 0; i < N_ARCH; i++)
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "",
-                                    arch_table[i].name);
+        for (size_t i = 0; i < N_ARCH && len < sizeof buf; i++) {
+            int w = snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "",
+                             arch_table[i].name);
+            len += w > 0 ? (size_t)w : 0;
+        }
     }
     return buf;
 }

@@ -57,6 +57,90 @@ static void silu_mul_ref(int n, const float *x, const float *g, float *y) {
         y[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
 }
 
+static void silu_ref(int n, const float *x, float *y) {
+    int nv = n - n % 16;
+    for (int i = 0; i < nv; i++)
+        y[i] = x[i] / (1.0f + ops_expf(-x[i]));
+    for (int i = nv; i < n; i++)
+        y[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+/* ggml's reduction of its 4 accumulators: (a0 + a2) + (a1 + a3), then the 16 lanes. */
+static float ops_reduce4x16(const float acc[4][16]) {
+    float r[16];
+    for (int l = 0; l < 16; l++)
+        r[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+    return ops_reduce16(r);
+}
+
+static float dot_ref(int n, const float *x, const float *y) {
+    const int np = n & ~63;
+    float acc[4][16] = {{0}};
+    for (int i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 16; l++)
+                acc[j][l] = fmaf(x[i + 16 * j + l], y[i + 16 * j + l], acc[j][l]);
+    float sum = ops_reduce4x16(acc);
+    for (int i = np; i < n; i++)
+        sum = fmaf(x[i], y[i], sum);
+    return sum;
+}
+
+static void mad_ref(int n, float *y, const float *x, float v) {
+    for (int i = 0; i < n; i++)
+        y[i] = fmaf(x[i], v, y[i]);
+}
+
+static float ssm_update_ref(int n, float *s, float dA, const float *B, float xdt,
+                            const float *C) {
+    const int np = n & ~63;
+    float acc[4][16] = {{0}};
+    for (int i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 16; l++) {
+                const int e = i + 16 * j + l;
+                s[e] = fmaf(s[e], dA, B[e] * xdt);
+                acc[j][l] = fmaf(s[e], C[e], acc[j][l]);
+            }
+    float sum = ops_reduce4x16(acc);
+    for (int i = np; i < n; i++) {
+        s[i] = fmaf(s[i], dA, B[i] * xdt);
+        sum = fmaf(s[i], C[i], sum);
+    }
+    return sum;
+}
+
+static void conv_causal_ref(int kw, int ch_n, int n_tok, const float *x, const float *wt,
+                            float *y, size_t ldy) {
+    for (int t = 0; t < n_tok; t++)
+        for (int ch = 0; ch < ch_n; ch++) {
+            float sum = 0.0f;
+            for (int k = 0; k < kw; k++)
+                sum = fmaf(x[(size_t)(t + k) * ch_n + ch], wt[(size_t)k * ch_n + ch], sum);
+            y[(size_t)t * ldy + ch] = sum;
+        }
+}
+
+static void gdn_step_ref(int d, float *S, const float *q, const float *k, const float *v,
+                         float eg, float beta, float scale, float *o) {
+    for (int i = 0; i < d * d; i++)
+        S[i] *= eg;
+    for (int j = 0; j < d; j++) {   /* rows are independent: ggml's three passes, row by row */
+        float *row = S + (size_t)j * d;
+        const float delta = (v[j] - dot_ref(d, row, k)) * beta;
+        mad_ref(d, row, k, delta);
+        o[j] = dot_ref(d, row, q) * scale;
+    }
+}
+
+static void ssm_step_ref(int p, int n, float *S, const float *x, float dt, float dA,
+                         const float *B, const float *C, float D, float *y) {
+    for (int i = 0; i < p; i++) {
+        const float xi = x[i];
+        y[i] = ssm_update_ref(n, S + (size_t)i * n, dA, B, xi * dt, C) + xi * D;
+    }
+}
+
 static void scores_ref(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,
                        float scale, float *s) {
     for (int j = 0; j < n_pos; j++) {
@@ -159,6 +243,28 @@ OPS_TARGET static void silu_mul_avx512(int n, const float *x, const float *g, fl
         y[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
 }
 
+OPS_TARGET static void silu_avx512(int n, const float *x, float *y) {
+    int i = 0;
+    for (; i + 15 < n; i += 16) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        __m512 e = v_expf(_mm512_sub_ps(_mm512_setzero_ps(), xv));
+        _mm512_storeu_ps(y + i, _mm512_div_ps(xv, _mm512_add_ps(_mm512_set1_ps(1.0f), e)));
+    }
+    for (; i < n; i++)
+        y[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+OPS_TARGET static void mad_avx512(int n, float *y, const float *x, float v) {
+    const __m512 vv = _mm512_set1_ps(v);
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(_mm512_loadu_ps(x + i), vv,
+                                                _mm512_loadu_ps(y + i)));
+    for (; i < n; i++)
+        y[i] = fmaf(x[i], v, y[i]);
+}
+
+
 /* Lane l of the result: the sum of the 16 lanes of a[l], each reduced in
  * _mm512_reduce_add_ps's order (ops_reduce16): 16 reductions for 15 adds and 30 shuffles. */
 #define OPS_UNROLL _Pragma("GCC unroll 16")
@@ -180,6 +286,128 @@ OPS_TARGET static inline __attribute__((always_inline)) __m512 reduce16x16(const
         e[k] = _mm512_add_ps(_mm512_shuffle_ps(x, y, 0x44), _mm512_shuffle_ps(x, y, 0xEE));
     }
     return _mm512_add_ps(_mm512_shuffle_ps(e[0], e[1], 0x88), _mm512_shuffle_ps(e[0], e[1], 0xDD));
+}
+
+OPS_TARGET static void conv_causal_avx512(int kw, int ch_n, int n_tok, const float *x,
+                                          const float *wt, float *y, size_t ldy) {
+    for (int t = 0; t < n_tok; t++) {
+        int ch = 0;
+        for (; ch + 16 <= ch_n; ch += 16) {
+            __m512 sum = _mm512_setzero_ps();
+            for (int k = 0; k < kw; k++)
+                sum = _mm512_fmadd_ps(_mm512_loadu_ps(x + (size_t)(t + k) * ch_n + ch),
+                                      _mm512_loadu_ps(wt + (size_t)k * ch_n + ch), sum);
+            _mm512_storeu_ps(y + (size_t)t * ldy + ch, sum);
+        }
+        for (; ch < ch_n; ch++) {
+            float sum = 0.0f;
+            for (int k = 0; k < kw; k++)
+                sum = fmaf(x[(size_t)(t + k) * ch_n + ch], wt[(size_t)k * ch_n + ch], sum);
+            y[(size_t)t * ldy + ch] = sum;
+        }
+    }
+}
+
+/* The vector part of ggml_vec_dot_f32 over the first n & ~63 values: its 4 accumulators summed
+ * as (a0 + a2) + (a1 + a3), before the lanes' reduction. */
+OPS_TARGET static inline __attribute__((always_inline)) __m512 dot_lanes(int np, const float *x,
+                                                                          const float *y) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < np; i += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48), a3);
+    }
+    return _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
+}
+
+/* 16 rows' dot products with y at once: each row's lanes as dot_lanes, one transposing
+ * reduction for the 16 (rows past nb are zero), then each row's leftovers. */
+OPS_TARGET static inline __attribute__((always_inline)) void dot_rows16(
+    int n, int nb, const float *rows, size_t stride, const float *y, float out[16]) {
+    const int np = n & ~63;
+    __m512 a[16];
+    OPS_UNROLL for (int l = 0; l < 16; l++)
+        a[l] = l < nb ? dot_lanes(np, rows + (size_t)l * stride, y) : _mm512_setzero_ps();
+    _mm512_storeu_ps(out, reduce16x16(a));
+    for (int l = 0; l < nb; l++) {
+        const float *x = rows + (size_t)l * stride;
+        float sum = out[l];
+        for (int i = np; i < n; i++)
+            sum = fmaf(x[i], y[i], sum);
+        out[l] = sum;
+    }
+}
+
+/* The delta rule 16 rows at a time (rows are independent: each row's arithmetic is the one-row
+ * loop's). */
+OPS_TARGET static void gdn_step_avx512(int d, float *S, const float *q, const float *k,
+                                       const float *v, float eg, float beta, float scale,
+                                       float *o) {
+    const __m512 ve = _mm512_set1_ps(eg);
+    int i = 0;
+    for (; i + 16 <= d * d; i += 16)
+        _mm512_storeu_ps(S + i, _mm512_mul_ps(_mm512_loadu_ps(S + i), ve));
+    for (; i < d * d; i++)
+        S[i] *= eg;
+    float sk[16], sq[16];
+    for (int j0 = 0; j0 < d; j0 += 16) {
+        const int nb = d - j0 < 16 ? d - j0 : 16;
+        float *rows = S + (size_t)j0 * d;
+        dot_rows16(d, nb, rows, (size_t)d, k, sk);
+        for (int l = 0; l < nb; l++)
+            mad_avx512(d, rows + (size_t)l * d, k, (v[j0 + l] - sk[l]) * beta);
+        dot_rows16(d, nb, rows, (size_t)d, q, sq);
+        for (int l = 0; l < nb; l++)
+            o[j0 + l] = sq[l] * scale;
+    }
+}
+
+/* Mamba-2's scan 16 rows at a time: each row's state update and lanes as ssm_update_ref,
+ * one transposing reduction, then each row's leftovers. */
+OPS_TARGET static void ssm_step_avx512(int p, int n, float *S, const float *x, float dt,
+                                       float dA, const float *B, const float *C, float D,
+                                       float *y) {
+    const int np = n & ~63;
+    const __m512 vdA = _mm512_set1_ps(dA);
+    for (int i0 = 0; i0 < p; i0 += 16) {
+        const int nb = p - i0 < 16 ? p - i0 : 16;
+        __m512 a[16];
+        float xs[16], sum[16];
+        for (int l = 0; l < nb; l++)
+            xs[l] = x[i0 + l];
+        OPS_UNROLL for (int l = 0; l < 16; l++) {
+            if (l >= nb) {
+                a[l] = _mm512_setzero_ps();
+                continue;
+            }
+            float *s = S + (size_t)(i0 + l) * n;
+            const __m512 vxdt = _mm512_set1_ps(xs[l] * dt);
+            __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                             _mm512_setzero_ps()};
+            for (int e0 = 0; e0 < np; e0 += 64)
+                for (int j = 0; j < 4; j++) {
+                    const int e = e0 + 16 * j;
+                    const __m512 st = _mm512_fmadd_ps(_mm512_loadu_ps(s + e), vdA,
+                                                      _mm512_mul_ps(_mm512_loadu_ps(B + e), vxdt));
+                    _mm512_storeu_ps(s + e, st);
+                    acc[j] = _mm512_fmadd_ps(st, _mm512_loadu_ps(C + e), acc[j]);
+                }
+            a[l] = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]));
+        }
+        _mm512_storeu_ps(sum, reduce16x16(a));
+        for (int l = 0; l < nb; l++) {
+            float *s = S + (size_t)(i0 + l) * n;
+            const float xdt = xs[l] * dt;
+            float t = sum[l];
+            for (int e = np; e < n; e++) {
+                s[e] = fmaf(s[e], dA, B[e] * xdt);
+                t = fmaf(s[e], C[e], t);
+            }
+            y[i0 + l] = t + xs[l] * D;
+        }
+    }
 }
 
 /* 16 positions at a time: q's vector d meets the 16 rows' vector d, then one transposing
@@ -329,6 +557,16 @@ static void gelu_table_init(void) {
     }
 }
 
+void ops_gelu(int n, const float *x, float *y) {
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int i = 0; i < n; i++) {
+        const float xi = x[i];
+        y[i] = xi <= -10.0f ? 0.0f
+             : xi >= 10.0f  ? xi
+                            : quant_f16_to_f32(gelu_table[quant_f32_to_f16(xi)]);
+    }
+}
+
 void ops_gelu_mul(int n, const float *x, const float *g, float *y) {
     pthread_once(&gelu_once, gelu_table_init);
     for (int i = 0; i < n; i++) {
@@ -350,6 +588,49 @@ void ops_silu_mul(int n, const float *x, const float *g, float *y) {
     }
 #endif
     silu_mul_ref(n, x, g, y);
+}
+
+void ops_silu(int n, const float *x, float *y) {
+#ifdef OPS_X86
+    if (ops_use_avx512()) {
+        silu_avx512(n, x, y);
+        return;
+    }
+#endif
+    silu_ref(n, x, y);
+}
+
+void ops_conv_causal(int kw, int ch_n, int n_tok, const float *x, const float *wt, float *y,
+                     size_t ldy) {
+#ifdef OPS_X86
+    if (ops_use_avx512()) {
+        conv_causal_avx512(kw, ch_n, n_tok, x, wt, y, ldy);
+        return;
+    }
+#endif
+    conv_causal_ref(kw, ch_n, n_tok, x, wt, y, ldy);
+}
+
+void ops_gdn_step(int d, float *S, const float *q, const float *k, const float *v, float eg,
+                  float beta, float scale, float *o) {
+#ifdef OPS_X86
+    if (ops_use_avx512()) {
+        gdn_step_avx512(d, S, q, k, v, eg, beta, scale, o);
+        return;
+    }
+#endif
+    gdn_step_ref(d, S, q, k, v, eg, beta, scale, o);
+}
+
+void ops_ssm_step(int p, int n, float *S, const float *x, float dt, float dA, const float *B,
+                  const float *C, float D, float *y) {
+#ifdef OPS_X86
+    if (ops_use_avx512()) {
+        ssm_step_avx512(p, n, S, x, dt, dA, B, C, D, y);
+        return;
+    }
+#endif
+    ssm_step_ref(p, n, S, x, dt, dA, B, C, D, y);
 }
 
 void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,

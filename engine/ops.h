@@ -18,6 +18,33 @@ float ops_expf(float x);
  * lanes for the first n - n % 16 values, libm expf for the tail). y may alias g. */
 void ops_silu_mul(int n, const float *x, const float *g, float *y);
 
+/* y[i] = silu(x[i]) over a row of n, as ggml_vec_silu_f32 (vector lanes for the first
+ * n - n % 16 values, libm expf for the tail). y may alias x. */
+void ops_silu(int n, const float *x, float *y);
+
+/* One token of a recurrent layer's head, in ggml's CPU order (AVX-512 build: dot products as
+ * ggml_vec_dot_f32 with 4 accumulators of 16 lanes over the first n - n % 64 values, then one
+ * by one; ggml's `a += x * y` leftovers fused as GCC contracts them).
+ * ops_gdn_step — gated delta rule (ggml_gated_delta_net), S = d x d, row j = value index:
+ * S *= eg; for each row j: delta = (v[j] - S[j] . k) * beta; S[j] += k * delta;
+ * o[j] = (S[j] . q) * scale.
+ * ops_ssm_step — Mamba-2 scan (ggml_ssm_scan, scalar decay), S = p x n: for each row i:
+ * S[i] = S[i] * dA + B * (x[i] * dt); y[i] = S[i] . C + x[i] * D (the skip term, added as
+ * ggml's separate add). y may alias x. */
+/* The causal depthwise convolution of the recurrent layers (ggml_ssm_conv): y[t * ldy + ch] =
+ * sum over k < kw of x[(t + k) * ch_n + ch] * wt[k * ch_n + ch] (k ascending, fused), for t <
+ * n_tok; x holds kw - 1 rows of history then the tokens' rows, wt the kernel transposed (kw
+ * rows of ch_n). */
+void ops_conv_causal(int kw, int ch_n, int n_tok, const float *x, const float *wt, float *y,
+                     size_t ldy);
+void ops_gdn_step(int d, float *S, const float *q, const float *k, const float *v, float eg,
+                  float beta, float scale, float *o);
+void ops_ssm_step(int p, int n, float *S, const float *x, float dt, float dA, const float *B,
+                  const float *C, float D, float *y);
+
+/* y[i] = gelu(x[i]) as ggml_vec_gelu_f32 (the F16 table below). y may alias x. */
+void ops_gelu(int n, const float *x, float *y);
+
 /* y[i] = gelu(x[i]) * g[i] as ggml_vec_geglu_f32: the tanh GELU looked up in an F16 table
  * of x rounded to F16 (0 below -10, x above 10). y may alias g. */
 void ops_gelu_mul(int n, const float *x, const float *g, float *y);

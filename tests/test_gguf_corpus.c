@@ -963,7 +963,151 @@ static void ap_qkv_wrong(struct gc_file *f) {
     t->nbytes -= t->nbytes / 8;
 }
 
+/* the hybrid (recurrent) architectures' keys */
+static void ap_gdn_state_odd(struct gc_file *f) { gc_set_u32(f, "qwen35.ssm.state_size", 33); }
+static void ap_gdn_groups(struct gc_file *f) { gc_set_u32(f, "qwen35.ssm.group_count", 3); }
+static void ap_gdn_groups_zero(struct gc_file *f) { gc_set_u32(f, "qwen35.ssm.group_count", 0); }
+static void ap_gdn_interval_zero(struct gc_file *f) {
+    gc_set_u32(f, "qwen35.full_attention_interval", 0);
+}
+static void ap_gdn_interval_gone(struct gc_file *f) {   /* default 4: layer 1 is DeltaNet too */
+    gc_del(f, "qwen35.full_attention_interval");
+}
+static void ap_gdn_kernel_zero(struct gc_file *f) { gc_set_u32(f, "qwen35.ssm.conv_kernel", 0); }
+static void ap_gdn_kernel_five(struct gc_file *f) { gc_set_u32(f, "qwen35.ssm.conv_kernel", 5); }
+static void ap_gdn_inner_gone(struct gc_file *f) { gc_del(f, "qwen35.ssm.inner_size"); }
+static void ap_gdn_no_sections(struct gc_file *f) { gc_del(f, "qwen35.rope.dimension_sections"); }
+static void ap_gdn_sections_three(struct gc_file *f) {
+    uint32_t v[3] = {3, 3, 2};
+    gc_set_arr(f, "qwen35.rope.dimension_sections", GGUF_TYPE_UINT32, 3, v, sizeof v);
+}
+static void ap_gdn_sections_zero(struct gc_file *f) {
+    uint32_t v[4] = {0, 0, 0, 5};
+    gc_set_arr(f, "qwen35.rope.dimension_sections", GGUF_TYPE_UINT32, 4, v, sizeof v);
+}
+static void ap_gdn_sections_wide(struct gc_file *f) {   /* heads of 64 */
+    uint32_t v[4] = {30, 30, 20, 0};
+    gc_set_arr(f, "qwen35.rope.dimension_sections", GGUF_TYPE_UINT32, 4, v, sizeof v);
+}
+static void ap_gdn_recr_short(struct gc_file *f) {
+    uint8_t v[1] = {1};
+    gc_set_arr(f, "qwen35.attention.recurrent_layers", GGUF_TYPE_BOOL, 1, v, sizeof v);
+}
+static void ap_gdn_recr_all(struct gc_file *f) {   /* layer 1 holds attention tensors */
+    uint8_t v[2] = {1, 1};
+    gc_set_arr(f, "qwen35.attention.recurrent_layers", GGUF_TYPE_BOOL, 2, v, sizeof v);
+}
+static void ap_gdn_no_ssm_a(struct gc_file *f) { gc_tensor_del(f, "blk.0.ssm_a"); }
+static void ap_gdn_conv_f16(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "blk.0.ssm_conv1d.weight");
+    t->type = GGML_TYPE_F16;
+    t->nbytes /= 2;
+}
+static void ap_gdn_nextn_all(struct gc_file *f) { gc_set_u32(f, "qwen35.nextn_predict_layers", 2); }
+static void ap_gdn_gate_wrong(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "blk.1.attn_q.weight");   /* q without its gate */
+    t->ne[1] /= 2;
+    t->nbytes /= 2;
+}
+static void ap_moe_shexp_gate_gone(struct gc_file *f) {
+    gc_tensor_del(f, "blk.0.ffn_gate_inp_shexp.weight");
+}
+static void ap_m2_groups(struct gc_file *f) { gc_set_u32(f, "granitehybrid.ssm.group_count", 3); }
+static void ap_m2_heads(struct gc_file *f) { gc_set_u32(f, "granitehybrid.ssm.time_step_rank", 7); }
+static void ap_m2_state_huge(struct gc_file *f) {
+    gc_set_u32(f, "granitehybrid.ssm.state_size", 1u << 20);
+}
+static void ap_m2_kernel_zero(struct gc_file *f) {
+    gc_set_u32(f, "granitehybrid.ssm.conv_kernel", 0);
+}
+static void ap_m2_no_d(struct gc_file *f) { gc_tensor_del(f, "blk.0.ssm_d"); }
+static void ap_m2_all_recurrent(struct gc_file *f) {   /* layer 1 has no Mamba2 tensors */
+    uint32_t v[2] = {0, 0};
+    gc_set_arr(f, "granitehybrid.attention.head_count_kv", GGUF_TYPE_UINT32, 2, v, sizeof v);
+}
+static void ap_m2_norm_wrong(struct gc_file *f) {
+    struct gc_tensor *t = gc_tensor_find(f, "blk.0.ssm_norm.weight");
+    t->ne[0] *= 2;   /* [512, 1]: one group's shape for 2 groups */
+    t->ne[1] /= 2;
+}
+
+/* Gemma 4's keys */
+static void ap_g4_no_pattern(struct gc_file *f) {
+    gc_del(f, "gemma4.attention.sliding_window_pattern");
+}
+static void ap_g4_no_window(struct gc_file *f) { gc_del(f, "gemma4.attention.sliding_window"); }
+static void ap_g4_shared_all(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.attention.shared_kv_layers", 6);
+}
+static void ap_g4_shared_kind(struct gc_file *f) {   /* layer 4 (full) would read layer 3 */
+    gc_set_u32(f, "gemma4.attention.shared_kv_layers", 3);
+}
+static void ap_g4_hd_swa(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.attention.key_length_swa", 48);
+    gc_set_u32(f, "gemma4.attention.value_length_swa", 48);
+}
+static void ap_g4_vl_swa(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.attention.value_length_swa", 64);
+}
+static void ap_g4_rot_swa_odd(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.rope.dimension_count_swa", 31);
+}
+static void ap_g4_rot_swa_wide(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.rope.dimension_count_swa", 64);
+}
+static void ap_g4_no_ple_key(struct gc_file *f) {
+    gc_del(f, "gemma4.embedding_length_per_layer_input");
+}
+static void ap_g4_no_ple_proj(struct gc_file *f) { gc_tensor_del(f, "blk.3.proj.weight"); }
+static void ap_g4_moe(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.expert_count", 4);
+    gc_set_u32(f, "gemma4.expert_used_count", 2);
+    uint64_t ne[2] = {256, 4};
+    static float z[256 * 4];
+    gc_tensor_add(f, "blk.0.ffn_gate_inp.weight", GGML_TYPE_F32, 2, ne, z, sizeof z);
+}
+
 static const struct gcorp_acase gcorp_acases[] = {
+    {"syn26-gemma4-F16.gguf", "sliding_window_pattern missing", ap_g4_no_pattern},
+    {"syn26-gemma4-F16.gguf", "sliding_window missing", ap_g4_no_window},
+    {"syn26-gemma4-F16.gguf", "shared_kv_layers 6 of 7", ap_g4_shared_all},
+    {"syn26-gemma4-F16.gguf", "shared_kv_layers 3 (a full layer onto a sliding one)",
+     ap_g4_shared_kind},
+    {"syn26-gemma4-F16.gguf", "key_length_swa 48 (the tensors have 32)", ap_g4_hd_swa},
+    {"syn26-gemma4-F16.gguf", "value_length_swa 64, key_length_swa 32", ap_g4_vl_swa},
+    {"syn26-gemma4-F16.gguf", "rope.dimension_count_swa 31", ap_g4_rot_swa_odd},
+    {"syn26-gemma4-F16.gguf", "rope.dimension_count_swa 64 (heads of 32)", ap_g4_rot_swa_wide},
+    {"syn26-gemma4-F16.gguf", "embedding_length_per_layer_input missing", ap_g4_no_ple_key},
+    {"syn26-gemma4-F16.gguf", "a per-layer projection missing", ap_g4_no_ple_proj},
+    {"syn26-gemma4-F16.gguf", "an expert router (MoE layers)", ap_g4_moe},
+    {"syn26-qwen35-F16.gguf", "ssm.state_size 33 (not inner_size / time_step_rank)",
+     ap_gdn_state_odd},
+    {"syn26-qwen35-F16.gguf", "ssm.group_count 3 (4 value heads)", ap_gdn_groups},
+    {"syn26-qwen35-F16.gguf", "ssm.group_count 0", ap_gdn_groups_zero},
+    {"syn26-qwen35-F16.gguf", "full_attention_interval 0", ap_gdn_interval_zero},
+    {"syn26-qwen35-F16.gguf", "full_attention_interval absent (4)", ap_gdn_interval_gone},
+    {"syn26-qwen35-F16.gguf", "ssm.conv_kernel 0", ap_gdn_kernel_zero},
+    {"syn26-qwen35-F16.gguf", "ssm.conv_kernel 5 (the kernel has 4)", ap_gdn_kernel_five},
+    {"syn26-qwen35-F16.gguf", "ssm.inner_size missing", ap_gdn_inner_gone},
+    {"syn26-qwen35-F16.gguf", "rope.dimension_sections missing", ap_gdn_no_sections},
+    {"syn26-qwen35-F16.gguf", "rope.dimension_sections of 3", ap_gdn_sections_three},
+    {"syn26-qwen35-F16.gguf", "rope.dimension_sections 0, 0, 0, 5", ap_gdn_sections_zero},
+    {"syn26-qwen35-F16.gguf", "rope.dimension_sections wider than a head",
+     ap_gdn_sections_wide},
+    {"syn26-qwen35-F16.gguf", "attention.recurrent_layers of 1 for 2 layers", ap_gdn_recr_short},
+    {"syn26-qwen35-F16.gguf", "attention.recurrent_layers all 1", ap_gdn_recr_all},
+    {"syn26-qwen35-F16.gguf", "ssm_a missing", ap_gdn_no_ssm_a},
+    {"syn26-qwen35-F16.gguf", "ssm_conv1d F16", ap_gdn_conv_f16},
+    {"syn26-qwen35-F16.gguf", "nextn_predict_layers = block_count", ap_gdn_nextn_all},
+    {"syn26-qwen35-F16.gguf", "attn_q without the gate's rows", ap_gdn_gate_wrong},
+    {"syn26-qwen35moe-F16.gguf", "ffn_gate_inp_shexp missing", ap_moe_shexp_gate_gone},
+    {"syn26-granitehybrid-F16.gguf", "ssm.group_count 3 (8 heads)", ap_m2_groups},
+    {"syn26-granitehybrid-F16.gguf", "ssm.time_step_rank 7 (inner 512)", ap_m2_heads},
+    {"syn26-granitehybrid-F16.gguf", "ssm.state_size 2^20", ap_m2_state_huge},
+    {"syn26-granitehybrid-F16.gguf", "ssm.conv_kernel 0", ap_m2_kernel_zero},
+    {"syn26-granitehybrid-F16.gguf", "ssm_d missing", ap_m2_no_d},
+    {"syn26-granitehybrid-F16.gguf", "head_count_kv all 0", ap_m2_all_recurrent},
+    {"syn26-granitehybrid-F16.gguf", "ssm_norm of one group", ap_m2_norm_wrong},
     {"syn26-granite-F16.gguf", "head_count array of 1 for 2 layers", ap_heads_arr_short},
     {"syn26-granite-F16.gguf", "head_count array of 3 for 2 layers", ap_heads_arr_long},
     {"syn26-granite-F16.gguf", "head_count array not matching layer 1", ap_heads_arr_wrong},
@@ -1052,7 +1196,56 @@ static void at_exaone_window_zero(struct gc_file *f) {
     gc_set_u32(f, "exaone4.attention.sliding_window", 0);
 }
 
+static void at_gdn_recr_explicit(struct gc_file *f) {
+    uint8_t v[2] = {1, 0};
+    gc_set_arr(f, "qwen35.attention.recurrent_layers", GGUF_TYPE_BOOL, 2, v, sizeof v);
+}
+static void at_gdn_nextn(struct gc_file *f) {   /* layer 1 becomes an MTP block, not run */
+    gc_set_u32(f, "qwen35.nextn_predict_layers", 1);
+}
+static void at_gdn_sections_4th(struct gc_file *f) {   /* pairs at position 0 */
+    uint32_t v[4] = {2, 2, 2, 2};
+    gc_set_arr(f, "qwen35.rope.dimension_sections", GGUF_TYPE_UINT32, 4, v, sizeof v);
+}
+static void at_m2_nope(struct gc_file *f) {
+    uint8_t no = 0;
+    gc_set_raw(f, "granitehybrid.rope.scaling.finetuned", GGUF_TYPE_BOOL, &no, 1);
+}
+static void at_m2_no_conv_bias(struct gc_file *f) { gc_tensor_del(f, "blk.0.ssm_conv1d.bias"); }
+static void at_m2_no_logit_scale(struct gc_file *f) { gc_del(f, "granitehybrid.logit_scale"); }
+
+static void at_g4_no_v(struct gc_file *f) {   /* V = the raw K projection */
+    gc_tensor_del(f, "blk.2.attn_v.weight");
+    gc_tensor_del(f, "blk.4.attn_v.weight");
+}
+static void at_g4_no_sharing(struct gc_file *f) {   /* layers 5, 6 use their own K/V */
+    gc_set_u32(f, "gemma4.attention.shared_kv_layers", 0);
+}
+static void at_g4_no_ple(struct gc_file *f) {
+    gc_set_u32(f, "gemma4.embedding_length_per_layer_input", 0);
+}
+static void at_g4_no_out_scale(struct gc_file *f) {
+    gc_tensor_del(f, "blk.1.layer_output_scale.weight");
+}
+static void at_g4_shared_k_gone(struct gc_file *f) {   /* unused on a KV-sharing layer */
+    gc_tensor_del(f, "blk.6.attn_k.weight");
+    gc_tensor_del(f, "blk.6.attn_v.weight");
+    gc_tensor_del(f, "blk.6.attn_k_norm.weight");
+}
+
 static const struct gcorp_acase gcorp_atolerated[] = {
+    {"syn26-gemma4-F16.gguf", "full layers without attn_v", at_g4_no_v},
+    {"syn26-gemma4-F16.gguf", "shared_kv_layers 0", at_g4_no_sharing},
+    {"syn26-gemma4-Q8_0.gguf", "embedding_length_per_layer_input 0", at_g4_no_ple},
+    {"syn26-gemma4-F16.gguf", "layer_output_scale missing on a layer", at_g4_no_out_scale},
+    {"syn26-gemma4-F16.gguf", "a KV-sharing layer without attn_k/attn_v/attn_k_norm",
+     at_g4_shared_k_gone},
+    {"syn26-qwen35-F16.gguf", "attention.recurrent_layers 1, 0", at_gdn_recr_explicit},
+    {"syn26-qwen35-F16.gguf", "nextn_predict_layers 1 (the last block not run)", at_gdn_nextn},
+    {"syn26-qwen35-Q8_0.gguf", "rope.dimension_sections 2, 2, 2, 2", at_gdn_sections_4th},
+    {"syn26-granitehybrid-F16.gguf", "rope.scaling.finetuned false (no RoPE)", at_m2_nope},
+    {"syn26-granitehybrid-Q4_K_M.gguf", "ssm_conv1d.bias missing", at_m2_no_conv_bias},
+    {"syn26-granitehybrid-F16.gguf", "logit_scale missing (optional here)", at_m2_no_logit_scale},
     {"syn26-gemma3-F16.gguf", "sliding_window 0 (no window)", at_window_zero},
     {"syn26-gemma3-F16.gguf", "sliding_window 1", at_window_one},
     {"syn26-gemma3-F16.gguf", "sliding_window 2^30", at_window_huge},

@@ -150,3 +150,129 @@ TEST(ops_attention_matches_double) {
     free(vf);
     free(out);
 }
+
+/* The recurrent layers' steps (DeltaNet's delta rule, Mamba2's scan, the causal convolution)
+ * and SiLU: a few steps on the same random inputs, everything they write concatenated. */
+static float *ops_run_recurrent(int d, int p, int n, int kw, int ch, size_t *n_out) {
+    ops_rng = 4242;
+    const int steps = 3;
+    size_t gdn = (size_t)d * d + (size_t)steps * d, ssm = (size_t)p * n + (size_t)steps * p;
+    size_t conv = (size_t)steps * ch, silu = (size_t)ch;
+    *n_out = gdn + ssm + conv + silu;
+    float *out = calloc(*n_out, sizeof *out);
+    float *q = malloc((size_t)d * 4), *k = malloc((size_t)d * 4), *v = malloc((size_t)d * 4);
+    float *S = out, *o = out + (size_t)d * d;
+    for (size_t i = 0; i < (size_t)d * d; i++)
+        S[i] = ops_rand() * 0.1f;
+    for (int s = 0; s < steps; s++) {
+        for (int i = 0; i < d; i++) {
+            q[i] = ops_rand() * 0.2f;
+            k[i] = ops_rand() * 0.2f;
+            v[i] = ops_rand();
+        }
+        ops_gdn_step(d, S, q, k, v, 0.9f + 0.01f * s, 0.6f, 1.0f / sqrtf((float)d),
+                     o + (size_t)s * d);
+    }
+    float *T = out + gdn, *y = T + (size_t)p * n;
+    float *x = malloc((size_t)p * 4), *B = malloc((size_t)n * 4), *C = malloc((size_t)n * 4);
+    for (size_t i = 0; i < (size_t)p * n; i++)
+        T[i] = ops_rand() * 0.1f;
+    for (int s = 0; s < steps; s++) {
+        for (int i = 0; i < p; i++)
+            x[i] = ops_rand();
+        for (int i = 0; i < n; i++) {
+            B[i] = ops_rand();
+            C[i] = ops_rand();
+        }
+        ops_ssm_step(p, n, T, x, 0.3f, 0.8f, B, C, 0.5f, y + (size_t)s * p);
+    }
+    float *in = malloc((size_t)(kw - 1 + steps) * ch * 4), *wt = malloc((size_t)kw * ch * 4);
+    for (size_t i = 0; i < (size_t)(kw - 1 + steps) * ch; i++)
+        in[i] = ops_rand();
+    for (size_t i = 0; i < (size_t)kw * ch; i++)
+        wt[i] = ops_rand();
+    ops_conv_causal(kw, ch, steps, in, wt, out + gdn + ssm, (size_t)ch);
+    for (int i = 0; i < ch; i++)
+        in[i] = ops_rand() * 8;
+    ops_silu(ch, in, out + gdn + ssm + conv);
+    free(q), free(k), free(v), free(x), free(B), free(C), free(in), free(wt);
+    return out;
+}
+
+TEST(ops_recurrent_simd_matches_scalar) {
+    const int ds[] = {8, 32, 48, 64, 100, 128, 130};
+    const int pn[][2] = {{1, 16}, {64, 16}, {64, 128}, {3, 70}, {8, 200}};
+    const int kc[][2] = {{4, 576}, {3, 17}, {1, 8}, {4, 8192}};
+    for (size_t a = 0; a < sizeof ds / sizeof ds[0]; a++)
+        for (size_t b = 0; b < sizeof pn / sizeof pn[0]; b++)
+            for (size_t e = 0; e < sizeof kc / sizeof kc[0]; e++) {
+                size_t n1, n2;
+                int prev = quant_force_scalar(0);
+                float *fast = ops_run_recurrent(ds[a], pn[b][0], pn[b][1], kc[e][0], kc[e][1],
+                                                &n1);
+                quant_force_scalar(1);
+                float *ref = ops_run_recurrent(ds[a], pn[b][0], pn[b][1], kc[e][0], kc[e][1],
+                                               &n2);
+                quant_force_scalar(prev);
+                int same = n1 == n2 && !memcmp(fast, ref, n1 * sizeof *fast);
+                free(fast);
+                free(ref);
+                CHECK_MSG(same, "d %d, p x n %d x %d, conv %d x %d: SIMD and scalar differ",
+                          ds[a], pn[b][0], pn[b][1], kc[e][0], kc[e][1]);
+            }
+}
+
+/* The delta rule and the scan against double precision: S' = eg S + (beta (v - eg S k)) k^T,
+ * o = S' q scale; S' = dA S + (x dt) B^T, y = S' C + D x. */
+TEST(ops_recurrent_matches_double) {
+    for (int scalar = 0; scalar < 2; scalar++) {
+        const int d = 128, p = 64, n = 128;
+        ops_rng = 99;
+        float *S = malloc((size_t)d * d * 4), q[128], k[128], v[128], o[128];
+        double *Sd = malloc((size_t)d * d * 8);
+        for (int i = 0; i < d * d; i++)
+            Sd[i] = S[i] = ops_rand() * 0.1f;
+        for (int i = 0; i < d; i++) {
+            q[i] = ops_rand() * 0.2f;
+            k[i] = ops_rand() * 0.2f;
+            v[i] = ops_rand();
+        }
+        int prev = quant_force_scalar(scalar);
+        ops_gdn_step(d, S, q, k, v, 0.9f, 0.6f, 0.125f, o);
+        for (int j = 0; j < d; j++) {
+            double sk = 0, so = 0;
+            for (int i = 0; i < d; i++)
+                sk += 0.9 * Sd[j * d + i] * k[i];
+            const double delta = (v[j] - sk) * 0.6;
+            for (int i = 0; i < d; i++) {
+                Sd[j * d + i] = 0.9 * Sd[j * d + i] + delta * k[i];
+                so += Sd[j * d + i] * q[i];
+            }
+            CHECK_MSG(fabs(o[j] - so * 0.125) < 1e-5, "o[%d] %g vs %g", j, o[j], so * 0.125);
+            for (int i = 0; i < d; i++)
+                CHECK(fabs(S[j * d + i] - Sd[j * d + i]) < 1e-5);
+        }
+        float *T = malloc((size_t)p * n * 4), x[64], B[128], C[128], y[64];
+        double *Td = malloc((size_t)p * n * 8);
+        for (int i = 0; i < p * n; i++)
+            Td[i] = T[i] = ops_rand() * 0.1f;
+        for (int i = 0; i < p; i++)
+            x[i] = ops_rand();
+        for (int i = 0; i < n; i++) {
+            B[i] = ops_rand();
+            C[i] = ops_rand();
+        }
+        ops_ssm_step(p, n, T, x, 0.3f, 0.8f, B, C, 0.5f, y);
+        quant_force_scalar(prev);
+        for (int r = 0; r < p; r++) {
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                Td[r * n + i] = Td[r * n + i] * 0.8 + (double)B[i] * (x[r] * 0.3);
+                sum += Td[r * n + i] * C[i];
+            }
+            sum += 0.5 * x[r];
+            CHECK_MSG(fabs(y[r] - sum) < 1e-4, "y[%d] %g vs %g", r, y[r], sum);
+        }
+        free(S), free(Sd), free(T), free(Td);
+    }
+}
