@@ -858,42 +858,8 @@ static void moe_route(eng_ctx *c, int il, int n_tok, const float *in) {
         float *p = c->moe_lg + (size_t)t * X;
         int *sel = c->moe_sel + (size_t)t * hp->max_expert_used;
         float *w = c->moe_w + (size_t)t * hp->max_expert_used;
-        if (hp->gating == GATE_SOFTMAX)
-            ops_softmax(X, p, 0);
-        else if (hp->gating == GATE_SIGMOID)
-            for (int e = 0; e < X; e++)
-                p[e] = 1.0f / (1.0f + expf(-p[e]));
-        /* the k largest (with the selection bias, which the weights do not see), best first
-         * (ties: the lower id) */
-        const float *pb = l->exp_probs_b.data;
-        for (int j = 0; j < K; j++) {
-            int best = -1;
-            float bv = 0;
-            for (int e = 0; e < X; e++) {
-                int taken = 0;
-                for (int q = 0; q < j && !taken; q++)
-                    taken = sel[q] == e;
-                const float v = pb ? p[e] + pb[e] : p[e];
-                if (!taken && (best < 0 || v > bv))
-                    best = e, bv = v;
-            }
-            sel[j] = best;
-            w[j] = p[best];
-        }
-        if (hp->gating == GATE_SOFTMAX_WEIGHT)
-            ops_softmax(K, w, 0);
-        if (c->m->arch->moe_norm) {
-            float sum = 0;
-            for (int j = 0; j < K; j++)
-                sum += w[j];
-            if (sum < 6.103515625e-5f)
-                sum = 6.103515625e-5f;
-            for (int j = 0; j < K; j++)
-                w[j] /= sum;
-        }
-        if (hp->expert_w_scale != 0.0f && hp->expert_w_scale != 1.0f)
-            for (int j = 0; j < K; j++)
-                w[j] *= hp->expert_w_scale;
+        ops_moe_route(X, K, p, l->exp_probs_b.data, hp->gating, c->m->arch->moe_norm,
+                      hp->expert_w_scale, sel, w);
     }
 }
 

@@ -141,6 +141,9 @@ static void gen_send_stats(struct eng_gen *g) {
 
 static int gen_finish(struct eng_gen *g, int reason) {
     g->finished = 1;
+    /* the end of a reply: where the next turn resumes a recurrent model's state from, even
+     * when its template renders the reply differently (a checkpoint; no-op otherwise) */
+    eng_ctx_checkpoint(g->c);
     gen_send_stats(g);
     int32_t r = reason;
     gen_write_frame(g, ENG_EV_DONE, &r, sizeof r);

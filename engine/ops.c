@@ -683,3 +683,42 @@ void ops_attn_mix(const void *v, size_t stride, int f16, int n_pos, const float 
     ops_attn_mix_acc(v, stride, f16, 0, n_pos, p, hd, acc);
     ops_attn_mix_reduce(acc, hd, o);
 }
+
+void ops_moe_route(int n_expert, int k, float *p, const float *sel_bias, int gating, int norm,
+                   float scale, int *sel, float *w) {
+    if (gating == 1)
+        ops_softmax(n_expert, p, 0);
+    else if (gating == 2)
+        for (int e = 0; e < n_expert; e++)
+            p[e] = 1.0f / (1.0f + expf(-p[e]));
+    /* the k largest (with the selection bias, which the weights do not see), best first; ties
+     * go to the lower id */
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        float bv = 0;
+        for (int e = 0; e < n_expert; e++) {
+            int taken = 0;
+            for (int q = 0; q < j && !taken; q++)
+                taken = sel[q] == e;
+            const float v = sel_bias ? p[e] + sel_bias[e] : p[e];
+            if (!taken && (best < 0 || v > bv))
+                best = e, bv = v;
+        }
+        sel[j] = best;
+        w[j] = p[best];
+    }
+    if (gating == 3)
+        ops_softmax(k, w, 0);
+    if (norm) {   /* as llama.cpp: the sum clamped to F16's smallest normal */
+        float sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += w[j];
+        if (sum < 6.103515625e-5f)
+            sum = 6.103515625e-5f;
+        for (int j = 0; j < k; j++)
+            w[j] /= sum;
+    }
+    if (scale != 0.0f && scale != 1.0f)
+        for (int j = 0; j < k; j++)
+            w[j] *= scale;
+}

@@ -75,4 +75,12 @@ void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, con
                       int hd, float *acc);
 void ops_attn_mix_reduce(const float *acc, int hd, float *o);
 
+/* Mixture-of-experts routing of one token, as llama.cpp's build_moe_ffn: p (n_expert router
+ * logits) becomes the probabilities (gating 1: softmax, 2: sigmoid, 3: the logits as they are,
+ * softmax over the k chosen); the k largest p + sel_bias (NULL: none; the bias only chooses),
+ * best first, ties to the lower id, into sel; their weights (p, unbiased) into w, renormalized
+ * to sum 1 when norm (the sum clamped at 6.1e-5), times scale when it is neither 0 nor 1. */
+void ops_moe_route(int n_expert, int k, float *p, const float *sel_bias, int gating, int norm,
+                   float scale, int *sel, float *w);
+
 #endif

@@ -276,3 +276,48 @@ TEST(ops_recurrent_matches_double) {
         free(S), free(Sd), free(T), free(Td);
     }
 }
+
+/* Routing: softmax top-k with renormalization, ties to the lower id, k = n_expert, sigmoid with
+ * a selection bias that chooses but does not weigh, softmax over the chosen (gpt-oss), the
+ * clamped sum, the weight scale. */
+TEST(ops_moe_route_cases) {
+    int sel[8];
+    float w[8];
+    /* softmax, k 2 of 4, renormalized: the two largest, their share of the pair */
+    float p[4] = {1.0f, 3.0f, 2.0f, 0.0f};
+    ops_moe_route(4, 2, p, NULL, 1, 1, 0.0f, sel, w);
+    CHECK(sel[0] == 1 && sel[1] == 2);
+    CHECK(fabsf(w[0] - 1.0f / (1.0f + expf(-1.0f))) < 1e-6f && fabsf(w[0] + w[1] - 1.0f) < 1e-6f);
+    /* ties go to the lower id, in order */
+    float t[5] = {0.5f, 2.0f, 2.0f, 2.0f, 1.0f};
+    ops_moe_route(5, 3, t, NULL, 1, 0, 0.0f, sel, w);
+    CHECK(sel[0] == 1 && sel[1] == 2 && sel[2] == 3);
+    CHECK(w[0] == w[1] && w[1] == w[2]);
+    /* k = n_expert: every expert once, best first, weights summing to 1 */
+    float a[4] = {0.1f, -1.0f, 0.7f, 0.2f};
+    ops_moe_route(4, 4, a, NULL, 1, 1, 0.0f, sel, w);
+    CHECK(sel[0] == 2 && sel[1] == 3 && sel[2] == 0 && sel[3] == 1);
+    CHECK(fabsf(w[0] + w[1] + w[2] + w[3] - 1.0f) < 1e-6f);
+    /* without renormalization the weights are the full softmax's */
+    float b[4] = {0.1f, -1.0f, 0.7f, 0.2f};
+    ops_moe_route(4, 1, b, NULL, 1, 0, 0.0f, sel, w);
+    double den = exp(0.1) + exp(-1.0) + exp(0.7) + exp(0.2);
+    CHECK(sel[0] == 2 && fabs(w[0] - exp(0.7) / den) < 1e-6);
+    /* sigmoid + selection bias: the bias picks expert 0, its weight is its own sigmoid */
+    float g[3] = {0.0f, 1.0f, 0.5f}, bias[3] = {2.0f, 0.0f, 0.0f};
+    ops_moe_route(3, 2, g, bias, 2, 0, 0.0f, sel, w);
+    CHECK(sel[0] == 0 && sel[1] == 1);
+    CHECK(fabsf(w[0] - 0.5f) < 1e-6f && fabsf(w[1] - 1.0f / (1.0f + expf(-1.0f))) < 1e-6f);
+    /* gpt-oss: top-k of the raw logits, softmax over the chosen */
+    float o[4] = {5.0f, 1.0f, 4.0f, -3.0f};
+    ops_moe_route(4, 2, o, NULL, 3, 0, 0.0f, sel, w);
+    CHECK(sel[0] == 0 && sel[1] == 2);
+    CHECK(fabsf(w[0] - 1.0f / (1.0f + expf(-1.0f))) < 1e-6f);
+    /* sigmoid weights near 0 renormalized by the clamped sum, then scaled */
+    float z[2] = {-30.0f, -31.0f};
+    ops_moe_route(2, 2, z, NULL, 2, 1, 2.5f, sel, w);
+    CHECK(isfinite(w[0]) && isfinite(w[1]) && w[0] < 1e-6f);
+    float y[2] = {0.0f, 0.0f};
+    ops_moe_route(2, 2, y, NULL, 1, 1, 2.5f, sel, w);
+    CHECK(fabsf(w[0] - 1.25f) < 1e-6f && fabsf(w[1] - 1.25f) < 1e-6f);
+}
