@@ -726,7 +726,7 @@ static void put_nonfinite(struct jsb *b, double f, int upper, const char *flags,
     pad_put(b, &s, width, strchr(flags, '-') != NULL);
 }
 
-jstr *jb_percent(struct jrender *r, const jstr *fmt, jv args) {
+jstr *jb_percent(struct jrender *r, const jstr *fmt, jv args, int escape) {
     jv *av = &args;
     size_t an = 1, ai = 0;
     int is_map = args.k == JK_DICT || args.k == JK_LIST;
@@ -819,6 +819,8 @@ jstr *jb_percent(struct jrender *r, const jstr *fmt, jv args) {
         case 'r':
         case 'a': {
             jstr *t = conv == 's' ? jv_to_str(r, val) : jv_to_repr(r, val);
+            if (escape && !(val.k == JK_STR && val.safe)) /* Markup % x escapes x */
+                t = html_escape(r, t);
             if (prec >= 0) {
                 size_t cnt;
                 size_t *o = char_offsets(r, t, &cnt);
@@ -943,7 +945,7 @@ struct fspec {
     uint32_t fill;
     char align;     /* 0 < > ^ = */
     char sign;      /* 0 + - ' ' */
-    int alt, zero;
+    int alt, zero, has_fill;
     int64_t width, prec;
     char group;     /* 0 , _ */
     char type;      /* 0 or the type letter */
@@ -960,6 +962,7 @@ static void spec_parse(struct jrender *r, const jstr *sp, struct fspec *f) {
     size_t k0 = n ? u8_next(s, n, 0, &c0) : 0;
     if (n > k0 && strchr("<>^=", s[k0]) && s[k0]) {
         f->fill = c0;
+        f->has_fill = 1;
         f->align = s[k0];
         i = k0 + 1;
     } else if (n && strchr("<>^=", s[0]) && s[0]) {
@@ -1004,7 +1007,7 @@ static void spec_pad(struct jsb *b, const jstr *body, const struct fspec *f, cha
                      size_t sign_len) {
     int64_t n = (int64_t)u8_count(body->s, body->len);
     char align = f->align ? f->align : f->zero ? '=' : def_align;
-    uint32_t fill = f->align ? f->fill : f->zero ? '0' : ' ';
+    uint32_t fill = f->has_fill ? f->fill : f->zero ? '0' : ' ';
     int64_t pad = f->width > n ? f->width - n : 0, left = 0;
     if (align == '>')
         left = pad;
@@ -1024,11 +1027,11 @@ static void spec_pad(struct jsb *b, const jstr *body, const struct fspec *f, cha
         put_cp(b, fill, T);
 }
 
-/* digits with a thousands separator every three */
-static void group_digits(char *buf, size_t cap, const char *digits, char sep) {
+/* digits with a separator every `every` (3: thousands; 4 for b, o, x) */
+static void group_digits(char *buf, size_t cap, const char *digits, char sep, size_t every) {
     size_t n = strlen(digits), o = 0;
     for (size_t i = 0; i < n && o + 2 < cap; i++) {
-        if (i && (n - i) % 3 == 0)
+        if (i && (n - i) % every == 0)
             buf[o++] = sep;
         buf[o++] = digits[i];
     }
@@ -1101,8 +1104,11 @@ static void format_value(struct jrender *r, struct jsb *b, jv v, const jstr *spe
             snprintf(digits, sizeof digits, "%" PRIX64, mag);
         else
             jr_fail(r, "Unknown format code '%c' for object of type 'int'", t);
+        if (f.group && f.group == ',' && strchr("box", t | 0x20))
+            jr_fail(r, "Cannot specify ',' with '%c'.", t);
         if (f.group)
-            group_digits(grouped, sizeof grouped, digits, f.group);
+            group_digits(grouped, sizeof grouped, digits, f.group,
+                         strchr("box", t | 0x20) ? 4 : 3);
         else
             snprintf(grouped, sizeof grouped, "%s", digits);
         const char *sgn = x < 0 ? "-" : f.sign == '+' ? "+" : f.sign == ' ' ? " " : "";
@@ -1149,7 +1155,7 @@ static void format_value(struct jrender *r, struct jsb *b, jv v, const jstr *spe
             size_t il = (size_t)(dot - num);
             memcpy(ip, num, il);
             ip[il] = 0;
-            group_digits(g, sizeof g, ip, f.group);
+            group_digits(g, sizeof g, ip, f.group, 3);
             snprintf(body, sizeof body, "%s%s%s", sgn, g, dot);
         } else
             snprintf(body, sizeof body, "%s%s", sgn, num);
@@ -1696,7 +1702,7 @@ static jv f_format(struct jrender *r, jv x, struct jargv *a) {
         l->n = a->n_pos;
         args = jv_tuple(l);
     }
-    jv v = jv_str(jb_percent(r, s, args));
+    jv v = jv_str(jb_percent(r, s, args, x.k == JK_STR && x.safe));
     v.safe = x.k == JK_STR && x.safe;
     return v;
 }

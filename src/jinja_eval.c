@@ -322,7 +322,7 @@ static jv ev_binop(struct jrender *r, int op, jv a, jv b) {
         break;
     case OP_MOD:
         if (a.k == JK_STR) {
-            jv v = jv_str(jb_percent(r, a.u.s, b));
+            jv v = jv_str(jb_percent(r, a.u.s, b, a.safe));
             v.safe = a.safe;
             return v;
         }
@@ -452,6 +452,39 @@ static jv attr_only(struct jrender *r, jv obj, const jstr *name) {
     case JK_CYCLER:
         if (js_eqc(name, "current"))
             return obj.u.cy->v[obj.u.cy->pos];
+        break;
+    case JK_MACRO: {
+        const struct jnode *def = obj.u.m->def;
+        if (js_eqc(name, "name"))
+            return jv_str(obj.u.m->name);
+        if (js_eqc(name, "arguments")) {
+            struct jlist *l = jl_new(&r->a, def->sig->n);
+            for (size_t i = 0; i < def->sig->n; i++)
+                l->v[l->n++] = jv_str(def->sig->name[i]);
+            return jv_tuple(l);
+        }
+        if (js_eqc(name, "catch_kwargs"))
+            return jv_bool(def->flags & MAC_KWARGS);
+        if (js_eqc(name, "catch_varargs"))
+            return jv_bool(def->flags & MAC_VARARGS);
+        if (js_eqc(name, "caller"))
+            return jv_bool(def->flags & MAC_CALLER);
+        break;
+    }
+    case JK_INT:
+    case JK_BOOL:
+        if (js_eqc(name, "real") || js_eqc(name, "numerator"))
+            return jv_int(obj.u.i);
+        if (js_eqc(name, "imag"))
+            return jv_int(0);
+        if (js_eqc(name, "denominator"))
+            return jv_int(1);
+        break;
+    case JK_FLOAT:
+        if (js_eqc(name, "real"))
+            return obj;
+        if (js_eqc(name, "imag"))
+            return jv_float(0.0);
         break;
     default:
         break;

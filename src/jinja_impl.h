@@ -421,8 +421,8 @@ jv jb_method(struct jrender *r, jv obj, const jstr *name);
 jv jb_call(struct jrender *r, struct jfunc *f, struct jargv *a);  /* a global or a method */
 jv jb_global(struct jarena *a, int id);
 const char *jb_func_name(int id);
-/* Python's str % args */
-jstr *jb_percent(struct jrender *r, const jstr *fmt, jv args);
+/* Python's str % args (escape: fmt is Markup, which escapes what %s and %r insert) */
+jstr *jb_percent(struct jrender *r, const jstr *fmt, jv args, int escape);
 jstr *jb_lower(struct jrender *r, const jstr *s);
 jv jb_escape(struct jrender *r, jv v);     /* markupsafe.escape: a Markup string */
 

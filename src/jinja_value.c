@@ -866,8 +866,21 @@ void jv_put_repr(struct jrender *r, struct jsb *b, jv v, int depth) {
         put_str_repr(b, v.u.m->name);
         jsb_putc(b, '>', T);
         return;
-    case JK_FUNC:
-        jsb_printf(b, T, "<built-in function %s>", jb_func_name(v.u.fn->id));
+    case JK_FUNC: /* Python's reprs, with an address of our own */
+        if (v.u.fn->self.k != JK_NONE)
+            jsb_printf(b, T, "<built-in method %s of %s object at %p>", jb_func_name(v.u.fn->id),
+                       jv_type_name(v.u.fn->self), (void *)v.u.fn->self.u.s);
+        else if (!strcmp(jb_func_name(v.u.fn->id), "range") ||
+                 !strcmp(jb_func_name(v.u.fn->id), "dict"))
+            jsb_printf(b, T, "<class '%s'>", jb_func_name(v.u.fn->id));
+        else if (!strcmp(jb_func_name(v.u.fn->id), "namespace"))
+            jsb_puts(b, "<class 'jinja2.utils.Namespace'>", T);
+        else if (!strcmp(jb_func_name(v.u.fn->id), "cycler") ||
+                 !strcmp(jb_func_name(v.u.fn->id), "joiner"))
+            jsb_printf(b, T, "<class 'jinja2.utils.%c%s'>", jb_func_name(v.u.fn->id)[0] - 32,
+                       jb_func_name(v.u.fn->id) + 1);
+        else
+            jsb_printf(b, T, "<function %s at %p>", jb_func_name(v.u.fn->id), (void *)v.u.fn);
         return;
     case JK_LOOP:
         jsb_printf(b, T, "<LoopContext %zu/%zu>", v.u.lp->i + 1, v.u.lp->n);
