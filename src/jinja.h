@@ -16,7 +16,7 @@
  * Errors: a function that fails returns -1 and writes one line to err (err_len bytes, always
  * NUL-terminated when err_len > 0): "LINE:COL: message" when it concerns a place in the
  * template (COL counts UTF-8 characters, both from 1), e.g. "12:5: System role not supported"
- * for the template's own raise_exception.
+ * for the template's own raise_exception (whose message is kept as the template wrote it).
  *
  * Threads: none are started. A jinja_tmpl and a jinja_ctx are read-only during jinja_render,
  * so any number of threads may render the same template and context at once; changing a

@@ -307,8 +307,8 @@ static jv ev_binop(struct jrender *r, int op, jv a, jv b) {
         }
         if ((a.k == JK_LIST && b.k == JK_LIST) || (a.k == JK_TUPLE && b.k == JK_TUPLE)) {
             struct jlist *l = jl_new(&r->a, a.u.l->n + b.u.l->n);
-            memcpy(l->v, a.u.l->v, a.u.l->n * sizeof(jv));
-            memcpy(l->v + a.u.l->n, b.u.l->v, b.u.l->n * sizeof(jv));
+            jv_copy(l->v, a.u.l->v, a.u.l->n);
+            jv_copy(l->v + a.u.l->n, b.u.l->v, b.u.l->n);
             l->n = a.u.l->n + b.u.l->n;
             jr_step(r, l->n);
             return a.k == JK_LIST ? jv_list(l) : jv_tuple(l);
@@ -761,7 +761,7 @@ static jv loop_call(struct jrender *r, struct jloop *lp, struct jargv *a) {
         jr_fail(r, "loop() takes exactly one argument (%zu given)", a->n_pos + a->n_kw);
     jv *items;
     size_t cnt;
-    jv_iterate(r, a->pos[0], &items, &cnt);
+    jv_iterate_view(r, a->pos[0], &items, &cnt);
     struct jsb buf, *saved = r->out;
     jsb_init(&buf, &r->a, r->lim.max_output);
     r->out = &buf;
@@ -1017,26 +1017,32 @@ jv ev_test_call(struct jrender *r, int id, jv x, struct jargv *a) {
 
 /* ---- statements ---- */
 
+/* Runs the loop n over items[0..cnt) (borrowed, not changed). One scope serves every
+ * iteration, emptied at the start of each: a set in one iteration is gone in the next, as in
+ * jinja2, and a macro defined in the body sees the variables' latest values, as Python's
+ * closures do. */
 static void loop_run(struct jrender *r, const struct jnode *n, jv *items, size_t cnt,
                      int depth0, struct jscope *outer) {
+    struct jscope *s = scope_new(r, outer), *saved = r->scope;
     if (n->c) { /* for x in y if cond: the items that pass */
+        jv *kept = ja_raw(&r->a, ja_mul(&r->a, cnt ? cnt : 1, sizeof(jv)));
         size_t k = 0;
         for (size_t i = 0; i < cnt; i++) {
-            struct jscope *s = scope_new(r, outer);
+            jd_clear(&s->vars);
             bind(r, n->a, items[i], s);
-            struct jscope *saved = r->scope;
             r->scope = s;
             int keep = jv_truth(ev_expr(r, n->c));
             r->scope = saved;
             if (keep)
-                items[k++] = items[i];
+                kept[k++] = items[i];
         }
+        items = kept;
         cnt = k;
     }
     if (!cnt) {
         if (n->nw) {
-            struct jscope *saved = r->scope;
-            r->scope = scope_new(r, outer);
+            jd_clear(&s->vars);
+            r->scope = s;
             ex_body(r, n->w, n->nw);
             r->scope = saved;
         }
@@ -1050,10 +1056,9 @@ static void loop_run(struct jrender *r, const struct jnode *n, jv *items, size_t
     lp->scope = outer;
     jv loopv = {JK_LOOP, 0, {.lp = lp}};
     jstr *loop_name = js_cstr(&r->a, "loop", 0);
-    struct jscope *saved = r->scope;
     for (size_t i = 0; i < cnt; i++) {
         jr_step(r, 1);
-        struct jscope *s = scope_new(r, outer);
+        jd_clear(&s->vars);
         lp->i = i;
         scope_set(r, s, loop_name, loopv);
         bind(r, n->a, items[i], s);
@@ -1087,7 +1092,7 @@ static int ex_stmt(struct jrender *r, const struct jnode *n) {
         r->at = n;
         jv *items;
         size_t cnt;
-        jv_iterate(r, it, &items, &cnt);
+        jv_iterate_view(r, it, &items, &cnt);
         depth_enter(r);
         loop_run(r, n, items, cnt, 0, r->scope);
         r->depth--;
@@ -1178,6 +1183,61 @@ static int ex_body(struct jrender *r, struct jnode *const *v, size_t n) {
             return flow;
     }
     return FLOW_NORMAL;
+}
+
+/* ---- binding arguments (for the builtins) ---- */
+
+/* Binds a's arguments to names[0..n) (the parameters after the value): out[i] is the argument
+ * or JV_ABSENT. Fails like Python on too many, unknown or repeated arguments. */
+void ev_bind_args(struct jrender *r, const char *fname, struct jargv *a,
+                      const char *const *names, size_t n, jv *out) {
+    if (a->n_pos > n)
+        jr_fail(r, "%s() takes at most %zu argument%s (%zu given)", fname, n, n == 1 ? "" : "s",
+                a->n_pos);
+    for (size_t i = 0; i < n; i++)
+        out[i] = i < a->n_pos ? a->pos[i] : JV_ABSENT;
+    for (size_t k = 0; k < a->n_kw; k++) {
+        size_t i = 0;
+        while (i < n && !js_eqc(a->kw_name[k], names[i]))
+            i++;
+        if (i == n)
+            jr_fail(r, "%s() got an unexpected keyword argument '%s'", fname, a->kw_name[k]->s);
+        if (out[i].k != JK_ABSENT)
+            jr_fail(r, "%s() got multiple values for argument '%s'", fname, names[i]);
+        out[i] = a->kw[k];
+    }
+}
+
+void ev_no_args(struct jrender *r, const char *fname, struct jargv *a) {
+    if (a->n_pos || a->n_kw)
+        jr_fail(r, "%s() takes no arguments (%zu given)", fname, a->n_pos + a->n_kw);
+}
+
+int64_t ev_arg_int(struct jrender *r, jv v, int64_t def, const char *what) {
+    if (v.k == JK_ABSENT || v.k == JK_NONE)
+        return def;
+    if (v.k == JK_INT || v.k == JK_BOOL)
+        return v.u.i;
+    if (v.k == JK_UNDEF)
+        ev_fail_undef(r, v);
+    jr_fail(r, "'%s' object cannot be interpreted as an integer (%s)", jv_type_name(v), what);
+}
+
+const jstr *ev_arg_str(struct jrender *r, jv v, const char *what) {
+    if (v.k == JK_STR)
+        return v.u.s;
+    if (v.k == JK_UNDEF)
+        ev_fail_undef(r, v);
+    jr_fail(r, "%s must be str, not %s", what, jv_type_name(v));
+}
+
+jstr *jstr_empty(struct jrender *r) {
+    return js_new(&r->a, "", 0, JINJA_ORIGIN_TEMPLATE);
+}
+
+/* str(x), the way filters take their value (ev_soft_str) */
+jstr *ev_soft_str(struct jrender *r, jv x) {
+    return jv_to_str(r, x);
 }
 
 /* ---- rendering ---- */

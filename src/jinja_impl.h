@@ -7,7 +7,8 @@
  * Modules: jinja_lex.c (tokens), jinja_parse.c (tree), jinja_value.c (arena, strings,
  * containers, Python repr/str/equality/ordering, JSON in and out, number formatting),
  * jinja_eval.c (statements, expressions, scopes, macros, jinja_render, contexts),
- * jinja_builtin.c (filters, tests, methods, globals, % and str.format, strftime).
+ * jinja_str.c (Python's str: algorithms, % and str.format, escaping, strftime),
+ * jinja_builtin.c (filters, tests, methods, globals).
  * Any thread; one render or parse per state. */
 #ifndef NATTER_JINJA_IMPL_H
 #define NATTER_JINJA_IMPL_H
@@ -16,6 +17,7 @@
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "jinja.h"
@@ -333,6 +335,11 @@ static inline jv jv_bool(int b) { jv v = {JK_BOOL, 0, {.i = b != 0}}; return v; 
 static inline jv jv_str(jstr *s) { jv v = {JK_STR, 0, {.s = s}}; return v; }
 jv jv_strc(struct jarena *a, const char *s);   /* template-origin C string */
 
+/* memcpy of n values (n may be 0 with NULL pointers) */
+static inline void jv_copy(jv *dst, const jv *src, size_t n) {
+    if (n)
+        memcpy(dst, src, n * sizeof *dst);
+}
 struct jlist *jl_new(struct jarena *a, size_t cap);
 void jl_push(struct jarena *a, struct jlist *l, jv v);
 jv jv_list(struct jlist *l);
@@ -341,6 +348,7 @@ jv jv_tuple2(struct jarena *a, jv x, jv y);
 
 struct jdict *jd_new(struct jarena *a);
 void jd_init(struct jdict *d);
+void jd_clear(struct jdict *d);     /* empty, keeping the memory */
 /* The value of key (NULL: absent). An unhashable key fails through fail_unhashable. */
 jv *jd_get(const struct jdict *d, jv key);
 jv *jd_gets(const struct jdict *d, const char *key, size_t len);
@@ -386,6 +394,8 @@ jv jv_from_json(struct jarena *a, const char *p, size_t n, int origin, int roles
 /* Items of an iterable (for loops, list(), join...): a fresh array *out of *n values.
  * Undefined: none. Consumes generators. Fails ("'int' object is not iterable"). */
 void jv_iterate(struct jrender *r, jv v, jv **out, size_t *n);
+/* The same, read-only: possibly the container's own array (which nothing can change). */
+void jv_iterate_view(struct jrender *r, jv v, jv **out, size_t *n);
 /* The characters of a string as one-character strings (origins kept). */
 void js_chars(struct jrender *r, const jstr *s, jv **out, size_t *n);
 jv jv_iter_new(struct jarena *a, jv *v, size_t n, int what);
@@ -408,6 +418,51 @@ jv ev_getattr(struct jrender *r, jv obj, jstr *name);
 jv ev_getitem(struct jrender *r, jv obj, jv key);
 jv ev_test_call(struct jrender *r, int id, jv x, struct jargv *a);
 
+/* Binding a builtin's arguments (jinja_eval.c): out[i] = the argument for names[i] or
+ * JK_ABSENT; Python's errors for too many, unknown or repeated ones. */
+void ev_bind_args(struct jrender *r, const char *fname, struct jargv *a,
+                  const char *const *names, size_t n, jv *out);
+void ev_no_args(struct jrender *r, const char *fname, struct jargv *a);
+static inline jv ev_arg_or(jv v, jv def) { return v.k == JK_ABSENT ? def : v; }
+int64_t ev_arg_int(struct jrender *r, jv v, int64_t def, const char *what); /* int or None */
+const jstr *ev_arg_str(struct jrender *r, jv v, const char *what);
+jstr *jstr_empty(struct jrender *r);
+jstr *ev_soft_str(struct jrender *r, jv x);                 /* str(x): strings as they are */
+
+/* ---- Python's str (jinja_str.c); all keep the origins of the bytes they copy ---- */
+
+size_t *jstr_offsets(struct jrender *r, const jstr *s, size_t *n); /* char i at [i], len at [n] */
+uint32_t jstr_cp(const jstr *s, size_t off, size_t *len);          /* the code point at off */
+enum { CASE_LOWER, CASE_UPPER, CASE_TITLE, CASE_CAPITALIZE, CASE_SWAP, CASE_TITLE_FILTER };
+jv jstr_case(struct jrender *r, jv x, int how);   /* str.lower() ...; jinja2's |title */
+enum { IS_ALPHA, IS_DIGIT, IS_ALNUM, IS_SPACE, IS_LOWER, IS_UPPER, IS_TITLE };
+int jstr_is(struct jrender *r, const jstr *s, int what);        /* str.isalpha() ... */
+int64_t jstr_wordcount(struct jrender *r, const jstr *s);       /* \w+ runs */
+jstr *jstr_escape_html(struct jrender *r, const jstr *s);
+/* strip (which: 1 left, 2 right, 3 both) chars (NULL: whitespace); the arg: None or str */
+jv jstr_strip(struct jrender *r, jv x, const jstr *chars, int which);
+const jstr *jstr_strip_arg(struct jrender *r, jv v);
+const char *jstr_find_bytes(const char *h, size_t hn, const char *n, size_t nn);
+const char *jstr_rfind_bytes(const char *h, size_t hn, const char *n, size_t nn);
+jv jstr_replace(struct jrender *r, const jstr *s, const jstr *old, const jstr *new,
+                int64_t count);
+jv jstr_split(struct jrender *r, const jstr *s, jv sep, int64_t maxsplit, int right);
+jv jstr_splitlines(struct jrender *r, const jstr *s, int keepends);
+/* the byte range of characters [start, end) (slice rules); *a > *b when empty */
+void jstr_range(struct jrender *r, const jstr *s, jv start, jv end, size_t *a, size_t *b);
+int jstr_fixes(struct jrender *r, const jstr *s, jv prefix, jv start, jv end, int ends,
+               const char *fname);                          /* startswith / endswith */
+int64_t jstr_find(struct jrender *r, const jstr *s, const jstr *sub, jv start, jv end,
+                  int right);                               /* -1: absent */
+jv jstr_pad(struct jrender *r, jv x, int64_t width, jv fill, int how); /* 0 l, 1 r, 2 c */
+jv jstr_join(struct jrender *r, const jstr *sep, jv iterable, int require_str);
+int jstr_to_int(const jstr *s, int base, int64_t *out);     /* int(s, base): 0 or -1 */
+int jstr_to_float(const jstr *s, double *out);              /* float(s): 0 or -1 */
+double ev_num_float(struct jrender *r, jv v, const char *what);
+jv ev_int_from_float(struct jrender *r, double f);          /* int(f) */
+jstr *jstr_format(struct jrender *r, const jstr *fmt, struct jargv *a, int depth);
+jstr *jstr_strftime(struct jrender *r, const jstr *fmt);    /* of r->now */
+
 /* ---- builtins (jinja_builtin.c) ---- */
 
 int jb_filter_find(const char *name, size_t len);   /* -1: unknown */
@@ -422,8 +477,8 @@ jv jb_call(struct jrender *r, struct jfunc *f, struct jargv *a);  /* a global or
 jv jb_global(struct jarena *a, int id);
 const char *jb_func_name(int id);
 /* Python's str % args (escape: fmt is Markup, which escapes what %s and %r insert) */
-jstr *jb_percent(struct jrender *r, const jstr *fmt, jv args, int escape);
-jstr *jb_lower(struct jrender *r, const jstr *s);
-jv jb_escape(struct jrender *r, jv v);     /* markupsafe.escape: a Markup string */
+jstr *jb_percent(struct jrender *r, const jstr *fmt, jv args, int escape);  /* jinja_str.c */
+jstr *jb_lower(struct jrender *r, const jstr *s);                         /* jinja_str.c */
+jv jb_escape(struct jrender *r, jv v); /* markupsafe.escape: a Markup string (jinja_str.c) */
 
 #endif

@@ -337,10 +337,10 @@ jv jv_strc(struct jarena *a, const char *s) {
 
 struct jlist *jl_new(struct jarena *a, size_t cap) {
     struct jlist *l = ja_alloc(a, sizeof *l);
-    if (cap) {
-        l->v = ja_raw(a, ja_mul(a, cap, sizeof(jv)));
-        l->cap = cap;
-    }
+    if (!cap)
+        cap = 1; /* v is never NULL */
+    l->v = ja_raw(a, ja_mul(a, cap, sizeof(jv)));
+    l->cap = cap;
     return l;
 }
 
@@ -470,6 +470,12 @@ void jd_init(struct jdict *d) {
     memset(d, 0, sizeof *d);
 }
 
+void jd_clear(struct jdict *d) {
+    d->n = 0;
+    if (d->idx)
+        memset(d->idx, 0, d->idx_cap * sizeof *d->idx);
+}
+
 struct jdict *jd_new(struct jarena *a) {
     return ja_alloc(a, sizeof(struct jdict));
 }
@@ -533,18 +539,16 @@ void jd_set(struct jarena *a, struct jdict *d, jv key, jv val) {
     d->key[d->n] = key;
     d->val[d->n] = val;
     d->n++;
-    if (d->n > 8) {
-        if (!d->idx || d->idx_cap < 2 * d->n) {
-            size_t cap = 32;
-            while (cap < 2 * d->n)
-                cap *= 2;
-            jd_index(a, d, cap);
-        } else {
-            size_t j = h & (d->idx_cap - 1);
-            while (d->idx[j])
-                j = (j + 1) & (d->idx_cap - 1);
-            d->idx[j] = (uint32_t)d->n;
-        }
+    if (d->idx && d->idx_cap >= 2 * d->n) { /* indexed (once past 8 entries): add it */
+        size_t j = h & (d->idx_cap - 1);
+        while (d->idx[j])
+            j = (j + 1) & (d->idx_cap - 1);
+        d->idx[j] = (uint32_t)d->n;
+    } else if (d->n > 8) {
+        size_t cap = 32;
+        while (cap < 2 * d->n)
+            cap *= 2;
+        jd_index(a, d, cap);
     }
 }
 
@@ -1420,12 +1424,34 @@ void js_chars(struct jrender *r, const jstr *s, jv **out, size_t *n) {
     jr_step(r, cnt);
 }
 
+void jv_iterate_view(struct jrender *r, jv v, jv **out, size_t *n) {
+    /* the container's own array where nothing can change it: the caller's data, ranges,
+     * tuples, generators' items */
+    const struct jlist *l = v.k == JK_LIST || v.k == JK_TUPLE ? v.u.l : NULL;
+    if (l && (l->frozen || l->is_range || v.k == JK_TUPLE)) {
+        *out = l->v;
+        *n = l->n;
+        jr_step(r, l->n);
+        return;
+    }
+    if (v.k == JK_ITER) {
+        struct jiter *it = v.u.it;
+        *out = it->n ? it->v + (it->what >= IT_ITEMS ? 0 : it->pos) : ja_raw(&r->a, sizeof(jv));
+        *n = it->what >= IT_ITEMS ? it->n : it->n - it->pos;
+        if (it->what < IT_ITEMS)
+            it->pos = it->n;
+        jr_step(r, *n);
+        return;
+    }
+    jv_iterate(r, v, out, n);
+}
+
 void jv_iterate(struct jrender *r, jv v, jv **out, size_t *n) {
     const jv *src = NULL;
     size_t cnt = 0;
     switch (v.k) {
     case JK_UNDEF:
-        *out = NULL;
+        *out = ja_raw(&r->a, sizeof(jv)); /* never NULL: callers do pointer arithmetic */
         *n = 0;
         return;
     case JK_STR:
@@ -1446,7 +1472,7 @@ void jv_iterate(struct jrender *r, jv v, jv **out, size_t *n) {
             src = it->v;
             cnt = it->n;
         } else {
-            src = it->v + it->pos;
+            src = it->n ? it->v + it->pos : NULL;
             cnt = it->n - it->pos;
             it->pos = it->n; /* consumed */
         }

@@ -127,6 +127,10 @@ TEST(jinja_loops) {
     EXPECT("{% set ns = namespace(n=0) %}{% for i in range(5) %}{% set ns.n = ns.n + i %}"
            "{% endfor %}{{ ns.n }} {{ ns }}", NULL, "10 <Namespace {'n': 10}>");
     EXPECT("{% for m in messages %}{{ m.role[0] }}{% endfor %}", conv, "sua");
+    /* one scope per loop, emptied each iteration, with more than 8 names (a hashed dict) */
+    EXPECT("{% for i in range(3) %}{{ i }}{{ a is defined }}{% set a = 1 %}{% set b = 2 %}"
+           "{% set c = 3 %}{% set d = 4 %}{% set e = 5 %}{% set f = 6 %}{% set g = 7 %}"
+           "{% set h = 8 %}{% set j = 9 %}{% endfor %}", NULL, "0False1False2False");
     EXPECT("{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set x, (y, z) = [1, [2, 3]] %}{{ x + y + z }}",
            NULL, "126");
 }
