@@ -1,5 +1,5 @@
 /* src/cmd_template.c — `natter template list|show|render|detect` and `natter prompts`: the CLI
- * over src/prompts.h. Conversation JSON passes the strict check of json_syntax.h, then is read
+ * over src/prompts.h (render --jinja / -m goes to src/cmd_jinja.c). Conversation JSON passes the strict check of json_syntax.h, then is read
  * through SQLite's JSON functions (json_each on an in-memory database). Main thread. */
 #include <errno.h>
 #include <sqlite3.h>
@@ -17,7 +17,8 @@
 
 static const char template_usage[] =
     "template list | show NAME | render NAME [--no-assistant] < conversation.json | "
-    "detect FILE.gguf|FILE.jinja";
+    "render --jinja FILE.jinja | -m MODEL.gguf [--bos S] [--eos S] [--no-assistant] "
+    "[--now TIME] [--var NAME=JSON]... < conversation.json | detect FILE.gguf|FILE.jinja";
 
 /* Loads the registry and reports every malformed file on stderr (natter goes on without it). */
 static void load_reporting(void) {
@@ -165,6 +166,10 @@ out:
 static int template_render(int argc, char **argv) {
     const char *name = NULL;
     int add_assistant = 1;
+    for (int i = 2; i < argc; i++) /* a Jinja template: src/cmd_jinja.c */
+        if (!strcmp(argv[i], "--jinja") || !strcmp(argv[i], "-m") ||
+            !strcmp(argv[i], "--model"))
+            return cmd_template_render_jinja(argc, argv);
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--no-assistant"))
             add_assistant = 0;

@@ -23,6 +23,7 @@ for t in $targets; do
         fuzz_model) set -- "$@" -max_len=262144 ;;
         fuzz_gguf) set -- "$@" -max_len=65536 ;;
         fuzz_tokenizer) set -- "$@" -max_len=512 ;; # ~5 ms per KiB under ASan: keep inputs short
+        fuzz_jinja) set -- "$@" -max_len=16384 ;;   # real chat templates run to 10+ KiB
         *) set -- "$@" -max_len=8192 ;;
     esac
     dict=tests/fuzz/$t.dict

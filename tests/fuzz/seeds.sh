@@ -22,7 +22,7 @@ tiny_gguf() {
 }
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
-    "$out/fuzz_import" "$out/fuzz_reasoning"
+    "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja"
 {
     tiny_gguf > "$out/fuzz_gguf/tiny"
     n=$(wc -c < "$out/fuzz_gguf/tiny")
@@ -91,12 +91,20 @@ if [ -n "$shared" ]; then
     for t in "$shared"/chat-templates/jinja/*.jinja; do
         cp "$t" "$out/fuzz_template/$(basename "$t")"
     done
+    # Jinja engine: the real chat templates, both collections
+    for t in "$shared"/chat-templates/jinja/*.jinja "$shared"/chat-templates/jinja-hf/*.jinja; do
+        cp "$t" "$out/fuzz_jinja/$(basename "$t")"
+    done
 fi
 printf '\000\003<s>[INST] <<SYS>>\n<|im_start|>user\n\377\376\300\200 caf\303\251 \360\237\230\200<|eot_id|>' \
     > "$out/fuzz_tokenizer/special"
 printf '\011\001Once upon a time, there was a little girl.' > "$out/fuzz_tokenizer/stories"
 printf '{%% for m in messages %%}<|{{ m.role }}|>{{ m.content }}{%% endfor %%}' \
     > "$out/fuzz_template/minimal"
+printf '{%% for m in messages if m.content is string %%}{{ loop.index }}:{{ m.content|trim|tojson }}{%% endfor %%}' \
+    > "$out/fuzz_jinja/minimal"
+printf '{%% macro f(a, b=2) %%}{{ a ~ b ~ caller() }}{%% endmacro %%}{%% call f(1) %%}x{%% endcall %%}{%% set ns = namespace(n=0) %%}{{ "%%s|{:>4}" %% 1 }}{{ tools|map(attribute="function")|list|tojson(indent=2) }}' \
+    > "$out/fuzz_jinja/features"
 cp prompts/templates/*.tmpl "$out/fuzz_template/" 2>/dev/null || true
 printf '[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "caf\303\251?"}, {"role": "assistant", "content": "Yes."}]' \
     > "$out/fuzz_import/plain"
