@@ -7,8 +7,8 @@
 #              tied (Qwen3-0.6B)
 #   gemma3     gemma3, n_embd 1152, 26 layers, 4 / 1 heads of 256, n_ff 6912, window 512 on 5
 #              layers of 6, vocab 262144, tied (Gemma 3 1B)
-#   qwen3moe   qwen3moe, n_embd 2048, 12 layers (of 48), 32 / 4 heads of 128, 128 experts of
-#              768, 8 used, vocab 151936 (Qwen3-30B-A3B with a quarter of its layers)
+#   qwen3moe   qwen3moe, n_embd 2048, 6 layers (of 48), 32 / 4 heads of 128, 128 experts of
+#              768, 8 used, vocab 151936 (Qwen3-30B-A3B with an eighth of its layers)
 # Needs ROOT set; gives SCRATCH, SHAPE, THREADS, REPS, PP, TG, TYPES and VOCAB their defaults
 # (each overridable from the environment); bench_model_path TYPE prints a model's path.
 # bench_json_field FIELD pp|tg reads a `natter bench --json` (or bench/llamacpp/bench.mjs
@@ -31,8 +31,8 @@ case $SHAPE in
             bench_args="--arch gemma3 --n-embd 1152 --n-layer 26 --n-head 4 --n-head-kv 1 --head-dim 256 --n-ff 6912 --swa 512 --rope-base 1000000 --tied"
             bench_name=gemma3-1b-shape ;;
     qwen3moe) bench_vocab=vocab/ggml-vocab-qwen2.gguf
-              bench_args="--arch qwen3moe --n-embd 2048 --n-layer 12 --n-head 32 --n-head-kv 4 --head-dim 128 --n-expert 128 --n-expert-used 8 --n-ff-exp 768 --rope-base 1000000"
-              bench_name=qwen3-30b-a3b-12-layer-shape ;;
+              bench_args="--arch qwen3moe --n-embd 2048 --n-layer 6 --n-head 32 --n-head-kv 4 --head-dim 128 --n-expert 128 --n-expert-used 8 --n-ff-exp 768 --rope-base 1000000"
+              bench_name=qwen3-30b-a3b-6-layer-shape ;;
     *) echo "bench: unknown SHAPE $SHAPE (tinyllama, qwen3, gemma3, qwen3moe)" >&2; exit 2 ;;
 esac
 VOCAB=${VOCAB:-$ROOT/../shared/$bench_vocab}
