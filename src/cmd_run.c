@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat_prompt.h"
 #include "cli.h"
 #include "engine.h"
 #include "opts.h"
@@ -300,8 +301,10 @@ int cmd_run(int argc, char **argv) {
     int32_t *toks = NULL;
     int status = 1;
     struct run_save *rs = NULL;
-    const struct prompts_template *tmpl = NULL;
+    chat_prompt *cpr = NULL;
     char *chat = NULL, err[600];
+    unsigned char *mask = NULL;
+    size_t chat_len = 0;
     if (a.save && run_save_open(a.db, a.conv, &rs, err, sizeof err) != 0) {
         cli_error("%s", err); /* before the model loads: a wrong id fails fast */
         goto out;
@@ -318,35 +321,60 @@ int cmd_run(int argc, char **argv) {
         reasoning_markers_detect(&mk, jinja);
     reasoning_markers_vocab(&mk, m);
     if (rs) { /* the conversation so far and the prompt, in the model's chat template */
-        tmpl = prompts_template_for(jinja);
-        if (!tmpl) {
-            cli_error("run: no chat template is installed");
+        if (chat_prompt_new(m, NULL, &cpr, err, sizeof err)) {
+            cli_error("run: %s", err);
             goto out;
         }
-        if (run_save_render(rs, tmpl, text, &chat) != 0) {
+        if (*chat_prompt_notice(cpr))
+            cli_error("%s: %s", a.model, chat_prompt_notice(cpr));
+        struct chat_prompt_opts po = {1, a.set.think ? 1 : 0};
+        if (run_save_render(rs, cpr, &po, text, &chat, &chat_len, &mask) != 0) {
             cli_error("%s", run_save_error(rs));
             goto out;
         }
-        gp.stop = (const char *const *)tmpl->stop;
-        gp.n_stop = tmpl->n_stop;
-        size_t chat_len = strlen(chat);
-        if (!a.set.think &&
-            reasoning_prompt_no_think(&mk, reasoning_template_switch(jinja), &chat, &chat_len) < 0) {
+        const struct prompts_template *bt = chat_prompt_builtin(cpr);
+        if (bt) {   /* a Jinja template's turns end on the vocabulary's EOG tokens */
+            gp.stop = (const char *const *)bt->stop;
+            gp.n_stop = bt->n_stop;
+        }
+        const size_t before = chat_len;
+        const int jinja_sw = chat_prompt_is_jinja(cpr) && chat_prompt_has_think_switch(cpr);
+        if (!a.set.think && !jinja_sw &&
+            reasoning_prompt_no_think(&mk, chat_prompt_is_jinja(cpr) ? 0
+                                           : reasoning_template_switch(jinja), &chat,
+                                      &chat_len) < 0) {
             cli_error("run: out of memory");
             goto out;
         }
+        if (chat_len != before) {   /* what was added is the template's own text */
+            unsigned char *nm = realloc(mask, chat_len ? chat_len : 1);
+            if (!nm) {
+                cli_error("run: out of memory");
+                goto out;
+            }
+            mask = nm;
+            if (chat_len > before)
+                memset(mask + before, 0, chat_len - before);
+        }
     }
-    int n = run_tokenize(m, chat ? chat : text, chat ? strlen(chat) : len, &toks);
+    int n;
+    if (cpr) {   /* the messages' text is plain text: it cannot make control tokens */
+        if ((n = chat_prompt_tokenize(cpr, chat, chat_len, mask, &toks, err, sizeof err)) < 0)
+            cli_error("run: %s", err);
+    } else {
+        n = run_tokenize(m, text, len, &toks);
+    }
     if (n < 0) goto out;
     if (n == 0) {
         cli_error("run: the prompt is empty");
         goto out;
     }
+    chat_prompt_log(toks, n);
     if (eng_ctx_new(m, &cp, &c) != ENG_OK) {
         cli_error("%s", eng_last_error());
         goto out;
     }
-    if (rs && run_save_begin(rs, a.model, tmpl->name, text) != 0) {
+    if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text) != 0) {
         cli_error("%s", run_save_error(rs));
         goto out;
     }
@@ -390,6 +418,8 @@ int cmd_run(int argc, char **argv) {
 out:
     run_save_close(rs);
     free(chat);
+    free(mask);
+    chat_prompt_free(cpr);
     eng_ctx_free(c);
     eng_model_free(m);
     free(toks);

@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "gguf.h"
 #include "json_syntax.h"
+#include "chat_prompt.h"
+#include "engine.h"
 #include "prompts.h"
 
 #define CONV_MAX (64u << 20)  /* conversation JSON on stdin: at most 64 MiB */
@@ -18,7 +20,9 @@
 static const char template_usage[] =
     "template list | show NAME | render NAME [--no-assistant] < conversation.json | "
     "render --jinja FILE.jinja | -m MODEL.gguf [--bos S] [--eos S] [--no-assistant] "
-    "[--now TIME] [--var NAME=JSON]... < conversation.json | detect FILE.gguf|FILE.jinja";
+    "[--now TIME] [--var NAME=JSON]... < conversation.json | "
+    "tokens -m MODEL.gguf [--no-assistant] [--template NAME] [--think on|off] "
+    "< conversation.json | detect FILE.gguf|FILE.jinja";
 
 /* Loads the registry and reports every malformed file on stderr (natter goes on without it). */
 static void load_reporting(void) {
@@ -59,21 +63,25 @@ static int template_show(const char *name) {
     return 0;
 }
 
-/* The conversation: a JSON array of {"role", "content"} objects, parsed with SQLite. */
+/* The conversation: a JSON array of {"role", "content"[, "reasoning_content"]} objects, or
+ * an object {"messages": [...]}, parsed with SQLite. */
 struct conv {
     struct prompts_msg *msgs;
-    char **strs; /* owned copies: role, content, role, content, ... */
+    struct chat_msg *cmsgs;  /* the same for chat_prompt.h, with lengths and reasoning */
+    char **strs; /* owned copies: role, content, reasoning (or NULL), role, ... */
     int n;
 };
 
 static void conv_free(struct conv *c) {
-    for (int i = 0; i < 2 * c->n; i++)
+    for (int i = 0; i < 3 * c->n; i++)
         free(c->strs[i]);
     free(c->strs);
     free(c->msgs);
+    free(c->cmsgs);
+    memset(c, 0, sizeof *c);   /* freed twice is harmless */
 }
 
-static char *col_dup(sqlite3_stmt *st, int col) {
+static char *col_dup(sqlite3_stmt *st, int col, size_t *len) {
     const unsigned char *s = sqlite3_column_text(st, col);
     int n = sqlite3_column_bytes(st, col);
     char *p = malloc((size_t)n + 1);
@@ -81,6 +89,8 @@ static char *col_dup(sqlite3_stmt *st, int col) {
         memcpy(p, s ? (const char *)s : "", (size_t)n);
         p[n] = 0;
     }
+    if (len)
+        *len = (size_t)n;
     return p;
 }
 
@@ -99,17 +109,38 @@ static int conv_parse(const char *json, size_t len, struct conv *c) {
         cli_error("conversation: %s", bad);
         goto out;
     }
-    if (json_syntax_top(json, len) != '[') {
-        cli_error("conversation: expected a JSON array of {\"role\", \"content\"} objects");
+    const char top = json_syntax_top(json, len);
+    if (top != '[' && top != '{') {
+        cli_error("conversation: expected a JSON array of {\"role\", \"content\"} objects "
+                  "or {\"messages\": [...]}");
         goto out;
+    }
+    if (top == '{') {   /* {"messages": [...]}: the array must be there */
+        sqlite3_stmt *q = NULL;
+        const char *kind = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT json_type(?1, '$.messages')", -1, &q, NULL) ==
+                SQLITE_OK &&
+            sqlite3_bind_text(q, 1, json, (int)len, SQLITE_STATIC) == SQLITE_OK &&
+            sqlite3_step(q) == SQLITE_ROW)
+            kind = (const char *)sqlite3_column_text(q, 0);
+        int ok = kind && !strcmp(kind, "array");
+        sqlite3_finalize(q);
+        if (!ok) {
+            cli_error("conversation: expected a JSON array of {\"role\", \"content\"} objects "
+                      "or {\"messages\": [...]}");
+            goto out;
+        }
     }
     if (sqlite3_prepare_v2(db,
                            "SELECT type, json_type(value, '$.role'), "
                            "json_extract(value, '$.role'), json_type(value, '$.content'), "
-                           "json_extract(value, '$.content') "
-                           "FROM json_each(?1) ORDER BY key",
+                           "json_extract(value, '$.content'), "
+                           "json_type(value, '$.reasoning_content'), "
+                           "json_extract(value, '$.reasoning_content') "
+                           "FROM json_each(?1, ?2) ORDER BY key",
                            -1, &st, NULL) ||
-        sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC)) {
+        sqlite3_bind_text(st, 1, json, (int)len, SQLITE_STATIC) ||
+        sqlite3_bind_text(st, 2, top == '{' ? "$.messages" : "$", -1, SQLITE_STATIC)) {
         cli_error("sqlite: %s", sqlite3_errmsg(db));
         goto out;
     }
@@ -126,29 +157,41 @@ static int conv_parse(const char *json, size_t len, struct conv *c) {
             cli_error("conversation: message %d: \"role\" and \"content\" must be strings", i + 1);
             goto out;
         }
+        const char *t5 = (const char *)sqlite3_column_text(st, 5);
+        if (t5 && strcmp(t5, "text") && strcmp(t5, "null")) {
+            cli_error("conversation: message %d: \"reasoning_content\" must be a string", i + 1);
+            goto out;
+        }
         struct prompts_msg *m = realloc(c->msgs, (size_t)(i + 1) * sizeof *m);
         if (m)
             c->msgs = m;
-        char **s = m ? realloc(c->strs, (size_t)(2 * i + 2) * sizeof *s) : NULL;
+        struct chat_msg *cm = m ? realloc(c->cmsgs, (size_t)(i + 1) * sizeof *cm) : NULL;
+        if (cm)
+            c->cmsgs = cm;
+        char **s = cm ? realloc(c->strs, (size_t)(3 * i + 3) * sizeof *s) : NULL;
         if (!s) {
             cli_error("out of memory");
             goto out;
         }
         c->strs = s;
-        s[2 * i] = col_dup(st, 2);
-        s[2 * i + 1] = col_dup(st, 4);
+        size_t cl = 0, rl = 0;
+        const int has_r = t5 && !strcmp(t5, "text");
+        s[3 * i] = col_dup(st, 2, NULL);
+        s[3 * i + 1] = col_dup(st, 4, &cl);
+        s[3 * i + 2] = has_r ? col_dup(st, 6, &rl) : NULL;
         c->n++;
-        if (!s[2 * i] || !s[2 * i + 1]) {
+        if (!s[3 * i] || !s[3 * i + 1] || (has_r && !s[3 * i + 2])) {
             cli_error("out of memory");
             goto out;
         }
-        if (prompts_role_parse(s[2 * i]) < 0) {
+        if (prompts_role_parse(s[3 * i]) < 0) {
             cli_error("conversation: message %d: unknown role '%.40s' (system, user, "
-                      "assistant or tool)", i + 1, s[2 * i]);
+                      "assistant or tool)", i + 1, s[3 * i]);
             goto out;
         }
-        c->msgs[i].role = s[2 * i];
-        c->msgs[i].content = s[2 * i + 1];
+        c->msgs[i].role = s[3 * i];
+        c->msgs[i].content = s[3 * i + 1];
+        c->cmsgs[i] = (struct chat_msg){s[3 * i], s[3 * i + 1], cl, s[3 * i + 2], rl};
     }
     if (step != SQLITE_DONE) {
         cli_error("sqlite: %s", sqlite3_errmsg(db));
@@ -204,6 +247,77 @@ static int template_render(int argc, char **argv) {
     fwrite(out, 1, (size_t)n, stdout);
     free(out);
     return fflush(stdout) ? 1 : 0;
+}
+
+#define TOKENS_USAGE "template tokens -m MODEL.gguf [--no-assistant] [--template NAME] " \
+                     "[--think on|off] < conversation.json"
+
+/* `natter template tokens`: the token ids the chat feeds the model for a conversation (the
+ * model's own template unless --template names a built-in one), one line. */
+static int template_tokens(int argc, char **argv) {
+    const char *model = NULL, *tname = NULL;
+    struct chat_prompt_opts o = {1, -1};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && has)
+            model = argv[++i];
+        else if (!strcmp(a, "--template") && has)
+            tname = argv[++i];
+        else if (!strcmp(a, "--think") && has && (!strcmp(argv[i + 1], "on") ||
+                                                   !strcmp(argv[i + 1], "off")))
+            o.think = !strcmp(argv[++i], "on");
+        else if (!strcmp(a, "--no-assistant"))
+            o.add_generation = 0;
+        else
+            return cli_usage(TOKENS_USAGE);
+    }
+    if (!model)
+        return cli_usage(TOKENS_USAGE);
+    struct eng_model_params mp = eng_model_default_params();
+    mp.vocab_only = 1;
+    eng_model *m = NULL;
+    if (eng_model_load(model, &mp, &m) != ENG_OK) {
+        cli_error("%s: %s", model, eng_last_error());
+        return 1;
+    }
+    int rc = 1, n = 0;
+    chat_prompt *p = NULL;
+    struct conv c = {0};
+    char err[512], *json = NULL, *text = NULL;
+    unsigned char *mask = NULL;
+    int32_t *toks = NULL;
+    size_t len, tlen;
+    if (chat_prompt_new(m, tname, &p, err, sizeof err)) {
+        cli_error("%s", err);
+        goto out;
+    }
+    if (*chat_prompt_notice(p))
+        cli_error("%s: %s", model, chat_prompt_notice(p));
+    if (!(json = prompts_read_stream(stdin, CONV_MAX, &len))) {
+        cli_error("standard input: %s", errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+        goto out;
+    }
+    if (conv_parse(json, len, &c))
+        goto out;
+    if (chat_prompt_render(p, c.cmsgs, c.n, &o, &text, &tlen, &mask, err, sizeof err) ||
+        (n = chat_prompt_tokenize(p, text, tlen, mask, &toks, err, sizeof err)) < 0) {
+        cli_error("%s", err);
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        printf(i ? " %d" : "%d", (int)toks[i]);
+    putchar('\n');
+    rc = fflush(stdout) ? 1 : 0;
+out:
+    conv_free(&c);
+    free(toks);
+    free(text);
+    free(mask);
+    free(json);
+    chat_prompt_free(p);
+    eng_model_free(m);
+    return rc;
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -271,6 +385,10 @@ int cmd_template(int argc, char **argv) {
     if (!strcmp(sub, "render")) {
         load_reporting();
         return template_render(argc, argv);
+    }
+    if (!strcmp(sub, "tokens")) {
+        load_reporting();
+        return template_tokens(argc, argv);
     }
     if (!want || argc != want)
         return cli_usage(template_usage);

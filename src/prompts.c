@@ -54,11 +54,6 @@ static void sb_put(struct sbuf *b, const char *s, size_t n) {
     b->p[b->len] = 0;
 }
 
-static void sb_puts(struct sbuf *b, const char *s) {
-    if (s)
-        sb_put(b, s, strlen(s));
-}
-
 char *prompts_read_stream(FILE *f, size_t max, size_t *len) {
     struct sbuf b = {0};
     char chunk[8192];
@@ -669,22 +664,50 @@ int prompts_role_parse(const char *role) {
     return -1;
 }
 
+/* n bytes of s into b and, when m is not NULL, n bytes of `plain` into m (the origin mask). */
+static void sb_put_o(struct sbuf *b, struct sbuf *m, const char *s, size_t n, int plain) {
+    sb_put(b, s, n);
+    if (!m)
+        return;
+    char chunk[256];
+    memset(chunk, plain, sizeof chunk);
+    for (size_t done = 0; done < n;) {
+        const size_t k = n - done < sizeof chunk ? n - done : sizeof chunk;
+        sb_put(m, chunk, k);
+        done += k;
+    }
+}
+
+static void sb_puts_o(struct sbuf *b, struct sbuf *m, const char *s) {
+    if (s)
+        sb_put_o(b, m, s, strlen(s), 0);
+}
+
 long prompts_render(const struct prompts_template *t, const struct prompts_msg *msgs, int n,
                     int add_assistant, char **out) {
-    struct sbuf b = {0}, sys = {0};
+    return prompts_render_masked(t, msgs, n, add_assistant, out, NULL);
+}
+
+long prompts_render_masked(const struct prompts_template *t, const struct prompts_msg *msgs,
+                           int n, int add_assistant, char **out, unsigned char **mask) {
+    struct sbuf b = {0}, sys = {0}, bm = {0}, sm = {0};
+    struct sbuf *bmp = mask ? &bm : NULL, *smp = mask ? &sm : NULL;
     int first = 1;
     *out = NULL;
+    if (mask)
+        *mask = NULL;
     if (!t || (n > 0 && !msgs)) {
         errno = EINVAL;
         return -1;
     }
-    sb_puts(&b, t->bos);
+    sb_puts_o(&b, bmp, t->bos);
     sb_put(&b, "", 0);
+    if (bmp)
+        sb_put(bmp, "", 0);
     for (int i = 0; i < n; i++) {
         int r = prompts_role_parse(msgs[i].role);
         if (r < 0 || !msgs[i].content) {
-            free(b.p);
-            free(sys.p);
+            free(b.p), free(sys.p), free(bm.p), free(sm.p);
             errno = EINVAL;
             return -1;
         }
@@ -699,36 +722,44 @@ long prompts_render(const struct prompts_template *t, const struct prompts_msg *
                 ce--;
         }
         if (r == PROMPTS_SYSTEM && t->system_merge) {
-            sb_puts(&sys, f->prefix);
-            sb_put(&sys, c, (size_t)(ce - c));
-            sb_puts(&sys, f->suffix);
+            sb_puts_o(&sys, smp, f->prefix);
+            sb_put_o(&sys, smp, c, (size_t)(ce - c), 1);
+            sb_puts_o(&sys, smp, f->suffix);
             continue;
         }
-        sb_puts(&b, first && f->prefix_first ? f->prefix_first : f->prefix);
+        sb_puts_o(&b, bmp, first && f->prefix_first ? f->prefix_first : f->prefix);
         first = 0;
         if (r == PROMPTS_USER && sys.len) {
             sb_put(&b, sys.p, sys.len);
-            sys.len = 0;
+            if (bmp)
+                sb_put(bmp, sm.p, sm.len);
+            sys.len = sm.len = 0;
         }
-        sb_put(&b, c, (size_t)(ce - c));
-        sb_puts(&b, f->suffix);
+        sb_put_o(&b, bmp, c, (size_t)(ce - c), 1);
+        sb_puts_o(&b, bmp, f->suffix);
     }
     if (sys.len) { /* merged system text with no user turn after it: a user turn of its own */
         const struct prompts_role_fmt *u = &t->role[PROMPTS_USER];
-        sb_puts(&b, first && u->prefix_first ? u->prefix_first : u->prefix);
+        sb_puts_o(&b, bmp, first && u->prefix_first ? u->prefix_first : u->prefix);
         sb_put(&b, sys.p, sys.len);
-        sb_puts(&b, u->suffix);
+        if (bmp)
+            sb_put(bmp, sm.p, sm.len);
+        sb_puts_o(&b, bmp, u->suffix);
     }
     if (add_assistant)
-        sb_puts(&b, t->generation);
-    int oom = b.oom || sys.oom;
+        sb_puts_o(&b, bmp, t->generation);
+    int oom = b.oom || sys.oom || bm.oom || sm.oom;
     free(sys.p);
+    free(sm.p);
     if (oom) {
         free(b.p);
+        free(bm.p);
         errno = ENOMEM;
         return -1;
     }
     *out = b.p;
+    if (mask)
+        *mask = (unsigned char *)bm.p;
     return (long)b.len;
 }
 

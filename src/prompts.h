@@ -105,6 +105,11 @@ int prompts_role_parse(const char *role);
  * template, or a message has an unknown role or NULL content; ENOMEM). */
 long prompts_render(const struct prompts_template *t, const struct prompts_msg *msgs, int n,
                     int add_assistant, char **out);
+/* The same, and *mask (caller frees; NULL: not wanted) gets one byte per byte of *out: 1 where
+ * it is a message's content (plain text: never control tokens, see eng_tokenize_masked), 0
+ * where it is the template's own text. */
+long prompts_render_masked(const struct prompts_template *t, const struct prompts_msg *msgs,
+                           int n, int add_assistant, char **out, unsigned char **mask);
 
 /* The template name for a model's Jinja chat template text, chosen by markers such as
  * "<|im_start|>" or "[INST]". NULL or empty text: "completion". Text that is just a template's

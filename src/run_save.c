@@ -48,53 +48,55 @@ int run_save_open(const char *db, const char *conv, struct run_save **out, char 
     return 0;
 }
 
-/* The history as prompts messages; role and content are copies the history owns. */
+/* The history as chat messages; role, content and reasoning are copies the history owns. */
 struct history {
-    struct prompts_msg *msgs;
+    struct chat_msg *msgs;
     int n, cap;
 };
 
-static int history_push(struct history *h, const char *role, const char *content) {
+static int history_push(struct history *h, const char *role, const char *content,
+                        const char *reasoning) {
     if (h->n == h->cap) {
         int cap = h->cap ? 2 * h->cap : 16;
-        struct prompts_msg *m = realloc(h->msgs, (size_t)cap * sizeof *m);
+        struct chat_msg *m = realloc(h->msgs, (size_t)cap * sizeof *m);
         if (!m)
             return -1;
         h->msgs = m;
         h->cap = cap;
     }
-    char *r = strdup(role), *c = strdup(content);
-    if (!r || !c) {
-        free(r);
-        free(c);
+    char *r = strdup(role), *c = strdup(content), *th = reasoning ? strdup(reasoning) : NULL;
+    if (!r || !c || (reasoning && !th)) {
+        free(r), free(c), free(th);
         return -1;
     }
-    h->msgs[h->n++] = (struct prompts_msg){r, c};
+    h->msgs[h->n++] = (struct chat_msg){r, c, strlen(c), th, th ? strlen(th) : 0};
     return 0;
 }
 
 static int history_msg(const struct store_msg *m, void *ud) {
-    return history_push(ud, m->role, m->content) ? 1 : 0;
+    return history_push(ud, m->role, m->content, m->reasoning) ? 1 : 0;
 }
 
 static void history_free(struct history *h) {
     for (int i = 0; i < h->n; i++) {
         free((char *)h->msgs[i].role);
         free((char *)h->msgs[i].content);
+        free((char *)h->msgs[i].reasoning);
     }
     free(h->msgs);
 }
 
-int run_save_render(struct run_save *rs, const struct prompts_template *t, const char *prompt,
-                    char **text) {
+int run_save_render(struct run_save *rs, chat_prompt *cp, const struct chat_prompt_opts *o,
+                    const char *prompt, char **text, size_t *len, unsigned char **mask) {
     struct history h = {0};
     int r = 0;
     *text = NULL;
+    *mask = NULL;
     if (*rs->id) {
         struct store_conv c;
         if (store_conv_get(rs->s, rs->id, &c) != 0)
             return rs_fail(rs);
-        if (c.system_prompt && history_push(&h, "system", c.system_prompt))
+        if (c.system_prompt && history_push(&h, "system", c.system_prompt, NULL))
             r = -1;
         store_conv_clear(&c);
         if (r == 0) {
@@ -106,17 +108,18 @@ int run_save_render(struct run_save *rs, const struct prompts_template *t, const
         }
     }
     if (r == 0)
-        r = history_push(&h, "user", prompt);
+        r = history_push(&h, "user", prompt, NULL);
     if (r != 0) {
         history_free(&h);
         snprintf(rs->err, sizeof rs->err, "out of memory");
         return -1;
     }
-    long n = prompts_render(t, h.msgs, h.n, 1, text);
+    char err[512];
+    int rc = chat_prompt_render(cp, h.msgs, h.n, o, text, len, mask, err, sizeof err);
     history_free(&h);
-    if (n < 0) {
-        snprintf(rs->err, sizeof rs->err, "cannot render conversation %s with template '%s'",
-                 rs->id, t->name);
+    if (rc) {
+        snprintf(rs->err, sizeof rs->err, "conversation %s: %s", *rs->id ? rs->id : "(new)",
+                 err);
         return -1;
     }
     return 0;

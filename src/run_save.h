@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "prompts.h"
+#include "chat_prompt.h"
 #include "store.h"
 
 struct run_save;
@@ -20,10 +20,10 @@ const char *run_save_error(const struct run_save *rs);
 /* The conversation's id ("" until run_save_begin creates a new one). */
 const char *run_save_id(const struct run_save *rs);
 
-/* The conversation's history plus the new user prompt, rendered with t and ending with the
- * assistant's turn, into *text (caller frees). */
-int run_save_render(struct run_save *rs, const struct prompts_template *t, const char *prompt,
-                    char **text);
+/* The conversation's history (with each reply's reasoning) plus the new user prompt, rendered
+ * by cp with o, into *text, *len and *mask (which bytes are the messages'; caller frees both). */
+int run_save_render(struct run_save *rs, chat_prompt *cp, const struct chat_prompt_opts *o,
+                    const char *prompt, char **text, size_t *len, unsigned char **mask);
 
 /* Saves the user's prompt (creating the conversation, with model and template, when there was
  * no --conv) and starts the assistant's reply. */

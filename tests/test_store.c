@@ -657,17 +657,27 @@ TEST(store_run_save_history_and_reply) {
     CHECK(store_msg_add(s, a, "assistant", "A1", 0) > 0);
     store_close(s);
 
-    const struct prompts_template *t = prompts_template_find("chatml");
-    CHECK(t != NULL);
+    chat_prompt *cp = NULL, *cpc = NULL;
+    char cerr[256];
+    CHECK(chat_prompt_new(NULL, "chatml", &cp, cerr, sizeof cerr) == 0);
+    CHECK(chat_prompt_new(NULL, "completion", &cpc, cerr, sizeof cerr) == 0);
+    struct chat_prompt_opts po = {1, -1};
     struct run_save *rs;
     char pre[4] = {a[0], a[1], a[2], 0};
     CHECK_EQ_INT(run_save_open(path, pre, &rs, NULL, 0), 0);
     char *text = NULL;
-    CHECK_EQ_INT(run_save_render(rs, t, "Q2", &text), 0);
+    unsigned char *mask = NULL;
+    size_t tlen = 0;
+    CHECK_EQ_INT(run_save_render(rs, cp, &po, "Q2", &text, &tlen, &mask), 0);
     CHECK_STR_EQ(text, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n"
                        "<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n"
                        "<|im_start|>assistant\n");
+    /* the messages' bytes are plain text, the format's are not */
+    const char *q2 = strstr(text, "Q2");
+    CHECK(q2 && mask[q2 - text] == 1 && mask[q2 - text + 1] == 1 && mask[q2 - text + 2] == 0);
+    CHECK(mask[0] == 0 && tlen == strlen(text));
     free(text);
+    free(mask);
     CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "chatml", "Q2"), 0);
     CHECK_EQ_INT(run_save_append(rs, "A", 1), 0);
     CHECK_EQ_INT(run_save_append(rs, "2", 1), 0);
@@ -683,9 +693,12 @@ TEST(store_run_save_history_and_reply) {
 
     /* without --conv: a new conversation holding the exchange */
     CHECK_EQ_INT(run_save_open(path, NULL, &rs, NULL, 0), 0);
-    CHECK_EQ_INT(run_save_render(rs, prompts_template_find("completion"), "Once", &text), 0);
+    CHECK_EQ_INT(run_save_render(rs, cpc, &po, "Once", &text, &tlen, &mask), 0);
     CHECK_STR_EQ(text, "Once");
     free(text);
+    free(mask);
+    chat_prompt_free(cp);
+    chat_prompt_free(cpc);
     CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "completion", "Once"), 0);
     CHECK_EQ_INT(run_save_append(rs, " upon", 5), 0);
     run_save_close(rs); /* closed mid-reply: the text is kept, unfinished */

@@ -67,7 +67,10 @@ struct tui {
     eng_ctx *ctx;
     char model_path[4096];
     struct eng_model_info info;
-    char tmpl_name[64];
+    char tmpl_name[64];      /* the template shown: a built-in format's name, or the family the
+                              * model's own Jinja template was detected as */
+    int tmpl_forced;         /* /template chose a built-in format (else the model's own) */
+    struct chat_prompt *cp;  /* renders and tokenizes the conversation (src/chat_prompt.h) */
     struct reasoning_markers mk; /* the model's reasoning markers (its template's family) */
     int think_switch;        /* the model's template has an enable_thinking switch */
     struct tui_load *load;   /* a load in progress, or NULL */

@@ -17,6 +17,7 @@
 
 #include "opts.h"
 #include "paths.h"
+#include "chat_prompt.h"
 #include "prompts.h"
 #include "store.h"
 #include "tui.h"
@@ -139,10 +140,28 @@ static int conv_ensure_saved(struct tui *t) {
 
 /* ---- prompts ---- */
 
+/* The built-in format in use, NULL when the model's own Jinja template renders (or nothing
+ * renders: no model). */
 static const struct prompts_template *chat_template(struct tui *t) {
-    const struct prompts_template *tp = t->tmpl_name[0] ? prompts_template_find(t->tmpl_name)
-                                                        : NULL;
-    return tp ? tp : prompts_template_find("completion");
+    return t->cp ? chat_prompt_builtin(t->cp) : NULL;
+}
+
+/* (Re)makes the prompt maker for the model: its own Jinja template, or the built-in format
+ * /template chose (tmpl_forced). Notices say when the model's template cannot be used. */
+static void prompt_make(struct tui *t) {
+    chat_prompt_free(t->cp);
+    t->cp = NULL;
+    if (!t->model)
+        return;
+    char err[256];
+    if (chat_prompt_new(t->model, t->tmpl_forced ? t->tmpl_name : NULL, &t->cp, err,
+                        sizeof err)) {
+        tui_chat_notice(t, "%s", err);
+        return;
+    }
+    tui_copy(t->tmpl_name, sizeof t->tmpl_name, chat_prompt_family(t->cp));
+    if (*chat_prompt_notice(t->cp))
+        tui_chat_notice(t, "%s", chat_prompt_notice(t->cp));
 }
 
 /* The reasoning markers of the loaded model: its template's family, with the markers that are
@@ -154,71 +173,77 @@ static void markers_choose(struct tui *t) {
     t->think_switch = reasoning_template_switch(jinja);
 }
 
+/* A model was loaded: its own template again (a /template choice lasts until then). */
 static void template_choose(struct tui *t) {
     markers_choose(t);
-    const char *jinja = t->model ? eng_model_meta_str(t->model, "tokenizer.chat_template") : NULL;
-    int ok = 1;
-    const char *want = prompts_detect(jinja, &ok);
-    const struct prompts_template *tp = prompts_template_for(jinja);
-    tui_copy(t->tmpl_name, sizeof t->tmpl_name, tp ? tp->name : "");
-    if (!tp)
-        tui_chat_notice(t, "no chat templates found (is prompts/ installed?)");
-    else if (strcmp(tp->name, want))
-        tui_chat_notice(t, "template '%s' is not installed; using %s", want, tp->name);
-    else if (!ok)
-        tui_chat_notice(t, "unrecognized chat template in the model; using %s", tp->name);
+    t->tmpl_forced = 0;
+    prompt_make(t);
 }
 
 static const char *role_name(int role) {
     return role == APP_ROLE_SYSTEM ? "system" : role == APP_ROLE_USER ? "user" : "assistant";
 }
 
-/* Renders messages [from, upto) (plus the system message) and tokenizes them; with thinking
- * off, the prompt asks the model not to think. Returns the token count (*out malloc'd) or -1
- * with a notice; *inside: the prompt leaves the reply inside its reasoning. */
-static int chat_tokens(struct tui *t, const struct prompts_template *tp, int from, int upto,
-                       int32_t **out, int *inside) {
-    struct prompts_msg *pm = malloc((size_t)(upto + 1) * sizeof *pm);
+/* Renders messages [from, upto) (plus the system message) with the model's template and
+ * tokenizes them, the messages' text as plain text; with thinking off, the prompt asks the
+ * model not to think (the template's own switch, else reasoning_prompt_no_think). Returns the
+ * token count (*out malloc'd) or -1 with a notice; *inside: the prompt leaves the reply inside
+ * its reasoning. */
+static int chat_tokens(struct tui *t, int from, int upto, int32_t **out, int *inside) {
+    struct chat_msg *cm = malloc((size_t)(upto + 1) * sizeof *cm);
     int n = 0;
-    if (!pm)
+    if (!cm)
         return -1;
     for (int i = 0; i < upto; i++) {
         const struct app_msg *m = &t->conv.msgs[i];
         if (m->role == APP_ROLE_NOTICE || (i < from && m->role != APP_ROLE_SYSTEM))
             continue;
-        pm[n].role = role_name(m->role);
-        pm[n].content = m->text;
-        n++;
+        cm[n++] = (struct chat_msg){role_name(m->role), m->text, m->len,
+                                    m->role == APP_ROLE_ASSISTANT ? m->think : NULL,
+                                    m->role == APP_ROLE_ASSISTANT ? m->think_len : 0};
     }
-    char *text = NULL;
-    long len = prompts_render(tp, pm, n, 1, &text);
-    free(pm);
-    if (len < 0) {
-        tui_chat_notice(t, "rendering the conversation failed (%s)", strerror(errno));
+    char *text = NULL, err[512];
+    unsigned char *mask = NULL;
+    size_t tlen = 0;
+    struct chat_prompt_opts o = {1, t->set.think ? 1 : 0};
+    int rc = chat_prompt_render(t->cp, cm, n, &o, &text, &tlen, &mask, err, sizeof err);
+    free(cm);
+    if (rc) {
+        tui_chat_notice(t, "%s", err);
         return -1;
     }
-    size_t tlen = (size_t)len;
-    if (!t->set.think && reasoning_prompt_no_think(&t->mk, t->think_switch, &text, &tlen) < 0) {
+    const size_t before = tlen;
+    /* a template without a switch: close a reasoning the prompt opened (built-in formats: as
+     * reasoning.h does for them) */
+    const int has_switch = chat_prompt_is_jinja(t->cp) ? chat_prompt_has_think_switch(t->cp)
+                                                       : t->think_switch;
+    if (!t->set.think && !(chat_prompt_is_jinja(t->cp) && has_switch) &&
+        reasoning_prompt_no_think(&t->mk, chat_prompt_is_jinja(t->cp) ? 0 : has_switch, &text,
+                                  &tlen) < 0) {
         free(text);
+        free(mask);
         tui_chat_notice(t, "out of memory");
         return -1;
     }
-    len = (long)tlen;
-    *inside = reasoning_prompt_inside(&t->mk, text, tlen);
-    int add_special = !(tp->bos && tp->bos[0]);
-    int cap = (int)len + 16;
-    int32_t *toks = malloc((size_t)cap * sizeof *toks);
-    int nt = toks ? eng_tokenize(t->model, text, (size_t)len, add_special, 1, toks, cap) : -1;
-    if (nt > cap) { /* cannot happen with one token per byte at most, but be safe */
-        free(toks);
-        cap = nt;
-        toks = malloc((size_t)cap * sizeof *toks);
-        nt = toks ? eng_tokenize(t->model, text, (size_t)len, add_special, 1, toks, cap) : -1;
+    if (tlen != before) {   /* the added text is the template's own */
+        unsigned char *nm = realloc(mask, tlen ? tlen : 1);
+        if (!nm) {
+            free(text);
+            free(mask);
+            tui_chat_notice(t, "out of memory");
+            return -1;
+        }
+        mask = nm;
+        if (tlen > before)
+            memset(mask + before, 0, tlen - before);
     }
+    *inside = reasoning_prompt_inside(&t->mk, text, tlen);
+    int32_t *toks = NULL;
+    int nt = chat_prompt_tokenize(t->cp, text, tlen, mask, &toks, err, sizeof err);
     free(text);
+    free(mask);
     if (nt < 0) {
-        free(toks);
-        tui_chat_notice(t, "tokenizing failed: %s", eng_last_error());
+        tui_chat_notice(t, "%s", err);
         return -1;
     }
     *out = toks;
@@ -278,11 +303,11 @@ static int chat_generate(struct tui *t) {
     }
     if (t->gen)
         return -1;
-    const struct prompts_template *tp = chat_template(t);
-    if (!tp) {
-        tui_chat_notice(t, "no chat templates found (is prompts/ installed?)");
+    if (!t->cp) {
+        tui_chat_notice(t, "no chat template to render the conversation with");
         return -1;
     }
+    const struct prompts_template *tp = chat_template(t);
     int n_ctx = eng_ctx_n_ctx(t->ctx);
     int room = t->set.n_predict > 0 && t->set.n_predict < n_ctx / 4 ? t->set.n_predict : n_ctx / 4;
     int upto = t->conv.n_msgs, from = 0, dropped = 0, inside = 0;
@@ -291,7 +316,7 @@ static int chat_generate(struct tui *t) {
     /* Keep the system prompt; drop the oldest whole turns until the prompt and the reply's
      * room fit in the context. */
     for (;;) {
-        n = chat_tokens(t, tp, from, upto, &toks, &inside);
+        n = chat_tokens(t, from, upto, &toks, &inside);
         if (n < 0)
             return -1;
         if (n + room <= n_ctx)
@@ -321,8 +346,10 @@ static int chat_generate(struct tui *t) {
 
     struct eng_gen_params gp = eng_gen_default_params();
     opts_to_params(&t->set, &gp, NULL);
-    gp.stop = (const char *const *)tp->stop;
-    gp.n_stop = tp->n_stop;
+    if (tp) {   /* a built-in format's stop strings; a Jinja template's turns end on EOG tokens */
+        gp.stop = (const char *const *)tp->stop;
+        gp.n_stop = tp->n_stop;
+    }
     struct app_msg *m = app_conv_add(&t->conv, APP_ROLE_ASSISTANT, "", 0);
     if (!m) {
         free(toks);
@@ -337,6 +364,7 @@ static int chat_generate(struct tui *t) {
     t->gen_t0 = mono_now();
     t->think_ending = 0;
     t->gen_n_before = 0;
+    chat_prompt_log(toks, n);
     int rc = eng_gen_start(t->ctx, toks, n, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
     free(toks);
     if (rc < 0) {
@@ -714,6 +742,8 @@ int tui_chat_on_load(struct tui *t) {
         return TUI_REDRAW;
     }
     tui_chat_stop_sync(t);
+    chat_prompt_free(t->cp);   /* made again for the new model below */
+    t->cp = NULL;
     if (t->model) {
         eng_ctx_free(t->ctx);
         eng_model_free(t->model);
@@ -804,7 +834,9 @@ void tui_chat_think_changed(struct tui *t) {
         const struct prompts_template *tp = chat_template(t);
         int opens = tp && tp->generation &&
                     reasoning_prompt_inside(&t->mk, tp->generation, strlen(tp->generation));
-        if (t->think_switch || opens || !t->model)
+        int sw = t->cp && chat_prompt_is_jinja(t->cp) ? chat_prompt_has_think_switch(t->cp)
+                                                      : t->think_switch;
+        if (sw || opens || !t->model)
             tui_chat_notice(t, "thinking off: the model is asked to answer at once");
         else
             tui_chat_notice(t, "thinking off: this model's template has no thinking switch; "
@@ -828,6 +860,8 @@ void tui_chat_set_template(struct tui *t, const char *name) {
         return;
     }
     tui_copy(t->tmpl_name, sizeof t->tmpl_name, tp->name);
+    t->tmpl_forced = 1;
+    prompt_make(t);
     if (t->db && t->conv.id[0] && store_conv_set_template(t->db, t->conv.id, t->tmpl_name) < 0)
         store_warn(t, "chat template");
     tui_chat_notice(t, "chat template %s (until another model loads)", tp->name);
@@ -1053,6 +1087,8 @@ void tui_chat_shutdown(struct tui *t) {
         free(t->load);
         t->load = NULL;
     }
+    chat_prompt_free(t->cp);
+    t->cp = NULL;
     if (t->model) {
         eng_ctx_free(t->ctx);
         eng_model_free(t->model);

@@ -42,7 +42,7 @@ bad '[{"role":"user",' "conversation: invalid JSON at line 1, column 17"
 bad '' "conversation: invalid JSON at line 1, column 1"
 # a container as an object key: SQLite 3.40's json_valid() accepts it, the strict check does not
 bad '[{[{"":""}]:""}]' "conversation: invalid JSON at line 1, column 3"
-bad '{"role":"user","content":"x"}' 'conversation: expected a JSON array of {"role", "content"} objects'
+bad '{"role":"user","content":"x"}' 'conversation: expected a JSON array of {"role", "content"} objects or {"messages": [...]}'
 bad '[{"role":"user","content":"x"}, 3]' "conversation: message 2: expected an object"
 bad '[{"role":"user","content":5}]' 'conversation: message 1: "role" and "content" must be strings'
 bad '[{"role":"robot","content":"x"}]' "conversation: message 1: unknown role 'robot' (system, user, assistant or tool)"
