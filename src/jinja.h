@@ -50,7 +50,7 @@ struct jinja_limits {
     size_t max_output;   /* bytes of the rendering (16 MiB) */
     size_t max_memory;   /* bytes the render may allocate in all (512 MiB) */
     uint64_t max_steps;  /* expression/statement evaluations and items processed (100 M) */
-    int max_depth;       /* nested evaluation: macro calls, recursive loops, nesting (500) */
+    int max_depth;       /* nested evaluation: macro calls, recursive loops, nesting (1000) */
 };
 enum { JINJA_PARSE_DEPTH_MAX = 200 }; /* blocks and expressions nested deeper: a parse error */
 
