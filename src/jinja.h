@@ -52,7 +52,10 @@ struct jinja_limits {
     uint64_t max_steps;  /* expression/statement evaluations and items processed (100 M) */
     int max_depth;       /* nested evaluation: macro calls, recursive loops, nesting (1000) */
 };
-enum { JINJA_PARSE_DEPTH_MAX = 200 }; /* blocks and expressions nested deeper: a parse error */
+enum {
+    JINJA_PARSE_DEPTH_MAX = 200,       /* blocks and expressions nested deeper: a parse error */
+    JINJA_PARSE_MEMORY_MAX = 256 << 20 /* a parse needing more (a ~8 MiB template of tags) fails */
+};
 
 struct jinja_limits jinja_default_limits(void);
 
