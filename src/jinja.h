@@ -45,14 +45,17 @@ typedef struct jinja_ctx jinja_ctx;
 
 enum { JINJA_ORIGIN_TEMPLATE = 0, JINJA_ORIGIN_DATA = 1 };
 
-/* Bounds of one render (the parser's nesting bound is fixed: JINJA_PARSE_DEPTH_MAX). */
+/* Bounds of one render (the parser's are fixed: JINJA_PARSE_*). */
 struct jinja_limits {
     size_t max_output;   /* bytes of the rendering (16 MiB) */
     size_t max_memory;   /* bytes the render may allocate in all (512 MiB) */
     uint64_t max_steps;  /* expression/statement evaluations and items processed (100 M) */
-    int max_depth;       /* nested evaluation: macro calls, recursive loops, nesting (500) */
+    int max_depth;       /* nested evaluation: macro calls, recursive loops, nesting (1000) */
 };
-enum { JINJA_PARSE_DEPTH_MAX = 200 }; /* blocks and expressions nested deeper: a parse error */
+enum {
+    JINJA_PARSE_DEPTH_MAX = 200,       /* blocks and expressions nested deeper: a parse error */
+    JINJA_PARSE_MEMORY_MAX = 256 << 20 /* a parse needing more (a ~8 MiB template of tags) fails */
+};
 
 struct jinja_limits jinja_default_limits(void);
 
@@ -107,7 +110,7 @@ struct jinja_out {
 /* Renders t with the variables of c (which may be NULL: no variables). 0 with *out filled,
  * or -1 with out zeroed and err holding "LINE:COL: message": the template's raise_exception
  * message, a runtime error in jinja2's words where it has them ("'foo' is undefined"), or a
- * limit ("output larger than 16777216 bytes"). */
+ * limit ("text longer than 16777216 bytes (the output limit)"). */
 int jinja_render(const jinja_tmpl *t, const jinja_ctx *c, struct jinja_out *out, char *err,
                  size_t err_len);
 void jinja_out_free(struct jinja_out *o);

@@ -1265,6 +1265,7 @@ int jinja_parse(const char *src, size_t len, jinja_tmpl **out, char *err, size_t
     p->err_len = err_len;
     p->arena.fail = arena_fail_cb;
     p->arena.ud = p;
+    p->arena.limit = JINJA_PARSE_MEMORY_MAX;
     if (setjmp(p->jb)) {
         ja_free(&pv->arena);
         goto out;

@@ -1,9 +1,11 @@
 /* tests/fuzz/fuzz_jinja.c — libFuzzer target for the Jinja engine (src/jinja*.c): the input is
  * a template, parsed and rendered over a fixed conversation (messages of every shape the chat
- * templates meet, tools, special tokens) under small limits. A refusal must come as
+ * templates meet, tools, special tokens) under small limits; after a NUL byte, the rest is
+ * JSON whose members are added as variables (when it passes the strict check). A refusal must come as
  * "LINE:COL: message"; a rendering must be len bytes, NUL-terminated, an origin per byte.
  * Single-threaded. */
 #include "jinja.h"
+#include "json_syntax.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,14 +64,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     jinja_tmpl *t = NULL;
     err[0] = 0;
-    if (jinja_parse((const char *)data, size, &t, err, sizeof err)) {
+    const uint8_t *nul = memchr(data, 0, size);
+    size_t tlen = nul ? (size_t)(nul - data) : size;
+    jinja_ctx *c = ctx;
+    if (nul) { /* variables of the input's own */
+        const char *json = (const char *)nul + 1;
+        size_t jlen = size - tlen - 1;
+        size_t off;
+        const char *why;
+        if (json_syntax_check(json, jlen, &off, &why) == 0 && json_syntax_top(json, jlen) == '{') {
+            c = jinja_ctx_new();
+            struct jinja_limits lim = jinja_default_limits();
+            lim.max_output = 1u << 20;
+            lim.max_memory = 64u << 20;
+            lim.max_steps = 200000;
+            lim.max_depth = 300;
+            if (!c || jinja_ctx_set_json_vars(c, conv, strlen(conv), 0, err, sizeof err) ||
+                jinja_ctx_set_json_vars(c, json, jlen, JINJA_JSON_ROLES_TRUSTED, err, sizeof err))
+                abort();
+            jinja_ctx_set_limits(c, &lim);
+        }
+    }
+    if (jinja_parse((const char *)data, tlen, &t, err, sizeof err)) {
         if (t)
             abort();
         check_err(err);
+        if (c != ctx)
+            jinja_ctx_free(c);
         return 0;
     }
     struct jinja_out o;
-    if (jinja_render(t, ctx, &o, err, sizeof err)) {
+    if (jinja_render(t, c, &o, err, sizeof err)) {
         if (o.text || o.len)
             abort();
         check_err(err);
@@ -82,5 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         jinja_out_free(&o);
     }
     jinja_free(t);
+    if (c != ctx)
+        jinja_ctx_free(c);
     return 0;
 }

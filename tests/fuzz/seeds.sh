@@ -105,6 +105,8 @@ printf '{%% for m in messages if m.content is string %%}{{ loop.index }}:{{ m.co
     > "$out/fuzz_jinja/minimal"
 printf '{%% macro f(a, b=2) %%}{{ a ~ b ~ caller() }}{%% endmacro %%}{%% call f(1) %%}x{%% endcall %%}{%% set ns = namespace(n=0) %%}{{ "%%s|{:>4}" %% 1 }}{{ tools|map(attribute="function")|list|tojson(indent=2) }}' \
     > "$out/fuzz_jinja/features"
+printf '{%% for m in messages %%}{{ m.role }}:{{ m.content|tojson }} {{ x|tojson(indent=1) }}{%% endfor %%}\000{"x": [[[{"a": 1e300, "b": "\\u00e9\\ud800"}]]], "messages": [{"role": "user|>", "content": null}]}' \
+    > "$out/fuzz_jinja/with-vars"
 cp prompts/templates/*.tmpl "$out/fuzz_template/" 2>/dev/null || true
 printf '[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "caf\303\251?"}, {"role": "assistant", "content": "Yes."}]' \
     > "$out/fuzz_import/plain"
