@@ -230,9 +230,15 @@ static int gen_prompt(struct eng_gen *g) {
     int n_new = g->n_toks - keep;
     struct { int32_t stage; float frac; } prog = {ENG_PROGRESS_PROMPT, 0.0f};
     gen_write_frame(g, ENG_EV_PROGRESS, &prog, sizeof prog);
+    /* a recurrent model's state cannot be rewound: its checkpoints are where a later turn can
+     * resume, so the prompt's last token (the one a next rendering most often tokenizes
+     * otherwise, merged with what follows) gets a decode of its own, after a checkpoint */
+    const int split = eng_ctx_rs_bytes(c, NULL) > 0 && n_new > 2;
     for (int done = 0; done < n_new;) {
         if (g->cancel || g->stop) return gen_decode_error(g, ENG_E_CANCELLED);
         int nb = n_new - done < GEN_CHUNK ? n_new - done : GEN_CHUNK;
+        if (split && done + nb == n_new && nb > 1)
+            nb--;
         int rc = eng_decode(c, g->toks + keep + done, nb, 0);
         if (rc != ENG_OK) return gen_decode_error(g, rc);
         done += nb;
