@@ -33,6 +33,13 @@ BUILD   ?= build
 OPT     := -O2 -g
 endif
 
+ifeq ($(FUZZ),1)
+# The x86 SIMD kernels are compiled for the fuzzers with coverage only: clang takes minutes on
+# them with ASan+UBSan (kernels inlined twice, once per ISA), and they are checked against their
+# scalar references under gcc's ASan+UBSan by make test SANITIZE=1.
+$(BUILD)/engine/quant_x86.o: OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link
+endif
+
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
 Q       := $(if $(filter 1,$(V)),,@)
 ifeq ($(WERROR),1)
