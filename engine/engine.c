@@ -395,6 +395,13 @@ struct matmul_args {
  * (tg32 on the 1.1B-shaped Q4_0 file, 2 threads, shared machine: ~3.5 -> ~4.5 t/s). */
 #define MV_PREFETCH 4096
 
+/* Batches of at most this many tokens compute every row of a matrix that is not repacked with
+ * the one-token dot product (repacked matrices use one kernel for any batch), so each token's
+ * logits are the bits decoding it alone gives: speculative decoding verifies its drafts in
+ * such a batch and stays exact (ENG_DRAFT_MAX + 1 tokens at most). */
+#define MM_EXACT_TOK 16
+_Static_assert(ENG_DRAFT_MAX + 1 <= MM_EXACT_TOK, "a verification batch is computed exactly");
+
 /* Prefetches the n bytes from address a, one cache line at a time (integer addresses: the
  * range may run past the weights, which a prefetch never faults on). */
 static void prefetch_range(uintptr_t a, size_t n) {
@@ -427,14 +434,17 @@ static void matmul_worker(void *ud, int ith, int nth) {
             continue;
         }
         const uint8_t *wd = (const uint8_t *)w->data + (size_t)rb * w->row_bytes;
-        if (a->n_tok == 1) {   /* matrix x vector: one dot product per row */
+        if (a->n_tok <= MM_EXACT_TOK) {   /* matrix x vector: one dot product per row+token */
             quant_vec_dot_fn dot = w->tr->vec_dot;
+            const size_t ld = (size_t)a->job[j].ld;
             size_t head = (size_t)nr * w->row_bytes;   /* a unit's start: nobody read ahead */
             prefetch_range((uintptr_t)wd, head < MV_PREFETCH ? head : MV_PREFETCH);
             for (int r = 0; r < nr; r++) {
                 const uint8_t *row = wd + (size_t)r * w->row_bytes;
                 prefetch_range((uintptr_t)row + MV_PREFETCH, w->row_bytes);
-                dot((int)w->ne0, &out[rb + r], row, a->xq);
+                for (int t = 0; t < a->n_tok; t++)   /* the row stays in L1 for every token */
+                    dot((int)w->ne0, &out[(size_t)t * ld + rb + r], row,
+                        a->xq + (size_t)t * a->xq_stride);
             }
             continue;
         }

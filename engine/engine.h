@@ -170,12 +170,28 @@ void eng_sampler_free(eng_sampler *s);
 int32_t eng_sampler_sample(eng_sampler *s, const float *logits, const int32_t *hist, int n_hist);
 
 /* ---- generation on its own thread, streaming events through a pipe ---- */
+/* Speculative decoding: drafted tokens are verified by the model in one batch (a batch of up
+ * to ENG_DRAFT_MAX + 1 tokens computes each token's logits bit for bit as decoding it alone
+ * does), and at each position the sampler draws from the model's own logits as it would
+ * without drafts: a draft is kept while it equals the draw, the first draw that differs is the
+ * next token. Drafts are deterministic, so this is the speculative-sampling rule (accept with
+ * probability p(d), else draw from p without d), and the same seed gives the same tokens with
+ * and without drafts. Models with recurrent layers cannot rewind and decode without drafts. */
+#define ENG_DRAFT_MAX 15
 struct eng_gen_params {
     struct eng_sample_params sample;
     int n_predict;              /* max tokens to generate, <= 0: until the context is full */
     const char *const *stop;    /* stop strings (copied), may be NULL */
     int n_stop;
+    int lookup;                 /* > 0: draft up to this many tokens (<= ENG_DRAFT_MAX) from
+                                   the context's own n-grams (prompt lookup); 0: off */
+    eng_ctx *draft;             /* a draft model's context (borrowed; eng_draft_compatible):
+                                   it drafts greedily, up to n_draft tokens; NULL: off */
+    int n_draft;                /* <= 0: 8 */
 };
+/* ENG_OK when d can draft for m: the same vocabulary (size and every token's text), else
+ * ENG_E_ARG with eng_last_error() saying what differs. */
+int eng_draft_compatible(const eng_model *m, const eng_model *d);
 struct eng_gen_params eng_gen_default_params(void);
 
 /* Starts generating on a new thread. toks/n: the WHOLE prompt (e.g. the rendered conversation);
@@ -230,6 +246,8 @@ struct eng_stats {
     int32_t n_ctx;
     float prompt_tps, gen_tps, ttft_ms;
     uint64_t kv_bytes, rss_bytes;
+    int32_t n_drafted;       /* speculative decoding: tokens drafted, and of them kept */
+    int32_t n_accepted;
 };
 #define ENG_FRAME_MAX 512    /* header + payload, <= PIPE_BUF everywhere */
 

@@ -3,8 +3,10 @@
  * with the context's KV cache, processes the rest in chunks (PROGRESS frames), then samples and
  * decodes token by token, writing TOKEN frames that hold complete UTF-8 only and never any part
  * of a stop string, SPECIAL frames for control tokens (never in the text), STATS now and then,
- * and finally STATS + DONE (or ERROR). End-of-generation tokens end it, and so does their text
- * spelled out by ordinary tokens (see engine.h). eng_gen_start and eng_gen_join are called by
+ * and finally STATS + DONE (or ERROR). With drafts (prompt lookup or a draft model, see
+ * engine/draft.c) it decodes a token and its drafts in one batch and keeps the drafts the
+ * sampler's own draws confirm (see ENG_DRAFT_MAX in engine.h). End-of-generation tokens end
+ * it, and so does their text spelled out by ordinary tokens (see engine.h). eng_gen_start and eng_gen_join are called by
  * the owner thread; eng_gen_cancel and eng_gen_stop from any thread (async-safe). */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "draft.h"
 #include "gen_text.h"
 
 #define GEN_CHUNK 512            /* prompt tokens per eng_decode call (one PROGRESS each) */
@@ -249,6 +252,58 @@ static int gen_prompt(struct eng_gen *g) {
     return ENG_OK;
 }
 
+/* Takes a sampled token as the reply's next: text, SPECIAL frame or the end. Returns 1 when the
+ * generation ended (*rc its status), else 0. The token is not decoded here. */
+static int gen_take(struct eng_gen *g, int32_t tok, int *rc) {
+    char piece[GEN_TEXT_PIECE_MAX];
+    if (g->st.n_gen == 0) g->st.ttft_ms = (float)((gen_now() - g->t_start) * 1000.0);
+    if (eng_token_is_eog(g->m, tok)) {
+        gen_text_flush(&g->text);
+        *rc = gen_finish(g, ENG_DONE_EOG);
+        return 1;
+    }
+    g->st.n_gen++;
+    int n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 0);
+    if (n > (int)sizeof piece) n = (int)sizeof piece;
+    if (n == 0 && (n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 1)) > 0) {
+        /* a control token: the text so far goes first, then its SPECIAL frame */
+        if (n > (int)sizeof piece) n = (int)sizeof piece;
+        gen_text_flush(&g->text);
+        if (gen_text_stop_tag(&g->text, piece, (size_t)n) == GEN_STOP_USER) {
+            *rc = gen_finish(g, ENG_DONE_STOP);
+            return 1;
+        }
+        gen_emit_special(g, tok, piece, (size_t)n);
+    } else if (n > 0) {
+        int tag = gen_text_push(&g->text, piece, (size_t)n);
+        if (tag) {
+            *rc = gen_finish(g, tag == GEN_STOP_EOG ? ENG_DONE_EOG : ENG_DONE_STOP);
+            return 1;
+        }
+    }
+    if (g->p.n_predict > 0 && g->st.n_gen >= g->p.n_predict) {
+        gen_text_flush(&g->text);
+        *rc = gen_finish(g, ENG_DONE_LENGTH);
+        return 1;
+    }
+    return 0;
+}
+
+/* Drafts that may follow tok (not yet decoded), at most max. */
+static int gen_draft(struct eng_gen *g, int32_t tok, int32_t *out, int max) {
+    const int32_t *hist = eng_ctx_tokens(g->c);
+    int n_hist = eng_ctx_n_past(g->c);
+    if (g->p.draft) {
+        int n = draft_model(g->p.draft, hist, n_hist, tok, out, max);
+        if (n < 0) {   /* the draft model failed (its context full, say): go on without it */
+            g->p.draft = NULL;
+            n = 0;
+        }
+        if (n > 0 || !g->p.lookup) return n;
+    }
+    return draft_lookup(hist, n_hist, tok, out, max);
+}
+
 static int gen_run(struct eng_gen *g) {
     eng_ctx *c = g->c;
     g->t_start = gen_now();
@@ -259,58 +314,69 @@ static int gen_run(struct eng_gen *g) {
     eng_sampler *s = NULL;
     rc = eng_sampler_new(&g->p.sample, eng_vocab_size(g->m), &s);
     if (rc != ENG_OK) return gen_fail(g, rc, "cannot create the sampler");
-    char piece[GEN_TEXT_PIECE_MAX];
+    int max_draft = 0;   /* speculative decoding needs a cache that can be rewound */
+    if (eng_ctx_rs_bytes(c, NULL) == 0 && (g->p.lookup > 0 || g->p.draft)) {
+        max_draft = g->p.draft ? (g->p.n_draft > 0 ? g->p.n_draft : 8) : 0;
+        if (g->p.lookup > max_draft) max_draft = g->p.lookup;
+        if (max_draft > ENG_DRAFT_MAX) max_draft = ENG_DRAFT_MAX;
+    }
+    int32_t batch[ENG_DRAFT_MAX + 1];
+    int li = -1;          /* the logits row the next token is drawn from */
+    int have_next = 0;    /* the next token was drawn already (a draft's correction) */
+    int32_t tok = 0;
     for (;;) {
         if (g->cancel || g->stop) {
             rc = gen_decode_error(g, ENG_E_CANCELLED);
             break;
         }
-        const float *logits = eng_logits(c, -1);
-        if (!logits) {
-            rc = gen_fail(g, ENG_E_ARG, "no logits after decoding");
-            break;
-        }
-        int32_t tok = eng_sampler_sample(s, logits, eng_ctx_tokens(c), eng_ctx_n_past(c));
-        if (g->st.n_gen == 0) g->st.ttft_ms = (float)((gen_now() - g->t_start) * 1000.0);
-        if (eng_token_is_eog(g->m, tok)) {
-            gen_text_flush(&g->text);
-            rc = gen_finish(g, ENG_DONE_EOG);
-            break;
-        }
-        g->st.n_gen++;
-        int n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 0);
-        if (n > (int)sizeof piece) n = (int)sizeof piece;
-        if (n == 0 && (n = eng_token_to_piece(g->m, tok, piece, (int)sizeof piece, 1)) > 0) {
-            /* a control token: the text so far goes first, then its SPECIAL frame */
-            if (n > (int)sizeof piece) n = (int)sizeof piece;
-            gen_text_flush(&g->text);
-            if (gen_text_stop_tag(&g->text, piece, (size_t)n) == GEN_STOP_USER) {
-                rc = gen_finish(g, ENG_DONE_STOP);
+        if (!have_next) {
+            const float *logits = eng_logits(c, li);
+            if (!logits) {
+                rc = gen_fail(g, ENG_E_ARG, "no logits after decoding");
                 break;
             }
-            gen_emit_special(g, tok, piece, (size_t)n);
-        } else if (n > 0) {
-            int tag = gen_text_push(&g->text, piece, (size_t)n);
-            if (tag) {
-                rc = gen_finish(g, tag == GEN_STOP_EOG ? ENG_DONE_EOG : ENG_DONE_STOP);
-                break;
-            }
+            tok = eng_sampler_sample(s, logits, eng_ctx_tokens(c), eng_ctx_n_past(c));
         }
-        if (g->p.n_predict > 0 && g->st.n_gen >= g->p.n_predict) {
-            gen_text_flush(&g->text);
-            rc = gen_finish(g, ENG_DONE_LENGTH);
-            break;
-        }
-        if (eng_ctx_n_past(c) >= eng_ctx_n_ctx(c)) {
+        have_next = 0;
+        li = -1;
+        if (gen_take(g, tok, &rc)) break;
+        const int base = eng_ctx_n_past(c);
+        if (base >= eng_ctx_n_ctx(c)) {
             gen_text_flush(&g->text);
             rc = gen_finish(g, ENG_DONE_CTX_FULL);
             break;
         }
-        rc = eng_decode(c, &tok, 1, 0);
+        /* drafts: no more than the context and the length limit leave room for */
+        int nd = max_draft;
+        if (nd > eng_ctx_n_ctx(c) - base - 1) nd = eng_ctx_n_ctx(c) - base - 1;
+        if (g->p.n_predict > 0 && nd > g->p.n_predict - g->st.n_gen)
+            nd = g->p.n_predict - g->st.n_gen;
+        nd = nd > 0 ? gen_draft(g, tok, batch + 1, nd) : 0;
+        batch[0] = tok;
+        rc = eng_decode(c, batch, nd + 1, nd > 0);
         if (rc != ENG_OK) {
             rc = gen_decode_error(g, rc);
             break;
         }
+        /* verify: at each position draw as plain decoding would; keep drafts while they match */
+        int ended = 0, i = 0;
+        g->st.n_drafted += nd;
+        for (; i < nd; i++) {
+            if (g->cancel || g->stop) break;
+            int32_t t = eng_sampler_sample(s, eng_logits(c, i), eng_ctx_tokens(c), base + 1 + i);
+            if (t != batch[1 + i]) {
+                tok = t;   /* the correction is the next token */
+                have_next = 1;
+                break;
+            }
+            g->st.n_accepted++;
+            if ((ended = gen_take(g, t, &rc)) != 0) break;
+        }
+        if (nd > 0) {
+            if (i == nd) li = nd;   /* all kept: the next token comes from the last row */
+            else eng_ctx_truncate(c, base + 1 + i);   /* the cache holds what was taken */
+        }
+        if (ended) break;
         if ((gen_now() - g->t_last_stats) * 1000.0 >= GEN_STATS_EVERY_MS) gen_send_stats(g);
     }
     eng_sampler_free(s);
@@ -322,6 +388,7 @@ static void *gen_thread_main(void *arg) {
     g->t_last_stats = gen_now();
     g->status = gen_run(g);
     eng_ctx_set_cancel(g->c, NULL);
+    if (g->p.draft) eng_ctx_set_cancel(g->p.draft, NULL);
     return NULL;
 }
 
@@ -335,7 +402,8 @@ static void gen_free(struct eng_gen *g) {
 int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_params *p,
                   int fd, uint32_t gen_id, eng_gen **out) {
     *out = NULL;
-    if (!c || !toks || n <= 0 || !p || fd < 0 || p->n_stop < 0 || (p->n_stop > 0 && !p->stop))
+    if (!c || !toks || n <= 0 || !p || fd < 0 || p->n_stop < 0 || (p->n_stop > 0 && !p->stop) ||
+        p->lookup < 0 || p->draft == c)
         return ENG_E_ARG;
     struct eng_gen *g = calloc(1, sizeof *g);
     if (!g) return ENG_E_NOMEM;
@@ -355,6 +423,7 @@ int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_p
     memcpy(g->toks, toks, (size_t)n * sizeof *toks);
     g->st.n_ctx = eng_ctx_n_ctx(c);
     eng_ctx_set_cancel(c, &g->cancel);
+    if (g->p.draft) eng_ctx_set_cancel(g->p.draft, &g->cancel);
 
     /* the thread takes no signals: they go to the application's threads, and a write to a
      * closed pipe gives EPIPE here instead of killing the process */
@@ -365,6 +434,7 @@ int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_p
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         eng_ctx_set_cancel(c, NULL);
+        if (g->p.draft) eng_ctx_set_cancel(g->p.draft, NULL);
         gen_free(g);
         return ENG_E_THREAD;
     }

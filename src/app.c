@@ -105,6 +105,7 @@ void app_settings_default(struct app_settings *s, const struct eng_sample_params
         s->sample = *sample;
     s->n_predict = 512;
     s->think = 1;
+    s->draft_max = 8;
 }
 
 enum setting_kind { SET_FLOAT, SET_INT, SET_U64, SET_BOOL };
@@ -129,6 +130,8 @@ static const struct setting settings_table[] = {
     {"frequency-penalty", SET_FLOAT, SOFF(sample.freq_penalty), -10, 10},
     {"presence-penalty", SET_FLOAT, SOFF(sample.presence_penalty), -10, 10},
     {"think", SET_BOOL, SOFF(think), 0, 1},
+    {"lookup", SET_INT, SOFF(lookup), 0, ENG_DRAFT_MAX},
+    {"draft-max", SET_INT, SOFF(draft_max), 1, ENG_DRAFT_MAX},
 };
 
 /* on/off, 1/0, true/false, yes/no: 1 or 0, -1 for anything else. */

@@ -31,13 +31,15 @@ struct run_args {
     const char *db;       /* --db PATH */
     int reasoning;        /* --reasoning: RUN_REASONING_* */
     const char *markers;  /* --reasoning-markers FAMILY|"OPEN CLOSE", NULL: from the template */
+    const char *draft;    /* --draft MODEL: speculative decoding with a smaller model */
     struct app_settings set;
 };
 
 static int run_usage(void) {
     static char buf[1024];
     snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] [--save [--conv ID] [--db PATH]] "
-             "[--reasoning stderr|show|hide] [--reasoning-markers FAMILY|'OPEN CLOSE'] %s",
+             "[--reasoning stderr|show|hide] [--reasoning-markers FAMILY|'OPEN CLOSE'] "
+             "[--draft MODEL] %s",
              opts_usage());
     return cli_usage(buf);
 }
@@ -68,7 +70,8 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                           : !strcmp(f, "--conv") ? &a->conv
                           : !strcmp(f, "--db") ? &a->db
                           : !strcmp(f, "--reasoning") ? &mode
-                          : !strcmp(f, "--reasoning-markers") ? &a->markers : NULL;
+                          : !strcmp(f, "--reasoning-markers") ? &a->markers
+                          : !strcmp(f, "--draft") ? &a->draft : NULL;
         if (!slot) {
             cli_error("run: unknown option '%s'", f);
             return run_usage();
@@ -296,8 +299,8 @@ int cmd_run(int argc, char **argv) {
     struct eng_ctx_params cp = eng_ctx_default_params();
     struct eng_gen_params gp = eng_gen_default_params();
     opts_to_params(&a.set, &gp, &cp);
-    eng_model *m = NULL;
-    eng_ctx *c = NULL;
+    eng_model *m = NULL, *dm = NULL;
+    eng_ctx *c = NULL, *dc = NULL;
     int32_t *toks = NULL;
     int status = 1;
     struct run_save *rs = NULL;
@@ -374,6 +377,19 @@ int cmd_run(int argc, char **argv) {
         cli_error("%s", eng_last_error());
         goto out;
     }
+    if (a.draft) {   /* the draft model: the same vocabulary, a context as long */
+        struct eng_ctx_params dp = cp;
+        dp.n_ctx = eng_ctx_n_ctx(c);
+        if (eng_model_load(a.draft, &mp, &dm) != ENG_OK ||
+            eng_draft_compatible(m, dm) != ENG_OK || eng_ctx_new(dm, &dp, &dc) != ENG_OK) {
+            cli_error("--draft %s: %s", a.draft, eng_last_error());
+            goto out;
+        }
+        gp.draft = dc;
+    }
+    if ((gp.lookup > 0 || gp.draft) && eng_ctx_rs_bytes(c, NULL) > 0)
+        cli_error("%s: a model with recurrent layers cannot rewind its state: "
+                  "speculative decoding is off", a.model);
     if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text) != 0) {
         cli_error("%s", run_save_error(rs));
         goto out;
@@ -411,6 +427,9 @@ int cmd_run(int argc, char **argv) {
     if (status == 0)
         fprintf(stderr, "natter: prompt %d tokens, %.2f t/s; generated %d tokens, %.2f t/s\n",
                 st.n_prompt, (double)st.prompt_tps, st.n_gen, (double)st.gen_tps);
+    if (status == 0 && st.n_drafted > 0)
+        fprintf(stderr, "natter: speculative: drafted %d tokens, kept %d (%.0f%%)\n",
+                st.n_drafted, st.n_accepted, 100.0 * st.n_accepted / st.n_drafted);
     if (status == 0 && rs)
         fprintf(stderr, "natter: saved in conversation %s\n", run_save_id(rs));
     if (status == 0 && run_interrupted)
@@ -420,6 +439,8 @@ out:
     free(chat);
     free(mask);
     chat_prompt_free(cpr);
+    eng_ctx_free(dc);
+    eng_model_free(dm);
     eng_ctx_free(c);
     eng_model_free(m);
     free(toks);

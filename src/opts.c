@@ -20,6 +20,8 @@ const struct opts_flag opts_flags[] = {
     {"--ctx", NULL, "ctx", "N"},
     {"--threads", "-t", "threads", "N"},
     {"--think", NULL, "think", "on|off"},
+    {"--lookup", NULL, "lookup", "N"},
+    {"--draft-max", NULL, "draft-max", "N"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -57,6 +59,8 @@ void opts_to_params(const struct app_settings *s, struct eng_gen_params *gen,
     if (gen) {
         gen->sample = s->sample;
         gen->n_predict = s->n_predict;
+        gen->lookup = s->lookup;
+        gen->n_draft = s->draft_max;
     }
     if (ctx) {
         ctx->n_ctx = s->n_ctx;

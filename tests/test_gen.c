@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "gguf.h"
 #include "gguf_write.h"
+#include "gen_test.h"
 #include "harness.h"
 
 /* llama.cpp's tokens for "Once upon a time" and its greedy text (reference case 0) */
@@ -18,21 +19,7 @@ static const char gen_test_ref_text[] =
     ", there was a little girl named Lily. She loved to play outside in the park. One day, "
     "she saw a big, red ball. She wanted to play with it,";
 
-struct gen_test_run {
-    char text[8192];
-    size_t n_text;
-    char stream[8192];           /* TOKEN text with each SPECIAL as [text] at its place */
-    size_t n_stream;
-    int32_t special_id;          /* the last SPECIAL's token id */
-    int n_frames, n_progress, n_stats, n_token, n_special;
-    int progress_after_token, bad_id, stats_before_done;
-    int done, reason, error_code;
-    char error[512];
-    struct eng_stats st;
-};
-
-/* Reads frames from fd until DONE or ERROR. */
-static void gen_test_collect(int fd, uint32_t id, struct gen_test_run *r) {
+void gen_test_collect(int fd, uint32_t id, struct gen_test_run *r) {
     memset(r, 0, sizeof *r);
     r->done = -1;
     struct eng_frame h;

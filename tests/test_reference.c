@@ -1,8 +1,8 @@
 /* tests/test_reference.c — the engine against llama.cpp's logits in ../shared/reference:
  * teacher-forced decoding of every case of every .ref file; NMSE of the full logit vector
  * (<= 1e-5 for F32/F16/BF16 weights, <= 1e-3 quantized) and argmax agreement with the reference
- * top-1 (>= 98% of positions). Also: 1 thread and 2 threads give identical logits, batched and
- * token-by-token decoding agree, and the context API (truncate, tokens, full, errors). */
+ * top-1 (>= 98% of positions). Also: 1 thread and N threads give identical logits (at the
+ * same batch size), batched and token-by-token decoding agree, and the context API (truncate, tokens, full, errors). */
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
@@ -408,12 +408,23 @@ TEST(reference_threads_identical) {
         float *a = run_seq(m, seq_toks, SEQ_N, 1, 0, ENG_KV_F16, 0);
         float *b = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F16, 0);
         float *c3 = run_seq(m, seq_toks, SEQ_N, 3, 7, ENG_KV_F16, 0);
-        CHECK(a && b && c3);
+        float *a7 = run_seq(m, seq_toks, SEQ_N, 1, 7, ENG_KV_F16, 0);
+        CHECK(a && b && c3 && a7);
         size_t n = (size_t)SEQ_N * in.n_vocab;
         CHECK_MSG(!memcmp(a, b, n * sizeof *a), "%s: 1 and 2 threads differ", files[f]);
-        CHECK_MSG(!memcmp(a, c3, n * sizeof *a), "%s: 3 threads, batch 7 differ", files[f]);
-        /* chunks of 7 without logits_all: only the last row, the same numbers (the output
-         * matmul of one row goes through vec_dot, not the tiles: equal up to float order) */
+        CHECK_MSG(!memcmp(a7, c3, n * sizeof *a), "%s: 1 and 3 threads, batch 7 differ",
+                  files[f]);
+        /* batches of at most 16 compute a matrix that is not repacked as one token at a time
+         * does (exact speculative decoding), larger ones with the tiles: equal up to float
+         * order, which the next layer's 8-bit activations can turn into a rounding step
+         * (syn26-mistral3-Q4_K_M's Q5_0 matrices: 7e-5) — within the reference limit */
+        double bn = 0, bd = 0;
+        for (size_t i = 0; i < n; i++) {
+            bn += (double)(a[i] - c3[i]) * (a[i] - c3[i]);
+            bd += (double)a[i] * a[i];
+        }
+        CHECK_MSG(bn / bd < 1e-3, "%s: batch 7 vs one batch NMSE %g", files[f], bn / bd);
+        /* chunks of 7 without logits_all: only the last row, the bits of batches of 7 */
         struct eng_ctx_params cp = eng_ctx_default_params();
         cp.n_ctx = 64;
         cp.n_batch = 7;
@@ -422,13 +433,10 @@ TEST(reference_threads_identical) {
         CHECK(eng_ctx_new(m, &cp, &ctx) == ENG_OK);
         CHECK(eng_decode(ctx, seq_toks, SEQ_N, 0) == ENG_OK);
         CHECK(eng_logits(ctx, 0) == NULL && eng_logits(ctx, SEQ_N - 1) != NULL);
-        const float *last = eng_logits(ctx, -1), *ref = a + (size_t)(SEQ_N - 1) * in.n_vocab;
-        double num = 0, den = 0;
-        for (int i = 0; i < in.n_vocab; i++) {
-            num += (double)(last[i] - ref[i]) * (last[i] - ref[i]);
-            den += (double)ref[i] * ref[i];
-        }
-        CHECK_MSG(num / den < 1e-10, "%s: last row NMSE %g", files[f], num / den);
+        const float *last = eng_logits(ctx, -1), *ref = a7 + (size_t)(SEQ_N - 1) * in.n_vocab;
+        CHECK_MSG(!memcmp(last, ref, (size_t)in.n_vocab * sizeof *last),
+                  "%s: the last row of chunks of 7 differs", files[f]);
+        free(a7);
         eng_ctx_free(ctx);
         free(a);
         free(b);
