@@ -54,7 +54,7 @@ static int32_t draft_best(const float *logits, int n_vocab, float *prob) {
 }
 
 int draft_model(eng_ctx *d, const int32_t *hist, int n_hist, int32_t last, int32_t *out,
-                int max) {
+                int max, float p_min) {
     const int n = n_hist + 1;
     const int32_t *have = eng_ctx_tokens(d);
     int keep = 0, n_have = eng_ctx_n_past(d);
@@ -73,7 +73,7 @@ int draft_model(eng_ctx *d, const int32_t *hist, int n_hist, int32_t last, int32
     while (got < max) {
         float p;
         int32_t t = draft_best(eng_logits(d, -1), n_vocab, &p);
-        if (p < DRAFT_P_MIN) break;
+        if (p < p_min) break;
         out[got++] = t;
         if (got == max || eng_ctx_n_past(d) >= eng_ctx_n_ctx(d)) break;
         if ((rc = eng_decode(d, &t, 1, 0)) != ENG_OK) return rc;

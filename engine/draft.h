@@ -15,10 +15,9 @@ int draft_lookup(const int32_t *hist, int n_hist, int32_t last, int32_t *out, in
 
 /* A draft model's greedy continuation of the same sequence: d's cache is first brought to
  * hist + last (its common prefix kept, the rest decoded), then up to max tokens are drafted,
- * stopping early when the draft model's probability for its choice falls below
- * DRAFT_P_MIN. Returns how many (>= 0), or a negative ENG_E_* from d's decoding. */
-#define DRAFT_P_MIN 0.5f
+ * stopping early when the draft model's probability for its choice falls below p_min.
+ * Returns how many (>= 0), or a negative ENG_E_* from d's decoding. */
 int draft_model(eng_ctx *d, const int32_t *hist, int n_hist, int32_t last, int32_t *out,
-                int max);
+                int max, float p_min);
 
 #endif

@@ -188,6 +188,8 @@ struct eng_gen_params {
     eng_ctx *draft;             /* a draft model's context (borrowed; eng_draft_compatible):
                                    it drafts greedily, up to n_draft tokens; NULL: off */
     int n_draft;                /* <= 0: 8 */
+    float draft_p_min;          /* the draft model stops drafting when its probability for
+                                   its choice falls below this (0: never) */
 };
 /* ENG_OK when d can draft for m: the same vocabulary (size and every token's text), else
  * ENG_E_ARG with eng_last_error() saying what differs. */

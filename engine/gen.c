@@ -55,6 +55,7 @@ struct eng_gen_params eng_gen_default_params(void) {
     memset(&p, 0, sizeof p);
     p.sample = eng_sample_default_params();
     p.n_predict = -1;
+    p.draft_p_min = 0.5f;
     return p;
 }
 
@@ -294,7 +295,7 @@ static int gen_draft(struct eng_gen *g, int32_t tok, int32_t *out, int max) {
     const int32_t *hist = eng_ctx_tokens(g->c);
     int n_hist = eng_ctx_n_past(g->c);
     if (g->p.draft) {
-        int n = draft_model(g->p.draft, hist, n_hist, tok, out, max);
+        int n = draft_model(g->p.draft, hist, n_hist, tok, out, max, g->p.draft_p_min);
         if (n < 0) {   /* the draft model failed (its context full, say): go on without it */
             g->p.draft = NULL;
             n = 0;

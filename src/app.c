@@ -106,6 +106,7 @@ void app_settings_default(struct app_settings *s, const struct eng_sample_params
     s->n_predict = 512;
     s->think = 1;
     s->draft_max = 8;
+    s->draft_p_min = 0.5f;
 }
 
 enum setting_kind { SET_FLOAT, SET_INT, SET_U64, SET_BOOL };
@@ -132,6 +133,7 @@ static const struct setting settings_table[] = {
     {"think", SET_BOOL, SOFF(think), 0, 1},
     {"lookup", SET_INT, SOFF(lookup), 0, ENG_DRAFT_MAX},
     {"draft-max", SET_INT, SOFF(draft_max), 1, ENG_DRAFT_MAX},
+    {"draft-p-min", SET_FLOAT, SOFF(draft_p_min), 0, 1},
 };
 
 /* on/off, 1/0, true/false, yes/no: 1 or 0, -1 for anything else. */

@@ -22,6 +22,7 @@ const struct opts_flag opts_flags[] = {
     {"--think", NULL, "think", "on|off"},
     {"--lookup", NULL, "lookup", "N"},
     {"--draft-max", NULL, "draft-max", "N"},
+    {"--draft-p-min", NULL, "draft-p-min", "P"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -61,6 +62,7 @@ void opts_to_params(const struct app_settings *s, struct eng_gen_params *gen,
         gen->n_predict = s->n_predict;
         gen->lookup = s->lookup;
         gen->n_draft = s->draft_max;
+        gen->draft_p_min = s->draft_p_min;
     }
     if (ctx) {
         ctx->n_ctx = s->n_ctx;

@@ -710,7 +710,8 @@ static void tui_loop(struct tui *t) {
 
 static int tui_usage(void) {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "[-m MODEL] [-c | --conv ID] [-s SYSTEM] [--db PATH] %s",
+    snprintf(buf, sizeof buf, "[-m MODEL] [-c | --conv ID] [-s SYSTEM] [--db PATH] "
+             "[--draft MODEL] %s",
              opts_usage());
     return cli_usage(buf);
 }
@@ -738,7 +739,8 @@ static int parse_args(struct tui *t, int argc, char **argv, const char **model, 
         const char **slot = !strcmp(a, "-m") || !strcmp(a, "--model") ? model
                           : !strcmp(a, "--conv") ? conv
                           : !strcmp(a, "-s") || !strcmp(a, "--system") ? system
-                          : !strcmp(a, "--db") ? &t->db_path : NULL;
+                          : !strcmp(a, "--db") ? &t->db_path
+                          : !strcmp(a, "--draft") ? &t->draft_path : NULL;
         if (!slot) {
             cli_error("unknown option '%s'", a);
             return tui_usage();

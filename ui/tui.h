@@ -33,6 +33,10 @@ struct tui_load {
     char err[256];
     eng_model *model;
     eng_ctx *ctx;
+    char draft_path[4096];   /* "" or the draft model to load with it */
+    char draft_err[300];     /* why the draft model is not used ("" when it is) */
+    eng_model *draft;
+    eng_ctx *draft_ctx;
     pthread_t thr;
 };
 
@@ -65,6 +69,9 @@ struct tui {
     /* the model */
     eng_model *model;
     eng_ctx *ctx;
+    const char *draft_path;  /* --draft MODEL (argv) or NULL */
+    eng_model *draft;        /* the draft model for speculative decoding, or NULL */
+    eng_ctx *draft_ctx;
     char model_path[4096];
     struct eng_model_info info;
     char tmpl_name[64];      /* the template shown: a built-in format's name, or the family the

@@ -295,6 +295,14 @@ int tui_chat_think_tokens(struct tui *t, int i) {
     return m->think_tokens;
 }
 
+/* The generation parameters of the session's settings, with the draft model if one is loaded. */
+static struct eng_gen_params chat_gen_params(const struct tui *t) {
+    struct eng_gen_params gp = eng_gen_default_params();
+    opts_to_params(&t->set, &gp, NULL);
+    gp.draft = t->draft_ctx;
+    return gp;
+}
+
 /* Starts a reply to the conversation as it is (its last message is the user's). */
 static int chat_generate(struct tui *t) {
     if (!t->model) {
@@ -344,8 +352,7 @@ static int chat_generate(struct tui *t) {
         chat_note(t, "context full: the %d oldest message%s no longer given to the model "
                   "(the system prompt is kept)", dropped, dropped == 1 ? " is" : "s are");
 
-    struct eng_gen_params gp = eng_gen_default_params();
-    opts_to_params(&t->set, &gp, NULL);
+    struct eng_gen_params gp = chat_gen_params(t);
     if (tp) {   /* a built-in format's stop strings; a Jinja template's turns end on EOG tokens */
         gp.stop = (const char *const *)tp->stop;
         gp.n_stop = tp->n_stop;
@@ -473,6 +480,8 @@ static void chat_finish(struct tui *t, const char *reason) {
             m->prompt_tps = t->live.prompt_tps;
             m->gen_tps = t->live.gen_tps;
             m->ttft_ms = t->live.ttft_ms;
+            m->n_drafted = t->live.n_drafted;
+            m->n_accepted = t->live.n_accepted;
         }
         if (t->db && t->conv.id[0]) {
             struct store_reply_stats st = {m->has_stats ? m->n_tokens : -1,
@@ -536,8 +545,7 @@ static void chat_think_continue(struct tui *t) {
             reasoning_text(&t->split, piece, (size_t)(k < (int)sizeof piece ? k : 256));
     }
     think_done(t, &t->conv.msgs[t->gen_msg]);
-    struct eng_gen_params gp = eng_gen_default_params();
-    opts_to_params(&t->set, &gp, NULL);
+    struct eng_gen_params gp = chat_gen_params(t);
     const struct prompts_template *tp = chat_template(t);
     if (tp) {
         gp.stop = (const char *const *)tp->stop;
@@ -678,6 +686,18 @@ static void *load_main(void *arg) {
     }
     if (l->rc != ENG_OK)
         snprintf(l->err, sizeof l->err, "%s", eng_last_error());
+    if (l->rc == ENG_OK && l->draft_path[0]) {   /* a draft model: used if it fits */
+        struct eng_model_params dp = eng_model_default_params();
+        struct eng_ctx_params dcp = l->cp;
+        dcp.n_ctx = eng_ctx_n_ctx(l->ctx);
+        if (eng_model_load(l->draft_path, &dp, &l->draft) != ENG_OK ||
+            eng_draft_compatible(l->model, l->draft) != ENG_OK ||
+            eng_ctx_new(l->draft, &dcp, &l->draft_ctx) != ENG_OK) {
+            snprintf(l->draft_err, sizeof l->draft_err, "%s", eng_last_error());
+            eng_model_free(l->draft);
+            l->draft = NULL;
+        }
+    }
     atomic_store(&l->done, 1);
     ssize_t w = write(l->wake_fd, "d", 1);
     (void)w;
@@ -716,6 +736,8 @@ void tui_chat_model_load(struct tui *t, const char *path) {
     tui_copy(l->path, sizeof l->path, realpath(path, full) ? full : path);
     l->cp = eng_ctx_default_params();
     opts_to_params(&t->set, NULL, &l->cp);
+    if (t->draft_path)
+        tui_copy(l->draft_path, sizeof l->draft_path, t->draft_path);
     l->wake_fd = t->load_pipe[1];
     atomic_init(&l->permille, 0);
     atomic_init(&l->done, 0);
@@ -748,12 +770,15 @@ int tui_chat_on_load(struct tui *t) {
         eng_ctx_free(t->ctx);
         eng_model_free(t->model);
     }
+    eng_ctx_free(t->draft_ctx);
+    eng_model_free(t->draft);
     t->model = l->model;
     t->ctx = l->ctx;
+    t->draft = l->draft;
+    t->draft_ctx = l->draft_ctx;
     snprintf(t->model_path, sizeof t->model_path, "%s", l->path);
     eng_model_info_get(t->model, &t->info);
     template_choose(t);
-    free(l);
     if (t->db) {
         store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path);
         if (t->conv.id[0]) {
@@ -761,9 +786,12 @@ int tui_chat_on_load(struct tui *t) {
             store_conv_set_template(t->db, t->conv.id, t->tmpl_name);
         }
     }
-    if (!t->notice[0])
-        tui_chat_notice(t, "loaded %s (%s, template %s)", t->info.name, t->info.arch,
-                        t->tmpl_name);
+    if (!t->notice[0] && l->draft_err[0])
+        tui_chat_notice(t, "draft model %s not used: %s", l->draft_path, l->draft_err);
+    else if (!t->notice[0])
+        tui_chat_notice(t, "loaded %s (%s, template %s%s)", t->info.name, t->info.arch,
+                        t->tmpl_name, t->draft ? ", with a draft model" : "");
+    free(l);
     return TUI_REDRAW;
 }
 
@@ -1084,6 +1112,8 @@ void tui_chat_shutdown(struct tui *t) {
             eng_ctx_free(t->load->ctx);
             eng_model_free(t->load->model);
         }
+        eng_ctx_free(t->load->draft_ctx);
+        eng_model_free(t->load->draft);
         free(t->load);
         t->load = NULL;
     }
@@ -1095,6 +1125,10 @@ void tui_chat_shutdown(struct tui *t) {
     }
     t->ctx = NULL;
     t->model = NULL;
+    eng_ctx_free(t->draft_ctx);
+    eng_model_free(t->draft);
+    t->draft_ctx = NULL;
+    t->draft = NULL;
     store_close(t->db);
     t->db = NULL;
     prompts_free();

@@ -237,6 +237,9 @@ static void stats_text(const struct app_msg *m, char *buf, size_t len) {
         if (m->ttft_ms >= 0 && o < len) /* unknown for replies loaded from the store */
             o += (size_t)snprintf(buf + o, len - o, " \xc2\xb7 first token %.0f ms",
                                   (double)m->ttft_ms);
+        if (m->n_drafted > 0 && o < len) /* speculative decoding: drafts kept */
+            o += (size_t)snprintf(buf + o, len - o, " \xc2\xb7 drafts %d/%d kept",
+                                  m->n_accepted, m->n_drafted);
     }
     if (o < len && m->finish[0] && strcmp(m->finish, "eog") && strcmp(m->finish, "stop") &&
         strcmp(m->finish, "stopped"))
