@@ -49,7 +49,7 @@ tui_start() {
     until tm new-session -d -s t -x "$cols" -y "$rows" "$cmd; echo \$? >'$TEST_TMPDIR/rc'" \; \
         set-option -t t remain-on-exit on 2>/dev/null; do
         n=$((n + 1))
-        [ "$n" -lt 20 ] || fail "tmux new-session failed"
+        [ "$n" -lt 50 ] || fail "tmux new-session failed"
         sleep 0.1
     done
     wait_for "F1 help"
