@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model.h"
 #include "ops.h"
@@ -17,12 +18,18 @@
 /* Checkpoints of the recurrent state kept per context (the most recent prompt ends). */
 #define ENG_RS_CKPT 4
 
+/* Positions per pass: the pass's K (or V) rows of one KV head stay in L1/L2 while each of the
+ * task's heads goes over them. */
+#define ATTN_POS_BLOCK 256
+
 struct eng_ctx {
     eng_model *m;
     pool *pool;
     int n_ctx, n_batch, n_threads, kv_type;
-    size_t kv_elt;             /* bytes per cached value: 2 (F16) or 4 (F32) */
-    void *k_cache, *v_cache;   /* per layer (n_ctx, its n_embd_kv), at n_ctx * kv_off */
+    void *k_cache, *v_cache;   /* per layer (n_ctx, its n_embd_kv), at n_ctx * kv_off values
+                                * (kv_bytes: where a value index starts) */
+    float *kv_tile;            /* quantized caches: per thread, a block of positions of one KV
+                                * head dequantized (ATTN_POS_BLOCK x head_dim) */
     int32_t *tokens;           /* (n_ctx) the tokens in the cache */
     int n_past;
     float *x;                  /* (n_batch, n_embd) residual stream */
@@ -76,9 +83,40 @@ int eng_ctx_n_past(const eng_ctx *c) { return c->n_past; }
 const int32_t *eng_ctx_tokens(const eng_ctx *c) { return c->tokens; }
 void eng_ctx_set_cancel(eng_ctx *c, const volatile int *flag) { c->cancel = flag; }
 
+/* Bytes of n cached values of type t (n a multiple of 32 for the block types), which is also
+ * where value index n starts. */
+static size_t kv_bytes(int t, size_t n) {
+    switch (t) {
+    case ENG_KV_F32: return n * 4;
+    case ENG_KV_Q8_0: return n / QK8_0 * sizeof(block_q8_0);
+    case ENG_KV_Q4_0: return n / QK4_0 * sizeof(block_q4_0);
+    default: return n * 2;
+    }
+}
+
+/* The ggml type of a block cache (GGML_TYPE_COUNT for F16/F32). */
+static uint32_t kv_ggml_type(int t) {
+    return t == ENG_KV_Q8_0 ? GGML_TYPE_Q8_0 : t == ENG_KV_Q4_0 ? GGML_TYPE_Q4_0
+                                                                : GGML_TYPE_COUNT;
+}
+
+static const char *const kv_type_names[] = {"f16", "f32", "q8_0", "q4_0"};
+
+const char *eng_kv_type_name(int t) {
+    return t >= 0 && t < (int)(sizeof kv_type_names / sizeof *kv_type_names) ? kv_type_names[t]
+                                                                             : NULL;
+}
+
+int eng_kv_type_parse(const char *name) {
+    for (int t = 0; name && t < (int)(sizeof kv_type_names / sizeof *kv_type_names); t++)
+        if (!strcasecmp(name, kv_type_names[t]))
+            return t;
+    return -1;
+}
+
 size_t eng_ctx_kv_bytes(const eng_ctx *c) {
     const struct hparams *hp = &c->m->hp;
-    return 2 * (size_t)hp->n_kv_total * (size_t)c->n_ctx * c->kv_elt;
+    return 2 * kv_bytes(c->kv_type, (size_t)hp->n_kv_total * (size_t)c->n_ctx);
 }
 
 size_t eng_ctx_rs_bytes(const eng_ctx *c, int *n_checkpoints) {
@@ -137,6 +175,7 @@ void eng_ctx_free(eng_ctx *c) {
     pool_free(c->pool);
     free(c->k_cache);
     free(c->v_cache);
+    free(c->kv_tile);
     free(c->tokens);
     free(c->x);
     free(c->xb);
@@ -217,12 +256,18 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     c->n_threads = p->n_threads > 0 ? p->n_threads : eng_cpu_physical_cores();
     if (c->n_threads > 256)
         c->n_threads = 256;
-    if (p->kv_type != ENG_KV_F16 && p->kv_type != ENG_KV_F32) {
+    if (!eng_kv_type_name(p->kv_type)) {
         free(c);
         return eng_error(ENG_E_ARG, "unknown KV cache type %d", p->kv_type);
     }
     c->kv_type = p->kv_type;
-    c->kv_elt = p->kv_type == ENG_KV_F16 ? 2 : 4;
+    for (int il = 0; kv_ggml_type(c->kv_type) != GGML_TYPE_COUNT && il < hp->n_layer; il++)
+        if (hp->l[il].n_embd_kv && (hp->l[il].head_dim % 32 || hp->l[il].n_embd_kv % 32)) {
+            free(c);
+            return eng_error(ENG_E_ARG, "a %s KV cache needs head sizes that are multiples of "
+                             "32 (layer %d: %d)", eng_kv_type_name(p->kv_type), il,
+                             hp->l[il].head_dim);
+        }
     size_t B = (size_t)c->n_batch, E = (size_t)hp->n_embd, KV = (size_t)hp->max_kv;
     size_t Q = (size_t)hp->max_q;
     size_t F = (size_t)hp->max_ff;
@@ -249,7 +294,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
      * up front rather than OOM-killed on use */
     char merr[160], what[64];
     snprintf(what, sizeof what, "a context of %d tokens", c->n_ctx);
-    if (sysmem_check(2 * (uint64_t)kv_n * c->kv_elt +
+    if (sysmem_check(2 * (uint64_t)kv_bytes(c->kv_type, kv_n) +
                          (uint64_t)(1 + ENG_RS_CKPT) * hp->n_rs_total * sizeof(float) +
                          (uint64_t)B * (3 * E + 2 * Q + 2 * KV + hbw + F + SI + SC) *
                              sizeof(float) +
@@ -259,8 +304,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
         return eng_error(ENG_E_NOMEM, "%s", merr);
     }
     /* (a model may have no attention layer at all: no cache, no q; nothing is allocated empty) */
-    c->k_cache = malloc(kv_n ? kv_n * c->kv_elt : 1);
-    c->v_cache = malloc(kv_n ? kv_n * c->kv_elt : 1);
+    c->k_cache = malloc(kv_n ? kv_bytes(c->kv_type, kv_n) : 1);
+    c->v_cache = malloc(kv_n ? kv_bytes(c->kv_type, kv_n) : 1);
     c->tokens = malloc((size_t)c->n_ctx * sizeof *c->tokens);
     c->x = malloc(B * E * sizeof(float));
     c->xb = malloc(B * E * sizeof(float));
@@ -286,6 +331,11 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     const size_t hd_max = (size_t)(hp->max_head_dim > 0 ? hp->max_head_dim : hp->head_dim);
     c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * hd_max);
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
+    if (kv_ggml_type(c->kv_type) != GGML_TYPE_COUNT &&
+        !(c->kv_tile = malloc((size_t)c->n_threads * ATTN_POS_BLOCK * hd_max * sizeof(float)))) {
+        eng_ctx_free(c);
+        return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
+    }
     c->xq = malloc(B * c->xq_row + 64);
     c->n_logits_cap = 1;   /* grows when a caller asks for every row (teacher forcing) */
     c->logits = malloc((size_t)c->n_logits_cap * (size_t)hp->n_vocab * sizeof(float));
@@ -597,11 +647,13 @@ static size_t kv_index(const eng_ctx *c, int il, int pos) {
 }
 
 static void kv_store(eng_ctx *c, void *cache, int layer, int pos, const float *src, int n) {
-    size_t off = kv_index(c, layer, pos);
+    char *dst = (char *)cache + kv_bytes(c->kv_type, kv_index(c, layer, pos));
     if (c->kv_type == ENG_KV_F32)
-        memcpy((float *)cache + off, src, (size_t)n * sizeof(float));
-    else
-        quant_f32_to_f16_row(src, (uint16_t *)cache + off, n);
+        memcpy(dst, src, (size_t)n * sizeof(float));
+    else if (c->kv_type == ENG_KV_F16)
+        quant_f32_to_f16_row(src, (uint16_t *)dst, n);
+    else   /* as ggml's copy into a q8_0/q4_0 cache: its reference quantization */
+        quant_traits_get(kv_ggml_type(c->kv_type))->from_float(src, dst, n);
 }
 
 struct attn_args {
@@ -621,9 +673,6 @@ static int attn_task_heads(const struct layer_hp *lh, int n_tok, int n_threads) 
     return 1;
 }
 
-/* Positions per pass: the pass's K (or V) rows of one KV head stay in L1/L2 while each of the
- * task's heads goes over them. */
-#define ATTN_POS_BLOCK 256
 
 /* Causal attention (over the last n_swa positions on sliding-window layers); a task is (token,
  * KV head, `heads` of its query heads), tasks handed out dynamically. Per thread scratch
@@ -645,14 +694,16 @@ static void attn_worker(void *ud, int ith, int nth) {
     int per_t = lh->n_head / a->heads, n_task = a->n_tok * per_t;
     (void)nth;
     int f16 = c->kv_type == ENG_KV_F16;
-    size_t esz = f16 ? 2 : 4;
+    const uint32_t qt = kv_ggml_type(c->kv_type);   /* a block cache: read through kv_tile */
+    const size_t row_b = kv_bytes(c->kv_type, (size_t)KV);
+    float *tile = qt != GGML_TYPE_COUNT ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
     for (int task = ith; task < n_task; task = atomic_fetch_add(&a->next, 1)) {
         int t = task / per_t, h0 = task % per_t * a->heads, kvh = h0 / group;
         int p = a->pos0 + t, first = 0;
         if (lh->swa && hp->n_swa && p - hp->n_swa + 1 > 0)
             first = p - hp->n_swa + 1;   /* the window: p - q < n_swa */
         int n_pos = p + 1 - first;
-        size_t off = (kv_index(c, a->layer, first) + (size_t)kvh * hd) * esz;
+        size_t off = kv_bytes(c->kv_type, kv_index(c, a->layer, first) + (size_t)kvh * hd);
         const char *k = (const char *)c->k_cache + off, *v = (const char *)c->v_cache + off;
         for (int h = 0; h < a->heads; h++) {
             float *att = scratch + h * per_head, *qh = att + c->n_ctx, *acc = qh + hd;
@@ -666,9 +717,14 @@ static void attn_worker(void *ud, int ith, int nth) {
         }
         for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
             const int nb = n_pos - j0 < ATTN_POS_BLOCK ? n_pos - j0 : ATTN_POS_BLOCK;
+            const void *kb = k + (size_t)j0 * row_b;
+            if (tile) {   /* this block's K rows of the head, as floats */
+                ops_kv_dequant(kb, row_b, qt, nb, hd, tile);
+                kb = tile;
+            }
             for (int h = 0; h < a->heads; h++) {
                 float *att = scratch + h * per_head, *qh = att + c->n_ctx;
-                ops_attn_scores(k + (size_t)j0 * KV * esz, (size_t)KV, f16, nb, qh, hd, scale,
+                ops_attn_scores(kb, tile ? (size_t)hd : (size_t)KV, f16, nb, qh, hd, scale,
                                 att + j0);
             }
         }
@@ -683,6 +739,14 @@ static void attn_worker(void *ud, int ith, int nth) {
         }
         for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
             const int j1 = n_pos - j0 < ATTN_POS_BLOCK ? n_pos : j0 + ATTN_POS_BLOCK;
+            if (tile) {   /* j0 is a multiple of 16: positions keep their lanes */
+                ops_kv_dequant(v + (size_t)j0 * row_b, row_b, qt, j1 - j0, hd, tile);
+                for (int h = 0; h < a->heads; h++) {
+                    float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
+                    ops_attn_mix_acc(tile, (size_t)hd, 0, 0, j1 - j0, att + j0, hd, acc);
+                }
+                continue;
+            }
             for (int h = 0; h < a->heads; h++) {
                 float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
                 ops_attn_mix_acc(v, (size_t)KV, f16, j0, j1, att, hd, acc);

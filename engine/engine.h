@@ -106,7 +106,15 @@ int eng_detokenize(const eng_model *m, const int32_t *toks, int n, char *buf, in
                    int special);
 
 /* ---- contexts (KV cache + activations; all memory allocated here, none per token) ---- */
-enum eng_kv_type { ENG_KV_F16 = 0, ENG_KV_F32 = 1 };
+/* The KV cache's type. Q8_0 and Q4_0 are ggml's blocks of 32 values (34 and 18 bytes: about
+ * half and a quarter of F16), written as llama.cpp's -ctk/-ctv q8_0|q4_0 write them; they need
+ * head dimensions that are multiples of 32. Attention reads them a block of positions at a
+ * time, dequantized to float, with the F32 cache's arithmetic. */
+enum eng_kv_type { ENG_KV_F16 = 0, ENG_KV_F32 = 1, ENG_KV_Q8_0 = 2, ENG_KV_Q4_0 = 3 };
+/* "f16", "f32", "q8_0", "q4_0"; NULL for another value. */
+const char *eng_kv_type_name(int kv_type);
+/* The type named (as eng_kv_type_name, any case), or -1. */
+int eng_kv_type_parse(const char *name);
 struct eng_ctx_params {
     int n_ctx;      /* 0: the model's training context, capped at 4096 */
     int n_batch;    /* prompt tokens per forward pass, 0: 512 */

@@ -198,6 +198,13 @@ static void mix_acc_ref(const void *v, size_t stride, int f16, int j0, int j1, c
     }
 }
 
+static void kv_dequant_ref(const void *src, size_t row_bytes, uint32_t t, int n_rows, int hd,
+                           float *dst) {
+    const struct quant_traits *tr = quant_traits_get(t);
+    for (int r = 0; r < n_rows; r++)
+        tr->to_float((const char *)src + (size_t)r * row_bytes, dst + (size_t)r * hd, hd);
+}
+
 /* ---- AVX-512 (same operations, 16 lanes at a time) ---- */
 #ifdef OPS_X86
 #define OPS_TARGET __attribute__((target("avx512f,f16c,fma")))
@@ -631,6 +638,51 @@ void ops_ssm_step(int p, int n, float *S, const float *x, float dt, float dA, co
     }
 #endif
     ssm_step_ref(p, n, S, x, dt, dA, B, C, D, y);
+}
+
+#ifdef OPS_X86
+/* 32 values of a block: q (16 in each half) times d, as the scalar value * d */
+OPS_TARGET static void kv_dequant_avx512(const void *src, size_t row_bytes, uint32_t t,
+                                         int n_rows, int hd, float *dst) {
+    for (int r = 0; r < n_rows; r++) {
+        const char *row = (const char *)src + (size_t)r * row_bytes;
+        float *y = dst + (size_t)r * hd;
+        if (t == GGML_TYPE_Q8_0) {
+            const block_q8_0 *b = (const block_q8_0 *)row;
+            for (int i = 0; i < hd / QK8_0; i++) {
+                const __m512 d = _mm512_set1_ps(quant_f16_to_f32(b[i].d));
+                const __m128i lo = _mm_loadu_si128((const __m128i *)b[i].qs);
+                const __m128i hi = _mm_loadu_si128((const __m128i *)(b[i].qs + 16));
+                _mm512_storeu_ps(y + i * 32, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d));
+                _mm512_storeu_ps(y + i * 32 + 16,
+                                 _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), d));
+            }
+        } else {   /* Q4_0: low nibbles are values 0..15, high nibbles 16..31, minus 8 */
+            const block_q4_0 *b = (const block_q4_0 *)row;
+            const __m128i m4 = _mm_set1_epi8(0x0F), e8 = _mm_set1_epi8(8);
+            for (int i = 0; i < hd / QK4_0; i++) {
+                const __m512 d = _mm512_set1_ps(quant_f16_to_f32(b[i].d));
+                const __m128i q = _mm_loadu_si128((const __m128i *)b[i].qs);
+                const __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
+                const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
+                _mm512_storeu_ps(y + i * 32, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d));
+                _mm512_storeu_ps(y + i * 32 + 16,
+                                 _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), d));
+            }
+        }
+    }
+}
+#endif
+
+void ops_kv_dequant(const void *src, size_t row_bytes, uint32_t t, int n_rows, int hd,
+                    float *dst) {
+#ifdef OPS_X86
+    if ((t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0) && ops_use_avx512()) {
+        kv_dequant_avx512(src, row_bytes, t, n_rows, hd, dst);
+        return;
+    }
+#endif
+    kv_dequant_ref(src, row_bytes, t, n_rows, hd, dst);
 }
 
 void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,

@@ -109,7 +109,7 @@ void app_settings_default(struct app_settings *s, const struct eng_sample_params
     s->draft_p_min = 0.5f;
 }
 
-enum setting_kind { SET_FLOAT, SET_INT, SET_U64, SET_BOOL };
+enum setting_kind { SET_FLOAT, SET_INT, SET_U64, SET_BOOL, SET_KV };
 struct setting {
     const char *name;
     int kind;
@@ -134,6 +134,7 @@ static const struct setting settings_table[] = {
     {"lookup", SET_INT, SOFF(lookup), 0, ENG_DRAFT_MAX},
     {"draft-max", SET_INT, SOFF(draft_max), 1, ENG_DRAFT_MAX},
     {"draft-p-min", SET_FLOAT, SOFF(draft_p_min), 0, 1},
+    {"kv", SET_KV, SOFF(kv_type), 0, 0},
 };
 
 /* on/off, 1/0, true/false, yes/no: 1 or 0, -1 for anything else. */
@@ -164,6 +165,16 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
                 return -1;
             }
             *(int *)((char *)s + t->off) = b;
+            return 0;
+        }
+        if (t->kind == SET_KV) {
+            int k = eng_kv_type_parse(value);
+            if (k < 0) {
+                snprintf(err, err_len, "%s: '%s' is not f16, f32, q8_0 or q4_0", name,
+                         value ? value : "");
+                return -1;
+            }
+            *(int *)((char *)s + t->off) = k;
             return 0;
         }
         if (t->kind == SET_U64) {
@@ -197,9 +208,12 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
             *(int *)p = (int)v;
         return 0;
     }
-    snprintf(err, err_len, "unknown setting '%s' (temp, top-k, top-p, min-p, repeat-penalty, "
-             "repeat-last-n, frequency-penalty, presence-penalty, seed, n-predict, ctx, "
-             "threads, think)", name);
+    size_t o = (size_t)snprintf(err, err_len, "unknown setting '%s' (", name);
+    for (size_t i = 0; i < sizeof settings_table / sizeof settings_table[0] && o < err_len; i++)
+        o += (size_t)snprintf(err + o, err_len - o, "%s%s", i ? ", " : "",
+                              settings_table[i].name);
+    if (o < err_len)
+        snprintf(err + o, err_len - o, ")");
     return -1;
 }
 
@@ -214,6 +228,8 @@ int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t
         snprintf(buf, len, "%s %d", t->name, *(const int *)p);
     else if (t->kind == SET_BOOL)
         snprintf(buf, len, "%s %s", t->name, *(const int *)p ? "on" : "off");
+    else if (t->kind == SET_KV)
+        snprintf(buf, len, "%s %s", t->name, eng_kv_type_name(*(const int *)p));
     else if (*(const uint64_t *)p == ENG_SEED_RANDOM)
         snprintf(buf, len, "%s random", t->name);
     else

@@ -67,14 +67,15 @@ struct app_settings {
                     * tokens a step (0: off) */
     int draft_max; /* a draft model's tokens a step */
     float draft_p_min; /* it stops drafting below this probability */
+    int kv_type;   /* the KV cache's type: enum eng_kv_type */
 };
 /* Defaults: the engine's sampling defaults (sample, may be NULL: zeroes), 512 tokens a reply,
  * the model's context, all physical cores, thinking on. */
 void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample);
 /* Sets one named setting from text ("temp" "0.7"). Names: temp, top-k, top-p, min-p,
  * repeat-penalty, repeat-last-n, frequency-penalty, presence-penalty, seed, n-predict, ctx,
- * threads, think (on/off, 1/0, true/false, yes/no), lookup, draft-max, draft-p-min. 0 on
- * success; -1 with a one-line message in err (unknown name, not a number, out of range). */
+ * threads, think (on/off, 1/0, true/false, yes/no), lookup, draft-max, draft-p-min, kv
+ * (f16, f32, q8_0, q4_0). 0 on success; -1 with a one-line message in err (unknown name, not a number, out of range). */
 int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
                      size_t err_len);
 /* Writes "name value" of setting i (0..) into buf; returns 0, or -1 past the last one. */

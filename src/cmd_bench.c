@@ -14,7 +14,7 @@
 
 struct bench_args {
     const char *model;
-    int n_prompt, n_gen, reps, n_threads, json, no_repack, n_depth;
+    int n_prompt, n_gen, reps, n_threads, json, no_repack, n_depth, kv_type;
 };
 
 struct bench_result {
@@ -43,8 +43,9 @@ static int bench_int(const char *flag, const char *v, int min, int max, int *out
 
 static int bench_parse(int argc, char **argv, struct bench_args *a) {
     static const char usage[] =
-        "bench -m MODEL [-p N] [-n N] [-d N] [-r N] [-t N] [--no-repack] [--json]";
-    *a = (struct bench_args){NULL, 512, 128, 5, 0, 0, 0, 0};
+        "bench -m MODEL [-p N] [-n N] [-d N] [-r N] [-t N] [--kv f16|q8_0|q4_0] [--no-repack] "
+        "[--json]";
+    *a = (struct bench_args){NULL, 512, 128, 5, 0, 0, 0, 0, ENG_KV_F16};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -63,6 +64,11 @@ static int bench_parse(int argc, char **argv, struct bench_args *a) {
             rc = bench_int(f, v, 1, 64, &a->reps);
         } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
             rc = bench_int(f, v, 0, 1024, &a->n_threads);
+        } else if (!strcmp(f, "--kv") || !strcmp(f, "-ctk")) {   /* llama-bench's name too */
+            if ((a->kv_type = eng_kv_type_parse(v)) < 0) {
+                cli_error("bench: %s wants f16, f32, q8_0 or q4_0", f);
+                return cli_usage(usage);
+            }
         } else {
             cli_error("bench: unknown option '%s'", f);
             return cli_usage(usage);
@@ -217,6 +223,7 @@ int cmd_bench(int argc, char **argv) {
     struct eng_ctx_params cp = eng_ctx_default_params();
     cp.n_ctx = a.n_depth + a.n_prompt + a.n_gen;
     cp.n_threads = a.n_threads;
+    cp.kv_type = a.kv_type;
     int n_tok = a.n_depth + (a.n_prompt > a.n_gen ? a.n_prompt : a.n_gen);
     toks = malloc((size_t)n_tok * sizeof *toks);
     if (!toks) {

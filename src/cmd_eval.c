@@ -9,7 +9,8 @@
 #include "engine.h"
 #include "paths.h"
 
-#define EVAL_USAGE "eval -m MODEL --tokens \"ID ID ...\" [--top K] [--full POS] [-t N] [--ctx N]"
+#define EVAL_USAGE \
+    "eval -m MODEL --tokens \"ID ID ...\" [--top K] [--full POS] [-t N] [--ctx N] [--kv TYPE]"
 
 /* Parses a non-negative int (whole string); -1 if it is not one. */
 static long eval_parse_int(const char *s, long max) {
@@ -77,6 +78,7 @@ static void eval_print_top(int pos, const float *lg, int n_vocab, int k, int *id
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *toks_s = NULL;
     long top = 10, full = -1, threads = 0, ctx = 0;
+    int kv = ENG_KV_F16;
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -98,6 +100,10 @@ int cmd_eval(int argc, char **argv) {
             threads = eval_parse_int(v, 256);
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx"))
             ctx = eval_parse_int(v, 1L << 22);
+        else if (!strcmp(a, "--kv") && (kv = eng_kv_type_parse(v)) < 0)
+            return cli_usage(EVAL_USAGE);
+        else if (!strcmp(a, "--kv"))
+            continue;
         else
             return cli_usage(EVAL_USAGE);
         if (top < 0 || threads < 0 || ctx < 0 || (!strcmp(a, "--full") && full < 0))
@@ -136,6 +142,7 @@ int cmd_eval(int argc, char **argv) {
     struct eng_ctx_params cp = eng_ctx_default_params();
     cp.n_ctx = ctx ? (int)ctx : n_eval;   /* it matters where RoPE depends on it (LongRoPE) */
     cp.n_threads = (int)threads;
+    cp.kv_type = kv;
     if ((rc = eng_ctx_new(m, &cp, &c)) || (rc = eng_decode(c, toks, n_eval, 1))) {
         cli_error("eval: %s", eng_last_error());
         eng_ctx_free(c);

@@ -23,6 +23,7 @@ const struct opts_flag opts_flags[] = {
     {"--lookup", NULL, "lookup", "N"},
     {"--draft-max", NULL, "draft-max", "N"},
     {"--draft-p-min", NULL, "draft-p-min", "P"},
+    {"--kv", NULL, "kv", "f16|q8_0|q4_0"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -67,6 +68,7 @@ void opts_to_params(const struct app_settings *s, struct eng_gen_params *gen,
     if (ctx) {
         ctx->n_ctx = s->n_ctx;
         ctx->n_threads = s->n_threads;
+        ctx->kv_type = s->kv_type;
     }
 }
 

@@ -1,7 +1,7 @@
 /* src/opts.h — the sampling/generation command-line flags shared by `natter run` and the
  * full-screen chat (--temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n
  * --frequency-penalty --presence-penalty --seed -n/--n-predict --ctx -t/--threads --think
- * --lookup --draft-max --draft-p-min). Values are
+ * --lookup --draft-max --draft-p-min --kv). Values are
  * parsed and range-checked by app_settings_set (one table of settings for flags and /set).
  * Main/UI thread only. */
 #ifndef NATTER_OPTS_H

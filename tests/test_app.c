@@ -62,7 +62,7 @@ TEST(app_settings_set_and_describe) {
     int n = 0;
     while (app_settings_describe(&s, n, buf, sizeof buf) == 0)
         n++;
-    CHECK_EQ_INT(n, 16);
+    CHECK_EQ_INT(n, 17);
     /* think: on by default, on/off and their synonyms */
     CHECK_EQ_INT(s.think, 1);
     CHECK_EQ_INT(app_settings_describe(&s, 12, buf, sizeof buf), 0);

@@ -321,3 +321,32 @@ TEST(ops_moe_route_cases) {
     ops_moe_route(2, 2, y, NULL, 1, 1, 2.5f, sel, w);
     CHECK(fabsf(w[0] - 1.25f) < 1e-6f && fabsf(w[1] - 1.25f) < 1e-6f);
 }
+
+/* A quantized KV cache's rows dequantized by ops_kv_dequant: the AVX-512 version and the
+ * scalar one give the type's to_float bits, for rows with padding between them. */
+TEST(ops_kv_dequant_simd_vs_scalar) {
+    const uint32_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    const int hd = 128, n_rows = 5;
+    for (int ti = 0; ti < 2; ti++) {
+        const struct quant_traits *tr = quant_traits_get(types[ti]);
+        const size_t row_b = quant_row_size(types[ti], 3 * hd);   /* a row of 3 heads */
+        unsigned char *src = malloc(row_b * n_rows);
+        float x[3 * 128], want[5 * 128], got[2][5 * 128];
+        for (int r = 0; r < n_rows; r++) {
+            for (int i = 0; i < 3 * hd; i++) x[i] = ops_rand() * (float)(r + 1);
+            tr->from_float(x, src + r * row_b, 3 * hd);
+            tr->to_float(src + r * row_b + quant_row_size(types[ti], hd), want + r * hd, hd);
+        }
+        for (int scalar = 0; scalar < 2; scalar++) {
+            int prev = quant_force_scalar(scalar);
+            ops_kv_dequant(src + quant_row_size(types[ti], hd), row_b, types[ti], n_rows, hd,
+                           got[scalar]);
+            quant_force_scalar(prev);
+        }
+        free(src);
+        CHECK_MSG(!memcmp(got[0], want, sizeof want), "%s: SIMD dequantization differs",
+                  tr->name);
+        CHECK_MSG(!memcmp(got[1], want, sizeof want), "%s: scalar dequantization differs",
+                  tr->name);
+    }
+}

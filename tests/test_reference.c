@@ -153,10 +153,17 @@ static void ref_thresholds(const char *ref_name, struct ref_rules *rr) {
     free(text);
 }
 
-/* Checks one .ref file; returns 0 if it passes, with the figures in msg. no_repack: on the
- * weights as stored (the paths CPUs without the repacked kernels take). */
-static int ref_check_file(const char *ref_path, const struct ref_rules *rr, int no_repack,
+/* How a .ref file is run: no_repack: on the weights as stored (the paths CPUs without the
+ * repacked kernels take); kv_type: the cache's type. Out: the worst NMSE, the argmax share. */
+struct ref_run {
+    int no_repack, kv_type;
+    double nmse, agree;
+};
+
+/* Checks one .ref file; returns 0 if it passes, with the figures in msg. */
+static int ref_check_file(const char *ref_path, const struct ref_rules *rr, struct ref_run *run,
                           char *msg, size_t msg_len) {
+    const int no_repack = run->no_repack;
     struct ref_file r;
     if (ref_parse(ref_path, &r)) {
         snprintf(msg, msg_len, "cannot parse %.300s", ref_path);
@@ -185,6 +192,7 @@ static int ref_check_file(const char *ref_path, const struct ref_rules *rr, int 
     struct eng_ctx_params cp = eng_ctx_default_params();
     cp.n_ctx = n_ctx;
     cp.n_threads = 2;
+    cp.kv_type = run->kv_type;
     int fail = 0, n_pos = 0, n_agree = 0;
     double worst = 0;
     if (info.n_vocab != r.n_vocab || eng_ctx_new(m, &cp, &c)) {
@@ -227,6 +235,8 @@ static int ref_check_file(const char *ref_path, const struct ref_rules *rr, int 
         }
     }
     double agree = n_pos ? (double)n_agree / n_pos : 0;
+    run->nmse = worst;
+    run->agree = agree;
     if (!fail) {
         snprintf(msg, msg_len, "%-28s NMSE %.3g (limit %.1g)  argmax %d/%d = %.1f%% (limit %.0f%%)",
                  r.model, worst, limit, n_agree, n_pos, 100 * agree, 100 * min_agree);
@@ -258,7 +268,8 @@ static void reference_check_all(int no_repack) {
         char path[1400], msg[512] = "";
         snprintf(path, sizeof path, "%.1000s/%.255s", dir, names[i]);
         struct ref_rules rr = {"models", 0, 0, 0, 0};
-        int rc = ref_check_file(path, &rr, no_repack, msg, sizeof msg);
+        struct ref_run run = {no_repack, ENG_KV_F16, 0, 0};
+        int rc = ref_check_file(path, &rr, &run, msg, sizeof msg);
         printf("    %s %s\n", rc ? "FAIL" : "ok  ", msg);
         n_fail += rc != 0;
     }
@@ -315,7 +326,8 @@ static void reference26_check_all(int no_repack) {
         ref_thresholds(name, &rr);
         char path[1400];
         snprintf(path, sizeof path, "%s", test_shared_path(rel));
-        int rc = ref_check_file(path, &rr, no_repack, msg, sizeof msg);
+        struct ref_run run = {no_repack, ENG_KV_F16, 0, 0};
+        int rc = ref_check_file(path, &rr, &run, msg, sizeof msg);
         printf("    %s %s\n", rc ? "FAIL" : "ok  ", msg);
         n_fail += rc != 0;
     }
@@ -326,6 +338,47 @@ static void reference26_check_all(int no_repack) {
 TEST(reference26_files) {
     REQUIRE_SHARED();
     reference26_check_all(0);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Quantized KV caches on the 2026 files with F16 weights (where the cache's rounding shows
+ * most): each file's NMSE and argmax agreement are printed; the medians over the files are held
+ * to bounds about 3x above what was measured (q8_0: NMSE 1.8e-4, argmax 100%; q4_0: 3.3e-2,
+ * 81.5%), so a wrong cache shows while the synthetic files' spread does not. */
+TEST(reference26_kv_quantized) {
+    REQUIRE_SHARED();
+    static const struct { int type; double nmse, agree; } kinds[] = {
+        {ENG_KV_Q8_0, 6e-4, 0.97}, {ENG_KV_Q4_0, 1e-1, 0.70}};
+    for (int k = 0; k < 2; k++) {
+        double nm[64], ag[64];
+        int n = 0;
+        for (size_t i = 0; i < sizeof ref26_files / sizeof ref26_files[0]; i++) {
+            if (!strstr(ref26_files[i], "-F16")) continue;
+            char rel[340], name[300], msg[512] = "", path[1400];
+            snprintf(name, sizeof name, "%s.ref", ref26_files[i]);
+            snprintf(rel, sizeof rel, "reference-2026/%s", name);
+            struct ref_rules rr = {"models-2026", 1024, 1, 0, 0};
+            ref_thresholds(name, &rr);
+            snprintf(path, sizeof path, "%s", test_shared_path(rel));
+            struct ref_run run = {0, kinds[k].type, -1, -1};
+            ref_check_file(path, &rr, &run, msg, sizeof msg);
+            CHECK_MSG(run.nmse >= 0 && run.agree >= 0, "%s: %s", name, msg);
+            printf("    kv %s %s\n", eng_kv_type_name(kinds[k].type), msg);
+            nm[n] = run.nmse;
+            ag[n++] = run.agree;
+        }
+        qsort(nm, (size_t)n, sizeof *nm, cmp_double);
+        qsort(ag, (size_t)n, sizeof *ag, cmp_double);
+        printf("    kv %s: median NMSE %.3g, median argmax %.1f%% over %d files\n",
+               eng_kv_type_name(kinds[k].type), nm[n / 2], 100 * ag[n / 2], n);
+        CHECK_MSG(nm[n / 2] <= kinds[k].nmse && ag[n / 2] >= kinds[k].agree,
+                  "kv %s: median NMSE %g, argmax %.3f", eng_kv_type_name(kinds[k].type),
+                  nm[n / 2], ag[n / 2]);
+    }
 }
 
 TEST(reference26_files_no_repack) {
@@ -585,6 +638,68 @@ TEST(reference_batch_vs_single) {
     free(b);
     free(f);
     eng_model_free(m);
+}
+
+/* Quantized KV caches: a third (q4_0) or half (q8_0) of F16's bytes; 1 and 2 threads the same
+ * bits; batched and token-by-token decoding agree as with F16; close to F16's logits; a model
+ * whose heads are not multiples of 32 is refused. */
+TEST(reference_kv_quantized_cache) {
+    REQUIRE_SHARED();
+    eng_model *m;
+    CHECK(eng_model_load(test_shared_path("models-2026/syn26-qwen3-F16.gguf"), NULL, &m) ==
+          ENG_OK);
+    const size_t V = (size_t)eng_vocab_size(m), n = (size_t)SEQ_N * V;
+    float *ref = run_seq(m, seq_toks, SEQ_N, 2, 0, ENG_KV_F16, 0);
+    CHECK(ref);
+    static const int kinds[] = {ENG_KV_Q8_0, ENG_KV_Q4_0};
+    static const double close[] = {1e-3, 1e-1};   /* vs F16 (measured 1.5e-4, 3.7e-2) */
+    for (int k = 0; k < 2; k++) {
+        float *a = run_seq(m, seq_toks, SEQ_N, 1, 0, kinds[k], 0);
+        float *b = run_seq(m, seq_toks, SEQ_N, 2, 0, kinds[k], 0);
+        float *s = run_seq(m, seq_toks, SEQ_N, 2, 0, kinds[k], 1);
+        CHECK(a && b && s);
+        CHECK_MSG(!memcmp(a, b, n * sizeof *a), "kv %s: 1 and 2 threads differ",
+                  eng_kv_type_name(kinds[k]));
+        double num = 0, den = 0, numr = 0;
+        for (size_t i = 0; i < n; i++) {
+            num += (double)(a[i] - s[i]) * (a[i] - s[i]);
+            numr += (double)(a[i] - ref[i]) * (a[i] - ref[i]);
+            den += (double)ref[i] * ref[i];
+        }
+        printf("    kv %s: vs F16 NMSE %.3g, batched vs single %.3g\n",
+               eng_kv_type_name(kinds[k]), numr / den, num / den);
+        CHECK_MSG(num / den < 1e-10, "kv %s: batched vs single NMSE %g",
+                  eng_kv_type_name(kinds[k]), num / den);
+        CHECK_MSG(numr / den < close[k], "kv %s: vs F16 NMSE %g", eng_kv_type_name(kinds[k]),
+                  numr / den);
+        free(a), free(b), free(s);
+        struct eng_ctx_params cp = eng_ctx_default_params();
+        cp.n_ctx = 64;
+        eng_ctx *c16, *cq;
+        CHECK(eng_ctx_new(m, &cp, &c16) == ENG_OK);
+        cp.kv_type = kinds[k];
+        CHECK(eng_ctx_new(m, &cp, &cq) == ENG_OK);
+        /* blocks of 32 values: 34 bytes (q8_0) or 18 (q4_0) against F16's 64 */
+        CHECK_EQ_INT(eng_ctx_kv_bytes(cq) * 64,
+                     eng_ctx_kv_bytes(c16) * (kinds[k] == ENG_KV_Q8_0 ? 34 : 18));
+        eng_ctx_free(c16);
+        eng_ctx_free(cq);
+    }
+    free(ref);
+    eng_model_free(m);
+    CHECK(eng_model_load(test_shared_path("models/stories260K.gguf"), NULL, &m) == ENG_OK);
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    cp.n_ctx = 64;
+    cp.kv_type = ENG_KV_Q8_0;
+    eng_ctx *c = NULL;
+    CHECK_EQ_INT(eng_ctx_new(m, &cp, &c), ENG_E_ARG);   /* heads of 8 */
+    CHECK(strstr(eng_last_error(), "multiples of 32"));
+    cp.kv_type = 7;
+    CHECK_EQ_INT(eng_ctx_new(m, &cp, &c), ENG_E_ARG);
+    eng_model_free(m);
+    CHECK_EQ_INT(eng_kv_type_parse("Q8_0"), ENG_KV_Q8_0);
+    CHECK_EQ_INT(eng_kv_type_parse("q4_1"), -1);
+    CHECK_STR_EQ(eng_kv_type_name(ENG_KV_Q4_0), "q4_0");
 }
 
 TEST(reference_ctx_api) {

@@ -170,8 +170,8 @@ static void settings_refresh(struct tui *t) {
     }
 }
 
-/* After a setting changed: the context size and threads take a new context, so the model is
- * loaded again (in the background) with them. */
+/* After a setting changed: the context size, threads and KV type take a new context, so the
+ * model is loaded again (in the background) with them. */
 static void setting_changed(struct tui *t, const char *name) {
     char buf[128];
     for (int i = 0; app_settings_describe(&t->set, i, buf, sizeof buf) == 0; i++)
@@ -179,7 +179,8 @@ static void setting_changed(struct tui *t, const char *name) {
             tui_chat_notice(t, "%s", buf);
     if (!strcmp(name, "think"))
         tui_chat_think_changed(t);
-    if ((!strcmp(name, "ctx") || !strcmp(name, "threads")) && t->model && !t->load) {
+    if ((!strcmp(name, "ctx") || !strcmp(name, "threads") || !strcmp(name, "kv")) && t->model &&
+        !t->load) {
         char path[sizeof t->model_path];
         tui_copy(path, sizeof path, t->model_path);
         tui_chat_model_load(t, path);

@@ -1,6 +1,6 @@
 # tests/cli/run.sh — `natter run`: greedy text equals llama.cpp's reference continuation (case 0
 # of stories260K.ref), 1 and 2 threads agree, the prompt from a file and from stdin, the stats
-# line on stderr, usage and load errors.
+# line on stderr, usage and load errors, the KV cache types (--kv).
 . tests/lib.sh
 need_shared
 M="$SHARED/models/stories260K.gguf"
@@ -37,4 +37,17 @@ expect_eq "$?" 2
 "$NATTER" run -m "$TEST_TMPDIR/none.gguf" -p x >/dev/null 2>"$TEST_TMPDIR/err"
 expect_eq "$?" 1
 expect_contains "$(cat "$TEST_TMPDIR/err")" "natter: "
+# the KV cache's type: q8_0 / q4_0 where the heads allow, refused with a message where not
+Q="$SHARED/models-2026/syn26-qwen3-F16.gguf"
+for kv in f16 q8_0 q4_0; do
+    out=$("$NATTER" run -m "$Q" --kv "$kv" --temp 0 -n 8 -p "hello" 2>"$TEST_TMPDIR/err") ||
+        fail "run --kv $kv failed: $(cat "$TEST_TMPDIR/err")"
+    expect_contains "$(cat "$TEST_TMPDIR/err")" "generated 8 tokens"
+done
+"$NATTER" run -m "$M" --kv q8_0 -p x >/dev/null 2>"$TEST_TMPDIR/err"
+expect_eq "$?" 1
+expect_contains "$(cat "$TEST_TMPDIR/err")" "multiples of 32"
+"$NATTER" run -m "$M" --kv q5 -p x >/dev/null 2>"$TEST_TMPDIR/err"
+expect_eq "$?" 2
+expect_contains "$(cat "$TEST_TMPDIR/err")" "not f16, f32, q8_0 or q4_0"
 pass
