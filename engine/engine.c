@@ -28,8 +28,8 @@ struct eng_ctx {
     int n_ctx, n_batch, n_threads, kv_type;
     void *k_cache, *v_cache;   /* per layer (n_ctx, its n_embd_kv), at n_ctx * kv_off values
                                 * (kv_bytes: where a value index starts) */
-    float *kv_tile;            /* quantized caches: per thread, a block of positions of one KV
-                                * head dequantized (ATTN_POS_BLOCK x head_dim) */
+    float *kv_tile;            /* per thread, a block of positions of one KV head as floats
+                                * (ATTN_POS_BLOCK x head_dim); not for an F32 cache */
     int32_t *tokens;           /* (n_ctx) the tokens in the cache */
     int n_past;
     float *x;                  /* (n_batch, n_embd) residual stream */
@@ -331,7 +331,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
     const size_t hd_max = (size_t)(hp->max_head_dim > 0 ? hp->max_head_dim : hp->head_dim);
     c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * hd_max);
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
-    if (kv_ggml_type(c->kv_type) != GGML_TYPE_COUNT &&
+    if (c->kv_type != ENG_KV_F32 &&
         !(c->kv_tile = malloc((size_t)c->n_threads * ATTN_POS_BLOCK * hd_max * sizeof(float)))) {
         eng_ctx_free(c);
         return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
@@ -694,9 +694,14 @@ static void attn_worker(void *ud, int ith, int nth) {
     int per_t = lh->n_head / a->heads, n_task = a->n_tok * per_t;
     (void)nth;
     int f16 = c->kv_type == ENG_KV_F16;
-    const uint32_t qt = kv_ggml_type(c->kv_type);   /* a block cache: read through kv_tile */
+    /* a block cache is read through kv_tile, and an F16 one too when several query heads read
+     * each K/V row: converted once instead of once per head (the same bits either way) */
+    const uint32_t qt = kv_ggml_type(c->kv_type);
+    const int use_tile = qt != GGML_TYPE_COUNT || (f16 && a->heads > 1);
+    const uint32_t tile_t = qt != GGML_TYPE_COUNT ? qt : GGML_TYPE_F16;
+    const int kf16 = use_tile ? 0 : f16;   /* what the score and mix kernels read */
     const size_t row_b = kv_bytes(c->kv_type, (size_t)KV);
-    float *tile = qt != GGML_TYPE_COUNT ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
+    float *tile = use_tile ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
     for (int task = ith; task < n_task; task = atomic_fetch_add(&a->next, 1)) {
         int t = task / per_t, h0 = task % per_t * a->heads, kvh = h0 / group;
         int p = a->pos0 + t, first = 0;
@@ -719,12 +724,12 @@ static void attn_worker(void *ud, int ith, int nth) {
             const int nb = n_pos - j0 < ATTN_POS_BLOCK ? n_pos - j0 : ATTN_POS_BLOCK;
             const void *kb = k + (size_t)j0 * row_b;
             if (tile) {   /* this block's K rows of the head, as floats */
-                ops_kv_dequant(kb, row_b, qt, nb, hd, tile);
+                ops_kv_dequant(kb, row_b, tile_t, nb, hd, tile);
                 kb = tile;
             }
             for (int h = 0; h < a->heads; h++) {
                 float *att = scratch + h * per_head, *qh = att + c->n_ctx;
-                ops_attn_scores(kb, tile ? (size_t)hd : (size_t)KV, f16, nb, qh, hd, scale,
+                ops_attn_scores(kb, tile ? (size_t)hd : (size_t)KV, kf16, nb, qh, hd, scale,
                                 att + j0);
             }
         }
@@ -740,7 +745,7 @@ static void attn_worker(void *ud, int ith, int nth) {
         for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
             const int j1 = n_pos - j0 < ATTN_POS_BLOCK ? n_pos : j0 + ATTN_POS_BLOCK;
             if (tile) {   /* j0 is a multiple of 16: positions keep their lanes */
-                ops_kv_dequant(v + (size_t)j0 * row_b, row_b, qt, j1 - j0, hd, tile);
+                ops_kv_dequant(v + (size_t)j0 * row_b, row_b, tile_t, j1 - j0, hd, tile);
                 for (int h = 0; h < a->heads; h++) {
                     float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
                     ops_attn_mix_acc(tile, (size_t)hd, 0, 0, j1 - j0, att + j0, hd, acc);

@@ -205,6 +205,13 @@ static void kv_dequant_ref(const void *src, size_t row_bytes, uint32_t t, int n_
         tr->to_float((const char *)src + (size_t)r * row_bytes, dst + (size_t)r * hd, hd);
 }
 
+/* F16 rows: quant_f16_to_f32_row (F16C where the CPU has it; exact either way). */
+static void kv_dequant_f16(const void *src, size_t row_bytes, int n_rows, int hd, float *dst) {
+    for (int r = 0; r < n_rows; r++)
+        quant_f16_to_f32_row((const uint16_t *)((const char *)src + (size_t)r * row_bytes),
+                             dst + (size_t)r * hd, hd);
+}
+
 /* ---- AVX-512 (same operations, 16 lanes at a time) ---- */
 #ifdef OPS_X86
 #define OPS_TARGET __attribute__((target("avx512f,f16c,fma")))
@@ -676,6 +683,10 @@ OPS_TARGET static void kv_dequant_avx512(const void *src, size_t row_bytes, uint
 
 void ops_kv_dequant(const void *src, size_t row_bytes, uint32_t t, int n_rows, int hd,
                     float *dst) {
+    if (t == GGML_TYPE_F16) {
+        kv_dequant_f16(src, row_bytes, n_rows, hd, dst);
+        return;
+    }
 #ifdef OPS_X86
     if ((t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0) && ops_use_avx512()) {
         kv_dequant_avx512(src, row_bytes, t, n_rows, hd, dst);

@@ -71,9 +71,9 @@ void ops_attn_mix(const void *v, size_t stride, int f16, int n_pos, const float 
  * by the caller before the first part; V_j at v + j * stride elements), then
  * ops_attn_mix_reduce sums the 16 lane rows into o. Parts in increasing order give exactly
  * ops_attn_mix's result. */
-/* A quantized KV cache's rows to floats: n_rows rows of hd values of ggml type t (Q8_0 or
- * Q4_0; hd a multiple of 32), row r at src + r * row_bytes, into dst (n_rows x hd). The same
- * bits as the type's to_float (value times its block's scale). */
+/* A KV cache's rows to floats: n_rows rows of hd values of ggml type t (F16, or Q8_0 / Q4_0
+ * with hd a multiple of 32), row r at src + r * row_bytes, into dst (n_rows x hd). The same
+ * bits as the type's to_float (value times its block's scale; F16 converts exactly). */
 void ops_kv_dequant(const void *src, size_t row_bytes, uint32_t t, int n_rows, int hd,
                     float *dst);
 void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
