@@ -105,7 +105,7 @@ TEST(store_migrates_v1_to_v2) {
     CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), 1);
     store *s = srs_open(path);
     CHECK(s != NULL);
-    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), 2);
+    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     CHECK_EQ_INT(srs_int(path, "SELECT count(*) FROM pragma_table_info('messages') "
                                "WHERE name = 'reasoning_content'"), 1);
     /* the old rows are all there, with no reasoning */
@@ -135,7 +135,7 @@ TEST(store_migrates_v1_to_v2) {
     s = srs_open(path);
     CHECK(s != NULL);
     store_close(s);
-    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), 2);
+    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
 TEST(store_reasoning_streams_apart) {
