@@ -97,6 +97,53 @@ int app_conv_last(const struct app_conv *c, int role) {
     return -1;
 }
 
+/* ---- fitting the context ---- */
+
+/* The end of the turn starting at i: the next user message's index (or n). */
+static int turn_end(const struct app_conv *c, int i) {
+    int j = i + 1;
+    while (j < c->n_msgs && c->msgs[j].role != APP_ROLE_USER)
+        j++;
+    return j;
+}
+
+int app_conv_fit(const struct app_conv *c, int n_ctx, int room, unsigned char *keep,
+                 int (*count)(const unsigned char *keep, void *ud), void *ud, int *n_tokens) {
+    int last = app_conv_last(c, APP_ROLE_USER), dropped = 0;
+    for (int i = 0; i < c->n_msgs; i++)
+        keep[i] = c->msgs[i].role != APP_ROLE_NOTICE;
+    int from = 0; /* the oldest turn not yet looked at */
+    for (;;) {
+        int n = count(keep, ud);
+        *n_tokens = n;
+        if (n < 0)
+            return -1;
+        if (n + room <= n_ctx)
+            return dropped;
+        /* the oldest turn without a pin, before the last one */
+        int start = -1, end = -1;
+        for (int i = from; i < c->n_msgs && i < last && start < 0; i = end) {
+            end = turn_end(c, i);
+            int pinned = 0, any = 0;
+            for (int k = i; k < end; k++) {
+                pinned |= c->msgs[k].pinned;
+                any |= keep[k] && (c->msgs[k].role == APP_ROLE_USER ||
+                                   c->msgs[k].role == APP_ROLE_ASSISTANT);
+            }
+            if (any && !pinned && end <= last)
+                start = i;
+        }
+        if (start < 0) /* nothing more can go: the rest gets what room there is */
+            return n >= n_ctx ? -2 : dropped;
+        for (int k = start; k < end; k++)
+            if (keep[k] && c->msgs[k].role != APP_ROLE_SYSTEM) {
+                keep[k] = 0;
+                dropped += c->msgs[k].role == APP_ROLE_USER || c->msgs[k].role == APP_ROLE_ASSISTANT;
+            }
+        from = end;
+    }
+}
+
 /* ---- settings ---- */
 
 void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample) {
