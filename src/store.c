@@ -65,7 +65,8 @@ enum stmt_id {
     "m.prompt_tps, m.gen_tps, m.reasoning_content, m.pinned, "                                \
     "(SELECT count(*) FROM messages s WHERE s.conv = m.conv AND s.parent IS m.parent), "      \
     "(SELECT count(*) FROM messages s WHERE s.conv = m.conv AND s.parent IS m.parent "        \
-    "AND s.id <= m.id)"
+    "AND s.id <= m.id), "                                                                     \
+    "(SELECT count(*) FROM messages s WHERE s.conv = m.conv AND s.id <= m.id)"
 
 /* One conversation as natter's JSON export object (c is the conversations row). The system
  * prompt comes first as a message; message fields that are NULL are left out. */
@@ -1040,8 +1041,9 @@ static int msg_rows_each(store *s, enum stmt_id which, const char *id,
             .pinned = sqlite3_column_int(q, 11),
             .n_sibs = sqlite3_column_int(q, 12),
             .sib = sqlite3_column_int(q, 13),
-            .depth = sqlite3_column_int(q, 14),
-            .active = sqlite3_column_int(q, 15),
+            .num = sqlite3_column_int(q, 14),
+            .depth = sqlite3_column_int(q, 15),
+            .active = sqlite3_column_int(q, 16),
         };
         if (!m.content)
             m.content = "";

@@ -121,6 +121,8 @@ struct store_msg {
     int pinned;          /* never left out when the conversation outgrows the context */
     int sib, n_sibs;     /* its place (1-based) among the messages of the same parent, oldest
                           * first, and their count (1: no siblings) */
+    int num;             /* its number in the conversation, 1 for the oldest (the JSON
+                          * export's "id") */
     int depth;           /* 0 for a root */
     int active;          /* on the active path */
 };
