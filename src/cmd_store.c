@@ -426,7 +426,7 @@ static int search_row(const struct store_hit *h, void *ud) {
     (void)ud;
     printf("%s  ", h->id);
     put_clean(stdout, *h->title ? h->title : "(untitled)", 0);
-    printf("\n    %s: ", h->role ? h->role : "title");
+    printf("\n    %s%s: ", h->role ? h->role : "title", h->active ? "" : " (another version)");
     put_clean(stdout, h->snippet, 0);
     putchar('\n');
     return 0;

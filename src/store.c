@@ -1120,6 +1120,31 @@ static int tree_activate(store *s, int64_t msg) {
     return stmt_exec(s, q, "set the active path");
 }
 
+/* 1 when message msg is on its conversation's active path (an ancestor of the leaf). */
+static int tree_on_path(store *s, int64_t msg) {
+    int64_t n = 0, leaf = 0;
+    sqlite3_stmt *q = stmt(s, ST_TREE_CONV_OF);
+    if (!q)
+        return 1;
+    sqlite3_bind_int64(q, 1, msg);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    stmt_done(q);
+    if ((q = stmt(s, ST_MSG_LAST)) == NULL)
+        return 1;
+    sqlite3_bind_int64(q, 1, n);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        leaf = sqlite3_column_int64(q, 0);
+    stmt_done(q);
+    if ((q = stmt(s, ST_TREE_IN_SUB)) == NULL)
+        return 1;
+    sqlite3_bind_int64(q, 1, msg);
+    sqlite3_bind_int64(q, 2, leaf);
+    int on = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) > 0;
+    stmt_done(q);
+    return on;
+}
+
 int store_msg_activate(store *s, const char *id, int64_t msg) {
     int64_t n;
     int r = tree_find(s, id, msg, &n, NULL);
@@ -1538,7 +1563,10 @@ int store_search(store *s, const char *query, int limit,
             .msg_id = sqlite3_column_int64(q, 3),
             .snippet = col(q, 4) ? col(q, 4) : "",
             .rank = sqlite3_column_double(q, 5),
+            .active = 1,
         };
+        if (h.msg_id > 0)
+            h.active = tree_on_path(s, h.msg_id);
         if ((r = fn(&h, ud)) != 0)
             break;
     }

@@ -197,6 +197,7 @@ struct store_hit {
     int64_t msg_id;      /* 0 when the title matched */
     const char *snippet; /* the match in context, matched terms between [ and ] */
     double rank;         /* bm25: lower is better */
+    int active;          /* the message is on its conversation's active path (1 for a title) */
 };
 /* Full-text search (FTS5, best first). Each whitespace-separated word of query must match (a
  * word ending in * matches as a prefix); FTS5 operators are not interpreted. At most limit hits

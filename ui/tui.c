@@ -284,7 +284,7 @@ static int overlay_key(struct tui *t, int ch) {
                 char id[64];
                 tui_copy(id, sizeof id, t->items[t->ov_sel].key);
                 t->overlay = OV_NONE;
-                tui_chat_open(t, id);
+                tui_chat_open_hit(t, id);
             }
         } else if (!list_nav(ch, &t->ov_sel, t->n_items, page) && field_key(t, ch)) {
             tui_chat_search(t, t->ov_buf);

@@ -186,6 +186,8 @@ void tui_chat_model_load(struct tui *t, const char *path);
 int tui_chat_on_load(struct tui *t);                   /* the loader woke us */
 void tui_chat_new(struct tui *t);
 int tui_chat_open(struct tui *t, const char *id);
+/* Opens a search hit (its item key): a hit in another version makes that version shown. */
+int tui_chat_open_hit(struct tui *t, const char *key);
 void tui_chat_list_refresh(struct tui *t);
 int tui_chat_rename(struct tui *t, const char *id, const char *title);
 int tui_chat_delete(struct tui *t, const char *id);

@@ -1211,6 +1211,18 @@ int tui_chat_open(struct tui *t, const char *id) {
     return 0;
 }
 
+int tui_chat_open_hit(struct tui *t, const char *key) {
+    char id[STORE_ID_LEN + 1];
+    long long msg = 0;
+    if (sscanf(key, "%8s %lld", id, &msg) < 1)
+        return -1;
+    char full[STORE_ID_LEN + 1];
+    if (msg > 0 && t->db && store_conv_resolve(t->db, id, full) == 0 &&
+        store_msg_activate(t->db, full, msg) < 0)
+        store_warn(t, "branch");
+    return tui_chat_open(t, id);
+}
+
 int tui_chat_rename(struct tui *t, const char *id, const char *title) {
     if (!t->db || !id[0]) {
         tui_chat_notice(t, "nothing to rename: the chat is saved with its first message");
@@ -1280,7 +1292,10 @@ static int search_add(const struct store_hit *h, void *ud) {
     for (char *p = label; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
-    return tui_items_add(t, h->id, label) != 0;
+    /* "ID MSG": opening a hit in another version shows that version */
+    char key[64];
+    snprintf(key, sizeof key, "%s %lld", h->id, h->active ? 0LL : (long long)h->msg_id);
+    return tui_items_add(t, key, label) != 0;
 }
 
 void tui_chat_search(struct tui *t, const char *query) {

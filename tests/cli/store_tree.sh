@@ -49,6 +49,12 @@ expect_eq "$(printf '%s\n' "$md" | sed -n '/^## /p' | tr '\n' ' ')" "## System #
 expect_contains "$md" "Blue."
 case "$md" in *Red.*|*number*) fail "the Markdown export left the active path";; esac
 
+# search finds every version, and says which are not on the active path
+expect_eq "$(N search red)" "0badc0de  Tree
+    assistant (another version): [Red]."
+expect_eq "$(N search blue)" "0badc0de  Tree
+    assistant: [Blue]."
+
 # JSON: the whole tree, byte for byte through another database
 N export 0bad --format json -o "$TEST_TMPDIR/a.json" || fail "export exited $?"
 expect_contains "$(cat "$TEST_TMPDIR/a.json")" '"leaf":4,"messages":[{"role":"system"'

@@ -3,6 +3,7 @@
 # real binary and ../shared/models/stories260K.gguf (greedy): Ctrl-R adds a second version of
 # the reply (‹2/2›, one reply on screen), Alt-Left/Right switch versions, an earlier message
 # edited starts a branch beside it (the store keeps both), Alt-d deletes a message after asking,
+# a search hit in another version opens that version,
 # the input's ledger gives the draft's exact token count and the next turn's size, and in a
 # small context the messages the next turn leaves out are marked while a pinned one is kept.
 . tests/lib.sh
@@ -69,6 +70,16 @@ tm send-keys -t t y
 wait_for "deleted 2 messages"
 wait_gone "The dog ran."
 expect_contains "$("$NATTER" ls --json --db "$DB")" '"messages":5'
+
+# a search hit in another version opens that version
+wait_gone "Tim and Sam"
+tm send-keys -t t C-f
+wait_for "Search (Ctrl-F)"
+tm send-keys -t t "Sam"
+wait_for "[Sam]"
+tm send-keys -t t Enter
+wait_for "Tim and Sam"
+wait_gone "Search (Ctrl-F)"
 
 # the ledger: the draft's exact token count, and what the next turn uses of the context
 tm send-keys -t t C-n
