@@ -329,6 +329,15 @@ static int64_t chat_parent_of(const struct tui *t, const struct app_msg *m) {
     return STORE_PARENT_ROOT;
 }
 
+/* A transcript message's place in the tree, from its store row. */
+static void msg_tree_set(struct app_msg *m, const struct store_msg *sm) {
+    m->id = sm->id;
+    m->parent = sm->parent;
+    m->sib = sm->sib;
+    m->n_sibs = sm->n_sibs;
+    m->pinned = sm->pinned;
+}
+
 struct tree_sync {
     struct tui *t;
     int i;
@@ -342,12 +351,7 @@ static int tree_sync_msg(const struct store_msg *sm, void *ud) {
         y->i++;
     if (y->i >= c->n_msgs)
         return 1;
-    struct app_msg *m = &c->msgs[y->i++];
-    m->id = sm->id;
-    m->parent = sm->parent;
-    m->sib = sm->sib;
-    m->n_sibs = sm->n_sibs;
-    m->pinned = sm->pinned;
+    msg_tree_set(&c->msgs[y->i++], sm);
     return 0;
 }
 
@@ -1150,11 +1154,7 @@ static int msg_load(const struct store_msg *sm, void *ud) {
     struct app_msg *m = app_conv_add(&t->conv, role, sm->content, strlen(sm->content));
     if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, strlen(sm->reasoning))))
         return 1;
-    m->id = sm->id;
-    m->parent = sm->parent;
-    m->sib = sm->sib;
-    m->n_sibs = sm->n_sibs;
-    m->pinned = sm->pinned;
+    msg_tree_set(m, sm);
     if (role == APP_ROLE_ASSISTANT) {
         if (sm->model && sm->model[0]) { /* the file's base name, without .gguf */
             const char *b = strrchr(sm->model, '/');
