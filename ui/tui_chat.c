@@ -835,7 +835,8 @@ static uint64_t ledger_sig(const struct tui *t) {
     }
     const void *ptrs[2] = {t->model, t->cp};
     h = fnv(h, ptrs, sizeof ptrs);
-    int v[3] = {t->set.think, t->set.n_predict, t->model ? eng_ctx_n_ctx(t->ctx) : 0};
+    int v[4] = {t->set.think, t->set.n_predict, t->model ? eng_ctx_n_ctx(t->ctx) : 0,
+                t->edit_msg};
     return fnv(h, v, sizeof v) | 1; /* never 0: 0 is "not counted" */
 }
 
@@ -857,16 +858,23 @@ int tui_chat_ledger(struct tui *t) {
     if (d[0] == '/' && d[1] != '/') /* a command, not a message */
         d = "";
     t->ledger_draft = eng_tokenize(t->model, d, strlen(d), 0, 0, NULL, 0);
-    /* the next turn: the conversation with the draft as its new message */
-    int n = t->conv.n_msgs, n_tok = 0;
-    if (!app_conv_add(&t->conv, APP_ROLE_USER, d, strlen(d)))
-        return 1;
+    /* the next turn: the conversation (up to the message being edited) with the draft as its
+     * new message, counted on a view of the transcript that shares its messages */
+    int n = t->edit_msg >= 0 && t->edit_msg < t->conv.n_msgs ? t->edit_msg : t->conv.n_msgs;
+    int n_tok = 0, n_ctx = eng_ctx_n_ctx(t->ctx), r = -1;
+    struct app_conv whole = t->conv, view = {.n_msgs = n, .cap_msgs = n + 1};
+    view.msgs = malloc((size_t)(n + 1) * sizeof *view.msgs);
     unsigned char *keep = malloc((size_t)n + 1);
-    int n_ctx = eng_ctx_n_ctx(t->ctx);
-    struct fit_count fc = {t, 1};
-    int r = keep ? app_conv_fit(&t->conv, n_ctx, reply_room(t, n_ctx), keep, fit_count, &fc,
-                                &n_tok) : -1;
-    app_conv_truncate(&t->conv, n);
+    if (view.msgs && keep) {
+        memcpy(view.msgs, whole.msgs, (size_t)n * sizeof *view.msgs);
+        if (app_conv_add(&view, APP_ROLE_USER, d, strlen(d))) {
+            struct fit_count fc = {t, 1};
+            t->conv = view;
+            r = app_conv_fit(&t->conv, n_ctx, reply_room(t, n_ctx), keep, fit_count, &fc, &n_tok);
+            t->conv = whole;
+            free(view.msgs[n].text);
+        }
+    }
     if (r != -1)
         t->ledger_next = n_tok;
     if (r > 0) {
@@ -874,6 +882,7 @@ int tui_chat_ledger(struct tui *t) {
         for (int i = 0; i < n; i++)
             t->conv.msgs[i].left_out = !keep[i] && t->conv.msgs[i].role != APP_ROLE_NOTICE;
     }
+    free(view.msgs);
     free(keep);
     return 1;
 }

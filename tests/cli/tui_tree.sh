@@ -40,7 +40,13 @@ tm send-keys -t t M-Up M-Up M-Up M-Up
 wait_for "Enter edits"
 tm send-keys -t t Enter
 wait_for "e>Once upon a time"
-tm send-keys -t t C-u "Tim and Sam" Enter
+# while editing, the ledger counts the turn the edit makes (the messages before it, then it)
+printf '[{"role":"user","content":"Tim and Sam"}]' >"$TEST_TMPDIR/edit.json"
+n=$("$NATTER" template tokens -m "$M" <"$TEST_TMPDIR/edit.json" | wc -w)
+[ "$n" -gt 2 ] || fail "template tokens gave $n tokens"
+tm send-keys -t t C-u "Tim and Sam"
+wait_for "next turn $n/96"
+tm send-keys -t t Enter
 wait_for "You ‹2/2›"
 wait_gone "The dog ran."
 wait_count "8 tokens" 1
