@@ -1,4 +1,5 @@
-/* tests/test_app.c — the chat's state apart from drawing: messages, settings, slash commands. */
+/* tests/test_app.c — the chat's state apart from drawing: messages, settings, slash commands, which
+ * messages the next turn fits in the context (oldest turns first, system prompt and pins kept). */
 #include <stdlib.h>
 
 #include "app.h"
@@ -123,4 +124,60 @@ TEST(app_cmd_parse_commands_and_messages) {
         app_cmd_parse(names[i], &c);
         CHECK_EQ_INT(c.id, ids[i]);
     }
+}
+
+/* app_conv_fit's count for the tests: each kept message costs its text's length. */
+static int fit_len(const unsigned char *keep, void *ud) {
+    const struct app_conv *c = ud;
+    int n = 0;
+    for (int i = 0; i < c->n_msgs; i++)
+        n += keep[i] ? (int)c->msgs[i].len : 0;
+    return n;
+}
+
+static const char *fit_kept(const struct app_conv *c, const unsigned char *keep) {
+    static char buf[64];
+    for (int i = 0; i < c->n_msgs; i++)
+        buf[i] = keep[i] ? 'k' : '.';
+    buf[c->n_msgs] = 0;
+    return buf;
+}
+
+TEST(app_conv_fit_drops_oldest_turns_keeps_system_and_pins) {
+    struct app_conv c;
+    memset(&c, 0, sizeof c);
+    /* system 10, then turns: user 10 + reply 10 each, a notice, the last user message 10 */
+    CHECK(app_conv_add(&c, APP_ROLE_SYSTEM, "SSSSSSSSSS", 10));
+    for (int i = 0; i < 3; i++) {
+        CHECK(app_conv_add(&c, APP_ROLE_USER, "UUUUUUUUUU", 10));
+        CHECK(app_conv_add(&c, APP_ROLE_ASSISTANT, "AAAAAAAAAA", 10));
+    }
+    CHECK(app_conv_add(&c, APP_ROLE_NOTICE, "note", 4));
+    CHECK(app_conv_add(&c, APP_ROLE_USER, "LLLLLLLLLL", 10));
+    unsigned char keep[16];
+    int n = 0;
+    /* everything fits: 80 + room 20 <= 100 */
+    CHECK_EQ_INT(app_conv_fit(&c, 100, 20, keep, fit_len, &c, &n), 0);
+    CHECK_EQ_INT(n, 80);
+    CHECK_STR_EQ(fit_kept(&c, keep), "kkkkkkk.k");
+    /* 80 + 20 > 99: the oldest turn goes (the system prompt stays) */
+    CHECK_EQ_INT(app_conv_fit(&c, 99, 20, keep, fit_len, &c, &n), 2);
+    CHECK_EQ_INT(n, 60);
+    CHECK_STR_EQ(fit_kept(&c, keep), "k..kkkk.k");
+    /* 60 + 20 > 79: then the next */
+    CHECK_EQ_INT(app_conv_fit(&c, 79, 20, keep, fit_len, &c, &n), 4);
+    CHECK_EQ_INT(n, 40);
+    CHECK_STR_EQ(fit_kept(&c, keep), "k....kk.k");
+    /* a pin keeps its whole turn; the next one goes instead */
+    c.msgs[2].pinned = 1;
+    CHECK_EQ_INT(app_conv_fit(&c, 99, 20, keep, fit_len, &c, &n), 2);
+    CHECK_STR_EQ(fit_kept(&c, keep), "kkk..kk.k");
+    /* nothing more can go: the last turn gets what room there is... */
+    CHECK_EQ_INT(app_conv_fit(&c, 45, 20, keep, fit_len, &c, &n), 4);
+    CHECK_EQ_INT(n, 40);
+    CHECK_STR_EQ(fit_kept(&c, keep), "kkk.....k");
+    /* ...unless it does not fit at all */
+    CHECK_EQ_INT(app_conv_fit(&c, 40, 20, keep, fit_len, &c, &n), -2);
+    CHECK_EQ_INT(n, 40);
+    app_conv_clear(&c);
 }
