@@ -1,6 +1,7 @@
 /* src/store.c — saved conversations in SQLite (see store.h): opening with checks before any
- * write, forward migrations, prepared statements kept per connection, conversations, messages,
- * streaming replies batched in short transactions, FTS5 search, settings, JSON export/import
+ * write, forward migrations, prepared statements kept per connection, conversations, messages
+ * as a tree with an active path (siblings, switching, deleting a branch, pins), streaming
+ * replies batched in short transactions, FTS5 search, settings, JSON export/import
  * through SQLite's JSON functions (untrusted JSON reaches them only after json_syntax_check).
  * A store handle is used by one thread (the UI/main thread). */
 #include <errno.h>

@@ -1,6 +1,8 @@
 /* src/store.h — saved conversations in SQLite: one connection per process user, WAL,
  * busy_timeout, foreign keys, schema versioned by PRAGMA user_version with forward migrations at
- * open, FTS5 search, a streaming API that saves a reply as it grows, and a small settings table.
+ * open, a conversation's messages as a tree (parent links) with one active path (what is shown
+ * and continued), FTS5 search, a streaming API that saves a reply as it grows, and a small
+ * settings table.
  *
  * Threads: a store handle is single-threaded; the UI (main) thread alone touches it.
  * Errors: functions return 0 (or a count / id) on success and a negative STORE_E_* code on

@@ -2,7 +2,10 @@
  * rendering the conversation with its chat template (src/prompts) and streaming a reply from the
  * engine's generation thread (frames on ev_pipe), its reasoning split from its answer as it
  * streams (src/reasoning), ending the thinking early (F7), saving everything in the store as it
- * grows (src/store), and the conversation list, search, rename, delete, export. UI thread only,
+ * grows (src/store), the conversation's tree (regenerated and edited messages as versions
+ * beside the old ones, switching versions, deleting a branch, pins), the context ledger (the
+ * draft's and the next turn's tokens, counted when idle), and the conversation list, search,
+ * rename, delete, export. UI thread only,
  * except load_main() which runs on the loader thread and touches only its struct tui_load. */
 #include <errno.h>
 #include <limits.h>
