@@ -1182,7 +1182,7 @@ int store_msg_sibling(store *s, const char *id, int64_t msg, int delta, int64_t 
     stmt_done(q);
     if (rc == SQLITE_DONE) {
         long k = (long)at + delta;
-        *out = ids[k < 0 ? 0 : k >= n_ids ? n_ids - 1 : k];
+        *out = n_ids == 0 ? msg : ids[k < 0 ? 0 : k >= n_ids ? n_ids - 1 : k];
     }
     free(ids);
     if (rc == SQLITE_NOMEM) {

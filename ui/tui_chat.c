@@ -869,7 +869,8 @@ int tui_chat_ledger(struct tui *t) {
     view.msgs = malloc((size_t)(n + 1) * sizeof *view.msgs);
     unsigned char *keep = malloc((size_t)n + 1);
     if (view.msgs && keep) {
-        memcpy(view.msgs, whole.msgs, (size_t)n * sizeof *view.msgs);
+        if (n)
+            memcpy(view.msgs, whole.msgs, (size_t)n * sizeof *view.msgs);
         if (app_conv_add(&view, APP_ROLE_USER, d, strlen(d))) {
             struct fit_count fc = {t, 1};
             t->conv = view;
