@@ -61,9 +61,10 @@ void app_conv_clear(struct app_conv *c);
 int app_conv_last(const struct app_conv *c, int role);
 
 /* Which messages the next turn gives the model when the conversation outgrows the context:
- * the system prompt and pinned messages always; the oldest whole turns (a user message and
- * what follows it up to the next) without a pinned message are left out, one at a time, until
- * the prompt plus room tokens fit in n_ctx; the last turn always stays. count(keep, ud) returns
+ * the system prompt and pinned messages always; the fewest oldest whole turns (a user message
+ * and what follows it up to the next) without a pinned message are left out so that the
+ * prompt plus room tokens fit in n_ctx (found by bisection: a few counts however long the
+ * conversation); the last turn always stays. count(keep, ud) returns
  * the prompt's token count for the messages with keep[i] set (-1 on error). keep (c->n_msgs
  * bytes) is filled (notices: 0). Returns the number of user and assistant messages left out
  * with *n_tokens the prompt's count, -1 when count failed, -2 when the last turn alone does not
