@@ -181,3 +181,33 @@ TEST(app_conv_fit_drops_oldest_turns_keeps_system_and_pins) {
     CHECK_EQ_INT(n, 40);
     app_conv_clear(&c);
 }
+
+struct fit_calls {
+    const struct app_conv *c;
+    int calls;
+};
+
+static int fit_len_counted(const unsigned char *keep, void *ud) {
+    struct fit_calls *f = ud;
+    f->calls++;
+    return fit_len(keep, (void *)f->c);
+}
+
+TEST(app_conv_fit_long_conversation_few_counts) {
+    struct app_conv c;
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < 200; i++) { /* 200 turns of 20 */
+        CHECK(app_conv_add(&c, APP_ROLE_USER, "UUUUUUUUUU", 10));
+        CHECK(app_conv_add(&c, APP_ROLE_ASSISTANT, "AAAAAAAAAA", 10));
+    }
+    CHECK(app_conv_add(&c, APP_ROLE_USER, "LLLLLLLLLL", 10));
+    unsigned char keep[512];
+    struct fit_calls f = {&c, 0};
+    int n = 0;
+    /* 4010 tokens into 1000 - 100: the 156 oldest turns go (44 * 20 + 10 = 890) */
+    CHECK_EQ_INT(app_conv_fit(&c, 1000, 100, keep, fit_len_counted, &f, &n), 312);
+    CHECK_EQ_INT(n, 890);
+    CHECK(!keep[311] && keep[312] && keep[400]);
+    CHECK_MSG(f.calls <= 2 + 8, "%d counts for 200 turns", f.calls); /* 2 + ceil(log2(200)) */
+    app_conv_clear(&c);
+}
