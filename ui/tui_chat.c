@@ -497,6 +497,7 @@ int tui_chat_send(struct tui *t, const char *text) {
         return chat_edit_reply(t, edit, text);
     if (!t->model) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
+        tui_input_set(text); /* kept for when one is */
         return -1;
     }
     t->edit_msg = -1;
