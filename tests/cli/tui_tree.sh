@@ -20,6 +20,7 @@ wait_for "8 tokens" 60
 # Ctrl-R: a second version beside the first, one reply on screen
 tm send-keys -t t C-r
 wait_for "‹2/2›"
+wait_count "8 tokens" 1
 sleep 0.3
 expect_eq "$(pane | grep -c "8 tokens")" "1"
 id=$("$NATTER" ls --json --db "$DB" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
