@@ -5,7 +5,8 @@
 # edited starts a branch beside it (the store keeps both), Alt-d deletes a message after asking,
 # a search hit in another version opens that version,
 # the input's ledger gives the draft's exact token count and the next turn's size, and in a
-# small context the messages the next turn leaves out are marked while a pinned one is kept.
+# small context the messages the next turn leaves out are marked while a pinned one is kept;
+# a message that cannot fit is refused, not saved, and stays in the input.
 . tests/lib.sh
 need_shared
 . tests/tui_lib.sh
@@ -116,6 +117,14 @@ expect_eq "$(pane | grep -c "left out of the next turn")" "2"
 tm send-keys -t t Enter
 wait_count "8 tokens" 4
 wait_for "context full: the 2 oldest messages are no longer given to the model"
+
+# a message that cannot fit at all is refused: not saved, and still in the input
+before=$("$NATTER" ls --json --db "$DB")
+long=$(printf 'dog cat %.0s' $(seq 60))
+tm send-keys -t t "$long" Enter
+wait_for "the message does not fit in the context"
+pane | grep -q "^> dog cat dog cat" || { pane >&2; fail "the refused message left the input"; }
+expect_eq "$("$NATTER" ls --json --db "$DB")" "$before"
 tm send-keys -t t C-q
 tui_wait_exit
 pass
