@@ -97,6 +97,87 @@ int app_conv_last(const struct app_conv *c, int role) {
     return -1;
 }
 
+/* ---- fitting the context ---- */
+
+/* The end of the turn starting at i: the next user message's index (or n). */
+static int turn_end(const struct app_conv *c, int i) {
+    int j = i + 1;
+    while (j < c->n_msgs && c->msgs[j].role != APP_ROLE_USER)
+        j++;
+    return j;
+}
+
+/* keep for the conversation with the first k droppable turns (turns[2i], turns[2i + 1]) out;
+ * returns how many user and assistant messages that leaves out. */
+static int fit_apply(const struct app_conv *c, const int *turns, int k, unsigned char *keep) {
+    int dropped = 0;
+    for (int i = 0; i < c->n_msgs; i++)
+        keep[i] = c->msgs[i].role != APP_ROLE_NOTICE;
+    for (int t = 0; t < k; t++)
+        for (int i = turns[2 * t]; i < turns[2 * t + 1]; i++)
+            if (keep[i] && c->msgs[i].role != APP_ROLE_SYSTEM) {
+                keep[i] = 0;
+                dropped += c->msgs[i].role == APP_ROLE_USER || c->msgs[i].role == APP_ROLE_ASSISTANT;
+            }
+    return dropped;
+}
+
+int app_conv_fit(const struct app_conv *c, int n_ctx, int room, unsigned char *keep,
+                 int (*count)(const unsigned char *keep, void *ud), void *ud, int *n_tokens) {
+    /* the turns that may go, oldest first: before the last one, holding no pin */
+    int last = app_conv_last(c, APP_ROLE_USER), n_turns = 0;
+    int *turns = malloc(((size_t)c->n_msgs + 1) * 2 * sizeof *turns);
+    if (!turns)
+        return -1;
+    for (int i = 0, end; i < last; i = end) {
+        end = turn_end(c, i);
+        int pinned = 0, any = 0;
+        for (int k = i; k < end; k++) {
+            pinned |= c->msgs[k].pinned;
+            any |= c->msgs[k].role == APP_ROLE_USER || c->msgs[k].role == APP_ROLE_ASSISTANT;
+        }
+        if (any && !pinned && end <= last) {
+            turns[2 * n_turns] = i;
+            turns[2 * n_turns + 1] = end;
+            n_turns++;
+        }
+    }
+    /* the fewest turns out that make it fit: a binary search (fewer messages, fewer tokens),
+     * so a long conversation is rendered a few times, not once per turn */
+    int r = -1, lo = 0, hi = n_turns, n_hi = -1;
+    fit_apply(c, turns, 0, keep);
+    int n = count(keep, ud);
+    *n_tokens = n;
+    if (n < 0 || n + room <= n_ctx) {
+        r = n < 0 ? -1 : 0;
+        goto done;
+    }
+    fit_apply(c, turns, hi, keep);
+    if ((n_hi = count(keep, ud)) < 0)
+        goto done;
+    if (n_hi + room > n_ctx) { /* nothing more can go: the rest gets what room there is */
+        *n_tokens = n_hi;
+        r = n_hi >= n_ctx ? -2 : fit_apply(c, turns, hi, keep);
+        goto done;
+    }
+    while (hi - lo > 1) { /* lo does not fit, hi does */
+        int mid = lo + (hi - lo) / 2;
+        fit_apply(c, turns, mid, keep);
+        int m = count(keep, ud);
+        if (m < 0)
+            goto done;
+        if (m + room <= n_ctx)
+            hi = mid, n_hi = m;
+        else
+            lo = mid;
+    }
+    *n_tokens = n_hi;
+    r = fit_apply(c, turns, hi, keep);
+done:
+    free(turns);
+    return r;
+}
+
 /* ---- settings ---- */
 
 void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample) {

@@ -31,6 +31,12 @@ struct app_msg {
     size_t think_len, think_cap;
     int think_tokens;   /* its tokens, -1 until counted */
     double think_ms;    /* how long the model thought, < 0 unknown (loaded from the store) */
+    /* its place in the conversation's tree (src/store.h) */
+    int64_t id;         /* store message id, 0: not saved */
+    int64_t parent;     /* store id of its parent, 0: a root (or not saved) */
+    int sib, n_sibs;    /* its place among its siblings (1-based) and their count */
+    int pinned;         /* never left out when the conversation outgrows the context */
+    int left_out;       /* the next turn leaves it out (the context ledger's mark) */
 };
 
 struct app_conv {
@@ -54,6 +60,18 @@ void app_conv_truncate(struct app_conv *c, int i);
 void app_conv_clear(struct app_conv *c);
 /* Index of the last message with that role, -1 if none. */
 int app_conv_last(const struct app_conv *c, int role);
+
+/* Which messages the next turn gives the model when the conversation outgrows the context:
+ * the system prompt and pinned messages always; the fewest oldest whole turns (a user message
+ * and what follows it up to the next) without a pinned message are left out so that the
+ * prompt plus room tokens fit in n_ctx (found by bisection: a few counts however long the
+ * conversation); the last turn always stays. count(keep, ud) returns
+ * the prompt's token count for the messages with keep[i] set (-1 on error). keep (c->n_msgs
+ * bytes) is filled (notices: 0). Returns the number of user and assistant messages left out
+ * with *n_tokens the prompt's count, -1 when count failed, -2 when the last turn alone does not
+ * fit (*n_tokens says how many it needs). */
+int app_conv_fit(const struct app_conv *c, int n_ctx, int room, unsigned char *keep,
+                 int (*count)(const unsigned char *keep, void *ud), void *ud, int *n_tokens);
 
 /* The session's settings: sampling, generation length, context, threads, thinking. */
 struct app_settings {

@@ -390,6 +390,11 @@ int cmd_run(int argc, char **argv) {
     if ((gp.lookup > 0 || gp.draft) && eng_ctx_rs_bytes(c, NULL) > 0)
         cli_error("%s: a model with recurrent layers cannot rewind its state: "
                   "speculative decoding is off", a.model);
+    if (rs && n >= eng_ctx_n_ctx(c)) { /* refused before anything is saved */
+        cli_error("run: the conversation and the prompt take %d tokens, the context %d "
+                  "(--ctx); nothing saved", n, eng_ctx_n_ctx(c));
+        goto out;
+    }
     if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text) != 0) {
         cli_error("%s", run_save_error(rs));
         goto out;

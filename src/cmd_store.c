@@ -15,11 +15,11 @@
 
 /* ---- arguments ---- */
 
-enum { OPT_JSON = 1, OPT_ALL = 2, OPT_FORMAT = 4, OPT_OUT = 8 };
+enum { OPT_JSON = 1, OPT_ALL = 2, OPT_FORMAT = 4, OPT_OUT = 8, OPT_TREE = 16 };
 
 struct args {
     const char *db;
-    int json, all;
+    int json, all, tree;
     const char *format, *out;
     char *pos[8];
     int n_pos;
@@ -65,6 +65,8 @@ static int args_parse(int argc, char **argv, int allowed, int min_pos, int max_p
                 a->json = 1;
             else if (!strcmp(name, "--all") && (allowed & OPT_ALL))
                 a->all = 1;
+            else if (!strcmp(name, "--tree") && (allowed & OPT_TREE))
+                a->tree = 1;
             else if (!strcmp(name, "--format") && (allowed & OPT_FORMAT))
                 a->format = val;
             else if ((!strcmp(name, "-o") || !strcmp(name, "--output")) && (allowed & OPT_OUT))
@@ -268,6 +270,10 @@ static int transcript_msg(const struct store_msg *m, void *ud) {
         fprintf(t->f, " · %.1f t/s", m->gen_tps);
     if (m->finish)
         fprintf(t->f, " · %s", m->finish);
+    if (m->n_sibs > 1) /* one of several versions (regenerated, edited) */
+        fprintf(t->f, " · \xe2\x80\xb9%d/%d\xe2\x80\xba", m->sib, m->n_sibs);
+    if (m->pinned)
+        fputs(" · pinned", t->f);
     fputs(" ──\n", t->f);
     if (m->reasoning && *m->reasoning)
         put_reasoning(t->f, m->reasoning);
@@ -276,8 +282,30 @@ static int transcript_msg(const struct store_msg *m, void *ud) {
     return 0;
 }
 
-/* Writes conversation id as text (show) or Markdown (export). */
-static int transcript_write(store *s, const char *id, FILE *f, int md) {
+/* One line of `natter show --tree`: indented by depth, * on the active path, the message's
+ * number, role, version among its siblings, and the start of its first line. */
+static int tree_line(const struct store_msg *m, void *ud) {
+    FILE *f = ((struct transcript *)ud)->f;
+    fprintf(f, "%*s%s %d %s", 2 * m->depth, "", m->active ? "*" : "-", m->num, m->role);
+    if (m->n_sibs > 1)
+        fprintf(f, " \xe2\x80\xb9%d/%d\xe2\x80\xba", m->sib, m->n_sibs);
+    if (m->pinned)
+        fputs(" pinned", f);
+    const char *c = m->content;
+    size_t n = strcspn(c, "\n"), cut = n > 60 ? 60 : n;
+    while (cut < n && cut > 0 && ((unsigned char)c[cut] & 0xc0) == 0x80)
+        cut--; /* on a UTF-8 boundary */
+    char *line = strndup(c, cut);
+    fputs(": ", f);
+    put_clean(f, line ? line : "", 0);
+    fputs(cut < strlen(c) ? "…\n" : "\n", f);
+    free(line);
+    return 0;
+}
+
+/* Writes conversation id as text (show), its tree as an outline (show --tree) or Markdown
+ * (export: the active path). */
+static int transcript_write(store *s, const char *id, FILE *f, int md, int tree) {
     struct store_conv c;
     int r = store_conv_get(s, id, &c);
     if (r)
@@ -316,20 +344,24 @@ static int transcript_write(store *s, const char *id, FILE *f, int md) {
         }
     }
     store_conv_clear(&c);
+    if (tree) {
+        fputs("── messages (* the active path, ‹version/versions›) ──\n", f);
+        return store_msg_tree(s, id, tree_line, &t);
+    }
     return store_msg_each(s, id, transcript_msg, &t);
 }
 
 int cmd_show(int argc, char **argv) {
-    static const char usage[] = "show ID [--db PATH]";
+    static const char usage[] = "show ID [--tree] [--db PATH]";
     struct args a;
-    int r = args_parse(argc, argv, 0, 1, 1, usage, &a);
+    int r = args_parse(argc, argv, OPT_TREE, 1, 1, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
     char id[STORE_ID_LEN + 1];
     store *s = open_conv(&a, a.pos[0], id);
     if (!s)
         return 1;
-    if (transcript_write(s, id, stdout, 0) != 0)
+    if (transcript_write(s, id, stdout, 0, a.tree) != 0)
         return fail(s);
     store_close(s);
     return 0;
@@ -394,7 +426,7 @@ static int search_row(const struct store_hit *h, void *ud) {
     (void)ud;
     printf("%s  ", h->id);
     put_clean(stdout, *h->title ? h->title : "(untitled)", 0);
-    printf("\n    %s: ", h->role ? h->role : "title");
+    printf("\n    %s%s: ", h->role ? h->role : "title", h->active ? "" : " (another version)");
     put_clean(stdout, h->snippet, 0);
     putchar('\n');
     return 0;
@@ -498,7 +530,7 @@ int cmd_export(int argc, char **argv) {
         fputs(json, f);
         fputc('\n', f);
         free(json);
-    } else if (transcript_write(s, id, f, 1) != 0) {
+    } else if (transcript_write(s, id, f, 1, 0) != 0) {
         cli_error("%s", store_errmsg(s));
         if (f != stdout) {
             fclose(f);

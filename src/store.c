@@ -1,6 +1,7 @@
 /* src/store.c — saved conversations in SQLite (see store.h): opening with checks before any
- * write, forward migrations, prepared statements kept per connection, conversations, messages,
- * streaming replies batched in short transactions, FTS5 search, settings, JSON export/import
+ * write, forward migrations, prepared statements kept per connection, conversations, messages
+ * as a tree with an active path (siblings, switching, deleting a branch, pins), streaming
+ * replies batched in short transactions, FTS5 search, settings, JSON export/import
  * through SQLite's JSON functions (untrusted JSON reaches them only after json_syntax_check).
  * A store handle is used by one thread (the UI/main thread). */
 #include <errno.h>
@@ -32,10 +33,12 @@ enum stmt_id {
     ST_CONV_TEMPLATE, ST_CONV_SYSTEM, ST_CONV_SAMPLING, ST_CONV_AUTOTITLE, ST_CONV_TOUCH,
     ST_MSG_EACH, ST_MSG_LAST, ST_MSG_INSERT, ST_REPLY_UPDATE, ST_REPLY_REASONING,
     ST_REPLY_FINISH,
+    ST_TREE_EACH, ST_TREE_CONV_OF, ST_TREE_SET_LEAF, ST_TREE_ACTIVATE, ST_TREE_SIBLINGS,
+    ST_TREE_IN_SUB, ST_TREE_DELETE, ST_TREE_PIN,
     ST_SEARCH, ST_SEARCH_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
     ST_SET_GET, ST_SET_PUT, ST_SET_DEL,
     ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
-    ST_IMP_PARENTS, ST_IMP_FIRST_USER, ST_IMP_FINISH,
+    ST_IMP_BASE, ST_IMP_FIRST_USER, ST_IMP_FINISH,
     ST_COUNT
 };
 
@@ -50,6 +53,22 @@ enum stmt_id {
     "LEFT JOIN messages m ON m.id = CASE WHEN h.r % 2 = 0 THEN h.r / 2 END "                  \
     "JOIN conversations c ON c.n = coalesce(m.conv, (h.r - 1) / 2) ORDER BY h.rk"
 
+/* The active path's last message of conversation row c: its stored leaf while that is one of
+ * its messages, else its newest message (NULL when it has none). */
+#define LEAF_OF_C                                                                             \
+    "coalesce((SELECT l.id FROM messages l WHERE l.id = c.leaf AND l.conv = c.n), "           \
+    "(SELECT max(x.id) FROM messages x WHERE x.conv = c.n))"
+
+/* A message row (m) for struct store_msg, with its place among its siblings (the messages of
+ * the same parent, oldest first). */
+#define MSG_COLS                                                                              \
+    "m.id, m.parent, m.role, m.content, m.created, m.model, m.finish, m.tokens, "             \
+    "m.prompt_tps, m.gen_tps, m.reasoning_content, m.pinned, "                                \
+    "(SELECT count(*) FROM messages s WHERE s.conv = m.conv AND s.parent IS m.parent), "      \
+    "(SELECT count(*) FROM messages s WHERE s.conv = m.conv AND s.parent IS m.parent "        \
+    "AND s.id <= m.id), "                                                                     \
+    "(SELECT count(*) FROM messages s WHERE s.conv = m.conv AND s.id <= m.id)"
+
 /* One conversation as natter's JSON export object (c is the conversations row). The system
  * prompt comes first as a message; message fields that are NULL are left out. */
 #define EXPORT_OBJ                                                                            \
@@ -58,12 +77,19 @@ enum stmt_id {
     "'pinned', json(CASE WHEN c.pinned THEN 'true' ELSE 'false' END), "                       \
     "'archived', json(CASE WHEN c.archived THEN 'true' ELSE 'false' END), "                   \
     "'sampling', json(CASE WHEN natter_json_ok(c.sampling) THEN c.sampling END), "            \
+    "'leaf', (SELECT count(*) FROM messages x WHERE x.conv = c.n AND x.id <= " LEAF_OF_C     \
+    "HAVING count(*) > 0), "                                                                  \
     "'messages', json((SELECT json_group_array(json(x)) FROM ("                                \
     "SELECT json_object('role', 'system', 'content', c.system_prompt, 'created', c.created) "  \
     "AS x, 0 AS o WHERE c.system_prompt IS NOT NULL UNION ALL "                               \
-    "SELECT json_patch('{}', json_object('role', m.role, 'content', m.content, "              \
+    "SELECT json_patch('{}', json_object('id', m.k, 'parent', coalesce(pm.k, 0), "            \
+    "'role', m.role, 'content', m.content, "                                                  \
     "'reasoning_content', m.reasoning_content, 'created', m.created, 'model', m.model, 'tokens', m.tokens, 'prompt_tps', m.prompt_tps, " \
-    "'gen_tps', m.gen_tps, 'finish', m.finish)), m.id FROM messages m WHERE m.conv = c.n "     \
+    "'gen_tps', m.gen_tps, 'finish', m.finish, "                                              \
+    "'pinned', CASE WHEN m.pinned THEN json('true') END)), m.k "                              \
+    "FROM (SELECT *, row_number() OVER (ORDER BY id) AS k FROM messages WHERE conv = c.n) m "  \
+    "LEFT JOIN (SELECT id, row_number() OVER (ORDER BY id) AS k FROM messages "               \
+    "WHERE conv = c.n) pm ON pm.id = m.parent "                                               \
     "ORDER BY o))))"
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -92,10 +118,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CONV_AUTOTITLE] = "UPDATE conversations SET title = ?2 WHERE n = ?1 AND title_set = 0 "
                           "AND title = ''",
     [ST_CONV_TOUCH] = "UPDATE conversations SET updated = ?2 WHERE n = ?1",
-    [ST_MSG_EACH] = "SELECT id, parent, role, content, created, model, finish, tokens, "
-                    "prompt_tps, gen_tps, reasoning_content FROM messages WHERE conv = ?1 "
-                    "ORDER BY id",
-    [ST_MSG_LAST] = "SELECT max(id) FROM messages WHERE conv = ?1",
+    /* the active path, root first: from the leaf up the parent links */
+    [ST_MSG_EACH] = "WITH RECURSIVE up(id, d) AS (SELECT " LEAF_OF_C ", 0 FROM conversations c "
+                    "WHERE c.n = ?1 UNION ALL SELECT p.parent, up.d + 1 FROM messages p "
+                    "JOIN up ON p.id = up.id WHERE p.parent IS NOT NULL) "
+                    "SELECT " MSG_COLS ", max(up.d) OVER () - up.d, 1 FROM up "
+                    "JOIN messages m ON m.id = up.id "
+                    "ORDER BY up.d DESC",
+    [ST_MSG_LAST] = "SELECT " LEAF_OF_C " FROM conversations c WHERE c.n = ?1",
     [ST_MSG_INSERT] = "INSERT INTO messages(conv, parent, role, content, created, model, "
                       "reasoning_content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_REPLY_UPDATE] = "UPDATE messages SET content = ?2, reasoning_content = ?3 WHERE id = ?1",
@@ -103,6 +133,35 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_REPLY_REASONING] = "UPDATE messages SET reasoning_content = ?2 WHERE id = ?1",
     [ST_REPLY_FINISH] = "UPDATE messages SET content = ?2, finish = ?3, tokens = ?4, "
                         "prompt_tps = ?5, gen_tps = ?6, reasoning_content = ?7 WHERE id = ?1",
+    /* every message, depth first (a priority queue on depth: DESC walks down first), siblings
+     * oldest first; the last column says whether it is on the active path */
+    [ST_TREE_EACH] = "WITH RECURSIVE up(id) AS (SELECT " LEAF_OF_C " FROM conversations c "
+                     "WHERE c.n = ?1 UNION ALL SELECT p.parent FROM messages p JOIN up ON "
+                     "p.id = up.id WHERE p.parent IS NOT NULL), "
+                     "t AS (SELECT r.*, 0 AS d FROM messages r WHERE r.conv = ?1 AND r.parent "
+                     "IS NULL UNION ALL SELECT k.*, t.d + 1 FROM messages k JOIN t ON "
+                     "k.parent = t.id ORDER BY d DESC, id) "
+                     /* the rows carried whole: a join would lose the queue's order */
+                     "SELECT " MSG_COLS ", m.d, m.id IN (SELECT id FROM up) FROM t m",
+    [ST_TREE_CONV_OF] = "SELECT conv, parent FROM messages WHERE id = ?1",
+    [ST_TREE_SET_LEAF] = "UPDATE conversations SET leaf = ?2 WHERE n = ?1",
+    /* the leaf under message ?1: down its newest children */
+    [ST_TREE_ACTIVATE] = "WITH RECURSIVE down(id) AS (SELECT ?1 UNION ALL SELECT "
+                         "(SELECT max(k.id) FROM messages k WHERE k.parent = down.id) FROM down "
+                         "WHERE down.id IS NOT NULL) "
+                         "UPDATE conversations SET leaf = (SELECT max(id) FROM down) WHERE n = "
+                         "(SELECT conv FROM messages WHERE id = ?1)",
+    [ST_TREE_SIBLINGS] = "SELECT s.id FROM messages s, messages m WHERE m.id = ?1 AND "
+                         "s.conv = m.conv AND s.parent IS m.parent ORDER BY s.id",
+    /* is message ?2 in the subtree of ?1? */
+    [ST_TREE_IN_SUB] = "WITH RECURSIVE up(id) AS (SELECT ?2 UNION ALL SELECT p.parent FROM "
+                       "messages p JOIN up ON p.id = up.id WHERE p.parent IS NOT NULL) "
+                       "SELECT count(*) FROM up WHERE id = ?1",
+    [ST_TREE_DELETE] = "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL SELECT k.id FROM "
+                       "messages k JOIN sub ON k.parent = sub.id) "
+                       "DELETE FROM messages WHERE id IN (SELECT id FROM sub)",
+    [ST_TREE_PIN] = "UPDATE messages SET pinned = ?2 WHERE id = ?1 AND conv = "
+                    "(SELECT n FROM conversations WHERE id = ?3)",
     [ST_SEARCH] = SEARCH_SQL,
     [ST_SEARCH_JSON] = "SELECT json_group_array(json_object('id', id, 'title', title, 'role', "
                        "role, 'message', mid, 'snippet', snip, 'rank', rk)) FROM (" SEARCH_SQL ")",
@@ -139,7 +198,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "json_type(?1, '$.pinned'), json_type(?1, '$.archived'), "
                     "json_type(?1, '$.id'), ?1 ->> '$.id', "
                     "json_type(?1, '$.messages[0].role') = 'text' AND "
-                    "?1 ->> '$.messages[0].role' = 'system', ?1 ->> '$.messages[0].content'",
+                    "?1 ->> '$.messages[0].role' = 'system', ?1 ->> '$.messages[0].content', "
+                    "json_type(?1, '$.leaf'), ?1 ->> '$.leaf', json_array_length(?1, '$.messages')",
     [ST_IMP_MSGS] = "SELECT key, type, json_type(value, '$.role'), value ->> '$.role', "
                     "json_type(value, '$.content'), json_type(value, '$.created'), "
                     "strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), "
@@ -152,19 +212,28 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "ELSE json_type(value, '$.prompt_tps') END, "
                     "CASE WHEN abs(value ->> '$.gen_tps' + 0.0) >= 1e300 THEN 'big' "
                     "ELSE json_type(value, '$.gen_tps') END, "
-                    "json_type(value, '$.finish'), json_type(value, '$.reasoning_content') "
+                    "json_type(value, '$.finish'), json_type(value, '$.reasoning_content'), "
+                    "json_type(value, '$.id'), value ->> '$.id', json_type(value, '$.parent'), "
+                    "value ->> '$.parent', json_type(value, '$.pinned') "
                     "FROM json_each(?1, '$.messages') ORDER BY key",
     [ST_IMP_ID_FREE] = "SELECT NOT EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
-    [ST_IMP_INSERT] = "INSERT INTO messages(conv, role, content, created, model, tokens, "
-                      "prompt_tps, gen_tps, finish, reasoning_content) SELECT ?2, "
+    /* message k of the array (1-based, the leading system message not counted) gets id
+     * ?5 + k - 1, so the parent links ("parent": k, 0 for a root, none: the message before)
+     * become ids; the check made sure each parent comes before its child */
+    [ST_IMP_INSERT] = "INSERT INTO messages(id, parent, pinned, conv, role, content, created, "
+                      "model, tokens, prompt_tps, gen_tps, finish, reasoning_content) SELECT "
+                      "?5 + key - ?4, CASE WHEN value ->> '$.parent' IS NULL THEN "
+                      "CASE WHEN key > ?4 THEN ?5 + key - ?4 - 1 END "
+                      "WHEN value ->> '$.parent' = 0 THEN NULL "
+                      "ELSE ?5 + (value ->> '$.parent') - 1 END, "
+                      "coalesce(value ->> '$.pinned', 0), ?2, "
                       "value ->> '$.role', value ->> '$.content', "
                       "coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), ?3), "
                       "value ->> '$.model', value ->> '$.tokens', value ->> '$.prompt_tps', "
                       "value ->> '$.gen_tps', value ->> '$.finish', "
                       "value ->> '$.reasoning_content' "
                       "FROM json_each(?1, '$.messages') WHERE key >= ?4 ORDER BY key",
-    [ST_IMP_PARENTS] = "UPDATE messages SET parent = (SELECT max(p.id) FROM messages p WHERE "
-                       "p.conv = messages.conv AND p.id < messages.id) WHERE conv = ?1",
+    [ST_IMP_BASE] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
     [ST_IMP_FIRST_USER] = "SELECT content FROM messages WHERE conv = ?1 AND role = 'user' "
                           "ORDER BY id LIMIT 1",
     [ST_IMP_FINISH] = "UPDATE conversations SET updated = coalesce(?2, updated), pinned = ?3, "
@@ -223,6 +292,22 @@ static const char *const migrations[] = {
      * NULL when it had none. Not in the search index: search finds what a conversation shows
      * (reasoning is folded away, long and repetitive, and would swamp the ranking). */
     "ALTER TABLE messages ADD COLUMN reasoning_content TEXT;",
+    /* 2 -> 3: a conversation is a tree of messages (parent links) with one active path, the
+     * one ending at conversations.leaf (NULL or gone: the newest message); a pinned message is
+     * never left out of the context. Older natters chained every message to the one before
+     * it, so a regenerated reply (Ctrl-R) followed the reply it replaced: it becomes that
+     * reply's sibling, an answer to the same message, and the newest (the one that stood)
+     * stays active. A message without a parent but the first follows the one before it. */
+    "ALTER TABLE conversations ADD COLUMN leaf INTEGER;"
+    "ALTER TABLE messages ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE messages SET parent = (SELECT max(p.id) FROM messages p WHERE p.conv = messages.conv"
+    "  AND p.id < messages.id) WHERE parent IS NULL AND id > (SELECT min(f.id) FROM messages f"
+    "  WHERE f.conv = messages.conv);"
+    "UPDATE messages SET parent = (SELECT max(p.id) FROM messages p WHERE p.conv = messages.conv"
+    "  AND p.id < messages.id AND p.role <> 'assistant') WHERE role = 'assistant' AND"
+    "  (SELECT q.role FROM messages q WHERE q.id = messages.parent) = 'assistant';"
+    "UPDATE conversations SET leaf = (SELECT max(m.id) FROM messages m WHERE m.conv ="
+    "  conversations.n);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -928,14 +1013,15 @@ void store_title_from_text(const char *text, char *buf, size_t len) {
 
 /* ---- messages ---- */
 
-int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m, void *ud),
-                   void *ud) {
+/* Walks a query of MSG_COLS plus depth and active (bound to conversation n) through fn. */
+static int msg_rows_each(store *s, enum stmt_id which, const char *id,
+                         int (*fn)(const struct store_msg *m, void *ud), void *ud) {
     int64_t n;
     store_reply_flush(s);
     int r = conv_n(s, id, &n);
     if (r)
         return r;
-    sqlite3_stmt *q = stmt(s, ST_MSG_EACH);
+    sqlite3_stmt *q = stmt(s, which);
     if (!q)
         return STORE_E_SQL;
     sqlite3_bind_int64(q, 1, n);
@@ -953,6 +1039,12 @@ int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m
             .prompt_tps = sqlite3_column_type(q, 8) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 8),
             .gen_tps = sqlite3_column_type(q, 9) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 9),
             .reasoning = col(q, 10),
+            .pinned = sqlite3_column_int(q, 11),
+            .n_sibs = sqlite3_column_int(q, 12),
+            .sib = sqlite3_column_int(q, 13),
+            .num = sqlite3_column_int(q, 14),
+            .depth = sqlite3_column_int(q, 15),
+            .active = sqlite3_column_int(q, 16),
         };
         if (!m.content)
             m.content = "";
@@ -965,9 +1057,202 @@ int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m
     return r;
 }
 
+int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m, void *ud),
+                   void *ud) {
+    return msg_rows_each(s, ST_MSG_EACH, id, fn, ud);
+}
+
+int store_msg_tree(store *s, const char *id, int (*fn)(const struct store_msg *m, void *ud),
+                   void *ud) {
+    return msg_rows_each(s, ST_TREE_EACH, id, fn, ud);
+}
+
 static int role_ok(const char *role) {
     return role && (!strcmp(role, "system") || !strcmp(role, "user") ||
                     !strcmp(role, "assistant") || !strcmp(role, "tool"));
+}
+
+/* ---- the tree (store.h: siblings, the active path, deleting a branch, pins) ---- */
+
+/* Checks that message msg belongs to conversation n; its parent (0: a root) into *parent. */
+static int tree_msg_check(store *s, int64_t n, int64_t msg, int64_t *parent) {
+    sqlite3_stmt *q = stmt(s, ST_TREE_CONV_OF);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, msg);
+    int rc = sqlite3_step(q);
+    int found = rc == SQLITE_ROW && sqlite3_column_int64(q, 0) == n;
+    if (found && parent)
+        *parent = sqlite3_column_int64(q, 1);
+    stmt_done(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_err(s, "find message");
+    if (!found) {
+        set_err(s, "no message %lld in this conversation", (long long)msg);
+        return STORE_E_NOTFOUND;
+    }
+    return 0;
+}
+
+static int tree_set_leaf(store *s, int64_t n, int64_t leaf) {
+    sqlite3_stmt *q = stmt(s, ST_TREE_SET_LEAF);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, n);
+    if (leaf > 0)
+        sqlite3_bind_int64(q, 2, leaf);
+    else
+        sqlite3_bind_null(q, 2);
+    return stmt_exec(s, q, "set the active path");
+}
+
+/* Conversation id's key and a check that msg is one of its messages (parent may be NULL). */
+static int tree_find(store *s, const char *id, int64_t msg, int64_t *n, int64_t *parent) {
+    store_reply_flush(s);
+    int r = conv_n(s, id, n);
+    return r ? r : tree_msg_check(s, *n, msg, parent);
+}
+
+static int tree_activate(store *s, int64_t msg) {
+    sqlite3_stmt *q = stmt(s, ST_TREE_ACTIVATE);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, msg);
+    return stmt_exec(s, q, "set the active path");
+}
+
+/* 1 when message msg is on its conversation's active path (an ancestor of the leaf). */
+static int tree_on_path(store *s, int64_t msg) {
+    int64_t n = 0, leaf = 0;
+    sqlite3_stmt *q = stmt(s, ST_TREE_CONV_OF);
+    if (!q)
+        return 1;
+    sqlite3_bind_int64(q, 1, msg);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    stmt_done(q);
+    if ((q = stmt(s, ST_MSG_LAST)) == NULL)
+        return 1;
+    sqlite3_bind_int64(q, 1, n);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        leaf = sqlite3_column_int64(q, 0);
+    stmt_done(q);
+    if ((q = stmt(s, ST_TREE_IN_SUB)) == NULL)
+        return 1;
+    sqlite3_bind_int64(q, 1, msg);
+    sqlite3_bind_int64(q, 2, leaf);
+    int on = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) > 0;
+    stmt_done(q);
+    return on;
+}
+
+int store_msg_activate(store *s, const char *id, int64_t msg) {
+    int64_t n;
+    int r = tree_find(s, id, msg, &n, NULL);
+    return r ? r : tree_activate(s, msg);
+}
+
+int store_msg_sibling(store *s, const char *id, int64_t msg, int delta, int64_t *out) {
+    int64_t n;
+    int r = tree_find(s, id, msg, &n, NULL);
+    if (r)
+        return r;
+    sqlite3_stmt *q = stmt(s, ST_TREE_SIBLINGS);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, msg);
+    /* the siblings in order; the one delta places from msg, clamped to the ends */
+    int64_t *ids = NULL;
+    int n_ids = 0, cap = 0, at = 0, rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n_ids == cap) {
+            cap = cap ? 2 * cap : 16;
+            int64_t *g = realloc(ids, (size_t)cap * sizeof *g);
+            if (!g) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            ids = g;
+        }
+        ids[n_ids] = sqlite3_column_int64(q, 0);
+        if (ids[n_ids] == msg)
+            at = n_ids;
+        n_ids++;
+    }
+    stmt_done(q);
+    if (rc == SQLITE_DONE) {
+        long k = (long)at + delta;
+        *out = n_ids == 0 ? msg : ids[k < 0 ? 0 : k >= n_ids ? n_ids - 1 : k];
+    }
+    free(ids);
+    if (rc == SQLITE_NOMEM) {
+        set_err(s, "out of memory");
+        return STORE_E_NOMEM;
+    }
+    return rc == SQLITE_DONE ? 0 : sql_err(s, "find siblings");
+}
+
+int store_msg_delete(store *s, const char *id, int64_t msg) {
+    int64_t n, parent = 0;
+    int r = tree_find(s, id, msg, &n, &parent);
+    if (r)
+        return r;
+    if ((r = tx_begin(s)) != 0)
+        return r;
+    /* does the active path, or the reply being saved, go through it? */
+    int64_t hits[2] = {0, s->reply.msg_id};
+    sqlite3_stmt *q = stmt(s, ST_MSG_LAST);
+    if (!q) {
+        r = STORE_E_SQL;
+        goto fail;
+    }
+    sqlite3_bind_int64(q, 1, n);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        hits[0] = sqlite3_column_int64(q, 0);
+    stmt_done(q);
+    int in_sub[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        if (hits[k] <= 0 || !(q = stmt(s, ST_TREE_IN_SUB)))
+            continue;
+        sqlite3_bind_int64(q, 1, msg);
+        sqlite3_bind_int64(q, 2, hits[k]);
+        in_sub[k] = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) > 0;
+        stmt_done(q);
+    }
+    if (!(q = stmt(s, ST_TREE_DELETE))) {
+        r = STORE_E_SQL;
+        goto fail;
+    }
+    sqlite3_bind_int64(q, 1, msg);
+    if ((r = stmt_exec(s, q, "delete messages")) != 0)
+        goto fail;
+    int count = sqlite3_changes(s->db);
+    if (in_sub[0])
+        r = parent > 0 ? tree_activate(s, parent) : tree_set_leaf(s, n, 0);
+    if (r == 0)
+        r = tx_commit(s);
+    if (r)
+        goto fail;
+    if (in_sub[1])
+        s->reply.msg_id = 0; /* its reply went with it */
+    return count;
+fail:
+    tx_rollback(s);
+    return r;
+}
+
+int store_msg_set_pinned(store *s, const char *id, int64_t msg, int pinned) {
+    int64_t n;
+    int r = tree_find(s, id, msg, &n, NULL);
+    if (r)
+        return r;
+    sqlite3_stmt *q = stmt(s, ST_TREE_PIN);
+    if (!q)
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, msg);
+    sqlite3_bind_int(q, 2, pinned != 0);
+    bind_text(q, 3, id);
+    return stmt_exec(s, q, "pin message");
 }
 
 /* Inserts one message into conversation n inside the caller's transaction; sets the default
@@ -976,7 +1261,11 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
                           const char *reasoning, int64_t parent, const char *model) {
     char now[32];
     now_iso(now, sizeof now);
-    if (parent <= 0) {
+    if (parent > 0) {
+        int r = tree_msg_check(s, n, parent, NULL);
+        if (r)
+            return r;
+    } else if (parent == 0) {
         sqlite3_stmt *q = stmt(s, ST_MSG_LAST);
         if (!q)
             return STORE_E_SQL;
@@ -1004,6 +1293,8 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
     if (r)
         return r;
     int64_t id = sqlite3_last_insert_rowid(s->db);
+    if ((r = tree_set_leaf(s, n, id)) != 0)
+        return r;
     if (!strcmp(role, "user")) {
         char title[4 * TITLE_MAX_CHARS + 8];
         store_title_from_text(content, title, sizeof title);
@@ -1049,6 +1340,10 @@ int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, cons
 /* ---- streaming replies ---- */
 
 int64_t store_reply_begin(store *s, const char *id, const char *model) {
+    return store_reply_begin_at(s, id, model, 0);
+}
+
+int64_t store_reply_begin_at(store *s, const char *id, const char *model, int64_t parent) {
     if (s->reply.msg_id) {
         set_err(s, "a reply is already being saved");
         return STORE_E_INVALID;
@@ -1061,7 +1356,7 @@ int64_t store_reply_begin(store *s, const char *id, const char *model) {
         tx_rollback(s);
         return r;
     }
-    int64_t m = msg_insert(s, n, "assistant", "", NULL, 0, model);
+    int64_t m = msg_insert(s, n, "assistant", "", NULL, parent, model);
     if (m < 0 || (r = tx_commit(s)) != 0) {
         tx_rollback(s);
         return m < 0 ? m : r;
@@ -1269,7 +1564,10 @@ int store_search(store *s, const char *query, int limit,
             .msg_id = sqlite3_column_int64(q, 3),
             .snippet = col(q, 4) ? col(q, 4) : "",
             .rank = sqlite3_column_double(q, 5),
+            .active = 1,
         };
+        if (h.msg_id > 0)
+            h.active = tree_on_path(s, h.msg_id);
         if ((r = fn(&h, ud)) != 0)
             break;
     }
@@ -1395,6 +1693,11 @@ static int import_check(store *s, const char *name, const char *item, int n_item
         bad = "\"pinned\" must be true or false";
     else if (!type_is(sqlite3_column_text(q, 14), "true", "false"))
         bad = "\"archived\" must be true or false";
+    int lead = sqlite3_column_int(q, 17);
+    long long n_msgs = sqlite3_column_int64(q, 21) - lead, leaf = sqlite3_column_int64(q, 20);
+    if (!bad && (!type_is(sqlite3_column_text(q, 19), "integer", NULL) ||
+                 (sqlite3_column_type(q, 20) != SQLITE_NULL && (leaf < 1 || leaf > n_msgs))))
+        bad = "\"leaf\" must be the number of one of its messages";
     stmt_done(q);
     if (bad) {
         set_err(s, "%s: %s%s", name, where, bad);
@@ -1432,6 +1735,20 @@ static int import_check(store *s, const char *name, const char *item, int n_item
             bad = "\"finish\" must be a string";
         else if (!type_is(sqlite3_column_text(q, 12), "text", NULL))
             bad = "\"reasoning_content\" must be a string";
+        else if (!type_is(sqlite3_column_text(q, 17), "true", "false"))
+            bad = "\"pinned\" must be true or false";
+        else if (key >= lead) { /* the tree: "id" is the message's number, "parent" an earlier
+                                 * one's (0: a root) */
+            long long k = key + 1 - lead;
+            if (!type_is(sqlite3_column_text(q, 13), "integer", NULL) ||
+                (sqlite3_column_type(q, 14) != SQLITE_NULL && sqlite3_column_int64(q, 14) != k))
+                bad = "\"id\" must be the message's number (1 for the first after the system "
+                      "prompt)";
+            else if (!type_is(sqlite3_column_text(q, 15), "integer", NULL) ||
+                     (sqlite3_column_type(q, 16) != SQLITE_NULL &&
+                      (sqlite3_column_int64(q, 16) < 0 || sqlite3_column_int64(q, 16) >= k)))
+                bad = "\"parent\" must be the number of an earlier message, or 0";
+        }
     }
     stmt_done(q);
     if (bad) {
@@ -1464,6 +1781,7 @@ static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
     int lead_system = sqlite3_column_int(q, 17);
     if (lead_system)
         system = dup_col(q, 18);
+    int64_t leaf = sqlite3_column_type(q, 20) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 20);
     stmt_done(q);
 
     int64_t n = 0;
@@ -1481,20 +1799,25 @@ static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
         stmt_done(q);
     }
     r = conv_insert(s, &p, created ? created : now, keep ? want_id : NULL, id_out, &n);
+    int64_t base = 0; /* the id of its first message */
+    if (r == 0 && (q = stmt(s, ST_IMP_BASE)) != NULL) {
+        r = step_row(s, q, "import messages", "import%s", "");
+        base = sqlite3_column_int64(q, 0);
+        stmt_done(q);
+    } else if (r == 0)
+        r = STORE_E_SQL;
     if (r == 0 && (q = stmt(s, ST_IMP_INSERT)) != NULL) {
         bind_text(q, 1, item);
         sqlite3_bind_int64(q, 2, n);
         bind_text(q, 3, now);
         sqlite3_bind_int(q, 4, lead_system ? 1 : 0);
+        sqlite3_bind_int64(q, 5, base);
         r = stmt_exec(s, q, "import messages");
         *n_msgs = sqlite3_changes(s->db);
     } else if (r == 0)
         r = STORE_E_SQL;
-    if (r == 0 && (q = stmt(s, ST_IMP_PARENTS)) != NULL) {
-        sqlite3_bind_int64(q, 1, n);
-        r = stmt_exec(s, q, "import messages");
-    } else if (r == 0)
-        r = STORE_E_SQL;
+    if (r == 0) /* the active path: its "leaf", else the last message */
+        r = tree_set_leaf(s, n, *n_msgs ? base + (leaf ? leaf : *n_msgs) - 1 : 0);
     if (r == 0 && !(title && *title) && (q = stmt(s, ST_IMP_FIRST_USER)) != NULL) {
         sqlite3_bind_int64(q, 1, n);
         char t[4 * TITLE_MAX_CHARS + 8] = "";

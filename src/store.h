@@ -1,6 +1,8 @@
 /* src/store.h — saved conversations in SQLite: one connection per process user, WAL,
  * busy_timeout, foreign keys, schema versioned by PRAGMA user_version with forward migrations at
- * open, FTS5 search, a streaming API that saves a reply as it grows, and a small settings table.
+ * open, a conversation's messages as a tree (parent links) with one active path (what is shown
+ * and continued), FTS5 search, a streaming API that saves a reply as it grows, and a small
+ * settings table.
  *
  * Threads: a store handle is single-threaded; the UI (main) thread alone touches it.
  * Errors: functions return 0 (or a count / id) on success and a negative STORE_E_* code on
@@ -11,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_ID_LEN 8 /* conversation ids: 8 random lowercase hex digits */
 
 enum {
@@ -106,7 +108,7 @@ void store_title_from_text(const char *text, char *buf, size_t len);
 
 struct store_msg {
     int64_t id;
-    int64_t parent;      /* 0: none (the previous message in a linear chat) */
+    int64_t parent;      /* 0: none (a root of the conversation's tree) */
     char *role;          /* "system", "user", "assistant" or "tool" */
     char *content;
     char *created;
@@ -118,16 +120,27 @@ struct store_msg {
     double gen_tps;      /* < 0 when unknown */
     char *reasoning;     /* assistant replies: the reasoning apart from the content (<think>...,
                           * harmony's analysis); NULL when there was none */
+    int pinned;          /* never left out when the conversation outgrows the context */
+    int sib, n_sibs;     /* its place (1-based) among the messages of the same parent, oldest
+                          * first, and their count (1: no siblings) */
+    int num;             /* its number in the conversation, 1 for the oldest (the JSON
+                          * export's "id") */
+    int depth;           /* 0 for a root */
+    int active;          /* on the active path */
 };
 
-/* Calls fn for each message of conversation id in order; msg is borrowed for the call. Stops
- * when fn returns non-zero and returns that value. */
+/* Calls fn for each message of the active path of conversation id, root first (what the
+ * conversation shows, what the model is given); msg is borrowed for the call. Stops when fn
+ * returns non-zero and returns that value. */
 int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m, void *ud),
                    void *ud);
 
-/* Appends a complete message (user, system, tool or an already-finished assistant reply).
- * parent 0 = the conversation's last message. The first user message sets the default title.
+/* Appends a complete message (user, system, tool or an already-finished assistant reply)
+ * under parent: 0 = the active path's last message, STORE_PARENT_ROOT = a new root, else a
+ * message of the same conversation (a sibling branch starts there). The new message ends the
+ * active path. The first user message sets the default title.
  * Returns the new message id (> 0) or an error. */
+#define STORE_PARENT_ROOT (-1)
 int64_t store_msg_add(store *s, const char *id, const char *role, const char *content,
                       int64_t parent);
 /* The same with the message's reasoning (NULL: none), e.g. a finished reply copied into a new
@@ -149,14 +162,33 @@ struct store_reply_stats {
     double prompt_tps; /* -1 unknown */
     double gen_tps;    /* -1 unknown */
 };
-/* Returns the new message id (> 0) or an error. model may be NULL. */
+/* Returns the new message id (> 0) or an error. model may be NULL. The reply goes under the
+ * active path's last message (store_reply_begin_at: under parent, as store_msg_add's). */
 int64_t store_reply_begin(store *s, const char *id, const char *model);
+int64_t store_reply_begin_at(store *s, const char *id, const char *model, int64_t parent);
 int store_reply_append(store *s, const char *text, size_t len);
 int store_reply_append_reasoning(store *s, const char *text, size_t len);
 int store_reply_flush(store *s);
 /* reason: "stop" (end of generation / stop string), "length", "stopped" (cancelled), "error".
  * st may be NULL. */
 int store_reply_finish(store *s, const char *reason, const struct store_reply_stats *st);
+
+/* ---- the tree: siblings, the active path, deleting a branch, pins ----
+ * msg is a message id of conversation id (STORE_E_NOTFOUND otherwise). */
+
+/* Calls fn for every message of conversation id, depth first (a parent before its children,
+ * siblings oldest first), with depth and active set. */
+int store_msg_tree(store *s, const char *id, int (*fn)(const struct store_msg *m, void *ud),
+                   void *ud);
+/* Makes msg part of the active path: the path goes on below it through the newest child at
+ * each step. */
+int store_msg_activate(store *s, const char *id, int64_t msg);
+/* The sibling delta places from msg (clamped to the first and last) into *out. */
+int store_msg_sibling(store *s, const char *id, int64_t msg, int delta, int64_t *out);
+/* Deletes msg and every message below it. When the active path went through it, the path
+ * goes on from its parent (through its newest remaining child). Returns the count deleted. */
+int store_msg_delete(store *s, const char *id, int64_t msg);
+int store_msg_set_pinned(store *s, const char *id, int64_t msg, int pinned);
 
 /* ---- search ---- */
 
@@ -167,6 +199,7 @@ struct store_hit {
     int64_t msg_id;      /* 0 when the title matched */
     const char *snippet; /* the match in context, matched terms between [ and ] */
     double rank;         /* bm25: lower is better */
+    int active;          /* the message is on its conversation's active path (1 for a title) */
 };
 /* Full-text search (FTS5, best first). Each whitespace-separated word of query must match (a
  * word ending in * matches as a prefix); FTS5 operators are not interpreted. At most limit hits

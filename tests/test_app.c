@@ -1,4 +1,5 @@
-/* tests/test_app.c — the chat's state apart from drawing: messages, settings, slash commands. */
+/* tests/test_app.c — the chat's state apart from drawing: messages, settings, slash commands, which
+ * messages the next turn fits in the context (oldest turns first, system prompt and pins kept). */
 #include <stdlib.h>
 
 #include "app.h"
@@ -123,4 +124,90 @@ TEST(app_cmd_parse_commands_and_messages) {
         app_cmd_parse(names[i], &c);
         CHECK_EQ_INT(c.id, ids[i]);
     }
+}
+
+/* app_conv_fit's count for the tests: each kept message costs its text's length. */
+static int fit_len(const unsigned char *keep, void *ud) {
+    const struct app_conv *c = ud;
+    int n = 0;
+    for (int i = 0; i < c->n_msgs; i++)
+        n += keep[i] ? (int)c->msgs[i].len : 0;
+    return n;
+}
+
+static const char *fit_kept(const struct app_conv *c, const unsigned char *keep) {
+    static char buf[64];
+    for (int i = 0; i < c->n_msgs; i++)
+        buf[i] = keep[i] ? 'k' : '.';
+    buf[c->n_msgs] = 0;
+    return buf;
+}
+
+TEST(app_conv_fit_drops_oldest_turns_keeps_system_and_pins) {
+    struct app_conv c;
+    memset(&c, 0, sizeof c);
+    /* system 10, then turns: user 10 + reply 10 each, a notice, the last user message 10 */
+    CHECK(app_conv_add(&c, APP_ROLE_SYSTEM, "SSSSSSSSSS", 10));
+    for (int i = 0; i < 3; i++) {
+        CHECK(app_conv_add(&c, APP_ROLE_USER, "UUUUUUUUUU", 10));
+        CHECK(app_conv_add(&c, APP_ROLE_ASSISTANT, "AAAAAAAAAA", 10));
+    }
+    CHECK(app_conv_add(&c, APP_ROLE_NOTICE, "note", 4));
+    CHECK(app_conv_add(&c, APP_ROLE_USER, "LLLLLLLLLL", 10));
+    unsigned char keep[16];
+    int n = 0;
+    /* everything fits: 80 + room 20 <= 100 */
+    CHECK_EQ_INT(app_conv_fit(&c, 100, 20, keep, fit_len, &c, &n), 0);
+    CHECK_EQ_INT(n, 80);
+    CHECK_STR_EQ(fit_kept(&c, keep), "kkkkkkk.k");
+    /* 80 + 20 > 99: the oldest turn goes (the system prompt stays) */
+    CHECK_EQ_INT(app_conv_fit(&c, 99, 20, keep, fit_len, &c, &n), 2);
+    CHECK_EQ_INT(n, 60);
+    CHECK_STR_EQ(fit_kept(&c, keep), "k..kkkk.k");
+    /* 60 + 20 > 79: then the next */
+    CHECK_EQ_INT(app_conv_fit(&c, 79, 20, keep, fit_len, &c, &n), 4);
+    CHECK_EQ_INT(n, 40);
+    CHECK_STR_EQ(fit_kept(&c, keep), "k....kk.k");
+    /* a pin keeps its whole turn; the next one goes instead */
+    c.msgs[2].pinned = 1;
+    CHECK_EQ_INT(app_conv_fit(&c, 99, 20, keep, fit_len, &c, &n), 2);
+    CHECK_STR_EQ(fit_kept(&c, keep), "kkk..kk.k");
+    /* nothing more can go: the last turn gets what room there is... */
+    CHECK_EQ_INT(app_conv_fit(&c, 45, 20, keep, fit_len, &c, &n), 4);
+    CHECK_EQ_INT(n, 40);
+    CHECK_STR_EQ(fit_kept(&c, keep), "kkk.....k");
+    /* ...unless it does not fit at all */
+    CHECK_EQ_INT(app_conv_fit(&c, 40, 20, keep, fit_len, &c, &n), -2);
+    CHECK_EQ_INT(n, 40);
+    app_conv_clear(&c);
+}
+
+struct fit_calls {
+    const struct app_conv *c;
+    int calls;
+};
+
+static int fit_len_counted(const unsigned char *keep, void *ud) {
+    struct fit_calls *f = ud;
+    f->calls++;
+    return fit_len(keep, (void *)f->c);
+}
+
+TEST(app_conv_fit_long_conversation_few_counts) {
+    struct app_conv c;
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < 200; i++) { /* 200 turns of 20 */
+        CHECK(app_conv_add(&c, APP_ROLE_USER, "UUUUUUUUUU", 10));
+        CHECK(app_conv_add(&c, APP_ROLE_ASSISTANT, "AAAAAAAAAA", 10));
+    }
+    CHECK(app_conv_add(&c, APP_ROLE_USER, "LLLLLLLLLL", 10));
+    unsigned char keep[512];
+    struct fit_calls f = {&c, 0};
+    int n = 0;
+    /* 4010 tokens into 1000 - 100: the 156 oldest turns go (44 * 20 + 10 = 890) */
+    CHECK_EQ_INT(app_conv_fit(&c, 1000, 100, keep, fit_len_counted, &f, &n), 312);
+    CHECK_EQ_INT(n, 890);
+    CHECK(!keep[311] && keep[312] && keep[400]);
+    CHECK_MSG(f.calls <= 2 + 8, "%d counts for 200 turns", f.calls); /* 2 + ceil(log2(200)) */
+    app_conv_clear(&c);
 }

@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "store.h"
+#include "store_schema_v1.h"
 
 static const char *srs_path(const char *name) {
     static char buf[1024];
@@ -51,36 +52,7 @@ static int srs_collect(const struct store_msg *m, void *ud) {
 
 /* The version 1 schema exactly as natter 0.1 created it, with one conversation. */
 static const char srs_v1_sql[] =
-    "PRAGMA journal_mode = WAL;"
-    "CREATE TABLE conversations(n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-    "  title TEXT NOT NULL DEFAULT '', title_set INTEGER NOT NULL DEFAULT 0,"
-    "  created TEXT NOT NULL, updated TEXT NOT NULL, model TEXT, template TEXT,"
-    "  system_prompt TEXT, sampling TEXT CHECK (sampling IS NULL OR json_valid(sampling)),"
-    "  pinned INTEGER NOT NULL DEFAULT 0, archived INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX conversations_updated ON conversations(updated);"
-    "CREATE TABLE messages(id INTEGER PRIMARY KEY,"
-    "  conv INTEGER NOT NULL REFERENCES conversations(n) ON DELETE CASCADE,"
-    "  parent INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
-    "  role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),"
-    "  content TEXT NOT NULL DEFAULT '', created TEXT NOT NULL, tokens INTEGER, model TEXT,"
-    "  prompt_tps REAL, gen_tps REAL, finish TEXT);"
-    "CREATE INDEX messages_conv ON messages(conv, id);"
-    "CREATE INDEX messages_parent ON messages(parent);"
-    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE VIRTUAL TABLE search USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');"
-    "CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
-    "  INSERT INTO search(rowid, text) VALUES (new.id * 2, new.content);"
-    "  UPDATE conversations SET updated = new.created WHERE n = new.conv; END;"
-    "CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
-    "  DELETE FROM search WHERE rowid = old.id * 2; END;"
-    "CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages BEGIN"
-    "  UPDATE search SET text = new.content WHERE rowid = new.id * 2; END;"
-    "CREATE TRIGGER conversations_ai AFTER INSERT ON conversations BEGIN"
-    "  INSERT INTO search(rowid, text) VALUES (new.n * 2 + 1, new.title); END;"
-    "CREATE TRIGGER conversations_ad AFTER DELETE ON conversations BEGIN"
-    "  DELETE FROM search WHERE rowid = old.n * 2 + 1; END;"
-    "CREATE TRIGGER conversations_au AFTER UPDATE OF title ON conversations BEGIN"
-    "  UPDATE search SET text = new.title WHERE rowid = new.n * 2 + 1; END;"
+    STORE_SCHEMA_V1_SQL
     "INSERT INTO conversations(id, title, created, updated) VALUES ('0123abcd', 'Old chat',"
     "  '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05.000Z');"
     "INSERT INTO messages(conv, role, content, created) VALUES (1, 'user', 'hello zebra',"
@@ -105,7 +77,7 @@ TEST(store_migrates_v1_to_v2) {
     CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), 1);
     store *s = srs_open(path);
     CHECK(s != NULL);
-    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), 2);
+    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     CHECK_EQ_INT(srs_int(path, "SELECT count(*) FROM pragma_table_info('messages') "
                                "WHERE name = 'reasoning_content'"), 1);
     /* the old rows are all there, with no reasoning */
@@ -135,7 +107,7 @@ TEST(store_migrates_v1_to_v2) {
     s = srs_open(path);
     CHECK(s != NULL);
     store_close(s);
-    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), 2);
+    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
 TEST(store_reasoning_streams_apart) {

@@ -25,6 +25,17 @@
 #include "tui.h"
 
 enum { KEY_PASTE_BEGIN = KEY_MAX + 1, KEY_PASTE_END = KEY_MAX + 2 };
+/* Alt-arrows: their codes come from the terminal's description (kUP3...), ERR when it has
+ * none; Shift-arrows (KEY_SR, KEY_SF, KEY_SLEFT, KEY_SRIGHT) do the same. */
+static int key_alt_up = ERR, key_alt_down = ERR, key_alt_left = ERR, key_alt_right = ERR;
+
+static int term_key_code(const char *cap) {
+    char *seq = tigetstr(cap);
+    if (!seq || seq == (char *)-1)
+        return ERR;
+    int k = key_defined(seq);
+    return k > 0 ? k : ERR;
+}
 #undef CTRL
 #define CTRL(c) ((c) & 0x1f)
 
@@ -103,6 +114,10 @@ static void term_start(struct tui *t) {
     mouseinterval(0);
     define_key("\033[200~", KEY_PASTE_BEGIN);
     define_key("\033[201~", KEY_PASTE_END);
+    key_alt_up = term_key_code("kUP3");
+    key_alt_down = term_key_code("kDN3");
+    key_alt_left = term_key_code("kLFT3");
+    key_alt_right = term_key_code("kRIT3");
     fputs("\033[?2004h", stdout); /* bracketed paste on */
     fflush(stdout);
 }
@@ -246,6 +261,11 @@ static int overlay_key(struct tui *t, int ch) {
             tui_chat_delete(t, t->ov_target);
         t->overlay = OV_NONE;
         return TUI_REDRAW;
+    case OV_CONFIRM_DELETE_MSG:
+        t->overlay = OV_NONE;
+        if (ch == 'y' || ch == 'Y')
+            tui_chat_delete_msg(t, t->ov_msg);
+        return TUI_REDRAW;
     case OV_RENAME:
         if (ch == 27) {
             t->overlay = OV_NONE;
@@ -265,7 +285,7 @@ static int overlay_key(struct tui *t, int ch) {
                 char id[64];
                 tui_copy(id, sizeof id, t->items[t->ov_sel].key);
                 t->overlay = OV_NONE;
-                tui_chat_open(t, id);
+                tui_chat_open_hit(t, id);
             }
         } else if (!list_nav(ch, &t->ov_sel, t->n_items, page) && field_key(t, ch)) {
             tui_chat_search(t, t->ov_buf);
@@ -467,11 +487,54 @@ static int mouse_key(struct tui *t) {
     return TUI_REDRAW;
 }
 
+/* Edit message i (any message of the transcript): its text into the input; Enter sends the
+ * edit as a new version beside it. */
+static int edit_start(struct tui *t, int i) {
+    if (t->gen || i < 0 || i >= t->conv.n_msgs ||
+        (t->conv.msgs[i].role != APP_ROLE_USER && t->conv.msgs[i].role != APP_ROLE_ASSISTANT))
+        return TUI_OK;
+    t->edit_msg = i;
+    tui_input_set(t->conv.msgs[i].text);
+    tui_chat_notice(t, "editing %s: Enter saves it as a new version beside it, Esc cancels",
+                    t->conv.msgs[i].role == APP_ROLE_USER ? "your message" : "the reply");
+    return TUI_REDRAW;
+}
+
+/* Alt-Up/Down: the message the tree keys act on, moved by delta (past the last: none). */
+static int select_move(struct tui *t, int delta) {
+    int i = t->sel_msg < 0 ? (delta < 0 ? t->conv.n_msgs : -1) : t->sel_msg;
+    for (i += delta; i >= 0 && i < t->conv.n_msgs; i += delta)
+        if (t->conv.msgs[i].role == APP_ROLE_USER || t->conv.msgs[i].role == APP_ROLE_ASSISTANT)
+            break;
+    if (i < 0)
+        return TUI_OK; /* stays on the first */
+    t->sel_msg = i < t->conv.n_msgs ? i : -1;
+    t->sel_scroll = 1;
+    if (t->sel_msg >= 0)
+        tui_chat_notice(t, "Enter edits · Delete deletes (and what follows) · Alt-Left/Right "
+                        "versions · Alt-p pins · Esc unselects");
+    return TUI_REDRAW;
+}
+
+static int delete_ask(struct tui *t) {
+    int i = tui_chat_target(t);
+    if (t->gen || i < 0 || !t->conv.msgs[i].id) {
+        tui_chat_notice(t, t->gen ? "a reply is streaming: Esc stops it first"
+                                  : "no saved message there");
+        return TUI_REDRAW;
+    }
+    t->ov_msg = t->conv.msgs[i].id;
+    t->overlay = OV_CONFIRM_DELETE_MSG;
+    return TUI_REDRAW;
+}
+
 static int input_key(struct tui *t, int ch) {
     const char *text = tui_input_text();
     switch (ch) {
     case '\r':
     case KEY_ENTER:
+        if (!text[0] && t->sel_msg >= 0 && t->edit_msg < 0)
+            return edit_start(t, t->sel_msg);
         if (t->gen && text[0] && text[0] != '/') {
             tui_chat_notice(t, "a reply is streaming: Esc stops it");
             return TUI_REDRAW;
@@ -489,13 +552,14 @@ static int input_key(struct tui *t, int ch) {
     case KEY_UP:
         if (!text[0] && t->edit_msg < 0) {
             int u = app_conv_last(&t->conv, APP_ROLE_USER);
-            if (u >= 0 && !t->gen) {
-                t->edit_msg = u;
-                tui_input_set(t->conv.msgs[u].text);
-                tui_chat_notice(t, "editing your last message: Enter resends it, Esc cancels");
-                return TUI_REDRAW;
-            }
+            if (u >= 0 && !t->gen)
+                return edit_start(t, u);
         }
+        tui_input_move(ch);
+        return TUI_REDRAW;
+    case KEY_DC:
+        if (!text[0] && t->sel_msg >= 0)
+            return delete_ask(t);
         tui_input_move(ch);
         return TUI_REDRAW;
     case CTRL('c'): /* stop the reply, else clear the input */
@@ -505,7 +569,7 @@ static int input_key(struct tui *t, int ch) {
             tui_input_set("");
         t->edit_msg = -1;
         return TUI_REDRAW;
-    case KEY_DOWN: case KEY_LEFT: case KEY_RIGHT: case KEY_HOME: case KEY_END: case KEY_DC:
+    case KEY_DOWN: case KEY_LEFT: case KEY_RIGHT: case KEY_HOME: case KEY_END:
     case KEY_BACKSPACE:
         tui_input_move(ch);
         return TUI_REDRAW;
@@ -534,7 +598,15 @@ static int escape_key(struct tui *t) {
         } else if (t->edit_msg >= 0) {
             t->edit_msg = -1;
             tui_input_set("");
+        } else {
+            t->sel_msg = -1;
         }
+        return TUI_REDRAW;
+    }
+    if ((next == 'p' || next == 'd') && t->overlay == OV_NONE && t->focus == FOCUS_INPUT) {
+        if (next == 'd') /* Alt-d: delete the message (the selected one, else the last) */
+            return delete_ask(t);
+        tui_chat_pin(t); /* Alt-p: pin or unpin it */
         return TUI_REDRAW;
     }
     if (next == '\r' || next == '\n') { /* Alt-Enter: a new line */
@@ -558,6 +630,10 @@ static int key_search(struct tui *t) { overlay_open(t, OV_SEARCH); return TUI_RE
 static int key_list_toggle(struct tui *t) { t->show_list = !t->show_list; return TUI_REDRAW; }
 static int key_regen(struct tui *t) { tui_chat_regen(t); return TUI_REDRAW; }
 static int key_think_end(struct tui *t) { tui_chat_end_thinking(t); return TUI_REDRAW; }
+static int key_sel_up(struct tui *t) { return select_move(t, -1) | TUI_REDRAW; }
+static int key_sel_down(struct tui *t) { return select_move(t, 1) | TUI_REDRAW; }
+static int key_sib_prev(struct tui *t) { tui_chat_sibling(t, -1); return TUI_REDRAW; }
+static int key_sib_next(struct tui *t) { tui_chat_sibling(t, 1); return TUI_REDRAW; }
 
 static int key_think_fold(struct tui *t) {
     t->show_think = !t->show_think;
@@ -605,7 +681,24 @@ static const struct {
     {CTRL('o'), key_list},     {CTRL('f'), key_search},    {CTRL('r'), key_regen},
     {KEY_PPAGE, key_page_up},  {KEY_NPAGE, key_page_down}, {'\t', key_tab},
     {KEY_F(6), key_think_fold}, {KEY_F(7), key_think_end},
+    {KEY_SR, key_sel_up},      {KEY_SF, key_sel_down},
+    {KEY_SLEFT, key_sib_prev}, {KEY_SRIGHT, key_sib_next},
 };
+
+/* The Alt-arrows, whose codes are known only once the terminal is (see term_key_code). */
+static int alt_arrow_key(struct tui *t, int ch) {
+    if (ch == ERR)
+        return -1;
+    if (ch == key_alt_up)
+        return key_sel_up(t);
+    if (ch == key_alt_down)
+        return key_sel_down(t);
+    if (ch == key_alt_left)
+        return key_sib_prev(t);
+    if (ch == key_alt_right)
+        return key_sib_next(t);
+    return -1;
+}
 
 static int handle_key(struct tui *t, int ch) {
     if (paste_active) {
@@ -636,6 +729,9 @@ static int handle_key(struct tui *t, int ch) {
     for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
         if (key_table[i].key == ch)
             return key_table[i].fn(t);
+    int r = alt_arrow_key(t, ch);
+    if (r >= 0)
+        return r;
     if (t->focus == FOCUS_LIST)
         return list_key(t, ch);
     return input_key(t, ch);
@@ -674,13 +770,17 @@ static void tui_loop(struct tui *t) {
             {t->load_pipe[0], POLLIN, 0},
             {t->sig_pipe[0], POLLIN, 0},
         };
-        /* a second's tick refreshes RSS and saves a streaming reply's tail */
-        int n = poll(fds, 4, 1000);
+        /* a second's tick refreshes RSS and saves a streaming reply's tail; the context
+         * ledger counts after a short pause in the typing */
+        int stale = tui_chat_ledger_stale(t);
+        int n = poll(fds, 4, stale ? 300 : 1000);
         if (n < 0 && errno != EINTR)
             break;
         if (n <= 0) {
             if (t->db)
                 store_reply_flush(t->db);
+            if (stale)
+                tui_chat_ledger(t);
             dirty = 1;
             continue;
         }
@@ -778,6 +878,7 @@ int ui_main(int argc, char **argv) {
     struct eng_sample_params sp = eng_sample_default_params();
     app_settings_default(&t.set, &sp);
     t.edit_msg = -1;
+    t.sel_msg = -1;
     t.gen_msg = -1;
     t.scroll.follow = 1;
     t.show_list = 1;

@@ -16,7 +16,7 @@
 #include "reasoning.h"
 
 enum tui_overlay { OV_NONE = 0, OV_HELP, OV_MODELS, OV_SYSTEM, OV_SETTINGS, OV_SEARCH,
-                   OV_RENAME, OV_CONFIRM_DELETE };
+                   OV_RENAME, OV_CONFIRM_DELETE, OV_CONFIRM_DELETE_MSG };
 enum tui_focus { FOCUS_INPUT = 0, FOCUS_LIST };
 /* What a handler asks of the loop (htop's HandlerResult). */
 enum { TUI_OK = 0, TUI_REDRAW = 1, TUI_QUIT = 2 };
@@ -64,7 +64,15 @@ struct tui {
     struct tui_wrap *wrap;   /* parallel to conv.msgs */
     struct tui_wrap *wrap_think; /* the same for each reply's reasoning */
     int cap_wrap;
-    int edit_msg;            /* index of the user message being edited for resending, -1 */
+    int edit_msg;            /* index of the message being edited, -1 */
+    int sel_msg;             /* the message the tree keys act on (Alt-Up/Down), -1: the last */
+    int sel_scroll;          /* the selection moved: the view scrolls to it */
+
+    /* the context ledger: what the next turn would give the model, counted when idle */
+    uint64_t ledger_sig;     /* the state it was counted for (draft, messages, model) */
+    int ledger_draft;        /* the draft's tokens, -1: not counted */
+    int ledger_next;         /* the next turn's prompt tokens, -1: unknown */
+    int ledger_out;          /* messages the next turn leaves out */
 
     /* the model */
     eng_model *model;
@@ -118,6 +126,7 @@ struct tui {
     char notice[256];        /* one line over the input, cleared on the next key */
 
     char ov_target[64];      /* rename / delete: the conversation id */
+    int64_t ov_msg;          /* delete a message: its store id */
 
     /* start options and the store */
     const char *db_path;
@@ -155,6 +164,19 @@ void tui_chat_init(struct tui *t);
 void tui_chat_shutdown(struct tui *t);
 int tui_chat_send(struct tui *t, const char *text);    /* a user message, then a reply */
 int tui_chat_regen(struct tui *t);
+/* The conversation's tree: the message the keys act on (the selected one, else the last
+ * reply), switching it to its previous/next sibling (delta -1/+1; the view shows that
+ * branch), deleting a message and everything below it, pinning. */
+int tui_chat_target(const struct tui *t);
+int tui_chat_sibling(struct tui *t, int delta);
+int tui_chat_delete_msg(struct tui *t, int64_t msg);
+int tui_chat_pin(struct tui *t);
+/* The context ledger: when the draft, the conversation or the model changed since the last
+ * count, counts the draft's tokens and the next turn's prompt and marks the messages it would
+ * leave out. Returns 1 when it counted (redraw), 0 when nothing changed. Call when idle. */
+int tui_chat_ledger(struct tui *t);
+/* 1 when tui_chat_ledger has something to count. */
+int tui_chat_ledger_stale(const struct tui *t);
 void tui_chat_stop(struct tui *t);                     /* Esc: cancel the reply */
 void tui_chat_stop_sync(struct tui *t);                /* cancel and wait for the end */
 /* F7: while the reply reasons, stop it and continue it with the end-of-thinking text, so the
@@ -171,6 +193,8 @@ void tui_chat_model_load(struct tui *t, const char *path);
 int tui_chat_on_load(struct tui *t);                   /* the loader woke us */
 void tui_chat_new(struct tui *t);
 int tui_chat_open(struct tui *t, const char *id);
+/* Opens a search hit (its item key): a hit in another version makes that version shown. */
+int tui_chat_open_hit(struct tui *t, const char *key);
 void tui_chat_list_refresh(struct tui *t);
 int tui_chat_rename(struct tui *t, const char *id, const char *title);
 int tui_chat_delete(struct tui *t, const char *id);

@@ -2,7 +2,10 @@
  * rendering the conversation with its chat template (src/prompts) and streaming a reply from the
  * engine's generation thread (frames on ev_pipe), its reasoning split from its answer as it
  * streams (src/reasoning), ending the thinking early (F7), saving everything in the store as it
- * grows (src/store), and the conversation list, search, rename, delete, export. UI thread only,
+ * grows (src/store), the conversation's tree (regenerated and edited messages as versions
+ * beside the old ones, switching versions, deleting a branch, pins), the context ledger (the
+ * draft's and the next turn's tokens, counted when idle), and the conversation list, search,
+ * rename, delete, export. UI thread only,
  * except load_main() which runs on the loader thread and touches only its struct tui_load. */
 #include <errno.h>
 #include <limits.h>
@@ -184,19 +187,21 @@ static const char *role_name(int role) {
     return role == APP_ROLE_SYSTEM ? "system" : role == APP_ROLE_USER ? "user" : "assistant";
 }
 
-/* Renders messages [from, upto) (plus the system message) with the model's template and
- * tokenizes them, the messages' text as plain text; with thinking off, the prompt asks the
- * model not to think (the template's own switch, else reasoning_prompt_no_think). Returns the
- * token count (*out malloc'd) or -1 with a notice; *inside: the prompt leaves the reply inside
- * its reasoning. */
-static int chat_tokens(struct tui *t, int from, int upto, int32_t **out, int *inside) {
+/* Renders the messages with keep[i] set with the model's template and tokenizes them, the
+ * messages' text as plain text; with thinking off, the prompt asks the model not to think (the
+ * template's own switch, else reasoning_prompt_no_think). Returns the token count (*out
+ * malloc'd, unless out is NULL) or -1 with a notice (none when quiet); *inside: the prompt
+ * leaves the reply inside its reasoning. */
+static int chat_tokens(struct tui *t, const unsigned char *keep, int32_t **out, int *inside,
+                       int quiet) {
+    int upto = t->conv.n_msgs;
     struct chat_msg *cm = malloc((size_t)(upto + 1) * sizeof *cm);
     int n = 0;
     if (!cm)
         return -1;
     for (int i = 0; i < upto; i++) {
         const struct app_msg *m = &t->conv.msgs[i];
-        if (m->role == APP_ROLE_NOTICE || (i < from && m->role != APP_ROLE_SYSTEM))
+        if (m->role == APP_ROLE_NOTICE || !keep[i])
             continue;
         cm[n++] = (struct chat_msg){role_name(m->role), m->text, m->len,
                                     m->role == APP_ROLE_ASSISTANT ? m->think : NULL,
@@ -209,7 +214,8 @@ static int chat_tokens(struct tui *t, int from, int upto, int32_t **out, int *in
     int rc = chat_prompt_render(t->cp, cm, n, &o, &text, &tlen, &mask, err, sizeof err);
     free(cm);
     if (rc) {
-        tui_chat_notice(t, "%s", err);
+        if (!quiet)
+            tui_chat_notice(t, "%s", err);
         return -1;
     }
     const size_t before = tlen;
@@ -237,17 +243,38 @@ static int chat_tokens(struct tui *t, int from, int upto, int32_t **out, int *in
         if (tlen > before)
             memset(mask + before, 0, tlen - before);
     }
-    *inside = reasoning_prompt_inside(&t->mk, text, tlen);
+    if (inside)
+        *inside = reasoning_prompt_inside(&t->mk, text, tlen);
     int32_t *toks = NULL;
     int nt = chat_prompt_tokenize(t->cp, text, tlen, mask, &toks, err, sizeof err);
     free(text);
     free(mask);
     if (nt < 0) {
-        tui_chat_notice(t, "%s", err);
+        if (!quiet)
+            tui_chat_notice(t, "%s", err);
         return -1;
     }
-    *out = toks;
+    if (out)
+        *out = toks;
+    else
+        free(toks);
     return nt;
+}
+
+/* app_conv_fit's count: the prompt's tokens for a keep mask. */
+struct fit_count {
+    struct tui *t;
+    int quiet;
+};
+
+static int fit_count(const unsigned char *keep, void *ud) {
+    struct fit_count *f = ud;
+    return chat_tokens(f->t, keep, NULL, NULL, f->quiet);
+}
+
+/* The reply's room: its length limit, at most a quarter of the context. */
+static int reply_room(struct tui *t, int n_ctx) {
+    return t->set.n_predict > 0 && t->set.n_predict < n_ctx / 4 ? t->set.n_predict : n_ctx / 4;
 }
 
 /* ---- generation ---- */
@@ -303,8 +330,64 @@ static struct eng_gen_params chat_gen_params(const struct tui *t) {
     return gp;
 }
 
-/* Starts a reply to the conversation as it is (its last message is the user's). */
-static int chat_generate(struct tui *t) {
+/* The store parent for message m of the transcript: the message before it (system prompt
+ * and notices aside), STORE_PARENT_ROOT when there is none, 0 (the active path's end) when
+ * that one is not saved. */
+static int64_t chat_parent_of(const struct tui *t, const struct app_msg *m) {
+    for (const struct app_msg *p = m - 1; p >= t->conv.msgs; p--)
+        if (p->role == APP_ROLE_USER || p->role == APP_ROLE_ASSISTANT)
+            return p->id;
+    return STORE_PARENT_ROOT;
+}
+
+/* A transcript message's place in the tree, from its store row. */
+static void msg_tree_set(struct app_msg *m, const struct store_msg *sm) {
+    m->id = sm->id;
+    m->parent = sm->parent;
+    m->sib = sm->sib;
+    m->n_sibs = sm->n_sibs;
+    m->pinned = sm->pinned;
+}
+
+struct tree_sync {
+    struct tui *t;
+    int i;
+};
+
+static int tree_sync_msg(const struct store_msg *sm, void *ud) {
+    struct tree_sync *y = ud;
+    struct app_conv *c = &y->t->conv;
+    while (y->i < c->n_msgs && c->msgs[y->i].role != APP_ROLE_USER &&
+           c->msgs[y->i].role != APP_ROLE_ASSISTANT)
+        y->i++;
+    if (y->i >= c->n_msgs)
+        return 1;
+    msg_tree_set(&c->msgs[y->i++], sm);
+    return 0;
+}
+
+/* The transcript's places in the tree (ids, siblings) from the store's active path. */
+static void chat_tree_sync(struct tui *t) {
+    struct tree_sync y = {t, 0};
+    if (t->db && t->conv.id[0])
+        store_msg_each(t->db, t->conv.id, tree_sync_msg, &y);
+}
+
+/* Opens the conversation again from the store (after its tree changed), keeping the view. */
+static void chat_reload(struct tui *t) {
+    char id[sizeof t->conv.id];
+    int sel = t->sel_msg, top = t->scroll.top, follow = t->scroll.follow;
+    tui_copy(id, sizeof id, t->conv.id);
+    tui_chat_open(t, id);
+    t->sel_msg = sel < t->conv.n_msgs ? sel : -1;
+    t->scroll.top = top;
+    t->scroll.follow = follow;
+}
+
+/* Starts a reply to the conversation as it is (its last message is the user's): fits the
+ * context (app_conv_fit), then, when save_user, saves that user message (a message refused for
+ * not fitting is not saved), then the reply, under the message before it in the tree. */
+static int chat_generate(struct tui *t, int save_user) {
     if (!t->model) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
         return -1;
@@ -316,41 +399,39 @@ static int chat_generate(struct tui *t) {
         return -1;
     }
     const struct prompts_template *tp = chat_template(t);
-    int n_ctx = eng_ctx_n_ctx(t->ctx);
-    int room = t->set.n_predict > 0 && t->set.n_predict < n_ctx / 4 ? t->set.n_predict : n_ctx / 4;
-    int upto = t->conv.n_msgs, from = 0, dropped = 0, inside = 0;
+    int n_ctx = eng_ctx_n_ctx(t->ctx), inside = 0, n = 0;
+    unsigned char *keep = malloc((size_t)t->conv.n_msgs + 1);
+    if (!keep)
+        return -1;
+    struct fit_count fc = {t, 0};
+    int dropped = app_conv_fit(&t->conv, n_ctx, reply_room(t, n_ctx), keep, fit_count, &fc, &n);
+    if (dropped == -2)
+        tui_chat_notice(t, "the message does not fit in the context (%d tokens, %d max)", n,
+                        n_ctx);
     int32_t *toks = NULL;
-    int n;
-    /* Keep the system prompt; drop the oldest whole turns until the prompt and the reply's
-     * room fit in the context. */
-    for (;;) {
-        n = chat_tokens(t, from, upto, &toks, &inside);
-        if (n < 0)
-            return -1;
-        if (n + room <= n_ctx)
-            break;
-        int next = from + 1; /* where the next turn starts */
-        while (next < upto && t->conv.msgs[next].role != APP_ROLE_USER)
-            next++;
-        if (next >= upto) { /* only the last turn is left */
-            if (n >= n_ctx) {
-                free(toks);
-                tui_chat_notice(t, "the message does not fit in the context (%d tokens, %d max)",
-                                n, n_ctx);
-                return -1;
-            }
-            break; /* it gets what room there is */
-        }
-        for (int i = from; i < next; i++)
-            if (t->conv.msgs[i].role == APP_ROLE_USER || t->conv.msgs[i].role == APP_ROLE_ASSISTANT)
-                dropped++;
+    if (dropped >= 0)
+        n = chat_tokens(t, keep, &toks, &inside, 0);
+    for (int i = 0; i < t->conv.n_msgs; i++)
+        t->conv.msgs[i].left_out = dropped > 0 && !keep[i] && t->conv.msgs[i].role != APP_ROLE_NOTICE;
+    free(keep);
+    if (dropped < 0 || n < 0) {
         free(toks);
-        toks = NULL;
-        from = next;
+        return -1;
     }
     if (dropped)
         chat_note(t, "context full: the %d oldest message%s no longer given to the model "
-                  "(the system prompt is kept)", dropped, dropped == 1 ? " is" : "s are");
+                  "(the system prompt and pinned messages are kept)", dropped,
+                  dropped == 1 ? " is" : "s are");
+    if (save_user && conv_ensure_saved(t) == 0) {
+        struct app_msg *u = &t->conv.msgs[app_conv_last(&t->conv, APP_ROLE_USER)];
+        int64_t id = store_msg_add(t->db, t->conv.id, "user", u->text, chat_parent_of(t, u));
+        if (id < 0)
+            store_warn(t, "message");
+        else
+            t->store_failed = 0; /* saving works (again) */
+        u->id = id > 0 ? id : 0;
+        tui_chat_list_refresh(t);
+    }
 
     struct eng_gen_params gp = chat_gen_params(t);
     if (tp) {   /* a built-in format's stop strings; a Jinja template's turns end on EOG tokens */
@@ -381,28 +462,36 @@ static int chat_generate(struct tui *t) {
         t->gen = NULL;
         return -1;
     }
-    if (t->db && t->conv.id[0] && store_reply_begin(t->db, t->conv.id, t->model_path) < 0)
-        store_warn(t, "reply");
+    if (t->db && t->conv.id[0]) {
+        int64_t id = store_reply_begin_at(t->db, t->conv.id, t->model_path,
+                                          chat_parent_of(t, &t->conv.msgs[t->gen_msg]));
+        if (id < 0)
+            store_warn(t, "reply");
+        t->conv.msgs[t->gen_msg].id = id > 0 ? id : 0;
+        chat_tree_sync(t);
+    }
     t->scroll.follow = 1;
     return 0;
 }
 
-/* Saves the messages in memory as a new conversation (an edited history branches off). */
-static void chat_fork(struct tui *t) {
-    t->conv.id[0] = '\0';
-    if (!t->db || conv_ensure_saved(t) != 0)
-        return;
-    for (int i = 0; i < t->conv.n_msgs; i++) {
-        const struct app_msg *m = &t->conv.msgs[i];
-        if ((m->role == APP_ROLE_USER || m->role == APP_ROLE_ASSISTANT) &&
-            store_msg_add_reasoning(t->db, t->conv.id,
-                                    m->role == APP_ROLE_USER ? "user" : "assistant", m->text,
-                                    m->think, 0) < 0) {
-            store_warn(t, "message");
-            return;
-        }
+/* An edited reply (Edit on an assistant message): saved as a sibling of the one it edits,
+ * which stays in the tree. */
+static int chat_edit_reply(struct tui *t, int e, const char *text) {
+    t->edit_msg = -1;
+    if (!t->db || !t->conv.id[0] || !t->conv.msgs[e].id) {
+        app_msg_set(&t->conv.msgs[e], text, strlen(text));
+        tui_wrap_free(t);
+        return 0;
     }
-    tui_chat_notice(t, "edited: continues as a new conversation (the original is kept)");
+    int64_t id = store_msg_add(t->db, t->conv.id, "assistant", text,
+                               chat_parent_of(t, &t->conv.msgs[e]));
+    if (id < 0) {
+        store_warn(t, "message");
+        return -1;
+    }
+    chat_reload(t);
+    tui_chat_notice(t, "edited: a new version of the reply (Alt-Left/Right switch)");
+    return 0;
 }
 
 int tui_chat_send(struct tui *t, const char *text) {
@@ -410,28 +499,33 @@ int tui_chat_send(struct tui *t, const char *text) {
         tui_chat_notice(t, "a reply is streaming: Esc stops it");
         return -1;
     }
+    int edit = t->edit_msg;
+    if (edit >= 0 && edit < t->conv.n_msgs && t->conv.msgs[edit].role == APP_ROLE_ASSISTANT)
+        return chat_edit_reply(t, edit, text);
     if (!t->model) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
+        tui_input_set(text); /* kept for when one is */
         return -1;
     }
-    if (t->edit_msg >= 0) { /* resending an edited message: what followed it goes */
-        int saved = t->conv.id[0] != 0;
-        app_conv_truncate(&t->conv, t->edit_msg);
+    t->edit_msg = -1;
+    if (edit >= 0) { /* an edited message starts a sibling branch; the old one stays saved */
+        app_conv_truncate(&t->conv, edit);
         tui_wrap_free(t);
-        t->edit_msg = -1;
-        if (saved) /* the saved conversation stays as it was; the edit continues in a copy */
-            chat_fork(t);
     }
     if (!app_conv_add(&t->conv, APP_ROLE_USER, text, strlen(text)))
         return -1;
-    if (conv_ensure_saved(t) == 0) {
-        if (store_msg_add(t->db, t->conv.id, "user", text, 0) < 0)
-            store_warn(t, "message");
-        else
-            t->store_failed = 0; /* saving works (again) */
+    int n = t->conv.n_msgs;
+    if (chat_generate(t, 1) != 0) {
+        if (t->conv.n_msgs == n && !t->conv.msgs[n - 1].id) { /* refused, so not saved */
+            app_conv_truncate(&t->conv, n - 1);
+            tui_wrap_free(t);
+            if (edit >= 0 && t->conv.id[0])
+                chat_reload(t); /* the branch as it was */
+            tui_input_set(text); /* nothing typed is lost */
+        }
+        return -1;
     }
-    tui_chat_list_refresh(t);
-    return chat_generate(t);
+    return 0;
 }
 
 int tui_chat_regen(struct tui *t) {
@@ -444,9 +538,86 @@ int tui_chat_regen(struct tui *t) {
         tui_chat_notice(t, "nothing to regenerate");
         return -1;
     }
+    /* the new reply is a sibling of the old one, which stays in the tree */
     app_conv_truncate(&t->conv, u + 1);
     tui_wrap_free(t);
-    return chat_generate(t);
+    if (chat_generate(t, 0) != 0 && t->conv.id[0])
+        chat_reload(t);
+    return 0;
+}
+
+/* ---- the tree: siblings, delete, pins ---- */
+
+int tui_chat_target(const struct tui *t) {
+    if (t->sel_msg >= 0 && t->sel_msg < t->conv.n_msgs)
+        return t->sel_msg;
+    int a = app_conv_last(&t->conv, APP_ROLE_ASSISTANT), u = app_conv_last(&t->conv, APP_ROLE_USER);
+    return a > u ? a : u;
+}
+
+/* The message i when it is saved (a notice says why not), else -1. */
+static int chat_saved_msg(struct tui *t, int i) {
+    if (t->gen) {
+        tui_chat_notice(t, "a reply is streaming: Esc stops it first");
+        return -1;
+    }
+    if (i < 0 || !t->db || !t->conv.id[0] || !t->conv.msgs[i].id) {
+        tui_chat_notice(t, "no saved message there");
+        return -1;
+    }
+    return i;
+}
+
+int tui_chat_sibling(struct tui *t, int delta) {
+    int i = chat_saved_msg(t, tui_chat_target(t));
+    if (i < 0)
+        return -1;
+    const struct app_msg *m = &t->conv.msgs[i];
+    int64_t sib = 0;
+    if (m->n_sibs < 2) {
+        tui_chat_notice(t, "this message has no other versions");
+        return -1;
+    }
+    if (store_msg_sibling(t->db, t->conv.id, m->id, delta, &sib) < 0 ||
+        (sib != m->id && store_msg_activate(t->db, t->conv.id, sib) < 0)) {
+        store_warn(t, "branch");
+        return -1;
+    }
+    int role = m->role;
+    chat_reload(t);
+    for (int k = 0; k < t->conv.n_msgs; k++) /* the selection stays on that message's place */
+        if (t->conv.msgs[k].id == sib && role == t->conv.msgs[k].role && t->sel_msg >= 0)
+            t->sel_msg = k;
+    return 0;
+}
+
+int tui_chat_delete_msg(struct tui *t, int64_t msg) {
+    if (!t->db || !t->conv.id[0] || t->gen)
+        return -1;
+    int n = store_msg_delete(t->db, t->conv.id, msg);
+    if (n < 0) {
+        store_warn(t, "delete");
+        return -1;
+    }
+    t->sel_msg = -1;
+    chat_reload(t);
+    tui_chat_notice(t, "deleted %d message%s", n, n == 1 ? "" : "s");
+    return 0;
+}
+
+int tui_chat_pin(struct tui *t) {
+    int i = chat_saved_msg(t, tui_chat_target(t));
+    if (i < 0)
+        return -1;
+    struct app_msg *m = &t->conv.msgs[i];
+    if (store_msg_set_pinned(t->db, t->conv.id, m->id, !m->pinned) < 0) {
+        store_warn(t, "pin");
+        return -1;
+    }
+    m->pinned = !m->pinned;
+    tui_chat_notice(t, m->pinned ? "pinned: never left out of the context"
+                                 : "unpinned");
+    return 0;
 }
 
 void tui_chat_stop(struct tui *t) {
@@ -652,6 +823,81 @@ void tui_chat_stop_sync(struct tui *t) {
         chat_frame(t, &h, payload);
     if (t->gen) /* the pipe failed: still end the reply */
         chat_finish(t, "stopped");
+}
+
+/* ---- the context ledger ---- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* What the ledger depends on: the draft, the messages (text, pins), the model and context,
+ * the thinking setting. */
+static uint64_t ledger_sig(const struct tui *t) {
+    const char *d = tui_input_text();
+    uint64_t h = fnv(14695981039346656037ull, d, strlen(d));
+    for (int i = 0; i < t->conv.n_msgs; i++) {
+        const struct app_msg *m = &t->conv.msgs[i];
+        int v[3] = {m->role, m->pinned, (int)m->len};
+        h = fnv(h, v, sizeof v);
+        h = fnv(h, &m->think_len, sizeof m->think_len);
+    }
+    const void *ptrs[2] = {t->model, t->cp};
+    h = fnv(h, ptrs, sizeof ptrs);
+    int v[4] = {t->set.think, t->set.n_predict, t->model ? eng_ctx_n_ctx(t->ctx) : 0,
+                t->edit_msg};
+    return fnv(h, v, sizeof v) | 1; /* never 0: 0 is "not counted" */
+}
+
+int tui_chat_ledger_stale(const struct tui *t) {
+    return !t->gen && !t->load && ledger_sig(t) != t->ledger_sig;
+}
+
+int tui_chat_ledger(struct tui *t) {
+    if (!tui_chat_ledger_stale(t))
+        return 0;
+    t->ledger_sig = ledger_sig(t);
+    t->ledger_draft = t->ledger_next = -1;
+    t->ledger_out = 0;
+    for (int i = 0; i < t->conv.n_msgs; i++)
+        t->conv.msgs[i].left_out = 0;
+    if (!t->model || !t->cp)
+        return 1;
+    const char *d = tui_input_text();
+    if (d[0] == '/' && d[1] != '/') /* a command, not a message */
+        d = "";
+    t->ledger_draft = eng_tokenize(t->model, d, strlen(d), 0, 0, NULL, 0);
+    /* the next turn: the conversation (up to the message being edited) with the draft as its
+     * new message, counted on a view of the transcript that shares its messages */
+    int n = t->edit_msg >= 0 && t->edit_msg < t->conv.n_msgs ? t->edit_msg : t->conv.n_msgs;
+    int n_tok = 0, n_ctx = eng_ctx_n_ctx(t->ctx), r = -1;
+    struct app_conv whole = t->conv, view = {.n_msgs = n, .cap_msgs = n + 1};
+    view.msgs = malloc((size_t)(n + 1) * sizeof *view.msgs);
+    unsigned char *keep = malloc((size_t)n + 1);
+    if (view.msgs && keep) {
+        if (n)
+            memcpy(view.msgs, whole.msgs, (size_t)n * sizeof *view.msgs);
+        if (app_conv_add(&view, APP_ROLE_USER, d, strlen(d))) {
+            struct fit_count fc = {t, 1};
+            t->conv = view;
+            r = app_conv_fit(&t->conv, n_ctx, reply_room(t, n_ctx), keep, fit_count, &fc, &n_tok);
+            t->conv = whole;
+            free(view.msgs[n].text);
+        }
+    }
+    if (r != -1)
+        t->ledger_next = n_tok;
+    if (r > 0) {
+        t->ledger_out = r;
+        for (int i = 0; i < n; i++)
+            t->conv.msgs[i].left_out = !keep[i] && t->conv.msgs[i].role != APP_ROLE_NOTICE;
+    }
+    free(view.msgs);
+    free(keep);
+    return 1;
 }
 
 /* ---- models ---- */
@@ -935,6 +1181,7 @@ void tui_chat_new(struct tui *t) {
     app_conv_clear(&t->conv);
     tui_wrap_free(t);
     t->edit_msg = -1;
+    t->sel_msg = -1;
     t->scroll.top = 0;
     t->scroll.follow = 1;
     if (t->system_prompt)
@@ -946,13 +1193,10 @@ static int msg_load(const struct store_msg *sm, void *ud) {
     int role = !strcmp(sm->role, "user") ? APP_ROLE_USER
              : !strcmp(sm->role, "assistant") ? APP_ROLE_ASSISTANT
              : !strcmp(sm->role, "system") ? APP_ROLE_SYSTEM : APP_ROLE_NOTICE;
-    /* a regenerated reply follows the one it replaced: the newest one stands */
-    int n = t->conv.n_msgs;
-    if (role == APP_ROLE_ASSISTANT && n > 0 && t->conv.msgs[n - 1].role == APP_ROLE_ASSISTANT)
-        app_conv_truncate(&t->conv, n - 1);
     struct app_msg *m = app_conv_add(&t->conv, role, sm->content, strlen(sm->content));
     if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, strlen(sm->reasoning))))
         return 1;
+    msg_tree_set(m, sm);
     if (role == APP_ROLE_ASSISTANT) {
         if (sm->model && sm->model[0]) { /* the file's base name, without .gguf */
             const char *b = strrchr(sm->model, '/');
@@ -994,6 +1238,7 @@ int tui_chat_open(struct tui *t, const char *id) {
     app_conv_clear(&t->conv);
     tui_wrap_free(t);
     t->edit_msg = -1;
+    t->sel_msg = -1;
     snprintf(t->conv.id, sizeof t->conv.id, "%s", c.id);
     snprintf(t->conv.title, sizeof t->conv.title, "%s", c.title ? c.title : "");
     free(t->system_prompt);
@@ -1006,6 +1251,18 @@ int tui_chat_open(struct tui *t, const char *id) {
     t->scroll.follow = 1;
     tui_chat_list_refresh(t);
     return 0;
+}
+
+int tui_chat_open_hit(struct tui *t, const char *key) {
+    char id[STORE_ID_LEN + 1];
+    long long msg = 0;
+    if (sscanf(key, "%8s %lld", id, &msg) < 1)
+        return -1;
+    char full[STORE_ID_LEN + 1];
+    if (msg > 0 && t->db && store_conv_resolve(t->db, id, full) == 0 &&
+        store_msg_activate(t->db, full, msg) < 0)
+        store_warn(t, "branch");
+    return tui_chat_open(t, id);
 }
 
 int tui_chat_rename(struct tui *t, const char *id, const char *title) {
@@ -1077,7 +1334,10 @@ static int search_add(const struct store_hit *h, void *ud) {
     for (char *p = label; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
-    return tui_items_add(t, h->id, label) != 0;
+    /* "ID MSG": opening a hit in another version shows that version */
+    char key[64];
+    snprintf(key, sizeof key, "%s %lld", h->id, h->active ? 0LL : (long long)h->msg_id);
+    return tui_items_add(t, key, label) != 0;
 }
 
 void tui_chat_search(struct tui *t, const char *query) {

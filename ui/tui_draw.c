@@ -16,13 +16,15 @@ static const char *const help_lines[] = {
     "Alt-Enter, C-j new line in the message (pasted text keeps its lines)",
     "Esc            stop the reply (the partial reply stays, marked stopped)",
     "Ctrl-C         stop the reply, or clear the input",
-    "Up             on an empty input: edit the last message to resend it",
+    "Up             on an empty input: edit your last message (a new version)",
+    "Alt-Up/Down    select a message: Enter edits it, Delete (Alt-d) deletes it",
+    "Alt-Left/Right its (or the last reply's) versions \xe2\x80\xb9" "2/3\xe2\x80\xba \xc2\xb7 Alt-p pins it",
     "Up/Down        otherwise: input history (kept across sessions)",
     "PgUp/PgDn      scroll the transcript (also the mouse wheel)",
     "Ctrl-N         new chat",
     "Ctrl-O, Tab    the conversation list: Up/Down, Enter opens,",
     "                 r renames, d deletes, Esc/Tab returns",
-    "Ctrl-R         regenerate the last reply",
+    "Ctrl-R         regenerate the last reply (a new version beside it)",
     "Ctrl-F         search all conversations",
     "F6             show/fold the replies' reasoning (folded to one line)",
     "F7             while the reply thinks: end the thinking, answer now",
@@ -271,6 +273,28 @@ static void draw_cursor(int y, int x, int w, int lw) {
         mvaddch(y, x + 2 + lw, ' ' | A_REVERSE);
 }
 
+/* A message's label row: who, its version among its siblings (‹2/3›), pinned, left out of
+ * the next turn (the context ledger); reversed when selected. */
+static void draw_label(struct tui *t, int i, int y, int x, int w) {
+    const struct app_msg *m = &t->conv.msgs[i];
+    int sel = i == t->sel_msg, attr = theme_attr(role_theme(m->role)) | A_BOLD;
+    int used = put_untrusted(y, x, role_label(m), w, attr | (sel ? A_REVERSE : 0));
+    char buf[160];
+    size_t o = 0;
+    buf[0] = 0;
+    if (m->n_sibs > 1)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x80\xb9%d/%d\xe2\x80\xba", m->sib,
+                              m->n_sibs);
+    if (m->pinned && o < sizeof buf)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, " \xc2\xb7 pinned");
+    if (o)
+        used += put_text(y, x + used, buf, o, w - used, theme_attr(THEME_STATS));
+    if (m->left_out) {
+        const char *lo = " \xc2\xb7 left out of the next turn";
+        put_text(y, x + used, lo, strlen(lo), w - used, theme_attr(THEME_STOPPED));
+    }
+}
+
 /* Draws row r (0-based from the top of the transcript) of message i at screen row y. */
 static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
     const struct app_msg *m = &t->conv.msgs[i];
@@ -280,7 +304,7 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
     int n_body = sh.body;
     if (sh.label) {
         if (r == 0) {
-            put_untrusted(y, x, role_label(m), w, theme_attr(role_theme(m->role)) | A_BOLD);
+            draw_label(t, i, y, x, w);
             return;
         }
         r--;
@@ -379,6 +403,19 @@ static void draw_transcript(struct tui *t, int y0, int x, int w, int h) {
         return;
     }
     int total = tui_transcript_rows(t, w);
+    if (t->sel_scroll && t->sel_msg >= 0 && t->sel_msg < t->conv.n_msgs) {
+        int at = 0; /* the selected message's first row */
+        for (int i = 0; i < t->sel_msg; i++)
+            at += msg_rows(t, i, w - 2);
+        int rows = msg_rows(t, t->sel_msg, w - 2);
+        if (at < t->scroll.top || at + rows > t->scroll.top + h) {
+            t->scroll.top = at + rows > h ? at + rows - h : 0;
+            if (at < t->scroll.top)
+                t->scroll.top = at;
+            t->scroll.follow = t->scroll.top + h >= total;
+        }
+    }
+    t->sel_scroll = 0;
     layout_scroll_fix(&t->scroll, total, h);
     int row = 0, y = y0;
     for (int i = 0; i < t->conv.n_msgs && y < y0 + h; i++) {
@@ -493,6 +530,26 @@ static void draw_status(struct tui *t, int y) {
         put_text(y, t->cols - hw, hint, (size_t)hw, hw, theme_attr(THEME_STATUS));
 }
 
+/* The context ledger at the right of the separator row, when columns x0.. leave room for it:
+ * "draft 12 tok · next turn 1834/4096" (and how many messages that turn leaves out). Returns
+ * the columns it took. */
+static int draw_ledger(struct tui *t, int y, int x0) {
+    if (!t->model || t->gen || t->ledger_next < 0)
+        return 0;
+    char buf[128];
+    size_t o = (size_t)snprintf(buf, sizeof buf, " draft %d tok \xc2\xb7 next turn %d/%d ",
+                                t->ledger_draft < 0 ? 0 : t->ledger_draft, t->ledger_next,
+                                eng_ctx_n_ctx(t->ctx));
+    if (t->ledger_out && o < sizeof buf)
+        snprintf(buf + o, sizeof buf - o, "(%d left out) ", t->ledger_out);
+    int bw = layout_str_width(buf, strlen(buf));
+    if (x0 + bw + 1 > t->cols)
+        return 0;
+    put_text(y, t->cols - bw - 1, buf, strlen(buf), bw,
+             theme_attr(t->ledger_out ? THEME_STOPPED : THEME_STATS));
+    return bw + 1;
+}
+
 /* Paints the input area (prompt + readline's buffer wrapped by character) at rows
  * [y0, y0 + h); places the cursor. */
 static void draw_input(struct tui *t, int y0, int h, const char *text, int point,
@@ -548,13 +605,15 @@ static void draw_overlay(struct tui *t) {
         [OV_HELP] = "Keys (F1)", [OV_MODELS] = "Models (F2)", [OV_SYSTEM] = "System prompt (F3)",
         [OV_SETTINGS] = "Settings (F4)", [OV_SEARCH] = "Search (Ctrl-F)",
         [OV_RENAME] = "Rename", [OV_CONFIRM_DELETE] = "Delete",
+        [OV_CONFIRM_DELETE_MSG] = "Delete",
     };
     int w = t->cols - 4 < 76 ? t->cols - 4 : 76;
     int n_rows = t->overlay == OV_HELP ? (int)(sizeof help_lines / sizeof help_lines[0])
                                        : t->n_items;
     int has_field = t->overlay == OV_SEARCH || t->overlay == OV_RENAME || t->ov_editing;
     int h = n_rows + 3 + has_field * 2;
-    if (t->overlay == OV_RENAME || t->overlay == OV_CONFIRM_DELETE)
+    if (t->overlay == OV_RENAME || t->overlay == OV_CONFIRM_DELETE ||
+        t->overlay == OV_CONFIRM_DELETE_MSG)
         h = 6;
     if (h > t->rows - 2)
         h = t->rows - 2;
@@ -594,6 +653,10 @@ static void draw_overlay(struct tui *t) {
     } else if (t->overlay == OV_CONFIRM_DELETE) {
         put_text(ry, x + 2, "Delete this conversation? (y/n)", 31, w - 4,
                  theme_attr(THEME_OVERLAY));
+        foot = "y delete \xc2\xb7 n or Esc keep";
+    } else if (t->overlay == OV_CONFIRM_DELETE_MSG) {
+        const char *q = "Delete this message and everything after it? (y/n)";
+        put_text(ry, x + 2, q, strlen(q), w - 4, theme_attr(THEME_OVERLAY));
         foot = "y delete \xc2\xb7 n or Esc keep";
     } else {
         if (t->ov_sel >= t->n_items)
@@ -662,8 +725,10 @@ void tui_draw(struct tui *t) {
     draw_transcript(t, 0, tx, tw, top_h);
     /* the separator row: a notice or a rule */
     rule(top_h, 0, t->cols, 0, theme_attr(THEME_BORDER));
+    int notice_w = 0;
     if (t->notice[0])
-        put_untrusted(top_h, 1, t->notice, t->cols - 2, theme_attr(THEME_NOTICE));
+        notice_w = put_untrusted(top_h, 1, t->notice, t->cols - 2, theme_attr(THEME_NOTICE));
+    draw_ledger(t, top_h, notice_w + 2); /* where the notice leaves room */
     draw_status(t, t->rows - 1);
     if (t->overlay == OV_NONE) {
         draw_input(t, top_h + 1, in_h, text, point, lines, n, in_w);

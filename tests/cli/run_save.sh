@@ -18,7 +18,7 @@ id=$(sed -n 's/^natter: saved in conversation \([0-9a-f]\{8\}\)$/\1/p' "$TEST_TM
 json=$("$NATTER" export "$id" --format json --db "$DB")
 expect_contains "$json" '"title":"Once upon a time"'
 expect_contains "$json" '"template":"completion"'
-expect_contains "$json" "{\"role\":\"assistant\",\"content\":\"$(cat "$TEST_TMPDIR/plain.txt")\""
+expect_contains "$json" "{\"id\":2,\"parent\":1,\"role\":\"assistant\",\"content\":\"$(cat "$TEST_TMPDIR/plain.txt")\""
 expect_contains "$json" '"tokens":48'
 expect_contains "$json" '"finish":"length"'
 
