@@ -12,6 +12,7 @@
 #include "model.h"
 #include "ops.h"
 #include "pool.h"
+#include "state.h"
 #include "sysmem.h"
 
 /* Checkpoints of the recurrent state kept per context (the most recent prompt ends). */
@@ -1357,4 +1358,27 @@ const float *eng_logits(eng_ctx *c, int i) {
     if (i < 0 || i >= c->n_logits)
         return NULL;
     return c->logits + (size_t)i * c->m->hp.n_vocab;
+}
+
+int eng_ctx_kv_type(const eng_ctx *c) { return c->kv_type; }
+
+void ctx_state_refs_get(eng_ctx *c, struct ctx_state_refs *r) {
+    _Static_assert(ENG_RS_CKPT <= CTX_STATE_CKPT_MAX, "a snapshot holds every checkpoint");
+    memset(r, 0, sizeof *r);
+    r->m = c->m;
+    r->n_ctx = c->n_ctx;
+    r->kv_type = c->kv_type;
+    r->kv_elt = c->kv_elt;
+    r->k_cache = c->k_cache;
+    r->v_cache = c->v_cache;
+    r->tokens = c->tokens;
+    r->n_past = &c->n_past;
+    r->n_rs = c->m->hp.n_rs_total;
+    r->rs = r->n_rs ? c->rs : NULL;
+    r->n_ckpt = r->n_rs ? ENG_RS_CKPT : 0;
+    for (int i = 0; i < r->n_ckpt; i++) {
+        r->ckpt_pos[i] = &c->ckpt[i].pos;
+        r->ckpt_data[i] = c->ckpt[i].data;
+    }
+    r->n_logits = &c->n_logits;
 }
