@@ -75,6 +75,7 @@ struct tui {
     int think_switch;        /* the model's template has an enable_thinking switch */
     struct tui_load *load;   /* a load in progress, or NULL */
     int load_pipe[2];
+    struct kvcache *kvc;     /* the model's context snapshots on disk (src/kvcache.h), or NULL */
 
     /* generation */
     eng_gen *gen;

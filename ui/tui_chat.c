@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
 #include "chat_prompt.h"
@@ -295,6 +296,33 @@ int tui_chat_think_tokens(struct tui *t, int i) {
     return m->think_tokens;
 }
 
+/* ---- context snapshots on disk (src/kvcache.h) ---- */
+
+static void chat_cache_note(void *ud, const char *msg) {
+    tui_chat_notice(ud, "%s", msg);
+}
+
+/* The model just loaded: its snapshots (the context's parameters are part of their key). */
+static void chat_cache_open(struct tui *t) {
+    kvcache_close(t->kvc);
+    t->kvc = NULL;
+    kvcache_open(t->model_path, t->model, t->ctx, &t->kvc, chat_cache_note, t);
+}
+
+/* Before a reply: the longest cached prefix of its prompt when the context holds less of it
+ * (a conversation opened, a branch switched, natter started again). */
+static void chat_cache_restore(struct tui *t, const int32_t *toks, int n) {
+    int got = kvcache_restore(t->kvc, t->ctx, toks, n);
+    if (got > 0)
+        tui_chat_notice(t, "restored %d tokens of this conversation from the cache", got);
+}
+
+/* After a reply: the context as it is now, for the next start or another branch. */
+static void chat_cache_save(struct tui *t) {
+    if (t->ctx)
+        kvcache_save(t->kvc, t->ctx);
+}
+
 /* Starts a reply to the conversation as it is (its last message is the user's). */
 static int chat_generate(struct tui *t) {
     if (!t->model) {
@@ -365,6 +393,7 @@ static int chat_generate(struct tui *t) {
     t->think_ending = 0;
     t->gen_n_before = 0;
     chat_prompt_log(toks, n);
+    chat_cache_restore(t, toks, n);
     int rc = eng_gen_start(t->ctx, toks, n, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
     free(toks);
     if (rc < 0) {
@@ -483,8 +512,10 @@ static void chat_finish(struct tui *t, const char *reason) {
                 store_warn(t, "reply");
         }
     }
-    if (t->gen)
+    if (t->gen) {
         eng_gen_join(t->gen);
+        chat_cache_save(t);
+    }
     t->gen = NULL;
     int i = t->gen_msg;
     t->gen_msg = -1;
@@ -751,6 +782,7 @@ int tui_chat_on_load(struct tui *t) {
     t->model = l->model;
     t->ctx = l->ctx;
     snprintf(t->model_path, sizeof t->model_path, "%s", l->path);
+    chat_cache_open(t);
     eng_model_info_get(t->model, &t->info);
     template_choose(t);
     free(l);
@@ -1089,6 +1121,8 @@ void tui_chat_shutdown(struct tui *t) {
     }
     chat_prompt_free(t->cp);
     t->cp = NULL;
+    kvcache_close(t->kvc);
+    t->kvc = NULL;
     if (t->model) {
         eng_ctx_free(t->ctx);
         eng_model_free(t->model);
