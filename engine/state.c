@@ -204,19 +204,31 @@ static int state_ckpt_slots(const struct ctx_state_refs *r, int *slot) {
     return n;
 }
 
-size_t eng_ctx_state_size(const eng_ctx *c) {
+/* What a snapshot of c as it is now holds: the checkpoints kept, the payload's sections. */
+struct state_plan {
     struct ctx_state_refs r;
-    ctx_state_refs_get((eng_ctx *)c, &r);
     int slot[CTX_STATE_CKPT_MAX];
-    const int n_ckpt = state_ckpt_slots(&r, slot);
-    struct state_sec *sec = state_sec_alloc(&r);
-    if (!sec)
+    int n_ckpt, n_sec;
+    struct state_sec *sec;   /* freed by the caller */
+};
+
+static int state_plan_make(const eng_ctx *c, struct state_plan *p) {
+    ctx_state_refs_get((eng_ctx *)c, &p->r);
+    p->n_ckpt = state_ckpt_slots(&p->r, p->slot);
+    if (!(p->sec = state_sec_alloc(&p->r)))
+        return eng_error(ENG_E_NOMEM, "out of memory");
+    p->n_sec = state_sections(&p->r, *p->r.n_past, p->slot, p->n_ckpt, p->sec);
+    return ENG_OK;
+}
+
+size_t eng_ctx_state_size(const eng_ctx *c) {
+    struct state_plan p;
+    if (state_plan_make(c, &p) != ENG_OK)
         return 0;
     size_t total = sizeof(struct state_hdr) + sizeof(struct state_tail);
-    const int n_sec = state_sections(&r, *r.n_past, slot, n_ckpt, sec);
-    for (int i = 0; i < n_sec; i++)
-        total += sec[i].n;
-    free(sec);
+    for (int i = 0; i < p.n_sec; i++)
+        total += p.sec[i].n;
+    free(p.sec);
     return total;
 }
 
@@ -285,22 +297,18 @@ static void state_hdr_make(const struct ctx_state_refs *r, int n_tok, const int 
 }
 
 int eng_ctx_state_write(const eng_ctx *c, int fd) {
-    struct ctx_state_refs r;
-    ctx_state_refs_get((eng_ctx *)c, &r);
-    int slot[CTX_STATE_CKPT_MAX];
-    const int n_ckpt = state_ckpt_slots(&r, slot);
-    struct state_sec *sec = state_sec_alloc(&r);
-    if (!sec)
-        return eng_error(ENG_E_NOMEM, "out of memory");
-    const int n_sec = state_sections(&r, *r.n_past, slot, n_ckpt, sec);
+    struct state_plan p;
+    int rc = state_plan_make(c, &p);
+    if (rc != ENG_OK)
+        return rc;
     struct state_hdr h;
-    state_hdr_make(&r, *r.n_past, slot, n_ckpt, sec, n_sec, &h);
+    state_hdr_make(&p.r, *p.r.n_past, p.slot, p.n_ckpt, p.sec, p.n_sec, &h);
     struct st_hash ph;
     st_hash_init(&ph, 0);
-    int rc = state_write_all(fd, &h, sizeof h);
-    for (int i = 0; i < n_sec && rc == ENG_OK; i++) {
-        st_hash_update(&ph, sec[i].p, sec[i].n);
-        rc = state_write_all(fd, sec[i].p, sec[i].n);
+    rc = state_write_all(fd, &h, sizeof h);
+    for (int i = 0; i < p.n_sec && rc == ENG_OK; i++) {
+        st_hash_update(&ph, p.sec[i].p, p.sec[i].n);
+        rc = state_write_all(fd, p.sec[i].p, p.sec[i].n);
     }
     if (rc == ENG_OK) {
         struct state_tail t;
@@ -308,7 +316,7 @@ int eng_ctx_state_write(const eng_ctx *c, int fd) {
         memcpy(t.magic, STATE_TAIL_MAGIC, 8);
         rc = state_write_all(fd, &t, sizeof t);
     }
-    free(sec);
+    free(p.sec);
     return rc;
 }
 

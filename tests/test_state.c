@@ -26,25 +26,7 @@ struct st_env {
     eng_ctx *c;
 };
 
-static int st_open(const char *rel, int n_ctx, int kv_type, struct st_env *e) {
-    memset(e, 0, sizeof *e);
-    const char *path = test_shared_path(rel);
-    struct eng_model_params mp = eng_model_default_params();
-    if (!path || eng_model_load(path, &mp, &e->m) != ENG_OK)
-        return -1;
-    struct eng_ctx_params cp = eng_ctx_default_params();
-    cp.n_ctx = n_ctx;
-    cp.n_threads = 2;
-    cp.kv_type = kv_type;
-    return eng_ctx_new(e->m, &cp, &e->c) == ENG_OK ? 0 : -1;
-}
-
-static void st_close(struct st_env *e) {
-    eng_ctx_free(e->c);
-    eng_model_free(e->m);
-}
-
-/* A context of model m of its own (same parameters). */
+/* A context of model m (2 threads). */
 static eng_ctx *st_ctx(eng_model *m, int n_ctx, int kv_type) {
     struct eng_ctx_params cp = eng_ctx_default_params();
     cp.n_ctx = n_ctx;
@@ -52,6 +34,20 @@ static eng_ctx *st_ctx(eng_model *m, int n_ctx, int kv_type) {
     cp.kv_type = kv_type;
     eng_ctx *c = NULL;
     return eng_ctx_new(m, &cp, &c) == ENG_OK ? c : NULL;
+}
+
+static int st_open(const char *rel, int n_ctx, int kv_type, struct st_env *e) {
+    memset(e, 0, sizeof *e);
+    const char *path = test_shared_path(rel);
+    struct eng_model_params mp = eng_model_default_params();
+    if (!path || eng_model_load(path, &mp, &e->m) != ENG_OK)
+        return -1;
+    return (e->c = st_ctx(e->m, n_ctx, kv_type)) ? 0 : -1;
+}
+
+static void st_close(struct st_env *e) {
+    eng_ctx_free(e->c);
+    eng_model_free(e->m);
 }
 
 /* Writes c's snapshot to a scratch file; returns its path (static). */
