@@ -104,18 +104,10 @@ void eng_ctx_checkpoint(eng_ctx *c) {
     memcpy(c->ckpt[slot].data, c->rs, n * sizeof(float));
 }
 
-void eng_ctx_truncate(eng_ctx *c, int n_past) {
-    if (n_past < 0)
-        n_past = 0;
-    if (n_past >= c->n_past)
-        return;
+/* A recurrent state cannot be rewound: back to the latest checkpoint at or before n_past (the
+ * start when there is none); the later ones belong to the history being dropped. */
+static void rs_rewind(eng_ctx *c, int n_past) {
     const size_t n = c->m->hp.n_rs_total;
-    if (!n) {
-        c->n_past = n_past;
-        return;
-    }
-    /* a recurrent state cannot be rewound: back to the latest checkpoint at or before n_past
-     * (the start when there is none); the later ones belong to the history being dropped */
     int best = -1;
     for (int i = 0; i < ENG_RS_CKPT; i++) {
         if (c->ckpt[i].pos > n_past)
@@ -130,6 +122,18 @@ void eng_ctx_truncate(eng_ctx *c, int n_past) {
         memset(c->rs, 0, n * sizeof(float));
         c->n_past = 0;
     }
+}
+
+void eng_ctx_truncate(eng_ctx *c, int n_past) {
+    if (n_past < 0)
+        n_past = 0;
+    if (n_past >= c->n_past)
+        return;
+    if (!c->m->hp.n_rs_total) {
+        c->n_past = n_past;
+        return;
+    }
+    rs_rewind(c, n_past);
 }
 
 void eng_ctx_free(eng_ctx *c) {
@@ -1336,8 +1340,13 @@ int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all) {
         float *lo = logits_all ? c->logits + (size_t)done * hp->n_vocab
                                : last ? c->logits : NULL;
         int rc = forward_batch(c, toks + done, nb, logits_all, lo);
-        if (rc)
+        if (rc) {
+            /* the layers before the cancel advanced their recurrent state over a batch that
+             * n_past does not count: back to a state that matches the tokens */
+            if (hp->n_rs_total)
+                rs_rewind(c, c->n_past);
             return rc == ENG_E_CANCELLED ? eng_error(rc, "cancelled") : rc;
+        }
         done += nb;
     }
     if (n > 1)   /* the end of a prompt: where a later turn may want to resume */

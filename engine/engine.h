@@ -172,7 +172,9 @@ int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all);
  * eng_decode call; i = -1 means the last token. NULL if not kept. */
 const float *eng_logits(eng_ctx *c, int i);
 
-/* A flag checked per token and per matmul chunk; eng_decode returns ENG_E_CANCELLED when set. */
+/* A flag checked per token and per matmul chunk; eng_decode returns ENG_E_CANCELLED when set.
+ * The batches before the cancel stay in the cache; a model with recurrent layers goes back to
+ * its latest checkpoint instead (its state may have advanced over part of a batch). */
 void eng_ctx_set_cancel(eng_ctx *c, const volatile int *flag);
 
 /* ---- sampling ---- */
