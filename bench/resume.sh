@@ -8,7 +8,9 @@
 #   2. the snapshot of run 1 is restored, only the new turn is processed
 #   3. as 2, once more
 # Prints each run's stats line (first token T ms: from the model loaded to the first token,
-# the restore included) and the wall time of the process (model load included). The cache and
+# the restore included), the wall time of the process (model load included) and T - 1000 N/X,
+# the part of T that is not processing the N new tokens at X t/s (the restore, the first
+# sampling). The cache and
 # database live in a scratch directory ($SCRATCH/resume), not in yours.
 #
 #   bench/resume.sh                 # TOKENS=3000 THREADS=2
@@ -56,6 +58,10 @@ for run in 1 2 3; do
         -t "$THREADS" >/dev/null 2>"$W/err"
     t1=$(now)
     line=$(grep '^natter: prompt' "$W/err")
-    printf 'run %d: %s; wall %.2f s\n' "$run" "${line#natter: }" "$(echo "$t1 - $t0" | bc)"
+    # T - 1000 N / X: the time to the first token that is not the new tokens' processing (the
+    # snapshot's restore, the first sampling)
+    rest=$(printf '%s\n' "$line" | sed -n 's/.*prompt \([0-9]*\) tokens.*, \([0-9.]*\) t\/s; generated.*first token \([0-9]*\) ms/\3 - 1000 * \1 \/ \2/p' | bc -l)
+    printf 'run %d: %s; wall %.2f s; T - 1000 N/X = %.0f ms\n' "$run" "${line#natter: }" \
+        "$(echo "$t1 - $t0" | bc)" "$rest"
 done
 "$NATTER" cache ls | tail -n 1
