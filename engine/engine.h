@@ -206,6 +206,11 @@ struct eng_gen_params {
     int n_predict;              /* max tokens to generate, <= 0: until the context is full */
     const char *const *stop;    /* stop strings (copied), may be NULL */
     int n_stop;
+    int prefill_only;           /* process the prompt into the KV cache, generate nothing:
+                                 * then STATS and DONE (LENGTH), no token is sampled (the
+                                 * prompt's last token is processed too) */
+    int prompt_chunk;           /* prompt tokens per decode call (one PROGRESS each; a cancel
+                                 * keeps the calls done before it), <= 0: 512 */
 };
 struct eng_gen_params eng_gen_default_params(void);
 
