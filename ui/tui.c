@@ -673,8 +673,11 @@ static void tui_loop(struct tui *t) {
             {t->load_pipe[0], POLLIN, 0},
             {t->sig_pipe[0], POLLIN, 0},
         };
-        /* a second's tick refreshes RSS and saves a streaming reply's tail */
-        int n = poll(fds, 4, 1000);
+        /* a second's tick refreshes RSS and saves a streaming reply's tail; a resting draft
+         * wakes the loop sooner (type-ahead prefill) */
+        tui_chat_prefill_tick(t, t->overlay == OV_NONE ? tui_input_text() : NULL);
+        int wait = tui_chat_prefill_wait_ms(t);
+        int n = poll(fds, 4, wait >= 0 && wait < 1000 ? wait : 1000);
         if (n < 0 && errno != EINTR)
             break;
         if (n <= 0) {
