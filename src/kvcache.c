@@ -429,7 +429,7 @@ int kvcache_save(kvcache *kc, const eng_ctx *c) {
         rc = -1;
         goto out;
     }
-    static unsigned char block[KVC_HDR_BYTES];
+    unsigned char block[KVC_HDR_BYTES];
     struct kvc_hdr h = kc->id;
     h.n_tokens = n;
     h.state_bytes = bytes - KVC_HDR_BYTES;
