@@ -9,13 +9,15 @@
  * named KEY-PREFIX.nkv: KEY is a hash of the model's identity and the context's parameters,
  * PREFIX a hash of the tokens. Temp files are .tmp-PID-N.part (removed by a later process
  * once PID is gone). Least recently used = oldest mtime: a restore touches the file. Main/UI
- * thread; processes may share the directory (rename is atomic, an unlinked file stays
- * readable to whoever has it open). */
+ * thread, and the one saving thread of kvcache_save_async (which touches only its kvcache and
+ * reads the context); processes may share the directory (rename is atomic, an unlinked file
+ * stays readable to whoever has it open). */
 #include "kvcache.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +58,13 @@ struct kvcache {
     unsigned seq;          /* temp file names */
     kvcache_note_fn note;
     void *ud;
+    /* kvcache_save_async: the saving thread, the context it reads, its last note (given to
+     * note by kvcache_wait on the owner's thread) */
+    pthread_t thr;
+    int busy;
+    const eng_ctx *job;
+    int in_thread, has_note;
+    char pending[600];
 };
 
 static uint64_t kvc_fnv(uint64_t h, const void *p, size_t n) {
@@ -76,6 +85,12 @@ static void kvc_note(const kvcache *kc, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (kc->in_thread) {   /* the saving thread: kept for kvcache_wait */
+        kvcache *k = (kvcache *)kc;
+        memcpy(k->pending, msg, sizeof k->pending);
+        k->has_note = 1;
+        return;
+    }
     kc->note(kc->ud, msg);
 }
 
@@ -185,7 +200,10 @@ int kvcache_open(const char *model_path, const eng_model *m, const eng_ctx *c, k
     return 0;
 }
 
-void kvcache_close(kvcache *kc) { free(kc); }
+void kvcache_close(kvcache *kc) {
+    kvcache_wait(kc);
+    free(kc);
+}
 
 static int kvc_is_snapshot(const char *name) {
     size_t n = strlen(name), s = strlen(KVC_SUFFIX);
@@ -227,6 +245,7 @@ static int kvc_open_checked(const kvcache *kc, int dfd, const char *name, struct
 }
 
 int kvcache_restore(kvcache *kc, eng_ctx *c, const int32_t *toks, int n) {
+    kvcache_wait(kc);
     if (!kc || n <= 0)
         return 0;
     const int32_t *have = eng_ctx_tokens(c);
@@ -399,9 +418,49 @@ static int kvc_write_all(int fd, const void *p, size_t n) {
     return 0;
 }
 
+static int kvc_save(kvcache *kc, const eng_ctx *c);
+
 int kvcache_save(kvcache *kc, const eng_ctx *c) {
+    kvcache_wait(kc);
+    return kc ? kvc_save(kc, c) : 0;
+}
+
+static void *kvc_save_main(void *arg) {
+    kvcache *kc = arg;
+    kvc_save(kc, kc->job);
+    return NULL;
+}
+
+int kvcache_save_async(kvcache *kc, const eng_ctx *c) {
+    kvcache_wait(kc);
+    if (!kc || !c || eng_ctx_n_past(c) <= 0)
+        return 0;
+    kc->job = c;
+    kc->in_thread = 1;
+    kc->has_note = 0;
+    if (pthread_create(&kc->thr, NULL, kvc_save_main, kc) != 0) {
+        kc->in_thread = 0;
+        return kvc_save(kc, c);
+    }
+    kc->busy = 1;
+    return 0;
+}
+
+void kvcache_wait(kvcache *kc) {
+    if (!kc || !kc->busy)
+        return;
+    pthread_join(kc->thr, NULL);
+    kc->busy = 0;
+    kc->in_thread = 0;
+    if (kc->has_note && kc->note)
+        kc->note(kc->ud, kc->pending);
+    kc->has_note = 0;
+}
+
+/* kvcache_save's work (on the owner's thread or the saving thread). */
+static int kvc_save(kvcache *kc, const eng_ctx *c) {
     const int n = c ? eng_ctx_n_past(c) : 0;
-    if (!kc || n <= 0)
+    if (n <= 0)
         return 0;
     char name[128];
     kvc_name(kc, eng_ctx_tokens(c), n, name, sizeof name);

@@ -8,7 +8,7 @@
  * ($NATTER_CACHE_MAX, least recently used first out). A file that is truncated, corrupt or of
  * another model is ignored with a note and removed, never trusted. Errors never stop the
  * caller: the prompt is then processed as without a cache. Main/UI thread (the one that owns
- * the context between generations). */
+ * the context between generations); kvcache_save_async saves on a thread of its own. */
 #ifndef NATTER_KVCACHE_H
 #define NATTER_KVCACHE_H
 
@@ -42,6 +42,12 @@ int kvcache_restore(kvcache *kc, eng_ctx *c, const int32_t *toks, int n);
  * makes room first (least recently used out) and removes the snapshots the new one makes
  * redundant (strict prefixes of it, attention-only models). 0, or -1 after a note. */
 int kvcache_save(kvcache *kc, const eng_ctx *c);
+/* The same on a thread of its own, so the caller goes on at once (a chat after a reply): c
+ * must not change (no decode, no free) until kvcache_wait, which joins it and gives its notes
+ * to the note function on the calling thread. kvcache_restore, kvcache_save and kvcache_close
+ * wait first. 0, or kvcache_save's result when no thread could be started. */
+int kvcache_save_async(kvcache *kc, const eng_ctx *c);
+void kvcache_wait(kvcache *kc);   /* NULL or nothing running: no-op */
 
 /* One snapshot file of the directory, for listing. */
 struct kvcache_entry {

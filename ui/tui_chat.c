@@ -317,10 +317,16 @@ static void chat_cache_restore(struct tui *t, const int32_t *toks, int n) {
         tui_chat_notice(t, "restored %d tokens of this conversation from the cache", got);
 }
 
-/* After a reply: the context as it is now, for the next start or another branch. */
+/* After a reply: the context as it is now, for the next start or another branch, written on
+ * a thread of its own (the keys go on); whatever uses the context next waits for it
+ * (chat_cache_wait). */
 static void chat_cache_save(struct tui *t) {
     if (t->ctx)
-        kvcache_save(t->kvc, t->ctx);
+        kvcache_save_async(t->kvc, t->ctx);
+}
+
+static void chat_cache_wait(struct tui *t) {
+    kvcache_wait(t->kvc);
 }
 
 /* Starts a reply to the conversation as it is (its last message is the user's). */
@@ -667,6 +673,7 @@ int tui_chat_on_event(struct tui *t) {
 
 void tui_chat_stop_sync(struct tui *t) {
     tui_chat_prefill_stop(t);
+    chat_cache_wait(t);
     if (!t->gen)
         return;
     t->think_ending = 0;
@@ -718,6 +725,7 @@ static int prefill_tokens(struct tui *t, const char *text, size_t len, int32_t *
 /* Starts processing the tokens the draft's stable prefix s (len bytes) is sure to give: the
  * common prefix of the conversation rendered with s and with s and a word more, less one. */
 static void prefill_start(struct tui *t, const char *s, size_t len) {
+    chat_cache_wait(t);   /* the context is read by a snapshot being written */
     char *more = malloc(len + 3);
     if (!more)
         return;
