@@ -61,7 +61,7 @@ for run in 1 2 3; do
     # T - 1000 N / X: the time to the first token that is not the new tokens' processing (the
     # snapshot's restore, the first sampling)
     rest=$(printf '%s\n' "$line" | sed -n 's/.*prompt \([0-9]*\) tokens.*, \([0-9.]*\) t\/s; generated.*first token \([0-9]*\) ms/\3 \1 \2/p' |
-           awk '{ printf "%.0f", $2 > 0 && $3 > 0 ? $1 - 1000 * $2 / $3 : $1 }')
+           awk '{ printf "%.0f", ($2 > 0 && $3 > 0) ? $1 - 1000 * $2 / $3 : $1 }')
     printf 'run %d: %s; wall %.2f s; T - 1000 N/X = %s ms\n' "$run" "${line#natter: }" \
         "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rest"
 done
