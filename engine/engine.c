@@ -13,6 +13,7 @@
 #include "model.h"
 #include "ops.h"
 #include "pool.h"
+#include "state.h"
 #include "sysmem.h"
 
 /* Checkpoints of the recurrent state kept per context (the most recent prompt ends). */
@@ -85,7 +86,7 @@ void eng_ctx_set_cancel(eng_ctx *c, const volatile int *flag) { c->cancel = flag
 
 /* Bytes of n cached values of type t (n a multiple of 32 for the block types), which is also
  * where value index n starts. */
-static size_t kv_bytes(int t, size_t n) {
+size_t ctx_kv_bytes(int t, size_t n) {
     switch (t) {
     case ENG_KV_F32: return n * 4;
     case ENG_KV_Q8_0: return n / QK8_0 * sizeof(block_q8_0);
@@ -116,7 +117,7 @@ int eng_kv_type_parse(const char *name) {
 
 size_t eng_ctx_kv_bytes(const eng_ctx *c) {
     const struct hparams *hp = &c->m->hp;
-    return 2 * kv_bytes(c->kv_type, (size_t)hp->n_kv_total * (size_t)c->n_ctx);
+    return 2 * ctx_kv_bytes(c->kv_type, (size_t)hp->n_kv_total * (size_t)c->n_ctx);
 }
 
 size_t eng_ctx_rs_bytes(const eng_ctx *c, int *n_checkpoints) {
@@ -141,18 +142,10 @@ void eng_ctx_checkpoint(eng_ctx *c) {
     memcpy(c->ckpt[slot].data, c->rs, n * sizeof(float));
 }
 
-void eng_ctx_truncate(eng_ctx *c, int n_past) {
-    if (n_past < 0)
-        n_past = 0;
-    if (n_past >= c->n_past)
-        return;
+/* A recurrent state cannot be rewound: back to the latest checkpoint at or before n_past (the
+ * start when there is none); the later ones belong to the history being dropped. */
+static void rs_rewind(eng_ctx *c, int n_past) {
     const size_t n = c->m->hp.n_rs_total;
-    if (!n) {
-        c->n_past = n_past;
-        return;
-    }
-    /* a recurrent state cannot be rewound: back to the latest checkpoint at or before n_past
-     * (the start when there is none); the later ones belong to the history being dropped */
     int best = -1;
     for (int i = 0; i < ENG_RS_CKPT; i++) {
         if (c->ckpt[i].pos > n_past)
@@ -167,6 +160,18 @@ void eng_ctx_truncate(eng_ctx *c, int n_past) {
         memset(c->rs, 0, n * sizeof(float));
         c->n_past = 0;
     }
+}
+
+void eng_ctx_truncate(eng_ctx *c, int n_past) {
+    if (n_past < 0)
+        n_past = 0;
+    if (n_past >= c->n_past)
+        return;
+    if (!c->m->hp.n_rs_total) {
+        c->n_past = n_past;
+        return;
+    }
+    rs_rewind(c, n_past);
 }
 
 void eng_ctx_free(eng_ctx *c) {
@@ -294,7 +299,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
      * up front rather than OOM-killed on use */
     char merr[160], what[64];
     snprintf(what, sizeof what, "a context of %d tokens", c->n_ctx);
-    if (sysmem_check(2 * (uint64_t)kv_bytes(c->kv_type, kv_n) +
+    if (sysmem_check(2 * (uint64_t)ctx_kv_bytes(c->kv_type, kv_n) +
                          (uint64_t)(1 + ENG_RS_CKPT) * hp->n_rs_total * sizeof(float) +
                          (uint64_t)B * (3 * E + 2 * Q + 2 * KV + hbw + F + SI + SC) *
                              sizeof(float) +
@@ -304,8 +309,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
         return eng_error(ENG_E_NOMEM, "%s", merr);
     }
     /* (a model may have no attention layer at all: no cache, no q; nothing is allocated empty) */
-    c->k_cache = malloc(kv_n ? kv_bytes(c->kv_type, kv_n) : 1);
-    c->v_cache = malloc(kv_n ? kv_bytes(c->kv_type, kv_n) : 1);
+    c->k_cache = malloc(kv_n ? ctx_kv_bytes(c->kv_type, kv_n) : 1);
+    c->v_cache = malloc(kv_n ? ctx_kv_bytes(c->kv_type, kv_n) : 1);
     c->tokens = malloc((size_t)c->n_ctx * sizeof *c->tokens);
     c->x = malloc(B * E * sizeof(float));
     c->xb = malloc(B * E * sizeof(float));
@@ -647,7 +652,7 @@ static size_t kv_index(const eng_ctx *c, int il, int pos) {
 }
 
 static void kv_store(eng_ctx *c, void *cache, int layer, int pos, const float *src, int n) {
-    char *dst = (char *)cache + kv_bytes(c->kv_type, kv_index(c, layer, pos));
+    char *dst = (char *)cache + ctx_kv_bytes(c->kv_type, kv_index(c, layer, pos));
     if (c->kv_type == ENG_KV_F32)
         memcpy(dst, src, (size_t)n * sizeof(float));
     else if (c->kv_type == ENG_KV_F16)
@@ -700,7 +705,7 @@ static void attn_worker(void *ud, int ith, int nth) {
     const int use_tile = qt != GGML_TYPE_COUNT || (f16 && a->heads > 1);
     const uint32_t tile_t = qt != GGML_TYPE_COUNT ? qt : GGML_TYPE_F16;
     const int kf16 = use_tile ? 0 : f16;   /* what the score and mix kernels read */
-    const size_t row_b = kv_bytes(c->kv_type, (size_t)KV);
+    const size_t row_b = ctx_kv_bytes(c->kv_type, (size_t)KV);
     float *tile = use_tile ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
     for (int task = ith; task < n_task; task = atomic_fetch_add(&a->next, 1)) {
         int t = task / per_t, h0 = task % per_t * a->heads, kvh = h0 / group;
@@ -708,7 +713,7 @@ static void attn_worker(void *ud, int ith, int nth) {
         if (lh->swa && hp->n_swa && p - hp->n_swa + 1 > 0)
             first = p - hp->n_swa + 1;   /* the window: p - q < n_swa */
         int n_pos = p + 1 - first;
-        size_t off = kv_bytes(c->kv_type, kv_index(c, a->layer, first) + (size_t)kvh * hd);
+        size_t off = ctx_kv_bytes(c->kv_type, kv_index(c, a->layer, first) + (size_t)kvh * hd);
         const char *k = (const char *)c->k_cache + off, *v = (const char *)c->v_cache + off;
         for (int h = 0; h < a->heads; h++) {
             float *att = scratch + h * per_head, *qh = att + c->n_ctx, *acc = qh + hd;
@@ -1414,8 +1419,13 @@ int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all) {
         float *lo = logits_all ? c->logits + (size_t)done * hp->n_vocab
                                : last ? c->logits : NULL;
         int rc = forward_batch(c, toks + done, nb, logits_all, lo);
-        if (rc)
+        if (rc) {
+            /* the layers before the cancel advanced their recurrent state over a batch that
+             * n_past does not count: back to a state that matches the tokens */
+            if (hp->n_rs_total)
+                rs_rewind(c, c->n_past);
             return rc == ENG_E_CANCELLED ? eng_error(rc, "cancelled") : rc;
+        }
         done += nb;
     }
     if (n > 1)   /* the end of a prompt: where a later turn may want to resume */
@@ -1436,4 +1446,26 @@ const float *eng_logits(eng_ctx *c, int i) {
     if (i < 0 || i >= c->n_logits)
         return NULL;
     return c->logits + (size_t)i * c->m->hp.n_vocab;
+}
+
+int eng_ctx_kv_type(const eng_ctx *c) { return c->kv_type; }
+
+void ctx_state_refs_get(eng_ctx *c, struct ctx_state_refs *r) {
+    _Static_assert(ENG_RS_CKPT <= CTX_STATE_CKPT_MAX, "a snapshot holds every checkpoint");
+    memset(r, 0, sizeof *r);
+    r->m = c->m;
+    r->n_ctx = c->n_ctx;
+    r->kv_type = c->kv_type;
+    r->k_cache = c->k_cache;
+    r->v_cache = c->v_cache;
+    r->tokens = c->tokens;
+    r->n_past = &c->n_past;
+    r->n_rs = c->m->hp.n_rs_total;
+    r->rs = r->n_rs ? c->rs : NULL;
+    r->n_ckpt = r->n_rs ? ENG_RS_CKPT : 0;
+    for (int i = 0; i < r->n_ckpt; i++) {
+        r->ckpt_pos[i] = &c->ckpt[i].pos;
+        r->ckpt_data[i] = c->ckpt[i].data;
+    }
+    r->n_logits = &c->n_logits;
 }

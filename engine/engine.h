@@ -34,6 +34,8 @@ enum eng_status {
     ENG_E_CTX_FULL = -6,    /* the context has no room for the tokens */
     ENG_E_CANCELLED = -7,
     ENG_E_THREAD = -8,
+    ENG_E_MISMATCH = -9,    /* a state snapshot of another model, context or format version */
+    ENG_E_CORRUPT = -10,    /* a state snapshot that is truncated or fails its checksum */
 };
 const char *eng_strerror(int rc);
 /* The last error's detail on the calling thread, one line, e.g.
@@ -128,6 +130,7 @@ eng_model *eng_ctx_model(const eng_ctx *c); /* the model c was created with (bor
 int eng_ctx_n_ctx(const eng_ctx *c);
 int eng_ctx_n_past(const eng_ctx *c);        /* tokens in the KV cache */
 size_t eng_ctx_kv_bytes(const eng_ctx *c);   /* bytes allocated for the KV cache */
+int eng_ctx_kv_type(const eng_ctx *c);       /* enum eng_kv_type */
 /* Bytes of one copy of the recurrent layers' state (convolution inputs + SSM/DeltaNet
  * matrices; 0 without recurrent layers). A context holds the current state and up to
  * *n_checkpoints (if not NULL) checkpoints of the same size. */
@@ -144,6 +147,32 @@ void eng_ctx_truncate(eng_ctx *c, int n_past);
  * layers. For the end of a reply: the next turn resumes from there. */
 void eng_ctx_checkpoint(eng_ctx *c);
 
+/* ---- context state snapshots (a conversation resumed in another process) ----
+ * A snapshot holds the context's tokens, the K/V rows of every position of every layer (as the
+ * cache stores them: F16 or F32), the recurrent state and its checkpoints: a header (format
+ * version, the model's fingerprint, the context's parameters, the sizes, a checksum of its
+ * own), the payload, then a trailer with the payload's checksum. Nothing is trusted before it
+ * is checked: another model, context size, KV type or version gives ENG_E_MISMATCH, a short,
+ * damaged or inconsistent file ENG_E_CORRUPT, a failing read or write ENG_E_IO. */
+
+/* A 64-bit identity of the model file: a hash of its bytes before the tensor data (header,
+ * metadata, tensor names, shapes, types and offsets). */
+uint64_t eng_model_fingerprint(const eng_model *m);
+/* Bytes eng_ctx_state_write writes for c as it is now. */
+size_t eng_ctx_state_size(const eng_ctx *c);
+/* Writes c's state at fd's offset (fd borrowed; no fsync). ENG_OK or ENG_E_IO. */
+int eng_ctx_state_write(const eng_ctx *c, int fd);
+/* Reads a snapshot's header and tokens at fd's offset (moving it) and returns how many of
+ * toks[0..n) c would get from it: their longest common prefix with the snapshot's tokens,
+ * for a model with recurrent layers only a length whose state the snapshot holds (its end or
+ * a checkpoint). c is not changed. >= 0, or ENG_E_MISMATCH, ENG_E_CORRUPT, ENG_E_IO. */
+int eng_ctx_state_match(const eng_ctx *c, int fd, const int32_t *toks, int n);
+/* Restores the snapshot at fd's offset into c, keeping as much of it as matches toks[0..n)
+ * (as eng_ctx_state_match says); returns that count (then eng_ctx_n_past()). The whole file
+ * is read and its checksums verified; on any error c is left empty (n_past 0) and the error
+ * code returned. No logits are kept: the next eng_decode gives them. */
+int eng_ctx_state_read(eng_ctx *c, int fd, const int32_t *toks, int n);
+
 /* Runs the model on n tokens appended at position n_past. logits_all: keep logits for every
  * token of this call (teacher forcing); else only for the last. Returns ENG_OK or ENG_E_*. */
 int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all);
@@ -151,7 +180,9 @@ int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all);
  * eng_decode call; i = -1 means the last token. NULL if not kept. */
 const float *eng_logits(eng_ctx *c, int i);
 
-/* A flag checked per token and per matmul chunk; eng_decode returns ENG_E_CANCELLED when set. */
+/* A flag checked per token and per matmul chunk; eng_decode returns ENG_E_CANCELLED when set.
+ * The batches before the cancel stay in the cache; a model with recurrent layers goes back to
+ * its latest checkpoint instead (its state may have advanced over part of a batch). */
 void eng_ctx_set_cancel(eng_ctx *c, const volatile int *flag);
 
 /* ---- sampling ---- */
@@ -198,6 +229,11 @@ struct eng_gen_params {
     int n_draft;                /* <= 0: 8 */
     float draft_p_min;          /* the draft model stops drafting when its probability for
                                    its choice falls below this (0: never) */
+    int prefill_only;           /* process the prompt into the KV cache, generate nothing:
+                                 * then STATS and DONE (LENGTH), no token is sampled (the
+                                 * prompt's last token is processed too) */
+    int prompt_chunk;           /* prompt tokens per decode call (one PROGRESS each; a cancel
+                                 * keeps the calls done before it), <= 0: 512 */
 };
 /* ENG_OK when d can draft for m: the same vocabulary (size and every token's text), else
  * ENG_E_ARG with eng_last_error() saying what differs. */

@@ -226,7 +226,8 @@ static int gen_prompt(struct eng_gen *g) {
     const int32_t *have = eng_ctx_tokens(c);
     int n_have = eng_ctx_n_past(c), keep = 0;
     while (keep < n_have && keep < g->n_toks && have[keep] == g->toks[keep]) keep++;
-    if (keep == g->n_toks) keep--; /* the last prompt token is decoded again for its logits */
+    if (keep == g->n_toks && !g->p.prefill_only)
+        keep--; /* the last prompt token is decoded again for its logits */
     eng_ctx_truncate(c, keep);
     keep = eng_ctx_n_past(c);   /* recurrent models go back to a checkpoint: maybe fewer */
     g->st.n_reused = keep;
@@ -238,9 +239,10 @@ static int gen_prompt(struct eng_gen *g) {
      * resume, so the prompt's last token (the one a next rendering most often tokenizes
      * otherwise, merged with what follows) gets a decode of its own, after a checkpoint */
     const int split = eng_ctx_rs_bytes(c, NULL) > 0 && n_new > 2;
+    const int chunk = g->p.prompt_chunk > 0 ? g->p.prompt_chunk : GEN_CHUNK;
     for (int done = 0; done < n_new;) {
         if (g->cancel || g->stop) return gen_decode_error(g, ENG_E_CANCELLED);
-        int nb = n_new - done < GEN_CHUNK ? n_new - done : GEN_CHUNK;
+        int nb = n_new - done < chunk ? n_new - done : chunk;
         if (split && done + nb == n_new && nb > 1)
             nb--;
         int rc = eng_decode(c, g->toks + keep + done, nb, 0);
@@ -311,6 +313,7 @@ static int gen_run(struct eng_gen *g) {
     int rc = gen_prompt(g);
     g->t_prompt_end = gen_now();
     if (rc != ENG_OK || g->finished) return rc; /* e.g. cancelled during the prompt */
+    if (g->p.prefill_only) return gen_finish(g, ENG_DONE_LENGTH);
 
     eng_sampler *s = NULL;
     rc = eng_sampler_new(&g->p.sample, eng_vocab_size(g->m), &s);

@@ -467,6 +467,11 @@ void gguf_advise_dontneed(const gguf *g, const void *p, size_t n) {
 uint32_t gguf_version(const gguf *g) { return g->version; }
 uint64_t gguf_file_size(const gguf *g) { return g->size; }
 uint64_t gguf_alignment(const gguf *g) { return g->alignment; }
+
+const uint8_t *gguf_header_bytes(const gguf *g, size_t *len) {
+    *len = g->data_off < g->size ? (size_t)g->data_off : g->size;
+    return g->base;
+}
 int64_t gguf_n_kv(const gguf *g) { return g->n_kv; }
 
 const struct gguf_kv *gguf_kv_at(const gguf *g, int64_t i) {

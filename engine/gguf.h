@@ -57,6 +57,9 @@ void gguf_advise_dontneed(const gguf *g, const void *p, size_t n);
 uint32_t gguf_version(const gguf *g);
 uint64_t gguf_file_size(const gguf *g);
 uint64_t gguf_alignment(const gguf *g);
+/* The bytes before the tensor data (header, metadata, tensor infos): what identifies a model
+ * file apart from its weights. *len gets their count (at most the file's size). */
+const uint8_t *gguf_header_bytes(const gguf *g, size_t *len);
 
 int64_t gguf_n_kv(const gguf *g);
 const struct gguf_kv *gguf_kv_at(const gguf *g, int64_t i);

@@ -87,6 +87,8 @@ const char *eng_strerror(int rc) {
     case ENG_E_CTX_FULL: return "the context is full";
     case ENG_E_CANCELLED: return "cancelled";
     case ENG_E_THREAD: return "cannot start a thread";
+    case ENG_E_MISMATCH: return "the snapshot is of another model, context or version";
+    case ENG_E_CORRUPT: return "the snapshot is truncated or corrupt";
     default: return "unknown error";
     }
 }

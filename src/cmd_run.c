@@ -3,7 +3,8 @@
  * pipe as it comes (the prompt is not echoed): the answer to stdout, the reasoning split from
  * it (src/reasoning.h) to stderr, stdout or nowhere (--reasoning); a final line of figures on
  * stderr. --save [--conv ID] keeps the exchange in the store (src/run_save.h), the reasoning
- * apart. Main thread only. */
+ * apart, and resumes from / leaves a context snapshot on disk (src/kvcache.h). Main thread
+ * only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chat_prompt.h"
 #include "cli.h"
 #include "engine.h"
+#include "kvcache.h"
 #include "opts.h"
 #include "reasoning.h"
 #include "run_save.h"
@@ -287,6 +290,24 @@ static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng
     return status;
 }
 
+static void run_cache_note(void *ud, const char *msg) {
+    (void)ud;
+    cli_error("%s", msg);
+}
+
+/* A conversation's context from the snapshots on disk: opens the cache for c and restores
+ * the longest cached prefix of toks. Returns the milliseconds that took (part of the time to
+ * the first token). */
+static double run_cache_restore(const char *model_path, eng_model *m, eng_ctx *c,
+                                const int32_t *toks, int n, kvcache **kc) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kvcache_open(model_path, m, c, kc, run_cache_note, NULL);
+    kvcache_restore(*kc, c, toks, n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;
+}
+
 int cmd_run(int argc, char **argv) {
     struct run_args a;
     int rc = run_parse_args(argc, argv, &a);
@@ -304,6 +325,8 @@ int cmd_run(int argc, char **argv) {
     int32_t *toks = NULL;
     int status = 1;
     struct run_save *rs = NULL;
+    kvcache *kc = NULL;
+    double restore_ms = 0;
     chat_prompt *cpr = NULL;
     char *chat = NULL, err[600];
     unsigned char *mask = NULL;
@@ -395,6 +418,8 @@ int cmd_run(int argc, char **argv) {
                   "(--ctx); nothing saved", n, eng_ctx_n_ctx(c));
         goto out;
     }
+    if (rs)
+        restore_ms = run_cache_restore(a.model, m, c, toks, n, &kc);
     if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text) != 0) {
         cli_error("%s", run_save_error(rs));
         goto out;
@@ -430,16 +455,21 @@ int cmd_run(int argc, char **argv) {
     if (isatty(STDOUT_FILENO)) fputc('\n', stdout);
     fflush(stdout);
     if (status == 0)
-        fprintf(stderr, "natter: prompt %d tokens, %.2f t/s; generated %d tokens, %.2f t/s\n",
-                st.n_prompt, (double)st.prompt_tps, st.n_gen, (double)st.gen_tps);
+        fprintf(stderr, "natter: prompt %d tokens (+%d cached), %.2f t/s; generated %d tokens, "
+                "%.2f t/s; first token %.0f ms\n", st.n_prompt, st.n_reused,
+                (double)st.prompt_tps, st.n_gen, (double)st.gen_tps,
+                restore_ms + (double)st.ttft_ms);
     if (status == 0 && st.n_drafted > 0)
         fprintf(stderr, "natter: speculative: drafted %d tokens, kept %d (%.0f%%)\n",
                 st.n_drafted, st.n_accepted, 100.0 * st.n_accepted / st.n_drafted);
     if (status == 0 && rs)
         fprintf(stderr, "natter: saved in conversation %s\n", run_save_id(rs));
+    if (status == 0)
+        kvcache_save(kc, c);
     if (status == 0 && run_interrupted)
         status = 130; /* stopped by Ctrl-C, as a shell reports SIGINT */
 out:
+    kvcache_close(kc);
     run_save_close(rs);
     free(chat);
     free(mask);

@@ -28,6 +28,7 @@ static const char usage_text[] =
     "  import    read a conversation from JSON\n"
     "  template  list, show, render or detect chat templates\n"
     "  prompts   list system prompts\n"
+    "  cache     list (ls) or clear the context snapshots on disk\n"
     "\n"
     "Options:\n"
     "  -h, --help     this help (natter COMMAND --help for a command's own)\n"
@@ -45,7 +46,7 @@ static const struct command commands[] = {
     {"models", cmd_models},   {"bench", cmd_bench},       {"ls", cmd_ls},
     {"show", cmd_show},       {"rename", cmd_rename},     {"rm", cmd_rm},
     {"search", cmd_search},   {"export", cmd_export},     {"import", cmd_import},
-    {"template", cmd_template}, {"prompts", cmd_prompts},
+    {"template", cmd_template}, {"prompts", cmd_prompts}, {"cache", cmd_cache},
 };
 
 void cli_error(const char *fmt, ...) {

@@ -1,4 +1,4 @@
-/* src/paths.h — where natter finds and keeps things: XDG data/config directories, the model
+/* src/paths.h — where natter finds and keeps things: XDG data/config/cache directories, the model
  * search path, the database path, the installed data directory. Main/UI thread. */
 #ifndef NATTER_PATHS_H
 #define NATTER_PATHS_H
@@ -9,6 +9,8 @@
  * ~/.config/natter) into buf. Returns buf, or NULL if it does not fit / HOME is unset. */
 char *paths_data_dir(char *buf, size_t len);
 char *paths_config_dir(char *buf, size_t len);
+/* $XDG_CACHE_HOME/natter (default ~/.cache/natter): the context snapshots (src/kvcache.h). */
+char *paths_cache_dir(char *buf, size_t len);
 /* The database: --db value if given, else $NATTER_DB, else DATA_DIR/natter.db. */
 char *paths_db(const char *override, char *buf, size_t len);
 /* The installed prompts/ (templates/ and system/ beneath it): $NATTER_PROMPTS, else ./prompts

@@ -2,7 +2,9 @@
 # binary), SHARED (../shared or empty) and TEST_TMPDIR (a fresh directory); exit 0 passes,
 # 77 skips, anything else fails.
 set -u
-export XDG_DATA_HOME="$TEST_TMPDIR/data" XDG_CONFIG_HOME="$TEST_TMPDIR/config" NATTER_DB=
+export XDG_DATA_HOME="$TEST_TMPDIR/data" XDG_CONFIG_HOME="$TEST_TMPDIR/config" \
+    XDG_CACHE_HOME="$TEST_TMPDIR/cache" NATTER_DB=
+unset NATTER_CACHE_MAX 2>/dev/null
 unset NATTER_MODELS NO_COLOR 2>/dev/null
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -177,6 +177,36 @@ TEST(gen_prefix_reuse) {
     gen_test_close(&e);
 }
 
+/* prefill_only: the prompt goes into the KV cache in prompt_chunk pieces, nothing is sampled;
+ * the generation that follows processes only its last token and writes the same text */
+TEST(gen_prefill_only) {
+    REQUIRE_SHARED();
+    struct gen_test_env e;
+    CHECK_MSG(gen_test_open(&e, 256) == 0, "load: %s", eng_last_error());
+    struct eng_gen_params gp = gen_test_greedy(48);
+    gp.prefill_only = 1;
+    gp.prompt_chunk = 2;
+    struct gen_test_run r;
+    CHECK_EQ_INT(gen_test_gen(&e, gen_test_prompt, 5, &gp, 1, &r), ENG_OK);
+    CHECK_EQ_INT(r.done, 1);
+    CHECK_EQ_INT(r.reason, ENG_DONE_LENGTH);
+    CHECK_EQ_INT(r.n_token, 0);
+    CHECK_EQ_INT(r.n_progress, 1 + 3);   /* the start, then chunks of 2, 2, 1 */
+    CHECK_EQ_INT(r.st.n_prompt, 5);
+    CHECK_EQ_INT(r.st.n_gen, 0);
+    CHECK_EQ_INT(eng_ctx_n_past(e.c), 5);
+    /* again: nothing left to process */
+    CHECK_EQ_INT(gen_test_gen(&e, gen_test_prompt, 5, &gp, 2, &r), ENG_OK);
+    CHECK_EQ_INT(r.st.n_prompt, 0);
+    CHECK_EQ_INT(r.st.n_reused, 5);
+    gp.prefill_only = 0;
+    CHECK_EQ_INT(gen_test_gen(&e, gen_test_prompt, 5, &gp, 3, &r), ENG_OK);
+    CHECK_EQ_INT(r.st.n_reused, 4);
+    CHECK_EQ_INT(r.st.n_prompt, 1);
+    CHECK_STR_EQ(r.text, gen_test_ref_text);
+    gen_test_close(&e);
+}
+
 TEST(gen_stop_strings) {
     REQUIRE_SHARED();
     struct gen_test_env e;

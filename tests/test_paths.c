@@ -1,4 +1,4 @@
-/* tests/test_paths.c — XDG directories, database path precedence, model search path. */
+/* tests/test_paths.c — XDG directories (data, config, cache), database path precedence, model search path. */
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -17,6 +17,10 @@ TEST(paths_xdg_data_and_config) {
     CHECK_STR_EQ(paths_data_dir(buf, sizeof buf), "/home/u/.local/share/natter");
     CHECK_STR_EQ(paths_config_dir(buf, sizeof buf), "/home/u/.config/natter");
     CHECK(paths_data_dir(buf, 8) == NULL);
+    setenv("XDG_CACHE_HOME", "/x/cache", 1);
+    CHECK_STR_EQ(paths_cache_dir(buf, sizeof buf), "/x/cache/natter");
+    unsetenv("XDG_CACHE_HOME");
+    CHECK_STR_EQ(paths_cache_dir(buf, sizeof buf), "/home/u/.cache/natter");
 }
 
 TEST(paths_db_precedence) {

@@ -40,6 +40,7 @@ tui_start() {
     cols=$1 rows=$2
     shift 2
     cmd="env LC_ALL=C.UTF-8 XDG_DATA_HOME='$XDG_DATA_HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME'"
+    cmd="$cmd XDG_CACHE_HOME='$XDG_CACHE_HOME'"
     cmd="$cmd ${TUI_ENV:-} '$NATTER'"
     for a in "$@"; do cmd="$cmd '$a'"; done
     rm -f "$TEST_TMPDIR/rc"

@@ -771,9 +771,16 @@ static void tui_loop(struct tui *t) {
             {t->sig_pipe[0], POLLIN, 0},
         };
         /* a second's tick refreshes RSS and saves a streaming reply's tail; the context
-         * ledger counts after a short pause in the typing */
-        int stale = tui_chat_ledger_stale(t);
-        int n = poll(fds, 4, stale ? 300 : 1000);
+         * ledger counts after a short pause in the typing, and a resting draft wakes the loop
+         * sooner (type-ahead prefill) */
+        tui_chat_prefill_tick(t, t->overlay == OV_NONE ? tui_input_text() : NULL);
+        int wait = tui_chat_prefill_wait_ms(t);
+        if (wait < 0 || wait > 1000)
+            wait = 1000;
+        const int stale = tui_chat_ledger_stale(t);
+        if (stale && wait > 300)
+            wait = 300;
+        int n = poll(fds, 4, wait);
         if (n < 0 && errno != EINTR)
             break;
         if (n <= 0) {

@@ -90,6 +90,13 @@ struct tui {
     int think_switch;        /* the model's template has an enable_thinking switch */
     struct tui_load *load;   /* a load in progress, or NULL */
     int load_pipe[2];
+    struct kvcache *kvc;     /* the model's context snapshots on disk (src/kvcache.h), or NULL */
+    /* type-ahead prefill (tui_chat_prefill_tick) */
+    eng_gen *prefill;        /* processing the draft's stable prefix into the context, or NULL */
+    char *draft_seen;        /* the input as last seen (owned) and when it last changed */
+    double draft_t;          /* (monotonic s; -1: that text was handled) */
+    char *prefill_text;      /* the stable prefix last given to a prefill (owned) */
+    int prefill_n0;          /* the context's tokens when it started (shown while it runs) */
 
     /* generation */
     eng_gen *gen;
@@ -179,6 +186,16 @@ int tui_chat_ledger(struct tui *t);
 int tui_chat_ledger_stale(const struct tui *t);
 void tui_chat_stop(struct tui *t);                     /* Esc: cancel the reply */
 void tui_chat_stop_sync(struct tui *t);                /* cancel and wait for the end */
+/* Type-ahead prefill. tick: the loop's call after each pass with the input's text (NULL when
+ * the input is not in use): once the text has rested for a moment, the conversation with the
+ * draft's stable prefix (up to its last space) is processed into the context in small batches
+ * in the background, so Enter leaves only the last words to compute; an edit starts again from
+ * what still matches. Never while a reply streams, for a model with recurrent layers (its
+ * checkpoints are kept for the turns) or for a prompt that would not fit. wait_ms: how long
+ * the loop may sleep before tick has work (-1: nothing pending). stop: cancels and joins. */
+void tui_chat_prefill_tick(struct tui *t, const char *draft);
+int tui_chat_prefill_wait_ms(const struct tui *t);
+void tui_chat_prefill_stop(struct tui *t);
 /* F7: while the reply reasons, stop it and continue it with the end-of-thinking text, so the
  * answer starts (the KV cache keeps everything before). */
 void tui_chat_end_thinking(struct tui *t);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
 #include "chat_prompt.h"
@@ -384,10 +385,44 @@ static void chat_reload(struct tui *t) {
     t->scroll.follow = follow;
 }
 
+/* ---- context snapshots on disk (src/kvcache.h) ---- */
+
+static void chat_cache_note(void *ud, const char *msg) {
+    tui_chat_notice(ud, "%s", msg);
+}
+
+/* The model just loaded: its snapshots (the context's parameters are part of their key). */
+static void chat_cache_open(struct tui *t) {
+    kvcache_close(t->kvc);
+    t->kvc = NULL;
+    kvcache_open(t->model_path, t->model, t->ctx, &t->kvc, chat_cache_note, t);
+}
+
+/* Before a reply: the longest cached prefix of its prompt when the context holds less of it
+ * (a conversation opened, a branch switched, natter started again). */
+static void chat_cache_restore(struct tui *t, const int32_t *toks, int n) {
+    int got = kvcache_restore(t->kvc, t->ctx, toks, n);
+    if (got > 0)
+        tui_chat_notice(t, "restored %d tokens of this conversation from the cache", got);
+}
+
+/* After a reply: the context as it is now, for the next start or another branch, written on
+ * a thread of its own (the keys go on); whatever uses the context next waits for it
+ * (chat_cache_wait). */
+static void chat_cache_save(struct tui *t) {
+    if (t->ctx)
+        kvcache_save_async(t->kvc, t->ctx);
+}
+
+static void chat_cache_wait(struct tui *t) {
+    kvcache_wait(t->kvc);
+}
+
 /* Starts a reply to the conversation as it is (its last message is the user's): fits the
  * context (app_conv_fit), then, when save_user, saves that user message (a message refused for
  * not fitting is not saved), then the reply, under the message before it in the tree. */
 static int chat_generate(struct tui *t, int save_user) {
+    tui_chat_prefill_stop(t);   /* what it processed stays in the context */
     if (!t->model) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
         return -1;
@@ -453,6 +488,7 @@ static int chat_generate(struct tui *t, int save_user) {
     t->think_ending = 0;
     t->gen_n_before = 0;
     chat_prompt_log(toks, n);
+    chat_cache_restore(t, toks, n);
     int rc = eng_gen_start(t->ctx, toks, n, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
     free(toks);
     if (rc < 0) {
@@ -663,8 +699,10 @@ static void chat_finish(struct tui *t, const char *reason) {
                 store_warn(t, "reply");
         }
     }
-    if (t->gen)
+    if (t->gen) {
         eng_gen_join(t->gen);
+        chat_cache_save(t);
+    }
     t->gen = NULL;
     int i = t->gen_msg;
     t->gen_msg = -1;
@@ -813,6 +851,8 @@ int tui_chat_on_event(struct tui *t) {
 }
 
 void tui_chat_stop_sync(struct tui *t) {
+    tui_chat_prefill_stop(t);
+    chat_cache_wait(t);
     if (!t->gen)
         return;
     t->think_ending = 0;
@@ -898,6 +938,111 @@ int tui_chat_ledger(struct tui *t) {
     free(view.msgs);
     free(keep);
     return 1;
+}
+
+/* ---- type-ahead prefill ---- */
+
+#define PREFILL_GEN_ID 0          /* never a reply's (those count from 1): its frames are dropped */
+#define PREFILL_REST_S 0.25       /* the draft rests this long before it is processed */
+#define PREFILL_CHUNK 16          /* tokens per decode call: a cancel waits for one layer of it */
+
+void tui_chat_prefill_stop(struct tui *t) {
+    if (!t->prefill)
+        return;
+    eng_gen_cancel(t->prefill);
+    eng_gen_join(t->prefill);   /* its frames are still in ev_pipe: chat_frame drops them */
+    t->prefill = NULL;
+}
+
+int tui_chat_prefill_wait_ms(const struct tui *t) {
+    if (!t->draft_seen || t->draft_t < 0 || t->gen)
+        return -1;
+    double left = t->draft_t + PREFILL_REST_S - mono_now();
+    return left <= 0 ? 0 : (int)(left * 1000) + 1;
+}
+
+/* The tokens of the conversation with text as a new user message into *out (caller frees):
+ * their count, or -1. The message is added for the rendering and removed again. */
+static int prefill_tokens(struct tui *t, const char *text, size_t len, int32_t **out) {
+    const int n_msgs = t->conv.n_msgs, gen_msg = t->gen_msg;
+    if (!app_conv_add(&t->conv, APP_ROLE_USER, text, len))
+        return -1;
+    /* the messages the turn would give the model (as chat_generate fits them), quietly */
+    int n = -1, inside = 0, n_fit = 0;
+    const int n_ctx = eng_ctx_n_ctx(t->ctx);
+    unsigned char *keep = malloc((size_t)t->conv.n_msgs + 1);
+    struct fit_count fc = {t, 1};
+    if (keep && app_conv_fit(&t->conv, n_ctx, reply_room(t, n_ctx), keep, fit_count, &fc,
+                             &n_fit) >= 0)
+        n = chat_tokens(t, keep, out, &inside, 1);
+    free(keep);
+    app_conv_truncate(&t->conv, n_msgs);
+    t->gen_msg = gen_msg;
+    return n;
+}
+
+/* Starts processing the tokens the draft's stable prefix s (len bytes) is sure to give: the
+ * common prefix of the conversation rendered with s and with s and a word more, less one. */
+static void prefill_start(struct tui *t, const char *s, size_t len) {
+    chat_cache_wait(t);   /* the context is read by a snapshot being written */
+    char *more = malloc(len + 3);
+    if (!more)
+        return;
+    memcpy(more, s, len);
+    memcpy(more + len, "zq", 3);
+    int32_t *a = NULL, *b = NULL;
+    int na = prefill_tokens(t, s, len, &a), nb = na > 0 ? prefill_tokens(t, more, len + 2, &b) : -1;
+    free(more);
+    int n = 0;
+    while (n < na && n < nb && a[n] == b[n])
+        n++;
+    n--;   /* the last common token may still merge with what follows */
+    const int n_ctx = eng_ctx_n_ctx(t->ctx);
+    const int room = t->set.n_predict > 0 && t->set.n_predict < n_ctx / 4 ? t->set.n_predict
+                                                                         : n_ctx / 4;
+    const int32_t *have = eng_ctx_tokens(t->ctx);
+    int same = 0, n_have = eng_ctx_n_past(t->ctx);
+    while (same < n_have && same < n && have[same] == a[same])
+        same++;
+    if (n > same && n + room <= n_ctx) {   /* something new (after an edit: from where it differs) */
+        struct eng_gen_params gp = eng_gen_default_params();
+        gp.prefill_only = 1;
+        gp.prompt_chunk = PREFILL_CHUNK;
+        chat_cache_restore(t, a, n);   /* a conversation just opened: its snapshot first */
+        t->prefill_n0 = eng_ctx_n_past(t->ctx);
+        if (eng_gen_start(t->ctx, a, n, &gp, t->ev_pipe[1], PREFILL_GEN_ID, &t->prefill) != ENG_OK)
+            t->prefill = NULL;
+    }
+    free(a);
+    free(b);
+}
+
+void tui_chat_prefill_tick(struct tui *t, const char *draft) {
+    if (!draft || !t->model || !t->cp || t->gen || t->load || t->edit_msg >= 0 ||
+        draft[0] == '/' || eng_ctx_rs_bytes(t->ctx, NULL) > 0) {
+        free(t->draft_seen);
+        t->draft_seen = NULL;
+        return;
+    }
+    if (!t->draft_seen || strcmp(t->draft_seen, draft)) {   /* typing: wait for a rest */
+        free(t->draft_seen);
+        t->draft_seen = strdup(draft);
+        t->draft_t = mono_now();
+        return;
+    }
+    if (tui_chat_prefill_wait_ms(t) != 0)
+        return;   /* still typing, or this text was handled */
+    t->draft_t = -1;
+    size_t len = strlen(draft);
+    while (len > 0 && draft[len - 1] != ' ' && draft[len - 1] != '\n')
+        len--;
+    if (len == 0 || (t->prefill_text && strlen(t->prefill_text) == len &&
+                     !memcmp(t->prefill_text, draft, len)))
+        return;
+    free(t->prefill_text);
+    t->prefill_text = strndup(draft, len);
+    tui_chat_prefill_stop(t);   /* what it did that still matches is kept */
+    prefill_start(t, draft, len);
 }
 
 /* ---- models ---- */
@@ -1023,6 +1168,7 @@ int tui_chat_on_load(struct tui *t) {
     t->draft = l->draft;
     t->draft_ctx = l->draft_ctx;
     snprintf(t->model_path, sizeof t->model_path, "%s", l->path);
+    chat_cache_open(t);
     eng_model_info_get(t->model, &t->info);
     template_choose(t);
     if (t->db) {
@@ -1379,6 +1525,11 @@ void tui_chat_shutdown(struct tui *t) {
     }
     chat_prompt_free(t->cp);
     t->cp = NULL;
+    kvcache_close(t->kvc);
+    t->kvc = NULL;
+    free(t->draft_seen);
+    free(t->prefill_text);
+    t->draft_seen = t->prefill_text = NULL;
     if (t->model) {
         eng_ctx_free(t->ctx);
         eng_model_free(t->model);

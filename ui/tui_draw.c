@@ -500,7 +500,7 @@ static void draw_status(struct tui *t, int y) {
         if (t->gen && t->have_live) {
             used = t->live.n_past, n_ctx = t->live.n_ctx, kvb = t->live.kv_bytes;
         } else {
-            used = t->gen ? 0 : eng_ctx_n_past(t->ctx);
+            used = t->gen ? 0 : t->prefill ? t->prefill_n0 : eng_ctx_n_past(t->ctx);
             n_ctx = eng_ctx_n_ctx(t->ctx);
             kvb = t->gen ? 0 : eng_ctx_kv_bytes(t->ctx);
         }

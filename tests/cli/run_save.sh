@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/cli/run_save.sh — natter run --save [--conv ID]: the exchange is saved (same output as
 # without --save), --conv gives the model the history and appends a turn, Ctrl-C saves the
-# partial reply as "stopped", a wrong id fails before the model loads.
+# partial reply as "stopped", a wrong id fails before the model loads; a conversation continued
+# from its snapshot on disk gives the same reply as one recomputed.
 . tests/lib.sh
 need_shared
 M="$SHARED/models/stories260K.gguf"
@@ -22,10 +23,18 @@ expect_contains "$json" "{\"id\":2,\"parent\":1,\"role\":\"assistant\",\"content
 expect_contains "$json" '"tokens":48'
 expect_contains "$json" '"finish":"length"'
 
-# --conv: the history is the context (5 prompt tokens + 48 generated + the new turn's)
+# --conv: the history is the context (5 prompt tokens + 48 generated + the new turn's); without
+# the snapshot cache all 57 are processed, with it the 52 of the first run's context (its 48th
+# token was never decoded) come from its snapshot, and the text is the same
+cp "$DB" "$TEST_TMPDIR/nocache.db"
+NATTER_CACHE_MAX=0 "$NATTER" run -m "$M" --temp 0 -n 8 -p " The end." --conv "$id" \
+    --db "$TEST_TMPDIR/nocache.db" >"$TEST_TMPDIR/nocache.txt" 2>"$TEST_TMPDIR/err" ||
+    fail "run --conv exited $?"
+expect_contains "$(cat "$TEST_TMPDIR/err")" "natter: prompt 57 tokens (+0 cached)"
 "$NATTER" run -m "$M" --temp 0 -n 8 -p " The end." --conv "$(echo "$id" | cut -c1-4)" \
-    --db "$DB" >/dev/null 2>"$TEST_TMPDIR/err" || fail "run --conv exited $?"
-expect_contains "$(cat "$TEST_TMPDIR/err")" "natter: prompt 57 tokens"
+    --db "$DB" >"$TEST_TMPDIR/cached.txt" 2>"$TEST_TMPDIR/err" || fail "run --conv exited $?"
+expect_contains "$(cat "$TEST_TMPDIR/err")" "natter: prompt 5 tokens (+52 cached)"
+cmp -s "$TEST_TMPDIR/nocache.txt" "$TEST_TMPDIR/cached.txt" || fail "the cache changed the reply"
 expect_contains "$(cat "$TEST_TMPDIR/err")" "saved in conversation $id"
 expect_contains "$("$NATTER" ls --json --db "$DB")" '"messages":4'
 

@@ -22,7 +22,12 @@ tiny_gguf() {
 }
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
-    "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja"
+    "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja" "$out/fuzz_state"
+# Snapshot reader: byte 0 picks the model and the mode (fuzz_state.c); modes 2 and 3 start from
+# the target's own valid snapshots, a few (offset, xor) pairs after it.
+for b in 004 005 006 007; do printf "\\$b" > "$out/fuzz_state/valid-$b"; done
+printf '\004\170\000\001\064\000\001' > "$out/fuzz_state/tokens-004"
+printf '\005\074\000\001\070\000\001' > "$out/fuzz_state/ckpt-005"
 {
     tiny_gguf > "$out/fuzz_gguf/tiny"
     n=$(wc -c < "$out/fuzz_gguf/tiny")
