@@ -20,8 +20,9 @@ static int cache_ls_one(const struct kvcache_entry *e, void *ud) {
     struct tm tm;
     if (localtime_r(&t, &tm))
         strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    printf("%8.1f MiB  %6d tokens  ctx %-6d %s  %s  %s\n", (double)e->bytes / 1048576.0,
-           e->n_tokens, e->n_ctx, e->kv_type == ENG_KV_F32 ? "F32" : "F16", when, e->model);
+    const char *kv = eng_kv_type_name(e->kv_type);
+    printf("%8.1f MiB  %6d tokens  ctx %-6d %-4s  %s  %s\n", (double)e->bytes / 1048576.0,
+           e->n_tokens, e->n_ctx, kv ? kv : "?", when, e->model);
     ls->bytes += e->bytes;
     return 0;
 }

@@ -32,7 +32,7 @@ id=$(new_conv "$TEST_TMPDIR/a.db" "Once upon a time")
 expect_eq "$(snapshots)" 1
 s28=$(cat "$C"/*.nkv | wc -c)
 ls_out=$("$NATTER" cache ls)
-expect_contains "$ls_out" "    28 tokens  ctx 2048   F16"
+expect_contains "$ls_out" "    28 tokens  ctx 2048   f16"
 expect_contains "$ls_out" "$(cd "$(dirname "$M")" && pwd -P)/stories260K.gguf"
 expect_contains "$ls_out" "1 snapshot, "
 expect_contains "$ls_out" "of 2048.0 MiB in $C"
@@ -183,4 +183,17 @@ NATTER_CACHE_MAX=0 "$NATTER" run -m "$M" --temp 0 -n 4 -p "Hi" --save --db "$TES
 expect_eq "$(snapshots)" 0
 "$NATTER" cache sweep >/dev/null 2>&1
 expect_eq "$?" 2
+
+# 7. a quantized KV cache is snapshotted and restored too (its type is part of the key)
+Q="$SHARED/models-2026/syn26-qwen3-F16.gguf"
+"$NATTER" run -m "$Q" --kv q8_0 --temp 0 -n 8 -p "Hi there" --save --db "$TEST_TMPDIR/q.db" \
+    >/dev/null 2>&1 || fail "run --kv q8_0 --save failed"
+qid=$("$NATTER" ls --json --db "$TEST_TMPDIR/q.db" | sed 's/^\[{"id":"\([0-9a-f]*\)".*/\1/')
+"$NATTER" cache ls | grep -q "ctx [0-9]* *q8_0" || fail "no q8_0 snapshot: $("$NATTER" cache ls)"
+"$NATTER" run -m "$Q" --kv q8_0 --temp 0 -n 4 -p "more" --conv "$qid" --db "$TEST_TMPDIR/q.db" \
+    >/dev/null 2>"$E" || fail "run --kv q8_0 --conv failed: $(cat "$E")"
+case "$(cat "$E")" in *"(+0 cached)"*) fail "nothing restored: $(cat "$E")";; esac
+"$NATTER" run -m "$Q" --kv f16 --temp 0 -n 4 -p "more" --conv "$qid" --db "$TEST_TMPDIR/q.db" \
+    >/dev/null 2>"$E" || fail "run --kv f16 --conv failed"
+expect_contains "$(cat "$E")" "(+0 cached)"
 pass
