@@ -105,6 +105,7 @@ void app_settings_default(struct app_settings *s, const struct eng_sample_params
         s->sample = *sample;
     s->n_predict = 512;
     s->think = 1;
+    s->markdown = 1;
 }
 
 enum setting_kind { SET_FLOAT, SET_INT, SET_U64, SET_BOOL };
@@ -129,6 +130,7 @@ static const struct setting settings_table[] = {
     {"frequency-penalty", SET_FLOAT, SOFF(sample.freq_penalty), -10, 10},
     {"presence-penalty", SET_FLOAT, SOFF(sample.presence_penalty), -10, 10},
     {"think", SET_BOOL, SOFF(think), 0, 1},
+    {"markdown", SET_BOOL, SOFF(markdown), 0, 1},
 };
 
 /* on/off, 1/0, true/false, yes/no: 1 or 0, -1 for anything else. */

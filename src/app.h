@@ -62,13 +62,14 @@ struct app_settings {
     int n_threads; /* 0: physical cores */
     int think;     /* 1: the model may reason first (the template's enable_thinking); 0: asked
                     * not to (reasoning_prompt_no_think with the built-in templates) */
+    int markdown;  /* 1: the chat renders replies' Markdown; 0: shows them as plain text */
 };
 /* Defaults: the engine's sampling defaults (sample, may be NULL: zeroes), 512 tokens a reply,
- * the model's context, all physical cores, thinking on. */
+ * the model's context, all physical cores, thinking on, Markdown rendered. */
 void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample);
 /* Sets one named setting from text ("temp" "0.7"). Names: temp, top-k, top-p, min-p,
  * repeat-penalty, repeat-last-n, frequency-penalty, presence-penalty, seed, n-predict, ctx,
- * threads, think (on/off, 1/0, true/false, yes/no). 0 on success; -1 with a one-line message in
+ * threads, think, markdown (on/off, 1/0, true/false, yes/no). 0 on success; -1 with a one-line message in
  * err (unknown name, not a number, out of range). */
 int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
                      size_t err_len);

@@ -62,7 +62,7 @@ TEST(app_settings_set_and_describe) {
     int n = 0;
     while (app_settings_describe(&s, n, buf, sizeof buf) == 0)
         n++;
-    CHECK_EQ_INT(n, 13);
+    CHECK_EQ_INT(n, 14);
     /* think: on by default, on/off and their synonyms */
     CHECK_EQ_INT(s.think, 1);
     CHECK_EQ_INT(app_settings_describe(&s, 12, buf, sizeof buf), 0);
@@ -78,6 +78,11 @@ TEST(app_settings_set_and_describe) {
     CHECK_EQ_INT(app_settings_set(&s, "think", "maybe", err, sizeof err), -1);
     CHECK_STR_EQ(err, "think: 'maybe' is not on or off");
     CHECK_EQ_INT(s.think, 0);
+    /* markdown: rendered by default, off shows replies as plain text */
+    CHECK_EQ_INT(s.markdown, 1);
+    CHECK_EQ_INT(app_settings_set(&s, "markdown", "off", err, sizeof err), 0);
+    CHECK_EQ_INT(app_settings_describe(&s, 13, buf, sizeof buf), 0);
+    CHECK_STR_EQ(buf, "markdown off");
 }
 
 TEST(app_msg_reasoning) {

@@ -776,6 +776,7 @@ int ui_main(int argc, char **argv) {
     app_settings_default(&t.set, &sp);
     t.edit_msg = -1;
     t.gen_msg = -1;
+    t.sel_msg = -1;
     t.scroll.follow = 1;
     t.show_list = 1;
     if ((rc = parse_args(&t, argc, argv, &model, &cont, &conv, &system)) != 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "highlight.h"
 #include "theme.h"
 #include "tui.h"
 
@@ -97,6 +98,7 @@ void tui_wrap_free(struct tui *t) {
         free(t->wrap[i].lines);
         free(t->wrap_think[i].san);
         free(t->wrap_think[i].lines);
+        md_doc_free(&t->wrap[i].md);
     }
     free(t->wrap);
     free(t->wrap_think);
@@ -162,6 +164,24 @@ static struct tui_wrap *wrap_get(struct tui *t, int i, int w) {
     return wrap_fill(&t->wrap[i], m->text, m->len, w);
 }
 
+/* Message i's rendered Markdown at width w (cached), or NULL when it is shown as plain text:
+ * the markdown setting is off, it is not a reply, or rendering ran out of memory. */
+static const struct md_doc *md_get(struct tui *t, int i, int w) {
+    const struct app_msg *m = &t->conv.msgs[i];
+    if (!t->set.markdown || m->role != APP_ROLE_ASSISTANT || wrap_room(t, i) != 0)
+        return NULL;
+    struct tui_wrap *c = &t->wrap[i];
+    if (c->md_width == w && c->md_src == (long)m->len)
+        return &c->md;
+    size_t len = layout_utf8_complete_len(m->text, m->len); /* a reply still streaming */
+    c->md_width = 0;
+    if (md_render(m->text, len, w, &c->md) != 0)
+        return NULL;
+    c->md_width = w;
+    c->md_src = (long)m->len;
+    return &c->md;
+}
+
 /* The same for its reasoning (NULL when it has none). */
 static struct tui_wrap *think_get(struct tui *t, int i, int w) {
     const struct app_msg *m = &t->conv.msgs[i];
@@ -186,8 +206,10 @@ static void msg_shape(struct tui *t, int i, int w, struct msg_shape *sh) {
         struct tui_wrap *c = think_get(t, i, w);
         sh->think = c ? c->n_lines : 0;
     }
-    struct tui_wrap *c = wrap_get(t, i, w);
-    sh->body = sh->head && m->len == 0 ? 0 : c ? c->n_lines : 1;
+    const struct md_doc *md = md_get(t, i, w);
+    struct tui_wrap *c = md ? NULL : wrap_get(t, i, w);
+    int n = md ? (md->n_lines ? md->n_lines : 1) : c ? c->n_lines : 1;
+    sh->body = sh->head && m->len == 0 ? 0 : n;
     sh->stats = m->role == APP_ROLE_ASSISTANT && (m->has_stats || m->stopped || m->finish[0]);
 }
 
@@ -268,16 +290,51 @@ static void draw_cursor(int y, int x, int w, int lw) {
         mvaddch(y, x + 2 + lw, ' ' | A_REVERSE);
 }
 
+/* The theme of each markdown.h role. */
+static const unsigned char md_theme[MD_R_COUNT] = {
+    [MD_R_TEXT] = THEME_ASSISTANT, [MD_R_HEADING] = THEME_MD_HEADING, [MD_R_CODE] = THEME_MD_CODE,
+    [MD_R_LINK] = THEME_MD_LINK, [MD_R_URL] = THEME_MD_URL, [MD_R_QUOTE] = THEME_MD_QUOTE,
+    [MD_R_MARK] = THEME_MD_MARK, [MD_R_BOX] = THEME_MD_BOX, [MD_R_LANG] = THEME_MD_LANG,
+    [MD_R_HL + HL_NONE] = THEME_ASSISTANT, [MD_R_HL + HL_KEYWORD] = THEME_HL_KEYWORD,
+    [MD_R_HL + HL_TYPE] = THEME_HL_TYPE, [MD_R_HL + HL_STRING] = THEME_HL_STRING,
+    [MD_R_HL + HL_COMMENT] = THEME_HL_COMMENT, [MD_R_HL + HL_NUMBER] = THEME_HL_NUMBER,
+    [MD_R_HL + HL_META] = THEME_HL_META, [MD_R_HL + HL_ADD] = THEME_HL_ADD,
+    [MD_R_HL + HL_DEL] = THEME_HL_DEL,
+};
+
+/* Paints one rendered Markdown line at (y, x), at most maxw columns; returns its width. */
+static int draw_md_line(const struct md_doc *d, int li, int y, int x, int maxw) {
+    const struct md_line *l = &d->lines[li];
+    int used = 0;
+    for (int k = 0; k < l->n_spans && used < maxw; k++) {
+        const struct md_span *s = &d->spans[l->span + k];
+        int attr = theme_attr(s->role < MD_R_COUNT ? md_theme[s->role] : THEME_ASSISTANT);
+        attr |= (s->attr & MD_A_BOLD ? (int)A_BOLD : 0) |
+                (s->attr & MD_A_ITALIC ? (int)A_ITALIC : 0) |
+                (s->attr & MD_A_UNDERLINE ? (int)A_UNDERLINE : 0) |
+                (s->attr & MD_A_STRIKE ? (int)A_DIM : 0);
+        used += put_text(y, x + used, d->text + s->off, (size_t)s->len, maxw - used, attr);
+    }
+    return used;
+}
+
 /* Draws row r (0-based from the top of the transcript) of message i at screen row y. */
 static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
     const struct app_msg *m = &t->conv.msgs[i];
     struct msg_shape sh;
     msg_shape(t, i, w - 2, &sh);
-    struct tui_wrap *c = wrap_get(t, i, w - 2);
+    const struct md_doc *md = md_get(t, i, w - 2);
+    struct tui_wrap *c = md ? NULL : wrap_get(t, i, w - 2);
     int n_body = sh.body;
     if (sh.label) {
         if (r == 0) {
-            put_untrusted(y, x, role_label(m), w, theme_attr(role_theme(m->role)) | A_BOLD);
+            int sel = i == t->sel_msg;
+            int lw = put_untrusted(y, x, role_label(m), w, sel ? theme_attr(THEME_SELECTED)
+                                   : theme_attr(role_theme(m->role)) | (int)A_BOLD);
+            if (sel) {
+                const char *hint = "  \xe2\x97\x80 y copies, 1-9 its code block, Esc";
+                put_text(y, x + lw, hint, strlen(hint), w - lw, theme_attr(THEME_STATS));
+            }
             return;
         }
         r--;
@@ -304,6 +361,12 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
             return;
         }
         r -= sh.think;
+    }
+    if (r < n_body && md) {
+        int lw = md->n_lines ? draw_md_line(md, r, y, x + 2, w - 2) : 0;
+        if (i == t->gen_msg && r == n_body - 1)
+            draw_cursor(y, x, w, lw);
+        return;
     }
     if (r < n_body) {
         if (c) {
