@@ -228,7 +228,7 @@ static const struct {
     {"set", APP_CMD_SET},       {"regen", APP_CMD_REGEN},   {"rename", APP_CMD_RENAME},
     {"delete", APP_CMD_DELETE}, {"export", APP_CMD_EXPORT}, {"search", APP_CMD_SEARCH},
     {"help", APP_CMD_HELP},     {"quit", APP_CMD_QUIT},     {"template", APP_CMD_TEMPLATE},
-    {"think", APP_CMD_THINK},
+    {"think", APP_CMD_THINK},   {"copy", APP_CMD_COPY},
 };
 
 static int is_space(char c) {

@@ -78,11 +78,12 @@ int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t
 
 /* Slash commands: "/new", "/model [NAME]", "/system [NAME|TEXT]", "/template [NAME]",
  * "/set NAME VALUE", "/regen", "/think [on|off]",
- * "/rename TITLE", "/delete", "/export [FILE]", "/search [QUERY]", "/help", "/quit". */
+ * "/rename TITLE", "/delete", "/export [FILE]", "/search [QUERY]", "/copy [N]", "/help",
+ * "/quit". */
 enum app_cmd_id { APP_CMD_NONE = 0, APP_CMD_NEW, APP_CMD_MODEL, APP_CMD_SYSTEM, APP_CMD_SET,
                   APP_CMD_REGEN, APP_CMD_RENAME, APP_CMD_DELETE, APP_CMD_EXPORT,
                   APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE,
-                  APP_CMD_THINK, APP_CMD_UNKNOWN };
+                  APP_CMD_THINK, APP_CMD_COPY, APP_CMD_UNKNOWN };
 struct app_cmd {
     int id;            /* enum app_cmd_id; APP_CMD_NONE: the line is a message, not a command */
     const char *arg;   /* points into the line: the text after the command word, trimmed */

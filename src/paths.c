@@ -36,6 +36,10 @@ char *paths_config_dir(char *buf, size_t len) {
     return xdg_dir("XDG_CONFIG_HOME", ".config", buf, len);
 }
 
+char *paths_state_dir(char *buf, size_t len) {
+    return xdg_dir("XDG_STATE_HOME", ".local/state", buf, len);
+}
+
 char *paths_db(const char *override, char *buf, size_t len) {
     const char *env = getenv("NATTER_DB");
     const char *p = override && *override ? override : env && *env ? env : NULL;

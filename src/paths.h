@@ -9,6 +9,8 @@
  * ~/.config/natter) into buf. Returns buf, or NULL if it does not fit / HOME is unset. */
 char *paths_data_dir(char *buf, size_t len);
 char *paths_config_dir(char *buf, size_t len);
+/* $XDG_STATE_HOME/natter (default ~/.local/state/natter): the chat's clipboard file. */
+char *paths_state_dir(char *buf, size_t len);
 /* The database: --db value if given, else $NATTER_DB, else DATA_DIR/natter.db. */
 char *paths_db(const char *override, char *buf, size_t len);
 /* The installed prompts/ (templates/ and system/ beneath it): $NATTER_PROMPTS, else ./prompts

@@ -379,7 +379,7 @@ static void table_emit(struct mdr *m) {
         for (int c = 1; c < cols; c++)
             if (wcol[c] > wcol[big])
                 big = c;
-        if (wcol[big] <= 3)
+        if (wcol[big] <= 1)
             break;
         wcol[big]--;
         total--;
@@ -804,6 +804,29 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *s, MD_SIZE n, void *ud) {
 
 /* ---- entry points ---- */
 
+/* Cuts lines wider than the width (a box's corners, a table's borders at a few columns). */
+static void clip_lines(struct md_doc *d, int width) {
+    for (int i = 0; i < d->n_lines; i++) {
+        struct md_line *l = &d->lines[i];
+        if (l->width <= width)
+            continue;
+        int cols = 0;
+        for (int k = 0; k < l->n_spans; k++) {
+            struct md_span *s = &d->spans[l->span + k];
+            int sw = layout_str_width(d->text + s->off, (size_t)s->len);
+            if (cols + sw > width) {
+                int w;
+                s->len = (int)layout_fit(d->text + s->off, (size_t)s->len, width - cols, &w);
+                l->n_spans = k + (s->len > 0);
+                cols += w;
+                break;
+            }
+            cols += sw;
+        }
+        l->width = cols;
+    }
+}
+
 static const unsigned md_flags = MD_DIALECT_GITHUB | MD_FLAG_NOHTML;
 
 /* md4c 0.4.8 reads past the end it is given while it looks for a link's closing ')' (and
@@ -850,6 +873,8 @@ int md_render(const char *src, size_t len, int width, struct md_doc *d) {
     free(copy);
     if (!m.err && rc == 0)
         flush(&m);
+    if (!m.err && rc == 0)
+        clip_lines(d, m.width);
     run_free(&m.in);
     run_free(&m.code);
     table_free(&m);

@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "clipboard.h"
 #include "cli.h"
 #include "opts.h"
 #include "paths.h"
@@ -333,6 +334,80 @@ static void scroll_by(struct tui *t, int delta) {
         layout_scroll_by(&t->scroll, delta, tui_transcript_rows(t, t->trans_w), t->view_rows);
 }
 
+/* ---- copying ---- */
+
+/* Copies message i, or its code block `block` (1-based; 0: the whole message). */
+static void copy_msg(struct tui *t, int i, int block) {
+    if (i < 0 || i >= t->conv.n_msgs) {
+        tui_chat_notice(t, "nothing to copy yet");
+        return;
+    }
+    const struct app_msg *m = &t->conv.msgs[i];
+    char msg[256];
+    if (block > 0) {
+        size_t n;
+        char *code = md_code_block(m->text, m->len, block - 1, &n);
+        if (!code) {
+            tui_chat_notice(t, "this message has no code block %d", block);
+            return;
+        }
+        clip_copy(code, n, STDOUT_FILENO, msg, sizeof msg);
+        free(code);
+    } else {
+        clip_copy(m->text, m->len, STDOUT_FILENO, msg, sizeof msg);
+    }
+    tui_chat_notice(t, "%s", msg);
+}
+
+/* Shows the selected message: the view scrolls to its first row. */
+static void select_show(struct tui *t) {
+    if (t->sel_msg < 0 || t->trans_w <= 2)
+        return;
+    int total = tui_transcript_rows(t, t->trans_w);
+    t->scroll.top = tui_msg_top(t, t->sel_msg, t->trans_w);
+    t->scroll.follow = 0;
+    layout_scroll_fix(&t->scroll, total, t->view_rows);
+}
+
+/* F8: selects the last reply (else the last message). */
+static int key_select(struct tui *t) {
+    if (t->sel_msg >= 0) {
+        t->sel_msg = -1;
+        return TUI_REDRAW;
+    }
+    int i = app_conv_last(&t->conv, APP_ROLE_ASSISTANT);
+    t->sel_msg = i >= 0 ? i : t->conv.n_msgs - 1;
+    if (t->sel_msg < 0)
+        tui_chat_notice(t, "no message to select yet");
+    select_show(t);
+    return TUI_REDRAW;
+}
+
+/* Keys while a message is selected; returns -1 for a key that ends the selection and goes on
+ * as usual. */
+static int select_key(struct tui *t, int ch) {
+    int step = ch == KEY_UP || ch == 'k' ? -1 : ch == KEY_DOWN || ch == 'j' ? 1 : 0;
+    if (step) {
+        int i = t->sel_msg + step;
+        while (i >= 0 && i < t->conv.n_msgs && t->conv.msgs[i].role == APP_ROLE_NOTICE)
+            i += step;
+        if (i >= 0 && i < t->conv.n_msgs)
+            t->sel_msg = i;
+        select_show(t);
+        return TUI_REDRAW;
+    }
+    if (ch == 'y' || ch == '\r' || ch == KEY_ENTER || (ch >= '1' && ch <= '9')) {
+        int i = t->sel_msg;
+        t->sel_msg = -1;
+        copy_msg(t, i, ch >= '1' && ch <= '9' ? ch - '0' : 0);
+        return TUI_REDRAW;
+    }
+    if (ch == KEY_PPAGE || ch == KEY_NPAGE || ch == KEY_RESIZE || ch == KEY_MOUSE)
+        return -1; /* scrolling keeps the selection */
+    t->sel_msg = -1;
+    return ch == 'q' || ch == KEY_F(8) ? TUI_REDRAW : -1;
+}
+
 static int run_command(struct tui *t, const struct app_cmd *c) {
     char arg[1024];
     snprintf(arg, sizeof arg, "%.*s", (int)c->arg_len, c->arg);
@@ -396,6 +471,17 @@ static int run_command(struct tui *t, const struct app_cmd *c) {
         field_set(t, arg);
         tui_chat_search(t, arg);
         break;
+    case APP_CMD_COPY: {
+        char *end;
+        long n = arg[0] ? strtol(arg, &end, 10) : 0;
+        int i = t->sel_msg >= 0 ? t->sel_msg : app_conv_last(&t->conv, APP_ROLE_ASSISTANT);
+        t->sel_msg = -1;
+        if (arg[0] && (*end || n < 1 || n > 1000))
+            tui_chat_notice(t, "usage: /copy [N] (N: the reply's code block, 1 the first)");
+        else
+            copy_msg(t, i, (int)n);
+        break;
+    }
     case APP_CMD_HELP: t->overlay = OV_HELP; break;
     case APP_CMD_QUIT: return TUI_QUIT;
     default: tui_chat_notice(t, "unknown command /%s (try /help)", arg); break;
@@ -524,6 +610,10 @@ static int escape_key(struct tui *t) {
         next = ERR;
     }
     if (next == ERR) {
+        if (t->sel_msg >= 0) {
+            t->sel_msg = -1;
+            return TUI_REDRAW;
+        }
         if (t->overlay != OV_NONE)
             return overlay_key(t, 27);
         if (t->focus == FOCUS_LIST)
@@ -603,7 +693,7 @@ static const struct {
     {KEY_F(4), key_settings},  {KEY_F(5), key_list_toggle}, {CTRL('n'), key_new},
     {CTRL('o'), key_list},     {CTRL('f'), key_search},    {CTRL('r'), key_regen},
     {KEY_PPAGE, key_page_up},  {KEY_NPAGE, key_page_down}, {'\t', key_tab},
-    {KEY_F(6), key_think_fold}, {KEY_F(7), key_think_end},
+    {KEY_F(6), key_think_fold}, {KEY_F(7), key_think_end}, {KEY_F(8), key_select},
 };
 
 static int handle_key(struct tui *t, int ch) {
@@ -632,6 +722,11 @@ static int handle_key(struct tui *t, int ch) {
     }
     if (t->overlay != OV_NONE)
         return overlay_key(t, ch);
+    if (t->sel_msg >= 0) {
+        int r = select_key(t, ch);
+        if (r >= 0)
+            return r;
+    }
     for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
         if (key_table[i].key == ch)
             return key_table[i].fn(t);

@@ -137,6 +137,7 @@ void tui_copy(char *dst, size_t n, const char *src);
 void tui_draw(struct tui *t);
 void tui_wrap_free(struct tui *t);
 int tui_transcript_rows(struct tui *t, int width); /* total rows of the transcript */
+int tui_msg_top(struct tui *t, int i, int width);   /* the row message i starts at */
 
 /* tui_input.c: readline through its callback interface */
 int tui_input_init(struct tui *t);

@@ -32,13 +32,15 @@ static const char *const help_lines[] = {
     "F3             pick a system prompt",
     "F4             settings (temperature, top-p, top-k, ... threads)",
     "F5             show/hide the conversation list",
+    "F8             select a message: Up/Down move, y copies it, 1-9 copies",
+    "                 its code block N (OSC 52, else a file), Esc ends",
     "Ctrl-L         redraw the screen",
     "Ctrl-Z         suspend (fg brings the chat back)",
     "Ctrl-Q         quit",
     "",
     "/new  /model [PATH]  /system [NAME|TEXT]  /template [NAME]  /set NAME VALUE",
     "/regen  /think [on|off]  /rename TITLE  /delete  /export [FILE]  /search [QUERY]",
-    "/help  /quit",
+    "/copy [N] (the reply, or its code block N)  /help  /quit",
     "(start a message with // to send a leading /)",
 };
 
@@ -244,6 +246,13 @@ int tui_transcript_rows(struct tui *t, int width) {
     for (int i = 0; i < t->conv.n_msgs; i++)
         total += msg_rows(t, i, width - 2);
     return total;
+}
+
+int tui_msg_top(struct tui *t, int i, int width) {
+    int top = 0;
+    for (int k = 0; k < i && k < t->conv.n_msgs; k++)
+        top += msg_rows(t, k, width - 2);
+    return top;
 }
 
 static void stats_text(const struct app_msg *m, char *buf, size_t len) {
