@@ -1,9 +1,11 @@
-/* tests/test_clipboard.c — copying out of the chat (ui/clipboard.c): the exact OSC 52
- * sequence, control characters dropped from copied text, the file fallback. */
+/* tests/test_clipboard.c — the escape sequences the chat writes itself: OSC 52 copies
+ * (ui/clipboard.c: the exact bytes, control characters dropped from copied text, the file
+ * fallback) and OSC 8 hyperlinks (ui/hyperlink.c: the exact bytes, refused targets, when). */
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "clipboard.h"
+#include "hyperlink.h"
 #include "harness.h"
 
 TEST(clipboard_osc52_sequence) {
@@ -55,4 +57,36 @@ TEST(clipboard_file_fallback) {
     CHECK_STR_EQ(buf, "\033]52;c;aGkK\a");
     close(p[0]);
     close(p[1]);
+}
+
+TEST(hyperlink_sequence_and_detection) {
+    char buf[256];
+    size_t n = hyper_append(buf, sizeof buf, 0, 2, 5, "https://e.org/a?b=1", "0;4;34", "link", 4);
+    CHECK_STR_EQ(buf, "\033[3;6H\033]8;;https://e.org/a?b=1\033\\\033[0;4;34mlink\033]8;;\033\\"
+                      "\033[0m");
+    CHECK_EQ_INT(n, strlen(buf));
+    /* targets with control bytes, spaces, non-ASCII, or nothing: not sent */
+    CHECK_EQ_INT(hyper_append(buf, sizeof buf, 0, 0, 0, "http://a/\033]", "0", "x", 1), 0);
+    CHECK_EQ_INT(hyper_append(buf, sizeof buf, 0, 0, 0, "http://a b", "0", "x", 1), 0);
+    CHECK_EQ_INT(hyper_append(buf, sizeof buf, 0, 0, 0, "http://\xc3\xa9", "0", "x", 1), 0);
+    CHECK_EQ_INT(hyper_append(buf, sizeof buf, 0, 0, 0, "", "0", "x", 1), 0);
+    /* what does not fit is left out whole */
+    CHECK_EQ_INT(hyper_append(buf, 20, 3, 0, 0, "http://a", "0", "x", 1), 3);
+    unsetenv("TMUX");
+    unsetenv("STY");
+    unsetenv("TERM_PROGRAM");
+    unsetenv("VTE_VERSION");
+    unsetenv("KITTY_WINDOW_ID");
+    unsetenv("WT_SESSION");
+    setenv("NATTER_HYPERLINKS", "", 1);
+    CHECK_EQ_INT(hyper_enabled(), 0);
+    setenv("VTE_VERSION", "7200", 1);
+    CHECK_EQ_INT(hyper_enabled(), 1);
+    setenv("TMUX", "/tmp/x,1,0", 1);
+    CHECK_EQ_INT(hyper_enabled(), 0);
+    setenv("NATTER_HYPERLINKS", "1", 1);
+    CHECK_EQ_INT(hyper_enabled(), 1);
+    setenv("NATTER_HYPERLINKS", "0", 1);
+    unsetenv("TMUX");
+    CHECK_EQ_INT(hyper_enabled(), 0);
 }

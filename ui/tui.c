@@ -19,6 +19,7 @@
 
 #include "clipboard.h"
 #include "cli.h"
+#include "hyperlink.h"
 #include "opts.h"
 #include "paths.h"
 #include "store.h"
@@ -883,6 +884,7 @@ int ui_main(int argc, char **argv) {
     locale_utf8();
     const char *nc = getenv("NO_COLOR");
     t.no_color = nc && nc[0];
+    t.hyperlinks = hyper_enabled();
     if (pipe_nonblock(t.sig_pipe) != 0 || pipe_nonblock(t.load_pipe) != 0 ||
         pipe(t.ev_pipe) != 0) {
         cli_error("pipe: %s", strerror(errno));

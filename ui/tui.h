@@ -126,6 +126,7 @@ struct tui {
     int sig_pipe[2];
     int quit, quit_signal;
     int no_color;
+    int hyperlinks;          /* links are OSC 8 hyperlinks too (hyperlink.h decides) */
     int think_flag;          /* --think was given: it wins over the saved setting */
 };
 

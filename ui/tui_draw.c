@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "highlight.h"
+#include "hyperlink.h"
 #include "theme.h"
 #include "tui.h"
 
@@ -311,8 +313,61 @@ static const unsigned char md_theme[MD_R_COUNT] = {
     [MD_R_HL + HL_DEL] = THEME_HL_DEL,
 };
 
-/* Paints one rendered Markdown line at (y, x), at most maxw columns; returns its width. */
-static int draw_md_line(const struct md_doc *d, int li, int y, int x, int maxw) {
+/* The frame's visible link text, repainted as OSC 8 hyperlinks after refresh(). */
+struct hyper_span {
+    int y, x, attr;
+    const char *text, *url;
+    size_t len;
+};
+static struct hyper_span hyper_spans[64];
+static int n_hyper;
+
+/* SGR parameters for curses attributes ("0;1;34"), as ncurses would set them. */
+static void attr_sgr(int attr, char *buf, size_t n) {
+    size_t o = (size_t)snprintf(buf, n, "0");
+    static const struct { int a; const char *p; } bits[] = {
+        {A_BOLD, ";1"}, {A_DIM, ";2"}, {A_ITALIC, ";3"}, {A_UNDERLINE, ";4"}, {A_REVERSE, ";7"},
+    };
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0] && o < n; i++)
+        if (attr & bits[i].a)
+            o += (size_t)snprintf(buf + o, n - o, "%s", bits[i].p);
+    short fg, bg, pair = (short)PAIR_NUMBER(attr);
+    if (pair > 0 && pair_content(pair, &fg, &bg) == OK && o < n) {
+        if (fg >= 0 && fg < 8)
+            o += (size_t)snprintf(buf + o, n - o, ";3%d", fg);
+        if (bg >= 0 && bg < 8 && o < n)
+            snprintf(buf + o, n - o, ";4%d", bg);
+    }
+}
+
+/* Writes the recorded hyperlinks over what refresh() drew, the cursor saved and restored. */
+static void hyper_flush(void) {
+    static char buf[65536];
+    size_t o = 0;
+    if (!n_hyper)
+        return;
+    buf[o++] = '\033';
+    buf[o++] = '7';
+    for (int i = 0; i < n_hyper; i++) {
+        const struct hyper_span *h = &hyper_spans[i];
+        char sgr[64];
+        attr_sgr(h->attr, sgr, sizeof sgr);
+        o = hyper_append(buf, sizeof buf - 2, o, h->y, h->x, h->url, sgr, h->text, h->len);
+    }
+    buf[o++] = '\033';
+    buf[o++] = '8';
+    for (size_t w = 0; w < o;) {
+        ssize_t k = write(STDOUT_FILENO, buf + w, o - w);
+        if (k <= 0)
+            break;
+        w += (size_t)k;
+    }
+    n_hyper = 0;
+}
+
+/* Paints one rendered Markdown line at (y, x), at most maxw columns; returns its width.
+ * hyper: its links are recorded for hyper_flush. */
+static int draw_md_line(const struct md_doc *d, int li, int y, int x, int maxw, int hyper) {
     const struct md_line *l = &d->lines[li];
     int used = 0;
     for (int k = 0; k < l->n_spans && used < maxw; k++) {
@@ -322,6 +377,11 @@ static int draw_md_line(const struct md_doc *d, int li, int y, int x, int maxw) 
                 (s->attr & MD_A_ITALIC ? (int)A_ITALIC : 0) |
                 (s->attr & MD_A_UNDERLINE ? (int)A_UNDERLINE : 0) |
                 (s->attr & MD_A_STRIKE ? (int)A_DIM : 0);
+        if (hyper && s->link >= 0 && s->link < d->n_links && d->links[s->link].clean &&
+            n_hyper < (int)(sizeof hyper_spans / sizeof hyper_spans[0]))
+            hyper_spans[n_hyper++] = (struct hyper_span){
+                y, x + used, attr, d->text + s->off, d->links[s->link].url,
+                layout_fit(d->text + s->off, (size_t)s->len, maxw - used, NULL)};
         used += put_text(y, x + used, d->text + s->off, (size_t)s->len, maxw - used, attr);
     }
     return used;
@@ -372,7 +432,7 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
         r -= sh.think;
     }
     if (r < n_body && md) {
-        int lw = md->n_lines ? draw_md_line(md, r, y, x + 2, w - 2) : 0;
+        int lw = md->n_lines ? draw_md_line(md, r, y, x + 2, w - 2, t->hyperlinks) : 0;
         if (i == t->gen_msg && r == n_body - 1)
             draw_cursor(y, x, w, lw);
         return;
@@ -743,4 +803,7 @@ void tui_draw(struct tui *t) {
     if (lines != lines_buf)
         free(lines);
     refresh();
+    if (t->overlay == OV_NONE) /* an overlay may cover the links */
+        hyper_flush();
+    n_hyper = 0;
 }
