@@ -121,9 +121,10 @@ TEST(app_cmd_parse_commands_and_messages) {
     CHECK_EQ_INT(c.id, APP_CMD_NONE);
     CHECK(!strcmp(c.arg, "/etc/passwd is a file"));
     const char *names[] = {"/model", "/system", "/regen", "/delete", "/export", "/search",
-                           "/help", "/quit", "/template", "/think"};
+                           "/help", "/quit", "/template", "/think", "/copy 2"};
     int ids[] = {APP_CMD_MODEL, APP_CMD_SYSTEM, APP_CMD_REGEN, APP_CMD_DELETE, APP_CMD_EXPORT,
-                 APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE, APP_CMD_THINK};
+                 APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE, APP_CMD_THINK,
+                 APP_CMD_COPY};
     for (int i = 0; i < (int)(sizeof ids / sizeof ids[0]); i++) {
         app_cmd_parse(names[i], &c);
         CHECK_EQ_INT(c.id, ids[i]);
