@@ -93,31 +93,38 @@ static void run_free(struct run *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* Appends n bytes of already safe text to r as one span (merged with the last one when the
- * style is the same). */
+/* Appends s[0..n) to a text buffer and its span array: the last span grows when it has the
+ * same style and ends where the text did (may_merge: it is on the same line). 0, or -1 when
+ * out of memory. */
+static int span_append(char **text, size_t *len, size_t *cap, struct md_span **sp, int *n_sp,
+                       int *cap_sp, int may_merge, const char *s, size_t n, int role, int attr,
+                       int link) {
+    if (text_room(text, cap, *len + n + 1) != 0)
+        return -1;
+    memcpy(*text + *len, s, n);
+    struct md_span *last = may_merge && *n_sp ? &(*sp)[*n_sp - 1] : NULL;
+    if (last && last->role == role && last->attr == attr && last->link == link &&
+        (size_t)(last->off + last->len) == *len) {
+        last->len += (int)n;
+    } else {
+        if (grow((void **)sp, cap_sp, *n_sp + 1, sizeof **sp) != 0)
+            return -1;
+        (*sp)[(*n_sp)++] = (struct md_span){(int)*len, (int)n, (unsigned char)role,
+                                            (unsigned char)attr, link};
+    }
+    *len += n;
+    (*text)[*len] = '\0';
+    return 0;
+}
+
+/* Appends n bytes of already safe text to r. */
 static void run_put(struct mdr *m, struct run *r, const char *s, size_t n, int role, int attr,
                     int link) {
     if (m->err || n == 0)
         return;
-    if (text_room(&r->text, &r->cap, r->len + n + 1) != 0) {
+    if (span_append(&r->text, &r->len, &r->cap, &r->sp, &r->n, &r->cap_sp, 1, s, n, role, attr,
+                    link) != 0)
         m->err = 1;
-        return;
-    }
-    memcpy(r->text + r->len, s, n);
-    struct md_span *last = r->n ? &r->sp[r->n - 1] : NULL;
-    if (last && last->role == role && last->attr == attr && last->link == link &&
-        (size_t)(last->off + last->len) == r->len) {
-        last->len += (int)n;
-    } else {
-        if (grow((void **)&r->sp, &r->cap_sp, r->n + 1, sizeof *r->sp) != 0) {
-            m->err = 1;
-            return;
-        }
-        r->sp[r->n++] = (struct md_span){(int)r->len, (int)n, (unsigned char)role,
-                                         (unsigned char)attr, link};
-    }
-    r->len += n;
-    r->text[r->len] = '\0';
 }
 
 /* Appends untrusted text: sanitized first. */
@@ -150,26 +157,13 @@ static void line_put(struct mdr *m, const char *s, size_t n, int role, int attr,
     if (m->err || n == 0 || !d->n_lines)
         return;
     struct md_line *l = &d->lines[d->n_lines - 1];
-    if (text_room(&d->text, &d->cap, d->len + n + 1) != 0) {
+    int before = d->n_spans;
+    if (span_append(&d->text, &d->len, &d->cap, &d->spans, &d->n_spans, &d->cap_spans,
+                    l->n_spans > 0, s, n, role, attr, link) != 0) {
         m->err = 1;
         return;
     }
-    memcpy(d->text + d->len, s, n);
-    d->text[d->len + n] = '\0';
-    struct md_span *last = l->n_spans ? &d->spans[d->n_spans - 1] : NULL;
-    if (last && last->role == role && last->attr == attr && last->link == link &&
-        (size_t)(last->off + last->len) == d->len) {
-        last->len += (int)n;
-    } else {
-        if (grow((void **)&d->spans, &d->cap_spans, d->n_spans + 1, sizeof *d->spans) != 0) {
-            m->err = 1;
-            return;
-        }
-        d->spans[d->n_spans++] = (struct md_span){(int)d->len, (int)n, (unsigned char)role,
-                                                  (unsigned char)attr, link};
-        l->n_spans++;
-    }
-    d->len += n;
+    l->n_spans += d->n_spans - before;
     l->width += layout_str_width(s, n);
 }
 
