@@ -228,8 +228,20 @@ static const struct {
     {"set", APP_CMD_SET},       {"regen", APP_CMD_REGEN},   {"rename", APP_CMD_RENAME},
     {"delete", APP_CMD_DELETE}, {"export", APP_CMD_EXPORT}, {"search", APP_CMD_SEARCH},
     {"help", APP_CMD_HELP},     {"quit", APP_CMD_QUIT},     {"template", APP_CMD_TEMPLATE},
-    {"think", APP_CMD_THINK},   {"copy", APP_CMD_COPY},
+    {"think", APP_CMD_THINK},   {"copy", APP_CMD_COPY},     {"exit", APP_CMD_QUIT},
+    {"q", APP_CMD_QUIT},
 };
+
+int app_cmd_complete(const char *word, size_t len, const char **names, int cap) {
+    int n = 0;
+    for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
+        if (!strncmp(cmd_table[i].name, word, len) && strlen(cmd_table[i].name) > 1) {
+            if (n < cap)
+                names[n] = cmd_table[i].name;
+            n++;
+        }
+    return n;
+}
 
 static int is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';

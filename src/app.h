@@ -89,7 +89,11 @@ struct app_cmd {
     const char *arg;   /* points into the line: the text after the command word, trimmed */
     size_t arg_len;
 };
-/* Parses a line. "//text" is the message "/text" (arg is then the text without one slash). */
+/* Parses a line. "//text" is the message "/text" (arg is then the text without one slash).
+ * "/exit" and "/q" are "/quit". */
 void app_cmd_parse(const char *line, struct app_cmd *out);
+/* The command names (without '/') starting with word[0..len), in the table's order, into
+ * names (at most cap); returns how many there are. One-letter aliases are left out. */
+int app_cmd_complete(const char *word, size_t len, const char **names, int cap);
 
 #endif

@@ -241,6 +241,8 @@ static int overlay_key(struct tui *t, int ch) {
     case OV_HELP:
         if (ch == 27 || ch == KEY_F(1) || ch == 'q' || ch == '?' || enter)
             t->overlay = OV_NONE;
+        else /* Up/Down scroll; the drawing clamps the top row */
+            list_nav(ch, &t->ov_top, 1000, page);
         return TUI_REDRAW;
     case OV_CONFIRM_DELETE:
         if (ch == 'y' || ch == 'Y')
@@ -483,7 +485,7 @@ static int run_command(struct tui *t, const struct app_cmd *c) {
             copy_msg(t, i, (int)n);
         break;
     }
-    case APP_CMD_HELP: t->overlay = OV_HELP; break;
+    case APP_CMD_HELP: t->overlay = OV_HELP, t->ov_top = 0; break;
     case APP_CMD_QUIT: return TUI_QUIT;
     default: tui_chat_notice(t, "unknown command /%s (try /help)", arg); break;
     }
@@ -501,7 +503,8 @@ static int on_line(struct tui *t, char *line) {
     } else if (c.arg_len > 0 && strspn(c.arg, " \t\n\r") < c.arg_len) {
         char *msg = strndup(c.arg, c.arg_len);
         if (msg) {
-            tui_chat_send(t, msg);
+            if (tui_chat_send(t, msg) != 0 && !t->model) /* not sent: kept in the input */
+                tui_input_set(line);
             free(msg);
         }
     }
@@ -553,8 +556,74 @@ static int mouse_key(struct tui *t) {
     return TUI_REDRAW;
 }
 
+/* Tab in the input: completes a slash command's name (the candidates in a notice when there
+ * are several). */
+static int input_complete(struct tui *t, const char *text) {
+    size_t len = strlen(text);
+    if (text[0] != '/' || text[1] == '/' || strpbrk(text, " \t\n")) {
+        tui_chat_notice(t, "Tab completes /commands; Ctrl-O opens the conversation list");
+        return TUI_REDRAW;
+    }
+    const char *names[32];
+    int n = app_cmd_complete(text + 1, len - 1, names, 32);
+    if (n == 0) {
+        tui_chat_notice(t, "no command starts with %.60s", text);
+        return TUI_REDRAW;
+    }
+    size_t common = strlen(names[0]); /* the candidates' common prefix */
+    for (int i = 1; i < n && i < 32; i++)
+        while (common && strncmp(names[0], names[i], common))
+            common--;
+    char buf[128];
+    snprintf(buf, sizeof buf, "/%.*s%s", (int)common, names[0], n == 1 ? " " : "");
+    if (strlen(buf) > len)
+        tui_input_set(buf);
+    if (n > 1) {
+        char list[256];
+        size_t o = 0;
+        for (int i = 0; i < n && i < 32 && o < sizeof list; i++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s/%s", i ? " " : "", names[i]);
+        tui_chat_notice(t, "%s", list);
+    }
+    return TUI_REDRAW;
+}
+
+/* Up or Down inside a draft of several lines: the cursor moves a line (to the same column, or
+ * the line's end). Returns 0 when it is on the first (Up) or last (Down) line already. */
+static int input_line_move(const char *text, int point, int up) {
+    int start = point;
+    while (start > 0 && text[start - 1] != '\n')
+        start--;
+    int col = point - start, target;
+    if (up) {
+        if (start == 0)
+            return 0;
+        int prev = start - 1;
+        while (prev > 0 && text[prev - 1] != '\n')
+            prev--;
+        target = prev + col < start - 1 ? prev + col : start - 1;
+    } else {
+        const char *nl = strchr(text + point, '\n');
+        if (!nl)
+            return 0;
+        int next = (int)(nl - text) + 1;
+        const char *end = strchr(text + next, '\n');
+        int next_end = end ? (int)(end - text) : (int)strlen(text);
+        target = next + col < next_end ? next + col : next_end;
+    }
+    while (target > 0 && ((unsigned char)text[target] & 0xC0) == 0x80)
+        target--; /* not inside a UTF-8 sequence */
+    tui_input_set_point(target);
+    return 1;
+}
+
+static char *draft_cleared; /* the draft Ctrl-C cleared (Ctrl-C on the empty input restores it) */
+
 static int input_key(struct tui *t, int ch) {
     const char *text = tui_input_text();
+    if ((ch == KEY_UP || ch == KEY_DOWN) && strchr(text, '\n') &&
+        input_line_move(text, tui_input_point(), ch == KEY_UP))
+        return TUI_REDRAW;
     switch (ch) {
     case '\r':
     case KEY_ENTER:
@@ -568,7 +637,7 @@ static int input_key(struct tui *t, int ch) {
         return TUI_REDRAW;
     case '?':
         if (!text[0]) {
-            t->overlay = OV_HELP;
+            t->overlay = OV_HELP, t->ov_top = 0;
             return TUI_REDRAW;
         }
         break;
@@ -584,13 +653,27 @@ static int input_key(struct tui *t, int ch) {
         }
         tui_input_move(ch);
         return TUI_REDRAW;
-    case CTRL('c'): /* stop the reply, else clear the input */
-        if (t->gen)
+    case CTRL('c'): /* stop the reply, else clear the input (undone by Ctrl-C again) */
+        if (t->gen) {
             tui_chat_stop(t);
-        else
+        } else if (text[0]) {
+            free(draft_cleared);
+            draft_cleared = strdup(text);
             tui_input_set("");
+            tui_chat_notice(t, "input cleared (Ctrl-C again brings it back)");
+        } else if (draft_cleared) {
+            tui_input_set(draft_cleared);
+            free(draft_cleared);
+            draft_cleared = NULL;
+        }
         t->edit_msg = -1;
         return TUI_REDRAW;
+    case CTRL('d'): /* on an empty input: quit, as a shell does */
+        if (!text[0])
+            return TUI_QUIT;
+        tui_input_move(KEY_DC);
+        return TUI_REDRAW;
+
     case KEY_DOWN: case KEY_LEFT: case KEY_RIGHT: case KEY_HOME: case KEY_END: case KEY_DC:
     case KEY_BACKSPACE:
         tui_input_move(ch);
@@ -640,7 +723,7 @@ static int paste_active;
 
 /* ---- the keys that work everywhere but in overlays (see help_lines in tui_draw.c) ---- */
 
-static int key_help(struct tui *t) { t->overlay = OV_HELP; return TUI_REDRAW; }
+static int key_help(struct tui *t) { t->overlay = OV_HELP, t->ov_top = 0; return TUI_REDRAW; }
 static int key_models(struct tui *t) { overlay_open(t, OV_MODELS); return TUI_REDRAW; }
 static int key_systems(struct tui *t) { overlay_open(t, OV_SYSTEM); return TUI_REDRAW; }
 static int key_settings(struct tui *t) { overlay_open(t, OV_SETTINGS); return TUI_REDRAW; }
@@ -669,6 +752,8 @@ static int key_list(struct tui *t) {
 }
 
 static int key_tab(struct tui *t) {
+    if (t->focus == FOCUS_INPUT && tui_input_text()[0])
+        return input_complete(t, tui_input_text());
     if (t->focus == FOCUS_LIST)
         t->focus = FOCUS_INPUT;
     else
@@ -939,6 +1024,7 @@ int ui_main(int argc, char **argv) {
     free(t.convs);
     free(t.models);
     free(t.system_prompt);
+    free(draft_cleared);
     app_conv_clear(&t.conv);
     return t.quit_signal ? 128 + t.quit_signal : 0;
 }

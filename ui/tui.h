@@ -149,6 +149,7 @@ void tui_input_insert(const char *text);
 void tui_input_set(const char *text);
 const char *tui_input_text(void);
 int tui_input_point(void);
+void tui_input_set_point(int point);
 void tui_input_history_add(const char *line);
 void tui_input_move(int key); /* KEY_LEFT, KEY_RIGHT, KEY_HOME, KEY_END, KEY_DC, KEY_UP... */
 

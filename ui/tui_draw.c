@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "highlight.h"
+#include "paths.h"
 #include "hyperlink.h"
 #include "theme.h"
 #include "tui.h"
@@ -18,13 +19,14 @@ static const char *const help_lines[] = {
     "Enter          send the message",
     "Alt-Enter, C-j new line in the message (pasted text keeps its lines)",
     "Esc            stop the reply (the partial reply stays, marked stopped)",
-    "Ctrl-C         stop the reply, or clear the input",
+    "Ctrl-C         stop the reply, or clear the input (Ctrl-C again undoes)",
     "Up             on an empty input: edit the last message to resend it",
-    "Up/Down        otherwise: input history (kept across sessions)",
+    "Up/Down        otherwise: a line up/down in the message, else input history",
     "PgUp/PgDn      scroll the transcript (also the mouse wheel)",
     "Ctrl-N         new chat",
-    "Ctrl-O, Tab    the conversation list: Up/Down, Enter opens,",
-    "                 r renames, d deletes, Esc/Tab returns",
+    "Tab            completes a /command; on an empty input: the list",
+    "Ctrl-O         the conversation list: Up/Down, Enter opens, r renames, d deletes, "
+    "Esc/Tab returns",
     "Ctrl-R         regenerate the last reply",
     "Ctrl-F         search all conversations",
     "F6             show/fold the replies' reasoning (folded to one line)",
@@ -34,15 +36,15 @@ static const char *const help_lines[] = {
     "F3             pick a system prompt",
     "F4             settings (temperature, top-p, top-k, ... threads)",
     "F5             show/hide the conversation list",
-    "F8             select a message: Up/Down move, y copies it, 1-9 copies",
-    "                 its code block N (OSC 52, else a file), Esc ends",
+    "F8             select a message: Up/Down move, y copies it, 1-9 its code block N "
+    "(OSC 52, else a file), Esc ends",
     "Ctrl-L         redraw the screen",
     "Ctrl-Z         suspend (fg brings the chat back)",
-    "Ctrl-Q         quit",
+    "Ctrl-Q, Ctrl-D quit (Ctrl-D on an empty input)",
     "",
     "/new  /model [PATH]  /system [NAME|TEXT]  /template [NAME]  /set NAME VALUE",
     "/regen  /think [on|off]  /rename TITLE  /delete  /export [FILE]  /search [QUERY]",
-    "/copy [N] (the reply, or its code block N)  /help  /quit",
+    "/copy [N] (the reply, or its code block N)  /help  /quit (/exit, /q)",
     "(start a message with // to send a leading /)",
 };
 
@@ -194,6 +196,79 @@ static struct tui_wrap *think_get(struct tui *t, int i, int w) {
     return wrap_fill(&t->wrap_think[i], m->think, m->think_len, w);
 }
 
+/* The stats line's pieces ("48 tokens", "gen 20.1 t/s", "[stopped]"): joined by " · " (or a
+ * space before a finish reason and [stopped]) and wrapped between pieces, so none is cut off
+ * at 80 columns. */
+struct stats_piece {
+    char text[96];
+    int space;  /* joined by " " instead of " · " */
+    int theme;
+};
+enum { STATS_MAX = 8 };
+
+static int stats_pieces(const struct app_msg *m, struct stats_piece *p) {
+    int n = 0;
+    if (m->has_stats) {
+        snprintf(p[n++].text, sizeof p->text, "%d tokens", m->n_tokens);
+        if (m->n_prompt >= 0) /* new prompt tokens, and those the KV cache kept */
+            snprintf(p[n++].text, sizeof p->text, "prompt %d (+%d cached) %.1f t/s", m->n_prompt,
+                     m->n_reused, (double)m->prompt_tps);
+        else
+            snprintf(p[n++].text, sizeof p->text, "prompt %.1f t/s", (double)m->prompt_tps);
+        snprintf(p[n++].text, sizeof p->text, "gen %.1f t/s", (double)m->gen_tps);
+        if (m->ttft_ms >= 0) /* unknown for replies loaded from the store */
+            snprintf(p[n++].text, sizeof p->text, "first token %.0f ms", (double)m->ttft_ms);
+    }
+    for (int k = 0; k < n; k++)
+        p[k].space = 0, p[k].theme = THEME_STATS;
+    if (m->finish[0] && strcmp(m->finish, "eog") && strcmp(m->finish, "stop") &&
+        strcmp(m->finish, "stopped")) {
+        snprintf(p[n].text, sizeof p->text, "(%.80s)", m->finish);
+        p[n].space = 1, p[n++].theme = THEME_STATS;
+    }
+    if (m->stopped) {
+        snprintf(p[n].text, sizeof p->text, "[stopped]");
+        p[n].space = 1, p[n++].theme = THEME_STOPPED;
+    }
+    return n;
+}
+
+/* Places the pieces at width w: row[k] and col[k] of each; returns the rows (>= 1). */
+static int stats_layout(const struct stats_piece *p, int n, int w, int *row, int *col) {
+    int r = 0, x = 0;
+    for (int k = 0; k < n; k++) {
+        int pw = layout_str_width(p[k].text, strlen(p[k].text));
+        int sep = x ? (p[k].space ? 1 : 3) : 0;
+        if (x && x + sep + pw > w)
+            r++, x = 0, sep = 0;
+        row[k] = r;
+        col[k] = x + sep;
+        x += sep + pw;
+    }
+    return r + 1;
+}
+
+static int stats_rows(const struct app_msg *m, int w) {
+    struct stats_piece p[STATS_MAX];
+    int row[STATS_MAX], col[STATS_MAX];
+    return stats_layout(p, stats_pieces(m, p), w, row, col);
+}
+
+/* Draws row r of message m's stats at (y, x), w columns. */
+static void stats_draw(const struct app_msg *m, int r, int y, int x, int w) {
+    struct stats_piece p[STATS_MAX];
+    int row[STATS_MAX], col[STATS_MAX];
+    int n = stats_pieces(m, p);
+    stats_layout(p, n, w, row, col);
+    for (int k = 0; k < n; k++) {
+        if (row[k] != r || col[k] >= w)
+            continue;
+        if (col[k] && (k == 0 || row[k - 1] == r) && !p[k].space)
+            put_text(y, x + col[k] - 3, " \xc2\xb7 ", 4, 3, theme_attr(THEME_STATS));
+        put_text(y, x + col[k], p[k].text, strlen(p[k].text), w - col[k], theme_attr(p[k].theme));
+    }
+}
+
 /* A reply's parts, in rows: its label, the reasoning's head line ("▸ thought for 12 s") and
  * lines (while it streams, or unfolded with F6), the answer, the stats, a blank row. */
 struct msg_shape {
@@ -214,7 +289,8 @@ static void msg_shape(struct tui *t, int i, int w, struct msg_shape *sh) {
     struct tui_wrap *c = md ? NULL : wrap_get(t, i, w);
     int n = md ? (md->n_lines ? md->n_lines : 1) : c ? c->n_lines : 1;
     sh->body = sh->head && m->len == 0 ? 0 : n;
-    sh->stats = m->role == APP_ROLE_ASSISTANT && (m->has_stats || m->stopped || m->finish[0]);
+    sh->stats = m->role == APP_ROLE_ASSISTANT && (m->has_stats || m->stopped || m->finish[0])
+                    ? stats_rows(m, w) : 0;
 }
 
 /* Rows of message i: label, reasoning, body, stats, blank. */
@@ -255,26 +331,6 @@ int tui_msg_top(struct tui *t, int i, int width) {
     for (int k = 0; k < i && k < t->conv.n_msgs; k++)
         top += msg_rows(t, k, width - 2);
     return top;
-}
-
-static void stats_text(const struct app_msg *m, char *buf, size_t len) {
-    size_t o = 0;
-    if (m->has_stats) {
-        o += (size_t)snprintf(buf + o, len - o, "%d tokens \xc2\xb7 prompt ", m->n_tokens);
-        if (m->n_prompt >= 0 && o < len) /* new prompt tokens, and those the KV cache kept */
-            o += (size_t)snprintf(buf + o, len - o, "%d (+%d cached) ", m->n_prompt,
-                                  m->n_reused);
-        if (o < len)
-            o += (size_t)snprintf(buf + o, len - o, "%.1f t/s \xc2\xb7 gen %.1f t/s",
-                                  (double)m->prompt_tps, (double)m->gen_tps);
-        if (m->ttft_ms >= 0 && o < len) /* unknown for replies loaded from the store */
-            o += (size_t)snprintf(buf + o, len - o, " \xc2\xb7 first token %.0f ms",
-                                  (double)m->ttft_ms);
-    }
-    if (o < len && m->finish[0] && strcmp(m->finish, "eog") && strcmp(m->finish, "stop") &&
-        strcmp(m->finish, "stopped"))
-        o += (size_t)snprintf(buf + o, len - o, "%s(%s)", o ? " " : "", m->finish);
-    (void)o;
 }
 
 static const char *role_label(const struct app_msg *m) {
@@ -448,26 +504,23 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
         return;
     }
     r -= n_body;
-    if (r == 0 && sh.stats) {
-        char buf[256];
-        stats_text(m, buf, sizeof buf);
-        int used = put_text(y, x + 2, buf, strlen(buf), w - 2, theme_attr(THEME_STATS));
-        if (m->stopped)
-            put_text(y, x + 2 + used + (used ? 1 : 0), "[stopped]", 9,
-                     w - 3 - used, theme_attr(THEME_STOPPED));
-    }
+    if (r < sh.stats)
+        stats_draw(m, r, y, x + 2, w - 2);
 }
 
 static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
     const char *lines[8];
     int n = 0;
-    char model_line[256];
+    char model_line[256], models_line[400];
     if (t->load) {
         lines[n++] = "Loading the model...";
     } else if (!t->model) {
         lines[n++] = "natter \xe2\x80\x94 no model loaded";
         lines[n++] = "";
-        lines[n++] = "To chat, put a GGUF model in ~/.local/share/natter/models";
+        char dir[4096];
+        snprintf(models_line, sizeof models_line, "To chat, put a GGUF model in %.300s/models",
+                 paths_data_dir(dir, sizeof dir) ? dir : "$XDG_DATA_HOME/natter");
+        lines[n++] = models_line;
         lines[n++] = "(or a directory listed in $NATTER_MODELS), then press F2,";
         lines[n++] = "or start natter with: natter -m path/to/model.gguf";
         lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
@@ -653,6 +706,55 @@ static void draw_input(struct tui *t, int y0, int h, const char *text, int point
     }
 }
 
+/* The notice on the separator row; a long one wraps upwards over the transcript's last rows
+ * (at most 6 rows). */
+static void draw_notice(struct tui *t, int y) {
+    size_t n;
+    char *san = layout_sanitize(t->notice, strlen(t->notice), &n);
+    if (!san)
+        return;
+    struct layout_line rows[6];
+    int w = t->cols - 2, k = layout_wrap(san, n, w, LAYOUT_WRAP_WORD, rows, 6);
+    if (k > 6)
+        k = 6;
+    if (k > y + 1)
+        k = y + 1;
+    for (int r = 0; r < k; r++) {
+        int row = y - (k - 1) + r;
+        if (r < k - 1)
+            fill_row(row, 0, t->cols, theme_attr(THEME_NORMAL));
+        put_text(row, 1, san + rows[r].off, (size_t)rows[r].len, w, theme_attr(THEME_NOTICE));
+    }
+    free(san);
+}
+
+/* The help's lines wrapped at width w, a key's description under itself: rows[] (at most cap)
+ * index help_lines through src[], indent[] their first column; returns the rows needed. */
+enum { HELP_KEY_W = 15 };
+static int help_wrap(int w, struct layout_line *rows, int *src, int *indent, int cap) {
+    int n = 0;
+    for (int i = 0; i < (int)(sizeof help_lines / sizeof help_lines[0]); i++) {
+        const char *l = help_lines[i];
+        int len = (int)strlen(l);
+        int key = len > HELP_KEY_W && l[HELP_KEY_W - 1] == ' ' && w > HELP_KEY_W + 10 &&
+                  l[0] != ' ' ? HELP_KEY_W : 0;
+        int k = layout_wrap(l + key, (size_t)(len - key), w - key, LAYOUT_WRAP_WORD,
+                            n < cap ? rows + n : NULL, n < cap ? cap - n : 0);
+        for (int j = 0; j < k && n + j < cap; j++) {
+            src[n + j] = i;
+            indent[n + j] = key;
+            rows[n + j].off += key;
+            if (j == 0) { /* the first row starts with the key */
+                rows[n + j].len += rows[n + j].off;
+                rows[n + j].off = 0;
+                indent[n + j] = 0;
+            }
+        }
+        n += k;
+    }
+    return n;
+}
+
 static void draw_box(int y, int x, int h, int w, const char *title) {
     for (int r = 0; r < h; r++)
         fill_row(y + r, x, w, theme_attr(THEME_OVERLAY));
@@ -679,8 +781,15 @@ static void draw_overlay(struct tui *t) {
         [OV_RENAME] = "Rename", [OV_CONFIRM_DELETE] = "Delete",
     };
     int w = t->cols - 4 < 76 ? t->cols - 4 : 76;
-    int n_rows = t->overlay == OV_HELP ? (int)(sizeof help_lines / sizeof help_lines[0])
+    struct layout_line help_rows[128];
+    int help_src[128], help_ind[128];
+    int n_rows = t->overlay == OV_HELP ? help_wrap(w - 4 > 1 ? w - 4 : 1, help_rows, help_src,
+                                                   help_ind, 128)
                                        : t->n_items;
+    if (n_rows > 128 && t->overlay == OV_HELP)
+        n_rows = 128;
+    if (t->overlay != OV_HELP && n_rows < 2) /* an empty list still shows, and says why */
+        n_rows = 2;
     int has_field = t->overlay == OV_SEARCH || t->overlay == OV_RENAME || t->ov_editing;
     int h = n_rows + 3 + has_field * 2;
     if (t->overlay == OV_RENAME || t->overlay == OV_CONFIRM_DELETE)
@@ -714,10 +823,14 @@ static void draw_overlay(struct tui *t) {
         rows -= 2;
     }
     if (t->overlay == OV_HELP) {
-        for (int i = 0; i < rows && i < n_rows; i++)
-            put_text(ry + i, x + 2, help_lines[i], strlen(help_lines[i]), w - 4,
-                     theme_attr(THEME_OVERLAY));
-        foot = "Esc, F1 or q close";
+        if (t->ov_top > n_rows - rows) /* Up/Down scroll a help taller than the screen */
+            t->ov_top = n_rows - rows > 0 ? n_rows - rows : 0;
+        for (int i = 0; i < rows && t->ov_top + i < n_rows; i++) {
+            int k = t->ov_top + i;
+            put_text(ry + i, x + 2 + help_ind[k], help_lines[help_src[k]] + help_rows[k].off,
+                     (size_t)help_rows[k].len, w - 4 - help_ind[k], theme_attr(THEME_OVERLAY));
+        }
+        foot = n_rows > rows ? "Up/Down scroll \xc2\xb7 Esc, F1 or q close" : "Esc, F1 or q close";
     } else if (t->overlay == OV_RENAME) {
         foot = "Enter rename \xc2\xb7 Esc cancel";
     } else if (t->overlay == OV_CONFIRM_DELETE) {
@@ -740,8 +853,16 @@ static void draw_overlay(struct tui *t) {
                 fill_row(ry + i, x + 1, w - 2, attr);
             put_untrusted(ry + i, x + 2, t->items[k].label, w - 4, attr);
         }
-        if (t->n_items == 0)
+        if (t->n_items == 0 && t->overlay == OV_MODELS) {
+            char dir[4096], where[4200];
+            snprintf(where, sizeof where, "put .gguf files in %s/models or set NATTER_MODELS",
+                     paths_data_dir(dir, sizeof dir) ? dir : "$XDG_DATA_HOME/natter");
+            put_text(ry, x + 2, "(no models found)", 17, w - 4, theme_attr(THEME_OVERLAY));
+            if (rows > 1)
+                put_untrusted(ry + 1, x + 2, where, w - 4, theme_attr(THEME_OVERLAY));
+        } else if (t->n_items == 0) {
             put_text(ry, x + 2, "(nothing)", 9, w - 4, theme_attr(THEME_OVERLAY));
+        }
         if (t->overlay == OV_SETTINGS)
             foot = t->ov_editing ? "Enter set \xc2\xb7 Esc cancel" : "Enter edit \xc2\xb7 Esc close";
         if (t->overlay == OV_MODELS)
@@ -792,7 +913,7 @@ void tui_draw(struct tui *t) {
     /* the separator row: a notice or a rule */
     rule(top_h, 0, t->cols, 0, theme_attr(THEME_BORDER));
     if (t->notice[0])
-        put_untrusted(top_h, 1, t->notice, t->cols - 2, theme_attr(THEME_NOTICE));
+        draw_notice(t, top_h);
     draw_status(t, t->rows - 1);
     if (t->overlay == OV_NONE) {
         draw_input(t, top_h + 1, in_h, text, point, lines, n, in_w);
