@@ -129,4 +129,21 @@ TEST(app_cmd_parse_commands_and_messages) {
         app_cmd_parse(names[i], &c);
         CHECK_EQ_INT(c.id, ids[i]);
     }
+    app_cmd_parse("/exit", &c);
+    CHECK_EQ_INT(c.id, APP_CMD_QUIT);
+    app_cmd_parse("/q", &c);
+    CHECK_EQ_INT(c.id, APP_CMD_QUIT);
+}
+
+TEST(app_cmd_complete_names) {
+    const char *names[8];
+    CHECK_EQ_INT(app_cmd_complete("re", 2, names, 8), 2);
+    CHECK_STR_EQ(names[0], "regen");
+    CHECK_STR_EQ(names[1], "rename");
+    CHECK_EQ_INT(app_cmd_complete("he", 2, names, 8), 1);
+    CHECK_STR_EQ(names[0], "help");
+    CHECK_EQ_INT(app_cmd_complete("zz", 2, names, 8), 0);
+    CHECK_EQ_INT(app_cmd_complete("q", 1, names, 8), 1); /* "quit", not the alias "q" */
+    CHECK_STR_EQ(names[0], "quit");
+    CHECK_EQ_INT(app_cmd_complete("", 0, names, 1), 15); /* all but "q", only one written */
 }
