@@ -192,7 +192,7 @@ TEST(markdown_escape_bytes_never_pass) {
     CHECK(utf8_locale());
     CHECK_MD("\033[2J **x\033]8;;h\007y**", 40, "^[[2J { b:x^[]8;;h^Gy}");
     const char *cases[] = {
-        "[l](http://a/\033[31m) [m](<http://b/\007>) <http://c/\x9b" "31m>",
+        "[l](http://a/\033[31m) [m](<http://b/\007>) <http://c/\23331m>",
         "```\033]52;c;QUFB\007\n\033[2J\ttab\n```",
         "| \033[1m | b |\n|---|---|\n| \x1b\\ | \xc2\x9b |",
         "&#27; &#x9b; &#0; &#x7f; &#xd800; &#1114112;",

@@ -151,8 +151,9 @@ static void line_begin(struct mdr *m) {
     d->lines[d->n_lines++] = (struct md_line){d->n_spans, 0, 0, m->in_code ? d->n_codes : -1};
 }
 
-/* Adds safe text to the line being built. */
-static void line_put(struct mdr *m, const char *s, size_t n, int role, int attr, int link) {
+/* Adds safe text to the line being built; width: its columns, or -1 to measure them. */
+static void line_put_w(struct mdr *m, const char *s, size_t n, int role, int attr, int link,
+                       int width) {
     struct md_doc *d = m->d;
     if (m->err || n == 0 || !d->n_lines)
         return;
@@ -164,7 +165,24 @@ static void line_put(struct mdr *m, const char *s, size_t n, int role, int attr,
         return;
     }
     l->n_spans += d->n_spans - before;
-    l->width += layout_str_width(s, n);
+    l->width += width >= 0 ? width : layout_str_width(s, n);
+}
+
+static void line_put(struct mdr *m, const char *s, size_t n, int role, int attr, int link) {
+    line_put_w(m, s, n, role, attr, link, -1);
+}
+
+/* k copies of the one-column character c (UTF-8, at most 3 bytes) as one span. */
+static void line_repeat(struct mdr *m, const char *c, int k, int role) {
+    char buf[3 * 64];
+    size_t cl = strlen(c);
+    while (k > 0) {
+        int part = k < 64 ? k : 64;
+        for (int i = 0; i < part; i++)
+            memcpy(buf + (size_t)i * cl, c, cl);
+        line_put_w(m, buf, (size_t)part * cl, role, 0, -1, part);
+        k -= part;
+    }
 }
 
 static void line_puts(struct mdr *m, const char *s, int role) {
@@ -218,10 +236,7 @@ static void line_prefix(struct mdr *m, int blank) {
                 line_puts(m, b->marker, MD_R_MARK);
                 b->marker_done = 1;
             } else {
-                char sp[24];
-                int w = layout_str_width(b->marker, strlen(b->marker));
-                memset(sp, ' ', (size_t)w);
-                line_put(m, sp, (size_t)w, MD_R_TEXT, 0, -1);
+                line_repeat(m, " ", layout_str_width(b->marker, strlen(b->marker)), MD_R_TEXT);
             }
         }
     }
@@ -284,8 +299,7 @@ static void flush(struct mdr *m) {
 /* ---- code blocks ---- */
 
 static void rule_to(struct mdr *m, int used, int role) {
-    for (int i = used; i < avail(m); i++)
-        line_puts(m, "\xe2\x94\x80", role);
+    line_repeat(m, "\xe2\x94\x80", avail(m) - used, role);
 }
 
 static void code_emit(struct mdr *m) {
@@ -401,14 +415,12 @@ static void table_emit(struct mdr *m) {
                 int pad = wcol[c] - lw > 0 ? wcol[c] - lw : 0;
                 int left = m->align[c] == MD_ALIGN_RIGHT ? pad
                          : m->align[c] == MD_ALIGN_CENTER ? pad / 2 : 0;
-                for (int p = 0; p < left; p++)
-                    line_puts(m, " ", MD_R_TEXT);
+                line_repeat(m, " ", left, MD_R_TEXT);
                 if (k < nl[c])
                     line_slice(m, &m->cells[m->row_start[r] + c], ll[c][k].off, ll[c][k].len,
                                head ? MD_A_BOLD : 0);
                 if (c + 1 < cols) {
-                    for (int p = left; p < pad; p++)
-                        line_puts(m, " ", MD_R_TEXT);
+                    line_repeat(m, " ", pad - left, MD_R_TEXT);
                     line_puts(m, " \xe2\x94\x82 ", MD_R_MARK);
                 }
             }
@@ -419,8 +431,7 @@ static void table_emit(struct mdr *m) {
         if (head && r + 1 == m->head_rows) { /* the rule under the header */
             line_prefix(m, 0);
             for (int c = 0; c < cols; c++) {
-                for (int p = 0; p < wcol[c]; p++)
-                    line_puts(m, "\xe2\x94\x80", MD_R_MARK);
+                line_repeat(m, "\xe2\x94\x80", wcol[c], MD_R_MARK);
                 if (c + 1 < cols)
                     line_puts(m, "\xe2\x94\x80\xe2\x94\xbc\xe2\x94\x80", MD_R_MARK);
             }
