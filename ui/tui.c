@@ -181,6 +181,8 @@ static void setting_changed(struct tui *t, const char *name) {
             tui_chat_notice(t, "%s", buf);
     if (!strcmp(name, "think"))
         tui_chat_think_changed(t);
+    if (!strcmp(name, "markdown") && t->db) /* kept for the next start */
+        store_setting_set(t->db, STORE_SETTING_MARKDOWN, t->set.markdown ? "on" : "off");
     if ((!strcmp(name, "ctx") || !strcmp(name, "threads")) && t->model && !t->load) {
         char path[sizeof t->model_path];
         tui_copy(path, sizeof path, t->model_path);
@@ -980,6 +982,9 @@ int ui_main(int argc, char **argv) {
     signals_install(t.sig_pipe[1]);
 
     tui_chat_init(&t);
+    char md[8], md_err[128];
+    if (t.db && store_setting_get(t.db, STORE_SETTING_MARKDOWN, md, sizeof md) == 0)
+        app_settings_set(&t.set, "markdown", md, md_err, sizeof md_err); /* the last /set */
     if (system)
         tui_chat_set_system(&t, system);
     if (cont || conv) {

@@ -70,16 +70,20 @@ expect_contains "$p" "│   ┌─ python $rule
 "
 expect_contains "$p" "│ def hello(name):"
 
-# the setting turns rendering off: the source shows
+# the setting turns rendering off: the source shows (and it stays off at the next start)
 tm send-keys -t t "/set markdown off" Enter
 wait_for "**bold**"
 expect_contains "$(pane)" '```python'
 tm send-keys -t t C-q
 tui_wait_exit
 
-# NO_COLOR: still rendered, no colours; the clipboard file when OSC 52 is off
+# the setting is kept for the next start; NO_COLOR: still rendered, no colours; the clipboard
+# file when OSC 52 is off
 TUI_ENV="NO_COLOR=1 NATTER_CLIPBOARD=file XDG_STATE_HOME='$XDG_STATE_HOME'" tui_start 100 40 -c
+wait_for "**bold**"
+tm send-keys -t t "/set markdown on" Enter
 wait_for "Heading One"
+wait_gone "**bold**"
 pe=$(tm capture-pane -e -p -t t)
 case "$pe" in *"${esc}[3"[0-7]m*) fail "colours with NO_COLOR";; esac
 expect_contains "$(pane)" "│ def hello(name):"
