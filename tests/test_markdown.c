@@ -261,3 +261,26 @@ TEST(markdown_code_block_for_copying) {
     CHECK_EQ_INT(boxed, 4); /* the first box: top, two lines, bottom */
     md_doc_free(&d);
 }
+
+TEST(markdown_stream_tail_closes_open_spans) {
+    char tail[4];
+    CHECK_EQ_INT(md_stream_tail("a **bold", 8, tail), 2);
+    CHECK_STR_EQ(tail, "**");
+    CHECK_EQ_INT(md_stream_tail("a **bold** b", 12, tail), 0);
+    CHECK_EQ_INT(md_stream_tail("a `co", 5, tail), 1);
+    CHECK_STR_EQ(tail, "`");
+    CHECK_EQ_INT(md_stream_tail("`a ** b", 7, tail), 1); /* stars inside code do not count */
+    CHECK_STR_EQ(tail, "`");
+    CHECK_EQ_INT(md_stream_tail("**a `b", 6, tail), 3);
+    CHECK_STR_EQ(tail, "`**");
+    CHECK_EQ_INT(md_stream_tail("**a\n\nb", 7, tail), 0); /* an earlier paragraph's */
+    CHECK_EQ_INT(md_stream_tail("```\n**a", 8, tail), 0);  /* inside a fence */
+    CHECK_EQ_INT(md_stream_tail("```\nx\n```\n**a", 14, tail), 2);
+    CHECK_EQ_INT(md_stream_tail("a \\**b", 7, tail), 0);  /* escaped */
+    CHECK_EQ_INT(md_stream_tail("a **", 4, tail), 0);       /* nothing to make bold yet */
+    CHECK_EQ_INT(md_stream_tail("", 0, tail), 0);
+    /* with the tail, the growing text keeps its lines: bold as it arrives, then closed */
+    CHECK(utf8_locale());
+    CHECK_MD("a **bol**", 24, "a { b:bol}");
+    CHECK_MD("a **bold**", 24, "a { b:bold}");
+}

@@ -890,6 +890,46 @@ int md_render(const char *src, size_t len, int width, struct md_doc *d) {
     return 0;
 }
 
+size_t md_stream_tail(const char *src, size_t len, char *tail) {
+    size_t start = 0, o = 0;
+    int fence = 0;
+    for (size_t i = 0; i < len; i = i + 1) { /* lines: fences toggle, blank lines end blocks */
+        size_t e = i;
+        while (e < len && src[e] != '\n')
+            e++;
+        size_t k = i;
+        while (k < e && k - i < 4 && src[k] == ' ')
+            k++;
+        if (e - k >= 3 && (!strncmp(src + k, "```", 3) || !strncmp(src + k, "~~~", 3)))
+            fence = !fence, start = e;
+        else if (!fence && k == e)
+            start = e;
+        i = e;
+    }
+    tail[0] = '\0';
+    if (fence)
+        return 0;
+    int ticks = 0, stars = 0;
+    for (size_t i = start; i < len; i++) {
+        if (src[i] == '\\' && i + 1 < len) {
+            i++;
+            continue;
+        }
+        if (src[i] == '`') {
+            ticks = !ticks;
+        } else if (!ticks && src[i] == '*' && i + 1 < len && src[i + 1] == '*') {
+            stars = !stars;
+            i++;
+        }
+    }
+    if (ticks)
+        tail[o++] = '`';
+    if (stars && len && src[len - 1] != ' ' && src[len - 1] != '*')
+        tail[o++] = '*', tail[o++] = '*';
+    tail[o] = '\0';
+    return o;
+}
+
 /* md_code_block's walk: counts code blocks, collects the n-th one's text. */
 struct md_pick {
     int want, seen, in, err;

@@ -62,6 +62,12 @@ struct md_doc {
 int md_render(const char *src, size_t len, int width, struct md_doc *doc);
 void md_doc_free(struct md_doc *doc);
 
+/* For a reply still streaming: the markers that close what its last paragraph opened and
+ * has not closed yet (an inline code span's backtick, then "**"), written into tail (>= 4
+ * bytes, NUL-terminated), so that bold text shows bold while it arrives instead of showing
+ * its stars until they close. Nothing inside an open fence. Returns the tail's length. */
+size_t md_stream_tail(const char *src, size_t len, char *tail);
+
 /* The text of code block n (0-based, fenced or indented, in the order md_render numbers
  * them) of src as written, without its fences or final newline: malloc'd, *out_len its length;
  * NULL when there is no such block or out of memory. */

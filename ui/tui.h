@@ -49,6 +49,7 @@ struct tui_wrap {
     struct md_doc md;
     long md_src;
     int md_width;
+    int md_streaming; /* rendered while streaming (its open spans closed: md_stream_tail) */
 };
 
 /* One row of a picker or list. */

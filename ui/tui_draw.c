@@ -177,14 +177,25 @@ static const struct md_doc *md_get(struct tui *t, int i, int w) {
     if (!t->set.markdown || m->role != APP_ROLE_ASSISTANT || wrap_room(t, i) != 0)
         return NULL;
     struct tui_wrap *c = &t->wrap[i];
-    if (c->md_width == w && c->md_src == (long)m->len)
+    int streaming = i == t->gen_msg;
+    if (c->md_width == w && c->md_src == (long)m->len && c->md_streaming == streaming)
         return &c->md;
     size_t len = layout_utf8_complete_len(m->text, m->len); /* a reply still streaming */
+    char tail[4];
+    size_t tl = streaming ? md_stream_tail(m->text, len, tail) : 0;
+    char *src = tl ? malloc(len + tl) : NULL; /* its open "**" closed, so it shows bold now */
+    if (src) {
+        memcpy(src, m->text, len);
+        memcpy(src + len, tail, tl);
+    }
     c->md_width = 0;
-    if (md_render(m->text, len, w, &c->md) != 0)
+    int rc = md_render(src ? src : m->text, src ? len + tl : len, w, &c->md);
+    free(src);
+    if (rc != 0)
         return NULL;
     c->md_width = w;
     c->md_src = (long)m->len;
+    c->md_streaming = streaming;
     return &c->md;
 }
 

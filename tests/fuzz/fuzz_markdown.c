@@ -1,7 +1,8 @@
 /* tests/fuzz/fuzz_markdown.c — libFuzzer target for the transcript's Markdown renderer: any
  * bytes (byte 0 picks the width, 1..80) render without a crash, every line fits the width,
  * no control byte reaches the rendered text or a link target, and every code block md_render
- * counted can be taken out for copying. Single-threaded. */
+ * counted can be taken out for copying; the same with md_stream_tail's closing markers added,
+ * as a streaming reply is rendered. Single-threaded. */
 #include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,5 +49,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(c);
     }
     md_doc_free(&d);
+    /* as the chat renders a reply that is still streaming: its open spans closed */
+    char tail[4];
+    size_t tl = md_stream_tail(src, len, tail);
+    if (tl > 3)
+        abort();
+    char *grown = malloc(len + tl + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown, src, len);
+    memcpy(grown + len, tail, tl);
+    if (md_render(grown, len + tl, width, &d) == 0)
+        for (int i = 0; i < d.n_lines; i++)
+            if (d.lines[i].width > width)
+                abort();
+    md_doc_free(&d);
+    free(grown);
     return 0;
 }
