@@ -188,6 +188,7 @@ void app_settings_default(struct app_settings *s, const struct eng_sample_params
     s->think = 1;
     s->draft_max = 8;
     s->draft_p_min = 0.5f;
+    s->markdown = 1;
 }
 
 enum setting_kind { SET_FLOAT, SET_INT, SET_U64, SET_BOOL, SET_KV };
@@ -216,6 +217,7 @@ static const struct setting settings_table[] = {
     {"draft-max", SET_INT, SOFF(draft_max), 1, ENG_DRAFT_MAX},
     {"draft-p-min", SET_FLOAT, SOFF(draft_p_min), 0, 1},
     {"kv", SET_KV, SOFF(kv_type), 0, 0},
+    {"markdown", SET_BOOL, SOFF(markdown), 0, 1},
 };
 
 /* on/off, 1/0, true/false, yes/no: 1 or 0, -1 for anything else. */
@@ -328,8 +330,20 @@ static const struct {
     {"set", APP_CMD_SET},       {"regen", APP_CMD_REGEN},   {"rename", APP_CMD_RENAME},
     {"delete", APP_CMD_DELETE}, {"export", APP_CMD_EXPORT}, {"search", APP_CMD_SEARCH},
     {"help", APP_CMD_HELP},     {"quit", APP_CMD_QUIT},     {"template", APP_CMD_TEMPLATE},
-    {"think", APP_CMD_THINK},
+    {"think", APP_CMD_THINK},   {"copy", APP_CMD_COPY},     {"exit", APP_CMD_QUIT},
+    {"q", APP_CMD_QUIT},
 };
+
+int app_cmd_complete(const char *word, size_t len, const char **names, int cap) {
+    int n = 0;
+    for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
+        if (!strncmp(cmd_table[i].name, word, len) && strlen(cmd_table[i].name) > 1) {
+            if (n < cap)
+                names[n] = cmd_table[i].name;
+            n++;
+        }
+    return n;
+}
 
 static int is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';

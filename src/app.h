@@ -86,14 +86,16 @@ struct app_settings {
     int draft_max; /* a draft model's tokens a step */
     float draft_p_min; /* it stops drafting below this probability */
     int kv_type;   /* the KV cache's type: enum eng_kv_type */
+    int markdown;  /* 1: the chat renders replies' Markdown; 0: shows them as plain text */
 };
 /* Defaults: the engine's sampling defaults (sample, may be NULL: zeroes), 512 tokens a reply,
- * the model's context, all physical cores, thinking on. */
+ * the model's context, all physical cores, thinking on, Markdown rendered. */
 void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample);
 /* Sets one named setting from text ("temp" "0.7"). Names: temp, top-k, top-p, min-p,
  * repeat-penalty, repeat-last-n, frequency-penalty, presence-penalty, seed, n-predict, ctx,
- * threads, think (on/off, 1/0, true/false, yes/no), lookup, draft-max, draft-p-min, kv
- * (f16, f32, q8_0, q4_0). 0 on success; -1 with a one-line message in err (unknown name, not a number, out of range). */
+ * threads, think, markdown (on/off, 1/0, true/false, yes/no), lookup, draft-max, draft-p-min,
+ * kv (f16, f32, q8_0, q4_0). 0 on success; -1 with a one-line message in err (unknown name, not
+ * a number, out of range). */
 int app_settings_set(struct app_settings *s, const char *name, const char *value, char *err,
                      size_t err_len);
 /* Writes "name value" of setting i (0..) into buf; returns 0, or -1 past the last one. */
@@ -101,17 +103,22 @@ int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t
 
 /* Slash commands: "/new", "/model [NAME]", "/system [NAME|TEXT]", "/template [NAME]",
  * "/set NAME VALUE", "/regen", "/think [on|off]",
- * "/rename TITLE", "/delete", "/export [FILE]", "/search [QUERY]", "/help", "/quit". */
+ * "/rename TITLE", "/delete", "/export [FILE]", "/search [QUERY]", "/copy [N]", "/help",
+ * "/quit". */
 enum app_cmd_id { APP_CMD_NONE = 0, APP_CMD_NEW, APP_CMD_MODEL, APP_CMD_SYSTEM, APP_CMD_SET,
                   APP_CMD_REGEN, APP_CMD_RENAME, APP_CMD_DELETE, APP_CMD_EXPORT,
                   APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE,
-                  APP_CMD_THINK, APP_CMD_UNKNOWN };
+                  APP_CMD_THINK, APP_CMD_COPY, APP_CMD_UNKNOWN };
 struct app_cmd {
     int id;            /* enum app_cmd_id; APP_CMD_NONE: the line is a message, not a command */
     const char *arg;   /* points into the line: the text after the command word, trimmed */
     size_t arg_len;
 };
-/* Parses a line. "//text" is the message "/text" (arg is then the text without one slash). */
+/* Parses a line. "//text" is the message "/text" (arg is then the text without one slash).
+ * "/exit" and "/q" are "/quit". */
 void app_cmd_parse(const char *line, struct app_cmd *out);
+/* The command names (without '/') starting with word[0..len), in the table's order, into
+ * names (at most cap); returns how many there are. One-letter aliases are left out. */
+int app_cmd_complete(const char *word, size_t len, const char **names, int cap);
 
 #endif

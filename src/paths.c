@@ -40,6 +40,10 @@ char *paths_cache_dir(char *buf, size_t len) {
     return xdg_dir("XDG_CACHE_HOME", ".cache", buf, len);
 }
 
+char *paths_state_dir(char *buf, size_t len) {
+    return xdg_dir("XDG_STATE_HOME", ".local/state", buf, len);
+}
+
 char *paths_db(const char *override, char *buf, size_t len) {
     const char *env = getenv("NATTER_DB");
     const char *p = override && *override ? override : env && *env ? env : NULL;

@@ -11,6 +11,8 @@ char *paths_data_dir(char *buf, size_t len);
 char *paths_config_dir(char *buf, size_t len);
 /* $XDG_CACHE_HOME/natter (default ~/.cache/natter): the context snapshots (src/kvcache.h). */
 char *paths_cache_dir(char *buf, size_t len);
+/* $XDG_STATE_HOME/natter (default ~/.local/state/natter): the chat's clipboard file. */
+char *paths_state_dir(char *buf, size_t len);
 /* The database: --db value if given, else $NATTER_DB, else DATA_DIR/natter.db. */
 char *paths_db(const char *override, char *buf, size_t len);
 /* The installed prompts/ (templates/ and system/ beneath it): $NATTER_PROMPTS, else ./prompts

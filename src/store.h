@@ -215,6 +215,7 @@ int store_setting_get(store *s, const char *key, char *buf, size_t len);
 int store_setting_set(store *s, const char *key, const char *value);
 #define STORE_SETTING_LAST_MODEL "last_model"
 #define STORE_SETTING_THINK "think"   /* "on" / "off": the chat's /think */
+#define STORE_SETTING_MARKDOWN "markdown" /* "on" / "off": the chat's /set markdown */
 
 /* ---- JSON export / import (natter's format; see README.md "Conversations") ---- */
 

@@ -63,7 +63,7 @@ TEST(app_settings_set_and_describe) {
     int n = 0;
     while (app_settings_describe(&s, n, buf, sizeof buf) == 0)
         n++;
-    CHECK_EQ_INT(n, 17);
+    CHECK_EQ_INT(n, 18);
     /* think: on by default, on/off and their synonyms */
     CHECK_EQ_INT(s.think, 1);
     CHECK_EQ_INT(app_settings_describe(&s, 12, buf, sizeof buf), 0);
@@ -79,6 +79,11 @@ TEST(app_settings_set_and_describe) {
     CHECK_EQ_INT(app_settings_set(&s, "think", "maybe", err, sizeof err), -1);
     CHECK_STR_EQ(err, "think: 'maybe' is not on or off");
     CHECK_EQ_INT(s.think, 0);
+    /* markdown: rendered by default, off shows replies as plain text */
+    CHECK_EQ_INT(s.markdown, 1);
+    CHECK_EQ_INT(app_settings_set(&s, "markdown", "off", err, sizeof err), 0);
+    CHECK_EQ_INT(app_settings_describe(&s, 17, buf, sizeof buf), 0);
+    CHECK_STR_EQ(buf, "markdown off");
 }
 
 TEST(app_msg_reasoning) {
@@ -117,13 +122,31 @@ TEST(app_cmd_parse_commands_and_messages) {
     CHECK_EQ_INT(c.id, APP_CMD_NONE);
     CHECK(!strcmp(c.arg, "/etc/passwd is a file"));
     const char *names[] = {"/model", "/system", "/regen", "/delete", "/export", "/search",
-                           "/help", "/quit", "/template", "/think"};
+                           "/help", "/quit", "/template", "/think", "/copy 2"};
     int ids[] = {APP_CMD_MODEL, APP_CMD_SYSTEM, APP_CMD_REGEN, APP_CMD_DELETE, APP_CMD_EXPORT,
-                 APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE, APP_CMD_THINK};
+                 APP_CMD_SEARCH, APP_CMD_HELP, APP_CMD_QUIT, APP_CMD_TEMPLATE, APP_CMD_THINK,
+                 APP_CMD_COPY};
     for (int i = 0; i < (int)(sizeof ids / sizeof ids[0]); i++) {
         app_cmd_parse(names[i], &c);
         CHECK_EQ_INT(c.id, ids[i]);
     }
+    app_cmd_parse("/exit", &c);
+    CHECK_EQ_INT(c.id, APP_CMD_QUIT);
+    app_cmd_parse("/q", &c);
+    CHECK_EQ_INT(c.id, APP_CMD_QUIT);
+}
+
+TEST(app_cmd_complete_names) {
+    const char *names[8];
+    CHECK_EQ_INT(app_cmd_complete("re", 2, names, 8), 2);
+    CHECK_STR_EQ(names[0], "regen");
+    CHECK_STR_EQ(names[1], "rename");
+    CHECK_EQ_INT(app_cmd_complete("he", 2, names, 8), 1);
+    CHECK_STR_EQ(names[0], "help");
+    CHECK_EQ_INT(app_cmd_complete("zz", 2, names, 8), 0);
+    CHECK_EQ_INT(app_cmd_complete("q", 1, names, 8), 1); /* "quit", not the alias "q" */
+    CHECK_STR_EQ(names[0], "quit");
+    CHECK_EQ_INT(app_cmd_complete("", 0, names, 1), 15); /* all but "q", only one written */
 }
 
 /* app_conv_fit's count for the tests: each kept message costs its text's length. */

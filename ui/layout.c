@@ -68,6 +68,8 @@ size_t layout_utf8_complete_len(const char *s, size_t len) {
 int layout_cp_width(uint32_t cp) {
     if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
         return -1;
+    if (cp < 0x7F) /* printable ASCII: one column in every UTF-8 locale */
+        return 1;
     int w = wcwidth((wchar_t)cp);
     return w < 0 ? -1 : w > 2 ? 2 : w;
 }
@@ -76,6 +78,12 @@ int layout_str_width(const char *s, size_t len) {
     int w = 0;
     size_t i = 0;
     while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7F) { /* ASCII: no decoding */
+            w++;
+            i++;
+            continue;
+        }
         uint32_t cp;
         i += (size_t)layout_utf8_decode(s + i, len - i, &cp);
         int cw = layout_cp_width(cp);

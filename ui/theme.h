@@ -21,6 +21,23 @@ enum theme_role {
     THEME_PROGRESS,    /* progress bars */
     THEME_PROMPT,      /* the input prompt mark */
     THEME_REASONING,   /* a reply's reasoning (<think>...) and its folded line: dimmed */
+    THEME_MD_HEADING,  /* rendered Markdown (markdown.h's roles, in their order) */
+    THEME_MD_CODE,
+    THEME_MD_LINK,
+    THEME_MD_URL,
+    THEME_MD_QUOTE,
+    THEME_MD_MARK,
+    THEME_MD_BOX,
+    THEME_MD_LANG,
+    THEME_HL_KEYWORD,  /* code blocks' highlight classes (highlight.h's, in their order) */
+    THEME_HL_TYPE,
+    THEME_HL_STRING,
+    THEME_HL_COMMENT,
+    THEME_HL_NUMBER,
+    THEME_HL_META,
+    THEME_HL_ADD,
+    THEME_HL_DEL,
+    THEME_SELECTED,    /* the message selected for copying */
     THEME_COUNT
 };
 

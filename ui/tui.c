@@ -17,7 +17,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "clipboard.h"
 #include "cli.h"
+#include "hyperlink.h"
 #include "opts.h"
 #include "paths.h"
 #include "store.h"
@@ -194,6 +196,8 @@ static void setting_changed(struct tui *t, const char *name) {
             tui_chat_notice(t, "%s", buf);
     if (!strcmp(name, "think"))
         tui_chat_think_changed(t);
+    if (!strcmp(name, "markdown") && t->db) /* kept for the next start */
+        store_setting_set(t->db, STORE_SETTING_MARKDOWN, t->set.markdown ? "on" : "off");
     if ((!strcmp(name, "ctx") || !strcmp(name, "threads") || !strcmp(name, "kv")) && t->model &&
         !t->load) {
         char path[sizeof t->model_path];
@@ -255,6 +259,8 @@ static int overlay_key(struct tui *t, int ch) {
     case OV_HELP:
         if (ch == 27 || ch == KEY_F(1) || ch == 'q' || ch == '?' || enter)
             t->overlay = OV_NONE;
+        else /* Up/Down scroll; the drawing clamps the top row */
+            list_nav(ch, &t->ov_top, 1000, page);
         return TUI_REDRAW;
     case OV_CONFIRM_DELETE:
         if (ch == 'y' || ch == 'Y')
@@ -354,6 +360,84 @@ static void scroll_by(struct tui *t, int delta) {
         layout_scroll_by(&t->scroll, delta, tui_transcript_rows(t, t->trans_w), t->view_rows);
 }
 
+/* ---- copying ---- */
+
+/* Copies message i, or its code block `block` (1-based; 0: the whole message). */
+static void copy_msg(struct tui *t, int i, int block) {
+    if (i < 0 || i >= t->conv.n_msgs) {
+        tui_chat_notice(t, "nothing to copy yet");
+        return;
+    }
+    const struct app_msg *m = &t->conv.msgs[i];
+    char msg[256];
+    if (block > 0) {
+        size_t n;
+        char *code = md_code_block(m->text, m->len, block - 1, &n);
+        if (!code) {
+            tui_chat_notice(t, "this message has no code block %d", block);
+            return;
+        }
+        clip_copy(code, n, STDOUT_FILENO, msg, sizeof msg);
+        free(code);
+    } else {
+        clip_copy(m->text, m->len, STDOUT_FILENO, msg, sizeof msg);
+    }
+    tui_chat_notice(t, "%s", msg);
+}
+
+/* Shows the selected message: the view scrolls to its first row. */
+static void select_show(struct tui *t) {
+    if (t->sel_msg < 0 || t->trans_w <= 2)
+        return;
+    int total = tui_transcript_rows(t, t->trans_w);
+    t->scroll.top = tui_msg_top(t, t->sel_msg, t->trans_w);
+    t->scroll.follow = 0;
+    layout_scroll_fix(&t->scroll, total, t->view_rows);
+}
+
+/* F8: selects the last reply (else the last message). */
+static int key_select(struct tui *t) {
+    if (t->sel_msg >= 0 && t->sel_copy) {
+        t->sel_msg = -1;
+        t->sel_copy = 0;
+        return TUI_REDRAW;
+    }
+    int i = t->sel_msg >= 0 ? t->sel_msg : app_conv_last(&t->conv, APP_ROLE_ASSISTANT);
+    t->sel_msg = i >= 0 ? i : t->conv.n_msgs - 1;
+    t->sel_copy = t->sel_msg >= 0;
+    if (t->sel_msg < 0)
+        tui_chat_notice(t, "no message to select yet");
+    select_show(t);
+    return TUI_REDRAW;
+}
+
+/* Keys while a message is selected; returns -1 for a key that ends the selection and goes on
+ * as usual. */
+static int select_key(struct tui *t, int ch) {
+    int step = ch == KEY_UP || ch == 'k' ? -1 : ch == KEY_DOWN || ch == 'j' ? 1 : 0;
+    if (step) {
+        int i = t->sel_msg + step;
+        while (i >= 0 && i < t->conv.n_msgs && t->conv.msgs[i].role == APP_ROLE_NOTICE)
+            i += step;
+        if (i >= 0 && i < t->conv.n_msgs)
+            t->sel_msg = i;
+        select_show(t);
+        return TUI_REDRAW;
+    }
+    if (ch == 'y' || ch == '\r' || ch == KEY_ENTER || (ch >= '1' && ch <= '9')) {
+        int i = t->sel_msg;
+        t->sel_msg = -1;
+        t->sel_copy = 0;
+        copy_msg(t, i, ch >= '1' && ch <= '9' ? ch - '0' : 0);
+        return TUI_REDRAW;
+    }
+    if (ch == KEY_PPAGE || ch == KEY_NPAGE || ch == KEY_RESIZE || ch == KEY_MOUSE)
+        return -1; /* scrolling keeps the selection */
+    t->sel_msg = -1;
+    t->sel_copy = 0;
+    return ch == 'q' || ch == KEY_F(8) ? TUI_REDRAW : -1;
+}
+
 static int run_command(struct tui *t, const struct app_cmd *c) {
     char arg[1024];
     snprintf(arg, sizeof arg, "%.*s", (int)c->arg_len, c->arg);
@@ -417,7 +501,18 @@ static int run_command(struct tui *t, const struct app_cmd *c) {
         field_set(t, arg);
         tui_chat_search(t, arg);
         break;
-    case APP_CMD_HELP: t->overlay = OV_HELP; break;
+    case APP_CMD_COPY: {
+        char *end;
+        long n = arg[0] ? strtol(arg, &end, 10) : 0;
+        int i = t->sel_msg >= 0 ? t->sel_msg : app_conv_last(&t->conv, APP_ROLE_ASSISTANT);
+        t->sel_msg = -1;
+        if (arg[0] && (*end || n < 1 || n > 1000))
+            tui_chat_notice(t, "usage: /copy [N] (N: the reply's code block, 1 the first)");
+        else
+            copy_msg(t, i, (int)n);
+        break;
+    }
+    case APP_CMD_HELP: t->overlay = OV_HELP, t->ov_top = 0; break;
     case APP_CMD_QUIT: return TUI_QUIT;
     default: tui_chat_notice(t, "unknown command /%s (try /help)", arg); break;
     }
@@ -435,7 +530,8 @@ static int on_line(struct tui *t, char *line) {
     } else if (c.arg_len > 0 && strspn(c.arg, " \t\n\r") < c.arg_len) {
         char *msg = strndup(c.arg, c.arg_len);
         if (msg) {
-            tui_chat_send(t, msg);
+            if (tui_chat_send(t, msg) != 0 && !t->model) /* not sent: kept in the input */
+                tui_input_set(line);
             free(msg);
         }
     }
@@ -509,6 +605,7 @@ static int select_move(struct tui *t, int delta) {
     if (i < 0)
         return TUI_OK; /* stays on the first */
     t->sel_msg = i < t->conv.n_msgs ? i : -1;
+    t->sel_copy = 0;
     t->sel_scroll = 1;
     if (t->sel_msg >= 0)
         tui_chat_notice(t, "Enter edits · Delete deletes (and what follows) · Alt-Left/Right "
@@ -528,8 +625,74 @@ static int delete_ask(struct tui *t) {
     return TUI_REDRAW;
 }
 
+/* Tab in the input: completes a slash command's name (the candidates in a notice when there
+ * are several). */
+static int input_complete(struct tui *t, const char *text) {
+    size_t len = strlen(text);
+    if (text[0] != '/' || text[1] == '/' || strpbrk(text, " \t\n")) {
+        tui_chat_notice(t, "Tab completes /commands; Ctrl-O opens the conversation list");
+        return TUI_REDRAW;
+    }
+    const char *names[32];
+    int n = app_cmd_complete(text + 1, len - 1, names, 32);
+    if (n == 0) {
+        tui_chat_notice(t, "no command starts with %.60s", text);
+        return TUI_REDRAW;
+    }
+    size_t common = strlen(names[0]); /* the candidates' common prefix */
+    for (int i = 1; i < n && i < 32; i++)
+        while (common && strncmp(names[0], names[i], common))
+            common--;
+    char buf[128];
+    snprintf(buf, sizeof buf, "/%.*s%s", (int)common, names[0], n == 1 ? " " : "");
+    if (strlen(buf) > len)
+        tui_input_set(buf);
+    if (n > 1) {
+        char list[256];
+        size_t o = 0;
+        for (int i = 0; i < n && i < 32 && o < sizeof list; i++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s/%s", i ? " " : "", names[i]);
+        tui_chat_notice(t, "%s", list);
+    }
+    return TUI_REDRAW;
+}
+
+/* Up or Down inside a draft of several lines: the cursor moves a line (to the same column, or
+ * the line's end). Returns 0 when it is on the first (Up) or last (Down) line already. */
+static int input_line_move(const char *text, int point, int up) {
+    int start = point;
+    while (start > 0 && text[start - 1] != '\n')
+        start--;
+    int col = point - start, target;
+    if (up) {
+        if (start == 0)
+            return 0;
+        int prev = start - 1;
+        while (prev > 0 && text[prev - 1] != '\n')
+            prev--;
+        target = prev + col < start - 1 ? prev + col : start - 1;
+    } else {
+        const char *nl = strchr(text + point, '\n');
+        if (!nl)
+            return 0;
+        int next = (int)(nl - text) + 1;
+        const char *end = strchr(text + next, '\n');
+        int next_end = end ? (int)(end - text) : (int)strlen(text);
+        target = next + col < next_end ? next + col : next_end;
+    }
+    while (target > 0 && ((unsigned char)text[target] & 0xC0) == 0x80)
+        target--; /* not inside a UTF-8 sequence */
+    tui_input_set_point(target);
+    return 1;
+}
+
+static char *draft_cleared; /* the draft Ctrl-C cleared (Ctrl-C on the empty input restores it) */
+
 static int input_key(struct tui *t, int ch) {
     const char *text = tui_input_text();
+    if ((ch == KEY_UP || ch == KEY_DOWN) && strchr(text, '\n') &&
+        input_line_move(text, tui_input_point(), ch == KEY_UP))
+        return TUI_REDRAW;
     switch (ch) {
     case '\r':
     case KEY_ENTER:
@@ -545,7 +708,7 @@ static int input_key(struct tui *t, int ch) {
         return TUI_REDRAW;
     case '?':
         if (!text[0]) {
-            t->overlay = OV_HELP;
+            t->overlay = OV_HELP, t->ov_top = 0;
             return TUI_REDRAW;
         }
         break;
@@ -562,13 +725,27 @@ static int input_key(struct tui *t, int ch) {
             return delete_ask(t);
         tui_input_move(ch);
         return TUI_REDRAW;
-    case CTRL('c'): /* stop the reply, else clear the input */
-        if (t->gen)
+    case CTRL('c'): /* stop the reply, else clear the input (undone by Ctrl-C again) */
+        if (t->gen) {
             tui_chat_stop(t);
-        else
+        } else if (text[0]) {
+            free(draft_cleared);
+            draft_cleared = strdup(text);
             tui_input_set("");
+            tui_chat_notice(t, "input cleared (Ctrl-C again brings it back)");
+        } else if (draft_cleared) {
+            tui_input_set(draft_cleared);
+            free(draft_cleared);
+            draft_cleared = NULL;
+        }
         t->edit_msg = -1;
         return TUI_REDRAW;
+    case CTRL('d'): /* on an empty input: quit, as a shell does */
+        if (!text[0])
+            return TUI_QUIT;
+        tui_input_move(KEY_DC);
+        return TUI_REDRAW;
+
     case KEY_DOWN: case KEY_LEFT: case KEY_RIGHT: case KEY_HOME: case KEY_END:
     case KEY_BACKSPACE:
         tui_input_move(ch);
@@ -589,6 +766,10 @@ static int escape_key(struct tui *t) {
         next = ERR;
     }
     if (next == ERR) {
+        if (t->sel_msg >= 0) {
+            t->sel_msg = -1;
+            return TUI_REDRAW;
+        }
         if (t->overlay != OV_NONE)
             return overlay_key(t, 27);
         if (t->focus == FOCUS_LIST)
@@ -622,7 +803,7 @@ static int paste_active;
 
 /* ---- the keys that work everywhere but in overlays (see help_lines in tui_draw.c) ---- */
 
-static int key_help(struct tui *t) { t->overlay = OV_HELP; return TUI_REDRAW; }
+static int key_help(struct tui *t) { t->overlay = OV_HELP, t->ov_top = 0; return TUI_REDRAW; }
 static int key_models(struct tui *t) { overlay_open(t, OV_MODELS); return TUI_REDRAW; }
 static int key_systems(struct tui *t) { overlay_open(t, OV_SYSTEM); return TUI_REDRAW; }
 static int key_settings(struct tui *t) { overlay_open(t, OV_SETTINGS); return TUI_REDRAW; }
@@ -655,6 +836,8 @@ static int key_list(struct tui *t) {
 }
 
 static int key_tab(struct tui *t) {
+    if (t->focus == FOCUS_INPUT && tui_input_text()[0])
+        return input_complete(t, tui_input_text());
     if (t->focus == FOCUS_LIST)
         t->focus = FOCUS_INPUT;
     else
@@ -680,7 +863,7 @@ static const struct {
     {KEY_F(4), key_settings},  {KEY_F(5), key_list_toggle}, {CTRL('n'), key_new},
     {CTRL('o'), key_list},     {CTRL('f'), key_search},    {CTRL('r'), key_regen},
     {KEY_PPAGE, key_page_up},  {KEY_NPAGE, key_page_down}, {'\t', key_tab},
-    {KEY_F(6), key_think_fold}, {KEY_F(7), key_think_end},
+    {KEY_F(6), key_think_fold}, {KEY_F(7), key_think_end}, {KEY_F(8), key_select},
     {KEY_SR, key_sel_up},      {KEY_SF, key_sel_down},
     {KEY_SLEFT, key_sib_prev}, {KEY_SRIGHT, key_sib_next},
 };
@@ -726,6 +909,11 @@ static int handle_key(struct tui *t, int ch) {
     }
     if (t->overlay != OV_NONE)
         return overlay_key(t, ch);
+    if (t->sel_msg >= 0 && t->sel_copy) {
+        int r = select_key(t, ch);
+        if (r >= 0)
+            return r;
+    }
     for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
         if (key_table[i].key == ch)
             return key_table[i].fn(t);
@@ -887,6 +1075,7 @@ int ui_main(int argc, char **argv) {
     t.edit_msg = -1;
     t.sel_msg = -1;
     t.gen_msg = -1;
+    t.sel_msg = -1;
     t.scroll.follow = 1;
     t.show_list = 1;
     if ((rc = parse_args(&t, argc, argv, &model, &cont, &conv, &system)) != 0)
@@ -898,6 +1087,7 @@ int ui_main(int argc, char **argv) {
     locale_utf8();
     const char *nc = getenv("NO_COLOR");
     t.no_color = nc && nc[0];
+    t.hyperlinks = hyper_enabled();
     if (pipe_nonblock(t.sig_pipe) != 0 || pipe_nonblock(t.load_pipe) != 0 ||
         pipe(t.ev_pipe) != 0) {
         cli_error("pipe: %s", strerror(errno));
@@ -908,6 +1098,9 @@ int ui_main(int argc, char **argv) {
     signals_install(t.sig_pipe[1]);
 
     tui_chat_init(&t);
+    char md[8], md_err[128];
+    if (t.db && store_setting_get(t.db, STORE_SETTING_MARKDOWN, md, sizeof md) == 0)
+        app_settings_set(&t.set, "markdown", md, md_err, sizeof md_err); /* the last /set */
     if (system)
         tui_chat_set_system(&t, system);
     if (cont || conv) {
@@ -952,6 +1145,7 @@ int ui_main(int argc, char **argv) {
     free(t.convs);
     free(t.models);
     free(t.system_prompt);
+    free(draft_cleared);
     app_conv_clear(&t.conv);
     return t.quit_signal ? 128 + t.quit_signal : 0;
 }

@@ -6,7 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "highlight.h"
+#include "paths.h"
+#include "hyperlink.h"
 #include "theme.h"
 #include "tui.h"
 
@@ -15,15 +19,16 @@ static const char *const help_lines[] = {
     "Enter          send the message",
     "Alt-Enter, C-j new line in the message (pasted text keeps its lines)",
     "Esc            stop the reply (the partial reply stays, marked stopped)",
-    "Ctrl-C         stop the reply, or clear the input",
+    "Ctrl-C         stop the reply, or clear the input (Ctrl-C again undoes)",
     "Up             on an empty input: edit your last message (a new version)",
     "Alt-Up/Down    select a message: Enter edits it, Delete (Alt-d) deletes it",
     "Alt-Left/Right its (or the last reply's) versions \xe2\x80\xb9" "2/3\xe2\x80\xba \xc2\xb7 Alt-p pins it",
-    "Up/Down        otherwise: input history (kept across sessions)",
+    "Up/Down        otherwise: a line up/down in the message, else input history",
     "PgUp/PgDn      scroll the transcript (also the mouse wheel)",
     "Ctrl-N         new chat",
-    "Ctrl-O, Tab    the conversation list: Up/Down, Enter opens,",
-    "                 r renames, d deletes, Esc/Tab returns",
+    "Tab            completes a /command; on an empty input: the list",
+    "Ctrl-O         the conversation list: Up/Down, Enter opens, r renames, d deletes, "
+    "Esc/Tab returns",
     "Ctrl-R         regenerate the last reply (a new version beside it)",
     "Ctrl-F         search all conversations",
     "F6             show/fold the replies' reasoning (folded to one line)",
@@ -33,13 +38,15 @@ static const char *const help_lines[] = {
     "F3             pick a system prompt",
     "F4             settings (temperature, top-p, top-k, ... threads)",
     "F5             show/hide the conversation list",
+    "F8             select a message: Up/Down move, y copies it, 1-9 its code block N "
+    "(OSC 52, else a file), Esc ends",
     "Ctrl-L         redraw the screen",
     "Ctrl-Z         suspend (fg brings the chat back)",
-    "Ctrl-Q         quit",
+    "Ctrl-Q, Ctrl-D quit (Ctrl-D on an empty input)",
     "",
     "/new  /model [PATH]  /system [NAME|TEXT]  /template [NAME]  /set NAME VALUE",
     "/regen  /think [on|off]  /rename TITLE  /delete  /export [FILE]  /search [QUERY]",
-    "/help  /quit",
+    "/copy [N] (the reply, or its code block N)  /help  /quit (/exit, /q)",
     "(start a message with // to send a leading /)",
 };
 
@@ -99,6 +106,7 @@ void tui_wrap_free(struct tui *t) {
         free(t->wrap[i].lines);
         free(t->wrap_think[i].san);
         free(t->wrap_think[i].lines);
+        md_doc_free(&t->wrap[i].md);
     }
     free(t->wrap);
     free(t->wrap_think);
@@ -164,12 +172,117 @@ static struct tui_wrap *wrap_get(struct tui *t, int i, int w) {
     return wrap_fill(&t->wrap[i], m->text, m->len, w);
 }
 
+/* Message i's rendered Markdown at width w (cached), or NULL when it is shown as plain text:
+ * the markdown setting is off, it is not a reply, or rendering ran out of memory. */
+static const struct md_doc *md_get(struct tui *t, int i, int w) {
+    const struct app_msg *m = &t->conv.msgs[i];
+    if (!t->set.markdown || m->role != APP_ROLE_ASSISTANT || wrap_room(t, i) != 0)
+        return NULL;
+    struct tui_wrap *c = &t->wrap[i];
+    int streaming = i == t->gen_msg;
+    if (c->md_width == w && c->md_src == (long)m->len && c->md_streaming == streaming)
+        return &c->md;
+    size_t len = layout_utf8_complete_len(m->text, m->len); /* a reply still streaming */
+    char tail[4];
+    size_t tl = streaming ? md_stream_tail(m->text, len, tail) : 0;
+    char *src = tl ? malloc(len + tl) : NULL; /* its open "**" closed, so it shows bold now */
+    if (src) {
+        memcpy(src, m->text, len);
+        memcpy(src + len, tail, tl);
+    }
+    c->md_width = 0;
+    int rc = md_render(src ? src : m->text, src ? len + tl : len, w, &c->md);
+    free(src);
+    if (rc != 0)
+        return NULL;
+    c->md_width = w;
+    c->md_src = (long)m->len;
+    c->md_streaming = streaming;
+    return &c->md;
+}
+
 /* The same for its reasoning (NULL when it has none). */
 static struct tui_wrap *think_get(struct tui *t, int i, int w) {
     const struct app_msg *m = &t->conv.msgs[i];
     if (!m->think || wrap_room(t, i) != 0)
         return NULL;
     return wrap_fill(&t->wrap_think[i], m->think, m->think_len, w);
+}
+
+/* The stats line's pieces ("48 tokens", "gen 20.1 t/s", "[stopped]"): joined by " · " (or a
+ * space before a finish reason and [stopped]) and wrapped between pieces, so none is cut off
+ * at 80 columns. */
+struct stats_piece {
+    char text[96];
+    int space;  /* joined by " " instead of " · " */
+    int theme;
+};
+enum { STATS_MAX = 8 };
+
+static int stats_pieces(const struct app_msg *m, struct stats_piece *p) {
+    int n = 0;
+    if (m->has_stats) {
+        snprintf(p[n++].text, sizeof p->text, "%d tokens", m->n_tokens);
+        if (m->n_prompt >= 0) /* new prompt tokens, and those the KV cache kept */
+            snprintf(p[n++].text, sizeof p->text, "prompt %d (+%d cached) %.1f t/s", m->n_prompt,
+                     m->n_reused, (double)m->prompt_tps);
+        else
+            snprintf(p[n++].text, sizeof p->text, "prompt %.1f t/s", (double)m->prompt_tps);
+        snprintf(p[n++].text, sizeof p->text, "gen %.1f t/s", (double)m->gen_tps);
+        if (m->ttft_ms >= 0) /* unknown for replies loaded from the store */
+            snprintf(p[n++].text, sizeof p->text, "first token %.0f ms", (double)m->ttft_ms);
+        if (m->n_drafted > 0) /* speculative decoding: drafts kept */
+            snprintf(p[n++].text, sizeof p->text, "drafts %d/%d kept", m->n_accepted,
+                     m->n_drafted);
+    }
+    for (int k = 0; k < n; k++)
+        p[k].space = 0, p[k].theme = THEME_STATS;
+    if (m->finish[0] && strcmp(m->finish, "eog") && strcmp(m->finish, "stop") &&
+        strcmp(m->finish, "stopped")) {
+        snprintf(p[n].text, sizeof p->text, "(%.80s)", m->finish);
+        p[n].space = 1, p[n++].theme = THEME_STATS;
+    }
+    if (m->stopped) {
+        snprintf(p[n].text, sizeof p->text, "[stopped]");
+        p[n].space = 1, p[n++].theme = THEME_STOPPED;
+    }
+    return n;
+}
+
+/* Places the pieces at width w: row[k] and col[k] of each; returns the rows (>= 1). */
+static int stats_layout(const struct stats_piece *p, int n, int w, int *row, int *col) {
+    int r = 0, x = 0;
+    for (int k = 0; k < n; k++) {
+        int pw = layout_str_width(p[k].text, strlen(p[k].text));
+        int sep = x ? (p[k].space ? 1 : 3) : 0;
+        if (x && x + sep + pw > w)
+            r++, x = 0, sep = 0;
+        row[k] = r;
+        col[k] = x + sep;
+        x += sep + pw;
+    }
+    return r + 1;
+}
+
+static int stats_rows(const struct app_msg *m, int w) {
+    struct stats_piece p[STATS_MAX];
+    int row[STATS_MAX], col[STATS_MAX];
+    return stats_layout(p, stats_pieces(m, p), w, row, col);
+}
+
+/* Draws row r of message m's stats at (y, x), w columns. */
+static void stats_draw(const struct app_msg *m, int r, int y, int x, int w) {
+    struct stats_piece p[STATS_MAX];
+    int row[STATS_MAX], col[STATS_MAX];
+    int n = stats_pieces(m, p);
+    stats_layout(p, n, w, row, col);
+    for (int k = 0; k < n; k++) {
+        if (row[k] != r || col[k] >= w)
+            continue;
+        if (col[k] && (k == 0 || row[k - 1] == r) && !p[k].space)
+            put_text(y, x + col[k] - 3, " \xc2\xb7 ", 4, 3, theme_attr(THEME_STATS));
+        put_text(y, x + col[k], p[k].text, strlen(p[k].text), w - col[k], theme_attr(p[k].theme));
+    }
 }
 
 /* A reply's parts, in rows: its label, the reasoning's head line ("▸ thought for 12 s") and
@@ -188,9 +301,12 @@ static void msg_shape(struct tui *t, int i, int w, struct msg_shape *sh) {
         struct tui_wrap *c = think_get(t, i, w);
         sh->think = c ? c->n_lines : 0;
     }
-    struct tui_wrap *c = wrap_get(t, i, w);
-    sh->body = sh->head && m->len == 0 ? 0 : c ? c->n_lines : 1;
-    sh->stats = m->role == APP_ROLE_ASSISTANT && (m->has_stats || m->stopped || m->finish[0]);
+    const struct md_doc *md = md_get(t, i, w);
+    struct tui_wrap *c = md ? NULL : wrap_get(t, i, w);
+    int n = md ? (md->n_lines ? md->n_lines : 1) : c ? c->n_lines : 1;
+    sh->body = sh->head && m->len == 0 ? 0 : n;
+    sh->stats = m->role == APP_ROLE_ASSISTANT && (m->has_stats || m->stopped || m->finish[0])
+                    ? stats_rows(m, w) : 0;
 }
 
 /* Rows of message i: label, reasoning, body, stats, blank. */
@@ -226,27 +342,11 @@ int tui_transcript_rows(struct tui *t, int width) {
     return total;
 }
 
-static void stats_text(const struct app_msg *m, char *buf, size_t len) {
-    size_t o = 0;
-    if (m->has_stats) {
-        o += (size_t)snprintf(buf + o, len - o, "%d tokens \xc2\xb7 prompt ", m->n_tokens);
-        if (m->n_prompt >= 0 && o < len) /* new prompt tokens, and those the KV cache kept */
-            o += (size_t)snprintf(buf + o, len - o, "%d (+%d cached) ", m->n_prompt,
-                                  m->n_reused);
-        if (o < len)
-            o += (size_t)snprintf(buf + o, len - o, "%.1f t/s \xc2\xb7 gen %.1f t/s",
-                                  (double)m->prompt_tps, (double)m->gen_tps);
-        if (m->ttft_ms >= 0 && o < len) /* unknown for replies loaded from the store */
-            o += (size_t)snprintf(buf + o, len - o, " \xc2\xb7 first token %.0f ms",
-                                  (double)m->ttft_ms);
-        if (m->n_drafted > 0 && o < len) /* speculative decoding: drafts kept */
-            o += (size_t)snprintf(buf + o, len - o, " \xc2\xb7 drafts %d/%d kept",
-                                  m->n_accepted, m->n_drafted);
-    }
-    if (o < len && m->finish[0] && strcmp(m->finish, "eog") && strcmp(m->finish, "stop") &&
-        strcmp(m->finish, "stopped"))
-        o += (size_t)snprintf(buf + o, len - o, "%s(%s)", o ? " " : "", m->finish);
-    (void)o;
+int tui_msg_top(struct tui *t, int i, int width) {
+    int top = 0;
+    for (int k = 0; k < i && k < t->conv.n_msgs; k++)
+        top += msg_rows(t, k, width - 2);
+    return top;
 }
 
 static const char *role_label(const struct app_msg *m) {
@@ -275,7 +375,7 @@ static void draw_cursor(int y, int x, int w, int lw) {
 
 /* A message's label row: who, its version among its siblings (‹2/3›), pinned, left out of
  * the next turn (the context ledger); reversed when selected. */
-static void draw_label(struct tui *t, int i, int y, int x, int w) {
+static int draw_label(struct tui *t, int i, int y, int x, int w) {
     const struct app_msg *m = &t->conv.msgs[i];
     int sel = i == t->sel_msg, attr = theme_attr(role_theme(m->role)) | A_BOLD;
     int used = put_untrusted(y, x, role_label(m), w, attr | (sel ? A_REVERSE : 0));
@@ -291,8 +391,95 @@ static void draw_label(struct tui *t, int i, int y, int x, int w) {
         used += put_text(y, x + used, buf, o, w - used, theme_attr(THEME_STATS));
     if (m->left_out) {
         const char *lo = " \xc2\xb7 left out of the next turn";
-        put_text(y, x + used, lo, strlen(lo), w - used, theme_attr(THEME_STOPPED));
+        used += put_text(y, x + used, lo, strlen(lo), w - used, theme_attr(THEME_STOPPED));
     }
+    return used;
+}
+
+/* The theme of each markdown.h role. */
+static const unsigned char md_theme[MD_R_COUNT] = {
+    [MD_R_TEXT] = THEME_ASSISTANT, [MD_R_HEADING] = THEME_MD_HEADING, [MD_R_CODE] = THEME_MD_CODE,
+    [MD_R_LINK] = THEME_MD_LINK, [MD_R_URL] = THEME_MD_URL, [MD_R_QUOTE] = THEME_MD_QUOTE,
+    [MD_R_MARK] = THEME_MD_MARK, [MD_R_BOX] = THEME_MD_BOX, [MD_R_LANG] = THEME_MD_LANG,
+    [MD_R_HL + HL_NONE] = THEME_ASSISTANT, [MD_R_HL + HL_KEYWORD] = THEME_HL_KEYWORD,
+    [MD_R_HL + HL_TYPE] = THEME_HL_TYPE, [MD_R_HL + HL_STRING] = THEME_HL_STRING,
+    [MD_R_HL + HL_COMMENT] = THEME_HL_COMMENT, [MD_R_HL + HL_NUMBER] = THEME_HL_NUMBER,
+    [MD_R_HL + HL_META] = THEME_HL_META, [MD_R_HL + HL_ADD] = THEME_HL_ADD,
+    [MD_R_HL + HL_DEL] = THEME_HL_DEL,
+};
+
+/* The frame's visible link text, repainted as OSC 8 hyperlinks after refresh(). */
+struct hyper_span {
+    int y, x, attr;
+    const char *text, *url;
+    size_t len;
+};
+static struct hyper_span hyper_spans[64];
+static int n_hyper;
+
+/* SGR parameters for curses attributes ("0;1;34"), as ncurses would set them. */
+static void attr_sgr(int attr, char *buf, size_t n) {
+    size_t o = (size_t)snprintf(buf, n, "0");
+    static const struct { int a; const char *p; } bits[] = {
+        {A_BOLD, ";1"}, {A_DIM, ";2"}, {A_ITALIC, ";3"}, {A_UNDERLINE, ";4"}, {A_REVERSE, ";7"},
+    };
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0] && o < n; i++)
+        if (attr & bits[i].a)
+            o += (size_t)snprintf(buf + o, n - o, "%s", bits[i].p);
+    short fg, bg, pair = (short)PAIR_NUMBER(attr);
+    if (pair > 0 && pair_content(pair, &fg, &bg) == OK && o < n) {
+        if (fg >= 0 && fg < 8)
+            o += (size_t)snprintf(buf + o, n - o, ";3%d", fg);
+        if (bg >= 0 && bg < 8 && o < n)
+            snprintf(buf + o, n - o, ";4%d", bg);
+    }
+}
+
+/* Writes the recorded hyperlinks over what refresh() drew, the cursor saved and restored. */
+static void hyper_flush(void) {
+    static char buf[65536];
+    size_t o = 0;
+    if (!n_hyper)
+        return;
+    buf[o++] = '\033';
+    buf[o++] = '7';
+    for (int i = 0; i < n_hyper; i++) {
+        const struct hyper_span *h = &hyper_spans[i];
+        char sgr[64];
+        attr_sgr(h->attr, sgr, sizeof sgr);
+        o = hyper_append(buf, sizeof buf - 2, o, h->y, h->x, h->url, sgr, h->text, h->len);
+    }
+    buf[o++] = '\033';
+    buf[o++] = '8';
+    for (size_t w = 0; w < o;) {
+        ssize_t k = write(STDOUT_FILENO, buf + w, o - w);
+        if (k <= 0)
+            break;
+        w += (size_t)k;
+    }
+    n_hyper = 0;
+}
+
+/* Paints one rendered Markdown line at (y, x), at most maxw columns; returns its width.
+ * hyper: its links are recorded for hyper_flush. */
+static int draw_md_line(const struct md_doc *d, int li, int y, int x, int maxw, int hyper) {
+    const struct md_line *l = &d->lines[li];
+    int used = 0;
+    for (int k = 0; k < l->n_spans && used < maxw; k++) {
+        const struct md_span *s = &d->spans[l->span + k];
+        int attr = theme_attr(s->role < MD_R_COUNT ? md_theme[s->role] : THEME_ASSISTANT);
+        attr |= (s->attr & MD_A_BOLD ? (int)A_BOLD : 0) |
+                (s->attr & MD_A_ITALIC ? (int)A_ITALIC : 0) |
+                (s->attr & MD_A_UNDERLINE ? (int)A_UNDERLINE : 0) |
+                (s->attr & MD_A_STRIKE ? (int)A_DIM : 0);
+        if (hyper && s->link >= 0 && s->link < d->n_links && d->links[s->link].clean &&
+            n_hyper < (int)(sizeof hyper_spans / sizeof hyper_spans[0]))
+            hyper_spans[n_hyper++] = (struct hyper_span){
+                y, x + used, attr, d->text + s->off, d->links[s->link].url,
+                layout_fit(d->text + s->off, (size_t)s->len, maxw - used, NULL)};
+        used += put_text(y, x + used, d->text + s->off, (size_t)s->len, maxw - used, attr);
+    }
+    return used;
 }
 
 /* Draws row r (0-based from the top of the transcript) of message i at screen row y. */
@@ -300,11 +487,16 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
     const struct app_msg *m = &t->conv.msgs[i];
     struct msg_shape sh;
     msg_shape(t, i, w - 2, &sh);
-    struct tui_wrap *c = wrap_get(t, i, w - 2);
+    const struct md_doc *md = md_get(t, i, w - 2);
+    struct tui_wrap *c = md ? NULL : wrap_get(t, i, w - 2);
     int n_body = sh.body;
     if (sh.label) {
         if (r == 0) {
-            draw_label(t, i, y, x, w);
+            int lw = draw_label(t, i, y, x, w);
+            if (i == t->sel_msg && t->sel_copy) {
+                const char *hint = "  \xe2\x97\x80 y copies, 1-9 its code block, Esc";
+                put_text(y, x + lw, hint, strlen(hint), w - lw, theme_attr(THEME_STATS));
+            }
             return;
         }
         r--;
@@ -332,6 +524,12 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
         }
         r -= sh.think;
     }
+    if (r < n_body && md) {
+        int lw = md->n_lines ? draw_md_line(md, r, y, x + 2, w - 2, t->hyperlinks) : 0;
+        if (i == t->gen_msg && r == n_body - 1)
+            draw_cursor(y, x, w, lw);
+        return;
+    }
     if (r < n_body) {
         if (c) {
             const struct layout_line *l = &c->lines[r];
@@ -343,26 +541,23 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
         return;
     }
     r -= n_body;
-    if (r == 0 && sh.stats) {
-        char buf[256];
-        stats_text(m, buf, sizeof buf);
-        int used = put_text(y, x + 2, buf, strlen(buf), w - 2, theme_attr(THEME_STATS));
-        if (m->stopped)
-            put_text(y, x + 2 + used + (used ? 1 : 0), "[stopped]", 9,
-                     w - 3 - used, theme_attr(THEME_STOPPED));
-    }
+    if (r < sh.stats)
+        stats_draw(m, r, y, x + 2, w - 2);
 }
 
 static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
     const char *lines[8];
     int n = 0;
-    char model_line[256];
+    char model_line[256], models_line[400];
     if (t->load) {
         lines[n++] = "Loading the model...";
     } else if (!t->model) {
         lines[n++] = "natter \xe2\x80\x94 no model loaded";
         lines[n++] = "";
-        lines[n++] = "To chat, put a GGUF model in ~/.local/share/natter/models";
+        char dir[4096];
+        snprintf(models_line, sizeof models_line, "To chat, put a GGUF model in %.300s/models",
+                 paths_data_dir(dir, sizeof dir) ? dir : "$XDG_DATA_HOME/natter");
+        lines[n++] = models_line;
         lines[n++] = "(or a directory listed in $NATTER_MODELS), then press F2,";
         lines[n++] = "or start natter with: natter -m path/to/model.gguf";
         lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
@@ -581,6 +776,58 @@ static void draw_input(struct tui *t, int y0, int h, const char *text, int point
     }
 }
 
+/* The notice on the separator row; a long one wraps upwards over the transcript's last rows
+ * (at most 6 rows). Returns the columns its last row takes. */
+static int draw_notice(struct tui *t, int y) {
+    size_t n;
+    char *san = layout_sanitize(t->notice, strlen(t->notice), &n);
+    int used = 0;
+    if (!san)
+        return 0;
+    struct layout_line rows[6];
+    int w = t->cols - 2, k = layout_wrap(san, n, w, LAYOUT_WRAP_WORD, rows, 6);
+    if (k > 6)
+        k = 6;
+    if (k > y + 1)
+        k = y + 1;
+    for (int r = 0; r < k; r++) {
+        int row = y - (k - 1) + r;
+        if (r < k - 1)
+            fill_row(row, 0, t->cols, theme_attr(THEME_NORMAL));
+        used = put_text(row, 1, san + rows[r].off, (size_t)rows[r].len, w,
+                        theme_attr(THEME_NOTICE));
+    }
+    free(san);
+    return used;
+}
+
+/* The help's lines wrapped at width w, a key's description under itself: rows[] (at most cap)
+ * index help_lines through src[], indent[] their first column; returns the rows needed. */
+enum { HELP_KEY_W = 15 };
+static int help_wrap(int w, struct layout_line *rows, int *src, int *indent, int cap) {
+    int n = 0;
+    for (int i = 0; i < (int)(sizeof help_lines / sizeof help_lines[0]); i++) {
+        const char *l = help_lines[i];
+        int len = (int)strlen(l);
+        int key = len > HELP_KEY_W && l[HELP_KEY_W - 1] == ' ' && w > HELP_KEY_W + 10 &&
+                  l[0] != ' ' ? HELP_KEY_W : 0;
+        int k = layout_wrap(l + key, (size_t)(len - key), w - key, LAYOUT_WRAP_WORD,
+                            n < cap ? rows + n : NULL, n < cap ? cap - n : 0);
+        for (int j = 0; j < k && n + j < cap; j++) {
+            src[n + j] = i;
+            indent[n + j] = key;
+            rows[n + j].off += key;
+            if (j == 0) { /* the first row starts with the key */
+                rows[n + j].len += rows[n + j].off;
+                rows[n + j].off = 0;
+                indent[n + j] = 0;
+            }
+        }
+        n += k;
+    }
+    return n;
+}
+
 static void draw_box(int y, int x, int h, int w, const char *title) {
     for (int r = 0; r < h; r++)
         fill_row(y + r, x, w, theme_attr(THEME_OVERLAY));
@@ -608,8 +855,15 @@ static void draw_overlay(struct tui *t) {
         [OV_CONFIRM_DELETE_MSG] = "Delete",
     };
     int w = t->cols - 4 < 76 ? t->cols - 4 : 76;
-    int n_rows = t->overlay == OV_HELP ? (int)(sizeof help_lines / sizeof help_lines[0])
+    struct layout_line help_rows[128];
+    int help_src[128], help_ind[128];
+    int n_rows = t->overlay == OV_HELP ? help_wrap(w - 4 > 1 ? w - 4 : 1, help_rows, help_src,
+                                                   help_ind, 128)
                                        : t->n_items;
+    if (n_rows > 128 && t->overlay == OV_HELP)
+        n_rows = 128;
+    if (t->overlay != OV_HELP && n_rows < 2) /* an empty list still shows, and says why */
+        n_rows = 2;
     int has_field = t->overlay == OV_SEARCH || t->overlay == OV_RENAME || t->ov_editing;
     int h = n_rows + 3 + has_field * 2;
     if (t->overlay == OV_RENAME || t->overlay == OV_CONFIRM_DELETE ||
@@ -644,10 +898,14 @@ static void draw_overlay(struct tui *t) {
         rows -= 2;
     }
     if (t->overlay == OV_HELP) {
-        for (int i = 0; i < rows && i < n_rows; i++)
-            put_text(ry + i, x + 2, help_lines[i], strlen(help_lines[i]), w - 4,
-                     theme_attr(THEME_OVERLAY));
-        foot = "Esc, F1 or q close";
+        if (t->ov_top > n_rows - rows) /* Up/Down scroll a help taller than the screen */
+            t->ov_top = n_rows - rows > 0 ? n_rows - rows : 0;
+        for (int i = 0; i < rows && t->ov_top + i < n_rows; i++) {
+            int k = t->ov_top + i;
+            put_text(ry + i, x + 2 + help_ind[k], help_lines[help_src[k]] + help_rows[k].off,
+                     (size_t)help_rows[k].len, w - 4 - help_ind[k], theme_attr(THEME_OVERLAY));
+        }
+        foot = n_rows > rows ? "Up/Down scroll \xc2\xb7 Esc, F1 or q close" : "Esc, F1 or q close";
     } else if (t->overlay == OV_RENAME) {
         foot = "Enter rename \xc2\xb7 Esc cancel";
     } else if (t->overlay == OV_CONFIRM_DELETE) {
@@ -674,8 +932,16 @@ static void draw_overlay(struct tui *t) {
                 fill_row(ry + i, x + 1, w - 2, attr);
             put_untrusted(ry + i, x + 2, t->items[k].label, w - 4, attr);
         }
-        if (t->n_items == 0)
+        if (t->n_items == 0 && t->overlay == OV_MODELS) {
+            char dir[4096], where[4200];
+            snprintf(where, sizeof where, "put .gguf files in %s/models or set NATTER_MODELS",
+                     paths_data_dir(dir, sizeof dir) ? dir : "$XDG_DATA_HOME/natter");
+            put_text(ry, x + 2, "(no models found)", 17, w - 4, theme_attr(THEME_OVERLAY));
+            if (rows > 1)
+                put_untrusted(ry + 1, x + 2, where, w - 4, theme_attr(THEME_OVERLAY));
+        } else if (t->n_items == 0) {
             put_text(ry, x + 2, "(nothing)", 9, w - 4, theme_attr(THEME_OVERLAY));
+        }
         if (t->overlay == OV_SETTINGS)
             foot = t->ov_editing ? "Enter set \xc2\xb7 Esc cancel" : "Enter edit \xc2\xb7 Esc close";
         if (t->overlay == OV_MODELS)
@@ -727,7 +993,7 @@ void tui_draw(struct tui *t) {
     rule(top_h, 0, t->cols, 0, theme_attr(THEME_BORDER));
     int notice_w = 0;
     if (t->notice[0])
-        notice_w = put_untrusted(top_h, 1, t->notice, t->cols - 2, theme_attr(THEME_NOTICE));
+        notice_w = draw_notice(t, top_h);
     draw_ledger(t, top_h, notice_w + 2); /* where the notice leaves room */
     draw_status(t, t->rows - 1);
     if (t->overlay == OV_NONE) {
@@ -739,4 +1005,7 @@ void tui_draw(struct tui *t) {
     if (lines != lines_buf)
         free(lines);
     refresh();
+    if (t->overlay == OV_NONE) /* an overlay may cover the links */
+        hyper_flush();
+    n_hyper = 0;
 }

@@ -1,7 +1,9 @@
 /* ui/tui_input.c — the input line: GNU readline through its callback interface (one byte fed
  * per call, our own getc/redisplay hooks, readline's terminal and signal handling off; the
  * input area is painted by tui_draw.c from rl_line_buffer/rl_point), history kept across
- * sessions in $XDG_DATA_HOME/natter/history. UI thread only. */
+ * sessions in $XDG_DATA_HOME/natter/history: read at start, and at exit only this session's
+ * lines are appended, so two chats at once both keep theirs. UI thread only. */
+#include <errno.h>
 #include <curses.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ static int input_got_line;
 static char input_hist[4096];
 static FILE *input_null;
 static const int input_hist_max = 1000;
+static int input_hist_added;  /* lines added this session (appended to the file at exit) */
 
 static int input_getc(FILE *f) {
     (void)f;
@@ -86,8 +89,14 @@ int tui_input_init(struct tui *t) {
 
 void tui_input_shutdown(void) {
     rl_callback_handler_remove();
-    if (input_hist[0])
-        write_history(input_hist);
+    if (input_hist[0] && input_hist_added > 0) {
+        int n = input_hist_added < history_length ? input_hist_added : history_length;
+        /* append_history does not create the file; the cap counts lines (entries can have
+         * several) */
+        if (append_history(n, input_hist) == ENOENT)
+            write_history(input_hist);
+        history_truncate_file(input_hist, input_hist_max * 4);
+    }
     free(input_line);
     input_line = NULL;
     if (input_null)
@@ -132,7 +141,12 @@ void tui_input_history_add(const char *line) {
     add_history(line);
     snprintf(ts, sizeof ts, "#%lld", (long long)time(NULL));
     add_history_time(ts);
+    input_hist_added++;
     using_history(); /* Up starts from the newest entry; else readline edits an old one */
+}
+
+void tui_input_set_point(int point) {
+    rl_point = point < 0 ? 0 : point > rl_end ? rl_end : point;
 }
 
 void tui_input_move(int key) {

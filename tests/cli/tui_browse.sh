@@ -38,7 +38,7 @@ tm capture-pane -e -p -t t | grep -q "$(printf '\033')\[31m" && fail "the reply 
 # the help overlay on F1 (and ? on an empty input)
 tm send-keys -t t F1
 wait_for "Keys (F1)"
-expect_contains "$(pane)" "Ctrl-Q         quit"
+expect_contains "$(pane)" "Enter          send the message"
 tm send-keys -t t q
 wait_gone "Keys (F1)"
 tm send-keys -t t '?'
@@ -87,7 +87,7 @@ tui_start 100 30
 tm send-keys -t t C-n Up
 wait_for "> /set top-k"
 pane | grep -A1 -F "> /set top-k" | tail -1 | grep -q "^  5" || { pane >&2; fail "not one entry"; }
-tm send-keys -t t Up
+tm send-keys -t t Up Up # the first Up moves to the entry's first line, the next goes back
 wait_for "> /set temp 0.5"
 # Alt-Enter also starts a new line; Ctrl-C clears the input
 tm send-keys -t t C-u "first" M-Enter "second"

@@ -22,7 +22,8 @@ tiny_gguf() {
 }
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
-    "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja" "$out/fuzz_state"
+    "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja" "$out/fuzz_state" \
+    "$out/fuzz_markdown"
 # Snapshot reader: byte 0 picks the model and the mode (fuzz_state.c); modes 2 and 3 start from
 # the target's own valid snapshots, a few (offset, xor) pairs after it.
 for b in 004 005 006 007; do printf "\\$b" > "$out/fuzz_state/valid-$b"; done
@@ -142,3 +143,9 @@ printf '\000\003 <think>\nhm </thi\000nk>\n\nAnswer <think> \303\251' > "$out/fu
 printf '\020\005inside</think>out' > "$out/fuzz_reasoning/inside"
 printf '\041\007\001<|channel|>\000analysis\000\001<|message|>\000t\000\001<|end|>\000\001<|start|>\000assistant\000\001<|channel|>\000commentary to=f\000\001<|constrain|>\000json\000\001<|message|>\000{}\000\001<|call|>' \
     > "$out/fuzz_reasoning/harmony"
+# Markdown renderer: byte 0 the width (1 + byte % 80), then a reply's Markdown.
+printf '(# T\n\nSome **bold** *it* `code` [l](http://x/y) <http://a.b>\n\n- a\n  - b\n1. c\n\n> q\n\n---\n' \
+    > "$out/fuzz_markdown/blocks"
+printf '\022```c\nint x = 1; /* c */\n```\n\n| a | b |\n|:-|-:|\n| \346\227\245 | 2 |\n\n```diff\n+a\n-b\n' \
+    > "$out/fuzz_markdown/code"
+printf '\005[x\033]8;;u\007](http://a/\033[31m) &#27; \302\233 ```\000' > "$out/fuzz_markdown/escapes"
