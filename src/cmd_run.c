@@ -328,7 +328,7 @@ int cmd_run(int argc, char **argv) {
         if (*chat_prompt_notice(cpr))
             cli_error("%s: %s", a.model, chat_prompt_notice(cpr));
         struct chat_prompt_opts po = {1, a.set.think ? 1 : 0};
-        if (run_save_render(rs, cpr, &po, text, &chat, &chat_len, &mask) != 0) {
+        if (run_save_render(rs, cpr, &po, text, len, &chat, &chat_len, &mask) != 0) {
             cli_error("%s", run_save_error(rs));
             goto out;
         }
@@ -374,7 +374,7 @@ int cmd_run(int argc, char **argv) {
         cli_error("%s", eng_last_error());
         goto out;
     }
-    if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text) != 0) {
+    if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text, len) != 0) {
         cli_error("%s", run_save_error(rs));
         goto out;
     }
@@ -389,8 +389,8 @@ int cmd_run(int argc, char **argv) {
     struct run_out ro = {a.reasoning, rs, color && isatty(STDOUT_FILENO),
                          color && isatty(STDERR_FILENO), -1, 0, 0};
     struct reasoning sp;
-    const char *prompt = chat ? chat : text;
-    reasoning_init(&sp, &mk, reasoning_prompt_inside(&mk, prompt, strlen(prompt)), run_emit, &ro);
+    reasoning_init(&sp, &mk, chat ? reasoning_prompt_inside(&mk, chat, chat_len)
+                                  : reasoning_prompt_inside(&mk, text, len), run_emit, &ro);
     status = run_generate(c, toks, n, &gp, rs, &sp, &st, &reason);
     if (ro.think_written && a.reasoning == RUN_REASONING_STDERR && ro.think_nl == 0)
         fputc('\n', stderr); /* the figures start a line of their own */

@@ -103,7 +103,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_REPLY_REASONING] = "UPDATE messages SET reasoning_content = ?2 WHERE id = ?1",
     [ST_REPLY_FINISH] = "UPDATE messages SET content = ?2, finish = ?3, tokens = ?4, "
                         "prompt_tps = ?5, gen_tps = ?6, reasoning_content = ?7 WHERE id = ?1",
-    [ST_SEARCH] = SEARCH_SQL,
+    /* a NUL byte in a snippet is shown as U+2400 (hits are C strings; JSON keeps \u0000) */
+    [ST_SEARCH] = "SELECT id, title, role, mid, replace(snip, char(0), '␀'), rk FROM ("
+                  SEARCH_SQL ")",
     [ST_SEARCH_JSON] = "SELECT json_group_array(json_object('id', id, 'title', title, 'role', "
                        "role, 'message', mid, 'snippet', snip, 'rank', rk)) FROM (" SEARCH_SQL ")",
     [ST_LIST_JSON] = "SELECT json_group_array(json_object('id', c.id, 'title', c.title, "
@@ -131,16 +133,23 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "AND ?2 UNION ALL SELECT json_object('messages', json(?1)) "
                      "WHERE json_type(?1) = 'array' AND NOT ?2",
     [ST_IMP_CONV] = "SELECT json_type(?1, '$.messages'), json_type(?1, '$.title'), "
-                    "?1 ->> '$.title', json_type(?1, '$.model'), ?1 ->> '$.model', "
-                    "json_type(?1, '$.template'), ?1 ->> '$.template', "
+                    "natter_text(?1 -> '$.title'), json_type(?1, '$.model'), "
+                    "natter_text(?1 -> '$.model'), json_type(?1, '$.template'), "
+                    "natter_text(?1 -> '$.template'), "
                     "json_type(?1, '$.created'), strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.created'), "
                     "json_type(?1, '$.updated'), strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.updated'), "
                     "json_type(?1, '$.sampling'), json(?1 -> '$.sampling'), "
                     "json_type(?1, '$.pinned'), json_type(?1, '$.archived'), "
-                    "json_type(?1, '$.id'), ?1 ->> '$.id', "
+                    "json_type(?1, '$.id'), natter_text(?1 -> '$.id'), "
                     "json_type(?1, '$.messages[0].role') = 'text' AND "
-                    "?1 ->> '$.messages[0].role' = 'system', ?1 ->> '$.messages[0].content'",
-    [ST_IMP_MSGS] = "SELECT key, type, json_type(value, '$.role'), value ->> '$.role', "
+                    "natter_text(?1 -> '$.messages[0].role') = 'system', "
+                    "natter_text(?1 -> '$.messages[0].content'), "
+                    /* 19: what the short fields hold (JSON_TEXT_* flags), 20: the same for
+                     * the system prompt, which a conversation keeps as a C string */
+                    "natter_text_flags(?1 -> '$.title') | natter_text_flags(?1 -> '$.model') | "
+                    "natter_text_flags(?1 -> '$.template') | natter_text_flags(?1 -> '$.id'), "
+                    "natter_text_flags(?1 -> '$.messages[0].content')",
+    [ST_IMP_MSGS] = "SELECT key, type, json_type(value, '$.role'), natter_text(value -> '$.role'), "
                     "json_type(value, '$.content'), json_type(value, '$.created'), "
                     "strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), "
                     "json_type(value, '$.model'), "
@@ -152,16 +161,22 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "ELSE json_type(value, '$.prompt_tps') END, "
                     "CASE WHEN abs(value ->> '$.gen_tps' + 0.0) >= 1e300 THEN 'big' "
                     "ELSE json_type(value, '$.gen_tps') END, "
-                    "json_type(value, '$.finish'), json_type(value, '$.reasoning_content') "
+                    "json_type(value, '$.finish'), json_type(value, '$.reasoning_content'), "
+                    /* 13: what the texts hold (JSON_TEXT_* flags), 14: the short fields */
+                    "natter_text_flags(value -> '$.content') | "
+                    "natter_text_flags(value -> '$.reasoning_content'), "
+                    "natter_text_flags(value -> '$.role') | natter_text_flags(value -> '$.model') | "
+                    "natter_text_flags(value -> '$.finish') "
                     "FROM json_each(?1, '$.messages') ORDER BY key",
     [ST_IMP_ID_FREE] = "SELECT NOT EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
     [ST_IMP_INSERT] = "INSERT INTO messages(conv, role, content, created, model, tokens, "
                       "prompt_tps, gen_tps, finish, reasoning_content) SELECT ?2, "
-                      "value ->> '$.role', value ->> '$.content', "
+                      "natter_text(value -> '$.role'), natter_text(value -> '$.content'), "
                       "coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), ?3), "
-                      "value ->> '$.model', value ->> '$.tokens', value ->> '$.prompt_tps', "
-                      "value ->> '$.gen_tps', value ->> '$.finish', "
-                      "value ->> '$.reasoning_content' "
+                      "natter_text(value -> '$.model'), value ->> '$.tokens', "
+                      "value ->> '$.prompt_tps', value ->> '$.gen_tps', "
+                      "natter_text(value -> '$.finish'), "
+                      "natter_text(value -> '$.reasoning_content') "
                       "FROM json_each(?1, '$.messages') WHERE key >= ?4 ORDER BY key",
     [ST_IMP_PARENTS] = "UPDATE messages SET parent = (SELECT max(p.id) FROM messages p WHERE "
                        "p.conv = messages.conv AND p.id < messages.id) WHERE conv = ?1",
@@ -247,6 +262,7 @@ struct store {
     sqlite3_stmt *st[ST_COUNT];
     struct reply reply;
     char err[512];
+    char notice[512]; /* what the last import changed (store_notice) */
 };
 
 /* ---- helpers ---- */
@@ -491,6 +507,31 @@ static void sql_json_ok(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                                                    &why) == 0);
 }
 
+/* natter_text(X) in SQL: the exact bytes of the JSON string literal X (a string member as `->`
+ * gives it), NUL bytes included and invalid UTF-8 replaced by U+FFFD (json_text_decode); NULL
+ * when X is not a string. natter_text_flags(X): its JSON_TEXT_* flags (0 for a non-string).
+ * Import reads every text member through these: SQLite 3.40's `->>` stops at \u0000. */
+static void sql_text(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    (void)argc;
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]), len = 0;
+    char *out = t ? sqlite3_malloc64(3 * (sqlite3_uint64)n + 1) : NULL;
+    if (t && !out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    int flags = t ? json_text_decode(t, n, out, &len) : -1;
+    if (sqlite3_user_data(ctx))
+        sqlite3_result_int(ctx, flags < 0 ? 0 : flags);
+    else if (flags < 0)
+        sqlite3_result_null(ctx);
+    else {
+        sqlite3_result_text(ctx, out, (int)len, sqlite3_free);
+        return;
+    }
+    sqlite3_free(out);
+}
+
 int store_open(const char *path, store **out, char *err, size_t err_len) {
     char dummy[8];
     if (!err) {
@@ -539,8 +580,14 @@ int store_open(const char *path, store **out, char *err, size_t err_len) {
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    static int flags_fn = 1; /* user data: natter_text_flags rather than natter_text */
     if (sqlite3_create_function(s->db, "natter_json_ok", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                NULL, sql_json_ok, NULL, NULL) != SQLITE_OK) {
+                                NULL, sql_json_ok, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(s->db, "natter_text", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                NULL, sql_text, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(s->db, "natter_text_flags", 1,
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, &flags_fn, sql_text, NULL,
+                                NULL) != SQLITE_OK) {
         snprintf(err, err_len, "%s: %s", path, sqlite3_errmsg(s->db));
         store_close(s);
         return STORE_E_SQL;
@@ -624,6 +671,8 @@ void store_close(store *s) {
 }
 
 const char *store_errmsg(const store *s) { return s ? s->err : "no database"; }
+const char *store_notice(const store *s) { return s->notice; }
+
 const char *store_path(const store *s) { return s->path; }
 
 /* ---- conversations ---- */
@@ -956,6 +1005,9 @@ int store_msg_each(store *s, const char *id, int (*fn)(const struct store_msg *m
         };
         if (!m.content)
             m.content = "";
+        /* the texts' lengths, NUL bytes included (after column_text, as SQLite asks) */
+        m.content_len = (size_t)sqlite3_column_bytes(q, 3);
+        m.reasoning_len = m.reasoning ? (size_t)sqlite3_column_bytes(q, 10) : 0;
         if ((r = fn(&m, ud)) != 0)
             break;
     }
@@ -973,7 +1025,8 @@ static int role_ok(const char *role) {
 /* Inserts one message into conversation n inside the caller's transaction; sets the default
  * title on the first user message. */
 static int64_t msg_insert(store *s, int64_t n, const char *role, const char *content,
-                          const char *reasoning, int64_t parent, const char *model) {
+                          size_t content_len, const char *reasoning, size_t reasoning_len,
+                          int64_t parent, const char *model) {
     char now[32];
     now_iso(now, sizeof now);
     if (parent <= 0) {
@@ -996,10 +1049,13 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
     else
         sqlite3_bind_null(q, 2);
     bind_text(q, 3, role);
-    bind_text(q, 4, content);
+    sqlite3_bind_text(q, 4, content, (int)content_len, SQLITE_TRANSIENT);
     bind_text(q, 5, now);
     bind_text(q, 6, model);
-    bind_text(q, 7, reasoning);
+    if (reasoning)
+        sqlite3_bind_text(q, 7, reasoning, (int)reasoning_len, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(q, 7);
     int r = stmt_exec(s, q, "add message");
     if (r)
         return r;
@@ -1020,13 +1076,25 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
 
 int64_t store_msg_add(store *s, const char *id, const char *role, const char *content,
                       int64_t parent) {
-    return store_msg_add_reasoning(s, id, role, content, NULL, parent);
+    return store_msg_add_len(s, id, role, content, content ? strlen(content) : 0, NULL, 0,
+                             parent);
 }
 
 int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, const char *content,
                                 const char *reasoning, int64_t parent) {
+    return store_msg_add_len(s, id, role, content, content ? strlen(content) : 0, reasoning,
+                             reasoning ? strlen(reasoning) : 0, parent);
+}
+
+int64_t store_msg_add_len(store *s, const char *id, const char *role, const char *content,
+                          size_t content_len, const char *reasoning, size_t reasoning_len,
+                          int64_t parent) {
     if (!role_ok(role) || !content) {
         set_err(s, "invalid message role '%s'", role ? role : "(null)");
+        return STORE_E_INVALID;
+    }
+    if (content_len > 0x3fffffff || reasoning_len > 0x3fffffff) {
+        set_err(s, "message too long");
         return STORE_E_INVALID;
     }
     store_reply_flush(s);
@@ -1038,7 +1106,8 @@ int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, cons
         tx_rollback(s);
         return r;
     }
-    int64_t m = msg_insert(s, n, role, content, reasoning, parent, NULL);
+    int64_t m = msg_insert(s, n, role, content, content_len, reasoning, reasoning_len, parent,
+                           NULL);
     if (m > 0 && (r = tx_commit(s)) != 0)
         m = r;
     if (m < 0)
@@ -1061,7 +1130,7 @@ int64_t store_reply_begin(store *s, const char *id, const char *model) {
         tx_rollback(s);
         return r;
     }
-    int64_t m = msg_insert(s, n, "assistant", "", NULL, 0, model);
+    int64_t m = msg_insert(s, n, "assistant", "", 0, NULL, 0, 0, model);
     if (m < 0 || (r = tx_commit(s)) != 0) {
         tx_rollback(s);
         return m < 0 ? m : r;
@@ -1395,6 +1464,11 @@ static int import_check(store *s, const char *name, const char *item, int n_item
         bad = "\"pinned\" must be true or false";
     else if (!type_is(sqlite3_column_text(q, 14), "true", "false"))
         bad = "\"archived\" must be true or false";
+    else if (sqlite3_column_int(q, 19) & JSON_TEXT_NUL)
+        bad = "\"title\", \"model\", \"template\" and \"id\" cannot hold a NUL byte (U+0000)";
+    else if (sqlite3_column_int(q, 17) && (sqlite3_column_int(q, 20) & JSON_TEXT_NUL))
+        bad = "message 1: a system prompt cannot hold a NUL byte (U+0000)";
+    int n_bad_utf8 = (sqlite3_column_int(q, 19) & JSON_TEXT_BAD_UTF8) != 0;
     stmt_done(q);
     if (bad) {
         set_err(s, "%s: %s%s", name, where, bad);
@@ -1405,6 +1479,9 @@ static int import_check(store *s, const char *name, const char *item, int n_item
         return STORE_E_SQL;
     bind_text(q, 1, item);
     long long key = 0;
+    char first_bad[96] = ""; /* where invalid UTF-8 was first replaced */
+    if (n_bad_utf8)
+        snprintf(first_bad, sizeof first_bad, "%sthe title, model, template or id", where);
     while (!bad && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         key = sqlite3_column_int64(q, 0);
         const char *role = (const char *)sqlite3_column_text(q, 3);
@@ -1432,6 +1509,12 @@ static int import_check(store *s, const char *name, const char *item, int n_item
             bad = "\"finish\" must be a string";
         else if (!type_is(sqlite3_column_text(q, 12), "text", NULL))
             bad = "\"reasoning_content\" must be a string";
+        else if (sqlite3_column_int(q, 14) & JSON_TEXT_NUL)
+            bad = "\"role\", \"model\" and \"finish\" cannot hold a NUL byte (U+0000)";
+        else if ((sqlite3_column_int(q, 13) | sqlite3_column_int(q, 14)) & JSON_TEXT_BAD_UTF8) {
+            if (!n_bad_utf8++)
+                snprintf(first_bad, sizeof first_bad, "%smessage %lld", where, key + 1);
+        }
     }
     stmt_done(q);
     if (bad) {
@@ -1440,6 +1523,9 @@ static int import_check(store *s, const char *name, const char *item, int n_item
     }
     if (rc != SQLITE_DONE)
         return sql_err(s, "import");
+    if (n_bad_utf8 && !s->notice[0])
+        snprintf(s->notice, sizeof s->notice, "%s: %s%s: invalid UTF-8 replaced with U+FFFD",
+                 name, first_bad, n_bad_utf8 > 1 ? " and others" : "");
     return 0;
 }
 
@@ -1590,6 +1676,7 @@ int store_import_json(store *s, const char *name, const char *json, size_t len,
         set_err(s, "out of memory");
     else if (rc != SQLITE_DONE)
         r = sql_err(s, "import");
+    s->notice[0] = 0;
     for (int i = 0; r == 0 && i < n_items; i++)
         r = import_check(s, name, items[i].json, is_list ? i : -1);
     char (*ids)[STORE_ID_LEN + 1] = NULL;

@@ -38,6 +38,9 @@ int store_open(const char *path, store **out, char *err, size_t err_len);
 void store_close(store *s);
 /* The last error's one-line message (never NULL). */
 const char *store_errmsg(const store *s);
+/* "" or one line on what the last store_import_json changed in the text it imported
+ * ("FILE: message 3: invalid UTF-8 replaced with U+FFFD"). Borrowed. */
+const char *store_notice(const store *s);
 /* The path given to store_open (borrowed). */
 const char *store_path(const store *s);
 
@@ -118,6 +121,8 @@ struct store_msg {
     double gen_tps;      /* < 0 when unknown */
     char *reasoning;     /* assistant replies: the reasoning apart from the content (<think>...,
                           * harmony's analysis); NULL when there was none */
+    size_t content_len;  /* the texts' lengths: content and reasoning may hold NUL bytes (an */
+    size_t reasoning_len;/* import of "a\u0000b", a model's byte token); both NUL-terminated */
 };
 
 /* Calls fn for each message of conversation id in order; msg is borrowed for the call. Stops
@@ -134,6 +139,12 @@ int64_t store_msg_add(store *s, const char *id, const char *role, const char *co
  * conversation. */
 int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, const char *content,
                                 const char *reasoning, int64_t parent);
+
+/* The same with explicit lengths (content and reasoning may hold NUL bytes; reasoning NULL:
+ * none). The two above call this with strlen. */
+int64_t store_msg_add_len(store *s, const char *id, const char *role, const char *content,
+                          size_t content_len, const char *reasoning, size_t reasoning_len,
+                          int64_t parent);
 
 /* ---- streaming replies ----
  * begin inserts an empty assistant message at once; append adds text as it arrives and writes

@@ -388,9 +388,8 @@ static void chat_fork(struct tui *t) {
     for (int i = 0; i < t->conv.n_msgs; i++) {
         const struct app_msg *m = &t->conv.msgs[i];
         if ((m->role == APP_ROLE_USER || m->role == APP_ROLE_ASSISTANT) &&
-            store_msg_add_reasoning(t->db, t->conv.id,
-                                    m->role == APP_ROLE_USER ? "user" : "assistant", m->text,
-                                    m->think, 0) < 0) {
+            store_msg_add_len(t->db, t->conv.id, m->role == APP_ROLE_USER ? "user" : "assistant",
+                              m->text, m->len, m->think, m->think_len, 0) < 0) {
             store_warn(t, "message");
             return;
         }
@@ -922,8 +921,8 @@ static int msg_load(const struct store_msg *sm, void *ud) {
     int n = t->conv.n_msgs;
     if (role == APP_ROLE_ASSISTANT && n > 0 && t->conv.msgs[n - 1].role == APP_ROLE_ASSISTANT)
         app_conv_truncate(&t->conv, n - 1);
-    struct app_msg *m = app_conv_add(&t->conv, role, sm->content, strlen(sm->content));
-    if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, strlen(sm->reasoning))))
+    struct app_msg *m = app_conv_add(&t->conv, role, sm->content, sm->content_len);
+    if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, sm->reasoning_len)))
         return 1;
     if (role == APP_ROLE_ASSISTANT) {
         if (sm->model && sm->model[0]) { /* the file's base name, without .gguf */
