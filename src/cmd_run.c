@@ -274,7 +274,12 @@ static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng
             status = 0;
             break;
         } else if (h.type == ENG_EV_ERROR && h.len >= 4) {
-            cli_error("generate: %.*s", (int)h.len - 4, (const char *)payload + 4);
+            int32_t code;
+            memcpy(&code, payload, sizeof code);
+            if (code == ENG_E_CHANGED) /* the text so far is the reply (saved, finish error) */
+                reasoning_finish(sp);
+            cli_error("%s%.*s", code == ENG_E_CHANGED ? "" : "generate: ", (int)h.len - 4,
+                      (const char *)payload + 4);
             break;
         }
     }
