@@ -263,6 +263,11 @@ struct store {
     struct reply reply;
     char err[512];
     char notice[512]; /* what the last import changed (store_notice) */
+    int have_file;    /* the file opened, as it was then: writes go nowhere else */
+    int writable;     /* it had a write permission bit (root may open a 0444 file) */
+    int detached;     /* our -wal was emptied after the file was found gone or replaced */
+    dev_t dev;
+    ino_t ino;
 };
 
 /* ---- helpers ---- */
@@ -304,8 +309,46 @@ static int bind_text(sqlite3_stmt *q, int i, const char *t) {
     return t ? sqlite3_bind_text(q, i, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, i);
 }
 
-/* Runs a statement that returns no rows (or ignores them); 0 or STORE_E_SQL. */
+/* Before a write: the file at the path must still be the database opened and writable.
+ * SQLite writes through the descriptors it opened, so after the file was removed or another
+ * one moved over it, a write would go into the old inode and be lost unseen; a file made
+ * read-only is refused too (root could still write it). One stat(); STORE_E_IO with the
+ * reason, nothing written. */
+static int store_file_check(store *s) {
+    if (!s->have_file)
+        return 0;
+    struct stat st;
+    const char *why = NULL;
+    int gone = 1; /* the path no longer names our file */
+    if (stat(s->path, &st) != 0)
+        why = errno == ENOENT ? "was removed" : "cannot be reached";
+    else if (st.st_dev != s->dev || st.st_ino != s->ino)
+        why = "was replaced by another file";
+    else if (s->writable && !(st.st_mode & 0222))
+        why = "was made read-only", gone = 0;
+    if (!why)
+        return 0;
+    if (gone && !s->detached) {
+        /* Our -wal still sits beside the path, and SQLite leaves it there at close when the
+         * file has moved: whoever opens the new file next would replay our pages into it.
+         * A checkpoint writes them into our own (old) file and empties the -wal. */
+        s->detached = 1;
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    }
+    set_err(s, "%s %s since natter opened it: nothing more is saved there", s->path, why);
+    return STORE_E_IO;
+}
+
+/* Runs a statement that returns no rows (or ignores them); 0 or STORE_E_SQL (STORE_E_IO when
+ * a write finds the file gone, replaced or read-only). */
 static int stmt_exec(store *s, sqlite3_stmt *q, const char *what) {
+    if (!sqlite3_stmt_readonly(q)) {
+        int r = store_file_check(s);
+        if (r) {
+            stmt_done(q);
+            return r;
+        }
+    }
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     }
@@ -328,6 +371,9 @@ static int step_row(store *s, sqlite3_stmt *q, const char *what, const char *mis
 }
 
 static int tx_begin(store *s) {
+    int r = store_file_check(s);
+    if (r)
+        return r;
     sqlite3_stmt *q = stmt(s, ST_BEGIN);
     return q ? stmt_exec(s, q, "begin") : STORE_E_SQL;
 }
@@ -652,6 +698,13 @@ int store_open(const char *path, store **out, char *err, size_t err_len) {
             return r;
         }
     }
+    struct stat st; /* the file as opened: store_file_check compares with it */
+    if (strcmp(path, ":memory:") != 0 && stat(path, &st) == 0) {
+        s->have_file = 1;
+        s->writable = (st.st_mode & 0222) != 0;
+        s->dev = st.st_dev;
+        s->ino = st.st_ino;
+    }
     *out = s;
     return 0;
 }
@@ -743,6 +796,11 @@ static int conv_insert(store *s, const struct store_conv_params *p, const char *
         bind_text(q, 6, p->template_name);
         bind_text(q, 7, p->system_prompt);
         bind_text(q, 8, p->sampling);
+        int r = store_file_check(s);
+        if (r) {
+            stmt_done(q);
+            return r;
+        }
         int rc = sqlite3_step(q);
         stmt_done(q);
         if (rc == SQLITE_DONE) {

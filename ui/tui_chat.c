@@ -296,6 +296,8 @@ int tui_chat_think_tokens(struct tui *t, int i) {
 }
 
 /* Starts a reply to the conversation as it is (its last message is the user's). */
+#define MODEL_CHANGED_HINT "/model with no name loads it again"
+
 static int chat_generate(struct tui *t) {
     if (!t->model) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
@@ -303,6 +305,10 @@ static int chat_generate(struct tui *t) {
     }
     if (t->gen)
         return -1;
+    if (eng_model_check(t->model) != ENG_OK) { /* one stat: replaced or rewritten on disk */
+        tui_chat_notice(t, "%s (" MODEL_CHANGED_HINT ")", eng_last_error());
+        return -1;
+    }
     if (!t->cp) {
         tui_chat_notice(t, "no chat template to render the conversation with");
         return -1;
@@ -596,7 +602,10 @@ static int chat_frame(struct tui *t, const struct eng_frame *h, const unsigned c
         if (h->len >= sizeof code)
             memcpy(&code, p, sizeof code);
         int ml = h->len > sizeof code ? (int)(h->len - sizeof code) : 0;
-        tui_chat_notice(t, "generation error: %.*s", ml, (const char *)p + sizeof code);
+        if (code == ENG_E_CHANGED) /* the reply so far is kept, marked (error) */
+            tui_chat_notice(t, "%.*s (" MODEL_CHANGED_HINT ")", ml, (const char *)p + sizeof code);
+        else
+            tui_chat_notice(t, "generation error: %.*s", ml, (const char *)p + sizeof code);
         chat_finish(t, "error");
         return TUI_REDRAW;
     }
