@@ -1269,6 +1269,8 @@ int store_reply_append_reasoning(store *s, const char *text, size_t len) {
     return reply_grow(s, &s->reply.think, text, len);
 }
 
+int store_reply_active(const store *s) { return s && s->reply.msg_id != 0; }
+
 int store_reply_flush(store *s) {
     if (!s->reply.msg_id || !(s->reply.text.dirty || s->reply.think.dirty))
         return 0;

@@ -165,6 +165,8 @@ int64_t store_reply_begin(store *s, const char *id, const char *model);
 int store_reply_append(store *s, const char *text, size_t len);
 int store_reply_append_reasoning(store *s, const char *text, size_t len);
 int store_reply_flush(store *s);
+/* 1 while a reply begun with store_reply_begin is being saved (0 when begin failed). */
+int store_reply_active(const store *s);
 /* reason: "stop" (end of generation / stop string), "length", "stopped" (cancelled), "error".
  * st may be NULL. */
 int store_reply_finish(store *s, const char *reason, const struct store_reply_stats *st);

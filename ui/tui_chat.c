@@ -264,7 +264,7 @@ static void chat_emit(void *ud, int part, const char *s, size_t n) {
     if (t->gen_msg < 0)
         return;
     struct app_msg *m = &t->conv.msgs[t->gen_msg];
-    int saving = t->db && t->conv.id[0];
+    int saving = t->db && t->conv.id[0] && store_reply_active(t->db); /* begin may have failed */
     if (part == REASONING_THOUGHT) {
         app_msg_append_think(m, s, n);
         if (saving && store_reply_append_reasoning(t->db, s, n) < 0)
@@ -479,7 +479,7 @@ static void chat_finish(struct tui *t, const char *reason) {
             m->gen_tps = t->live.gen_tps;
             m->ttft_ms = t->live.ttft_ms;
         }
-        if (t->db && t->conv.id[0]) {
+        if (t->db && t->conv.id[0] && store_reply_active(t->db)) {
             struct store_reply_stats st = {m->has_stats ? m->n_tokens : -1,
                                            m->has_stats ? m->prompt_tps : -1,
                                            m->has_stats ? m->gen_tps : -1};
