@@ -3,6 +3,7 @@
  * syntax only; the data itself is read by SQLite's JSON functions once this check has passed,
  * except string members, whose exact bytes json_text_decode gives. Pure functions, any thread. */
 #include "json_syntax.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -189,46 +190,6 @@ static unsigned hex4(const char *p) {
     return v;
 }
 
-static size_t put_utf8(char *o, unsigned cp) {
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* The length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF), 0 when it is not one. */
-static size_t utf8_len_ok(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t k = 1; k < len; k++)
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
-        (c == 0xf4 && s[1] > 0x8f))
-        return 0;
-    return len;
-}
-
 int json_text_decode(const char *p, size_t n, char *out, size_t *out_len) {
     size_t o = 0;
     int flags = 0;
@@ -237,13 +198,13 @@ int json_text_decode(const char *p, size_t n, char *out, size_t *out_len) {
     for (size_t i = 1; i + 1 < n;) {
         unsigned char c = (unsigned char)p[i];
         if (c != '\\') {
-            size_t len = utf8_len_ok((const unsigned char *)p + i, n - 1 - i);
+            size_t len = utf8_valid_len((const unsigned char *)p + i, n - 1 - i);
             if (len) {
                 memcpy(out + o, p + i, len);
                 o += len;
                 i += len;
             } else {
-                o += put_utf8(out + o, 0xfffd);
+                o += utf8_put(out + o, 0xfffd);
                 flags |= JSON_TEXT_BAD_UTF8;
                 i++;
             }
@@ -279,7 +240,7 @@ int json_text_decode(const char *p, size_t n, char *out, size_t *out_len) {
         }
         if (cp == 0)
             flags |= JSON_TEXT_NUL;
-        o += put_utf8(out + o, cp);
+        o += utf8_put(out + o, cp);
     }
     *out_len = o;
     return flags;
