@@ -3,7 +3,8 @@
 # holding U+0000 shows as ^@; the model file truncated mid-reply ends the reply with "the model
 # file changed on disk: reload it", the partial reply stays (marked error, saved), the chat goes
 # on and /model loads the file again; the database replaced by another file (mv) or made
-# read-only mid-chat says NOT SAVED, keeps the conversation on screen and writes nothing more.
+# read-only mid-chat says NOT SAVED, keeps the conversation on screen and writes nothing more;
+# a SIGBUS that is no model's (a real crash) still restores the terminal and kills natter.
 . tests/lib.sh
 need_shared
 . tests/tui_lib.sh
@@ -85,4 +86,13 @@ chmod 644 "$D/ro.db"
 json=$("$NATTER" export --all --format json --db "$D/ro.db")
 expect_contains "$json" '"content":"Kept message"'
 case "$json" in *"Unsaved message"*) fail "a message was written into the read-only file";; esac
+
+# 5. a crash once a model is loaded (its SIGBUS guard installed): the terminal is restored and
+# natter dies of the signal, as before
+tui_start 100 30 -m "$S"
+wait_for "ctx 0/" 30
+kill -BUS "$(tm display-message -p -t t '#{pane_pid}' | xargs pgrep -P | head -1)"
+tui_wait_exit
+expect_eq "$(cat "$D/rc")" 135
+expect_eq "$(tm display-message -p -t t '#{alternate_on}')" 0
 pass
