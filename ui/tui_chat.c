@@ -295,9 +295,9 @@ int tui_chat_think_tokens(struct tui *t, int i) {
     return m->think_tokens;
 }
 
-/* Starts a reply to the conversation as it is (its last message is the user's). */
 #define MODEL_CHANGED_HINT "/model with no name loads it again"
 
+/* Starts a reply to the conversation as it is (its last message is the user's). */
 static int chat_generate(struct tui *t) {
     if (!t->model) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
