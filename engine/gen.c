@@ -207,8 +207,10 @@ static int gen_decode_error(struct eng_gen *g, int rc) {
         gen_text_flush(&g->text);
         return gen_finish(g, ENG_DONE_CTX_FULL);
     }
-    if (rc == ENG_E_CHANGED) /* the text so far came from the intact model: it is the reply */
+    if (rc == ENG_E_CHANGED) { /* the text so far came from the intact model: it is the reply */
         gen_text_flush(&g->text);
+        gen_send_stats(g);       /* with its figures */
+    }
     return gen_fail(g, rc, eng_last_error());
 }
 

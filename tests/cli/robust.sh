@@ -63,6 +63,7 @@ expect_eq "$?" 1
 expect_eq "$(cat "$D/err")" "natter: the model file changed on disk: reload it"
 json=$("$NATTER" export --all --format json --db "$D/run.db")
 expect_contains "$json" '"finish":"error"'
+printf '%s' "$json" | grep -Eq '"tokens":[1-9][0-9]*,"prompt_tps":' || fail "no token count: $json"
 # the partial reply is what was printed (the Markdown export holds it as it is)
 "$NATTER" export --db "$D/run.db" "$("$NATTER" ls --json --db "$D/run.db" | cut -c9-16)" \
     -o "$D/run.md" || fail "export md failed"
