@@ -714,6 +714,9 @@ void store_close(store *s) {
         return;
     if (s->reply.msg_id && s->db)
         store_reply_flush(s);
+    if (s->db)
+        store_file_check(s); /* a file gone or replaced: our -wal is emptied before SQLite
+                              * leaves it beside the path (see store_file_check) */
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);

@@ -311,4 +311,19 @@ TEST(store_robust_file_replaced_removed_readonly) {
     CHECK_EQ_INT(store_msg_add(o, oid, "user", "gone", 0), STORE_E_IO);
     CHECK(strstr(store_errmsg(o), "was removed"));
     store_close(o);
+
+    /* replaced, then closed without a write: the -wal left beside the path holds nothing */
+    CHECK_EQ_INT(store_open(path, &s, err, sizeof err), 0);
+    CHECK_EQ_INT(store_conv_new(s, NULL, id), 0);
+    CHECK_EQ_INT(store_open(other, &o, err, sizeof err), 0);
+    CHECK_EQ_INT(store_conv_new(o, NULL, oid), 0);
+    store_close(o);
+    CHECK_EQ_INT(rename(other, path), 0);
+    store_close(s);
+    CHECK_EQ_INT(store_open(path, &o, err, sizeof err), 0);
+    CHECK_EQ_INT(store_conv_get(o, id, &(struct store_conv){0}), STORE_E_NOTFOUND);
+    struct store_conv c;
+    CHECK_EQ_INT(store_conv_get(o, oid, &c), 0);
+    store_conv_clear(&c);
+    store_close(o);
 }
