@@ -1419,6 +1419,12 @@ int eng_decode(eng_ctx *c, const int32_t *toks, int n, int logits_all) {
         float *lo = logits_all ? c->logits + (size_t)done * hp->n_vocab
                                : last ? c->logits : NULL;
         int rc = forward_batch(c, toks + done, nb, logits_all, lo);
+        /* a read past the end of a shrunken model file was absorbed (engine/mapguard.h): the
+         * pass ran on zeros, so its logits are not the model's */
+        if (gguf_broken(c->m->g)) {
+            c->n_logits = 0;
+            return eng_error(ENG_E_CHANGED, "the model file changed on disk: reload it");
+        }
         if (rc) {
             /* the layers before the cancel advanced their recurrent state over a batch that
              * n_past does not count: back to a state that matches the tokens */

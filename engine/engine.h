@@ -36,6 +36,8 @@ enum eng_status {
     ENG_E_THREAD = -8,
     ENG_E_MISMATCH = -9,    /* a state snapshot of another model, context or format version */
     ENG_E_CORRUPT = -10,    /* a state snapshot that is truncated or fails its checksum */
+    ENG_E_CHANGED = -11,    /* the model file shrank or changed on disk after it was loaded:
+                             * eng_model_free it and load it again */
 };
 const char *eng_strerror(int rc);
 /* The last error's detail on the calling thread, one line, e.g.
@@ -73,6 +75,13 @@ struct eng_model_info {
     double repack_ms;        /* the time that took */
 };
 void eng_model_info_get(const eng_model *m, struct eng_model_info *out);
+
+/* ENG_OK while the model's file is the one loaded; ENG_E_CHANGED (eng_last_error: "the model
+ * file changed on disk: reload it") when it was removed, replaced, resized or rewritten since
+ * (one stat of the path), or a read past its shrunken end was absorbed: a SIGBUS inside the
+ * mapping is caught, the mapping reads as zeros from then on and eng_decode fails with
+ * ENG_E_CHANGED. The generation thread checks this before each prompt. Any thread. */
+int eng_model_check(const eng_model *m);
 
 /* A string metadata value (e.g. "tokenizer.chat_template"), NUL-terminated, borrowed from the
  * model (valid until eng_model_free). NULL if absent or not a string. */

@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "draft.h"
 #include "gen_text.h"
+#include "mapguard.h"
 
 #define GEN_CHUNK 512            /* prompt tokens per eng_decode call (one PROGRESS each) */
 #define GEN_STATS_EVERY_MS 500   /* STATS while generating, at most this often */
@@ -210,6 +211,10 @@ static int gen_decode_error(struct eng_gen *g, int rc) {
         gen_text_flush(&g->text);
         return gen_finish(g, ENG_DONE_CTX_FULL);
     }
+    if (rc == ENG_E_CHANGED) { /* the text so far came from the intact model: it is the reply */
+        gen_text_flush(&g->text);
+        gen_send_stats(g);       /* with its figures */
+    }
     return gen_fail(g, rc, eng_last_error());
 }
 
@@ -310,6 +315,9 @@ static int gen_draft(struct eng_gen *g, int32_t tok, int32_t *out, int max) {
 static int gen_run(struct eng_gen *g) {
     eng_ctx *c = g->c;
     g->t_start = gen_now();
+    /* once per turn: a model file replaced or rewritten since it was loaded is not used */
+    if (eng_model_check(g->m) != ENG_OK)
+        return gen_fail(g, ENG_E_CHANGED, eng_last_error());
     int rc = gen_prompt(g);
     g->t_prompt_end = gen_now();
     if (rc != ENG_OK || g->finished) return rc; /* e.g. cancelled during the prompt */
@@ -389,6 +397,7 @@ static int gen_run(struct eng_gen *g) {
 
 static void *gen_thread_main(void *arg) {
     struct eng_gen *g = arg;
+    mapguard_thread_unblock(); /* every signal but the faults' (mapguard.h) */
     g->t_last_stats = gen_now();
     g->status = gen_run(g);
     eng_ctx_set_cancel(g->c, NULL);
@@ -429,8 +438,9 @@ int eng_gen_start(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_p
     eng_ctx_set_cancel(c, &g->cancel);
     if (g->p.draft) eng_ctx_set_cancel(g->p.draft, &g->cancel);
 
-    /* the thread takes no signals: they go to the application's threads, and a write to a
-     * closed pipe gives EPIPE here instead of killing the process */
+    /* the thread takes no signals (but the faults it unblocks itself): they go to the
+     * application's threads, and a write to a closed pipe gives EPIPE here instead of killing
+     * the process */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

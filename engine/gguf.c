@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "mapguard.h"
 #include "quant.h"
 
 #define GGUF_MAGIC "GGUF"
@@ -26,6 +28,10 @@ struct gguf {
     const uint8_t *base;   /* the mapping (or the caller's buffer) */
     size_t size;
     int mapped;            /* munmap on close */
+    atomic_int broken;     /* set by the SIGBUS guard (mapguard.h) */
+    int guarded;           /* registered with the guard */
+    char *path;            /* what was opened, and its identity then (gguf_file_changed) */
+    struct stat st;
     uint32_t version;
     uint64_t alignment;
     uint64_t data_off;     /* start of the tensor data section */
@@ -379,10 +385,13 @@ static int gguf_parse(gguf *g, char *err, size_t err_len) {
     return 0;
 }
 
-static int gguf_open_buf(const uint8_t *base, size_t size, int mapped, gguf **out, char *err,
-                         size_t err_len) {
+/* path and st: the mapped file's (guarded, and checked by gguf_file_changed); NULL for a
+ * caller's buffer. */
+static int gguf_open_buf(const uint8_t *base, size_t size, int mapped, const char *path,
+                         const struct stat *st, gguf **out, char *err, size_t err_len) {
     gguf *g = calloc(1, sizeof *g);
-    if (!g) {
+    if (!g || (path && !(g->path = strdup(path)))) {
+        free(g);
         if (mapped)
             munmap((void *)base, size);
         snprintf(err, err_len, "out of memory");
@@ -391,7 +400,18 @@ static int gguf_open_buf(const uint8_t *base, size_t size, int mapped, gguf **ou
     g->base = base;
     g->size = size;
     g->mapped = mapped;
+    if (st)
+        g->st = *st;
+    /* guarded before the first read: the parse below may already fault */
+    g->guarded = mapped && mapguard_range_add(base, size, &g->broken) == 0;
+    if (g->guarded)
+        mapguard_thread_unblock(); /* the loading thread reads the weights too */
     int rc = gguf_parse(g, err, err_len);
+    if (rc == 0 && gguf_broken(g)) {
+        snprintf(err, err_len, "%s: the model file changed on disk while it was read",
+                 path ? path : "model");
+        rc = ENG_E_CHANGED;
+    }
     if (rc) {
         gguf_close(g);
         return rc;
@@ -425,21 +445,39 @@ int gguf_open(const char *path, gguf **out, char *err, size_t err_len) {
         snprintf(err, err_len, "%s: mmap: %s", path, strerror(e));
         return ENG_E_IO;
     }
-    return gguf_open_buf(p, (size_t)st.st_size, 1, out, err, err_len);
+    return gguf_open_buf(p, (size_t)st.st_size, 1, path, &st, out, err, err_len);
 }
 
 int gguf_open_mem(const void *buf, size_t len, gguf **out, char *err, size_t err_len) {
     *out = NULL;
     if (!buf && len)
         return ENG_E_ARG;
-    return gguf_open_buf(buf, len, 0, out, err, err_len);
+    return gguf_open_buf(buf, len, 0, NULL, NULL, out, err, err_len);
+}
+
+int gguf_broken(const gguf *g) { return atomic_load(&((gguf *)g)->broken); }
+
+int gguf_file_changed(const gguf *g) {
+    if (!g->mapped)
+        return 0;
+    if (gguf_broken(g))
+        return 1;
+    struct stat st;
+    if (!g->path || stat(g->path, &st) != 0)
+        return 1;
+    return st.st_dev != g->st.st_dev || st.st_ino != g->st.st_ino ||
+           st.st_size != g->st.st_size || st.st_mtim.tv_sec != g->st.st_mtim.tv_sec ||
+           st.st_mtim.tv_nsec != g->st.st_mtim.tv_nsec;
 }
 
 void gguf_close(gguf *g) {
     if (!g)
         return;
+    if (g->guarded)
+        mapguard_range_remove(g->base);
     if (g->mapped)
         munmap((void *)g->base, g->size);
+    free(g->path);
     free(g->kv);
     free(g->kv_sorted);
     free(g->tensors);

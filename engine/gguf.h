@@ -47,6 +47,12 @@ int gguf_open(const char *path, gguf **out, char *err, size_t err_len);
 /* Same, over a caller-owned buffer (borrowed, must outlive the handle): fuzzing and tests. */
 int gguf_open_mem(const void *buf, size_t len, gguf **out, char *err, size_t err_len);
 void gguf_close(gguf *g);
+/* A mapped file is guarded (engine/mapguard.h): 1 once a read past a shrunken file's end was
+ * absorbed (its data then reads as zeros). One atomic load; 0 for gguf_open_mem. */
+int gguf_broken(const gguf *g);
+/* 1 when the file at the opened path is no longer the one mapped (gone, replaced, resized or
+ * rewritten: device, inode, size or modification time differ) or gguf_broken; one stat(). */
+int gguf_file_changed(const gguf *g);
 /* Hints the kernel to read the whole mapping ahead (MADV_WILLNEED); no-op for memory buffers. */
 void gguf_advise_willneed(const gguf *g);
 /* Drops the whole pages inside [p, p + n) of the mapping from the process (MADV_DONTNEED: the

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mapguard.h"
 #include "sysmem.h"
 #include "tokenizer.h"
 
@@ -89,6 +90,7 @@ const char *eng_strerror(int rc) {
     case ENG_E_THREAD: return "cannot start a thread";
     case ENG_E_MISMATCH: return "the snapshot is of another model, context or version";
     case ENG_E_CORRUPT: return "the snapshot is truncated or corrupt";
+    case ENG_E_CHANGED: return "the model file changed on disk";
     default: return "unknown error";
     }
 }
@@ -1113,6 +1115,7 @@ struct repack_job {
 /* Takes tensors one at a time: packs its groups, drops the file pages they came from. */
 static void *model_repack_worker(void *ud) {
     struct repack_job *j = ud;
+    mapguard_thread_unblock();
     for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
         const struct tensor *t = j->v[i];
         const struct quant_repack *rp = t->rp;
@@ -1390,11 +1393,22 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
     if (p->vocab_only || !m->hp.n_vocab)
         m->hp.n_vocab = eng_vocab_size(m);
     model_fill_info(m, path);
+    if (gguf_broken(m->g)) { /* a fault was absorbed while the weights were read or repacked */
+        rc = eng_error(ENG_E_CHANGED, "%s: the model file changed on disk while it was read",
+                       path);
+        goto fail;
+    }
     *out = m;
     return ENG_OK;
 fail:
     eng_model_free(m);
     return rc;
+}
+
+int eng_model_check(const eng_model *m) {
+    if (m && gguf_file_changed(m->g))
+        return eng_error(ENG_E_CHANGED, "the model file changed on disk: reload it");
+    return ENG_OK;
 }
 
 void eng_model_free(eng_model *m) {

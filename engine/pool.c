@@ -8,6 +8,7 @@
  * costs no CPU). pool_run() is called by one owner thread at a time; pool_new/pool_free by
  * whoever owns the pool. */
 #include "pool.h"
+#include "mapguard.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -101,6 +102,7 @@ static void pool_wake(pool *p) {
 static void *pool_worker_main(void *arg) {
     pool *p = arg;
     uint32_t seen = 0; /* the generation at pool_new: a run may start before this thread does */
+    mapguard_thread_unblock(); /* a fault in the weights must reach the guard's handler */
     for (;;) {
         seen = pool_wait_gen(p, seen);
         if (atomic_load(&p->stop)) break;

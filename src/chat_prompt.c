@@ -222,7 +222,8 @@ int chat_prompt_render(chat_prompt *p, const struct chat_msg *msgs, int n,
     }
     for (int i = 0; i < n; i++) {
         pm[i].role = msgs[i].role;
-        pm[i].content = msgs[i].content;   /* the built-in formats stop at a NUL byte */
+        pm[i].content = msgs[i].content_len ? msgs[i].content : ""; /* NUL bytes and all */
+        pm[i].content_len = msgs[i].content_len;
     }
     long l = prompts_render_masked(p->bt, pm, n, o->add_generation, text, mask);
     free(pm);

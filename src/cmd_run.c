@@ -280,7 +280,12 @@ static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng
             status = 0;
             break;
         } else if (h.type == ENG_EV_ERROR && h.len >= 4) {
-            cli_error("generate: %.*s", (int)h.len - 4, (const char *)payload + 4);
+            int32_t code;
+            memcpy(&code, payload, sizeof code);
+            if (code == ENG_E_CHANGED) /* the text so far is the reply (saved, finish error) */
+                reasoning_finish(sp);
+            cli_error("%s%.*s", code == ENG_E_CHANGED ? "" : "generate: ", (int)h.len - 4,
+                      (const char *)payload + 4);
             break;
         }
     }
@@ -354,7 +359,7 @@ int cmd_run(int argc, char **argv) {
         if (*chat_prompt_notice(cpr))
             cli_error("%s: %s", a.model, chat_prompt_notice(cpr));
         struct chat_prompt_opts po = {1, a.set.think ? 1 : 0};
-        if (run_save_render(rs, cpr, &po, text, &chat, &chat_len, &mask) != 0) {
+        if (run_save_render(rs, cpr, &po, text, len, &chat, &chat_len, &mask) != 0) {
             cli_error("%s", run_save_error(rs));
             goto out;
         }
@@ -420,7 +425,7 @@ int cmd_run(int argc, char **argv) {
     }
     if (rs)
         restore_ms = run_cache_restore(a.model, m, c, toks, n, &kc);
-    if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text) != 0) {
+    if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text, len) != 0) {
         cli_error("%s", run_save_error(rs));
         goto out;
     }
@@ -435,8 +440,8 @@ int cmd_run(int argc, char **argv) {
     struct run_out ro = {a.reasoning, rs, color && isatty(STDOUT_FILENO),
                          color && isatty(STDERR_FILENO), -1, 0, 0};
     struct reasoning sp;
-    const char *prompt = chat ? chat : text;
-    reasoning_init(&sp, &mk, reasoning_prompt_inside(&mk, prompt, strlen(prompt)), run_emit, &ro);
+    reasoning_init(&sp, &mk, chat ? reasoning_prompt_inside(&mk, chat, chat_len)
+                                  : reasoning_prompt_inside(&mk, text, len), run_emit, &ro);
     status = run_generate(c, toks, n, &gp, rs, &sp, &st, &reason);
     if (ro.think_written && a.reasoning == RUN_REASONING_STDERR && ro.think_nl == 0)
         fputc('\n', stderr); /* the figures start a line of their own */

@@ -131,20 +131,39 @@ static int fail(store *s) {
     return 1;
 }
 
-/* Writes text for a terminal: control characters, C0 and C1 (but newline and tab when
- * keep_lines), become '?', so stored text cannot drive the terminal. */
-static void put_clean(FILE *f, const char *t, int keep_lines) {
-    for (const unsigned char *p = (const unsigned char *)(t ? t : ""); *p; p++) {
+/* Writes len bytes of text for a terminal: control characters, C0 (NUL included) and C1 (but
+ * newline and tab when keep_lines), become '?', so stored text cannot drive the terminal. */
+static void put_clean_n(FILE *f, const char *t, size_t len, int keep_lines) {
+    const unsigned char *p = (const unsigned char *)(t ? t : ""), *end = p + (t ? len : 0);
+    for (; p < end; p++) {
         int c = *p;
         if (c == '\n' || c == '\t')
             c = keep_lines ? c : ' ';
         else if (c < 0x20 || c == 0x7f)
             c = '?';
-        else if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* a C1 control, U+0080..U+009F */
+        else if (c == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) { /* C1: U+0080..9F */
             c = '?';
             p++;
         }
         fputc(c, f);
+    }
+}
+
+static void put_clean(FILE *f, const char *t, int keep_lines) {
+    put_clean_n(f, t, t ? strlen(t) : 0, keep_lines);
+}
+
+/* Writes len bytes of text into a Markdown export: as they are, but a NUL byte becomes U+2400
+ * "␀" (CommonMark readers replace NUL with U+FFFD; the JSON export keeps it as \u0000). */
+static void put_md(FILE *f, const char *t, size_t len) {
+    const char *end = t + len;
+    while (t < end) {
+        const char *z = memchr(t, 0, (size_t)(end - t));
+        size_t n = z ? (size_t)(z - t) : (size_t)(end - t);
+        fwrite(t, 1, n, f);
+        if (z)
+            fputs("\xe2\x90\x80", f);
+        t += n + (z ? 1 : 0);
     }
 }
 
@@ -228,19 +247,16 @@ struct transcript {
 
 /* The reasoning of a reply for `natter show`: each line after "┆ " (so it reads apart from the
  * answer), sanitized like the rest. */
-static void put_reasoning(FILE *f, const char *r) {
-    size_t n = strlen(r);
+static void put_reasoning(FILE *f, const char *r, size_t n) {
     while (n > 0 && (r[n - 1] == '\n' || r[n - 1] == ' ' || r[n - 1] == '\r'))
         n--;
     const char *p = r, *end = r + n;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        char *line = strndup(p, len);
         fputs("\xe2\x94\x86 ", f);
-        put_clean(f, line ? line : "", 0);
+        put_clean_n(f, p, len, 0);
         fputc('\n', f);
-        free(line);
         p += len + (nl ? 1 : 0);
     }
 }
@@ -253,10 +269,13 @@ static int transcript_msg(const struct store_msg *m, void *ud) {
         snprintf(role, sizeof role, "%s", m->role);
         role[0] = (char)(role[0] - 'a' + 'A');
         fprintf(t->f, "## %s\n\n", role);
-        if (m->reasoning) /* folded where Markdown renders HTML (GitHub, most viewers) */
-            fprintf(t->f, "<details>\n<summary>Reasoning</summary>\n\n%s\n\n</details>\n\n",
-                    m->reasoning);
-        fprintf(t->f, "%s\n\n", m->content);
+        if (m->reasoning) { /* folded where Markdown renders HTML (GitHub, most viewers) */
+            fputs("<details>\n<summary>Reasoning</summary>\n\n", t->f);
+            put_md(t->f, m->reasoning, m->reasoning_len);
+            fputs("\n\n</details>\n\n", t->f);
+        }
+        put_md(t->f, m->content, m->content_len);
+        fputs("\n\n", t->f);
         return 0;
     }
     fprintf(t->f, "── %s · %s", m->role, short_time(m->created, tm, sizeof tm));
@@ -275,9 +294,9 @@ static int transcript_msg(const struct store_msg *m, void *ud) {
     if (m->pinned)
         fputs(" · pinned", t->f);
     fputs(" ──\n", t->f);
-    if (m->reasoning && *m->reasoning)
-        put_reasoning(t->f, m->reasoning);
-    put_clean(t->f, m->content, 1);
+    if (m->reasoning && m->reasoning_len)
+        put_reasoning(t->f, m->reasoning, m->reasoning_len);
+    put_clean_n(t->f, m->content, m->content_len, 1);
     fputs("\n\n", t->f);
     return 0;
 }
@@ -578,6 +597,8 @@ int cmd_import(int argc, char **argv) {
     free(json);
     if (r != 0)
         return fail(s);
+    if (*store_notice(s))
+        cli_error("%s", store_notice(s));
     store_close(s);
     return 0;
 }

@@ -81,16 +81,18 @@ static void conv_free(struct conv *c) {
     memset(c, 0, sizeof *c);   /* freed twice is harmless */
 }
 
+/* The string member in column col (as `->` gives it: a JSON literal) decoded to its exact
+ * bytes, NUL included (json_text_decode; SQLite 3.40's json_extract stops at \u0000). */
 static char *col_dup(sqlite3_stmt *st, int col, size_t *len) {
-    const unsigned char *s = sqlite3_column_text(st, col);
-    int n = sqlite3_column_bytes(st, col);
-    char *p = malloc((size_t)n + 1);
-    if (p) {
-        memcpy(p, s ? (const char *)s : "", (size_t)n);
-        p[n] = 0;
-    }
+    const char *s = (const char *)sqlite3_column_text(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col), dl = 0;
+    char *p = malloc(3 * n + 1);
+    if (p && (!s || json_text_decode(s, n, p, &dl) < 0))
+        dl = 0;
+    if (p)
+        p[dl] = 0;
     if (len)
-        *len = (size_t)n;
+        *len = dl;
     return p;
 }
 
@@ -133,10 +135,10 @@ static int conv_parse(const char *json, size_t len, struct conv *c) {
     }
     if (sqlite3_prepare_v2(db,
                            "SELECT type, json_type(value, '$.role'), "
-                           "json_extract(value, '$.role'), json_type(value, '$.content'), "
-                           "json_extract(value, '$.content'), "
+                           "value -> '$.role', json_type(value, '$.content'), "
+                           "value -> '$.content', "
                            "json_type(value, '$.reasoning_content'), "
-                           "json_extract(value, '$.reasoning_content') "
+                           "value -> '$.reasoning_content' "
                            "FROM json_each(?1, ?2) ORDER BY key",
                            -1, &st, NULL) ||
         sqlite3_bind_text(st, 1, json, (int)len, SQLITE_STATIC) ||
@@ -176,7 +178,8 @@ static int conv_parse(const char *json, size_t len, struct conv *c) {
         c->strs = s;
         size_t cl = 0, rl = 0;
         const int has_r = t5 && !strcmp(t5, "text");
-        s[3 * i] = col_dup(st, 2, NULL);
+        size_t role_len = 0;
+        s[3 * i] = col_dup(st, 2, &role_len);
         s[3 * i + 1] = col_dup(st, 4, &cl);
         s[3 * i + 2] = has_r ? col_dup(st, 6, &rl) : NULL;
         c->n++;
@@ -184,13 +187,14 @@ static int conv_parse(const char *json, size_t len, struct conv *c) {
             cli_error("out of memory");
             goto out;
         }
-        if (prompts_role_parse(s[3 * i]) < 0) {
+        if (prompts_role_parse(s[3 * i]) < 0 || role_len != strlen(s[3 * i])) {
             cli_error("conversation: message %d: unknown role '%.40s' (system, user, "
                       "assistant or tool)", i + 1, s[3 * i]);
             goto out;
         }
         c->msgs[i].role = s[3 * i];
         c->msgs[i].content = s[3 * i + 1];
+        c->msgs[i].content_len = cl;
         c->cmsgs[i] = (struct chat_msg){s[3 * i], s[3 * i + 1], cl, s[3 * i + 2], rl};
     }
     if (step != SQLITE_DONE) {

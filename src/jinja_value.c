@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jinja_impl.h"
+#include "utf8.h"
 
 /* ---- arena ---- */
 
@@ -294,22 +295,7 @@ size_t u8_put(char *o, uint32_t cp) {
     }
     if (cp >= 0xd800 && cp <= 0xdfff)
         cp = 0xfffd;
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
+    return utf8_put(o, cp);
 }
 
 int u_isspace(uint32_t c) {

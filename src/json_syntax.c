@@ -1,8 +1,9 @@
 /* src/json_syntax.c — strict JSON syntax check (see json_syntax.h): an iterative scanner of
  * RFC 8259 text with an explicit stack, so deep nesting cannot overflow the C stack. It checks
- * syntax only; the data itself is read by SQLite's JSON functions once this check has passed.
- * Pure functions, any thread. */
+ * syntax only; the data itself is read by SQLite's JSON functions once this check has passed,
+ * except string members, whose exact bytes json_text_decode gives. Pure functions, any thread. */
 #include "json_syntax.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -176,4 +177,71 @@ int json_syntax_error(const char *p, size_t n, char *msg, size_t size) {
     snprintf(msg, size, "invalid JSON at line %d, column %d%s%s", line, column, why ? ": " : "",
              why ? why : "");
     return -1;
+}
+
+/* ---- string literals decoded to bytes ---- */
+
+static unsigned hex4(const char *p) {
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        char c = p[k];
+        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+int json_text_decode(const char *p, size_t n, char *out, size_t *out_len) {
+    size_t o = 0;
+    int flags = 0;
+    if (n < 2 || p[0] != '"' || p[n - 1] != '"')
+        return -1;
+    for (size_t i = 1; i + 1 < n;) {
+        unsigned char c = (unsigned char)p[i];
+        if (c != '\\') {
+            size_t len = utf8_valid_len((const unsigned char *)p + i, n - 1 - i);
+            if (len) {
+                memcpy(out + o, p + i, len);
+                o += len;
+                i += len;
+            } else {
+                o += utf8_put(out + o, 0xfffd);
+                flags |= JSON_TEXT_BAD_UTF8;
+                i++;
+            }
+            continue;
+        }
+        if (i + 2 >= n)
+            return -1;
+        char e = p[i + 1];
+        i += 2;
+        if (e != 'u') {
+            const char *from = "bfnrt\"/\\", *to = "\b\f\n\r\t\"/\\";
+            const char *k = strchr(from, e);
+            if (!k || !e)
+                return -1;
+            out[o++] = to[k - from];
+            continue;
+        }
+        if (i + 4 >= n || strspn(p + i, "0123456789abcdefABCDEF") < 4)
+            return -1;
+        unsigned cp = hex4(p + i);
+        i += 4;
+        if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < n && p[i] == '\\' && p[i + 1] == 'u' &&
+            strspn(p + i + 2, "0123456789abcdefABCDEF") >= 4) {
+            unsigned lo = hex4(p + i + 2);
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                i += 6;
+            }
+        }
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+            cp = 0xfffd; /* a lone surrogate is not a character */
+            flags |= JSON_TEXT_BAD_UTF8;
+        }
+        if (cp == 0)
+            flags |= JSON_TEXT_NUL;
+        o += utf8_put(out + o, cp);
+    }
+    *out_len = o;
+    return flags;
 }

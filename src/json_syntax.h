@@ -24,4 +24,13 @@ int json_syntax_error(const char *p, size_t n, char *msg, size_t size);
  * object, '[' array, '"' string, 't'/'f' boolean, 'n' null, else a number). */
 char json_syntax_top(const char *p, size_t n);
 
+/* Decoding of one JSON string literal p[0..n) (quotes included, as SQLite's `->` operator returns
+ * a string member of checked text) into the exact bytes it stands for: escapes decoded, \u0000
+ * kept as a NUL byte (SQLite 3.40's `->>` and json_extract() stop at it), and every byte that is
+ * not well-formed UTF-8 (a raw invalid byte, an overlong or surrogate sequence, a lone \uD800
+ * escape) replaced by U+FFFD. out must hold 3 * n bytes; *out_len gets the length. Returns the
+ * JSON_TEXT_* flags of what was found, or -1 when p is not a string literal. */
+enum { JSON_TEXT_NUL = 1, JSON_TEXT_BAD_UTF8 = 2 };
+int json_text_decode(const char *p, size_t n, char *out, size_t *out_len);
+
 #endif

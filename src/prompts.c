@@ -714,7 +714,8 @@ long prompts_render_masked(const struct prompts_template *t, const struct prompt
         if (r == PROMPTS_TOOL && !t->tool_own)
             r = PROMPTS_USER;
         const struct prompts_role_fmt *f = &t->role[r];
-        const char *c = msgs[i].content, *ce = c + strlen(c);
+        const char *c = msgs[i].content;
+        const char *ce = c + (msgs[i].content_len ? msgs[i].content_len : strlen(c));
         if (f->trim) {
             while (c < ce && is_space(*c))
                 c++;

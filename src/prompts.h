@@ -59,10 +59,12 @@ struct prompts_system {
 };
 
 /* One message of a conversation (borrowed strings). role: "system", "user", "assistant" or
- * "tool" (a tool's output, as the store keeps it). */
+ * "tool" (a tool's output, as the store keeps it). content_len bytes of content (NUL bytes
+ * allowed); 0 means strlen(content), so {role, content} initializers stay right. */
 struct prompts_msg {
     const char *role;
     const char *content;
+    size_t content_len;
 };
 
 /* (Re)loads every template and system prompt: the installed prompts/ (paths_prompts_dir) then

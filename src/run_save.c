@@ -55,7 +55,7 @@ struct history {
 };
 
 static int history_push(struct history *h, const char *role, const char *content,
-                        const char *reasoning) {
+                        size_t content_len, const char *reasoning, size_t reasoning_len) {
     if (h->n == h->cap) {
         int cap = h->cap ? 2 * h->cap : 16;
         struct chat_msg *m = realloc(h->msgs, (size_t)cap * sizeof *m);
@@ -64,17 +64,25 @@ static int history_push(struct history *h, const char *role, const char *content
         h->msgs = m;
         h->cap = cap;
     }
-    char *r = strdup(role), *c = strdup(content), *th = reasoning ? strdup(reasoning) : NULL;
+    char *r = strdup(role), *c = malloc(content_len + 1);
+    char *th = reasoning ? malloc(reasoning_len + 1) : NULL;
     if (!r || !c || (reasoning && !th)) {
         free(r), free(c), free(th);
         return -1;
     }
-    h->msgs[h->n++] = (struct chat_msg){r, c, strlen(c), th, th ? strlen(th) : 0};
+    memcpy(c, content, content_len); /* NUL bytes and all */
+    c[content_len] = 0;
+    if (th) {
+        memcpy(th, reasoning, reasoning_len);
+        th[reasoning_len] = 0;
+    }
+    h->msgs[h->n++] = (struct chat_msg){r, c, content_len, th, th ? reasoning_len : 0};
     return 0;
 }
 
 static int history_msg(const struct store_msg *m, void *ud) {
-    return history_push(ud, m->role, m->content, m->reasoning) ? 1 : 0;
+    return history_push(ud, m->role, m->content, m->content_len, m->reasoning,
+                        m->reasoning_len) ? 1 : 0;
 }
 
 static void history_free(struct history *h) {
@@ -87,7 +95,8 @@ static void history_free(struct history *h) {
 }
 
 int run_save_render(struct run_save *rs, chat_prompt *cp, const struct chat_prompt_opts *o,
-                    const char *prompt, char **text, size_t *len, unsigned char **mask) {
+                    const char *prompt, size_t prompt_len, char **text, size_t *len,
+                    unsigned char **mask) {
     struct history h = {0};
     int r = 0;
     *text = NULL;
@@ -96,7 +105,7 @@ int run_save_render(struct run_save *rs, chat_prompt *cp, const struct chat_prom
         struct store_conv c;
         if (store_conv_get(rs->s, rs->id, &c) != 0)
             return rs_fail(rs);
-        if (c.system_prompt && history_push(&h, "system", c.system_prompt, NULL))
+        if (c.system_prompt && history_push(&h, "system", c.system_prompt, strlen(c.system_prompt), NULL, 0))
             r = -1;
         store_conv_clear(&c);
         if (r == 0) {
@@ -108,7 +117,7 @@ int run_save_render(struct run_save *rs, chat_prompt *cp, const struct chat_prom
         }
     }
     if (r == 0)
-        r = history_push(&h, "user", prompt, NULL);
+        r = history_push(&h, "user", prompt, prompt_len, NULL, 0);
     if (r != 0) {
         history_free(&h);
         snprintf(rs->err, sizeof rs->err, "out of memory");
@@ -126,7 +135,7 @@ int run_save_render(struct run_save *rs, chat_prompt *cp, const struct chat_prom
 }
 
 int run_save_begin(struct run_save *rs, const char *model, const char *template_name,
-                   const char *prompt) {
+                   const char *prompt, size_t prompt_len) {
     if (!*rs->id) {
         struct store_conv_params p = {.model = model, .template_name = template_name};
         if (store_conv_new(rs->s, &p, rs->id) != 0)
@@ -134,7 +143,7 @@ int run_save_begin(struct run_save *rs, const char *model, const char *template_
     } else if ((model && store_conv_set_model(rs->s, rs->id, model) != 0) ||
                (template_name && store_conv_set_template(rs->s, rs->id, template_name) != 0))
         return rs_fail(rs);
-    if (store_msg_add(rs->s, rs->id, "user", prompt, 0) < 0 ||
+    if (store_msg_add_len(rs->s, rs->id, "user", prompt, prompt_len, NULL, 0, 0) < 0 ||
         store_reply_begin(rs->s, rs->id, model) < 0)
         return rs_fail(rs);
     rs->reply_open = 1;

@@ -23,12 +23,13 @@ const char *run_save_id(const struct run_save *rs);
 /* The conversation's history (with each reply's reasoning) plus the new user prompt, rendered
  * by cp with o, into *text, *len and *mask (which bytes are the messages'; caller frees both). */
 int run_save_render(struct run_save *rs, chat_prompt *cp, const struct chat_prompt_opts *o,
-                    const char *prompt, char **text, size_t *len, unsigned char **mask);
+                    const char *prompt, size_t prompt_len, char **text, size_t *len,
+                    unsigned char **mask);
 
 /* Saves the user's prompt (creating the conversation, with model and template, when there was
  * no --conv) and starts the assistant's reply. */
 int run_save_begin(struct run_save *rs, const char *model, const char *template_name,
-                   const char *prompt);
+                   const char *prompt, size_t prompt_len);
 /* Generated text as it arrives (saved in batches); flush saves what is pending (when idle). */
 int run_save_append(struct run_save *rs, const char *text, size_t len);
 /* The reply's reasoning as it arrives, kept apart from its text. */

@@ -162,7 +162,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "DELETE FROM messages WHERE id IN (SELECT id FROM sub)",
     [ST_TREE_PIN] = "UPDATE messages SET pinned = ?2 WHERE id = ?1 AND conv = "
                     "(SELECT n FROM conversations WHERE id = ?3)",
-    [ST_SEARCH] = SEARCH_SQL,
+    /* a NUL byte in a snippet is shown as U+2400 (hits are C strings; JSON keeps \u0000) */
+    [ST_SEARCH] = "SELECT id, title, role, mid, replace(snip, char(0), '␀'), rk FROM ("
+                  SEARCH_SQL ")",
     [ST_SEARCH_JSON] = "SELECT json_group_array(json_object('id', id, 'title', title, 'role', "
                        "role, 'message', mid, 'snippet', snip, 'rank', rk)) FROM (" SEARCH_SQL ")",
     [ST_LIST_JSON] = "SELECT json_group_array(json_object('id', c.id, 'title', c.title, "
@@ -190,17 +192,25 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "AND ?2 UNION ALL SELECT json_object('messages', json(?1)) "
                      "WHERE json_type(?1) = 'array' AND NOT ?2",
     [ST_IMP_CONV] = "SELECT json_type(?1, '$.messages'), json_type(?1, '$.title'), "
-                    "?1 ->> '$.title', json_type(?1, '$.model'), ?1 ->> '$.model', "
-                    "json_type(?1, '$.template'), ?1 ->> '$.template', "
+                    "natter_text(?1 -> '$.title'), json_type(?1, '$.model'), "
+                    "natter_text(?1 -> '$.model'), json_type(?1, '$.template'), "
+                    "natter_text(?1 -> '$.template'), "
                     "json_type(?1, '$.created'), strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.created'), "
                     "json_type(?1, '$.updated'), strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.updated'), "
                     "json_type(?1, '$.sampling'), json(?1 -> '$.sampling'), "
                     "json_type(?1, '$.pinned'), json_type(?1, '$.archived'), "
-                    "json_type(?1, '$.id'), ?1 ->> '$.id', "
+                    "json_type(?1, '$.id'), natter_text(?1 -> '$.id'), "
                     "json_type(?1, '$.messages[0].role') = 'text' AND "
-                    "?1 ->> '$.messages[0].role' = 'system', ?1 ->> '$.messages[0].content', "
+                    "natter_text(?1 -> '$.messages[0].role') = 'system', "
+                    "natter_text(?1 -> '$.messages[0].content'), "
+                    /* 19: what the short fields hold (JSON_TEXT_* flags), 20: the same for
+                     * the system prompt, which a conversation keeps as a C string */
+                    "natter_text_flags(?1 -> '$.title') | natter_text_flags(?1 -> '$.model') | "
+                    "natter_text_flags(?1 -> '$.template') | natter_text_flags(?1 -> '$.id'), "
+                    "natter_text_flags(?1 -> '$.messages[0].content'), "
+                    /* 21-23: the tree's active end, the messages' count */
                     "json_type(?1, '$.leaf'), ?1 ->> '$.leaf', json_array_length(?1, '$.messages')",
-    [ST_IMP_MSGS] = "SELECT key, type, json_type(value, '$.role'), value ->> '$.role', "
+    [ST_IMP_MSGS] = "SELECT key, type, json_type(value, '$.role'), natter_text(value -> '$.role'), "
                     "json_type(value, '$.content'), json_type(value, '$.created'), "
                     "strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), "
                     "json_type(value, '$.model'), "
@@ -213,6 +223,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "CASE WHEN abs(value ->> '$.gen_tps' + 0.0) >= 1e300 THEN 'big' "
                     "ELSE json_type(value, '$.gen_tps') END, "
                     "json_type(value, '$.finish'), json_type(value, '$.reasoning_content'), "
+                    /* 13: what the texts hold (JSON_TEXT_* flags), 14: the short fields */
+                    "natter_text_flags(value -> '$.content') | "
+                    "natter_text_flags(value -> '$.reasoning_content'), "
+                    "natter_text_flags(value -> '$.role') | natter_text_flags(value -> '$.model') | "
+                    "natter_text_flags(value -> '$.finish'), "
+                    /* 15-19: the message's number and its parent's, pinned */
                     "json_type(value, '$.id'), value ->> '$.id', json_type(value, '$.parent'), "
                     "value ->> '$.parent', json_type(value, '$.pinned') "
                     "FROM json_each(?1, '$.messages') ORDER BY key",
@@ -227,11 +243,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "WHEN value ->> '$.parent' = 0 THEN NULL "
                       "ELSE ?5 + (value ->> '$.parent') - 1 END, "
                       "coalesce(value ->> '$.pinned', 0), ?2, "
-                      "value ->> '$.role', value ->> '$.content', "
+                      "natter_text(value -> '$.role'), natter_text(value -> '$.content'), "
                       "coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', value ->> '$.created'), ?3), "
-                      "value ->> '$.model', value ->> '$.tokens', value ->> '$.prompt_tps', "
-                      "value ->> '$.gen_tps', value ->> '$.finish', "
-                      "value ->> '$.reasoning_content' "
+                      "natter_text(value -> '$.model'), value ->> '$.tokens', "
+                      "value ->> '$.prompt_tps', value ->> '$.gen_tps', "
+                      "natter_text(value -> '$.finish'), "
+                      "natter_text(value -> '$.reasoning_content') "
                       "FROM json_each(?1, '$.messages') WHERE key >= ?4 ORDER BY key",
     [ST_IMP_BASE] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
     [ST_IMP_FIRST_USER] = "SELECT content FROM messages WHERE conv = ?1 AND role = 'user' "
@@ -332,6 +349,12 @@ struct store {
     sqlite3_stmt *st[ST_COUNT];
     struct reply reply;
     char err[512];
+    char notice[512]; /* what the last import changed (store_notice) */
+    int have_file;    /* the file opened, as it was then: writes go nowhere else */
+    int writable;     /* it had a write permission bit (root may open a 0444 file) */
+    int detached;     /* our -wal was emptied after the file was found gone or replaced */
+    dev_t dev;
+    ino_t ino;
 };
 
 /* ---- helpers ---- */
@@ -373,8 +396,46 @@ static int bind_text(sqlite3_stmt *q, int i, const char *t) {
     return t ? sqlite3_bind_text(q, i, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, i);
 }
 
-/* Runs a statement that returns no rows (or ignores them); 0 or STORE_E_SQL. */
+/* Before a write: the file at the path must still be the database opened and writable.
+ * SQLite writes through the descriptors it opened, so after the file was removed or another
+ * one moved over it, a write would go into the old inode and be lost unseen; a file made
+ * read-only is refused too (root could still write it). One stat(); STORE_E_IO with the
+ * reason, nothing written. */
+static int store_file_check(store *s) {
+    if (!s->have_file)
+        return 0;
+    struct stat st;
+    const char *why = NULL;
+    int gone = 1; /* the path no longer names our file */
+    if (stat(s->path, &st) != 0)
+        why = errno == ENOENT ? "was removed" : "cannot be reached";
+    else if (st.st_dev != s->dev || st.st_ino != s->ino)
+        why = "was replaced by another file";
+    else if (s->writable && !(st.st_mode & 0222))
+        why = "was made read-only", gone = 0;
+    if (!why)
+        return 0;
+    if (gone && !s->detached) {
+        /* Our -wal still sits beside the path, and SQLite leaves it there at close when the
+         * file has moved: whoever opens the new file next would replay our pages into it.
+         * A checkpoint writes them into our own (old) file and empties the -wal. */
+        s->detached = 1;
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    }
+    set_err(s, "%s %s since natter opened it: nothing more is saved there", s->path, why);
+    return STORE_E_IO;
+}
+
+/* Runs a statement that returns no rows (or ignores them); 0 or STORE_E_SQL (STORE_E_IO when
+ * a write finds the file gone, replaced or read-only). */
 static int stmt_exec(store *s, sqlite3_stmt *q, const char *what) {
+    if (!sqlite3_stmt_readonly(q)) {
+        int r = store_file_check(s);
+        if (r) {
+            stmt_done(q);
+            return r;
+        }
+    }
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     }
@@ -397,6 +458,9 @@ static int step_row(store *s, sqlite3_stmt *q, const char *what, const char *mis
 }
 
 static int tx_begin(store *s) {
+    int r = store_file_check(s);
+    if (r)
+        return r;
     sqlite3_stmt *q = stmt(s, ST_BEGIN);
     return q ? stmt_exec(s, q, "begin") : STORE_E_SQL;
 }
@@ -576,6 +640,31 @@ static void sql_json_ok(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                                                    &why) == 0);
 }
 
+/* natter_text(X) in SQL: the exact bytes of the JSON string literal X (a string member as `->`
+ * gives it), NUL bytes included and invalid UTF-8 replaced by U+FFFD (json_text_decode); NULL
+ * when X is not a string. natter_text_flags(X): its JSON_TEXT_* flags (0 for a non-string).
+ * Import reads every text member through these: SQLite 3.40's `->>` stops at \u0000. */
+static void sql_text(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    (void)argc;
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]), len = 0;
+    char *out = t ? sqlite3_malloc64(3 * (sqlite3_uint64)n + 1) : NULL;
+    if (t && !out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    int flags = t ? json_text_decode(t, n, out, &len) : -1;
+    if (sqlite3_user_data(ctx))
+        sqlite3_result_int(ctx, flags < 0 ? 0 : flags);
+    else if (flags < 0)
+        sqlite3_result_null(ctx);
+    else {
+        sqlite3_result_text(ctx, out, (int)len, sqlite3_free);
+        return;
+    }
+    sqlite3_free(out);
+}
+
 int store_open(const char *path, store **out, char *err, size_t err_len) {
     char dummy[8];
     if (!err) {
@@ -624,8 +713,14 @@ int store_open(const char *path, store **out, char *err, size_t err_len) {
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    static int flags_fn = 1; /* user data: natter_text_flags rather than natter_text */
     if (sqlite3_create_function(s->db, "natter_json_ok", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                NULL, sql_json_ok, NULL, NULL) != SQLITE_OK) {
+                                NULL, sql_json_ok, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(s->db, "natter_text", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                NULL, sql_text, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(s->db, "natter_text_flags", 1,
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, &flags_fn, sql_text, NULL,
+                                NULL) != SQLITE_OK) {
         snprintf(err, err_len, "%s: %s", path, sqlite3_errmsg(s->db));
         store_close(s);
         return STORE_E_SQL;
@@ -690,6 +785,13 @@ int store_open(const char *path, store **out, char *err, size_t err_len) {
             return r;
         }
     }
+    struct stat st; /* the file as opened: store_file_check compares with it */
+    if (strcmp(path, ":memory:") != 0 && stat(path, &st) == 0) {
+        s->have_file = 1;
+        s->writable = (st.st_mode & 0222) != 0;
+        s->dev = st.st_dev;
+        s->ino = st.st_ino;
+    }
     *out = s;
     return 0;
 }
@@ -699,6 +801,9 @@ void store_close(store *s) {
         return;
     if (s->reply.msg_id && s->db)
         store_reply_flush(s);
+    if (s->db)
+        store_file_check(s); /* a file gone or replaced: our -wal is emptied before SQLite
+                              * leaves it beside the path (see store_file_check) */
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
@@ -709,6 +814,8 @@ void store_close(store *s) {
 }
 
 const char *store_errmsg(const store *s) { return s ? s->err : "no database"; }
+const char *store_notice(const store *s) { return s->notice; }
+
 const char *store_path(const store *s) { return s->path; }
 
 /* ---- conversations ---- */
@@ -779,6 +886,11 @@ static int conv_insert(store *s, const struct store_conv_params *p, const char *
         bind_text(q, 6, p->template_name);
         bind_text(q, 7, p->system_prompt);
         bind_text(q, 8, p->sampling);
+        int r = store_file_check(s);
+        if (r) {
+            stmt_done(q);
+            return r;
+        }
         int rc = sqlite3_step(q);
         stmt_done(q);
         if (rc == SQLITE_DONE) {
@@ -1048,6 +1160,9 @@ static int msg_rows_each(store *s, enum stmt_id which, const char *id,
         };
         if (!m.content)
             m.content = "";
+        /* the texts' lengths, NUL bytes included (after column_text, as SQLite asks) */
+        m.content_len = (size_t)sqlite3_column_bytes(q, 3);
+        m.reasoning_len = m.reasoning ? (size_t)sqlite3_column_bytes(q, 10) : 0;
         if ((r = fn(&m, ud)) != 0)
             break;
     }
@@ -1258,7 +1373,8 @@ int store_msg_set_pinned(store *s, const char *id, int64_t msg, int pinned) {
 /* Inserts one message into conversation n inside the caller's transaction; sets the default
  * title on the first user message. */
 static int64_t msg_insert(store *s, int64_t n, const char *role, const char *content,
-                          const char *reasoning, int64_t parent, const char *model) {
+                          size_t content_len, const char *reasoning, size_t reasoning_len,
+                          int64_t parent, const char *model) {
     char now[32];
     now_iso(now, sizeof now);
     if (parent > 0) {
@@ -1285,10 +1401,13 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
     else
         sqlite3_bind_null(q, 2);
     bind_text(q, 3, role);
-    bind_text(q, 4, content);
+    sqlite3_bind_text(q, 4, content, (int)content_len, SQLITE_TRANSIENT);
     bind_text(q, 5, now);
     bind_text(q, 6, model);
-    bind_text(q, 7, reasoning);
+    if (reasoning)
+        sqlite3_bind_text(q, 7, reasoning, (int)reasoning_len, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(q, 7);
     int r = stmt_exec(s, q, "add message");
     if (r)
         return r;
@@ -1311,13 +1430,25 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
 
 int64_t store_msg_add(store *s, const char *id, const char *role, const char *content,
                       int64_t parent) {
-    return store_msg_add_reasoning(s, id, role, content, NULL, parent);
+    return store_msg_add_len(s, id, role, content, content ? strlen(content) : 0, NULL, 0,
+                             parent);
 }
 
 int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, const char *content,
                                 const char *reasoning, int64_t parent) {
+    return store_msg_add_len(s, id, role, content, content ? strlen(content) : 0, reasoning,
+                             reasoning ? strlen(reasoning) : 0, parent);
+}
+
+int64_t store_msg_add_len(store *s, const char *id, const char *role, const char *content,
+                          size_t content_len, const char *reasoning, size_t reasoning_len,
+                          int64_t parent) {
     if (!role_ok(role) || !content) {
         set_err(s, "invalid message role '%s'", role ? role : "(null)");
+        return STORE_E_INVALID;
+    }
+    if (content_len > 0x3fffffff || reasoning_len > 0x3fffffff) {
+        set_err(s, "message too long");
         return STORE_E_INVALID;
     }
     store_reply_flush(s);
@@ -1329,7 +1460,8 @@ int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, cons
         tx_rollback(s);
         return r;
     }
-    int64_t m = msg_insert(s, n, role, content, reasoning, parent, NULL);
+    int64_t m = msg_insert(s, n, role, content, content_len, reasoning, reasoning_len, parent,
+                           NULL);
     if (m > 0 && (r = tx_commit(s)) != 0)
         m = r;
     if (m < 0)
@@ -1356,7 +1488,7 @@ int64_t store_reply_begin_at(store *s, const char *id, const char *model, int64_
         tx_rollback(s);
         return r;
     }
-    int64_t m = msg_insert(s, n, "assistant", "", NULL, parent, model);
+    int64_t m = msg_insert(s, n, "assistant", "", 0, NULL, 0, parent, model);
     if (m < 0 || (r = tx_commit(s)) != 0) {
         tx_rollback(s);
         return m < 0 ? m : r;
@@ -1436,6 +1568,8 @@ int store_reply_append(store *s, const char *text, size_t len) {
 int store_reply_append_reasoning(store *s, const char *text, size_t len) {
     return reply_grow(s, &s->reply.think, text, len);
 }
+
+int store_reply_active(const store *s) { return s && s->reply.msg_id != 0; }
 
 int store_reply_flush(store *s) {
     if (!s->reply.msg_id || !(s->reply.text.dirty || s->reply.think.dirty))
@@ -1693,10 +1827,15 @@ static int import_check(store *s, const char *name, const char *item, int n_item
         bad = "\"pinned\" must be true or false";
     else if (!type_is(sqlite3_column_text(q, 14), "true", "false"))
         bad = "\"archived\" must be true or false";
+    else if (sqlite3_column_int(q, 19) & JSON_TEXT_NUL)
+        bad = "\"title\", \"model\", \"template\" and \"id\" cannot hold a NUL byte (U+0000)";
+    else if (sqlite3_column_int(q, 17) && (sqlite3_column_int(q, 20) & JSON_TEXT_NUL))
+        bad = "message 1: a system prompt cannot hold a NUL byte (U+0000)";
+    int n_bad_utf8 = (sqlite3_column_int(q, 19) & JSON_TEXT_BAD_UTF8) != 0;
     int lead = sqlite3_column_int(q, 17);
-    long long n_msgs = sqlite3_column_int64(q, 21) - lead, leaf = sqlite3_column_int64(q, 20);
-    if (!bad && (!type_is(sqlite3_column_text(q, 19), "integer", NULL) ||
-                 (sqlite3_column_type(q, 20) != SQLITE_NULL && (leaf < 1 || leaf > n_msgs))))
+    long long n_msgs = sqlite3_column_int64(q, 23) - lead, leaf = sqlite3_column_int64(q, 22);
+    if (!bad && (!type_is(sqlite3_column_text(q, 21), "integer", NULL) ||
+                 (sqlite3_column_type(q, 22) != SQLITE_NULL && (leaf < 1 || leaf > n_msgs))))
         bad = "\"leaf\" must be the number of one of its messages";
     stmt_done(q);
     if (bad) {
@@ -1708,6 +1847,9 @@ static int import_check(store *s, const char *name, const char *item, int n_item
         return STORE_E_SQL;
     bind_text(q, 1, item);
     long long key = 0;
+    char first_bad[96] = ""; /* where invalid UTF-8 was first replaced */
+    if (n_bad_utf8)
+        snprintf(first_bad, sizeof first_bad, "%sthe title, model, template or id", where);
     while (!bad && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         key = sqlite3_column_int64(q, 0);
         const char *role = (const char *)sqlite3_column_text(q, 3);
@@ -1735,19 +1877,25 @@ static int import_check(store *s, const char *name, const char *item, int n_item
             bad = "\"finish\" must be a string";
         else if (!type_is(sqlite3_column_text(q, 12), "text", NULL))
             bad = "\"reasoning_content\" must be a string";
-        else if (!type_is(sqlite3_column_text(q, 17), "true", "false"))
+        else if (sqlite3_column_int(q, 14) & JSON_TEXT_NUL)
+            bad = "\"role\", \"model\" and \"finish\" cannot hold a NUL byte (U+0000)";
+        else if (!type_is(sqlite3_column_text(q, 19), "true", "false"))
             bad = "\"pinned\" must be true or false";
         else if (key >= lead) { /* the tree: "id" is the message's number, "parent" an earlier
                                  * one's (0: a root) */
             long long k = key + 1 - lead;
-            if (!type_is(sqlite3_column_text(q, 13), "integer", NULL) ||
-                (sqlite3_column_type(q, 14) != SQLITE_NULL && sqlite3_column_int64(q, 14) != k))
+            if (!type_is(sqlite3_column_text(q, 15), "integer", NULL) ||
+                (sqlite3_column_type(q, 16) != SQLITE_NULL && sqlite3_column_int64(q, 16) != k))
                 bad = "\"id\" must be the message's number (1 for the first after the system "
                       "prompt)";
-            else if (!type_is(sqlite3_column_text(q, 15), "integer", NULL) ||
-                     (sqlite3_column_type(q, 16) != SQLITE_NULL &&
-                      (sqlite3_column_int64(q, 16) < 0 || sqlite3_column_int64(q, 16) >= k)))
+            else if (!type_is(sqlite3_column_text(q, 17), "integer", NULL) ||
+                     (sqlite3_column_type(q, 18) != SQLITE_NULL &&
+                      (sqlite3_column_int64(q, 18) < 0 || sqlite3_column_int64(q, 18) >= k)))
                 bad = "\"parent\" must be the number of an earlier message, or 0";
+        }
+        if (!bad && ((sqlite3_column_int(q, 13) | sqlite3_column_int(q, 14)) & JSON_TEXT_BAD_UTF8)) {
+            if (!n_bad_utf8++)
+                snprintf(first_bad, sizeof first_bad, "%smessage %lld", where, key + 1);
         }
     }
     stmt_done(q);
@@ -1757,6 +1905,9 @@ static int import_check(store *s, const char *name, const char *item, int n_item
     }
     if (rc != SQLITE_DONE)
         return sql_err(s, "import");
+    if (n_bad_utf8 && !s->notice[0])
+        snprintf(s->notice, sizeof s->notice, "%s: %s%s: invalid UTF-8 replaced with U+FFFD",
+                 name, first_bad, n_bad_utf8 > 1 ? " and others" : "");
     return 0;
 }
 
@@ -1781,7 +1932,7 @@ static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
     int lead_system = sqlite3_column_int(q, 17);
     if (lead_system)
         system = dup_col(q, 18);
-    int64_t leaf = sqlite3_column_type(q, 20) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 20);
+    int64_t leaf = sqlite3_column_type(q, 22) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 22);
     stmt_done(q);
 
     int64_t n = 0;
@@ -1913,6 +2064,7 @@ int store_import_json(store *s, const char *name, const char *json, size_t len,
         set_err(s, "out of memory");
     else if (rc != SQLITE_DONE)
         r = sql_err(s, "import");
+    s->notice[0] = 0;
     for (int i = 0; r == 0 && i < n_items; i++)
         r = import_check(s, name, items[i].json, is_list ? i : -1);
     char (*ids)[STORE_ID_LEN + 1] = NULL;

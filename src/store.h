@@ -40,6 +40,9 @@ int store_open(const char *path, store **out, char *err, size_t err_len);
 void store_close(store *s);
 /* The last error's one-line message (never NULL). */
 const char *store_errmsg(const store *s);
+/* "" or one line on what the last store_import_json changed in the text it imported
+ * ("FILE: message 3: invalid UTF-8 replaced with U+FFFD"). Borrowed. */
+const char *store_notice(const store *s);
 /* The path given to store_open (borrowed). */
 const char *store_path(const store *s);
 
@@ -127,6 +130,8 @@ struct store_msg {
                           * export's "id") */
     int depth;           /* 0 for a root */
     int active;          /* on the active path */
+    size_t content_len;  /* the texts' lengths: content and reasoning may hold NUL bytes (an */
+    size_t reasoning_len;/* import of "a\u0000b", a model's byte token); both NUL-terminated */
 };
 
 /* Calls fn for each message of the active path of conversation id, root first (what the
@@ -147,6 +152,12 @@ int64_t store_msg_add(store *s, const char *id, const char *role, const char *co
  * conversation. */
 int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, const char *content,
                                 const char *reasoning, int64_t parent);
+
+/* The same with explicit lengths (content and reasoning may hold NUL bytes; reasoning NULL:
+ * none). The two above call this with strlen. */
+int64_t store_msg_add_len(store *s, const char *id, const char *role, const char *content,
+                          size_t content_len, const char *reasoning, size_t reasoning_len,
+                          int64_t parent);
 
 /* ---- streaming replies ----
  * begin inserts an empty assistant message at once; append adds text as it arrives and writes
@@ -169,6 +180,8 @@ int64_t store_reply_begin_at(store *s, const char *id, const char *model, int64_
 int store_reply_append(store *s, const char *text, size_t len);
 int store_reply_append_reasoning(store *s, const char *text, size_t len);
 int store_reply_flush(store *s);
+/* 1 while a reply begun with store_reply_begin is being saved (0 when begin failed). */
+int store_reply_active(const store *s);
 /* reason: "stop" (end of generation / stop string), "length", "stopped" (cancelled), "error".
  * st may be NULL. */
 int store_reply_finish(store *s, const char *reason, const struct store_reply_stats *st);

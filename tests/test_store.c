@@ -668,7 +668,7 @@ TEST(store_run_save_history_and_reply) {
     char *text = NULL;
     unsigned char *mask = NULL;
     size_t tlen = 0;
-    CHECK_EQ_INT(run_save_render(rs, cp, &po, "Q2", &text, &tlen, &mask), 0);
+    CHECK_EQ_INT(run_save_render(rs, cp, &po, "Q2", 2, &text, &tlen, &mask), 0);
     CHECK_STR_EQ(text, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n"
                        "<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n"
                        "<|im_start|>assistant\n");
@@ -678,7 +678,7 @@ TEST(store_run_save_history_and_reply) {
     CHECK(mask[0] == 0 && tlen == strlen(text));
     free(text);
     free(mask);
-    CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "chatml", "Q2"), 0);
+    CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "chatml", "Q2", 2), 0);
     CHECK_EQ_INT(run_save_append(rs, "A", 1), 0);
     CHECK_EQ_INT(run_save_append(rs, "2", 1), 0);
     struct store_reply_stats st = {.n_tokens = 2, .prompt_tps = 10, .gen_tps = 5};
@@ -693,13 +693,13 @@ TEST(store_run_save_history_and_reply) {
 
     /* without --conv: a new conversation holding the exchange */
     CHECK_EQ_INT(run_save_open(path, NULL, &rs, NULL, 0), 0);
-    CHECK_EQ_INT(run_save_render(rs, cpc, &po, "Once", &text, &tlen, &mask), 0);
+    CHECK_EQ_INT(run_save_render(rs, cpc, &po, "Once", 4, &text, &tlen, &mask), 0);
     CHECK_STR_EQ(text, "Once");
     free(text);
     free(mask);
     chat_prompt_free(cp);
     chat_prompt_free(cpc);
-    CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "completion", "Once"), 0);
+    CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "completion", "Once", 4), 0);
     CHECK_EQ_INT(run_save_append(rs, " upon", 5), 0);
     run_save_close(rs); /* closed mid-reply: the text is kept, unfinished */
     CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM conversations"), 2);

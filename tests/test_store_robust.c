@@ -266,3 +266,64 @@ TEST(store_robust_cli_full_disk) {
     CHECK_MSG(out && strstr(out, "hi") && !strstr(out, "big"), "%s", out ? out : "");
     free(out);
 }
+
+/* The database removed, replaced (another file moved over it) or made read-only while open:
+ * every later write fails with a message saying so, and nothing is written into the file now
+ * at the path. */
+TEST(store_robust_file_replaced_removed_readonly) {
+    char path[1024], other[1100], cmd[3200];
+    snprintf(path, sizeof path, "%s/swap.db", test_tmpdir());
+    snprintf(other, sizeof other, "%s.other", path);
+    store *s = NULL, *o = NULL;
+    char err[512], id[STORE_ID_LEN + 1], oid[STORE_ID_LEN + 1];
+    CHECK_EQ_INT(store_open(path, &s, err, sizeof err), 0);
+    CHECK_EQ_INT(store_conv_new(s, NULL, id), 0);
+    CHECK(store_msg_add(s, id, "user", "kept", 0) > 0);
+    CHECK(store_reply_begin(s, id, NULL) > 0);
+    /* another database moved over it */
+    CHECK_EQ_INT(store_open(other, &o, err, sizeof err), 0);
+    CHECK_EQ_INT(store_conv_new(o, NULL, oid), 0);
+    store_close(o);
+    CHECK_EQ_INT(rename(other, path), 0);
+    CHECK_EQ_INT(store_reply_append(s, "lost", 4), 0); /* buffered */
+    CHECK_EQ_INT(store_reply_finish(s, "stop", NULL), STORE_E_IO);
+    CHECK(strstr(store_errmsg(s), "was replaced by another file"));
+    CHECK(srob_one_line(store_errmsg(s)));
+    CHECK_EQ_INT(store_msg_add(s, id, "user", "more", 0), STORE_E_IO);
+    CHECK_EQ_INT(store_conv_rename(s, id, "x"), STORE_E_IO);
+    store_close(s);
+    /* the file at the path is the other database, untouched: one empty conversation */
+    CHECK_EQ_INT(store_open(path, &o, err, sizeof err), 0);
+    int n = 0;
+    CHECK_EQ_INT(store_msg_each(o, oid, srob_count, &n), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(store_conv_get(o, id, &(struct store_conv){0}), STORE_E_NOTFOUND);
+    CHECK(store_msg_add(o, oid, "user", "fine", 0) > 0);
+    /* made read-only (also refused for root, who could still write it) */
+    CHECK_EQ_INT(chmod(path, 0444), 0);
+    CHECK_EQ_INT(store_msg_add(o, oid, "user", "no", 0), STORE_E_IO);
+    CHECK(strstr(store_errmsg(o), "was made read-only"));
+    CHECK_EQ_INT(chmod(path, 0644), 0);
+    CHECK(store_msg_add(o, oid, "user", "again", 0) > 0); /* writable again: saved again */
+    /* removed */
+    snprintf(cmd, sizeof cmd, "rm -f '%s' '%s-wal' '%s-shm'", path, path, path);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(store_msg_add(o, oid, "user", "gone", 0), STORE_E_IO);
+    CHECK(strstr(store_errmsg(o), "was removed"));
+    store_close(o);
+
+    /* replaced, then closed without a write: the -wal left beside the path holds nothing */
+    CHECK_EQ_INT(store_open(path, &s, err, sizeof err), 0);
+    CHECK_EQ_INT(store_conv_new(s, NULL, id), 0);
+    CHECK_EQ_INT(store_open(other, &o, err, sizeof err), 0);
+    CHECK_EQ_INT(store_conv_new(o, NULL, oid), 0);
+    store_close(o);
+    CHECK_EQ_INT(rename(other, path), 0);
+    store_close(s);
+    CHECK_EQ_INT(store_open(path, &o, err, sizeof err), 0);
+    CHECK_EQ_INT(store_conv_get(o, id, &(struct store_conv){0}), STORE_E_NOTFOUND);
+    struct store_conv c;
+    CHECK_EQ_INT(store_conv_get(o, oid, &c), 0);
+    store_conv_clear(&c);
+    store_close(o);
+}

@@ -446,7 +446,11 @@ static int run_command(struct tui *t, const struct app_cmd *c) {
     case APP_CMD_MODEL:
         if (arg[0])
             tui_chat_model_load(t, arg);
-        else
+        else if (t->model && eng_model_check(t->model) != ENG_OK) { /* changed on disk */
+            char path[sizeof t->model_path];
+            tui_copy(path, sizeof path, t->model_path);
+            tui_chat_model_load(t, path);
+        } else
             overlay_open(t, OV_MODELS);
         break;
     case APP_CMD_SYSTEM:

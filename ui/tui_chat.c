@@ -292,7 +292,7 @@ static void chat_emit(void *ud, int part, const char *s, size_t n) {
     if (t->gen_msg < 0)
         return;
     struct app_msg *m = &t->conv.msgs[t->gen_msg];
-    int saving = t->db && t->conv.id[0];
+    int saving = t->db && t->conv.id[0] && store_reply_active(t->db); /* begin may have failed */
     if (part == REASONING_THOUGHT) {
         app_msg_append_think(m, s, n);
         if (saving && store_reply_append_reasoning(t->db, s, n) < 0)
@@ -418,6 +418,8 @@ static void chat_cache_wait(struct tui *t) {
     kvcache_wait(t->kvc);
 }
 
+#define MODEL_CHANGED_HINT "/model with no name loads it again"
+
 /* Starts a reply to the conversation as it is (its last message is the user's): fits the
  * context (app_conv_fit), then, when save_user, saves that user message (a message refused for
  * not fitting is not saved), then the reply, under the message before it in the tree. */
@@ -429,6 +431,10 @@ static int chat_generate(struct tui *t, int save_user) {
     }
     if (t->gen)
         return -1;
+    if (eng_model_check(t->model) != ENG_OK) { /* one stat: replaced or rewritten on disk */
+        tui_chat_notice(t, "%s (" MODEL_CHANGED_HINT ")", eng_last_error());
+        return -1;
+    }
     if (!t->cp) {
         tui_chat_notice(t, "no chat template to render the conversation with");
         return -1;
@@ -690,7 +696,7 @@ static void chat_finish(struct tui *t, const char *reason) {
             m->n_drafted = t->live.n_drafted;
             m->n_accepted = t->live.n_accepted;
         }
-        if (t->db && t->conv.id[0]) {
+        if (t->db && t->conv.id[0] && store_reply_active(t->db)) {
             struct store_reply_stats st = {m->has_stats ? m->n_tokens : -1,
                                            m->has_stats ? m->prompt_tps : -1,
                                            m->has_stats ? m->gen_tps : -1};
@@ -814,7 +820,10 @@ static int chat_frame(struct tui *t, const struct eng_frame *h, const unsigned c
         if (h->len >= sizeof code)
             memcpy(&code, p, sizeof code);
         int ml = h->len > sizeof code ? (int)(h->len - sizeof code) : 0;
-        tui_chat_notice(t, "generation error: %.*s", ml, (const char *)p + sizeof code);
+        if (code == ENG_E_CHANGED) /* the reply so far is kept, marked (error) */
+            tui_chat_notice(t, "%.*s (" MODEL_CHANGED_HINT ")", ml, (const char *)p + sizeof code);
+        else
+            tui_chat_notice(t, "generation error: %.*s", ml, (const char *)p + sizeof code);
         chat_finish(t, "error");
         return TUI_REDRAW;
     }
@@ -1339,8 +1348,8 @@ static int msg_load(const struct store_msg *sm, void *ud) {
     int role = !strcmp(sm->role, "user") ? APP_ROLE_USER
              : !strcmp(sm->role, "assistant") ? APP_ROLE_ASSISTANT
              : !strcmp(sm->role, "system") ? APP_ROLE_SYSTEM : APP_ROLE_NOTICE;
-    struct app_msg *m = app_conv_add(&t->conv, role, sm->content, strlen(sm->content));
-    if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, strlen(sm->reasoning))))
+    struct app_msg *m = app_conv_add(&t->conv, role, sm->content, sm->content_len);
+    if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, sm->reasoning_len)))
         return 1;
     msg_tree_set(m, sm);
     if (role == APP_ROLE_ASSISTANT) {

@@ -47,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t off = 0; off <= size && n < 16; n++) {
         msgs[n].role = roles[n % 5 == 4 && size % 7 ? 3 : n % 5];
         msgs[n].content = text + off;
+        msgs[n].content_len = 0; /* strlen */
         off += strlen(text + off) + 1;
     }
     if (t)

@@ -136,6 +136,10 @@ printf '{"leaf":4,"messages":[{"role":"system","content":"S"},{"id":1,"parent":0
 # A container where an object key belongs: SQLite 3.40's json_valid() accepts it (the crash
 # the fuzzer found before the strict check); kept as a seed so mutations start near it.
 printf '[{"messages":[{[{"":"","":""}]:""}],"sampling":{["x"]:"y"}}]' > "$out/fuzz_import/bad-key"
+# NUL and control characters kept, invalid UTF-8 and lone surrogates replaced, NUL refused in a role
+printf '[{"role":"user","content":"a\\u0000b\\u001b\\ud83d\\ude00"},{"role":"assistant","content":"\\ud800x\377\300\257","reasoning_content":"r\\u0000"}]' \
+    > "$out/fuzz_import/nul-utf8"
+printf '[{"role":"user\\u0000x","content":"y"}]' > "$out/fuzz_import/nul-role"
 # Reasoning splitter: byte 0 the family (0 think, 1 harmony; +16 the prompt opened it, +32 the
 # markers are control tokens), byte 1 the chunk size, then text and \001-led control tokens
 # separated by NUL bytes.
