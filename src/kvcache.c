@@ -185,7 +185,7 @@ int kvcache_open(const char *model_path, const eng_model *m, const eng_ctx *c, k
     id->mtime_ns = (int64_t)st.st_mtim.tv_nsec;
     id->n_ctx = eng_ctx_n_ctx(c);
     id->kv_type = eng_ctx_kv_type(c);
-    snprintf(id->model, sizeof id->model, "%s", full);
+    memcpy(id->model, full, strlen(full) + 1);   /* its length was checked above */
     uint64_t mk = kvc_fnv(KVC_FNV_INIT, id->model, strlen(id->model));
     mk = kvc_fnv(mk, &id->model_size, sizeof id->model_size);
     mk = kvc_fnv(mk, &id->model_fp, sizeof id->model_fp);
@@ -275,8 +275,8 @@ int kvcache_restore(kvcache *kc, eng_ctx *c, const int32_t *toks, int n) {
         close(fd);
         if (u < 0)
             kvc_drop(kc, dfd, de->d_name, eng_last_error());
-        else if (u > best_n && strlen(de->d_name) < sizeof best)
-            best_n = u, snprintf(best, sizeof best, "%s", de->d_name);
+        else if (u > best_n && (size_t)snprintf(best, sizeof best, "%s", de->d_name) < sizeof best)
+            best_n = u;
     }
     int restored = 0;
     if (best[0]) {
@@ -347,7 +347,8 @@ static int kvc_files(int dfd, DIR *d, struct kvc_file **out) {
             }
             f = nf;
         }
-        snprintf(f[n].name, sizeof f[n].name, "%s", de->d_name);
+        if ((size_t)snprintf(f[n].name, sizeof f[n].name, "%s", de->d_name) >= sizeof f[n].name)
+            continue;   /* not a name the cache writes */
         f[n].bytes = (uint64_t)st.st_size;
         f[n].used = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
         n++;
