@@ -138,12 +138,13 @@ memcheck: deps
 # aarch64: the engine and its tests that need no ncurses/readline/sqlite, built with Debian's
 # cross compiler (gcc-aarch64-linux-gnu, libc6-arm64-cross) into build-arm/ and run with
 # qemu-user: -cpu cortex-a72 (Armv8.0: the NEON level), -cpu max (dotprod: both levels). The
-# reference check runs on a few files (NATTER_REF_FILES), qemu being some 20x slower.
+# reference checks (llama.cpp's logits; 1, 2 and 3 threads alike) run on a few files
+# (NATTER_REF_FILES), qemu being some 20x slower.
 ARM_CC     ?= aarch64-linux-gnu-gcc
 ARM_QEMU   ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 ARM_CPUS   ?= cortex-a72 max
 ARM_TESTS  ?= quant_ ops_ reference_all_files reference_threads reference_batch gguf_
-ARM_REFS   ?= stories260K syn-llama-Q4_0 syn-llama-Q8_0 syn-llama-Q4_K_M syn-llama-Q6_K
+ARM_REFS   ?= stories260K syn-llama-Q4_0 syn-llama-Q8_0 syn-llama-Q4_K_M syn-llama-Q6_K syn-qwen2-Q8_0
 ARM_TEST_SRC := tests/harness.c tests/gguf_craft.c $(addprefix tests/test_,$(addsuffix .c,\
                 quant ops reference gguf))
 ARM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(ARM_TEST_SRC))
