@@ -1,7 +1,7 @@
 /* engine/ops.c — exp, SiLU, softmax and the attention products over the KV cache, in
  * llama.cpp's exact order of operations (see ops.h for why). Each operation has a scalar
  * version (lane-by-lane emulation with fmaf) and, on x86-64, an AVX-512 version chosen at run
- * time that gives bit-identical results. Pure functions; any thread. */
+ * time that gives bit-identical results (the attention products an AVX2 one too). Pure functions; any thread. */
 #include "ops.h"
 
 #include <math.h>
@@ -522,18 +522,65 @@ OPS_TARGET static void mix_reduce_avx512(const float *acc, int hd, float *o) {
                                               _mm512_add_ps(t4[1], t4[3])));
     }
 }
+
+/* ---- AVX2 for the attention products (the scalar ones' 16 lanes as two 8-lane halves, each
+ * lane's fma the same; CPUs without AVX-512 spent half of a prompt's time in scalar fmaf) ---- */
+#define OPS_AVX2 __attribute__((target("avx2,f16c,fma")))
+
+OPS_AVX2 static inline __m256 load8(const void *base, size_t idx, int f16) {
+    if (f16)
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)base + idx)));
+    return _mm256_loadu_ps((const float *)base + idx);
+}
+
+/* hd % 16 == 0 */
+OPS_AVX2 static void scores_avx2(const void *k, size_t stride, int f16, int n_pos, const float *q,
+                                 int hd, float scale, float *s) {
+    for (int j = 0; j < n_pos; j++) {
+        const size_t row = (size_t)j * stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int d = 0; d < hd; d += 16) {
+            a0 = _mm256_fmadd_ps(load8(k, row + d, f16), _mm256_loadu_ps(q + d), a0);
+            a1 = _mm256_fmadd_ps(load8(k, row + d + 8, f16), _mm256_loadu_ps(q + d + 8), a1);
+        }
+        float acc[16];
+        _mm256_storeu_ps(acc, a0);
+        _mm256_storeu_ps(acc + 8, a1);
+        s[j] = ops_reduce16(acc) * scale;
+    }
+}
+
+/* hd % 8 == 0 */
+OPS_AVX2 static void mix_acc_avx2(const void *v, size_t stride, int f16, int j0, int j1,
+                                  const float *p, int hd, float *acc) {
+    for (int j = j0; j < j1; j++) {
+        float *row = acc + (size_t)(j & 15) * hd;
+        const __m256 pj = _mm256_set1_ps(p[j]);
+        for (int i = 0; i < hd; i += 8)
+            _mm256_storeu_ps(row + i, _mm256_fmadd_ps(load8(v, (size_t)j * stride + i, f16), pj,
+                                                      _mm256_loadu_ps(row + i)));
+    }
+}
 #endif
 
 /* ---- dispatch ---- */
 
 #ifdef OPS_X86
 static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
-static int ops_have_avx512;
+static int ops_have_avx512, ops_have_avx2;
 
 static void ops_detect(void) {
     __builtin_cpu_init();
     ops_have_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
                       quant_cpu_has_f16c();
+    ops_have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    quant_cpu_has_f16c();
+}
+
+/* AVX2 for what has no AVX-512 path in use, unless the kernels are forced scalar. */
+static int ops_use_avx2(void) {
+    pthread_once(&ops_once, ops_detect);
+    return ops_have_avx2 && strcmp(quant_simd_name(), "scalar") != 0;
 }
 
 /* AVX-512 unless the CPU lacks it or the kernels run below it (NATTER_SIMD=avx2 measures an
@@ -641,6 +688,10 @@ void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const flo
         scores_avx512(k, stride, f16, n_pos, q, hd, scale, s);
         return;
     }
+    if (hd % 16 == 0 && ops_use_avx2()) {
+        scores_avx2(k, stride, f16, n_pos, q, hd, scale, s);
+        return;
+    }
 #endif
     scores_ref(k, stride, f16, n_pos, q, hd, scale, s);
 }
@@ -662,6 +713,10 @@ void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, con
 #ifdef OPS_X86
     if (hd % 16 == 0 && ops_use_avx512()) {
         mix_acc_avx512(v, stride, f16, j0, j1, p, hd, acc);
+        return;
+    }
+    if (hd % 8 == 0 && ops_use_avx2()) {
+        mix_acc_avx2(v, stride, f16, j0, j1, p, hd, acc);
         return;
     }
 #endif
