@@ -1,5 +1,5 @@
-/* engine/quant_neon_kern.h — the NEON integer dot products (Q4_0, Q8_0 against Q8_0; Q4_K,
- * Q6_K against Q8_K), included by quant_neon.c once per level with NSUF(name) (suffix), NATTR
+/* engine/quant_neon_kern.h — the NEON integer dot products (Q4_0, Q8_0, IQ4_NL against Q8_0;
+ * Q4_K, Q6_K, IQ4_XS against Q8_K), included by quant_neon.c once per level with NSUF(name) (suffix), NATTR
  * (static + target attribute) and NDOT(acc, a, b) (acc += the 4-byte signed dots per i32 lane:
  * sdot with dotprod, widening multiplies without). Integer sums exact, so every level equals
  * the scalar reference's integer steps; float steps as noted. Pure; any thread. */
@@ -94,3 +94,45 @@ NATTR void NSUF(q6_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     *s = sumf;
 }
 
+
+/* IQ4_NL against Q8_0: the 4-bit indices through the 16-entry table (tbl), the reference's
+ * float steps block by block (bit-identical). */
+NATTR void NSUF(iq4_nl_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_iq4_nl *x = vx;
+    const block_q8_0 *y = vy;
+    const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float sumf = 0.0f;
+    for (int i = 0; i < n / QK4_NL; i++) {
+        const uint8x16_t b = vld1q_u8(x[i].qs);
+        int32x4_t p = vdupq_n_s32(0);
+        p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(y[i].qs));
+        p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(y[i].qs + 16));
+        sumf += (QH2F(x[i].d) * QH2F(y[i].d)) * (float)vaddvq_s32(p);
+    }
+    *s = sumf;
+}
+
+/* IQ4_XS against Q8_K: the same table, 8 sub-blocks of 32 with 6-bit scales (bit-identical). */
+NATTR void NSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_iq4_xs *x = vx;
+    const block_q8_K *y = vy;
+    const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float sumf = 0.0f;
+    for (int i = 0; i < n / QK_K; i++) {
+        int isum = 0;
+        for (int ib = 0; ib < QK_K / 32; ib++) {
+            const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) |
+                           (((x[i].scales_h >> 2 * ib) & 3) << 4);
+            const uint8x16_t b = vld1q_u8(x[i].qs + 16 * ib);
+            const int8_t *q8 = y[i].qs + 32 * ib;
+            int32x4_t p = vdupq_n_s32(0);
+            p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(q8));
+            p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(q8 + 16));
+            isum += (ls - 32) * vaddvq_s32(p);
+        }
+        sumf += QH2F(x[i].d) * y[i].d * (float)isum;
+    }
+    *s = sumf;
+}

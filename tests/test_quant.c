@@ -959,7 +959,7 @@ TEST(quant_new_types_extremes) {
                 for (int lv = QUANT_AVX2; lv < QUANT_LEVEL_COUNT; lv++) {
                     const struct quant_kernels *kern = quant_kernels_of((enum quant_level)lv);
                     if (!kern) continue;
-                    /* x86 levels cover every type; NEON has the first six */
+                    /* x86 levels cover every type; NEON the common ones */
                     CHECK_MSG(lv >= QUANT_NEON || kern->vec_dot[t] != NULL, "%s: no %s kernel",
                               tr->name, quant_level_name(lv));
                     if (!kern->vec_dot[t]) continue;
