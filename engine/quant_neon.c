@@ -1,9 +1,10 @@
 /* engine/quant_neon.c — aarch64 kernels (compiled only on aarch64) at two levels chosen at run
  * time from the hwcaps: NEON (Armv8.0, widening multiplies) and NEON + dotprod (sdot, the
  * functions compiled for armv8.2-a+dotprod). Dot products for F32, F16, Q4_0, Q8_0, Q4_K,
- * Q6_K, IQ4_NL, IQ4_XS (the integer ones in quant_neon_kern.h, once per level) and the F16
- * helpers; the other types keep the scalar kernels. Tested against the scalar references by make test-arm (cross-built,
- * run under qemu-user with CPUs with and without dotprod). Pure; any thread. */
+ * Q6_K, IQ4_NL, IQ4_XS, MXFP4 (the integer ones in quant_neon_kern.h, once per level) and the
+ * F16 helpers; the other types keep the scalar kernels. Tested against the scalar references
+ * by make test-arm (cross-built, run under qemu-user with CPUs with and without dotprod).
+ * Pure; any thread. */
 #include "quant_impl.h"
 
 #if defined(__aarch64__)
@@ -108,6 +109,7 @@ static inline int32x4_t neon_dot_widen(int32x4_t acc, int8x16_t a, int8x16_t b) 
             [GGML_TYPE_Q4_K] = q4_K_vec_dot_##sfx, [GGML_TYPE_Q6_K] = q6_K_vec_dot_##sfx,  \
             [GGML_TYPE_IQ4_NL] = iq4_nl_vec_dot_##sfx,                                     \
             [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx,                                     \
+            [GGML_TYPE_MXFP4] = mxfp4_vec_dot_##sfx,                                       \
         },                                                                                 \
         .f16_dot_f32 = f16_dot_f32_neon, .f16_axpy = f16_axpy_neon,                        \
         .f16_to_f32 = f16_to_f32_neon, .f32_to_f16 = f32_to_f16_neon,                      \

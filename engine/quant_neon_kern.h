@@ -1,4 +1,4 @@
-/* engine/quant_neon_kern.h — the NEON integer dot products (Q4_0, Q8_0, IQ4_NL against Q8_0;
+/* engine/quant_neon_kern.h — the NEON integer dot products (Q4_0, Q8_0, IQ4_NL, MXFP4 against Q8_0;
  * Q4_K, Q6_K, IQ4_XS against Q8_K), included by quant_neon.c once per level with NSUF(name) (suffix), NATTR
  * (static + target attribute) and NDOT(acc, a, b) (acc += the 4-byte signed dots per i32 lane:
  * sdot with dotprod, widening multiplies without). Integer sums exact, so every level equals
@@ -133,6 +133,25 @@ NATTR void NSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy)
             isum += (ls - 32) * vaddvq_s32(p);
         }
         sumf += QH2F(x[i].d) * y[i].d * (float)isum;
+    }
+    *s = sumf;
+}
+
+/* MXFP4 against Q8_0: the doubled E2M1 values through tbl, the block's scale dy * 2^(e - 128)
+ * and the float steps as the reference (bit-identical). */
+NATTR void NSUF(mxfp4_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_mxfp4 *x = vx;
+    const block_q8_0 *y = vy;
+    const int8x16_t kv = vld1q_s8(quant_kvalues_mxfp4);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float sumf = 0.0f;
+    for (int i = 0; i < n / QK_MXFP4; i++) {
+        const float d = QH2F(y[i].d) * quant_e8m0_half(x[i].e);
+        const uint8x16_t b = vld1q_u8(x[i].qs);
+        int32x4_t p = vdupq_n_s32(0);
+        p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(y[i].qs));
+        p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(y[i].qs + 16));
+        sumf += d * (float)vaddvq_s32(p);
     }
     *s = sumf;
 }
