@@ -8,6 +8,8 @@
 #   make fuzz       libFuzzer targets (clang, ASan+UBSan, in build-fuzz/)
 #   make fuzz-run   each fuzz target for FUZZ_SECONDS (60) on seeds made from ../shared
 #   make memcheck   the engine tests under valgrind (MEMCHECK_T selects them)
+#   make test-arm   the engine's kernel and reference tests cross-built for aarch64 (build-arm/)
+#                   and run under qemu-user, on CPUs with and without dotprod
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -70,7 +72,7 @@ BIN      := $(BUILD)/natter
 TESTBIN  := $(BUILD)/tests/run
 
 .PHONY: all run test check-deps deps install uninstall clean fuzz fuzz-bins fuzz-run memcheck \
-        lint-man tools
+        lint-man tools test-arm arm-bins
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -132,6 +134,32 @@ memcheck: deps
 	@NATTER_BUILD=$(abspath build-memcheck) NATTER_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect --trace-children=no \
 	  build-memcheck/tests/run -j 1 $(MEMCHECK_T)
+
+# aarch64: the engine and its tests that need no ncurses/readline/sqlite, built with Debian's
+# cross compiler (gcc-aarch64-linux-gnu, libc6-arm64-cross) into build-arm/ and run with
+# qemu-user: -cpu cortex-a72 (Armv8.0: the NEON level), -cpu max (dotprod: both levels). The
+# reference checks (llama.cpp's logits; 1, 2 and 3 threads alike) run on a few files
+# (NATTER_REF_FILES), qemu being some 20x slower.
+ARM_CC     ?= aarch64-linux-gnu-gcc
+ARM_QEMU   ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+ARM_CPUS   ?= cortex-a72 max
+ARM_TESTS  ?= quant_ ops_ reference_all_files reference_threads reference_batch gguf_
+ARM_REFS   ?= stories260K syn-llama-Q4_0 syn-llama-Q8_0 syn-llama-Q4_K_M syn-llama-Q6_K syn-qwen2-Q8_0
+ARM_TEST_SRC := tests/harness.c tests/gguf_craft.c $(addprefix tests/test_,$(addsuffix .c,\
+                quant ops reference gguf))
+ARM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(ARM_TEST_SRC))
+arm-bins: $(BUILD)/tests/run-engine
+$(BUILD)/tests/run-engine: $(ARM_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread -lm
+test-arm:
+	@command -v $(ARM_CC) >/dev/null && command -v $(firstword $(ARM_QEMU)) >/dev/null || \
+	  { echo "test-arm: needs $(ARM_CC) and $(firstword $(ARM_QEMU)) (apt-get install" \
+	    "gcc-aarch64-linux-gnu libc6-arm64-cross qemu-user)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=build-arm CC=$(ARM_CC) PKG_CFLAGS= PKG_LIBS= arm-bins
+	@for cpu in $(ARM_CPUS); do echo "== aarch64 under qemu -cpu $$cpu"; \
+	  NATTER_TEST_SCRIPTS=0 NATTER_REF_FILES="$(ARM_REFS)" \
+	    $(ARM_QEMU) -cpu $$cpu build-arm/tests/run-engine $(ARM_TESTS) || exit 1; done
 
 MODEL ?=
 run: deps all

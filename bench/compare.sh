@@ -9,6 +9,10 @@
 # downloaded is committed) and skipped with a message when node/npm or the package is missing.
 # With LLAMA_BENCH set, llama.cpp's own llama-bench is run instead (-o json), e.g. the one
 # bench/llamacpp/build.sh builds from the sources node-llama-cpp ships.
+# It prints the kernels each side ran: natter's level (`natter bench --json`'s "simd", what
+# NATTER_SIMD caps), and ggml's: the CPU variant node-llama-cpp loaded, or for llama-bench the
+# x86 features of its build (a GGML_NATIVE build: what -march=native enables here) and the
+# repacked layouts it chose (one short `llama-bench -v` run on the first file).
 #
 #   bench/compare.sh                   # THREADS=2 REPS=3 PP=512 TG=128
 #   TYPES="Q4_0" REPS=5 bench/compare.sh
@@ -60,8 +64,24 @@ have_llama=0
 if llama_ready; then have_llama=1; fi
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs, $(uname -sr)"
+f1=$(bench_model_path "${TYPES%% *}")
+simd=$("$NATTER" bench -m "$f1" -p 1 -n 0 -r 1 -t 1 --json 2>/dev/null |
+    sed -n 's/.*"simd": *"\([^"]*\)".*/\1/p' | head -n 1)
+echo "natter kernels: ${simd:-unknown}${NATTER_SIMD:+ (NATTER_SIMD=$NATTER_SIMD)}"
 if [ "$have_llama" = 1 ] && [ -n "${LLAMA_BENCH:-}" ]; then
     echo "llama.cpp llama-bench $LLAMA_BENCH, $("$LLAMA_BENCH" --version 2>&1 | grep -m1 version)"
+    cache=$(dirname "$LLAMA_BENCH")/../CMakeCache.txt
+    if grep -q '^GGML_NATIVE:BOOL=ON' "$cache" 2>/dev/null; then
+        isa=$(echo | ${CC:-cc} -march=native -dM -E - 2>/dev/null | sed -n \
+            's/^#define __\(AVX2\|AVXVNNI\|AVX512F\|AVX512BW\|AVX512VL\|AVX512VNNI\|AVX512BF16\|F16C\|FMA\|ARM_NEON\|ARM_FEATURE_DOTPROD\|ARM_FEATURE_MATMUL_INT8\)__ .*/\1/p' |
+            sort | tr '\n' ' ')
+        echo "ggml kernels: GGML_NATIVE build, -march=native here enables: ${isa:-?}"
+    else
+        echo "ggml kernels: not a GGML_NATIVE build (see $cache for its GGML_* options)"
+    fi
+    rp=$("$LLAMA_BENCH" -m "$f1" -p 1 -n 0 -r 1 -t 1 -v 2>&1 |
+        sed -n 's/.*repack tensor .* with \([A-Za-z0-9_]*\).*/\1/p' | sort -u | tr '\n' ' ')
+    echo "ggml repacked layouts on ${TYPES%% *}: ${rp:-none}"
 elif [ "$have_llama" = 1 ]; then
     node "$LDIR/bench.mjs" --version | sed 's/^/llama.cpp /'
 fi

@@ -1,7 +1,7 @@
 /* engine/ops.c — exp, SiLU, softmax and the attention products over the KV cache, in
  * llama.cpp's exact order of operations (see ops.h for why). Each operation has a scalar
  * version (lane-by-lane emulation with fmaf) and, on x86-64, an AVX-512 version chosen at run
- * time that gives bit-identical results. Pure functions; any thread. */
+ * time that gives bit-identical results (the attention products, softmax and SiLU an AVX2 one too). Pure functions; any thread. */
 #include "ops.h"
 
 #include <math.h>
@@ -536,26 +536,161 @@ OPS_TARGET static void mix_reduce_avx512(const float *acc, int hd, float *o) {
                                               _mm512_add_ps(t4[1], t4[3])));
     }
 }
+
+/* ---- AVX2 for the attention products, softmax and SiLU (the scalar ones' 16 lanes as two
+ * 8-lane halves, each lane's operations the same; CPUs without AVX-512 spent half of a prompt's
+ * time in the scalar versions' fmaf calls) ---- */
+#define OPS_AVX2 __attribute__((target("avx2,f16c,fma")))
+
+OPS_AVX2 static inline __m256 load8(const void *base, size_t idx, int f16) {
+    if (f16)
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)base + idx)));
+    return _mm256_loadu_ps((const float *)base + idx);
+}
+
+/* ops_expf of 8 lanes: the same fma steps, and j * 2^n by one multiply, which is ldexpf's
+ * result while 2^n is a normal float (|n| <= 126); other lanes (and NaN) go through ops_expf. */
+OPS_AVX2 static inline __m256 v8_expf(__m256 x) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b,
+                                        _mm256_set1_ps(0x1.573e2ep-5f)),
+                        u,
+                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b,
+                                        _mm256_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f)));
+    const __m256 an = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+    /* not (|n| <= 126): true for NaN too */
+    if (_mm256_movemask_ps(_mm256_cmp_ps(an, _mm256_set1_ps(126.0f), _CMP_NLE_UQ))) {
+        float in[8], out[8];
+        _mm256_storeu_ps(in, x);
+        for (int l = 0; l < 8; l++) out[l] = ops_expf(in[l]);
+        return _mm256_loadu_ps(out);
+    }
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(j, _mm256_castsi256_ps(e));
+}
+
+/* n % 16 lanes of the tail as the scalar version (expf) */
+OPS_AVX2 static void silu_mul_avx2(int n, const float *x, const float *g, float *y) {
+    const int nv = n - n % 16;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (int i = 0; i < nv; i += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + i);
+        const __m256 e = v8_expf(_mm256_sub_ps(_mm256_setzero_ps(), xv));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_div_ps(xv, _mm256_add_ps(one, e)),
+                                              _mm256_loadu_ps(g + i)));
+    }
+    for (int i = nv; i < n; i++)
+        y[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
+}
+
+OPS_AVX2 static void silu_avx2(int n, const float *x, float *y) {
+    const int nv = n - n % 16;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (int i = 0; i < nv; i += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + i);
+        const __m256 e = v8_expf(_mm256_sub_ps(_mm256_setzero_ps(), xv));
+        _mm256_storeu_ps(y + i, _mm256_div_ps(xv, _mm256_add_ps(one, e)));
+    }
+    for (int i = nv; i < n; i++)
+        y[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+/* softmax_ref with the exponentials of whole 16-lane chunks 8 at a time */
+OPS_AVX2 static void softmax_avx2(int n, float *s, int f16, float sink) {
+    float mx = sink;
+    for (int j = 0; j < n; j++)
+        if (s[j] > mx)
+            mx = s[j];
+    const __m256 mv = _mm256_set1_ps(mx);
+    double sum = 0;
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        float lane[16] = {0};
+        if (j0 + 16 <= n) {
+            const __m256 e0 = v8_expf(_mm256_sub_ps(_mm256_loadu_ps(s + j0), mv));
+            const __m256 e1 = v8_expf(_mm256_sub_ps(_mm256_loadu_ps(s + j0 + 8), mv));
+            _mm256_storeu_ps(s + j0, e0);
+            _mm256_storeu_ps(s + j0 + 8, e1);
+            _mm256_storeu_ps(lane, e0);
+            _mm256_storeu_ps(lane + 8, e1);
+        } else {
+            for (int l = 0; l < 16 && j0 + l < n; l++)
+                lane[l] = s[j0 + l] = ops_expf(s[j0 + l] - mx);
+        }
+        sum += ops_reduce16(lane);
+    }
+    if (sink > -INFINITY)
+        sum += (double)expf(sink - mx);
+    const float inv = (float)(1.0 / sum);
+    for (int j = 0; j < n; j++)
+        s[j] = f16 ? ops_f16_round(s[j] * inv) : s[j] * inv;
+}
+
+/* hd % 16 == 0 */
+OPS_AVX2 static void scores_avx2(const void *k, size_t stride, int f16, int n_pos, const float *q,
+                                 int hd, float scale, float *s) {
+    for (int j = 0; j < n_pos; j++) {
+        const size_t row = (size_t)j * stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int d = 0; d < hd; d += 16) {
+            a0 = _mm256_fmadd_ps(load8(k, row + d, f16), _mm256_loadu_ps(q + d), a0);
+            a1 = _mm256_fmadd_ps(load8(k, row + d + 8, f16), _mm256_loadu_ps(q + d + 8), a1);
+        }
+        /* ops_reduce16 in registers: t8 = a[l + 8] + a[l], t4 = t8[l + 4] + t8[l], then
+         * (t4[0] + t4[2]) + (t4[1] + t4[3]) */
+        const __m256 t8 = _mm256_add_ps(a1, a0);
+        const __m128 t4 = _mm_add_ps(_mm256_extractf128_ps(t8, 1), _mm256_castps256_ps128(t8));
+        const __m128 t2 = _mm_add_ps(_mm_movehl_ps(t4, t4), t4);
+        s[j] = _mm_cvtss_f32(_mm_add_ss(t2, _mm_shuffle_ps(t2, t2, 1))) * scale;
+    }
+}
+
+/* hd % 8 == 0 */
+OPS_AVX2 static void mix_acc_avx2(const void *v, size_t stride, int f16, int j0, int j1,
+                                  const float *p, int hd, float *acc) {
+    for (int j = j0; j < j1; j++) {
+        float *row = acc + (size_t)(j & 15) * hd;
+        const __m256 pj = _mm256_set1_ps(p[j]);
+        for (int i = 0; i < hd; i += 8)
+            _mm256_storeu_ps(row + i, _mm256_fmadd_ps(load8(v, (size_t)j * stride + i, f16), pj,
+                                                      _mm256_loadu_ps(row + i)));
+    }
+}
 #endif
 
 /* ---- dispatch ---- */
 
+#ifdef OPS_X86
 static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
-static int ops_have_avx512;
+static int ops_have_avx512, ops_have_avx2;
 
 static void ops_detect(void) {
-#ifdef OPS_X86
     __builtin_cpu_init();
     ops_have_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
                       quant_cpu_has_f16c();
-#endif
+    ops_have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    quant_cpu_has_f16c();
 }
 
-/* AVX-512 unless the CPU lacks it or the kernels are forced scalar (NATTER_SIMD, tests). */
+/* AVX2 for what has no AVX-512 path in use, unless the kernels are forced scalar. */
+static int ops_use_avx2(void) {
+    pthread_once(&ops_once, ops_detect);
+    return ops_have_avx2 && strcmp(quant_simd_name(), "scalar") != 0;
+}
+
+/* AVX-512 unless the CPU lacks it or the kernels run below it (NATTER_SIMD=avx2 measures an
+ * AVX2 machine; scalar when forced, tests). */
 static int ops_use_avx512(void) {
     pthread_once(&ops_once, ops_detect);
-    return ops_have_avx512 && strcmp(quant_simd_name(), "scalar") != 0;
+    return ops_have_avx512 && strncmp(quant_simd_name(), "avx512", 6) == 0;
 }
+#endif
 
 /* ggml's GELU table (GGML_GELU_FP16): gelu (tanh form) of every F16 value, rounded to F16. */
 static uint16_t gelu_table[1 << 16];
@@ -600,6 +735,10 @@ void ops_silu_mul(int n, const float *x, const float *g, float *y) {
         silu_mul_avx512(n, x, g, y);
         return;
     }
+    if (ops_use_avx2()) {
+        silu_mul_avx2(n, x, g, y);
+        return;
+    }
 #endif
     silu_mul_ref(n, x, g, y);
 }
@@ -608,6 +747,10 @@ void ops_silu(int n, const float *x, float *y) {
 #ifdef OPS_X86
     if (ops_use_avx512()) {
         silu_avx512(n, x, y);
+        return;
+    }
+    if (ops_use_avx2()) {
+        silu_avx2(n, x, y);
         return;
     }
 #endif
@@ -703,6 +846,10 @@ void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const flo
         scores_avx512(k, stride, f16, n_pos, q, hd, scale, s);
         return;
     }
+    if (hd % 16 == 0 && ops_use_avx2()) {
+        scores_avx2(k, stride, f16, n_pos, q, hd, scale, s);
+        return;
+    }
 #endif
     scores_ref(k, stride, f16, n_pos, q, hd, scale, s);
 }
@@ -711,6 +858,10 @@ void ops_softmax_sink(int n, float *s, int f16, float sink) {
 #ifdef OPS_X86
     if (ops_use_avx512()) {
         softmax_avx512(n, s, f16, sink);
+        return;
+    }
+    if (ops_use_avx2()) {
+        softmax_avx2(n, s, f16, sink);
         return;
     }
 #endif
@@ -724,6 +875,10 @@ void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, con
 #ifdef OPS_X86
     if (hd % 16 == 0 && ops_use_avx512()) {
         mix_acc_avx512(v, stride, f16, j0, j1, p, hd, acc);
+        return;
+    }
+    if (hd % 8 == 0 && ops_use_avx2()) {
+        mix_acc_avx2(v, stride, f16, j0, j1, p, hd, acc);
         return;
     }
 #endif

@@ -1,6 +1,6 @@
 /* engine/quant.c — the tensor-type traits table (ggml's ids, names, block sizes, kernels), half
- * and bfloat16 conversions, the run-time choice of SIMD kernels (x86: AVX2/AVX-512/VNNI,
- * aarch64: NEON, else scalar) and the matrix x matrix driver quant_mat_dot(). The table is filled
+ * and bfloat16 conversions, the run-time choice of SIMD kernels (x86: AVX2/AVX-VNNI/AVX-512/VNNI,
+ * aarch64: NEON/dotprod, else scalar) and the matrix x matrix driver quant_mat_dot(). The table is filled
  * once (pthread_once); after that every function is pure and callable from any thread, except
  * quant_force_scalar() (tests and benchmarks, while nothing else computes). */
 #include <pthread.h>
@@ -148,9 +148,19 @@ static const struct quant_kernels *quant_active; /* best, or scalar when forced 
 static enum quant_level quant_best_level;
 static int quant_scalar_forced;
 
-static const struct quant_kernels *quant_kernels_for(enum quant_level lv) {
-    if (lv == QUANT_NEON) return quant_kernels_neon();
-    if (lv != QUANT_SCALAR) return quant_kernels_x86(lv);
+static const char *const quant_level_names[QUANT_LEVEL_COUNT] = {
+    [QUANT_SCALAR] = "scalar", [QUANT_AVX2] = "avx2", [QUANT_AVX_VNNI] = "avx_vnni",
+    [QUANT_AVX512] = "avx512", [QUANT_AVX512VNNI] = "avx512vnni", [QUANT_NEON] = "neon",
+    [QUANT_NEON_DOTPROD] = "neon_dotprod",
+};
+
+const char *quant_level_name(enum quant_level lv) {
+    return (unsigned)lv < QUANT_LEVEL_COUNT ? quant_level_names[lv] : "scalar";
+}
+
+const struct quant_kernels *quant_kernels_of(enum quant_level lv) {
+    if (lv == QUANT_NEON || lv == QUANT_NEON_DOTPROD) return quant_kernels_neon(lv);
+    if (lv != QUANT_SCALAR && lv < QUANT_LEVEL_COUNT) return quant_kernels_x86(lv);
     return NULL;
 }
 
@@ -174,18 +184,24 @@ static void quant_apply(const struct quant_kernels *k) {
     quant_repack_apply(k, quant_best);
 }
 
+/* NATTER_SIMD=name caps the level at name's: the best level the CPU supports at or below it in
+ * its family (x86 or aarch64); an unknown name or another family's leaves the CPU's best. */
 static void quant_init(void) {
     enum quant_level lv = quant_level_detect();
     const char *cap = getenv("NATTER_SIMD");
     if (cap && *cap) {
-        enum quant_level want = lv;
-        if (strcmp(cap, "scalar") == 0) want = QUANT_SCALAR;
-        else if (strcmp(cap, "avx2") == 0) want = QUANT_AVX2;
-        else if (strcmp(cap, "avx512") == 0) want = QUANT_AVX512;
-        if (lv != QUANT_NEON && want < lv) lv = want;
-        if (lv == QUANT_NEON && want == QUANT_SCALAR) lv = QUANT_SCALAR;
+        int want = -1;
+        for (int i = 0; i < QUANT_LEVEL_COUNT; i++)
+            if (strcmp(cap, quant_level_names[i]) == 0) want = i;
+        const int neon = lv >= QUANT_NEON, want_neon = want >= QUANT_NEON;
+        if (want == QUANT_SCALAR) lv = QUANT_SCALAR;
+        else if (want > 0 && neon == want_neon && want < (int)lv) {
+            const int low = neon ? QUANT_NEON : QUANT_AVX2;
+            while (want > low && !quant_kernels_of((enum quant_level)want)) want--;
+            lv = (enum quant_level)want;
+        }
     }
-    quant_best = quant_kernels_for(lv);
+    quant_best = quant_kernels_of(lv);
     if (!quant_best) lv = QUANT_SCALAR;
     quant_best_level = lv;
     quant_apply(quant_best);
@@ -213,14 +229,7 @@ int quant_force_scalar(int on) {
 
 const char *quant_simd_name(void) {
     pthread_once(&quant_once, quant_init);
-    if (quant_scalar_forced) return "scalar";
-    switch (quant_best_level) {
-    case QUANT_AVX512VNNI: return "avx512vnni";
-    case QUANT_AVX512: return "avx512";
-    case QUANT_AVX2: return "avx2";
-    case QUANT_NEON: return "neon";
-    default: return "scalar";
-    }
+    return quant_level_name(quant_scalar_forced ? QUANT_SCALAR : quant_best_level);
 }
 
 /* ---- F16 helpers ---- */

@@ -119,7 +119,18 @@ typedef void (*quant_iqd_gemm_fn)(const struct quant_iqd *w, int nr, const void 
 int quant_iqd_consts(uint32_t t, int *off, float *g, float *f);
 
 /* ---- SIMD kernel sets ---- */
-enum quant_level { QUANT_SCALAR = 0, QUANT_AVX2, QUANT_AVX512, QUANT_AVX512VNNI, QUANT_NEON };
+/* x86 levels in order of preference, then aarch64's; a CPU need not have every lower level
+ * (AVX-512 parts without AVX-VNNI), so a cap (NATTER_SIMD) takes the best supported one below. */
+enum quant_level {
+    QUANT_SCALAR = 0,
+    QUANT_AVX2,         /* AVX2 + FMA + F16C */
+    QUANT_AVX_VNNI,     /* + AVX-VNNI: VEX vpdpbusd, 16 ymm registers (Intel client CPUs) */
+    QUANT_AVX512,       /* AVX-512 F/BW/VL without VNNI: the AVX2 kernels */
+    QUANT_AVX512VNNI,   /* + AVX-512 VNNI */
+    QUANT_NEON,         /* aarch64 Advanced SIMD */
+    QUANT_NEON_DOTPROD, /* + sdot (Armv8.2 dotprod) */
+    QUANT_LEVEL_COUNT
+};
 
 struct quant_kernels {
     quant_vec_dot_fn vec_dot[GGML_TYPE_COUNT];
@@ -161,10 +172,13 @@ void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const voi
 void quant_repack_apply(const struct quant_kernels *k, const struct quant_kernels *best);
 
 /* The kernels of level lv, with NULL for what it lacks; NULL if this build or CPU lacks the
- * level (quant_x86.c / quant_neon.c). */
+ * level (quant_x86.c / quant_neon.c; quant_kernels_of picks the file). */
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv);
-const struct quant_kernels *quant_kernels_neon(void);
-/* The level the CPU supports best (x86 / aarch64 builds). */
+const struct quant_kernels *quant_kernels_neon(enum quant_level lv);
+const struct quant_kernels *quant_kernels_of(enum quant_level lv);
+/* The level the CPU supports best (quant_x86.c on x86-64, quant_neon.c on aarch64). */
 enum quant_level quant_level_detect(void);
+/* NATTER_SIMD's name of level lv ("avx2", "avx_vnni", "neon_dotprod" ...; quant.c). */
+const char *quant_level_name(enum quant_level lv);
 
 #endif

@@ -1,23 +1,17 @@
-/* engine/quant_neon.c — aarch64 NEON kernels (compiled only on aarch64): dot products for
- * F32, F16, Q4_0, Q8_0, Q4_K, Q6_K (sdot when the compiler targets +dotprod, widening
- * multiplies otherwise) and the F16 helpers; the other types keep the scalar kernels. Never run
- * on the x86-64 development machine (only syntax-checked with clang --target=aarch64), so the
- * SIMD-vs-scalar tests in tests/test_quant.c are what vouch for it on ARM. Pure; any thread. */
+/* engine/quant_neon.c — aarch64 kernels (compiled only on aarch64) at two levels chosen at run
+ * time from the hwcaps: NEON (Armv8.0, widening multiplies) and NEON + dotprod (sdot, the
+ * functions compiled for armv8.2-a+dotprod). Dot products for F32, F16, Q4_0, Q8_0, Q4_K,
+ * Q6_K, IQ4_NL, IQ4_XS, MXFP4 (the integer ones in quant_neon_kern.h, once per level) and the
+ * F16 helpers; the other types keep the scalar kernels. Tested against the scalar references
+ * by make test-arm (cross-built, run under qemu-user with CPUs with and without dotprod).
+ * Pure; any thread. */
 #include "quant_impl.h"
 
 #if defined(__aarch64__)
 
 #include <arm_neon.h>
-
-#if defined(__ARM_FEATURE_DOTPROD)
-#define NDOT(acc, a, b) vdotq_s32((acc), (a), (b))
-#else
-static inline int32x4_t neon_dot_fallback(int32x4_t acc, int8x16_t a, int8x16_t b) {
-    const int16x8_t p0 = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-    const int16x8_t p1 = vmull_high_s8(a, b);
-    return vaddq_s32(acc, vaddq_s32(vpaddlq_s16(p0), vpaddlq_s16(p1)));
-}
-#define NDOT(acc, a, b) neon_dot_fallback((acc), (a), (b))
+#if defined(__linux__)
+#include <sys/auxv.h>
 #endif
 
 static void f32_vec_dot_neon(int n, float *s, const void *vx, const void *vy) {
@@ -84,115 +78,69 @@ static void f32_to_f16_neon(const float *x, uint16_t *y, int64_t n) {
     for (; i < n; i++) y[i] = quant_f32_to_f16(x[i]);
 }
 
-static void q8_0_vec_dot_neon(int n, float *s, const void *vx, const void *vy) {
-    const block_q8_0 *x = vx;
-    const block_q8_0 *y = vy;
-    float32x4_t acc = vdupq_n_f32(0);
-    for (int i = 0; i < n / QK8_0; i++) {
-        int32x4_t p = vdupq_n_s32(0);
-        p = NDOT(p, vld1q_s8(x[i].qs), vld1q_s8(y[i].qs));
-        p = NDOT(p, vld1q_s8(x[i].qs + 16), vld1q_s8(y[i].qs + 16));
-        acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), QH2F(x[i].d) * QH2F(y[i].d));
+/* ---- Armv8.0 NEON: the 4-byte dots with widening multiplies ---- */
+static inline int32x4_t neon_dot_widen(int32x4_t acc, int8x16_t a, int8x16_t b) {
+    const int16x8_t p0 = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+    const int16x8_t p1 = vmull_high_s8(a, b);
+    return vaddq_s32(acc, vaddq_s32(vpaddlq_s16(p0), vpaddlq_s16(p1)));
+}
+#define NSUF(name) name##_neon
+#define NATTR static
+#define NDOT(acc, a, b) neon_dot_widen((acc), (a), (b))
+#include "quant_neon_kern.h"
+#undef NSUF
+#undef NATTR
+#undef NDOT
+
+/* ---- Armv8.2 dotprod: sdot (arm_neon.h defines it under its own target pragma) ---- */
+#define NSUF(name) name##_dot
+#define NATTR static __attribute__((target("arch=armv8.2-a+dotprod")))
+#define NDOT(acc, a, b) vdotq_s32((acc), (a), (b))
+#include "quant_neon_kern.h"
+#undef NSUF
+#undef NATTR
+#undef NDOT
+
+#define NSET(sfx)                                                                          \
+    {                                                                                      \
+        .vec_dot = {                                                                       \
+            [GGML_TYPE_F32] = f32_vec_dot_neon, [GGML_TYPE_F16] = f16_vec_dot_neon,        \
+            [GGML_TYPE_Q4_0] = q4_0_vec_dot_##sfx, [GGML_TYPE_Q8_0] = q8_0_vec_dot_##sfx,  \
+            [GGML_TYPE_Q4_K] = q4_K_vec_dot_##sfx, [GGML_TYPE_Q6_K] = q6_K_vec_dot_##sfx,  \
+            [GGML_TYPE_IQ4_NL] = iq4_nl_vec_dot_##sfx,                                     \
+            [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx,                                     \
+            [GGML_TYPE_MXFP4] = mxfp4_vec_dot_##sfx,                                       \
+        },                                                                                 \
+        .f16_dot_f32 = f16_dot_f32_neon, .f16_axpy = f16_axpy_neon,                        \
+        .f16_to_f32 = f16_to_f32_neon, .f32_to_f16 = f32_to_f16_neon,                      \
     }
-    *s = vaddvq_f32(acc);
+
+static const struct quant_kernels quant_kernels_neon_set = NSET(neon);
+static const struct quant_kernels quant_kernels_dot_set = NSET(dot);
+
+/* sdot from the kernel's hwcaps (HWCAP_ASIMDDP, bit 20 of AT_HWCAP on aarch64 Linux). */
+static int quant_neon_has_dotprod(void) {
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP) & (1ul << 20)) != 0;
+#else
+    return 0;
+#endif
 }
 
-static void q4_0_vec_dot_neon(int n, float *s, const void *vx, const void *vy) {
-    const block_q4_0 *x = vx;
-    const block_q8_0 *y = vy;
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
-    const int8x16_t s8 = vdupq_n_s8(8);
-    float32x4_t acc = vdupq_n_f32(0);
-    for (int i = 0; i < n / QK4_0; i++) {
-        const uint8x16_t b = vld1q_u8(x[i].qs);
-        const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, m4)), s8);
-        const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), s8);
-        int32x4_t p = vdupq_n_s32(0);
-        p = NDOT(p, lo, vld1q_s8(y[i].qs));
-        p = NDOT(p, hi, vld1q_s8(y[i].qs + 16));
-        acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), QH2F(x[i].d) * QH2F(y[i].d));
-    }
-    *s = vaddvq_f32(acc);
+enum quant_level quant_level_detect(void) {
+    return quant_neon_has_dotprod() ? QUANT_NEON_DOTPROD : QUANT_NEON;
 }
 
-static void q4_K_vec_dot_neon(int n, float *s, const void *vx, const void *vy) {
-    const block_q4_K *x = vx;
-    const block_q8_K *y = vy;
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
-    float sumf = 0.0f;
-    for (int i = 0; i < n / QK_K; i++) {
-        int isum = 0, summ = 0;
-        for (int j = 0; j < 4; j++) {
-            uint8_t sc0, m0, sc1, m1;
-            quant_scale_min_k4(2 * j, x[i].scales, &sc0, &m0);
-            quant_scale_min_k4(2 * j + 1, x[i].scales, &sc1, &m1);
-            summ += m0 * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) +
-                    m1 * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
-            const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * j);
-            const uint8x16_t q1 = vld1q_u8(x[i].qs + 32 * j + 16);
-            const int8_t *q8 = y[i].qs + 64 * j;
-            int32x4_t p0 = vdupq_n_s32(0), p1 = vdupq_n_s32(0);
-            p0 = NDOT(p0, vreinterpretq_s8_u8(vandq_u8(q0, m4)), vld1q_s8(q8));
-            p0 = NDOT(p0, vreinterpretq_s8_u8(vandq_u8(q1, m4)), vld1q_s8(q8 + 16));
-            p1 = NDOT(p1, vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), vld1q_s8(q8 + 32));
-            p1 = NDOT(p1, vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), vld1q_s8(q8 + 48));
-            isum += sc0 * vaddvq_s32(p0) + sc1 * vaddvq_s32(p1);
-        }
-        sumf += y[i].d * QH2F(x[i].d) * (float)isum - y[i].d * QH2F(x[i].dmin) * (float)summ;
-    }
-    *s = sumf;
-}
-
-static void q6_K_vec_dot_neon(int n, float *s, const void *vx, const void *vy) {
-    const block_q6_K *x = vx;
-    const block_q8_K *y = vy;
-    const uint8x16_t m4 = vdupq_n_u8(0x0F), m30 = vdupq_n_u8(0x30);
-    const int8x16_t s32 = vdupq_n_s8(32);
-    float sumf = 0.0f;
-    for (int i = 0; i < n / QK_K; i++) {
-        int isum = 0;
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = x[i].ql + 64 * h, *qh = x[i].qh + 32 * h;
-            for (int k = 0; k < 2; k++) { /* the 16-byte halves of each 32-value group */
-                const uint8x16_t l0 = vld1q_u8(ql + 16 * k), l1 = vld1q_u8(ql + 32 + 16 * k);
-                const uint8x16_t hb = vld1q_u8(qh + 16 * k);
-                uint8x16_t q[4];
-                q[0] = vorrq_u8(vandq_u8(l0, m4), vandq_u8(vshlq_n_u8(hb, 4), m30));
-                q[1] = vorrq_u8(vandq_u8(l1, m4), vandq_u8(vshlq_n_u8(hb, 2), m30));
-                q[2] = vorrq_u8(vshrq_n_u8(l0, 4), vandq_u8(hb, m30));
-                q[3] = vorrq_u8(vshrq_n_u8(l1, 4), vandq_u8(vshrq_n_u8(hb, 2), m30));
-                for (int g = 0; g < 4; g++) {
-                    const int8x16_t v = vsubq_s8(vreinterpretq_s8_u8(q[g]), s32);
-                    const int8x16_t yv = vld1q_s8(y[i].qs + 128 * h + 32 * g + 16 * k);
-                    const int32x4_t p = NDOT(vdupq_n_s32(0), v, yv);
-                    isum += x[i].scales[8 * h + 2 * g + k] * vaddvq_s32(p);
-                }
-            }
-        }
-        sumf += QH2F(x[i].d) * y[i].d * (float)isum;
-    }
-    *s = sumf;
-}
-
-static const struct quant_kernels quant_kernels_neon_set = {
-    .vec_dot = {
-        [GGML_TYPE_F32] = f32_vec_dot_neon, [GGML_TYPE_F16] = f16_vec_dot_neon,
-        [GGML_TYPE_Q4_0] = q4_0_vec_dot_neon, [GGML_TYPE_Q8_0] = q8_0_vec_dot_neon,
-        [GGML_TYPE_Q4_K] = q4_K_vec_dot_neon, [GGML_TYPE_Q6_K] = q6_K_vec_dot_neon,
-    },
-    .f16_dot_f32 = f16_dot_f32_neon,
-    .f16_axpy = f16_axpy_neon,
-    .f16_to_f32 = f16_to_f32_neon,
-    .f32_to_f16 = f32_to_f16_neon,
-};
-
-const struct quant_kernels *quant_kernels_neon(void) {
-    return &quant_kernels_neon_set;
+const struct quant_kernels *quant_kernels_neon(enum quant_level lv) {
+    if (lv == QUANT_NEON) return &quant_kernels_neon_set;
+    if (lv == QUANT_NEON_DOTPROD && quant_neon_has_dotprod()) return &quant_kernels_dot_set;
+    return NULL;
 }
 
 #else
 
-const struct quant_kernels *quant_kernels_neon(void) {
+const struct quant_kernels *quant_kernels_neon(enum quant_level lv) {
+    (void)lv;
     return NULL;
 }
 

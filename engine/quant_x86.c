@@ -17,16 +17,32 @@ int quant_cpu_has_f16c(void) {
     return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
 }
 
-enum quant_level quant_level_detect(void) {
+/* AVX-VNNI from CPUID leaf 7 subleaf 1 (EAX bit 4), for the same reason. */
+static int quant_cpu_has_avx_vnni(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4));
+}
+
+/* Whether the CPU runs level lv's kernels. */
+static int quant_x86_supports(enum quant_level lv) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !quant_cpu_has_f16c())
-        return QUANT_SCALAR;
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl")) {
-        if (__builtin_cpu_supports("avx512vnni")) return QUANT_AVX512VNNI;
-        return QUANT_AVX512;
+        return 0;
+    const int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                       __builtin_cpu_supports("avx512vl");
+    switch (lv) {
+    case QUANT_AVX2: return 1;
+    case QUANT_AVX_VNNI: return quant_cpu_has_avx_vnni();
+    case QUANT_AVX512: return avx512;
+    case QUANT_AVX512VNNI: return avx512 && __builtin_cpu_supports("avx512vnni");
+    default: return 0;
     }
-    return QUANT_AVX2;
+}
+
+enum quant_level quant_level_detect(void) {
+    for (int lv = QUANT_AVX512VNNI; lv >= QUANT_AVX2; lv--)
+        if (quant_x86_supports((enum quant_level)lv)) return (enum quant_level)lv;
+    return QUANT_SCALAR;
 }
 
 #include <immintrin.h>
@@ -37,6 +53,19 @@ enum quant_level quant_level_detect(void) {
 #define KATTR static __attribute__((target("avx2,fma,f16c")))
 #define DPB(acc, u, s) \
     _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
+#define KTILES 1
+#define KTILE_MAX_NR 2
+#include "quant_x86_kern.h"
+#undef KTILES
+#undef KTILE_MAX_NR
+#undef KSUF
+#undef KATTR
+#undef DPB
+
+/* ---- AVX-VNNI: the AVX2 kernels with the VEX vpdpbusd (16 ymm registers, as AVX2) ---- */
+#define KSUF(name) name##_avxvnni
+#define KATTR static __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define DPB(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
 #define KTILES 1
 #define KTILE_MAX_NR 2
 #include "quant_x86_kern.h"
@@ -780,6 +809,60 @@ A2RP void q8_0x16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const vo
     Z_RP_COLS4(rp32_gemm_avx2_n, 1, n / QK8_0)
 }
 
+/* ---- Q4_0x16 / Q8_0x16 with AVX-VNNI: the AVX2 kernel's two halves and column count (16
+ * registers), each 4-byte step one VEX vpdpbusd on the unsigned quants, their offset K (8, 128)
+ * from the block sum, as the AVX-512 kernel does; QB: bytes of quants per block of 16 rows. ---- */
+#define AVRP static __attribute__((target("avx2,fma,f16c,avxvnni")))
+
+AVRP inline __attribute__((always_inline)) void rp32_gemm_avxvnni_n(
+    const int K, const int QB, int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y,
+    size_t by, const int NC) {
+    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[4][2];
+    KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *q = qs + (size_t)b * QB;
+        for (int h = 0; h < 2; h++) {
+            const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + (size_t)b * 32 + 16 * h)));
+            __m256i w[8];
+            KUNROLL8 for (int m = 0; m < QB / 64; m++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m + 32 * h));
+                if (NC == 1 && h == 0) /* generation: the weights stream from memory once */
+                    _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
+                if (QB == 256) { /* nibbles: values 4m.. low, 16 + 4m.. high */
+                    w[m] = _mm256_and_si256(v, m4);
+                    w[m + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                } else {
+                    w[m] = v;
+                }
+            }
+            KUNROLL8 for (int c = 0; c < NC; c++) {
+                const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
+                __m256i ia = _mm256_set1_epi32(-K * yb->s);
+                KUNROLL8 for (int m = 0; m < 8; m++)
+                    ia = _mm256_dpbusd_avx_epi32(ia, w[m], a2_bcast32(yb->qs + 4 * m));
+                acc[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(yb->d)),
+                                            _mm256_cvtepi32_ps(ia), acc[c][h]);
+            }
+        }
+    }
+    KUNROLL8 for (int c = 0; c < NC; c++) {
+        _mm256_storeu_ps(s + (size_t)c * bs, acc[c][0]);
+        _mm256_storeu_ps(s + (size_t)c * bs + 8, acc[c][1]);
+    }
+}
+
+AVRP void q4_0x16_gemm_avxvnni(int n, float *s, size_t bs, const void *vg, const void *vy,
+                               size_t by, int nc) {
+    Z_RP_COLS4(rp32_gemm_avxvnni_n, 8, 256, n / QK4_0)
+}
+
+AVRP void q8_0x16_gemm_avxvnni(int n, float *s, size_t bs, const void *vg, const void *vy,
+                               size_t by, int nc) {
+    Z_RP_COLS4(rp32_gemm_avxvnni_n, 128, 512, n / QK8_0)
+}
+
 /* 2^(e - 128) for the 8 E8M0 scale bytes at e. */
 A2RP inline __m256 a2_e8m0_half8(const uint8_t *e) {
     const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)e));
@@ -1009,24 +1092,36 @@ A2RP void q6_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const vo
     }
 
 static const struct quant_kernels quant_kernels_avx2_base = KSET(avx2);
+static const struct quant_kernels quant_kernels_avxvnni_base = KSET(avxvnni);
 static const struct quant_kernels quant_kernels_vnni_base = KSET(vnni);
-static struct quant_kernels quant_kernels_avx2, quant_kernels_vnni;
+static struct quant_kernels quant_kernels_avx2, quant_kernels_avxvnni, quant_kernels_vnni;
 static pthread_once_t quant_x86_once = PTHREAD_ONCE_INIT;
+
+/* The 256-bit tiles of quant_x86_kern.h with 16 registers (AVX2, AVX-VNNI) and the AVX2
+ * repacked-layout kernels. */
+#define KSET_TILES16(k, sfx)                                     \
+    do {                                                         \
+        (k).tile[GGML_TYPE_Q4_0] = q4_0_tile_##sfx;              \
+        (k).tile[GGML_TYPE_Q8_0] = q8_0_tile_##sfx;              \
+        (k).tile[GGML_TYPE_Q5_0] = q5_0_tile_##sfx;              \
+        (k).tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_##sfx;          \
+        (k).tile[GGML_TYPE_Q4_K] = q4_K_tile_##sfx;              \
+        (k).tile[GGML_TYPE_Q6_K] = q6_K_tile_##sfx;              \
+        (k).rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_avx2;         \
+        (k).rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_avx2;         \
+        (k).rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_avx2;         \
+        (k).rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_avx2;         \
+        (k).rp_gemm[GGML_TYPE_MXFP4] = mxfp4x16_gemm_avx2;       \
+    } while (0)
 
 /* The sets plus what only one ISA has (512-bit kernels, tiles). */
 static void quant_x86_init(void) {
     quant_kernels_avx2 = quant_kernels_avx2_base;
-    quant_kernels_avx2.tile[GGML_TYPE_Q4_0] = q4_0_tile_avx2;
-    quant_kernels_avx2.tile[GGML_TYPE_Q8_0] = q8_0_tile_avx2;
-    quant_kernels_avx2.tile[GGML_TYPE_Q5_0] = q5_0_tile_avx2;
-    quant_kernels_avx2.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_avx2;
-    quant_kernels_avx2.tile[GGML_TYPE_Q4_K] = q4_K_tile_avx2;
-    quant_kernels_avx2.tile[GGML_TYPE_Q6_K] = q6_K_tile_avx2;
-    quant_kernels_avx2.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_avx2;
-    quant_kernels_avx2.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_avx2;
-    quant_kernels_avx2.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_avx2;
-    quant_kernels_avx2.rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_avx2;
-    quant_kernels_avx2.rp_gemm[GGML_TYPE_MXFP4] = mxfp4x16_gemm_avx2;
+    KSET_TILES16(quant_kernels_avx2, avx2);
+    quant_kernels_avxvnni = quant_kernels_avxvnni_base;
+    KSET_TILES16(quant_kernels_avxvnni, avxvnni);
+    quant_kernels_avxvnni.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_avxvnni;
+    quant_kernels_avxvnni.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_avxvnni;
 
     quant_kernels_vnni = quant_kernels_vnni_base;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;
@@ -1047,10 +1142,10 @@ static void quant_x86_init(void) {
 }
 
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {
-    const enum quant_level have = quant_level_detect();
-    if (lv == QUANT_SCALAR || lv == QUANT_NEON || lv > have) return NULL;
+    if (!quant_x86_supports(lv)) return NULL;
     pthread_once(&quant_x86_once, quant_x86_init);
     if (lv == QUANT_AVX512VNNI) return &quant_kernels_vnni;
+    if (lv == QUANT_AVX_VNNI) return &quant_kernels_avxvnni;
     return &quant_kernels_avx2; /* AVX-512 without VNNI: the AVX2 kernels */
 }
 
@@ -1060,13 +1155,11 @@ int quant_cpu_has_f16c(void) {
     return 0;
 }
 
+#if !defined(__aarch64__) /* aarch64's is in quant_neon.c */
 enum quant_level quant_level_detect(void) {
-#if defined(__aarch64__)
-    return QUANT_NEON;
-#else
     return QUANT_SCALAR;
-#endif
 }
+#endif
 
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {
     (void)lv;

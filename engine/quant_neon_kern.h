@@ -1,0 +1,157 @@
+/* engine/quant_neon_kern.h — the NEON integer dot products (Q4_0, Q8_0, IQ4_NL, MXFP4 against Q8_0;
+ * Q4_K, Q6_K, IQ4_XS against Q8_K), included by quant_neon.c once per level with NSUF(name) (suffix), NATTR
+ * (static + target attribute) and NDOT(acc, a, b) (acc += the 4-byte signed dots per i32 lane:
+ * sdot with dotprod, widening multiplies without). Integer sums exact, so every level equals
+ * the scalar reference's integer steps; float steps as noted. Pure; any thread. */
+
+NATTR void NSUF(q8_0_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q8_0 *x = vx;
+    const block_q8_0 *y = vy;
+    float32x4_t acc = vdupq_n_f32(0);
+    for (int i = 0; i < n / QK8_0; i++) {
+        int32x4_t p = vdupq_n_s32(0);
+        p = NDOT(p, vld1q_s8(x[i].qs), vld1q_s8(y[i].qs));
+        p = NDOT(p, vld1q_s8(x[i].qs + 16), vld1q_s8(y[i].qs + 16));
+        acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), QH2F(x[i].d) * QH2F(y[i].d));
+    }
+    *s = vaddvq_f32(acc);
+}
+
+NATTR void NSUF(q4_0_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q4_0 *x = vx;
+    const block_q8_0 *y = vy;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int8x16_t s8 = vdupq_n_s8(8);
+    float32x4_t acc = vdupq_n_f32(0);
+    for (int i = 0; i < n / QK4_0; i++) {
+        const uint8x16_t b = vld1q_u8(x[i].qs);
+        const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, m4)), s8);
+        const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), s8);
+        int32x4_t p = vdupq_n_s32(0);
+        p = NDOT(p, lo, vld1q_s8(y[i].qs));
+        p = NDOT(p, hi, vld1q_s8(y[i].qs + 16));
+        acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), QH2F(x[i].d) * QH2F(y[i].d));
+    }
+    *s = vaddvq_f32(acc);
+}
+
+NATTR void NSUF(q4_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q4_K *x = vx;
+    const block_q8_K *y = vy;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float sumf = 0.0f;
+    for (int i = 0; i < n / QK_K; i++) {
+        int isum = 0, summ = 0;
+        for (int j = 0; j < 4; j++) {
+            uint8_t sc0, m0, sc1, m1;
+            quant_scale_min_k4(2 * j, x[i].scales, &sc0, &m0);
+            quant_scale_min_k4(2 * j + 1, x[i].scales, &sc1, &m1);
+            summ += m0 * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) +
+                    m1 * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+            const uint8x16_t q0 = vld1q_u8(x[i].qs + 32 * j);
+            const uint8x16_t q1 = vld1q_u8(x[i].qs + 32 * j + 16);
+            const int8_t *q8 = y[i].qs + 64 * j;
+            int32x4_t p0 = vdupq_n_s32(0), p1 = vdupq_n_s32(0);
+            p0 = NDOT(p0, vreinterpretq_s8_u8(vandq_u8(q0, m4)), vld1q_s8(q8));
+            p0 = NDOT(p0, vreinterpretq_s8_u8(vandq_u8(q1, m4)), vld1q_s8(q8 + 16));
+            p1 = NDOT(p1, vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), vld1q_s8(q8 + 32));
+            p1 = NDOT(p1, vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), vld1q_s8(q8 + 48));
+            isum += sc0 * vaddvq_s32(p0) + sc1 * vaddvq_s32(p1);
+        }
+        sumf += y[i].d * QH2F(x[i].d) * (float)isum - y[i].d * QH2F(x[i].dmin) * (float)summ;
+    }
+    *s = sumf;
+}
+
+NATTR void NSUF(q6_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_q6_K *x = vx;
+    const block_q8_K *y = vy;
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), m30 = vdupq_n_u8(0x30);
+    const int8x16_t s32 = vdupq_n_s8(32);
+    float sumf = 0.0f;
+    for (int i = 0; i < n / QK_K; i++) {
+        int isum = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = x[i].ql + 64 * h, *qh = x[i].qh + 32 * h;
+            for (int k = 0; k < 2; k++) { /* the 16-byte halves of each 32-value group */
+                const uint8x16_t l0 = vld1q_u8(ql + 16 * k), l1 = vld1q_u8(ql + 32 + 16 * k);
+                const uint8x16_t hb = vld1q_u8(qh + 16 * k);
+                uint8x16_t q[4];
+                q[0] = vorrq_u8(vandq_u8(l0, m4), vandq_u8(vshlq_n_u8(hb, 4), m30));
+                q[1] = vorrq_u8(vandq_u8(l1, m4), vandq_u8(vshlq_n_u8(hb, 2), m30));
+                q[2] = vorrq_u8(vshrq_n_u8(l0, 4), vandq_u8(hb, m30));
+                q[3] = vorrq_u8(vshrq_n_u8(l1, 4), vandq_u8(vshrq_n_u8(hb, 2), m30));
+                for (int g = 0; g < 4; g++) {
+                    const int8x16_t v = vsubq_s8(vreinterpretq_s8_u8(q[g]), s32);
+                    const int8x16_t yv = vld1q_s8(y[i].qs + 128 * h + 32 * g + 16 * k);
+                    const int32x4_t p = NDOT(vdupq_n_s32(0), v, yv);
+                    isum += x[i].scales[8 * h + 2 * g + k] * vaddvq_s32(p);
+                }
+            }
+        }
+        sumf += QH2F(x[i].d) * y[i].d * (float)isum;
+    }
+    *s = sumf;
+}
+
+
+/* IQ4_NL against Q8_0: the 4-bit indices through the 16-entry table (tbl), the reference's
+ * float steps block by block (bit-identical). */
+NATTR void NSUF(iq4_nl_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_iq4_nl *x = vx;
+    const block_q8_0 *y = vy;
+    const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float sumf = 0.0f;
+    for (int i = 0; i < n / QK4_NL; i++) {
+        const uint8x16_t b = vld1q_u8(x[i].qs);
+        int32x4_t p = vdupq_n_s32(0);
+        p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(y[i].qs));
+        p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(y[i].qs + 16));
+        sumf += (QH2F(x[i].d) * QH2F(y[i].d)) * (float)vaddvq_s32(p);
+    }
+    *s = sumf;
+}
+
+/* IQ4_XS against Q8_K: the same table, 8 sub-blocks of 32 with 6-bit scales (bit-identical). */
+NATTR void NSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_iq4_xs *x = vx;
+    const block_q8_K *y = vy;
+    const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float sumf = 0.0f;
+    for (int i = 0; i < n / QK_K; i++) {
+        int isum = 0;
+        for (int ib = 0; ib < QK_K / 32; ib++) {
+            const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) |
+                           (((x[i].scales_h >> 2 * ib) & 3) << 4);
+            const uint8x16_t b = vld1q_u8(x[i].qs + 16 * ib);
+            const int8_t *q8 = y[i].qs + 32 * ib;
+            int32x4_t p = vdupq_n_s32(0);
+            p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(q8));
+            p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(q8 + 16));
+            isum += (ls - 32) * vaddvq_s32(p);
+        }
+        sumf += QH2F(x[i].d) * y[i].d * (float)isum;
+    }
+    *s = sumf;
+}
+
+/* MXFP4 against Q8_0: the doubled E2M1 values through tbl, the block's scale dy * 2^(e - 128)
+ * and the float steps as the reference (bit-identical). */
+NATTR void NSUF(mxfp4_vec_dot)(int n, float *s, const void *vx, const void *vy) {
+    const block_mxfp4 *x = vx;
+    const block_q8_0 *y = vy;
+    const int8x16_t kv = vld1q_s8(quant_kvalues_mxfp4);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float sumf = 0.0f;
+    for (int i = 0; i < n / QK_MXFP4; i++) {
+        const float d = QH2F(y[i].d) * quant_e8m0_half(x[i].e);
+        const uint8x16_t b = vld1q_u8(x[i].qs);
+        int32x4_t p = vdupq_n_s32(0);
+        p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(y[i].qs));
+        p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(y[i].qs + 16));
+        sumf += d * (float)vaddvq_s32(p);
+    }
+    *s = sumf;
+}
