@@ -1,8 +1,9 @@
-/* tests/test_store_tree.c — conversations as trees (schema 3): siblings from a regenerated
+/* tests/test_store_tree.c — conversations as trees (schema 3, 4): siblings from a regenerated
  * reply and an edited message, the active path and switching it, deleting a branch, pins, the
  * JSON export of a whole tree and its exact round trip through import, bad tree input, and the
  * migration of a version 2 database written the old way (every message chained to the one
- * before, a regenerated reply after the reply it replaced). */
+ * before, a regenerated reply after the reply it replaced); the version chosen below another
+ * remembered (schema 4), from a version 3 database's active path too. */
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -103,14 +104,30 @@ TEST(store_tree_siblings_and_active_path) {
     CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2b<2/2>|");
     CHECK_EQ_INT(store_msg_activate(s, id, a2), 0);
     CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|");
+    /* switching a version higher up and back restores the deeper choice (A2, not the newer
+     * A2b), and so does deleting the branch switched to */
+    CHECK_EQ_INT(store_msg_activate(s, id, u1b), 0);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1b<2/2>|A1b<1/1>|");
+    CHECK_EQ_INT(store_msg_activate(s, id, u1), 0);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|");
+    int64_t a1c = tr_reply(s, id, u1, "A1c");
+    CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1c<2/2>|");
+    CHECK_EQ_INT(store_msg_activate(s, id, a1), 0);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/2>|U2<1/1>|A2<1/2>|");
+    CHECK_EQ_INT(store_msg_activate(s, id, a1c), 0);
+    CHECK_EQ_INT(store_msg_delete(s, id, a1c), 1);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|");
     /* the next message continues the active path */
     int64_t u3 = store_msg_add(s, id, "user", "U3", 0);
     CHECK(u3 > 0);
     CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|U3<1/1>|");
-    /* kept across a reopen */
+    /* kept across a reopen, and so are the choices below a version switched away from */
+    CHECK_EQ_INT(store_msg_activate(s, id, u1b), 0);
     store_close(s);
     s = tr_open(tr_path("t.db"));
     CHECK(s != NULL);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1b<2/2>|A1b<1/1>|");
+    CHECK_EQ_INT(store_msg_activate(s, id, u1), 0);
     CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|U3<1/1>|");
     /* a message of another conversation is refused as a parent or a target */
     char other[9];
@@ -281,5 +298,32 @@ TEST(store_tree_migrates_v2_duplicates_to_siblings) {
     s = tr_open(path); /* up to date: nothing more to do */
     CHECK(s != NULL);
     CHECK_STR_EQ(tr_path_of(s, "0000bbbb"), "U1<1/1>|A1 again<1/1>|U2 edited<1/1>|");
+    store_close(s);
+}
+
+/* A version 3 database whose active path goes through an older reply (A2, not the newest):
+ * after the migration to 4, switching the reply above it and back still comes down to A2. */
+TEST(store_tree_migrates_v3_leaf_to_choices) {
+    const char *path = tr_path("v3.db");
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK_MSG(sqlite3_exec(db, tr_v2_sql, 0, 0, 0) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    store *s = tr_open(path); /* to the current schema, then back to 3 with leaf = A2 */
+    CHECK(s != NULL);
+    store_close(s);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK_MSG(sqlite3_exec(db, "ALTER TABLE messages DROP COLUMN chosen;"
+                               "UPDATE conversations SET leaf = 5 WHERE id = '0000aaaa';"
+                               "PRAGMA user_version = 3;", 0, 0, 0) == SQLITE_OK,
+              "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    s = tr_open(path);
+    CHECK(s != NULL);
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/1>|A2<1/3>|");
+    CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 2), 0);
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1<1/2>|");
+    CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 3), 0);
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/1>|A2<1/3>|");
     store_close(s);
 }
