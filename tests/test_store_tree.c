@@ -276,12 +276,20 @@ static const char tr_v2_sql[] =
     "  (10, 2, 9, 'user', 'U2 edited', '2026-01-02T03:05:07.000Z');"
     "PRAGMA application_id = 1312904274; PRAGMA user_version = 2;";
 
+/* Runs sql on the database at path directly (an old natter's writes): "" or SQLite's error. */
+static const char *tr_sql(const char *path, const char *sql) {
+    static char err[512];
+    sqlite3 *db;
+    err[0] = 0;
+    if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, sql, 0, 0, 0) != SQLITE_OK)
+        snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return err;
+}
+
 TEST(store_tree_migrates_v2_duplicates_to_siblings) {
     const char *path = tr_path("v2.db");
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK_MSG(sqlite3_exec(db, tr_v2_sql, 0, 0, 0) == SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    CHECK_STR_EQ(tr_sql(path, tr_v2_sql), "");
     store *s = tr_open(path);
     CHECK(s != NULL);
     /* the replies that stood are the active path; the ones they replaced are siblings */
@@ -305,19 +313,13 @@ TEST(store_tree_migrates_v2_duplicates_to_siblings) {
  * after the migration to 4, switching the reply above it and back still comes down to A2. */
 TEST(store_tree_migrates_v3_leaf_to_choices) {
     const char *path = tr_path("v3.db");
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK_MSG(sqlite3_exec(db, tr_v2_sql, 0, 0, 0) == SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    CHECK_STR_EQ(tr_sql(path, tr_v2_sql), "");
     store *s = tr_open(path); /* to the current schema, then back to 3 with leaf = A2 */
     CHECK(s != NULL);
     store_close(s);
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK_MSG(sqlite3_exec(db, "ALTER TABLE messages DROP COLUMN chosen;"
-                               "UPDATE conversations SET leaf = 5 WHERE id = '0000aaaa';"
-                               "PRAGMA user_version = 3;", 0, 0, 0) == SQLITE_OK,
-              "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    CHECK_STR_EQ(tr_sql(path, "ALTER TABLE messages DROP COLUMN chosen;"
+                              "UPDATE conversations SET leaf = 5 WHERE id = '0000aaaa';"
+                              "PRAGMA user_version = 3;"), "");
     s = tr_open(path);
     CHECK(s != NULL);
     CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/1>|A2<1/3>|");
