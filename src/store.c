@@ -20,6 +20,7 @@
 #include "json_syntax.h"
 #include "paths.h"
 #include "store.h"
+#include "store_merge.h"
 
 #define STORE_APP_ID 0x4e415452 /* "NATR" in PRAGMA application_id */
 #define STORE_BUSY_MS 5000
@@ -324,7 +325,8 @@ static const char *const migrations[] = {
     "  (SELECT q.role FROM messages q WHERE q.id = messages.parent) = 'assistant';"
     "UPDATE conversations SET leaf = (SELECT max(m.id) FROM messages m WHERE m.conv ="
     "  conversations.n);",
-    /* 3 -> 4: every message remembers which of its children the active path went through
+    /* 3 -> 4 (after store_merge_edit_copies made the copies an edit left sibling branches):
+     * every message remembers which of its children the active path went through
      * last (messages.chosen; NULL or no longer its child: the newest), so switching a version
      * higher up and back restores the whole path below it. The existing active paths are
      * written down as the first choices. */
@@ -564,6 +566,11 @@ static int migrate(store *s) {
         goto fail;
     }
     for (; v < STORE_SCHEMA_VERSION; v++) {
+        int n_merged;
+        if (v == 3 && store_merge_edit_copies(s->db, &n_merged) != 0) {
+            r = sql_err(s, "merge the copies of edited conversations");
+            goto fail;
+        }
         if (sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
             r = sql_err(s, "migrate schema");
             goto fail;

@@ -256,13 +256,18 @@ TEST(store_tree_json_round_trip) {
 
 /* A version 2 database as the natter of schema 2 left it: every message's parent the message
  * before it (none for the first), Ctrl-R's reply after the reply it replaced (twice for the
- * second turn), an edit copied into a second conversation. */
+ * second turn), an edit of U2 copied into a second conversation (its copy of U1 with a
+ * parentless reply), and three that only look like copies: a reply's text differs by one
+ * character, another title, a copy with no edit. */
 static const char tr_v2_sql[] =
     STORE_SCHEMA_V1_SQL
     "ALTER TABLE messages ADD COLUMN reasoning_content TEXT;"
     "INSERT INTO conversations(id, title, created, updated) VALUES"
     "  ('0000aaaa', 'Old', '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05.000Z'),"
-    "  ('0000bbbb', 'Old', '2026-01-02T03:05:05.000Z', '2026-01-02T03:05:05.000Z');"
+    "  ('0000bbbb', 'Old', '2026-01-02T03:05:05.000Z', '2026-01-02T03:05:05.000Z'),"
+    "  ('0000cccc', 'Old', '2026-01-02T03:06:05.000Z', '2026-01-02T03:06:05.000Z'),"
+    "  ('0000dddd', 'Other', '2026-01-02T03:07:05.000Z', '2026-01-02T03:07:05.000Z'),"
+    "  ('0000eeee', 'Old', '2026-01-02T03:08:05.000Z', '2026-01-02T03:08:05.000Z');"
     "INSERT INTO messages(id, conv, parent, role, content, created) VALUES"
     "  (1, 1, NULL, 'user', 'U1', '2026-01-02T03:04:05.000Z'),"
     "  (2, 1, 1, 'assistant', 'A1', '2026-01-02T03:04:06.000Z'),"
@@ -272,9 +277,24 @@ static const char tr_v2_sql[] =
     "  (6, 1, 5, 'assistant', 'A2 again', '2026-01-02T03:04:10.000Z'),"
     "  (7, 1, 6, 'assistant', 'A2 third', '2026-01-02T03:04:11.000Z'),"
     "  (8, 2, NULL, 'user', 'U1', '2026-01-02T03:05:05.000Z'),"
-    "  (9, 2, NULL, 'assistant', 'A1 again', '2026-01-02T03:05:06.000Z'),"
-    "  (10, 2, 9, 'user', 'U2 edited', '2026-01-02T03:05:07.000Z');"
+    "  (9, 2, 8, 'assistant', 'A1 again', '2026-01-02T03:05:06.000Z'),"
+    "  (10, 2, 9, 'user', 'U2 edited', '2026-01-02T03:05:07.000Z'),"
+    "  (11, 2, 10, 'assistant', 'A2 edited', '2026-01-02T03:05:08.000Z'),"
+    "  (12, 3, NULL, 'user', 'U1', '2026-01-02T03:06:05.000Z'),"
+    "  (13, 3, NULL, 'assistant', 'A1 again!', '2026-01-02T03:06:06.000Z'),"
+    "  (14, 3, 13, 'user', 'U2 x', '2026-01-02T03:06:07.000Z'),"
+    "  (15, 4, NULL, 'user', 'U1', '2026-01-02T03:07:05.000Z'),"
+    "  (16, 4, 15, 'assistant', 'A1 again', '2026-01-02T03:07:06.000Z'),"
+    "  (17, 4, 16, 'user', 'U2 y', '2026-01-02T03:07:07.000Z'),"
+    "  (18, 5, NULL, 'user', 'U1', '2026-01-02T03:08:05.000Z'),"
+    "  (19, 5, 18, 'assistant', 'A1 again', '2026-01-02T03:08:06.000Z');"
     "PRAGMA application_id = 1312904274; PRAGMA user_version = 2;";
+
+static int tr_count_convs(const struct store_conv *c, void *ud) {
+    (void)c;
+    ++*(int *)ud;
+    return 0;
+}
 
 /* Runs sql on the database at path directly (an old natter's writes): "" or SQLite's error. */
 static const char *tr_sql(const char *path, const char *sql) {
@@ -292,20 +312,33 @@ TEST(store_tree_migrates_v2_duplicates_to_siblings) {
     CHECK_STR_EQ(tr_sql(path, tr_v2_sql), "");
     store *s = tr_open(path);
     CHECK(s != NULL);
-    /* the replies that stood are the active path; the ones they replaced are siblings */
-    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/1>|A2 third<3/3>|");
-    CHECK_STR_EQ(tr_tree_of(s, "0000aaaa"),
-                 "U1*|  A1|  A1 again*|    U2*|      A2|      A2 again|      A2 third*|");
-    /* a parentless message after the first follows the one before it */
-    CHECK_STR_EQ(tr_path_of(s, "0000bbbb"), "U1<1/1>|A1 again<1/1>|U2 edited<1/1>|");
-    /* the prompt for the next turn carries one reply per turn */
+    /* the replies that stood are siblings of the ones they replaced; the edit's copy is a
+     * sibling branch of U2 (the shared U1 and A1 again once), the active one: it was used
+     * last */
+    CHECK_STR_EQ(tr_tree_of(s, "0000aaaa"), "U1*|  A1|  A1 again*|    U2|      A2|      A2 again|"
+                                            "      A2 third|    U2 edited*|      A2 edited*|");
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2 edited<2/2>|A2 edited<1/1>|");
+    struct store_conv c;
+    CHECK_EQ_INT(store_conv_get(s, "0000bbbb", &c), STORE_E_NOTFOUND);
+    int n = 0;
+    CHECK_EQ_INT(store_conv_list(s, 0, tr_count_convs, &n), 0);
+    CHECK_EQ_INT(n, 4);
+    n = 0;
+    CHECK_EQ_INT(store_search(s, "edited", 0, tr_count_msg_hits, &n), 0);
+    CHECK_EQ_INT(n, 2); /* its messages are found in the original */
+    /* a parentless message after the first follows the one before it; the near copies stay */
+    CHECK_STR_EQ(tr_path_of(s, "0000cccc"), "U1<1/1>|A1 again!<1/1>|U2 x<1/1>|");
+    CHECK_STR_EQ(tr_path_of(s, "0000dddd"), "U1<1/1>|A1 again<1/1>|U2 y<1/1>|");
+    CHECK_STR_EQ(tr_path_of(s, "0000eeee"), "U1<1/1>|A1 again<1/1>|");
+    /* back to the first version of U2: the prompt for the next turn carries one reply per turn */
+    CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 4), 0);
     CHECK(store_msg_add(s, "0000aaaa", "user", "U3", 0) > 0);
     CHECK_STR_EQ(tr_path_of(s, "0000aaaa"),
-                 "U1<1/1>|A1 again<2/2>|U2<1/1>|A2 third<3/3>|U3<1/1>|");
+                 "U1<1/1>|A1 again<2/2>|U2<1/2>|A2 third<3/3>|U3<1/1>|");
     store_close(s);
     s = tr_open(path); /* up to date: nothing more to do */
     CHECK(s != NULL);
-    CHECK_STR_EQ(tr_path_of(s, "0000bbbb"), "U1<1/1>|A1 again<1/1>|U2 edited<1/1>|");
+    CHECK_STR_EQ(tr_path_of(s, "0000cccc"), "U1<1/1>|A1 again!<1/1>|U2 x<1/1>|");
     store_close(s);
 }
 
@@ -322,10 +355,10 @@ TEST(store_tree_migrates_v3_leaf_to_choices) {
                               "PRAGMA user_version = 3;"), "");
     s = tr_open(path);
     CHECK(s != NULL);
-    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/1>|A2<1/3>|");
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/2>|A2<1/3>|");
     CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 2), 0);
     CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1<1/2>|");
     CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 3), 0);
-    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/1>|A2<1/3>|");
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/2>|A2<1/3>|");
     store_close(s);
 }
