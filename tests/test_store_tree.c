@@ -3,7 +3,8 @@
  * JSON export of a whole tree and its exact round trip through import, bad tree input, and the
  * migration of a version 2 database written the old way (every message chained to the one
  * before, a regenerated reply after the reply it replaced); the version chosen below another
- * remembered (schema 4), from a version 3 database's active path too. */
+ * remembered (schema 4), from a version 3 database's active path too; the copies an old edit
+ * made merged back as sibling branches (a copy of a copy too), near copies left alone. */
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -360,5 +361,56 @@ TEST(store_tree_migrates_v3_leaf_to_choices) {
     CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1<1/2>|");
     CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 3), 0);
     CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/2>|A2<1/3>|");
+    store_close(s);
+}
+
+/* A copy of a copy (the edit of a message the first copy added) finds its branch in the
+ * original once the first copy is merged; a conversation started before the original had the
+ * message it seems to edit is no copy of it. */
+static const char tr_chain_sql[] =
+    STORE_SCHEMA_V1_SQL
+    "ALTER TABLE messages ADD COLUMN reasoning_content TEXT;"
+    "INSERT INTO conversations(id, title, created, updated) VALUES"
+    "  ('000000a0', 'T', '2026-01-02T03:00:00.000Z', '2026-01-02T03:00:00.000Z'),"
+    "  ('000000d0', 'T', '2026-01-02T03:00:01.500Z', '2026-01-02T03:00:01.500Z'),"
+    "  ('000000b0', 'T', '2026-01-02T03:01:00.000Z', '2026-01-02T03:01:00.000Z'),"
+    "  ('000000c0', 'T', '2026-01-02T03:02:00.000Z', '2026-01-02T03:02:00.000Z');"
+    "INSERT INTO messages(id, conv, parent, role, content, created) VALUES"
+    "  (1, 1, NULL, 'user', 'U1', '2026-01-02T03:00:00.000Z'),"
+    "  (2, 1, 1, 'assistant', 'A1', '2026-01-02T03:00:01.000Z'),"
+    "  (3, 1, 2, 'user', 'U2', '2026-01-02T03:00:02.000Z'),"
+    "  (4, 1, 3, 'assistant', 'A2', '2026-01-02T03:00:03.000Z'),"
+    "  (5, 2, NULL, 'user', 'U1', '2026-01-02T03:00:01.500Z'),"
+    "  (6, 2, 5, 'assistant', 'A1', '2026-01-02T03:00:01.600Z'),"
+    "  (7, 2, 6, 'user', 'U2d', '2026-01-02T03:00:01.700Z'),"
+    "  (8, 3, NULL, 'user', 'U1', '2026-01-02T03:01:00.000Z'),"
+    "  (9, 3, 8, 'assistant', 'A1', '2026-01-02T03:01:00.000Z'),"
+    "  (10, 3, 9, 'user', 'U2b', '2026-01-02T03:01:00.000Z'),"
+    "  (11, 3, 10, 'assistant', 'A2b', '2026-01-02T03:01:01.000Z'),"
+    "  (12, 3, 11, 'user', 'U3', '2026-01-02T03:01:02.000Z'),"
+    "  (13, 3, 12, 'assistant', 'A3', '2026-01-02T03:01:03.000Z'),"
+    "  (14, 4, NULL, 'user', 'U1', '2026-01-02T03:02:00.000Z'),"
+    "  (15, 4, 14, 'assistant', 'A1', '2026-01-02T03:02:00.000Z'),"
+    "  (16, 4, 15, 'user', 'U2b', '2026-01-02T03:02:00.000Z'),"
+    "  (17, 4, 16, 'assistant', 'A2b', '2026-01-02T03:02:00.000Z'),"
+    "  (18, 4, 17, 'user', 'U3c', '2026-01-02T03:02:01.000Z'),"
+    "  (19, 4, 18, 'assistant', 'A3c', '2026-01-02T03:02:02.000Z');"
+    "PRAGMA application_id = 1312904274; PRAGMA user_version = 2;";
+
+TEST(store_tree_migrates_copies_of_copies) {
+    const char *path = tr_path("chain.db");
+    CHECK_STR_EQ(tr_sql(path, tr_chain_sql), "");
+    store *s = tr_open(path);
+    CHECK(s != NULL);
+    CHECK_STR_EQ(tr_tree_of(s, "000000a0"), "U1*|  A1*|    U2|      A2|    U2b*|      A2b*|"
+                                            "        U3|          A3|        U3c*|          A3c*|");
+    CHECK_STR_EQ(tr_path_of(s, "000000d0"), "U1<1/1>|A1<1/1>|U2d<1/1>|");
+    int n = 0;
+    CHECK_EQ_INT(store_conv_list(s, 0, tr_count_convs, &n), 0);
+    CHECK_EQ_INT(n, 2);
+    /* the versions of U2 and back: the deepest choice (U3c) is kept */
+    CHECK_EQ_INT(store_msg_activate(s, "000000a0", 3), 0);
+    CHECK_EQ_INT(store_msg_activate(s, "000000a0", 10), 0);
+    CHECK_STR_EQ(tr_path_of(s, "000000a0"), "U1<1/1>|A1<1/1>|U2b<2/2>|A2b<1/1>|U3c<2/2>|A3c<1/1>|");
     store_close(s);
 }
