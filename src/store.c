@@ -34,7 +34,8 @@ enum stmt_id {
     ST_CONV_TEMPLATE, ST_CONV_SYSTEM, ST_CONV_SAMPLING, ST_CONV_AUTOTITLE, ST_CONV_TOUCH,
     ST_MSG_EACH, ST_MSG_LAST, ST_MSG_INSERT, ST_REPLY_UPDATE, ST_REPLY_REASONING,
     ST_REPLY_FINISH,
-    ST_TREE_EACH, ST_TREE_CONV_OF, ST_TREE_SET_LEAF, ST_TREE_CHOOSE, ST_TREE_ACTIVATE,
+    ST_TREE_EACH, ST_TREE_CONV_OF, ST_TREE_SET_LEAF, ST_TREE_CHOOSE, ST_TREE_CHOOSE_LAST,
+    ST_TREE_ACTIVATE,
     ST_TREE_SIBLINGS,
     ST_TREE_IN_SUB, ST_TREE_DELETE, ST_TREE_PIN,
     ST_SEARCH, ST_SEARCH_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
@@ -160,6 +161,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* every message above ?1 remembers the child the path to ?1 goes through */
     [ST_TREE_CHOOSE] = "WITH RECURSIVE " CHOSEN_UP("SELECT parent, id FROM messages WHERE id = ?1")
                        " " CHOSEN_SET,
+    /* the same when ?1's parent is on the active path already: only the parent changes */
+    [ST_TREE_CHOOSE_LAST] = "UPDATE messages SET chosen = ?1 WHERE id = "
+                            "(SELECT parent FROM messages WHERE id = ?1)",
     /* the leaf under message ?1: down the chosen child at each step while it is still one of
      * its children, else the newest */
     [ST_TREE_ACTIVATE] = "WITH RECURSIVE down(id, d) AS (SELECT ?1, 0 UNION ALL SELECT "
@@ -1125,8 +1129,10 @@ static int tree_msg_check(store *s, int64_t n, int64_t msg, int64_t *parent) {
 }
 
 /* Makes leaf the end of conversation n's active path (0: none, the newest message) and every
- * message above it remember the child the path goes through. */
-static int tree_set_leaf(store *s, int64_t n, int64_t leaf) {
+ * message above it remember the child the path goes through; when parent_on_path says leaf's
+ * parent is on the active path already, only the parent changes (an appended message: no walk
+ * up a long conversation). */
+static int tree_set_leaf(store *s, int64_t n, int64_t leaf, int parent_on_path) {
     sqlite3_stmt *q = stmt(s, ST_TREE_SET_LEAF);
     if (!q)
         return STORE_E_SQL;
@@ -1136,9 +1142,20 @@ static int tree_set_leaf(store *s, int64_t n, int64_t leaf) {
     else
         sqlite3_bind_null(q, 2);
     int r = stmt_exec(s, q, "set the active path");
+    if (r == 0 && leaf <= 0) { /* the newest message ends it: its path is the one chosen */
+        if (!(q = stmt(s, ST_MSG_LAST)))
+            return STORE_E_SQL;
+        sqlite3_bind_int64(q, 1, n);
+        int rc = sqlite3_step(q);
+        leaf = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+        stmt_done(q);
+        if (rc != SQLITE_ROW)
+            return sql_err(s, "find the last message");
+        parent_on_path = 0;
+    }
     if (r || leaf <= 0)
         return r;
-    if (!(q = stmt(s, ST_TREE_CHOOSE)))
+    if (!(q = stmt(s, parent_on_path ? ST_TREE_CHOOSE_LAST : ST_TREE_CHOOSE)))
         return STORE_E_SQL;
     sqlite3_bind_int64(q, 1, leaf);
     return stmt_exec(s, q, "set the active path");
@@ -1163,7 +1180,7 @@ static int tree_activate(store *s, int64_t n, int64_t msg) {
     stmt_done(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return sql_err(s, "find the active path");
-    return tree_set_leaf(s, n, leaf);
+    return tree_set_leaf(s, n, leaf, 0);
 }
 
 /* 1 when message msg is on its conversation's active path (an ancestor of the leaf). */
@@ -1278,7 +1295,7 @@ int store_msg_delete(store *s, const char *id, int64_t msg) {
         goto fail;
     int count = sqlite3_changes(s->db);
     if (in_sub[0])
-        r = parent > 0 ? tree_activate(s, n, parent) : tree_set_leaf(s, n, 0);
+        r = parent > 0 ? tree_activate(s, n, parent) : tree_set_leaf(s, n, 0, 0);
     if (r == 0)
         r = tx_commit(s);
     if (r)
@@ -1311,6 +1328,7 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
                           const char *reasoning, int64_t parent, const char *model) {
     char now[32];
     now_iso(now, sizeof now);
+    int after_leaf = parent == 0; /* under the active path's last message */
     if (parent > 0) {
         int r = tree_msg_check(s, n, parent, NULL);
         if (r)
@@ -1343,7 +1361,7 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
     if (r)
         return r;
     int64_t id = sqlite3_last_insert_rowid(s->db);
-    if ((r = tree_set_leaf(s, n, id)) != 0)
+    if ((r = tree_set_leaf(s, n, id, after_leaf)) != 0)
         return r;
     if (!strcmp(role, "user")) {
         char title[4 * TITLE_MAX_CHARS + 8];
@@ -1867,7 +1885,7 @@ static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
     } else if (r == 0)
         r = STORE_E_SQL;
     if (r == 0) /* the active path: its "leaf", else the last message */
-        r = tree_set_leaf(s, n, *n_msgs ? base + (leaf ? leaf : *n_msgs) - 1 : 0);
+        r = tree_set_leaf(s, n, *n_msgs ? base + (leaf ? leaf : *n_msgs) - 1 : 0, 0);
     if (r == 0 && !(title && *title) && (q = stmt(s, ST_IMP_FIRST_USER)) != NULL) {
         sqlite3_bind_int64(q, 1, n);
         char t[4 * TITLE_MAX_CHARS + 8] = "";
