@@ -178,6 +178,10 @@ done:
     return r;
 }
 
+int app_reply_room(int n_predict, int n_ctx) {
+    return n_predict > 0 && n_predict < n_ctx / 4 ? n_predict : n_ctx / 4;
+}
+
 /* ---- settings ---- */
 
 void app_settings_default(struct app_settings *s, const struct eng_sample_params *sample) {

@@ -72,6 +72,9 @@ int app_conv_last(const struct app_conv *c, int role);
  * fit (*n_tokens says how many it needs). */
 int app_conv_fit(const struct app_conv *c, int n_ctx, int room, unsigned char *keep,
                  int (*count)(const unsigned char *keep, void *ud), void *ud, int *n_tokens);
+/* The room app_conv_fit keeps for a reply: its length limit n_predict (<= 0: none), at most a
+ * quarter of the context. */
+int app_reply_room(int n_predict, int n_ctx);
 
 /* The session's settings: sampling, generation length, context, threads, thinking. */
 struct app_settings {

@@ -334,7 +334,6 @@ int cmd_run(int argc, char **argv) {
     double restore_ms = 0;
     chat_prompt *cpr = NULL;
     char *chat = NULL, err[600];
-    unsigned char *mask = NULL;
     size_t chat_len = 0;
     if (a.save && run_save_open(a.db, a.conv, &rs, err, sizeof err) != 0) {
         cli_error("%s", err); /* before the model loads: a wrong id fails fast */
@@ -351,6 +350,7 @@ int cmd_run(int argc, char **argv) {
     else
         reasoning_markers_detect(&mk, jinja);
     reasoning_markers_vocab(&mk, m);
+    struct run_save_prompt rp = {0};
     if (rs) { /* the conversation so far and the prompt, in the model's chat template */
         if (chat_prompt_new(m, NULL, &cpr, err, sizeof err)) {
             cli_error("run: %s", err);
@@ -358,40 +358,21 @@ int cmd_run(int argc, char **argv) {
         }
         if (*chat_prompt_notice(cpr))
             cli_error("%s: %s", a.model, chat_prompt_notice(cpr));
-        struct chat_prompt_opts po = {1, a.set.think ? 1 : 0};
-        if (run_save_render(rs, cpr, &po, text, len, &chat, &chat_len, &mask) != 0) {
-            cli_error("%s", run_save_error(rs));
-            goto out;
-        }
         const struct prompts_template *bt = chat_prompt_builtin(cpr);
         if (bt) {   /* a Jinja template's turns end on the vocabulary's EOG tokens */
             gp.stop = (const char *const *)bt->stop;
             gp.n_stop = bt->n_stop;
         }
-        const size_t before = chat_len;
         const int jinja_sw = chat_prompt_is_jinja(cpr) && chat_prompt_has_think_switch(cpr);
-        if (!a.set.think && !jinja_sw &&
-            reasoning_prompt_no_think(&mk, chat_prompt_is_jinja(cpr) ? 0
-                                           : reasoning_template_switch(jinja), &chat,
-                                      &chat_len) < 0) {
-            cli_error("run: out of memory");
-            goto out;
-        }
-        if (chat_len != before) {   /* what was added is the template's own text */
-            unsigned char *nm = realloc(mask, chat_len ? chat_len : 1);
-            if (!nm) {
-                cli_error("run: out of memory");
-                goto out;
-            }
-            mask = nm;
-            if (chat_len > before)
-                memset(mask + before, 0, chat_len - before);
-        }
+        rp = (struct run_save_prompt){cpr, {1, a.set.think ? 1 : 0},
+                                      !a.set.think && !jinja_sw ? &mk : NULL,
+                                      chat_prompt_is_jinja(cpr) ? 0
+                                                                : reasoning_template_switch(jinja)};
     }
     int n;
-    if (cpr) {   /* the messages' text is plain text: it cannot make control tokens */
-        if ((n = chat_prompt_tokenize(cpr, chat, chat_len, mask, &toks, err, sizeof err)) < 0)
-            cli_error("run: %s", err);
+    if (cpr) {
+        if ((n = run_save_tokens(rs, &rp, text, len, &chat, &chat_len, &toks)) < 0)
+            cli_error("%s", run_save_error(rs));
     } else {
         n = run_tokenize(m, text, len, &toks);
     }
@@ -400,7 +381,6 @@ int cmd_run(int argc, char **argv) {
         cli_error("run: the prompt is empty");
         goto out;
     }
-    chat_prompt_log(toks, n);
     if (eng_ctx_new(m, &cp, &c) != ENG_OK) {
         cli_error("%s", eng_last_error());
         goto out;
@@ -418,13 +398,16 @@ int cmd_run(int argc, char **argv) {
     if ((gp.lookup > 0 || gp.draft) && eng_ctx_rs_bytes(c, NULL) > 0)
         cli_error("%s: a model with recurrent layers cannot rewind its state: "
                   "speculative decoding is off", a.model);
-    if (rs && n >= eng_ctx_n_ctx(c)) { /* refused before anything is saved */
-        cli_error("run: the conversation and the prompt take %d tokens, the context %d "
-                  "(--ctx); nothing saved", n, eng_ctx_n_ctx(c));
+    const int n_ctx = eng_ctx_n_ctx(c); /* too long: the oldest turns out, or refused */
+    if (rs && (n = run_save_fit(rs, &rp, text, len, n_ctx,
+                                app_reply_room(a.set.n_predict, n_ctx), n, &chat, &chat_len,
+                                &toks)) < 0) {
+        cli_error("%s", run_save_error(rs));
         goto out;
     }
     if (rs)
         restore_ms = run_cache_restore(a.model, m, c, toks, n, &kc);
+    chat_prompt_log(toks, n);
     if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text, len) != 0) {
         cli_error("%s", run_save_error(rs));
         goto out;
@@ -477,7 +460,6 @@ out:
     kvcache_close(kc);
     run_save_close(rs);
     free(chat);
-    free(mask);
     chat_prompt_free(cpr);
     eng_ctx_free(dc);
     eng_model_free(dm);

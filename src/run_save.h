@@ -5,6 +5,7 @@
 #define NATTER_RUN_SAVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "chat_prompt.h"
 #include "store.h"
@@ -25,6 +26,29 @@ const char *run_save_id(const struct run_save *rs);
 int run_save_render(struct run_save *rs, chat_prompt *cp, const struct chat_prompt_opts *o,
                     const char *prompt, size_t prompt_len, char **text, size_t *len,
                     unsigned char **mask);
+
+/* How run_save_tokens makes the prompt: the template and its options, and when mk is not NULL
+ * the text that asks a template without a thinking switch not to think
+ * (reasoning_prompt_no_think with has_switch). */
+struct reasoning_markers;
+struct run_save_prompt {
+    chat_prompt *cp;
+    struct chat_prompt_opts o;
+    const struct reasoning_markers *mk;
+    int has_switch;
+};
+/* run_save_render's prompt as the model gets it: its text into *text and its tokens into
+ * *toks (caller frees both). Returns the token count, or -1. */
+int run_save_tokens(struct run_save *rs, const struct run_save_prompt *p, const char *prompt,
+                    size_t prompt_len, char **text, size_t *text_len, int32_t **toks);
+/* *text, *toks and n from run_save_tokens: when n plus room tokens do not fit in n_ctx, the
+ * oldest turns are left out as the chat does (app_conv_fit: the system prompt, pinned
+ * messages and the new prompt stay), said on stderr ("natter: 3 oldest messages left out of
+ * the context"), and *text and *toks are made again (freed and replaced). Returns the token
+ * count, or -1 (also when what must stay does not fit: nothing is saved then). */
+int run_save_fit(struct run_save *rs, const struct run_save_prompt *p, const char *prompt,
+                 size_t prompt_len, int n_ctx, int room, int n, char **text, size_t *text_len,
+                 int32_t **toks);
 
 /* Saves the user's prompt (creating the conversation, with model and template, when there was
  * no --conv) and starts the assistant's reply. */

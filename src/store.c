@@ -20,6 +20,7 @@
 #include "json_syntax.h"
 #include "paths.h"
 #include "store.h"
+#include "store_merge.h"
 
 #define STORE_APP_ID 0x4e415452 /* "NATR" in PRAGMA application_id */
 #define STORE_BUSY_MS 5000
@@ -33,7 +34,9 @@ enum stmt_id {
     ST_CONV_TEMPLATE, ST_CONV_SYSTEM, ST_CONV_SAMPLING, ST_CONV_AUTOTITLE, ST_CONV_TOUCH,
     ST_MSG_EACH, ST_MSG_LAST, ST_MSG_INSERT, ST_REPLY_UPDATE, ST_REPLY_REASONING,
     ST_REPLY_FINISH,
-    ST_TREE_EACH, ST_TREE_CONV_OF, ST_TREE_SET_LEAF, ST_TREE_ACTIVATE, ST_TREE_SIBLINGS,
+    ST_TREE_EACH, ST_TREE_CONV_OF, ST_TREE_SET_LEAF, ST_TREE_CHOOSE, ST_TREE_CHOOSE_LAST,
+    ST_TREE_ACTIVATE,
+    ST_TREE_SIBLINGS,
     ST_TREE_IN_SUB, ST_TREE_DELETE, ST_TREE_PIN,
     ST_SEARCH, ST_SEARCH_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
     ST_SET_GET, ST_SET_PUT, ST_SET_DEL,
@@ -58,6 +61,16 @@ enum stmt_id {
 #define LEAF_OF_C                                                                             \
     "coalesce((SELECT l.id FROM messages l WHERE l.id = c.leaf AND l.conv = c.n), "           \
     "(SELECT max(x.id) FROM messages x WHERE x.conv = c.n))"
+
+/* The active path's choices, stored in messages.chosen: up(id, child) walks from the rows of
+ * start (a message's parent and the message) up the parent links, and CHOSEN_SET makes each
+ * message on the way remember the child the path goes through. */
+#define CHOSEN_UP(start)                                                                      \
+    "up(id, child) AS (" start " UNION ALL SELECT p.parent, p.id FROM messages p "            \
+    "JOIN up ON p.id = up.id WHERE p.parent IS NOT NULL)"
+#define CHOSEN_SET                                                                            \
+    "UPDATE messages SET chosen = up.child FROM up WHERE messages.id = up.id "                \
+    "AND messages.chosen IS NOT up.child"
 
 /* A message row (m) for struct store_msg, with its place among its siblings (the messages of
  * the same parent, oldest first). */
@@ -145,12 +158,20 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "SELECT " MSG_COLS ", m.d, m.id IN (SELECT id FROM up) FROM t m",
     [ST_TREE_CONV_OF] = "SELECT conv, parent FROM messages WHERE id = ?1",
     [ST_TREE_SET_LEAF] = "UPDATE conversations SET leaf = ?2 WHERE n = ?1",
-    /* the leaf under message ?1: down its newest children */
-    [ST_TREE_ACTIVATE] = "WITH RECURSIVE down(id) AS (SELECT ?1 UNION ALL SELECT "
-                         "(SELECT max(k.id) FROM messages k WHERE k.parent = down.id) FROM down "
-                         "WHERE down.id IS NOT NULL) "
-                         "UPDATE conversations SET leaf = (SELECT max(id) FROM down) WHERE n = "
-                         "(SELECT conv FROM messages WHERE id = ?1)",
+    /* every message above ?1 remembers the child the path to ?1 goes through */
+    [ST_TREE_CHOOSE] = "WITH RECURSIVE " CHOSEN_UP("SELECT parent, id FROM messages WHERE id = ?1")
+                       " " CHOSEN_SET,
+    /* the same when ?1's parent is on the active path already: only the parent changes */
+    [ST_TREE_CHOOSE_LAST] = "UPDATE messages SET chosen = ?1 WHERE id = "
+                            "(SELECT parent FROM messages WHERE id = ?1)",
+    /* the leaf under message ?1: down the chosen child at each step while it is still one of
+     * its children, else the newest */
+    [ST_TREE_ACTIVATE] = "WITH RECURSIVE down(id, d) AS (SELECT ?1, 0 UNION ALL SELECT "
+                         "coalesce((SELECT k.id FROM messages p JOIN messages k ON "
+                         "k.id = p.chosen AND k.parent = p.id WHERE p.id = down.id), "
+                         "(SELECT max(k.id) FROM messages k WHERE k.parent = down.id)), d + 1 "
+                         "FROM down WHERE down.id IS NOT NULL) "
+                         "SELECT id FROM down WHERE id IS NOT NULL ORDER BY d DESC LIMIT 1",
     [ST_TREE_SIBLINGS] = "SELECT s.id FROM messages s, messages m WHERE m.id = ?1 AND "
                          "s.conv = m.conv AND s.parent IS m.parent ORDER BY s.id",
     /* is message ?2 in the subtree of ?1? */
@@ -325,6 +346,14 @@ static const char *const migrations[] = {
     "  (SELECT q.role FROM messages q WHERE q.id = messages.parent) = 'assistant';"
     "UPDATE conversations SET leaf = (SELECT max(m.id) FROM messages m WHERE m.conv ="
     "  conversations.n);",
+    /* 3 -> 4 (after store_merge_edit_copies made the copies an edit left sibling branches):
+     * every message remembers which of its children the active path went through
+     * last (messages.chosen; NULL or no longer its child: the newest), so switching a version
+     * higher up and back restores the whole path below it. The existing active paths are
+     * written down as the first choices. */
+    "ALTER TABLE messages ADD COLUMN chosen INTEGER;"
+    "WITH RECURSIVE " CHOSEN_UP("SELECT m.parent, m.id FROM conversations c JOIN messages m ON "
+                                "m.id = " LEAF_OF_C) " " CHOSEN_SET ";",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -605,6 +634,11 @@ static int migrate(store *s) {
         goto fail;
     }
     for (; v < STORE_SCHEMA_VERSION; v++) {
+        int n_merged;
+        if (v == 3 && store_merge_edit_copies(s->db, &n_merged) != 0) {
+            r = sql_err(s, "merge the copies of edited conversations");
+            goto fail;
+        }
         if (sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
             r = sql_err(s, "migrate schema");
             goto fail;
@@ -1209,7 +1243,11 @@ static int tree_msg_check(store *s, int64_t n, int64_t msg, int64_t *parent) {
     return 0;
 }
 
-static int tree_set_leaf(store *s, int64_t n, int64_t leaf) {
+/* Makes leaf the end of conversation n's active path (0: none, the newest message) and every
+ * message above it remember the child the path goes through; when parent_on_path says leaf's
+ * parent is on the active path already, only the parent changes (an appended message: no walk
+ * up a long conversation). */
+static int tree_set_leaf(store *s, int64_t n, int64_t leaf, int parent_on_path) {
     sqlite3_stmt *q = stmt(s, ST_TREE_SET_LEAF);
     if (!q)
         return STORE_E_SQL;
@@ -1218,6 +1256,23 @@ static int tree_set_leaf(store *s, int64_t n, int64_t leaf) {
         sqlite3_bind_int64(q, 2, leaf);
     else
         sqlite3_bind_null(q, 2);
+    int r = stmt_exec(s, q, "set the active path");
+    if (r == 0 && leaf <= 0) { /* the newest message ends it: its path is the one chosen */
+        if (!(q = stmt(s, ST_MSG_LAST)))
+            return STORE_E_SQL;
+        sqlite3_bind_int64(q, 1, n);
+        int rc = sqlite3_step(q);
+        leaf = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+        stmt_done(q);
+        if (rc != SQLITE_ROW)
+            return sql_err(s, "find the last message");
+        parent_on_path = 0;
+    }
+    if (r || leaf <= 0)
+        return r;
+    if (!(q = stmt(s, parent_on_path ? ST_TREE_CHOOSE_LAST : ST_TREE_CHOOSE)))
+        return STORE_E_SQL;
+    sqlite3_bind_int64(q, 1, leaf);
     return stmt_exec(s, q, "set the active path");
 }
 
@@ -1228,12 +1283,19 @@ static int tree_find(store *s, const char *id, int64_t msg, int64_t *n, int64_t 
     return r ? r : tree_msg_check(s, *n, msg, parent);
 }
 
-static int tree_activate(store *s, int64_t msg) {
+/* The active path goes through msg (of conversation n) and on below it through the children
+ * chosen last. */
+static int tree_activate(store *s, int64_t n, int64_t msg) {
     sqlite3_stmt *q = stmt(s, ST_TREE_ACTIVATE);
     if (!q)
         return STORE_E_SQL;
     sqlite3_bind_int64(q, 1, msg);
-    return stmt_exec(s, q, "set the active path");
+    int rc = sqlite3_step(q);
+    int64_t leaf = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : msg;
+    stmt_done(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_err(s, "find the active path");
+    return tree_set_leaf(s, n, leaf, 0);
 }
 
 /* 1 when message msg is on its conversation's active path (an ancestor of the leaf). */
@@ -1264,7 +1326,12 @@ static int tree_on_path(store *s, int64_t msg) {
 int store_msg_activate(store *s, const char *id, int64_t msg) {
     int64_t n;
     int r = tree_find(s, id, msg, &n, NULL);
-    return r ? r : tree_activate(s, msg);
+    if (r || (r = tx_begin(s)) != 0)
+        return r;
+    if ((r = tree_activate(s, n, msg)) == 0 && (r = tx_commit(s)) == 0)
+        return 0;
+    tx_rollback(s);
+    return r;
 }
 
 int store_msg_sibling(store *s, const char *id, int64_t msg, int delta, int64_t *out) {
@@ -1343,7 +1410,7 @@ int store_msg_delete(store *s, const char *id, int64_t msg) {
         goto fail;
     int count = sqlite3_changes(s->db);
     if (in_sub[0])
-        r = parent > 0 ? tree_activate(s, parent) : tree_set_leaf(s, n, 0);
+        r = parent > 0 ? tree_activate(s, n, parent) : tree_set_leaf(s, n, 0, 0);
     if (r == 0)
         r = tx_commit(s);
     if (r)
@@ -1377,6 +1444,7 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
                           int64_t parent, const char *model) {
     char now[32];
     now_iso(now, sizeof now);
+    int after_leaf = parent == 0; /* under the active path's last message */
     if (parent > 0) {
         int r = tree_msg_check(s, n, parent, NULL);
         if (r)
@@ -1412,7 +1480,7 @@ static int64_t msg_insert(store *s, int64_t n, const char *role, const char *con
     if (r)
         return r;
     int64_t id = sqlite3_last_insert_rowid(s->db);
-    if ((r = tree_set_leaf(s, n, id)) != 0)
+    if ((r = tree_set_leaf(s, n, id, after_leaf)) != 0)
         return r;
     if (!strcmp(role, "user")) {
         char title[4 * TITLE_MAX_CHARS + 8];
@@ -1968,7 +2036,7 @@ static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
     } else if (r == 0)
         r = STORE_E_SQL;
     if (r == 0) /* the active path: its "leaf", else the last message */
-        r = tree_set_leaf(s, n, *n_msgs ? base + (leaf ? leaf : *n_msgs) - 1 : 0);
+        r = tree_set_leaf(s, n, *n_msgs ? base + (leaf ? leaf : *n_msgs) - 1 : 0, 0);
     if (r == 0 && !(title && *title) && (q = stmt(s, ST_IMP_FIRST_USER)) != NULL) {
         sqlite3_bind_int64(q, 1, n);
         char t[4 * TITLE_MAX_CHARS + 8] = "";

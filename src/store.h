@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_ID_LEN 8 /* conversation ids: 8 random lowercase hex digits */
 
 enum {
@@ -193,13 +193,14 @@ int store_reply_finish(store *s, const char *reason, const struct store_reply_st
  * siblings oldest first), with depth and active set. */
 int store_msg_tree(store *s, const char *id, int (*fn)(const struct store_msg *m, void *ud),
                    void *ud);
-/* Makes msg part of the active path: the path goes on below it through the newest child at
- * each step. */
+/* Makes msg part of the active path: the path goes on below it through the child it went
+ * through last time at each step (the newest child where none was chosen yet), so switching a
+ * version and back restores the whole path below it. */
 int store_msg_activate(store *s, const char *id, int64_t msg);
 /* The sibling delta places from msg (clamped to the first and last) into *out. */
 int store_msg_sibling(store *s, const char *id, int64_t msg, int delta, int64_t *out);
 /* Deletes msg and every message below it. When the active path went through it, the path
- * goes on from its parent (through its newest remaining child). Returns the count deleted. */
+ * goes on from its parent (through the children chosen last, else the newest remaining). Returns the count deleted. */
 int store_msg_delete(store *s, const char *id, int64_t msg);
 int store_msg_set_pinned(store *s, const char *id, int64_t msg, int pinned);
 

@@ -1,8 +1,10 @@
-/* tests/test_store_tree.c — conversations as trees (schema 3): siblings from a regenerated
+/* tests/test_store_tree.c — conversations as trees (schema 3, 4): siblings from a regenerated
  * reply and an edited message, the active path and switching it, deleting a branch, pins, the
  * JSON export of a whole tree and its exact round trip through import, bad tree input, and the
  * migration of a version 2 database written the old way (every message chained to the one
- * before, a regenerated reply after the reply it replaced). */
+ * before, a regenerated reply after the reply it replaced); the version chosen below another
+ * remembered (schema 4), from a version 3 database's active path too; the copies an old edit
+ * made merged back as sibling branches (a copy of a copy too), near copies left alone. */
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -103,14 +105,30 @@ TEST(store_tree_siblings_and_active_path) {
     CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2b<2/2>|");
     CHECK_EQ_INT(store_msg_activate(s, id, a2), 0);
     CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|");
+    /* switching a version higher up and back restores the deeper choice (A2, not the newer
+     * A2b), and so does deleting the branch switched to */
+    CHECK_EQ_INT(store_msg_activate(s, id, u1b), 0);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1b<2/2>|A1b<1/1>|");
+    CHECK_EQ_INT(store_msg_activate(s, id, u1), 0);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|");
+    int64_t a1c = tr_reply(s, id, u1, "A1c");
+    CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1c<2/2>|");
+    CHECK_EQ_INT(store_msg_activate(s, id, a1), 0);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/2>|U2<1/1>|A2<1/2>|");
+    CHECK_EQ_INT(store_msg_activate(s, id, a1c), 0);
+    CHECK_EQ_INT(store_msg_delete(s, id, a1c), 1);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|");
     /* the next message continues the active path */
     int64_t u3 = store_msg_add(s, id, "user", "U3", 0);
     CHECK(u3 > 0);
     CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|U3<1/1>|");
-    /* kept across a reopen */
+    /* kept across a reopen, and so are the choices below a version switched away from */
+    CHECK_EQ_INT(store_msg_activate(s, id, u1b), 0);
     store_close(s);
     s = tr_open(tr_path("t.db"));
     CHECK(s != NULL);
+    CHECK_STR_EQ(tr_path_of(s, id), "U1b<2/2>|A1b<1/1>|");
+    CHECK_EQ_INT(store_msg_activate(s, id, u1), 0);
     CHECK_STR_EQ(tr_path_of(s, id), "U1<1/2>|A1<1/1>|U2<1/1>|A2<1/2>|U3<1/1>|");
     /* a message of another conversation is refused as a parent or a target */
     char other[9];
@@ -239,13 +257,18 @@ TEST(store_tree_json_round_trip) {
 
 /* A version 2 database as the natter of schema 2 left it: every message's parent the message
  * before it (none for the first), Ctrl-R's reply after the reply it replaced (twice for the
- * second turn), an edit copied into a second conversation. */
+ * second turn), an edit of U2 copied into a second conversation (its copy of U1 with a
+ * parentless reply), and three that only look like copies: a reply's text differs by one
+ * character, another title, a copy with no edit. */
 static const char tr_v2_sql[] =
     STORE_SCHEMA_V1_SQL
     "ALTER TABLE messages ADD COLUMN reasoning_content TEXT;"
     "INSERT INTO conversations(id, title, created, updated) VALUES"
     "  ('0000aaaa', 'Old', '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05.000Z'),"
-    "  ('0000bbbb', 'Old', '2026-01-02T03:05:05.000Z', '2026-01-02T03:05:05.000Z');"
+    "  ('0000bbbb', 'Old', '2026-01-02T03:05:05.000Z', '2026-01-02T03:05:05.000Z'),"
+    "  ('0000cccc', 'Old', '2026-01-02T03:06:05.000Z', '2026-01-02T03:06:05.000Z'),"
+    "  ('0000dddd', 'Other', '2026-01-02T03:07:05.000Z', '2026-01-02T03:07:05.000Z'),"
+    "  ('0000eeee', 'Old', '2026-01-02T03:08:05.000Z', '2026-01-02T03:08:05.000Z');"
     "INSERT INTO messages(id, conv, parent, role, content, created) VALUES"
     "  (1, 1, NULL, 'user', 'U1', '2026-01-02T03:04:05.000Z'),"
     "  (2, 1, 1, 'assistant', 'A1', '2026-01-02T03:04:06.000Z'),"
@@ -255,31 +278,139 @@ static const char tr_v2_sql[] =
     "  (6, 1, 5, 'assistant', 'A2 again', '2026-01-02T03:04:10.000Z'),"
     "  (7, 1, 6, 'assistant', 'A2 third', '2026-01-02T03:04:11.000Z'),"
     "  (8, 2, NULL, 'user', 'U1', '2026-01-02T03:05:05.000Z'),"
-    "  (9, 2, NULL, 'assistant', 'A1 again', '2026-01-02T03:05:06.000Z'),"
-    "  (10, 2, 9, 'user', 'U2 edited', '2026-01-02T03:05:07.000Z');"
+    "  (9, 2, 8, 'assistant', 'A1 again', '2026-01-02T03:05:06.000Z'),"
+    "  (10, 2, 9, 'user', 'U2 edited', '2026-01-02T03:05:07.000Z'),"
+    "  (11, 2, 10, 'assistant', 'A2 edited', '2026-01-02T03:05:08.000Z'),"
+    "  (12, 3, NULL, 'user', 'U1', '2026-01-02T03:06:05.000Z'),"
+    "  (13, 3, NULL, 'assistant', 'A1 again!', '2026-01-02T03:06:06.000Z'),"
+    "  (14, 3, 13, 'user', 'U2 x', '2026-01-02T03:06:07.000Z'),"
+    "  (15, 4, NULL, 'user', 'U1', '2026-01-02T03:07:05.000Z'),"
+    "  (16, 4, 15, 'assistant', 'A1 again', '2026-01-02T03:07:06.000Z'),"
+    "  (17, 4, 16, 'user', 'U2 y', '2026-01-02T03:07:07.000Z'),"
+    "  (18, 5, NULL, 'user', 'U1', '2026-01-02T03:08:05.000Z'),"
+    "  (19, 5, 18, 'assistant', 'A1 again', '2026-01-02T03:08:06.000Z');"
     "PRAGMA application_id = 1312904274; PRAGMA user_version = 2;";
+
+static int tr_count_convs(const struct store_conv *c, void *ud) {
+    (void)c;
+    ++*(int *)ud;
+    return 0;
+}
+
+/* Runs sql on the database at path directly (an old natter's writes): "" or SQLite's error. */
+static const char *tr_sql(const char *path, const char *sql) {
+    static char err[512];
+    sqlite3 *db;
+    err[0] = 0;
+    if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, sql, 0, 0, 0) != SQLITE_OK)
+        snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return err;
+}
 
 TEST(store_tree_migrates_v2_duplicates_to_siblings) {
     const char *path = tr_path("v2.db");
-    sqlite3 *db;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK_MSG(sqlite3_exec(db, tr_v2_sql, 0, 0, 0) == SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    CHECK_STR_EQ(tr_sql(path, tr_v2_sql), "");
     store *s = tr_open(path);
     CHECK(s != NULL);
-    /* the replies that stood are the active path; the ones they replaced are siblings */
-    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/1>|A2 third<3/3>|");
-    CHECK_STR_EQ(tr_tree_of(s, "0000aaaa"),
-                 "U1*|  A1|  A1 again*|    U2*|      A2|      A2 again|      A2 third*|");
-    /* a parentless message after the first follows the one before it */
-    CHECK_STR_EQ(tr_path_of(s, "0000bbbb"), "U1<1/1>|A1 again<1/1>|U2 edited<1/1>|");
-    /* the prompt for the next turn carries one reply per turn */
+    /* the replies that stood are siblings of the ones they replaced; the edit's copy is a
+     * sibling branch of U2 (the shared U1 and A1 again once), the active one: it was used
+     * last */
+    CHECK_STR_EQ(tr_tree_of(s, "0000aaaa"), "U1*|  A1|  A1 again*|    U2|      A2|      A2 again|"
+                                            "      A2 third|    U2 edited*|      A2 edited*|");
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2 edited<2/2>|A2 edited<1/1>|");
+    struct store_conv c;
+    CHECK_EQ_INT(store_conv_get(s, "0000bbbb", &c), STORE_E_NOTFOUND);
+    int n = 0;
+    CHECK_EQ_INT(store_conv_list(s, 0, tr_count_convs, &n), 0);
+    CHECK_EQ_INT(n, 4);
+    n = 0;
+    CHECK_EQ_INT(store_search(s, "edited", 0, tr_count_msg_hits, &n), 0);
+    CHECK_EQ_INT(n, 2); /* its messages are found in the original */
+    /* a parentless message after the first follows the one before it; the near copies stay */
+    CHECK_STR_EQ(tr_path_of(s, "0000cccc"), "U1<1/1>|A1 again!<1/1>|U2 x<1/1>|");
+    CHECK_STR_EQ(tr_path_of(s, "0000dddd"), "U1<1/1>|A1 again<1/1>|U2 y<1/1>|");
+    CHECK_STR_EQ(tr_path_of(s, "0000eeee"), "U1<1/1>|A1 again<1/1>|");
+    /* back to the first version of U2: the prompt for the next turn carries one reply per turn */
+    CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 4), 0);
     CHECK(store_msg_add(s, "0000aaaa", "user", "U3", 0) > 0);
     CHECK_STR_EQ(tr_path_of(s, "0000aaaa"),
-                 "U1<1/1>|A1 again<2/2>|U2<1/1>|A2 third<3/3>|U3<1/1>|");
+                 "U1<1/1>|A1 again<2/2>|U2<1/2>|A2 third<3/3>|U3<1/1>|");
     store_close(s);
     s = tr_open(path); /* up to date: nothing more to do */
     CHECK(s != NULL);
-    CHECK_STR_EQ(tr_path_of(s, "0000bbbb"), "U1<1/1>|A1 again<1/1>|U2 edited<1/1>|");
+    CHECK_STR_EQ(tr_path_of(s, "0000cccc"), "U1<1/1>|A1 again!<1/1>|U2 x<1/1>|");
+    store_close(s);
+}
+
+/* A version 3 database whose active path goes through an older reply (A2, not the newest):
+ * after the migration to 4, switching the reply above it and back still comes down to A2. */
+TEST(store_tree_migrates_v3_leaf_to_choices) {
+    const char *path = tr_path("v3.db");
+    CHECK_STR_EQ(tr_sql(path, tr_v2_sql), "");
+    store *s = tr_open(path); /* to the current schema, then back to 3 with leaf = A2 */
+    CHECK(s != NULL);
+    store_close(s);
+    CHECK_STR_EQ(tr_sql(path, "ALTER TABLE messages DROP COLUMN chosen;"
+                              "UPDATE conversations SET leaf = 5 WHERE id = '0000aaaa';"
+                              "PRAGMA user_version = 3;"), "");
+    s = tr_open(path);
+    CHECK(s != NULL);
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/2>|A2<1/3>|");
+    CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 2), 0);
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1<1/2>|");
+    CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 3), 0);
+    CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/2>|A2<1/3>|");
+    store_close(s);
+}
+
+/* A copy of a copy (the edit of a message the first copy added) finds its branch in the
+ * original once the first copy is merged; a conversation started before the original had the
+ * message it seems to edit is no copy of it. */
+static const char tr_chain_sql[] =
+    STORE_SCHEMA_V1_SQL
+    "ALTER TABLE messages ADD COLUMN reasoning_content TEXT;"
+    "INSERT INTO conversations(id, title, created, updated) VALUES"
+    "  ('000000a0', 'T', '2026-01-02T03:00:00.000Z', '2026-01-02T03:00:00.000Z'),"
+    "  ('000000d0', 'T', '2026-01-02T03:00:01.500Z', '2026-01-02T03:00:01.500Z'),"
+    "  ('000000b0', 'T', '2026-01-02T03:01:00.000Z', '2026-01-02T03:01:00.000Z'),"
+    "  ('000000c0', 'T', '2026-01-02T03:02:00.000Z', '2026-01-02T03:02:00.000Z');"
+    "INSERT INTO messages(id, conv, parent, role, content, created) VALUES"
+    "  (1, 1, NULL, 'user', 'U1', '2026-01-02T03:00:00.000Z'),"
+    "  (2, 1, 1, 'assistant', 'A1', '2026-01-02T03:00:01.000Z'),"
+    "  (3, 1, 2, 'user', 'U2', '2026-01-02T03:00:02.000Z'),"
+    "  (4, 1, 3, 'assistant', 'A2', '2026-01-02T03:00:03.000Z'),"
+    "  (5, 2, NULL, 'user', 'U1', '2026-01-02T03:00:01.500Z'),"
+    "  (6, 2, 5, 'assistant', 'A1', '2026-01-02T03:00:01.600Z'),"
+    "  (7, 2, 6, 'user', 'U2d', '2026-01-02T03:00:01.700Z'),"
+    "  (8, 3, NULL, 'user', 'U1', '2026-01-02T03:01:00.000Z'),"
+    "  (9, 3, 8, 'assistant', 'A1', '2026-01-02T03:01:00.000Z'),"
+    "  (10, 3, 9, 'user', 'U2b', '2026-01-02T03:01:00.000Z'),"
+    "  (11, 3, 10, 'assistant', 'A2b', '2026-01-02T03:01:01.000Z'),"
+    "  (12, 3, 11, 'user', 'U3', '2026-01-02T03:01:02.000Z'),"
+    "  (13, 3, 12, 'assistant', 'A3', '2026-01-02T03:01:03.000Z'),"
+    "  (14, 4, NULL, 'user', 'U1', '2026-01-02T03:02:00.000Z'),"
+    "  (15, 4, 14, 'assistant', 'A1', '2026-01-02T03:02:00.000Z'),"
+    "  (16, 4, 15, 'user', 'U2b', '2026-01-02T03:02:00.000Z'),"
+    "  (17, 4, 16, 'assistant', 'A2b', '2026-01-02T03:02:00.000Z'),"
+    "  (18, 4, 17, 'user', 'U3c', '2026-01-02T03:02:01.000Z'),"
+    "  (19, 4, 18, 'assistant', 'A3c', '2026-01-02T03:02:02.000Z');"
+    "PRAGMA application_id = 1312904274; PRAGMA user_version = 2;";
+
+TEST(store_tree_migrates_copies_of_copies) {
+    const char *path = tr_path("chain.db");
+    CHECK_STR_EQ(tr_sql(path, tr_chain_sql), "");
+    store *s = tr_open(path);
+    CHECK(s != NULL);
+    CHECK_STR_EQ(tr_tree_of(s, "000000a0"), "U1*|  A1*|    U2|      A2|    U2b*|      A2b*|"
+                                            "        U3|          A3|        U3c*|          A3c*|");
+    CHECK_STR_EQ(tr_path_of(s, "000000d0"), "U1<1/1>|A1<1/1>|U2d<1/1>|");
+    int n = 0;
+    CHECK_EQ_INT(store_conv_list(s, 0, tr_count_convs, &n), 0);
+    CHECK_EQ_INT(n, 2);
+    /* the versions of U2 and back: the deepest choice (U3c) is kept */
+    CHECK_EQ_INT(store_msg_activate(s, "000000a0", 3), 0);
+    CHECK_EQ_INT(store_msg_activate(s, "000000a0", 10), 0);
+    CHECK_STR_EQ(tr_path_of(s, "000000a0"), "U1<1/1>|A1<1/1>|U2b<2/2>|A2b<1/1>|U3c<2/2>|A3c<1/1>|");
     store_close(s);
 }

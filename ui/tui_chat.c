@@ -275,7 +275,7 @@ static int fit_count(const unsigned char *keep, void *ud) {
 
 /* The reply's room: its length limit, at most a quarter of the context. */
 static int reply_room(struct tui *t, int n_ctx) {
-    return t->set.n_predict > 0 && t->set.n_predict < n_ctx / 4 ? t->set.n_predict : n_ctx / 4;
+    return app_reply_room(t->set.n_predict, n_ctx);
 }
 
 /* ---- generation ---- */

@@ -2,7 +2,8 @@
 # tests/cli/store_tree.sh — conversations as trees on the command line: an export with
 # versions (siblings) imports into the same tree, `natter show --tree` outlines it (exact
 # output), `show` and the Markdown export follow the active path, the JSON export round-trips
-# byte for byte, `natter run --conv` continues the active path, and a prompt refused for not
+# byte for byte, `natter run --conv` continues the active path and leaves the oldest turns out
+# of a conversation longer than the context (not a pinned one), and a prompt refused for not
 # fitting the context saves nothing.
 . tests/lib.sh
 export TZ=UTC
@@ -85,7 +86,40 @@ expect_eq "$out" "    * 4 user
 - 5 user ‹2/2›"
 expect_contains "$(N show 0bad --tree)" "* 6 user: Green."
 
-# refused for not fitting the context: an error, and nothing saved
+# a conversation longer than the context: the oldest turn is left out (said on stderr), the
+# system prompt kept, the model given exactly the rest (the tokens of `template tokens`); a
+# pinned turn stays and the next one goes instead
+fit() { # $1: "pinned":true or nothing on the first turn; the imported conversation's id
+    printf '{"title":"Fit","messages":[{"role":"system","content":"Be kind."},'\
+'{"role":"user","content":"One day a cat."%s},{"role":"assistant","content":"The cat ran."},'\
+'{"role":"user","content":"Then a dog came."},{"role":"assistant","content":"The dog sat."},'\
+'{"role":"user","content":"A bird sang."},{"role":"assistant","content":"It was a nice day."}]}' \
+        "$1" >"$TEST_TMPDIR/fit.json"
+    N import "$TEST_TMPDIR/fit.json" | sed -n 's/^imported \([0-9a-f]*\) .*/\1/p'
+}
+turn() { printf '{"role":"user","content":"%s"},{"role":"assistant","content":"%s"},' "$@"; }
+for pin in "" ',"pinned":true'; do
+    fid=$(fit "$pin")
+    [ -n "$fid" ] || fail "import of the long conversation failed"
+    if [ -n "$pin" ]; then keptturns="$(turn "One day a cat." "The cat ran.")"
+    else keptturns="$(turn "Then a dog came." "The dog sat.")"; fi
+    printf '[{"role":"system","content":"Be kind."},%s%s{"role":"user","content":"Good."}]' \
+        "$keptturns" "$(turn "A bird sang." "It was a nice day.")" >"$TEST_TMPDIR/kept.json"
+    printf '[{"role":"system","content":"Be kind."},%s%s%s{"role":"user","content":"Good."}]' \
+        "$(turn "One day a cat." "The cat ran.")" "$(turn "Then a dog came." "The dog sat.")" \
+        "$(turn "A bird sang." "It was a nice day.")" >"$TEST_TMPDIR/all.json"
+    all=$("$NATTER" template tokens -m "$M" <"$TEST_TMPDIR/all.json" | wc -w)
+    want=$("$NATTER" template tokens -m "$M" <"$TEST_TMPDIR/kept.json" | tr '\n' ' ' | sed 's/ *$//')
+    ctx=$((all + 2)) # the whole plus the reply's 4 tokens does not fit; without a turn it does
+    rm -f "$TEST_TMPDIR/log"
+    NATTER_PROMPT_LOG="$TEST_TMPDIR/log" N run -m "$M" --temp 0 -n 4 --ctx "$ctx" -p "Good." \
+        --conv "$fid" >/dev/null 2>"$TEST_TMPDIR/err" || fail "run --conv exited $?: $(cat "$TEST_TMPDIR/err")"
+    expect_contains "$(cat "$TEST_TMPDIR/err")" "natter: 2 oldest messages left out of the context"
+    expect_eq "$(cat "$TEST_TMPDIR/log")" "$want"
+    expect_contains "$(N show "$fid" --tree)" "* 8 assistant"
+done
+
+# what must stay does not fit (the prompt alone): refused, an error, and nothing saved
 before=$(N export 0bad --format json)
 N run -m "$M" --temp 0 -n 4 --ctx 32 -p "$(printf 'word %.0s' $(seq 60))" --conv 0bad \
     >/dev/null 2>"$TEST_TMPDIR/err"

@@ -2,7 +2,8 @@
 # tests/cli/tui_tree.sh — the chat's conversation tree and context ledger under tmux with the
 # real binary and ../shared/models/stories260K.gguf (greedy): Ctrl-R adds a second version of
 # the reply (‹2/2›, one reply on screen), Alt-Left/Right switch versions, an earlier message
-# edited starts a branch beside it (the store keeps both), Alt-d deletes a message after asking,
+# edited starts a branch beside it (the store keeps both), switching that branch and back
+# keeps the reply version chosen below it, Alt-d deletes a message after asking,
 # a search hit in another version opens that version,
 # the input's ledger gives the draft's exact token count and the next turn's size, and in a
 # small context the messages the next turn leaves out are marked while a pinned one is kept;
@@ -64,6 +65,19 @@ expect_eq "$tree" "── messages (* the active path, ‹version/versions›) �
 # and back to the first branch, as it was
 tm send-keys -t t M-Up M-Up M-Left
 wait_for "The dog ran."
+# a deeper choice is remembered: the first reply's older version, the other branch and back
+tm send-keys -t t M-Down M-Left
+wait_gone "The dog ran."
+tm send-keys -t t M-Up M-Right
+wait_for "Tim and Sam"
+tm send-keys -t t M-Left
+wait_gone "Tim and Sam"
+expect_contains "$("$NATTER" show "$id" --tree --db "$DB")" "* 2 assistant ‹1/2›"
+sleep 0.3
+pane | grep -q "The dog ran." && { pane >&2; fail "the older reply version was forgotten"; }
+tm send-keys -t t M-Down M-Right
+wait_for "The dog ran."
+tm send-keys -t t M-Up
 
 # Alt-d deletes the selected message and what follows, after asking
 tm send-keys -t t M-Down M-Down
