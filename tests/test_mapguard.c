@@ -4,6 +4,7 @@
  * unblocks the faults is covered, and a real model truncated or rewritten on disk makes
  * eng_decode / eng_model_check fail with ENG_E_CHANGED. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>

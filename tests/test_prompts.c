@@ -13,10 +13,10 @@
 #include "tokenizer.h"
 
 static const struct prompts_msg conv_ref[] = {
-    {"system", "You are a helpful assistant."},
-    {"user", "Hello"},
-    {"assistant", "Hi there"},
-    {"user", "Who are you? 你是谁？"},
+    {"system", "You are a helpful assistant.", 0},
+    {"user", "Hello", 0},
+    {"assistant", "Hi there", 0},
+    {"user", "Who are you? 你是谁？", 0},
 };
 
 /* Decodes builtin.ref's escapes (\\ \n \t \xHH) in place. */
@@ -150,19 +150,19 @@ TEST(prompts_render_edges) {
     /* completion: plain text, no markup */
     const struct prompts_template *c = prompts_template_find("completion");
     CHECK(c != NULL);
-    struct prompts_msg story[] = {{"user", "Once upon a time"}, {"assistant", " there was"}};
+    struct prompts_msg story[] = {{"user", "Once upon a time", 0}, {"assistant", " there was", 0}};
     CHECK_EQ_INT(prompts_render(c, story, 2, 1, &out), 26);
     CHECK_STR_EQ(out, "Once upon a time there was");
     free(out);
     CHECK_EQ_INT(c->n_stop, 0);
     /* merged system text with no user message after it still appears */
     const struct prompts_template *g = prompts_template_find("gemma");
-    struct prompts_msg only_sys[] = {{"system", "  Be brief.  "}};
+    struct prompts_msg only_sys[] = {{"system", "  Be brief.  ", 0}};
     CHECK(prompts_render(g, only_sys, 1, 1, &out) > 0);
     CHECK_STR_EQ(out, "<start_of_turn>user\nBe brief.\n\n<end_of_turn>\n<start_of_turn>model\n");
     free(out);
     /* trimming is per template */
-    struct prompts_msg spaced[] = {{"user", "  hi \n"}};
+    struct prompts_msg spaced[] = {{"user", "  hi \n", 0}};
     CHECK(prompts_render(prompts_template_find("llama3"), spaced, 1, 0, &out) > 0);
     CHECK_STR_EQ(out, "<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>");
     free(out);
@@ -174,7 +174,7 @@ TEST(prompts_render_edges) {
     CHECK_STR_EQ(out, "[gMASK]<sop><|assistant|>");
     free(out);
     /* tool output: its own turn where the template says how, else written as a user turn */
-    struct prompts_msg tool[] = {{"system", "S"}, {"tool", "42"}};
+    struct prompts_msg tool[] = {{"system", "S", 0}, {"tool", "42", 0}};
     CHECK(prompts_render(prompts_template_find("chatml"), tool, 2, 0, &out) > 0);
     CHECK_STR_EQ(out, "<|im_start|>system\nS<|im_end|>\n<|im_start|>tool\n42<|im_end|>\n");
     free(out);
@@ -182,7 +182,7 @@ TEST(prompts_render_edges) {
     CHECK_STR_EQ(out, "<start_of_turn>user\nS\n\n42<end_of_turn>\n");
     free(out);
     /* unknown role */
-    struct prompts_msg bad[] = {{"robot", "x"}};
+    struct prompts_msg bad[] = {{"robot", "x", 0}};
     errno = 0;
     CHECK_EQ_INT(prompts_render(g, bad, 1, 1, &out), -1);
     CHECK_EQ_INT(errno, EINVAL);
