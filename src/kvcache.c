@@ -466,6 +466,8 @@ static int kvc_save(kvcache *kc, const eng_ctx *c) {
     char name[128];
     kvc_name(kc, eng_ctx_tokens(c), n, name, sizeof name);
     int dfd = open(kc->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 && errno == ENOENT && paths_mkdir_p(kc->dir) == 0)   /* removed meanwhile */
+        dfd = open(kc->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     if (!d) {
         kvc_note(kc, "cache: cannot open %s: %s", kc->dir, strerror(errno));

@@ -196,4 +196,11 @@ case "$(cat "$E")" in *"(+0 cached)"*) fail "nothing restored: $(cat "$E")";; es
 "$NATTER" run -m "$Q" --kv f16 --temp 0 -n 4 -p "more" --conv "$qid" --db "$TEST_TMPDIR/q.db" \
     >/dev/null 2>"$E" || fail "run --kv f16 --conv failed"
 expect_contains "$(cat "$E")" "(+0 cached)"
+
+# 8. the cache directory removed between (or during) runs: made again, nothing else changes
+rm -rf "$C"
+"$NATTER" run -m "$M" --temp 0 -n 4 -p "Hi" --save --db "$TEST_TMPDIR/r.db" >/dev/null 2>"$E" ||
+    fail "run after the cache directory was removed: $(cat "$E")"
+[ -d "$C" ] || fail "the cache directory was not made again"
+expect_eq "$(snapshots)" 1
 pass
