@@ -3,6 +3,7 @@
  * installed and the user's directories, rendering conversations, detecting a template from a
  * model's Jinja chat template. Main/UI thread only (one process-wide registry). */
 #include "prompts.h"
+#include "json_write.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,44 +29,18 @@ static struct {
 
 /* ---- a growing byte buffer ---- */
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n) {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
 char *prompts_read_stream(FILE *f, size_t max, size_t *len) {
-    struct sbuf b = {0};
+    struct json_buf b = {0};
     char chunk[8192];
     size_t n;
-    sb_put(&b, "", 0); /* an empty stream still gives "" */
+    json_put(&b, "", 0); /* an empty stream still gives "" */
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (b.len + n > max) {
             free(b.p);
             errno = EFBIG;
             return NULL;
         }
-        sb_put(&b, chunk, n);
+        json_put(&b, chunk, n);
     }
     if (ferror(f) || b.oom) {
         free(b.p);
@@ -155,9 +130,9 @@ static int hex_digit(char c) {
 /* Parses the quoted string starting at *pp (at the opening quote) into a new string; *pp ends
  * after the closing quote. NULL with a message in err on a syntax error (or out of memory). */
 static char *tmpl_parse_string(const char **pp, const char *end, char *err, size_t err_len) {
-    struct sbuf b = {0};
+    struct json_buf b = {0};
     const char *p = *pp + 1;
-    sb_put(&b, "", 0);
+    json_put(&b, "", 0);
     for (;;) {
         if (p >= end) {
             snprintf(err, err_len, "unterminated string");
@@ -167,7 +142,7 @@ static char *tmpl_parse_string(const char **pp, const char *end, char *err, size
         if (c == '"')
             break;
         if (c != '\\') {
-            sb_put(&b, &c, 1);
+            json_put(&b, &c, 1);
             continue;
         }
         if (p >= end) {
@@ -200,7 +175,7 @@ static char *tmpl_parse_string(const char **pp, const char *end, char *err, size
             snprintf(err, err_len, "unknown escape '\\%c' (use \\\\ \\\" \\n \\t \\r \\xHH)", e);
             goto fail;
         }
-        sb_put(&b, &out, 1);
+        json_put(&b, &out, 1);
     }
     if (b.oom) {
         snprintf(err, err_len, "out of memory");
@@ -665,20 +640,20 @@ int prompts_role_parse(const char *role) {
 }
 
 /* n bytes of s into b and, when m is not NULL, n bytes of `plain` into m (the origin mask). */
-static void sb_put_o(struct sbuf *b, struct sbuf *m, const char *s, size_t n, int plain) {
-    sb_put(b, s, n);
+static void sb_put_o(struct json_buf *b, struct json_buf *m, const char *s, size_t n, int plain) {
+    json_put(b, s, n);
     if (!m)
         return;
     char chunk[256];
     memset(chunk, plain, sizeof chunk);
     for (size_t done = 0; done < n;) {
         const size_t k = n - done < sizeof chunk ? n - done : sizeof chunk;
-        sb_put(m, chunk, k);
+        json_put(m, chunk, k);
         done += k;
     }
 }
 
-static void sb_puts_o(struct sbuf *b, struct sbuf *m, const char *s) {
+static void sb_puts_o(struct json_buf *b, struct json_buf *m, const char *s) {
     if (s)
         sb_put_o(b, m, s, strlen(s), 0);
 }
@@ -690,8 +665,8 @@ long prompts_render(const struct prompts_template *t, const struct prompts_msg *
 
 long prompts_render_masked(const struct prompts_template *t, const struct prompts_msg *msgs,
                            int n, int add_assistant, char **out, unsigned char **mask) {
-    struct sbuf b = {0}, sys = {0}, bm = {0}, sm = {0};
-    struct sbuf *bmp = mask ? &bm : NULL, *smp = mask ? &sm : NULL;
+    struct json_buf b = {0}, sys = {0}, bm = {0}, sm = {0};
+    struct json_buf *bmp = mask ? &bm : NULL, *smp = mask ? &sm : NULL;
     int first = 1;
     *out = NULL;
     if (mask)
@@ -701,9 +676,9 @@ long prompts_render_masked(const struct prompts_template *t, const struct prompt
         return -1;
     }
     sb_puts_o(&b, bmp, t->bos);
-    sb_put(&b, "", 0);
+    json_put(&b, "", 0);
     if (bmp)
-        sb_put(bmp, "", 0);
+        json_put(bmp, "", 0);
     for (int i = 0; i < n; i++) {
         int r = prompts_role_parse(msgs[i].role);
         if (r < 0 || !msgs[i].content) {
@@ -731,9 +706,9 @@ long prompts_render_masked(const struct prompts_template *t, const struct prompt
         sb_puts_o(&b, bmp, first && f->prefix_first ? f->prefix_first : f->prefix);
         first = 0;
         if (r == PROMPTS_USER && sys.len) {
-            sb_put(&b, sys.p, sys.len);
+            json_put(&b, sys.p, sys.len);
             if (bmp)
-                sb_put(bmp, sm.p, sm.len);
+                json_put(bmp, sm.p, sm.len);
             sys.len = sm.len = 0;
         }
         sb_put_o(&b, bmp, c, (size_t)(ce - c), 1);
@@ -742,9 +717,9 @@ long prompts_render_masked(const struct prompts_template *t, const struct prompt
     if (sys.len) { /* merged system text with no user turn after it: a user turn of its own */
         const struct prompts_role_fmt *u = &t->role[PROMPTS_USER];
         sb_puts_o(&b, bmp, first && u->prefix_first ? u->prefix_first : u->prefix);
-        sb_put(&b, sys.p, sys.len);
+        json_put(&b, sys.p, sys.len);
         if (bmp)
-            sb_put(bmp, sm.p, sm.len);
+            json_put(bmp, sm.p, sm.len);
         sb_puts_o(&b, bmp, u->suffix);
     }
     if (add_assistant)
