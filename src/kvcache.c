@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "paths.h"
 
 #define KVC_MAGIC "NATKVC01"
@@ -405,20 +406,6 @@ static void kvc_test_pause(void) {
         sleep((unsigned)atoi(v));
 }
 
-static int kvc_write_all(int fd, const void *p, size_t n) {
-    const char *s = p;
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int kvc_save(kvcache *kc, const eng_ctx *c);
 
 int kvcache_save(kvcache *kc, const eng_ctx *c) {
@@ -500,7 +487,7 @@ static int kvc_save(kvcache *kc, const eng_ctx *c) {
     memset(block, 0, sizeof block);
     memcpy(block, &h, sizeof h);
     const char *what = "write";
-    int ok = kvc_write_all(fd, block, sizeof block) == 0;
+    int ok = fdio_write_all(fd, block, sizeof block) == 0;
     if (ok)
         kvc_test_pause();
     ok = ok && eng_ctx_state_write(c, fd) == ENG_OK;

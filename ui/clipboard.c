@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "layout.h"
 #include "paths.h"
 
@@ -68,19 +69,6 @@ static int osc52_usable(size_t n) {
     return n <= CLIP_OSC52_MAX;
 }
 
-static int write_all(int fd, const char *s, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int copy_to_file(const char *s, size_t n, char *msg, size_t msg_len, const char *why) {
     char dir[4096], path[4200];
     if (!paths_state_dir(dir, sizeof dir)) {
@@ -115,7 +103,7 @@ int clip_copy(const char *s, size_t n, int fd, char *msg, size_t msg_len) {
     if (osc52_usable(cl)) {
         size_t ol;
         char *seq = clip_osc52(clean, cl, &ol);
-        rc = seq ? write_all(fd, seq, ol) : -1;
+        rc = seq ? fdio_write_all(fd, seq, ol) : -1;
         free(seq);
         if (rc == 0)
             snprintf(msg, msg_len, "copied %d line%s to the clipboard (OSC 52)", lines,

@@ -12,6 +12,7 @@
 #include "paths.h"
 #include "hyperlink.h"
 #include "theme.h"
+#include "fdio.h"
 #include "tui.h"
 
 /* The keys, as the help overlay lists them (README.md and man/natter.1 say the same). */
@@ -451,12 +452,7 @@ static void hyper_flush(void) {
     }
     buf[o++] = '\033';
     buf[o++] = '8';
-    for (size_t w = 0; w < o;) {
-        ssize_t k = write(STDOUT_FILENO, buf + w, o - w);
-        if (k <= 0)
-            break;
-        w += (size_t)k;
-    }
+    (void)fdio_write_all(STDOUT_FILENO, buf, o);   /* a failing terminal: nothing to do */
     n_hyper = 0;
 }
 

@@ -1,0 +1,12 @@
+/* src/fdio.h — writing a whole buffer to a file descriptor (write(2) may write less than asked
+ * and be interrupted). Any thread; no state. */
+#ifndef NATTER_FDIO_H
+#define NATTER_FDIO_H
+
+#include <stddef.h>
+
+/* Writes the n bytes at p to fd, retrying on EINTR and after short writes. Returns 0, or -1
+ * with errno set (a write that wrote nothing counts as an error). */
+int fdio_write_all(int fd, const void *p, size_t n);
+
+#endif
