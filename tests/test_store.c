@@ -12,54 +12,27 @@
 
 #include "harness.h"
 #include "store.h"
-
-static const char *db_path(const char *name) {
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/%s", test_tmpdir(), name);
-    return buf;
-}
-
-static store *open_ok(const char *path) {
-    store *s = NULL;
-    char err[512];
-    if (store_open(path, &s, err, sizeof err) != 0)
-        fprintf(stderr, "store_open: %s\n", err);
-    return s;
-}
-
-static long long sql_int(const char *path, const char *sql) {
-    sqlite3 *db;
-    sqlite3_stmt *q;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK) {
-        if (sqlite3_step(q) == SQLITE_ROW)
-            v = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-    }
-    sqlite3_close(db);
-    return v;
-}
+#include "store_test.h"
 
 TEST(store_migrates_from_empty) {
-    const char *path = db_path("sub/dir/natter.db");
-    store *s = open_ok(path);
+    const char *path = store_test_path("sub/dir/natter.db");
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     store_close(s);
-    CHECK_EQ_INT(sql_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+    CHECK_EQ_INT(store_test_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
                                "('conversations', 'messages', 'settings', 'search')"), 4);
-    CHECK_EQ_INT(sql_int(path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+    CHECK_EQ_INT(store_test_int(path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
     /* reopening an up-to-date database changes nothing and works */
-    s = open_ok(path);
+    s = store_test_open(path);
     CHECK(s != NULL);
     store_close(s);
     /* an empty file is an empty database */
-    const char *empty = db_path("empty.db");
+    const char *empty = store_test_path("empty.db");
     FILE *f = fopen(empty, "w");
     CHECK(f != NULL);
     fclose(f);
-    s = open_ok(empty);
+    s = store_test_open(empty);
     CHECK(s != NULL);
     store_close(s);
 }
@@ -71,7 +44,7 @@ static int count_conv(const struct store_conv *c, void *ud) {
 }
 
 TEST(store_conversations_ids_titles) {
-    store *s = open_ok(db_path("c.db"));
+    store *s = store_test_open(store_test_path("c.db"));
     CHECK(s != NULL);
     char a[STORE_ID_LEN + 1], b[STORE_ID_LEN + 1], got[STORE_ID_LEN + 1];
     struct store_conv_params p = {.model = "tiny.gguf", .system_prompt = "Be brief.",
@@ -139,8 +112,8 @@ TEST(store_conversations_ids_titles) {
     CHECK_EQ_INT(store_conv_delete(s, a), 0);
     CHECK_EQ_INT(store_conv_delete(s, a), STORE_E_NOTFOUND);
     store_close(s);
-    CHECK_EQ_INT(sql_int(db_path("c.db"), "SELECT count(*) FROM messages"), 0);
-    CHECK_EQ_INT(sql_int(db_path("c.db"), "SELECT count(*) FROM search"), 40);
+    CHECK_EQ_INT(store_test_int(store_test_path("c.db"), "SELECT count(*) FROM messages"), 0);
+    CHECK_EQ_INT(store_test_int(store_test_path("c.db"), "SELECT count(*) FROM search"), 40);
 }
 
 TEST(store_title_cut_on_utf8_boundary) {
@@ -180,7 +153,7 @@ static int collect_hit(const struct store_hit *h, void *ud) {
 }
 
 TEST(store_search_ranking_and_snippets) {
-    store *s = open_ok(db_path("s.db"));
+    store *s = store_test_open(store_test_path("s.db"));
     CHECK(s != NULL);
     char a[9], b[9], c[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, a), 0);
@@ -232,7 +205,7 @@ static int collect_content(const struct store_msg *m, void *ud) {
 }
 
 TEST(store_reply_streaming_and_settings) {
-    store *s = open_ok(db_path("r.db"));
+    store *s = store_test_open(store_test_path("r.db"));
     CHECK(s != NULL);
     char a[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, a), 0);
@@ -243,7 +216,7 @@ TEST(store_reply_streaming_and_settings) {
     CHECK_EQ_INT(store_reply_append(s, "lo", 2), 0);
     /* another connection sees the text after a flush, before the finish */
     CHECK_EQ_INT(store_reply_flush(s), 0);
-    store *t = open_ok(db_path("r.db"));
+    store *t = store_test_open(store_test_path("r.db"));
     CHECK(t != NULL);
     char buf[4096] = "";
     CHECK_EQ_INT(store_msg_each(t, a, collect_content, buf), 0);
@@ -279,7 +252,7 @@ static void remember_id(const char *id, int n, void *ud) {
  * JSON (a container as a key): the export gives "sampling": null instead of handing it to
  * json(), which would walk a malformed parse tree. */
 TEST(store_export_bad_stored_sampling) {
-    store *s = open_ok(db_path("bs.db"));
+    store *s = store_test_open(store_test_path("bs.db"));
     CHECK(s != NULL);
     char a[9];
     struct store_conv_params p = {.sampling = "{\"temp\":0.5}"};
@@ -290,11 +263,11 @@ TEST(store_export_bad_stored_sampling) {
     free(good);
     store_close(s);
     sqlite3 *db;
-    CHECK(sqlite3_open(db_path("bs.db"), &db) == SQLITE_OK);
+    CHECK(sqlite3_open(store_test_path("bs.db"), &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db, "PRAGMA ignore_check_constraints = ON; UPDATE conversations SET "
                            "sampling = '{[{\"\":\"\"}]:\"\"}'", 0, 0, 0) == SQLITE_OK);
     sqlite3_close(db);
-    s = open_ok(db_path("bs.db"));
+    s = store_test_open(store_test_path("bs.db"));
     CHECK(s != NULL);
     char *bad = export_one(s, a);
     CHECK(bad != NULL);
@@ -305,7 +278,7 @@ TEST(store_export_bad_stored_sampling) {
 }
 
 TEST(store_export_import_round_trip) {
-    store *s = open_ok(db_path("e1.db"));
+    store *s = store_test_open(store_test_path("e1.db"));
     CHECK(s != NULL);
     char a[9], got[9] = "";
     struct store_conv_params p = {.model = "tiny.gguf", .template_name = "chatml",
@@ -326,7 +299,7 @@ TEST(store_export_import_round_trip) {
     CHECK(strstr(first, "\"pinned\":true") != NULL);
 
     /* into another database: same id, byte-identical export */
-    store *t = open_ok(db_path("e2.db"));
+    store *t = store_test_open(store_test_path("e2.db"));
     CHECK(t != NULL);
     CHECK_EQ_INT(store_import_json(t, "x.json", first, strlen(first), remember_id, got), 0);
     CHECK_STR_EQ(got, a);
@@ -345,7 +318,7 @@ TEST(store_export_import_round_trip) {
     char *all = NULL;
     CHECK_EQ_INT(store_export_json(s, NULL, &all), 0);
     CHECK(all[0] == '[');
-    store *u = open_ok(db_path("e3.db"));
+    store *u = store_test_open(store_test_path("e3.db"));
     CHECK(u != NULL);
     CHECK_EQ_INT(store_import_json(u, "all.json", all, strlen(all), NULL, NULL), 0);
     char *all2 = NULL;
@@ -371,7 +344,7 @@ TEST(store_export_import_round_trip) {
 }
 
 TEST(store_import_bad_json) {
-    store *s = open_ok(db_path("bad.db"));
+    store *s = store_test_open(store_test_path("bad.db"));
     CHECK(s != NULL);
     static const struct {
         const char *json, *msg;
@@ -418,7 +391,7 @@ TEST(store_import_bad_json) {
                  "d.json: invalid JSON at line 1, column 1001: nested deeper than 1000 levels");
     free(deep);
     store_close(s);
-    CHECK_EQ_INT(sql_int(db_path("bad.db"), "SELECT count(*) FROM conversations"), 0);
+    CHECK_EQ_INT(store_test_int(store_test_path("bad.db"), "SELECT count(*) FROM conversations"), 0);
 }
 
 static int file_equals(const char *path, const char *data, size_t len) {
@@ -455,7 +428,7 @@ TEST(store_refuses_corrupt_untouched) {
         {"tiny.db", "SQLite format 3", 16},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        const char *path = db_path(files[i].name);
+        const char *path = store_test_path(files[i].name);
         write_file(path, files[i].data, files[i].len);
         store *s = NULL;
         char err[512];
@@ -469,7 +442,7 @@ TEST(store_refuses_corrupt_untouched) {
         CHECK(access(side, F_OK) != 0);
     }
     /* another application's database is not adopted */
-    const char *other = db_path("other.db");
+    const char *other = store_test_path("other.db");
     sqlite3 *db;
     CHECK(sqlite3_open(other, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1)", 0, 0, 0) == SQLITE_OK);
@@ -485,8 +458,8 @@ TEST(store_refuses_corrupt_untouched) {
 }
 
 TEST(store_refuses_newer_schema_untouched) {
-    const char *path = db_path("new.db");
-    store *s = open_ok(path);
+    const char *path = store_test_path("new.db");
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     char a[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, a), 0);
@@ -517,8 +490,8 @@ TEST(store_readonly_dir_and_full_disk) {
         CHECK_MSG(strstr(err, path) != NULL, "%s", err);
     }
     /* a write that meets the file size limit fails cleanly and leaves the data as it was */
-    const char *fpath = db_path("full.db");
-    s = open_ok(fpath);
+    const char *fpath = store_test_path("full.db");
+    s = store_test_open(fpath);
     CHECK(s != NULL);
     char a[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, a), 0);
@@ -527,7 +500,7 @@ TEST(store_readonly_dir_and_full_disk) {
     pid_t pid = fork();
     if (pid == 0) {
         signal(SIGXFSZ, SIG_IGN);
-        store *c = open_ok(fpath);
+        store *c = store_test_open(fpath);
         struct rlimit rl = {256 * 1024, 256 * 1024};
         setrlimit(RLIMIT_FSIZE, &rl);
         size_t big = 2u << 20;
@@ -543,7 +516,7 @@ TEST(store_readonly_dir_and_full_disk) {
     int status;
     CHECK(waitpid(pid, &status, 0) == pid);
     CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %d", status);
-    s = open_ok(fpath);
+    s = store_test_open(fpath);
     CHECK(s != NULL);
     char buf[4096] = "";
     CHECK_EQ_INT(store_msg_each(s, a, collect_content, buf), 0);
@@ -558,8 +531,8 @@ static int64_t now_ms(void) {
 }
 
 TEST(store_sigkill_mid_reply_keeps_partial) {
-    const char *path = db_path("k.db");
-    store *s = open_ok(path);
+    const char *path = store_test_path("k.db");
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     char a[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, a), 0);
@@ -567,7 +540,7 @@ TEST(store_sigkill_mid_reply_keeps_partial) {
     store_close(s);
     pid_t pid = fork();
     if (pid == 0) {
-        store *c = open_ok(path);
+        store *c = store_test_open(path);
         if (!c || store_reply_begin(c, a, NULL) <= 0)
             _exit(2);
         for (;;) { /* a token every 5 ms, forever */
@@ -582,7 +555,7 @@ TEST(store_sigkill_mid_reply_keeps_partial) {
     while (len < 80 && now_ms() - t0 < 10000) {
         struct timespec d = {0, 20 * 1000000};
         nanosleep(&d, NULL);
-        len = sql_int(path, "SELECT coalesce(max(length(content)), 0) FROM messages "
+        len = store_test_int(path, "SELECT coalesce(max(length(content)), 0) FROM messages "
                             "WHERE role = 'assistant'");
     }
     int64_t t_kill = now_ms();
@@ -592,26 +565,26 @@ TEST(store_sigkill_mid_reply_keeps_partial) {
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     CHECK_MSG(len >= 80, "reply never reached the disk (%lld bytes)", len);
     (void)t_kill;
-    s = open_ok(path);
+    s = store_test_open(path);
     CHECK(s != NULL);
     char buf[4096] = "";
     CHECK_EQ_INT(store_msg_each(s, a, collect_content, buf), 0);
     CHECK(strncmp(buf, "user:go:-|assistant:tok tok tok tok ", 36) == 0);
     CHECK(strstr(buf, ":-|") != NULL); /* no finish reason: the writer died */
     store_close(s);
-    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM search WHERE search MATCH 'tok'"), 1);
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM search WHERE search MATCH 'tok'"), 1);
 }
 
 TEST(store_two_writer_processes_lose_nothing) {
-    const char *path = db_path("w.db");
-    store *s = open_ok(path);
+    const char *path = store_test_path("w.db");
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     store_close(s);
     enum { N_PROC = 2, N_CONV = 25, N_MSG = 4 };
     pid_t pids[N_PROC];
     for (int p = 0; p < N_PROC; p++) {
         if ((pids[p] = fork()) == 0) {
-            store *c = open_ok(path);
+            store *c = store_test_open(path);
             if (!c)
                 _exit(2);
             for (int i = 0; i < N_CONV; i++) {
@@ -637,18 +610,18 @@ TEST(store_two_writer_processes_lose_nothing) {
         CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d: status %d", p,
                   status);
     }
-    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM conversations"), N_PROC * N_CONV);
-    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM messages"), N_PROC * N_CONV * (N_MSG + 1));
-    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM messages WHERE content = 'r' AND "
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM conversations"), N_PROC * N_CONV);
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM messages"), N_PROC * N_CONV * (N_MSG + 1));
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM messages WHERE content = 'r' AND "
                                "finish = 'stop'"), N_PROC * N_CONV);
-    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM search"), N_PROC * N_CONV * (N_MSG + 2));
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM search"), N_PROC * N_CONV * (N_MSG + 2));
 }
 
 #include "run_save.h"
 
 TEST(store_run_save_history_and_reply) {
-    const char *path = db_path("run.db");
-    store *s = open_ok(path);
+    const char *path = store_test_path("run.db");
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     char a[9];
     struct store_conv_params p = {.system_prompt = "S"};
@@ -685,7 +658,7 @@ TEST(store_run_save_history_and_reply) {
     CHECK_EQ_INT(run_save_finish(rs, "length", &st), 0);
     run_save_close(rs);
 
-    s = open_ok(path);
+    s = store_test_open(path);
     char buf[4096] = "";
     CHECK_EQ_INT(store_msg_each(s, a, collect_content, buf), 0);
     CHECK_STR_EQ(buf, "user:Q1:-|assistant:A1:-|user:Q2:-|assistant:A2:length|");
@@ -702,8 +675,8 @@ TEST(store_run_save_history_and_reply) {
     CHECK_EQ_INT(run_save_begin(rs, "m.gguf", "completion", "Once", 4), 0);
     CHECK_EQ_INT(run_save_append(rs, " upon", 5), 0);
     run_save_close(rs); /* closed mid-reply: the text is kept, unfinished */
-    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM conversations"), 2);
-    CHECK_EQ_INT(sql_int(path, "SELECT count(*) FROM messages WHERE content = ' upon' AND "
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM conversations"), 2);
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM messages WHERE content = ' upon' AND "
                                "finish IS NULL"), 1);
     char err[256];
     CHECK_EQ_INT(run_save_open(path, "zzzz", &rs, err, sizeof err), -1);

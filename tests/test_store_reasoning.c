@@ -11,35 +11,8 @@
 
 #include "harness.h"
 #include "store.h"
+#include "store_test.h"
 #include "store_schema_v1.h"
-
-static const char *srs_path(const char *name) {
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/%s", test_tmpdir(), name);
-    return buf;
-}
-
-static store *srs_open(const char *path) {
-    store *s = NULL;
-    char err[512];
-    if (store_open(path, &s, err, sizeof err) != 0)
-        fprintf(stderr, "store_open: %s\n", err);
-    return s;
-}
-
-static long long srs_int(const char *path, const char *sql) {
-    sqlite3 *db;
-    sqlite3_stmt *q;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK) {
-        if (sqlite3_step(q) == SQLITE_ROW)
-            v = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-    }
-    sqlite3_close(db);
-    return v;
-}
 
 /* "role:content:reasoning|" per message ("~" for a NULL reasoning). */
 static int srs_collect(const struct store_msg *m, void *ud) {
@@ -69,16 +42,16 @@ static int srs_count(const struct store_hit *h, void *ud) {
 }
 
 TEST(store_migrates_v1_to_v2) {
-    const char *path = srs_path("v1.db");
+    const char *path = store_test_path("v1.db");
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK_MSG(sqlite3_exec(db, srs_v1_sql, 0, 0, 0) == SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_close(db);
-    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), 1);
-    store *s = srs_open(path);
+    CHECK_EQ_INT(store_test_int(path, "PRAGMA user_version"), 1);
+    store *s = store_test_open(path);
     CHECK(s != NULL);
-    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    CHECK_EQ_INT(srs_int(path, "SELECT count(*) FROM pragma_table_info('messages') "
+    CHECK_EQ_INT(store_test_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    CHECK_EQ_INT(store_test_int(path, "SELECT count(*) FROM pragma_table_info('messages') "
                                "WHERE name = 'reasoning_content'"), 1);
     /* the old rows are all there, with no reasoning */
     char buf[4096] = "";
@@ -104,15 +77,15 @@ TEST(store_migrates_v1_to_v2) {
     CHECK_STR_EQ(buf, "user:hello zebra:~|assistant:hi there:~|assistant:ok:hmm|");
     store_close(s);
     /* opened again: nothing to migrate */
-    s = srs_open(path);
+    s = store_test_open(path);
     CHECK(s != NULL);
     store_close(s);
-    CHECK_EQ_INT(srs_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    CHECK_EQ_INT(store_test_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
 TEST(store_reasoning_streams_apart) {
-    const char *path = srs_path("r.db");
-    store *s = srs_open(path);
+    const char *path = store_test_path("r.db");
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     char a[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, a), 0);
@@ -121,7 +94,7 @@ TEST(store_reasoning_streams_apart) {
     CHECK_EQ_INT(store_reply_append_reasoning(s, "Let me ", 7), 0);
     CHECK_EQ_INT(store_reply_append_reasoning(s, "think.", 6), 0);
     CHECK_EQ_INT(store_reply_flush(s), 0);
-    store *t = srs_open(path);
+    store *t = store_test_open(path);
     CHECK(t != NULL);
     char buf[4096] = "";
     CHECK_EQ_INT(store_msg_each(t, a, srs_collect, buf), 0);
@@ -162,8 +135,8 @@ static int64_t srs_ms(void) {
 
 /* A writer killed while the reply is still reasoning: the reasoning so far is on disk. */
 TEST(store_reasoning_sigkill_keeps_partial) {
-    const char *path = srs_path("k.db");
-    store *s = srs_open(path);
+    const char *path = store_test_path("k.db");
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     char a[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, a), 0);
@@ -171,7 +144,7 @@ TEST(store_reasoning_sigkill_keeps_partial) {
     store_close(s);
     pid_t pid = fork();
     if (pid == 0) {
-        store *c = srs_open(path);
+        store *c = store_test_open(path);
         if (!c || store_reply_begin(c, a, NULL) <= 0)
             _exit(2);
         for (;;) {
@@ -185,14 +158,14 @@ TEST(store_reasoning_sigkill_keeps_partial) {
     while (len < 60 && srs_ms() - t0 < 10000) {
         struct timespec d = {0, 20 * 1000000};
         nanosleep(&d, NULL);
-        len = srs_int(path, "SELECT coalesce(max(length(reasoning_content)), 0) FROM messages");
+        len = store_test_int(path, "SELECT coalesce(max(length(reasoning_content)), 0) FROM messages");
     }
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status));
     CHECK_MSG(len >= 60, "the reasoning never reached the disk (%lld bytes)", len);
-    s = srs_open(path);
+    s = store_test_open(path);
     CHECK(s != NULL);
     char buf[4096] = "";
     CHECK_EQ_INT(store_msg_each(s, a, srs_collect, buf), 0);
@@ -206,7 +179,7 @@ static void srs_id(const char *id, int n, void *ud) {
 }
 
 TEST(store_reasoning_export_import) {
-    store *s = srs_open(srs_path("e1.db"));
+    store *s = store_test_open(store_test_path("e1.db"));
     CHECK(s != NULL);
     char a[9], got[9] = "";
     CHECK_EQ_INT(store_conv_new(s, NULL, a), 0);
@@ -223,7 +196,7 @@ TEST(store_reasoning_export_import) {
     CHECK_MSG(strstr(first, "\"content\":\"4\",\"reasoning_content\":\"Two \\\"and\\\" two.\\n"
                             "\xe6\x97\xa5\",\"created\":") != NULL, "%s", first);
     CHECK_MSG(strstr(first, "\"content\":\"no thought\",\"created\"") != NULL, "%s", first);
-    store *t = srs_open(srs_path("e2.db"));
+    store *t = store_test_open(store_test_path("e2.db"));
     CHECK(t != NULL);
     CHECK_EQ_INT(store_import_json(t, "x.json", first, strlen(first), srs_id, got), 0);
     CHECK_STR_EQ(got, a);

@@ -10,21 +10,8 @@
 
 #include "harness.h"
 #include "store.h"
+#include "store_test.h"
 #include "store_schema_v1.h"
-
-static const char *tr_path(const char *name) {
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/%s", test_tmpdir(), name);
-    return buf;
-}
-
-static store *tr_open(const char *path) {
-    store *s = NULL;
-    char err[512];
-    if (store_open(path, &s, err, sizeof err) != 0)
-        fprintf(stderr, "store_open: %s\n", err);
-    return s;
-}
 
 /* "content<sib/n_sibs>|" per message of the active path; the tree walk adds the depth and a *
  * for the active path: "  content*|". */
@@ -68,7 +55,7 @@ static int64_t tr_reply(store *s, const char *id, int64_t parent, const char *te
 }
 
 TEST(store_tree_siblings_and_active_path) {
-    store *s = tr_open(tr_path("t.db"));
+    store *s = store_test_open(store_test_path("t.db"));
     CHECK(s != NULL);
     char id[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, id), 0);
@@ -125,7 +112,7 @@ TEST(store_tree_siblings_and_active_path) {
     /* kept across a reopen, and so are the choices below a version switched away from */
     CHECK_EQ_INT(store_msg_activate(s, id, u1b), 0);
     store_close(s);
-    s = tr_open(tr_path("t.db"));
+    s = store_test_open(store_test_path("t.db"));
     CHECK(s != NULL);
     CHECK_STR_EQ(tr_path_of(s, id), "U1b<2/2>|A1b<1/1>|");
     CHECK_EQ_INT(store_msg_activate(s, id, u1), 0);
@@ -147,7 +134,7 @@ static int tr_count_msg_hits(const struct store_hit *h, void *ud) {
 }
 
 TEST(store_tree_delete_subtree_and_pins) {
-    store *s = tr_open(tr_path("d.db"));
+    store *s = store_test_open(store_test_path("d.db"));
     CHECK(s != NULL);
     char id[9];
     CHECK_EQ_INT(store_conv_new(s, NULL, id), 0);
@@ -187,7 +174,7 @@ static void tr_remember(const char *id, int n, void *ud) {
 }
 
 TEST(store_tree_json_round_trip) {
-    store *s = tr_open(tr_path("j1.db"));
+    store *s = store_test_open(store_test_path("j1.db"));
     CHECK(s != NULL);
     char id[9], got[9] = "";
     struct store_conv_params p = {.system_prompt = "Sys"};
@@ -209,7 +196,7 @@ TEST(store_tree_json_round_trip) {
     CHECK(strstr(first, "\"id\":6,\"parent\":0,\"role\":\"user\",\"content\":\"U1b\"") != NULL);
     CHECK(strstr(first, "\"pinned\":true}") != NULL);
     /* into another database: the same tree, active path and bytes */
-    store *t = tr_open(tr_path("j2.db"));
+    store *t = store_test_open(store_test_path("j2.db"));
     CHECK(t != NULL);
     char pad[9]; /* ids there start elsewhere */
     CHECK_EQ_INT(store_conv_new(t, NULL, pad), 0);
@@ -309,9 +296,9 @@ static const char *tr_sql(const char *path, const char *sql) {
 }
 
 TEST(store_tree_migrates_v2_duplicates_to_siblings) {
-    const char *path = tr_path("v2.db");
+    const char *path = store_test_path("v2.db");
     CHECK_STR_EQ(tr_sql(path, tr_v2_sql), "");
-    store *s = tr_open(path);
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     /* the replies that stood are siblings of the ones they replaced; the edit's copy is a
      * sibling branch of U2 (the shared U1 and A1 again once), the active one: it was used
@@ -337,7 +324,7 @@ TEST(store_tree_migrates_v2_duplicates_to_siblings) {
     CHECK_STR_EQ(tr_path_of(s, "0000aaaa"),
                  "U1<1/1>|A1 again<2/2>|U2<1/2>|A2 third<3/3>|U3<1/1>|");
     store_close(s);
-    s = tr_open(path); /* up to date: nothing more to do */
+    s = store_test_open(path); /* up to date: nothing more to do */
     CHECK(s != NULL);
     CHECK_STR_EQ(tr_path_of(s, "0000cccc"), "U1<1/1>|A1 again!<1/1>|U2 x<1/1>|");
     store_close(s);
@@ -346,15 +333,15 @@ TEST(store_tree_migrates_v2_duplicates_to_siblings) {
 /* A version 3 database whose active path goes through an older reply (A2, not the newest):
  * after the migration to 4, switching the reply above it and back still comes down to A2. */
 TEST(store_tree_migrates_v3_leaf_to_choices) {
-    const char *path = tr_path("v3.db");
+    const char *path = store_test_path("v3.db");
     CHECK_STR_EQ(tr_sql(path, tr_v2_sql), "");
-    store *s = tr_open(path); /* to the current schema, then back to 3 with leaf = A2 */
+    store *s = store_test_open(path); /* to the current schema, then back to 3 with leaf = A2 */
     CHECK(s != NULL);
     store_close(s);
     CHECK_STR_EQ(tr_sql(path, "ALTER TABLE messages DROP COLUMN chosen;"
                               "UPDATE conversations SET leaf = 5 WHERE id = '0000aaaa';"
                               "PRAGMA user_version = 3;"), "");
-    s = tr_open(path);
+    s = store_test_open(path);
     CHECK(s != NULL);
     CHECK_STR_EQ(tr_path_of(s, "0000aaaa"), "U1<1/1>|A1 again<2/2>|U2<1/2>|A2<1/3>|");
     CHECK_EQ_INT(store_msg_activate(s, "0000aaaa", 2), 0);
@@ -398,9 +385,9 @@ static const char tr_chain_sql[] =
     "PRAGMA application_id = 1312904274; PRAGMA user_version = 2;";
 
 TEST(store_tree_migrates_copies_of_copies) {
-    const char *path = tr_path("chain.db");
+    const char *path = store_test_path("chain.db");
     CHECK_STR_EQ(tr_sql(path, tr_chain_sql), "");
-    store *s = tr_open(path);
+    store *s = store_test_open(path);
     CHECK(s != NULL);
     CHECK_STR_EQ(tr_tree_of(s, "000000a0"), "U1*|  A1*|    U2|      A2|    U2b*|      A2b*|"
                                             "        U3|          A3|        U3c*|          A3c*|");
