@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer_impl.h"
 #include "unicode.h"
 
 /* ---- the compiled form ---- */
@@ -131,24 +132,10 @@ static void tre_fail(struct tre_parse *p, const char *fmt, ...) {
     }
 }
 
-static int tre_grow(void *pp, size_t *cap, size_t need, size_t sz) {
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 16;
-    while (nc < need)
-        nc *= 2;
-    void *np = realloc(*(void **)pp, nc * sz);
-    if (!np)
-        return -1;
-    *(void **)pp = np;
-    *cap = nc;
-    return 0;
-}
-
 static int32_t tre_node_new(struct tre_parse *p, enum tre_kind kind) {
     if (p->failed)
         return -1;
-    if (tre_grow(&p->nodes, &p->cap_nodes, p->n_nodes + 1, sizeof *p->nodes)) {
+    if (tok_reserve(&p->nodes, &p->cap_nodes, p->n_nodes + 1, sizeof *p->nodes)) {
         tre_fail(p, "out of memory");
         return -1;
     }
@@ -162,7 +149,7 @@ static int32_t tre_node_new(struct tre_parse *p, enum tre_kind kind) {
 static void tre_range_add(struct tre_parse *p, uint32_t lo, uint32_t hi) {
     if (p->failed)
         return;
-    if (tre_grow(&p->rng, &p->cap_rng, p->n_rng + 1, sizeof *p->rng)) {
+    if (tok_reserve(&p->rng, &p->cap_rng, p->n_rng + 1, sizeof *p->rng)) {
         tre_fail(p, "out of memory");
         return;
     }
@@ -172,7 +159,7 @@ static void tre_range_add(struct tre_parse *p, uint32_t lo, uint32_t hi) {
 static int32_t tre_class_new(struct tre_parse *p) {
     if (p->failed)
         return -1;
-    if (tre_grow(&p->cls, &p->cap_cls, p->n_cls + 1, sizeof *p->cls)) {
+    if (tok_reserve(&p->cls, &p->cap_cls, p->n_cls + 1, sizeof *p->cls)) {
         tre_fail(p, "out of memory");
         return -1;
     }
@@ -544,7 +531,7 @@ static size_t tre_put(struct tre_emit *e, enum tre_op op, int32_t x, int32_t y) 
         tre_fail(e->p, "regex too large");
         return 0;
     }
-    if (tre_grow(&e->prog, &e->cap, e->n + 1, sizeof *e->prog)) {
+    if (tok_reserve(&e->prog, &e->cap, e->n + 1, sizeof *e->prog)) {
         tre_fail(e->p, "out of memory");
         return 0;
     }
@@ -817,7 +804,7 @@ static void tre_memo_reset(struct tre_scratch *s, size_t lo, size_t hi) {
 }
 
 static int tre_push(struct tre_scratch *s, size_t *top, size_t pc, size_t pos) {
-    if (tre_grow(&s->stack, &s->cap, *top + 1, sizeof(struct tre_frame)))
+    if (tok_reserve(&s->stack, &s->cap, *top + 1, sizeof(struct tre_frame)))
         return -1;
     ((struct tre_frame *)s->stack)[(*top)++] = (struct tre_frame){pc, pos};
     return 0;
