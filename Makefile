@@ -14,7 +14,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-PKGS    := ncursesw readline sqlite3 md4c
+PKGS    := ncursesw readline sqlite3 md4c libcurl libmicrohttpd
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
@@ -170,7 +170,7 @@ lint-man:
 
 # Missing build dependencies: installed with apt-get as root (or through sudo), else the exact
 # command is printed and make stops.
-DEB_PKGS := pkg-config libncurses-dev libreadline-dev libsqlite3-dev libmd4c-dev mandoc tmux
+DEB_PKGS := pkg-config libncurses-dev libreadline-dev libsqlite3-dev libmd4c-dev libcurl4-openssl-dev libmicrohttpd-dev mandoc tmux
 deps:
 	@missing=""; \
 	for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
