@@ -436,3 +436,57 @@ void session_stop_sync(struct session *s, int rfd) {
     if (s->live.running) /* the pipe failed: still end the reply */
         session_finish(s, ENG_DONE_CANCELLED);
 }
+
+static int session_load_msg(const struct store_msg *sm, void *ud) {
+    struct app_conv *c = ud;
+    int role = app_role_parse(sm->role);
+    struct app_msg *m = app_conv_add(c, role < 0 ? APP_ROLE_NOTICE : role, sm->content,
+                                     sm->content_len);
+    if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, sm->reasoning_len)))
+        return 1;
+    m->id = sm->id;
+    m->parent = sm->parent;
+    m->sib = sm->sib;
+    m->n_sibs = sm->n_sibs;
+    m->pinned = sm->pinned;
+    if (role == APP_ROLE_ASSISTANT) {
+        if (sm->model && sm->model[0])
+            app_model_short_name(sm->model, m->who, sizeof m->who);
+        snprintf(m->finish, sizeof m->finish, "%s", sm->finish ? sm->finish : "");
+        m->stopped = sm->finish && !strcmp(sm->finish, "stopped");
+        if (sm->n_tokens >= 0 && sm->gen_tps >= 0) {
+            m->has_stats = 1;
+            m->n_tokens = sm->n_tokens;
+            m->n_prompt = -1;
+            m->prompt_tps = (float)sm->prompt_tps;
+            m->gen_tps = (float)sm->gen_tps;
+            m->ttft_ms = -1;
+        }
+    }
+    return 0;
+}
+
+int session_conv_load(store *db, const char *id, struct app_conv *conv, char *model,
+                      size_t model_len, char *err, size_t err_len) {
+    char full[STORE_ID_LEN + 1];
+    struct store_conv c;
+    memset(&c, 0, sizeof c);
+    if (store_conv_resolve(db, id, full) < 0 || store_conv_get(db, full, &c) < 0) {
+        snprintf(err, err_len, "%s", store_errmsg(db));
+        return -1;
+    }
+    app_conv_clear(conv);
+    snprintf(conv->id, sizeof conv->id, "%s", c.id);
+    snprintf(conv->title, sizeof conv->title, "%s", c.title ? c.title : "");
+    if (model)
+        snprintf(model, model_len, "%s", c.model ? c.model : "");
+    int bad = c.system_prompt && c.system_prompt[0] &&
+              !app_conv_add(conv, APP_ROLE_SYSTEM, c.system_prompt, strlen(c.system_prompt));
+    store_conv_clear(&c);
+    int r = bad ? 1 : store_msg_each(db, full, session_load_msg, conv);
+    if (r < 0)
+        snprintf(err, err_len, "%s", store_errmsg(db));
+    else if (r > 0)
+        snprintf(err, err_len, "out of memory");
+    return r ? -1 : 0;
+}

@@ -55,6 +55,13 @@ int session_msgs(const struct app_conv *conv, const unsigned char *keep, struct 
 int session_fit(struct session *s, const struct app_conv *conv, unsigned char *keep,
                 int *n_tokens, char *err, size_t err_len);
 
+/* Reads conversation id (a unique prefix will do) from db into conv (cleared first): its id
+ * and title, its system prompt as the first message, then the active path with each reply's
+ * reasoning, stats, finish reason, author (app_model_short_name) and place in the tree. model
+ * (may be NULL): the conversation's model path, "" when it has none. 0, or -1 with err. */
+int session_conv_load(store *db, const char *id, struct app_conv *conv, char *model,
+                      size_t model_len, char *err, size_t err_len);
+
 /* How a turn starts. */
 struct session_turn {
     int save_user;   /* the last message is a new user message: saved before the reply */

@@ -13,6 +13,7 @@
 #include "prompts.h"
 #include "session.h"
 #include "store.h"
+#include "store_test.h"
 
 struct sess_env {
     eng_model *m;
@@ -300,4 +301,134 @@ TEST(session_prompt_one_bos) {
         eng_model_free(m);
     }
     prompts_free();
+}
+
+static int sess_collect(const struct store_msg *m, void *ud) {
+    char *buf = ud;
+    size_t o = strlen(buf);
+    snprintf(buf + o, 4096 - o, "%s:%s:%s|", m->role, m->content, m->finish ? m->finish : "-");
+    return 0;
+}
+
+/* `natter run --conv`'s history: the stored conversation read back as the transcript the
+ * template renders (system prompt first), the messages' bytes plain text. */
+TEST(session_conv_load_history) {
+    const char *path = store_test_path("run.db");
+    store *s = store_test_open(path);
+    CHECK(s != NULL);
+    char a[9];
+    struct store_conv_params p = {.system_prompt = "S", .model = "/m/x.gguf"};
+    CHECK_EQ_INT(store_conv_new(s, &p, a), 0);
+    CHECK(store_msg_add(s, a, "user", "Q1", 0) > 0);
+    int64_t r = store_reply_begin(s, a, "/m/x.gguf");
+    CHECK(r > 0);
+    CHECK_EQ_INT(store_reply_append(s, "A1", 2), 0);
+    struct store_reply_stats st = {.n_tokens = 2, .prompt_tps = 10, .gen_tps = 5};
+    CHECK_EQ_INT(store_reply_finish(s, "length", &st), 0);
+
+    struct app_conv conv;
+    memset(&conv, 0, sizeof conv);
+    char model[64], err[256], pre[4] = {a[0], a[1], a[2], 0};
+    CHECK_EQ_INT(session_conv_load(s, pre, &conv, model, sizeof model, err, sizeof err), 0);
+    CHECK_STR_EQ(conv.id, a);
+    CHECK_STR_EQ(model, "/m/x.gguf");
+    CHECK_EQ_INT(conv.n_msgs, 3);
+    CHECK_EQ_INT(conv.msgs[0].role, APP_ROLE_SYSTEM);
+    CHECK_STR_EQ(conv.msgs[2].who, "x");
+    CHECK_STR_EQ(conv.msgs[2].finish, "length");
+    CHECK_EQ_INT(conv.msgs[2].n_tokens, 2);
+    CHECK(conv.msgs[2].id == r);
+    CHECK(app_conv_add(&conv, APP_ROLE_USER, "Q2", 2));
+    CHECK(app_conv_add(&conv, APP_ROLE_NOTICE, "never sent", 10));
+    struct chat_msg *cm = NULL;
+    int n = session_msgs(&conv, NULL, &cm);
+    CHECK_EQ_INT(n, 4);
+    chat_prompt *cp = NULL;
+    CHECK(chat_prompt_new(NULL, "chatml", &cp, err, sizeof err) == 0);
+    struct chat_prompt_opts po = {1, -1};
+    char *text = NULL;
+    unsigned char *mask = NULL;
+    size_t tlen = 0;
+    CHECK_EQ_INT(chat_prompt_render(cp, cm, n, &po, &text, &tlen, &mask, err, sizeof err), 0);
+    free(cm);
+    chat_prompt_free(cp);
+    CHECK_STR_EQ(text, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n"
+                       "<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n"
+                       "<|im_start|>assistant\n");
+    const char *q2 = strstr(text, "Q2");
+    CHECK(q2 && mask[q2 - text] == 1 && mask[q2 - text + 1] == 1 && mask[q2 - text + 2] == 0);
+    CHECK(mask[0] == 0 && tlen == strlen(text));
+    free(text);
+    free(mask);
+    app_conv_clear(&conv);
+    char buf[4096] = "";
+    CHECK_EQ_INT(store_msg_each(s, a, sess_collect, buf), 0);
+    CHECK_STR_EQ(buf, "user:Q1:-|assistant:A1:length|");
+    CHECK_EQ_INT(session_conv_load(s, "zzzz", &conv, NULL, 0, err, sizeof err), -1);
+    CHECK_STR_EQ(err, "no conversation 'zzzz'");
+    store_close(s);
+}
+
+/* A backend that plays frames (a remote's shape: reasoning comes apart, no counting). */
+struct sess_script {
+    struct backend base;
+    int joined;
+};
+
+static int sess_script_start(struct backend *b, const struct backend_request *rq, int fd,
+                             uint32_t gen_id, struct backend_started *st, char *err,
+                             size_t err_len) {
+    (void)b, (void)rq, (void)st, (void)err, (void)err_len;
+    struct { struct eng_frame h; char p[32]; } f;
+    const struct { uint16_t type; const char *text; } plays[] = {
+        {BACKEND_EV_REASONING, "why"}, {ENG_EV_TOKEN, "Hel"}, {ENG_EV_TOKEN, "lo"},
+    };
+    for (size_t i = 0; i < sizeof plays / sizeof plays[0]; i++) {
+        size_t n = strlen(plays[i].text);
+        f.h = (struct eng_frame){plays[i].type, (uint16_t)n, gen_id};
+        memcpy(f.p, plays[i].text, n);
+        if (write(fd, &f, sizeof f.h + n) < 0) return -1;
+    }
+    int32_t reason = ENG_DONE_EOG;
+    f.h = (struct eng_frame){ENG_EV_DONE, 4, gen_id};
+    memcpy(f.p, &reason, 4);
+    return write(fd, &f, sizeof f.h + 4) < 0 ? -1 : 0;
+}
+static void sess_script_cancel(struct backend *b) { (void)b; }
+static int sess_script_join(struct backend *b) {
+    ((struct sess_script *)b)->joined++;
+    return 0;
+}
+static void sess_script_free(struct backend *b) { (void)b; }
+static const struct backend_ops sess_script_ops = {
+    .kind = "script", .start = sess_script_start, .cancel = sess_script_cancel,
+    .join = sess_script_join, .free = sess_script_free,
+};
+
+TEST(session_backend_reasoning_apart) {
+    struct sess_script sb = {{&sess_script_ops, 0}, 0};
+    struct app_settings set;
+    app_settings_default(&set, NULL);
+    struct app_conv conv;
+    memset(&conv, 0, sizeof conv);
+    CHECK(app_conv_add(&conv, APP_ROLE_USER, "hi", 2));
+    int fd[2];
+    CHECK(pipe(fd) == 0);
+    struct session *s = NULL;
+    struct session_params p = {.backend = &sb.base, .conv = &conv, .set = &set, .fd = fd[1]};
+    CHECK(session_new(&p, &s) == 0);
+    struct session_turn turn = {0};
+    struct session_started st;
+    char err[128];
+    CHECK(session_start(s, &turn, &st, err, sizeof err) == 0);
+    CHECK_EQ_INT(st.n_tokens, -1); /* cannot count: everything is sent */
+    CHECK_EQ_INT(sess_pump(s, fd[0]), SESSION_EV_DONE);
+    CHECK_STR_EQ(conv.msgs[1].text, "Hello");
+    CHECK_STR_EQ(conv.msgs[1].think, "why");
+    CHECK_STR_EQ(conv.msgs[1].finish, "eog");
+    CHECK_EQ_INT(sb.joined, 1);
+    session_free(s);
+    app_conv_clear(&conv);
+    close(fd[0]);
+    close(fd[1]);
 }
