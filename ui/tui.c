@@ -1124,6 +1124,14 @@ int ui_main(int argc, char **argv) {
         tui_chat_new(&t);
     }
     char path[4096];
+    if (!model && t.db && t.conv.id[0]) { /* a conversation opened: its own model */
+        struct store_conv c;
+        memset(&c, 0, sizeof c);
+        if (store_conv_get(t.db, t.conv.id, &c) == 0 && c.model && access(c.model, R_OK) == 0 &&
+            snprintf(path, sizeof path, "%s", c.model) < (int)sizeof path)
+            model = path;
+        store_conv_clear(&c);
+    }
     if (!model) {
         if (t.db && store_setting_get(t.db, STORE_SETTING_LAST_MODEL, path, sizeof path) == 0 &&
             access(path, R_OK) == 0)

@@ -801,26 +801,13 @@ static void *load_main(void *arg) {
     return NULL;
 }
 
-struct model_find {
-    const char *name;
-    char path[4096];
-};
-
-static int model_find_cb(const char *path, void *ud) {
-    struct model_find *f = ud;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(f->name);
-    if (strcmp(base, f->name) && !(strncmp(base, f->name, n) == 0 && !strcmp(base + n, ".gguf")))
-        return 0;
-    tui_copy(f->path, sizeof f->path, path);
-    return 1;
-}
-
 void tui_chat_model_load(struct tui *t, const char *path) {
-    struct model_find f = {path, ""};
-    if (!strchr(path, '/') && access(path, R_OK) != 0 && paths_models_each(model_find_cb, &f))
-        path = f.path; /* a name from the model search path, with or without .gguf */
+    char found[4096], err[512];
+    if (paths_model_find(path, found, sizeof found, err, sizeof err) != 0) {
+        tui_chat_notice(t, "%s", err); /* a file, a name or a prefix of one */
+        return;
+    }
+    path = found;
     if (t->load) {
         tui_chat_notice(t, "a model is already loading");
         return;
