@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "export.h"
 #include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
@@ -1110,22 +1111,13 @@ int tui_chat_export(struct tui *t, const char *path) {
         tui_chat_notice(t, "nothing to export yet");
         return -1;
     }
-    char def[64], *json = NULL;
+    char def[64], err[4400];
     if (!path || !*path) {
         snprintf(def, sizeof def, "natter-%s.json", t->conv.id);
         path = def;
     }
-    if (store_export_json(t->db, t->conv.id, &json) < 0) {
-        tui_chat_notice(t, "export: %s", store_errmsg(t->db));
-        return -1;
-    }
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(json, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    free(json);
-    if (!ok) {
-        tui_chat_notice(t, "export: %s: %s", path, strerror(errno));
+    if (export_json_file(t->db, t->conv.id, path, err, sizeof err) != 0) {
+        tui_chat_notice(t, "export: %s", err);
         return -1;
     }
     tui_chat_notice(t, "exported to %s", path);

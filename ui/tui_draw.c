@@ -12,6 +12,7 @@
 #include "paths.h"
 #include "hyperlink.h"
 #include "theme.h"
+#include "units.h"
 #include "fdio.h"
 #include "session.h"
 #include "tui.h"
@@ -657,20 +658,11 @@ static void draw_list(struct tui *t, int y0, int w, int h) {
     rule(y0, w, h, 1, theme_attr(THEME_BORDER));
 }
 
-static void human_bytes(uint64_t b, char *buf, size_t len) {
-    if (b >= (1ull << 30))
-        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
-    else if (b >= (1ull << 20))
-        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
-    else
-        snprintf(buf, len, "%.0f KiB", (double)b / 1024);
-}
-
 static void draw_status(struct tui *t, int y) {
     char buf[512], rss[32], kv[32];
     size_t o = 0;
     fill_row(y, 0, t->cols, theme_attr(THEME_STATUS));
-    human_bytes(eng_rss_bytes(), rss, sizeof rss);
+    units_bytes(eng_rss_bytes(), 1, rss, sizeof rss);
     if (t->load) {
         int pm = atomic_load(&t->load->permille);
         const char *base = strrchr(t->load->path, '/');
@@ -698,7 +690,7 @@ static void draw_status(struct tui *t, int y) {
             n_ctx = eng_ctx_n_ctx(t->ctx);
             kvb = gen ? 0 : eng_ctx_kv_bytes(t->ctx);
         }
-        human_bytes(kvb, kv, sizeof kv);
+        units_bytes(kvb, 1, kv, sizeof kv);
         o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 %s \xe2\x94\x82 ctx %d/%d",
                               t->info.name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
         if (gen && lv->prompt_pm < 1000 && (!lv->have_stats || lv->stats.n_gen == 0))
