@@ -874,13 +874,11 @@ int tui_chat_on_load(struct tui *t) {
         tui_chat_notice(t, "%s", berr);
     else if (t->sess)
         session_set_backend(t->sess, t->backend, t->model_path, t->info.name);
-    if (t->db) {
-        store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path);
-        if (t->conv.id[0]) {
-            store_conv_set_model(t->db, t->conv.id, t->model_path);
-            store_conv_set_template(t->db, t->conv.id, t->tmpl_name);
-        }
-    }
+    if (t->db && (store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path) < 0 ||
+                  (t->conv.id[0] &&
+                   (store_conv_set_model(t->db, t->conv.id, t->model_path) < 0 ||
+                    store_conv_set_template(t->db, t->conv.id, t->tmpl_name) < 0))))
+        store_warn(t, "model"); /* the notice below then waits for the next one */
     if (!t->notice[0] && l->draft_err[0])
         tui_chat_notice(t, "draft model %s not used: %s", l->draft_path, l->draft_err);
     else if (!t->notice[0])
