@@ -184,6 +184,7 @@ int session_start(struct session *s, const struct session_turn *turn, struct ses
     struct app_conv *c = s->p.conv;
     memset(st, 0, sizeof *st);
     st->n_tokens = -1;
+    s->end = (struct session_end){.reason = -1};
     if (!s->p.backend) {
         snprintf(err, err_len, "no model loaded");
         return -1;
@@ -217,6 +218,8 @@ int session_start(struct session *s, const struct session_turn *turn, struct ses
         return -1;
     }
     st->dropped = dropped;
+    if (turn->fitted)
+        turn->fitted(turn->ud, dropped);
     const int save = s->p.db && session_conv_saved(s, turn) == 0;
     if (save && turn->save_user && u >= 0) {
         struct app_msg *um = &c->msgs[u];
@@ -235,7 +238,6 @@ int session_start(struct session *s, const struct session_turn *turn, struct ses
     if (s->who)
         snprintf(m->who, sizeof m->who, "%s", s->who);
     s->live = (struct session_live){.msg = c->n_msgs - 1, .gen_id = s->live.gen_id + 1};
-    s->end = (struct session_end){.reason = -1};
     struct backend_request rq = {cm, n, turn->raw, turn->raw_len, s->p.set};
     int rc = backend_start(s->p.backend, &rq, s->p.fd, s->live.gen_id, &st->b, err, err_len);
     free(cm);

@@ -69,6 +69,9 @@ struct session_turn {
                                              * these (NULL: the reply is not saved) */
     const char *raw; /* non-NULL: this text as is, no template, no history (run --raw) */
     size_t raw_len;
+    /* after the fit, before the reply is added (a note placed above it), may be NULL */
+    void (*fitted)(void *ud, int dropped);
+    void *ud;
 };
 struct session_started {
     int dropped;     /* oldest messages left out of the context */
