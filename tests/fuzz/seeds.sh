@@ -23,7 +23,7 @@ tiny_gguf() {
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
     "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja" "$out/fuzz_state" \
-    "$out/fuzz_markdown"
+    "$out/fuzz_markdown" "$out/fuzz_json_read"
 # Snapshot reader: byte 0 picks the model and the mode (fuzz_state.c); modes 2 and 3 start from
 # the target's own valid snapshots, a few (offset, xor) pairs after it.
 for b in 004 005 006 007; do printf "\\$b" > "$out/fuzz_state/valid-$b"; done
@@ -153,3 +153,8 @@ printf '(# T\n\nSome **bold** *it* `code` [l](http://x/y) <http://a.b>\n\n- a\n 
 printf '\022```c\nint x = 1; /* c */\n```\n\n| a | b |\n|:-|-:|\n| \346\227\245 | 2 |\n\n```diff\n+a\n-b\n' \
     > "$out/fuzz_markdown/code"
 printf '\005[x\033]8;;u\007](http://a/\033[31m) &#27; \302\233 ```\000' > "$out/fuzz_markdown/escapes"
+# JSON reader: a request body and a stream chunk as servers send them.
+printf '{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi\\u00e9"}]}],"temperature":0.5,"stop":["\\n"],"stream":true}' \
+    > "$out/fuzz_json_read/request"
+printf '{"choices":[{"delta":{"reasoning_content":"x"},"finish_reason":null}],"usage":{"prompt_tokens":3},"timings":{"predicted_per_second":1e1}}' \
+    > "$out/fuzz_json_read/chunk"
