@@ -549,7 +549,7 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
     char model_line[256], models_line[400];
     if (t->load) {
         lines[n++] = "Loading the model...";
-    } else if (!t->model) {
+    } else if (!t->model && !t->remote) {
         lines[n++] = "natter \xe2\x80\x94 no model loaded";
         lines[n++] = "";
         char dir[4096];
@@ -560,8 +560,11 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
         lines[n++] = "or start natter with: natter -m path/to/model.gguf";
         lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
     } else {
-        snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s", t->info.name,
-                 t->tmpl_name[0] ? t->tmpl_name : "?");
+        if (t->remote) /* the server renders with its own template */
+            snprintf(model_line, sizeof model_line, "%.200s \xc2\xb7 remote", t->model_path);
+        else
+            snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s", t->info.name,
+                     t->tmpl_name[0] ? t->tmpl_name : "?");
         lines[n++] = model_line;
         lines[n++] = "";
         lines[n++] = "Type a message and press Enter. F1 or ? for help.";
@@ -676,7 +679,14 @@ static void draw_status(struct tui *t, int y) {
         put_text(y, x + bar, buf, strlen(buf), t->cols - x - bar, theme_attr(THEME_STATUS));
         return;
     }
-    if (!t->model) {
+    const struct session_live *rl = tui_chat_live(t);
+    if (t->remote) { /* a server's model: its figures while it streams */
+        o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 remote", t->model_path);
+        if (rl && rl->running)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 %.1f t/s",
+                                  rl->have_stats ? (double)rl->stats.gen_tps : 0.0);
+        snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 RSS %s", rss);
+    } else if (!t->model) {
         snprintf(buf, sizeof buf, " no model (F2 picks one) \xe2\x94\x82 RSS %s", rss);
     } else {
         int used, n_ctx;
