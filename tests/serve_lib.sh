@@ -1,6 +1,7 @@
 # tests/serve_lib.sh — helpers for the `natter serve` tests (tests/cli/serve*.sh source it after
 # tests/lib.sh): a server on a free loopback port, stopped with SIGTERM at the end (its exit
-# status checked by serve_stop), bounded waits.
+# status checked by serve_stop), bounded waits. NATTER_SERVE_WRAP runs the server under a
+# command, e.g. NATTER_SERVE_WRAP="valgrind -q --leak-check=full --error-exitcode=99".
 command -v curl >/dev/null || skip "curl is not installed"
 JSONGET="$NATTER_TOOLS/jsonget"
 [ -x "$JSONGET" ] || fail "no $JSONGET"
@@ -12,13 +13,13 @@ serve_start() {
     name=$1
     shift
     : >"$TEST_TMPDIR/$name.err"
-    "$NATTER" serve --port 0 "$@" 2>"$TEST_TMPDIR/$name.err" &
+    ${NATTER_SERVE_WRAP:-} "$NATTER" serve --port 0 "$@" 2>"$TEST_TMPDIR/$name.err" &
     PID=$!
     SERVE_PIDS="$SERVE_PIDS $PID"
     i=0
     while ! grep -q '^natter: serving ' "$TEST_TMPDIR/$name.err"; do
         kill -0 "$PID" 2>/dev/null || fail "natter serve $*: $(cat "$TEST_TMPDIR/$name.err")"
-        [ $i -lt 600 ] || fail "natter serve $* did not start"
+        [ $i -lt 1200 ] || fail "natter serve $* did not start"
         sleep 0.05
         i=$((i + 1))
     done
