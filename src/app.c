@@ -54,6 +54,44 @@ int app_msg_append_think(struct app_msg *m, const char *text, size_t len) {
     return 0;
 }
 
+const char *app_role_name(int role) {
+    switch (role) {
+    case APP_ROLE_SYSTEM: return "system";
+    case APP_ROLE_USER: return "user";
+    case APP_ROLE_ASSISTANT: return "assistant";
+    default: return "notice";
+    }
+}
+
+int app_role_parse(const char *name) {
+    for (int r = APP_ROLE_SYSTEM; r <= APP_ROLE_NOTICE; r++)
+        if (name && !strcmp(name, app_role_name(r)))
+            return r;
+    return -1;
+}
+
+const char *app_finish_name(int32_t reason) {
+    switch (reason) {
+    case ENG_DONE_EOG: return "eog";
+    case ENG_DONE_STOP: return "stop";
+    case ENG_DONE_CANCELLED: return "stopped";
+    default: return "length";
+    }
+}
+
+const char *app_finish_store(const char *finish) {
+    return !strcmp(finish, "eog") ? "stop" : finish;
+}
+
+void app_model_short_name(const char *path, char *buf, size_t len) {
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t bl = strlen(b);
+    if (bl > 5 && !strcmp(b + bl - 5, ".gguf"))
+        bl -= 5;
+    snprintf(buf, len, "%.*s", (int)(bl < len ? bl : len - 1), b);
+}
+
 struct app_msg *app_conv_add(struct app_conv *c, int role, const char *text, size_t len) {
     if (c->n_msgs == c->cap_msgs) {
         int cap = c->cap_msgs ? c->cap_msgs * 2 : 16;

@@ -54,6 +54,17 @@ int app_msg_append(struct app_msg *m, const char *text, size_t len);
 int app_msg_set(struct app_msg *m, const char *text, size_t len);
 /* Appends len bytes to m's reasoning (created on the first call, even when len is 0). 0 or -1. */
 int app_msg_append_think(struct app_msg *m, const char *text, size_t len);
+/* A role's name as chat templates and the store spell it ("system", "user", "assistant";
+ * notices: "notice"), and back (-1: unknown). */
+const char *app_role_name(int role);
+int app_role_parse(const char *name);
+/* A finished reply's reason (enum eng_done_reason) as the transcript keeps it: "eog", "stop",
+ * "stopped", "length"; app_finish_store: as the store records it ("stop" for both ends). */
+const char *app_finish_name(int32_t reason);
+const char *app_finish_store(const char *finish);
+/* The short name of a model for the transcript and the status bar: a path's base name
+ * without ".gguf" (a name without a slash as it is), into buf. */
+void app_model_short_name(const char *path, char *buf, size_t len);
 /* Removes messages from index i on. */
 void app_conv_truncate(struct app_conv *c, int i);
 /* Frees all messages; the conversation is empty and unsaved after. */

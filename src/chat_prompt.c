@@ -10,6 +10,7 @@
 
 #include "jinja.h"
 #include "json_write.h"
+#include "reasoning.h"
 
 struct chat_prompt {
     const eng_model *m;
@@ -20,6 +21,8 @@ struct chat_prompt {
     char notice[384];
     char *bos, *eos;                      /* the vocabulary's special tokens' text, or NULL */
     int sw_enable, sw_thinking, sw_effort, sw_budget, effort_no_think;
+    int tmpl_switch;                      /* the model's template reads enable_thinking (for a
+                                           * built-in format of its family) */
 };
 
 /* A special token's text, or NULL when the model has none. */
@@ -90,6 +93,7 @@ int chat_prompt_new(const eng_model *m, const char *tmpl_name, chat_prompt **out
         p->bos = chat_token_text(m, eng_token_bos(m));
         p->eos = chat_token_text(m, eng_token_eos(m));
     }
+    p->tmpl_switch = reasoning_template_switch(jinja);
     if (p->jt) {
         p->sw_enable = chat_uses_var(jinja, "enable_thinking");
         p->sw_thinking = chat_uses_var(jinja, "thinking");
@@ -236,24 +240,109 @@ int chat_prompt_render(chat_prompt *p, const struct chat_msg *msgs, int n,
     return 0;
 }
 
-int chat_prompt_tokenize(const chat_prompt *p, const char *text, size_t len,
-                         const unsigned char *mask, int32_t **toks, char *err, size_t err_len) {
+int chat_tokenize(const eng_model *m, const char *text, size_t len, int add_special,
+                  int parse_special, const unsigned char *mask, int32_t **toks, char *err,
+                  size_t err_len) {
     *toks = NULL;
-    /* the template's BOS, or the tokenizer's: never both */
-    const int has_bos = p->bos && *p->bos && len >= strlen(p->bos) &&
-                        !memcmp(text, p->bos, strlen(p->bos)) && !(mask && mask[0]);
-    const int builtin_bos = p->bt && p->bt->bos && p->bt->bos[0];
-    const int add = !has_bos && !builtin_bos;
-    int n = eng_tokenize_masked(p->m, text, len, add, mask, NULL, 0);
+    int n = mask ? eng_tokenize_masked(m, text, len, add_special, mask, NULL, 0)
+                 : eng_tokenize(m, text, len, add_special, parse_special, NULL, 0);
     int32_t *t = n >= 0 ? malloc((size_t)(n > 0 ? n : 1) * sizeof *t) : NULL;
-    if (n < 0 || !t || eng_tokenize_masked(p->m, text, len, add, mask, t, n) != n) {
-        snprintf(err, err_len, "tokenizing the prompt failed: %s",
-                 n < 0 ? eng_last_error() : "out of memory");
+    int again = !t ? -1
+              : mask ? eng_tokenize_masked(m, text, len, add_special, mask, t, n)
+                     : eng_tokenize(m, text, len, add_special, parse_special, t, n);
+    if (n < 0 || again != n) {
+        snprintf(err, err_len, "tokenizing failed: %s", n < 0 || t ? eng_last_error()
+                                                                 : "out of memory");
         free(t);
         return -1;
     }
     *toks = t;
     return n;
+}
+
+int chat_prompt_tokenize(const chat_prompt *p, const char *text, size_t len,
+                         const unsigned char *mask, int32_t **toks, char *err, size_t err_len) {
+    *toks = NULL;
+    /* one BOS: the template's own when it spells the vocabulary's, else the tokenizer's */
+    const char *tb = p->bt && p->bt->bos && p->bt->bos[0] ? p->bt->bos : p->bos;
+    const size_t tbl = tb ? strlen(tb) : 0;
+    const int starts = tbl && len >= tbl && !memcmp(text, tb, tbl) && !(mask && mask[0]);
+    const int32_t bos = eng_token_bos(p->m);
+    size_t skip = 0;
+    int add = !starts;
+    if (starts && p->bt && (!p->bos || strcmp(tb, p->bos))) {
+        /* a built-in format's "bos" line that is not this vocabulary's BOS text (e.g. "<s>"
+         * for a vocabulary whose BOS is another token): the vocabulary's BOS instead */
+        skip = tbl;
+        add = 0;
+    }
+    int32_t *t = NULL;
+    int n = chat_tokenize(p->m, text + skip, len - skip, add, 1, mask ? mask + skip : NULL, &t,
+                          err, err_len);
+    if (n < 0)
+        return -1;
+    if (skip && bos >= 0) {
+        int32_t *nt = realloc(t, ((size_t)n + 1) * sizeof *t);
+        if (!nt) {
+            free(t);
+            snprintf(err, err_len, "out of memory");
+            return -1;
+        }
+        t = nt;
+        memmove(t + 1, t, (size_t)n * sizeof *t);
+        t[0] = bos;
+        n++;
+    }
+    if (n >= 2 && bos >= 0 && t[0] == bos && t[1] == bos) { /* never two */
+        memmove(t, t + 1, (size_t)(n - 1) * sizeof *t);
+        n--;
+    }
+    *toks = t;
+    return n;
+}
+
+int chat_prompt_tokens(chat_prompt *p, const struct chat_msg *msgs, int n,
+                       const struct chat_prompt_opts *o, const struct reasoning_markers *mk,
+                       int32_t **toks, char **text_out, size_t *len_out, int *inside,
+                       char *err, size_t err_len) {
+    char *text = NULL;
+    unsigned char *mask = NULL;
+    size_t len = 0;
+    *toks = NULL;
+    if (chat_prompt_render(p, msgs, n, o, &text, &len, &mask, err, err_len))
+        return -1;
+    const size_t before = len;
+    /* thinking off and a template without its own switch: the prompt asks instead (closes a
+     * reasoning it opened; built-in formats of a family with a switch get the empty thought) */
+    const int jinja_switch = p->jt && chat_prompt_has_think_switch(p);
+    int nt = -1;
+    if (mk && o->think == 0 && !jinja_switch &&
+        reasoning_prompt_no_think(mk, p->jt ? 0 : p->tmpl_switch, &text, &len) < 0)
+        goto nomem;
+    if (len != before) { /* the added text is the template's own */
+        unsigned char *nm = realloc(mask, len ? len : 1);
+        if (!nm)
+            goto nomem;
+        mask = nm;
+        if (len > before)
+            memset(mask + before, 0, len - before);
+    }
+    if (inside)
+        *inside = mk ? reasoning_prompt_inside(mk, text, len) : 0;
+    nt = chat_prompt_tokenize(p, text, len, mask, toks, err, err_len);
+    free(mask);
+    if (nt >= 0 && text_out) {
+        *text_out = text;
+        *len_out = len;
+    } else {
+        free(text);
+    }
+    return nt;
+nomem:
+    free(text);
+    free(mask);
+    snprintf(err, err_len, "out of memory");
+    return -1;
 }
 
 void chat_prompt_log(const int32_t *toks, int n) {

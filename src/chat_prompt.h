@@ -66,10 +66,30 @@ int chat_prompt_render(chat_prompt *p, const struct chat_msg *msgs, int n,
                        const struct chat_prompt_opts *o, char **text, size_t *len,
                        unsigned char **mask, char *err, size_t err_len);
 
-/* The tokens of a rendered prompt (BOS added unless the text already starts with it), caller
- * frees *toks. Returns the count, or -1 with err. */
+/* The tokens of a rendered prompt, with one BOS: the template's own when its text is the
+ * vocabulary's BOS, else the tokenizer's (a built-in format's "bos" line that spells another
+ * token is replaced by the vocabulary's BOS); never two. Caller frees *toks. Returns the
+ * count, or -1 with err. */
 int chat_prompt_tokenize(const chat_prompt *p, const char *text, size_t len,
                          const unsigned char *mask, int32_t **toks, char *err, size_t err_len);
+
+/* The one way a conversation becomes a model's prompt (the chat, `natter run`, `natter
+ * template tokens`, `natter serve`): renders msgs[0..n) with o; with o->think == 0 and a
+ * template without its own switch, asks the model not to think (reasoning_prompt_no_think with
+ * mk; mk NULL: nothing added); tokenizes with chat_prompt_tokenize. *toks (caller frees); the
+ * text into *text and *len when text is not NULL (caller frees); *inside (may be NULL): the prompt
+ * leaves the reply inside its reasoning. Returns the count, or -1 with err. */
+struct reasoning_markers;
+int chat_prompt_tokens(chat_prompt *p, const struct chat_msg *msgs, int n,
+                       const struct chat_prompt_opts *o, const struct reasoning_markers *mk,
+                       int32_t **toks, char **text, size_t *len, int *inside, char *err,
+                       size_t err_len);
+
+/* Text as it is (no template): eng_tokenize with add_special / parse_special, or with mask
+ * eng_tokenize_masked. *toks (caller frees). Returns the count, or -1 with err. */
+int chat_tokenize(const eng_model *m, const char *text, size_t len, int add_special,
+                  int parse_special, const unsigned char *mask, int32_t **toks, char *err,
+                  size_t err_len);
 
 /* When $NATTER_PROMPT_LOG names a file, appends the n ids of a prompt about to be fed to the
  * model as one line ("ID ID ...\n"): for tests and for looking at what a template made. Errors

@@ -1,10 +1,14 @@
-/* src/cmd_run.c — `natter run`: loads a model, tokenizes the prompt (-p TEXT, -f FILE or
- * stdin), generates on the engine's generation thread and streams the text from its frame
- * pipe as it comes (the prompt is not echoed): the answer to stdout, the reasoning split from
- * it (src/reasoning.h) to stderr, stdout or nowhere (--reasoning); a final line of figures on
- * stderr. --save [--conv ID] keeps the exchange in the store (src/run_save.h), the reasoning
- * apart, and resumes from / leaves a context snapshot on disk (src/kvcache.h). Main thread
- * only. */
+/* src/cmd_run.c — `natter run`: loads a model (a path or a name, src/paths.h), reads the
+ * prompt (-p TEXT, -f FILE or stdin) and has the chat-session core (src/session.h) generate a
+ * reply with the engine backend: the text as a user message through the model's chat template
+ * (-s the system prompt; a model without one gets the built-in completion format, the text as
+ * is), or with --raw the text as is. The reply streams from the frame pipe as it comes (the
+ * prompt is not echoed): the answer to stdout, the reasoning split from it to stderr, stdout or
+ * nowhere (--reasoning); a final line of figures on stderr. --save [--conv ID] keeps the
+ * exchange in the store as it streams (the conversation's history is the context, its own model
+ * when -m is not given) and resumes from / leaves a context snapshot on disk (src/kvcache.h).
+ * Errors: one line on stderr, exit status 1 (a failed save and a failed write to stdout too).
+ * Main thread only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,8 +24,11 @@
 #include "engine.h"
 #include "kvcache.h"
 #include "opts.h"
+#include "paths.h"
+#include "prompts.h"
 #include "reasoning.h"
-#include "run_save.h"
+#include "session.h"
+#include "store.h"
 
 enum { RUN_REASONING_STDERR = 0, RUN_REASONING_SHOW, RUN_REASONING_HIDE };
 
@@ -35,12 +42,15 @@ struct run_args {
     int reasoning;        /* --reasoning: RUN_REASONING_* */
     const char *markers;  /* --reasoning-markers FAMILY|"OPEN CLOSE", NULL: from the template */
     const char *draft;    /* --draft MODEL: speculative decoding with a smaller model */
+    const char *system;   /* -s NAME|TEXT: the system prompt */
+    int raw;              /* --raw: the prompt as is, no chat template */
     struct app_settings set;
 };
 
 static int run_usage(void) {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] [--save [--conv ID] [--db PATH]] "
+    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] [-s SYSTEM | --raw] "
+             "[--save [--conv ID] [--db PATH]] "
              "[--reasoning stderr|show|hide] [--reasoning-markers FAMILY|'OPEN CLOSE'] "
              "[--draft MODEL] %s",
              opts_usage());
@@ -62,8 +72,8 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
         }
         if (r > 0) continue;
         const char *f = argv[i];
-        if (!strcmp(f, "--save")) {
-            a->save = 1;
+        if (!strcmp(f, "--save") || !strcmp(f, "--raw")) {
+            *(!strcmp(f, "--save") ? &a->save : &a->raw) = 1;
             continue;
         }
         const char *mode = NULL;
@@ -71,6 +81,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                           : !strcmp(f, "-p") || !strcmp(f, "--prompt") ? &a->prompt
                           : !strcmp(f, "-f") || !strcmp(f, "--file") ? &a->file
                           : !strcmp(f, "--conv") ? &a->conv
+                          : !strcmp(f, "-s") || !strcmp(f, "--system") ? &a->system
                           : !strcmp(f, "--db") ? &a->db
                           : !strcmp(f, "--reasoning") ? &mode
                           : !strcmp(f, "--reasoning-markers") ? &a->markers
@@ -103,8 +114,12 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                   "thought, seed, kimi, cohere, gemma4, none) or 'OPEN CLOSE'", a->markers);
         return run_usage();
     }
-    if (!a->model) {
+    if (!a->model && !a->conv) {
         cli_error("run: no model (-m MODEL)");
+        return run_usage();
+    }
+    if (a->raw && a->system) {
+        cli_error("run: -s and --raw cannot be used together (--raw sends the text as is)");
         return run_usage();
     }
     if (a->prompt && a->file) {
@@ -156,24 +171,6 @@ static char *run_read_prompt(const struct run_args *a, size_t *len) {
     return text;
 }
 
-/* Tokenizes text (BOS as the model asks, special tokens parsed as llama-cli does). Returns the
- * count and *out (caller frees), or -1 after a message. */
-static int run_tokenize(const eng_model *m, const char *text, size_t len, int32_t **out) {
-    int n = eng_tokenize(m, text, len, 1, 1, NULL, 0);
-    if (n < 0) {
-        cli_error("tokenize: %s", eng_last_error());
-        return -1;
-    }
-    int32_t *toks = malloc(((size_t)n + 1) * sizeof *toks);
-    if (!toks || eng_tokenize(m, text, len, 1, 1, toks, n) != n) {
-        free(toks);
-        cli_error("tokenize: %s", toks ? eng_last_error() : "out of memory");
-        return -1;
-    }
-    *out = toks;
-    return n;
-}
-
 static volatile sig_atomic_t run_interrupted;
 static void run_on_sigint(int sig) {
     (void)sig;
@@ -184,11 +181,11 @@ static void run_on_sigint(int sig) {
  * on a terminal unless NO_COLOR is set), both to the store with --save. */
 struct run_out {
     int mode;               /* RUN_REASONING_* */
-    struct run_save *rs;
     int dim_out, dim_err;   /* SGR dim on stdout / stderr */
     int last_part;          /* the part written last, -1: none yet */
     int think_nl;           /* newlines at the end of the reasoning written so far */
     int think_written;      /* reasoning bytes written */
+    int save_said;          /* a failed save was said */
 };
 
 static void run_put(FILE *f, int dim, const char *s, size_t n) {
@@ -207,8 +204,6 @@ static void run_emit(void *ud, int part, const char *s, size_t n) {
             for (int i = o->think_nl; i < 2; i++) /* a blank line between the two */
                 fputc('\n', stdout);
         run_put(stdout, 0, s, n);
-        if (o->rs && run_save_append(o->rs, s, n) != 0)
-            cli_error("%s", run_save_error(o->rs)); /* keep generating; the end retries */
     } else {
         if (o->mode != RUN_REASONING_HIDE) {
             int to_err = o->mode == RUN_REASONING_STDERR;
@@ -219,80 +214,16 @@ static void run_emit(void *ud, int part, const char *s, size_t n) {
             o->think_nl = nl == (int)n ? o->think_nl + nl : nl;
             o->think_written = 1;
         }
-        if (o->rs && run_save_append_reasoning(o->rs, s, n) != 0)
-            cli_error("%s", run_save_error(o->rs));
     }
     o->last_part = part;
 }
 
-/* With --save: waits up to 200 ms for a frame; meanwhile saves the pending reply text and turns
- * Ctrl-C into a cancel (the reply is then saved as "stopped"). 1 when a frame is ready. */
-static int run_save_wait(int fd, eng_gen *g, struct run_save *rs) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (run_interrupted)
-        eng_gen_cancel(g); /* idempotent: the DONE frame that follows says "cancelled" */
-    if (poll(&p, 1, 200) > 0)
-        return 1;
-    run_save_flush(rs);
-    return 0;
-}
-
-/* Generates from toks on the generation thread, splitting the reply (TOKEN text and SPECIAL
- * control tokens) with sp into the answer and the reasoning as they arrive (run_emit). Fills
- * *st with the last STATS and *reason with DONE's. Returns 0, or 1 after a message. */
-static int run_generate(eng_ctx *c, const int32_t *toks, int n, const struct eng_gen_params *gp,
-                        struct run_save *rs, struct reasoning *sp, struct eng_stats *st,
-                        int32_t *reason) {
-    int pfd[2];
-    if (pipe(pfd) != 0) {
-        cli_error("pipe: %s", strerror(errno));
-        return 1;
-    }
-    eng_gen *g = NULL;
-    int rc = eng_gen_start(c, toks, n, gp, pfd[1], 1, &g);
-    if (rc != ENG_OK) {
-        cli_error("generate: %s", eng_strerror(rc));
-        close(pfd[0]);
-        close(pfd[1]);
-        return 1;
-    }
-    int status = 1;
-    struct eng_frame h;
-    unsigned char payload[ENG_FRAME_MAX];
-    for (;;) {
-        if (rs && !run_save_wait(pfd[0], g, rs))
-            continue;
-        int r = eng_frame_read(pfd[0], &h, payload);
-        if (r != 1) {
-            cli_error("generate: the event pipe ended early");
-            break;
-        }
-        if (h.type == ENG_EV_TOKEN) {
-            reasoning_text(sp, (const char *)payload, h.len);
-        } else if (h.type == ENG_EV_SPECIAL && h.len >= 4) {
-            reasoning_special(sp, (const char *)payload + 4, h.len - 4u);
-        } else if (h.type == ENG_EV_STATS && h.len == sizeof *st) {
-            memcpy(st, payload, sizeof *st);
-        } else if (h.type == ENG_EV_DONE) {
-            if (h.len >= sizeof *reason)
-                memcpy(reason, payload, sizeof *reason);
-            reasoning_finish(sp);
-            status = 0;
-            break;
-        } else if (h.type == ENG_EV_ERROR && h.len >= 4) {
-            int32_t code;
-            memcpy(&code, payload, sizeof code);
-            if (code == ENG_E_CHANGED) /* the text so far is the reply (saved, finish error) */
-                reasoning_finish(sp);
-            cli_error("%s%.*s", code == ENG_E_CHANGED ? "" : "generate: ", (int)h.len - 4,
-                      (const char *)payload + 4);
-            break;
-        }
-    }
-    eng_gen_join(g);
-    close(pfd[0]);
-    close(pfd[1]);
-    return status;
+/* A failed write to the store: said once per kind, the reply goes on (kept in memory). */
+static void run_save_failed(void *ud, const char *what, const char *msg) {
+    struct run_out *o = ud;
+    if (!o->save_said)
+        cli_error("not saved (%s): %s", what, msg);
+    o->save_said = 1;
 }
 
 static void run_cache_note(void *ud, const char *msg) {
@@ -300,17 +231,63 @@ static void run_cache_note(void *ud, const char *msg) {
     cli_error("%s", msg);
 }
 
-/* A conversation's context from the snapshots on disk: opens the cache for c and restores
- * the longest cached prefix of toks. Returns the milliseconds that took (part of the time to
- * the first token). */
-static double run_cache_restore(const char *model_path, eng_model *m, eng_ctx *c,
-                                const int32_t *toks, int n, kvcache **kc) {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    kvcache_open(model_path, m, c, kc, run_cache_note, NULL);
-    kvcache_restore(*kc, c, toks, n);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;
+/* Streams the reply from the pipe through the session until it ends; meanwhile saves the
+ * pending text every 200 ms and turns Ctrl-C into a cancel (the reply then ends "stopped").
+ * Returns 0 at DONE, 1 after an error (said). */
+static int run_stream(struct session *s, int rfd) {
+    struct eng_frame h;
+    unsigned char payload[ENG_FRAME_MAX];
+    int cancelled = 0;
+    while (session_live(s)->running) {
+        if (run_interrupted && !cancelled) {
+            session_cancel(s); /* the DONE frame that follows says "cancelled" */
+            cancelled = 1;
+        }
+        struct pollfd p = {.fd = rfd, .events = POLLIN};
+        if (poll(&p, 1, 200) <= 0) {
+            session_flush(s);
+            continue;
+        }
+        if (eng_frame_read(rfd, &h, payload) != 1) {
+            cli_error("generate: the event pipe ended early");
+            session_cancel(s);
+            return 1;
+        }
+        int ev = session_frame(s, &h, payload);
+        if (ev == SESSION_EV_ERROR) {
+            const struct session_end *e = session_ended(s);
+            cli_error("%s%s", e->code == ENG_E_CHANGED ? "" : "generate: ", e->error);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The system prompt -s names (a prompts/system file), else its text; a single word that names
+ * none is taken as text with a note. */
+static const char *run_system_text(const char *arg) {
+    const struct prompts_system *ps = prompts_system_find(arg);
+    if (ps)
+        return ps->text;
+    if (!strpbrk(arg, " \t\n"))
+        cli_error("-s: no system prompt named '%s' (natter prompts lists them): sending the "
+                  "word itself", arg);
+    return arg;
+}
+
+/* The model to load: -m (a path or a name in the search path), else the conversation's own. */
+static int run_model_path(const struct run_args *a, const char *conv_model, char *path,
+                          size_t len) {
+    char err[512];
+    if (!a->model && !conv_model[0]) {
+        cli_error("run: conversation %s records no model: give one with -m", a->conv);
+        return -1;
+    }
+    if (paths_model_find(a->model ? a->model : conv_model, path, len, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -323,63 +300,50 @@ int cmd_run(int argc, char **argv) {
 
     struct eng_model_params mp = eng_model_default_params();
     struct eng_ctx_params cp = eng_ctx_default_params();
-    struct eng_gen_params gp = eng_gen_default_params();
-    opts_to_params(&a.set, &gp, &cp);
+    opts_to_params(&a.set, NULL, &cp);
     eng_model *m = NULL, *dm = NULL;
     eng_ctx *c = NULL, *dc = NULL;
-    int32_t *toks = NULL;
-    int status = 1;
-    struct run_save *rs = NULL;
+    int status = 1, pfd[2] = {-1, -1};
+    store *db = NULL;
     kvcache *kc = NULL;
-    double restore_ms = 0;
     chat_prompt *cpr = NULL;
-    char *chat = NULL, err[600];
-    size_t chat_len = 0;
-    if (a.save && run_save_open(a.db, a.conv, &rs, err, sizeof err) != 0) {
-        cli_error("%s", err); /* before the model loads: a wrong id fails fast */
-        goto out;
+    struct backend *be = NULL;
+    struct session *ss = NULL;
+    struct app_conv conv;
+    memset(&conv, 0, sizeof conv);
+    char err[600], conv_model[4096] = "", model[4096];
+    if (a.save) { /* before the model loads: a wrong id fails fast */
+        char dbp[4096];
+        if (!paths_db(a.db, dbp, sizeof dbp)) {
+            cli_error("cannot find the database path: set --db, NATTER_DB or HOME");
+            goto out;
+        }
+        if (store_open(dbp, &db, err, sizeof err) != 0 ||
+            (a.conv && session_conv_load(db, a.conv, &conv, conv_model, sizeof conv_model, err,
+                                         sizeof err) != 0)) {
+            cli_error("%s", err);
+            goto out;
+        }
     }
-    if (eng_model_load(a.model, &mp, &m) != ENG_OK) {
+    if (run_model_path(&a, conv_model, model, sizeof model) != 0)
+        goto out;
+    if (eng_model_load(model, &mp, &m) != ENG_OK) {
         cli_error("%s", eng_last_error());
         goto out;
     }
-    const char *jinja = eng_model_meta_str(m, "tokenizer.chat_template");
     struct reasoning_markers mk;
     if (a.markers)
         reasoning_markers_parse(&mk, a.markers); /* checked with the arguments */
     else
-        reasoning_markers_detect(&mk, jinja);
+        reasoning_markers_detect(&mk, eng_model_meta_str(m, "tokenizer.chat_template"));
     reasoning_markers_vocab(&mk, m);
-    struct run_save_prompt rp = {0};
-    if (rs) { /* the conversation so far and the prompt, in the model's chat template */
+    if (!a.raw) { /* the text as a user message, in the model's chat template */
         if (chat_prompt_new(m, NULL, &cpr, err, sizeof err)) {
             cli_error("run: %s", err);
             goto out;
         }
         if (*chat_prompt_notice(cpr))
-            cli_error("%s: %s", a.model, chat_prompt_notice(cpr));
-        const struct prompts_template *bt = chat_prompt_builtin(cpr);
-        if (bt) {   /* a Jinja template's turns end on the vocabulary's EOG tokens */
-            gp.stop = (const char *const *)bt->stop;
-            gp.n_stop = bt->n_stop;
-        }
-        const int jinja_sw = chat_prompt_is_jinja(cpr) && chat_prompt_has_think_switch(cpr);
-        rp = (struct run_save_prompt){cpr, {1, a.set.think ? 1 : 0},
-                                      !a.set.think && !jinja_sw ? &mk : NULL,
-                                      chat_prompt_is_jinja(cpr) ? 0
-                                                                : reasoning_template_switch(jinja)};
-    }
-    int n;
-    if (cpr) {
-        if ((n = run_save_tokens(rs, &rp, text, len, &chat, &chat_len, &toks)) < 0)
-            cli_error("%s", run_save_error(rs));
-    } else {
-        n = run_tokenize(m, text, len, &toks);
-    }
-    if (n < 0) goto out;
-    if (n == 0) {
-        cli_error("run: the prompt is empty");
-        goto out;
+            cli_error("%s: %s", model, chat_prompt_notice(cpr));
     }
     if (eng_ctx_new(m, &cp, &c) != ENG_OK) {
         cli_error("%s", eng_last_error());
@@ -393,79 +357,101 @@ int cmd_run(int argc, char **argv) {
             cli_error("--draft %s: %s", a.draft, eng_last_error());
             goto out;
         }
-        gp.draft = dc;
     }
-    if ((gp.lookup > 0 || gp.draft) && eng_ctx_rs_bytes(c, NULL) > 0)
+    if ((a.set.lookup > 0 || dc) && eng_ctx_rs_bytes(c, NULL) > 0)
         cli_error("%s: a model with recurrent layers cannot rewind its state: "
-                  "speculative decoding is off", a.model);
-    const int n_ctx = eng_ctx_n_ctx(c); /* too long: the oldest turns out, or refused */
-    if (rs && (n = run_save_fit(rs, &rp, text, len, n_ctx,
-                                app_reply_room(a.set.n_predict, n_ctx), n, &chat, &chat_len,
-                                &toks)) < 0) {
-        cli_error("%s", run_save_error(rs));
+                  "speculative decoding is off", model);
+    if (db)
+        kvcache_open(model, m, c, &kc, run_cache_note, NULL);
+    struct backend_engine_params bp = {m, c, dc, cpr, kc, &mk};
+    if (backend_engine_new(&bp, &be, err, sizeof err) != 0 || pipe(pfd) != 0) {
+        cli_error("run: %s", be ? strerror(errno) : err);
         goto out;
     }
-    if (rs)
-        restore_ms = run_cache_restore(a.model, m, c, toks, n, &kc);
-    chat_prompt_log(toks, n);
-    if (rs && run_save_begin(rs, a.model, chat_prompt_family(cpr), text, len) != 0) {
-        cli_error("%s", run_save_error(rs));
+    /* the conversation: its system prompt (-s replaces it), its history, the new message */
+    const char *sys = a.system ? run_system_text(a.system) : NULL;
+    if (sys && conv.n_msgs > 0 && conv.msgs[0].role == APP_ROLE_SYSTEM)
+        app_msg_set(&conv.msgs[0], sys, strlen(sys));
+    else if (sys && !app_conv_add(&conv, APP_ROLE_SYSTEM, sys, strlen(sys)))
+        goto nomem;
+    if (!app_conv_add(&conv, APP_ROLE_USER, text, len))
+        goto nomem;
+    if (db && conv.id[0] && (store_conv_set_model(db, conv.id, model) != 0 ||
+                             (cpr && store_conv_set_template(db, conv.id,
+                                                             chat_prompt_family(cpr)) != 0) ||
+                             (sys && store_conv_set_system(db, conv.id, sys) != 0))) {
+        cli_error("%s", store_errmsg(db));
         goto out;
     }
-    struct sigaction sa = {.sa_handler = run_on_sigint}, old_sa;
-    if (rs) /* no SA_RESTART: Ctrl-C wakes the poll in run_save_wait */
-        sigaction(SIGINT, &sa, &old_sa);
-    struct eng_stats st;
-    memset(&st, 0, sizeof st);
-    int32_t reason = -1;
     const char *nc = getenv("NO_COLOR");
     int color = !(nc && nc[0]);
-    struct run_out ro = {a.reasoning, rs, color && isatty(STDOUT_FILENO),
-                         color && isatty(STDERR_FILENO), -1, 0, 0};
-    struct reasoning sp;
-    reasoning_init(&sp, &mk, chat ? reasoning_prompt_inside(&mk, chat, chat_len)
-                                  : reasoning_prompt_inside(&mk, text, len), run_emit, &ro);
-    status = run_generate(c, toks, n, &gp, rs, &sp, &st, &reason);
+    struct run_out ro = {a.reasoning, color && isatty(STDOUT_FILENO),
+                         color && isatty(STDERR_FILENO), -1, 0, 0, 0};
+    struct session_params sp = {.backend = be, .db = db, .conv = &conv, .set = &a.set,
+                                .fd = pfd[1], .model = model, .emit = run_emit,
+                                .save_failed = run_save_failed, .ud = &ro};
+    if (session_new(&sp, &ss) != 0)
+        goto nomem;
+    struct store_conv_params create = {.model = model,
+                                       .template_name = cpr ? chat_prompt_family(cpr)
+                                                            : "completion",
+                                       .system_prompt = sys};
+    struct session_turn turn = {.save_user = 1, .create = &create,
+                                .raw = a.raw ? text : NULL, .raw_len = len};
+    struct session_started st;
+    if (session_start(ss, &turn, &st, err, sizeof err) != 0) {
+        const int u = app_conv_last(&conv, APP_ROLE_USER);
+        cli_error("run: %s%s", err, db && u >= 0 && !conv.msgs[u].id ? "; nothing saved" : "");
+        goto out;
+    }
+    if (st.dropped > 0)
+        fprintf(stderr, "natter: %d oldest message%s left out of the context\n", st.dropped,
+                st.dropped == 1 ? "" : "s");
+    struct sigaction sa = {.sa_handler = run_on_sigint}, old_sa;
+    sigaction(SIGINT, &sa, &old_sa); /* no SA_RESTART: Ctrl-C wakes the poll */
+    status = run_stream(ss, pfd[0]);
+    sigaction(SIGINT, &old_sa, NULL);
     if (ro.think_written && a.reasoning == RUN_REASONING_STDERR && ro.think_nl == 0)
         fputc('\n', stderr); /* the figures start a line of their own */
-    if (rs) {
-        sigaction(SIGINT, &old_sa, NULL);
-        struct store_reply_stats rst = {st.n_gen, st.prompt_tps, st.gen_tps};
-        const char *why = status ? "error"
-                        : reason == ENG_DONE_CANCELLED ? "stopped"
-                        : reason == ENG_DONE_LENGTH || reason == ENG_DONE_CTX_FULL ? "length"
-                        : "stop";
-        if (run_save_finish(rs, why, &rst) != 0) {
-            cli_error("%s", run_save_error(rs));
-            status = 1;
-        }
-    }
     if (isatty(STDOUT_FILENO)) fputc('\n', stdout);
-    fflush(stdout);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("stdout: %s", strerror(errno));
+        status = 1;
+    }
+    const struct session_live *lv = session_live(ss);
+    const struct eng_stats *es = &lv->stats;
     if (status == 0)
         fprintf(stderr, "natter: prompt %d tokens (+%d cached), %.2f t/s; generated %d tokens, "
-                "%.2f t/s; first token %.0f ms\n", st.n_prompt, st.n_reused,
-                (double)st.prompt_tps, st.n_gen, (double)st.gen_tps,
-                restore_ms + (double)st.ttft_ms);
-    if (status == 0 && st.n_drafted > 0)
+                "%.2f t/s; first token %.0f ms\n", es->n_prompt, es->n_reused,
+                (double)es->prompt_tps, es->n_gen, (double)es->gen_tps,
+                st.b.restore_ms + (double)es->ttft_ms);
+    if (status == 0 && es->n_drafted > 0)
         fprintf(stderr, "natter: speculative: drafted %d tokens, kept %d (%.0f%%)\n",
-                st.n_drafted, st.n_accepted, 100.0 * st.n_accepted / st.n_drafted);
-    if (status == 0 && rs)
-        fprintf(stderr, "natter: saved in conversation %s\n", run_save_id(rs));
-    if (status == 0)
-        kvcache_save(kc, c);
+                es->n_drafted, es->n_accepted, 100.0 * es->n_accepted / es->n_drafted);
+    if (db && session_ended(ss)->save_failures == 0 && session_flush(ss) == 0 && status == 0)
+        fprintf(stderr, "natter: saved in conversation %s\n", conv.id);
+    if (session_ended(ss)->save_failures > 0) {
+        cli_error("the reply was not saved completely (it is above)");
+        status = 1;
+    }
     if (status == 0 && run_interrupted)
         status = 130; /* stopped by Ctrl-C, as a shell reports SIGINT */
+    goto out;
+nomem:
+    cli_error("out of memory");
 out:
-    kvcache_close(kc);
-    run_save_close(rs);
-    free(chat);
+    session_free(ss);
+    backend_free(be);
+    if (pfd[0] >= 0) close(pfd[0]);
+    if (pfd[1] >= 0) close(pfd[1]);
+    kvcache_close(kc);  /* waits for the snapshot the reply left */
+    store_close(db);
+    app_conv_clear(&conv);
     chat_prompt_free(cpr);
     eng_ctx_free(dc);
     eng_model_free(dm);
     eng_ctx_free(c);
     eng_model_free(m);
-    free(toks);
     free(text);
     return status;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,4 +210,58 @@ static int take_first(const char *path, void *ud) {
 char *paths_first_model(char *buf, size_t len) {
     struct first_ctx f = {buf, len};
     return paths_models_each(take_first, &f) == 1 ? buf : NULL;
+}
+
+struct find_ctx {
+    const char *name;
+    size_t n;
+    int exact;            /* found by its whole name */
+    int n_prefix;         /* base names the name starts */
+    char path[4096], list[256];
+};
+
+static int find_model(const char *path, void *ud) {
+    struct find_ctx *f = ud;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (!strcmp(base, f->name) || (!strncmp(base, f->name, f->n) && !strcmp(base + f->n, ".gguf"))) {
+        snprintf(f->path, sizeof f->path, "%s", path);
+        f->exact = 1;
+        return 1;
+    }
+    if (strncasecmp(base, f->name, f->n) == 0) {
+        if (f->n_prefix++ == 0)
+            snprintf(f->path, sizeof f->path, "%s", path);
+        size_t o = strlen(f->list);
+        if (o + 1 < sizeof f->list)
+            snprintf(f->list + o, sizeof f->list - o, "%s%s", o ? ", " : "", base);
+    }
+    return 0;
+}
+
+int paths_model_find(const char *name, char *buf, size_t len, char *err, size_t err_len) {
+    struct find_ctx f = {.name = name, .n = strlen(name)};
+    if (!f.n) {
+        snprintf(err, err_len, "no model named ''");
+        return -1;
+    }
+    if (access(name, R_OK) == 0 || strchr(name, '/')) {
+        if (access(name, R_OK) != 0) {
+            snprintf(err, err_len, "%s: %s", name, strerror(errno));
+            return -1;
+        }
+        snprintf(buf, len, "%s", name);
+        return 0;
+    }
+    paths_models_each(find_model, &f);
+    if (f.exact || f.n_prefix == 1) {
+        snprintf(buf, len, "%s", f.path);
+        return 0;
+    }
+    if (f.n_prefix > 1)
+        snprintf(err, err_len, "'%s' names %d models: %s", name, f.n_prefix, f.list);
+    else
+        snprintf(err, err_len, "no model '%s' (a file, or a name in the model search path: "
+                 "natter models lists them)", name);
+    return -1;
 }

@@ -29,6 +29,12 @@ int paths_mkdir_p(const char *dir);
 int paths_model_dirs(int (*fn)(const char *dir, void *ud), void *ud);
 /* Every *.gguf in the model search path (sorted by name within a directory), as fn(path, ud). */
 int paths_models_each(int (*fn)(const char *path, void *ud), void *ud);
+/* The model a user names (`natter run -m NAME`, the chat's -m and /model NAME): a readable
+ * file as it is; else in the search path the file whose base name is name or name.gguf (the
+ * first directory wins), else the one file whose base name starts with name (case-insensitive
+ * prefix). The path into buf. 0, or -1 with one line in err: no such model, or a prefix that
+ * names several (listed). */
+int paths_model_find(const char *name, char *buf, size_t len, char *err, size_t err_len);
 /* The first .gguf of the search path into buf; NULL if there is none. */
 char *paths_first_model(char *buf, size_t len);
 

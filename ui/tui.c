@@ -590,7 +590,7 @@ static int mouse_key(struct tui *t) {
 /* Edit message i (any message of the transcript): its text into the input; Enter sends the
  * edit as a new version beside it. */
 static int edit_start(struct tui *t, int i) {
-    if (t->gen || i < 0 || i >= t->conv.n_msgs ||
+    if (tui_chat_streaming(t) || i < 0 || i >= t->conv.n_msgs ||
         (t->conv.msgs[i].role != APP_ROLE_USER && t->conv.msgs[i].role != APP_ROLE_ASSISTANT))
         return TUI_OK;
     t->edit_msg = i;
@@ -619,8 +619,8 @@ static int select_move(struct tui *t, int delta) {
 
 static int delete_ask(struct tui *t) {
     int i = tui_chat_target(t);
-    if (t->gen || i < 0 || !t->conv.msgs[i].id) {
-        tui_chat_notice(t, t->gen ? "a reply is streaming: Esc stops it first"
+    if (tui_chat_streaming(t) || i < 0 || !t->conv.msgs[i].id) {
+        tui_chat_notice(t, tui_chat_streaming(t) ? "a reply is streaming: Esc stops it first"
                                   : "no saved message there");
         return TUI_REDRAW;
     }
@@ -702,7 +702,7 @@ static int input_key(struct tui *t, int ch) {
     case KEY_ENTER:
         if (!text[0] && t->sel_msg >= 0 && t->edit_msg < 0)
             return edit_start(t, t->sel_msg);
-        if (t->gen && text[0] && text[0] != '/') {
+        if (tui_chat_streaming(t) && text[0] && text[0] != '/') {
             tui_chat_notice(t, "a reply is streaming: Esc stops it");
             return TUI_REDRAW;
         }
@@ -719,7 +719,7 @@ static int input_key(struct tui *t, int ch) {
     case KEY_UP:
         if (!text[0] && t->edit_msg < 0) {
             int u = app_conv_last(&t->conv, APP_ROLE_USER);
-            if (u >= 0 && !t->gen)
+            if (u >= 0 && !tui_chat_streaming(t))
                 return edit_start(t, u);
         }
         tui_input_move(ch);
@@ -730,7 +730,7 @@ static int input_key(struct tui *t, int ch) {
         tui_input_move(ch);
         return TUI_REDRAW;
     case CTRL('c'): /* stop the reply, else clear the input (undone by Ctrl-C again) */
-        if (t->gen) {
+        if (tui_chat_streaming(t)) {
             tui_chat_stop(t);
         } else if (text[0]) {
             free(draft_cleared);
@@ -778,7 +778,7 @@ static int escape_key(struct tui *t) {
             return overlay_key(t, 27);
         if (t->focus == FOCUS_LIST)
             return list_key(t, 27);
-        if (t->gen) {
+        if (tui_chat_streaming(t)) {
             tui_chat_stop(t);
         } else if (t->edit_msg >= 0) {
             t->edit_msg = -1;
@@ -976,8 +976,7 @@ static void tui_loop(struct tui *t) {
         if (n < 0 && errno != EINTR)
             break;
         if (n <= 0) {
-            if (t->db)
-                store_reply_flush(t->db);
+            tui_chat_flush(t);
             if (stale)
                 tui_chat_ledger(t);
             dirty = 1;
@@ -1078,7 +1077,6 @@ int ui_main(int argc, char **argv) {
     app_settings_default(&t.set, &sp);
     t.edit_msg = -1;
     t.sel_msg = -1;
-    t.gen_msg = -1;
     t.sel_msg = -1;
     t.scroll.follow = 1;
     t.show_list = 1;
@@ -1139,7 +1137,7 @@ int ui_main(int argc, char **argv) {
     tui_input_init(&t);
     term_start(&t);
     tui_loop(&t);
-    if (t.gen && t.quit_signal) /* keep what was said so far */
+    if (tui_chat_streaming(&t) && t.quit_signal) /* keep what was said so far */
         tui_chat_stop_sync(&t);
     term_end();
     tui_input_shutdown();

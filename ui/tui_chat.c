@@ -18,11 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
 #include "chat_prompt.h"
 #include "prompts.h"
+#include "session.h"
 #include "store.h"
 #include "tui.h"
 
@@ -72,9 +74,16 @@ int tui_items_add(struct tui *t, const char *key, const char *label) {
 
 /* ---- the store ---- */
 
+/* A write to the store failed (here or in the session): said, and the status bar keeps
+ * saying so until the next save succeeds; the text stays in the transcript. */
+static void chat_save_failed(void *ud, const char *what, const char *msg) {
+    struct tui *t = ud;
+    tui_chat_notice(t, "not saved (%s): %s", what, msg);
+    t->store_failed = 1;
+}
+
 static void store_warn(struct tui *t, const char *what) {
-    tui_chat_notice(t, "not saved (%s): %s", what, t->db ? store_errmsg(t->db) : "no database");
-    t->store_failed = 1; /* the status bar keeps saying so */
+    chat_save_failed(t, what, t->db ? store_errmsg(t->db) : "no database");
 }
 
 static int conv_list_add(const struct store_conv *c, void *ud) {
@@ -120,28 +129,6 @@ static char *sampling_json(struct tui *t) {
     return out;
 }
 
-/* Makes sure the open conversation exists in the store (created on its first message). */
-static int conv_ensure_saved(struct tui *t) {
-    if (t->conv.id[0] || !t->db)
-        return t->conv.id[0] ? 0 : -1;
-    char *sampling = sampling_json(t);
-    struct store_conv_params p = {
-        .model = t->model ? t->model_path : NULL,
-        .template_name = t->tmpl_name[0] ? t->tmpl_name : NULL,
-        .system_prompt = t->system_prompt,
-        .sampling = sampling,
-    };
-    char id[STORE_ID_LEN + 1];
-    int rc = store_conv_new(t->db, &p, id);
-    free(sampling);
-    if (rc < 0) {
-        store_warn(t, "new conversation");
-        return -1;
-    }
-    snprintf(t->conv.id, sizeof t->conv.id, "%s", id);
-    return 0;
-}
-
 /* ---- prompts ---- */
 
 /* The built-in format in use, NULL when the model's own Jinja template renders (or nothing
@@ -155,6 +142,8 @@ static const struct prompts_template *chat_template(struct tui *t) {
 static void prompt_make(struct tui *t) {
     chat_prompt_free(t->cp);
     t->cp = NULL;
+    if (t->backend)
+        backend_engine_set_prompt(t->backend, NULL);
     if (!t->model)
         return;
     char err[256];
@@ -163,6 +152,8 @@ static void prompt_make(struct tui *t) {
         tui_chat_notice(t, "%s", err);
         return;
     }
+    if (t->backend)
+        backend_engine_set_prompt(t->backend, t->cp);
     tui_copy(t->tmpl_name, sizeof t->tmpl_name, chat_prompt_family(t->cp));
     if (*chat_prompt_notice(t->cp))
         tui_chat_notice(t, "%s", chat_prompt_notice(t->cp));
@@ -184,98 +175,25 @@ static void template_choose(struct tui *t) {
     prompt_make(t);
 }
 
-static const char *role_name(int role) {
-    return role == APP_ROLE_SYSTEM ? "system" : role == APP_ROLE_USER ? "user" : "assistant";
-}
-
-/* Renders the messages with keep[i] set with the model's template and tokenizes them, the
- * messages' text as plain text; with thinking off, the prompt asks the model not to think (the
- * template's own switch, else reasoning_prompt_no_think). Returns the token count (*out
- * malloc'd, unless out is NULL) or -1 with a notice (none when quiet); *inside: the prompt
- * leaves the reply inside its reasoning. */
-static int chat_tokens(struct tui *t, const unsigned char *keep, int32_t **out, int *inside,
-                       int quiet) {
-    int upto = t->conv.n_msgs;
-    struct chat_msg *cm = malloc((size_t)(upto + 1) * sizeof *cm);
-    int n = 0;
-    if (!cm)
-        return -1;
-    for (int i = 0; i < upto; i++) {
-        const struct app_msg *m = &t->conv.msgs[i];
-        if (m->role == APP_ROLE_NOTICE || !keep[i])
-            continue;
-        cm[n++] = (struct chat_msg){role_name(m->role), m->text, m->len,
-                                    m->role == APP_ROLE_ASSISTANT ? m->think : NULL,
-                                    m->role == APP_ROLE_ASSISTANT ? m->think_len : 0};
+/* The messages with keep[i] set made into the model's prompt, the way the session makes it
+ * (chat_prompt_tokens). Returns the token count (*out malloc'd) or -1 with a notice (none when
+ * quiet). */
+static int chat_tokens(struct tui *t, const unsigned char *keep, int32_t **out, int quiet) {
+    struct chat_msg *cm = NULL;
+    int n = session_msgs(&t->conv, keep, &cm);
+    char err[512];
+    int nt = -1;
+    if (n >= 0) {
+        struct chat_prompt_opts o = {1, t->set.think ? 1 : 0};
+        nt = chat_prompt_tokens(t->cp, cm, n, &o, &t->mk, out, NULL, NULL, NULL, err,
+                                sizeof err);
+    } else {
+        snprintf(err, sizeof err, "out of memory");
     }
-    char *text = NULL, err[512];
-    unsigned char *mask = NULL;
-    size_t tlen = 0;
-    struct chat_prompt_opts o = {1, t->set.think ? 1 : 0};
-    int rc = chat_prompt_render(t->cp, cm, n, &o, &text, &tlen, &mask, err, sizeof err);
     free(cm);
-    if (rc) {
-        if (!quiet)
-            tui_chat_notice(t, "%s", err);
-        return -1;
-    }
-    const size_t before = tlen;
-    /* a template without a switch: close a reasoning the prompt opened (built-in formats: as
-     * reasoning.h does for them) */
-    const int has_switch = chat_prompt_is_jinja(t->cp) ? chat_prompt_has_think_switch(t->cp)
-                                                       : t->think_switch;
-    if (!t->set.think && !(chat_prompt_is_jinja(t->cp) && has_switch) &&
-        reasoning_prompt_no_think(&t->mk, chat_prompt_is_jinja(t->cp) ? 0 : has_switch, &text,
-                                  &tlen) < 0) {
-        free(text);
-        free(mask);
-        tui_chat_notice(t, "out of memory");
-        return -1;
-    }
-    if (tlen != before) {   /* the added text is the template's own */
-        unsigned char *nm = realloc(mask, tlen ? tlen : 1);
-        if (!nm) {
-            free(text);
-            free(mask);
-            tui_chat_notice(t, "out of memory");
-            return -1;
-        }
-        mask = nm;
-        if (tlen > before)
-            memset(mask + before, 0, tlen - before);
-    }
-    if (inside)
-        *inside = reasoning_prompt_inside(&t->mk, text, tlen);
-    int32_t *toks = NULL;
-    int nt = chat_prompt_tokenize(t->cp, text, tlen, mask, &toks, err, sizeof err);
-    free(text);
-    free(mask);
-    if (nt < 0) {
-        if (!quiet)
-            tui_chat_notice(t, "%s", err);
-        return -1;
-    }
-    if (out)
-        *out = toks;
-    else
-        free(toks);
+    if (nt < 0 && !quiet)
+        tui_chat_notice(t, "%s", err);
     return nt;
-}
-
-/* app_conv_fit's count: the prompt's tokens for a keep mask. */
-struct fit_count {
-    struct tui *t;
-    int quiet;
-};
-
-static int fit_count(const unsigned char *keep, void *ud) {
-    struct fit_count *f = ud;
-    return chat_tokens(f->t, keep, NULL, NULL, f->quiet);
-}
-
-/* The reply's room: its length limit, at most a quarter of the context. */
-static int reply_room(struct tui *t, int n_ctx) {
-    return app_reply_room(t->set.n_predict, n_ctx);
 }
 
 /* ---- generation ---- */
@@ -286,49 +204,29 @@ static double mono_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* The splitter's output: the streaming reply's answer or reasoning, in memory and the store. */
-static void chat_emit(void *ud, int part, const char *s, size_t n) {
-    struct tui *t = ud;
-    if (t->gen_msg < 0)
-        return;
-    struct app_msg *m = &t->conv.msgs[t->gen_msg];
-    int saving = t->db && t->conv.id[0] && store_reply_active(t->db); /* begin may have failed */
-    if (part == REASONING_THOUGHT) {
-        app_msg_append_think(m, s, n);
-        if (saving && store_reply_append_reasoning(t->db, s, n) < 0)
-            store_warn(t, "reply");
-    } else {
-        app_msg_append(m, s, n);
-        if (saving && store_reply_append(t->db, s, n) < 0)
-            store_warn(t, "reply");
-    }
+const struct session_live *tui_chat_live(const struct tui *t) {
+    return t->sess ? session_live(t->sess) : NULL;
 }
 
-/* The reply's reasoning ended now (or the reply did): how long it took. */
-static void think_done(struct tui *t, struct app_msg *m) {
-    if (m->think && m->think_ms < 0)
-        m->think_ms = (mono_now() - t->gen_t0) * 1000.0;
+int tui_chat_streaming(const struct tui *t) {
+    return t->sess && session_live(t->sess)->running;
+}
+
+int tui_chat_gen_msg(const struct tui *t) {
+    return t->sess ? session_live(t->sess)->msg : -1;
 }
 
 int tui_chat_thinking(const struct tui *t) {
-    return t->gen && t->gen_msg >= 0 && reasoning_thinking(&t->split);
+    return tui_chat_streaming(t) && session_live(t->sess)->thinking;
 }
 
 int tui_chat_think_tokens(struct tui *t, int i) {
     struct app_msg *m = &t->conv.msgs[i];
-    if (m->think && m->think_tokens < 0 && t->model && i != t->gen_msg) {
+    if (m->think && m->think_tokens < 0 && t->model && i != tui_chat_gen_msg(t)) {
         int n = eng_tokenize(t->model, m->think, m->think_len, 0, 0, NULL, 0);
         m->think_tokens = n < 0 ? 0 : n;
     }
     return m->think_tokens;
-}
-
-/* The generation parameters of the session's settings, with the draft model if one is loaded. */
-static struct eng_gen_params chat_gen_params(const struct tui *t) {
-    struct eng_gen_params gp = eng_gen_default_params();
-    opts_to_params(&t->set, &gp, NULL);
-    gp.draft = t->draft_ctx;
-    return gp;
 }
 
 /* The store parent for message m of the transcript: the message before it (system prompt
@@ -406,30 +304,30 @@ static void chat_cache_restore(struct tui *t, const int32_t *toks, int n) {
         tui_chat_notice(t, "restored %d tokens of this conversation from the cache", got);
 }
 
-/* After a reply: the context as it is now, for the next start or another branch, written on
- * a thread of its own (the keys go on); whatever uses the context next waits for it
- * (chat_cache_wait). */
-static void chat_cache_save(struct tui *t) {
-    if (t->ctx)
-        kvcache_save_async(t->kvc, t->ctx);
-}
-
 static void chat_cache_wait(struct tui *t) {
     kvcache_wait(t->kvc);
 }
 
 #define MODEL_CHANGED_HINT "/model with no name loads it again"
 
-/* Starts a reply to the conversation as it is (its last message is the user's): fits the
- * context (app_conv_fit), then, when save_user, saves that user message (a message refused for
- * not fitting is not saved), then the reply, under the message before it in the tree. */
+/* session_start's report of the fit, before the reply is added: the note goes above it. */
+static void chat_fitted(void *ud, int dropped) {
+    if (dropped > 0)
+        chat_note(ud, "context full: the %d oldest message%s no longer given to the model "
+                  "(the system prompt and pinned messages are kept)", dropped,
+                  dropped == 1 ? " is" : "s are");
+}
+
+/* Starts a reply to the conversation as it is (its last message is the user's) through the
+ * session: fits the context, then, when save_user, saves that user message (a message refused
+ * for not fitting is not saved, the conversation is created with its first), then the reply. */
 static int chat_generate(struct tui *t, int save_user) {
     tui_chat_prefill_stop(t);   /* what it processed stays in the context */
-    if (!t->model) {
+    if (!t->model || !t->backend) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
         return -1;
     }
-    if (t->gen)
+    if (tui_chat_streaming(t))
         return -1;
     if (eng_model_check(t->model) != ENG_OK) { /* one stat: replaced or rewritten on disk */
         tui_chat_notice(t, "%s (" MODEL_CHANGED_HINT ")", eng_last_error());
@@ -439,78 +337,32 @@ static int chat_generate(struct tui *t, int save_user) {
         tui_chat_notice(t, "no chat template to render the conversation with");
         return -1;
     }
-    const struct prompts_template *tp = chat_template(t);
-    int n_ctx = eng_ctx_n_ctx(t->ctx), inside = 0, n = 0;
-    unsigned char *keep = malloc((size_t)t->conv.n_msgs + 1);
-    if (!keep)
-        return -1;
-    struct fit_count fc = {t, 0};
-    int dropped = app_conv_fit(&t->conv, n_ctx, reply_room(t, n_ctx), keep, fit_count, &fc, &n);
-    if (dropped == -2)
-        tui_chat_notice(t, "the message does not fit in the context (%d tokens, %d max)", n,
-                        n_ctx);
-    int32_t *toks = NULL;
-    if (dropped >= 0)
-        n = chat_tokens(t, keep, &toks, &inside, 0);
-    for (int i = 0; i < t->conv.n_msgs; i++)
-        t->conv.msgs[i].left_out = dropped > 0 && !keep[i] && t->conv.msgs[i].role != APP_ROLE_NOTICE;
-    free(keep);
-    if (dropped < 0 || n < 0) {
-        free(toks);
+    char *sampling = t->db && !t->conv.id[0] ? sampling_json(t) : NULL;
+    struct store_conv_params cp = {
+        .model = t->model_path,
+        .template_name = t->tmpl_name[0] ? t->tmpl_name : NULL,
+        .system_prompt = t->system_prompt,
+        .sampling = sampling,
+    };
+    struct session_turn turn = {.save_user = save_user, .create = &cp, .fitted = chat_fitted,
+                                .ud = t};
+    struct session_started st;
+    char err[512];
+    int rc = session_start(t->sess, &turn, &st, err, sizeof err);
+    free(sampling);
+    if (rc != 0) {
+        tui_chat_notice(t, "%s", err);
         return -1;
     }
-    if (dropped)
-        chat_note(t, "context full: the %d oldest message%s no longer given to the model "
-                  "(the system prompt and pinned messages are kept)", dropped,
-                  dropped == 1 ? " is" : "s are");
-    if (save_user && conv_ensure_saved(t) == 0) {
-        struct app_msg *u = &t->conv.msgs[app_conv_last(&t->conv, APP_ROLE_USER)];
-        int64_t id = store_msg_add(t->db, t->conv.id, "user", u->text, chat_parent_of(t, u));
-        if (id < 0)
-            store_warn(t, "message");
-        else
-            t->store_failed = 0; /* saving works (again) */
-        u->id = id > 0 ? id : 0;
-        tui_chat_list_refresh(t);
-    }
-
-    struct eng_gen_params gp = chat_gen_params(t);
-    if (tp) {   /* a built-in format's stop strings; a Jinja template's turns end on EOG tokens */
-        gp.stop = (const char *const *)tp->stop;
-        gp.n_stop = tp->n_stop;
-    }
-    struct app_msg *m = app_conv_add(&t->conv, APP_ROLE_ASSISTANT, "", 0);
-    if (!m) {
-        free(toks);
-        return -1;
-    }
-    tui_copy(m->who, sizeof m->who, t->info.name);
-    t->gen_msg = t->conv.n_msgs - 1;
-    t->have_live = 0;
-    t->prompt_pm = 0;
-    t->gen_id++;
-    reasoning_init(&t->split, &t->mk, inside, chat_emit, t);
-    t->gen_t0 = mono_now();
-    t->think_ending = 0;
-    t->gen_n_before = 0;
-    chat_prompt_log(toks, n);
-    chat_cache_restore(t, toks, n);
-    int rc = eng_gen_start(t->ctx, toks, n, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
-    free(toks);
-    if (rc < 0) {
-        tui_chat_notice(t, "generation failed: %s", eng_last_error());
-        app_conv_truncate(&t->conv, t->gen_msg);
-        t->gen_msg = -1;
-        t->gen = NULL;
-        return -1;
-    }
+    if (st.b.n_restored > 0)
+        tui_chat_notice(t, "restored %d tokens of this conversation from the cache",
+                        st.b.n_restored);
     if (t->db && t->conv.id[0]) {
-        int64_t id = store_reply_begin_at(t->db, t->conv.id, t->model_path,
-                                          chat_parent_of(t, &t->conv.msgs[t->gen_msg]));
-        if (id < 0)
-            store_warn(t, "reply");
-        t->conv.msgs[t->gen_msg].id = id > 0 ? id : 0;
+        if (session_ended(t->sess)->save_failures == 0)
+            t->store_failed = 0; /* saving works (again) */
         chat_tree_sync(t);
+        if (save_user)
+            tui_chat_list_refresh(t);
     }
     t->scroll.follow = 1;
     return 0;
@@ -537,7 +389,7 @@ static int chat_edit_reply(struct tui *t, int e, const char *text) {
 }
 
 int tui_chat_send(struct tui *t, const char *text) {
-    if (t->gen) {
+    if (tui_chat_streaming(t)) {
         tui_chat_notice(t, "a reply is streaming: Esc stops it");
         return -1;
     }
@@ -571,7 +423,7 @@ int tui_chat_send(struct tui *t, const char *text) {
 }
 
 int tui_chat_regen(struct tui *t) {
-    if (t->gen) {
+    if (tui_chat_streaming(t)) {
         tui_chat_notice(t, "a reply is streaming: Esc stops it first");
         return -1;
     }
@@ -599,7 +451,7 @@ int tui_chat_target(const struct tui *t) {
 
 /* The message i when it is saved (a notice says why not), else -1. */
 static int chat_saved_msg(struct tui *t, int i) {
-    if (t->gen) {
+    if (tui_chat_streaming(t)) {
         tui_chat_notice(t, "a reply is streaming: Esc stops it first");
         return -1;
     }
@@ -634,7 +486,7 @@ int tui_chat_sibling(struct tui *t, int delta) {
 }
 
 int tui_chat_delete_msg(struct tui *t, int64_t msg) {
-    if (!t->db || !t->conv.id[0] || t->gen)
+    if (!t->db || !t->conv.id[0] || tui_chat_streaming(t))
         return -1;
     int n = store_msg_delete(t->db, t->conv.id, msg);
     if (n < 0) {
@@ -663,184 +515,37 @@ int tui_chat_pin(struct tui *t) {
 }
 
 void tui_chat_stop(struct tui *t) {
-    t->think_ending = 0; /* Esc wins over a pending F7 */
-    if (t->gen)
-        eng_gen_cancel(t->gen);
-}
-
-static const char *done_reason(int32_t r) {
-    switch (r) {
-    case ENG_DONE_EOG: return "eog";
-    case ENG_DONE_STOP: return "stop";
-    case ENG_DONE_CANCELLED: return "stopped";
-    default: return "length";
-    }
-}
-
-/* The reply ended (DONE or ERROR): what the splitter held, stats, store, join. */
-static void chat_finish(struct tui *t, const char *reason) {
-    struct app_msg *m = t->gen_msg >= 0 ? &t->conv.msgs[t->gen_msg] : NULL;
-    if (m) {
-        reasoning_finish(&t->split);
-        think_done(t, m);
-        snprintf(m->finish, sizeof m->finish, "%s", reason);
-        m->stopped = !strcmp(reason, "stopped");
-        if (t->have_live) {
-            m->has_stats = 1;
-            m->n_tokens = t->live.n_gen + t->gen_n_before;
-            m->n_prompt = t->live.n_prompt;
-            m->n_reused = t->live.n_reused;
-            m->prompt_tps = t->live.prompt_tps;
-            m->gen_tps = t->live.gen_tps;
-            m->ttft_ms = t->live.ttft_ms;
-            m->n_drafted = t->live.n_drafted;
-            m->n_accepted = t->live.n_accepted;
-        }
-        if (t->db && t->conv.id[0] && store_reply_active(t->db)) {
-            struct store_reply_stats st = {m->has_stats ? m->n_tokens : -1,
-                                           m->has_stats ? m->prompt_tps : -1,
-                                           m->has_stats ? m->gen_tps : -1};
-            const char *sr = !strcmp(reason, "eog") ? "stop" : reason;
-            if (store_reply_finish(t->db, sr, &st) < 0)
-                store_warn(t, "reply");
-        }
-    }
-    if (t->gen) {
-        eng_gen_join(t->gen);
-        chat_cache_save(t);
-    }
-    t->gen = NULL;
-    int i = t->gen_msg;
-    t->gen_msg = -1;
-    t->think_ending = 0;
-    if (m && m->think)
-        tui_chat_think_tokens(t, i);
+    if (t->sess)
+        session_cancel(t->sess);
 }
 
 void tui_chat_end_thinking(struct tui *t) {
-    if (!tui_chat_thinking(t)) {
-        tui_chat_notice(t, t->gen ? "the reply is not thinking" : "no reply is streaming");
+    char err[128];
+    if (!t->sess || session_end_thinking(t->sess, err, sizeof err) != 0) {
+        tui_chat_notice(t, "%s", t->sess ? err : "no reply is streaming");
         return;
     }
-    char end[2 * REASONING_MARKER_LEN + 64];
-    if (!reasoning_end_text(&t->mk, end, sizeof end))
-        return;
-    t->think_ending = 1;
-    eng_gen_stop(t->gen); /* at a token boundary: the KV cache holds all that was shown */
     tui_chat_notice(t, "ending the thinking: the answer starts");
 }
 
-/* F7's second half, on the stopped reply's DONE: the prompt, the reply so far (the context's
- * tokens, exactly what was generated) and the end-of-thinking tokens, given back to the engine
- * as one prompt, so only the new tokens are processed; the splitter sees the end marker as if
- * the model had written it. The reply, its store row and its splitter go on. */
-static void chat_think_continue(struct tui *t) {
-    char end[2 * REASONING_MARKER_LEN + 64];
-    size_t end_len = reasoning_end_text(&t->mk, end, sizeof end);
-    int gen_before = t->gen_n_before + (t->have_live ? t->live.n_gen : 0);
-    eng_gen_join(t->gen);
-    t->gen = NULL;
-    int n_past = eng_ctx_n_past(t->ctx);
-    int n_end = eng_tokenize(t->model, end, end_len, 0, 1, NULL, 0);
-    int32_t *toks = n_end > 0 ? malloc((size_t)(n_past + n_end) * sizeof *toks) : NULL;
-    if (!toks || eng_tokenize(t->model, end, end_len, 0, 1, toks + n_past, n_end) != n_end) {
-        free(toks);
-        tui_chat_notice(t, "cannot end the thinking: %s", eng_last_error());
-        chat_finish(t, "stopped");
-        return;
-    }
-    memcpy(toks, eng_ctx_tokens(t->ctx), (size_t)n_past * sizeof *toks);
-    for (int i = 0; i < n_end; i++) { /* the marker through the splitter, token by token */
-        char piece[256];
-        int32_t tok = toks[n_past + i];
-        int k = eng_token_to_piece(t->model, tok, piece, (int)sizeof piece, 0);
-        if (k == 0 && (k = eng_token_to_piece(t->model, tok, piece, (int)sizeof piece, 1)) > 0)
-            reasoning_special(&t->split, piece, (size_t)(k < (int)sizeof piece ? k : 256));
-        else if (k > 0)
-            reasoning_text(&t->split, piece, (size_t)(k < (int)sizeof piece ? k : 256));
-    }
-    think_done(t, &t->conv.msgs[t->gen_msg]);
-    struct eng_gen_params gp = chat_gen_params(t);
-    const struct prompts_template *tp = chat_template(t);
-    if (tp) {
-        gp.stop = (const char *const *)tp->stop;
-        gp.n_stop = tp->n_stop;
-    }
-    if (gp.n_predict > 0) /* the reply's length limit counts both parts */
-        gp.n_predict = gp.n_predict > gen_before ? gp.n_predict - gen_before : 1;
-    t->gen_n_before = gen_before;
-    t->think_ending = 0;
-    t->have_live = 0;
-    t->gen_id++;
-    int rc = eng_gen_start(t->ctx, toks, n_past + n_end, &gp, t->ev_pipe[1], t->gen_id, &t->gen);
-    free(toks);
-    if (rc < 0) {
-        t->gen = NULL;
-        tui_chat_notice(t, "generation failed: %s", eng_last_error());
-        chat_finish(t, "error");
-    }
-}
-
-/* Handles one frame. Returns TUI_REDRAW when something visible changed. */
+/* Handles one frame through the session. Returns TUI_REDRAW when something visible changed. */
 static int chat_frame(struct tui *t, const struct eng_frame *h, const unsigned char *p) {
-    if (h->gen_id != t->gen_id || !t->gen)
-        return TUI_OK; /* a stale frame from an earlier reply */
-    struct app_msg *m = &t->conv.msgs[t->gen_msg];
-    switch (h->type) {
-    case ENG_EV_TOKEN:
-    case ENG_EV_SPECIAL:
-        if (h->type == ENG_EV_TOKEN)
-            reasoning_text(&t->split, (const char *)p, h->len);
-        else if (h->len >= 4) /* a control token: never shown, maybe a marker */
-            reasoning_special(&t->split, (const char *)p + 4, h->len - 4u);
-        if (!reasoning_thinking(&t->split))
-            think_done(t, m);
-        return TUI_REDRAW;
-    case ENG_EV_STATS:
-        if (h->len >= sizeof t->live) {
-            memcpy(&t->live, p, sizeof t->live);
-            t->have_live = 1;
-        }
-        return TUI_REDRAW;
-    case ENG_EV_DONE: {
-        int32_t r = ENG_DONE_EOG;
-        if (h->len >= sizeof r)
-            memcpy(&r, p, sizeof r);
-        if (r == ENG_DONE_CANCELLED && t->think_ending) {
-            chat_think_continue(t);
-            return TUI_REDRAW;
-        }
-        if (r == ENG_DONE_CTX_FULL)
-            tui_chat_notice(t, "the context is full: the reply was cut");
-        chat_finish(t, done_reason(r));
-        return TUI_REDRAW;
-    }
-    case ENG_EV_ERROR: {
-        int32_t code = 0;
-        if (h->len >= sizeof code)
-            memcpy(&code, p, sizeof code);
-        int ml = h->len > sizeof code ? (int)(h->len - sizeof code) : 0;
-        if (code == ENG_E_CHANGED) /* the reply so far is kept, marked (error) */
-            tui_chat_notice(t, "%.*s (" MODEL_CHANGED_HINT ")", ml, (const char *)p + sizeof code);
-        else
-            tui_chat_notice(t, "generation error: %.*s", ml, (const char *)p + sizeof code);
-        chat_finish(t, "error");
-        return TUI_REDRAW;
-    }
-    case ENG_EV_PROGRESS: {
-        int32_t stage = -1;
-        float frac = 0;
-        if (h->len >= sizeof stage + sizeof frac) {
-            memcpy(&stage, p, sizeof stage);
-            memcpy(&frac, p + sizeof stage, sizeof frac);
-        }
-        if (stage == ENG_PROGRESS_PROMPT)
-            t->prompt_pm = frac <= 0 ? 0 : frac >= 1 ? 1000 : (int)(frac * 1000);
-        return TUI_REDRAW;
-    }
-    default:
-        return TUI_OK;
-    }
+    const int i = tui_chat_gen_msg(t);
+    const int ev = session_frame(t->sess, h, p);
+    const struct session_end *e = session_ended(t->sess);
+    if (ev == SESSION_EV_NONE)
+        return TUI_OK; /* a stale frame from an earlier reply, or the prefill's */
+    if (ev == SESSION_EV_DONE && e->reason == ENG_DONE_CTX_FULL)
+        tui_chat_notice(t, "the context is full: the reply was cut");
+    else if (ev == SESSION_EV_DONE && e->error[0]) /* F7 could not continue */
+        tui_chat_notice(t, "cannot end the thinking: %s", e->error);
+    else if (ev == SESSION_EV_ERROR && e->code == ENG_E_CHANGED) /* the reply so far is kept */
+        tui_chat_notice(t, "%s (" MODEL_CHANGED_HINT ")", e->error);
+    else if (ev == SESSION_EV_ERROR)
+        tui_chat_notice(t, "generation error: %s", e->error);
+    if ((ev == SESSION_EV_DONE || ev == SESSION_EV_ERROR) && i >= 0 && t->conv.msgs[i].think)
+        tui_chat_think_tokens(t, i);
+    return TUI_REDRAW;
 }
 
 int tui_chat_on_event(struct tui *t) {
@@ -859,19 +564,16 @@ int tui_chat_on_event(struct tui *t) {
     return res;
 }
 
+void tui_chat_flush(struct tui *t) {
+    if (t->sess)
+        session_flush(t->sess);
+}
+
 void tui_chat_stop_sync(struct tui *t) {
     tui_chat_prefill_stop(t);
     chat_cache_wait(t);
-    if (!t->gen)
-        return;
-    t->think_ending = 0;
-    eng_gen_cancel(t->gen);
-    struct eng_frame h;
-    unsigned char payload[ENG_FRAME_MAX + 1];
-    while (t->gen && eng_frame_read(t->ev_pipe[0], &h, payload) == 1)
-        chat_frame(t, &h, payload);
-    if (t->gen) /* the pipe failed: still end the reply */
-        chat_finish(t, "stopped");
+    if (t->sess)
+        session_stop_sync(t->sess, t->ev_pipe[0]);
 }
 
 /* ---- the context ledger ---- */
@@ -902,7 +604,7 @@ static uint64_t ledger_sig(const struct tui *t) {
 }
 
 int tui_chat_ledger_stale(const struct tui *t) {
-    return !t->gen && !t->load && ledger_sig(t) != t->ledger_sig;
+    return !tui_chat_streaming(t) && !t->load && ledger_sig(t) != t->ledger_sig;
 }
 
 int tui_chat_ledger(struct tui *t) {
@@ -922,7 +624,7 @@ int tui_chat_ledger(struct tui *t) {
     /* the next turn: the conversation (up to the message being edited) with the draft as its
      * new message, counted on a view of the transcript that shares its messages */
     int n = t->edit_msg >= 0 && t->edit_msg < t->conv.n_msgs ? t->edit_msg : t->conv.n_msgs;
-    int n_tok = 0, n_ctx = eng_ctx_n_ctx(t->ctx), r = -1;
+    int n_tok = 0, r = -1;
     struct app_conv whole = t->conv, view = {.n_msgs = n, .cap_msgs = n + 1};
     view.msgs = malloc((size_t)(n + 1) * sizeof *view.msgs);
     unsigned char *keep = malloc((size_t)n + 1);
@@ -930,10 +632,8 @@ int tui_chat_ledger(struct tui *t) {
         if (n)
             memcpy(view.msgs, whole.msgs, (size_t)n * sizeof *view.msgs);
         if (app_conv_add(&view, APP_ROLE_USER, d, strlen(d))) {
-            struct fit_count fc = {t, 1};
-            t->conv = view;
-            r = app_conv_fit(&t->conv, n_ctx, reply_room(t, n_ctx), keep, fit_count, &fc, &n_tok);
-            t->conv = whole;
+            char err[256];
+            r = session_fit(t->sess, &view, keep, &n_tok, err, sizeof err);
             free(view.msgs[n].text);
         }
     }
@@ -964,7 +664,7 @@ void tui_chat_prefill_stop(struct tui *t) {
 }
 
 int tui_chat_prefill_wait_ms(const struct tui *t) {
-    if (!t->draft_seen || t->draft_t < 0 || t->gen)
+    if (!t->draft_seen || t->draft_t < 0 || tui_chat_streaming(t))
         return -1;
     double left = t->draft_t + PREFILL_REST_S - mono_now();
     return left <= 0 ? 0 : (int)(left * 1000) + 1;
@@ -973,20 +673,17 @@ int tui_chat_prefill_wait_ms(const struct tui *t) {
 /* The tokens of the conversation with text as a new user message into *out (caller frees):
  * their count, or -1. The message is added for the rendering and removed again. */
 static int prefill_tokens(struct tui *t, const char *text, size_t len, int32_t **out) {
-    const int n_msgs = t->conv.n_msgs, gen_msg = t->gen_msg;
+    const int n_msgs = t->conv.n_msgs;
     if (!app_conv_add(&t->conv, APP_ROLE_USER, text, len))
         return -1;
-    /* the messages the turn would give the model (as chat_generate fits them), quietly */
-    int n = -1, inside = 0, n_fit = 0;
-    const int n_ctx = eng_ctx_n_ctx(t->ctx);
+    /* the messages the turn would give the model (as the session fits them), quietly */
+    int n = -1, n_fit = 0;
     unsigned char *keep = malloc((size_t)t->conv.n_msgs + 1);
-    struct fit_count fc = {t, 1};
-    if (keep && app_conv_fit(&t->conv, n_ctx, reply_room(t, n_ctx), keep, fit_count, &fc,
-                             &n_fit) >= 0)
-        n = chat_tokens(t, keep, out, &inside, 1);
+    char err[256];
+    if (keep && session_fit(t->sess, NULL, keep, &n_fit, err, sizeof err) >= 0)
+        n = chat_tokens(t, keep, out, 1);
     free(keep);
     app_conv_truncate(&t->conv, n_msgs);
-    t->gen_msg = gen_msg;
     return n;
 }
 
@@ -1027,7 +724,7 @@ static void prefill_start(struct tui *t, const char *s, size_t len) {
 }
 
 void tui_chat_prefill_tick(struct tui *t, const char *draft) {
-    if (!draft || !t->model || !t->cp || t->gen || t->load || t->edit_msg >= 0 ||
+    if (!draft || !t->model || !t->cp || tui_chat_streaming(t) || t->load || t->edit_msg >= 0 ||
         draft[0] == '/' || eng_ctx_rs_bytes(t->ctx, NULL) > 0) {
         free(t->draft_seen);
         t->draft_seen = NULL;
@@ -1164,7 +861,10 @@ int tui_chat_on_load(struct tui *t) {
         return TUI_REDRAW;
     }
     tui_chat_stop_sync(t);
-    chat_prompt_free(t->cp);   /* made again for the new model below */
+    backend_free(t->backend);  /* made again on the new model below */
+    t->backend = NULL;
+    session_set_backend(t->sess, NULL, NULL, NULL);
+    chat_prompt_free(t->cp);
     t->cp = NULL;
     if (t->model) {
         eng_ctx_free(t->ctx);
@@ -1180,6 +880,12 @@ int tui_chat_on_load(struct tui *t) {
     chat_cache_open(t);
     eng_model_info_get(t->model, &t->info);
     template_choose(t);
+    struct backend_engine_params bp = {t->model, t->ctx, t->draft_ctx, t->cp, t->kvc, &t->mk};
+    char berr[256];
+    if (backend_engine_new(&bp, &t->backend, berr, sizeof berr) != 0)
+        tui_chat_notice(t, "%s", berr);
+    else if (t->sess)
+        session_set_backend(t->sess, t->backend, t->model_path, t->info.name);
     if (t->db) {
         store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path);
         if (t->conv.id[0]) {
@@ -1297,6 +1003,10 @@ void tui_chat_set_template(struct tui *t, const char *name) {
 }
 
 int tui_chat_set_system(struct tui *t, const char *name_or_text) {
+    if (tui_chat_streaming(t)) { /* the transcript's first message would move under the reply */
+        tui_chat_notice(t, "a reply is streaming: Esc stops it first");
+        return -1;
+    }
     const struct prompts_system *s = name_or_text[0] ? prompts_system_find(name_or_text) : NULL;
     const char *text = s ? s->text : name_or_text;
     free(t->system_prompt);
@@ -1311,10 +1021,9 @@ int tui_chat_set_system(struct tui *t, const char *name_or_text) {
             memmove(t->conv.msgs, t->conv.msgs + 1, (size_t)(t->conv.n_msgs - 1) *
                                                        sizeof *t->conv.msgs);
             t->conv.n_msgs--;
-            if (t->gen_msg > 0)
-                t->gen_msg--;
+            /* (no reply streams here: the session keeps its index) */
         }
-    } else if (t->system_prompt && !t->gen) {
+    } else if (t->system_prompt && !tui_chat_streaming(t)) {
         if (app_conv_add(&t->conv, APP_ROLE_SYSTEM, text, strlen(text))) {
             struct app_msg m = t->conv.msgs[t->conv.n_msgs - 1];
             memmove(t->conv.msgs + 1, t->conv.msgs, (size_t)(t->conv.n_msgs - 1) *
@@ -1343,38 +1052,6 @@ void tui_chat_new(struct tui *t) {
         app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
 }
 
-static int msg_load(const struct store_msg *sm, void *ud) {
-    struct tui *t = ud;
-    int role = !strcmp(sm->role, "user") ? APP_ROLE_USER
-             : !strcmp(sm->role, "assistant") ? APP_ROLE_ASSISTANT
-             : !strcmp(sm->role, "system") ? APP_ROLE_SYSTEM : APP_ROLE_NOTICE;
-    struct app_msg *m = app_conv_add(&t->conv, role, sm->content, sm->content_len);
-    if (!m || (sm->reasoning && app_msg_append_think(m, sm->reasoning, sm->reasoning_len)))
-        return 1;
-    msg_tree_set(m, sm);
-    if (role == APP_ROLE_ASSISTANT) {
-        if (sm->model && sm->model[0]) { /* the file's base name, without .gguf */
-            const char *b = strrchr(sm->model, '/');
-            b = b ? b + 1 : sm->model;
-            size_t bl = strlen(b);
-            if (bl > 5 && !strcmp(b + bl - 5, ".gguf"))
-                bl -= 5;
-            snprintf(m->who, sizeof m->who, "%.*s", (int)(bl < 63 ? bl : 63), b);
-        }
-        snprintf(m->finish, sizeof m->finish, "%s", sm->finish ? sm->finish : "");
-        m->stopped = sm->finish && !strcmp(sm->finish, "stopped");
-        if (sm->n_tokens >= 0 && sm->gen_tps >= 0) {
-            m->has_stats = 1;
-            m->n_tokens = sm->n_tokens;
-            m->n_prompt = -1;
-            m->prompt_tps = (float)sm->prompt_tps;
-            m->gen_tps = (float)sm->gen_tps;
-            m->ttft_ms = -1;
-        }
-    }
-    return 0;
-}
-
 int tui_chat_open(struct tui *t, const char *id) {
     if (!t->db)
         return -1;
@@ -1383,26 +1060,16 @@ int tui_chat_open(struct tui *t, const char *id) {
         tui_chat_notice(t, "%s", store_errmsg(t->db));
         return -1;
     }
-    struct store_conv c;
-    memset(&c, 0, sizeof c);
-    if (store_conv_get(t->db, full, &c) < 0) {
-        tui_chat_notice(t, "%s", store_errmsg(t->db));
-        return -1;
-    }
     tui_chat_stop_sync(t);
-    app_conv_clear(&t->conv);
     tui_wrap_free(t);
     t->edit_msg = -1;
     t->sel_msg = -1;
-    snprintf(t->conv.id, sizeof t->conv.id, "%s", c.id);
-    snprintf(t->conv.title, sizeof t->conv.title, "%s", c.title ? c.title : "");
+    char err[256];
+    if (session_conv_load(t->db, full, &t->conv, NULL, 0, err, sizeof err) < 0)
+        tui_chat_notice(t, "%s", err);
     free(t->system_prompt);
-    t->system_prompt = c.system_prompt && c.system_prompt[0] ? strdup(c.system_prompt) : NULL;
-    if (t->system_prompt)
-        app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
-    store_conv_clear(&c);
-    if (store_msg_each(t->db, full, msg_load, t) < 0)
-        tui_chat_notice(t, "%s", store_errmsg(t->db));
+    t->system_prompt = t->conv.n_msgs > 0 && t->conv.msgs[0].role == APP_ROLE_SYSTEM
+                           ? strdup(t->conv.msgs[0].text) : NULL;
     t->scroll.follow = 1;
     tui_chat_list_refresh(t);
     return 0;
@@ -1512,6 +1179,10 @@ void tui_chat_init(struct tui *t) {
         tui_chat_notice(t, "conversations will not be saved: %s", err);
     }
     prompts_load();
+    struct session_params sp = {.db = t->db, .conv = &t->conv, .set = &t->set,
+                                .fd = t->ev_pipe[1], .save_failed = chat_save_failed, .ud = t};
+    if (session_new(&sp, &t->sess) != 0)
+        tui_chat_notice(t, "out of memory");
     tui_chat_list_refresh(t);
     char v[16], e[128];
     if (t->db && !t->think_flag &&
@@ -1532,6 +1203,10 @@ void tui_chat_shutdown(struct tui *t) {
         free(t->load);
         t->load = NULL;
     }
+    session_free(t->sess);
+    t->sess = NULL;
+    backend_free(t->backend);
+    t->backend = NULL;
     chat_prompt_free(t->cp);
     t->cp = NULL;
     kvcache_close(t->kvc);

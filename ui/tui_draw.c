@@ -13,6 +13,7 @@
 #include "hyperlink.h"
 #include "theme.h"
 #include "fdio.h"
+#include "session.h"
 #include "tui.h"
 
 /* The keys, as the help overlay lists them (README.md and man/natter.1 say the same). */
@@ -180,7 +181,7 @@ static const struct md_doc *md_get(struct tui *t, int i, int w) {
     if (!t->set.markdown || m->role != APP_ROLE_ASSISTANT || wrap_room(t, i) != 0)
         return NULL;
     struct tui_wrap *c = &t->wrap[i];
-    int streaming = i == t->gen_msg;
+    int streaming = i == tui_chat_gen_msg(t);
     if (c->md_width == w && c->md_src == (long)m->len && c->md_streaming == streaming)
         return &c->md;
     size_t len = layout_utf8_complete_len(m->text, m->len); /* a reply still streaming */
@@ -296,7 +297,7 @@ static void msg_shape(struct tui *t, int i, int w, struct msg_shape *sh) {
     const struct app_msg *m = &t->conv.msgs[i];
     memset(sh, 0, sizeof *sh);
     sh->label = m->role != APP_ROLE_NOTICE;
-    int streaming = i == t->gen_msg;
+    int streaming = i == tui_chat_gen_msg(t);
     sh->head = m->role == APP_ROLE_ASSISTANT && (m->think || (streaming && tui_chat_thinking(t)));
     if (sh->head && (streaming || t->show_think)) {
         struct tui_wrap *c = think_get(t, i, w);
@@ -321,7 +322,7 @@ static int msg_rows(struct tui *t, int i, int w) {
  * tokens)" folded, "▾ ..." unfolded. */
 static void think_head(struct tui *t, int i, char *buf, size_t len) {
     const struct app_msg *m = &t->conv.msgs[i];
-    int streaming = i == t->gen_msg;
+    int streaming = i == tui_chat_gen_msg(t);
     if (streaming && tui_chat_thinking(t)) {
         snprintf(buf, len, "\xe2\x96\xbe thinking\xe2\x80\xa6 (F7 answers now)");
         return;
@@ -503,7 +504,7 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
             char buf[128];
             think_head(t, i, buf, sizeof buf);
             int hw = put_text(y, x + 2, buf, strlen(buf), w - 2, attr);
-            if (i == t->gen_msg && !sh.think && !n_body)
+            if (i == tui_chat_gen_msg(t) && !sh.think && !n_body)
                 draw_cursor(y, x, w, hw + 1);
             return;
         }
@@ -513,7 +514,7 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
             if (k) {
                 const struct layout_line *l = &k->lines[r];
                 put_text(y, x + 2, k->san + l->off, (size_t)l->len, w - 2, attr);
-                if (i == t->gen_msg && r == sh.think - 1 && !n_body)
+                if (i == tui_chat_gen_msg(t) && r == sh.think - 1 && !n_body)
                     draw_cursor(y, x, w, l->width);
             }
             return;
@@ -522,7 +523,7 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
     }
     if (r < n_body && md) {
         int lw = md->n_lines ? draw_md_line(md, r, y, x + 2, w - 2, t->hyperlinks) : 0;
-        if (i == t->gen_msg && r == n_body - 1)
+        if (i == tui_chat_gen_msg(t) && r == n_body - 1)
             draw_cursor(y, x, w, lw);
         return;
     }
@@ -532,7 +533,7 @@ static void draw_msg_row(struct tui *t, int i, int r, int y, int x, int w) {
             put_text(y, x + 2, c->san + l->off, (size_t)l->len, w - 2,
                      theme_attr(m->role == APP_ROLE_USER ? THEME_NORMAL : role_theme(m->role)));
         }
-        if (i == t->gen_msg && r == n_body - 1 && c) /* the streaming reply's cursor */
+        if (i == tui_chat_gen_msg(t) && r == n_body - 1 && c) /* the streaming reply's cursor */
             draw_cursor(y, x, w, c->lines[r].width);
         return;
     }
@@ -688,22 +689,24 @@ static void draw_status(struct tui *t, int y) {
     } else {
         int used, n_ctx;
         uint64_t kvb;
-        if (t->gen && t->have_live) {
-            used = t->live.n_past, n_ctx = t->live.n_ctx, kvb = t->live.kv_bytes;
+        const struct session_live *lv = tui_chat_live(t);
+        const int gen = lv && lv->running;
+        if (gen && lv->have_stats) {
+            used = lv->stats.n_past, n_ctx = lv->stats.n_ctx, kvb = lv->stats.kv_bytes;
         } else {
-            used = t->gen ? 0 : t->prefill ? t->prefill_n0 : eng_ctx_n_past(t->ctx);
+            used = gen ? 0 : t->prefill ? t->prefill_n0 : eng_ctx_n_past(t->ctx);
             n_ctx = eng_ctx_n_ctx(t->ctx);
-            kvb = t->gen ? 0 : eng_ctx_kv_bytes(t->ctx);
+            kvb = gen ? 0 : eng_ctx_kv_bytes(t->ctx);
         }
         human_bytes(kvb, kv, sizeof kv);
         o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 %s \xe2\x94\x82 ctx %d/%d",
                               t->info.name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
-        if (t->gen && t->prompt_pm < 1000 && (!t->have_live || t->live.n_gen == 0))
+        if (gen && lv->prompt_pm < 1000 && (!lv->have_stats || lv->stats.n_gen == 0))
             o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 prompt %d%%",
-                                  t->prompt_pm / 10);
-        else if (t->gen)
+                                  lv->prompt_pm / 10);
+        else if (gen)
             o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 %.1f t/s%s",
-                                  t->have_live ? (double)t->live.gen_tps : 0.0,
+                                  lv->have_stats ? (double)lv->stats.gen_tps : 0.0,
                                   tui_chat_thinking(t) ? " \xe2\x94\x82 thinking" : "");
         if (!t->set.think && o < sizeof buf)
             o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 think off");
@@ -725,7 +728,7 @@ static void draw_status(struct tui *t, int y) {
  * "draft 12 tok · next turn 1834/4096" (and how many messages that turn leaves out). Returns
  * the columns it took. */
 static int draw_ledger(struct tui *t, int y, int x0) {
-    if (!t->model || t->gen || t->ledger_next < 0)
+    if (!t->model || tui_chat_streaming(t) || t->ledger_next < 0)
         return 0;
     char buf[128];
     size_t o = (size_t)snprintf(buf, sizeof buf, " draft %d tok \xc2\xb7 next turn %d/%d ",
@@ -752,7 +755,7 @@ static void draw_input(struct tui *t, int y0, int h, const char *text, int point
         int k = top + r;
         if (k == 0)
         {
-            const char *mark = t->edit_msg >= 0 ? "e>" : t->gen ? "\xe2\x80\xa6" : ">";
+            const char *mark = t->edit_msg >= 0 ? "e>" : tui_chat_streaming(t) ? "\xe2\x80\xa6" : ">";
             put_text(y0 + r, 0, mark, strlen(mark), 2, theme_attr(THEME_PROMPT));
         }
         if (k < n) {
