@@ -182,7 +182,21 @@ static int be_start(struct backend *b, const struct backend_request *rq, int fd,
     st->restore_ms = be_ms_since(&t0);
     chat_prompt_log(toks, n);
     struct eng_gen_params gp = be_gen_params(e, rq->set, rq->prompt != NULL);
+    const char **stops = NULL; /* the template's and the request's (the engine copies them) */
+    if (rq->n_stop > 0) {
+        if (!(stops = malloc((size_t)(gp.n_stop + rq->n_stop) * sizeof *stops))) {
+            free(toks);
+            return backend_fail(err, err_len, "out of memory");
+        }
+        for (int i = 0; i < gp.n_stop; i++)
+            stops[i] = gp.stop[i];
+        for (int i = 0; i < rq->n_stop; i++)
+            stops[gp.n_stop + i] = rq->stop[i];
+        gp.stop = stops;
+        gp.n_stop += rq->n_stop;
+    }
     int rc = eng_gen_start(e->c, toks, n, &gp, fd, gen_id, &e->gen);
+    free(stops);
     free(toks);
     if (rc != ENG_OK) {
         e->gen = NULL;

@@ -97,12 +97,7 @@ int cmd_serve(int argc, char **argv) {
         cli_error("serve: no model (-m MODEL), and none in the model search path");
         return serve_usage();
     }
-    struct eng_gen_params gp;
-    opts_to_params(&set, &gp, &p.ctx);
-    p.sample = gp.sample;
-    p.n_predict = set.n_predict;
-    p.think = set.think;
-    p.lookup = gp.lookup;
+    p.set = set;
     p.model_name = serve_base_name(model);
 
     struct eng_model_params mp = eng_model_default_params();

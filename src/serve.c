@@ -28,7 +28,9 @@
 
 #include <microhttpd.h>
 
+#include "backend.h"
 #include "json_write.h"
+#include "opts.h"
 #include "reasoning.h"
 #include "serve_out.h"
 #include "serve_req.h"
@@ -44,9 +46,7 @@ struct job {
     struct serve_out out;
     int32_t *toks;
     int n_toks;
-    int inside;               /* the prompt opened the reasoning */
-    const char **stops;       /* the template's and the request's stop strings */
-    int n_stops;
+    struct app_settings set;  /* the server's settings with the request's sampling fields */
     atomic_int cancel;        /* the client is gone (or the server stops) */
     /* under mu: */
     struct json_buf body;     /* the bytes to send: SSE chunks as they come, or the whole body */
@@ -60,6 +60,7 @@ struct job {
 struct slot {
     struct serve *srv;
     eng_ctx *ctx;
+    struct backend *be;       /* the engine backend on ctx: renders, tokenizes, generates */
     pthread_t th;
     int started;
     int pfd[2];
@@ -74,10 +75,8 @@ struct serve {
     struct serve_params p;
     char *model_name;
     char *api_key;
-    struct reasoning_markers mk;
-    const struct reasoning_markers *no_think_mk; /* thinking off asked of a template without
-                                                  * the switch (reasoning_prompt_no_think) */
-    int has_switch;
+    const struct reasoning_markers *mk; /* the engine backend's, from the model's template */
+    struct app_settings set;  /* the defaults of a request's fields */
     int n_ctx;
     struct MHD_Daemon *d;
     int port;
@@ -103,7 +102,6 @@ static void job_unref(struct job *j) {
         return;
     serve_req_free(&j->req);
     free(j->toks);
-    free(j->stops);
     free(j->body.p);
     free(j->text.p);
     free(j->think.p);
@@ -271,34 +269,50 @@ static void job_error(struct job *j, int code, const char *msg) {
     pthread_mutex_unlock(&j->mu);
 }
 
+/* The request as the backend takes it: its messages (or prompt), settings and stop strings.
+ * *msgs is new (caller frees). */
+static struct backend_request job_request(const struct job *j, struct chat_msg **msgs) {
+    const struct serve_req *r = &j->req;
+    struct chat_msg *cm = r->n_msgs ? calloc((size_t)r->n_msgs, sizeof *cm) : NULL;
+    for (int i = 0; cm && i < r->n_msgs; i++)
+        cm[i] = (struct chat_msg){r->msgs[i].role, r->msgs[i].content, r->msgs[i].len, NULL, 0};
+    *msgs = cm;
+    return (struct backend_request){cm, cm ? r->n_msgs : 0, r->prompt, r->prompt_len, &j->set,
+                                    (const char *const *)r->stop, r->n_stop};
+}
+
 static void slot_run(struct slot *sl, struct job *j) {
     struct serve *s = sl->srv;
-    struct eng_gen_params gp = eng_gen_default_params();
-    gp.sample = j->req.sample;
-    gp.n_predict = j->req.n_predict;
-    gp.lookup = s->p.lookup;
-    gp.stop = j->stops;
-    gp.n_stop = j->n_stops;
-    eng_gen *g = NULL;
-    int rc = eng_gen_start(sl->ctx, j->toks, j->n_toks, &gp, sl->pfd[1], ++sl->gen_id, &g);
-    if (rc != ENG_OK) {
-        job_error(j, rc, eng_last_error());
+    struct chat_msg *cm = NULL;
+    struct backend_request rq = job_request(j, &cm);
+    struct backend_started bs;
+    char err[512];
+    if (j->req.kind == SERVE_CHAT && !cm) {
+        job_error(j, ENG_E_NOMEM, "out of memory");
+        return;
+    }
+    pthread_mutex_lock(&s->render_mu); /* the prompt maker is not thread-safe */
+    int rc = backend_start(sl->be, &rq, sl->pfd[1], ++sl->gen_id, &bs, err, sizeof err);
+    pthread_mutex_unlock(&s->render_mu);
+    free(cm);
+    if (rc != 0) {
+        job_error(j, ENG_E_ARG, err);
         return;
     }
     const int split = j->req.kind == SERVE_CHAT;
-    reasoning_init(&sl->rsn, &s->mk, j->inside, job_emit, j);
+    reasoning_init(&sl->rsn, s->mk, bs.inside, job_emit, j);
     struct eng_stats st;
     memset(&st, 0, sizeof st);
     unsigned char payload[ENG_FRAME_MAX];
     struct eng_frame h;
     for (;;) {
         if (j->cancel)
-            eng_gen_cancel(g); /* idempotent: the DONE that follows says cancelled */
+            backend_cancel(sl->be); /* idempotent: the DONE that follows says cancelled */
         struct pollfd p = {.fd = sl->pfd[0], .events = POLLIN};
         if (poll(&p, 1, 100) <= 0)
             continue;
         if (eng_frame_read(sl->pfd[0], &h, payload) != 1) {
-            eng_gen_cancel(g);
+            backend_cancel(sl->be);
             job_error(j, ENG_E_IO, "the event pipe ended early");
             break;
         }
@@ -309,6 +323,8 @@ static void slot_run(struct slot *sl, struct job *j) {
                 reasoning_text(&sl->rsn, (const char *)payload, h.len);
             else if (h.len)
                 job_emit(j, REASONING_ANSWER, (const char *)payload, h.len);
+        } else if (h.type == BACKEND_EV_REASONING && h.len) {
+            job_emit(j, REASONING_THOUGHT, (const char *)payload, h.len);
         } else if (h.type == ENG_EV_SPECIAL && h.len >= 4) {
             if (split)
                 reasoning_special(&sl->rsn, (const char *)payload + 4, h.len - 4u);
@@ -331,7 +347,7 @@ static void slot_run(struct slot *sl, struct job *j) {
             break;
         }
     }
-    eng_gen_join(g);
+    backend_join(sl->be);
 }
 
 static void *slot_main(void *arg) {
@@ -359,96 +375,50 @@ static void *slot_main(void *arg) {
 
 /* ---- the prompt ---- */
 
-/* Renders and tokenizes j's request into j->toks. 0, or -1 with e (400 for what the request
- * did: a template that refuses it, a prompt longer than the context). */
+/* j's prompt tokens, made as the backend will make them (chat_prompt_tokens, or the raw
+ * prompt as `natter run --raw` reads it) into j->toks: for the choice of the context whose
+ * cache shares the longest prefix, and to refuse a prompt the context cannot hold. 0, or -1
+ * with e (400 for what the request did: a template that refuses it, a prompt too long). */
 static int job_prompt(struct serve *s, struct job *j, struct serve_err *e) {
     char err[512];
     const struct serve_req *r = &j->req;
     int n;
-    if (r->kind == SERVE_COMPLETION) { /* as `natter run -p`: BOS, special tokens parsed */
-        n = eng_tokenize(s->model, r->prompt, r->prompt_len, 1, 1, NULL, 0);
-        if (n >= 0 && !(j->toks = malloc(((size_t)n + 1) * sizeof *j->toks)))
-            goto nomem;
-        if (n >= 0)
-            n = eng_tokenize(s->model, r->prompt, r->prompt_len, 1, 1, j->toks, n);
-        if (n < 0) {
-            serve_err_set(e, 400, "invalid_request_error", "prompt", NULL, "%s",
-                          eng_last_error());
-            return -1;
-        }
+    if (r->kind == SERVE_COMPLETION) {
+        n = chat_tokenize(s->model, r->prompt, r->prompt_len, 1, 1, NULL, &j->toks, err,
+                          sizeof err);
     } else {
-        struct chat_msg *cm = calloc((size_t)r->n_msgs, sizeof *cm);
-        if (!cm)
-            goto nomem;
-        for (int i = 0; i < r->n_msgs; i++)
-            cm[i] = (struct chat_msg){r->msgs[i].role, r->msgs[i].content, r->msgs[i].len,
-                                      NULL, 0};
-        const int think = r->think >= 0 ? r->think : s->p.think;
-        struct chat_prompt_opts o = {1, think};
-        char *text = NULL;
-        size_t len = 0;
-        unsigned char *mask = NULL;
-        pthread_mutex_lock(&s->render_mu);
-        int rc = chat_prompt_render(s->cp, cm, r->n_msgs, &o, &text, &len, &mask, err,
-                                    sizeof err);
-        free(cm);
-        if (rc == 0 && !think && s->no_think_mk) {
-            const size_t before = len;
-            if (reasoning_prompt_no_think(s->no_think_mk, s->has_switch, &text, &len) < 0)
-                rc = -2;
-            unsigned char *nm = rc ? NULL : realloc(mask, len ? len : 1);
-            if (nm) {
-                mask = nm;
-                if (len > before) /* what was added is the template's own text */
-                    memset(mask + before, 0, len - before);
-            } else {
-                rc = -2;
-            }
-        }
-        n = rc ? -1 : chat_prompt_tokenize(s->cp, text, len, mask, &j->toks, err, sizeof err);
-        pthread_mutex_unlock(&s->render_mu);
-        if (n >= 0)
-            j->inside = reasoning_prompt_inside(&s->mk, text, len);
-        free(text);
-        free(mask);
-        if (rc == -2)
-            goto nomem;
-        if (n < 0) {
-            serve_err_set(e, 400, "invalid_request_error", "messages", NULL,
-                          "the chat template cannot render these messages: %s", err);
+        struct chat_msg *cm = NULL;
+        struct backend_request rq = job_request(j, &cm);
+        if (!cm) {
+            serve_err_set(e, 500, "server_error", NULL, NULL, "out of memory");
             return -1;
         }
+        struct chat_prompt_opts o = {1, j->set.think ? 1 : 0};
+        int inside;
+        pthread_mutex_lock(&s->render_mu);
+        n = chat_prompt_tokens(s->cp, rq.msgs, rq.n_msgs, &o, s->mk, &j->toks, NULL, NULL,
+                               &inside, err, sizeof err);
+        pthread_mutex_unlock(&s->render_mu);
+        free(cm);
+    }
+    const char *param = r->kind == SERVE_CHAT ? "messages" : "prompt";
+    if (n < 0) {
+        serve_err_set(e, 400, "invalid_request_error", param, NULL, "%s%s",
+                      r->kind == SERVE_CHAT ? "the chat template cannot render these messages: "
+                                            : "", err);
+        return -1;
     }
     if (n == 0) {
-        serve_err_set(e, 400, "invalid_request_error", r->kind == SERVE_CHAT ? "messages"
-                      : "prompt", NULL, "the prompt is empty");
+        serve_err_set(e, 400, "invalid_request_error", param, NULL, "the prompt is empty");
         return -1;
     }
     if (n >= s->n_ctx) {
-        serve_err_set(e, 400, "invalid_request_error", r->kind == SERVE_CHAT ? "messages"
-                      : "prompt", "context_length_exceeded",
+        serve_err_set(e, 400, "invalid_request_error", param, "context_length_exceeded",
                       "this model's context is %d tokens, the prompt takes %d: shorten it or "
                       "start natter serve with a larger --ctx", s->n_ctx, n);
         return -1;
     }
     j->n_toks = n;
-    return 0;
-nomem:
-    serve_err_set(e, 500, "server_error", NULL, NULL, "out of memory");
-    return -1;
-}
-
-/* The stop strings: the built-in template's, then the request's. */
-static int job_stops(struct serve *s, struct job *j) {
-    const struct prompts_template *bt =
-        j->req.kind == SERVE_CHAT ? chat_prompt_builtin(s->cp) : NULL;
-    const int nb = bt ? bt->n_stop : 0;
-    if (!(j->stops = calloc((size_t)(nb + j->req.n_stop) + 1, sizeof *j->stops)))
-        return -1;
-    for (int i = 0; i < nb; i++)
-        j->stops[j->n_stops++] = bt->stop[i];
-    for (int i = 0; i < j->req.n_stop; i++)
-        j->stops[j->n_stops++] = j->req.stop[i];
     return 0;
 }
 
@@ -542,15 +512,18 @@ static enum MHD_Result handle_post(struct serve *s, struct MHD_Connection *c, st
     if (ci)
         j->conn_fd = ci->connect_fd;
     enum MHD_Result rc;
-    if (serve_req_parse(cs->kind, cs->body.p ? cs->body.p : "", cs->body.len, &s->p.sample,
-                        s->p.n_predict, &j->req, &e) != 0 ||
-        job_prompt(s, j, &e) != 0) {
+    j->set = s->set;
+    if (serve_req_parse(cs->kind, cs->body.p ? cs->body.p : "", cs->body.len, &s->set.sample,
+                        s->set.n_predict, &j->req, &e) != 0) {
         rc = send_err(c, &e, NULL, NULL);
         job_unref(j);
         return rc;
     }
-    if (job_stops(s, j) != 0) {
-        serve_err_set(&e, 500, "server_error", NULL, NULL, "out of memory");
+    j->set.sample = j->req.sample;
+    j->set.n_predict = j->req.n_predict;
+    if (j->req.think >= 0)
+        j->set.think = j->req.think;
+    if (job_prompt(s, j, &e) != 0) {
         rc = send_err(c, &e, NULL, NULL);
         job_unref(j);
         return rc;
@@ -713,6 +686,7 @@ static void serve_free(struct serve *s) {
             struct slot *sl = &s->slots[i];
             if (sl->started)
                 pthread_join(sl->th, NULL);
+            backend_free(sl->be);
             eng_ctx_free(sl->ctx);
             if (sl->pfd[0] >= 0) {
                 close(sl->pfd[0]);
@@ -791,21 +765,23 @@ int serve_start(eng_model *m, chat_prompt *cp, const struct serve_params *p, str
         serve_free(s);
         return -1;
     }
-    const char *jinja = eng_model_meta_str(m, "tokenizer.chat_template");
-    reasoning_markers_detect(&s->mk, jinja);
-    reasoning_markers_vocab(&s->mk, m);
-    const int jinja_sw = chat_prompt_is_jinja(cp) && chat_prompt_has_think_switch(cp);
-    s->no_think_mk = jinja_sw ? NULL : &s->mk;
-    s->has_switch = chat_prompt_is_jinja(cp) ? 0 : reasoning_template_switch(jinja);
+    s->set = p->set;
     s->n_slots = s->p.parallel;
     for (int i = 0; i < s->n_slots; i++)
         s->slots[i].pfd[0] = s->slots[i].pfd[1] = -1;
     for (int i = 0; i < s->n_slots; i++) {
         struct slot *sl = &s->slots[i];
         sl->srv = s;
-        int rc = eng_ctx_new(m, &s->p.ctx, &sl->ctx);
+        struct eng_ctx_params cxp = eng_ctx_default_params();
+        opts_to_params(&s->set, NULL, &cxp);
+        int rc = eng_ctx_new(m, &cxp, &sl->ctx);
         if (rc != ENG_OK) {
             snprintf(err, err_len, "context %d: %s", i + 1, eng_last_error());
+            serve_free(s);
+            return -1;
+        }
+        struct backend_engine_params bp = {m, sl->ctx, NULL, cp, NULL, NULL};
+        if (backend_engine_new(&bp, &sl->be, err, err_len) != 0) {
             serve_free(s);
             return -1;
         }
@@ -823,6 +799,7 @@ int serve_start(eng_model *m, chat_prompt *cp, const struct serve_params *p, str
         sl->started = 1;
     }
     s->n_ctx = eng_ctx_n_ctx(s->slots[0].ctx);
+    s->mk = backend_markers(s->slots[0].be);
     if (serve_listen(s, err, err_len) != 0) {
         serve_free(s);
         return -1;

@@ -7,6 +7,9 @@
  * generation. Every failure a client causes is a 4xx JSON error in OpenAI's shape
  * (src/serve_req.h); errors of its own are 5xx in the same shape.
  *
+ * Generation goes through the engine backend (src/backend.h), one per context: it renders the
+ * messages with the model's chat template, tokenizes them and generates.
+ *
  * Threads: serve_start / serve_port / serve_stop from one thread (the main thread); the model
  * and the prompt maker are borrowed and outlive the server (the prompt maker is used under
  * the server's lock, one render at a time). */
@@ -15,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "app.h"
 #include "chat_prompt.h"
 #include "engine.h"
 
@@ -26,11 +30,9 @@ struct serve_params {
     int queue_max;               /* requests waiting for a context, beyond: 503 */
     size_t max_body;             /* request body limit in bytes, beyond: 413 */
     const char *model_name;      /* the id /v1/models lists and responses carry */
-    struct eng_ctx_params ctx;   /* each context's parameters */
-    struct eng_sample_params sample; /* defaults of the request's sampling fields */
-    int n_predict;               /* default max_tokens, <= 0: until the end or a full context */
-    int think;                   /* default of chat_template_kwargs.enable_thinking (0/1) */
-    int lookup;                  /* prompt-lookup drafts a step (speculative decoding), 0: off */
+    struct app_settings set;     /* each context's size, threads and KV type; the defaults of
+                                  * the request's sampling fields, max_tokens (n_predict <= 0:
+                                  * until the end or a full context) and enable_thinking */
 };
 
 struct serve;

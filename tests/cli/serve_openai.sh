@@ -15,14 +15,13 @@ if [ ! -f "$NPM_DIR/node_modules/openai/package.json" ]; then
         skip "npm install openai failed: $(tail -n 1 "$TEST_TMPDIR/npm.log")"
 fi
 . tests/serve_lib.sh
-M="$SHARED/models/syn-qwen2-Q8_0.gguf"
+M="$SHARED/models/syn-phi3-Q8_0.gguf"
 T="$TEST_TMPDIR"
-"$NATTER" run -m "$M" --ctx 512 -t 1 --temp 0 -n 24 -p "Tell me a story" --save --db "$T/r.db" \
-    >"$T/chat.txt" 2>"$T/run.err" || fail "run: $(cat "$T/run.err")"
-"$NATTER" run -m "$M" --ctx 512 -t 1 --temp 0 -n 16 -p "Once upon a time" >"$T/compl.txt" \
+"$NATTER" run -m "$M" --ctx 512 -t 1 --temp 0 -n 24 -p "Tell me a story" >"$T/chat.txt" 2>"$T/run.err" || fail "run: $(cat "$T/run.err")"
+"$NATTER" run -m "$M" --ctx 512 -t 1 --temp 0 -n 16 --raw -p "Once upon a time" >"$T/compl.txt" \
     2>"$T/run.err" || fail "run: $(cat "$T/run.err")"
 serve_start main -m "$M" --ctx 512 -t 1 --api-key k3y
-node tests/serve_openai.cjs "$NPM_DIR" "$URL" syn-qwen2-Q8_0.gguf "$T/chat.txt" "$T/compl.txt" \
+node tests/serve_openai.cjs "$NPM_DIR" "$URL" syn-phi3-Q8_0.gguf "$T/chat.txt" "$T/compl.txt" \
     >"$T/node.out" 2>&1 || fail "$(cat "$T/node.out")"
 expect_eq "$(grep -c '^ok ' "$T/node.out")" 11
 serve_stop "$PID"
