@@ -2,12 +2,13 @@
 # tests/cli/serve.sh — `natter serve` driven by curl: /health and /v1/models; greedy chat and
 # completions, whole and streamed, give `natter run`'s text on the same model and messages
 # (the model's own Jinja template); the KV prefix is reused by the next request; usage and
-# timings; reasoning_content from a template that opens the reasoning, and enable_thinking
+# timings; stop strings; reasoning_content from a template that opens the reasoning, and enable_thinking
 # false as `run --think off`; every 4xx error in OpenAI's shape (bad JSON with its position, a
 # wrong field type, an oversize body, a prompt longer than the context, an unknown route, a
 # wrong method, a missing or wrong API key); one context with a queue of one: the second
 # request waits, the third gets 503 with Retry-After; a client that disconnects cancels its
-# generation; SIGTERM lets a running request finish and exits 0.
+# generation; two contexts answer a short request while a long one streams; SIGTERM lets a
+# running request finish and exits 0.
 . tests/lib.sh
 need_shared
 . tests/serve_lib.sh
@@ -69,6 +70,13 @@ expect_eq "$(jget object <"$T/p1.json")" "text_completion"
 curl -sN "$URL/v1/completions" -d '{"prompt":"Once upon a time","temperature":0,"max_tokens":16,"stream":true}' |
     jget --sse choices.0.text >"$T/p2.txt"
 cmp -s "$T/run2.txt" "$T/p2.txt" || fail "streamed completion [$(cat "$T/p2.txt")]"
+# stop strings: the text ends before the first one found (never shown), finish_reason stop
+run2=$(cat "$T/run2.txt")
+case "$run2" in *Snap*) ;; *) fail "the completion has no 'Snap' to stop at: [$run2]";; esac
+post /v1/completions '{"prompt":"Once upon a time","temperature":0,"max_tokens":16,"stop":["zzz","Snap"]}' |
+    sed '$d' >"$T/p3.json"
+expect_eq "$(jget choices.0.text <"$T/p3.json")" "${run2%%Snap*}"
+expect_eq "$(jget choices.0.finish_reason <"$T/p3.json")" "stop"
 
 # 4. errors: status and OpenAI's error object
 err() { # PATH BODY STATUS MESSAGE [PARAM [CODE]]
@@ -178,6 +186,24 @@ while [ "$(grep -c ' cancelled: ' "$T/q.err")" -lt 2 ]; do
     [ $i -lt 600 ] || fail "the whole reply's generation was not cancelled: $(cat "$T/q.err")"
     sleep 0.05; i=$((i + 1))
 done
+serve_stop "$PID"
+
+# 6c. two contexts: a short request is answered while a long one still streams
+serve_start par -m "$M2" --ctx 2048 -t 1 --parallel 2
+curl -sN "$URL/v1/completions" -d '{"prompt":"Go on","temperature":0,"max_tokens":100000,"stream":true}' \
+    >"$T/long" 2>/dev/null &
+lp=$!
+i=0
+while ! grep -q '"text"' "$T/long" 2>/dev/null; do
+    [ $i -lt 600 ] || fail "no stream"; sleep 0.05; i=$((i + 1))
+done
+post /v1/completions '{"prompt":"Once upon a time","temperature":0,"max_tokens":16}' | sed '$d' |
+    jget choices.0.text >"$T/par.txt"
+cmp -s "$T/run3.txt" "$T/par.txt" || fail "the second context gave [$(cat "$T/par.txt")]"
+grep -q 'finish_reason":"length"' "$T/long" && fail "the long request ended before the short one"
+expect_contains "$(cat "$T/par.err")" "(2 contexts, "
+kill $lp
+wait $lp
 serve_stop "$PID"
 
 # 7. the API key: none or a wrong one is 401, the right one 200; /health needs none
