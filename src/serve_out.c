@@ -28,15 +28,20 @@ static void put_fmt(struct json_buf *b, const char *fmt, ...) {
         json_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* data: {"id":..,"object":..,"created":..,"model":..,"choices":[  */
-static void chunk_head(struct json_buf *b, const struct serve_out *o) {
-    json_puts(b, "data: {\"id\":");
+/* {"id":..,"object":OBJECT,"created":..,"model":..,"choices":[  */
+static void put_head(struct json_buf *b, const struct serve_out *o, const char *object) {
+    json_puts(b, "{\"id\":");
     json_put_str(b, o->id, strlen(o->id));
-    json_puts(b, o->kind == SERVE_CHAT ? ",\"object\":\"chat.completion.chunk\""
-                                       : ",\"object\":\"text_completion\"");
+    json_puts(b, ",\"object\":");
+    json_put_str(b, object, strlen(object));
     put_fmt(b, ",\"created\":%lld,\"model\":", o->created);
     json_put_str(b, o->model, strlen(o->model));
     json_puts(b, ",\"choices\":[");
+}
+
+static void chunk_head(struct json_buf *b, const struct serve_out *o) {
+    json_puts(b, "data: ");
+    put_head(b, o, o->kind == SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
 }
 
 static void chunk_tail(struct json_buf *b) { json_puts(b, "]}\n\n"); }
@@ -111,13 +116,8 @@ void serve_out_chunk_error(struct json_buf *b, const char *json, size_t len) {
 void serve_out_body(struct json_buf *b, const struct serve_out *o, const char *text, size_t len,
                     const char *think, size_t think_len, const char *finish,
                     const struct eng_stats *st) {
-    json_puts(b, "{\"id\":");
-    json_put_str(b, o->id, strlen(o->id));
-    json_puts(b, o->kind == SERVE_CHAT ? ",\"object\":\"chat.completion\""
-                                       : ",\"object\":\"text_completion\"");
-    put_fmt(b, ",\"created\":%lld,\"model\":", o->created);
-    json_put_str(b, o->model, strlen(o->model));
-    json_puts(b, ",\"choices\":[{\"index\":0,");
+    put_head(b, o, o->kind == SERVE_CHAT ? "chat.completion" : "text_completion");
+    json_puts(b, "{\"index\":0,");
     if (o->kind == SERVE_CHAT) {
         json_puts(b, "\"message\":{\"role\":\"assistant\",\"content\":");
         json_put_str(b, text, len);
