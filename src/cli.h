@@ -19,6 +19,7 @@ int cmd_import(int argc, char **argv);
 int cmd_template(int argc, char **argv);  /* src/cmd_template.c */
 int cmd_prompts(int argc, char **argv);
 int cmd_cache(int argc, char **argv);     /* src/cmd_cache.c: ls | clear */
+int cmd_serve(int argc, char **argv);     /* src/cmd_serve.c: the OpenAI-compatible server */
 int cmd_template_render_jinja(int argc, char **argv); /* src/cmd_jinja.c: render --jinja/-m */
 int ui_main(int argc, char **argv);       /* ui/tui.c: the full-screen chat (no subcommand) */
 

@@ -29,6 +29,7 @@ static const char usage_text[] =
     "  template  list, show, render or detect chat templates\n"
     "  prompts   list system prompts\n"
     "  cache     list (ls) or clear the context snapshots on disk\n"
+    "  serve     serve the model over an OpenAI-compatible HTTP API\n"
     "\n"
     "Options:\n"
     "  -h, --help     this help (natter COMMAND --help for a command's own)\n"
@@ -47,6 +48,7 @@ static const struct command commands[] = {
     {"show", cmd_show},       {"rename", cmd_rename},     {"rm", cmd_rm},
     {"search", cmd_search},   {"export", cmd_export},     {"import", cmd_import},
     {"template", cmd_template}, {"prompts", cmd_prompts}, {"cache", cmd_cache},
+    {"serve", cmd_serve},
 };
 
 void cli_error(const char *fmt, ...) {
