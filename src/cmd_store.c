@@ -486,19 +486,24 @@ static FILE *out_open(const char *path, char *tmp, size_t len) {
         return NULL;
     mode_t um = umask(0); /* mkstemp makes it 0600: give it the mode a new file would have */
     umask(um);
-    fchmod(fd, 0666 & ~um);
-    FILE *f = fdopen(fd, "w");
+    FILE *f = fchmod(fd, 0666 & ~um) == 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
+        int e = errno;
         close(fd);
         unlink(tmp);
+        errno = e;
     }
     return f;
 }
 
+/* The export reaches the disk (fflush, fsync) before it replaces the old file, so a crash
+ * leaves the old export or the new one, never a short one. */
 static int out_commit(FILE *f, const char *tmp, const char *path) {
-    int bad = ferror(f);
+    errno = 0;
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    int e = errno;
     if (fclose(f) != 0 || bad) {
-        int e = errno;
+        e = e ? e : errno;
         unlink(tmp);
         cli_error("%s: %s", path, strerror(e ? e : EIO));
         return 1;
