@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "cli.h"
 #include "paths.h"
 #include "prompts.h"
@@ -23,70 +24,48 @@ struct args {
     const char *format, *out;
     char *pos[8];
     int n_pos;
-    int help;
 };
 
 /* Parses argv[1..] against the options a command allows (--db always) and min_pos..max_pos
  * operands. Returns 0, -1 after printing --help, or the usage error's exit status (2). */
 static int args_parse(int argc, char **argv, int allowed, int min_pos, int max_pos,
                       const char *usage, struct args *a) {
+    enum { O_DB = ARGV_ID, O_JSON, O_ALL, O_TREE, O_FORMAT, O_OUT };
+    static const struct argv_opt opts[] = {
+        {"--db", NULL, ARGV_VALUE, O_DB},         {"--json", NULL, ARGV_FLAG, O_JSON},
+        {"--all", NULL, ARGV_FLAG, O_ALL},        {"--tree", NULL, ARGV_FLAG, O_TREE},
+        {"--format", NULL, ARGV_VALUE, O_FORMAT}, {"--output", "-o", ARGV_VALUE, O_OUT},
+        {NULL, NULL, 0, 0},
+    };
+    static const int need[] = {[O_JSON - O_DB] = OPT_JSON, [O_ALL - O_DB] = OPT_ALL,
+                               [O_TREE - O_DB] = OPT_TREE, [O_FORMAT - O_DB] = OPT_FORMAT,
+                               [O_OUT - O_DB] = OPT_OUT};
     memset(a, 0, sizeof *a);
-    int opts_done = 0;
-    for (int i = 1; i < argc; i++) {
-        char *arg = argv[i];
-        const char *val = NULL;
-        if (!opts_done && arg[0] == '-' && arg[1]) {
-            char name[32];
-            const char *eq = strchr(arg, '=');
-            size_t nl = eq && !strncmp(arg, "--", 2) ? (size_t)(eq - arg) : strlen(arg);
-            snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1),
-                     arg);
-            if (eq && !strncmp(arg, "--", 2))
-                val = eq + 1;
-            int takes = !strcmp(name, "--db") || !strcmp(name, "--format") ||
-                        !strcmp(name, "-o") || !strcmp(name, "--output");
-            if (takes && !val) {
-                if (i + 1 >= argc) {
-                    cli_error("%s: option %s needs a value", argv[0], name);
-                    return cli_usage(usage);
-                }
-                val = argv[++i];
-            } else if (!takes && val) {
-                cli_error("%s: option %s takes no value", argv[0], name);
-                return cli_usage(usage);
-            }
-            if (!strcmp(name, "--"))
-                opts_done = 1;
-            else if (!strcmp(name, "-h") || !strcmp(name, "--help"))
-                a->help = 1;
-            else if (!strcmp(name, "--db"))
-                a->db = val;
-            else if (!strcmp(name, "--json") && (allowed & OPT_JSON))
-                a->json = 1;
-            else if (!strcmp(name, "--all") && (allowed & OPT_ALL))
-                a->all = 1;
-            else if (!strcmp(name, "--tree") && (allowed & OPT_TREE))
-                a->tree = 1;
-            else if (!strcmp(name, "--format") && (allowed & OPT_FORMAT))
-                a->format = val;
-            else if ((!strcmp(name, "-o") || !strcmp(name, "--output")) && (allowed & OPT_OUT))
-                a->out = val;
-            else {
-                cli_error("%s: unknown option '%s'", argv[0], arg);
-                return cli_usage(usage);
-            }
-            continue;
+    struct argv_state st;
+    argv_init(&st, argc, argv, usage, NULL);
+    int o;
+    while ((o = argv_next(&st, opts)) > ARGV_END) {
+        if (o >= O_DB && need[o - O_DB] && !(allowed & need[o - O_DB]))
+            o = ARGV_UNKNOWN;
+        switch (o) {
+        case O_DB: a->db = st.val; break;
+        case O_JSON: a->json = 1; break;
+        case O_ALL: a->all = 1; break;
+        case O_TREE: a->tree = 1; break;
+        case O_FORMAT: a->format = st.val; break;
+        case O_OUT: a->out = st.val; break;
+        case ARGV_POS:
+            if (a->n_pos >= max_pos || a->n_pos >= (int)(sizeof a->pos / sizeof a->pos[0]))
+                return argv_error(&st, "unexpected argument '%s'", st.val);
+            a->pos[a->n_pos++] = (char *)st.val;
+            break;
+        default: return argv_unknown(&st);
         }
-        if (a->n_pos >= max_pos || a->n_pos >= (int)(sizeof a->pos / sizeof a->pos[0])) {
-            cli_error("%s: unexpected argument '%s'", argv[0], arg);
-            return cli_usage(usage);
-        }
-        a->pos[a->n_pos++] = arg;
     }
-    if (a->help) {
-        printf("usage: natter %s\n", usage);
+    if (o == ARGV_HELP)
         return -1;
-    }
+    if (o == ARGV_ERROR)
+        return 2;
     if (a->n_pos < min_pos)
         return cli_usage(usage);
     return 0;
