@@ -24,6 +24,8 @@ struct args {
     const char *format, *out;
     char *pos[8];
     int n_pos;
+    int create;  /* import: the database is made when there is none */
+    int missing; /* set by open_db: there was no database, none was made */
 };
 
 /* Parses argv[1..] against the options a command allows (--db always) and min_pos..max_pos
@@ -71,10 +73,18 @@ static int args_parse(int argc, char **argv, int allowed, int min_pos, int max_p
     return 0;
 }
 
-static store *open_db(const struct args *a) {
+/* Opens the database; NULL (message printed) on failure. Only import creates it (and its
+ * directory): for the others a missing one sets a->missing, and ls and search say there is
+ * nothing saved, the rest that there is no such conversation. */
+static store *open_db(struct args *a) {
     char path[4096], err[600];
     if (!paths_db(a->db, path, sizeof path)) {
         cli_error("cannot find the database path: set --db, NATTER_DB or HOME");
+        return NULL;
+    }
+    struct stat st;
+    if (!a->create && stat(path, &st) != 0 && errno == ENOENT) {
+        a->missing = 1;
         return NULL;
     }
     store *s;
@@ -95,8 +105,10 @@ static int resolve(store *s, const char *prefix, char *id) {
 }
 
 /* Opens the database and resolves prefix into id; NULL (message printed) on failure. */
-static store *open_conv(const struct args *a, const char *prefix, char *id) {
+static store *open_conv(struct args *a, const char *prefix, char *id) {
     store *s = open_db(a);
+    if (!s && a->missing)
+        cli_error("no conversation '%s' (nothing is saved yet)", prefix);
     if (s && resolve(s, prefix, id)) {
         store_close(s);
         return NULL;
@@ -202,18 +214,24 @@ int cmd_ls(int argc, char **argv) {
     if (r)
         return r < 0 ? 0 : r;
     store *s = open_db(&a);
-    if (!s)
+    if (!s && !a.missing)
         return 1;
     int flags = a.all ? STORE_LIST_ARCHIVED : 0;
+    if (a.json && !s) {
+        puts("[]");
+        return 0;
+    }
     if (a.json) {
         char *json = NULL;
         r = store_list_json(s, flags, &json);
         return print_json(s, json, r);
     }
     int header = 0;
-    if (store_conv_list(s, flags, ls_row, &header) != 0)
+    if (s && store_conv_list(s, flags, ls_row, &header) != 0)
         return fail(s);
     store_close(s);
+    if (!header) /* said on stderr: stdout stays empty for scripts */
+        cli_error("no saved conversations%s", a.all ? "" : " (ls --all shows archived ones)");
     return 0;
 }
 
@@ -395,6 +413,8 @@ int cmd_rm(int argc, char **argv) {
     if (r)
         return r < 0 ? 0 : r;
     store *s = open_db(&a);
+    if (!s && a.missing)
+        cli_error("no conversation '%s' (nothing is saved yet)", a.pos[0]);
     if (!s)
         return 1;
     /* resolve every id first: a typo deletes nothing */
@@ -421,7 +441,7 @@ int cmd_rm(int argc, char **argv) {
 /* ---- natter search ---- */
 
 static int search_row(const struct store_hit *h, void *ud) {
-    (void)ud;
+    ++*(int *)ud;
     printf("%s  ", h->id);
     put_clean(stdout, *h->title ? h->title : "(untitled)", 0);
     printf("\n    %s%s: ", h->role ? h->role : "title", h->active ? "" : " (another version)");
@@ -442,15 +462,22 @@ int cmd_search(int argc, char **argv) {
         snprintf(query + l, sizeof query - l, "%s%s", i ? " " : "", a.pos[i]);
     }
     store *s = open_db(&a);
-    if (!s)
+    if (!s && !a.missing)
         return 1;
+    if (a.json && !s) {
+        puts("[]");
+        return 0;
+    }
     if (a.json) {
         char *json = NULL;
         r = store_search_json(s, query, 0, &json);
         return print_json(s, json, r);
     }
-    if (store_search(s, query, 0, search_row, NULL) != 0)
+    int n_hits = 0;
+    if (s && store_search(s, query, 0, search_row, &n_hits) != 0)
         return fail(s);
+    if (!n_hits)
+        cli_error("no matches for '%s'", query);
     store_close(s);
     return 0;
 }
@@ -515,6 +542,8 @@ int cmd_export(int argc, char **argv) {
     }
     char id[STORE_ID_LEN + 1];
     store *s = a.all ? open_db(&a) : open_conv(&a, a.pos[0], id);
+    if (!s && a.all && a.missing)
+        cli_error("nothing to export (nothing is saved yet)");
     if (!s)
         return 1;
     /* build JSON first, so a failure writes nothing */
@@ -561,6 +590,7 @@ int cmd_import(int argc, char **argv) {
     int r = args_parse(argc, argv, 0, 1, 1, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
+    a.create = 1;
     size_t len = 0;
     FILE *f = strcmp(a.pos[0], "-") ? fopen(a.pos[0], "rb") : stdin;
     char *json = f ? prompts_read_stream(f, (size_t)1 << 30, &len) : NULL;

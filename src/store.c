@@ -291,7 +291,7 @@ int store_open(const char *path, store **out, char *err, size_t err_len) {
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-    if (store_io_register(s->db) != SQLITE_OK) {
+    if (store_io_register(s->db) != SQLITE_OK || store_search_register(s->db) != SQLITE_OK) {
         snprintf(err, err_len, "%s: %s", path, sqlite3_errmsg(s->db));
         store_close(s);
         return STORE_E_SQL;

@@ -31,7 +31,7 @@ enum stmt_id {
     ST_TREE_ACTIVATE,
     ST_TREE_SIBLINGS,
     ST_TREE_IN_SUB, ST_TREE_DELETE, ST_TREE_PIN,
-    ST_SEARCH, ST_SEARCH_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
+    ST_SEARCH, ST_SEARCH_JSON, ST_SEARCH_SCAN, ST_SEARCH_SCAN_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
     ST_SET_GET, ST_SET_PUT, ST_SET_DEL,
     ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
     ST_IMP_BASE, ST_IMP_FIRST_USER, ST_IMP_FINISH,
@@ -169,6 +169,11 @@ int64_t store_msg_insert(store *s, int64_t n, const char *role, const char *cont
 int store_tree_set_leaf(store *s, int64_t n, int64_t leaf, int parent_on_path);
 /* 1 when msg is on its conversation's active path, 0 when not, or an error. */
 int store_tree_on_path(store *s, int64_t msg);
+
+/* ---- search (store_search.c) ---- */
+
+/* Registers natter_search_count and natter_search_snippet on db; SQLite's code. */
+int store_search_register(sqlite3 *db);
 
 /* ---- import / export (store_io.c) ---- */
 
