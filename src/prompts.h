@@ -99,6 +99,13 @@ struct prompts_template *prompts_template_parse(const char *name, const char *pa
                                                 size_t err_len);
 void prompts_template_free(struct prompts_template *t);
 
+/* Markdown text with its paragraphs' line breaks made spaces, as a system prompt file's text is
+ * loaded (hard-wrapped lines would reach the model): blank lines, list items, headings, quotes,
+ * table rows, rules, fenced and indented code, and hard breaks (two spaces or '\' at the end)
+ * keep their lines. A new NUL-terminated string (caller frees; never longer than len), NULL when
+ * out of memory. */
+char *prompts_text_unwrap(const char *text, size_t len);
+
 /* The role for a role name, -1 if it is not one of system, user, assistant, tool. */
 int prompts_role_parse(const char *role);
 
