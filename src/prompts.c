@@ -523,7 +523,7 @@ static struct prompts_system *sys_parse(const char *name, const char *path, cons
 
 /* ---- loading ---- */
 
-static int valid_name(const char *s, size_t n) {
+int prompts_name_valid(const char *s, size_t n) {
     if (!n || s[0] == '.')
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -576,7 +576,7 @@ static void load_dir(const char *dir, const char *sub, const char *ext, int from
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
         if (l <= ext_len || strcmp(de->d_name + l - ext_len, ext) ||
-            !valid_name(de->d_name, l - ext_len))
+            !prompts_name_valid(de->d_name, l - ext_len))
             continue;
         char **nn = realloc(names, (size_t)(n + 1) * sizeof *nn);
         if (!nn)
@@ -879,7 +879,7 @@ const char *prompts_detect(const char *jinja, int *recognized) {
         return "completion";
     /* the text is a template's name (as llama.cpp allows for built-in templates) */
     char name[64];
-    if ((size_t)(e - p) < sizeof name && valid_name(p, (size_t)(e - p))) {
+    if ((size_t)(e - p) < sizeof name && prompts_name_valid(p, (size_t)(e - p))) {
         snprintf(name, sizeof name, "%.*s", (int)(e - p), p);
         const struct prompts_template *t = prompts_template_find(name);
         if (t)

@@ -77,6 +77,10 @@ int prompts_load_dirs(const char *installed_dir, const char *user_dir);
 /* Frees the registry (a later call loads it again). */
 void prompts_free(void);
 
+/* 1 when s[0..n) can name a template or system prompt file: letters, digits, '-', '_', '.',
+ * not starting with '.'. */
+int prompts_name_valid(const char *s, size_t n);
+
 /* Problems found by the last load, one line each ("path:line: message"). */
 int prompts_n_errors(void);
 const char *prompts_error(int i);

@@ -101,30 +101,11 @@ void tui_chat_list_refresh(struct tui *t) {
             t->conv_sel = i;
 }
 
-/* The session's sampling settings as JSON (for the store); caller frees, NULL on error. */
-static char *sampling_json(struct tui *t) {
-    const struct app_settings *s = &t->set;
-    const struct store_json_field f[] = {
-        {"temp", 0, 0, s->sample.temp},
-        {"top_k", 1, s->sample.top_k, 0},
-        {"top_p", 0, 0, s->sample.top_p},
-        {"min_p", 0, 0, s->sample.min_p},
-        {"repeat_penalty", 0, 0, s->sample.repeat_penalty},
-        {"seed", 1, (int64_t)s->sample.seed, 0},
-        {"n_predict", 1, s->n_predict, 0},
-        {"ctx", 1, s->n_ctx, 0},
-        {"think", 1, s->think, 0}, /* the template's enable_thinking */
-    };
-    char *out = NULL;
-    store_json_object(t->db, f, (int)(sizeof f / sizeof f[0]), &out);
-    return out;
-}
-
 /* Makes sure the open conversation exists in the store (created on its first message). */
 static int conv_ensure_saved(struct tui *t) {
     if (t->conv.id[0] || !t->db)
         return t->conv.id[0] ? 0 : -1;
-    char *sampling = sampling_json(t);
+    char *sampling = app_settings_json(&t->set);
     struct store_conv_params p = {
         .model = t->model ? t->model_path : NULL,
         .template_name = t->tmpl_name[0] ? t->tmpl_name : NULL,
@@ -484,7 +465,7 @@ static int chat_generate(struct tui *t, int save_user) {
         free(toks);
         return -1;
     }
-    tui_copy(m->who, sizeof m->who, t->info.name);
+    layout_model_name(t->model_path, 0, m->who, sizeof m->who); /* as msg_load names it */
     t->gen_msg = t->conv.n_msgs - 1;
     t->have_live = 0;
     t->prompt_pm = 0;
@@ -1189,9 +1170,12 @@ int tui_chat_on_load(struct tui *t) {
     }
     if (!t->notice[0] && l->draft_err[0])
         tui_chat_notice(t, "draft model %s not used: %s", l->draft_path, l->draft_err);
-    else if (!t->notice[0])
-        tui_chat_notice(t, "loaded %s (%s, template %s%s)", t->info.name, t->info.arch,
+    else if (!t->notice[0]) {
+        char name[128];
+        tui_chat_notice(t, "loaded %s (%s, template %s%s)",
+                        layout_model_name(t->model_path, 0, name, sizeof name), t->info.arch,
                         t->tmpl_name, t->draft ? ", with a draft model" : "");
+    }
     free(l);
     return TUI_REDRAW;
 }
@@ -1297,6 +1281,8 @@ void tui_chat_set_template(struct tui *t, const char *name) {
 }
 
 int tui_chat_set_system(struct tui *t, const char *name_or_text) {
+    if (app_system_is_none(name_or_text)) /* "none", "off", "" */
+        name_or_text = "";
     const struct prompts_system *s = name_or_text[0] ? prompts_system_find(name_or_text) : NULL;
     const char *text = s ? s->text : name_or_text;
     free(t->system_prompt);
@@ -1325,7 +1311,11 @@ int tui_chat_set_system(struct tui *t, const char *name_or_text) {
     tui_wrap_free(t);
     if (t->db && t->conv.id[0] && store_conv_set_system(t->db, t->conv.id, t->system_prompt) < 0)
         store_warn(t, "system prompt");
-    tui_chat_notice(t, "system prompt: %s", t->system_name[0] ? t->system_name : "none");
+    if (!s && text[0] && prompts_name_valid(text, strlen(text)))
+        tui_chat_notice(t, "no system prompt named %s: using the text as the prompt (F3 lists "
+                        "them)", text);
+    else
+        tui_chat_notice(t, "system prompt: %s", t->system_name[0] ? t->system_name : "none");
     return 0;
 }
 
@@ -1339,8 +1329,12 @@ void tui_chat_new(struct tui *t) {
     t->sel_msg = -1;
     t->scroll.top = 0;
     t->scroll.follow = 1;
-    if (t->system_prompt)
-        app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
+    /* the start's -s (or none), not the prompt of the conversation left */
+    free(t->system_prompt);
+    t->system_prompt = NULL;
+    t->system_name[0] = '\0';
+    if (t->system_arg)
+        tui_chat_set_system(t, t->system_arg);
 }
 
 static int msg_load(const struct store_msg *sm, void *ud) {
@@ -1353,14 +1347,8 @@ static int msg_load(const struct store_msg *sm, void *ud) {
         return 1;
     msg_tree_set(m, sm);
     if (role == APP_ROLE_ASSISTANT) {
-        if (sm->model && sm->model[0]) { /* the file's base name, without .gguf */
-            const char *b = strrchr(sm->model, '/');
-            b = b ? b + 1 : sm->model;
-            size_t bl = strlen(b);
-            if (bl > 5 && !strcmp(b + bl - 5, ".gguf"))
-                bl -= 5;
-            snprintf(m->who, sizeof m->who, "%.*s", (int)(bl < 63 ? bl : 63), b);
-        }
+        if (sm->model && sm->model[0]) /* the file's base name, without .gguf */
+            layout_model_name(sm->model, 0, m->who, sizeof m->who);
         snprintf(m->finish, sizeof m->finish, "%s", sm->finish ? sm->finish : "");
         m->stopped = sm->finish && !strcmp(sm->finish, "stopped");
         if (sm->n_tokens >= 0 && sm->gen_tps >= 0) {
@@ -1400,9 +1388,15 @@ int tui_chat_open(struct tui *t, const char *id) {
     t->system_prompt = c.system_prompt && c.system_prompt[0] ? strdup(c.system_prompt) : NULL;
     if (t->system_prompt)
         app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
+    char restored[256] = ""; /* its sampling settings, as it was last used */
+    if (c.sampling)
+        app_settings_from_json(&t->set, c.sampling, strlen(c.sampling), restored,
+                               sizeof restored);
     store_conv_clear(&c);
     if (store_msg_each(t->db, full, msg_load, t) < 0)
         tui_chat_notice(t, "%s", store_errmsg(t->db));
+    else if (restored[0])
+        tui_chat_notice(t, "this conversation's settings: %s (F4)", restored);
     t->scroll.follow = 1;
     tui_chat_list_refresh(t);
     return 0;

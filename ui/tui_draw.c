@@ -10,6 +10,7 @@
 
 #include "highlight.h"
 #include "paths.h"
+#include "prompts.h"
 #include "hyperlink.h"
 #include "theme.h"
 #include "fdio.h"
@@ -26,7 +27,7 @@ static const char *const help_lines[] = {
     "Alt-Left/Right its (or the last reply's) versions \xe2\x80\xb9" "2/3\xe2\x80\xba \xc2\xb7 Alt-p pins it",
     "Up/Down        otherwise: a line up/down in the message, else input history",
     "PgUp/PgDn      scroll the transcript (also the mouse wheel)",
-    "Ctrl-N         new chat",
+    "Ctrl-N         new chat (with -s's system prompt, or none)",
     "Tab            completes a /command; on an empty input: the list",
     "Ctrl-O         the conversation list: Up/Down, Enter opens, r renames, d deletes, "
     "Esc/Tab returns",
@@ -45,7 +46,7 @@ static const char *const help_lines[] = {
     "Ctrl-Z         suspend (fg brings the chat back)",
     "Ctrl-Q, Ctrl-D quit (Ctrl-D on an empty input)",
     "",
-    "/new  /model [PATH]  /system [NAME|TEXT]  /template [NAME]  /set NAME VALUE",
+    "/new  /model [PATH]  /system [NAME|TEXT|none]  /template [NAME]  /set NAME VALUE",
     "/regen  /think [on|off]  /rename TITLE  /delete  /export [FILE]  /search [QUERY]",
     "/copy [N] (the reply, or its code block N)  /help  /quit (/exit, /q)",
     "(start a message with // to send a leading /)",
@@ -558,7 +559,9 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
         lines[n++] = "or start natter with: natter -m path/to/model.gguf";
         lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
     } else {
-        snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s", t->info.name,
+        char name[128];
+        snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s",
+                 layout_model_name(t->model_path, 0, name, sizeof name),
                  t->tmpl_name[0] ? t->tmpl_name : "?");
         lines[n++] = model_line;
         lines[n++] = "";
@@ -696,8 +699,11 @@ static void draw_status(struct tui *t, int y) {
             kvb = t->gen ? 0 : eng_ctx_kv_bytes(t->ctx);
         }
         human_bytes(kvb, kv, sizeof kv);
+        char name[128]; /* the file, not its internal name: two quantizations differ */
+        int name_w = t->cols / 4 < 12 ? 12 : t->cols / 4 > 40 ? 40 : t->cols / 4;
+        layout_model_name(t->model_path, name_w, name, sizeof name);
         o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 %s \xe2\x94\x82 ctx %d/%d",
-                              t->info.name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
+                              name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
         if (t->gen && t->prompt_pm < 1000 && (!t->have_live || t->live.n_gen == 0))
             o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 prompt %d%%",
                                   t->prompt_pm / 10);
@@ -848,8 +854,22 @@ static void draw_overlay(struct tui *t) {
         [OV_HELP] = "Keys (F1)", [OV_MODELS] = "Models (F2)", [OV_SYSTEM] = "System prompt (F3)",
         [OV_SETTINGS] = "Settings (F4)", [OV_SEARCH] = "Search (Ctrl-F)",
         [OV_RENAME] = "Rename", [OV_CONFIRM_DELETE] = "Delete",
-        [OV_CONFIRM_DELETE_MSG] = "Delete",
+        [OV_CONFIRM_DELETE_MSG] = "Delete", [OV_CONFIRM_SYSTEM] = "System prompt",
     };
+    char question[512]; /* a confirmation's question, wrapped to the box */
+    const char *foot_q = "y delete \xc2\xb7 n or Esc keep";
+    question[0] = '\0';
+    if (t->overlay == OV_CONFIRM_DELETE)
+        snprintf(question, sizeof question, "Delete this conversation? (y/n)");
+    else if (t->overlay == OV_CONFIRM_DELETE_MSG)
+        snprintf(question, sizeof question, "Delete this message and everything after it? (y/n)");
+    else if (t->overlay == OV_CONFIRM_SYSTEM) {
+        snprintf(question, sizeof question, "Replace the system prompt of this saved "
+                 "conversation (%s) with %.64s? Its old text is not kept. (y/n)",
+                 t->system_name[0] ? t->system_name : "none",
+                 t->ov_system && prompts_system_find(t->ov_system) ? t->ov_system : "this text");
+        foot_q = "y replace \xc2\xb7 n or Esc keep";
+    }
     int w = t->cols - 4 < 76 ? t->cols - 4 : 76;
     struct layout_line help_rows[128];
     int help_src[128], help_ind[128];
@@ -862,9 +882,15 @@ static void draw_overlay(struct tui *t) {
         n_rows = 2;
     int has_field = t->overlay == OV_SEARCH || t->overlay == OV_RENAME || t->ov_editing;
     int h = n_rows + 3 + has_field * 2;
-    if (t->overlay == OV_RENAME || t->overlay == OV_CONFIRM_DELETE ||
-        t->overlay == OV_CONFIRM_DELETE_MSG)
+    struct layout_line q_rows[16];
+    int n_q = question[0] ? layout_wrap(question, strlen(question), w - 4 > 1 ? w - 4 : 1,
+                                        LAYOUT_WRAP_WORD, q_rows, 16) : 0;
+    if (n_q > 16)
+        n_q = 16;
+    if (t->overlay == OV_RENAME)
         h = 6;
+    else if (question[0])
+        h = n_q + 4;
     if (h > t->rows - 2)
         h = t->rows - 2;
     if (w < 10 || h < 4)
@@ -904,14 +930,11 @@ static void draw_overlay(struct tui *t) {
         foot = n_rows > rows ? "Up/Down scroll \xc2\xb7 Esc, F1 or q close" : "Esc, F1 or q close";
     } else if (t->overlay == OV_RENAME) {
         foot = "Enter rename \xc2\xb7 Esc cancel";
-    } else if (t->overlay == OV_CONFIRM_DELETE) {
-        put_text(ry, x + 2, "Delete this conversation? (y/n)", 31, w - 4,
-                 theme_attr(THEME_OVERLAY));
-        foot = "y delete \xc2\xb7 n or Esc keep";
-    } else if (t->overlay == OV_CONFIRM_DELETE_MSG) {
-        const char *q = "Delete this message and everything after it? (y/n)";
-        put_text(ry, x + 2, q, strlen(q), w - 4, theme_attr(THEME_OVERLAY));
-        foot = "y delete \xc2\xb7 n or Esc keep";
+    } else if (question[0]) {
+        for (int i = 0; i < n_q && i < rows; i++)
+            put_text(ry + i, x + 2, question + q_rows[i].off, (size_t)q_rows[i].len, w - 4,
+                     theme_attr(THEME_OVERLAY));
+        foot = foot_q;
     } else {
         if (t->ov_sel >= t->n_items)
             t->ov_sel = t->n_items - 1;
