@@ -441,7 +441,7 @@ int app_settings_from_json(struct app_settings *s, const char *json, size_t len,
             const struct setting *t = setting_find(json_table[i].setting);
             int idx = (int)(t - settings_table);
             double d = strtod(num, NULL);
-            if (t->kind != SET_FLOAT && d == (double)(long long)d && d >= -1e18 && d <= 1e19)
+            if (t->kind != SET_FLOAT && d >= -9e18 && d <= 9e18 && d == (double)(long long)d)
                 snprintf(num, sizeof num, "%.0f", d); /* 4.0e1 is the whole number 40 */
             app_settings_describe(s, idx, before, sizeof before);
             if (app_settings_set(s, t->name, num, err, sizeof err) < 0)

@@ -289,4 +289,7 @@ TEST(app_settings_from_json_untrusted) {
     CHECK(s.sample.temp == 0.5f);
     CHECK_EQ_INT(s.think, 1);
     CHECK_EQ_INT(s.n_predict, 512);
+    /* numbers no integer holds are refused (the fuzzer's 4.02367e+19 once met a cast) */
+    const char *big = "{\"seed\": 4.02367e+19, \"top_k\": -1e300, \"n_predict\": 1e999}";
+    CHECK_EQ_INT(app_settings_from_json(&s, big, strlen(big), changed, sizeof changed), 0);
 }
