@@ -140,7 +140,7 @@ struct tui {
     int n_models;
     struct tui_item *convs;  /* the conversation list */
     int n_convs, conv_sel, conv_top;
-    char notice[256];        /* one line over the input, cleared on the next key */
+    char notice[1024];       /* over the input (wrapped upwards), cleared on the next key */
 
     char ov_target[64];      /* rename / delete: the conversation id */
     int64_t ov_msg;          /* delete a message: its store id */

@@ -1260,7 +1260,7 @@ void tui_chat_think_changed(struct tui *t) {
 void tui_chat_set_template(struct tui *t, const char *name) {
     const struct prompts_template *tp = name[0] ? prompts_template_find(name) : NULL;
     if (!tp) {
-        char list[512] = "";
+        char list[768] = ""; /* every name: the notice wraps */
         size_t len = 0;
         for (int i = 0; i < prompts_template_count() && len < sizeof list; i++)
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? " " : "",

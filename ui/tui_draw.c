@@ -786,18 +786,22 @@ static int draw_notice(struct tui *t, int y) {
     int used = 0;
     if (!san)
         return 0;
-    struct layout_line rows[6];
-    int w = t->cols - 2, k = layout_wrap(san, n, w, LAYOUT_WRAP_WORD, rows, 6);
-    if (k > 6)
-        k = 6;
-    if (k > y + 1)
-        k = y + 1;
+    enum { MAX_ROWS = 16 };
+    struct layout_line rows[MAX_ROWS];
+    int w = t->cols - 2, need = layout_wrap(san, n, w, LAYOUT_WRAP_WORD, rows, MAX_ROWS);
+    int k = need < MAX_ROWS ? need : MAX_ROWS;
+    int room = (y + 1) / 2 > 1 ? (y + 1) / 2 : 1; /* at most half the transcript's rows */
+    if (k > room)
+        k = room;
     for (int r = 0; r < k; r++) {
         int row = y - (k - 1) + r;
         if (r < k - 1)
             fill_row(row, 0, t->cols, theme_attr(THEME_NORMAL));
-        used = put_text(row, 1, san + rows[r].off, (size_t)rows[r].len, w,
+        int cut = r == k - 1 && need > k; /* the rest does not fit: the row says so */
+        used = put_text(row, 1, san + rows[r].off, (size_t)rows[r].len, cut ? w - 1 : w,
                         theme_attr(THEME_NOTICE));
+        if (cut)
+            used += put_text(row, 1 + used, "\xe2\x80\xa6", 3, 1, theme_attr(THEME_NOTICE));
     }
     free(san);
     return used;
@@ -871,13 +875,14 @@ static void draw_overlay(struct tui *t) {
         foot_q = "y replace \xc2\xb7 n or Esc keep";
     }
     int w = t->cols - 4 < 76 ? t->cols - 4 : 76;
-    struct layout_line help_rows[128];
-    int help_src[128], help_ind[128];
+    enum { HELP_ROWS = 512 }; /* the help at 12 columns */
+    struct layout_line help_rows[HELP_ROWS];
+    int help_src[HELP_ROWS], help_ind[HELP_ROWS];
     int n_rows = t->overlay == OV_HELP ? help_wrap(w - 4 > 1 ? w - 4 : 1, help_rows, help_src,
-                                                   help_ind, 128)
+                                                   help_ind, HELP_ROWS)
                                        : t->n_items;
-    if (n_rows > 128 && t->overlay == OV_HELP)
-        n_rows = 128;
+    if (n_rows > HELP_ROWS && t->overlay == OV_HELP)
+        n_rows = HELP_ROWS;
     if (t->overlay != OV_HELP && n_rows < 2) /* an empty list still shows, and says why */
         n_rows = 2;
     int has_field = t->overlay == OV_SEARCH || t->overlay == OV_RENAME || t->ov_editing;
@@ -898,7 +903,8 @@ static void draw_overlay(struct tui *t) {
     int y = (t->rows - h) / 2, x = (t->cols - w) / 2;
     draw_box(y, x, h, w, titles[t->overlay]);
     int ry = y + 1, rows = h - 3;
-    const char *foot = "Enter choose \xc2\xb7 Esc close";
+    const char *foot = "Enter choose \xc2\xb7 Esc close", *foot_short = NULL;
+    char pos[48] = ""; /* a box taller than the screen: which rows it shows */
     if (has_field) {
         put_text(ry, x + 2, "> ", 2, 2, theme_attr(THEME_OVERLAY) | A_BOLD);
         size_t sl;
@@ -928,6 +934,9 @@ static void draw_overlay(struct tui *t) {
                      (size_t)help_rows[k].len, w - 4 - help_ind[k], theme_attr(THEME_OVERLAY));
         }
         foot = n_rows > rows ? "Up/Down scroll \xc2\xb7 Esc, F1 or q close" : "Esc, F1 or q close";
+        foot_short = n_rows > rows ? "Up/Down \xc2\xb7 Esc close" : "Esc close";
+        if (n_rows > rows)
+            snprintf(pos, sizeof pos, " %d-%d/%d ", t->ov_top + 1, t->ov_top + rows, n_rows);
     } else if (t->overlay == OV_RENAME) {
         foot = "Enter rename \xc2\xb7 Esc cancel";
     } else if (question[0]) {
@@ -964,11 +973,20 @@ static void draw_overlay(struct tui *t) {
         if (t->overlay == OV_SETTINGS)
             foot = t->ov_editing ? "Enter set \xc2\xb7 Esc cancel" : "Enter edit \xc2\xb7 Esc close";
         if (t->overlay == OV_MODELS)
-            foot = "Enter load \xc2\xb7 r rescan \xc2\xb7 Esc close";
+            foot = "Enter load \xc2\xb7 r rescan \xc2\xb7 Esc close",
+            foot_short = "Enter \xc2\xb7 r rescan \xc2\xb7 Esc";
         if (t->overlay == OV_SEARCH)
-            foot = "type to search \xc2\xb7 Up/Down \xc2\xb7 Enter open \xc2\xb7 Esc close";
+            foot = "type to search \xc2\xb7 Up/Down \xc2\xb7 Enter open \xc2\xb7 Esc close",
+            foot_short = "Enter open \xc2\xb7 Esc close";
+        if (t->n_items > rows) /* more than the box shows: where the selection is */
+            snprintf(pos, sizeof pos, " %d/%d ", t->ov_sel + 1, t->n_items);
     }
+    if (foot_short && layout_str_width(foot, strlen(foot)) > w - 4)
+        foot = foot_short; /* a narrow box: the keys that matter */
     put_text(y + h - 2, x + 2, foot, strlen(foot), w - 4, theme_attr(THEME_STATS));
+    int pw = (int)strlen(pos);
+    if (pw && pw + 4 <= w) /* on the bottom border, at the right */
+        put_text(y + h - 1, x + w - 2 - pw, pos, (size_t)pw, pw, theme_attr(THEME_TITLE));
 }
 
 void tui_draw(struct tui *t) {

@@ -3,7 +3,9 @@
 # the start screen names $XDG_DATA_HOME's directory and F2 shows an empty picker that says where
 # models go; a message typed without a model stays in the input; Ctrl-C clears a draft and
 # Ctrl-C again brings it back; Up and Down move between a draft's lines; Tab completes slash
-# commands; a long notice and the help wrap instead of being cut; /exit, /q and Ctrl-D quit;
+# commands; a long notice and the help wrap instead of being cut (a notice taller than half the
+# screen ends with …); at 40x12 the popups scroll, say which rows they show and keep their keys
+# visible; /exit, /q and Ctrl-D quit;
 # two chats at once both keep their input history; the stats line wraps at 80 columns.
 . tests/lib.sh
 . tests/tui_lib.sh
@@ -57,6 +59,27 @@ expect_contains "$(pane)" "│ F8             select a message: Up/Down move, y 
   │                copies it, 1-9 its code block N (OSC  │"
 tm send-keys -t t Escape
 wait_gone "Keys (F1)"
+# a notice longer than the row: every template named (the last one is zephyr)
+tm send-keys -t t C-u "/template" Enter
+wait_for "zephyr"
+# at 40x12 the popups scroll and say where they are; their keys fit
+tm resize-window -t t -x 40 -y 12
+tm send-keys -t t F4
+wait_for "1/18 "
+tm send-keys -t t End
+wait_for "18/18 "
+expect_contains "$(pane)" "markdown on"
+tm send-keys -t t Escape F1
+wait_for "Up/Down · Esc close"
+pane | grep -Eq "1-7/[0-9]+ " || { pane >&2; fail "the help does not say which rows it shows"; }
+tm send-keys -t t NPage # half a screen on
+wait_for " 7-13/"
+tm send-keys -t t Escape
+wait_gone "Keys (F1)"
+# a notice taller than half the transcript ends with … (here at 40x12)
+tm send-keys -t t C-u "/template" Enter
+wait_for "…"
+tm resize-window -t t -x 60 -y 24
 tm send-keys -t t C-u "/exit" Enter
 tui_wait_exit
 expect_eq "$(cat "$TEST_TMPDIR/rc")" 0
