@@ -434,7 +434,7 @@ int app_settings_from_json(struct app_settings *s, const char *json, size_t len,
         for (size_t i = 0; known && i < sizeof json_table / sizeof json_table[0]; i++) {
             if (strcmp(key, json_table[i].key) || !json_table[i].restore)
                 continue;
-            char num[64], before[128], after[128], err[256];
+            char num[64], before[sizeof(uint64_t)], after[128], err[256];
             if (!(*v == '-' || (*v >= '0' && *v <= '9')) || (size_t)(p - v) >= sizeof num)
                 break; /* not a number */
             snprintf(num, sizeof num, "%.*s", (int)(p - v), v);
@@ -443,11 +443,13 @@ int app_settings_from_json(struct app_settings *s, const char *json, size_t len,
             double d = strtod(num, NULL);
             if (t->kind != SET_FLOAT && d >= -9e18 && d <= 9e18 && d == (double)(long long)d)
                 snprintf(num, sizeof num, "%.0f", d); /* 4.0e1 is the whole number 40 */
-            app_settings_describe(s, idx, before, sizeof before);
+            const char *field = (const char *)s + t->off;
+            size_t size = t->kind == SET_U64 ? sizeof(uint64_t) : sizeof(int);
+            memcpy(before, field, size);
             if (app_settings_set(s, t->name, num, err, sizeof err) < 0)
                 break; /* out of range: the session's value stays */
             app_settings_describe(s, idx, after, sizeof after);
-            if (strcmp(before, after)) {
+            if (memcmp(before, field, size)) { /* 0.8000001 is not 0.8, though both show 0.8 */
                 n++;
                 if (o < cap)
                     o += (size_t)snprintf(changed + o, cap - o, "%s%s", o ? ", " : "", after);

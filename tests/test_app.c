@@ -292,4 +292,8 @@ TEST(app_settings_from_json_untrusted) {
     /* numbers no integer holds are refused (the fuzzer's 4.02367e+19 once met a cast) */
     const char *big = "{\"seed\": 4.02367e+19, \"top_k\": -1e300, \"n_predict\": 1e999}";
     CHECK_EQ_INT(app_settings_from_json(&s, big, strlen(big), changed, sizeof changed), 0);
+    /* a change the text hides is still one (0.8000001 shows as 0.8) */
+    const char *near = "{\"temp\": 0.5000001}";
+    CHECK_EQ_INT(app_settings_from_json(&s, near, strlen(near), changed, sizeof changed), 1);
+    CHECK_STR_EQ(changed, "temp 0.5");
 }
