@@ -20,6 +20,7 @@
 #include "clipboard.h"
 #include "cli.h"
 #include "hyperlink.h"
+#include "layout.h"
 #include "opts.h"
 #include "paths.h"
 #include "prompts.h"
@@ -681,33 +682,99 @@ static int delete_ask(struct tui *t) {
     return TUI_REDRAW;
 }
 
-/* Tab in the input: completes a slash command's name (the candidates in a notice when there
- * are several). */
+/* Tab completion's candidates: names copied into a small pool. */
+enum { CAND_MAX = 96, CAND_LEN = 64 };
+struct cands {
+    char name[CAND_MAX][CAND_LEN];
+    int n;
+};
+
+static void cands_add(struct cands *c, const char *name) {
+    if (c->n < CAND_MAX && strlen(name) < CAND_LEN)
+        memcpy(c->name[c->n++], name, strlen(name) + 1);
+}
+
+static int cands_add_model(const char *path, void *ud) {
+    char name[CAND_LEN];
+    cands_add(ud, layout_model_name(path, 0, name, sizeof name)); /* as /model NAME finds it */
+    return 0;
+}
+
+/* The names a command's argument can be: system prompts (and none), templates, models of the
+ * search path, settings, on/off. 0 when the command takes no name. */
+static int cands_for(int cmd, struct cands *c) {
+    c->n = 0;
+    char buf[128];
+    switch (cmd) {
+    case APP_CMD_SYSTEM:
+        cands_add(c, "none");
+        for (int i = 0; i < prompts_system_count(); i++)
+            cands_add(c, prompts_system_at(i)->name);
+        return 1;
+    case APP_CMD_TEMPLATE:
+        for (int i = 0; i < prompts_template_count(); i++)
+            cands_add(c, prompts_template_at(i)->name);
+        return 1;
+    case APP_CMD_MODEL: paths_models_each(cands_add_model, c); return 1;
+    case APP_CMD_SET: {
+        struct app_settings s;
+        app_settings_default(&s, NULL);
+        for (int i = 0; app_settings_describe(&s, i, buf, sizeof buf) == 0; i++) {
+            *strchr(buf, ' ') = '\0';
+            cands_add(c, buf);
+        }
+        return 1;
+    }
+    case APP_CMD_THINK: cands_add(c, "on"); cands_add(c, "off"); return 1;
+    default: return 0;
+    }
+}
+
+/* Tab in the input: completes a slash command's name, or the name its argument is (a system
+ * prompt, template, model, setting); the candidates in a notice when there are several. */
 static int input_complete(struct tui *t, const char *text) {
     size_t len = strlen(text);
-    if (text[0] != '/' || text[1] == '/' || strpbrk(text, " \t\n")) {
-        tui_chat_notice(t, "Tab completes /commands; Ctrl-O opens the conversation list");
+    const char *sp = strchr(text, ' ');
+    struct cands c;
+    struct app_cmd cmd;
+    app_cmd_parse(text, &cmd);
+    if (text[0] != '/' || text[1] == '/' || strpbrk(sp ? sp + 1 : text, " \t\n") ||
+        (sp && !cands_for(cmd.id, &c))) {
+        tui_chat_notice(t, "Tab completes /commands and their names; Ctrl-O opens the "
+                        "conversation list");
         return TUI_REDRAW;
     }
-    const char *names[32];
-    int n = app_cmd_complete(text + 1, len - 1, names, 32);
+    const char *head = sp ? text : "/", *word = sp ? sp + 1 : text + 1;
+    size_t head_len = sp ? (size_t)(sp + 1 - text) : 1, wlen = strlen(word);
+    const char *names[CAND_MAX];
+    int n = 0;
+    if (!sp) {
+        n = app_cmd_complete(word, wlen, names, CAND_MAX);
+    } else {
+        for (int i = 0; i < c.n; i++)
+            if (!strncmp(c.name[i], word, wlen))
+                names[n++] = c.name[i];
+    }
     if (n == 0) {
-        tui_chat_notice(t, "no command starts with %.60s", text);
+        tui_chat_notice(t, sp ? "no name starts with %.60s" : "no command starts with %.60s",
+                        sp ? word : text);
         return TUI_REDRAW;
     }
     size_t common = strlen(names[0]); /* the candidates' common prefix */
-    for (int i = 1; i < n && i < 32; i++)
+    for (int i = 1; i < n && i < CAND_MAX; i++)
         while (common && strncmp(names[0], names[i], common))
             common--;
-    char buf[128];
-    snprintf(buf, sizeof buf, "/%.*s%s", (int)common, names[0], n == 1 ? " " : "");
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.*s%.*s%s", (int)head_len, head, (int)common, names[0],
+             n == 1 && !sp ? " " : "");
     if (strlen(buf) > len)
         tui_input_set(buf);
     if (n > 1) {
-        char list[256];
+        char list[768];
         size_t o = 0;
-        for (int i = 0; i < n && i < 32 && o < sizeof list; i++)
-            o += (size_t)snprintf(list + o, sizeof list - o, "%s/%s", i ? " " : "", names[i]);
+        for (int i = 0; i < n && i < CAND_MAX && o < sizeof list; i++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s%s", i ? " " : "",
+                                  sp ? "" : "/", names[i]);
         tui_chat_notice(t, "%s", list);
     }
     return TUI_REDRAW;

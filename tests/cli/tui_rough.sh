@@ -3,9 +3,9 @@
 # the start screen names $XDG_DATA_HOME's directory and F2 shows an empty picker that says where
 # models go; a message typed without a model stays in the input; Ctrl-C clears a draft and
 # Ctrl-C again brings it back; Up and Down move between a draft's lines; Tab completes slash
-# commands; a long notice and the help wrap instead of being cut (a notice taller than half the
-# screen ends with …); at 40x12 the popups scroll, say which rows they show and keep their keys
-# visible; /exit, /q and Ctrl-D quit;
+# commands and the names they take; a long notice and the help wrap instead of being cut (a
+# notice taller than half the screen ends with …); at 40x12 the popups scroll, say which rows
+# they show and keep their keys visible; /exit, /q and Ctrl-D quit;
 # two chats at once both keep their input history; the stats line wraps at 80 columns.
 . tests/lib.sh
 . tests/tui_lib.sh
@@ -43,6 +43,20 @@ wait_for "> /think x"
 tm send-keys -t t C-u "/re" Tab
 wait_for "/regen /rename"
 expect_contains "$(pane)" "> /re"
+# and the names a command takes: system prompts, templates, settings, on/off
+tm send-keys -t t C-u "/system co" Tab
+wait_for "coder concise"
+tm send-keys -t t "d" Tab "x"
+wait_for "> /system coderx"
+tm send-keys -t t C-u "/template chatg" Tab
+wait_for "chatglm3 chatglm4"
+expect_contains "$(pane)" "> /template chatglm"
+tm send-keys -t t C-u "/set te" Tab "x"
+wait_for "> /set tempx"
+tm send-keys -t t C-u "/think of" Tab "x"
+wait_for "> /think offx"
+tm send-keys -t t C-u "/model sto" Tab # no models here
+wait_for "no name starts with sto"
 # a long notice wraps: its end stays visible
 long=$(printf 'x%.0s' $(seq 120))
 tm send-keys -t t C-u "/$long" Enter

@@ -31,7 +31,9 @@ tm send-keys -t t "/system none" Enter
 wait_for "system prompt: none"
 pane | grep -q "pirate" && { pane >&2; fail "/system none kept the prompt"; }
 pane | grep -q "^ *│ *none *$" && { pane >&2; fail "/system none set the text none"; }
-tm send-keys -t t "/system coder" Enter
+tm send-keys -t t "/model stories2" Tab "x" # Tab completes a model of the search path
+wait_for "> /model stories260Kx"
+tm send-keys -t t C-u "/system coder" Enter
 wait_for "You are an expert programmer."
 tm send-keys -t t "Once upon a time" Enter
 wait_for "4 tokens" 60
