@@ -28,7 +28,7 @@ static const char *const help_lines[] = {
     "Up/Down        otherwise: a line up/down in the message, else input history",
     "PgUp/PgDn      scroll the transcript (also the mouse wheel)",
     "Ctrl-N         new chat (with -s's system prompt, or none)",
-    "Tab            completes a /command; on an empty input: the list",
+    "Tab            completes a /command or its name; on an empty input: the list",
     "Ctrl-O         the conversation list: Up/Down, Enter opens, r renames, d deletes, "
     "Esc/Tab returns",
     "Ctrl-R         regenerate the last reply (a new version beside it)",
