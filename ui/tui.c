@@ -1252,6 +1252,19 @@ int ui_main(int argc, char **argv) {
         free(after);
     }
     char path[4096];
+    struct store_conv sc;
+    memset(&sc, 0, sizeof sc);
+    if (!model && t.db && t.conv.id[0] && store_conv_get(t.db, t.conv.id, &sc) == 0 &&
+        sc.model && sc.model[0]) { /* -c, --conv: the model the conversation was had with */
+        if (access(sc.model, R_OK) == 0) {
+            tui_copy(path, sizeof path, sc.model);
+            model = path;
+        } else {
+            tui_chat_notice(&t, "this conversation's model %s is not there (%s): loading the "
+                            "last one used", sc.model, strerror(errno));
+        }
+    }
+    store_conv_clear(&sc);
     if (!model) {
         if (t.db && store_setting_get(t.db, STORE_SETTING_LAST_MODEL, path, sizeof path) == 0 &&
             access(path, R_OK) == 0)

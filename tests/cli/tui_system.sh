@@ -5,7 +5,8 @@
 # first, n keeps it, y replaces it; a new chat (Ctrl-N) starts with -s's prompt, not the one of
 # the conversation left; F4 says "auto" for ctx and threads; the status bar names the model's
 # file (long names cut in the middle); a reopened conversation gets its sampling settings back
-# (and says so), flags on the command line winning; the confirmation wraps at 40 columns.
+# (and says so), flags on the command line winning, and its own model when none is given; the
+# confirmation wraps at 40 columns.
 . tests/lib.sh
 need_shared
 . tests/tui_lib.sh
@@ -97,6 +98,21 @@ expect_contains "$(pane | tail -1)" " Qwen2.5-Code…ories-Q4_K_M │ "
 tm send-keys -t t "Hi" Enter
 wait_for "2 tokens" 60
 expect_contains "$(pane)" "Qwen2.5-Coder-7B-Instruct-stories-Q4_K_M" # the reply's label: whole
+tm send-keys -t t C-q
+tui_wait_exit
+# --conv without -m: the conversation's own model, not the last one used (the copy above)
+tui_start 100 30 --conv "$id"
+wait_for "ctx 0/" 30
+expect_contains "$(pane | tail -1)" " stories260K │ "
+tm send-keys -t t C-q
+tui_wait_exit
+# and when that file is gone, the last one used, with a notice
+"$NATTER" run -m "$L" -p "Hi" -n 1 --save >/dev/null 2>&1 || fail "run --save"
+id2=$("$NATTER" ls --json | sed 's/^\[{"id":"\([0-9a-f]*\)".*/\1/')
+mv "$L" "$TEST_TMPDIR/moved.gguf"
+tui_start 100 30 --conv "$id2"
+wait_for "this conversation's model"
+wait_for "loading the last one used"
 tm send-keys -t t C-q
 tui_wait_exit
 pass
