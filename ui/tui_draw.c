@@ -815,8 +815,10 @@ static int help_wrap(int w, struct layout_line *rows, int *src, int *indent, int
     for (int i = 0; i < (int)(sizeof help_lines / sizeof help_lines[0]); i++) {
         const char *l = help_lines[i];
         int len = (int)strlen(l);
-        int key = len > HELP_KEY_W && l[HELP_KEY_W - 1] == ' ' && w > HELP_KEY_W + 10 &&
-                  l[0] != ' ' ? HELP_KEY_W : 0;
+        /* a key's description wraps under itself when it keeps 20 columns; the /command
+         * lines wrap as text */
+        int key = len > HELP_KEY_W && l[HELP_KEY_W - 1] == ' ' && w >= HELP_KEY_W + 20 &&
+                  l[0] != ' ' && l[0] != '/' && l[0] != '(' ? HELP_KEY_W : 0;
         int k = layout_wrap(l + key, (size_t)(len - key), w - key, LAYOUT_WRAP_WORD,
                             n < cap ? rows + n : NULL, n < cap ? cap - n : 0);
         for (int j = 0; j < k && n + j < cap; j++) {

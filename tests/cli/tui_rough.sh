@@ -69,6 +69,7 @@ expect_contains "$(pane)" "│ Ctrl-C         stop the reply, or clear the input
   │                (Ctrl-C again undoes)"
 tm send-keys -t t End
 wait_for "(/exit, /q)"
+expect_contains "$(pane)" "  │ /export [FILE]  /search [QUERY]    " # not under the keys' column
 expect_contains "$(pane)" "│ F8             select a message: Up/Down move, y     │
   │                copies it, 1-9 its code block N (OSC  │"
 tm send-keys -t t Escape
@@ -85,6 +86,9 @@ wait_for "18/18 "
 expect_contains "$(pane)" "markdown on"
 tm send-keys -t t Escape F1
 wait_for "Up/Down · Esc close"
+# at 40 columns the keys' column is gone: each line wraps as text; the /commands never had it
+expect_contains "$(pane)" "│ Alt-Enter, C-j new line in the   │
+  │ message (pasted text keeps its   │"
 pane | grep -Eq "1-7/[0-9]+ " || { pane >&2; fail "the help does not say which rows it shows"; }
 tm send-keys -t t NPage # half a screen on
 wait_for " 7-13/"
