@@ -1289,6 +1289,7 @@ int ui_main(int argc, char **argv) {
     free(t.models);
     free(t.system_prompt);
     free(t.ov_system);
+    free(t.set_session);
     free(draft_cleared);
     app_conv_clear(&t.conv);
     return t.quit_signal ? 128 + t.quit_signal : 0;

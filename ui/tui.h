@@ -69,6 +69,9 @@ struct tui {
     char *system_prompt;     /* owned, NULL: none */
     char system_name[64];
     const char *system_arg;  /* -s NAME|TEXT (argv) or NULL: what a new chat (Ctrl-N) starts with */
+    char *set_session;       /* while an opened conversation's sampling settings are in use: the
+                              * session's, as app_settings_json (owned; a new chat gets them
+                              * back), else NULL */
     struct tui_wrap *wrap;   /* parallel to conv.msgs */
     struct tui_wrap *wrap_think; /* the same for each reply's reasoning */
     int cap_wrap;

@@ -1329,6 +1329,13 @@ void tui_chat_new(struct tui *t) {
     t->sel_msg = -1;
     t->scroll.top = 0;
     t->scroll.follow = 1;
+    if (t->set_session) { /* the session's sampling settings, not the conversation's */
+        char changed[8];
+        app_settings_from_json(&t->set, t->set_session, strlen(t->set_session), changed,
+                               sizeof changed);
+        free(t->set_session);
+        t->set_session = NULL;
+    }
     /* the start's -s (or none), not the prompt of the conversation left */
     free(t->system_prompt);
     t->system_prompt = NULL;
@@ -1389,6 +1396,8 @@ int tui_chat_open(struct tui *t, const char *id) {
     if (t->system_prompt)
         app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
     char restored[256] = ""; /* its sampling settings, as it was last used */
+    if (!t->set_session) /* the session's, for the next new chat */
+        t->set_session = app_settings_json(&t->set);
     if (c.sampling)
         app_settings_from_json(&t->set, c.sampling, strlen(c.sampling), restored,
                                sizeof restored);

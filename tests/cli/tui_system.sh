@@ -75,6 +75,15 @@ expect_contains "$(pane)" "You are a concise assistant."
 tm send-keys -t t F4
 wait_for "temp 0.3"
 tm send-keys -t t Escape
+# a new chat goes back to the session's settings (temp 0.8, the default here)
+tm send-keys -t t C-n F4
+wait_for "temp 0.8"
+expect_contains "$(pane)" "n-predict 512"
+tm send-keys -t t Escape
+tm send-keys -t t C-o
+wait_for "Conversations"
+tm send-keys -t t Enter # the conversation again: its settings again
+wait_for "this conversation's settings: temp 0.3, n-predict 4 (F4)"
 # at 40 columns the confirmation wraps: its question and keys stay visible
 tm resize-window -t t -x 40 -y 16
 f3_pick Home Escape
