@@ -140,12 +140,7 @@ int store_conv_insert(store *s, const struct store_conv_params *p, const char *c
         store_bind_text(s, q, 6, p->template_name);
         store_bind_text(s, q, 7, p->system_prompt);
         store_bind_text(s, q, 8, p->sampling);
-        int r = store_file_check(s);
-        if (r) {
-            store_stmt_done(s, q);
-            return r;
-        }
-        int rc = store_step(s, q);
+        int rc = store_step(s, q); /* checks the file first: STORE_E_IO below */
         store_stmt_done(s, q);
         if (rc == SQLITE_DONE) {
             if (n_out)
