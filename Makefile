@@ -54,8 +54,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 VERSION := 0.1.0
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 -D_XOPEN_SOURCE_EXTENDED \
-            -DNATTER_VERSION='"$(VERSION)"' -DNATTER_DATADIR='"$(PREFIX)/share/natter"' \
-            -Iengine -Isrc -Iui
+            -DNATTER_VERSION='"$(VERSION)"' -DNATTER_DATADIR='"$(PREFIX)/share/natter"'
 CFLAGS  += -std=c11 $(OPT) $(WARN) -pthread -MMD -MP $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -pthread -lm
 
@@ -64,7 +63,10 @@ APP_SRC    := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard ui/*.c)
 TEST_SRC   := $(wildcard tests/*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(APP_SRC))
+ENGINE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC))
+APP_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(APP_SRC))
+# natter's code first, the engine after it: the static link resolves in that order
+LIBS     := $(BUILD)/libnatter.a $(BUILD)/libengine.a
 MAIN_OBJ := $(BUILD)/src/main.o
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
@@ -81,24 +83,42 @@ ifeq ($(BUILD),build)
 	@ln -sf $(BIN) natter
 endif
 
-$(BIN): $(MAIN_OBJ) $(BUILD)/libnatter.a
+$(BIN): $(MAIN_OBJ) $(LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/libnatter.a: $(LIB_OBJ)
+$(BUILD)/libnatter.a: $(APP_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/libengine.a: $(ENGINE_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+# Layering, enforced by the include paths: engine/ sees only itself; src/ and ui/ see of the
+# engine only engine.h (copied alone into $(BUILD)/include); src/ sees nothing of ui/ but
+# ui/ui.h, and only from main.c; ui/ sees src/. Tests, tools and fuzz targets see everything.
+ENGINE_INC := $(BUILD)/include
+$(ENGINE_INC)/engine.h: engine/engine.h
+	@mkdir -p $(@D)
+	$(Q)cp $< $@
+$(BUILD)/engine/%.o: CPPFLAGS += -Iengine
+$(BUILD)/src/%.o: CPPFLAGS += -I$(ENGINE_INC) -Isrc
+$(BUILD)/src/main.o: CPPFLAGS += -Iui
+$(BUILD)/ui/%.o: CPPFLAGS += -I$(ENGINE_INC) -Isrc -Iui
+$(BUILD)/tests/%.o: CPPFLAGS += -Iengine -Isrc -Iui
+$(APP_OBJ) $(MAIN_OBJ): | $(ENGINE_INC)/engine.h
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(TESTBIN): $(TEST_OBJ) $(BUILD)/libnatter.a
+$(TESTBIN): $(TEST_OBJ) $(LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libnatter.a
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDSAN) -o $@ $^ $(LDLIBS)
@@ -119,7 +139,7 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
 fuzz-bins: $(FUZZ_BIN)
-$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libnatter.a
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 fuzz-run: fuzz $(BUILD)/tools/mkmodel

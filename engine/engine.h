@@ -86,6 +86,11 @@ int eng_model_check(const eng_model *m);
 /* A string metadata value (e.g. "tokenizer.chat_template"), NUL-terminated, borrowed from the
  * model (valid until eng_model_free). NULL if absent or not a string. */
 const char *eng_model_meta_str(const eng_model *m, const char *key);
+/* The same from a GGUF file without loading its model (its header only): a NUL-terminated copy
+ * of the value into *out (caller frees; NULL when absent or not a string). ENG_OK, or
+ * ENG_E_IO / ENG_E_FORMAT (eng_last_error names the file; a value over max_len bytes is
+ * FORMAT) / ENG_E_NOMEM. Any thread. */
+int eng_file_meta_str(const char *path, const char *key, size_t max_len, char **out);
 
 /* ---- tokenizer ---- */
 int eng_vocab_size(const eng_model *m);

@@ -1231,6 +1231,30 @@ const char *eng_model_meta_str(const eng_model *m, const char *key) {
     return NULL;
 }
 
+int eng_file_meta_str(const char *path, const char *key, size_t max_len, char **out) {
+    *out = NULL;
+    gguf *g;
+    char err[256];
+    int rc = gguf_open(path, &g, err, sizeof err);
+    size_t n = strlen(path);
+    if (rc != ENG_OK) /* the file named once: gguf's message may start with it */
+        return strncmp(err, path, n) || err[n] != ':' ? eng_error(rc, "%s: %s", path, err)
+                                                      : eng_error(rc, "%s", err);
+    struct gguf_str s;
+    if (gguf_get_str(g, key, &s) == 0) {
+        if (s.len > max_len)
+            rc = eng_error(ENG_E_FORMAT, "%s: %s: too large", path, key);
+        else if (!(*out = malloc(s.len + 1)))
+            rc = eng_error(ENG_E_NOMEM, "out of memory");
+        else {
+            memcpy(*out, s.p, s.len);
+            (*out)[s.len] = 0;
+        }
+    }
+    gguf_close(g);
+    return rc;
+}
+
 static const char *ftype_name(uint32_t ft) {
     static const char *const names[] = {
         [0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [7] = "Q8_0", [8] = "Q5_0",

@@ -1,4 +1,5 @@
-/* src/cli.h — the subcommands main() dispatches to. Each cmd_* takes the subcommand's own
+/* src/cli.h — the subcommands main() dispatches to (the chat's entry point is ui/ui.h's
+ * ui_main: src/ reaches ui/ only there, from main.c). Each cmd_* takes the subcommand's own
  * argv (argv[0] is the subcommand name) and returns the process exit status: 0 success,
  * 1 failure (a one-line "natter: ..." message on stderr), 2 usage error. Main thread only. */
 #ifndef NATTER_CLI_H
@@ -21,7 +22,6 @@ int cmd_prompts(int argc, char **argv);
 int cmd_cache(int argc, char **argv);     /* src/cmd_cache.c: ls | clear */
 int cmd_serve(int argc, char **argv);     /* src/cmd_serve.c: the OpenAI-compatible server */
 int cmd_template_render_jinja(int argc, char **argv); /* src/cmd_jinja.c: render --jinja/-m */
-int ui_main(int argc, char **argv);       /* ui/tui.c: the full-screen chat (no subcommand) */
 
 /* Prints "natter: " + message + newline to stderr (printf-style). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

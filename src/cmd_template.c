@@ -9,7 +9,6 @@
 
 #include "argv.h"
 #include "cli.h"
-#include "gguf.h"
 #include "json_syntax.h"
 #include "chat_prompt.h"
 #include "engine.h"
@@ -359,21 +358,8 @@ static int ends_with(const char *s, const char *suffix) {
 static int detect_read(const char *path, char **text) {
     *text = NULL;
     if (ends_with(path, ".gguf")) {
-        gguf *g;
-        char err[256];
-        struct gguf_str s;
-        if (gguf_open(path, &g, err, sizeof err)) {
-            cli_error("%s: %s", path, err);
-            return -1;
-        }
-        int r = gguf_get_str(g, "tokenizer.chat_template", &s);
-        if (r == 0 && s.len < JINJA_MAX && (*text = malloc(s.len + 1))) {
-            memcpy(*text, s.p, s.len);
-            (*text)[s.len] = 0;
-        }
-        gguf_close(g);
-        if (r == 0 && !*text) {
-            cli_error("%s: tokenizer.chat_template: too large", path);
+        if (eng_file_meta_str(path, "tokenizer.chat_template", JINJA_MAX - 1, text) != ENG_OK) {
+            cli_error("%s", eng_last_error()); /* it names the file */
             return -1;
         }
         return 0;

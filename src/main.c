@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ui.h"
 
 static const char usage_text[] =
     "usage: natter [-m MODEL] [-c | --conv ID] [-s SYSTEM] [sampling options]\n"

@@ -77,6 +77,21 @@ static int is_space(char c) {
 
 /* ---- errors ---- */
 
+/* Makes room for element n of the array whose pointer is at pp (n elements of sz bytes so far),
+ * growing it geometrically: capacity 4, then doubled when n reaches a power of two, so no
+ * capacity is stored. 0, or -1 out of memory (the array as it was). */
+static int arr_room(void *pp, int n, size_t sz) {
+    if (n != 0 && (n < 4 || (n & (n - 1))))
+        return 0;
+    void *p;
+    memcpy(&p, pp, sizeof p);
+    void *q = realloc(p, (n ? 2 * (size_t)n : 4) * sz);
+    if (!q)
+        return -1;
+    memcpy(pp, &q, sizeof q);
+    return 0;
+}
+
 static void reg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void reg_error(const char *fmt, ...) {
     char line[8192];
@@ -84,10 +99,8 @@ static void reg_error(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    char **e = realloc(reg.err, (size_t)(reg.n_err + 1) * sizeof *e);
-    if (!e)
+    if (arr_room(&reg.err, reg.n_err, sizeof *reg.err) != 0)
         return;
-    reg.err = e;
     if ((reg.err[reg.n_err] = xstrdup(line)))
         reg.n_err++;
 }
@@ -283,13 +296,11 @@ static int tmpl_parse_line(struct prompts_template *t, const char *p, const char
             return -1;
         }
         if (is_stop) {
-            char **s = v[0] ? realloc(t->stop, (size_t)(t->n_stop + 1) * sizeof *s) : NULL;
-            if (!s) {
+            if (!v[0] || arr_room(&t->stop, t->n_stop, sizeof *t->stop) != 0) {
                 snprintf(err, err_len, v[0] ? "out of memory" : "stop: empty string");
                 free(v);
                 return -1;
             }
-            t->stop = s;
             t->stop[t->n_stop++] = v;
         } else if (*field) {
             free(v);
@@ -547,11 +558,9 @@ static int reg_put(void ***arr, int *n, void *item, void (*free_fn)(void *)) {
             (*arr)[i] = item;
             return 0;
         }
-    void **a = realloc(*arr, (size_t)(*n + 1) * sizeof *a);
-    if (!a)
+    if (arr_room(arr, *n, sizeof **arr) != 0)
         return -1;
-    *arr = a;
-    a[(*n)++] = item;
+    (*arr)[(*n)++] = item;
     return 0;
 }
 
@@ -578,10 +587,8 @@ static void load_dir(const char *dir, const char *sub, const char *ext, int from
         if (l <= ext_len || strcmp(de->d_name + l - ext_len, ext) ||
             !prompts_name_valid(de->d_name, l - ext_len))
             continue;
-        char **nn = realloc(names, (size_t)(n + 1) * sizeof *nn);
-        if (!nn)
+        if (arr_room(&names, n, sizeof *names) != 0)
             break;
-        names = nn;
         if ((names[n] = xstrdup(de->d_name)))
             n++;
     }

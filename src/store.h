@@ -156,8 +156,8 @@ int64_t store_msg_add(store *s, const char *id, const char *role, const char *co
 int64_t store_msg_add_reasoning(store *s, const char *id, const char *role, const char *content,
                                 const char *reasoning, int64_t parent);
 
-/* The same with explicit lengths (content and reasoning may hold NUL bytes; reasoning NULL:
- * none). The two above call this with strlen. */
+/* The same with explicit lengths (content and reasoning may hold NUL bytes and need not end
+ * with one; reasoning NULL: none). The two above call this with strlen. */
 int64_t store_msg_add_len(store *s, const char *id, const char *role, const char *content,
                           size_t content_len, const char *reasoning, size_t reasoning_len,
                           int64_t parent);

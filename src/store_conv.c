@@ -140,12 +140,7 @@ int store_conv_insert(store *s, const struct store_conv_params *p, const char *c
         store_bind_text(s, q, 6, p->template_name);
         store_bind_text(s, q, 7, p->system_prompt);
         store_bind_text(s, q, 8, p->sampling);
-        int r = store_file_check(s);
-        if (r) {
-            store_stmt_done(s, q);
-            return r;
-        }
-        int rc = store_step(s, q);
+        int rc = store_step(s, q); /* checks the file first: STORE_E_IO below */
         store_stmt_done(s, q);
         if (rc == SQLITE_DONE) {
             if (n_out)
@@ -325,21 +320,23 @@ int store_conv_set_sampling(store *s, const char *id, const char *sampling_json)
     return conv_update(s, ST_CONV_SAMPLING, id, sampling_json, 0, 0, "set sampling");
 }
 
-void store_title_from_text(const char *text, char *buf, size_t len) {
+/* store_title_from_text over the n bytes at text (it ends there or at a NUL byte). */
+static void title_from(const char *text, size_t n_text, char *buf, size_t len) {
     if (!len)
         return;
     buf[0] = 0;
     const unsigned char *p = (const unsigned char *)(text ? text : "");
+    const unsigned char *lim = p + (text ? n_text : 0);
     /* the first line that holds something other than blanks */
     for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r')
+        while (p < lim && (*p == ' ' || *p == '\t' || *p == '\r'))
             p++;
-        if (*p != '\n')
+        if (p == lim || *p != '\n')
             break;
         p++;
     }
     const unsigned char *end = p;
-    while (*end && *end != '\n' && *end != '\r')
+    while (end < lim && *end && *end != '\n' && *end != '\r')
         end++;
     while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
@@ -379,9 +376,13 @@ void store_title_from_text(const char *text, char *buf, size_t len) {
     buf[n + e] = 0;
 }
 
-int store_conv_autotitle(store *s, int64_t n, const char *text) {
+void store_title_from_text(const char *text, char *buf, size_t len) {
+    title_from(text, text ? strlen(text) : 0, buf, len);
+}
+
+int store_conv_autotitle(store *s, int64_t n, const char *text, size_t len) {
     char title[4 * TITLE_MAX_CHARS + 8];
-    store_title_from_text(text, title, sizeof title);
+    title_from(text, len, title, sizeof title);
     if (!*title)
         return 0;
     sqlite3_stmt *q = stmt(s, ST_CONV_AUTOTITLE);

@@ -154,8 +154,9 @@ int store_conv_n(store *s, const char *id, int64_t *n);
  * collision); its id into id_out, its key into *n_out (may be NULL). */
 int store_conv_insert(store *s, const struct store_conv_params *p, const char *created,
                       const char *want_id, char *id_out, int64_t *n_out);
-/* Titles conversation n after text (its first user message) unless it has a title. */
-int store_conv_autotitle(store *s, int64_t n, const char *text);
+/* Titles conversation n after the len bytes of text (its first user message) unless it has a
+ * title. */
+int store_conv_autotitle(store *s, int64_t n, const char *text, size_t len);
 
 /* ---- messages (store_msg.c) ---- */
 

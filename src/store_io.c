@@ -372,7 +372,7 @@ static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             r = store_sql_err(s, "import");
         else if (first)
-            r = store_conv_autotitle(s, n, first);
+            r = store_conv_autotitle(s, n, first, strlen(first));
         free(first);
     }
     if (r == 0 && (q = stmt(s, ST_IMP_FINISH)) != NULL) {

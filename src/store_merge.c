@@ -53,20 +53,37 @@ struct merge {
     sqlite3_stmt *q[MQ_COUNT];
     int64_t *pairs; /* matched messages: copy's, original's, copy's, original's... */
     int n_pairs, cap;
+    int bind_rc; /* a failed bind: the next mq_row fails */
 };
+
+static void mb_int64(struct merge *m, sqlite3_stmt *q, int i, int64_t v) {
+    int rc = sqlite3_bind_int64(q, i, v);
+    if (rc != SQLITE_OK && !m->bind_rc)
+        m->bind_rc = rc;
+}
+
+static void mb_null(struct merge *m, sqlite3_stmt *q, int i) {
+    int rc = sqlite3_bind_null(q, i);
+    if (rc != SQLITE_OK && !m->bind_rc)
+        m->bind_rc = rc;
+}
 
 /* Steps q (bound by the caller) to its first row: 1 with a row, 0 with none, -1 on error. The
  * caller resets q. */
 static int mq_row(struct merge *m, int which) {
+    if (m->bind_rc) {
+        m->bind_rc = 0;
+        return -1;
+    }
     int rc = sqlite3_step(m->q[which]);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int mq_run(struct merge *m, int which, int64_t a, int64_t b) {
     sqlite3_stmt *q = m->q[which];
-    sqlite3_bind_int64(q, 1, a);
+    mb_int64(m, q, 1, a);
     if (sqlite3_bind_parameter_count(q) >= 2)
-        sqlite3_bind_int64(q, 2, b);
+        mb_int64(m, q, 2, b);
     int r = mq_row(m, which);
     sqlite3_reset(q);
     return r < 0 ? -1 : 0;
@@ -94,19 +111,19 @@ static int pair_push(struct merge *m, int64_t b, int64_t a) {
 static int merge_match(struct merge *m, int64_t b, int64_t a, int64_t *edit) {
     m->n_pairs = 0;
     sqlite3_stmt *q = m->q[MQ_ROOT];
-    sqlite3_bind_int64(q, 1, b);
+    mb_int64(m, q, 1, b);
     int r = mq_row(m, MQ_ROOT);
     int64_t cur = r > 0 ? sqlite3_column_int64(q, 0) : 0, at = 0; /* at: original's, 0 root */
     int user = r > 0 && !strcmp((const char *)sqlite3_column_text(q, 1), "user");
     sqlite3_reset(q);
     while (r > 0) {
         q = m->q[MQ_MATCH];
-        sqlite3_bind_int64(q, 1, a);
+        mb_int64(m, q, 1, a);
         if (at)
-            sqlite3_bind_int64(q, 2, at);
+            mb_int64(m, q, 2, at);
         else
-            sqlite3_bind_null(q, 2);
-        sqlite3_bind_int64(q, 3, cur);
+            mb_null(m, q, 2);
+        mb_int64(m, q, 3, cur);
         r = mq_row(m, MQ_MATCH);
         int64_t match = r > 0 ? sqlite3_column_int64(q, 0) : 0;
         sqlite3_clear_bindings(q);
@@ -117,7 +134,7 @@ static int merge_match(struct merge *m, int64_t b, int64_t a, int64_t *edit) {
             return -1;
         at = match;
         q = m->q[MQ_NEXT];
-        sqlite3_bind_int64(q, 1, cur);
+        mb_int64(m, q, 1, cur);
         r = mq_row(m, MQ_NEXT);
         cur = r > 0 ? sqlite3_column_int64(q, 0) : 0;
         user = r > 0 && !strcmp((const char *)sqlite3_column_text(q, 1), "user");
@@ -128,9 +145,9 @@ static int merge_match(struct merge *m, int64_t b, int64_t a, int64_t *edit) {
     if (m->n_pairs == 0 || !cur || !user)
         return 0; /* nothing shared, or nothing after it (a plain copy), or not an edit */
     q = m->q[MQ_ORIGINAL];
-    sqlite3_bind_int64(q, 1, a);
-    sqlite3_bind_int64(q, 2, at);
-    sqlite3_bind_int64(q, 3, b);
+    mb_int64(m, q, 1, a);
+    mb_int64(m, q, 2, at);
+    mb_int64(m, q, 3, b);
     r = mq_row(m, MQ_ORIGINAL);
     int found = r > 0 && sqlite3_column_int64(q, 0) > 0;
     sqlite3_reset(q);
@@ -182,8 +199,8 @@ int store_merge_edit_copies(sqlite3 *db, int *n_merged) {
     for (int i = 0; r == 0 && i < n_cand; i++) {
         int64_t b = cand[2 * i], a = cand[2 * i + 1], edit = 0;
         sqlite3_stmt *q = m.q[MQ_EXISTS];
-        sqlite3_bind_int64(q, 1, b);
-        sqlite3_bind_int64(q, 2, a);
+        mb_int64(&m, q, 1, b);
+        mb_int64(&m, q, 2, a);
         int both = mq_row(&m, MQ_EXISTS) > 0 && sqlite3_column_int64(q, 0) == 2;
         sqlite3_reset(q);
         if (!both)

@@ -409,7 +409,7 @@ int64_t store_msg_insert(store *s, int64_t n, const char *role, const char *cont
     int64_t id = sqlite3_last_insert_rowid(s->db);
     if ((r = store_tree_set_leaf(s, n, id, after_leaf)) != 0)
         return r;
-    if (!strcmp(role, "user") && (r = store_conv_autotitle(s, n, content)) != 0)
+    if (!strcmp(role, "user") && (r = store_conv_autotitle(s, n, content, content_len)) != 0)
         return r;
     return id;
 }

@@ -192,3 +192,25 @@ TEST(store_fault_export_after_failed_flush) {
     CHECK_EQ_INT(store_reply_finish(s, "stopped", NULL), 0);
     store_close(s);
 }
+
+/* store_msg_add_len's text need not end with a NUL byte: the default title reads only its
+ * bytes (found by fuzz_search: an empty text read one byte past it). */
+TEST(store_msg_add_len_unterminated_title) {
+    store *s = store_test_open(":memory:");
+    CHECK(s != NULL);
+    char id[STORE_ID_LEN + 1];
+    CHECK_EQ_INT(store_conv_new(s, NULL, id), 0);
+    char *text = malloc(5);
+    CHECK(text != NULL);
+    memcpy(text, "hello", 5); /* no NUL */
+    CHECK(store_msg_add_len(s, id, "user", text, 5, NULL, 0, 0) > 0);
+    struct store_conv c;
+    CHECK_EQ_INT(store_conv_get(s, id, &c), 0);
+    CHECK_STR_EQ(c.title, "hello");
+    store_conv_clear(&c);
+    char id2[STORE_ID_LEN + 1];
+    CHECK_EQ_INT(store_conv_new(s, NULL, id2), 0);
+    CHECK(store_msg_add_len(s, id2, "user", text + 5, 0, NULL, 0, 0) > 0); /* empty, at the end */
+    free(text);
+    store_close(s);
+}

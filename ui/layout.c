@@ -2,7 +2,7 @@
  * wrapping, cursor and scrolling maths. Any thread; no terminal. */
 #include "layout.h"
 #include "app.h"
-#include "unicode.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +49,7 @@ int layout_utf8_decode(const char *s, size_t len, uint32_t *cp) {
 int layout_utf8_encode(uint32_t cp, char *out) {
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         cp = 0xFFFD;
-    return (int)unicode_encode(cp, out);
+    return (int)utf8_put(out, cp);
 }
 
 size_t layout_utf8_complete_len(const char *s, size_t len) {

@@ -23,7 +23,13 @@ tiny_gguf() {
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
     "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja" "$out/fuzz_state" \
-    "$out/fuzz_markdown" "$out/fuzz_json_read" "$out/fuzz_serve_req" "$out/fuzz_settings"
+    "$out/fuzz_markdown" "$out/fuzz_json_read" "$out/fuzz_serve_req" "$out/fuzz_settings" \
+    "$out/fuzz_search"
+# Search: a message text, a NUL byte, the query (fuzz_search.c).
+printf 'The pirate ship sailed\000pira' > "$out/fuzz_search/prefix"
+printf '私は日本語を勉強します\000日本' > "$out/fuzz_search/cjk"
+printf 'bread NOT yeast "x"\000bread NOT "(' > "$out/fuzz_search/syntax"
+printf 'caf\303\251 au lait\000CAFE lait*' > "$out/fuzz_search/accents"
 # Snapshot reader: byte 0 picks the model and the mode (fuzz_state.c); modes 2 and 3 start from
 # the target's own valid snapshots, a few (offset, xor) pairs after it.
 for b in 004 005 006 007; do printf "\\$b" > "$out/fuzz_state/valid-$b"; done
