@@ -71,6 +71,14 @@ b=$(NATTER_CACHE_MAX=0 "$NATTER" run -m "$S" --conv "$id" --db "$D/c2.db" --temp
 expect_eq "$a" "$b"
 expect_contains "$("$NATTER" ls --json --db "$DB")" '"messages":4'
 
+# stdout that cannot be written: exit 1 and why (the reply is still saved)
+if [ -w /dev/full ]; then
+    "$NATTER" run -m "$S" --temp 0 -n 4 -p "Once" --save --db "$D/full.db" >/dev/full 2>"$D/err"
+    expect_eq "$?" 1
+    expect_contains "$(cat "$D/err")" "natter: stdout: No space left on device"
+    expect_contains "$("$NATTER" export --all --format json --db "$D/full.db")" '"finish":"length"'
+fi
+
 # one BOS with a built-in format's bos line, whatever the vocabulary's BOS spells
 for m in "$S" "$SHARED/models/syn-llama-Q8_0.gguf"; do
     t=$("$NATTER" template tokens -m "$m" --template gigachat <"$D/u.json")
