@@ -4,7 +4,7 @@
 # NAME|TEXT the system message, --raw the text as is (the tokens of `tokenize --special`);
 # -m finds a model by name or unique prefix in the search path (an ambiguous or unknown one is
 # a one-line error); --conv ID without -m loads the conversation's own model; a built-in
-# format's "bos" line gives one BOS (issue 20).
+# format's "bos" line gives one BOS; a stdout that cannot be written exits 1 (issue 20).
 . tests/lib.sh
 need_shared
 Q="$SHARED/models/syn-qwen2-Q8_0.gguf"
