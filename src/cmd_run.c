@@ -1,6 +1,7 @@
 /* src/cmd_run.c — `natter run`: loads a model (a path or a name, src/paths.h), reads the
  * prompt (-p TEXT, -f FILE or stdin) and has the chat-session core (src/session.h) generate a
- * reply with the engine backend: the text as a user message through the model's chat template
+ * reply with the engine backend (or, with --remote URL|NAME, an OpenAI-compatible server's:
+ * src/backend_remote.c): the text as a user message through the model's chat template
  * (-s the system prompt; a model without one gets the built-in completion format, the text as
  * is), or with --raw the text as is. The reply streams from the frame pipe as it comes (the
  * prompt is not echoed): the answer to stdout, the reasoning split from it to stderr, stdout or

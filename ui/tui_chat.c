@@ -1,11 +1,11 @@
-/* ui/tui_chat.c — the chat's work behind the keys: loading a model on a background thread,
- * rendering the conversation with its chat template (src/prompts) and streaming a reply from the
- * engine's generation thread (frames on ev_pipe), its reasoning split from its answer as it
- * streams (src/reasoning), ending the thinking early (F7), saving everything in the store as it
- * grows (src/store), the conversation's tree (regenerated and edited messages as versions
- * beside the old ones, switching versions, deleting a branch, pins), the context ledger (the
- * draft's and the next turn's tokens, counted when idle), and the conversation list, search,
- * rename, delete, export. UI thread only,
+/* ui/tui_chat.c — the chat's work behind the keys: loading a model on a background thread
+ * (or opening a remote server, --remote) and giving it to the session core (src/session.h),
+ * which renders, fits, streams and saves each reply from the backend's frames on ev_pipe; here
+ * are what the keys ask of it (send, regenerate, Esc, F7, type-ahead) and the notices it
+ * reports, the conversation's tree (regenerated and edited messages as versions beside the old
+ * ones, switching versions, deleting a branch, pins), the context ledger (the draft's and the
+ * next turn's tokens, counted when idle), and the conversation list, search, rename, delete,
+ * export. UI thread only,
  * except load_main() which runs on the loader thread and touches only its struct tui_load. */
 #include <errno.h>
 #include <limits.h>
