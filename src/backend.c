@@ -389,5 +389,3 @@ int backend_engine_new(const struct backend_engine_params *p, struct backend **o
 }
 
 void backend_engine_set_prompt(struct backend *b, chat_prompt *cp) { be_of(b)->cp = cp; }
-
-eng_ctx *backend_engine_ctx(const struct backend *b) { return be_of(b)->c; }

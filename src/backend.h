@@ -121,8 +121,6 @@ int backend_engine_new(const struct backend_engine_params *p, struct backend **o
                        size_t err_len);
 /* The prompt maker changed (/template, a model loaded): borrowed from now on. */
 void backend_engine_set_prompt(struct backend *b, chat_prompt *cp);
-/* The context (for the chat's status bar), borrowed. */
-eng_ctx *backend_engine_ctx(const struct backend *b);
 
 /* ---- a remote OpenAI-compatible server (src/remote.h) ---- */
 struct remote_endpoint;
