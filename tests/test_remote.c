@@ -41,7 +41,7 @@ static int rt_server_start(struct rt_server *s) {
             free(t);
             return 0;
         }
-        usleep(50000);
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
     }
     return -1;
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/cli/tui_conv_model.sh — `natter --conv ID` opens the conversation with its own model,
-# not the last one used (issue 17), under tmux.
+# not the last one used (issue 17), under tmux; the notice names the model's file.
 . tests/lib.sh
 . tests/tui_lib.sh
 need_shared
