@@ -9,7 +9,7 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: natter [-m MODEL] [-c | --conv ID] [-s SYSTEM] [sampling options]\n"
+    "usage: natter [-m MODEL] [--remote URL|NAME] [-c | --conv ID] [-s SYSTEM] [sampling options]\n"
     "       natter COMMAND [ARGS...]\n"
     "\n"
     "With no command, natter opens the full-screen chat.\n"
