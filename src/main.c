@@ -10,7 +10,7 @@
 #include "ui.h"
 
 static const char usage_text[] =
-    "usage: natter [-m MODEL] [-c | --conv ID] [-s SYSTEM] [sampling options]\n"
+    "usage: natter [-m MODEL] [--remote URL|NAME] [-c | --conv ID] [-s SYSTEM] [sampling options]\n"
     "       natter COMMAND [ARGS...]\n"
     "\n"
     "With no command, natter opens the full-screen chat.\n"

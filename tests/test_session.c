@@ -432,3 +432,74 @@ TEST(session_backend_reasoning_apart) {
     close(fd[0]);
     close(fd[1]);
 }
+
+struct sess_fail_log {
+    int n;
+    char what[64], msg[256];
+};
+
+static void sess_fail_cb(void *ud, const char *what, const char *msg) {
+    struct sess_fail_log *l = ud;
+    if (!l->n++) {
+        snprintf(l->what, sizeof l->what, "%s", what);
+        snprintf(l->msg, sizeof l->msg, "%s", msg);
+    }
+}
+
+/* Issue 20: the nth write of a turn fails (once, or from then on as on a full disk): the
+ * failure reaches the caller (save_failed, one line, counted), the reply streams on and its
+ * whole text stays in memory; with no fault left to meet, the turn saves everything. */
+TEST(session_save_fault_reaches_caller) {
+    for (int sticky = 0; sticky < 2; sticky++) {
+        int clean = 0;
+        for (int nth = 1; nth < 40 && !clean; nth++) {
+            char path[64];
+            snprintf(path, sizeof path, "f%d-%d.db", sticky, nth);
+            store *db = store_test_open(store_test_path(path));
+            CHECK(db != NULL);
+            struct sess_script sb = {{&sess_script_ops, 0}, 0};
+            struct app_settings set;
+            app_settings_default(&set, NULL);
+            struct app_conv conv;
+            memset(&conv, 0, sizeof conv);
+            CHECK(app_conv_add(&conv, APP_ROLE_USER, "hi", 2));
+            int fd[2];
+            CHECK(pipe(fd) == 0);
+            struct sess_fail_log log = {0, "", ""};
+            struct session *s = NULL;
+            struct session_params p = {.backend = &sb.base, .db = db, .conv = &conv,
+                                       .set = &set, .fd = fd[1], .model = "m@http://x",
+                                       .save_failed = sess_fail_cb, .ud = &log};
+            CHECK(session_new(&p, &s) == 0);
+            store_test_fault(db, nth, 0, sticky);
+            struct store_conv_params cp = {.model = "m@http://x"};
+            struct session_turn turn = {.save_user = 1, .create = &cp};
+            struct session_started st;
+            char err[128];
+            CHECK_MSG(session_start(s, &turn, &st, err, sizeof err) == 0, "%s", err);
+            CHECK_EQ_INT(sess_pump(s, fd[0]), SESSION_EV_DONE);
+            CHECK_EQ_INT(conv.n_msgs, 2);
+            CHECK_STR_EQ(conv.msgs[1].text, "Hello"); /* kept whatever was saved */
+            CHECK_STR_EQ(conv.msgs[1].think, "why");
+            const int fails = session_ended(s)->save_failures;
+            CHECK_EQ_INT(fails, log.n);
+            if (fails) {
+                CHECK_MSG(log.msg[0] && !strchr(log.msg, '\n'), "nth %d: '%s'", nth, log.msg);
+                CHECK(strstr(log.msg, "disk is full") || strstr(log.msg, "full"));
+            } else {
+                clean = 1; /* the turn made fewer than nth writes: all of it saved */
+                struct sess_saved v = {{0}, {0}, 0, 0};
+                CHECK(store_msg_each(db, conv.id, sess_saved_msg, &v) >= 0);
+                CHECK_EQ_INT(v.n_msgs, 2);
+                CHECK_STR_EQ(v.text, "Hello");
+                CHECK_STR_EQ(v.finish, "stop");
+            }
+            session_free(s);
+            app_conv_clear(&conv);
+            close(fd[0]);
+            close(fd[1]);
+            store_close(db);
+        }
+        CHECK_MSG(clean, "sticky %d: every nth failed", sticky);
+    }
+}
