@@ -48,9 +48,9 @@ tui_start() {
     # a server that is still exiting refuses the new session: try again (bounded)
     n=0
     until tm new-session -d -s t -x "$cols" -y "$rows" "$cmd; echo \$? >'$TEST_TMPDIR/rc'" \; \
-        set-option -t t remain-on-exit on 2>/dev/null; do
+        set-option -t t remain-on-exit on 2>"$TEST_TMPDIR/tmux.err"; do
         n=$((n + 1))
-        [ "$n" -lt 50 ] || fail "tmux new-session failed"
+        [ "$n" -lt 100 ] || fail "tmux new-session failed: $(cat "$TEST_TMPDIR/tmux.err")"
         sleep 0.1
     done
     wait_for "F1 help"
