@@ -7,6 +7,9 @@
  * nowhere (--reasoning); a final line of figures on stderr. --save [--conv ID] keeps the
  * exchange in the store as it streams (the conversation's history is the context, its own model
  * when -m is not given) and resumes from / leaves a context snapshot on disk (src/kvcache.h).
+ * --remote URL|NAME sends the messages to an OpenAI-compatible server instead (a URL, or an
+ * endpoint of the config file, src/config.h; src/backend_remote.h), which renders them with its
+ * own template. The config file's defaults apply before the command line's options.
  * Errors: one line on stderr, exit status 1 (a failed save and a failed write to stdout too).
  * Main thread only. */
 #include <errno.h>
@@ -19,8 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_remote.h"
 #include "chat_prompt.h"
 #include "cli.h"
+#include "config.h"
 #include "engine.h"
 #include "kvcache.h"
 #include "opts.h"
@@ -43,13 +48,16 @@ struct run_args {
     const char *markers;  /* --reasoning-markers FAMILY|"OPEN CLOSE", NULL: from the template */
     const char *draft;    /* --draft MODEL: speculative decoding with a smaller model */
     const char *system;   /* -s NAME|TEXT: the system prompt */
+    const char *remote;   /* --remote URL|NAME: an OpenAI-compatible server instead */
+    struct config cfg;    /* the config file (defaults, endpoints) */
     int raw;              /* --raw: the prompt as is, no chat template */
     struct app_settings set;
 };
 
 static int run_usage(void) {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] [-s SYSTEM | --raw] "
+    snprintf(buf, sizeof buf, "run {-m MODEL | --remote URL|NAME} [-p TEXT | -f FILE] "
+             "[-s SYSTEM | --raw] "
              "[--save [--conv ID] [--db PATH]] "
              "[--reasoning stderr|show|hide] [--reasoning-markers FAMILY|'OPEN CLOSE'] "
              "[--draft MODEL] %s",
@@ -63,6 +71,12 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
     struct eng_sample_params sp = eng_sample_default_params();
     app_settings_default(&a->set, &sp);
     a->set.n_predict = -1; /* until end of generation or a full context, as llama-cli */
+    char cerr[600];
+    if (config_load(&a->cfg, NULL, cerr, sizeof cerr) != 0 ||
+        config_apply(&a->cfg, &a->set, cerr, sizeof cerr) != 0) {
+        cli_error("%s", cerr);
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         char err[256];
         int r = opts_apply(&a->set, argc, argv, &i, err, sizeof err);
@@ -85,7 +99,8 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                           : !strcmp(f, "--db") ? &a->db
                           : !strcmp(f, "--reasoning") ? &mode
                           : !strcmp(f, "--reasoning-markers") ? &a->markers
-                          : !strcmp(f, "--draft") ? &a->draft : NULL;
+                          : !strcmp(f, "--draft") ? &a->draft
+                          : !strcmp(f, "--remote") ? &a->remote : NULL;
         if (!slot) {
             cli_error("run: unknown option '%s'", f);
             return run_usage();
@@ -114,8 +129,13 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                   "thought, seed, kimi, cohere, gemma4, none) or 'OPEN CLOSE'", a->markers);
         return run_usage();
     }
-    if (!a->model && !a->conv) {
-        cli_error("run: no model (-m MODEL)");
+    if (!a->model && !a->conv && !a->remote) {
+        cli_error("run: no model (-m MODEL or --remote URL|NAME)");
+        return run_usage();
+    }
+    if (a->remote && (a->model || a->draft || a->markers)) {
+        cli_error("run: --remote runs the server's model: -m, --draft and --reasoning-markers "
+                  "do not go with it");
         return run_usage();
     }
     if (a->raw && a->system) {
@@ -275,6 +295,14 @@ static const char *run_system_text(const char *arg) {
     return arg;
 }
 
+/* A count of the stats line: the number, or "?" when the backend does not know it (-1). */
+static void run_count(char buf[16], int v) {
+    if (v < 0)
+        snprintf(buf, 16, "?");
+    else
+        snprintf(buf, 16, "%d", v);
+}
+
 /* The model to load: -m (a path or a name in the search path), else the conversation's own. */
 static int run_model_path(const struct run_args *a, const char *conv_model, char *path,
                           size_t len) {
@@ -293,10 +321,16 @@ static int run_model_path(const struct run_args *a, const char *conv_model, char
 int cmd_run(int argc, char **argv) {
     struct run_args a;
     int rc = run_parse_args(argc, argv, &a);
-    if (rc) return rc;
+    if (rc) {
+        config_free(&a.cfg);
+        return rc;
+    }
     size_t len = 0;
     char *text = run_read_prompt(&a, &len);
-    if (!text) return 1;
+    if (!text) {
+        config_free(&a.cfg);
+        return 1;
+    }
 
     struct eng_model_params mp = eng_model_default_params();
     struct eng_ctx_params cp = eng_ctx_default_params();
@@ -324,6 +358,20 @@ int cmd_run(int argc, char **argv) {
             cli_error("%s", err);
             goto out;
         }
+    }
+    if (a.remote) { /* the server's model: nothing to load */
+        struct remote_endpoint ep;
+        if (config_remote_resolve(&a.cfg, a.remote, &ep, err, sizeof err) != 0 ||
+            backend_remote_new(&ep, &be, err, sizeof err) != 0) {
+            cli_error("run: %s", err);
+            goto out;
+        }
+        if (pipe(pfd) != 0) {
+            cli_error("run: %s", strerror(errno));
+            goto out;
+        }
+        backend_remote_label(&ep, model, sizeof model);
+        goto have_backend;
     }
     if (run_model_path(&a, conv_model, model, sizeof model) != 0)
         goto out;
@@ -368,6 +416,7 @@ int cmd_run(int argc, char **argv) {
         cli_error("run: %s", be ? strerror(errno) : err);
         goto out;
     }
+have_backend:
     /* the conversation: its system prompt (-s replaces it), its history, the new message */
     const char *sys = a.system ? run_system_text(a.system) : NULL;
     if (sys && conv.n_msgs > 0 && conv.msgs[0].role == APP_ROLE_SYSTEM)
@@ -420,10 +469,14 @@ int cmd_run(int argc, char **argv) {
     }
     const struct session_live *lv = session_live(ss);
     const struct eng_stats *es = &lv->stats;
+    char n_prompt[16], n_reused[16], n_gen[16]; /* a server that sends no usage: "?" */
+    run_count(n_prompt, es->n_prompt);
+    run_count(n_reused, es->n_reused);
+    run_count(n_gen, es->n_gen);
     if (status == 0)
-        fprintf(stderr, "natter: prompt %d tokens (+%d cached), %.2f t/s; generated %d tokens, "
-                "%.2f t/s; first token %.0f ms\n", es->n_prompt, es->n_reused,
-                (double)es->prompt_tps, es->n_gen, (double)es->gen_tps,
+        fprintf(stderr, "natter: prompt %s tokens (+%s cached), %.2f t/s; generated %s tokens, "
+                "%.2f t/s; first token %.0f ms\n", n_prompt, n_reused,
+                (double)es->prompt_tps, n_gen, (double)es->gen_tps,
                 st.b.restore_ms + (double)es->ttft_ms);
     if (status == 0 && es->n_drafted > 0)
         fprintf(stderr, "natter: speculative: drafted %d tokens, kept %d (%.0f%%)\n",
@@ -453,5 +506,6 @@ out:
     eng_ctx_free(c);
     eng_model_free(m);
     free(text);
+    config_free(&a.cfg);
     return status;
 }

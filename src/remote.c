@@ -875,9 +875,7 @@ static size_t remote_on_models(char *p, size_t size, size_t nmemb, void *ud) {
 }
 
 void remote_models_free(char **names, int n) {
-    for (int i = 0; names && i < n; i++)
-        free(names[i]);
-    free(names);
+    backend_models_free(names, n); /* the same list: an array of strings */
 }
 
 int remote_models_list(const struct remote_endpoint *ep, char ***names, int *n, char *err,
