@@ -416,7 +416,7 @@ int cmd_run(int argc, char **argv) {
         cli_error("run: %s", be ? strerror(errno) : err);
         goto out;
     }
-have_backend:
+have_backend:; /* (a label comes before a statement, not a declaration) */
     /* the conversation: its system prompt (-s replaces it), its history, the new message */
     const char *sys = a.system ? run_system_text(a.system) : NULL;
     if (sys && conv.n_msgs > 0 && conv.msgs[0].role == APP_ROLE_SYSTEM)
