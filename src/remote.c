@@ -6,7 +6,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <locale.h>
 #include <pthread.h>
 #include <signal.h>
@@ -773,16 +772,6 @@ static char *remote_auth_header(const char *key, char *err, size_t err_len) {
     return a;
 }
 
-static int remote_pipe(int p[2]) {
-    if (pipe(p) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
-        fcntl(p[i], F_SETFD, FD_CLOEXEC);
-    }
-    return 0;
-}
-
 int remote_start(const struct remote_endpoint *ep, const struct remote_request *rq, int fd,
                  uint32_t gen_id, struct remote_gen **out, char *err, size_t err_len) {
     *out = NULL;
@@ -816,7 +805,7 @@ int remote_start(const struct remote_endpoint *ep, const struct remote_request *
     }
     if (ep->api_key && *ep->api_key && !(g->auth = remote_auth_header(ep->api_key, err, err_len)))
         goto fail;
-    if (remote_pipe(g->wake) != 0) {
+    if (fdio_pipe_nonblock(g->wake) != 0) {
         snprintf(err, err_len, "pipe: %s", strerror(errno));
         goto fail;
     }

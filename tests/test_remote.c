@@ -41,7 +41,7 @@ static int rt_server_start(struct rt_server *s) {
             free(t);
             return 0;
         }
-        usleep(50000);
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
     }
     return -1;
 }
@@ -139,11 +139,18 @@ static void rt_request(struct remote_request *rq, const struct eng_sample_params
     rq->think = -1;
 }
 
-/* Runs scenario name (the URL's first segment) with a default request. */
+/* The endpoint of scenario name (the URL's first segment), its URL in url[256]. */
+static struct remote_endpoint rt_endpoint(const struct rt_server *s, const char *name,
+                                          const char *model, int timeout_s, char *url) {
+    snprintf(url, 256, "%s/%s", s->base, name);
+    struct remote_endpoint ep = {url, model, NULL, timeout_s};
+    return ep;
+}
+
+/* Runs scenario name with a default request. */
 static int rt_scenario(struct rt_server *s, const char *name, int timeout_s, struct rt_reply *r) {
     char url[256];
-    snprintf(url, sizeof url, "%s/%s", s->base, name);
-    struct remote_endpoint ep = {url, "m", NULL, timeout_s};
+    struct remote_endpoint ep = rt_endpoint(s, name, "m", timeout_s, url);
     struct remote_request rq;
     rt_request(&rq, NULL);
     return rt_run(&ep, &rq, r, 0);
@@ -274,8 +281,7 @@ TEST(remote_stream_reasoning_timings_garbage) {
 TEST(remote_raw_completion) {
     RT_START(s);
     char url[256];
-    snprintf(url, sizeof url, "%s/raw", s.base);
-    struct remote_endpoint ep = {url, NULL, NULL, 5};
+    struct remote_endpoint ep = rt_endpoint(&s, "raw", NULL, 5, url);
     struct remote_request rq;
     rt_request(&rq, NULL);
     rq.prompt = "Once upon";
@@ -382,8 +388,7 @@ TEST(remote_unknown_host) {
 TEST(remote_cancel_is_prompt) {
     RT_START(s);
     char url[256];
-    snprintf(url, sizeof url, "%s/slow", s.base);
-    struct remote_endpoint ep = {url, NULL, NULL, 5};
+    struct remote_endpoint ep = rt_endpoint(&s, "slow", NULL, 5, url);
     struct remote_request rq;
     rt_request(&rq, NULL);
     struct rt_reply r;
