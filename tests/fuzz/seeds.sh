@@ -158,3 +158,16 @@ printf '{"model":"m","messages":[{"role":"user","content":[{"type":"text","text"
     > "$out/fuzz_json_read/request"
 printf '{"choices":[{"delta":{"reasoning_content":"x"},"finish_reason":null}],"usage":{"prompt_tokens":3},"timings":{"predicted_per_second":1e1}}' \
     > "$out/fuzz_json_read/chunk"
+
+# The remote backend's readers: an SSE stream (byte 0: the piece size), a server's reply for
+# fuzz_remote (bytes 0-2: status and type, piece size, raw), a config file.
+mkdir -p "$out/fuzz_sse" "$out/fuzz_remote" "$out/fuzz_config"
+printf '\007: c\r\nevent: e\ndata: {"a":1}\r\n\r\ndata: x\ndata:  y\n\ndata: [DONE]\n\n' \
+    > "$out/fuzz_sse/stream"
+printf '\000\007\000data: {"choices":[{"delta":{"content":"Hi","reasoning_content":"r"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":1}},"timings":{"prompt_per_second":5,"predicted_per_second":2}}\n\ndata: [DONE]\n\n' \
+    > "$out/fuzz_remote/stream"
+printf '\003\000\000{"error":{"message":"context length","type":"x","code":"context_length_exceeded"}}' \
+    > "$out/fuzz_remote/error"
+printf '\001\000\001{"choices":[{"text":"x","finish_reason":"length"}]}' > "$out/fuzz_remote/body"
+printf '# c\ntemp = 0.7\nctx=8192 # n\n[endpoint big]\nurl = http://box:8080\nmodel = m\napi-key-env = K\ntimeout = 9\n' \
+    > "$out/fuzz_config/config"
