@@ -285,7 +285,11 @@ static int remote_http_error(long status, const char *body, size_t n, const char
         snprintf(err, err_len, "server error (HTTP %ld)%s", status, said);
         return REMOTE_E_SERVER;
     }
-    snprintf(err, err_len, "the server refused the request (HTTP %ld)%s", status, said);
+    if (status < 400)
+        snprintf(err, err_len, "the server redirects elsewhere (HTTP %ld): give --remote the URL "
+                 "it points to", status);
+    else
+        snprintf(err, err_len, "the server refused the request (HTTP %ld)%s", status, said);
     return REMOTE_E_REQUEST;
 }
 
@@ -523,7 +527,7 @@ static size_t remote_on_body(char *p, size_t size, size_t nmemb, void *ud) {
             curl_easy_getinfo(g->easy, CURLINFO_CONTENT_TYPE, &cct);
             ct = cct;
         }
-        if (g->status >= 400)
+        if (g->status >= 300) /* an error, or a redirect (not followed: the key stays here) */
             g->mode = REMOTE_MODE_ERROR;
         else if (ct && remote_contains(ct, "text/event-stream"))
             g->mode = REMOTE_MODE_SSE;
@@ -680,7 +684,7 @@ static void remote_end(struct remote_gen *g, CURLcode res, int stalled) {
         remote_send_done(g, ENG_DONE_CANCELLED);
         return;
     }
-    if (g->status >= 400) {
+    if (g->status >= 300) {
         int code = remote_http_error(g->status, g->raw_body.p, g->raw_body.len, g->retry_after,
                                      g->model, g->url, msg, sizeof msg);
         remote_send_error(g, code, msg);
@@ -722,6 +726,13 @@ static void remote_end(struct remote_gen *g, CURLcode res, int stalled) {
             code = remote_curl_error(res, g->url, g->curl_err, g->timeout_s, msg, sizeof msg);
             remote_send_error(g, code, msg);
         }
+        return;
+    }
+    if (!finished && g->sse.n_events == 0 && g->n_text == 0) {
+        snprintf(msg, sizeof msg, "the answer from %s is neither an event stream nor a JSON reply: "
+                 "is it an OpenAI-compatible server?", g->url);
+        remote_fail(g, REMOTE_E_STREAM, msg);
+        remote_send_error(g, g->fail_code, g->fail);
         return;
     }
     if (!finished) {

@@ -483,6 +483,15 @@ TEST(remote_replay_chunking) {
                                       "\"finish_reason\":\"stop\"}]}", 1, &r), 0);
     CHECK_STR_EQ(r.text, "one");
     CHECK_EQ_INT(r.n_done, 1);
+    /* a web page where the server should be; a redirect */
+    CHECK_EQ_INT(rt_replay(200, "text/html", "<html><body>hello</body></html>\n", 0, &r), 0);
+    CHECK_EQ_INT(r.code, REMOTE_E_STREAM);
+    CHECK_STR_EQ(r.err, "the answer from http://replay/v1/chat/completions is neither an event "
+                        "stream nor a JSON reply: is it an OpenAI-compatible server?");
+    CHECK_EQ_INT(rt_replay(301, "text/html", "<html>moved</html>", 0, &r), 0);
+    CHECK_EQ_INT(r.code, REMOTE_E_REQUEST);
+    CHECK_STR_EQ(r.err, "the server redirects elsewhere (HTTP 301): give --remote the URL it "
+                        "points to");
     /* a body that is not JSON */
     CHECK_EQ_INT(rt_replay(200, "application/json", "{\"choices\":", 0, &r), 0);
     CHECK_EQ_INT(r.code, REMOTE_E_STREAM);
