@@ -84,6 +84,11 @@ const char *app_finish_store(const char *finish) {
 }
 
 void app_model_short_name(const char *path, char *buf, size_t len) {
+    const char *at = strstr(path, "@http");
+    if (at && !memchr(path, '/', (size_t)(at - path))) { /* a remote's "MODEL@URL" */
+        snprintf(buf, len, "%.*s", (int)(at - path), path);
+        return;
+    }
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
     size_t bl = strlen(b);

@@ -63,7 +63,7 @@ int app_role_parse(const char *name);
 const char *app_finish_name(int32_t reason);
 const char *app_finish_store(const char *finish);
 /* The short name of a model for the transcript and the status bar: a path's base name
- * without ".gguf" (a name without a slash as it is), into buf. */
+ * without ".gguf" (a name without a slash as it is; a remote's "MODEL@URL": MODEL), into buf. */
 void app_model_short_name(const char *path, char *buf, size_t len);
 /* Removes messages from index i on. */
 void app_conv_truncate(struct app_conv *c, int i);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "units.h"
 #include "engine.h"
 #include "paths.h"
 
@@ -174,16 +175,6 @@ int cmd_eval(int argc, char **argv) {
 
 /* ---- natter models ---- */
 
-static void models_human(double v, const char *const *units, double step, char *buf,
-                         size_t len) {
-    int u = 0;
-    while (v >= step && units[u + 1]) {
-        v /= step;
-        u++;
-    }
-    snprintf(buf, len, u ? "%.2f %s" : "%.0f %s", v, units[u]);
-}
-
 static int models_one(const char *path, void *ud) {
     int *n_err = ud;
     struct eng_model_params mp = eng_model_default_params();
@@ -195,16 +186,10 @@ static int models_one(const char *path, void *ud) {
     }
     struct eng_model_info in;
     eng_model_info_get(m, &in);
-    static const char *const pu[] = {"", "K", "M", "B", "T", NULL};
-    static const char *const su[] = {"B", "KiB", "MiB", "GiB", "TiB", NULL};
     char params[32], size[32];
-    models_human((double)in.n_params, pu, 1000, params, sizeof params);
-    models_human((double)in.file_size, su, 1024, size, sizeof size);
-    /* "1.23 M" -> "1.23M" for parameters */
+    units_count((double)in.n_params, params, sizeof params);
+    units_bytes(in.file_size, 2, size, sizeof size);
     int ft = in.ftype[0] && strcmp(in.ftype, in.types) != 0;   /* "Q4_K_M = Q4_K,Q6_K,F32" */
-    char *sp = strchr(params, ' ');
-    if (sp)
-        memmove(sp, sp + 1, strlen(sp));
     char ctx[96];   /* the context it was trained for, and what RoPE scaling extends */
     if (in.rope_scaling[0] && in.n_ctx_orig != in.n_ctx_train)
         snprintf(ctx, sizeof ctx, "ctx %d (%s from %d)", in.n_ctx_train, in.rope_scaling,

@@ -7,9 +7,6 @@
  * nowhere (--reasoning); a final line of figures on stderr. --save [--conv ID] keeps the
  * exchange in the store as it streams (the conversation's history is the context, its own model
  * when -m is not given) and resumes from / leaves a context snapshot on disk (src/kvcache.h).
- * --remote URL|NAME sends the messages to an OpenAI-compatible server instead (a URL, or an
- * endpoint of the config file, src/config.h; src/backend_remote.h), which renders them with its
- * own template. The config file's defaults apply before the command line's options.
  * Errors: one line on stderr, exit status 1 (a failed save and a failed write to stdout too).
  * Main thread only. */
 #include <errno.h>
@@ -22,16 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend_remote.h"
 #include "chat_prompt.h"
 #include "cli.h"
-#include "config.h"
 #include "engine.h"
 #include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
 #include "prompts.h"
+#include "config.h"
 #include "reasoning.h"
+#include "remote.h"
 #include "session.h"
 #include "store.h"
 
@@ -49,14 +46,13 @@ struct run_args {
     const char *draft;    /* --draft MODEL: speculative decoding with a smaller model */
     const char *system;   /* -s NAME|TEXT: the system prompt */
     const char *remote;   /* --remote URL|NAME: an OpenAI-compatible server instead */
-    struct config cfg;    /* the config file (defaults, endpoints) */
     int raw;              /* --raw: the prompt as is, no chat template */
     struct app_settings set;
 };
 
 static int run_usage(void) {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "run {-m MODEL | --remote URL|NAME} [-p TEXT | -f FILE] "
+    snprintf(buf, sizeof buf, "run -m MODEL [--remote URL|NAME] [-p TEXT | -f FILE] "
              "[-s SYSTEM | --raw] "
              "[--save [--conv ID] [--db PATH]] "
              "[--reasoning stderr|show|hide] [--reasoning-markers FAMILY|'OPEN CLOSE'] "
@@ -71,12 +67,6 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
     struct eng_sample_params sp = eng_sample_default_params();
     app_settings_default(&a->set, &sp);
     a->set.n_predict = -1; /* until end of generation or a full context, as llama-cli */
-    char cerr[600];
-    if (config_load(&a->cfg, NULL, cerr, sizeof cerr) != 0 ||
-        config_apply(&a->cfg, &a->set, cerr, sizeof cerr) != 0) {
-        cli_error("%s", cerr);
-        return 1;
-    }
     for (int i = 1; i < argc; i++) {
         char err[256];
         int r = opts_apply(&a->set, argc, argv, &i, err, sizeof err);
@@ -96,11 +86,11 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
                           : !strcmp(f, "-f") || !strcmp(f, "--file") ? &a->file
                           : !strcmp(f, "--conv") ? &a->conv
                           : !strcmp(f, "-s") || !strcmp(f, "--system") ? &a->system
+                          : !strcmp(f, "--remote") ? &a->remote
                           : !strcmp(f, "--db") ? &a->db
                           : !strcmp(f, "--reasoning") ? &mode
                           : !strcmp(f, "--reasoning-markers") ? &a->markers
-                          : !strcmp(f, "--draft") ? &a->draft
-                          : !strcmp(f, "--remote") ? &a->remote : NULL;
+                          : !strcmp(f, "--draft") ? &a->draft : NULL;
         if (!slot) {
             cli_error("run: unknown option '%s'", f);
             return run_usage();
@@ -130,12 +120,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
         return run_usage();
     }
     if (!a->model && !a->conv && !a->remote) {
-        cli_error("run: no model (-m MODEL or --remote URL|NAME)");
-        return run_usage();
-    }
-    if (a->remote && (a->model || a->draft || a->markers)) {
-        cli_error("run: --remote runs the server's model: -m, --draft and --reasoning-markers "
-                  "do not go with it");
+        cli_error("run: no model (-m MODEL)");
         return run_usage();
     }
     if (a->raw && a->system) {
@@ -295,14 +280,6 @@ static const char *run_system_text(const char *arg) {
     return arg;
 }
 
-/* A count of the stats line: the number, or "?" when the backend does not know it (-1). */
-static void run_count(char buf[16], int v) {
-    if (v < 0)
-        snprintf(buf, 16, "?");
-    else
-        snprintf(buf, 16, "%d", v);
-}
-
 /* The model to load: -m (a path or a name in the search path), else the conversation's own. */
 static int run_model_path(const struct run_args *a, const char *conv_model, char *path,
                           size_t len) {
@@ -318,29 +295,146 @@ static int run_model_path(const struct run_args *a, const char *conv_model, char
     return 0;
 }
 
+/* The engine's side of a run: the model, its context, the draft model, the template, the
+ * snapshot cache. */
+struct run_engine {
+    eng_model *m, *dm;
+    eng_ctx *c, *dc;
+    chat_prompt *cp;
+    kvcache *kc;
+    struct reasoning_markers mk;
+};
+
+/* Loads model (a path) and what goes with it, then the engine backend on it into *be.
+ * 0, or -1 after a message. */
+static int run_engine_open(struct run_engine *e, const struct run_args *a, const char *model,
+                           int cache, struct backend **be) {
+    struct eng_model_params mp = eng_model_default_params();
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    char err[600];
+    opts_to_params(&a->set, NULL, &cp);
+    if (eng_model_load(model, &mp, &e->m) != ENG_OK) {
+        cli_error("%s", eng_last_error());
+        return -1;
+    }
+    if (a->markers)
+        reasoning_markers_parse(&e->mk, a->markers); /* checked with the arguments */
+    else
+        reasoning_markers_detect(&e->mk, eng_model_meta_str(e->m, "tokenizer.chat_template"));
+    reasoning_markers_vocab(&e->mk, e->m);
+    if (!a->raw) { /* the text as a user message, in the model's chat template */
+        if (chat_prompt_new(e->m, NULL, &e->cp, err, sizeof err)) {
+            cli_error("run: %s", err);
+            return -1;
+        }
+        if (*chat_prompt_notice(e->cp))
+            cli_error("%s: %s", model, chat_prompt_notice(e->cp));
+    }
+    if (eng_ctx_new(e->m, &cp, &e->c) != ENG_OK) {
+        cli_error("%s", eng_last_error());
+        return -1;
+    }
+    if (a->draft) {   /* the draft model: the same vocabulary, a context as long */
+        struct eng_ctx_params dp = cp;
+        dp.n_ctx = eng_ctx_n_ctx(e->c);
+        if (eng_model_load(a->draft, &mp, &e->dm) != ENG_OK ||
+            eng_draft_compatible(e->m, e->dm) != ENG_OK ||
+            eng_ctx_new(e->dm, &dp, &e->dc) != ENG_OK) {
+            cli_error("--draft %s: %s", a->draft, eng_last_error());
+            return -1;
+        }
+    }
+    if ((a->set.lookup > 0 || e->dc) && eng_ctx_rs_bytes(e->c, NULL) > 0)
+        cli_error("%s: a model with recurrent layers cannot rewind its state: "
+                  "speculative decoding is off", model);
+    if (cache)
+        kvcache_open(model, e->m, e->c, &e->kc, run_cache_note, NULL);
+    struct backend_engine_params bp = {e->m, e->c, e->dc, e->cp, e->kc, &e->mk};
+    if (backend_engine_new(&bp, be, err, sizeof err) != 0) {
+        cli_error("run: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void run_engine_close(struct run_engine *e) {
+    kvcache_close(e->kc);  /* waits for the snapshot the reply left */
+    chat_prompt_free(e->cp);
+    eng_ctx_free(e->dc);
+    eng_model_free(e->dm);
+    eng_ctx_free(e->c);
+    eng_model_free(e->m);
+}
+
+/* The remote backend: --remote URL|NAME (an endpoint of the config file), -m the model to ask
+ * for; or a conversation recorded as "MODEL@URL" continued without -m. The author's record
+ * into rec. 0, or -1 after a message. */
+static int run_remote_open(const struct run_args *a, const char *conv_model, char *rec,
+                           size_t rec_len, struct backend **be) {
+    struct config cfg;
+    struct remote_endpoint ep;
+    char err[600], url[4096] = "", name[512] = "";
+    int rc = -1;
+    memset(&cfg, 0, sizeof cfg);
+    if (a->remote) {
+        if (config_load(&cfg, NULL, err, sizeof err) != 0 ||
+            config_remote_resolve(&cfg, a->remote, &ep, err, sizeof err) != 0) {
+            cli_error("--remote: %s", err);
+            goto out;
+        }
+    } else { /* "MODEL@URL" */
+        const char *at = strstr(conv_model, "@http");
+        snprintf(name, sizeof name, "%.*s", (int)(at - conv_model), conv_model);
+        snprintf(url, sizeof url, "%s", at + 1);
+        const char *key = getenv("NATTER_API_KEY");
+        ep = (struct remote_endpoint){url, strcmp(name, "default") ? name : NULL,
+                                      key && *key ? key : NULL, 0};
+    }
+    if (a->model)
+        ep.model = a->model;
+    if (backend_remote_new(&ep, be, err, sizeof err) != 0) {
+        cli_error("run: %s", err);
+        goto out;
+    }
+    backend_remote_record(*be, rec, rec_len);
+    rc = 0;
+out:
+    config_free(&cfg);
+    return rc;
+}
+
+/* The last line on stderr: the figures, those the backend did not know left out. */
+static void run_figures(const struct eng_stats *es, int have, double restore_ms) {
+    if (!have) {
+        fprintf(stderr, "natter: done (no figures from the server)\n");
+        return;
+    }
+    if (es->n_prompt >= 0)
+        fprintf(stderr, "natter: prompt %d tokens (+%d cached), %.2f t/s; ", es->n_prompt,
+                es->n_reused > 0 ? es->n_reused : 0, (double)es->prompt_tps);
+    else
+        fputs("natter: ", stderr);
+    fprintf(stderr, "generated %d tokens, %.2f t/s", es->n_gen, (double)es->gen_tps);
+    if (es->ttft_ms >= 0)
+        fprintf(stderr, "; first token %.0f ms", restore_ms + (double)es->ttft_ms);
+    fputc('\n', stderr);
+    if (es->n_drafted > 0)
+        fprintf(stderr, "natter: speculative: drafted %d tokens, kept %d (%.0f%%)\n",
+                es->n_drafted, es->n_accepted, 100.0 * es->n_accepted / es->n_drafted);
+}
+
 int cmd_run(int argc, char **argv) {
     struct run_args a;
     int rc = run_parse_args(argc, argv, &a);
-    if (rc) {
-        config_free(&a.cfg);
-        return rc;
-    }
+    if (rc) return rc;
     size_t len = 0;
     char *text = run_read_prompt(&a, &len);
-    if (!text) {
-        config_free(&a.cfg);
-        return 1;
-    }
+    if (!text) return 1;
 
-    struct eng_model_params mp = eng_model_default_params();
-    struct eng_ctx_params cp = eng_ctx_default_params();
-    opts_to_params(&a.set, NULL, &cp);
-    eng_model *m = NULL, *dm = NULL;
-    eng_ctx *c = NULL, *dc = NULL;
     int status = 1, pfd[2] = {-1, -1};
     store *db = NULL;
-    kvcache *kc = NULL;
-    chat_prompt *cpr = NULL;
+    struct run_engine e;
+    memset(&e, 0, sizeof e);
     struct backend *be = NULL;
     struct session *ss = NULL;
     struct app_conv conv;
@@ -359,64 +453,16 @@ int cmd_run(int argc, char **argv) {
             goto out;
         }
     }
-    if (a.remote) { /* the server's model: nothing to load */
-        struct remote_endpoint ep;
-        if (config_remote_resolve(&a.cfg, a.remote, &ep, err, sizeof err) != 0 ||
-            backend_remote_new(&ep, &be, err, sizeof err) != 0) {
-            cli_error("run: %s", err);
-            goto out;
-        }
-        if (pipe(pfd) != 0) {
-            cli_error("run: %s", strerror(errno));
-            goto out;
-        }
-        backend_remote_label(&ep, model, sizeof model);
-        goto have_backend;
-    }
-    if (run_model_path(&a, conv_model, model, sizeof model) != 0)
+    const int remote = a.remote || (!a.model && strstr(conv_model, "@http"));
+    if (remote ? run_remote_open(&a, conv_model, model, sizeof model, &be) != 0
+               : run_model_path(&a, conv_model, model, sizeof model) != 0 ||
+                 run_engine_open(&e, &a, model, db != NULL, &be) != 0)
         goto out;
-    if (eng_model_load(model, &mp, &m) != ENG_OK) {
-        cli_error("%s", eng_last_error());
+    if (pipe(pfd) != 0) {
+        cli_error("run: pipe: %s", strerror(errno));
         goto out;
     }
-    struct reasoning_markers mk;
-    if (a.markers)
-        reasoning_markers_parse(&mk, a.markers); /* checked with the arguments */
-    else
-        reasoning_markers_detect(&mk, eng_model_meta_str(m, "tokenizer.chat_template"));
-    reasoning_markers_vocab(&mk, m);
-    if (!a.raw) { /* the text as a user message, in the model's chat template */
-        if (chat_prompt_new(m, NULL, &cpr, err, sizeof err)) {
-            cli_error("run: %s", err);
-            goto out;
-        }
-        if (*chat_prompt_notice(cpr))
-            cli_error("%s: %s", model, chat_prompt_notice(cpr));
-    }
-    if (eng_ctx_new(m, &cp, &c) != ENG_OK) {
-        cli_error("%s", eng_last_error());
-        goto out;
-    }
-    if (a.draft) {   /* the draft model: the same vocabulary, a context as long */
-        struct eng_ctx_params dp = cp;
-        dp.n_ctx = eng_ctx_n_ctx(c);
-        if (eng_model_load(a.draft, &mp, &dm) != ENG_OK ||
-            eng_draft_compatible(m, dm) != ENG_OK || eng_ctx_new(dm, &dp, &dc) != ENG_OK) {
-            cli_error("--draft %s: %s", a.draft, eng_last_error());
-            goto out;
-        }
-    }
-    if ((a.set.lookup > 0 || dc) && eng_ctx_rs_bytes(c, NULL) > 0)
-        cli_error("%s: a model with recurrent layers cannot rewind its state: "
-                  "speculative decoding is off", model);
-    if (db)
-        kvcache_open(model, m, c, &kc, run_cache_note, NULL);
-    struct backend_engine_params bp = {m, c, dc, cpr, kc, &mk};
-    if (backend_engine_new(&bp, &be, err, sizeof err) != 0 || pipe(pfd) != 0) {
-        cli_error("run: %s", be ? strerror(errno) : err);
-        goto out;
-    }
-have_backend:; /* (a label comes before a statement, not a declaration) */
+    const char *tmpl = remote ? NULL : e.cp ? chat_prompt_family(e.cp) : "completion";
     /* the conversation: its system prompt (-s replaces it), its history, the new message */
     const char *sys = a.system ? run_system_text(a.system) : NULL;
     if (sys && conv.n_msgs > 0 && conv.msgs[0].role == APP_ROLE_SYSTEM)
@@ -426,8 +472,7 @@ have_backend:; /* (a label comes before a statement, not a declaration) */
     if (!app_conv_add(&conv, APP_ROLE_USER, text, len))
         goto nomem;
     if (db && conv.id[0] && (store_conv_set_model(db, conv.id, model) != 0 ||
-                             (cpr && store_conv_set_template(db, conv.id,
-                                                             chat_prompt_family(cpr)) != 0) ||
+                             (tmpl && store_conv_set_template(db, conv.id, tmpl) != 0) ||
                              (sys && store_conv_set_system(db, conv.id, sys) != 0))) {
         cli_error("%s", store_errmsg(db));
         goto out;
@@ -441,9 +486,7 @@ have_backend:; /* (a label comes before a statement, not a declaration) */
                                 .save_failed = run_save_failed, .ud = &ro};
     if (session_new(&sp, &ss) != 0)
         goto nomem;
-    struct store_conv_params create = {.model = model,
-                                       .template_name = cpr ? chat_prompt_family(cpr)
-                                                            : "completion",
+    struct store_conv_params create = {.model = model, .template_name = tmpl,
                                        .system_prompt = sys};
     struct session_turn turn = {.save_user = 1, .create = &create,
                                 .raw = a.raw ? text : NULL, .raw_len = len};
@@ -467,20 +510,8 @@ have_backend:; /* (a label comes before a statement, not a declaration) */
         cli_error("stdout: %s", strerror(errno));
         status = 1;
     }
-    const struct session_live *lv = session_live(ss);
-    const struct eng_stats *es = &lv->stats;
-    char n_prompt[16], n_reused[16], n_gen[16]; /* a server that sends no usage: "?" */
-    run_count(n_prompt, es->n_prompt);
-    run_count(n_reused, es->n_reused);
-    run_count(n_gen, es->n_gen);
     if (status == 0)
-        fprintf(stderr, "natter: prompt %s tokens (+%s cached), %.2f t/s; generated %s tokens, "
-                "%.2f t/s; first token %.0f ms\n", n_prompt, n_reused,
-                (double)es->prompt_tps, n_gen, (double)es->gen_tps,
-                st.b.restore_ms + (double)es->ttft_ms);
-    if (status == 0 && es->n_drafted > 0)
-        fprintf(stderr, "natter: speculative: drafted %d tokens, kept %d (%.0f%%)\n",
-                es->n_drafted, es->n_accepted, 100.0 * es->n_accepted / es->n_drafted);
+        run_figures(&session_live(ss)->stats, session_live(ss)->have_stats, st.b.restore_ms);
     if (db && session_ended(ss)->save_failures == 0 && session_flush(ss) == 0 && status == 0)
         fprintf(stderr, "natter: saved in conversation %s\n", conv.id);
     if (session_ended(ss)->save_failures > 0) {
@@ -497,15 +528,9 @@ out:
     backend_free(be);
     if (pfd[0] >= 0) close(pfd[0]);
     if (pfd[1] >= 0) close(pfd[1]);
-    kvcache_close(kc);  /* waits for the snapshot the reply left */
+    run_engine_close(&e);
     store_close(db);
     app_conv_clear(&conv);
-    chat_prompt_free(cpr);
-    eng_ctx_free(dc);
-    eng_model_free(dm);
-    eng_ctx_free(c);
-    eng_model_free(m);
     free(text);
-    config_free(&a.cfg);
     return status;
 }

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "paths.h"
 #include "prompts.h"
+#include "export.h"
 #include "store.h"
 
 /* ---- arguments ---- */
@@ -478,39 +479,6 @@ int cmd_search(int argc, char **argv) {
 
 /* ---- natter export ---- */
 
-/* Opens a temporary file next to path (renamed over it by out_commit). */
-static FILE *out_open(const char *path, char *tmp, size_t len) {
-    snprintf(tmp, len, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return NULL;
-    mode_t um = umask(0); /* mkstemp makes it 0600: give it the mode a new file would have */
-    umask(um);
-    fchmod(fd, 0666 & ~um);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-    }
-    return f;
-}
-
-static int out_commit(FILE *f, const char *tmp, const char *path) {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        int e = errno;
-        unlink(tmp);
-        cli_error("%s: %s", path, strerror(e ? e : EIO));
-        return 1;
-    }
-    if (rename(tmp, path) != 0) {
-        cli_error("%s: %s", path, strerror(errno));
-        unlink(tmp);
-        return 1;
-    }
-    return 0;
-}
-
 int cmd_export(int argc, char **argv) {
     static const char usage[] =
         "export ID [--format md|json] [-o FILE] [--db PATH] | export --all --format json [-o FILE]";
@@ -533,35 +501,39 @@ int cmd_export(int argc, char **argv) {
     store *s = a.all ? open_db(&a) : open_conv(&a, a.pos[0], id);
     if (!s)
         return 1;
-    /* build JSON first, so a failure writes nothing */
-    char *json = NULL;
+    char err[4400];
+    int rc = 0;
+    if (a.out && strcmp(a.out, "-")) {
+        struct export_file x;
+        if (!strcmp(fmt, "json"))
+            rc = export_json_file(s, a.all ? NULL : id, a.out, err, sizeof err);
+        else if ((rc = export_file_open(&x, a.out, err, sizeof err)) == 0 &&
+                 transcript_write(s, id, x.f, 1, 0) != 0) {
+            snprintf(err, sizeof err, "%s", store_errmsg(s));
+            export_file_abort(&x);
+            rc = -1;
+        } else if (rc == 0) {
+            rc = export_file_commit(&x, err, sizeof err);
+        }
+        if (rc)
+            cli_error("%s", err);
+        store_close(s);
+        return rc ? 1 : 0;
+    }
+    char *json = NULL; /* built first, so a failure writes nothing */
     if (!strcmp(fmt, "json") && store_export_json(s, a.all ? NULL : id, &json) != 0)
         return fail(s);
-    char tmp[4200];
-    FILE *f = stdout;
-    if (a.out && strcmp(a.out, "-") && !(f = out_open(a.out, tmp, sizeof tmp))) {
-        cli_error("%s: %s", a.out, strerror(errno));
-        free(json);
-        store_close(s);
-        return 1;
-    }
     if (json) {
-        fputs(json, f);
-        fputc('\n', f);
+        fputs(json, stdout);
+        fputc('\n', stdout);
         free(json);
-    } else if (transcript_write(s, id, f, 1, 0) != 0) {
+    } else if (transcript_write(s, id, stdout, 1, 0) != 0) {
         cli_error("%s", store_errmsg(s));
-        if (f != stdout) {
-            fclose(f);
-            unlink(tmp);
-        }
         store_close(s);
         return 1;
     }
     store_close(s);
-    if (f != stdout)
-        return out_commit(f, tmp, a.out);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
 /* ---- natter import ---- */

@@ -13,6 +13,7 @@
 #include "chat_prompt.h"
 #include "engine.h"
 #include "prompts.h"
+#include "reasoning.h"
 
 #define CONV_MAX (64u << 20)  /* conversation JSON on stdin: at most 64 MiB */
 #define JINJA_MAX (16u << 20) /* a .jinja file: at most 16 MiB */
@@ -288,10 +289,9 @@ static int template_tokens(int argc, char **argv) {
     int rc = 1, n = 0;
     chat_prompt *p = NULL;
     struct conv c = {0};
-    char err[512], *json = NULL, *text = NULL;
-    unsigned char *mask = NULL;
+    char err[512], *json = NULL;
     int32_t *toks = NULL;
-    size_t len, tlen;
+    size_t len;
     if (chat_prompt_new(m, tname, &p, err, sizeof err)) {
         cli_error("%s", err);
         goto out;
@@ -304,8 +304,11 @@ static int template_tokens(int argc, char **argv) {
     }
     if (conv_parse(json, len, &c))
         goto out;
-    if (chat_prompt_render(p, c.cmsgs, c.n, &o, &text, &tlen, &mask, err, sizeof err) ||
-        (n = chat_prompt_tokenize(p, text, tlen, mask, &toks, err, sizeof err)) < 0) {
+    struct reasoning_markers mk; /* as the chat and run ask a model not to think */
+    reasoning_markers_detect(&mk, eng_model_meta_str(m, "tokenizer.chat_template"));
+    reasoning_markers_vocab(&mk, m);
+    if ((n = chat_prompt_tokens(p, c.cmsgs, c.n, &o, &mk, &toks, NULL, NULL, NULL, err,
+                                sizeof err)) < 0) {
         cli_error("%s", err);
         goto out;
     }
@@ -316,8 +319,6 @@ static int template_tokens(int argc, char **argv) {
 out:
     conv_free(&c);
     free(toks);
-    free(text);
-    free(mask);
     free(json);
     chat_prompt_free(p);
     eng_model_free(m);

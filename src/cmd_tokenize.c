@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat_prompt.h"
 #include "cli.h"
 #include "engine.h"
 
@@ -39,13 +40,12 @@ int cmd_tokenize(int argc, char **argv) {
         cli_error("%s: %s", model, eng_last_error());
         return 1;
     }
-    size_t len = strlen(text);
-    int n = eng_tokenize(m, text, len, add_special, parse_special, NULL, 0);
-    int32_t *ids = n > 0 ? malloc(sizeof *ids * (size_t)n) : NULL;
-    if (n < 0 || (n > 0 && !ids) ||
-        (n > 0 && eng_tokenize(m, text, len, add_special, parse_special, ids, n) != n)) {
-        cli_error("tokenize: %s", n < 0 ? eng_last_error() : "out of memory");
-        free(ids);
+    int32_t *ids = NULL;
+    char err[256];
+    int n = chat_tokenize(m, text, strlen(text), add_special, parse_special, NULL, &ids, err,
+                          sizeof err);
+    if (n < 0) {
+        cli_error("tokenize: %s", err);
         eng_model_free(m);
         return 1;
     }

@@ -525,7 +525,7 @@ static int on_line(struct tui *t, char *line) {
     } else if (c.arg_len > 0 && strspn(c.arg, " \t\n\r") < c.arg_len) {
         char *msg = strndup(c.arg, c.arg_len);
         if (msg) {
-            if (tui_chat_send(t, msg) != 0 && !t->model) /* not sent: kept in the input */
+            if (tui_chat_send(t, msg) != 0 && !t->backend) /* not sent: kept in the input */
                 tui_input_set(line);
             free(msg);
         }
@@ -1000,8 +1000,8 @@ static void tui_loop(struct tui *t) {
 
 static int tui_usage(void) {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "[-m MODEL] [-c | --conv ID] [-s SYSTEM] [--db PATH] "
-             "[--draft MODEL] %s",
+    snprintf(buf, sizeof buf, "[-m MODEL] [--remote URL|NAME] [-c | --conv ID] [-s SYSTEM] "
+             "[--db PATH] [--draft MODEL] %s",
              opts_usage());
     return cli_usage(buf);
 }
@@ -1030,7 +1030,8 @@ static int parse_args(struct tui *t, int argc, char **argv, const char **model, 
                           : !strcmp(a, "--conv") ? conv
                           : !strcmp(a, "-s") || !strcmp(a, "--system") ? system
                           : !strcmp(a, "--db") ? &t->db_path
-                          : !strcmp(a, "--draft") ? &t->draft_path : NULL;
+                          : !strcmp(a, "--draft") ? &t->draft_path
+                          : !strcmp(a, "--remote") ? &t->remote_arg : NULL;
         if (!slot) {
             cli_error("unknown option '%s'", a);
             return tui_usage();
@@ -1115,15 +1116,22 @@ int ui_main(int argc, char **argv) {
         tui_chat_new(&t);
     }
     char path[4096];
-    if (!model && t.db && t.conv.id[0]) { /* a conversation opened: its own model */
+    if (!model && !t.remote_arg && t.db && t.conv.id[0]) { /* the conversation's own model */
         struct store_conv c;
         memset(&c, 0, sizeof c);
-        if (store_conv_get(t.db, t.conv.id, &c) == 0 && c.model && access(c.model, R_OK) == 0 &&
-            snprintf(path, sizeof path, "%s", c.model) < (int)sizeof path)
+        if (store_conv_get(t.db, t.conv.id, &c) == 0 && c.model && strstr(c.model, "@http"))
+            tui_chat_remote_open(&t, NULL, c.model); /* a remote's "MODEL@URL" */
+        else if (c.model && access(c.model, R_OK) == 0 &&
+                 snprintf(path, sizeof path, "%s", c.model) < (int)sizeof path)
             model = path;
         store_conv_clear(&c);
     }
-    if (!model) {
+    if (t.remote_arg) {
+        tui_chat_remote_open(&t, t.remote_arg, model);
+        model = NULL;
+    } else if (t.remote) {
+        model = NULL;
+    } else if (!model) {
         if (t.db && store_setting_get(t.db, STORE_SETTING_LAST_MODEL, path, sizeof path) == 0 &&
             access(path, R_OK) == 0)
             model = path;

@@ -112,7 +112,10 @@ struct tui {
 
     /* generation: the chat-session core (src/session.h) over the engine backend */
     struct session *sess;    /* owns the streaming reply; created by tui_chat_init */
-    struct backend *backend; /* on model/ctx (NULL: no model), made again at each load */
+    struct backend *backend; /* on model/ctx (NULL: no model), made again at each load; or
+                              * the remote server's (--remote) */
+    int remote;              /* the backend is a remote server (model_path: "MODEL@URL") */
+    const char *remote_arg;  /* --remote URL|NAME (argv) or NULL */
     int ev_pipe[2];
     int show_think;          /* F6: every reply's reasoning unfolded */
     int sel_copy;            /* F8: sel_msg is selected for copying (select_key's keys) */
@@ -216,6 +219,9 @@ int tui_chat_thinking(const struct tui *t);
 int tui_chat_streaming(const struct tui *t);
 int tui_chat_gen_msg(const struct tui *t);
 const struct session_live *tui_chat_live(const struct tui *t);
+/* --remote URL|NAME (an endpoint of the config file), model: the model to ask for (NULL: the
+ * endpoint's); or a record "MODEL@URL" of a conversation (arg NULL). 0, or -1 with a notice. */
+int tui_chat_remote_open(struct tui *t, const char *arg, const char *model);
 /* When idle: the streaming reply's pending text saved (a failure is noted, NOT SAVED shown). */
 void tui_chat_flush(struct tui *t);
 /* Tokens of message i's reasoning (counted once with the loaded model), -1 unknown. */

@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "config.h"
+#include "remote.h"
+#include "export.h"
 #include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
@@ -323,17 +326,17 @@ static void chat_fitted(void *ud, int dropped) {
  * for not fitting is not saved, the conversation is created with its first), then the reply. */
 static int chat_generate(struct tui *t, int save_user) {
     tui_chat_prefill_stop(t);   /* what it processed stays in the context */
-    if (!t->model || !t->backend) {
+    if (!t->backend) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
         return -1;
     }
     if (tui_chat_streaming(t))
         return -1;
-    if (eng_model_check(t->model) != ENG_OK) { /* one stat: replaced or rewritten on disk */
+    if (t->model && eng_model_check(t->model) != ENG_OK) { /* replaced or rewritten on disk */
         tui_chat_notice(t, "%s (" MODEL_CHANGED_HINT ")", eng_last_error());
         return -1;
     }
-    if (!t->cp) {
+    if (!t->remote && !t->cp) {
         tui_chat_notice(t, "no chat template to render the conversation with");
         return -1;
     }
@@ -396,7 +399,7 @@ int tui_chat_send(struct tui *t, const char *text) {
     int edit = t->edit_msg;
     if (edit >= 0 && edit < t->conv.n_msgs && t->conv.msgs[edit].role == APP_ROLE_ASSISTANT)
         return chat_edit_reply(t, edit, text);
-    if (!t->model) {
+    if (!t->backend) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
         tui_input_set(text); /* kept for when one is */
         return -1;
@@ -801,8 +804,67 @@ static void *load_main(void *arg) {
     return NULL;
 }
 
+/* The remote server's model is now name: the session records replies as "MODEL@URL". */
+static void remote_model_set(struct tui *t, const char *name) {
+    if (tui_chat_streaming(t)) {
+        tui_chat_notice(t, "a reply is streaming: Esc stops it first");
+        return;
+    }
+    if (backend_remote_set_model(t->backend, name) != 0) {
+        tui_chat_notice(t, "out of memory");
+        return;
+    }
+    char who[64];
+    backend_remote_record(t->backend, t->model_path, sizeof t->model_path);
+    app_model_short_name(t->model_path, who, sizeof who);
+    session_set_backend(t->sess, t->backend, t->model_path, who);
+    snprintf(t->info.name, sizeof t->info.name, "%s", who);
+    if (t->db && t->conv.id[0] && store_conv_set_model(t->db, t->conv.id, t->model_path) < 0)
+        store_warn(t, "model");
+    tui_chat_notice(t, "remote model %s", t->model_path);
+}
+
+int tui_chat_remote_open(struct tui *t, const char *arg, const char *model) {
+    struct config cfg;
+    struct remote_endpoint ep;
+    char err[600], url[4096] = "", name[512] = "";
+    int rc = -1;
+    memset(&cfg, 0, sizeof cfg);
+    if (arg) {
+        if (config_load(&cfg, NULL, err, sizeof err) != 0 ||
+            config_remote_resolve(&cfg, arg, &ep, err, sizeof err) != 0) {
+            tui_chat_notice(t, "--remote: %s", err);
+            goto out;
+        }
+    } else { /* a conversation's "MODEL@URL" */
+        const char *at = strstr(model, "@http");
+        snprintf(name, sizeof name, "%.*s", at ? (int)(at - model) : 0, model);
+        snprintf(url, sizeof url, "%s", at ? at + 1 : "");
+        const char *key = getenv("NATTER_API_KEY");
+        ep = (struct remote_endpoint){url, strcmp(name, "default") ? name : NULL,
+                                      key && *key ? key : NULL, 0};
+        model = NULL;
+    }
+    if (model)
+        ep.model = model;
+    if (backend_remote_new(&ep, &t->backend, err, sizeof err) != 0) {
+        tui_chat_notice(t, "%s", err);
+        goto out;
+    }
+    t->remote = 1;
+    remote_model_set(t, ep.model);
+    rc = 0;
+out:
+    config_free(&cfg);
+    return rc;
+}
+
 void tui_chat_model_load(struct tui *t, const char *path) {
     char found[4096], err[512];
+    if (t->remote) { /* a name the server knows */
+        remote_model_set(t, path);
+        return;
+    }
     if (paths_model_find(path, found, sizeof found, err, sizeof err) != 0) {
         tui_chat_notice(t, "%s", err); /* a file, a name or a prefix of one */
         return;
@@ -873,13 +935,11 @@ int tui_chat_on_load(struct tui *t) {
         tui_chat_notice(t, "%s", berr);
     else if (t->sess)
         session_set_backend(t->sess, t->backend, t->model_path, t->info.name);
-    if (t->db) {
-        store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path);
-        if (t->conv.id[0]) {
-            store_conv_set_model(t->db, t->conv.id, t->model_path);
-            store_conv_set_template(t->db, t->conv.id, t->tmpl_name);
-        }
-    }
+    if (t->db && (store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path) < 0 ||
+                  (t->conv.id[0] &&
+                   (store_conv_set_model(t->db, t->conv.id, t->model_path) < 0 ||
+                    store_conv_set_template(t->db, t->conv.id, t->tmpl_name) < 0))))
+        store_warn(t, "model"); /* the notice below then waits for the next one */
     if (!t->notice[0] && l->draft_err[0])
         tui_chat_notice(t, "draft model %s not used: %s", l->draft_path, l->draft_err);
     else if (!t->notice[0])
@@ -910,8 +970,29 @@ static int models_add(const char *path, void *ud) {
     return 0;
 }
 
+/* The remote server's models (GET /v1/models) as the picker's rows. */
+static void remote_models(struct tui *t) {
+    char **names = NULL, err[512];
+    int n = 0;
+    if (backend_models(t->backend, &names, &n, err, sizeof err) != 0) {
+        tui_chat_notice(t, "models: %s", err);
+        return;
+    }
+    const char *cur = backend_remote_model(t->backend);
+    for (int i = 0; i < n; i++) {
+        tui_items_add(t, names[i], names[i]); /* drawn sanitized */
+        if (cur && !strcmp(cur, names[i]))
+            t->ov_sel = i;
+    }
+    backend_models_free(names, n);
+}
+
 void tui_chat_models(struct tui *t, int rescan) {
     tui_items_clear(t);
+    if (t->remote) {
+        remote_models(t);
+        return;
+    }
     if (rescan || !t->models) {
         paths_models_each(models_add, t);
         free(t->models);
@@ -1110,22 +1191,13 @@ int tui_chat_export(struct tui *t, const char *path) {
         tui_chat_notice(t, "nothing to export yet");
         return -1;
     }
-    char def[64], *json = NULL;
+    char def[64], err[4400];
     if (!path || !*path) {
         snprintf(def, sizeof def, "natter-%s.json", t->conv.id);
         path = def;
     }
-    if (store_export_json(t->db, t->conv.id, &json) < 0) {
-        tui_chat_notice(t, "export: %s", store_errmsg(t->db));
-        return -1;
-    }
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(json, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    free(json);
-    if (!ok) {
-        tui_chat_notice(t, "export: %s: %s", path, strerror(errno));
+    if (export_json_file(t->db, t->conv.id, path, err, sizeof err) != 0) {
+        tui_chat_notice(t, "export: %s", err);
         return -1;
     }
     tui_chat_notice(t, "exported to %s", path);

@@ -12,6 +12,7 @@
 #include "paths.h"
 #include "hyperlink.h"
 #include "theme.h"
+#include "units.h"
 #include "fdio.h"
 #include "session.h"
 #include "tui.h"
@@ -548,7 +549,7 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
     char model_line[256], models_line[400];
     if (t->load) {
         lines[n++] = "Loading the model...";
-    } else if (!t->model) {
+    } else if (!t->model && !t->remote) {
         lines[n++] = "natter \xe2\x80\x94 no model loaded";
         lines[n++] = "";
         char dir[4096];
@@ -559,8 +560,11 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
         lines[n++] = "or start natter with: natter -m path/to/model.gguf";
         lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
     } else {
-        snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s", t->info.name,
-                 t->tmpl_name[0] ? t->tmpl_name : "?");
+        if (t->remote) /* the server renders with its own template */
+            snprintf(model_line, sizeof model_line, "%.200s \xc2\xb7 remote", t->model_path);
+        else
+            snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s", t->info.name,
+                     t->tmpl_name[0] ? t->tmpl_name : "?");
         lines[n++] = model_line;
         lines[n++] = "";
         lines[n++] = "Type a message and press Enter. F1 or ? for help.";
@@ -657,20 +661,11 @@ static void draw_list(struct tui *t, int y0, int w, int h) {
     rule(y0, w, h, 1, theme_attr(THEME_BORDER));
 }
 
-static void human_bytes(uint64_t b, char *buf, size_t len) {
-    if (b >= (1ull << 30))
-        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
-    else if (b >= (1ull << 20))
-        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
-    else
-        snprintf(buf, len, "%.0f KiB", (double)b / 1024);
-}
-
 static void draw_status(struct tui *t, int y) {
     char buf[512], rss[32], kv[32];
     size_t o = 0;
     fill_row(y, 0, t->cols, theme_attr(THEME_STATUS));
-    human_bytes(eng_rss_bytes(), rss, sizeof rss);
+    units_bytes(eng_rss_bytes(), 1, rss, sizeof rss);
     if (t->load) {
         int pm = atomic_load(&t->load->permille);
         const char *base = strrchr(t->load->path, '/');
@@ -684,7 +679,14 @@ static void draw_status(struct tui *t, int y) {
         put_text(y, x + bar, buf, strlen(buf), t->cols - x - bar, theme_attr(THEME_STATUS));
         return;
     }
-    if (!t->model) {
+    const struct session_live *rl = tui_chat_live(t);
+    if (t->remote) { /* a server's model: its figures while it streams */
+        o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 remote", t->model_path);
+        if (rl && rl->running)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 %.1f t/s",
+                                  rl->have_stats ? (double)rl->stats.gen_tps : 0.0);
+        snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 RSS %s", rss);
+    } else if (!t->model) {
         snprintf(buf, sizeof buf, " no model (F2 picks one) \xe2\x94\x82 RSS %s", rss);
     } else {
         int used, n_ctx;
@@ -698,7 +700,7 @@ static void draw_status(struct tui *t, int y) {
             n_ctx = eng_ctx_n_ctx(t->ctx);
             kvb = gen ? 0 : eng_ctx_kv_bytes(t->ctx);
         }
-        human_bytes(kvb, kv, sizeof kv);
+        units_bytes(kvb, 1, kv, sizeof kv);
         o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 %s \xe2\x94\x82 ctx %d/%d",
                               t->info.name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
         if (gen && lv->prompt_pm < 1000 && (!lv->have_stats || lv->stats.n_gen == 0))

@@ -1,64 +1,71 @@
-# tests/cli/run_remote.sh — `natter run --remote` against the scripted server of
-# tests/tools/sse_server.py (python3): the reply on stdout and the reasoning on stderr, the
-# server's usage in the stats line ("?" when it sends none), an endpoint of the config file with
-# its model and its key from the variable api-key-env names (sent as the bearer token), the
-# config's defaults sent as sampling fields (the command line's winning), and the errors: one
-# line, exit status 1, the text streamed before them kept on stdout. Skips without python3.
+#!/bin/sh
+# tests/cli/run_remote.sh — `natter run --remote URL|NAME` through the session core's remote
+# backend, against the scripted server tests/tools/sse_server.py (python3): the reply streams to
+# stdout, the server's reasoning to stderr, -s and -p become the request's messages, --raw a
+# /v1/completions prompt; --save keeps the exchange with "MODEL@URL" as its model, and --conv
+# continues it on the same server without --remote; an endpoint named in the config file sends
+# its key (never stored); a refused request and a server that dies mid-stream are one line and
+# exit 1, the partial reply kept.
 . tests/lib.sh
-command -v python3 >/dev/null 2>&1 || skip "python3 is missing"
-pf=$TEST_TMPDIR/port
-python3 tests/tools/sse_server.py "$pf" &
-srv=$!
-trap 'kill $srv 2>/dev/null' EXIT
-i=0
-until [ -s "$pf" ]; do i=$((i + 1)); [ $i -lt 200 ] || fail "the scripted server did not start"; sleep 0.05; done
-U="http://127.0.0.1:$(cat "$pf")"
+command -v python3 >/dev/null || skip "python3 is not installed"
+D="$TEST_TMPDIR"
+python3 tests/tools/sse_server.py "$D/port" &
+spid=$!
+trap 'kill $spid 2>/dev/null' EXIT
+i=0; while [ ! -s "$D/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+[ -s "$D/port" ] || fail "the scripted server did not start"
+U="http://127.0.0.1:$(cat "$D/port")"
 
-out=$("$NATTER" run --remote "$U/normal" -p hi 2>"$TEST_TMPDIR/err") || fail "run: $(cat "$TEST_TMPDIR/err")"
+out=$("$NATTER" run --remote "$U/normal" -s "Be brief." -p hi 2>"$D/err") ||
+    fail "run --remote: $(cat "$D/err")"
 expect_eq "$out" "Hello, world! é日本"
-grep -Eq '^natter: prompt 8 tokens \(\+4 cached\), 0\.00 t/s; generated 5 tokens, [0-9.]+ t/s; first token [0-9]+ ms$' \
-    "$TEST_TMPDIR/err" || fail "stats: $(cat "$TEST_TMPDIR/err")"
-out=$("$NATTER" run --remote "$U/reasoning" -p hi 2>"$TEST_TMPDIR/err") || fail "reasoning run"
+expect_contains "$(cat "$D/err")" "natter: prompt 8 tokens (+4 cached)"
+expect_contains "$(cat "$D/err")" "generated 5 tokens"
+req=$(cat "$D/port.req")
+expect_contains "$req" '"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}]'
+expect_contains "$req" '"stream":true'
+
+out=$("$NATTER" run --remote "$U/reasoning" -p q 2>"$D/err") || fail "reasoning: $(cat "$D/err")"
 expect_eq "$out" "42"
-expect_eq "$(head -n 1 "$TEST_TMPDIR/err")" "Let me think."
-grep -q '^natter: prompt ? tokens (+? cached), 0.00 t/s; generated ? tokens, 0.00 t/s; first token' \
-    "$TEST_TMPDIR/err" || fail "unknown counts: $(cat "$TEST_TMPDIR/err")"
-out=$("$NATTER" run --remote "$U/raw" --raw -p "Once upon" 2>/dev/null) || fail "raw run"
-expect_eq "$out" "<Once>"
+expect_contains "$(cat "$D/err")" "Let me think."
 
-# the config file: defaults and a named endpoint
-mkdir -p "$XDG_CONFIG_HOME/natter"
-cat >"$XDG_CONFIG_HOME/natter/config" <<CFG
-# test config
-temp = 0.25
-top-k = 7
-[endpoint box]
-url = $U/normal/v1
-model = big-model
-api-key-env = NATTER_TEST_KEY
-CFG
-out=$(NATTER_TEST_KEY=sk-test "$NATTER" run --remote box -p hi --top-k 3 2>"$TEST_TMPDIR/err") || fail "endpoint run: $(cat "$TEST_TMPDIR/err")"
+out=$("$NATTER" run --remote "$U/raw" --raw -p "hiya there" 2>/dev/null) || fail "raw"
+expect_eq "$out" "<hiya>"
+expect_contains "$(cat "$D/port.req")" '"prompt":"hiya there"'
+
+# saved, then continued on the same server from the conversation alone
+DB="$D/r.db"
+"$NATTER" run --remote "$U/normal" -m qwen3-32b -p hi --save --db "$DB" >/dev/null 2>"$D/err" ||
+    fail "run --remote --save: $(cat "$D/err")"
+id=$(sed -n 's/^natter: saved in conversation \([0-9a-f]\{8\}\)$/\1/p' "$D/err")
+[ -n "$id" ] || fail "no id: $(cat "$D/err")"
+expect_contains "$("$NATTER" export "$id" --format json --db "$DB")" "\"model\":\"qwen3-32b@$U/normal\""
+out=$("$NATTER" run --conv "$id" --db "$DB" -p again 2>"$D/err") || fail "--conv: $(cat "$D/err")"
 expect_eq "$out" "Hello, world! é日本"
-expect_eq "$(cat "$pf.auth")" "Bearer sk-test"
-req=$(cat "$pf.req")
-expect_contains "$req" '"model":"big-model"'
-expect_contains "$req" '"temperature":0.25,'
-expect_contains "$req" '"top_k":3,'
-err=$("$NATTER" run --remote box -p hi 2>&1 >/dev/null) && fail "a missing key's variable passed"
-expect_eq "$err" "natter: run: endpoint 'box': its API key's variable NATTER_TEST_KEY is not set"
-err=$("$NATTER" run --remote nobox -p hi 2>&1 >/dev/null) && fail "an unknown endpoint passed"
-expect_eq "$err" "natter: run: no endpoint 'nobox' in $XDG_CONFIG_HOME/natter/config (a URL holds ':' or '/')"
-printf 'temp = warm\n' >"$XDG_CONFIG_HOME/natter/config"
-err=$("$NATTER" run --remote "$U/normal" -p hi 2>&1 >/dev/null) && fail "a bad config passed"
-expect_eq "$err" "natter: $XDG_CONFIG_HOME/natter/config:1: temp: 'warm' is not a number"
-rm "$XDG_CONFIG_HOME/natter/config"
+expect_contains "$(cat "$D/port.req")" '{"role":"assistant","content":"Hello, world! é日本"},{"role":"user","content":"again"}'
+expect_contains "$(cat "$D/port.req")" '"model":"qwen3-32b"'
 
-# errors: one line, status 1, the partial reply kept
-out=$("$NATTER" run --remote "$U/truncated" -p hi 2>"$TEST_TMPDIR/err") && fail "a cut stream passed"
-expect_eq "$out" "Hello, wor"
-expect_eq "$(cat "$TEST_TMPDIR/err")" "natter: generate: the stream ended without [DONE] or a finish_reason (the reply was cut after 10 bytes)"
-err=$("$NATTER" run --remote "$U/e401" -p hi 2>&1 >/dev/null) && fail "401 passed"
-expect_eq "$err" "natter: generate: not authorized (HTTP 401): check the endpoint's API key: Invalid API Key"
-err=$("$NATTER" run --remote "$U/normal" -m x -p hi 2>&1 >/dev/null) && fail "-m with --remote passed"
-expect_contains "$err" "run: --remote runs the server's model: -m, --draft and --reasoning-markers do not go with it"
+# a named endpoint: its URL and model from the config file, its key from the environment
+mkdir -p "$XDG_CONFIG_HOME/natter"
+printf '[endpoint box]\nurl = %s/normal\nmodel = llama-3.1-8b\napi-key-env = BOX_KEY\n' "$U" \
+    >"$XDG_CONFIG_HOME/natter/config"
+BOX_KEY=s3cr3t-k3y "$NATTER" run --remote box -p hi --save --db "$DB" >/dev/null 2>"$D/err" ||
+    fail "--remote box: $(cat "$D/err")"
+expect_eq "$(cat "$D/port.auth")" "Bearer s3cr3t-k3y"
+expect_contains "$(cat "$D/port.req")" '"model":"llama-3.1-8b"'
+grep -q s3cr3t-k3y "$DB"* && fail "the API key reached the database"
+"$NATTER" run --remote nobox -p hi >/dev/null 2>"$D/err"
+expect_eq "$?" 1
+
+# errors: one line, exit 1; a server killed mid-stream keeps the text so far, marked
+"$NATTER" run --remote "$U/e401" -p hi >/dev/null 2>"$D/err"
+expect_eq "$?" 1
+expect_eq "$(wc -l <"$D/err")" "1"
+expect_contains "$(cat "$D/err")" "Invalid API Key"
+out=$("$NATTER" run --remote "$U/killed" -p hi --save --db "$D/k.db" 2>"$D/err")
+expect_eq "$?" 1
+expect_eq "$out" "Hello"
+json=$("$NATTER" export --all --format json --db "$D/k.db")
+expect_contains "$json" '"content":"Hello"'
+expect_contains "$json" '"finish":"error"'
 pass
