@@ -19,6 +19,7 @@
 
 #include "clipboard.h"
 #include "cli.h"
+#include "config.h"
 #include "fdio.h"
 #include "hyperlink.h"
 #include "opts.h"
@@ -1067,6 +1068,11 @@ int ui_main(int argc, char **argv) {
     memset(&t, 0, sizeof t);
     struct eng_sample_params sp = eng_sample_default_params();
     app_settings_default(&t.set, &sp);
+    char cerr[600];
+    if (config_defaults_apply(&t.set, cerr, sizeof cerr) != 0) { /* the options win */
+        cli_error("%s", cerr);
+        return 1;
+    }
     t.edit_msg = -1;
     t.sel_msg = -1;
     t.sel_msg = -1;
