@@ -427,7 +427,8 @@ static int remote_chunk(struct remote_gen *g, const char *text, size_t n) {
         char msg[REMOTE_MSG_MAX + 8], type[160], what[300];
         remote_error_fields(root, msg, sizeof msg, type, sizeof type);
         const struct json_node *c = err->type == JSON_OBJECT ? json_node_get(err, "code") : NULL;
-        long st = c && c->type == JSON_NUMBER ? (long)c->num : 500;
+        long st = c && c->type == JSON_NUMBER && c->num >= 400 && c->num < 600 ? (long)c->num
+                                                                                : 500;
         int code = remote_http_error(st, text, n, NULL, g->model, g->url, what, sizeof what);
         remote_fail(g, code, what);
         json_doc_free(d);

@@ -492,6 +492,11 @@ TEST(remote_replay_chunking) {
     CHECK_EQ_INT(r.code, REMOTE_E_REQUEST);
     CHECK_STR_EQ(r.err, "the server redirects elsewhere (HTTP 301): give --remote the URL it "
                         "points to");
+    /* an error inside a stream whose code is no HTTP status: a server error */
+    CHECK_EQ_INT(rt_replay(200, "text/event-stream",
+                           "data: {\"error\":{\"code\":1e300,\"message\":\"m\"}}\n\n", 0, &r), 0);
+    CHECK_EQ_INT(r.code, REMOTE_E_SERVER);
+    CHECK_STR_EQ(r.err, "server error (HTTP 500): m");
     /* a body that is not JSON */
     CHECK_EQ_INT(rt_replay(200, "application/json", "{\"choices\":", 0, &r), 0);
     CHECK_EQ_INT(r.code, REMOTE_E_STREAM);
