@@ -55,8 +55,9 @@ stop_server
 # 2. a chat through the model's own template. syn-phi3-Q8_0 writes varied text: streamed
 # through natter it equals llama-server's own non-streamed reply. syn-qwen2-Q8_0 (Qwen2.5's
 # Jinja template): natter's local chat renders the same prompt (the same token count) and
-# writes the same greedy text. (On syn-phi3 natter's local text is not compared: its random
-# weights put near-ties early, and its prompt is rendered differently — see the README.)
+# writes the same greedy text. (On syn-phi3 natter's local text is not compared: its template
+# has no system role, natter drops the system message where llama-server folds it into the
+# user's — see the README.)
 chat_args() { "$NATTER" run "$@" -s "You are terse." -p "Name three colours." --temp 0 -n 40; }
 body='{"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Name three colours."}],"temperature":0,"max_tokens":40}'
 for m in syn-phi3-Q8_0 syn-qwen2-Q8_0; do
