@@ -195,7 +195,22 @@ static int be_start(struct backend *b, const struct backend_request *rq, int fd,
     st->restore_ms = be_ms_since(&t0);
     chat_prompt_log(toks, n);
     struct eng_gen_params gp = be_gen_params(e, rq->set, rq->prompt != NULL);
-    return be_gen(e, toks, n, &gp, fd, gen_id, err, err_len);
+    const char **stops = NULL; /* the template's and the request's (the engine copies them) */
+    if (rq->n_stop > 0) {
+        if (!(stops = malloc((size_t)(gp.n_stop + rq->n_stop) * sizeof *stops))) {
+            free(toks);
+            return backend_fail(err, err_len, "out of memory");
+        }
+        for (int i = 0; i < gp.n_stop; i++)
+            stops[i] = gp.stop[i];
+        for (int i = 0; i < rq->n_stop; i++)
+            stops[gp.n_stop + i] = rq->stop[i];
+        gp.stop = stops;
+        gp.n_stop += rq->n_stop;
+    }
+    int rc = be_gen(e, toks, n, &gp, fd, gen_id, err, err_len);
+    free(stops);
+    return rc;
 }
 
 /* One frame written as the generation thread writes them (whole, atomic). */

@@ -33,6 +33,9 @@ struct backend_request {
     const char *prompt;           /* non-NULL: this text as is instead of msgs (--raw) */
     size_t prompt_len;
     const struct app_settings *set; /* sampling, length, thinking, speculative options */
+    const char *const *stop;      /* stop strings besides the template's (a serve request's
+                                   * "stop"), may be NULL */
+    int n_stop;
 };
 
 /* What backend_start learned while making the prompt. */

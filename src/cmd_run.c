@@ -21,6 +21,7 @@
 
 #include "chat_prompt.h"
 #include "cli.h"
+#include "argv.h"
 #include "engine.h"
 #include "kvcache.h"
 #include "opts.h"
@@ -50,7 +51,7 @@ struct run_args {
     struct app_settings set;
 };
 
-static int run_usage(void) {
+static const char *run_usage_text(void) {
     static char buf[1024];
     snprintf(buf, sizeof buf, "run -m MODEL [--remote URL|NAME] [-p TEXT | -f FILE] "
              "[-s SYSTEM | --raw] "
@@ -58,10 +59,12 @@ static int run_usage(void) {
              "[--reasoning stderr|show|hide] [--reasoning-markers FAMILY|'OPEN CLOSE'] "
              "[--draft MODEL] %s",
              opts_usage());
-    return cli_usage(buf);
+    return buf;
 }
 
-/* Returns 0, or the exit status of a usage error. */
+static int run_usage(void) { return cli_usage(run_usage_text()); }
+
+/* Returns 0, -1 after --help, or the exit status of a usage error. */
 static int run_parse_args(int argc, char **argv, struct run_args *a) {
     memset(a, 0, sizeof *a);
     struct eng_sample_params sp = eng_sample_default_params();
@@ -72,52 +75,60 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
         cli_error("%s", cerr);
         return 1;
     }
-    for (int i = 1; i < argc; i++) {
+    enum { O_SAVE = ARGV_ID, O_MODEL, O_PROMPT, O_FILE, O_CONV, O_DB, O_REASONING, O_MARKERS,
+           O_DRAFT, O_RAW, O_SYSTEM, O_REMOTE };
+    static const struct argv_opt opts[] = {
+        {"--save", NULL, ARGV_FLAG, O_SAVE},       {"--model", "-m", ARGV_VALUE, O_MODEL},
+        {"--prompt", "-p", ARGV_VALUE, O_PROMPT},  {"--file", "-f", ARGV_VALUE, O_FILE},
+        {"--conv", NULL, ARGV_VALUE, O_CONV},      {"--db", NULL, ARGV_VALUE, O_DB},
+        {"--reasoning", NULL, ARGV_VALUE, O_REASONING},
+        {"--reasoning-markers", NULL, ARGV_VALUE, O_MARKERS},
+        {"--draft", NULL, ARGV_VALUE, O_DRAFT},    {"--raw", NULL, ARGV_FLAG, O_RAW},
+        {"--system", "-s", ARGV_VALUE, O_SYSTEM},  {"--remote", NULL, ARGV_VALUE, O_REMOTE},
+        {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc, argv, run_usage_text(), NULL);
+    int o;
+    while ((o = argv_next(&st, opts)) > ARGV_END) {
         char err[256];
-        int r = opts_apply(&a->set, argc, argv, &i, err, sizeof err);
-        if (r < 0) {
-            cli_error("%s", err);
-            return run_usage();
-        }
-        if (r > 0) continue;
-        const char *f = argv[i];
-        if (!strcmp(f, "--save") || !strcmp(f, "--raw")) {
-            *(!strcmp(f, "--save") ? &a->save : &a->raw) = 1;
-            continue;
-        }
-        const char *mode = NULL;
-        const char **slot = !strcmp(f, "-m") || !strcmp(f, "--model") ? &a->model
-                          : !strcmp(f, "-p") || !strcmp(f, "--prompt") ? &a->prompt
-                          : !strcmp(f, "-f") || !strcmp(f, "--file") ? &a->file
-                          : !strcmp(f, "--conv") ? &a->conv
-                          : !strcmp(f, "-s") || !strcmp(f, "--system") ? &a->system
-                          : !strcmp(f, "--remote") ? &a->remote
-                          : !strcmp(f, "--db") ? &a->db
-                          : !strcmp(f, "--reasoning") ? &mode
-                          : !strcmp(f, "--reasoning-markers") ? &a->markers
-                          : !strcmp(f, "--draft") ? &a->draft : NULL;
-        if (!slot) {
-            cli_error("run: unknown option '%s'", f);
-            return run_usage();
-        }
-        if (i + 1 >= argc) {
-            cli_error("run: %s needs a value", f);
-            return run_usage();
-        }
-        *slot = argv[++i];
-        if (slot == &mode) {
-            if (!strcmp(mode, "stderr"))
+        int r;
+        switch (o) {
+        case O_SAVE: a->save = 1; break;
+        case O_MODEL: a->model = st.val; break;
+        case O_PROMPT: a->prompt = st.val; break;
+        case O_FILE: a->file = st.val; break;
+        case O_CONV: a->conv = st.val; break;
+        case O_DB: a->db = st.val; break;
+        case O_MARKERS: a->markers = st.val; break;
+        case O_DRAFT: a->draft = st.val; break;
+        case O_RAW: a->raw = 1; break;
+        case O_SYSTEM: a->system = st.val; break;
+        case O_REMOTE: a->remote = st.val; break;
+        case O_REASONING:
+            if (!strcmp(st.val, "stderr"))
                 a->reasoning = RUN_REASONING_STDERR;
-            else if (!strcmp(mode, "show"))
+            else if (!strcmp(st.val, "show"))
                 a->reasoning = RUN_REASONING_SHOW;
-            else if (!strcmp(mode, "hide"))
+            else if (!strcmp(st.val, "hide"))
                 a->reasoning = RUN_REASONING_HIDE;
-            else {
-                cli_error("run: --reasoning takes stderr, show or hide, not '%s'", mode);
-                return run_usage();
-            }
+            else
+                return argv_error(&st, "--reasoning takes stderr, show or hide, not '%s'",
+                                  st.val);
+            break;
+        case ARGV_UNKNOWN: /* the sampling flags, shared with the chat (opts.h) */
+            r = opts_apply(&a->set, argc, argv, &st.i, err, sizeof err);
+            if (r < 0)
+                return argv_error(&st, "%s", err);
+            if (r == 0)
+                return argv_unknown(&st);
+            break;
+        default: return argv_error(&st, "unexpected argument '%s' (the prompt goes after -p)",
+                                   st.val);
         }
     }
+    if (o < ARGV_END)
+        return o == ARGV_HELP ? -1 : 2;
     struct reasoning_markers mk;
     if (a->markers && reasoning_markers_parse(&mk, a->markers) != 0) {
         cli_error("run: --reasoning-markers: '%s' is not a family (think, harmony, mistral, "
@@ -431,7 +442,7 @@ static void run_figures(const struct eng_stats *es, int have, double restore_ms)
 int cmd_run(int argc, char **argv) {
     struct run_args a;
     int rc = run_parse_args(argc, argv, &a);
-    if (rc) return rc;
+    if (rc) return rc < 0 ? 0 : rc; /* -1: --help */
     size_t len = 0;
     char *text = run_read_prompt(&a, &len);
     if (!text) return 1;

@@ -107,7 +107,7 @@ static int session_count_cb(const unsigned char *keep, void *ud) {
         snprintf(c->err, c->err_len, "out of memory");
         return -1;
     }
-    struct backend_request rq = {cm, n, NULL, 0, c->s->p.set};
+    struct backend_request rq = {cm, n, NULL, 0, c->s->p.set, NULL, 0};
     int r = backend_count(c->s->p.backend, &rq, c->err, c->err_len);
     free(cm);
     return r < 0 ? -1 : r;
@@ -238,7 +238,7 @@ int session_start(struct session *s, const struct session_turn *turn, struct ses
     if (s->who)
         snprintf(m->who, sizeof m->who, "%s", s->who);
     s->live = (struct session_live){.msg = c->n_msgs - 1, .gen_id = s->live.gen_id + 1};
-    struct backend_request rq = {cm, n, turn->raw, turn->raw_len, s->p.set};
+    struct backend_request rq = {cm, n, turn->raw, turn->raw_len, s->p.set, NULL, 0};
     int rc = backend_start(s->p.backend, &rq, s->p.fd, s->live.gen_id, &st->b, err, err_len);
     free(cm);
     if (rc != 0) {

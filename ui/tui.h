@@ -21,7 +21,7 @@ struct session_live;
 struct backend;
 
 enum tui_overlay { OV_NONE = 0, OV_HELP, OV_MODELS, OV_SYSTEM, OV_SETTINGS, OV_SEARCH,
-                   OV_RENAME, OV_CONFIRM_DELETE, OV_CONFIRM_DELETE_MSG };
+                   OV_RENAME, OV_CONFIRM_DELETE, OV_CONFIRM_DELETE_MSG, OV_CONFIRM_SYSTEM };
 enum tui_focus { FOCUS_INPUT = 0, FOCUS_LIST };
 /* What a handler asks of the loop (htop's HandlerResult). */
 enum { TUI_OK = 0, TUI_REDRAW = 1, TUI_QUIT = 2 };
@@ -72,6 +72,10 @@ struct tui {
     struct app_settings set;
     char *system_prompt;     /* owned, NULL: none */
     char system_name[64];
+    const char *system_arg;  /* -s NAME|TEXT (argv) or NULL: what a new chat (Ctrl-N) starts with */
+    char *set_session;       /* while an opened conversation's sampling settings are in use: the
+                              * session's, as app_settings_json (owned; a new chat gets them
+                              * back), else NULL */
     struct tui_wrap *wrap;   /* parallel to conv.msgs */
     struct tui_wrap *wrap_think; /* the same for each reply's reasoning */
     int cap_wrap;
@@ -138,10 +142,11 @@ struct tui {
     int n_models;
     struct tui_item *convs;  /* the conversation list */
     int n_convs, conv_sel, conv_top;
-    char notice[256];        /* one line over the input, cleared on the next key */
+    char notice[1024];       /* over the input (wrapped upwards), cleared on the next key */
 
     char ov_target[64];      /* rename / delete: the conversation id */
     int64_t ov_msg;          /* delete a message: its store id */
+    char *ov_system;         /* OV_CONFIRM_SYSTEM: the /system argument waiting for y (owned) */
 
     /* start options and the store */
     const char *db_path;

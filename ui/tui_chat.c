@@ -113,25 +113,6 @@ void tui_chat_list_refresh(struct tui *t) {
             t->conv_sel = i;
 }
 
-/* The session's sampling settings as JSON (for the store); caller frees, NULL on error. */
-static char *sampling_json(struct tui *t) {
-    const struct app_settings *s = &t->set;
-    const struct store_json_field f[] = {
-        {"temp", 0, 0, s->sample.temp},
-        {"top_k", 1, s->sample.top_k, 0},
-        {"top_p", 0, 0, s->sample.top_p},
-        {"min_p", 0, 0, s->sample.min_p},
-        {"repeat_penalty", 0, 0, s->sample.repeat_penalty},
-        {"seed", 1, (int64_t)s->sample.seed, 0},
-        {"n_predict", 1, s->n_predict, 0},
-        {"ctx", 1, s->n_ctx, 0},
-        {"think", 1, s->think, 0}, /* the template's enable_thinking */
-    };
-    char *out = NULL;
-    store_json_object(t->db, f, (int)(sizeof f / sizeof f[0]), &out);
-    return out;
-}
-
 /* ---- prompts ---- */
 
 /* The built-in format in use, NULL when the model's own Jinja template renders (or nothing
@@ -340,7 +321,7 @@ static int chat_generate(struct tui *t, int save_user) {
         tui_chat_notice(t, "no chat template to render the conversation with");
         return -1;
     }
-    char *sampling = t->db && !t->conv.id[0] ? sampling_json(t) : NULL;
+    char *sampling = t->db && !t->conv.id[0] ? app_settings_json(&t->set) : NULL;
     struct store_conv_params cp = {
         .model = t->model_path,
         .template_name = t->tmpl_name[0] ? t->tmpl_name : NULL,
@@ -930,11 +911,12 @@ int tui_chat_on_load(struct tui *t) {
     eng_model_info_get(t->model, &t->info);
     template_choose(t);
     struct backend_engine_params bp = {t->model, t->ctx, t->draft_ctx, t->cp, t->kvc, &t->mk};
-    char berr[256];
+    char berr[256], who[128];
     if (backend_engine_new(&bp, &t->backend, berr, sizeof berr) != 0)
         tui_chat_notice(t, "%s", berr);
     else if (t->sess)
-        session_set_backend(t->sess, t->backend, t->model_path, t->info.name);
+        session_set_backend(t->sess, t->backend, t->model_path,
+                            app_model_short_name(t->model_path, who, sizeof who));
     if (t->db && (store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path) < 0 ||
                   (t->conv.id[0] &&
                    (store_conv_set_model(t->db, t->conv.id, t->model_path) < 0 ||
@@ -942,9 +924,12 @@ int tui_chat_on_load(struct tui *t) {
         store_warn(t, "model"); /* the notice below then waits for the next one */
     if (!t->notice[0] && l->draft_err[0])
         tui_chat_notice(t, "draft model %s not used: %s", l->draft_path, l->draft_err);
-    else if (!t->notice[0])
-        tui_chat_notice(t, "loaded %s (%s, template %s%s)", t->info.name, t->info.arch,
+    else if (!t->notice[0]) {
+        char name[128];
+        tui_chat_notice(t, "loaded %s (%s, template %s%s)",
+                        layout_model_name(t->model_path, 0, name, sizeof name), t->info.arch,
                         t->tmpl_name, t->draft ? ", with a draft model" : "");
+    }
     free(l);
     return TUI_REDRAW;
 }
@@ -1050,7 +1035,7 @@ void tui_chat_think_changed(struct tui *t) {
 void tui_chat_set_template(struct tui *t, const char *name) {
     const struct prompts_template *tp = name[0] ? prompts_template_find(name) : NULL;
     if (!tp) {
-        char list[512] = "";
+        char list[768] = ""; /* every name: the notice wraps */
         size_t len = 0;
         for (int i = 0; i < prompts_template_count() && len < sizeof list; i++)
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? " " : "",
@@ -1075,6 +1060,8 @@ int tui_chat_set_system(struct tui *t, const char *name_or_text) {
         tui_chat_notice(t, "a reply is streaming: Esc stops it first");
         return -1;
     }
+    if (app_system_is_none(name_or_text)) /* "none", "off", "" */
+        name_or_text = "";
     const struct prompts_system *s = name_or_text[0] ? prompts_system_find(name_or_text) : NULL;
     const char *text = s ? s->text : name_or_text;
     free(t->system_prompt);
@@ -1102,7 +1089,11 @@ int tui_chat_set_system(struct tui *t, const char *name_or_text) {
     tui_wrap_free(t);
     if (t->db && t->conv.id[0] && store_conv_set_system(t->db, t->conv.id, t->system_prompt) < 0)
         store_warn(t, "system prompt");
-    tui_chat_notice(t, "system prompt: %s", t->system_name[0] ? t->system_name : "none");
+    if (!s && text[0] && prompts_name_valid(text, strlen(text)))
+        tui_chat_notice(t, "no system prompt named %s: using the text as the prompt (F3 lists "
+                        "them)", text);
+    else
+        tui_chat_notice(t, "system prompt: %s", t->system_name[0] ? t->system_name : "none");
     return 0;
 }
 
@@ -1116,8 +1107,19 @@ void tui_chat_new(struct tui *t) {
     t->sel_msg = -1;
     t->scroll.top = 0;
     t->scroll.follow = 1;
-    if (t->system_prompt)
-        app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
+    if (t->set_session) { /* the session's sampling settings, not the conversation's */
+        char changed[8];
+        app_settings_from_json(&t->set, t->set_session, strlen(t->set_session), changed,
+                               sizeof changed);
+        free(t->set_session);
+        t->set_session = NULL;
+    }
+    /* the start's -s (or none), not the prompt of the conversation left */
+    free(t->system_prompt);
+    t->system_prompt = NULL;
+    t->system_name[0] = '\0';
+    if (t->system_arg)
+        tui_chat_set_system(t, t->system_arg);
 }
 
 int tui_chat_open(struct tui *t, const char *id) {
@@ -1138,6 +1140,17 @@ int tui_chat_open(struct tui *t, const char *id) {
     free(t->system_prompt);
     t->system_prompt = t->conv.n_msgs > 0 && t->conv.msgs[0].role == APP_ROLE_SYSTEM
                            ? strdup(t->conv.msgs[0].text) : NULL;
+    char restored[256] = ""; /* its sampling settings, as it was last used */
+    if (!t->set_session) /* the session's, for the next new chat */
+        t->set_session = app_settings_json(&t->set);
+    struct store_conv c;
+    memset(&c, 0, sizeof c);
+    if (store_conv_get(t->db, full, &c) == 0 && c.sampling)
+        app_settings_from_json(&t->set, c.sampling, strlen(c.sampling), restored,
+                               sizeof restored);
+    store_conv_clear(&c);
+    if (restored[0])
+        tui_chat_notice(t, "this conversation's settings: %s (F4)", restored);
     t->scroll.follow = 1;
     tui_chat_list_refresh(t);
     return 0;

@@ -23,7 +23,7 @@ tiny_gguf() {
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
     "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja" "$out/fuzz_state" \
-    "$out/fuzz_markdown" "$out/fuzz_json_read"
+    "$out/fuzz_markdown" "$out/fuzz_json_read" "$out/fuzz_serve_req" "$out/fuzz_settings"
 # Snapshot reader: byte 0 picks the model and the mode (fuzz_state.c); modes 2 and 3 start from
 # the target's own valid snapshots, a few (offset, xor) pairs after it.
 for b in 004 005 006 007; do printf "\\$b" > "$out/fuzz_state/valid-$b"; done
@@ -158,6 +158,17 @@ printf '{"model":"m","messages":[{"role":"user","content":[{"type":"text","text"
     > "$out/fuzz_json_read/request"
 printf '{"choices":[{"delta":{"reasoning_content":"x"},"finish_reason":null}],"usage":{"prompt_tokens":3},"timings":{"predicted_per_second":1e1}}' \
     > "$out/fuzz_json_read/chunk"
+# natter serve's request bodies: byte 0 picks the route (even: chat, odd: completion)
+printf '\000{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"temperature":0.7,"top_p":0.9,"top_k":40,"min_p":0.05,"seed":7,"max_tokens":16,"stop":["\\n\\n","END"],"presence_penalty":0.5,"frequency_penalty":0.1,"repeat_penalty":1.1,"stream":true,"stream_options":{"include_usage":true},"chat_template_kwargs":{"enable_thinking":false}}' \
+    > "$out/fuzz_serve_req/chat"
+printf '\001{"prompt":"Once upon a time","max_completion_tokens":8,"stop":"x","stream":false}' \
+    > "$out/fuzz_serve_req/completion"
+# A conversation's sampling settings (app_settings_from_json): natter's own, SQLite's float text,
+# nested and odd members.
+printf '{"temp":0.3,"top_k":20,"top_p":0.95,"min_p":0.05,"seed":4294967295,"n_predict":512,"ctx":0,"think":1}' \
+    > "$out/fuzz_settings/own"
+printf '{"temp":0.800000011920929,"x":{"a":[1,"}"]},"t\\u0065mp":1e-3,"top_k":4.0e1,"seed":-1}' \
+    > "$out/fuzz_settings/odd"
 
 # The remote backend's readers: an SSE stream (byte 0: the piece size), a server's reply for
 # fuzz_remote (bytes 0-2: status and type, piece size, raw), a config file.

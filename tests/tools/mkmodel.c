@@ -3,12 +3,13 @@
  * mixture of experts in every layer) or gemma3 (q/k norms, sandwich norms, GELU, a sliding window
  * on 5 layers of 6), any shape, one llama-quantize-like file type
  * (F32, F16, Q8_0, Q4_0, Q4_K, Q6_K or the Q4_K_M mix), the tokenizer copied from a vocab GGUF
- * (every tokenizer.* key). Loadable by natter and llama.cpp. Single-threaded tool.
+ * (every tokenizer.* key; --chat-template FILE puts a Jinja file in its place). Loadable by
+ * natter and llama.cpp. Single-threaded tool.
  *
  *   mkmodel -o OUT.gguf -v VOCAB.gguf [--arch llama] [--type Q4_K_M] [--n-embd 256]
  *           [--n-layer 4] [--n-head 8] [--n-head-kv 4] [--n-ff 768] [--ctx 2048]
  *           [--head-dim N] [--swa N] [--n-expert N --n-expert-used K --n-ff-exp F]
- *           [--rope-base 10000] [--seed 1] [--tied] [--name NAME]
+ *           [--rope-base 10000] [--seed 1] [--tied] [--name NAME] [--chat-template FILE]
  */
 #include <math.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 
 struct mk_opts {
     const char *out, *vocab, *arch, *type, *name;
+    const char *chat_template; /* a Jinja file for tokenizer.chat_template (replaces the vocab's) */
     int n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, tied, head_dim, swa;
     int n_expert, n_expert_used, n_ff_exp;
     float rope_base;
@@ -182,12 +184,12 @@ static int mk_usage(void) {
                     "[--type F32|F16|Q8_0|Q4_0|Q4_K|Q6_K|Q4_K_M] [--n-embd N] [--n-layer N] "
                     "[--n-head N] [--n-head-kv N] [--n-ff N] [--ctx N] [--head-dim N] "
                     "[--swa N] [--n-expert N] [--n-expert-used K] [--n-ff-exp F] "
-                    "[--rope-base F] [--seed S] [--tied] [--name NAME]\n");
+                    "[--rope-base F] [--seed S] [--tied] [--name NAME] [--chat-template FILE]\n");
     return 2;
 }
 
 static int mk_parse(int argc, char **argv, struct mk_opts *o) {
-    *o = (struct mk_opts){NULL, NULL, "llama", "Q4_K_M", NULL, 256, 4, 8, 4, 768, 2048, 0, 0,
+    *o = (struct mk_opts){NULL, NULL, "llama", "Q4_K_M", NULL, NULL, 256, 4, 8, 4, 768, 2048, 0, 0,
                           0, 8, 2, 256, 10000.0f, 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -197,6 +199,7 @@ static int mk_parse(int argc, char **argv, struct mk_opts *o) {
         if (!strcmp(a, "-o")) o->out = v;
         else if (!strcmp(a, "-v")) o->vocab = v;
         else if (!strcmp(a, "--arch")) o->arch = v;
+        else if (!strcmp(a, "--chat-template")) o->chat_template = v;
         else if (!strcmp(a, "--type")) o->type = v;
         else if (!strcmp(a, "--name")) o->name = v;
         else if (!strcmp(a, "--n-embd")) o->n_embd = atoi(v);
@@ -284,8 +287,23 @@ int main(int argc, char **argv) {
 #undef KEY
     for (int64_t i = 0; i < gguf_n_kv(voc); i++) {
         const struct gguf_kv *kv = gguf_kv_at(voc, i);
-        if (kv->key.len > 10 && !memcmp(kv->key.p, "tokenizer.", 10))
+        if (kv->key.len > 10 && !memcmp(kv->key.p, "tokenizer.", 10) &&
+            !(o.chat_template && kv->key.len == 23 &&
+              !memcmp(kv->key.p, "tokenizer.chat_template", 23)))
             bad |= gguf_writer_copy_kv(w, kv);
+    }
+    if (o.chat_template) {
+        FILE *tf = fopen(o.chat_template, "rb");
+        char *text = tf ? malloc(1 << 20) : NULL;
+        size_t tn = text ? fread(text, 1, (1 << 20) - 1, tf) : 0;
+        if (tf)
+            fclose(tf);
+        if (!text) {
+            fprintf(stderr, "mkmodel: cannot read %s\n", o.chat_template);
+            return 1;
+        }
+        bad |= gguf_writer_add_strn(w, "tokenizer.chat_template", text, tn);
+        free(text);
     }
     if (bad) {
         fprintf(stderr, "mkmodel: out of memory\n");
