@@ -71,6 +71,11 @@ static int run_parse_args(int argc, char **argv, struct run_args *a) {
     struct eng_sample_params sp = eng_sample_default_params();
     app_settings_default(&a->set, &sp);
     a->set.n_predict = -1; /* until end of generation or a full context, as llama-cli */
+    char cerr[600];
+    if (config_defaults_apply(&a->set, cerr, sizeof cerr) != 0) { /* the options win */
+        cli_error("%s", cerr);
+        return 1;
+    }
     enum { O_SAVE = ARGV_ID, O_MODEL, O_PROMPT, O_FILE, O_CONV, O_DB, O_REASONING, O_MARKERS,
            O_DRAFT, O_RAW, O_SYSTEM, O_REMOTE };
     static const struct argv_opt opts[] = {

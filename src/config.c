@@ -313,6 +313,13 @@ int config_apply(const struct config *c, struct app_settings *s, char *err, size
     return 0;
 }
 
+int config_defaults_apply(struct app_settings *s, char *err, size_t err_len) {
+    struct config c;
+    int rc = config_load(&c, NULL, err, err_len) == 0 ? config_apply(&c, s, err, err_len) : -1;
+    config_free(&c);
+    return rc;
+}
+
 const struct config_endpoint *config_endpoint_find(const struct config *c, const char *name) {
     for (int i = 0; i < c->n_endpoints; i++)
         if (strcmp(c->endpoints[i].name, name) == 0)

@@ -51,6 +51,9 @@ void config_free(struct config *c);
 /* Applies the defaults to s in the file's order (each through app_settings_set). 0 or -1
  * with "FILE:LINE: why" in err. */
 int config_apply(const struct config *c, struct app_settings *s, char *err, size_t err_len);
+/* The defaults of the config file at the default path applied to s (load, apply, free): what
+ * the chat and `natter run` do before their command line's options. 0 or -1 with err. */
+int config_defaults_apply(struct app_settings *s, char *err, size_t err_len);
 /* The endpoint named name, NULL if there is none. */
 const struct config_endpoint *config_endpoint_find(const struct config *c, const char *name);
 /* What --remote ARG means: a URL (it holds ':' or '/': "http://box:8080", "box:8080/v1") is

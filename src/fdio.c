@@ -1,7 +1,8 @@
-/* src/fdio.c — fdio_write_all (see fdio.h). */
+/* src/fdio.c — fdio_write_all and fdio_pipe_nonblock (see fdio.h). */
 #include "fdio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 int fdio_write_all(int fd, const void *p, size_t n) {
@@ -17,6 +18,16 @@ int fdio_write_all(int fd, const void *p, size_t n) {
         }
         s += w;
         n -= (size_t)w;
+    }
+    return 0;
+}
+
+int fdio_pipe_nonblock(int p[2]) {
+    if (pipe(p) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
+        fcntl(p[i], F_SETFD, FD_CLOEXEC);
     }
     return 0;
 }

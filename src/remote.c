@@ -6,7 +6,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <locale.h>
 #include <pthread.h>
 #include <signal.h>
@@ -286,7 +285,11 @@ static int remote_http_error(long status, const char *body, size_t n, const char
         snprintf(err, err_len, "server error (HTTP %ld)%s", status, said);
         return REMOTE_E_SERVER;
     }
-    snprintf(err, err_len, "the server refused the request (HTTP %ld)%s", status, said);
+    if (status < 400)
+        snprintf(err, err_len, "the server redirects elsewhere (HTTP %ld): give --remote the URL "
+                 "it points to", status);
+    else
+        snprintf(err, err_len, "the server refused the request (HTTP %ld)%s", status, said);
     return REMOTE_E_REQUEST;
 }
 
@@ -328,6 +331,7 @@ struct remote_gen {
     char curl_err[CURL_ERROR_SIZE];
     /* the reply */
     long status;
+    const char *replay_ctype; /* remote_replay: the Content-Type (no curl handle) */
     int mode;
     struct json_buf raw_body; /* MODE_BODY / MODE_ERROR: the whole body */
     struct sse_parser sse;
@@ -423,7 +427,8 @@ static int remote_chunk(struct remote_gen *g, const char *text, size_t n) {
         char msg[REMOTE_MSG_MAX + 8], type[160], what[300];
         remote_error_fields(root, msg, sizeof msg, type, sizeof type);
         const struct json_node *c = err->type == JSON_OBJECT ? json_node_get(err, "code") : NULL;
-        long st = c && c->type == JSON_NUMBER ? (long)c->num : 500;
+        long st = c && c->type == JSON_NUMBER && c->num >= 400 && c->num < 600 ? (long)c->num
+                                                                                : 500;
         int code = remote_http_error(st, text, n, NULL, g->model, g->url, what, sizeof what);
         remote_fail(g, code, what);
         json_doc_free(d);
@@ -516,10 +521,14 @@ static size_t remote_on_body(char *p, size_t size, size_t nmemb, void *ud) {
     if (g->cancel || g->fail_code)
         return 0;
     if (g->mode == REMOTE_MODE_NONE) {
-        char *ct = NULL;
-        curl_easy_getinfo(g->easy, CURLINFO_RESPONSE_CODE, &g->status);
-        curl_easy_getinfo(g->easy, CURLINFO_CONTENT_TYPE, &ct);
-        if (g->status >= 400)
+        const char *ct = g->replay_ctype;
+        if (g->easy) {
+            char *cct = NULL;
+            curl_easy_getinfo(g->easy, CURLINFO_RESPONSE_CODE, &g->status);
+            curl_easy_getinfo(g->easy, CURLINFO_CONTENT_TYPE, &cct);
+            ct = cct;
+        }
+        if (g->status >= 300) /* an error, or a redirect (not followed: the key stays here) */
             g->mode = REMOTE_MODE_ERROR;
         else if (ct && remote_contains(ct, "text/event-stream"))
             g->mode = REMOTE_MODE_SSE;
@@ -529,7 +538,9 @@ static size_t remote_on_body(char *p, size_t size, size_t nmemb, void *ud) {
             size_t i = 0;
             while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
                 i++;
-            g->mode = i < n && p[i] == '{' ? REMOTE_MODE_BODY : REMOTE_MODE_SSE;
+            if (i == n)
+                return n; /* only blanks so far: they mean nothing to either */
+            g->mode = p[i] == '{' ? REMOTE_MODE_BODY : REMOTE_MODE_SSE;
         }
     }
     if (g->mode == REMOTE_MODE_SSE) {
@@ -666,28 +677,23 @@ static CURLcode remote_perform(struct remote_gen *g, int *stalled) {
     return res;
 }
 
-static void *remote_thread(void *arg) {
-    struct remote_gen *g = arg;
-    int stalled = 0;
-    g->t_start = remote_now();
-    CURLcode res = remote_perform(g, &stalled);
+/* The end of a transfer that returned res: the last frames (STATS and DONE, or ERROR). */
+static void remote_end(struct remote_gen *g, CURLcode res, int stalled) {
     char msg[400];
-    if (g->status == 0)
-        curl_easy_getinfo(g->easy, CURLINFO_RESPONSE_CODE, &g->status);
     if (g->cancel) {
         remote_send_stats(g);
         remote_send_done(g, ENG_DONE_CANCELLED);
-        return NULL;
+        return;
     }
-    if (g->status >= 400) {
+    if (g->status >= 300) {
         int code = remote_http_error(g->status, g->raw_body.p, g->raw_body.len, g->retry_after,
                                      g->model, g->url, msg, sizeof msg);
         remote_send_error(g, code, msg);
-        return NULL;
+        return;
     }
     if (g->fail_code) {
         remote_send_error(g, g->fail_code, g->fail);
-        return NULL;
+        return;
     }
     if (stalled) {
         if (g->mode == REMOTE_MODE_NONE)
@@ -698,12 +704,12 @@ static void *remote_thread(void *arg) {
                      g->timeout_s);
         remote_fail(g, REMOTE_E_TIMEOUT, msg);
         remote_send_error(g, g->fail_code, g->fail);
-        return NULL;
+        return;
     }
     if (g->mode == REMOTE_MODE_BODY && res == CURLE_OK) {
         if (remote_chunk(g, g->raw_body.p ? g->raw_body.p : "", g->raw_body.len) != 0) {
             remote_send_error(g, g->fail_code, g->fail);
-            return NULL;
+            return;
         }
         g->got_done = 1;
     }
@@ -721,16 +727,35 @@ static void *remote_thread(void *arg) {
             code = remote_curl_error(res, g->url, g->curl_err, g->timeout_s, msg, sizeof msg);
             remote_send_error(g, code, msg);
         }
-        return NULL;
+        return;
+    }
+    if (!finished && g->sse.n_events == 0 && g->n_text == 0) {
+        snprintf(msg, sizeof msg, "the answer from %s is neither an event stream nor a JSON reply: "
+                 "is it an OpenAI-compatible server?", g->url);
+        remote_fail(g, REMOTE_E_STREAM, msg);
+        remote_send_error(g, g->fail_code, g->fail);
+        return;
     }
     if (!finished) {
         remote_fail(g, REMOTE_E_STREAM, "the stream ended without [DONE] or a finish_reason");
         remote_send_error(g, g->fail_code, g->fail);
-        return NULL;
+        return;
     }
     remote_send_stats(g);
     remote_send_done(g, g->got_finish ? g->finish : ENG_DONE_EOG);
+    return;
+}
+
+static void *remote_thread(void *arg) {
+    struct remote_gen *g = arg;
+    int stalled = 0;
+    g->t_start = remote_now();
+    CURLcode res = remote_perform(g, &stalled);
+    if (g->status == 0)
+        curl_easy_getinfo(g->easy, CURLINFO_RESPONSE_CODE, &g->status);
+    remote_end(g, res, stalled);
     return NULL;
+
 }
 
 static void remote_gen_free(struct remote_gen *g) {
@@ -773,16 +798,6 @@ static char *remote_auth_header(const char *key, char *err, size_t err_len) {
     return a;
 }
 
-static int remote_pipe(int p[2]) {
-    if (pipe(p) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
-        fcntl(p[i], F_SETFD, FD_CLOEXEC);
-    }
-    return 0;
-}
-
 int remote_start(const struct remote_endpoint *ep, const struct remote_request *rq, int fd,
                  uint32_t gen_id, struct remote_gen **out, char *err, size_t err_len) {
     *out = NULL;
@@ -816,7 +831,7 @@ int remote_start(const struct remote_endpoint *ep, const struct remote_request *
     }
     if (ep->api_key && *ep->api_key && !(g->auth = remote_auth_header(ep->api_key, err, err_len)))
         goto fail;
-    if (remote_pipe(g->wake) != 0) {
+    if (fdio_pipe_nonblock(g->wake) != 0) {
         snprintf(err, err_len, "pipe: %s", strerror(errno));
         goto fail;
     }
@@ -842,6 +857,39 @@ int remote_start(const struct remote_endpoint *ep, const struct remote_request *
 fail:
     remote_gen_free(g);
     return -1;
+}
+
+int remote_replay(long status, const char *content_type, const char *body, size_t n,
+                  size_t step, int raw, int fd) {
+    struct remote_gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return ENG_E_NOMEM;
+    g->wake[0] = g->wake[1] = -1;
+    g->fd = fd;
+    g->gen_id = 1;
+    g->timeout_s = 30;
+    g->raw = raw;
+    g->n_prompt = g->n_gen = g->n_cached = g->n_drafted = g->n_accepted = -1;
+    g->status = status;
+    g->replay_ctype = content_type;
+    sse_init(&g->sse);
+    if (!(g->url = strdup("http://replay/v1/chat/completions"))) {
+        remote_gen_free(g);
+        return ENG_E_NOMEM;
+    }
+    g->t_start = remote_now();
+    CURLcode res = CURLE_OK;
+    if (step == 0)
+        step = n ? n : 1;
+    for (size_t i = 0; i < n && res == CURLE_OK; i += step) {
+        size_t k = n - i < step ? n - i : step;
+        if (remote_on_body((char *)(uintptr_t)(body + i), 1, k, g) != k)
+            res = CURLE_WRITE_ERROR;
+    }
+    remote_end(g, res, 0);
+    int rc = g->rc;
+    remote_gen_free(g);
+    return rc;
 }
 
 void remote_gen_cancel(struct remote_gen *g) {
@@ -875,9 +923,7 @@ static size_t remote_on_models(char *p, size_t size, size_t nmemb, void *ud) {
 }
 
 void remote_models_free(char **names, int n) {
-    for (int i = 0; names && i < n; i++)
-        free(names[i]);
-    free(names);
+    backend_models_free(names, n); /* the same list: an array of strings */
 }
 
 int remote_models_list(const struct remote_endpoint *ep, char ***names, int *n, char *err,

@@ -78,4 +78,11 @@ void remote_models_free(char **names, int n);
  * (caller frees), NULL when out of memory. */
 char *remote_request_json(const struct remote_endpoint *ep, const struct remote_request *rq);
 
+/* For tests and fuzzing: the reply handling of a transfer that received an HTTP status, a
+ * Content-Type (may be NULL) and body[0..n) in pieces of step bytes (0: one piece) and then
+ * ended, without a network: the same frames on fd (gen id 1). Returns what remote_gen_join
+ * would: 0 or the error code. */
+int remote_replay(long status, const char *content_type, const char *body, size_t n,
+                  size_t step, int raw, int fd);
+
 #endif

@@ -139,11 +139,18 @@ static void rt_request(struct remote_request *rq, const struct eng_sample_params
     rq->think = -1;
 }
 
-/* Runs scenario name (the URL's first segment) with a default request. */
+/* The endpoint of scenario name (the URL's first segment), its URL in url[256]. */
+static struct remote_endpoint rt_endpoint(const struct rt_server *s, const char *name,
+                                          const char *model, int timeout_s, char *url) {
+    snprintf(url, 256, "%s/%s", s->base, name);
+    struct remote_endpoint ep = {url, model, NULL, timeout_s};
+    return ep;
+}
+
+/* Runs scenario name with a default request. */
 static int rt_scenario(struct rt_server *s, const char *name, int timeout_s, struct rt_reply *r) {
     char url[256];
-    snprintf(url, sizeof url, "%s/%s", s->base, name);
-    struct remote_endpoint ep = {url, "m", NULL, timeout_s};
+    struct remote_endpoint ep = rt_endpoint(s, name, "m", timeout_s, url);
     struct remote_request rq;
     rt_request(&rq, NULL);
     return rt_run(&ep, &rq, r, 0);
@@ -274,8 +281,7 @@ TEST(remote_stream_reasoning_timings_garbage) {
 TEST(remote_raw_completion) {
     RT_START(s);
     char url[256];
-    snprintf(url, sizeof url, "%s/raw", s.base);
-    struct remote_endpoint ep = {url, NULL, NULL, 5};
+    struct remote_endpoint ep = rt_endpoint(&s, "raw", NULL, 5, url);
     struct remote_request rq;
     rt_request(&rq, NULL);
     rq.prompt = "Once upon";
@@ -382,8 +388,7 @@ TEST(remote_unknown_host) {
 TEST(remote_cancel_is_prompt) {
     RT_START(s);
     char url[256];
-    snprintf(url, sizeof url, "%s/slow", s.base);
-    struct remote_endpoint ep = {url, NULL, NULL, 5};
+    struct remote_endpoint ep = rt_endpoint(&s, "slow", NULL, 5, url);
     struct remote_request rq;
     rt_request(&rq, NULL);
     struct rt_reply r;
@@ -416,4 +421,85 @@ TEST(remote_models) {
     CHECK_EQ_INT(remote_models_list(&ep, &names, &n, err, sizeof err), -1);
     CHECK_STR_EQ(err, "not authorized (HTTP 401): check the endpoint's API key: Invalid API Key");
     rt_server_stop(&s);
+}
+
+/* The reading of a reply without a network (remote_replay), its frames gathered from a pipe. */
+static int rt_replay(long status, const char *ctype, const char *body, size_t step,
+                     struct rt_reply *r) {
+    memset(r, 0, sizeof *r);
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    r->rc = remote_replay(status, ctype, body, strlen(body), step, 0, fd[1]);
+    close(fd[1]);
+    struct eng_frame h;
+    unsigned char p[ENG_FRAME_MAX];
+    while (eng_frame_read(fd[0], &h, p) == 1) {
+        if (h.type == ENG_EV_TOKEN && r->text_len + h.len < sizeof r->text) {
+            memcpy(r->text + r->text_len, p, h.len);
+            r->text_len += h.len;
+            r->n_token_frames++;
+        } else if (h.type == ENG_EV_DONE) {
+            r->n_done++;
+            memcpy(&r->done, p, 4);
+        } else if (h.type == ENG_EV_ERROR) {
+            r->n_error++;
+            int32_t c;
+            memcpy(&c, p, 4);
+            r->code = c;
+            snprintf(r->err, sizeof r->err, "%.*s", (int)(h.len - 4), (char *)p + 4);
+        }
+    }
+    close(fd[0]);
+    return 0;
+}
+
+/* The same reply whatever the pieces it arrives in, down to one byte; a text longer than a
+ * frame split at UTF-8 boundaries; a one-body reply without a Content-Type. */
+TEST(remote_replay_chunking) {
+    static const char stream[] =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"Gr\\u00fc\\u00dfe, \"}}]}\r\n\r\n"
+        ": ping\n\n"
+        "data: {\"choices\":[{\"delta\":{\"content\":\"\xe6\x97\xa5\xe6\x9c\xac\"},"
+        "\"finish_reason\":\"length\"}]}\n\n"
+        "data: [DONE]\n\n";
+    struct rt_reply r;
+    for (size_t step = 0; step <= sizeof stream; step++) {
+        CHECK_EQ_INT(rt_replay(200, "text/event-stream", stream, step, &r), 0);
+        CHECK_MSG(strcmp(r.text, "Grüße, 日本") == 0 && r.n_done == 1 && r.n_error == 0 &&
+                  r.done == ENG_DONE_LENGTH && r.rc == 0, "step %zu: '%s'", step, r.text);
+    }
+    /* 300 × "é" (600 bytes) in one chunk: two frames, each whole characters */
+    char big[1024];
+    size_t o = (size_t)snprintf(big, sizeof big, "data: {\"choices\":[{\"delta\":{\"content\":\"");
+    for (int i = 0; i < 300; i++)
+        o += (size_t)snprintf(big + o, sizeof big - o, "\xc3\xa9");
+    snprintf(big + o, sizeof big - o, "\"},\"finish_reason\":\"stop\"}]}\n\n");
+    CHECK_EQ_INT(rt_replay(200, "text/event-stream", big, 0, &r), 0);
+    CHECK_EQ_INT(r.text_len, 600);
+    CHECK_EQ_INT(r.n_token_frames, 2);
+    CHECK_EQ_INT(r.n_done, 1);
+    CHECK_EQ_INT(rt_replay(200, NULL, " {\"choices\":[{\"message\":{\"content\":\"one\"},"
+                                      "\"finish_reason\":\"stop\"}]}", 1, &r), 0);
+    CHECK_STR_EQ(r.text, "one");
+    CHECK_EQ_INT(r.n_done, 1);
+    /* a web page where the server should be; a redirect */
+    CHECK_EQ_INT(rt_replay(200, "text/html", "<html><body>hello</body></html>\n", 0, &r), 0);
+    CHECK_EQ_INT(r.code, REMOTE_E_STREAM);
+    CHECK_STR_EQ(r.err, "the answer from http://replay/v1/chat/completions is neither an event "
+                        "stream nor a JSON reply: is it an OpenAI-compatible server?");
+    CHECK_EQ_INT(rt_replay(301, "text/html", "<html>moved</html>", 0, &r), 0);
+    CHECK_EQ_INT(r.code, REMOTE_E_REQUEST);
+    CHECK_STR_EQ(r.err, "the server redirects elsewhere (HTTP 301): give --remote the URL it "
+                        "points to");
+    /* an error inside a stream whose code is no HTTP status: a server error */
+    CHECK_EQ_INT(rt_replay(200, "text/event-stream",
+                           "data: {\"error\":{\"code\":1e300,\"message\":\"m\"}}\n\n", 0, &r), 0);
+    CHECK_EQ_INT(r.code, REMOTE_E_SERVER);
+    CHECK_STR_EQ(r.err, "server error (HTTP 500): m");
+    /* a body that is not JSON */
+    CHECK_EQ_INT(rt_replay(200, "application/json", "{\"choices\":", 0, &r), 0);
+    CHECK_EQ_INT(r.code, REMOTE_E_STREAM);
+    CHECK_EQ_INT(r.rc, REMOTE_E_STREAM);
+    CHECK_STR_EQ(r.err, "malformed stream from the server: invalid JSON at line 1, column 12");
 }

@@ -19,6 +19,8 @@
 
 #include "clipboard.h"
 #include "cli.h"
+#include "config.h"
+#include "fdio.h"
 #include "hyperlink.h"
 #include "layout.h"
 #include "opts.h"
@@ -88,16 +90,6 @@ static int signals_install(int fd) {
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         sigaction(fatal[i], &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    return 0;
-}
-
-static int pipe_nonblock(int p[2]) {
-    if (pipe(p) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
-        fcntl(p[i], F_SETFD, FD_CLOEXEC);
-    }
     return 0;
 }
 
@@ -1195,6 +1187,11 @@ int ui_main(int argc, char **argv) {
     memset(&t, 0, sizeof t);
     struct eng_sample_params sp = eng_sample_default_params();
     app_settings_default(&t.set, &sp);
+    char cerr[600];
+    if (config_defaults_apply(&t.set, cerr, sizeof cerr) != 0) { /* the options win */
+        cli_error("%s", cerr);
+        return 1;
+    }
     t.edit_msg = -1;
     t.sel_msg = -1;
     t.sel_msg = -1;
@@ -1210,7 +1207,7 @@ int ui_main(int argc, char **argv) {
     const char *nc = getenv("NO_COLOR");
     t.no_color = nc && nc[0];
     t.hyperlinks = hyper_enabled();
-    if (pipe_nonblock(t.sig_pipe) != 0 || pipe_nonblock(t.load_pipe) != 0 ||
+    if (fdio_pipe_nonblock(t.sig_pipe) != 0 || fdio_pipe_nonblock(t.load_pipe) != 0 ||
         pipe(t.ev_pipe) != 0) {
         cli_error("pipe: %s", strerror(errno));
         return 1;

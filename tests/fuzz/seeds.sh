@@ -175,3 +175,16 @@ printf '{"temp":0.3,"top_k":20,"top_p":0.95,"min_p":0.05,"seed":4294967295,"n_pr
     > "$out/fuzz_settings/own"
 printf '{"temp":0.800000011920929,"x":{"a":[1,"}"]},"t\\u0065mp":1e-3,"top_k":4.0e1,"seed":-1}' \
     > "$out/fuzz_settings/odd"
+
+# The remote backend's readers: an SSE stream (byte 0: the piece size), a server's reply for
+# fuzz_remote (bytes 0-2: status and type, piece size, raw), a config file.
+mkdir -p "$out/fuzz_sse" "$out/fuzz_remote" "$out/fuzz_config"
+printf '\007: c\r\nevent: e\ndata: {"a":1}\r\n\r\ndata: x\ndata:  y\n\ndata: [DONE]\n\n' \
+    > "$out/fuzz_sse/stream"
+printf '\000\007\000data: {"choices":[{"delta":{"content":"Hi","reasoning_content":"r"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":1}},"timings":{"prompt_per_second":5,"predicted_per_second":2}}\n\ndata: [DONE]\n\n' \
+    > "$out/fuzz_remote/stream"
+printf '\003\000\000{"error":{"message":"context length","type":"x","code":"context_length_exceeded"}}' \
+    > "$out/fuzz_remote/error"
+printf '\001\000\001{"choices":[{"text":"x","finish_reason":"length"}]}' > "$out/fuzz_remote/body"
+printf '# c\ntemp = 0.7\nctx=8192 # n\n[endpoint big]\nurl = http://box:8080\nmodel = m\napi-key-env = K\ntimeout = 9\n' \
+    > "$out/fuzz_config/config"
