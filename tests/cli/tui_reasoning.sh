@@ -21,7 +21,7 @@ ESC=$(printf '\033')
 think_line="One day, a little girl named Lily went to the park"
 
 # 1. streaming reasoning, dimmed; F7 ends the thinking and the answer follows
-tui_start 160 40 -m "$M" --temp 0 -n 0
+tui_start 160 40 -m "$M" --temp 0 -n 0 --ctx 16384 # long: Esc must come before the end, even under load
 wait_for "ctx 0/" 30
 tm send-keys -t t "/template think" Enter
 wait_for "chat template think"
