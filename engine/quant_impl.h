@@ -163,8 +163,6 @@ void quant_q8_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const voi
                             int nc);
 void quant_q6_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc);
-void quant_iq4_nlx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y,
-                              size_t by, int nc);
 void quant_mxfp4x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                              int nc);
 void quant_q4_Kx16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,

@@ -10,8 +10,6 @@
  *            quant 4m + k of row r's block b plus 128. Same size as the rows.
  *   MXFP4x16 e[nb][16] (the E8M0 scales, a byte each), then qs[nb][4][16][4] as Q4_0x16 (the
  *            nibbles index quant_kvalues_mxfp4). Same size as the rows.
- *   IQ4_NLx16 Q4_0x16's bytes exactly (the blocks have the same fields), the nibbles index
- *            quant_kvalues_iq4nl.
  *   Q4_Kx16  per superblock (2368 bytes, 16 * 144 + 64): d[16], dmin[16] (halves), sc[8][16]
  *            (the 6-bit scale of sub-block j of row r), mn[4][16][2] (the mins of sub-blocks
  *            2k and 2k + 1 of row r), qs[4][8][16][4]: byte k of lane r of vector m of pair p
@@ -140,29 +138,6 @@ void quant_q4_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const voi
 void quant_q8_0x16_gemm_ref(int n, float *s, size_t bs, const void *g, const void *y, size_t by,
                             int nc) {
     rp32_gemm_ref(n, s, bs, g, y, by, nc, 128, 512, q8_0x16_u);
-}
-
-/* ---- IQ4_NLx16: Q4_0x16's layout, the nibbles through the non-linear table ---- */
-
-void quant_iq4_nlx16_gemm_ref(int n, float *s, size_t bs, const void *vg, const void *vy,
-                              size_t by, int nc) {
-    const int nb = n / QK4_NL;
-    const uint8_t *g = vg, *qs = g + (size_t)nb * QUANT_RP_ROWS * sizeof(ggml_half);
-    for (int c = 0; c < nc; c++) {
-        const block_q8_0s *y = (const block_q8_0s *)((const uint8_t *)vy + (size_t)c * by);
-        for (int r = 0; r < QUANT_RP_ROWS; r++) {
-            float acc = 0.0f;
-            for (int b = 0; b < nb; b++) {
-                int isum = 0;
-                for (int i = 0; i < QK4_NL; i++)
-                    isum += quant_kvalues_iq4nl[q4_0x16_u(qs + (size_t)b * 256, r, i)] * y[b].qs[i];
-                ggml_half dh;
-                memcpy(&dh, g + ((size_t)b * QUANT_RP_ROWS + (size_t)r) * 2, 2);
-                acc = fmaf(QH2F(dh) * y[b].d, (float)isum, acc);
-            }
-            s[(size_t)c * bs + (size_t)r] = acc;
-        }
-    }
 }
 
 /* ---- MXFP4x16: the nibbles as Q4_0x16, a byte of scale per row and block ---- */
@@ -321,8 +296,6 @@ static struct quant_repack quant_repacks[] = {
      quant_q4_0x16_gemm_ref, quant_q4_0x16_gemm_ref},
     {"Q8_0x16", GGML_TYPE_Q8_0, QUANT_TYPE_Q8_0S, q8_0x16_group_bytes, q8_0x16_pack,
      quant_q8_0x16_gemm_ref, quant_q8_0x16_gemm_ref},
-    {"IQ4_NLx16", GGML_TYPE_IQ4_NL, QUANT_TYPE_Q8_0S, q4_0x16_group_bytes, q4_0x16_pack,
-     quant_iq4_nlx16_gemm_ref, quant_iq4_nlx16_gemm_ref},
     {"MXFP4x16", GGML_TYPE_MXFP4, QUANT_TYPE_Q8_0S, mxfp4x16_group_bytes, mxfp4x16_pack,
      quant_mxfp4x16_gemm_ref, quant_mxfp4x16_gemm_ref},
     {"Q4_Kx16", GGML_TYPE_Q4_K, GGML_TYPE_Q8_K, q4_Kx16_group_bytes, q4_Kx16_pack,

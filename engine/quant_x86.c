@@ -471,17 +471,14 @@ Z512 inline int32_t z_ld32(const int8_t *p) {
     return v;
 }
 
-/* Q4_0x16 / Q8_0x16 / IQ4_NLx16 x nc Q8_0S columns, NC <= 8 at a time (8 float accumulators;
- * the 8 weight vectors of a block, as unsigned bytes, shared by the NC columns); K: the offset
- * of the unsigned quants (8 or 128), QB: bytes of quants per block of 16 rows, NL: the nibbles
- * through IQ4_NL's table (its values + 128). */
+/* Q4_0x16 / Q8_0x16 x nc Q8_0S columns, NC <= 8 at a time (8 float accumulators; the 8
+ * weight vectors of a block, as unsigned bytes, shared by the NC columns); K: the offset of
+ * the unsigned quants (8 or 128), QB: bytes of quants per block of 16 rows. */
 Z512 inline __attribute__((always_inline)) void rp32_gemm_z512_n(
-    const int K, const int QB, const int NL, int nb, float *s, size_t bs, const uint8_t *g,
-    const uint8_t *y, size_t by, const int NC) {
+    const int K, const int QB, int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y,
+    size_t by, const int NC) {
     const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i tbl = _mm512_broadcast_i32x4(_mm_xor_si128(
-        _mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl), _mm_set1_epi8((char)0x80)));
     __m512 acc[8];
     KUNROLL8 for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
@@ -495,10 +492,6 @@ Z512 inline __attribute__((always_inline)) void rp32_gemm_z512_n(
             if (QB == 256) { /* nibbles: values 4m.. low, 16 + 4m.. high */
                 w[m] = _mm512_and_si512(v, m4);
                 w[m + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-                if (NL) {
-                    w[m] = _mm512_shuffle_epi8(tbl, w[m]);
-                    w[m + 4] = _mm512_shuffle_epi8(tbl, w[m + 4]);
-                }
             } else {
                 w[m] = v;
             }
@@ -535,19 +528,13 @@ Z512 inline __attribute__((always_inline)) void rp32_gemm_z512_n(
 Z512 void q4_0x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
                             size_t by, int nc) {
     const uint8_t *g = vg;
-    Z_RP_COLS(rp32_gemm_z512_n, 8, 256, 0, n / QK4_0)
-}
-
-Z512 void iq4_nlx16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
-                              size_t by, int nc) {
-    const uint8_t *g = vg;
-    Z_RP_COLS(rp32_gemm_z512_n, 128, 256, 1, n / QK4_NL)
+    Z_RP_COLS(rp32_gemm_z512_n, 8, 256, n / QK4_0)
 }
 
 Z512 void q8_0x16_gemm_z512(int n, float *s, size_t bs, const void *vg, const void *vy,
                             size_t by, int nc) {
     const uint8_t *g = vg;
-    Z_RP_COLS(rp32_gemm_z512_n, 128, 512, 0, n / QK8_0)
+    Z_RP_COLS(rp32_gemm_z512_n, 128, 512, n / QK8_0)
 }
 
 /* 2^(e - 128) for the 16 E8M0 scale bytes at e (quant_e8m0_half; subnormal for e < 2). */
@@ -803,7 +790,6 @@ static pthread_once_t quant_x86_once = PTHREAD_ONCE_INIT;
         (k).rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_##sfx;        \
         (k).rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_##sfx;        \
         (k).rp_gemm[GGML_TYPE_MXFP4] = mxfp4x16_gemm_##sfx;      \
-        (k).rp_gemm[GGML_TYPE_IQ4_NL] = iq4_nlx16_gemm_##sfx;    \
     } while (0)
 
 /* The sets plus what only one ISA has (512-bit kernels, tiles). */
@@ -829,7 +815,6 @@ static void quant_x86_init(void) {
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_MXFP4] = mxfp4x16_gemm_z512;
-    quant_kernels_vnni.rp_gemm[GGML_TYPE_IQ4_NL] = iq4_nlx16_gemm_z512;
 }
 
 const struct quant_kernels *quant_kernels_x86(enum quant_level lv) {

@@ -39,20 +39,16 @@ KATTR inline __attribute__((always_inline)) __m256i KSUF(rp_dot)(
 #endif
 }
 
-/* Q4_0x16 / Q8_0x16 / IQ4_NLx16 x NC <= 4 Q8_0S columns; KIND 0: Q4_0, the nibbles u <= 15,
- * the -8 offset from the block sum. KIND 1: Q8_0, with AVX-VNNI u = q + 128 and the -128 offset
- * from the block sum. KIND 2: IQ4_NL, with AVX-VNNI u = the nibble's value + 128 (vpshufb) and
- * the same offset. With AVX2 such u would saturate vpmaddubsw, so Q8_0's and IQ4_NL's signed
- * values w go in as maddubs(|w|, sign(y, w)) (pair sums <= 2 * 128 * 127), widened at every
- * step. */
+/* Q4_0x16 / Q8_0x16 x NC <= 4 Q8_0S columns. Q4_0 (Q8 = 0): the nibbles u <= 15, the -8 offset
+ * from the block sum. Q8_0 (Q8 = 1) with AVX-VNNI: u = q + 128, the -128 offset from the block
+ * sum; with AVX2, u would saturate vpmaddubsw, so the signed quant w = u ^ 0x80 goes in as
+ * maddubs(|w|, sign(y, w)) (pair sums <= 2 * 128 * 127), widened at every step. */
 KATTR inline __attribute__((always_inline)) void KSUF(rp32_gemm_n)(
-    const int KIND, int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by,
+    const int Q8, int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by,
     const int NC) {
-    const int QB = KIND == 1 ? 512 : 256;
+    const int QB = Q8 ? 512 : 256;
     const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i x80 = _mm256_set1_epi8((char)0x80);
-    const __m256i tbl = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl));
     __m256 acc[4][2];
     KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
@@ -60,42 +56,34 @@ KATTR inline __attribute__((always_inline)) void KSUF(rp32_gemm_n)(
         for (int h = 0; h < 2; h++) {
             const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + (size_t)b * 32 + 16 * h)));
             __m256i ia[4];
-            if (KIND == 0 || KRP_VNNI) {
+            if (!Q8 || KRP_VNNI) {
                 __m256i w[8];
                 KUNROLL8 for (int m = 0; m < QB / 64; m++) {
                     const __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m + 32 * h));
                     if (NC == 1 && h == 0) /* generation: the weights stream from memory once */
                         _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
-                    if (KIND != 1) { /* nibbles: values 4m.. low, 16 + 4m.. high */
+                    if (!Q8) { /* nibbles: values 4m.. low, 16 + 4m.. high */
                         w[m] = _mm256_and_si256(v, m4);
                         w[m + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                        if (KIND == 2) {
-                            w[m] = _mm256_xor_si256(_mm256_shuffle_epi8(tbl, w[m]), x80);
-                            w[m + 4] = _mm256_xor_si256(_mm256_shuffle_epi8(tbl, w[m + 4]), x80);
-                        }
                     } else {
                         w[m] = v;
                     }
                 }
                 KUNROLL8 for (int c = 0; c < NC; c++) {
                     const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
-                    ia[c] = KSUF(rp_dot)(_mm256_set1_epi32((KIND ? -128 : -8) * yb->s), w, yb->qs,
-                                         8, KIND ? 255 : 15);
+                    ia[c] = KSUF(rp_dot)(_mm256_set1_epi32((Q8 ? -128 : -8) * yb->s), w, yb->qs,
+                                         8, Q8 ? 255 : 15);
                 }
             } else {
-                const __m256i ones = _mm256_set1_epi16(1);
+                const __m256i x80 = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
                 KUNROLL8 for (int c = 0; c < NC; c++) ia[c] = _mm256_setzero_si256();
                 for (int p = 0; p < 2; p++) { /* 4 vectors at a time: w and |w| in 8 registers */
                     __m256i w[4], wa[4];
                     KUNROLL8 for (int m = 0; m < 4; m++) {
-                        const uint8_t *qm = q + 64 * (KIND == 1 ? 4 * p + m : m);
-                        if (NC == 1 && h == 0 && (KIND == 1 || p == 0))
+                        const uint8_t *qm = q + 64 * (4 * p + m);
+                        if (NC == 1 && h == 0)
                             _mm_prefetch((const char *)(qm + Z_RP_PREFETCH), _MM_HINT_T0);
-                        const __m256i v = _mm256_loadu_si256((const __m256i *)(qm + 32 * h));
-                        if (KIND == 1) /* Q8_0: the quants; IQ4_NL: the values of the nibbles */
-                            w[m] = _mm256_xor_si256(v, x80);
-                        else
-                            w[m] = _mm256_shuffle_epi8(tbl, _mm256_and_si256(p ? _mm256_srli_epi16(v, 4) : v, m4));
+                        w[m] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qm + 32 * h)), x80);
                         wa[m] = _mm256_abs_epi8(w[m]);
                     }
                     KUNROLL8 for (int c = 0; c < NC; c++) {
@@ -127,11 +115,6 @@ KATTR void KSUF(q4_0x16_gemm)(int n, float *s, size_t bs, const void *vg, const 
 KATTR void KSUF(q8_0x16_gemm)(int n, float *s, size_t bs, const void *vg, const void *vy,
                               size_t by, int nc) {
     Z_RP_COLS4(KSUF(rp32_gemm_n), 1, n / QK8_0)
-}
-
-KATTR void KSUF(iq4_nlx16_gemm)(int n, float *s, size_t bs, const void *vg, const void *vy,
-                                size_t by, int nc) {
-    Z_RP_COLS4(KSUF(rp32_gemm_n), 2, n / QK4_NL)
 }
 
 /* 2^(e - 128) for the 8 E8M0 scale bytes at e. */

@@ -1026,7 +1026,7 @@ TEST(quant_new_types_extremes) {
 TEST(quant_repack_vs_scalar) {
     const int sizes[] = {256, 512, 768, 2048, 4096 + 256};
     const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K,
-                              GGML_TYPE_MXFP4, GGML_TYPE_IQ4_NL};
+                              GGML_TYPE_MXFP4};
     enum { NR = 2 * QUANT_RP_ROWS, NC = 19 };
     int n_tested = 0;
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
