@@ -189,10 +189,10 @@ static void lanes_reduce_ref(const float *acc, int hd, float *o) {
     }
 }
 
-static void mix_acc_ref(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
-                        int hd, float *acc) {
-    for (int j = j0; j < j1; j++) {
-        float *row = acc + (size_t)(j & 15) * hd;
+static void mix_lanes_ref(const void *v, size_t stride, int f16, int n, const float *p,
+                          int lane0, int hd, float *acc) {
+    for (int j = 0; j < n; j++) {
+        float *row = acc + (size_t)((lane0 + j) & 15) * hd;
         for (int i = 0; i < hd; i++)
             row[i] = fmaf(ops_kv_at(v, (size_t)j * stride + i, f16), p[j], row[i]);
     }
@@ -484,14 +484,14 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
     }
 }
 
-/* Lane l's row: its positions in [j0, j1) in order, 64 values at a time in registers. */
+/* Lane l's row: its rows of the n in order, 64 values at a time in registers. */
 OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
-    const void *v, size_t stride, const int f16, int j0, int j1, const float *p, int hd,
+    const void *v, size_t stride, const int f16, int n, const float *p, int lane0, int hd,
     float *acc) {
     for (int l = 0; l < 16; l++) {
         float *row = acc + (size_t)l * hd;
-        const int first = j0 + ((l - j0) & 15);
-        if (first >= j1)
+        const int first = (l - lane0) & 15;
+        if (first >= n)
             continue;
         for (int i = 0; i < hd; i += 64) {
             const int nv = hd - i >= 64 ? 4 : (hd - i) / 16;
@@ -499,7 +499,7 @@ OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
             __m512 r1 = nv > 1 ? _mm512_loadu_ps(row + i + 16) : r0;
             __m512 r2 = nv > 2 ? _mm512_loadu_ps(row + i + 32) : r0;
             __m512 r3 = nv > 3 ? _mm512_loadu_ps(row + i + 48) : r0;
-            for (int jj = first; jj < j1; jj += 16) {
+            for (int jj = first; jj < n; jj += 16) {
                 const __m512 pj = _mm512_set1_ps(p[jj]);
                 const size_t at = (size_t)jj * stride + i;
                 r0 = _mm512_fmadd_ps(load16(v, at, f16), pj, r0);
@@ -515,12 +515,12 @@ OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
     }
 }
 
-OPS_TARGET static void mix_acc_avx512(const void *v, size_t stride, int f16, int j0, int j1,
-                                      const float *p, int hd, float *acc) {
+OPS_TARGET static void mix_lanes_avx512(const void *v, size_t stride, int f16, int n,
+                                        const float *p, int lane0, int hd, float *acc) {
     if (f16)
-        mix_rows_avx512_kv(v, stride, 1, j0, j1, p, hd, acc);
+        mix_rows_avx512_kv(v, stride, 1, n, p, lane0, hd, acc);
     else
-        mix_rows_avx512_kv(v, stride, 0, j0, j1, p, hd, acc);
+        mix_rows_avx512_kv(v, stride, 0, n, p, lane0, hd, acc);
 }
 
 OPS_TARGET static void mix_reduce_avx512(const float *acc, int hd, float *o) {
@@ -652,10 +652,10 @@ OPS_AVX2 static void scores_avx2(const void *k, size_t stride, int f16, int n_po
 }
 
 /* hd % 8 == 0 */
-OPS_AVX2 static void mix_acc_avx2(const void *v, size_t stride, int f16, int j0, int j1,
-                                  const float *p, int hd, float *acc) {
-    for (int j = j0; j < j1; j++) {
-        float *row = acc + (size_t)(j & 15) * hd;
+OPS_AVX2 static void mix_lanes_avx2(const void *v, size_t stride, int f16, int n,
+                                    const float *p, int lane0, int hd, float *acc) {
+    for (int j = 0; j < n; j++) {
+        float *row = acc + (size_t)((lane0 + j) & 15) * hd;
         const __m256 pj = _mm256_set1_ps(p[j]);
         for (int i = 0; i < hd; i += 8)
             _mm256_storeu_ps(row + i, _mm256_fmadd_ps(load8(v, (size_t)j * stride + i, f16), pj,
@@ -797,7 +797,10 @@ OPS_TARGET static void kv_dequant_avx512(const void *src, size_t row_bytes, uint
     for (int r = 0; r < n_rows; r++) {
         const char *row = (const char *)src + (size_t)r * row_bytes;
         float *y = dst + (size_t)r * hd;
-        if (t == GGML_TYPE_Q8_0) {
+        if (t == GGML_TYPE_F16) {   /* hd % 16 == 0 */
+            for (int i = 0; i < hd; i += 16)
+                _mm512_storeu_ps(y + i, load16(row, (size_t)i, 1));
+        } else if (t == GGML_TYPE_Q8_0) {
             const block_q8_0 *b = (const block_q8_0 *)row;
             for (int i = 0; i < hd / QK8_0; i++) {
                 const __m512 d = _mm512_set1_ps(quant_f16_to_f32(b[i].d));
@@ -826,16 +829,17 @@ OPS_TARGET static void kv_dequant_avx512(const void *src, size_t row_bytes, uint
 
 void ops_kv_dequant(const void *src, size_t row_bytes, uint32_t t, int n_rows, int hd,
                     float *dst) {
-    if (t == GGML_TYPE_F16) {
-        kv_dequant_f16(src, row_bytes, n_rows, hd, dst);
-        return;
-    }
 #ifdef OPS_X86
-    if ((t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0) && ops_use_avx512()) {
+    if ((t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0 || (t == GGML_TYPE_F16 && hd % 16 == 0)) &&
+        ops_use_avx512()) {
         kv_dequant_avx512(src, row_bytes, t, n_rows, hd, dst);
         return;
     }
 #endif
+    if (t == GGML_TYPE_F16) {
+        kv_dequant_f16(src, row_bytes, n_rows, hd, dst);
+        return;
+    }
     kv_dequant_ref(src, row_bytes, t, n_rows, hd, dst);
 }
 
@@ -870,19 +874,26 @@ void ops_softmax_sink(int n, float *s, int f16, float sink) {
 
 void ops_softmax(int n, float *s, int f16) { ops_softmax_sink(n, s, f16, -INFINITY); }
 
-void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
-                      int hd, float *acc) {
+void ops_attn_mix_lanes(const void *v, size_t stride, int f16, int n, const float *p, int lane0,
+                        int hd, float *acc) {
 #ifdef OPS_X86
     if (hd % 16 == 0 && ops_use_avx512()) {
-        mix_acc_avx512(v, stride, f16, j0, j1, p, hd, acc);
+        mix_lanes_avx512(v, stride, f16, n, p, lane0, hd, acc);
         return;
     }
     if (hd % 8 == 0 && ops_use_avx2()) {
-        mix_acc_avx2(v, stride, f16, j0, j1, p, hd, acc);
+        mix_lanes_avx2(v, stride, f16, n, p, lane0, hd, acc);
         return;
     }
 #endif
-    mix_acc_ref(v, stride, f16, j0, j1, p, hd, acc);
+    mix_lanes_ref(v, stride, f16, n, p, lane0, hd, acc);
+}
+
+void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
+                      int hd, float *acc) {
+    if (j1 > j0)
+        ops_attn_mix_lanes((const char *)v + (size_t)j0 * stride * (f16 ? 2 : 4), stride, f16,
+                           j1 - j0, p + j0, j0 & 15, hd, acc);
 }
 
 void ops_attn_mix_reduce(const float *acc, int hd, float *o) {
