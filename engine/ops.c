@@ -458,14 +458,43 @@ OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int 
         scores_avx512_kv(k, stride, 0, n_pos, q, hd, scale, s);
 }
 
-OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
-    float mx = sink;
-    for (int j = 0; j < n; j++)
+/* The max of sink and s[0..n) as softmax_ref finds it: NaN scores are skipped (vmaxps returns
+ * its second operand when one is NaN; a NaN sink stays NaN), and which zero is the max does not
+ * matter (exp(x - max) is the same for both). */
+OPS_TARGET static float softmax_max_avx512(int n, const float *s, float sink) {
+    __m512 vm = _mm512_set1_ps(sink);
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        vm = _mm512_max_ps(_mm512_loadu_ps(s + j), vm);
+    float lane[16], mx = sink;
+    _mm512_storeu_ps(lane, vm);
+    for (int l = 0; l < 16; l++)
+        if (lane[l] > mx)
+            mx = lane[l];
+    for (; j < n; j++)
         if (s[j] > mx)
             mx = s[j];
+    return mx;
+}
+
+OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
+    const float mx = softmax_max_avx512(n, s, sink);
     const __m512 vmx = _mm512_set1_ps(mx);
     double sum = 0;
-    for (int j0 = 0; j0 < n; j0 += 16) {
+    int j0 = 0;
+    /* 16 chunks at a time: their sums by one transposing reduction, added in order */
+    for (; j0 + 256 <= n; j0 += 256) {
+        __m512 e[16];
+        float cs[16];
+        OPS_UNROLL for (int l = 0; l < 16; l++) {
+            e[l] = v_expf(_mm512_sub_ps(_mm512_loadu_ps(s + j0 + 16 * l), vmx));
+            _mm512_storeu_ps(s + j0 + 16 * l, e[l]);
+        }
+        _mm512_storeu_ps(cs, reduce16x16(e));
+        for (int l = 0; l < 16; l++)
+            sum += cs[l];
+    }
+    for (; j0 < n; j0 += 16) {
         __mmask16 m = n - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j0)) - 1);
         __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, s + j0);
         __m512 e = v_expf(_mm512_sub_ps(x, vmx));
@@ -475,7 +504,7 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
     if (sink > -INFINITY)
         sum += (double)expf(sink - mx);
     const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
-    for (int j0 = 0; j0 < n; j0 += 16) {
+    for (j0 = 0; j0 < n; j0 += 16) {
         __mmask16 m = n - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j0)) - 1);
         __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + j0), inv);
         if (f16)
