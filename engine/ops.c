@@ -1,7 +1,8 @@
 /* engine/ops.c — exp, SiLU, softmax and the attention products over the KV cache, in
  * llama.cpp's exact order of operations (see ops.h for why). Each operation has a scalar
  * version (lane-by-lane emulation with fmaf) and, on x86-64, an AVX-512 version chosen at run
- * time that gives bit-identical results (the attention products, softmax and SiLU an AVX2 one too). Pure functions; any thread. */
+ * time that gives bit-identical results (the attention products, softmax and SiLU an AVX2 one
+ * too; on aarch64 the attention products a NEON one). Pure functions; any thread. */
 #include "ops.h"
 
 #include <math.h>
@@ -13,6 +14,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define OPS_X86 1
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define OPS_NEON 1
 #endif
 
 /* ---- scalar ---- */
@@ -693,6 +697,50 @@ OPS_AVX2 static void mix_lanes_avx2(const void *v, size_t stride, int f16, int n
 }
 #endif
 
+/* ---- NEON for the attention products (aarch64: the scalar ones' 16 lanes as four vectors;
+ * vfmaq_f32 is fmaf, an F16 value converts exactly) ---- */
+#ifdef OPS_NEON
+static inline float32x4_t load4(const void *base, size_t idx, int f16) {
+    if (f16)
+        return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)base + idx)));
+    return vld1q_f32((const float *)base + idx);
+}
+
+/* hd % 16 == 0; ops_reduce16: t8 = a[l + 8] + a[l], t4 = t8[l + 4] + t8[l], then
+ * (t4[0] + t4[2]) + (t4[1] + t4[3]) */
+static void scores_neon(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,
+                        float scale, float *s) {
+    for (int j = 0; j < n_pos; j++) {
+        const size_t row = (size_t)j * stride;
+        float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
+        for (int d = 0; d < hd; d += 16) {
+            a0 = vfmaq_f32(a0, load4(k, row + d, f16), vld1q_f32(q + d));
+            a1 = vfmaq_f32(a1, load4(k, row + d + 4, f16), vld1q_f32(q + d + 4));
+            a2 = vfmaq_f32(a2, load4(k, row + d + 8, f16), vld1q_f32(q + d + 8));
+            a3 = vfmaq_f32(a3, load4(k, row + d + 12, f16), vld1q_f32(q + d + 12));
+        }
+        const float32x4_t t4 = vaddq_f32(vaddq_f32(a3, a1), vaddq_f32(a2, a0));
+        s[j] = ((vgetq_lane_f32(t4, 0) + vgetq_lane_f32(t4, 2)) +
+                (vgetq_lane_f32(t4, 1) + vgetq_lane_f32(t4, 3))) * scale;
+    }
+}
+
+/* hd % 4 == 0 */
+static void mix_lanes_neon(const void *v, size_t stride, int f16, int n, const float *p,
+                           int lane0, int hd, float *acc) {
+    for (int j = 0; j < n; j++) {
+        float *row = acc + (size_t)((lane0 + j) & 15) * hd;
+        const float32x4_t pj = vdupq_n_f32(p[j]);
+        for (int i = 0; i < hd; i += 4)
+            vst1q_f32(row + i, vfmaq_f32(vld1q_f32(row + i), load4(v, (size_t)j * stride + i, f16),
+                                         pj));
+    }
+}
+
+/* NEON unless the kernels are forced scalar. */
+static int ops_use_neon(void) { return strcmp(quant_simd_name(), "scalar") != 0; }
+#endif
+
 /* ---- dispatch ---- */
 
 #ifdef OPS_X86
@@ -883,6 +931,11 @@ void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const flo
         scores_avx2(k, stride, f16, n_pos, q, hd, scale, s);
         return;
     }
+#elif defined(OPS_NEON)
+    if (hd % 16 == 0 && ops_use_neon()) {
+        scores_neon(k, stride, f16, n_pos, q, hd, scale, s);
+        return;
+    }
 #endif
     scores_ref(k, stride, f16, n_pos, q, hd, scale, s);
 }
@@ -912,6 +965,11 @@ void ops_attn_mix_lanes(const void *v, size_t stride, int f16, int n, const floa
     }
     if (hd % 8 == 0 && ops_use_avx2()) {
         mix_lanes_avx2(v, stride, f16, n, p, lane0, hd, acc);
+        return;
+    }
+#elif defined(OPS_NEON)
+    if (hd % 4 == 0 && ops_use_neon()) {
+        mix_lanes_neon(v, stride, f16, n, p, lane0, hd, acc);
         return;
     }
 #endif

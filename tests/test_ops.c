@@ -1,6 +1,7 @@
 /* tests/test_ops.c — engine/ops.c: exp, SiLU, softmax and the attention products against
  * double-precision references, and the AVX-512 and AVX2 versions bit-identical to the scalar
- * ones (quant_force_scalar switches both; NATTER_SIMD=avx2 in a child for the AVX2 ones). */
+ * ones (quant_force_scalar switches both; NATTER_SIMD=avx2 in a child for the AVX2 ones; on
+ * aarch64 the NEON score and mix products, make test-arm). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
