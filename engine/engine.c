@@ -19,9 +19,13 @@
 /* Checkpoints of the recurrent state kept per context (the most recent prompt ends). */
 #define ENG_RS_CKPT 4
 
-/* Positions per pass: the pass's K (or V) rows of one KV head stay in L1/L2 while each of the
- * task's heads goes over them. */
-#define ATTN_POS_BLOCK 256
+/* Positions per pass: the pass's K (or V) rows of one KV head, as floats, stay in L1/L2 while
+ * each query of the task goes over them. */
+#define ATTN_POS_BLOCK 128
+/* Query tokens per attention task at most (they share each block of K/V rows read), and the
+ * per-thread scratch that bounds them on long contexts (each query keeps its n_ctx weights). */
+#define ATTN_TOK_TILE 16
+#define ATTN_SCRATCH_BYTES (8u << 20)
 
 struct eng_ctx {
     eng_model *m;
@@ -42,8 +46,10 @@ struct eng_ctx {
     float *hb2;                /* (n_batch, max(max_ff, n_embd)) */
     float *rope[2];            /* (n_batch, n_rot) cos, sin pairs: global, local layers */
     const float *rope_ff;      /* the frequency divisors this context uses, or NULL */
-    float *att;                /* (n_threads, att_stride) attention scratch (attn_worker) */
+    float *att;                /* (n_threads, att_stride) attention scratch (attn_worker):
+                                * att_q queries of (n_ctx + 17 head_dim) floats */
     size_t att_stride;
+    int att_q;
     uint8_t *xq;               /* (n_batch, bytes of the largest quantized activation row) */
     size_t xq_row;
     const float *xq_src;       /* what xq holds: source, type, tokens, row length */
@@ -334,7 +340,12 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
         if (hp->l[il].n_head_kv && hp->l[il].n_head / hp->l[il].n_head_kv > max_group)
             max_group = hp->l[il].n_head / hp->l[il].n_head_kv;
     const size_t hd_max = (size_t)(hp->max_head_dim > 0 ? hp->max_head_dim : hp->head_dim);
-    c->att_stride = (size_t)max_group * ((size_t)c->n_ctx + 17 * hd_max);
+    const size_t per_q = (size_t)c->n_ctx + 17 * hd_max;
+    size_t att_q = ATTN_SCRATCH_BYTES / (per_q * sizeof(float));
+    if (att_q > (size_t)ATTN_TOK_TILE * max_group)
+        att_q = (size_t)ATTN_TOK_TILE * max_group;
+    c->att_q = att_q > (size_t)max_group ? (int)att_q : max_group;
+    c->att_stride = (size_t)c->att_q * per_q;
     c->att = malloc((size_t)c->n_threads * c->att_stride * sizeof(float));
     if (c->kv_type != ENG_KV_F32 &&
         !(c->kv_tile = malloc((size_t)c->n_threads * ATTN_POS_BLOCK * hd_max * sizeof(float)))) {
@@ -665,6 +676,7 @@ struct attn_args {
     eng_ctx *c;
     int layer, pos0, n_tok;
     int heads;         /* query heads per task, all of one KV head */
+    int tile;          /* query tokens per task */
     atomic_int next;   /* next task (as matmul_worker's units) */
 };
 
@@ -678,14 +690,34 @@ static int attn_task_heads(const struct layer_hp *lh, int n_tok, int n_threads) 
     return 1;
 }
 
+/* Query tokens per task: as many as the scratch holds (up to ATTN_TOK_TILE), halved while
+ * there would be fewer than two tasks per thread (the causal tiles differ in length). */
+static int attn_task_tile(const eng_ctx *c, const struct layer_hp *lh, int n_tok, int heads) {
+    const int per_tile = lh->n_head / heads;
+    int tile = c->att_q / heads;
+    if (tile > n_tok)
+        tile = n_tok;
+    while (tile > 1 && (n_tok + tile - 1) / tile * per_tile < 2 * c->n_threads)
+        tile = (tile + 1) / 2;
+    return tile < 1 ? 1 : tile;
+}
 
-/* Causal attention (over the last n_swa positions on sliding-window layers); a task is (token,
- * KV head, `heads` of its query heads), tasks handed out dynamically. Per thread scratch
- * (att_stride floats): for each head of a task its weights (n_ctx), q (head_dim) and 16 lanes
- * per output value (16 * head_dim). Each head's arithmetic is llama.cpp's (engine/ops.c)
- * whatever the blocking: a score is one position's product (soft-capped as ggml's flash
- * attention does: cap * tanh(s * scale / cap)), and the mix adds positions to its lanes in
- * order. */
+/* The first position token pos sees on layer lh: 0, or the start of its sliding window. */
+static int attn_first(const struct hparams *hp, const struct layer_hp *lh, int pos) {
+    return lh->swa && hp->n_swa && pos - hp->n_swa + 1 > 0 ? pos - hp->n_swa + 1 : 0;
+}
+
+/* Causal attention (over the last n_swa positions on sliding-window layers); a task is (a tile
+ * of query tokens, KV head, `heads` of its query heads), tasks handed out dynamically, the
+ * longest tiles first. The task goes over the K rows its queries see once, a block of
+ * ATTN_POS_BLOCK positions at a time (a block cache, or an F16 one read by several queries, is
+ * converted to floats once per block for all of them), then, after each query's softmax, over
+ * the V rows the same way. Per thread scratch (att_stride floats): for each query its weights
+ * (n_ctx), q (head_dim) and 16 lanes per output value (16 * head_dim). Each query's arithmetic
+ * is llama.cpp's (engine/ops.c) whatever the tiling: a score is one position's product
+ * (soft-capped as ggml's flash attention does: cap * tanh(s * scale / cap)), and the mix adds
+ * the query's positions to its lanes in order (position - first to lane (position - first) %
+ * 16), so a token's result has the same bits in a batch of any size, with any thread count. */
 static void attn_worker(void *ud, int ith, int nth) {
     struct attn_args *a = ud;
     eng_ctx *c = a->c;
@@ -694,77 +726,78 @@ static void attn_worker(void *ud, int ith, int nth) {
     int hd = lh->head_dim, KV = lh->n_embd_kv, group = lh->n_head / lh->n_head_kv;
     const float cap = hp->attn_softcap;
     const float scale = cap > 0 ? hp->kq_scale / cap : hp->kq_scale;
-    const size_t per_head = (size_t)c->n_ctx + 17 * (size_t)hd;
+    const size_t per_q = (size_t)c->n_ctx + 17 * (size_t)hd;
     float *scratch = c->att + (size_t)ith * c->att_stride;
-    int per_t = lh->n_head / a->heads, n_task = a->n_tok * per_t;
+    const int per_t = lh->n_head / a->heads, n_tiles = (a->n_tok + a->tile - 1) / a->tile;
+    const int n_task = n_tiles * per_t;
     (void)nth;
     int f16 = c->kv_type == ENG_KV_F16;
-    /* a block cache is read through kv_tile, and an F16 one too when several query heads read
-     * each K/V row: converted once instead of once per head (the same bits either way) */
     const uint32_t qt = kv_ggml_type(c->kv_type);
-    const int use_tile = qt != GGML_TYPE_COUNT || (f16 && a->heads > 1);
     const uint32_t tile_t = qt != GGML_TYPE_COUNT ? qt : GGML_TYPE_F16;
-    const int kf16 = use_tile ? 0 : f16;   /* what the score and mix kernels read */
     const size_t row_b = ctx_kv_bytes(c->kv_type, (size_t)KV);
-    float *tile = use_tile ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
+    const float *sk = c->m->layers[a->layer].sinks.data;
     for (int task = ith; task < n_task; task = atomic_fetch_add(&a->next, 1)) {
-        int t = task / per_t, h0 = task % per_t * a->heads, kvh = h0 / group;
-        int p = a->pos0 + t, first = 0;
-        if (lh->swa && hp->n_swa && p - hp->n_swa + 1 > 0)
-            first = p - hp->n_swa + 1;   /* the window: p - q < n_swa */
-        int n_pos = p + 1 - first;
-        size_t off = ctx_kv_bytes(c->kv_type, kv_index(c, a->layer, first) + (size_t)kvh * hd);
+        const int t0 = (n_tiles - 1 - task / per_t) * a->tile;
+        const int nt = a->n_tok - t0 < a->tile ? a->n_tok - t0 : a->tile;
+        const int h0 = task % per_t * a->heads, kvh = h0 / group, nq = nt * a->heads;
+        /* query i = (token t0 + i / heads, head h0 + i % heads) */
+        const int lo = attn_first(hp, lh, a->pos0 + t0), hi = a->pos0 + t0 + nt;
+        /* a block cache is read through kv_tile, and an F16 one too when several queries read
+         * each K/V row: converted once instead of once per query (the same bits either way) */
+        float *tile = qt != GGML_TYPE_COUNT || (f16 && nq > 1)
+                          ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
+        const int kf16 = tile ? 0 : f16;   /* what the score and mix kernels read */
+        const size_t kstride = tile ? (size_t)hd : (size_t)KV;
+        const size_t off = ctx_kv_bytes(c->kv_type, kv_index(c, a->layer, 0) + (size_t)kvh * hd);
         const char *k = (const char *)c->k_cache + off, *v = (const char *)c->v_cache + off;
-        for (int h = 0; h < a->heads; h++) {
-            float *att = scratch + h * per_head, *qh = att + c->n_ctx, *acc = qh + hd;
-            const float *q = c->q + (size_t)t * lh->n_embd_q + (size_t)(h0 + h) * hd;
-            memcpy(qh, q, (size_t)hd * sizeof *qh);
+        for (int i = 0; i < nq; i++) {
+            float *att = scratch + i * per_q, *qh = att + c->n_ctx, *acc = qh + hd;
+            const int t = t0 + i / a->heads, h = h0 + i % a->heads;
+            memcpy(qh, c->q + (size_t)t * lh->n_embd_q + (size_t)h * hd, (size_t)hd * sizeof *qh);
             if (f16) {   /* as llama.cpp: with an F16 cache, q meets K (and the weights V) as F16 */
                 uint16_t *q16 = (uint16_t *)acc;   /* free until the mix */
                 quant_f32_to_f16_row(qh, q16, hd);
                 quant_f16_to_f32_row(q16, qh, hd);
             }
         }
-        for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
-            const int nb = n_pos - j0 < ATTN_POS_BLOCK ? n_pos - j0 : ATTN_POS_BLOCK;
-            const void *kb = k + (size_t)j0 * row_b;
-            if (tile) {   /* this block's K rows of the head, as floats */
-                ops_kv_dequant(kb, row_b, tile_t, nb, hd, tile);
-                kb = tile;
-            }
-            for (int h = 0; h < a->heads; h++) {
-                float *att = scratch + h * per_head, *qh = att + c->n_ctx;
-                ops_attn_scores(kb, tile ? (size_t)hd : (size_t)KV, kf16, nb, qh, hd, scale,
-                                att + j0);
-            }
-        }
-        for (int h = 0; h < a->heads; h++) {
-            float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
-            if (cap > 0)
-                for (int j = 0; j < n_pos; j++)
-                    att[j] = cap * tanhf(att[j]);
-            const float *sk = c->m->layers[a->layer].sinks.data;
-            ops_softmax_sink(n_pos, att, f16, sk ? sk[h0 + h] : -INFINITY);
-            memset(acc, 0, 16 * (size_t)hd * sizeof *acc);
-        }
-        for (int j0 = 0; j0 < n_pos; j0 += ATTN_POS_BLOCK) {
-            const int j1 = n_pos - j0 < ATTN_POS_BLOCK ? n_pos : j0 + ATTN_POS_BLOCK;
-            if (tile) {   /* j0 is a multiple of 16: positions keep their lanes */
-                ops_kv_dequant(v + (size_t)j0 * row_b, row_b, tile_t, j1 - j0, hd, tile);
-                for (int h = 0; h < a->heads; h++) {
-                    float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
-                    ops_attn_mix_acc(tile, (size_t)hd, 0, 0, j1 - j0, att + j0, hd, acc);
+        for (int pass = 0; pass < 2; pass++) {   /* the scores over K, then the mix of V */
+            const char *src = pass ? v : k;
+            for (int b0 = lo; b0 < hi; b0 += ATTN_POS_BLOCK) {
+                const int b1 = hi - b0 < ATTN_POS_BLOCK ? hi : b0 + ATTN_POS_BLOCK;
+                if (tile)   /* this block's rows of the head, as floats */
+                    ops_kv_dequant(src + (size_t)b0 * row_b, row_b, tile_t, b1 - b0, hd, tile);
+                for (int i = 0; i < nq; i++) {
+                    const int p = a->pos0 + t0 + i / a->heads, first = attn_first(hp, lh, p);
+                    const int j0 = b0 > first ? b0 : first, j1 = b1 < p + 1 ? b1 : p + 1;
+                    if (j0 >= j1)
+                        continue;
+                    const void *rows = tile ? (const void *)(tile + (size_t)(j0 - b0) * hd)
+                                            : (const void *)(src + (size_t)j0 * row_b);
+                    float *att = scratch + i * per_q;
+                    if (pass)
+                        ops_attn_mix_lanes(rows, kstride, kf16, j1 - j0, att + (j0 - first),
+                                           (j0 - first) & 15, hd, att + c->n_ctx + hd);
+                    else
+                        ops_attn_scores(rows, kstride, kf16, j1 - j0, att + c->n_ctx, hd, scale,
+                                        att + (j0 - first));
                 }
-                continue;
             }
-            for (int h = 0; h < a->heads; h++) {
-                float *att = scratch + h * per_head, *acc = att + c->n_ctx + hd;
-                ops_attn_mix_acc(v, (size_t)KV, f16, j0, j1, att, hd, acc);
+            if (pass)
+                break;
+            for (int i = 0; i < nq; i++) {
+                const int p = a->pos0 + t0 + i / a->heads, n_pos = p + 1 - attn_first(hp, lh, p);
+                float *att = scratch + i * per_q;
+                if (cap > 0)
+                    for (int j = 0; j < n_pos; j++)
+                        att[j] = cap * tanhf(att[j]);
+                ops_softmax_sink(n_pos, att, f16, sk ? sk[h0 + i % a->heads] : -INFINITY);
+                memset(att + c->n_ctx + hd, 0, 16 * (size_t)hd * sizeof(float));
             }
         }
-        for (int h = 0; h < a->heads; h++) {
-            const float *acc = scratch + h * per_head + c->n_ctx + hd;
-            ops_attn_mix_reduce(acc, hd, c->xb2 + (size_t)t * lh->n_embd_q + (size_t)(h0 + h) * hd);
+        for (int i = 0; i < nq; i++) {
+            const int t = t0 + i / a->heads, h = h0 + i % a->heads;
+            ops_attn_mix_reduce(scratch + i * per_q + c->n_ctx + hd, hd,
+                                c->xb2 + (size_t)t * lh->n_embd_q + (size_t)h * hd);
         }
     }
 }
@@ -868,7 +901,8 @@ static void forward_attn(eng_ctx *c, int il, int n_tok, const float *in) {
         kv_store(c, c->k_cache, il, pos0 + t, k, KV);
         kv_store(c, c->v_cache, il, pos0 + t, c->v + (size_t)t * KV, KV);
     }
-    struct attn_args aa = {c, il, pos0, n_tok, attn_task_heads(lh, n_tok, c->n_threads), 0};
+    const int heads = attn_task_heads(lh, n_tok, c->n_threads);
+    struct attn_args aa = {c, il, pos0, n_tok, heads, attn_task_tile(c, lh, n_tok, heads), 0};
     atomic_init(&aa.next, c->n_threads);
     pool_run(c->pool, attn_worker, &aa);
     if (gated)   /* ggml_sigmoid, then the product */

@@ -1,7 +1,8 @@
 /* engine/ops.c — exp, SiLU, softmax and the attention products over the KV cache, in
  * llama.cpp's exact order of operations (see ops.h for why). Each operation has a scalar
  * version (lane-by-lane emulation with fmaf) and, on x86-64, an AVX-512 version chosen at run
- * time that gives bit-identical results (the attention products, softmax and SiLU an AVX2 one too). Pure functions; any thread. */
+ * time that gives bit-identical results (the attention products, softmax and SiLU an AVX2 one
+ * too; on aarch64 the attention products a NEON one). Pure functions; any thread. */
 #include "ops.h"
 
 #include <math.h>
@@ -13,6 +14,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define OPS_X86 1
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define OPS_NEON 1
 #endif
 
 /* ---- scalar ---- */
@@ -189,10 +193,10 @@ static void lanes_reduce_ref(const float *acc, int hd, float *o) {
     }
 }
 
-static void mix_acc_ref(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
-                        int hd, float *acc) {
-    for (int j = j0; j < j1; j++) {
-        float *row = acc + (size_t)(j & 15) * hd;
+static void mix_lanes_ref(const void *v, size_t stride, int f16, int n, const float *p,
+                          int lane0, int hd, float *acc) {
+    for (int j = 0; j < n; j++) {
+        float *row = acc + (size_t)((lane0 + j) & 15) * hd;
         for (int i = 0; i < hd; i++)
             row[i] = fmaf(ops_kv_at(v, (size_t)j * stride + i, f16), p[j], row[i]);
     }
@@ -458,14 +462,43 @@ OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int 
         scores_avx512_kv(k, stride, 0, n_pos, q, hd, scale, s);
 }
 
-OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
-    float mx = sink;
-    for (int j = 0; j < n; j++)
+/* The max of sink and s[0..n) as softmax_ref finds it: NaN scores are skipped (vmaxps returns
+ * its second operand when one is NaN; a NaN sink stays NaN), and which zero is the max does not
+ * matter (exp(x - max) is the same for both). */
+OPS_TARGET static float softmax_max_avx512(int n, const float *s, float sink) {
+    __m512 vm = _mm512_set1_ps(sink);
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        vm = _mm512_max_ps(_mm512_loadu_ps(s + j), vm);
+    float lane[16], mx = sink;
+    _mm512_storeu_ps(lane, vm);
+    for (int l = 0; l < 16; l++)
+        if (lane[l] > mx)
+            mx = lane[l];
+    for (; j < n; j++)
         if (s[j] > mx)
             mx = s[j];
+    return mx;
+}
+
+OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
+    const float mx = softmax_max_avx512(n, s, sink);
     const __m512 vmx = _mm512_set1_ps(mx);
     double sum = 0;
-    for (int j0 = 0; j0 < n; j0 += 16) {
+    int j0 = 0;
+    /* 16 chunks at a time: their sums by one transposing reduction, added in order */
+    for (; j0 + 256 <= n; j0 += 256) {
+        __m512 e[16];
+        float cs[16];
+        OPS_UNROLL for (int l = 0; l < 16; l++) {
+            e[l] = v_expf(_mm512_sub_ps(_mm512_loadu_ps(s + j0 + 16 * l), vmx));
+            _mm512_storeu_ps(s + j0 + 16 * l, e[l]);
+        }
+        _mm512_storeu_ps(cs, reduce16x16(e));
+        for (int l = 0; l < 16; l++)
+            sum += cs[l];
+    }
+    for (; j0 < n; j0 += 16) {
         __mmask16 m = n - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j0)) - 1);
         __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, s + j0);
         __m512 e = v_expf(_mm512_sub_ps(x, vmx));
@@ -475,7 +508,7 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
     if (sink > -INFINITY)
         sum += (double)expf(sink - mx);
     const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
-    for (int j0 = 0; j0 < n; j0 += 16) {
+    for (j0 = 0; j0 < n; j0 += 16) {
         __mmask16 m = n - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j0)) - 1);
         __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + j0), inv);
         if (f16)
@@ -484,14 +517,14 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
     }
 }
 
-/* Lane l's row: its positions in [j0, j1) in order, 64 values at a time in registers. */
+/* Lane l's row: its rows of the n in order, 64 values at a time in registers. */
 OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
-    const void *v, size_t stride, const int f16, int j0, int j1, const float *p, int hd,
+    const void *v, size_t stride, const int f16, int n, const float *p, int lane0, int hd,
     float *acc) {
     for (int l = 0; l < 16; l++) {
         float *row = acc + (size_t)l * hd;
-        const int first = j0 + ((l - j0) & 15);
-        if (first >= j1)
+        const int first = (l - lane0) & 15;
+        if (first >= n)
             continue;
         for (int i = 0; i < hd; i += 64) {
             const int nv = hd - i >= 64 ? 4 : (hd - i) / 16;
@@ -499,7 +532,7 @@ OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
             __m512 r1 = nv > 1 ? _mm512_loadu_ps(row + i + 16) : r0;
             __m512 r2 = nv > 2 ? _mm512_loadu_ps(row + i + 32) : r0;
             __m512 r3 = nv > 3 ? _mm512_loadu_ps(row + i + 48) : r0;
-            for (int jj = first; jj < j1; jj += 16) {
+            for (int jj = first; jj < n; jj += 16) {
                 const __m512 pj = _mm512_set1_ps(p[jj]);
                 const size_t at = (size_t)jj * stride + i;
                 r0 = _mm512_fmadd_ps(load16(v, at, f16), pj, r0);
@@ -515,12 +548,12 @@ OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
     }
 }
 
-OPS_TARGET static void mix_acc_avx512(const void *v, size_t stride, int f16, int j0, int j1,
-                                      const float *p, int hd, float *acc) {
+OPS_TARGET static void mix_lanes_avx512(const void *v, size_t stride, int f16, int n,
+                                        const float *p, int lane0, int hd, float *acc) {
     if (f16)
-        mix_rows_avx512_kv(v, stride, 1, j0, j1, p, hd, acc);
+        mix_rows_avx512_kv(v, stride, 1, n, p, lane0, hd, acc);
     else
-        mix_rows_avx512_kv(v, stride, 0, j0, j1, p, hd, acc);
+        mix_rows_avx512_kv(v, stride, 0, n, p, lane0, hd, acc);
 }
 
 OPS_TARGET static void mix_reduce_avx512(const float *acc, int hd, float *o) {
@@ -652,16 +685,60 @@ OPS_AVX2 static void scores_avx2(const void *k, size_t stride, int f16, int n_po
 }
 
 /* hd % 8 == 0 */
-OPS_AVX2 static void mix_acc_avx2(const void *v, size_t stride, int f16, int j0, int j1,
-                                  const float *p, int hd, float *acc) {
-    for (int j = j0; j < j1; j++) {
-        float *row = acc + (size_t)(j & 15) * hd;
+OPS_AVX2 static void mix_lanes_avx2(const void *v, size_t stride, int f16, int n,
+                                    const float *p, int lane0, int hd, float *acc) {
+    for (int j = 0; j < n; j++) {
+        float *row = acc + (size_t)((lane0 + j) & 15) * hd;
         const __m256 pj = _mm256_set1_ps(p[j]);
         for (int i = 0; i < hd; i += 8)
             _mm256_storeu_ps(row + i, _mm256_fmadd_ps(load8(v, (size_t)j * stride + i, f16), pj,
                                                       _mm256_loadu_ps(row + i)));
     }
 }
+#endif
+
+/* ---- NEON for the attention products (aarch64: the scalar ones' 16 lanes as four vectors;
+ * vfmaq_f32 is fmaf, an F16 value converts exactly) ---- */
+#ifdef OPS_NEON
+static inline float32x4_t load4(const void *base, size_t idx, int f16) {
+    if (f16)
+        return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)base + idx)));
+    return vld1q_f32((const float *)base + idx);
+}
+
+/* hd % 16 == 0; ops_reduce16: t8 = a[l + 8] + a[l], t4 = t8[l + 4] + t8[l], then
+ * (t4[0] + t4[2]) + (t4[1] + t4[3]) */
+static void scores_neon(const void *k, size_t stride, int f16, int n_pos, const float *q, int hd,
+                        float scale, float *s) {
+    for (int j = 0; j < n_pos; j++) {
+        const size_t row = (size_t)j * stride;
+        float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
+        for (int d = 0; d < hd; d += 16) {
+            a0 = vfmaq_f32(a0, load4(k, row + d, f16), vld1q_f32(q + d));
+            a1 = vfmaq_f32(a1, load4(k, row + d + 4, f16), vld1q_f32(q + d + 4));
+            a2 = vfmaq_f32(a2, load4(k, row + d + 8, f16), vld1q_f32(q + d + 8));
+            a3 = vfmaq_f32(a3, load4(k, row + d + 12, f16), vld1q_f32(q + d + 12));
+        }
+        const float32x4_t t4 = vaddq_f32(vaddq_f32(a3, a1), vaddq_f32(a2, a0));
+        s[j] = ((vgetq_lane_f32(t4, 0) + vgetq_lane_f32(t4, 2)) +
+                (vgetq_lane_f32(t4, 1) + vgetq_lane_f32(t4, 3))) * scale;
+    }
+}
+
+/* hd % 4 == 0 */
+static void mix_lanes_neon(const void *v, size_t stride, int f16, int n, const float *p,
+                           int lane0, int hd, float *acc) {
+    for (int j = 0; j < n; j++) {
+        float *row = acc + (size_t)((lane0 + j) & 15) * hd;
+        const float32x4_t pj = vdupq_n_f32(p[j]);
+        for (int i = 0; i < hd; i += 4)
+            vst1q_f32(row + i, vfmaq_f32(vld1q_f32(row + i), load4(v, (size_t)j * stride + i, f16),
+                                         pj));
+    }
+}
+
+/* NEON unless the kernels are forced scalar. */
+static int ops_use_neon(void) { return strcmp(quant_simd_name(), "scalar") != 0; }
 #endif
 
 /* ---- dispatch ---- */
@@ -797,7 +874,10 @@ OPS_TARGET static void kv_dequant_avx512(const void *src, size_t row_bytes, uint
     for (int r = 0; r < n_rows; r++) {
         const char *row = (const char *)src + (size_t)r * row_bytes;
         float *y = dst + (size_t)r * hd;
-        if (t == GGML_TYPE_Q8_0) {
+        if (t == GGML_TYPE_F16) {   /* hd % 16 == 0 */
+            for (int i = 0; i < hd; i += 16)
+                _mm512_storeu_ps(y + i, load16(row, (size_t)i, 1));
+        } else if (t == GGML_TYPE_Q8_0) {
             const block_q8_0 *b = (const block_q8_0 *)row;
             for (int i = 0; i < hd / QK8_0; i++) {
                 const __m512 d = _mm512_set1_ps(quant_f16_to_f32(b[i].d));
@@ -826,16 +906,17 @@ OPS_TARGET static void kv_dequant_avx512(const void *src, size_t row_bytes, uint
 
 void ops_kv_dequant(const void *src, size_t row_bytes, uint32_t t, int n_rows, int hd,
                     float *dst) {
-    if (t == GGML_TYPE_F16) {
-        kv_dequant_f16(src, row_bytes, n_rows, hd, dst);
-        return;
-    }
 #ifdef OPS_X86
-    if ((t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0) && ops_use_avx512()) {
+    if ((t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0 || (t == GGML_TYPE_F16 && hd % 16 == 0)) &&
+        ops_use_avx512()) {
         kv_dequant_avx512(src, row_bytes, t, n_rows, hd, dst);
         return;
     }
 #endif
+    if (t == GGML_TYPE_F16) {
+        kv_dequant_f16(src, row_bytes, n_rows, hd, dst);
+        return;
+    }
     kv_dequant_ref(src, row_bytes, t, n_rows, hd, dst);
 }
 
@@ -848,6 +929,11 @@ void ops_attn_scores(const void *k, size_t stride, int f16, int n_pos, const flo
     }
     if (hd % 16 == 0 && ops_use_avx2()) {
         scores_avx2(k, stride, f16, n_pos, q, hd, scale, s);
+        return;
+    }
+#elif defined(OPS_NEON)
+    if (hd % 16 == 0 && ops_use_neon()) {
+        scores_neon(k, stride, f16, n_pos, q, hd, scale, s);
         return;
     }
 #endif
@@ -870,19 +956,31 @@ void ops_softmax_sink(int n, float *s, int f16, float sink) {
 
 void ops_softmax(int n, float *s, int f16) { ops_softmax_sink(n, s, f16, -INFINITY); }
 
-void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
-                      int hd, float *acc) {
+void ops_attn_mix_lanes(const void *v, size_t stride, int f16, int n, const float *p, int lane0,
+                        int hd, float *acc) {
 #ifdef OPS_X86
     if (hd % 16 == 0 && ops_use_avx512()) {
-        mix_acc_avx512(v, stride, f16, j0, j1, p, hd, acc);
+        mix_lanes_avx512(v, stride, f16, n, p, lane0, hd, acc);
         return;
     }
     if (hd % 8 == 0 && ops_use_avx2()) {
-        mix_acc_avx2(v, stride, f16, j0, j1, p, hd, acc);
+        mix_lanes_avx2(v, stride, f16, n, p, lane0, hd, acc);
+        return;
+    }
+#elif defined(OPS_NEON)
+    if (hd % 4 == 0 && ops_use_neon()) {
+        mix_lanes_neon(v, stride, f16, n, p, lane0, hd, acc);
         return;
     }
 #endif
-    mix_acc_ref(v, stride, f16, j0, j1, p, hd, acc);
+    mix_lanes_ref(v, stride, f16, n, p, lane0, hd, acc);
+}
+
+void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
+                      int hd, float *acc) {
+    if (j1 > j0)
+        ops_attn_mix_lanes((const char *)v + (size_t)j0 * stride * (f16 ? 2 : 4), stride, f16,
+                           j1 - j0, p + j0, j0 & 15, hd, acc);
 }
 
 void ops_attn_mix_reduce(const float *acc, int hd, float *o) {

@@ -78,6 +78,12 @@ void ops_kv_dequant(const void *src, size_t row_bytes, uint32_t t, int n_rows, i
                     float *dst);
 void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,
                       int hd, float *acc);
+/* The same for rows whose lanes start elsewhere: row j < n (at v + j * stride elements, weight
+ * p[j]) feeds lane (lane0 + j) % 16 — a block of V rows shared by queries whose positions start
+ * at different places (sliding windows). ops_attn_mix_acc(v, ..., j0, j1, ...) is this for the
+ * rows from j0 with lane0 = j0 % 16. */
+void ops_attn_mix_lanes(const void *v, size_t stride, int f16, int n, const float *p, int lane0,
+                        int hd, float *acc);
 void ops_attn_mix_reduce(const float *acc, int hd, float *o);
 
 /* Mixture-of-experts routing of one token, as llama.cpp's build_moe_ffn: p (n_expert router

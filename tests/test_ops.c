@@ -1,6 +1,7 @@
 /* tests/test_ops.c — engine/ops.c: exp, SiLU, softmax and the attention products against
  * double-precision references, and the AVX-512 and AVX2 versions bit-identical to the scalar
- * ones (quant_force_scalar switches both; NATTER_SIMD=avx2 in a child for the AVX2 ones). */
+ * ones (quant_force_scalar switches both; NATTER_SIMD=avx2 in a child for the AVX2 ones; on
+ * aarch64 the NEON score and mix products, make test-arm). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -118,8 +119,9 @@ TEST(ops_simd_avx2_matches_scalar) {
     CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "NATTER_SIMD=avx2: %s", msg);
 }
 
-/* The mix in parts (as the engine runs it, several heads per block of V rows) gives exactly
- * the whole mix, SIMD and scalar, whatever the split points. */
+/* The mix in parts (as the engine runs it, several heads per block of V rows; parts that start
+ * off a multiple of 16 are ops_attn_mix_lanes with lane0 != 0) gives exactly the whole mix,
+ * SIMD and scalar, whatever the split points. */
 TEST(ops_attn_mix_in_parts) {
     const int hds[] = {64, 96};
     const int n = 300, cuts[] = {0, 1, 37, 48, 256, 299, 300};
@@ -360,12 +362,12 @@ TEST(ops_moe_route_cases) {
     CHECK(fabsf(w[0] - 1.25f) < 1e-6f && fabsf(w[1] - 1.25f) < 1e-6f);
 }
 
-/* A quantized KV cache's rows dequantized by ops_kv_dequant: the AVX-512 version and the
- * scalar one give the type's to_float bits, for rows with padding between them. */
+/* A quantized (or F16) KV cache's rows converted by ops_kv_dequant: the AVX-512 version and
+ * the scalar one give the type's to_float bits, for rows with padding between them. */
 TEST(ops_kv_dequant_simd_vs_scalar) {
-    const uint32_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    const uint32_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_F16};
     const int hd = 128, n_rows = 5;
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < 3; ti++) {
         const struct quant_traits *tr = quant_traits_get(types[ti]);
         const size_t row_b = quant_row_size(types[ti], 3 * hd);   /* a row of 3 heads */
         unsigned char *src = malloc(row_b * n_rows);
