@@ -15,12 +15,14 @@
 
 enum { SERVE_GRACE_MS = 5000, SERVE_QUEUE_DEFAULT = 16 };
 
-static int serve_usage(void) {
+static const char *serve_usage_line(void) {
     static char buf[1024];
     snprintf(buf, sizeof buf, "serve [-m MODEL] [--host ADDR] [--port N] [--api-key KEY] "
              "[--parallel N] [--queue N] [--max-body BYTES] %s", opts_usage());
-    return cli_usage(buf);
+    return buf;
 }
+
+static int serve_usage(void) { return cli_usage(serve_usage_line()); }
 
 /* A whole decimal number in [lo, hi] into *out. 0 or -1. */
 static int serve_parse_num(const char *s, long long lo, long long hi, long long *out) {
@@ -56,6 +58,10 @@ int cmd_serve(int argc, char **argv) {
         if (r > 0)
             continue;
         const char *f = argv[i];
+        if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
+            printf("usage: natter %s\n", serve_usage_line());
+            return 0;
+        }
         static const struct { const char *name; long long lo, hi; } nums[] = {
             {"--port", 0, 65535}, {"--parallel", 1, 64}, {"--queue", 1, 4096},
             {"--max-body", 1024, 1LL << 32}};
