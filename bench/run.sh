@@ -6,7 +6,8 @@
 # tests/tools/mkmodel into a scratch directory (kept between runs; bench/lib.sh). Measures the read
 # bandwidth with tests/tools/bwprobe in the same run (before and after, the best counts), runs
 # `natter bench` on each model and prints t/s and the share of the bandwidth limit reached
-# (limit = bandwidth / file size, since generating a token reads every weight once).
+# (limit = bandwidth / the bytes of weights a token reads, build/tools/tokbytes: every tensor
+# once, one row of the token embedding table).
 #
 #   bench/run.sh                       # THREADS=2 REPS=3 PP=512 TG=128
 #   SCRATCH=/big/dir THREADS=4 bench/run.sh
@@ -16,7 +17,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 bench_models
-make -C "$ROOT" -s build/natter build/tools/bwprobe >&2
+make -C "$ROOT" -s build/natter build/tools/bwprobe build/tools/tokbytes >&2
 NATTER=$ROOT/build/natter
 TOOLS=$ROOT/build/tools
 
@@ -32,7 +33,7 @@ for t in $TYPES; do
     sdp=$(printf '%s\n' "$json" | bench_json_field stddev_ts pp)
     sdg=$(printf '%s\n' "$json" | bench_json_field stddev_ts tg)
     rss=$(printf '%s\n' "$json" | awk -F': ' '/"peak_rss_bytes"/ {print $2+0}' | tail -n 1)
-    size=$(wc -c <"$f")
+    size=$("$TOOLS/tokbytes" "$f" | awk '{print $1}')
     results="$results$t $size ${pp:-0} ${sdp:-0} ${tg:-0} ${sdg:-0} ${rss:-0}
 "
 done
@@ -42,7 +43,7 @@ printf '%s' "$results" | awk -v bw1="$bw1" -v bw2="$bw2" -v th="$THREADS" -v pp=
 BEGIN {
     bw = bw1 > bw2 ? bw1 : bw2
     printf "read bandwidth (%d threads): %.1f GB/s (before %.1f, after %.1f)\n\n", th, bw, bw1, bw2
-    printf "| file | size | pp%d t/s | tg%d t/s | bandwidth limit t/s | tg share of limit | peak RSS |\n", pp, tg
+    printf "| file | MiB/token | pp%d t/s | tg%d t/s | bandwidth limit t/s | tg share of limit | peak RSS |\n", pp, tg
     printf "|---|---|---|---|---|---|---|\n"
 }
 {

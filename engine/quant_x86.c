@@ -1,7 +1,8 @@
 /* engine/quant_x86.c — x86-64 SIMD kernels: AVX2+FMA, AVX-512 (F/BW/VL) and AVX-512 VNNI
  * variants of the dot products, tile kernels and F16 helpers (the bodies in quant_x86_kern.h,
  * the i-quants', ternary types' and MXFP4's in quant_x86_iq.h, both compiled once per ISA),
- * the 512-bit and repacked-layout kernels, each function compiled for its ISA with
+ * the 512-bit kernels, the repacked layouts' (512-bit here, 256-bit for AVX2 and AVX-VNNI in
+ * quant_x86_rp.h), each function compiled for its ISA with
  * __attribute__((target)) (no global -m flags) and chosen at run time with
  * __builtin_cpu_supports. Pure; any thread. */
 #include "quant_impl.h"
@@ -718,346 +719,23 @@ Z512 void q6_Kx16_gemm_z512(int n, float *s, size_t bs, const void *vg, const vo
     Z_RP_COLS4(q6_Kx16_gemm_z512_n, n / QK_K)
 }
 
-/* ---- the same repacked layouts with AVX2 (no vpdpbusd, 16 ymm registers): a group's 16
- * rows are two 256-bit halves (rows 0-7 in the low 32 bytes of each 64-byte vector, rows 8-15
- * in the high 32), done one after the other per block with their own accumulators. The 4-value
- * dot per lane is vpmaddubsw then vpmaddwd by 1; integer sums exact, float steps as the
- * scalar references. ---- */
-#define A2RP static __attribute__((target("avx2,fma,f16c")))
+/* ---- the same repacked layouts with 256-bit vectors and 16 registers: AVX2 (vpmaddubsw +
+ * vpmaddwd) and AVX-VNNI (VEX vpdpbusd) ---- */
+#define KSUF(name) name##_avx2
+#define KATTR static __attribute__((target("avx2,fma,f16c")))
+#define KRP_VNNI 0
+#include "quant_x86_rp.h"
+#undef KSUF
+#undef KATTR
+#undef KRP_VNNI
 
-/* The 4 activation bytes at p in every 32-bit lane. */
-A2RP inline __m256i a2_bcast32(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
-/* Q4_0x16 / Q8_0x16 x NC <= 4 Q8_0S columns. Q4_0 (Q8 = 0): u <= 15 and |y| <= 127, so the 8
- * vpmaddubsw pair sums of a block (each |.| <= 3810) add up exactly in 16 bits (<= 30480) and
- * one vpmaddwd widens them; the -8 offset comes from the block sum. Q8_0 (Q8 = 1): u = q + 128
- * would saturate vpmaddubsw, so the signed quant w = u ^ 0x80 goes in as maddubs(|w|,
- * sign(y, w)) (pair sums <= 2 * 128 * 127), widened at every step; no offset to undo. */
-A2RP inline __attribute__((always_inline)) void rp32_gemm_avx2_n(
-    const int Q8, int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by,
-    const int NC) {
-    const int QB = Q8 ? 512 : 256;
-    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const __m256i x80 = _mm256_set1_epi8((char)0x80);
-    __m256 acc[4][2];
-    KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *q = qs + (size_t)b * QB;
-        for (int h = 0; h < 2; h++) {
-            const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + (size_t)b * 32 + 16 * h)));
-            __m256i ia[4];
-            if (!Q8) {
-                __m256i w[8];
-                KUNROLL8 for (int m = 0; m < 4; m++) {
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m + 32 * h));
-                    if (NC == 1 && h == 0) /* generation: the weights stream from memory once */
-                        _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
-                    w[m] = _mm256_and_si256(v, m4);
-                    w[m + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                }
-                KUNROLL8 for (int c = 0; c < NC; c++) {
-                    const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
-                    __m256i t = _mm256_maddubs_epi16(w[0], a2_bcast32(yb->qs));
-                    KUNROLL8 for (int m = 1; m < 8; m++)
-                        t = _mm256_add_epi16(t, _mm256_maddubs_epi16(w[m], a2_bcast32(yb->qs + 4 * m)));
-                    ia[c] = _mm256_add_epi32(_mm256_madd_epi16(t, ones), _mm256_set1_epi32(-8 * yb->s));
-                }
-            } else {
-                KUNROLL8 for (int c = 0; c < NC; c++) ia[c] = _mm256_setzero_si256();
-                for (int p = 0; p < 2; p++) { /* 4 vectors at a time: w and |w| in 8 registers */
-                    __m256i w[4], wa[4];
-                    KUNROLL8 for (int m = 0; m < 4; m++) {
-                        const uint8_t *qm = q + 64 * (4 * p + m);
-                        if (NC == 1 && h == 0)
-                            _mm_prefetch((const char *)(qm + Z_RP_PREFETCH), _MM_HINT_T0);
-                        w[m] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qm + 32 * h)), x80);
-                        wa[m] = _mm256_abs_epi8(w[m]);
-                    }
-                    KUNROLL8 for (int c = 0; c < NC; c++) {
-                        const int8_t *yq = ((const block_q8_0s *)(y + (size_t)c * by) + b)->qs + 16 * p;
-                        KUNROLL8 for (int m = 0; m < 4; m++)
-                            ia[c] = _mm256_add_epi32(ia[c], _mm256_madd_epi16(_mm256_maddubs_epi16(
-                                wa[m], _mm256_sign_epi8(a2_bcast32(yq + 4 * m), w[m])), ones));
-                    }
-                }
-            }
-            KUNROLL8 for (int c = 0; c < NC; c++) {
-                const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
-                acc[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(yb->d)),
-                                            _mm256_cvtepi32_ps(ia[c]), acc[c][h]);
-            }
-        }
-    }
-    KUNROLL8 for (int c = 0; c < NC; c++) {
-        _mm256_storeu_ps(s + (size_t)c * bs, acc[c][0]);
-        _mm256_storeu_ps(s + (size_t)c * bs + 8, acc[c][1]);
-    }
-}
-
-A2RP void q4_0x16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
-                            size_t by, int nc) {
-    Z_RP_COLS4(rp32_gemm_avx2_n, 0, n / QK4_0)
-}
-
-A2RP void q8_0x16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
-                            size_t by, int nc) {
-    Z_RP_COLS4(rp32_gemm_avx2_n, 1, n / QK8_0)
-}
-
-/* ---- Q4_0x16 / Q8_0x16 with AVX-VNNI: the AVX2 kernel's two halves and column count (16
- * registers), each 4-byte step one VEX vpdpbusd on the unsigned quants, their offset K (8, 128)
- * from the block sum, as the AVX-512 kernel does; QB: bytes of quants per block of 16 rows. ---- */
-#define AVRP static __attribute__((target("avx2,fma,f16c,avxvnni")))
-
-AVRP inline __attribute__((always_inline)) void rp32_gemm_avxvnni_n(
-    const int K, const int QB, int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y,
-    size_t by, const int NC) {
-    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS * 2;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[4][2];
-    KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *q = qs + (size_t)b * QB;
-        for (int h = 0; h < 2; h++) {
-            const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + (size_t)b * 32 + 16 * h)));
-            __m256i w[8];
-            KUNROLL8 for (int m = 0; m < QB / 64; m++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m + 32 * h));
-                if (NC == 1 && h == 0) /* generation: the weights stream from memory once */
-                    _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
-                if (QB == 256) { /* nibbles: values 4m.. low, 16 + 4m.. high */
-                    w[m] = _mm256_and_si256(v, m4);
-                    w[m + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                } else {
-                    w[m] = v;
-                }
-            }
-            KUNROLL8 for (int c = 0; c < NC; c++) {
-                const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
-                __m256i ia = _mm256_set1_epi32(-K * yb->s);
-                KUNROLL8 for (int m = 0; m < 8; m++)
-                    ia = _mm256_dpbusd_avx_epi32(ia, w[m], a2_bcast32(yb->qs + 4 * m));
-                acc[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(yb->d)),
-                                            _mm256_cvtepi32_ps(ia), acc[c][h]);
-            }
-        }
-    }
-    KUNROLL8 for (int c = 0; c < NC; c++) {
-        _mm256_storeu_ps(s + (size_t)c * bs, acc[c][0]);
-        _mm256_storeu_ps(s + (size_t)c * bs + 8, acc[c][1]);
-    }
-}
-
-AVRP void q4_0x16_gemm_avxvnni(int n, float *s, size_t bs, const void *vg, const void *vy,
-                               size_t by, int nc) {
-    Z_RP_COLS4(rp32_gemm_avxvnni_n, 8, 256, n / QK4_0)
-}
-
-AVRP void q8_0x16_gemm_avxvnni(int n, float *s, size_t bs, const void *vg, const void *vy,
-                               size_t by, int nc) {
-    Z_RP_COLS4(rp32_gemm_avxvnni_n, 128, 512, n / QK8_0)
-}
-
-/* 2^(e - 128) for the 8 E8M0 scale bytes at e. */
-A2RP inline __m256 a2_e8m0_half8(const uint8_t *e) {
-    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)e));
-    const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(v, _mm256_set1_epi32(1)), 23);
-    const __m256i sub = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), v);
-    const __m256i small = _mm256_cmpgt_epi32(_mm256_set1_epi32(2), v);
-    return _mm256_castsi256_ps(_mm256_blendv_epi8(normal, sub, small));
-}
-
-/* MXFP4x16 x NC <= 4 Q8_0S columns, each half of the rows in turn: u = the value + 12 (0..24,
- * vpshufb of the nibble); 4 vpmaddubsw pair sums (each <= 2 * 24 * 127) add up exactly in 16
- * bits (<= 24384) before a vpmaddwd widens them; the offset from the block sum. */
-A2RP inline __attribute__((always_inline)) void mxfp4x16_gemm_avx2_n(
-    int nb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
-    const uint8_t *qs = g + (size_t)nb * QUANT_RP_ROWS;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const __m256i tbl = _mm256_broadcastsi128_si256(_mm_add_epi8(
-        _mm_loadu_si128((const __m128i *)quant_kvalues_mxfp4), _mm_set1_epi8(12)));
-    __m256 acc[4][2];
-    KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *q = qs + (size_t)b * 256;
-        for (int h = 0; h < 2; h++) {
-            const __m256 dx = a2_e8m0_half8(g + (size_t)b * QUANT_RP_ROWS + 8 * h);
-            __m256i w[8];
-            KUNROLL8 for (int m = 0; m < 4; m++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m + 32 * h));
-                if (NC == 1 && h == 0) /* generation: the weights stream from memory once */
-                    _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
-                w[m] = _mm256_shuffle_epi8(tbl, _mm256_and_si256(v, m4));
-                w[m + 4] = _mm256_shuffle_epi8(tbl, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
-            }
-            KUNROLL8 for (int c = 0; c < NC; c++) {
-                const block_q8_0s *yb = (const block_q8_0s *)(y + (size_t)c * by) + b;
-                __m256i t0 = _mm256_maddubs_epi16(w[0], a2_bcast32(yb->qs));
-                __m256i t1 = _mm256_maddubs_epi16(w[4], a2_bcast32(yb->qs + 16));
-                KUNROLL8 for (int m = 1; m < 4; m++) {
-                    t0 = _mm256_add_epi16(t0, _mm256_maddubs_epi16(w[m], a2_bcast32(yb->qs + 4 * m)));
-                    t1 = _mm256_add_epi16(t1, _mm256_maddubs_epi16(w[m + 4], a2_bcast32(yb->qs + 16 + 4 * m)));
-                }
-                const __m256i ia = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(t0, ones),
-                                                                     _mm256_madd_epi16(t1, ones)),
-                                                    _mm256_set1_epi32(-12 * yb->s));
-                acc[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(yb->d)),
-                                            _mm256_cvtepi32_ps(ia), acc[c][h]);
-            }
-        }
-    }
-    KUNROLL8 for (int c = 0; c < NC; c++) {
-        _mm256_storeu_ps(s + (size_t)c * bs, acc[c][0]);
-        _mm256_storeu_ps(s + (size_t)c * bs + 8, acc[c][1]);
-    }
-}
-
-A2RP void mxfp4x16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
-                             size_t by, int nc) {
-    Z_RP_COLS4(mxfp4x16_gemm_avx2_n, n / QK_MXFP4)
-}
-
-/* Q4_Kx16 x NC <= 4 Q8_K columns, each half of the rows in turn per superblock: per sub-block
- * the 8 decoded weight vectors are shared by the columns; a sub-block's 8 vpmaddubsw add up in
- * 16 bits (u <= 15, |y| <= 127: <= 30480), one vpmaddwd widens them, vpmulld applies the row's
- * scale; the mins against the column's 32-value sums in 4 vpmaddwd. */
-A2RP inline __attribute__((always_inline)) void q4_Kx16_gemm_avx2_n(
-    int nsb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc[4][2], accm[4][2];
-    KUNROLL8 for (int c = 0; c < NC; c++)
-        acc[c][0] = acc[c][1] = accm[c][0] = accm[c][1] = _mm256_setzero_ps();
-    for (int i = 0; i < nsb; i++, g += Q4KX16_SB) {
-        for (int h = 0; h < 2; h++) {
-            __m256i isum[4];
-            KUNROLL8 for (int c = 0; c < NC; c++) isum[c] = _mm256_setzero_si256();
-            for (int j = 0; j < 8; j++) {
-                const __m256i sc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(g + Q4KX16_SC + 16 * j + 8 * h)));
-                const uint8_t *q = g + Q4KX16_QS + 512 * (j / 2) + 32 * h;
-                __m256i w[8];
-                KUNROLL8 for (int m = 0; m < 8; m++) {
-                    __m256i v = _mm256_loadu_si256((const __m256i *)(q + 64 * m));
-                    if (NC == 1 && h == 0 && !(j & 1))
-                        _mm_prefetch((const char *)(q + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
-                    if (j & 1) v = _mm256_srli_epi16(v, 4);
-                    w[m] = _mm256_and_si256(v, m4);
-                }
-                KUNROLL8 for (int c = 0; c < NC; c++) {
-                    const int8_t *yq = ((const block_q8_K *)(y + (size_t)c * by) + i)->qs + 32 * j;
-                    __m256i t = _mm256_maddubs_epi16(w[0], a2_bcast32(yq));
-                    KUNROLL8 for (int m = 1; m < 8; m++)
-                        t = _mm256_add_epi16(t, _mm256_maddubs_epi16(w[m], a2_bcast32(yq + 4 * m)));
-                    isum[c] = _mm256_add_epi32(isum[c], _mm256_mullo_epi32(_mm256_madd_epi16(t, ones), sc));
-                }
-            }
-            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 16 * h)));
-            const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + Q4KX16_DMIN + 16 * h)));
-            KUNROLL8 for (int c = 0; c < NC; c++) {
-                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
-                /* the 8 sums of 32 values (sub-blocks 0..7) as 16-bit pairs (2k, 2k + 1) */
-                const __m256i pairs = _mm256_castsi128_si256(q8k_sums32_avx2(yb->bsums));
-                __m256i imin = _mm256_setzero_si256();
-                KUNROLL8 for (int k = 0; k < 4; k++) {
-                    const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(g + Q4KX16_MN + 32 * k + 16 * h)));
-                    const __m256i pk = _mm256_permutevar8x32_epi32(pairs, _mm256_set1_epi32(k));
-                    imin = _mm256_add_epi32(imin, _mm256_madd_epi16(mn, pk));
-                }
-                const __m256 yd = _mm256_set1_ps(yb->d);
-                acc[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(d, yd), _mm256_cvtepi32_ps(isum[c]), acc[c][h]);
-                accm[c][h] = _mm256_fmadd_ps(_mm256_mul_ps(dmin, yd), _mm256_cvtepi32_ps(imin), accm[c][h]);
-            }
-        }
-    }
-    KUNROLL8 for (int c = 0; c < NC; c++) {
-        _mm256_storeu_ps(s + (size_t)c * bs, _mm256_sub_ps(acc[c][0], accm[c][0]));
-        _mm256_storeu_ps(s + (size_t)c * bs + 8, _mm256_sub_ps(acc[c][1], accm[c][1]));
-    }
-}
-
-A2RP void q4_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
-                            size_t by, int nc) {
-    Z_RP_COLS4(q4_Kx16_gemm_avx2_n, n / QK_K)
-}
-
-/* Q6_Kx16 x NC <= 4 Q8_K columns, each half of the rows in turn per superblock: per 32 values
- * (k) the 8 decoded 6-bit weight vectors are shared by the columns. u <= 63 and |y| <= 127, so
- * two vpmaddubsw add up exactly in 16 bits (<= 32004) before a vpmaddwd widens them; each
- * 16-value group's sum starts at -32 * (the column's sum of the group), so it is the signed
- * product, then is multiplied by the rows' scales (vpmulld) and summed over the superblock. */
-A2RP inline __attribute__((always_inline)) void q6_Kx16_gemm_avx2_n(
-    int nsb, float *s, size_t bs, const uint8_t *g, const uint8_t *y, size_t by, const int NC) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[4][2];
-    KUNROLL8 for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
-    for (int i = 0; i < nsb; i++, g += Q6KX16_SB) {
-        for (int hr = 0; hr < 2; hr++) { /* rows 8 hr .. 8 hr + 7 */
-            __m256i isum[4];
-            KUNROLL8 for (int c = 0; c < NC; c++) isum[c] = _mm256_setzero_si256();
-            for (int h = 0; h < 2; h++) {
-                const uint8_t *ql = g + Q6KX16_QL + 1024 * h + 32 * hr;
-                const uint8_t *qh = g + Q6KX16_QH + 512 * h + 32 * hr;
-                if (NC == 1 && hr == 0) { /* generation: the weights stream from memory once */
-                    KUNROLL8 for (int m = 0; m < 16; m++)
-                        _mm_prefetch((const char *)(ql + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
-                    KUNROLL8 for (int m = 0; m < 8; m++)
-                        _mm_prefetch((const char *)(qh + 64 * m + Z_RP_PREFETCH), _MM_HINT_T0);
-                }
-                for (int k = 0; k < 4; k++) {
-                    const int k16 = 8 * h + 2 * k; /* the first of the two 16-value groups */
-                    const __m256i sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(g + Q6KX16_SC + 16 * k16 + 8 * hr)));
-                    const __m256i sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(g + Q6KX16_SC + 16 * k16 + 16 + 8 * hr)));
-                    __m256i w[8];
-                    KUNROLL8 for (int j = 0; j < 8; j++) {
-                        __m256i lo = _mm256_loadu_si256((const __m256i *)(ql + 64 * (j + 8 * (k & 1))));
-                        __m256i hi = _mm256_loadu_si256((const __m256i *)(qh + 64 * j));
-                        lo = k >= 2 ? _mm256_srli_epi16(lo, 4) : lo;
-                        hi = k == 0 ? _mm256_slli_epi16(hi, 4)
-                           : k == 1 ? _mm256_slli_epi16(hi, 2)
-                           : k == 2 ? hi : _mm256_srli_epi16(hi, 2);
-                        w[j] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_and_si256(hi, m30));
-                    }
-                    KUNROLL8 for (int c = 0; c < NC; c++) {
-                        const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
-                        const int8_t *yq = yb->qs + 128 * h + 32 * k;
-                        __m256i t[2];
-                        KUNROLL8 for (int e = 0; e < 2; e++) {
-                            const int8_t *ye = yq + 16 * e;
-                            const __m256i a = _mm256_add_epi16(_mm256_maddubs_epi16(w[4 * e], a2_bcast32(ye)),
-                                                               _mm256_maddubs_epi16(w[4 * e + 1], a2_bcast32(ye + 4)));
-                            const __m256i b = _mm256_add_epi16(_mm256_maddubs_epi16(w[4 * e + 2], a2_bcast32(ye + 8)),
-                                                               _mm256_maddubs_epi16(w[4 * e + 3], a2_bcast32(ye + 12)));
-                            t[e] = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(a, ones), _mm256_madd_epi16(b, ones)),
-                                                    _mm256_set1_epi32(-32 * yb->bsums[k16 + e]));
-                        }
-                        isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(_mm256_mullo_epi32(t[0], sc0),
-                                                                             _mm256_mullo_epi32(t[1], sc1)));
-                    }
-                }
-            }
-            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 16 * hr)));
-            KUNROLL8 for (int c = 0; c < NC; c++) {
-                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
-                acc[c][hr] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(yb->d)),
-                                             _mm256_cvtepi32_ps(isum[c]), acc[c][hr]);
-            }
-        }
-    }
-    KUNROLL8 for (int c = 0; c < NC; c++) {
-        _mm256_storeu_ps(s + (size_t)c * bs, acc[c][0]);
-        _mm256_storeu_ps(s + (size_t)c * bs + 8, acc[c][1]);
-    }
-}
-
-A2RP void q6_Kx16_gemm_avx2(int n, float *s, size_t bs, const void *vg, const void *vy,
-                            size_t by, int nc) {
-    Z_RP_COLS4(q6_Kx16_gemm_avx2_n, n / QK_K)
-}
+#define KSUF(name) name##_avxvnni
+#define KATTR static __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define KRP_VNNI 1
+#include "quant_x86_rp.h"
+#undef KSUF
+#undef KATTR
+#undef KRP_VNNI
 
 #define KSET(sfx)                                                                           \
     {                                                                                       \
@@ -1097,8 +775,8 @@ static const struct quant_kernels quant_kernels_vnni_base = KSET(vnni);
 static struct quant_kernels quant_kernels_avx2, quant_kernels_avxvnni, quant_kernels_vnni;
 static pthread_once_t quant_x86_once = PTHREAD_ONCE_INIT;
 
-/* The 256-bit tiles of quant_x86_kern.h with 16 registers (AVX2, AVX-VNNI) and the AVX2
- * repacked-layout kernels. */
+/* The 256-bit tiles of quant_x86_kern.h and the repacked-layout kernels of quant_x86_rp.h
+ * with 16 registers (AVX2, AVX-VNNI). */
 #define KSET_TILES16(k, sfx)                                     \
     do {                                                         \
         (k).tile[GGML_TYPE_Q4_0] = q4_0_tile_##sfx;              \
@@ -1107,11 +785,11 @@ static pthread_once_t quant_x86_once = PTHREAD_ONCE_INIT;
         (k).tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_##sfx;          \
         (k).tile[GGML_TYPE_Q4_K] = q4_K_tile_##sfx;              \
         (k).tile[GGML_TYPE_Q6_K] = q6_K_tile_##sfx;              \
-        (k).rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_avx2;         \
-        (k).rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_avx2;         \
-        (k).rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_avx2;         \
-        (k).rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_avx2;         \
-        (k).rp_gemm[GGML_TYPE_MXFP4] = mxfp4x16_gemm_avx2;       \
+        (k).rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_##sfx;        \
+        (k).rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_##sfx;        \
+        (k).rp_gemm[GGML_TYPE_Q4_K] = q4_Kx16_gemm_##sfx;        \
+        (k).rp_gemm[GGML_TYPE_Q6_K] = q6_Kx16_gemm_##sfx;        \
+        (k).rp_gemm[GGML_TYPE_MXFP4] = mxfp4x16_gemm_##sfx;      \
     } while (0)
 
 /* The sets plus what only one ISA has (512-bit kernels, tiles). */
@@ -1120,8 +798,6 @@ static void quant_x86_init(void) {
     KSET_TILES16(quant_kernels_avx2, avx2);
     quant_kernels_avxvnni = quant_kernels_avxvnni_base;
     KSET_TILES16(quant_kernels_avxvnni, avxvnni);
-    quant_kernels_avxvnni.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_avxvnni;
-    quant_kernels_avxvnni.rp_gemm[GGML_TYPE_Q8_0] = q8_0x16_gemm_avxvnni;
 
     quant_kernels_vnni = quant_kernels_vnni_base;
     quant_kernels_vnni.vec_dot[GGML_TYPE_Q4_0] = q4_0_vec_dot_z512;

@@ -1,4 +1,5 @@
-/* engine/tokenizer_impl.h — what engine/tokenizer.c (the vocab, special tokens, pieces) and
+/* engine/tokenizer_impl.h — what engine/vocab.c, vocab_load.c, vocab_tokenize.c (the vocab,
+ * special tokens, pieces) and
  * engine/tokenizer_model.c (the SPM and BPE merge models) share; internal to the tokenizer.
  * A vocab is read-only after vocab_load; a tok_session is one tokenize call's memory. */
 #ifndef NATTER_TOKENIZER_IMPL_H
@@ -44,6 +45,10 @@ static inline const char *vocab_text(const struct vocab *v, int32_t id) {
 
 /* The rank of the merge (left id, right id), -1 if none. */
 int32_t vocab_merge_find(const struct vocab *v, int32_t l, int32_t r);
+/* For engine/vocab_load.c, which fills the tables of engine/vocab.c: */
+void vocab_hash_insert(struct vocab *v, int32_t id);
+void vocab_merge_insert(struct vocab *v, int32_t l, int32_t r, int32_t rank);
+size_t vocab_pow2_at_least(size_t n);
 
 /* A growable id list; oom is set (and pushes stop) when memory runs out. */
 struct tok_ids {

@@ -1,6 +1,8 @@
 /* src/app.c — the chat's state apart from drawing (see app.h): messages in memory, settings,
  * slash commands, which turns fit in the context. UI thread only. */
 #include "app.h"
+#include "json_syntax.h"
+#include "json_write.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -83,13 +85,19 @@ const char *app_finish_store(const char *finish) {
     return !strcmp(finish, "eog") ? "stop" : finish;
 }
 
-void app_model_short_name(const char *path, char *buf, size_t len) {
+char *app_model_short_name(const char *path, char *buf, size_t len) {
+    const char *at = strstr(path, "@http");
+    if (at && !memchr(path, '/', (size_t)(at - path))) { /* a remote's "MODEL@URL" */
+        snprintf(buf, len, "%.*s", (int)(at - path), path);
+        return buf;
+    }
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
     size_t bl = strlen(b);
     if (bl > 5 && !strcmp(b + bl - 5, ".gguf"))
         bl -= 5;
     snprintf(buf, len, "%.*s", (int)(bl < len ? bl : len - 1), b);
+    return buf;
 }
 
 struct app_msg *app_conv_add(struct app_conv *c, int role, const char *text, size_t len) {
@@ -362,6 +370,142 @@ int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t
     return 0;
 }
 
+/* ---- a conversation's sampling settings as JSON ---- */
+
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static const struct {
+    const char *key, *setting;
+    int restore; /* app_settings_from_json applies it */
+} json_table[] = {
+    {"temp", "temp", 1}, {"top_k", "top-k", 1}, {"top_p", "top-p", 1}, {"min_p", "min-p", 1},
+    {"repeat_penalty", "repeat-penalty", 1}, {"repeat_last_n", "repeat-last-n", 1},
+    {"frequency_penalty", "frequency-penalty", 1}, {"presence_penalty", "presence-penalty", 1},
+    {"seed", "seed", 1}, {"n_predict", "n-predict", 1}, {"ctx", "ctx", 0}, {"think", "think", 0},
+};
+
+static const struct setting *setting_find(const char *name) {
+    for (size_t i = 0; i < sizeof settings_table / sizeof settings_table[0]; i++)
+        if (!strcmp(settings_table[i].name, name))
+            return &settings_table[i];
+    return NULL;
+}
+
+char *app_settings_json(const struct app_settings *s) {
+    struct json_buf b = {0};
+    for (size_t i = 0; i < sizeof json_table / sizeof json_table[0]; i++) {
+        const struct setting *t = setting_find(json_table[i].setting);
+        const char *p = (const char *)s + t->off;
+        char num[48];
+        if (t->kind == SET_FLOAT) { /* the shortest text that reads back as the same float */
+            float f = *(const float *)p;
+            for (int prec = 1; prec <= 9; prec++) {
+                snprintf(num, sizeof num, "%.*g", prec, (double)f);
+                if ((float)strtod(num, NULL) == f) /* as app_settings_set reads it */
+                    break;
+            }
+        } else if (t->kind == SET_U64) {
+            snprintf(num, sizeof num, "%llu", (unsigned long long)*(const uint64_t *)p);
+        } else {
+            snprintf(num, sizeof num, "%d", *(const int *)p);
+        }
+        json_puts(&b, i ? "," : "{");
+        json_put_str(&b, json_table[i].key, strlen(json_table[i].key));
+        json_puts(&b, ":");
+        json_puts(&b, num);
+    }
+    json_puts(&b, "}");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+/* The end of the JSON value at p (text that passed json_syntax_check). */
+static const char *json_value_end(const char *p, const char *e) {
+    int depth = 0;
+    do {
+        if (*p == '"') {
+            for (p++; p < e && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            p++;
+        } else if (*p == '{' || *p == '[') {
+            depth++, p++;
+        } else if (*p == '}' || *p == ']') {
+            depth--, p++;
+        } else if (depth > 0 && (*p == ',' || *p == ':' || is_space(*p))) {
+            p++;
+        } else { /* a number or a literal */
+            while (p < e && *p != ',' && *p != '}' && *p != ']' && !is_space(*p))
+                p++;
+        }
+    } while (depth > 0 && p < e);
+    return p < e ? p : e;
+}
+
+static const char *json_ws(const char *p, const char *e) {
+    while (p < e && is_space(*p))
+        p++;
+    return p;
+}
+
+int app_settings_from_json(struct app_settings *s, const char *json, size_t len, char *changed,
+                           size_t cap) {
+    size_t off;
+    const char *why;
+    if (cap)
+        changed[0] = '\0';
+    if (json_syntax_check(json, len, &off, &why) < 0 || json_syntax_top(json, len) != '{')
+        return -1;
+    const char *p = json_ws(json, json + len), *e = json + len;
+    int n = 0;
+    size_t o = 0;
+    for (p = json_ws(p + 1, e); p < e && *p == '"';) {
+        const char *k = p;
+        p = json_value_end(p, e);
+        char key[64];
+        size_t kl = 0;
+        int known = (size_t)(p - k) <= sizeof key / 3 &&
+                    json_text_decode(k, (size_t)(p - k), key, &kl) == 0 && kl < sizeof key;
+        key[known ? kl : 0] = '\0';
+        p = json_ws(json_ws(p, e) + 1, e); /* past the ':' */
+        const char *v = p;
+        p = json_value_end(p, e);
+        for (size_t i = 0; known && i < sizeof json_table / sizeof json_table[0]; i++) {
+            if (strcmp(key, json_table[i].key) || !json_table[i].restore)
+                continue;
+            char num[64], before[sizeof(uint64_t)], after[128], err[256];
+            if (!(*v == '-' || (*v >= '0' && *v <= '9')) || (size_t)(p - v) >= sizeof num)
+                break; /* not a number */
+            snprintf(num, sizeof num, "%.*s", (int)(p - v), v);
+            const struct setting *t = setting_find(json_table[i].setting);
+            int idx = (int)(t - settings_table);
+            double d = strtod(num, NULL);
+            if (t->kind != SET_FLOAT && d >= -9e18 && d <= 9e18 && d == (double)(long long)d)
+                snprintf(num, sizeof num, "%.0f", d); /* 4.0e1 is the whole number 40 */
+            const char *field = (const char *)s + t->off;
+            size_t size = t->kind == SET_U64 ? sizeof(uint64_t) : sizeof(int);
+            memcpy(before, field, size);
+            if (app_settings_set(s, t->name, num, err, sizeof err) < 0)
+                break; /* out of range: the session's value stays */
+            app_settings_describe(s, idx, after, sizeof after);
+            if (memcmp(before, field, size)) { /* 0.8000001 is not 0.8, though both show 0.8 */
+                n++;
+                if (o < cap)
+                    o += (size_t)snprintf(changed + o, cap - o, "%s%s", o ? ", " : "", after);
+            }
+        }
+        p = json_ws(p, e);
+        if (p < e && *p == ',')
+            p = json_ws(p + 1, e);
+    }
+    return n;
+}
+
 /* ---- slash commands ---- */
 
 static const struct {
@@ -387,8 +531,9 @@ int app_cmd_complete(const char *word, size_t len, const char **names, int cap) 
     return n;
 }
 
-static int is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+int app_system_is_none(const char *arg) {
+    return !arg[0] || !strcmp(arg, "none") || !strcmp(arg, "off") || !strcmp(arg, "\"\"") ||
+           !strcmp(arg, "''");
 }
 
 void app_cmd_parse(const char *line, struct app_cmd *out) {

@@ -63,8 +63,9 @@ int app_role_parse(const char *name);
 const char *app_finish_name(int32_t reason);
 const char *app_finish_store(const char *finish);
 /* The short name of a model for the transcript and the status bar: a path's base name
- * without ".gguf" (a name without a slash as it is), into buf. */
-void app_model_short_name(const char *path, char *buf, size_t len);
+ * without ".gguf" (a name without a slash as it is; a remote's "MODEL@URL": MODEL), into buf;
+ * returns buf. */
+char *app_model_short_name(const char *path, char *buf, size_t len);
 /* Removes messages from index i on. */
 void app_conv_truncate(struct app_conv *c, int i);
 /* Frees all messages; the conversation is empty and unsaved after. */
@@ -115,6 +116,20 @@ int app_settings_set(struct app_settings *s, const char *name, const char *value
 /* Writes "name value" of setting i (0..) into buf; returns 0, or -1 past the last one. */
 int app_settings_describe(const struct app_settings *s, int i, char *buf, size_t len);
 
+/* A conversation's sampling settings as the store keeps them: a flat JSON object of temp,
+ * top_k, top_p, min_p, repeat_penalty, repeat_last_n, frequency_penalty, presence_penalty, seed,
+ * n_predict, ctx and think (numbers; a float as its shortest text that reads back the same).
+ * A new NUL-terminated string (caller frees), NULL when out of memory. */
+char *app_settings_json(const struct app_settings *s);
+/* Restores the sampling settings and reply length from such an object (len bytes of untrusted
+ * text: an imported or older conversation's): each known member that is a number in its
+ * setting's range is applied; others, and ctx and think (the model's context and the user's
+ * thinking switch stay the session's), are left alone. changed (cap bytes) gets the settings it
+ * changed, "temp 0.2, top-k 20" ("" when none). Returns how many it changed, or -1 (nothing
+ * changed) when the text is not a JSON object. */
+int app_settings_from_json(struct app_settings *s, const char *json, size_t len, char *changed,
+                           size_t cap);
+
 /* Slash commands: "/new", "/model [NAME]", "/system [NAME|TEXT]", "/template [NAME]",
  * "/set NAME VALUE", "/regen", "/think [on|off]",
  * "/rename TITLE", "/delete", "/export [FILE]", "/search [QUERY]", "/copy [N]", "/help",
@@ -128,6 +143,9 @@ struct app_cmd {
     const char *arg;   /* points into the line: the text after the command word, trimmed */
     size_t arg_len;
 };
+/* 1 when a /system or -s argument asks for no system prompt: "", "none", "off", or a pair of
+ * empty quotes ("" or ''). */
+int app_system_is_none(const char *arg);
 /* Parses a line. "//text" is the message "/text" (arg is then the text without one slash).
  * "/exit" and "/q" are "/quit". */
 void app_cmd_parse(const char *line, struct app_cmd *out);

@@ -163,6 +163,19 @@ static double be_ms_since(const struct timespec *t0) {
     return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-6;
 }
 
+/* Starts the generation thread on toks (freed here). 0, or -1 with err. */
+static int be_gen(struct backend_engine *e, int32_t *toks, int n, const struct eng_gen_params *gp,
+                  int fd, uint32_t gen_id, char *err, size_t err_len) {
+    int rc = eng_gen_start(e->c, toks, n, gp, fd, gen_id, &e->gen);
+    free(toks);
+    if (rc != ENG_OK) {
+        e->gen = NULL;
+        snprintf(err, err_len, "generation failed: %s", eng_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 static int be_start(struct backend *b, const struct backend_request *rq, int fd, uint32_t gen_id,
                     struct backend_started *st, char *err, size_t err_len) {
     struct backend_engine *e = be_of(b);
@@ -195,15 +208,9 @@ static int be_start(struct backend *b, const struct backend_request *rq, int fd,
         gp.stop = stops;
         gp.n_stop += rq->n_stop;
     }
-    int rc = eng_gen_start(e->c, toks, n, &gp, fd, gen_id, &e->gen);
+    int rc = be_gen(e, toks, n, &gp, fd, gen_id, err, err_len);
     free(stops);
-    free(toks);
-    if (rc != ENG_OK) {
-        e->gen = NULL;
-        snprintf(err, err_len, "generation failed: %s", eng_last_error());
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /* One frame written as the generation thread writes them (whole, atomic). */
@@ -254,14 +261,7 @@ static int be_resume(struct backend *b, const char *text, size_t len,
     }
     struct eng_gen_params gp = be_gen_params(e, set, 0);
     gp.n_predict = n_predict;
-    int rc = eng_gen_start(e->c, toks, n_past + n_end, &gp, fd, gen_id, &e->gen);
-    free(toks);
-    if (rc != ENG_OK) {
-        e->gen = NULL;
-        snprintf(err, err_len, "generation failed: %s", eng_last_error());
-        return -1;
-    }
-    return 0;
+    return be_gen(e, toks, n_past + n_end, &gp, fd, gen_id, err, err_len);
 }
 
 static void be_cancel(struct backend *b) { eng_gen_cancel(be_of(b)->gen); }

@@ -111,4 +111,18 @@ void backend_engine_set_prompt(struct backend *b, chat_prompt *cp);
 /* The context (for the prefill and the ledger of the chat), borrowed. */
 eng_ctx *backend_engine_ctx(const struct backend *b);
 
+/* ---- a remote OpenAI-compatible server (src/remote.h) ---- */
+struct remote_endpoint;
+/* A backend on ep (its strings copied; the API key stays in memory only). Replies stream from
+ * the server's own template; no counting (no fitting), no continuing (F7). */
+int backend_remote_new(const struct remote_endpoint *ep, struct backend **out, char *err,
+                       size_t err_len);
+/* The model to ask for from now on (NULL: the server's default); 0 or -1 (out of memory, or
+ * not a remote backend). */
+int backend_remote_set_model(struct backend *b, const char *model);
+/* The model asked for (NULL: the server's default, or not a remote backend). Borrowed. */
+const char *backend_remote_model(const struct backend *b);
+/* How the store records its replies' author: "MODEL@URL" ("default@URL" without a model). */
+void backend_remote_record(const struct backend *b, char *buf, size_t len);
+
 #endif

@@ -25,7 +25,13 @@ int ui_main(int argc, char **argv);       /* ui/tui.c: the full-screen chat (no 
 
 /* Prints "natter: " + message + newline to stderr (printf-style). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "usage: natter USAGE" and "Try 'natter --help'." to stderr; returns 2. */
+/* cli_error of "PATH: detail", naming the file once when detail starts with it already
+ * (the engine's messages name the file for some errors and not for others). */
+void cli_error_file(const char *path, const char *detail);
+/* Prints "usage: natter USAGE" and "Try 'natter COMMAND --help'." to stderr; returns 2. */
 int cli_usage(const char *usage);
+/* The length of the command's name at the start of a usage line: its lowercase words
+ * ("template render" in "template render NAME ..."), 0 for none. */
+int cli_command_len(const char *usage);
 
 #endif

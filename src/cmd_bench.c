@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "argv.h"
 #include "cli.h"
 #include "engine.h"
 
@@ -30,52 +31,58 @@ static double bench_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int bench_int(const char *flag, const char *v, int min, int max, int *out) {
-    char *end;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || end == v || *end || x < min || x > max) {
-        cli_error("bench: %s wants a whole number in %d..%d", flag, min, max);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
+/* argv_int into an int. */
+static int bench_int(const struct argv_state *st, int min, int max, int *out) {
+    long v;
+    int r = argv_int(st, min, max, &v);
+    if (r == 0)
+        *out = (int)v;
+    return r;
 }
 
+/* 0, -1 after --help, or the usage error's exit status (2). */
 static int bench_parse(int argc, char **argv, struct bench_args *a) {
     static const char usage[] =
         "bench -m MODEL [-p N] [-n N] [-d N] [-r N] [-t N] [--kv f16|q8_0|q4_0] [--no-repack] "
         "[--json]";
     *a = (struct bench_args){NULL, 512, 128, 5, 0, 0, 0, 0, ENG_KV_F16};
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (!strcmp(f, "--json")) { a->json = 1; continue; }
-        if (!strcmp(f, "--no-repack")) { a->no_repack = 1; continue; }
-        if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
-            if (!v) return cli_usage(usage);
-            a->model = v;
-        } else if (!strcmp(f, "-p") || !strcmp(f, "--n-prompt")) {
-            rc = bench_int(f, v, 0, 1 << 16, &a->n_prompt);
-        } else if (!strcmp(f, "-n") || !strcmp(f, "--n-gen")) {
-            rc = bench_int(f, v, 0, 1 << 16, &a->n_gen);
-        } else if (!strcmp(f, "-d") || !strcmp(f, "--n-depth")) {
-            rc = bench_int(f, v, 0, 1 << 20, &a->n_depth);
-        } else if (!strcmp(f, "-r") || !strcmp(f, "--repetitions")) {
-            rc = bench_int(f, v, 1, 64, &a->reps);
-        } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
-            rc = bench_int(f, v, 0, 1024, &a->n_threads);
-        } else if (!strcmp(f, "--kv") || !strcmp(f, "-ctk")) {   /* llama-bench's name too */
-            if ((a->kv_type = eng_kv_type_parse(v)) < 0) {
-                cli_error("bench: %s wants f16, f32, q8_0 or q4_0", f);
-                return cli_usage(usage);
-            }
-        } else {
-            cli_error("bench: unknown option '%s'", f);
-            return cli_usage(usage);
+    enum { O_MODEL = ARGV_ID, O_P, O_N, O_D, O_R, O_T, O_KV, O_CTK, O_NO_REPACK, O_JSON };
+    static const struct argv_opt opts[] = {
+        {"--model", "-m", ARGV_VALUE, O_MODEL},   {"--n-prompt", "-p", ARGV_VALUE, O_P},
+        {"--n-gen", "-n", ARGV_VALUE, O_N},       {"--n-depth", "-d", ARGV_VALUE, O_D},
+        {"--repetitions", "-r", ARGV_VALUE, O_R}, {"--threads", "-t", ARGV_VALUE, O_T},
+        {"--kv", NULL, ARGV_VALUE, O_KV},         {"-ctk", NULL, ARGV_VALUE, O_CTK},
+        {"--no-repack", NULL, ARGV_FLAG, O_NO_REPACK}, {"--json", NULL, ARGV_FLAG, O_JSON},
+        {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc, argv, usage, NULL);
+    int o, rc = 0;
+    while (!rc && (o = argv_next(&st, opts)) > ARGV_END) {
+        switch (o) {
+        case O_MODEL: a->model = st.val; break;
+        case O_P: rc = bench_int(&st, 0, 1 << 16, &a->n_prompt); break;
+        case O_N: rc = bench_int(&st, 0, 1 << 16, &a->n_gen); break;
+        case O_D: rc = bench_int(&st, 0, 1 << 20, &a->n_depth); break;
+        case O_R: rc = bench_int(&st, 1, 64, &a->reps); break;
+        case O_T: rc = bench_int(&st, 0, 1024, &a->n_threads); break;
+        case O_KV:
+        case O_CTK: /* llama-bench's name too */
+            if ((a->kv_type = eng_kv_type_parse(st.val)) < 0)
+                return argv_error(&st, "%s wants f16, f32, q8_0 or q4_0", st.arg);
+            break;
+        case O_NO_REPACK: a->no_repack = 1; break;
+        case O_JSON: a->json = 1; break;
+        case ARGV_POS: return argv_error(&st, "unexpected argument '%s'", st.val);
+        default: return argv_unknown(&st);
         }
-        if (rc) return cli_usage(usage);
-        i++;
     }
+    if (rc)
+        return rc;
+    if (o == ARGV_HELP)
+        return -1;
+    if (o == ARGV_ERROR)
+        return 2;
     if (!a->model) {
         cli_error("bench: no model (-m MODEL)");
         return cli_usage(usage);
@@ -207,7 +214,7 @@ static void bench_print_table(const struct eng_model_info *mi, int n_threads,
 int cmd_bench(int argc, char **argv) {
     struct bench_args a;
     int rc = bench_parse(argc, argv, &a);
-    if (rc) return rc;
+    if (rc) return rc < 0 ? 0 : rc; /* -1: --help */
     struct eng_model_params mp = eng_model_default_params();
     mp.no_repack = a.no_repack;
     eng_model *m = NULL;

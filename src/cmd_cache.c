@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "argv.h"
 #include "cli.h"
 #include "kvcache.h"
 #include "paths.h"
@@ -28,8 +29,21 @@ static int cache_ls_one(const struct kvcache_entry *e, void *ud) {
 }
 
 int cmd_cache(int argc, char **argv) {
-    const char *usage = "cache ls | cache clear";
-    if (argc != 2 || (strcmp(argv[1], "ls") && strcmp(argv[1], "clear")))
+    static const char usage[] = "cache ls|clear";
+    struct argv_state st;
+    argv_init(&st, argc, argv, usage, NULL);
+    const char *what = NULL;
+    int o;
+    while ((o = argv_next(&st, NULL)) > ARGV_END) {
+        if (o != ARGV_POS)
+            return argv_unknown(&st);
+        if (what || (strcmp(st.val, "ls") && strcmp(st.val, "clear")))
+            return argv_error(&st, "unexpected argument '%s'", st.val);
+        what = st.val;
+    }
+    if (o < ARGV_END)
+        return argv_status(o);
+    if (!what)
         return cli_usage(usage);
     char dir[4096];
     if (!paths_cache_dir(dir, sizeof dir)) {
@@ -40,7 +54,7 @@ int cmd_cache(int argc, char **argv) {
     const uint64_t limit = kvcache_limit(err, sizeof err);
     if (err[0])
         cli_error("%s", err);
-    if (!strcmp(argv[1], "clear")) {
+    if (!strcmp(what, "clear")) {
         uint64_t bytes = 0;
         int n = kvcache_clear(dir, &bytes);
         if (n < 0) {

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "cli.h"
+#include "units.h"
 #include "engine.h"
 #include "paths.h"
 
@@ -13,15 +15,6 @@
     "eval -m MODEL --tokens \"ID ID ...\" [--top K] [--full POS] [-t N] [--ctx N] [--kv TYPE]"
 
 /* Parses a non-negative int (whole string); -1 if it is not one. */
-static long eval_parse_int(const char *s, long max) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || v > max)
-        return -1;
-    return v;
-}
-
 /* Parses space/comma separated ids into a new array; returns the count or -1. */
 static int eval_parse_tokens(const char *s, int32_t **out) {
     size_t cap = 16, n = 0;
@@ -79,36 +72,36 @@ int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *toks_s = NULL;
     long top = 10, full = -1, threads = 0, ctx = 0;
     int kv = ENG_KV_F16;
-    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: natter %s\n", EVAL_USAGE);
-            return 0;
+    enum { O_MODEL = ARGV_ID, O_TOKENS, O_TOP, O_FULL, O_THREADS, O_CTX, O_KV };
+    static const struct argv_opt opts[] = {
+        {"--model", "-m", ARGV_VALUE, O_MODEL},     {"--tokens", NULL, ARGV_VALUE, O_TOKENS},
+        {"--top", NULL, ARGV_VALUE, O_TOP},         {"--full", NULL, ARGV_VALUE, O_FULL},
+        {"--threads", "-t", ARGV_VALUE, O_THREADS}, {"--ctx", "-c", ARGV_VALUE, O_CTX},
+        {"--kv", NULL, ARGV_VALUE, O_KV},           {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc, argv, EVAL_USAGE, NULL);
+    int o, bad = 0;
+    while (!bad && (o = argv_next(&st, opts)) > ARGV_END) {
+        switch (o) {
+        case O_MODEL: model = st.val; break;
+        case O_TOKENS: toks_s = st.val; break;
+        case O_TOP: bad = argv_int(&st, 0, 1000000, &top); break;
+        case O_FULL: bad = argv_int(&st, 0, 1L << 30, &full); break;
+        case O_THREADS: bad = argv_int(&st, 0, 256, &threads); break;
+        case O_CTX: bad = argv_int(&st, 0, 1L << 22, &ctx); break;
+        case O_KV:
+            if ((kv = eng_kv_type_parse(st.val)) < 0)
+                return argv_error(&st, "--kv wants f16, f32, q8_0 or q4_0, not '%s'", st.val);
+            break;
+        case ARGV_POS: return argv_error(&st, "unexpected argument '%s'", st.val);
+        default: return argv_unknown(&st);
         }
-        if (!v)
-            return cli_usage(EVAL_USAGE);
-        if (!strcmp(a, "-m") || !strcmp(a, "--model"))
-            model = v;
-        else if (!strcmp(a, "--tokens"))
-            toks_s = v;
-        else if (!strcmp(a, "--top"))
-            top = eval_parse_int(v, 1000000);
-        else if (!strcmp(a, "--full"))
-            full = eval_parse_int(v, 1L << 30);
-        else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
-            threads = eval_parse_int(v, 256);
-        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx"))
-            ctx = eval_parse_int(v, 1L << 22);
-        else if (!strcmp(a, "--kv") && (kv = eng_kv_type_parse(v)) < 0)
-            return cli_usage(EVAL_USAGE);
-        else if (!strcmp(a, "--kv"))
-            continue;
-        else
-            return cli_usage(EVAL_USAGE);
-        if (top < 0 || threads < 0 || ctx < 0 || (!strcmp(a, "--full") && full < 0))
-            return cli_usage(EVAL_USAGE);
     }
+    if (bad)
+        return bad;
+    if (o < ARGV_END)
+        return argv_status(o);
     if (!model || !toks_s)
         return cli_usage(EVAL_USAGE);
     int32_t *toks = NULL;
@@ -135,7 +128,7 @@ int cmd_eval(int argc, char **argv) {
     eng_ctx *c = NULL;
     int rc = eng_model_load(model, NULL, &m);
     if (rc) {
-        cli_error("%s: %s", model, eng_last_error());
+        cli_error_file(model, eng_last_error());
         free(toks);
         return 1;
     }
@@ -174,37 +167,22 @@ int cmd_eval(int argc, char **argv) {
 
 /* ---- natter models ---- */
 
-static void models_human(double v, const char *const *units, double step, char *buf,
-                         size_t len) {
-    int u = 0;
-    while (v >= step && units[u + 1]) {
-        v /= step;
-        u++;
-    }
-    snprintf(buf, len, u ? "%.2f %s" : "%.0f %s", v, units[u]);
-}
-
 static int models_one(const char *path, void *ud) {
     int *n_err = ud;
+    n_err[1]++;
     struct eng_model_params mp = eng_model_default_params();
     eng_model *m;
     if (eng_model_load(path, &mp, &m) != ENG_OK) {
-        cli_error("%s: %s", path, eng_last_error());
+        cli_error_file(path, eng_last_error());
         (*n_err)++;
         return 0;
     }
     struct eng_model_info in;
     eng_model_info_get(m, &in);
-    static const char *const pu[] = {"", "K", "M", "B", "T", NULL};
-    static const char *const su[] = {"B", "KiB", "MiB", "GiB", "TiB", NULL};
     char params[32], size[32];
-    models_human((double)in.n_params, pu, 1000, params, sizeof params);
-    models_human((double)in.file_size, su, 1024, size, sizeof size);
-    /* "1.23 M" -> "1.23M" for parameters */
+    units_count((double)in.n_params, params, sizeof params);
+    units_bytes(in.file_size, 2, size, sizeof size);
     int ft = in.ftype[0] && strcmp(in.ftype, in.types) != 0;   /* "Q4_K_M = Q4_K,Q6_K,F32" */
-    char *sp = strchr(params, ' ');
-    if (sp)
-        memmove(sp, sp + 1, strlen(sp));
     char ctx[96];   /* the context it was trained for, and what RoPE scaling extends */
     if (in.rope_scaling[0] && in.n_ctx_orig != in.n_ctx_train)
         snprintf(ctx, sizeof ctx, "ctx %d (%s from %d)", in.n_ctx_train, in.rope_scaling,
@@ -221,21 +199,23 @@ static int models_one(const char *path, void *ud) {
 }
 
 int cmd_models(int argc, char **argv) {
-    int n_err = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: natter models [PATH...]\n");
-            return 0;
-        }
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage("models [PATH...]");
+    int n_err[2] = {0, 0};
+    struct argv_state st;
+    argv_init(&st, argc, argv, "models [PATH...]", NULL);
+    int o, n_paths = 0;
+    while ((o = argv_next(&st, NULL)) > ARGV_END) {
+        if (o != ARGV_POS)
+            return argv_unknown(&st);
+        argv[1 + n_paths++] = (char *)st.val; /* the operands, in place ("--" left out) */
     }
-    if (argc > 1) {
-        for (int i = 1; i < argc; i++)
-            models_one(argv[i], &n_err);
-    } else {
-        paths_models_each(models_one, &n_err);
-    }
-    fflush(stdout);
-    return n_err ? 1 : 0;
+    if (o < ARGV_END)
+        return argv_status(o);
+    for (int i = 0; i < n_paths; i++)
+        models_one(argv[1 + i], n_err);
+    if (!n_paths)
+        paths_models_each(models_one, n_err);
+    if (!n_paths && !n_err[1])
+        cli_error("no models found: put .gguf files in $NATTER_MODELS or "
+                  "$XDG_DATA_HOME/natter/models (see natter(1), 'Models')");
+    return n_err[0] ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "argv.h"
 #include "cli.h"
 #include "engine.h"
 #include "jinja.h"
@@ -85,7 +86,7 @@ static int read_model(const char *path, char **tmpl, char **bos, char **eos) {
     mp.vocab_only = 1;
     eng_model *m = NULL;
     if (eng_model_load(path, &mp, &m) != ENG_OK) {
-        cli_error("%s: %s", path, eng_last_error());
+        cli_error_file(path, eng_last_error());
         return -1;
     }
     const char *t = eng_model_meta_str(m, "tokenizer.chat_template");
@@ -119,27 +120,38 @@ int cmd_template_render_jinja(int argc, char **argv) {
         cli_error("out of memory");
         return 1;
     }
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (!strcmp(a, "--jinja") && has && !file && !model)
-            file = argv[++i];
-        else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && has && !file && !model)
-            model = argv[++i];
-        else if (!strcmp(a, "--bos") && has)
-            bos = argv[++i];
-        else if (!strcmp(a, "--eos") && has)
-            eos = argv[++i];
-        else if (!strcmp(a, "--now") && has)
-            now = argv[++i];
-        else if (!strcmp(a, "--var") && has)
-            vars[n_vars++] = argv[++i];
-        else if (!strcmp(a, "--no-assistant"))
-            add_assistant = 0;
-        else {
+    enum { O_JINJA = ARGV_ID, O_MODEL, O_BOS, O_EOS, O_NOW, O_VAR, O_NO_ASSISTANT };
+    static const struct argv_opt opts[] = {
+        {"--jinja", NULL, ARGV_VALUE, O_JINJA}, {"--model", "-m", ARGV_VALUE, O_MODEL},
+        {"--bos", NULL, ARGV_VALUE, O_BOS},     {"--eos", NULL, ARGV_VALUE, O_EOS},
+        {"--now", NULL, ARGV_VALUE, O_NOW},     {"--var", NULL, ARGV_VALUE, O_VAR},
+        {"--no-assistant", NULL, ARGV_FLAG, O_NO_ASSISTANT}, {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc - 1, argv + 1, jinja_usage, NULL); /* argv[1] is "render" */
+    int o;
+    while ((o = argv_next(&st, opts)) > ARGV_END) {
+        if ((o == O_JINJA || o == O_MODEL) && (file || model)) {
             free(vars);
-            return cli_usage(jinja_usage);
+            return argv_error(&st, "one template: --jinja FILE or -m MODEL");
         }
+        switch (o) {
+        case O_JINJA: file = st.val; break;
+        case O_MODEL: model = st.val; break;
+        case O_BOS: bos = st.val; break;
+        case O_EOS: eos = st.val; break;
+        case O_NOW: now = st.val; break;
+        case O_VAR: vars[n_vars++] = st.val; break;
+        case O_NO_ASSISTANT: add_assistant = 0; break;
+        default:
+            free(vars);
+            return o == ARGV_POS ? argv_error(&st, "unexpected argument '%s'", st.val)
+                                 : argv_unknown(&st);
+        }
+    }
+    if (o < ARGV_END) {
+        free(vars);
+        return argv_status(o);
     }
     if (!file && !model) {
         free(vars);

@@ -21,12 +21,15 @@
 
 #include "chat_prompt.h"
 #include "cli.h"
+#include "argv.h"
 #include "engine.h"
 #include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
 #include "prompts.h"
+#include "config.h"
 #include "reasoning.h"
+#include "remote.h"
 #include "session.h"
 #include "store.h"
 
@@ -43,78 +46,91 @@ struct run_args {
     const char *markers;  /* --reasoning-markers FAMILY|"OPEN CLOSE", NULL: from the template */
     const char *draft;    /* --draft MODEL: speculative decoding with a smaller model */
     const char *system;   /* -s NAME|TEXT: the system prompt */
+    const char *remote;   /* --remote URL|NAME: an OpenAI-compatible server instead */
     int raw;              /* --raw: the prompt as is, no chat template */
     struct app_settings set;
 };
 
-static int run_usage(void) {
+static const char *run_usage_text(void) {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "run -m MODEL [-p TEXT | -f FILE] [-s SYSTEM | --raw] "
+    snprintf(buf, sizeof buf, "run -m MODEL [--remote URL|NAME] [-p TEXT | -f FILE] "
+             "[-s SYSTEM | --raw] "
              "[--save [--conv ID] [--db PATH]] "
              "[--reasoning stderr|show|hide] [--reasoning-markers FAMILY|'OPEN CLOSE'] "
              "[--draft MODEL] %s",
              opts_usage());
-    return cli_usage(buf);
+    return buf;
 }
 
-/* Returns 0, or the exit status of a usage error. */
+static int run_usage(void) { return cli_usage(run_usage_text()); }
+
+/* Returns 0, -1 after --help, or the exit status of a usage error. */
 static int run_parse_args(int argc, char **argv, struct run_args *a) {
     memset(a, 0, sizeof *a);
     struct eng_sample_params sp = eng_sample_default_params();
     app_settings_default(&a->set, &sp);
     a->set.n_predict = -1; /* until end of generation or a full context, as llama-cli */
-    for (int i = 1; i < argc; i++) {
+    enum { O_SAVE = ARGV_ID, O_MODEL, O_PROMPT, O_FILE, O_CONV, O_DB, O_REASONING, O_MARKERS,
+           O_DRAFT, O_RAW, O_SYSTEM, O_REMOTE };
+    static const struct argv_opt opts[] = {
+        {"--save", NULL, ARGV_FLAG, O_SAVE},       {"--model", "-m", ARGV_VALUE, O_MODEL},
+        {"--prompt", "-p", ARGV_VALUE, O_PROMPT},  {"--file", "-f", ARGV_VALUE, O_FILE},
+        {"--conv", NULL, ARGV_VALUE, O_CONV},      {"--db", NULL, ARGV_VALUE, O_DB},
+        {"--reasoning", NULL, ARGV_VALUE, O_REASONING},
+        {"--reasoning-markers", NULL, ARGV_VALUE, O_MARKERS},
+        {"--draft", NULL, ARGV_VALUE, O_DRAFT},    {"--raw", NULL, ARGV_FLAG, O_RAW},
+        {"--system", "-s", ARGV_VALUE, O_SYSTEM},  {"--remote", NULL, ARGV_VALUE, O_REMOTE},
+        {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc, argv, run_usage_text(), NULL);
+    int o;
+    while ((o = argv_next(&st, opts)) > ARGV_END) {
         char err[256];
-        int r = opts_apply(&a->set, argc, argv, &i, err, sizeof err);
-        if (r < 0) {
-            cli_error("%s", err);
-            return run_usage();
-        }
-        if (r > 0) continue;
-        const char *f = argv[i];
-        if (!strcmp(f, "--save") || !strcmp(f, "--raw")) {
-            *(!strcmp(f, "--save") ? &a->save : &a->raw) = 1;
-            continue;
-        }
-        const char *mode = NULL;
-        const char **slot = !strcmp(f, "-m") || !strcmp(f, "--model") ? &a->model
-                          : !strcmp(f, "-p") || !strcmp(f, "--prompt") ? &a->prompt
-                          : !strcmp(f, "-f") || !strcmp(f, "--file") ? &a->file
-                          : !strcmp(f, "--conv") ? &a->conv
-                          : !strcmp(f, "-s") || !strcmp(f, "--system") ? &a->system
-                          : !strcmp(f, "--db") ? &a->db
-                          : !strcmp(f, "--reasoning") ? &mode
-                          : !strcmp(f, "--reasoning-markers") ? &a->markers
-                          : !strcmp(f, "--draft") ? &a->draft : NULL;
-        if (!slot) {
-            cli_error("run: unknown option '%s'", f);
-            return run_usage();
-        }
-        if (i + 1 >= argc) {
-            cli_error("run: %s needs a value", f);
-            return run_usage();
-        }
-        *slot = argv[++i];
-        if (slot == &mode) {
-            if (!strcmp(mode, "stderr"))
+        int r;
+        switch (o) {
+        case O_SAVE: a->save = 1; break;
+        case O_MODEL: a->model = st.val; break;
+        case O_PROMPT: a->prompt = st.val; break;
+        case O_FILE: a->file = st.val; break;
+        case O_CONV: a->conv = st.val; break;
+        case O_DB: a->db = st.val; break;
+        case O_MARKERS: a->markers = st.val; break;
+        case O_DRAFT: a->draft = st.val; break;
+        case O_RAW: a->raw = 1; break;
+        case O_SYSTEM: a->system = st.val; break;
+        case O_REMOTE: a->remote = st.val; break;
+        case O_REASONING:
+            if (!strcmp(st.val, "stderr"))
                 a->reasoning = RUN_REASONING_STDERR;
-            else if (!strcmp(mode, "show"))
+            else if (!strcmp(st.val, "show"))
                 a->reasoning = RUN_REASONING_SHOW;
-            else if (!strcmp(mode, "hide"))
+            else if (!strcmp(st.val, "hide"))
                 a->reasoning = RUN_REASONING_HIDE;
-            else {
-                cli_error("run: --reasoning takes stderr, show or hide, not '%s'", mode);
-                return run_usage();
-            }
+            else
+                return argv_error(&st, "--reasoning takes stderr, show or hide, not '%s'",
+                                  st.val);
+            break;
+        case ARGV_UNKNOWN: /* the sampling flags, shared with the chat (opts.h) */
+            r = opts_apply(&a->set, argc, argv, &st.i, err, sizeof err);
+            if (r < 0)
+                return argv_error(&st, "%s", err);
+            if (r == 0)
+                return argv_unknown(&st);
+            break;
+        default: return argv_error(&st, "unexpected argument '%s' (the prompt goes after -p)",
+                                   st.val);
         }
     }
+    if (o < ARGV_END)
+        return o == ARGV_HELP ? -1 : 2;
     struct reasoning_markers mk;
     if (a->markers && reasoning_markers_parse(&mk, a->markers) != 0) {
         cli_error("run: --reasoning-markers: '%s' is not a family (think, harmony, mistral, "
                   "thought, seed, kimi, cohere, gemma4, none) or 'OPEN CLOSE'", a->markers);
         return run_usage();
     }
-    if (!a->model && !a->conv) {
+    if (!a->model && !a->conv && !a->remote) {
         cli_error("run: no model (-m MODEL)");
         return run_usage();
     }
@@ -290,23 +306,146 @@ static int run_model_path(const struct run_args *a, const char *conv_model, char
     return 0;
 }
 
+/* The engine's side of a run: the model, its context, the draft model, the template, the
+ * snapshot cache. */
+struct run_engine {
+    eng_model *m, *dm;
+    eng_ctx *c, *dc;
+    chat_prompt *cp;
+    kvcache *kc;
+    struct reasoning_markers mk;
+};
+
+/* Loads model (a path) and what goes with it, then the engine backend on it into *be.
+ * 0, or -1 after a message. */
+static int run_engine_open(struct run_engine *e, const struct run_args *a, const char *model,
+                           int cache, struct backend **be) {
+    struct eng_model_params mp = eng_model_default_params();
+    struct eng_ctx_params cp = eng_ctx_default_params();
+    char err[600];
+    opts_to_params(&a->set, NULL, &cp);
+    if (eng_model_load(model, &mp, &e->m) != ENG_OK) {
+        cli_error("%s", eng_last_error());
+        return -1;
+    }
+    if (a->markers)
+        reasoning_markers_parse(&e->mk, a->markers); /* checked with the arguments */
+    else
+        reasoning_markers_detect(&e->mk, eng_model_meta_str(e->m, "tokenizer.chat_template"));
+    reasoning_markers_vocab(&e->mk, e->m);
+    if (!a->raw) { /* the text as a user message, in the model's chat template */
+        if (chat_prompt_new(e->m, NULL, &e->cp, err, sizeof err)) {
+            cli_error("run: %s", err);
+            return -1;
+        }
+        if (*chat_prompt_notice(e->cp))
+            cli_error("%s: %s", model, chat_prompt_notice(e->cp));
+    }
+    if (eng_ctx_new(e->m, &cp, &e->c) != ENG_OK) {
+        cli_error("%s", eng_last_error());
+        return -1;
+    }
+    if (a->draft) {   /* the draft model: the same vocabulary, a context as long */
+        struct eng_ctx_params dp = cp;
+        dp.n_ctx = eng_ctx_n_ctx(e->c);
+        if (eng_model_load(a->draft, &mp, &e->dm) != ENG_OK ||
+            eng_draft_compatible(e->m, e->dm) != ENG_OK ||
+            eng_ctx_new(e->dm, &dp, &e->dc) != ENG_OK) {
+            cli_error("--draft %s: %s", a->draft, eng_last_error());
+            return -1;
+        }
+    }
+    if ((a->set.lookup > 0 || e->dc) && eng_ctx_rs_bytes(e->c, NULL) > 0)
+        cli_error("%s: a model with recurrent layers cannot rewind its state: "
+                  "speculative decoding is off", model);
+    if (cache)
+        kvcache_open(model, e->m, e->c, &e->kc, run_cache_note, NULL);
+    struct backend_engine_params bp = {e->m, e->c, e->dc, e->cp, e->kc, &e->mk};
+    if (backend_engine_new(&bp, be, err, sizeof err) != 0) {
+        cli_error("run: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void run_engine_close(struct run_engine *e) {
+    kvcache_close(e->kc);  /* waits for the snapshot the reply left */
+    chat_prompt_free(e->cp);
+    eng_ctx_free(e->dc);
+    eng_model_free(e->dm);
+    eng_ctx_free(e->c);
+    eng_model_free(e->m);
+}
+
+/* The remote backend: --remote URL|NAME (an endpoint of the config file), -m the model to ask
+ * for; or a conversation recorded as "MODEL@URL" continued without -m. The author's record
+ * into rec. 0, or -1 after a message. */
+static int run_remote_open(const struct run_args *a, const char *conv_model, char *rec,
+                           size_t rec_len, struct backend **be) {
+    struct config cfg;
+    struct remote_endpoint ep;
+    char err[600], url[4096] = "", name[512] = "";
+    int rc = -1;
+    memset(&cfg, 0, sizeof cfg);
+    if (a->remote) {
+        if (config_load(&cfg, NULL, err, sizeof err) != 0 ||
+            config_remote_resolve(&cfg, a->remote, &ep, err, sizeof err) != 0) {
+            cli_error("--remote: %s", err);
+            goto out;
+        }
+    } else { /* "MODEL@URL" */
+        const char *at = strstr(conv_model, "@http");
+        snprintf(name, sizeof name, "%.*s", (int)(at - conv_model), conv_model);
+        snprintf(url, sizeof url, "%s", at + 1);
+        const char *key = getenv("NATTER_API_KEY");
+        ep = (struct remote_endpoint){url, strcmp(name, "default") ? name : NULL,
+                                      key && *key ? key : NULL, 0};
+    }
+    if (a->model)
+        ep.model = a->model;
+    if (backend_remote_new(&ep, be, err, sizeof err) != 0) {
+        cli_error("run: %s", err);
+        goto out;
+    }
+    backend_remote_record(*be, rec, rec_len);
+    rc = 0;
+out:
+    config_free(&cfg);
+    return rc;
+}
+
+/* The last line on stderr: the figures, those the backend did not know left out. */
+static void run_figures(const struct eng_stats *es, int have, double restore_ms) {
+    if (!have) {
+        fprintf(stderr, "natter: done (no figures from the server)\n");
+        return;
+    }
+    if (es->n_prompt >= 0)
+        fprintf(stderr, "natter: prompt %d tokens (+%d cached), %.2f t/s; ", es->n_prompt,
+                es->n_reused > 0 ? es->n_reused : 0, (double)es->prompt_tps);
+    else
+        fputs("natter: ", stderr);
+    fprintf(stderr, "generated %d tokens, %.2f t/s", es->n_gen, (double)es->gen_tps);
+    if (es->ttft_ms >= 0)
+        fprintf(stderr, "; first token %.0f ms", restore_ms + (double)es->ttft_ms);
+    fputc('\n', stderr);
+    if (es->n_drafted > 0)
+        fprintf(stderr, "natter: speculative: drafted %d tokens, kept %d (%.0f%%)\n",
+                es->n_drafted, es->n_accepted, 100.0 * es->n_accepted / es->n_drafted);
+}
+
 int cmd_run(int argc, char **argv) {
     struct run_args a;
     int rc = run_parse_args(argc, argv, &a);
-    if (rc) return rc;
+    if (rc) return rc < 0 ? 0 : rc; /* -1: --help */
     size_t len = 0;
     char *text = run_read_prompt(&a, &len);
     if (!text) return 1;
 
-    struct eng_model_params mp = eng_model_default_params();
-    struct eng_ctx_params cp = eng_ctx_default_params();
-    opts_to_params(&a.set, NULL, &cp);
-    eng_model *m = NULL, *dm = NULL;
-    eng_ctx *c = NULL, *dc = NULL;
     int status = 1, pfd[2] = {-1, -1};
     store *db = NULL;
-    kvcache *kc = NULL;
-    chat_prompt *cpr = NULL;
+    struct run_engine e;
+    memset(&e, 0, sizeof e);
     struct backend *be = NULL;
     struct session *ss = NULL;
     struct app_conv conv;
@@ -325,49 +464,16 @@ int cmd_run(int argc, char **argv) {
             goto out;
         }
     }
-    if (run_model_path(&a, conv_model, model, sizeof model) != 0)
+    const int remote = a.remote || (!a.model && strstr(conv_model, "@http"));
+    if (remote ? run_remote_open(&a, conv_model, model, sizeof model, &be) != 0
+               : run_model_path(&a, conv_model, model, sizeof model) != 0 ||
+                 run_engine_open(&e, &a, model, db != NULL, &be) != 0)
         goto out;
-    if (eng_model_load(model, &mp, &m) != ENG_OK) {
-        cli_error("%s", eng_last_error());
-        goto out;
-    }
-    struct reasoning_markers mk;
-    if (a.markers)
-        reasoning_markers_parse(&mk, a.markers); /* checked with the arguments */
-    else
-        reasoning_markers_detect(&mk, eng_model_meta_str(m, "tokenizer.chat_template"));
-    reasoning_markers_vocab(&mk, m);
-    if (!a.raw) { /* the text as a user message, in the model's chat template */
-        if (chat_prompt_new(m, NULL, &cpr, err, sizeof err)) {
-            cli_error("run: %s", err);
-            goto out;
-        }
-        if (*chat_prompt_notice(cpr))
-            cli_error("%s: %s", model, chat_prompt_notice(cpr));
-    }
-    if (eng_ctx_new(m, &cp, &c) != ENG_OK) {
-        cli_error("%s", eng_last_error());
+    if (pipe(pfd) != 0) {
+        cli_error("run: pipe: %s", strerror(errno));
         goto out;
     }
-    if (a.draft) {   /* the draft model: the same vocabulary, a context as long */
-        struct eng_ctx_params dp = cp;
-        dp.n_ctx = eng_ctx_n_ctx(c);
-        if (eng_model_load(a.draft, &mp, &dm) != ENG_OK ||
-            eng_draft_compatible(m, dm) != ENG_OK || eng_ctx_new(dm, &dp, &dc) != ENG_OK) {
-            cli_error("--draft %s: %s", a.draft, eng_last_error());
-            goto out;
-        }
-    }
-    if ((a.set.lookup > 0 || dc) && eng_ctx_rs_bytes(c, NULL) > 0)
-        cli_error("%s: a model with recurrent layers cannot rewind its state: "
-                  "speculative decoding is off", model);
-    if (db)
-        kvcache_open(model, m, c, &kc, run_cache_note, NULL);
-    struct backend_engine_params bp = {m, c, dc, cpr, kc, &mk};
-    if (backend_engine_new(&bp, &be, err, sizeof err) != 0 || pipe(pfd) != 0) {
-        cli_error("run: %s", be ? strerror(errno) : err);
-        goto out;
-    }
+    const char *tmpl = remote ? NULL : e.cp ? chat_prompt_family(e.cp) : "completion";
     /* the conversation: its system prompt (-s replaces it), its history, the new message */
     const char *sys = a.system ? run_system_text(a.system) : NULL;
     if (sys && conv.n_msgs > 0 && conv.msgs[0].role == APP_ROLE_SYSTEM)
@@ -377,8 +483,7 @@ int cmd_run(int argc, char **argv) {
     if (!app_conv_add(&conv, APP_ROLE_USER, text, len))
         goto nomem;
     if (db && conv.id[0] && (store_conv_set_model(db, conv.id, model) != 0 ||
-                             (cpr && store_conv_set_template(db, conv.id,
-                                                             chat_prompt_family(cpr)) != 0) ||
+                             (tmpl && store_conv_set_template(db, conv.id, tmpl) != 0) ||
                              (sys && store_conv_set_system(db, conv.id, sys) != 0))) {
         cli_error("%s", store_errmsg(db));
         goto out;
@@ -392,9 +497,7 @@ int cmd_run(int argc, char **argv) {
                                 .save_failed = run_save_failed, .ud = &ro};
     if (session_new(&sp, &ss) != 0)
         goto nomem;
-    struct store_conv_params create = {.model = model,
-                                       .template_name = cpr ? chat_prompt_family(cpr)
-                                                            : "completion",
+    struct store_conv_params create = {.model = model, .template_name = tmpl,
                                        .system_prompt = sys};
     struct session_turn turn = {.save_user = 1, .create = &create,
                                 .raw = a.raw ? text : NULL, .raw_len = len};
@@ -418,16 +521,8 @@ int cmd_run(int argc, char **argv) {
         cli_error("stdout: %s", strerror(errno));
         status = 1;
     }
-    const struct session_live *lv = session_live(ss);
-    const struct eng_stats *es = &lv->stats;
     if (status == 0)
-        fprintf(stderr, "natter: prompt %d tokens (+%d cached), %.2f t/s; generated %d tokens, "
-                "%.2f t/s; first token %.0f ms\n", es->n_prompt, es->n_reused,
-                (double)es->prompt_tps, es->n_gen, (double)es->gen_tps,
-                st.b.restore_ms + (double)es->ttft_ms);
-    if (status == 0 && es->n_drafted > 0)
-        fprintf(stderr, "natter: speculative: drafted %d tokens, kept %d (%.0f%%)\n",
-                es->n_drafted, es->n_accepted, 100.0 * es->n_accepted / es->n_drafted);
+        run_figures(&session_live(ss)->stats, session_live(ss)->have_stats, st.b.restore_ms);
     if (db && session_ended(ss)->save_failures == 0 && session_flush(ss) == 0 && status == 0)
         fprintf(stderr, "natter: saved in conversation %s\n", conv.id);
     if (session_ended(ss)->save_failures > 0) {
@@ -444,14 +539,9 @@ out:
     backend_free(be);
     if (pfd[0] >= 0) close(pfd[0]);
     if (pfd[1] >= 0) close(pfd[1]);
-    kvcache_close(kc);  /* waits for the snapshot the reply left */
+    run_engine_close(&e);
     store_close(db);
     app_conv_clear(&conv);
-    chat_prompt_free(cpr);
-    eng_ctx_free(dc);
-    eng_model_free(dm);
-    eng_ctx_free(c);
-    eng_model_free(m);
     free(text);
     return status;
 }

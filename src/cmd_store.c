@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "cli.h"
 #include "paths.h"
 #include "prompts.h"
+#include "export.h"
 #include "store.h"
 
 /* ---- arguments ---- */
@@ -23,79 +25,67 @@ struct args {
     const char *format, *out;
     char *pos[8];
     int n_pos;
-    int help;
+    int create;  /* import: the database is made when there is none */
+    int missing; /* set by open_db: there was no database, none was made */
 };
 
 /* Parses argv[1..] against the options a command allows (--db always) and min_pos..max_pos
  * operands. Returns 0, -1 after printing --help, or the usage error's exit status (2). */
 static int args_parse(int argc, char **argv, int allowed, int min_pos, int max_pos,
                       const char *usage, struct args *a) {
+    enum { O_DB = ARGV_ID, O_JSON, O_ALL, O_TREE, O_FORMAT, O_OUT };
+    static const struct argv_opt opts[] = {
+        {"--db", NULL, ARGV_VALUE, O_DB},         {"--json", NULL, ARGV_FLAG, O_JSON},
+        {"--all", NULL, ARGV_FLAG, O_ALL},        {"--tree", NULL, ARGV_FLAG, O_TREE},
+        {"--format", NULL, ARGV_VALUE, O_FORMAT}, {"--output", "-o", ARGV_VALUE, O_OUT},
+        {NULL, NULL, 0, 0},
+    };
+    static const int need[] = {[O_JSON - O_DB] = OPT_JSON, [O_ALL - O_DB] = OPT_ALL,
+                               [O_TREE - O_DB] = OPT_TREE, [O_FORMAT - O_DB] = OPT_FORMAT,
+                               [O_OUT - O_DB] = OPT_OUT};
     memset(a, 0, sizeof *a);
-    int opts_done = 0;
-    for (int i = 1; i < argc; i++) {
-        char *arg = argv[i];
-        const char *val = NULL;
-        if (!opts_done && arg[0] == '-' && arg[1]) {
-            char name[32];
-            const char *eq = strchr(arg, '=');
-            size_t nl = eq && !strncmp(arg, "--", 2) ? (size_t)(eq - arg) : strlen(arg);
-            snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1),
-                     arg);
-            if (eq && !strncmp(arg, "--", 2))
-                val = eq + 1;
-            int takes = !strcmp(name, "--db") || !strcmp(name, "--format") ||
-                        !strcmp(name, "-o") || !strcmp(name, "--output");
-            if (takes && !val) {
-                if (i + 1 >= argc) {
-                    cli_error("%s: option %s needs a value", argv[0], name);
-                    return cli_usage(usage);
-                }
-                val = argv[++i];
-            } else if (!takes && val) {
-                cli_error("%s: option %s takes no value", argv[0], name);
-                return cli_usage(usage);
-            }
-            if (!strcmp(name, "--"))
-                opts_done = 1;
-            else if (!strcmp(name, "-h") || !strcmp(name, "--help"))
-                a->help = 1;
-            else if (!strcmp(name, "--db"))
-                a->db = val;
-            else if (!strcmp(name, "--json") && (allowed & OPT_JSON))
-                a->json = 1;
-            else if (!strcmp(name, "--all") && (allowed & OPT_ALL))
-                a->all = 1;
-            else if (!strcmp(name, "--tree") && (allowed & OPT_TREE))
-                a->tree = 1;
-            else if (!strcmp(name, "--format") && (allowed & OPT_FORMAT))
-                a->format = val;
-            else if ((!strcmp(name, "-o") || !strcmp(name, "--output")) && (allowed & OPT_OUT))
-                a->out = val;
-            else {
-                cli_error("%s: unknown option '%s'", argv[0], arg);
-                return cli_usage(usage);
-            }
-            continue;
+    struct argv_state st;
+    argv_init(&st, argc, argv, usage, NULL);
+    int o;
+    while ((o = argv_next(&st, opts)) > ARGV_END) {
+        if (o >= O_DB && need[o - O_DB] && !(allowed & need[o - O_DB]))
+            o = ARGV_UNKNOWN;
+        switch (o) {
+        case O_DB: a->db = st.val; break;
+        case O_JSON: a->json = 1; break;
+        case O_ALL: a->all = 1; break;
+        case O_TREE: a->tree = 1; break;
+        case O_FORMAT: a->format = st.val; break;
+        case O_OUT: a->out = st.val; break;
+        case ARGV_POS:
+            if (a->n_pos >= max_pos || a->n_pos >= (int)(sizeof a->pos / sizeof a->pos[0]))
+                return argv_error(&st, "unexpected argument '%s'", st.val);
+            a->pos[a->n_pos++] = (char *)st.val;
+            break;
+        default: return argv_unknown(&st);
         }
-        if (a->n_pos >= max_pos || a->n_pos >= (int)(sizeof a->pos / sizeof a->pos[0])) {
-            cli_error("%s: unexpected argument '%s'", argv[0], arg);
-            return cli_usage(usage);
-        }
-        a->pos[a->n_pos++] = arg;
     }
-    if (a->help) {
-        printf("usage: natter %s\n", usage);
+    if (o == ARGV_HELP)
         return -1;
-    }
+    if (o == ARGV_ERROR)
+        return 2;
     if (a->n_pos < min_pos)
         return cli_usage(usage);
     return 0;
 }
 
-static store *open_db(const struct args *a) {
+/* Opens the database; NULL (message printed) on failure. Only import creates it (and its
+ * directory): for the others a missing one sets a->missing, and ls and search say there is
+ * nothing saved, the rest that there is no such conversation. */
+static store *open_db(struct args *a) {
     char path[4096], err[600];
     if (!paths_db(a->db, path, sizeof path)) {
         cli_error("cannot find the database path: set --db, NATTER_DB or HOME");
+        return NULL;
+    }
+    struct stat st;
+    if (!a->create && stat(path, &st) != 0 && errno == ENOENT) {
+        a->missing = 1;
         return NULL;
     }
     store *s;
@@ -116,8 +106,10 @@ static int resolve(store *s, const char *prefix, char *id) {
 }
 
 /* Opens the database and resolves prefix into id; NULL (message printed) on failure. */
-static store *open_conv(const struct args *a, const char *prefix, char *id) {
+static store *open_conv(struct args *a, const char *prefix, char *id) {
     store *s = open_db(a);
+    if (!s && a->missing)
+        cli_error("no conversation '%s' (nothing is saved yet)", prefix);
     if (s && resolve(s, prefix, id)) {
         store_close(s);
         return NULL;
@@ -223,18 +215,24 @@ int cmd_ls(int argc, char **argv) {
     if (r)
         return r < 0 ? 0 : r;
     store *s = open_db(&a);
-    if (!s)
+    if (!s && !a.missing)
         return 1;
     int flags = a.all ? STORE_LIST_ARCHIVED : 0;
+    if (a.json && !s) {
+        puts("[]");
+        return 0;
+    }
     if (a.json) {
         char *json = NULL;
         r = store_list_json(s, flags, &json);
         return print_json(s, json, r);
     }
     int header = 0;
-    if (store_conv_list(s, flags, ls_row, &header) != 0)
+    if (s && store_conv_list(s, flags, ls_row, &header) != 0)
         return fail(s);
     store_close(s);
+    if (!header) /* said on stderr: stdout stays empty for scripts */
+        cli_error("no saved conversations%s", a.all ? "" : " (ls --all shows archived ones)");
     return 0;
 }
 
@@ -416,6 +414,8 @@ int cmd_rm(int argc, char **argv) {
     if (r)
         return r < 0 ? 0 : r;
     store *s = open_db(&a);
+    if (!s && a.missing)
+        cli_error("no conversation '%s' (nothing is saved yet)", a.pos[0]);
     if (!s)
         return 1;
     /* resolve every id first: a typo deletes nothing */
@@ -442,7 +442,7 @@ int cmd_rm(int argc, char **argv) {
 /* ---- natter search ---- */
 
 static int search_row(const struct store_hit *h, void *ud) {
-    (void)ud;
+    ++*(int *)ud;
     printf("%s  ", h->id);
     put_clean(stdout, *h->title ? h->title : "(untitled)", 0);
     printf("\n    %s%s: ", h->role ? h->role : "title", h->active ? "" : " (another version)");
@@ -463,53 +463,27 @@ int cmd_search(int argc, char **argv) {
         snprintf(query + l, sizeof query - l, "%s%s", i ? " " : "", a.pos[i]);
     }
     store *s = open_db(&a);
-    if (!s)
+    if (!s && !a.missing)
         return 1;
+    if (a.json && !s) {
+        puts("[]");
+        return 0;
+    }
     if (a.json) {
         char *json = NULL;
         r = store_search_json(s, query, 0, &json);
         return print_json(s, json, r);
     }
-    if (store_search(s, query, 0, search_row, NULL) != 0)
+    int n_hits = 0;
+    if (s && store_search(s, query, 0, search_row, &n_hits) != 0)
         return fail(s);
+    if (!n_hits)
+        cli_error("no matches for '%s'", query);
     store_close(s);
     return 0;
 }
 
 /* ---- natter export ---- */
-
-/* Opens a temporary file next to path (renamed over it by out_commit). */
-static FILE *out_open(const char *path, char *tmp, size_t len) {
-    snprintf(tmp, len, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return NULL;
-    mode_t um = umask(0); /* mkstemp makes it 0600: give it the mode a new file would have */
-    umask(um);
-    fchmod(fd, 0666 & ~um);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-    }
-    return f;
-}
-
-static int out_commit(FILE *f, const char *tmp, const char *path) {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        int e = errno;
-        unlink(tmp);
-        cli_error("%s: %s", path, strerror(e ? e : EIO));
-        return 1;
-    }
-    if (rename(tmp, path) != 0) {
-        cli_error("%s: %s", path, strerror(errno));
-        unlink(tmp);
-        return 1;
-    }
-    return 0;
-}
 
 int cmd_export(int argc, char **argv) {
     static const char usage[] =
@@ -531,37 +505,43 @@ int cmd_export(int argc, char **argv) {
     }
     char id[STORE_ID_LEN + 1];
     store *s = a.all ? open_db(&a) : open_conv(&a, a.pos[0], id);
+    if (!s && a.all && a.missing)
+        cli_error("nothing to export (nothing is saved yet)");
     if (!s)
         return 1;
-    /* build JSON first, so a failure writes nothing */
-    char *json = NULL;
+    char err[4400];
+    int rc = 0;
+    if (a.out && strcmp(a.out, "-")) {
+        struct export_file x;
+        if (!strcmp(fmt, "json"))
+            rc = export_json_file(s, a.all ? NULL : id, a.out, err, sizeof err);
+        else if ((rc = export_file_open(&x, a.out, err, sizeof err)) == 0 &&
+                 transcript_write(s, id, x.f, 1, 0) != 0) {
+            snprintf(err, sizeof err, "%s", store_errmsg(s));
+            export_file_abort(&x);
+            rc = -1;
+        } else if (rc == 0) {
+            rc = export_file_commit(&x, err, sizeof err);
+        }
+        if (rc)
+            cli_error("%s", err);
+        store_close(s);
+        return rc ? 1 : 0;
+    }
+    char *json = NULL; /* built first, so a failure writes nothing */
     if (!strcmp(fmt, "json") && store_export_json(s, a.all ? NULL : id, &json) != 0)
         return fail(s);
-    char tmp[4200];
-    FILE *f = stdout;
-    if (a.out && strcmp(a.out, "-") && !(f = out_open(a.out, tmp, sizeof tmp))) {
-        cli_error("%s: %s", a.out, strerror(errno));
-        free(json);
-        store_close(s);
-        return 1;
-    }
     if (json) {
-        fputs(json, f);
-        fputc('\n', f);
+        fputs(json, stdout);
+        fputc('\n', stdout);
         free(json);
-    } else if (transcript_write(s, id, f, 1, 0) != 0) {
+    } else if (transcript_write(s, id, stdout, 1, 0) != 0) {
         cli_error("%s", store_errmsg(s));
-        if (f != stdout) {
-            fclose(f);
-            unlink(tmp);
-        }
         store_close(s);
         return 1;
     }
     store_close(s);
-    if (f != stdout)
-        return out_commit(f, tmp, a.out);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
 /* ---- natter import ---- */
@@ -577,6 +557,7 @@ int cmd_import(int argc, char **argv) {
     int r = args_parse(argc, argv, 0, 1, 1, usage, &a);
     if (r)
         return r < 0 ? 0 : r;
+    a.create = 1;
     size_t len = 0;
     FILE *f = strcmp(a.pos[0], "-") ? fopen(a.pos[0], "rb") : stdin;
     char *json = f ? prompts_read_stream(f, (size_t)1 << 30, &len) : NULL;

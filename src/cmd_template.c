@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "cli.h"
 #include "gguf.h"
 #include "json_syntax.h"
 #include "chat_prompt.h"
 #include "engine.h"
 #include "prompts.h"
+#include "reasoning.h"
 
 #define CONV_MAX (64u << 20)  /* conversation JSON on stdin: at most 64 MiB */
 #define JINJA_MAX (16u << 20) /* a .jinja file: at most 16 MiB */
@@ -210,23 +212,36 @@ out:
     return rc;
 }
 
+#define RENDER_USAGE "template render NAME [--no-assistant] < conversation.json"
+
 static int template_render(int argc, char **argv) {
     const char *name = NULL;
     int add_assistant = 1;
     for (int i = 2; i < argc; i++) /* a Jinja template: src/cmd_jinja.c */
-        if (!strcmp(argv[i], "--jinja") || !strcmp(argv[i], "-m") ||
-            !strcmp(argv[i], "--model"))
+        if (!strncmp(argv[i], "--jinja", 7) || !strcmp(argv[i], "-m") ||
+            !strncmp(argv[i], "--model", 7))
             return cmd_template_render_jinja(argc, argv);
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--no-assistant"))
+    enum { O_NO_ASSISTANT = ARGV_ID };
+    static const struct argv_opt opts[] = {
+        {"--no-assistant", NULL, ARGV_FLAG, O_NO_ASSISTANT}, {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc - 1, argv + 1, RENDER_USAGE, NULL); /* argv[1] is "render" */
+    int o;
+    while ((o = argv_next(&st, opts)) > ARGV_END) {
+        if (o == O_NO_ASSISTANT)
             add_assistant = 0;
-        else if (argv[i][0] == '-' || name)
-            return cli_usage("template render NAME [--no-assistant] < conversation.json");
+        else if (o == ARGV_POS && !name)
+            name = st.val;
+        else if (o == ARGV_POS)
+            return argv_error(&st, "unexpected argument '%s'", st.val);
         else
-            name = argv[i];
+            return argv_unknown(&st);
     }
+    if (o < ARGV_END)
+        return argv_status(o);
     if (!name)
-        return cli_usage("template render NAME [--no-assistant] < conversation.json");
+        return cli_usage(RENDER_USAGE);
     const struct prompts_template *t = find_or_complain(name);
     if (!t)
         return 1;
@@ -261,37 +276,46 @@ static int template_render(int argc, char **argv) {
 static int template_tokens(int argc, char **argv) {
     const char *model = NULL, *tname = NULL;
     struct chat_prompt_opts o = {1, -1};
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && has)
-            model = argv[++i];
-        else if (!strcmp(a, "--template") && has)
-            tname = argv[++i];
-        else if (!strcmp(a, "--think") && has && (!strcmp(argv[i + 1], "on") ||
-                                                   !strcmp(argv[i + 1], "off")))
-            o.think = !strcmp(argv[++i], "on");
-        else if (!strcmp(a, "--no-assistant"))
-            o.add_generation = 0;
-        else
-            return cli_usage(TOKENS_USAGE);
+    enum { O_MODEL = ARGV_ID, O_TEMPLATE, O_THINK, O_NO_ASSISTANT };
+    static const struct argv_opt opts[] = {
+        {"--model", "-m", ARGV_VALUE, O_MODEL}, {"--template", NULL, ARGV_VALUE, O_TEMPLATE},
+        {"--think", NULL, ARGV_VALUE, O_THINK}, {"--no-assistant", NULL, ARGV_FLAG, O_NO_ASSISTANT},
+        {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc - 1, argv + 1, TOKENS_USAGE, NULL); /* argv[1] is "tokens" */
+    int opt;
+    while ((opt = argv_next(&st, opts)) > ARGV_END) {
+        switch (opt) {
+        case O_MODEL: model = st.val; break;
+        case O_TEMPLATE: tname = st.val; break;
+        case O_THINK:
+            if (strcmp(st.val, "on") && strcmp(st.val, "off"))
+                return argv_error(&st, "--think takes on or off, not '%s'", st.val);
+            o.think = !strcmp(st.val, "on");
+            break;
+        case O_NO_ASSISTANT: o.add_generation = 0; break;
+        case ARGV_POS: return argv_error(&st, "unexpected argument '%s'", st.val);
+        default: return argv_unknown(&st);
+        }
     }
+    if (opt < ARGV_END)
+        return argv_status(opt);
     if (!model)
         return cli_usage(TOKENS_USAGE);
     struct eng_model_params mp = eng_model_default_params();
     mp.vocab_only = 1;
     eng_model *m = NULL;
     if (eng_model_load(model, &mp, &m) != ENG_OK) {
-        cli_error("%s: %s", model, eng_last_error());
+        cli_error_file(model, eng_last_error());
         return 1;
     }
     int rc = 1, n = 0;
     chat_prompt *p = NULL;
     struct conv c = {0};
-    char err[512], *json = NULL, *text = NULL;
-    unsigned char *mask = NULL;
+    char err[512], *json = NULL;
     int32_t *toks = NULL;
-    size_t len, tlen;
+    size_t len;
     if (chat_prompt_new(m, tname, &p, err, sizeof err)) {
         cli_error("%s", err);
         goto out;
@@ -304,8 +328,11 @@ static int template_tokens(int argc, char **argv) {
     }
     if (conv_parse(json, len, &c))
         goto out;
-    if (chat_prompt_render(p, c.cmsgs, c.n, &o, &text, &tlen, &mask, err, sizeof err) ||
-        (n = chat_prompt_tokenize(p, text, tlen, mask, &toks, err, sizeof err)) < 0) {
+    struct reasoning_markers mk; /* as the chat and run ask a model not to think */
+    reasoning_markers_detect(&mk, eng_model_meta_str(m, "tokenizer.chat_template"));
+    reasoning_markers_vocab(&mk, m);
+    if ((n = chat_prompt_tokens(p, c.cmsgs, c.n, &o, &mk, &toks, NULL, NULL, NULL, err,
+                                sizeof err)) < 0) {
         cli_error("%s", err);
         goto out;
     }
@@ -316,8 +343,6 @@ static int template_tokens(int argc, char **argv) {
 out:
     conv_free(&c);
     free(toks);
-    free(text);
-    free(mask);
     free(json);
     chat_prompt_free(p);
     eng_model_free(m);
@@ -378,13 +403,20 @@ static int template_detect(const char *path) {
 }
 
 int cmd_template(int argc, char **argv) {
-    if (argc < 2)
+    struct argv_state st;
+    argv_init(&st, argc, argv, template_usage, NULL);
+    int o = argv_next(&st, NULL); /* the subcommand, or --help */
+    if (o == ARGV_END)
         return cli_usage(template_usage);
+    if (o != ARGV_POS)
+        return o < ARGV_END ? argv_status(o) : argv_unknown(&st);
     const char *sub = argv[1];
-    if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
-        printf("usage: natter %s\n", template_usage);
-        return 0;
-    }
+    for (int i = 2; i < argc; i++) /* template list --help, show --help, detect --help */
+        if ((!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) && strcmp(sub, "render") &&
+            strcmp(sub, "tokens")) {
+            printf("usage: natter %s\n", template_usage);
+            return 0;
+        }
     int want = !strcmp(sub, "list") ? 2 : !strcmp(sub, "show") || !strcmp(sub, "detect") ? 3 : 0;
     if (!strcmp(sub, "render")) {
         load_reporting();
@@ -405,18 +437,24 @@ int cmd_template(int argc, char **argv) {
 }
 
 int cmd_prompts(int argc, char **argv) {
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-        if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-            puts("usage: natter prompts [NAME]");
-            return 0;
-        }
-        return cli_usage("prompts [NAME]");
+    struct argv_state st;
+    argv_init(&st, argc, argv, "prompts [NAME]", NULL);
+    const char *name = NULL;
+    int o;
+    while ((o = argv_next(&st, NULL)) > ARGV_END) {
+        if (o != ARGV_POS)
+            return argv_unknown(&st);
+        if (name)
+            return argv_error(&st, "unexpected argument '%s'", st.val);
+        name = st.val;
     }
+    if (o < ARGV_END)
+        return argv_status(o);
     load_reporting();
-    if (argc == 2) {
-        const struct prompts_system *s = prompts_system_find(argv[1]);
+    if (name) {
+        const struct prompts_system *s = prompts_system_find(name);
         if (!s) {
-            cli_error("unknown system prompt '%s' (see 'natter prompts')", argv[1]);
+            cli_error("unknown system prompt '%s' (see 'natter prompts')", name);
             return 1;
         }
         printf("%s\n", s->text);

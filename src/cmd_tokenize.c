@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
+#include "chat_prompt.h"
 #include "cli.h"
 #include "engine.h"
 
@@ -12,23 +14,29 @@ static const char tokenize_usage[] = "tokenize -m MODEL [--no-bos] [--special] T
 int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *text = NULL;
     int add_special = 1, parse_special = 0;
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--model") == 0) && i + 1 < argc) {
-            model = argv[++i];
-        } else if (strcmp(argv[i], "--no-bos") == 0) {
-            add_special = 0;
-        } else if (strcmp(argv[i], "--special") == 0) {
-            parse_special = 1;
-        } else if (strcmp(argv[i], "--") == 0 && i + 1 < argc && !text) {
-            text = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1] != 0) {
-            return cli_usage(tokenize_usage);
-        } else if (!text) {
-            text = argv[i];
-        } else {
-            return cli_usage(tokenize_usage);
+    enum { O_MODEL = ARGV_ID, O_NO_BOS, O_SPECIAL };
+    static const struct argv_opt opts[] = {
+        {"--model", "-m", ARGV_VALUE, O_MODEL}, {"--no-bos", NULL, ARGV_FLAG, O_NO_BOS},
+        {"--special", NULL, ARGV_FLAG, O_SPECIAL}, {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc, argv, tokenize_usage, NULL);
+    int o;
+    while ((o = argv_next(&st, opts)) > ARGV_END) {
+        switch (o) {
+        case O_MODEL: model = st.val; break;
+        case O_NO_BOS: add_special = 0; break;
+        case O_SPECIAL: parse_special = 1; break;
+        case ARGV_POS:
+            if (text)
+                return argv_error(&st, "one TEXT only (quote it): unexpected '%s'", st.val);
+            text = st.val;
+            break;
+        default: return argv_unknown(&st);
         }
     }
+    if (o < ARGV_END)
+        return argv_status(o);
     if (!model || !text)
         return cli_usage(tokenize_usage);
 
@@ -36,16 +44,15 @@ int cmd_tokenize(int argc, char **argv) {
     mp.vocab_only = 1;
     eng_model *m = NULL;
     if (eng_model_load(model, &mp, &m) != ENG_OK) {
-        cli_error("%s: %s", model, eng_last_error());
+        cli_error_file(model, eng_last_error());
         return 1;
     }
-    size_t len = strlen(text);
-    int n = eng_tokenize(m, text, len, add_special, parse_special, NULL, 0);
-    int32_t *ids = n > 0 ? malloc(sizeof *ids * (size_t)n) : NULL;
-    if (n < 0 || (n > 0 && !ids) ||
-        (n > 0 && eng_tokenize(m, text, len, add_special, parse_special, ids, n) != n)) {
-        cli_error("tokenize: %s", n < 0 ? eng_last_error() : "out of memory");
-        free(ids);
+    int32_t *ids = NULL;
+    char err[256];
+    int n = chat_tokenize(m, text, strlen(text), add_special, parse_special, NULL, &ids, err,
+                          sizeof err);
+    if (n < 0) {
+        cli_error("tokenize: %s", err);
         eng_model_free(m);
         return 1;
     }

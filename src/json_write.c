@@ -1,6 +1,7 @@
 /* src/json_write.c — JSON text into a growing buffer (json_write.h). Pure; any thread. */
 #include "json_write.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,4 +48,26 @@ void json_put_str(struct json_buf *b, const char *s, size_t n) {
     }
     json_put(b, s + run, n - run);
     json_put(b, "\"", 1);
+}
+
+void json_put_int(struct json_buf *b, int64_t v) {
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)v);
+    json_puts(b, num);
+}
+
+void json_put_double(struct json_buf *b, double d) {
+    if (!isfinite(d)) {
+        json_puts(b, "null");
+        return;
+    }
+    char num[40];
+    int is_float = fabs(d) <= 3.4e38 && (double)(float)d == d;
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(num, sizeof num, "%.*g", prec, d);
+        double back = strtod(num, NULL);
+        if (is_float ? (float)back == (float)d : back == d)
+            break;
+    }
+    json_puts(b, num);
 }

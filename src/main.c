@@ -1,5 +1,6 @@
 /* src/main.c — natter's entry point: global options (--help, --version), subcommand dispatch,
  * and with no subcommand the full-screen chat (ui_main). Main thread. */
+#include <errno.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,9 +61,45 @@ void cli_error(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+void cli_error_file(const char *path, const char *detail) {
+    size_t n = strlen(path);
+    if (!strncmp(detail, path, n) && detail[n] == ':')
+        cli_error("%s", detail);
+    else
+        cli_error("%s: %s", path, detail);
+}
+
+int cli_command_len(const char *usage) {
+    int n = 0, end = 0;
+    for (;;) {
+        int w = n;
+        while (usage[w] >= 'a' && usage[w] <= 'z')
+            w++;
+        if (w == n || (usage[w] && usage[w] != ' ') || !strncmp(usage + w, " |", 2))
+            return end; /* "cache ls|clear", "template list | show NAME": alternatives */
+        end = w;
+        if (!usage[w])
+            return end;
+        n = w + 1;
+    }
+}
+
 int cli_usage(const char *usage) {
-    fprintf(stderr, "usage: natter %s\nTry 'natter --help'.\n", usage);
+    int n = cli_command_len(usage);
+    fprintf(stderr, "usage: natter %s\nTry 'natter %.*s%s--help'.\n", usage, n, usage,
+            n ? " " : "");
     return 2;
+}
+
+/* A command's status, or 1 when what it wrote to stdout did not all get there (a full disk,
+ * /dev/full, a closed pipe's EPIPE with SIGPIPE ignored). */
+static int out_status(int status) {
+    int bad = ferror(stdout);
+    errno = 0;
+    if (fflush(stdout) == 0 && !bad)
+        return status;
+    cli_error("cannot write the output: %s", errno ? strerror(errno) : "write error");
+    return 1;
 }
 
 int main(int argc, char **argv) {
@@ -71,16 +108,16 @@ int main(int argc, char **argv) {
         const char *a = argv[1];
         if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help")) {
             fputs(usage_text, stdout);
-            return 0;
+            return out_status(0);
         }
         if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
             printf("natter %s\n", NATTER_VERSION);
-            return 0;
+            return out_status(0);
         }
         if (a[0] != '-') {
             for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
                 if (!strcmp(a, commands[i].name))
-                    return commands[i].fn(argc - 1, argv + 1);
+                    return out_status(commands[i].fn(argc - 1, argv + 1));
             cli_error("unknown command '%s'", a);
             return cli_usage("[OPTIONS] | COMMAND [ARGS...]");
         }

@@ -220,6 +220,16 @@ struct find_ctx {
     char path[4096], list[256];
 };
 
+/* 1 when list ("a, b, c") holds name: a file of the same name in a later directory of the
+ * search path is the same model as far as names go (the first one wins). */
+static int find_listed(const char *list, const char *name) {
+    const size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
 static int find_model(const char *path, void *ud) {
     struct find_ctx *f = ud;
     const char *base = strrchr(path, '/');
@@ -229,12 +239,14 @@ static int find_model(const char *path, void *ud) {
         f->exact = 1;
         return 1;
     }
-    if (strncasecmp(base, f->name, f->n) == 0) {
+    if (strncasecmp(base, f->name, f->n) == 0 && !find_listed(f->list, base)) {
         if (f->n_prefix++ == 0)
             snprintf(f->path, sizeof f->path, "%s", path);
         size_t o = strlen(f->list);
-        if (o + 1 < sizeof f->list)
+        if (o + strlen(base) + 8 < sizeof f->list)
             snprintf(f->list + o, sizeof f->list - o, "%s%s", o ? ", " : "", base);
+        else if (o < 4 || strcmp(f->list + o - 3, "..."))
+            snprintf(f->list + o, sizeof f->list - o, ", ...");
     }
     return 0;
 }

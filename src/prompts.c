@@ -411,6 +411,89 @@ static char *dup_span(const char *p, const char *e) {
     return s;
 }
 
+/* Line kinds for prompts_text_unwrap: a blank line, paragraph text, a line that starts a block
+ * (list item, quote) and may continue on the next, and one that stands alone (heading, table
+ * row, rule, code). */
+enum { UW_BLANK, UW_TEXT, UW_OPENS, UW_ALONE };
+
+static int uw_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+static int uw_kind(const char *p, const char *e) {
+    const char *q = p;
+    while (q < e && uw_blank(*q))
+        q++;
+    if (q == e)
+        return UW_BLANK;
+    if (*q == '#' || *q == '|')
+        return UW_ALONE;
+    if ((*q == '-' || *q == '*' || *q == '_') && e - q >= 3 && q[1] == *q && q[2] == *q)
+        return UW_ALONE; /* a rule ("---") */
+    if (*q == '>')
+        return UW_OPENS;
+    if ((*q == '-' || *q == '*' || *q == '+') && (q + 1 == e || uw_blank(q[1])))
+        return UW_OPENS; /* a bullet */
+    const char *d = q;
+    while (d < e && *d >= '0' && *d <= '9' && d - q < 9)
+        d++;
+    if (d > q && d < e && (*d == '.' || *d == ')') && (d + 1 == e || uw_blank(d[1])))
+        return UW_OPENS; /* "1. " */
+    return UW_TEXT;
+}
+
+static int uw_fence(const char *p, const char *e) {
+    int ind = 0;
+    while (p < e && *p == ' ' && ind < 4)
+        p++, ind++;
+    return ind < 4 && e - p >= 3 && (!memcmp(p, "```", 3) || !memcmp(p, "~~~", 3));
+}
+
+char *prompts_text_unwrap(const char *text, size_t len) {
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    const char *p = text, *end = text + len;
+    int prev = UW_BLANK; /* what the previous line lets the next do: UW_TEXT joins it */
+    int fence = 0, icode = 0, first = 1;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        int kind = uw_kind(p, le), is_fence = !icode && uw_fence(p, le);
+        int indented = le > p && (*p == '\t' || (le - p >= 4 && !memcmp(p, "    ", 4)));
+        icode = !fence && !is_fence && indented && (icode || prev == UW_BLANK);
+        if (!fence && !is_fence && !icode && kind == UW_TEXT && prev == UW_TEXT) {
+            while (o > 0 && uw_blank(out[o - 1]))
+                o--; /* the previous line's trailing blanks */
+            out[o++] = ' ';
+            while (p < le && uw_blank(*p))
+                p++; /* this line's indentation */
+        } else if (!first) {
+            out[o++] = '\n';
+        }
+        memcpy(out + o, p, (size_t)(le - p));
+        o += (size_t)(le - p);
+        int hard = le - p >= 1 && (le[-1] == '\\' || (le - p >= 2 && le[-1] == ' ' &&
+                                                     le[-2] == ' '));
+        if (is_fence)
+            fence = !fence;
+        prev = is_fence || fence || icode || hard ? UW_ALONE
+             : kind == UW_OPENS ? UW_TEXT /* a list item's or quote's next line continues it */
+             : kind;
+        first = 0;
+        p = nl ? nl + 1 : end;
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* The text of a system prompt file after its title: trimmed, its paragraphs unwrapped. */
+static char *sys_text(const char *p, const char *e) {
+    char *span = dup_span(p, e);
+    char *text = span ? prompts_text_unwrap(span, strlen(span)) : NULL;
+    free(span);
+    return text;
+}
+
 static struct prompts_system *sys_parse(const char *name, const char *path, const char *text,
                                         size_t len, char *err, size_t err_len) {
     if (strlen(text) != len) {
@@ -423,7 +506,7 @@ static struct prompts_system *sys_parse(const char *name, const char *path, cons
         title += 2; /* a Markdown heading is fine too */
     struct prompts_system *s = calloc(1, sizeof *s);
     if (!s || !(s->name = xstrdup(name)) || !(s->path = xstrdup(path)) ||
-        !(s->title = dup_span(title, title_end)) || !(s->text = dup_span(nl ? nl : end, end))) {
+        !(s->title = dup_span(title, title_end)) || !(s->text = sys_text(nl ? nl : end, end))) {
         snprintf(err, err_len, "%s: out of memory", path);
         sys_free(s);
         return NULL;
@@ -440,7 +523,7 @@ static struct prompts_system *sys_parse(const char *name, const char *path, cons
 
 /* ---- loading ---- */
 
-static int valid_name(const char *s, size_t n) {
+int prompts_name_valid(const char *s, size_t n) {
     if (!n || s[0] == '.')
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -493,7 +576,7 @@ static void load_dir(const char *dir, const char *sub, const char *ext, int from
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
         if (l <= ext_len || strcmp(de->d_name + l - ext_len, ext) ||
-            !valid_name(de->d_name, l - ext_len))
+            !prompts_name_valid(de->d_name, l - ext_len))
             continue;
         char **nn = realloc(names, (size_t)(n + 1) * sizeof *nn);
         if (!nn)
@@ -796,7 +879,7 @@ const char *prompts_detect(const char *jinja, int *recognized) {
         return "completion";
     /* the text is a template's name (as llama.cpp allows for built-in templates) */
     char name[64];
-    if ((size_t)(e - p) < sizeof name && valid_name(p, (size_t)(e - p))) {
+    if ((size_t)(e - p) < sizeof name && prompts_name_valid(p, (size_t)(e - p))) {
         snprintf(name, sizeof name, "%.*s", (int)(e - p), p);
         const struct prompts_template *t = prompts_template_find(name);
         if (t)

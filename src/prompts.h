@@ -77,6 +77,10 @@ int prompts_load_dirs(const char *installed_dir, const char *user_dir);
 /* Frees the registry (a later call loads it again). */
 void prompts_free(void);
 
+/* 1 when s[0..n) can name a template or system prompt file: letters, digits, '-', '_', '.',
+ * not starting with '.'. */
+int prompts_name_valid(const char *s, size_t n);
+
 /* Problems found by the last load, one line each ("path:line: message"). */
 int prompts_n_errors(void);
 const char *prompts_error(int i);
@@ -98,6 +102,13 @@ struct prompts_template *prompts_template_parse(const char *name, const char *pa
                                                 const char *text, size_t len, char *err,
                                                 size_t err_len);
 void prompts_template_free(struct prompts_template *t);
+
+/* Markdown text with its paragraphs' line breaks made spaces, as a system prompt file's text is
+ * loaded (hard-wrapped lines would reach the model): blank lines, list items, headings, quotes,
+ * table rows, rules, fenced and indented code, and hard breaks (two spaces or '\' at the end)
+ * keep their lines. A new NUL-terminated string (caller frees; never longer than len), NULL when
+ * out of memory. */
+char *prompts_text_unwrap(const char *text, size_t len);
 
 /* The role for a role name, -1 if it is not one of system, user, assistant, tool. */
 int prompts_role_parse(const char *role);

@@ -5,8 +5,10 @@
  * settings table.
  *
  * Threads: a store handle is single-threaded; the UI (main) thread alone touches it.
- * Errors: functions return 0 (or a count / id) on success and a negative STORE_E_* code on
- * failure; store_errmsg() then holds a one-line message (SQLite's own text included). */
+ * Errors (src/'s convention, README "Errors"): functions return 0 (or a count / id) on success
+ * and a negative STORE_E_* code on failure; store_errmsg() then holds a one-line message that
+ * names the file once (SQLite's own text included). Reads flush a reply in progress first and
+ * return that write's error when it fails (the reply's text stays in memory to retry). */
 #ifndef NATTER_STORE_H
 #define NATTER_STORE_H
 
@@ -36,7 +38,8 @@ typedef struct store store;
  * On failure *out is NULL and err (if not NULL) holds a one-line message. Caller closes.
  * ":memory:" opens a private in-memory database (tests, fuzzing). */
 int store_open(const char *path, store **out, char *err, size_t err_len);
-/* Flushes any reply in progress and closes. Accepts NULL. */
+/* Flushes any reply in progress and closes. Accepts NULL. A failed flush here cannot be
+ * reported: call store_reply_flush (or finish) first to learn of it. */
 void store_close(store *s);
 /* The last error's one-line message (never NULL). */
 const char *store_errmsg(const store *s);
@@ -259,8 +262,15 @@ struct store_json_field {
     int64_t i;
     double d;
 };
-/* Builds the JSON object text of n fields (1..32) with SQLite's json_object, so callers never
- * write JSON by hand (e.g. a conversation's sampling settings). *out is the caller's to free. */
+/* Builds the JSON object text of n fields (1..32) through json_write.h (numbers as
+ * json_put_double writes them: a float's shortest text), so callers never write JSON by hand
+ * (e.g. a conversation's sampling settings). *out is the caller's to free. */
 int store_json_object(store *s, const struct store_json_field *f, int n, char **out);
+
+/* ---- test hook (fault injection, as SQLite's own tests do) ----
+ * The nth statement that writes from now on fails with SQLite result code `code`
+ * (SQLITE_FULL when 0) before it runs; with sticky, every write after it fails too, as on a
+ * full disk. nth = 0 turns it off. Only tests call this. */
+void store_test_fault(store *s, int nth, int code, int sticky);
 
 #endif

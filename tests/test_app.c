@@ -234,3 +234,66 @@ TEST(app_conv_fit_long_conversation_few_counts) {
     CHECK_MSG(f.calls <= 2 + 8, "%d counts for 200 turns", f.calls); /* 2 + ceil(log2(200)) */
     app_conv_clear(&c);
 }
+
+TEST(app_system_none) {
+    CHECK(app_system_is_none(""));
+    CHECK(app_system_is_none("none"));
+    CHECK(app_system_is_none("off"));
+    CHECK(app_system_is_none("\"\""));
+    CHECK(app_system_is_none("''"));
+    CHECK(!app_system_is_none("None of that."));
+    CHECK(!app_system_is_none("nonee"));
+}
+
+TEST(app_settings_json_round_trip) {
+    struct eng_sample_params sp = eng_sample_default_params();
+    struct app_settings a, b;
+    app_settings_default(&a, &sp);
+    char err[256], changed[256];
+    CHECK(app_settings_set(&a, "temp", "0.3", err, sizeof err) == 0);
+    CHECK(app_settings_set(&a, "top-k", "20", err, sizeof err) == 0);
+    CHECK(app_settings_set(&a, "seed", "7", err, sizeof err) == 0);
+    CHECK(app_settings_set(&a, "ctx", "1024", err, sizeof err) == 0);
+    char *j = app_settings_json(&a);
+    CHECK(j != NULL);
+    /* floats as their shortest text: no 0.300000011920929 */
+    CHECK_MSG(strstr(j, "{\"temp\":0.3,\"top_k\":20,\"top_p\":0.95,") == j, "%s", j);
+    CHECK(strstr(j, "\"seed\":7,") && strstr(j, "\"ctx\":1024,"));
+    app_settings_default(&b, &sp);
+    CHECK_EQ_INT(app_settings_from_json(&b, j, strlen(j), changed, sizeof changed), 3);
+    CHECK_STR_EQ(changed, "temp 0.3, top-k 20, seed 7");
+    CHECK_EQ_INT(b.n_ctx, 0); /* the context is not restored */
+    CHECK(b.sample.temp == a.sample.temp);
+    /* the same again: nothing changes */
+    CHECK_EQ_INT(app_settings_from_json(&b, j, strlen(j), changed, sizeof changed), 0);
+    CHECK_STR_EQ(changed, "");
+    free(j);
+}
+
+TEST(app_settings_from_json_untrusted) {
+    struct eng_sample_params sp = eng_sample_default_params();
+    struct app_settings s;
+    app_settings_default(&s, &sp);
+    char changed[256];
+    const char *bad[] = {"", "[1]", "{\"temp\":", "{\"temp\" 1}", "\"temp\"", "{} x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ_INT(app_settings_from_json(&s, bad[i], strlen(bad[i]), changed, sizeof changed),
+                     -1);
+    /* SQLite's float text, old keys, nested values, out-of-range and wrong types are skipped */
+    const char *j = "{ \"x\": {\"temp\": 3, \"a\": [1, \"}\"]}, \"temp\" : 0.200000002980232,"
+                    " \"top_k\": 2.0e1, \"top_p\": 7, \"min_p\": \"0.1\", \"seed\": -3,"
+                    " \"n_predict\": 1.5, \"think\": 0, \"repeat_penalty\": true,"
+                    " \"t\\u0065mp\": 0.5 }";
+    CHECK_EQ_INT(app_settings_from_json(&s, j, strlen(j), changed, sizeof changed), 3);
+    CHECK_STR_EQ(changed, "temp 0.2, top-k 20, temp 0.5"); /* the key's escape decoded */
+    CHECK(s.sample.temp == 0.5f);
+    CHECK_EQ_INT(s.think, 1);
+    CHECK_EQ_INT(s.n_predict, 512);
+    /* numbers no integer holds are refused (the fuzzer's 4.02367e+19 once met a cast) */
+    const char *big = "{\"seed\": 4.02367e+19, \"top_k\": -1e300, \"n_predict\": 1e999}";
+    CHECK_EQ_INT(app_settings_from_json(&s, big, strlen(big), changed, sizeof changed), 0);
+    /* a change the text hides is still one (0.8000001 shows as 0.8) */
+    const char *near = "{\"temp\": 0.5000001}";
+    CHECK_EQ_INT(app_settings_from_json(&s, near, strlen(near), changed, sizeof changed), 1);
+    CHECK_STR_EQ(changed, "temp 0.5");
+}

@@ -198,3 +198,29 @@ TEST(layout_scroll_follow_and_read_back) {
     layout_scroll_fix(&s, 10, 20);      /* everything fits */
     CHECK(s.top == 0 && s.follow);
 }
+
+TEST(layout_model_name_shortens_in_the_middle) {
+    CHECK(utf8_locale());
+    char out[64];
+    CHECK_STR_EQ(layout_model_name("/m/stories260K.gguf", 0, out, sizeof out), "stories260K");
+    CHECK_STR_EQ(layout_model_name("syn-llama-Q4_K_M.gguf", 40, out, sizeof out),
+                 "syn-llama-Q4_K_M");
+    CHECK_STR_EQ(layout_model_name("/a/b/model.bin", 0, out, sizeof out), "model.bin");
+    CHECK_STR_EQ(layout_model_name(".gguf", 0, out, sizeof out), ".gguf");
+    /* 32 columns into 20: 10 of the start, "…", 9 of the end */
+    CHECK_STR_EQ(layout_model_name("/x/Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf", 20, out,
+                                   sizeof out), "Qwen2.5-Co\xe2\x80\xa6" "ct-Q4_K_M");
+    CHECK_EQ_INT(layout_str_width(out, strlen(out)), 20);
+    CHECK_STR_EQ(layout_model_name("abcdefghij", 2, out, sizeof out), "ab\xe2\x80\xa6ij");
+    /* wide characters are never split and the result fits */
+    CHECK_STR_EQ(layout_model_name("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x83\xa2"
+                                   "\xe3\x83\x87\xe3\x83\xab.gguf", 7, out, sizeof out),
+                 "\xe6\x97\xa5\xe2\x80\xa6\xe3\x83\xab");
+    CHECK(layout_str_width(out, strlen(out)) <= 7);
+    /* escapes in a file name are shown, not sent */
+    CHECK_STR_EQ(layout_model_name("a\x1b]0;x\x07" "b.gguf", 0, out, sizeof out), "a^[]0;x^Gb");
+    /* a small buffer cuts on a character boundary */
+    char small[5];
+    CHECK_STR_EQ(layout_model_name("ab\xe6\x97\xa5\xe6\x9c\xac", 0, small, sizeof small),
+                 "ab");
+}

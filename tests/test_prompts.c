@@ -296,6 +296,46 @@ TEST(prompts_installed_system_prompts) {
     CHECK(prompts_system_count() >= 6);
     for (int i = 1; i < prompts_system_count(); i++)
         CHECK(strcmp(prompts_system_at(i - 1)->name, prompts_system_at(i)->name) < 0);
+    /* the files are wrapped at 100 columns; the model gets each paragraph as one line */
+    const struct prompts_system *c = prompts_system_find("coder");
+    CHECK(c != NULL);
+    CHECK_MSG(!strchr(c->text, '\n'), "coder's text has a line break: [%s]", c->text);
+    CHECK(strstr(c->text, "with clear names and no needless cleverness.") != NULL);
+    for (int i = 0; i < prompts_system_count(); i++)
+        CHECK_MSG(!strchr(prompts_system_at(i)->text, '\n'), "%s has a line break",
+                  prompts_system_at(i)->name);
+}
+
+static void unwrap_check(const char *in, const char *want) {
+    char *got = prompts_text_unwrap(in, strlen(in));
+    if (!got || strcmp(got, want))
+        test_fail(__FILE__, __LINE__, "unwrap [%s]:\n got [%s]\nwant [%s]", in,
+                  got ? got : "(null)", want);
+    free(got);
+}
+
+TEST(prompts_text_unwrap_keeps_structure) {
+    unwrap_check("", "");
+    unwrap_check("one\ntwo \n   three", "one two three");
+    unwrap_check("para one\nstill one\n\npara two\n", "para one still one\n\npara two");
+    /* lists: each item on its line, a wrapped item joined */
+    unwrap_check("Rules:\n- first\n  wraps here\n* second\n1. third\n12) fourth\nend",
+                 "Rules:\n- first wraps here\n* second\n1. third\n12) fourth end");
+    /* headings, quotes, tables, rules stand on their lines */
+    unwrap_check("# Title\ntext\n> quoted\nlazy\n| a | b |\n|---|---|\n---\nafter",
+                 "# Title\ntext\n> quoted lazy\n| a | b |\n|---|---|\n---\nafter");
+    /* fenced code is kept as it is, fence lines included */
+    unwrap_check("Use:\n```sh\nls -l\n  cd /\n```\nthen\nmore",
+                 "Use:\n```sh\nls -l\n  cd /\n```\nthen more");
+    unwrap_check("~~~\na\nb", "~~~\na\nb"); /* an unclosed fence runs to the end */
+    /* an indented code block after a blank line; hard breaks */
+    unwrap_check("x\n\n    code 1\n    code 2\n    code 3\ny\nz",
+                 "x\n\n    code 1\n    code 2\n    code 3\ny z");
+    unwrap_check("line\\\nnext  \nlast", "line\\\nnext  \nlast");
+    /* "-" alone, "-x" and "1.5" are text */
+    unwrap_check("a\n-x\n1.5 b\n-", "a -x 1.5 b\n-");
+    unwrap_check("\n\nlead", "\n\nlead");
+    unwrap_check("crlf\r\nline\r\n\r\nnext", "crlf line\r\n\r\nnext");
 }
 
 TEST(prompts_template_for_falls_back) {

@@ -623,11 +623,13 @@ TEST(store_json_object_builds_valid_json) {
     CHECK_EQ_INT(store_open(":memory:", &s, err, sizeof err), 0);
     const struct store_json_field f[] = {
         {"temp", 0, 0, 0.5}, {"seed", 1, -1, 0}, {"big", 1, 9007199254740993LL, 0},
-        {"na\"me", 0, 0, 1.0 / 0.0},
+        {"na\"me", 0, 0, 1.0 / 0.0}, {"f", 0, 0, 0.8f}, {"d", 0, 0, 0.1}, {"e", 0, 0, 1e-7f},
     };
     char *out = NULL;
-    CHECK_EQ_INT(store_json_object(s, f, 4, &out), 0);
-    CHECK_STR_EQ(out, "{\"temp\":0.5,\"seed\":-1,\"big\":9007199254740993,\"na\\\"me\":null}");
+    CHECK_EQ_INT(store_json_object(s, f, 7, &out), 0);
+    /* a float's shortest text (0.8f, not 0.800000011920929); a double's own */
+    CHECK_STR_EQ(out, "{\"temp\":0.5,\"seed\":-1,\"big\":9007199254740993,\"na\\\"me\":null,"
+                      "\"f\":0.8,\"d\":0.1,\"e\":1e-07}");
     free(out);
     CHECK(store_json_object(s, f, 0, &out) == STORE_E_INVALID && out == NULL);
     store_close(s);

@@ -1,4 +1,4 @@
-/* tests/test_tokenizer.c — the tokenizer (engine/tokenizer.c, engine/unicode.c): llama.cpp's
+/* tests/test_tokenizer.c — the tokenizer (engine/vocab*.c, engine/unicode.c): llama.cpp's
  * tokenizer test vectors for every vocab in ../shared/vocab, the prompt tokens of every
  * ../shared/reference file, round trips, special-token parsing, end-of-generation tokens,
  * hostile text and bad tokenizer metadata; the 2026 vocabs of ../shared/vocab-2026 (base and

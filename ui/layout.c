@@ -1,6 +1,7 @@
 /* ui/layout.c — pure text layout for the chat (see layout.h): UTF-8, widths, sanitizing,
  * wrapping, cursor and scrolling maths. Any thread; no terminal. */
 #include "layout.h"
+#include "app.h"
 #include "unicode.h"
 
 #include <stdio.h>
@@ -239,4 +240,56 @@ void layout_scroll_by(struct layout_scroll *s, int delta, int total, int view) {
     s->follow = 0;
     s->top += delta;
     layout_scroll_fix(s, total, view);
+}
+
+/* Copies len bytes of UTF-8 into out (cap > 0), cut before a character that does not fit. */
+static void copy_chars(char *out, size_t cap, const char *s, size_t len) {
+    if (len >= cap) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--; /* s[len] starts the character left out */
+    }
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+char *layout_model_name(const char *path, int max_w, char *out, size_t cap) {
+    char base[512];
+    app_model_short_name(path, base, sizeof base);
+    size_t bl = strlen(base);
+    size_t sl;
+    char *san = layout_sanitize(base, bl, &sl);
+    out[0] = '\0';
+    if (!san)
+        return out;
+    if (max_w > 0 && max_w < 5)
+        max_w = 5;
+    if (max_w <= 0 || layout_str_width(san, sl) <= max_w) {
+        copy_chars(out, cap, san, sl);
+        free(san);
+        return out;
+    }
+    int tail_w = (max_w - 1) / 2;
+    size_t head = layout_fit(san, sl, max_w - 1 - tail_w, NULL), tail = head;
+    while (tail < sl && layout_str_width(san + tail, sl - tail) > tail_w) {
+        uint32_t cp;
+        tail += (size_t)layout_utf8_decode(san + tail, sl - tail, &cp);
+    }
+    while (tail < sl) { /* a zero-width character stays with the one before it */
+        uint32_t cp;
+        int n = layout_utf8_decode(san + tail, sl - tail, &cp);
+        if (layout_cp_width(cp) != 0)
+            break;
+        tail += (size_t)n;
+    }
+    char *joined = malloc(head + 3 + (sl - tail) + 1);
+    if (joined) {
+        memcpy(joined, san, head);
+        memcpy(joined + head, "\xe2\x80\xa6", 3);
+        memcpy(joined + head + 3, san + tail, sl - tail);
+        copy_chars(out, cap, joined, head + 3 + (sl - tail));
+        free(joined);
+    }
+    free(san);
+    return out;
 }

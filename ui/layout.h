@@ -1,6 +1,7 @@
 /* ui/layout.h — the chat's pure text layout: UTF-8 decoding, display widths (wcwidth, so CJK,
  * combining marks and emoji measure right), making untrusted text safe to show, word wrapping,
- * cursor placement and scrolling maths. No terminal, no allocation except layout_sanitize().
+ * cursor placement and scrolling maths, the name a model file is shown by. No terminal, no
+ * allocation except layout_sanitize() (layout_model_name frees its own).
  * Widths follow the current LC_CTYPE locale (the UI makes sure it is a UTF-8 one).
  * Any thread (pure functions). */
 #ifndef NATTER_UI_LAYOUT_H
@@ -33,6 +34,13 @@ size_t layout_fit(const char *s, size_t len, int maxw, int *width);
  * -> "^[", BEL -> "^G"); C1 controls and other non-printable code points as "<U+XXXX>";
  * invalid UTF-8 bytes as U+FFFD. *out_len (may be NULL) gets the length. NULL if out of memory. */
 char *layout_sanitize(const char *s, size_t len, size_t *out_len);
+
+/* The name a model file is shown by (status bar, reply labels): app_model_short_name (the
+ * base name without ".gguf", a remote's MODEL), sanitized, and when wider than max_w columns
+ * (> 0; at least 5 are kept) cut in the middle with "…" so that both its start (the model) and its end (the quantization: Q4_K_M)
+ * stay; max_w <= 0 never cuts. Into out (cap > 0 bytes, NUL-terminated, cut on a character
+ * boundary when it does not fit). Returns out. */
+char *layout_model_name(const char *path, int max_w, char *out, size_t cap);
 
 /* One display line of wrapped text: bytes [off, off + len) of the text, width columns. */
 struct layout_line {

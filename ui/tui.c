@@ -20,8 +20,10 @@
 #include "clipboard.h"
 #include "cli.h"
 #include "hyperlink.h"
+#include "layout.h"
 #include "opts.h"
 #include "paths.h"
+#include "prompts.h"
 #include "store.h"
 #include "theme.h"
 #include "tui.h"
@@ -159,6 +161,22 @@ static void term_resize(void) {
 
 /* ---- overlays ---- */
 
+/* A setting as F4 and its notice show it (desc: app_settings_describe's "name value"): a
+ * context size or thread count of 0 says it is automatic and what that is now, "ctx auto
+ * (2048)", "threads auto (2)". Returns label. */
+static const char *setting_label(const struct tui *t, const char *desc, char *label,
+                                 size_t cap) {
+    if (!strcmp(desc, "ctx 0") && t->model)
+        snprintf(label, cap, "ctx auto (%d)", eng_ctx_n_ctx(t->ctx));
+    else if (!strcmp(desc, "ctx 0"))
+        snprintf(label, cap, "ctx auto (the model's)");
+    else if (!strcmp(desc, "threads 0"))
+        snprintf(label, cap, "threads auto (%d)", eng_cpu_physical_cores());
+    else
+        snprintf(label, cap, "%s", desc);
+    return label;
+}
+
 static void overlay_open(struct tui *t, int ov) {
     t->overlay = ov;
     t->ov_sel = t->ov_top = 0;
@@ -172,9 +190,9 @@ static void overlay_open(struct tui *t, int ov) {
     else if (ov == OV_SETTINGS || ov == OV_SEARCH)
         tui_items_clear(t);
     if (ov == OV_SETTINGS) {
-        char buf[128];
+        char buf[128], label[160];
         for (int i = 0; app_settings_describe(&t->set, i, buf, sizeof buf) == 0; i++)
-            tui_items_add(t, buf, buf);
+            tui_items_add(t, buf, setting_label(t, buf, label, sizeof label));
     }
 }
 
@@ -183,7 +201,7 @@ static void settings_refresh(struct tui *t) {
     for (int i = 0; i < t->n_items && app_settings_describe(&t->set, i, buf, sizeof buf) == 0;
          i++) {
         snprintf(t->items[i].key, sizeof t->items[i].key, "%s", buf);
-        snprintf(t->items[i].label, sizeof t->items[i].label, "%s", buf);
+        setting_label(t, buf, t->items[i].label, sizeof t->items[i].label);
     }
 }
 
@@ -191,13 +209,21 @@ static void settings_refresh(struct tui *t) {
  * model is loaded again (in the background) with them. */
 static void setting_changed(struct tui *t, const char *name) {
     char buf[128];
+    char label[160];
     for (int i = 0; app_settings_describe(&t->set, i, buf, sizeof buf) == 0; i++)
         if (!strncmp(buf, name, strlen(name)) && buf[strlen(name)] == ' ')
-            tui_chat_notice(t, "%s", buf);
+            tui_chat_notice(t, "%s", setting_label(t, buf, label, sizeof label));
     if (!strcmp(name, "think"))
         tui_chat_think_changed(t);
     if (!strcmp(name, "markdown") && t->db) /* kept for the next start */
         store_setting_set(t->db, STORE_SETTING_MARKDOWN, t->set.markdown ? "on" : "off");
+    if (t->db && t->conv.id[0]) { /* a saved conversation reopens with them */
+        char *json = app_settings_json(&t->set);
+        if (!json || store_conv_set_sampling(t->db, t->conv.id, json) < 0)
+            tui_chat_notice(t, "not saved: this conversation's settings: %s",
+                            json ? store_errmsg(t->db) : "out of memory");
+        free(json);
+    }
     if ((!strcmp(name, "ctx") || !strcmp(name, "threads") || !strcmp(name, "kv")) && t->model &&
         !t->load) {
         char path[sizeof t->model_path];
@@ -252,6 +278,24 @@ static int list_nav(int ch, int *sel, int n, int page) {
     return 1;
 }
 
+/* /system ARG or F3's choice: a saved conversation's prompt is replaced only after y (its old
+ * text is not kept anywhere); a new chat's, or the same text again, at once. */
+static void system_choose(struct tui *t, const char *arg) {
+    const struct prompts_system *s = app_system_is_none(arg) ? NULL : prompts_system_find(arg);
+    const char *text = app_system_is_none(arg) ? "" : s ? s->text : arg;
+    int saved = t->conv.id[0] && app_conv_last(&t->conv, APP_ROLE_USER) >= 0;
+    if (!saved || !strcmp(text, t->system_prompt ? t->system_prompt : "")) {
+        tui_chat_set_system(t, arg);
+        return;
+    }
+    free(t->ov_system);
+    if (!(t->ov_system = strdup(arg))) {
+        tui_chat_notice(t, "out of memory");
+        return;
+    }
+    t->overlay = OV_CONFIRM_SYSTEM;
+}
+
 static int overlay_key(struct tui *t, int ch) {
     int enter = ch == '\r' || ch == '\n' || ch == KEY_ENTER;
     int page = t->rows / 2 > 1 ? t->rows / 2 : 1;
@@ -271,6 +315,15 @@ static int overlay_key(struct tui *t, int ch) {
         t->overlay = OV_NONE;
         if (ch == 'y' || ch == 'Y')
             tui_chat_delete_msg(t, t->ov_msg);
+        return TUI_REDRAW;
+    case OV_CONFIRM_SYSTEM:
+        t->overlay = OV_NONE;
+        if ((ch == 'y' || ch == 'Y') && t->ov_system)
+            tui_chat_set_system(t, t->ov_system);
+        else
+            tui_chat_notice(t, "system prompt kept");
+        free(t->ov_system);
+        t->ov_system = NULL;
         return TUI_REDRAW;
     case OV_RENAME:
         if (ch == 27) {
@@ -342,7 +395,7 @@ static int overlay_key(struct tui *t, int ch) {
             if (ov == OV_MODELS)
                 tui_chat_model_load(t, key);
             else
-                tui_chat_set_system(t, key);
+                system_choose(t, key);
         } else {
             list_nav(ch, &t->ov_sel, t->n_items, page);
         }
@@ -455,7 +508,7 @@ static int run_command(struct tui *t, const struct app_cmd *c) {
         break;
     case APP_CMD_SYSTEM:
         if (arg[0])
-            tui_chat_set_system(t, arg);
+            system_choose(t, arg);
         else
             overlay_open(t, OV_SYSTEM);
         break;
@@ -534,7 +587,7 @@ static int on_line(struct tui *t, char *line) {
     } else if (c.arg_len > 0 && strspn(c.arg, " \t\n\r") < c.arg_len) {
         char *msg = strndup(c.arg, c.arg_len);
         if (msg) {
-            if (tui_chat_send(t, msg) != 0 && !t->model) /* not sent: kept in the input */
+            if (tui_chat_send(t, msg) != 0 && !t->backend) /* not sent: kept in the input */
                 tui_input_set(line);
             free(msg);
         }
@@ -629,33 +682,99 @@ static int delete_ask(struct tui *t) {
     return TUI_REDRAW;
 }
 
-/* Tab in the input: completes a slash command's name (the candidates in a notice when there
- * are several). */
+/* Tab completion's candidates: names copied into a small pool. */
+enum { CAND_MAX = 96, CAND_LEN = 64 };
+struct cands {
+    char name[CAND_MAX][CAND_LEN];
+    int n;
+};
+
+static void cands_add(struct cands *c, const char *name) {
+    if (c->n < CAND_MAX && strlen(name) < CAND_LEN)
+        memcpy(c->name[c->n++], name, strlen(name) + 1);
+}
+
+static int cands_add_model(const char *path, void *ud) {
+    char name[CAND_LEN];
+    cands_add(ud, layout_model_name(path, 0, name, sizeof name)); /* as /model NAME finds it */
+    return 0;
+}
+
+/* The names a command's argument can be: system prompts (and none), templates, models of the
+ * search path, settings, on/off. 0 when the command takes no name. */
+static int cands_for(int cmd, struct cands *c) {
+    c->n = 0;
+    char buf[128];
+    switch (cmd) {
+    case APP_CMD_SYSTEM:
+        cands_add(c, "none");
+        for (int i = 0; i < prompts_system_count(); i++)
+            cands_add(c, prompts_system_at(i)->name);
+        return 1;
+    case APP_CMD_TEMPLATE:
+        for (int i = 0; i < prompts_template_count(); i++)
+            cands_add(c, prompts_template_at(i)->name);
+        return 1;
+    case APP_CMD_MODEL: paths_models_each(cands_add_model, c); return 1;
+    case APP_CMD_SET: {
+        struct app_settings s;
+        app_settings_default(&s, NULL);
+        for (int i = 0; app_settings_describe(&s, i, buf, sizeof buf) == 0; i++) {
+            *strchr(buf, ' ') = '\0';
+            cands_add(c, buf);
+        }
+        return 1;
+    }
+    case APP_CMD_THINK: cands_add(c, "on"); cands_add(c, "off"); return 1;
+    default: return 0;
+    }
+}
+
+/* Tab in the input: completes a slash command's name, or the name its argument is (a system
+ * prompt, template, model, setting); the candidates in a notice when there are several. */
 static int input_complete(struct tui *t, const char *text) {
     size_t len = strlen(text);
-    if (text[0] != '/' || text[1] == '/' || strpbrk(text, " \t\n")) {
-        tui_chat_notice(t, "Tab completes /commands; Ctrl-O opens the conversation list");
+    const char *sp = strchr(text, ' ');
+    struct cands c;
+    struct app_cmd cmd;
+    app_cmd_parse(text, &cmd);
+    if (text[0] != '/' || text[1] == '/' || strpbrk(sp ? sp + 1 : text, " \t\n") ||
+        (sp && !cands_for(cmd.id, &c))) {
+        tui_chat_notice(t, "Tab completes /commands and their names; Ctrl-O opens the "
+                        "conversation list");
         return TUI_REDRAW;
     }
-    const char *names[32];
-    int n = app_cmd_complete(text + 1, len - 1, names, 32);
+    const char *head = sp ? text : "/", *word = sp ? sp + 1 : text + 1;
+    size_t head_len = sp ? (size_t)(sp + 1 - text) : 1, wlen = strlen(word);
+    const char *names[CAND_MAX];
+    int n = 0;
+    if (!sp) {
+        n = app_cmd_complete(word, wlen, names, CAND_MAX);
+    } else {
+        for (int i = 0; i < c.n; i++)
+            if (!strncmp(c.name[i], word, wlen))
+                names[n++] = c.name[i];
+    }
     if (n == 0) {
-        tui_chat_notice(t, "no command starts with %.60s", text);
+        tui_chat_notice(t, sp ? "no name starts with %.60s" : "no command starts with %.60s",
+                        sp ? word : text);
         return TUI_REDRAW;
     }
     size_t common = strlen(names[0]); /* the candidates' common prefix */
-    for (int i = 1; i < n && i < 32; i++)
+    for (int i = 1; i < n && i < CAND_MAX; i++)
         while (common && strncmp(names[0], names[i], common))
             common--;
-    char buf[128];
-    snprintf(buf, sizeof buf, "/%.*s%s", (int)common, names[0], n == 1 ? " " : "");
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.*s%.*s%s", (int)head_len, head, (int)common, names[0],
+             n == 1 && !sp ? " " : "");
     if (strlen(buf) > len)
         tui_input_set(buf);
     if (n > 1) {
-        char list[256];
+        char list[768];
         size_t o = 0;
-        for (int i = 0; i < n && i < 32 && o < sizeof list; i++)
-            o += (size_t)snprintf(list + o, sizeof list - o, "%s/%s", i ? " " : "", names[i]);
+        for (int i = 0; i < n && i < CAND_MAX && o < sizeof list; i++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s%s", i ? " " : "",
+                                  sp ? "" : "/", names[i]);
         tui_chat_notice(t, "%s", list);
     }
     return TUI_REDRAW;
@@ -1009,8 +1128,8 @@ static void tui_loop(struct tui *t) {
 
 static int tui_usage(void) {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "[-m MODEL] [-c | --conv ID] [-s SYSTEM] [--db PATH] "
-             "[--draft MODEL] %s",
+    snprintf(buf, sizeof buf, "[-m MODEL] [--remote URL|NAME] [-c | --conv ID] [-s SYSTEM] "
+             "[--db PATH] [--draft MODEL] %s",
              opts_usage());
     return cli_usage(buf);
 }
@@ -1039,7 +1158,8 @@ static int parse_args(struct tui *t, int argc, char **argv, const char **model, 
                           : !strcmp(a, "--conv") ? conv
                           : !strcmp(a, "-s") || !strcmp(a, "--system") ? system
                           : !strcmp(a, "--db") ? &t->db_path
-                          : !strcmp(a, "--draft") ? &t->draft_path : NULL;
+                          : !strcmp(a, "--draft") ? &t->draft_path
+                          : !strcmp(a, "--remote") ? &t->remote_arg : NULL;
         if (!slot) {
             cli_error("unknown option '%s'", a);
             return tui_usage();
@@ -1103,8 +1223,8 @@ int ui_main(int argc, char **argv) {
     char md[8], md_err[128];
     if (t.db && store_setting_get(t.db, STORE_SETTING_MARKDOWN, md, sizeof md) == 0)
         app_settings_set(&t.set, "markdown", md, md_err, sizeof md_err); /* the last /set */
-    if (system)
-        tui_chat_set_system(&t, system);
+    t.system_arg = system;
+    tui_chat_new(&t); /* with -s's prompt */
     if (cont || conv) {
         char id[64];
         if (conv) {
@@ -1118,13 +1238,41 @@ int ui_main(int argc, char **argv) {
             tui_chat_shutdown(&t);
             return 1;
         }
-        if (system) /* -s overrides the saved conversation's prompt */
+        if (system && t.conv.id[0]) /* -s overrides the saved conversation's prompt */
             tui_chat_set_system(&t, system);
-    } else if (t.system_prompt) {
-        tui_chat_new(&t);
+        /* the command line's sampling flags win over the conversation's own */
+        char *before = app_settings_json(&t.set);
+        parse_args(&t, argc, argv, &model, &cont, &conv, &system);
+        char *after = app_settings_json(&t.set);
+        if (before && after && strcmp(before, after) && t.notice[0] &&
+            strlen(t.notice) + 40 < sizeof t.notice)
+            strcat(t.notice, "; the command line's flags win");
+        free(before);
+        free(after);
     }
     char path[4096];
-    if (!model) {
+    if (!model && !t.remote_arg && t.db && t.conv.id[0]) { /* the conversation's own model */
+        struct store_conv c;
+        memset(&c, 0, sizeof c);
+        if (store_conv_get(t.db, t.conv.id, &c) == 0 && c.model && strstr(c.model, "@http")) {
+            tui_chat_remote_open(&t, NULL, c.model); /* a remote's "MODEL@URL" */
+        } else if (c.model && c.model[0]) {
+            if (access(c.model, R_OK) == 0) {
+                tui_copy(path, sizeof path, c.model);
+                model = path;
+            } else {
+                tui_chat_notice(&t, "this conversation's model %s is not there (%s): loading "
+                                "the last one used", c.model, strerror(errno));
+            }
+        }
+        store_conv_clear(&c);
+    }
+    if (t.remote_arg) {
+        tui_chat_remote_open(&t, t.remote_arg, model);
+        model = NULL;
+    } else if (t.remote) {
+        model = NULL;
+    } else if (!model) {
         if (t.db && store_setting_get(t.db, STORE_SETTING_LAST_MODEL, path, sizeof path) == 0 &&
             access(path, R_OK) == 0)
             model = path;
@@ -1147,6 +1295,8 @@ int ui_main(int argc, char **argv) {
     free(t.convs);
     free(t.models);
     free(t.system_prompt);
+    free(t.ov_system);
+    free(t.set_session);
     free(draft_cleared);
     app_conv_clear(&t.conv);
     return t.quit_signal ? 128 + t.quit_signal : 0;

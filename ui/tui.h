@@ -21,7 +21,7 @@ struct session_live;
 struct backend;
 
 enum tui_overlay { OV_NONE = 0, OV_HELP, OV_MODELS, OV_SYSTEM, OV_SETTINGS, OV_SEARCH,
-                   OV_RENAME, OV_CONFIRM_DELETE, OV_CONFIRM_DELETE_MSG };
+                   OV_RENAME, OV_CONFIRM_DELETE, OV_CONFIRM_DELETE_MSG, OV_CONFIRM_SYSTEM };
 enum tui_focus { FOCUS_INPUT = 0, FOCUS_LIST };
 /* What a handler asks of the loop (htop's HandlerResult). */
 enum { TUI_OK = 0, TUI_REDRAW = 1, TUI_QUIT = 2 };
@@ -72,6 +72,10 @@ struct tui {
     struct app_settings set;
     char *system_prompt;     /* owned, NULL: none */
     char system_name[64];
+    const char *system_arg;  /* -s NAME|TEXT (argv) or NULL: what a new chat (Ctrl-N) starts with */
+    char *set_session;       /* while an opened conversation's sampling settings are in use: the
+                              * session's, as app_settings_json (owned; a new chat gets them
+                              * back), else NULL */
     struct tui_wrap *wrap;   /* parallel to conv.msgs */
     struct tui_wrap *wrap_think; /* the same for each reply's reasoning */
     int cap_wrap;
@@ -112,7 +116,10 @@ struct tui {
 
     /* generation: the chat-session core (src/session.h) over the engine backend */
     struct session *sess;    /* owns the streaming reply; created by tui_chat_init */
-    struct backend *backend; /* on model/ctx (NULL: no model), made again at each load */
+    struct backend *backend; /* on model/ctx (NULL: no model), made again at each load; or
+                              * the remote server's (--remote) */
+    int remote;              /* the backend is a remote server (model_path: "MODEL@URL") */
+    const char *remote_arg;  /* --remote URL|NAME (argv) or NULL */
     int ev_pipe[2];
     int show_think;          /* F6: every reply's reasoning unfolded */
     int sel_copy;            /* F8: sel_msg is selected for copying (select_key's keys) */
@@ -135,10 +142,11 @@ struct tui {
     int n_models;
     struct tui_item *convs;  /* the conversation list */
     int n_convs, conv_sel, conv_top;
-    char notice[256];        /* one line over the input, cleared on the next key */
+    char notice[1024];       /* over the input (wrapped upwards), cleared on the next key */
 
     char ov_target[64];      /* rename / delete: the conversation id */
     int64_t ov_msg;          /* delete a message: its store id */
+    char *ov_system;         /* OV_CONFIRM_SYSTEM: the /system argument waiting for y (owned) */
 
     /* start options and the store */
     const char *db_path;
@@ -216,6 +224,9 @@ int tui_chat_thinking(const struct tui *t);
 int tui_chat_streaming(const struct tui *t);
 int tui_chat_gen_msg(const struct tui *t);
 const struct session_live *tui_chat_live(const struct tui *t);
+/* --remote URL|NAME (an endpoint of the config file), model: the model to ask for (NULL: the
+ * endpoint's); or a record "MODEL@URL" of a conversation (arg NULL). 0, or -1 with a notice. */
+int tui_chat_remote_open(struct tui *t, const char *arg, const char *model);
 /* When idle: the streaming reply's pending text saved (a failure is noted, NOT SAVED shown). */
 void tui_chat_flush(struct tui *t);
 /* Tokens of message i's reasoning (counted once with the loaded model), -1 unknown. */

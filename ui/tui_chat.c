@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "config.h"
+#include "remote.h"
+#include "export.h"
 #include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
@@ -108,25 +111,6 @@ void tui_chat_list_refresh(struct tui *t) {
     for (int i = 0; i < t->n_convs; i++)
         if (!strcmp(t->convs[i].key, t->conv.id))
             t->conv_sel = i;
-}
-
-/* The session's sampling settings as JSON (for the store); caller frees, NULL on error. */
-static char *sampling_json(struct tui *t) {
-    const struct app_settings *s = &t->set;
-    const struct store_json_field f[] = {
-        {"temp", 0, 0, s->sample.temp},
-        {"top_k", 1, s->sample.top_k, 0},
-        {"top_p", 0, 0, s->sample.top_p},
-        {"min_p", 0, 0, s->sample.min_p},
-        {"repeat_penalty", 0, 0, s->sample.repeat_penalty},
-        {"seed", 1, (int64_t)s->sample.seed, 0},
-        {"n_predict", 1, s->n_predict, 0},
-        {"ctx", 1, s->n_ctx, 0},
-        {"think", 1, s->think, 0}, /* the template's enable_thinking */
-    };
-    char *out = NULL;
-    store_json_object(t->db, f, (int)(sizeof f / sizeof f[0]), &out);
-    return out;
 }
 
 /* ---- prompts ---- */
@@ -323,21 +307,21 @@ static void chat_fitted(void *ud, int dropped) {
  * for not fitting is not saved, the conversation is created with its first), then the reply. */
 static int chat_generate(struct tui *t, int save_user) {
     tui_chat_prefill_stop(t);   /* what it processed stays in the context */
-    if (!t->model || !t->backend) {
+    if (!t->backend) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
         return -1;
     }
     if (tui_chat_streaming(t))
         return -1;
-    if (eng_model_check(t->model) != ENG_OK) { /* one stat: replaced or rewritten on disk */
+    if (t->model && eng_model_check(t->model) != ENG_OK) { /* replaced or rewritten on disk */
         tui_chat_notice(t, "%s (" MODEL_CHANGED_HINT ")", eng_last_error());
         return -1;
     }
-    if (!t->cp) {
+    if (!t->remote && !t->cp) {
         tui_chat_notice(t, "no chat template to render the conversation with");
         return -1;
     }
-    char *sampling = t->db && !t->conv.id[0] ? sampling_json(t) : NULL;
+    char *sampling = t->db && !t->conv.id[0] ? app_settings_json(&t->set) : NULL;
     struct store_conv_params cp = {
         .model = t->model_path,
         .template_name = t->tmpl_name[0] ? t->tmpl_name : NULL,
@@ -396,7 +380,7 @@ int tui_chat_send(struct tui *t, const char *text) {
     int edit = t->edit_msg;
     if (edit >= 0 && edit < t->conv.n_msgs && t->conv.msgs[edit].role == APP_ROLE_ASSISTANT)
         return chat_edit_reply(t, edit, text);
-    if (!t->model) {
+    if (!t->backend) {
         tui_chat_notice(t, "no model loaded: F2 picks one");
         tui_input_set(text); /* kept for when one is */
         return -1;
@@ -801,26 +785,72 @@ static void *load_main(void *arg) {
     return NULL;
 }
 
-struct model_find {
-    const char *name;
-    char path[4096];
-};
+/* The remote server's model is now name: the session records replies as "MODEL@URL". */
+static void remote_model_set(struct tui *t, const char *name) {
+    if (tui_chat_streaming(t)) {
+        tui_chat_notice(t, "a reply is streaming: Esc stops it first");
+        return;
+    }
+    if (backend_remote_set_model(t->backend, name) != 0) {
+        tui_chat_notice(t, "out of memory");
+        return;
+    }
+    char who[64];
+    backend_remote_record(t->backend, t->model_path, sizeof t->model_path);
+    app_model_short_name(t->model_path, who, sizeof who);
+    session_set_backend(t->sess, t->backend, t->model_path, who);
+    snprintf(t->info.name, sizeof t->info.name, "%s", who);
+    if (t->db && t->conv.id[0] && store_conv_set_model(t->db, t->conv.id, t->model_path) < 0)
+        store_warn(t, "model");
+    tui_chat_notice(t, "remote model %s", t->model_path);
+}
 
-static int model_find_cb(const char *path, void *ud) {
-    struct model_find *f = ud;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(f->name);
-    if (strcmp(base, f->name) && !(strncmp(base, f->name, n) == 0 && !strcmp(base + n, ".gguf")))
-        return 0;
-    tui_copy(f->path, sizeof f->path, path);
-    return 1;
+int tui_chat_remote_open(struct tui *t, const char *arg, const char *model) {
+    struct config cfg;
+    struct remote_endpoint ep;
+    char err[600], url[4096] = "", name[512] = "";
+    int rc = -1;
+    memset(&cfg, 0, sizeof cfg);
+    if (arg) {
+        if (config_load(&cfg, NULL, err, sizeof err) != 0 ||
+            config_remote_resolve(&cfg, arg, &ep, err, sizeof err) != 0) {
+            tui_chat_notice(t, "--remote: %s", err);
+            goto out;
+        }
+    } else { /* a conversation's "MODEL@URL" */
+        const char *at = strstr(model, "@http");
+        snprintf(name, sizeof name, "%.*s", at ? (int)(at - model) : 0, model);
+        snprintf(url, sizeof url, "%s", at ? at + 1 : "");
+        const char *key = getenv("NATTER_API_KEY");
+        ep = (struct remote_endpoint){url, strcmp(name, "default") ? name : NULL,
+                                      key && *key ? key : NULL, 0};
+        model = NULL;
+    }
+    if (model)
+        ep.model = model;
+    if (backend_remote_new(&ep, &t->backend, err, sizeof err) != 0) {
+        tui_chat_notice(t, "%s", err);
+        goto out;
+    }
+    t->remote = 1;
+    remote_model_set(t, ep.model);
+    rc = 0;
+out:
+    config_free(&cfg);
+    return rc;
 }
 
 void tui_chat_model_load(struct tui *t, const char *path) {
-    struct model_find f = {path, ""};
-    if (!strchr(path, '/') && access(path, R_OK) != 0 && paths_models_each(model_find_cb, &f))
-        path = f.path; /* a name from the model search path, with or without .gguf */
+    char found[4096], err[512];
+    if (t->remote) { /* a name the server knows */
+        remote_model_set(t, path);
+        return;
+    }
+    if (paths_model_find(path, found, sizeof found, err, sizeof err) != 0) {
+        tui_chat_notice(t, "%s", err); /* a file, a name or a prefix of one */
+        return;
+    }
+    path = found;
     if (t->load) {
         tui_chat_notice(t, "a model is already loading");
         return;
@@ -881,23 +911,25 @@ int tui_chat_on_load(struct tui *t) {
     eng_model_info_get(t->model, &t->info);
     template_choose(t);
     struct backend_engine_params bp = {t->model, t->ctx, t->draft_ctx, t->cp, t->kvc, &t->mk};
-    char berr[256];
+    char berr[256], who[128];
     if (backend_engine_new(&bp, &t->backend, berr, sizeof berr) != 0)
         tui_chat_notice(t, "%s", berr);
     else if (t->sess)
-        session_set_backend(t->sess, t->backend, t->model_path, t->info.name);
-    if (t->db) {
-        store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path);
-        if (t->conv.id[0]) {
-            store_conv_set_model(t->db, t->conv.id, t->model_path);
-            store_conv_set_template(t->db, t->conv.id, t->tmpl_name);
-        }
-    }
+        session_set_backend(t->sess, t->backend, t->model_path,
+                            app_model_short_name(t->model_path, who, sizeof who));
+    if (t->db && (store_setting_set(t->db, STORE_SETTING_LAST_MODEL, t->model_path) < 0 ||
+                  (t->conv.id[0] &&
+                   (store_conv_set_model(t->db, t->conv.id, t->model_path) < 0 ||
+                    store_conv_set_template(t->db, t->conv.id, t->tmpl_name) < 0))))
+        store_warn(t, "model"); /* the notice below then waits for the next one */
     if (!t->notice[0] && l->draft_err[0])
         tui_chat_notice(t, "draft model %s not used: %s", l->draft_path, l->draft_err);
-    else if (!t->notice[0])
-        tui_chat_notice(t, "loaded %s (%s, template %s%s)", t->info.name, t->info.arch,
+    else if (!t->notice[0]) {
+        char name[128];
+        tui_chat_notice(t, "loaded %s (%s, template %s%s)",
+                        layout_model_name(t->model_path, 0, name, sizeof name), t->info.arch,
                         t->tmpl_name, t->draft ? ", with a draft model" : "");
+    }
     free(l);
     return TUI_REDRAW;
 }
@@ -923,8 +955,29 @@ static int models_add(const char *path, void *ud) {
     return 0;
 }
 
+/* The remote server's models (GET /v1/models) as the picker's rows. */
+static void remote_models(struct tui *t) {
+    char **names = NULL, err[512];
+    int n = 0;
+    if (backend_models(t->backend, &names, &n, err, sizeof err) != 0) {
+        tui_chat_notice(t, "models: %s", err);
+        return;
+    }
+    const char *cur = backend_remote_model(t->backend);
+    for (int i = 0; i < n; i++) {
+        tui_items_add(t, names[i], names[i]); /* drawn sanitized */
+        if (cur && !strcmp(cur, names[i]))
+            t->ov_sel = i;
+    }
+    backend_models_free(names, n);
+}
+
 void tui_chat_models(struct tui *t, int rescan) {
     tui_items_clear(t);
+    if (t->remote) {
+        remote_models(t);
+        return;
+    }
     if (rescan || !t->models) {
         paths_models_each(models_add, t);
         free(t->models);
@@ -982,7 +1035,7 @@ void tui_chat_think_changed(struct tui *t) {
 void tui_chat_set_template(struct tui *t, const char *name) {
     const struct prompts_template *tp = name[0] ? prompts_template_find(name) : NULL;
     if (!tp) {
-        char list[512] = "";
+        char list[768] = ""; /* every name: the notice wraps */
         size_t len = 0;
         for (int i = 0; i < prompts_template_count() && len < sizeof list; i++)
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? " " : "",
@@ -1007,6 +1060,8 @@ int tui_chat_set_system(struct tui *t, const char *name_or_text) {
         tui_chat_notice(t, "a reply is streaming: Esc stops it first");
         return -1;
     }
+    if (app_system_is_none(name_or_text)) /* "none", "off", "" */
+        name_or_text = "";
     const struct prompts_system *s = name_or_text[0] ? prompts_system_find(name_or_text) : NULL;
     const char *text = s ? s->text : name_or_text;
     free(t->system_prompt);
@@ -1034,7 +1089,11 @@ int tui_chat_set_system(struct tui *t, const char *name_or_text) {
     tui_wrap_free(t);
     if (t->db && t->conv.id[0] && store_conv_set_system(t->db, t->conv.id, t->system_prompt) < 0)
         store_warn(t, "system prompt");
-    tui_chat_notice(t, "system prompt: %s", t->system_name[0] ? t->system_name : "none");
+    if (!s && text[0] && prompts_name_valid(text, strlen(text)))
+        tui_chat_notice(t, "no system prompt named %s: using the text as the prompt (F3 lists "
+                        "them)", text);
+    else
+        tui_chat_notice(t, "system prompt: %s", t->system_name[0] ? t->system_name : "none");
     return 0;
 }
 
@@ -1048,8 +1107,19 @@ void tui_chat_new(struct tui *t) {
     t->sel_msg = -1;
     t->scroll.top = 0;
     t->scroll.follow = 1;
-    if (t->system_prompt)
-        app_conv_add(&t->conv, APP_ROLE_SYSTEM, t->system_prompt, strlen(t->system_prompt));
+    if (t->set_session) { /* the session's sampling settings, not the conversation's */
+        char changed[8];
+        app_settings_from_json(&t->set, t->set_session, strlen(t->set_session), changed,
+                               sizeof changed);
+        free(t->set_session);
+        t->set_session = NULL;
+    }
+    /* the start's -s (or none), not the prompt of the conversation left */
+    free(t->system_prompt);
+    t->system_prompt = NULL;
+    t->system_name[0] = '\0';
+    if (t->system_arg)
+        tui_chat_set_system(t, t->system_arg);
 }
 
 int tui_chat_open(struct tui *t, const char *id) {
@@ -1070,6 +1140,17 @@ int tui_chat_open(struct tui *t, const char *id) {
     free(t->system_prompt);
     t->system_prompt = t->conv.n_msgs > 0 && t->conv.msgs[0].role == APP_ROLE_SYSTEM
                            ? strdup(t->conv.msgs[0].text) : NULL;
+    char restored[256] = ""; /* its sampling settings, as it was last used */
+    if (!t->set_session) /* the session's, for the next new chat */
+        t->set_session = app_settings_json(&t->set);
+    struct store_conv c;
+    memset(&c, 0, sizeof c);
+    if (store_conv_get(t->db, full, &c) == 0 && c.sampling)
+        app_settings_from_json(&t->set, c.sampling, strlen(c.sampling), restored,
+                               sizeof restored);
+    store_conv_clear(&c);
+    if (restored[0])
+        tui_chat_notice(t, "this conversation's settings: %s (F4)", restored);
     t->scroll.follow = 1;
     tui_chat_list_refresh(t);
     return 0;
@@ -1123,22 +1204,13 @@ int tui_chat_export(struct tui *t, const char *path) {
         tui_chat_notice(t, "nothing to export yet");
         return -1;
     }
-    char def[64], *json = NULL;
+    char def[64], err[4400];
     if (!path || !*path) {
         snprintf(def, sizeof def, "natter-%s.json", t->conv.id);
         path = def;
     }
-    if (store_export_json(t->db, t->conv.id, &json) < 0) {
-        tui_chat_notice(t, "export: %s", store_errmsg(t->db));
-        return -1;
-    }
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(json, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    free(json);
-    if (!ok) {
-        tui_chat_notice(t, "export: %s: %s", path, strerror(errno));
+    if (export_json_file(t->db, t->conv.id, path, err, sizeof err) != 0) {
+        tui_chat_notice(t, "export: %s", err);
         return -1;
     }
     tui_chat_notice(t, "exported to %s", path);

@@ -10,8 +10,10 @@
 
 #include "highlight.h"
 #include "paths.h"
+#include "prompts.h"
 #include "hyperlink.h"
 #include "theme.h"
+#include "units.h"
 #include "fdio.h"
 #include "session.h"
 #include "tui.h"
@@ -27,8 +29,8 @@ static const char *const help_lines[] = {
     "Alt-Left/Right its (or the last reply's) versions \xe2\x80\xb9" "2/3\xe2\x80\xba \xc2\xb7 Alt-p pins it",
     "Up/Down        otherwise: a line up/down in the message, else input history",
     "PgUp/PgDn      scroll the transcript (also the mouse wheel)",
-    "Ctrl-N         new chat",
-    "Tab            completes a /command; on an empty input: the list",
+    "Ctrl-N         new chat (with -s's system prompt, or none)",
+    "Tab            completes a /command or its name; on an empty input: the list",
     "Ctrl-O         the conversation list: Up/Down, Enter opens, r renames, d deletes, "
     "Esc/Tab returns",
     "Ctrl-R         regenerate the last reply (a new version beside it)",
@@ -46,7 +48,7 @@ static const char *const help_lines[] = {
     "Ctrl-Z         suspend (fg brings the chat back)",
     "Ctrl-Q, Ctrl-D quit (Ctrl-D on an empty input)",
     "",
-    "/new  /model [PATH]  /system [NAME|TEXT]  /template [NAME]  /set NAME VALUE",
+    "/new  /model [PATH]  /system [NAME|TEXT|none]  /template [NAME]  /set NAME VALUE",
     "/regen  /think [on|off]  /rename TITLE  /delete  /export [FILE]  /search [QUERY]",
     "/copy [N] (the reply, or its code block N)  /help  /quit (/exit, /q)",
     "(start a message with // to send a leading /)",
@@ -548,7 +550,7 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
     char model_line[256], models_line[400];
     if (t->load) {
         lines[n++] = "Loading the model...";
-    } else if (!t->model) {
+    } else if (!t->model && !t->remote) {
         lines[n++] = "natter \xe2\x80\x94 no model loaded";
         lines[n++] = "";
         char dir[4096];
@@ -559,8 +561,13 @@ static void draw_start_screen(struct tui *t, int y0, int x, int w, int h) {
         lines[n++] = "or start natter with: natter -m path/to/model.gguf";
         lines[n++] = "Saved conversations: Ctrl-O to browse, Ctrl-F to search.";
     } else {
-        snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s", t->info.name,
-                 t->tmpl_name[0] ? t->tmpl_name : "?");
+        char name[128];
+        if (t->remote) /* the server renders with its own template */
+            snprintf(model_line, sizeof model_line, "%.200s \xc2\xb7 remote", t->model_path);
+        else
+            snprintf(model_line, sizeof model_line, "%s \xc2\xb7 template %s",
+                     layout_model_name(t->model_path, 0, name, sizeof name),
+                     t->tmpl_name[0] ? t->tmpl_name : "?");
         lines[n++] = model_line;
         lines[n++] = "";
         lines[n++] = "Type a message and press Enter. F1 or ? for help.";
@@ -657,20 +664,11 @@ static void draw_list(struct tui *t, int y0, int w, int h) {
     rule(y0, w, h, 1, theme_attr(THEME_BORDER));
 }
 
-static void human_bytes(uint64_t b, char *buf, size_t len) {
-    if (b >= (1ull << 30))
-        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
-    else if (b >= (1ull << 20))
-        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
-    else
-        snprintf(buf, len, "%.0f KiB", (double)b / 1024);
-}
-
 static void draw_status(struct tui *t, int y) {
     char buf[512], rss[32], kv[32];
     size_t o = 0;
     fill_row(y, 0, t->cols, theme_attr(THEME_STATUS));
-    human_bytes(eng_rss_bytes(), rss, sizeof rss);
+    units_bytes(eng_rss_bytes(), 1, rss, sizeof rss);
     if (t->load) {
         int pm = atomic_load(&t->load->permille);
         const char *base = strrchr(t->load->path, '/');
@@ -684,7 +682,14 @@ static void draw_status(struct tui *t, int y) {
         put_text(y, x + bar, buf, strlen(buf), t->cols - x - bar, theme_attr(THEME_STATUS));
         return;
     }
-    if (!t->model) {
+    const struct session_live *rl = tui_chat_live(t);
+    if (t->remote) { /* a server's model: its figures while it streams */
+        o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 remote", t->model_path);
+        if (rl && rl->running)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 %.1f t/s",
+                                  rl->have_stats ? (double)rl->stats.gen_tps : 0.0);
+        snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 RSS %s", rss);
+    } else if (!t->model) {
         snprintf(buf, sizeof buf, " no model (F2 picks one) \xe2\x94\x82 RSS %s", rss);
     } else {
         int used, n_ctx;
@@ -698,9 +703,15 @@ static void draw_status(struct tui *t, int y) {
             n_ctx = eng_ctx_n_ctx(t->ctx);
             kvb = gen ? 0 : eng_ctx_kv_bytes(t->ctx);
         }
-        human_bytes(kvb, kv, sizeof kv);
+        units_bytes(kvb, 1, kv, sizeof kv);
+        char name[128]; /* the file, not its internal name: two quantizations differ */
+        int name_w = t->cols / 4 < 12 ? 12 : t->cols / 4 > 40 ? 40 : t->cols / 4;
+        if (t->remote)
+            snprintf(name, sizeof name, "%.*s", name_w, t->model_path);
+        else
+            layout_model_name(t->model_path, name_w, name, sizeof name);
         o += (size_t)snprintf(buf + o, sizeof buf - o, " %s \xe2\x94\x82 %s \xe2\x94\x82 ctx %d/%d",
-                              t->info.name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
+                              name, t->tmpl_name[0] ? t->tmpl_name : "-", used, n_ctx);
         if (gen && lv->prompt_pm < 1000 && (!lv->have_stats || lv->stats.n_gen == 0))
             o += (size_t)snprintf(buf + o, sizeof buf - o, " \xe2\x94\x82 prompt %d%%",
                                   lv->prompt_pm / 10);
@@ -783,18 +794,22 @@ static int draw_notice(struct tui *t, int y) {
     int used = 0;
     if (!san)
         return 0;
-    struct layout_line rows[6];
-    int w = t->cols - 2, k = layout_wrap(san, n, w, LAYOUT_WRAP_WORD, rows, 6);
-    if (k > 6)
-        k = 6;
-    if (k > y + 1)
-        k = y + 1;
+    enum { MAX_ROWS = 16 };
+    struct layout_line rows[MAX_ROWS];
+    int w = t->cols - 2, need = layout_wrap(san, n, w, LAYOUT_WRAP_WORD, rows, MAX_ROWS);
+    int k = need < MAX_ROWS ? need : MAX_ROWS;
+    int room = (y + 1) / 2 > 1 ? (y + 1) / 2 : 1; /* at most half the transcript's rows */
+    if (k > room)
+        k = room;
     for (int r = 0; r < k; r++) {
         int row = y - (k - 1) + r;
         if (r < k - 1)
             fill_row(row, 0, t->cols, theme_attr(THEME_NORMAL));
-        used = put_text(row, 1, san + rows[r].off, (size_t)rows[r].len, w,
+        int cut = r == k - 1 && need > k; /* the rest does not fit: the row says so */
+        used = put_text(row, 1, san + rows[r].off, (size_t)rows[r].len, cut ? w - 1 : w,
                         theme_attr(THEME_NOTICE));
+        if (cut)
+            used += put_text(row, 1 + used, "\xe2\x80\xa6", 3, 1, theme_attr(THEME_NOTICE));
     }
     free(san);
     return used;
@@ -808,8 +823,10 @@ static int help_wrap(int w, struct layout_line *rows, int *src, int *indent, int
     for (int i = 0; i < (int)(sizeof help_lines / sizeof help_lines[0]); i++) {
         const char *l = help_lines[i];
         int len = (int)strlen(l);
-        int key = len > HELP_KEY_W && l[HELP_KEY_W - 1] == ' ' && w > HELP_KEY_W + 10 &&
-                  l[0] != ' ' ? HELP_KEY_W : 0;
+        /* a key's description wraps under itself when it keeps 20 columns; the /command
+         * lines wrap as text */
+        int key = len > HELP_KEY_W && l[HELP_KEY_W - 1] == ' ' && w >= HELP_KEY_W + 20 &&
+                  l[0] != ' ' && l[0] != '/' && l[0] != '(' ? HELP_KEY_W : 0;
         int k = layout_wrap(l + key, (size_t)(len - key), w - key, LAYOUT_WRAP_WORD,
                             n < cap ? rows + n : NULL, n < cap ? cap - n : 0);
         for (int j = 0; j < k && n + j < cap; j++) {
@@ -851,23 +868,44 @@ static void draw_overlay(struct tui *t) {
         [OV_HELP] = "Keys (F1)", [OV_MODELS] = "Models (F2)", [OV_SYSTEM] = "System prompt (F3)",
         [OV_SETTINGS] = "Settings (F4)", [OV_SEARCH] = "Search (Ctrl-F)",
         [OV_RENAME] = "Rename", [OV_CONFIRM_DELETE] = "Delete",
-        [OV_CONFIRM_DELETE_MSG] = "Delete",
+        [OV_CONFIRM_DELETE_MSG] = "Delete", [OV_CONFIRM_SYSTEM] = "System prompt",
     };
+    char question[512]; /* a confirmation's question, wrapped to the box */
+    const char *foot_q = "y delete \xc2\xb7 n or Esc keep";
+    question[0] = '\0';
+    if (t->overlay == OV_CONFIRM_DELETE)
+        snprintf(question, sizeof question, "Delete this conversation? (y/n)");
+    else if (t->overlay == OV_CONFIRM_DELETE_MSG)
+        snprintf(question, sizeof question, "Delete this message and everything after it? (y/n)");
+    else if (t->overlay == OV_CONFIRM_SYSTEM) {
+        snprintf(question, sizeof question, "Replace the system prompt of this saved "
+                 "conversation (%s) with %.64s? Its old text is not kept. (y/n)",
+                 t->system_name[0] ? t->system_name : "none",
+                 t->ov_system && prompts_system_find(t->ov_system) ? t->ov_system : "this text");
+        foot_q = "y replace \xc2\xb7 n or Esc keep";
+    }
     int w = t->cols - 4 < 76 ? t->cols - 4 : 76;
-    struct layout_line help_rows[128];
-    int help_src[128], help_ind[128];
+    enum { HELP_ROWS = 512 }; /* the help at 12 columns */
+    struct layout_line help_rows[HELP_ROWS];
+    int help_src[HELP_ROWS], help_ind[HELP_ROWS];
     int n_rows = t->overlay == OV_HELP ? help_wrap(w - 4 > 1 ? w - 4 : 1, help_rows, help_src,
-                                                   help_ind, 128)
+                                                   help_ind, HELP_ROWS)
                                        : t->n_items;
-    if (n_rows > 128 && t->overlay == OV_HELP)
-        n_rows = 128;
+    if (n_rows > HELP_ROWS && t->overlay == OV_HELP)
+        n_rows = HELP_ROWS;
     if (t->overlay != OV_HELP && n_rows < 2) /* an empty list still shows, and says why */
         n_rows = 2;
     int has_field = t->overlay == OV_SEARCH || t->overlay == OV_RENAME || t->ov_editing;
     int h = n_rows + 3 + has_field * 2;
-    if (t->overlay == OV_RENAME || t->overlay == OV_CONFIRM_DELETE ||
-        t->overlay == OV_CONFIRM_DELETE_MSG)
+    struct layout_line q_rows[16];
+    int n_q = question[0] ? layout_wrap(question, strlen(question), w - 4 > 1 ? w - 4 : 1,
+                                        LAYOUT_WRAP_WORD, q_rows, 16) : 0;
+    if (n_q > 16)
+        n_q = 16;
+    if (t->overlay == OV_RENAME)
         h = 6;
+    else if (question[0])
+        h = n_q + 4;
     if (h > t->rows - 2)
         h = t->rows - 2;
     if (w < 10 || h < 4)
@@ -875,7 +913,8 @@ static void draw_overlay(struct tui *t) {
     int y = (t->rows - h) / 2, x = (t->cols - w) / 2;
     draw_box(y, x, h, w, titles[t->overlay]);
     int ry = y + 1, rows = h - 3;
-    const char *foot = "Enter choose \xc2\xb7 Esc close";
+    const char *foot = "Enter choose \xc2\xb7 Esc close", *foot_short = NULL;
+    char pos[48] = ""; /* a box taller than the screen: which rows it shows */
     if (has_field) {
         put_text(ry, x + 2, "> ", 2, 2, theme_attr(THEME_OVERLAY) | A_BOLD);
         size_t sl;
@@ -905,16 +944,16 @@ static void draw_overlay(struct tui *t) {
                      (size_t)help_rows[k].len, w - 4 - help_ind[k], theme_attr(THEME_OVERLAY));
         }
         foot = n_rows > rows ? "Up/Down scroll \xc2\xb7 Esc, F1 or q close" : "Esc, F1 or q close";
+        foot_short = n_rows > rows ? "Up/Down \xc2\xb7 Esc close" : "Esc close";
+        if (n_rows > rows)
+            snprintf(pos, sizeof pos, " %d-%d/%d ", t->ov_top + 1, t->ov_top + rows, n_rows);
     } else if (t->overlay == OV_RENAME) {
         foot = "Enter rename \xc2\xb7 Esc cancel";
-    } else if (t->overlay == OV_CONFIRM_DELETE) {
-        put_text(ry, x + 2, "Delete this conversation? (y/n)", 31, w - 4,
-                 theme_attr(THEME_OVERLAY));
-        foot = "y delete \xc2\xb7 n or Esc keep";
-    } else if (t->overlay == OV_CONFIRM_DELETE_MSG) {
-        const char *q = "Delete this message and everything after it? (y/n)";
-        put_text(ry, x + 2, q, strlen(q), w - 4, theme_attr(THEME_OVERLAY));
-        foot = "y delete \xc2\xb7 n or Esc keep";
+    } else if (question[0]) {
+        for (int i = 0; i < n_q && i < rows; i++)
+            put_text(ry + i, x + 2, question + q_rows[i].off, (size_t)q_rows[i].len, w - 4,
+                     theme_attr(THEME_OVERLAY));
+        foot = foot_q;
     } else {
         if (t->ov_sel >= t->n_items)
             t->ov_sel = t->n_items - 1;
@@ -944,11 +983,20 @@ static void draw_overlay(struct tui *t) {
         if (t->overlay == OV_SETTINGS)
             foot = t->ov_editing ? "Enter set \xc2\xb7 Esc cancel" : "Enter edit \xc2\xb7 Esc close";
         if (t->overlay == OV_MODELS)
-            foot = "Enter load \xc2\xb7 r rescan \xc2\xb7 Esc close";
+            foot = "Enter load \xc2\xb7 r rescan \xc2\xb7 Esc close",
+            foot_short = "Enter \xc2\xb7 r rescan \xc2\xb7 Esc";
         if (t->overlay == OV_SEARCH)
-            foot = "type to search \xc2\xb7 Up/Down \xc2\xb7 Enter open \xc2\xb7 Esc close";
+            foot = "type to search \xc2\xb7 Up/Down \xc2\xb7 Enter open \xc2\xb7 Esc close",
+            foot_short = "Enter open \xc2\xb7 Esc close";
+        if (t->n_items > rows) /* more than the box shows: where the selection is */
+            snprintf(pos, sizeof pos, " %d/%d ", t->ov_sel + 1, t->n_items);
     }
+    if (foot_short && layout_str_width(foot, strlen(foot)) > w - 4)
+        foot = foot_short; /* a narrow box: the keys that matter */
     put_text(y + h - 2, x + 2, foot, strlen(foot), w - 4, theme_attr(THEME_STATS));
+    int pw = (int)strlen(pos);
+    if (pw && pw + 4 <= w) /* on the bottom border, at the right */
+        put_text(y + h - 1, x + w - 2 - pw, pos, (size_t)pw, pw, theme_attr(THEME_TITLE));
 }
 
 void tui_draw(struct tui *t) {

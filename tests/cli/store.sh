@@ -105,7 +105,10 @@ cmp -s "$TEST_TMPDIR/corrupt.db" "$TEST_TMPDIR/corrupt.orig" || fail "corrupt fi
 
 # NATTER_DB and the XDG default are used without --db
 NATTER_DB="$DB" "$NATTER" ls | grep -q "Geography quiz" || fail "NATTER_DB not used"
-"$NATTER" ls >/dev/null || fail "ls with the XDG default exited $?"
+# ls reads: with no database it says so and makes neither the file nor its directory
+check_err 0 "natter: no saved conversations" "$NATTER" ls
+[ -e "$XDG_DATA_HOME/natter" ] && fail "ls created $XDG_DATA_HOME/natter"
+"$NATTER" import "$TEST_TMPDIR/plain.json" >/dev/null || fail "import with the XDG default exited $?"
 [ -f "$XDG_DATA_HOME/natter/natter.db" ] || fail "no database under XDG_DATA_HOME"
 
 # a read-only directory: a clear message (root ignores permissions: run that as nobody)

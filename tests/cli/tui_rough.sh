@@ -3,7 +3,9 @@
 # the start screen names $XDG_DATA_HOME's directory and F2 shows an empty picker that says where
 # models go; a message typed without a model stays in the input; Ctrl-C clears a draft and
 # Ctrl-C again brings it back; Up and Down move between a draft's lines; Tab completes slash
-# commands; a long notice and the help wrap instead of being cut; /exit, /q and Ctrl-D quit;
+# commands and the names they take; a long notice and the help wrap instead of being cut (a
+# notice taller than half the screen ends with …); at 40x12 the popups scroll, say which rows
+# they show and keep their keys visible; /exit, /q and Ctrl-D quit;
 # two chats at once both keep their input history; the stats line wraps at 80 columns.
 . tests/lib.sh
 . tests/tui_lib.sh
@@ -41,6 +43,20 @@ wait_for "> /think x"
 tm send-keys -t t C-u "/re" Tab
 wait_for "/regen /rename"
 expect_contains "$(pane)" "> /re"
+# and the names a command takes: system prompts, templates, settings, on/off
+tm send-keys -t t C-u "/system co" Tab
+wait_for "coder concise"
+tm send-keys -t t "d" Tab "x"
+wait_for "> /system coderx"
+tm send-keys -t t C-u "/template chatg" Tab
+wait_for "chatglm3 chatglm4"
+expect_contains "$(pane)" "> /template chatglm"
+tm send-keys -t t C-u "/set te" Tab "x"
+wait_for "> /set tempx"
+tm send-keys -t t C-u "/think of" Tab "x"
+wait_for "> /think offx"
+tm send-keys -t t C-u "/model sto" Tab # no models here
+wait_for "no name starts with sto"
 # a long notice wraps: its end stays visible
 long=$(printf 'x%.0s' $(seq 120))
 tm send-keys -t t C-u "/$long" Enter
@@ -53,10 +69,35 @@ expect_contains "$(pane)" "│ Ctrl-C         stop the reply, or clear the input
   │                (Ctrl-C again undoes)"
 tm send-keys -t t End
 wait_for "(/exit, /q)"
+expect_contains "$(pane)" "  │ /export [FILE]  /search [QUERY]    " # not under the keys' column
 expect_contains "$(pane)" "│ F8             select a message: Up/Down move, y     │
   │                copies it, 1-9 its code block N (OSC  │"
 tm send-keys -t t Escape
 wait_gone "Keys (F1)"
+# a notice longer than the row: every template named (the last one is zephyr)
+tm send-keys -t t C-u "/template" Enter
+wait_for "zephyr"
+# at 40x12 the popups scroll and say where they are; their keys fit
+tm resize-window -t t -x 40 -y 12
+tm send-keys -t t F4
+wait_for "1/18 "
+tm send-keys -t t End
+wait_for "18/18 "
+expect_contains "$(pane)" "markdown on"
+tm send-keys -t t Escape F1
+wait_for "Up/Down · Esc close"
+# at 40 columns the keys' column is gone: each line wraps as text; the /commands never had it
+expect_contains "$(pane)" "│ Alt-Enter, C-j new line in the   │
+  │ message (pasted text keeps its   │"
+pane | grep -Eq "1-7/[0-9]+ " || { pane >&2; fail "the help does not say which rows it shows"; }
+tm send-keys -t t NPage # half a screen on
+wait_for " 7-13/"
+tm send-keys -t t Escape
+wait_gone "Keys (F1)"
+# a notice taller than half the transcript ends with … (here at 40x12)
+tm send-keys -t t C-u "/template" Enter
+wait_for "…"
+tm resize-window -t t -x 60 -y 24
 tm send-keys -t t C-u "/exit" Enter
 tui_wait_exit
 expect_eq "$(cat "$TEST_TMPDIR/rc")" 0

@@ -1,7 +1,9 @@
 /* tests/fuzz/fuzz_template.c — libFuzzer target for src/prompts.c: the input is at once a
  * template file (prompts_template_parse; a refusal must come with a "path:line: message"), a
  * model's Jinja chat template (prompts_detect must name an installed template), and, split at
- * its NUL bytes, a conversation rendered with the parsed template and with chatml. Reads the
+ * its NUL bytes, a conversation rendered with the parsed template and with chatml; its text up
+ * to the first NUL is also a system prompt's, unwrapped (prompts_text_unwrap: never longer, the
+ * same bytes apart from spaces and line breaks). Reads the
  * installed prompts/ once (run from the repository root). Single-threaded. */
 #include "prompts.h"
 
@@ -21,6 +23,29 @@ static void render_check(const struct prompts_template *t, const struct prompts_
     }
 }
 
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+static void unwrap_check(const char *in, size_t len) {
+    char *out = prompts_text_unwrap(in, len);
+    if (!out)
+        return;
+    if (strlen(out) > len)
+        abort();
+    const char *a = in, *b = out;
+    for (;;) { /* the same non-blank bytes in the same order */
+        while (*a && is_blank(*a))
+            a++;
+        while (*b && is_blank(*b))
+            b++;
+        if (*a != *b)
+            abort();
+        if (!*a)
+            break;
+        a++, b++;
+    }
+    free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = malloc(size + 1);
     if (!text)
@@ -34,6 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                                         sizeof err);
     if (!t && strncmp(err, "fuzz.tmpl:", 10))
         abort();
+
+    unwrap_check(text, strlen(text));
 
     int recognized;
     const char *name = prompts_detect(text, &recognized);

@@ -1,4 +1,5 @@
-/* tests/fuzz/fuzz_tokenizer.c — libFuzzer target for the tokenizer (engine/tokenizer.c): arbitrary
+/* tests/fuzz/fuzz_tokenizer.c — libFuzzer target for the tokenizer (engine/vocab_load.c,
+ * engine/vocab_tokenize.c): arbitrary
  * bytes (invalid UTF-8, lone surrogates, special-token text) tokenized with one of the vocabs of
  * ../shared/vocab, ../shared/vocab-2026 and the real models, chosen by the first input byte
  * (below 128); the second byte picks add_special / parse_special. The ids are then checked to be

@@ -23,7 +23,7 @@ tiny_gguf() {
 
 mkdir -p "$out/fuzz_gguf" "$out/fuzz_tokenizer" "$out/fuzz_model" "$out/fuzz_template" \
     "$out/fuzz_import" "$out/fuzz_reasoning" "$out/fuzz_jinja" "$out/fuzz_state" \
-    "$out/fuzz_markdown" "$out/fuzz_json_read" "$out/fuzz_serve_req"
+    "$out/fuzz_markdown" "$out/fuzz_json_read" "$out/fuzz_serve_req" "$out/fuzz_settings"
 # Snapshot reader: byte 0 picks the model and the mode (fuzz_state.c); modes 2 and 3 start from
 # the target's own valid snapshots, a few (offset, xor) pairs after it.
 for b in 004 005 006 007; do printf "\\$b" > "$out/fuzz_state/valid-$b"; done
@@ -163,3 +163,9 @@ printf '\000{"model":"m","messages":[{"role":"system","content":"Be brief."},{"r
     > "$out/fuzz_serve_req/chat"
 printf '\001{"prompt":"Once upon a time","max_completion_tokens":8,"stop":"x","stream":false}' \
     > "$out/fuzz_serve_req/completion"
+# A conversation's sampling settings (app_settings_from_json): natter's own, SQLite's float text,
+# nested and odd members.
+printf '{"temp":0.3,"top_k":20,"top_p":0.95,"min_p":0.05,"seed":4294967295,"n_predict":512,"ctx":0,"think":1}' \
+    > "$out/fuzz_settings/own"
+printf '{"temp":0.800000011920929,"x":{"a":[1,"}"]},"t\\u0065mp":1e-3,"top_k":4.0e1,"seed":-1}' \
+    > "$out/fuzz_settings/odd"

@@ -1,11 +1,8 @@
-/* engine/tokenizer.c — the vocabulary (tokenizer.ggml.* metadata, validated) and the two
- * tokenizers llama.cpp runs for it: SentencePiece-style score merging with byte fallback
- * (`llama`) and BPE (`gpt2`: byte-level, `gemma4`: raw UTF-8 with <0xXX> byte fallback) after
- * the pre-tokenizers of engine/tokenizer_pre.c; special-token
- * partitioning, pieces and detokenization. The merge models themselves are in
- * engine/tokenizer_model.c. The behaviour follows llama.cpp's llama-vocab.cpp /
- * unicode.cpp so that ids match its outputs. A vocab is read-only after vocab_load: every
- * function here may be called from any thread; all scratch memory is per call. */
+/* engine/vocab_load.c — reading and validating a GGUF's tokenizer.ggml.* metadata into a
+ * vocab (vocab_load, tokenizer.h): the token texts, scores and types, the merges, the kind of
+ * tokenizer and its pre-tokenizer (engine/tokenizer_pre.c), the special and end-of-generation
+ * tokens by llama.cpp's rules (llama-vocab.cpp). Errors: an ENG_E_* code and a one-line
+ * message in err. Called once per model load, from the loading thread. */
 #include "tokenizer.h"
 
 #include <ctype.h>
@@ -32,113 +29,6 @@ static void vocab_err(char *err, size_t err_len, const char *fmt, ...) {
     va_end(ap);
 }
 
-static uint64_t vocab_hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h ^ (h >> 29);
-}
-
-int32_t vocab_find(const struct vocab *v, const char *text, size_t len) {
-    size_t i = (size_t)vocab_hash_bytes(text, len) & v->hash_mask;
-    for (;;) {
-        uint32_t e = v->hash[i];
-        if (!e)
-            return -1;
-        int32_t id = (int32_t)(e - 1);
-        if (v->text_len[id] == len && memcmp(vocab_text(v, id), text, len) == 0)
-            return id;
-        i = (i + 1) & v->hash_mask;
-    }
-}
-
-/* Later duplicates win, as in llama.cpp's token_to_id map. */
-static void vocab_hash_insert(struct vocab *v, int32_t id) {
-    const char *t = vocab_text(v, id);
-    size_t len = v->text_len[id];
-    size_t i = (size_t)vocab_hash_bytes(t, len) & v->hash_mask;
-    for (;;) {
-        uint32_t e = v->hash[i];
-        if (!e) {
-            v->hash[i] = (uint32_t)id + 1;
-            return;
-        }
-        int32_t o = (int32_t)(e - 1);
-        if (v->text_len[o] == len && memcmp(vocab_text(v, o), t, len) == 0) {
-            v->hash[i] = (uint32_t)id + 1;
-            return;
-        }
-        i = (i + 1) & v->hash_mask;
-    }
-}
-
-/* The pair's slot: a full 64-bit mix (both ids reach the low bits the mask keeps). */
-static size_t vocab_merge_slot(uint64_t key, size_t mask) {
-    key ^= key >> 33;
-    key *= 0xFF51AFD7ED558CCDull;
-    key ^= key >> 33;
-    key *= 0xC4CEB9FE1A85EC53ull;
-    key ^= key >> 33;
-    return (size_t)key & mask;
-}
-
-int32_t vocab_merge_find(const struct vocab *v, int32_t l, int32_t r) {
-    if (!v->merge_key)
-        return -1;
-    uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
-    for (size_t i = vocab_merge_slot(key, v->merge_mask);; i = (i + 1) & v->merge_mask) {
-        if (v->merge_key[i] == key)
-            return v->merge_rank[i];
-        if (v->merge_key[i] == UINT64_MAX)
-            return -1;
-    }
-}
-
-/* The first rank of a pair wins (llama.cpp's emplace keeps the first). */
-static void vocab_merge_insert(struct vocab *v, int32_t l, int32_t r, int32_t rank) {
-    uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
-    for (size_t i = vocab_merge_slot(key, v->merge_mask);; i = (i + 1) & v->merge_mask) {
-        if (v->merge_key[i] == key)
-            return;
-        if (v->merge_key[i] == UINT64_MAX) {
-            v->merge_key[i] = key;
-            v->merge_rank[i] = rank;
-            return;
-        }
-    }
-}
-
-static size_t vocab_pow2_at_least(size_t n) {
-    size_t p = 16;
-    while (p < n)
-        p <<= 1;
-    return p;
-}
-
-void vocab_free(struct vocab *v) {
-    if (!v)
-        return;
-    free(v->arena);
-    free(v->text_off);
-    free(v->text_len);
-    free(v->scores);
-    free(v->attr);
-    free(v->byte_val);
-    free(v->hash);
-    free(v->merge_key);
-    free(v->merge_rank);
-    free(v->specials);
-    pre_free(v->pre);
-    free(v);
-}
-
-/* ---- loading ---- */
-
-/* An optional token id key: absent leaves *id; -1 (or 2^32-1) means none. Out of range is an
- * error for the ids the tokenizer and generation use (strict), and ignored as llama.cpp does for
- * the others. */
 static int vocab_load_id(const gguf *g, const char *key, int32_t n, int strict, int32_t *id,
                          char *err, size_t err_len) {
     int64_t val;
@@ -375,7 +265,42 @@ static int vocab_load_merges(struct vocab *v, const gguf *g, char *err, size_t e
     return ENG_OK;
 }
 
-static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t err_len) {
+/* Copies the n token texts t (GGUF strings, borrowed) into v's arena, NUL after each. */
+static int vocab_store_texts(struct vocab *v, const struct gguf_str *t, uint64_t n, char *err,
+                             size_t err_len) {
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (t[i].len > (1u << 20)) {
+            vocab_err(err, err_len, "token %llu: text of %llu bytes is too long",
+                      (unsigned long long)i, (unsigned long long)t[i].len);
+            return ENG_E_FORMAT;
+        }
+        total += t[i].len + 1;
+    }
+    if (total > UINT32_MAX) {
+        vocab_err(err, err_len, "tokenizer.ggml.tokens: texts too large");
+        return ENG_E_FORMAT;
+    }
+    v->arena = malloc((size_t)total);
+    if (!v->arena) {
+        vocab_err(err, err_len, "out of memory for token texts");
+        return ENG_E_NOMEM;
+    }
+    size_t off = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        v->text_off[i] = (uint32_t)off;
+        v->text_len[i] = (uint32_t)t[i].len;
+        if (t[i].len)
+            memcpy(v->arena + off, t[i].p, (size_t)t[i].len);
+        off += (size_t)t[i].len;
+        v->arena[off++] = 0;
+    }
+    return ENG_OK;
+}
+
+/* tokenizer.ggml.tokens: the texts into one arena, the per-token arrays allocated, the hash
+ * of the texts built. */
+static int vocab_load_texts(struct vocab *v, const gguf *g, char *err, size_t err_len) {
     uint32_t at;
     uint64_t n;
     const uint8_t *data;
@@ -413,43 +338,22 @@ static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t e
         vocab_err(err, err_len, "tokenizer.ggml.tokens: unreadable");
         return ENG_E_FORMAT;
     }
-    uint64_t total = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        if (t[i].len > (1u << 20)) {
-            vocab_err(err, err_len, "token %llu: text of %llu bytes is too long",
-                      (unsigned long long)i, (unsigned long long)t[i].len);
-            free(t);
-            return ENG_E_FORMAT;
-        }
-        total += t[i].len + 1;
-    }
-    if (total > UINT32_MAX) {
-        free(t);
-        vocab_err(err, err_len, "tokenizer.ggml.tokens: texts too large");
-        return ENG_E_FORMAT;
-    }
-    v->arena = malloc((size_t)total);
-    if (!v->arena) {
-        free(t);
-        vocab_err(err, err_len, "out of memory for token texts");
-        return ENG_E_NOMEM;
-    }
-    size_t off = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        v->text_off[i] = (uint32_t)off;
-        v->text_len[i] = (uint32_t)t[i].len;
-        if (t[i].len)
-            memcpy(v->arena + off, t[i].p, (size_t)t[i].len);
-        off += (size_t)t[i].len;
-        v->arena[off++] = 0;
-    }
+    rc = vocab_store_texts(v, t, n, err, err_len);
     free(t);
+    if (rc != ENG_OK)
+        return rc;
     for (int32_t i = 0; i < v->n_tokens; i++)
         if (v->text_len[i])
             vocab_hash_insert(v, i);
+    return ENG_OK;
+}
 
-    /* scores: optional float32[n] */
-    rc = gguf_get_arr(g, "tokenizer.ggml.scores", &at, &n, &data);
+/* tokenizer.ggml.scores: optional float32[n] (zeros without). */
+static int vocab_load_scores(struct vocab *v, const gguf *g, char *err, size_t err_len) {
+    uint32_t at;
+    uint64_t n;
+    const uint8_t *data;
+    int rc = gguf_get_arr(g, "tokenizer.ggml.scores", &at, &n, &data);
     if (rc == 0) {
         if (at != GGUF_TYPE_FLOAT32 || n != (uint64_t)v->n_tokens) {
             vocab_err(err, err_len, "tokenizer.ggml.scores: expected %d float32 values",
@@ -461,9 +365,15 @@ static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t e
         vocab_err(err, err_len, "tokenizer.ggml.scores: not an array");
         return ENG_E_FORMAT;
     }
+    return ENG_OK;
+}
 
-    /* token types: optional int32[n], llama.cpp's 0..6 */
-    rc = gguf_get_arr(g, "tokenizer.ggml.token_type", &at, &n, &data);
+/* tokenizer.ggml.token_type: optional int32[n], llama.cpp's 0..6 (all normal without). */
+static int vocab_load_types(struct vocab *v, const gguf *g, char *err, size_t err_len) {
+    uint32_t at;
+    uint64_t n;
+    const uint8_t *data;
+    int rc = gguf_get_arr(g, "tokenizer.ggml.token_type", &at, &n, &data);
     if (rc == 0) {
         if ((at != GGUF_TYPE_INT32 && at != GGUF_TYPE_UINT32) || n != (uint64_t)v->n_tokens) {
             vocab_err(err, err_len, "tokenizer.ggml.token_type: expected %d int32 values",
@@ -491,8 +401,11 @@ static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t e
         vocab_err(err, err_len, "tokenizer.ggml.token_type: not an array");
         return ENG_E_FORMAT;
     }
+    return ENG_OK;
+}
 
-    /* byte tokens "<0xXX>" */
+/* The byte tokens "<0xXX>": their byte value, -1 for the other tokens. */
+static void vocab_mark_bytes(struct vocab *v) {
     for (int32_t i = 0; i < v->n_tokens; i++) {
         v->byte_val[i] = -1;
         const char *s = vocab_text(v, i);
@@ -500,7 +413,18 @@ static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t e
             isxdigit((unsigned char)s[3]) && isxdigit((unsigned char)s[4]))
             v->byte_val[i] = (int16_t)strtol(s + 3, NULL, 16);
     }
-    return ENG_OK;
+}
+
+/* The tokens: texts, scores, types, byte values. */
+static int vocab_load_tokens(struct vocab *v, const gguf *g, char *err, size_t err_len) {
+    int rc = vocab_load_texts(v, g, err, err_len);
+    if (rc == ENG_OK)
+        rc = vocab_load_scores(v, g, err, err_len);
+    if (rc == ENG_OK)
+        rc = vocab_load_types(v, g, err, err_len);
+    if (rc == ENG_OK)
+        vocab_mark_bytes(v);
+    return rc;
 }
 
 /* tokenizer.ggml.model and tokenizer.ggml.pre: the kind of tokenizer and its pre-tokenizer.
@@ -701,339 +625,4 @@ int vocab_load(const gguf *g, struct vocab **out, char *err, size_t err_len) {
     }
     *out = v;
     return ENG_OK;
-}
-
-/* ---- accessors ---- */
-
-int vocab_n_tokens(const struct vocab *v) { return v->n_tokens; }
-enum vocab_type vocab_kind(const struct vocab *v) { return v->type; }
-const char *vocab_pre_name(const struct vocab *v) { return v->pre ? pre_name(v->pre) : "default"; }
-int32_t vocab_bos(const struct vocab *v) { return v->bos; }
-int32_t vocab_eos(const struct vocab *v) { return v->eos; }
-int32_t vocab_eot(const struct vocab *v) { return v->eot; }
-int32_t vocab_unk(const struct vocab *v) { return v->unk; }
-int vocab_add_bos(const struct vocab *v) { return v->add_bos; }
-int vocab_add_eos(const struct vocab *v) { return v->add_eos; }
-
-unsigned vocab_token_attr(const struct vocab *v, int32_t tok) {
-    return tok >= 0 && tok < v->n_tokens ? v->attr[tok] : 0;
-}
-
-int vocab_is_eog(const struct vocab *v, int32_t tok) {
-    return (vocab_token_attr(v, tok) & VOCAB_ATTR_EOG) != 0;
-}
-
-const char *vocab_token_text(const struct vocab *v, int32_t tok, size_t *len) {
-    if (tok < 0 || tok >= v->n_tokens)
-        return NULL;
-    if (len)
-        *len = v->text_len[tok];
-    return vocab_text(v, tok);
-}
-
-/* ---- special tokens and the whole tokenize ---- */
-
-struct tok_frag {
-    int32_t tok;     /* -1: raw text [off, off+len) */
-    size_t off, len;
-};
-
-static const char *tok_search(const char *hay, size_t n, const char *needle, size_t m) {
-    if (m == 0 || m > n)
-        return NULL;
-    const char *end = hay + (n - m) + 1;
-    for (const char *p = hay; p < end;) {
-        p = memchr(p, needle[0], (size_t)(end - p));
-        if (!p)
-            return NULL;
-        if (memcmp(p, needle, m) == 0)
-            return p;
-        p++;
-    }
-    return NULL;
-}
-
-static int tok_frag_push(struct tok_frag **f, size_t *n, size_t *cap, int32_t tok, size_t off,
-                         size_t len) {
-    if (tok_reserve(f, cap, *n + 1, sizeof **f))
-        return -1;
-    (*f)[(*n)++] = (struct tok_frag){tok, off, len};
-    return 0;
-}
-
-/* 1 if any of the n bytes at off is plain text by the mask (mask NULL: none is). */
-static int tok_mask_any(const unsigned char *mask, size_t off, size_t n) {
-    for (size_t i = 0; mask && i < n; i++)
-        if (mask[off + i])
-            return 1;
-    return 0;
-}
-
-/* llama.cpp's tokenizer_st_partition: each special token, longest first, splits every raw
- * fragment where its text occurs. User-defined tokens always; control/unknown ones only with
- * parse_special, and then not where one of their bytes is plain text by plain_mask (one byte
- * per text byte, non-zero: text that came from a person, a file or a model; NULL: none). */
-static int tok_partition(const struct vocab *v, const char *text, size_t len, int parse_special,
-                         const unsigned char *plain_mask, struct tok_frag **frags,
-                         size_t *n_frags) {
-    struct tok_frag *a = NULL, *b = NULL;
-    size_t n_a = 0, cap_a = 0, n_b = 0, cap_b = 0;
-    if (tok_frag_push(&a, &n_a, &cap_a, -1, 0, len))
-        return -1;
-    for (int si = 0; si < v->n_specials; si++) {
-        int32_t id = v->specials[si];
-        unsigned at = v->attr[id];
-        if (!parse_special && (at & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_UNKNOWN)))
-            continue;
-        const char *st = vocab_text(v, id);
-        size_t sl = v->text_len[id];
-        const unsigned char *mask =
-            at & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_UNKNOWN) ? plain_mask : NULL;
-        n_b = 0;
-        for (size_t k = 0; k < n_a; k++) {
-            struct tok_frag fr = a[k];
-            if (fr.tok >= 0 || fr.len < sl) {
-                if (tok_frag_push(&b, &n_b, &cap_b, fr.tok, fr.off, fr.len))
-                    goto oom;
-                continue;
-            }
-            size_t base = fr.off, blen = fr.len, from = base;   /* search from `from` on */
-            while (blen > 0 && from < base + blen) {
-                const char *m = tok_search(text + from, base + blen - from, st, sl);
-                if (!m)
-                    break;
-                size_t mo = (size_t)(m - text), left = mo - base;
-                if (tok_mask_any(mask, mo, sl)) {   /* spelled by plain text: stays text */
-                    from = mo + 1;
-                    continue;
-                }
-                if (at & VOCAB_ATTR_LSTRIP)
-                    while (left > 0 && isspace((unsigned char)text[base + left - 1]))
-                        left--;
-                if (left > 0 && tok_frag_push(&b, &n_b, &cap_b, -1, base, left))
-                    goto oom;
-                if (tok_frag_push(&b, &n_b, &cap_b, id, 0, 0))
-                    goto oom;
-                size_t roff = mo + sl, rlen = base + blen - roff;
-                if (at & VOCAB_ATTR_RSTRIP)
-                    while (rlen > 0 && isspace((unsigned char)text[roff])) {
-                        roff++;
-                        rlen--;
-                    }
-                base = from = roff;
-                blen = rlen;
-            }
-            if (blen > 0 && tok_frag_push(&b, &n_b, &cap_b, -1, base, blen))
-                goto oom;
-        }
-        struct tok_frag *tmp = a;
-        size_t tc = cap_a;
-        a = b;
-        n_a = n_b;
-        cap_a = cap_b;
-        b = tmp;
-        cap_b = tc;
-    }
-    free(b);
-    *frags = a;
-    *n_frags = n_a;
-    return 0;
-oom:
-    free(a);
-    free(b);
-    return -1;
-}
-
-int vocab_tokenize(const struct vocab *v, const char *text, size_t len, int add_special,
-                   int parse_special, int32_t *out, int32_t cap) {
-    return vocab_tokenize_masked(v, text, len, add_special, parse_special, NULL, out, cap);
-}
-
-int vocab_tokenize_masked(const struct vocab *v, const char *text, size_t len, int add_special,
-                          int parse_special, const unsigned char *plain_mask, int32_t *out,
-                          int32_t cap) {
-    if (!v || (!text && len) || cap < 0 || (!out && cap > 0))
-        return ENG_E_ARG;
-    if (len > (size_t)INT32_MAX / 4)
-        return ENG_E_ARG;
-    struct tok_ids ids = {0};
-    struct tok_session s = {.v = v, .out = &ids};
-    struct tok_frag *fr = NULL;
-    size_t n_fr = 0;
-    char *buf = NULL;
-    size_t cap_buf = 0;
-    if (len > 0 && tok_partition(v, text, len, parse_special, plain_mask, &fr, &n_fr))
-        return ENG_E_NOMEM;
-
-    if (add_special && v->add_bos)
-        tok_ids_push(&ids, v->bos);
-    int prev_special = 1;
-    for (size_t k = 0; k < n_fr && !s.oom; k++) {
-        if (fr[k].tok >= 0) {
-            tok_ids_push(&ids, fr[k].tok);
-            prev_special = 1;
-            continue;
-        }
-        const char *t = text + fr[k].off;
-        size_t tl = fr[k].len;
-        if (v->type == VOCAB_BPE) {
-            tok_bpe(&s, t, tl);
-            continue;
-        }
-        /* SPM: a leading space after a special token (or at the start), spaces as U+2581 */
-        if (tok_reserve(&buf, &cap_buf, tl * 3 + 4, 1)) {
-            s.oom = 1;
-            break;
-        }
-        size_t bl = 0;
-        if (v->add_space_prefix && prev_special) {
-            memcpy(buf, "\xe2\x96\x81", 3);
-            bl = 3;
-        }
-        for (size_t i = 0; i < tl; i++) {
-            if (t[i] == ' ') {
-                memcpy(buf + bl, "\xe2\x96\x81", 3);
-                bl += 3;
-            } else {
-                buf[bl++] = t[i];
-            }
-        }
-        tok_spm(&s, buf, bl);
-        prev_special = 0;
-    }
-    if (add_special && v->add_eos)
-        tok_ids_push(&ids, v->eos);
-
-    int rc;
-    if (s.oom || ids.oom || ids.n > (size_t)INT32_MAX) {
-        rc = ENG_E_NOMEM;
-    } else {
-        rc = (int)ids.n;
-        if (ids.n && cap > 0)
-            memcpy(out, ids.p, sizeof *out * (ids.n < (size_t)cap ? ids.n : (size_t)cap));
-    }
-    free(ids.p);
-    free(fr);
-    free(buf);
-    tok_session_free(&s);
-    return rc;
-}
-
-/* ---- pieces ---- */
-
-struct tok_out {
-    char *buf;
-    size_t cap, n;
-    int strip;   /* drop one leading space of what comes next */
-};
-
-static void tok_out_put(struct tok_out *o, const char *p, size_t n) {
-    if (o->strip) {
-        o->strip = 0;
-        if (n && p[0] == ' ') {
-            p++;
-            n--;
-        }
-    }
-    if (o->n < o->cap) {
-        size_t k = o->cap - o->n < n ? o->cap - o->n : n;
-        memcpy(o->buf + o->n, p, k);
-    }
-    o->n += n;
-}
-
-/* A token text with every U+2581 written as a space. */
-static void tok_put_unescaped(struct tok_out *o, const char *t, size_t tl) {
-    size_t i = 0, run = 0;
-    while (i < tl) {
-        if (tl - i >= 3 && memcmp(t + i, "\xe2\x96\x81", 3) == 0) {
-            if (i > run)
-                tok_out_put(o, t + run, i - run);
-            tok_out_put(o, " ", 1);
-            i += 3;
-            run = i;
-        } else {
-            i++;
-        }
-    }
-    if (tl > run)
-        tok_out_put(o, t + run, tl - run);
-}
-
-static void tok_piece(const struct vocab *v, int32_t tok, int special, struct tok_out *o) {
-    if (tok < 0 || tok >= v->n_tokens)
-        return;
-    unsigned at = v->attr[tok];
-    const char *t = vocab_text(v, tok);
-    size_t tl = v->text_len[tok];
-    if (at & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_UNKNOWN)) {
-        if (special)
-            tok_out_put(o, t, tl);
-        return;
-    }
-    if (at & VOCAB_ATTR_USER) {
-        tok_out_put(o, t, tl);
-        return;
-    }
-    if (v->type == VOCAB_SPM) {
-        if (at & VOCAB_ATTR_BYTE) {
-            if (v->byte_val[tok] >= 0) {
-                char c = (char)v->byte_val[tok];
-                tok_out_put(o, &c, 1);
-            }
-            return;
-        }
-        if (at & VOCAB_ATTR_NORMAL)
-            tok_put_unescaped(o, t, tl);
-        return;
-    }
-    if (!(at & VOCAB_ATTR_NORMAL)) {
-        if ((at & VOCAB_ATTR_BYTE) && v->byte_val[tok] >= 0) {
-            char c = (char)v->byte_val[tok];
-            tok_out_put(o, &c, 1);
-        }
-        return;
-    }
-    if (v->pre_fl & PRE_ESCAPE_SPACE) {
-        tok_put_unescaped(o, t, tl);
-        return;
-    }
-    for (size_t pos = 0; pos < tl;) {
-        size_t p0 = pos;
-        uint32_t c = unicode_decode(t, tl, &pos);
-        int by = unicode_cp_to_byte(c);
-        if (by >= 0) {
-            char ch = (char)by;
-            tok_out_put(o, &ch, 1);
-        } else {
-            tok_out_put(o, t + p0, pos - p0); /* not in the byte alphabet: kept as is */
-        }
-    }
-}
-
-int vocab_token_to_piece(const struct vocab *v, int32_t tok, char *buf, int cap, int special) {
-    struct tok_out o = {buf, cap > 0 && buf ? (size_t)cap : 0, 0, 0};
-    tok_piece(v, tok, special, &o);
-    return o.n > INT_MAX ? INT_MAX : (int)o.n;
-}
-
-/* Concatenated pieces; with an SPM space prefix, the leading space of the first token after
- * an optional leading BOS is dropped (it was added by the tokenizer), so that
- * detokenize(tokenize(s)) == s. */
-int vocab_detokenize(const struct vocab *v, const int32_t *toks, int n, char *buf, int cap,
-                     int special) {
-    struct tok_out o = {buf, cap > 0 && buf ? (size_t)cap : 0, 0, 0};
-    int i = 0;
-    if (n > 0 && toks[0] == v->bos && v->bos >= 0) {
-        tok_piece(v, toks[0], special, &o);
-        i = 1;
-    }
-    o.strip = v->add_space_prefix;
-    for (; i < n; i++) {
-        tok_piece(v, toks[i], special, &o);
-        o.strip = 0;
-    }
-    if (o.n < o.cap)
-        buf[o.n] = 0;
-    return o.n > INT_MAX ? INT_MAX : (int)o.n;
 }
