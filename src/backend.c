@@ -54,6 +54,19 @@ int backend_resume(struct backend *b, const char *text, size_t len,
     return 0;
 }
 
+int backend_prefill(struct backend *b, const struct backend_request *a,
+                    const struct backend_request *a2, int room, int fd, int *n0, char *err,
+                    size_t err_len) {
+    if (!b->ops->prefill || b->running)
+        return 0;
+    return b->ops->prefill(b, a, a2, room, fd, n0, err, err_len);
+}
+
+void backend_prefill_stop(struct backend *b) {
+    if (b->ops->prefill_stop)
+        b->ops->prefill_stop(b);
+}
+
 void backend_cancel(struct backend *b) {
     if (b->running)
         b->ops->cancel(b);
@@ -103,6 +116,7 @@ struct backend_engine {
     kvcache *kc;
     struct reasoning_markers mk;
     eng_gen *gen;
+    eng_gen *prefill;   /* a type-ahead prefill running on c, or NULL */
 };
 
 static struct backend_engine *be_of(const struct backend *b) {
@@ -125,6 +139,58 @@ static int be_tokens(struct backend_engine *e, const struct backend_request *rq,
     struct chat_prompt_opts o = {1, rq->set->think ? 1 : 0};
     return chat_prompt_tokens(e->cp, rq->msgs, rq->n_msgs, &o, &e->mk, toks, NULL, NULL, inside,
                               err, err_len);
+}
+
+static void be_prefill_stop(struct backend *b) {
+    struct backend_engine *e = be_of(b);
+    if (!e->prefill)
+        return;
+    eng_gen_cancel(e->prefill);
+    eng_gen_join(e->prefill); /* its frames may still be in the pipe: gen id 0, dropped */
+    e->prefill = NULL;
+}
+
+#define BE_PREFILL_CHUNK 16 /* tokens per decode call: a cancel waits for one layer of it */
+
+static int be_prefill(struct backend *b, const struct backend_request *a,
+                      const struct backend_request *a2, int room, int fd, int *n0, char *err,
+                      size_t err_len) {
+    struct backend_engine *e = be_of(b);
+    be_prefill_stop(b);
+    if (eng_ctx_rs_bytes(e->c, NULL) > 0) /* recurrent state: its checkpoints are the turns' */
+        return 0;
+    kvcache_wait(e->kc); /* the context is read by a snapshot being written */
+    int32_t *t1 = NULL, *t2 = NULL;
+    int inside, rc = -1;
+    int n1 = be_tokens(e, a, &t1, &inside, err, err_len);
+    int n2 = n1 > 0 ? be_tokens(e, a2, &t2, &inside, err, err_len) : -1;
+    if (n1 < 0 || n2 < 0)
+        goto out;
+    int n = 0;
+    while (n < n1 && n < n2 && t1[n] == t2[n])
+        n++;
+    n--; /* the last common token may still merge with what follows */
+    const int32_t *have = eng_ctx_tokens(e->c);
+    int same = 0, n_have = eng_ctx_n_past(e->c);
+    while (same < n_have && same < n && have[same] == t1[same])
+        same++;
+    rc = 0;
+    if (n > same && n + room <= eng_ctx_n_ctx(e->c)) { /* something new (after an edit: from
+                                                        * where it differs) */
+        struct eng_gen_params gp = eng_gen_default_params();
+        gp.prefill_only = 1;
+        gp.prompt_chunk = BE_PREFILL_CHUNK;
+        kvcache_restore(e->kc, e->c, t1, n); /* a conversation just opened: its snapshot first */
+        *n0 = eng_ctx_n_past(e->c);
+        if (eng_gen_start(e->c, t1, n, &gp, fd, 0, &e->prefill) == ENG_OK)
+            rc = 1;
+        else
+            e->prefill = NULL;
+    }
+out:
+    free(t1);
+    free(t2);
+    return rc;
 }
 
 static int be_count(struct backend *b, const struct backend_request *rq, char *err,
@@ -179,6 +245,7 @@ static int be_gen(struct backend_engine *e, int32_t *toks, int n, const struct e
 static int be_start(struct backend *b, const struct backend_request *rq, int fd, uint32_t gen_id,
                     struct backend_started *st, char *err, size_t err_len) {
     struct backend_engine *e = be_of(b);
+    be_prefill_stop(b); /* what it processed stays in the context */
     if (eng_model_check(e->m) != ENG_OK) /* one stat: replaced or rewritten on disk */
         return backend_fail(err, err_len, eng_last_error());
     int32_t *toks = NULL;
@@ -232,6 +299,7 @@ static int be_resume(struct backend *b, const char *text, size_t len,
                      const struct app_settings *set, int n_predict, int fd, uint32_t gen_id,
                      char *err, size_t err_len) {
     struct backend_engine *e = be_of(b);
+    be_prefill_stop(b);
     kvcache_wait(e->kc); /* the snapshot being written reads the context */
     int n_past = eng_ctx_n_past(e->c);
     int n_end = eng_tokenize(e->m, text, len, 0, 1, NULL, 0);
@@ -276,7 +344,10 @@ static int be_join(struct backend *b) {
     return rc;
 }
 
-static void be_free(struct backend *b) { free(be_of(b)); }
+static void be_free(struct backend *b) {
+    be_prefill_stop(b);
+    free(be_of(b));
+}
 
 static const struct backend_ops be_ops = {
     .kind = "engine",
@@ -285,6 +356,8 @@ static const struct backend_ops be_ops = {
     .markers = be_markers,
     .start = be_start,
     .resume = be_resume,
+    .prefill = be_prefill,
+    .prefill_stop = be_prefill_stop,
     .cancel = be_cancel,
     .stop = be_stop,
     .join = be_join,

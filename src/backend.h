@@ -61,6 +61,15 @@ struct backend_ops {
      * n_predict more tokens (<= 0: no limit). NULL: the backend cannot. */
     int (*resume)(struct backend *b, const char *text, size_t len, const struct app_settings *set,
                   int n_predict, int fd, uint32_t gen_id, char *err, size_t err_len);
+    /* Type-ahead: processes into the context, generating nothing, the prompt tokens that a and
+     * a2 (the conversation with two endings of a draft) share, less the last, when that is
+     * more than the context holds and fits with room tokens to spare; its frames are tagged
+     * gen_id 0 (a reply's never are). *n0: the context's tokens before it. 1 started, 0
+     * nothing to do, -1 with err. A start stops it first (what it did stays). NULL: cannot. */
+    int (*prefill)(struct backend *b, const struct backend_request *a,
+                   const struct backend_request *a2, int room, int fd, int *n0, char *err,
+                   size_t err_len);
+    void (*prefill_stop)(struct backend *b); /* cancels and joins it (none running: no-op) */
     void (*cancel)(struct backend *b);  /* ends the reply soon: DONE CANCELLED */
     void (*stop)(struct backend *b);    /* ends it at a token boundary (resume may follow) */
     int (*join)(struct backend *b);     /* after DONE/ERROR (or a cancel): 0 or its code */
@@ -84,6 +93,10 @@ int backend_start(struct backend *b, const struct backend_request *rq, int fd, u
 int backend_resume(struct backend *b, const char *text, size_t len,
                    const struct app_settings *set, int n_predict, int fd, uint32_t gen_id,
                    char *err, size_t err_len);
+int backend_prefill(struct backend *b, const struct backend_request *a,
+                    const struct backend_request *a2, int room, int fd, int *n0, char *err,
+                    size_t err_len);
+void backend_prefill_stop(struct backend *b);
 void backend_cancel(struct backend *b);
 void backend_stop(struct backend *b);
 int backend_join(struct backend *b);   /* no reply running: 0 */
@@ -108,7 +121,7 @@ int backend_engine_new(const struct backend_engine_params *p, struct backend **o
                        size_t err_len);
 /* The prompt maker changed (/template, a model loaded): borrowed from now on. */
 void backend_engine_set_prompt(struct backend *b, chat_prompt *cp);
-/* The context (for the prefill and the ledger of the chat), borrowed. */
+/* The context (for the chat's status bar), borrowed. */
 eng_ctx *backend_engine_ctx(const struct backend *b);
 
 /* ---- a remote OpenAI-compatible server (src/remote.h) ---- */

@@ -41,7 +41,8 @@ static int br_start(struct backend *b, const struct backend_request *rq, int fd,
     const struct app_settings *set = rq->set;
     struct remote_request q = {
         .msgs = m, .n_msgs = rq->n_msgs, .prompt = rq->prompt, .prompt_len = rq->prompt_len,
-        .sample = &set->sample, .n_predict = set->n_predict,
+        .sample = &set->sample, .n_predict = set->n_predict, .stop = rq->stop,
+        .n_stop = rq->n_stop,
         .think = set->think ? -1 : 0, /* only "off" is sent: a server's default is to think */
     };
     struct remote_endpoint ep = br_endpoint(r);

@@ -1,6 +1,7 @@
 /* src/cmd_run.c — `natter run`: loads a model (a path or a name, src/paths.h), reads the
  * prompt (-p TEXT, -f FILE or stdin) and has the chat-session core (src/session.h) generate a
- * reply with the engine backend: the text as a user message through the model's chat template
+ * reply with the engine backend (or, with --remote URL|NAME, an OpenAI-compatible server's:
+ * src/backend_remote.c): the text as a user message through the model's chat template
  * (-s the system prompt; a model without one gets the built-in completion format, the text as
  * is), or with --raw the text as is. The reply streams from the frame pipe as it comes (the
  * prompt is not echoed): the answer to stdout, the reasoning split from it to stderr, stdout or
@@ -204,13 +205,16 @@ struct run_out {
     int save_said;          /* a failed save was said */
 };
 
+static int run_stdout_errno; /* the first failed write to stdout (0: none) */
+
 static void run_put(FILE *f, int dim, const char *s, size_t n) {
     if (dim)
         fputs("\033[2m", f);
     fwrite(s, 1, n, f);
     if (dim)
         fputs("\033[0m", f);
-    fflush(f);
+    if (fflush(f) != 0 && f == stdout && !run_stdout_errno)
+        run_stdout_errno = errno ? errno : EIO;
 }
 
 static void run_emit(void *ud, int part, const char *s, size_t n) {
@@ -517,8 +521,8 @@ int cmd_run(int argc, char **argv) {
     if (ro.think_written && a.reasoning == RUN_REASONING_STDERR && ro.think_nl == 0)
         fputc('\n', stderr); /* the figures start a line of their own */
     if (isatty(STDOUT_FILENO)) fputc('\n', stdout);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("stdout: %s", strerror(errno));
+    if ((fflush(stdout) != 0 && !run_stdout_errno) || ferror(stdout)) {
+        cli_error("stdout: %s", strerror(run_stdout_errno ? run_stdout_errno : errno));
         status = 1;
     }
     if (status == 0)

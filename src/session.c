@@ -397,6 +397,42 @@ int session_frame(struct session *s, const struct eng_frame *h, const void *payl
     return SESSION_EV_TEXT;
 }
 
+int session_prefill(struct session *s, const char *draft, size_t len, char *err, size_t err_len) {
+    struct app_conv *c = s->p.conv;
+    const int n_msgs = c->n_msgs;
+    session_prefill_stop(s);
+    if (s->live.running || !s->p.backend || !s->p.backend->ops->prefill)
+        return 0;
+    struct app_msg *u = app_conv_add(c, APP_ROLE_USER, draft, len);
+    unsigned char *keep = u ? malloc((size_t)c->n_msgs) : NULL;
+    struct chat_msg *m1 = NULL, *m2 = NULL;
+    int n_tok = 0, rc = -1, n1 = -1, n2 = -1;
+    snprintf(err, err_len, "out of memory");
+    if (keep && session_fit(s, c, keep, &n_tok, err, err_len) >= 0 &&
+        app_msg_append(&c->msgs[n_msgs], "zq", 2) == 0 && (n1 = session_msgs(c, keep, &m1)) > 0)
+        n2 = session_msgs(c, keep, &m2); /* the draft with a word more */
+    if (n1 > 0 && n2 > 0) {
+        m1[n1 - 1].content_len = len; /* the draft itself: the same text, before the word */
+        struct backend_request a = {m1, n1, NULL, 0, s->p.set, NULL, 0};
+        struct backend_request a2 = {m2, n2, NULL, 0, s->p.set, NULL, 0};
+        const int n_ctx = backend_n_ctx(s->p.backend);
+        rc = backend_prefill(s->p.backend, &a, &a2, app_reply_room(s->p.set->n_predict, n_ctx),
+                             s->p.fd, &s->live.prefill_n0, err, err_len);
+        s->live.prefilling = rc == 1;
+    }
+    free(m1);
+    free(m2);
+    free(keep);
+    app_conv_truncate(c, n_msgs);
+    return rc;
+}
+
+void session_prefill_stop(struct session *s) {
+    if (s->p.backend)
+        backend_prefill_stop(s->p.backend);
+    s->live.prefilling = 0;
+}
+
 int session_flush(struct session *s) {
     if (!s->saving || store_reply_flush(s->p.db) >= 0)
         return 0;

@@ -103,6 +103,8 @@ struct session_live {
     int thinking;            /* its reasoning is streaming */
     int n_before;            /* tokens of its earlier parts (continued after F7) */
     int think_ending;        /* F7 asked for the answer to start */
+    int prefilling;          /* a type-ahead prefill was started (until session_prefill_stop) */
+    int prefill_n0;          /* the context's tokens before it */
 };
 const struct session_live *session_live(const struct session *s);
 
@@ -114,6 +116,13 @@ struct session_end {
     int save_failures;       /* store writes that failed during the reply */
 };
 const struct session_end *session_ended(const struct session *s);
+
+/* Type-ahead: the conversation with draft[0..len) as its next user message (fitted as a turn
+ * would be) is processed into the context in the background, as far as the draft is sure to
+ * give the same tokens (its rendering with one more word shares them); nothing is added to
+ * conv. 1 started, 0 nothing to do (or the backend cannot), -1 with err. */
+int session_prefill(struct session *s, const char *draft, size_t len, char *err, size_t err_len);
+void session_prefill_stop(struct session *s); /* what it processed stays in the context */
 
 /* Saves the reply's pending text (call when idle). 0, or -1 (reported through save_failed). */
 int session_flush(struct session *s);

@@ -108,11 +108,9 @@ struct tui {
     int load_pipe[2];
     struct kvcache *kvc;     /* the model's context snapshots on disk (src/kvcache.h), or NULL */
     /* type-ahead prefill (tui_chat_prefill_tick) */
-    eng_gen *prefill;        /* processing the draft's stable prefix into the context, or NULL */
     char *draft_seen;        /* the input as last seen (owned) and when it last changed */
     double draft_t;          /* (monotonic s; -1: that text was handled) */
     char *prefill_text;      /* the stable prefix last given to a prefill (owned) */
-    int prefill_n0;          /* the context's tokens when it started (shown while it runs) */
 
     /* generation: the chat-session core (src/session.h) over the engine backend */
     struct session *sess;    /* owns the streaming reply; created by tui_chat_init */

@@ -1,11 +1,11 @@
-/* ui/tui_chat.c — the chat's work behind the keys: loading a model on a background thread,
- * rendering the conversation with its chat template (src/prompts) and streaming a reply from the
- * engine's generation thread (frames on ev_pipe), its reasoning split from its answer as it
- * streams (src/reasoning), ending the thinking early (F7), saving everything in the store as it
- * grows (src/store), the conversation's tree (regenerated and edited messages as versions
- * beside the old ones, switching versions, deleting a branch, pins), the context ledger (the
- * draft's and the next turn's tokens, counted when idle), and the conversation list, search,
- * rename, delete, export. UI thread only,
+/* ui/tui_chat.c — the chat's work behind the keys: loading a model on a background thread
+ * (or opening a remote server, --remote) and giving it to the session core (src/session.h),
+ * which renders, fits, streams and saves each reply from the backend's frames on ev_pipe; here
+ * are what the keys ask of it (send, regenerate, Esc, F7, type-ahead) and the notices it
+ * reports, the conversation's tree (regenerated and edited messages as versions beside the old
+ * ones, switching versions, deleting a branch, pins), the context ledger (the draft's and the
+ * next turn's tokens, counted when idle), and the conversation list, search, rename, delete,
+ * export. UI thread only,
  * except load_main() which runs on the loader thread and touches only its struct tui_load. */
 #include <errno.h>
 #include <limits.h>
@@ -159,27 +159,6 @@ static void template_choose(struct tui *t) {
     prompt_make(t);
 }
 
-/* The messages with keep[i] set made into the model's prompt, the way the session makes it
- * (chat_prompt_tokens). Returns the token count (*out malloc'd) or -1 with a notice (none when
- * quiet). */
-static int chat_tokens(struct tui *t, const unsigned char *keep, int32_t **out, int quiet) {
-    struct chat_msg *cm = NULL;
-    int n = session_msgs(&t->conv, keep, &cm);
-    char err[512];
-    int nt = -1;
-    if (n >= 0) {
-        struct chat_prompt_opts o = {1, t->set.think ? 1 : 0};
-        nt = chat_prompt_tokens(t->cp, cm, n, &o, &t->mk, out, NULL, NULL, NULL, err,
-                                sizeof err);
-    } else {
-        snprintf(err, sizeof err, "out of memory");
-    }
-    free(cm);
-    if (nt < 0 && !quiet)
-        tui_chat_notice(t, "%s", err);
-    return nt;
-}
-
 /* ---- generation ---- */
 
 static double mono_now(void) {
@@ -278,14 +257,6 @@ static void chat_cache_open(struct tui *t) {
     kvcache_close(t->kvc);
     t->kvc = NULL;
     kvcache_open(t->model_path, t->model, t->ctx, &t->kvc, chat_cache_note, t);
-}
-
-/* Before a reply: the longest cached prefix of its prompt when the context holds less of it
- * (a conversation opened, a branch switched, natter started again). */
-static void chat_cache_restore(struct tui *t, const int32_t *toks, int n) {
-    int got = kvcache_restore(t->kvc, t->ctx, toks, n);
-    if (got > 0)
-        tui_chat_notice(t, "restored %d tokens of this conversation from the cache", got);
 }
 
 static void chat_cache_wait(struct tui *t) {
@@ -635,16 +606,11 @@ int tui_chat_ledger(struct tui *t) {
 
 /* ---- type-ahead prefill ---- */
 
-#define PREFILL_GEN_ID 0          /* never a reply's (those count from 1): its frames are dropped */
 #define PREFILL_REST_S 0.25       /* the draft rests this long before it is processed */
-#define PREFILL_CHUNK 16          /* tokens per decode call: a cancel waits for one layer of it */
 
 void tui_chat_prefill_stop(struct tui *t) {
-    if (!t->prefill)
-        return;
-    eng_gen_cancel(t->prefill);
-    eng_gen_join(t->prefill);   /* its frames are still in ev_pipe: chat_frame drops them */
-    t->prefill = NULL;
+    if (t->sess)
+        session_prefill_stop(t->sess);
 }
 
 int tui_chat_prefill_wait_ms(const struct tui *t) {
@@ -654,62 +620,9 @@ int tui_chat_prefill_wait_ms(const struct tui *t) {
     return left <= 0 ? 0 : (int)(left * 1000) + 1;
 }
 
-/* The tokens of the conversation with text as a new user message into *out (caller frees):
- * their count, or -1. The message is added for the rendering and removed again. */
-static int prefill_tokens(struct tui *t, const char *text, size_t len, int32_t **out) {
-    const int n_msgs = t->conv.n_msgs;
-    if (!app_conv_add(&t->conv, APP_ROLE_USER, text, len))
-        return -1;
-    /* the messages the turn would give the model (as the session fits them), quietly */
-    int n = -1, n_fit = 0;
-    unsigned char *keep = malloc((size_t)t->conv.n_msgs + 1);
-    char err[256];
-    if (keep && session_fit(t->sess, NULL, keep, &n_fit, err, sizeof err) >= 0)
-        n = chat_tokens(t, keep, out, 1);
-    free(keep);
-    app_conv_truncate(&t->conv, n_msgs);
-    return n;
-}
-
-/* Starts processing the tokens the draft's stable prefix s (len bytes) is sure to give: the
- * common prefix of the conversation rendered with s and with s and a word more, less one. */
-static void prefill_start(struct tui *t, const char *s, size_t len) {
-    chat_cache_wait(t);   /* the context is read by a snapshot being written */
-    char *more = malloc(len + 3);
-    if (!more)
-        return;
-    memcpy(more, s, len);
-    memcpy(more + len, "zq", 3);
-    int32_t *a = NULL, *b = NULL;
-    int na = prefill_tokens(t, s, len, &a), nb = na > 0 ? prefill_tokens(t, more, len + 2, &b) : -1;
-    free(more);
-    int n = 0;
-    while (n < na && n < nb && a[n] == b[n])
-        n++;
-    n--;   /* the last common token may still merge with what follows */
-    const int n_ctx = eng_ctx_n_ctx(t->ctx);
-    const int room = t->set.n_predict > 0 && t->set.n_predict < n_ctx / 4 ? t->set.n_predict
-                                                                         : n_ctx / 4;
-    const int32_t *have = eng_ctx_tokens(t->ctx);
-    int same = 0, n_have = eng_ctx_n_past(t->ctx);
-    while (same < n_have && same < n && have[same] == a[same])
-        same++;
-    if (n > same && n + room <= n_ctx) {   /* something new (after an edit: from where it differs) */
-        struct eng_gen_params gp = eng_gen_default_params();
-        gp.prefill_only = 1;
-        gp.prompt_chunk = PREFILL_CHUNK;
-        chat_cache_restore(t, a, n);   /* a conversation just opened: its snapshot first */
-        t->prefill_n0 = eng_ctx_n_past(t->ctx);
-        if (eng_gen_start(t->ctx, a, n, &gp, t->ev_pipe[1], PREFILL_GEN_ID, &t->prefill) != ENG_OK)
-            t->prefill = NULL;
-    }
-    free(a);
-    free(b);
-}
-
 void tui_chat_prefill_tick(struct tui *t, const char *draft) {
-    if (!draft || !t->model || !t->cp || tui_chat_streaming(t) || t->load || t->edit_msg >= 0 ||
-        draft[0] == '/' || eng_ctx_rs_bytes(t->ctx, NULL) > 0) {
+    if (!draft || !t->backend || tui_chat_streaming(t) || t->load || t->edit_msg >= 0 ||
+        draft[0] == '/') {
         free(t->draft_seen);
         t->draft_seen = NULL;
         return;
@@ -731,8 +644,8 @@ void tui_chat_prefill_tick(struct tui *t, const char *draft) {
         return;
     free(t->prefill_text);
     t->prefill_text = strndup(draft, len);
-    tui_chat_prefill_stop(t);   /* what it did that still matches is kept */
-    prefill_start(t, draft, len);
+    char err[256];   /* (quietly: the turn itself says what is wrong) */
+    session_prefill(t->sess, draft, len, err, sizeof err); /* what still matches is kept */
 }
 
 /* ---- models ---- */

@@ -699,7 +699,7 @@ static void draw_status(struct tui *t, int y) {
         if (gen && lv->have_stats) {
             used = lv->stats.n_past, n_ctx = lv->stats.n_ctx, kvb = lv->stats.kv_bytes;
         } else {
-            used = gen ? 0 : t->prefill ? t->prefill_n0 : eng_ctx_n_past(t->ctx);
+            used = gen ? 0 : lv && lv->prefilling ? lv->prefill_n0 : eng_ctx_n_past(t->ctx);
             n_ctx = eng_ctx_n_ctx(t->ctx);
             kvb = gen ? 0 : eng_ctx_kv_bytes(t->ctx);
         }

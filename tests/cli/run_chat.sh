@@ -4,7 +4,7 @@
 # NAME|TEXT the system message, --raw the text as is (the tokens of `tokenize --special`);
 # -m finds a model by name or unique prefix in the search path (an ambiguous or unknown one is
 # a one-line error); --conv ID without -m loads the conversation's own model; a built-in
-# format's "bos" line gives one BOS (issue 20).
+# format's "bos" line gives one BOS; a stdout that cannot be written exits 1 (issue 20).
 . tests/lib.sh
 need_shared
 Q="$SHARED/models/syn-qwen2-Q8_0.gguf"
@@ -70,6 +70,14 @@ b=$(NATTER_CACHE_MAX=0 "$NATTER" run -m "$S" --conv "$id" --db "$D/c2.db" --temp
     -p " Then" 2>/dev/null) || fail "run --conv -m"
 expect_eq "$a" "$b"
 expect_contains "$("$NATTER" ls --json --db "$DB")" '"messages":4'
+
+# stdout that cannot be written: exit 1 and why (the reply is still saved)
+if [ -w /dev/full ]; then
+    "$NATTER" run -m "$S" --temp 0 -n 4 -p "Once" --save --db "$D/full.db" >/dev/full 2>"$D/err"
+    expect_eq "$?" 1
+    expect_contains "$(cat "$D/err")" "natter: stdout: No space left on device"
+    expect_contains "$("$NATTER" export --all --format json --db "$D/full.db")" '"finish":"length"'
+fi
 
 # one BOS with a built-in format's bos line, whatever the vocabulary's BOS spells
 for m in "$S" "$SHARED/models/syn-llama-Q8_0.gguf"; do
