@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "chat_prompt.h"
 #include "cli.h"
 #include "engine.h"
@@ -15,26 +16,66 @@
 
 enum { SERVE_GRACE_MS = 5000, SERVE_QUEUE_DEFAULT = 16 };
 
-static int serve_usage(void) {
+static const char *serve_usage_line(void) {
     static char buf[1024];
     snprintf(buf, sizeof buf, "serve [-m MODEL] [--host ADDR] [--port N] [--api-key KEY] "
              "[--parallel N] [--queue N] [--max-body BYTES] %s", opts_usage());
-    return cli_usage(buf);
-}
-
-/* A whole decimal number in [lo, hi] into *out. 0 or -1. */
-static int serve_parse_num(const char *s, long long lo, long long hi, long long *out) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
+    return buf;
 }
 
 static const char *serve_base_name(const char *path) {
     const char *b = strrchr(path, '/');
     return b ? b + 1 : path;
+}
+
+/* The options into set, p and *model. 0, -1 after --help, or 2 after a usage error. */
+static int serve_parse_args(int argc, char **argv, struct app_settings *set,
+                            struct serve_params *p, const char **model) {
+    enum { O_MODEL = ARGV_ID, O_HOST, O_PORT, O_KEY, O_PARALLEL, O_QUEUE, O_MAX_BODY };
+    static const struct argv_opt opts[] = {
+        {"--model", "-m", ARGV_VALUE, O_MODEL},     {"--host", NULL, ARGV_VALUE, O_HOST},
+        {"--port", NULL, ARGV_VALUE, O_PORT},       {"--api-key", NULL, ARGV_VALUE, O_KEY},
+        {"--parallel", NULL, ARGV_VALUE, O_PARALLEL}, {"--queue", NULL, ARGV_VALUE, O_QUEUE},
+        {"--max-body", NULL, ARGV_VALUE, O_MAX_BODY}, {NULL, NULL, 0, 0},
+    };
+    struct argv_state st;
+    argv_init(&st, argc, argv, serve_usage_line(), NULL);
+    int o;
+    while ((o = argv_next(&st, opts)) > ARGV_END) {
+        char err[256];
+        long n = 0;
+        int r;
+        switch (o) {
+        case O_MODEL: *model = st.val; break;
+        case O_HOST: p->host = st.val; break;
+        case O_KEY: p->api_key = st.val; break;
+        case O_PORT:
+            if (argv_int(&st, 0, 65535, &n)) return 2;
+            p->port = (int)n;
+            break;
+        case O_PARALLEL:
+            if (argv_int(&st, 1, 64, &n)) return 2;
+            p->parallel = (int)n;
+            break;
+        case O_QUEUE:
+            if (argv_int(&st, 1, 4096, &n)) return 2;
+            p->queue_max = (int)n;
+            break;
+        case O_MAX_BODY:
+            if (argv_int(&st, 1024, 1L << 32, &n)) return 2;
+            p->max_body = (size_t)n;
+            break;
+        case ARGV_UNKNOWN: /* the sampling flags, shared with run and the chat (opts.h) */
+            r = opts_apply(set, argc, argv, &st.i, err, sizeof err);
+            if (r < 0)
+                return argv_error(&st, "%s", err);
+            if (r == 0)
+                return argv_unknown(&st);
+            break;
+        default: return argv_error(&st, "unexpected argument '%s'", st.val);
+        }
+    }
+    return o < ARGV_END ? (o == ARGV_HELP ? -1 : 2) : 0;
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -46,56 +87,13 @@ int cmd_serve(int argc, char **argv) {
                              .queue_max = SERVE_QUEUE_DEFAULT, .max_body = 8u << 20};
     const char *model = NULL;
     p.api_key = getenv("NATTER_API_KEY");
-    for (int i = 1; i < argc; i++) {
-        char err[256];
-        int r = opts_apply(&set, argc, argv, &i, err, sizeof err);
-        if (r < 0) {
-            cli_error("%s", err);
-            return serve_usage();
-        }
-        if (r > 0)
-            continue;
-        const char *f = argv[i];
-        static const struct { const char *name; long long lo, hi; } nums[] = {
-            {"--port", 0, 65535}, {"--parallel", 1, 64}, {"--queue", 1, 4096},
-            {"--max-body", 1024, 1LL << 32}};
-        int is_num = -1;
-        for (int k = 0; k < 4; k++)
-            if (!strcmp(f, nums[k].name))
-                is_num = k;
-        if (is_num < 0 && strcmp(f, "-m") && strcmp(f, "--model") && strcmp(f, "--host") &&
-            strcmp(f, "--api-key")) {
-            cli_error("serve: unknown option '%s'", f);
-            return serve_usage();
-        }
-        if (i + 1 >= argc) {
-            cli_error("serve: %s needs a value", f);
-            return serve_usage();
-        }
-        const char *v = argv[++i];
-        long long n;
-        if (is_num >= 0) {
-            if (serve_parse_num(v, nums[is_num].lo, nums[is_num].hi, &n) != 0) {
-                cli_error("serve: %s takes a number from %lld to %lld, not '%s'", f,
-                          nums[is_num].lo, nums[is_num].hi, v);
-                return serve_usage();
-            }
-            if (is_num == 0) p.port = (int)n;
-            else if (is_num == 1) p.parallel = (int)n;
-            else if (is_num == 2) p.queue_max = (int)n;
-            else p.max_body = (size_t)n;
-        } else if (!strcmp(f, "--host")) {
-            p.host = v;
-        } else if (!strcmp(f, "--api-key")) {
-            p.api_key = v;
-        } else {
-            model = v;
-        }
-    }
+    int rc = serve_parse_args(argc, argv, &set, &p, &model);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     char path[4096];
     if (!model && !(model = paths_first_model(path, sizeof path))) {
         cli_error("serve: no model (-m MODEL), and none in the model search path");
-        return serve_usage();
+        return cli_usage(serve_usage_line());
     }
     p.set = set;
     p.model_name = serve_base_name(model);

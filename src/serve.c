@@ -259,10 +259,11 @@ static void job_finish(struct job *j, int32_t reason, const struct eng_stats *st
     pthread_mutex_unlock(&j->mu);
 }
 
+/* Ends j with a 500: msg, and the engine's code (0: none). */
 static void job_error(struct job *j, int code, const char *msg) {
     struct serve_err e;
-    serve_err_set(&e, 500, "server_error", NULL, NULL, "generation failed: %s (%s)", msg,
-                  eng_strerror(code));
+    serve_err_set(&e, 500, "server_error", NULL, NULL, "%s%s%s%s", msg, code ? " (" : "",
+                  code ? eng_strerror(code) : "", code ? ")" : "");
     job_log(j, "error", NULL);
     pthread_mutex_lock(&j->mu);
     job_fail_locked(j, &e);
@@ -288,7 +289,7 @@ static void slot_run(struct slot *sl, struct job *j) {
     struct backend_started bs;
     char err[512];
     if (j->req.kind == SERVE_CHAT && !cm) {
-        job_error(j, ENG_E_NOMEM, "out of memory");
+        job_error(j, 0, "out of memory");
         return;
     }
     pthread_mutex_lock(&s->render_mu); /* the prompt maker is not thread-safe */
@@ -296,7 +297,7 @@ static void slot_run(struct slot *sl, struct job *j) {
     pthread_mutex_unlock(&s->render_mu);
     free(cm);
     if (rc != 0) {
-        job_error(j, ENG_E_ARG, err);
+        job_error(j, 0, err);
         return;
     }
     const int split = j->req.kind == SERVE_CHAT;
@@ -343,7 +344,7 @@ static void slot_run(struct slot *sl, struct job *j) {
             memcpy(&code, payload, sizeof code);
             char msg[ENG_FRAME_MAX];
             snprintf(msg, sizeof msg, "%.*s", (int)h.len - 4, (const char *)payload + 4);
-            job_error(j, code, msg);
+            job_error(j, code, *msg ? msg : "generation failed");
             break;
         }
     }
@@ -722,7 +723,7 @@ static int serve_listen(struct serve *s, char *err, size_t err_len) {
                             MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                             MHD_OPTION_NOTIFY_COMPLETED, serve_completed, s,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)(64 + s->p.queue_max),
-                            MHD_OPTION_CONNECTION_TIMEOUT, 600u,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 60u, /* an idle or stalled client */
                             MHD_OPTION_END);
     const int e = errno;
     freeaddrinfo(ai);
