@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "clipboard.h"
-#include "cli.h"
+#include "cli.h" /* cli_error, cli_usage */
 #include "hyperlink.h"
 #include "layout.h"
 #include "opts.h"
@@ -27,6 +27,7 @@
 #include "store.h"
 #include "theme.h"
 #include "tui.h"
+#include "ui.h"
 
 enum { KEY_PASTE_BEGIN = KEY_MAX + 1, KEY_PASTE_END = KEY_MAX + 2 };
 /* Alt-arrows: their codes come from the terminal's description (kUP3...), ERR when it has
