@@ -58,12 +58,9 @@ static int parse_now(const char *s, struct tm *tm) {
 }
 
 static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    char *text = f ? prompts_read_stream(f, JINJA_MAX, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!text)
-        cli_error("%s: %s", path, errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+    char *text;
+    if (prompts_read_file(path, JINJA_MAX, &text, NULL) != 0)
+        cli_error("%s: %s", path, prompts_errmsg());
     return text;
 }
 
@@ -181,9 +178,8 @@ int cmd_template_render_jinja(int argc, char **argv) {
         goto out;
     }
     size_t len;
-    json = prompts_read_stream(stdin, CONV_MAX, &len);
-    if (!json) {
-        cli_error("standard input: %s", errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+    if (prompts_read_stream(stdin, CONV_MAX, &json, &len) != 0) {
+        cli_error("standard input: %s", prompts_errmsg());
         goto out;
     }
     if (!(c = jinja_ctx_new())) {
