@@ -1,5 +1,6 @@
 /* src/fdio.h — writing a whole buffer to a file descriptor (write(2) may write less than asked
- * and be interrupted). Any thread; no state. */
+ * and be interrupted). Any thread; no state. Errors as write(2)'s: -1 with errno (a system
+ * call's wrapper, so the caller, who knows the file, words the one line). */
 #ifndef NATTER_FDIO_H
 #define NATTER_FDIO_H
 
