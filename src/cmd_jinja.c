@@ -79,13 +79,9 @@ static char *token_text(const eng_model *m, int32_t tok) {
 
 /* The model's chat template and special tokens (vocabulary only). */
 static int read_model(const char *path, char **tmpl, char **bos, char **eos) {
-    struct eng_model_params mp = eng_model_default_params();
-    mp.vocab_only = 1;
-    eng_model *m = NULL;
-    if (eng_model_load(path, &mp, &m) != ENG_OK) {
-        cli_error_file(path, eng_last_error());
+    eng_model *m = cli_vocab_load(path);
+    if (!m)
         return -1;
-    }
     const char *t = eng_model_meta_str(m, "tokenizer.chat_template");
     if (!t) {
         cli_error("%s: the model has no chat template (tokenizer.chat_template)", path);

@@ -299,13 +299,9 @@ static int template_tokens(int argc, char **argv) {
         return argv_status(opt);
     if (!model)
         return cli_usage(TOKENS_USAGE);
-    struct eng_model_params mp = eng_model_default_params();
-    mp.vocab_only = 1;
-    eng_model *m = NULL;
-    if (eng_model_load(model, &mp, &m) != ENG_OK) {
-        cli_error_file(model, eng_last_error());
+    eng_model *m = cli_vocab_load(model);
+    if (!m)
         return 1;
-    }
     int rc = 1, n = 0;
     chat_prompt *p = NULL;
     struct conv c = {0};
