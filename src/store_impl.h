@@ -125,6 +125,8 @@ int store_step_row(store *s, sqlite3_stmt *q, const char *what, const char *miss
                    const char *arg);
 /* One write transaction (BEGIN IMMEDIATE); rollback is a no-op when SQLite already rolled back. */
 int store_tx_begin(store *s);
+/* store_tx_begin, then conversation id's key into *n; on failure nothing is left open. */
+int store_tx_begin_conv(store *s, const char *id, int64_t *n);
 int store_tx_commit(store *s);
 void store_tx_rollback(store *s);
 /* A one-row, one-column query, already bound, whose text is copied into *out (caller frees);
