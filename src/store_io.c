@@ -119,10 +119,12 @@ static const char *const sql[ST_COUNT] = {
                       "natter_text(value -> '$.finish'), "
                       "natter_text(value -> '$.reasoning_content') "
                       "FROM json_each(?1, '$.messages') WHERE key >= ?4 ORDER BY key",
-    /* the children chosen (checked: each a child of its message), before the active path's */
-    [ST_IMP_CHOSEN] = "UPDATE messages SET chosen = ?3 + (j.value ->> '$.chosen') - 1 FROM "
-                      "json_each(?1, '$.messages') j WHERE j.key >= ?2 AND "
-                      "j.value ->> '$.chosen' IS NOT NULL AND messages.id = ?3 + j.key - ?2",
+    /* the children chosen (checked: each a child of its message), before the active path's;
+     * ST_IMP_INSERT's parameters (?2, conversation n, and ?3, now, unused here) */
+    [ST_IMP_CHOSEN] = "UPDATE messages SET chosen = ?5 + (j.value ->> '$.chosen') - 1 FROM "
+                      "json_each(?1, '$.messages') j WHERE j.key >= ?4 AND ?2 = messages.conv "
+                      "AND ?3 IS NOT NULL AND j.value ->> '$.chosen' IS NOT NULL AND "
+                      "messages.id = ?5 + j.key - ?4",
     [ST_IMP_BASE] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
     [ST_IMP_FIRST_USER] = "SELECT content FROM messages WHERE conv = ?1 AND role = 'user' "
                           "ORDER BY id LIMIT 1",
@@ -374,23 +376,21 @@ static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
         store_stmt_done(s, q);
     } else if (r == 0)
         r = STORE_E_SQL;
-    if (r == 0 && (q = stmt(s, ST_IMP_INSERT)) != NULL) {
+    /* the messages, then the children they show (both statements take the same parameters) */
+    for (int k = 0; k < 2 && r == 0; k++) {
+        if (!(q = stmt(s, k ? ST_IMP_CHOSEN : ST_IMP_INSERT))) {
+            r = STORE_E_SQL;
+            break;
+        }
         store_bind_text(s, q, 1, item);
         store_bind_int64(s, q, 2, n);
         store_bind_text(s, q, 3, now);
         store_bind_int(s, q, 4, lead_system ? 1 : 0);
         store_bind_int64(s, q, 5, base);
         r = store_exec(s, q, "import messages");
-        *n_msgs = sqlite3_changes(s->db);
-    } else if (r == 0)
-        r = STORE_E_SQL;
-    if (r == 0 && (q = stmt(s, ST_IMP_CHOSEN)) != NULL) {
-        store_bind_text(s, q, 1, item);
-        store_bind_int(s, q, 2, lead_system ? 1 : 0);
-        store_bind_int64(s, q, 3, base);
-        r = store_exec(s, q, "import messages");
-    } else if (r == 0)
-        r = STORE_E_SQL;
+        if (!k)
+            *n_msgs = sqlite3_changes(s->db);
+    }
     if (r == 0) /* the active path: its "leaf", else the last message */
         r = store_tree_set_leaf(s, n, *n_msgs ? base + (leaf ? leaf : *n_msgs) - 1 : 0, 0);
     if (r == 0 && !(title && *title) && (q = stmt(s, ST_IMP_FIRST_USER)) != NULL) {
