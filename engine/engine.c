@@ -3,6 +3,7 @@
  * (RMSNorm, RoPE normal/NEOX, GQA causal attention, SwiGLU, as the model's struct arch says),
  * matmuls split into fixed 64-row units handed out to the pool's threads (any thread count
  * gives the same numbers), logits. A context is used by one thread at a time. */
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -408,9 +409,13 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
             return eng_error(ENG_E_NOMEM, "out of memory for a context of %d tokens", c->n_ctx);
         }
     }
-    if (pool_new(c->n_threads, &c->pool) != 0) {
+    int prc = pool_new(c->n_threads, &c->pool);
+    if (prc != 0) {
+        int n = c->n_threads;
         eng_ctx_free(c);
-        return eng_error(ENG_E_THREAD, "cannot start %d threads", c->n_threads);
+        if (prc == -ENOMEM)
+            return eng_error(ENG_E_NOMEM, "out of memory for a pool of %d threads", n);
+        return eng_error(ENG_E_THREAD, "cannot start %d threads: %s", n, strerror(-prc));
     }
     *out = c;
     return ENG_OK;

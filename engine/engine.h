@@ -138,7 +138,10 @@ struct eng_ctx_params {
     int kv_type;    /* enum eng_kv_type */
 };
 struct eng_ctx_params eng_ctx_default_params(void);
-int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out); /* borrows m */
+/* A context over m (borrowed: free the context first); caller frees with eng_ctx_free. ENG_OK,
+ * or ENG_E_ARG, ENG_E_NOMEM (the buffers or the thread pool) or ENG_E_THREAD (the system
+ * would not start the pool's threads); eng_last_error says which. */
+int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out);
 void eng_ctx_free(eng_ctx *c);
 eng_model *eng_ctx_model(const eng_ctx *c); /* the model c was created with (borrowed) */
 int eng_ctx_n_ctx(const eng_ctx *c);

@@ -46,7 +46,7 @@ uint64_t gguf_vtype_size(uint32_t t);
 int gguf_open(const char *path, gguf **out, char *err, size_t err_len);
 /* Same, over a caller-owned buffer (borrowed, must outlive the handle): fuzzing and tests. */
 int gguf_open_mem(const void *buf, size_t len, gguf **out, char *err, size_t err_len);
-void gguf_close(gguf *g);
+void gguf_close(gguf *g); /* accepts NULL */
 /* A mapped file is guarded (engine/mapguard.h): 1 once a read past a shrunken file's end was
  * absorbed (its data then reads as zeros). One atomic load; 0 for gguf_open_mem. */
 int gguf_broken(const gguf *g);
@@ -67,8 +67,10 @@ uint64_t gguf_alignment(const gguf *g);
  * file apart from its weights. *len gets their count (at most the file's size). */
 const uint8_t *gguf_header_bytes(const gguf *g, size_t *len);
 
+/* Lookups return pointers into g (valid until gguf_close, never freed by the caller), or NULL:
+ * an index outside 0..n-1, or no key / tensor of that name. */
 int64_t gguf_n_kv(const gguf *g);
-const struct gguf_kv *gguf_kv_at(const gguf *g, int64_t i);
+const struct gguf_kv *gguf_kv_at(const gguf *g, int64_t i);          /* NULL if out of range */
 const struct gguf_kv *gguf_kv_find(const gguf *g, const char *key); /* NULL if absent */
 
 /* Typed getters: 0 on success, -1 if absent, -2 if the stored type does not fit (integers of any
@@ -85,7 +87,7 @@ int gguf_get_arr(const gguf *g, const char *key, uint32_t *arr_type, uint64_t *n
 int gguf_get_arr_str(const gguf *g, const char *key, struct gguf_str *out, uint64_t n);
 
 int64_t gguf_n_tensors(const gguf *g);
-const struct gguf_tensor *gguf_tensor_at(const gguf *g, int64_t i);
-const struct gguf_tensor *gguf_tensor_find(const gguf *g, const char *name);
+const struct gguf_tensor *gguf_tensor_at(const gguf *g, int64_t i);          /* NULL if out of range */
+const struct gguf_tensor *gguf_tensor_find(const gguf *g, const char *name); /* NULL if absent */
 
 #endif

@@ -6,8 +6,12 @@
 
 typedef struct pool pool;
 
-/* n_threads >= 1 (the caller counts as thread 0, so n_threads - 1 workers are started). */
+/* n_threads in 1..1024 (the caller counts as thread 0, so n_threads - 1 workers are started).
+ * Returns 0 and a new pool in *out (caller frees with pool_free), or a negative errno and
+ * leaves *out untouched: -EINVAL (n_threads out of range), -ENOMEM, or pthread_create's code
+ * negated (-EAGAIN: the system's thread limit). Nothing is left running on failure. */
 int pool_new(int n_threads, pool **out);
+/* Stops and joins the workers, frees p. Accepts NULL. Owner thread, not during pool_run. */
 void pool_free(pool *p);
 int pool_n_threads(const pool *p);
 

@@ -1,7 +1,12 @@
 /* src/app.h — the chat's state apart from drawing: the open conversation in memory (messages,
  * stats of each reply), the session settings, slash-command parsing and the choice of which
- * turns fit in the context. The full-screen UI (ui/) draws from this and its key handlers change
- * it. UI thread only. */
+ * turns fit in the context (app_conv_fit, which session.c calls before every turn). The
+ * full-screen UI (ui/) draws from this and its key handlers change it.
+ * Threads: UI thread only (session.c's helpers run there too); no globals.
+ * Ownership: struct app_conv owns its messages and their text (app_conv_clear frees them);
+ * const char * results are static strings or point into the caller's line (app_cmd.arg).
+ * Errors: 0 / a count / an index on success, -1 on failure (out of memory for the appenders;
+ * a one-line message in err where the function takes one); no errno. */
 #ifndef NATTER_APP_H
 #define NATTER_APP_H
 

@@ -233,7 +233,7 @@ int chat_prompt_render(chat_prompt *p, const struct chat_msg *msgs, int n,
     free(pm);
     if (l < 0) {
         snprintf(err, err_len, "cannot render the conversation with template '%s': %s",
-                 p->bt->name, errno == ENOMEM ? "out of memory" : "a message has an unknown role");
+                 p->bt->name, prompts_errmsg());
         return -1;
     }
     *len = (size_t)l;

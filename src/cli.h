@@ -28,6 +28,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* cli_error of "PATH: detail", naming the file once when detail starts with it already
  * (the engine's messages name the file for some errors and not for others). */
 void cli_error_file(const char *path, const char *detail);
+/* A model's vocabulary and metadata only (no weights): the model (caller frees with
+ * eng_model_free), or NULL after the one line naming the file (cli_error_file). */
+struct eng_model *cli_vocab_load(const char *path);
 /* Prints "usage: natter USAGE" and "Try 'natter COMMAND --help'." to stderr; returns 2. */
 int cli_usage(const char *usage);
 /* The length of the command's name at the start of a usage line: its lowercase words

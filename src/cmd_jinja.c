@@ -58,12 +58,9 @@ static int parse_now(const char *s, struct tm *tm) {
 }
 
 static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    char *text = f ? prompts_read_stream(f, JINJA_MAX, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!text)
-        cli_error("%s: %s", path, errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+    char *text;
+    if (prompts_read_file(path, JINJA_MAX, &text, NULL) != 0)
+        cli_error("%s: %s", path, prompts_errmsg());
     return text;
 }
 
@@ -82,13 +79,9 @@ static char *token_text(const eng_model *m, int32_t tok) {
 
 /* The model's chat template and special tokens (vocabulary only). */
 static int read_model(const char *path, char **tmpl, char **bos, char **eos) {
-    struct eng_model_params mp = eng_model_default_params();
-    mp.vocab_only = 1;
-    eng_model *m = NULL;
-    if (eng_model_load(path, &mp, &m) != ENG_OK) {
-        cli_error_file(path, eng_last_error());
+    eng_model *m = cli_vocab_load(path);
+    if (!m)
         return -1;
-    }
     const char *t = eng_model_meta_str(m, "tokenizer.chat_template");
     if (!t) {
         cli_error("%s: the model has no chat template (tokenizer.chat_template)", path);
@@ -181,9 +174,8 @@ int cmd_template_render_jinja(int argc, char **argv) {
         goto out;
     }
     size_t len;
-    json = prompts_read_stream(stdin, CONV_MAX, &len);
-    if (!json) {
-        cli_error("standard input: %s", errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+    if (prompts_read_stream(stdin, CONV_MAX, &json, &len) != 0) {
+        cli_error("standard input: %s", prompts_errmsg());
         goto out;
     }
     if (!(c = jinja_ctx_new())) {

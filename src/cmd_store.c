@@ -559,14 +559,11 @@ int cmd_import(int argc, char **argv) {
         return r < 0 ? 0 : r;
     a.create = 1;
     size_t len = 0;
-    FILE *f = strcmp(a.pos[0], "-") ? fopen(a.pos[0], "rb") : stdin;
-    char *json = f ? prompts_read_stream(f, (size_t)1 << 30, &len) : NULL;
-    int e = errno;
-    if (f && f != stdin)
-        fclose(f);
-    errno = e;
-    if (!json) {
-        cli_error("%s: %s", a.pos[0], strerror(errno));
+    char *json;
+    int rr = strcmp(a.pos[0], "-") ? prompts_read_file(a.pos[0], (size_t)1 << 30, &json, &len)
+                                   : prompts_read_stream(stdin, (size_t)1 << 30, &json, &len);
+    if (rr != 0) {
+        cli_error("%s: %s", a.pos[0], prompts_errmsg());
         return 1;
     }
     store *s = open_db(&a);

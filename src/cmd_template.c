@@ -51,12 +51,9 @@ static int template_show(const char *name) {
     const struct prompts_template *t = find_or_complain(name);
     if (!t)
         return 1;
-    FILE *f = fopen(t->path, "rb");
-    char *text = f ? prompts_read_stream(f, 1u << 20, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!text) {
-        cli_error("%s: %s", t->path, strerror(errno));
+    char *text;
+    if (prompts_read_file(t->path, 1u << 20, &text, NULL) != 0) {
+        cli_error("%s: %s", t->path, prompts_errmsg());
         return 1;
     }
     fputs(text, stdout);
@@ -245,9 +242,9 @@ static int template_render(int argc, char **argv) {
     if (!t)
         return 1;
     size_t len;
-    char *json = prompts_read_stream(stdin, CONV_MAX, &len);
-    if (!json) {
-        cli_error("standard input: %s", errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+    char *json;
+    if (prompts_read_stream(stdin, CONV_MAX, &json, &len) != 0) {
+        cli_error("standard input: %s", prompts_errmsg());
         return 1;
     }
     struct conv c;
@@ -259,7 +256,7 @@ static int template_render(int argc, char **argv) {
     long n = prompts_render(t, c.msgs, c.n, add_assistant, &out);
     conv_free(&c);
     if (n < 0) {
-        cli_error("render: %s", strerror(errno));
+        cli_error("render: %s", prompts_errmsg());
         return 1;
     }
     fwrite(out, 1, (size_t)n, stdout);
@@ -302,13 +299,9 @@ static int template_tokens(int argc, char **argv) {
         return argv_status(opt);
     if (!model)
         return cli_usage(TOKENS_USAGE);
-    struct eng_model_params mp = eng_model_default_params();
-    mp.vocab_only = 1;
-    eng_model *m = NULL;
-    if (eng_model_load(model, &mp, &m) != ENG_OK) {
-        cli_error_file(model, eng_last_error());
+    eng_model *m = cli_vocab_load(model);
+    if (!m)
         return 1;
-    }
     int rc = 1, n = 0;
     chat_prompt *p = NULL;
     struct conv c = {0};
@@ -321,8 +314,8 @@ static int template_tokens(int argc, char **argv) {
     }
     if (*chat_prompt_notice(p))
         cli_error("%s: %s", model, chat_prompt_notice(p));
-    if (!(json = prompts_read_stream(stdin, CONV_MAX, &len))) {
-        cli_error("standard input: %s", errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+    if (prompts_read_stream(stdin, CONV_MAX, &json, &len) != 0) {
+        cli_error("standard input: %s", prompts_errmsg());
         goto out;
     }
     if (conv_parse(json, len, &c))
@@ -364,12 +357,8 @@ static int detect_read(const char *path, char **text) {
         }
         return 0;
     }
-    FILE *f = fopen(path, "rb");
-    *text = f ? prompts_read_stream(f, JINJA_MAX, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!*text) {
-        cli_error("%s: %s", path, errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+    if (prompts_read_file(path, JINJA_MAX, text, NULL) != 0) {
+        cli_error("%s: %s", path, prompts_errmsg());
         return -1;
     }
     return 0;

@@ -40,13 +40,9 @@ int cmd_tokenize(int argc, char **argv) {
     if (!model || !text)
         return cli_usage(tokenize_usage);
 
-    struct eng_model_params mp = eng_model_default_params();
-    mp.vocab_only = 1;
-    eng_model *m = NULL;
-    if (eng_model_load(model, &mp, &m) != ENG_OK) {
-        cli_error_file(model, eng_last_error());
+    eng_model *m = cli_vocab_load(model);
+    if (!m)
         return 1;
-    }
     int32_t *ids = NULL;
     char err[256];
     int n = chat_tokenize(m, text, strlen(text), add_special, parse_special, NULL, &ids, err,

@@ -1,6 +1,7 @@
 /* src/fdio.h — writing a whole buffer to a file descriptor (write(2) may write less than asked
  * and be interrupted), and the non-blocking wake-up pipes of signal handlers and cancels. Any
- * thread; no state. */
+ * thread; no state. Errors as the system calls': -1 with errno (thin wrappers, so the caller,
+ * who knows the file, words the one line). */
 #ifndef NATTER_FDIO_H
 #define NATTER_FDIO_H
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "engine.h"
 #include "ui.h"
 
 static const char usage_text[] =
@@ -68,6 +69,17 @@ void cli_error_file(const char *path, const char *detail) {
         cli_error("%s", detail);
     else
         cli_error("%s: %s", path, detail);
+}
+
+eng_model *cli_vocab_load(const char *path) {
+    struct eng_model_params mp = eng_model_default_params();
+    mp.vocab_only = 1;
+    eng_model *m = NULL;
+    if (eng_model_load(path, &mp, &m) != ENG_OK) {
+        cli_error_file(path, eng_last_error());
+        return NULL;
+    }
+    return m;
 }
 
 int cli_command_len(const char *usage) {

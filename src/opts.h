@@ -3,7 +3,8 @@
  * --frequency-penalty --presence-penalty --seed -n/--n-predict --ctx -t/--threads --think
  * --lookup --draft-max --draft-p-min --kv). Values are
  * parsed and range-checked by app_settings_set (one table of settings for flags and /set).
- * Main/UI thread only. */
+ * Main/UI thread only; no state. Errors: opts_apply's -1 with one line in err (the caller
+ * prints it and exits 2). */
 #ifndef NATTER_OPTS_H
 #define NATTER_OPTS_H
 

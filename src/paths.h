@@ -1,5 +1,8 @@
 /* src/paths.h — where natter finds and keeps things: XDG data/config/cache directories, the model
- * search path, the database path, the installed data directory. Main/UI thread. */
+ * search path, the database path, the installed data directory. Main/UI thread (reads the
+ * environment). Paths go into the caller's buffer: a function returns buf, or NULL when the
+ * path does not fit or HOME is unset; paths_mkdir_p and paths_model_find return 0 or -1
+ * (errno, or one line in err, as each says). Nothing here allocates what the caller frees. */
 #ifndef NATTER_PATHS_H
 #define NATTER_PATHS_H
 

@@ -27,40 +27,58 @@ static struct {
     int n_err;
 } reg;
 
-/* ---- a growing byte buffer ---- */
+/* ---- errors: the last failure's one line, per thread (rendering runs on server threads) ---- */
 
-char *prompts_read_stream(FILE *f, size_t max, size_t *len) {
+static _Thread_local char prompts_err[512];
+
+const char *prompts_errmsg(void) { return prompts_err; }
+
+static int prompts_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int prompts_fail(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prompts_err, sizeof prompts_err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* ---- reading whole files ---- */
+
+int prompts_read_stream(FILE *f, size_t max, char **out, size_t *len) {
     struct json_buf b = {0};
     char chunk[8192];
     size_t n;
+    *out = NULL;
     json_put(&b, "", 0); /* an empty stream still gives "" */
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (b.len + n > max) {
             free(b.p);
-            errno = EFBIG;
-            return NULL;
+            if (max % (1u << 20) == 0)
+                return prompts_fail(PROMPTS_E_TOOBIG, "larger than %zu MiB", max >> 20);
+            return prompts_fail(PROMPTS_E_TOOBIG, "larger than %zu bytes", max);
         }
         json_put(&b, chunk, n);
     }
     if (ferror(f) || b.oom) {
+        int e = errno;
         free(b.p);
-        errno = b.oom ? ENOMEM : EIO;
-        return NULL;
+        return b.oom ? prompts_fail(PROMPTS_E_NOMEM, "out of memory")
+                     : prompts_fail(PROMPTS_E_IO, "%s", strerror(e ? e : EIO));
     }
     if (len)
         *len = b.len;
-    return b.p;
+    *out = b.p;
+    return PROMPTS_OK;
 }
 
-static char *file_read(const char *path, size_t *len) {
+int prompts_read_file(const char *path, size_t max, char **out, size_t *len) {
+    *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return NULL;
-    char *s = prompts_read_stream(f, PROMPTS_FILE_MAX, len);
-    int e = errno;
-    fclose(f);
-    errno = e;
-    return s;
+        return prompts_fail(PROMPTS_E_IO, "%s", strerror(errno));
+    int r = prompts_read_stream(f, max, out, len);
+    fclose(f); /* read only: nothing a failed close could lose */
+    return r;
 }
 
 static char *xstrdup(const char *s) {
@@ -601,9 +619,9 @@ static void load_dir(const char *dir, const char *sub, const char *ext, int from
         snprintf(file, sizeof file, "%s/%s", path, names[i]);
         snprintf(name, sizeof name, "%.*s", (int)(strlen(names[i]) - ext_len), names[i]);
         free(names[i]);
-        char *text = file_read(file, &len);
-        if (!text) {
-            reg_error("%s: %s", file, errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+        char *text;
+        if (prompts_read_file(file, PROMPTS_FILE_MAX, &text, &len) != 0) {
+            reg_error("%s: %s", file, prompts_errmsg());
             continue;
         }
         int is_tmpl = !strcmp(sub, "templates");
@@ -761,10 +779,8 @@ long prompts_render_masked(const struct prompts_template *t, const struct prompt
     *out = NULL;
     if (mask)
         *mask = NULL;
-    if (!t || (n > 0 && !msgs)) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (!t || (n > 0 && !msgs))
+        return prompts_fail(PROMPTS_E_INVALID, t ? "no messages" : "no template");
     sb_puts_o(&b, bmp, t->bos);
     json_put(&b, "", 0);
     if (bmp)
@@ -773,8 +789,10 @@ long prompts_render_masked(const struct prompts_template *t, const struct prompt
         int r = prompts_role_parse(msgs[i].role);
         if (r < 0 || !msgs[i].content) {
             free(b.p), free(sys.p), free(bm.p), free(sm.p);
-            errno = EINVAL;
-            return -1;
+            if (r < 0)
+                return prompts_fail(PROMPTS_E_INVALID, "message %d: unknown role '%.32s'",
+                                    i + 1, msgs[i].role ? msgs[i].role : "(none)");
+            return prompts_fail(PROMPTS_E_INVALID, "message %d: no content", i + 1);
         }
         if (r == PROMPTS_TOOL && !t->tool_own)
             r = PROMPTS_USER;
@@ -820,8 +838,7 @@ long prompts_render_masked(const struct prompts_template *t, const struct prompt
     if (oom) {
         free(b.p);
         free(bm.p);
-        errno = ENOMEM;
-        return -1;
+        return prompts_fail(PROMPTS_E_NOMEM, "out of memory");
     }
     *out = b.p;
     if (mask)

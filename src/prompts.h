@@ -5,6 +5,14 @@
  * The file format is described in prompts/README.md.
  *
  * The loaded set is one process-wide registry, loaded on first use; main/UI thread only.
+ * prompts_render*, prompts_template_parse and the readers touch no registry: any thread.
+ *
+ * Errors (src/'s convention, README "Errors"): a function returns 0, a length or a count
+ * (>= 0) on success, and a negative PROMPTS_E_* code on failure with a one-line detail in
+ * prompts_errmsg() (the calling thread's last failure; it does not name the file: the caller,
+ * who knows it, does). Two that cannot fit that: prompts_load returns the number of bad files
+ * (each one's line in prompts_error(i)); prompts_template_parse, a constructor, returns NULL
+ * with its line in err (as store_open and gguf_open do). Lookups return NULL when absent.
  *
  * Typical use (chat UI, `natter run --save`):
  *     const struct prompts_template *t =
@@ -19,6 +27,17 @@
 
 #include <stddef.h>
 #include <stdio.h>
+
+enum {
+    PROMPTS_OK = 0,
+    PROMPTS_E_INVALID = -1, /* no template, an unknown role, a message without content */
+    PROMPTS_E_NOMEM = -2,
+    PROMPTS_E_IO = -3,      /* open or read failed (the detail is strerror's) */
+    PROMPTS_E_TOOBIG = -4,  /* longer than the reader's limit ("larger than 16 MiB") */
+};
+
+/* The calling thread's last failure as one line (never NULL; "" before any). */
+const char *prompts_errmsg(void);
 
 enum prompts_role {
     PROMPTS_SYSTEM = 0, PROMPTS_USER = 1, PROMPTS_ASSISTANT = 2, PROMPTS_TOOL = 3, PROMPTS_N_ROLES
@@ -114,8 +133,9 @@ char *prompts_text_unwrap(const char *text, size_t len);
 int prompts_role_parse(const char *role);
 
 /* Renders msgs[0..n) with t into a NUL-terminated string *out (caller frees), adding the
- * assistant-turn prefix when add_assistant. Returns the length, or -1 (errno EINVAL: no
- * template, or a message has an unknown role or NULL content; ENOMEM). */
+ * assistant-turn prefix when add_assistant. Returns the length, or PROMPTS_E_INVALID (no
+ * template, or a message has an unknown role or NULL content: prompts_errmsg names it) or
+ * PROMPTS_E_NOMEM, *out then NULL. */
 long prompts_render(const struct prompts_template *t, const struct prompts_msg *msgs, int n,
                     int add_assistant, char **out);
 /* The same, and *mask (caller frees; NULL: not wanted) gets one byte per byte of *out: 1 where
@@ -134,8 +154,11 @@ const char *prompts_detect(const char *jinja, int *recognized);
  * when no template is loaded at all. */
 const struct prompts_template *prompts_template_for(const char *jinja);
 
-/* Reads a whole stream (NUL-terminated, caller frees; *len, if not NULL, gets its length).
- * NULL with errno on error (EFBIG when it is longer than max bytes). */
-char *prompts_read_stream(FILE *f, size_t max, size_t *len);
+/* Reads a whole stream into *out (NUL-terminated, caller frees; *len, if not NULL, gets its
+ * length). 0, or PROMPTS_E_TOOBIG (longer than max bytes), PROMPTS_E_IO, PROMPTS_E_NOMEM with
+ * *out NULL and the detail in prompts_errmsg(). */
+int prompts_read_stream(FILE *f, size_t max, char **out, size_t *len);
+/* The same for the file at path, opened and closed here (open's failure: PROMPTS_E_IO). */
+int prompts_read_file(const char *path, size_t max, char **out, size_t *len);
 
 #endif

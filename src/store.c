@@ -198,6 +198,13 @@ int store_tx_begin(store *s) {
     return q ? store_exec(s, q, "begin") : STORE_E_SQL;
 }
 
+int store_tx_begin_conv(store *s, const char *id, int64_t *n) {
+    int r = store_tx_begin(s);
+    if (r == 0 && (r = store_conv_n(s, id, n)) != 0)
+        store_tx_rollback(s);
+    return r;
+}
+
 int store_tx_commit(store *s) {
     sqlite3_stmt *q = stmt(s, ST_COMMIT);
     return q ? store_exec(s, q, "commit") : STORE_E_SQL;

@@ -33,7 +33,7 @@ enum stmt_id {
     ST_TREE_IN_SUB, ST_TREE_DELETE, ST_TREE_PIN,
     ST_SEARCH, ST_SEARCH_JSON, ST_SEARCH_SCAN, ST_SEARCH_SCAN_JSON, ST_LIST_JSON, ST_EXPORT_ONE, ST_EXPORT_ALL,
     ST_SET_GET, ST_SET_PUT, ST_SET_DEL,
-    ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT,
+    ST_IMP_IS_LIST, ST_IMP_ITEMS, ST_IMP_CONV, ST_IMP_MSGS, ST_IMP_ID_FREE, ST_IMP_INSERT, ST_IMP_CHOSEN,
     ST_IMP_BASE, ST_IMP_FIRST_USER, ST_IMP_FINISH,
     ST_COUNT
 };
@@ -125,6 +125,8 @@ int store_step_row(store *s, sqlite3_stmt *q, const char *what, const char *miss
                    const char *arg);
 /* One write transaction (BEGIN IMMEDIATE); rollback is a no-op when SQLite already rolled back. */
 int store_tx_begin(store *s);
+/* store_tx_begin, then conversation id's key into *n; on failure nothing is left open. */
+int store_tx_begin_conv(store *s, const char *id, int64_t *n);
 int store_tx_commit(store *s);
 void store_tx_rollback(store *s);
 /* A one-row, one-column query, already bound, whose text is copied into *out (caller frees);

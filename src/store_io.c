@@ -12,7 +12,9 @@
 #include "store_impl.h"
 
 /* One conversation as natter's JSON export object (c is the conversations row). The system
- * prompt comes first as a message; message fields that are NULL are left out. */
+ * prompt comes first as a message; message fields that are NULL are left out. "chosen" is the
+ * number of the child a message shows (messages.chosen) when that is not its newest child (the
+ * default), on the active path or off it, so a round trip keeps every branch's version. */
 #define EXPORT_OBJ                                                                            \
     "json_object('natter', 1, 'id', c.id, 'title', c.title, 'model', c.model, "               \
     "'template', c.template, 'created', c.created, 'updated', c.updated, "                    \
@@ -28,10 +30,14 @@
     "'role', m.role, 'content', m.content, "                                                  \
     "'reasoning_content', m.reasoning_content, 'created', m.created, 'model', m.model, 'tokens', m.tokens, 'prompt_tps', m.prompt_tps, " \
     "'gen_tps', m.gen_tps, 'finish', m.finish, "                                              \
-    "'pinned', CASE WHEN m.pinned THEN json('true') END)), m.k "                              \
+    "'pinned', CASE WHEN m.pinned THEN json('true') END, "                                   \
+    "'chosen', CASE WHEN cm.id < (SELECT max(y.id) FROM messages y WHERE y.parent = m.id) "   \
+    "THEN cm.k END)), m.k "                                                                   \
     "FROM (SELECT *, row_number() OVER (ORDER BY id) AS k FROM messages WHERE conv = c.n) m "  \
     "LEFT JOIN (SELECT id, row_number() OVER (ORDER BY id) AS k FROM messages "               \
     "WHERE conv = c.n) pm ON pm.id = m.parent "                                               \
+    "LEFT JOIN (SELECT id, parent, row_number() OVER (ORDER BY id) AS k FROM messages "       \
+    "WHERE conv = c.n) cm ON cm.id = m.chosen AND cm.parent = m.id "                          \
     "ORDER BY o))))"
 
 static const char *const sql[ST_COUNT] = {
@@ -87,8 +93,14 @@ static const char *const sql[ST_COUNT] = {
                     "natter_text_flags(value -> '$.finish'), "
                     /* 15-19: the message's number and its parent's, pinned */
                     "json_type(value, '$.id'), value ->> '$.id', json_type(value, '$.parent'), "
-                    "value ->> '$.parent', json_type(value, '$.pinned') "
-                    "FROM json_each(?1, '$.messages') ORDER BY key",
+                    "value ->> '$.parent', json_type(value, '$.pinned'), "
+                    /* 20-21: "chosen": its type, and whether it names a later message whose
+                     * parent this one is (?2: 1 when a system prompt leads the array) */
+                    "json_type(value, '$.chosen'), EXISTS (SELECT 1 FROM json_each(?1, "
+                    "'$.messages') b WHERE a.key >= ?2 AND "
+                    "b.key = ?2 + (a.value ->> '$.chosen') - 1 AND b.key > a.key AND "
+                    "coalesce(b.value ->> '$.parent', b.key - ?2) = a.key + 1 - ?2) "
+                    "FROM json_each(?1, '$.messages') a ORDER BY key",
     [ST_IMP_ID_FREE] = "SELECT NOT EXISTS (SELECT 1 FROM conversations WHERE id = ?1)",
     /* message k of the array (1-based, the leading system message not counted) gets id
      * ?5 + k - 1, so the parent links ("parent": k, 0 for a root, none: the message before)
@@ -107,6 +119,12 @@ static const char *const sql[ST_COUNT] = {
                       "natter_text(value -> '$.finish'), "
                       "natter_text(value -> '$.reasoning_content') "
                       "FROM json_each(?1, '$.messages') WHERE key >= ?4 ORDER BY key",
+    /* the children chosen (checked: each a child of its message), before the active path's;
+     * ST_IMP_INSERT's parameters (?2, conversation n, and ?3, now, unused here) */
+    [ST_IMP_CHOSEN] = "UPDATE messages SET chosen = ?5 + (j.value ->> '$.chosen') - 1 FROM "
+                      "json_each(?1, '$.messages') j WHERE j.key >= ?4 AND ?2 = messages.conv "
+                      "AND ?3 IS NOT NULL AND j.value ->> '$.chosen' IS NOT NULL AND "
+                      "messages.id = ?5 + j.key - ?4",
     [ST_IMP_BASE] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
     [ST_IMP_FIRST_USER] = "SELECT content FROM messages WHERE conv = ?1 AND role = 'user' "
                           "ORDER BY id LIMIT 1",
@@ -241,6 +259,7 @@ static int import_check(store *s, const char *name, const char *item, int n_item
     if (!q)
         return STORE_E_SQL;
     store_bind_text(s, q, 1, item);
+    store_bind_int(s, q, 2, lead);
     long long key = 0;
     char first_bad[96] = ""; /* where invalid UTF-8 was first replaced */
     if (n_bad_utf8)
@@ -287,6 +306,11 @@ static int import_check(store *s, const char *name, const char *item, int n_item
                      (sqlite3_column_type(q, 18) != SQLITE_NULL &&
                       (sqlite3_column_int64(q, 18) < 0 || sqlite3_column_int64(q, 18) >= k)))
                 bad = "\"parent\" must be the number of an earlier message, or 0";
+            else if (!type_is(sqlite3_column_text(q, 20), "integer", NULL) ||
+                     (sqlite3_column_type(q, 20) != SQLITE_NULL &&
+                      strcmp((const char *)sqlite3_column_text(q, 20), "null") &&
+                      !sqlite3_column_int(q, 21)))
+                bad = "\"chosen\" must be the number of one of the message's children";
         }
         if (!bad && ((sqlite3_column_int(q, 13) | sqlite3_column_int(q, 14)) & JSON_TEXT_BAD_UTF8)) {
             if (!n_bad_utf8++)
@@ -352,16 +376,21 @@ static int import_one(store *s, const char *item, char *id_out, int *n_msgs) {
         store_stmt_done(s, q);
     } else if (r == 0)
         r = STORE_E_SQL;
-    if (r == 0 && (q = stmt(s, ST_IMP_INSERT)) != NULL) {
+    /* the messages, then the children they show (both statements take the same parameters) */
+    for (int k = 0; k < 2 && r == 0; k++) {
+        if (!(q = stmt(s, k ? ST_IMP_CHOSEN : ST_IMP_INSERT))) {
+            r = STORE_E_SQL;
+            break;
+        }
         store_bind_text(s, q, 1, item);
         store_bind_int64(s, q, 2, n);
         store_bind_text(s, q, 3, now);
         store_bind_int(s, q, 4, lead_system ? 1 : 0);
         store_bind_int64(s, q, 5, base);
         r = store_exec(s, q, "import messages");
-        *n_msgs = sqlite3_changes(s->db);
-    } else if (r == 0)
-        r = STORE_E_SQL;
+        if (!k)
+            *n_msgs = sqlite3_changes(s->db);
+    }
     if (r == 0) /* the active path: its "leaf", else the last message */
         r = store_tree_set_leaf(s, n, *n_msgs ? base + (leaf ? leaf : *n_msgs) - 1 : 0, 0);
     if (r == 0 && !(title && *title) && (q = stmt(s, ST_IMP_FIRST_USER)) != NULL) {

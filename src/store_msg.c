@@ -81,6 +81,16 @@ static int row_i64(store *s, sqlite3_stmt *q, int64_t *v, const char *what) {
     return r;
 }
 
+/* The last message of conversation n's active path into *last (0: it has none). */
+static int msg_last(store *s, int64_t n, int64_t *last) {
+    sqlite3_stmt *q = stmt(s, ST_MSG_LAST);
+    *last = 0;
+    if (!q)
+        return STORE_E_SQL;
+    store_bind_int64(s, q, 1, n);
+    return row_i64(s, q, last, "find the last message");
+}
+
 /* Walks a query of MSG_COLS plus depth and active (bound to conversation n) through fn. */
 static int msg_rows_each(store *s, enum stmt_id which, const char *id,
                          int (*fn)(const struct store_msg *m, void *ud), void *ud) {
@@ -180,14 +190,8 @@ int store_tree_set_leaf(store *s, int64_t n, int64_t leaf, int parent_on_path) {
         store_bind_null(s, q, 2);
     int r = store_exec(s, q, "set the active path");
     if (r == 0 && leaf <= 0) { /* the newest message ends it: its path is the one chosen */
-        if (!(q = stmt(s, ST_MSG_LAST)))
-            return STORE_E_SQL;
-        store_bind_int64(s, q, 1, n);
-        int rc = store_step(s, q);
-        leaf = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-        store_stmt_done(s, q);
-        if (rc != SQLITE_ROW)
-            return store_sql_err(s, "find the last message");
+        if ((r = msg_last(s, n, &leaf)) != 0)
+            return r;
         parent_on_path = 0;
     }
     if (r || leaf <= 0)
@@ -231,12 +235,8 @@ int store_tree_on_path(store *s, int64_t msg) {
         store_bind_int64(s, q, 1, msg);
         r = row_i64(s, q, &n, "find message");
     }
-    if (r == 0 && (q = stmt(s, ST_MSG_LAST)) == NULL)
-        r = STORE_E_SQL;
-    if (r == 0) {
-        store_bind_int64(s, q, 1, n);
-        r = row_i64(s, q, &leaf, "find the last message");
-    }
+    if (r == 0)
+        r = msg_last(s, n, &leaf);
     if (r == 0 && (q = stmt(s, ST_TREE_IN_SUB)) == NULL)
         r = STORE_E_SQL;
     if (r == 0) {
@@ -307,13 +307,8 @@ int store_msg_delete(store *s, const char *id, int64_t msg) {
         return r;
     /* does the active path, or the reply being saved, go through it? */
     int64_t hits[2] = {0, s->reply.msg_id};
-    sqlite3_stmt *q = stmt(s, ST_MSG_LAST);
-    if (!q) {
-        r = STORE_E_SQL;
-        goto fail;
-    }
-    store_bind_int64(s, q, 1, n);
-    if ((r = row_i64(s, q, &hits[0], "find the last message")) != 0)
+    sqlite3_stmt *q;
+    if ((r = msg_last(s, n, &hits[0])) != 0)
         goto fail;
     int64_t in_sub[2] = {0, 0};
     for (int k = 0; k < 2; k++) {
@@ -377,15 +372,9 @@ int64_t store_msg_insert(store *s, int64_t n, const char *role, const char *cont
         if (r)
             return r;
     } else if (parent == 0) {
-        sqlite3_stmt *q = stmt(s, ST_MSG_LAST);
-        if (!q)
-            return STORE_E_SQL;
-        store_bind_int64(s, q, 1, n);
-        int rc = store_step(s, q);
-        parent = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-        store_stmt_done(s, q);
-        if (rc != SQLITE_ROW)
-            return store_sql_err(s, "find the last message");
+        int r = msg_last(s, n, &parent);
+        if (r)
+            return r;
     }
     sqlite3_stmt *q = stmt(s, ST_MSG_INSERT);
     if (!q)
@@ -440,14 +429,10 @@ int64_t store_msg_add_len(store *s, const char *id, const char *role, const char
     int fr = store_reply_flush(s); /* a failed write keeps the reply's text to retry */
     if (fr)
         return fr;
-    int r = store_tx_begin(s);
+    int64_t n;
+    int r = store_tx_begin_conv(s, id, &n);
     if (r)
         return r;
-    int64_t n;
-    if ((r = store_conv_n(s, id, &n)) != 0) {
-        store_tx_rollback(s);
-        return r;
-    }
     int64_t m = store_msg_insert(s, n, role, content, content_len, reasoning, reasoning_len, parent,
                            NULL);
     if (m > 0 && (r = store_tx_commit(s)) != 0)

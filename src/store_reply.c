@@ -35,14 +35,10 @@ int64_t store_reply_begin_at(store *s, const char *id, const char *model, int64_
         store_set_err(s, "a reply is already being saved");
         return STORE_E_INVALID;
     }
-    int r = store_tx_begin(s);
+    int64_t n;
+    int r = store_tx_begin_conv(s, id, &n);
     if (r)
         return r;
-    int64_t n;
-    if ((r = store_conv_n(s, id, &n)) != 0) {
-        store_tx_rollback(s);
-        return r;
-    }
     int64_t m = store_msg_insert(s, n, "assistant", "", 0, NULL, 0, parent, model);
     if (m < 0 || (r = store_tx_commit(s)) != 0) {
         store_tx_rollback(s);

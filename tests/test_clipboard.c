@@ -57,6 +57,19 @@ TEST(clipboard_file_fallback) {
     CHECK_STR_EQ(buf, "\033]52;c;aGkK\a");
     close(p[0]);
     close(p[1]);
+    /* a clipboard file that cannot take the text (a full disk: /dev/full): -1, and why */
+    if (access("/dev/full", W_OK) == 0) {
+        setenv("NATTER_CLIPBOARD", "file", 1);
+        CHECK_EQ_INT(unlink(want), 0);
+        CHECK_EQ_INT(symlink("/dev/full", want), 0);
+        CHECK_EQ_INT(clip_copy("lost?", 5, -1, msg, sizeof msg), -1);
+        char want_msg[4400];
+        snprintf(want_msg, sizeof want_msg, "cannot copy to %s: No space left on device", want);
+        CHECK_STR_EQ(msg, want_msg);
+        unlink(want);
+    } else {
+        printf("skipped: the full-disk copy (no /dev/full)\n");
+    }
 }
 
 TEST(hyperlink_sequence_and_detection) {

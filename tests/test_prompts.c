@@ -183,10 +183,22 @@ TEST(prompts_render_edges) {
     free(out);
     /* unknown role */
     struct prompts_msg bad[] = {{"robot", "x", 0}};
-    errno = 0;
-    CHECK_EQ_INT(prompts_render(g, bad, 1, 1, &out), -1);
-    CHECK_EQ_INT(errno, EINVAL);
+    CHECK_EQ_INT(prompts_render(g, bad, 1, 1, &out), PROMPTS_E_INVALID);
+    CHECK_STR_EQ(prompts_errmsg(), "message 1: unknown role 'robot'");
     CHECK(out == NULL);
+    /* a reader's limit: the detail says it, without the file's name */
+    FILE *big = tmpfile();
+    CHECK(big != NULL);
+    for (int i = 0; i < 3000; i++)
+        fputc('x', big);
+    rewind(big);
+    char *text = (char *)1;
+    CHECK_EQ_INT(prompts_read_stream(big, 2048, &text, NULL), PROMPTS_E_TOOBIG);
+    CHECK_STR_EQ(prompts_errmsg(), "larger than 2048 bytes");
+    CHECK(text == NULL);
+    fclose(big);
+    CHECK_EQ_INT(prompts_read_file("/nonexistent/x.tmpl", 1u << 20, &text, NULL), PROMPTS_E_IO);
+    CHECK_STR_EQ(prompts_errmsg(), "No such file or directory");
     /* stop strings are there for the generation loop */
     const struct prompts_template *t = prompts_template_find("chatml");
     CHECK_EQ_INT(t->n_stop, 1);

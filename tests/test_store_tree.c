@@ -242,6 +242,56 @@ TEST(store_tree_json_round_trip) {
     store_close(s);
 }
 
+/* Issue 15: the version each branch shows, off the active path too, survives an export and
+ * import: U1b (off the path) shows its older reply X, not its newest Y. */
+TEST(store_tree_json_keeps_choices_off_the_path) {
+    store *s = store_test_open(store_test_path("c1.db"));
+    CHECK(s != NULL);
+    char id[9], got[9] = "";
+    CHECK_EQ_INT(store_conv_new(s, NULL, id), 0);
+    CHECK_EQ_INT(store_msg_add(s, id, "user", "U1", 0), 1);
+    int64_t a1 = tr_reply(s, id, 0, "A1");
+    int64_t u1b = store_msg_add(s, id, "user", "U1b", STORE_PARENT_ROOT);
+    int64_t x = tr_reply(s, id, 0, "X");
+    tr_reply(s, id, u1b, "Y");
+    CHECK_EQ_INT(store_msg_activate(s, id, x), 0);
+    CHECK_EQ_INT(store_msg_activate(s, id, a1), 0);
+    CHECK_STR_EQ(tr_tree_of(s, id), "U1*|  A1*|U1b|  X|  Y|");
+    char *first = NULL;
+    CHECK_EQ_INT(store_export_json(s, id, &first), 0);
+    CHECK_MSG(strstr(first, "{\"id\":3,\"parent\":0,\"role\":\"user\",\"content\":\"U1b\"") &&
+                  strstr(first, "\"chosen\":4}") && !strstr(first, "\"chosen\":2"), "%s", first);
+    /* a fresh database: the imported messages get the same ids (1..5) */
+    store *t = store_test_open(store_test_path("c2.db"));
+    CHECK(t != NULL);
+    CHECK_EQ_INT(store_import_json(t, "c.json", first, strlen(first), tr_remember, got), 0);
+    char *second = NULL;
+    CHECK_EQ_INT(store_export_json(t, got, &second), 0);
+    CHECK_STR_EQ(second, first);
+    CHECK_STR_EQ(tr_path_of(t, got), "U1<1/2>|A1<1/1>|");
+    CHECK_EQ_INT(store_msg_activate(t, got, u1b), 0);
+    CHECK_STR_EQ(tr_path_of(t, got), "U1b<2/2>|X<1/2>|");
+    /* a "chosen" that is not one of the message's children is refused, naming the message */
+    static const char *const bad[] = {
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\",\"chosen\":1}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\",\"chosen\":3},"
+        "{\"role\":\"user\",\"content\":\"b\"},{\"role\":\"user\",\"content\":\"c\"}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\",\"chosen\":\"2\"},"
+        "{\"role\":\"user\",\"content\":\"b\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ_INT(store_import_json(t, "b.json", bad[i], strlen(bad[i]), NULL, NULL),
+                     STORE_E_INVALID);
+        CHECK_MSG(strstr(store_errmsg(t), "message 1: \"chosen\" must be the number of one of "
+                                          "the message's children") != NULL,
+                  "%zu: %s", i, store_errmsg(t));
+    }
+    free(second);
+    free(first);
+    store_close(t);
+    store_close(s);
+}
+
 /* A version 2 database as the natter of schema 2 left it: every message's parent the message
  * before it (none for the first), Ctrl-R's reply after the reply it replaced (twice for the
  * second turn), an edit of U2 copied into a second conversation (its copy of U1 with a

@@ -77,11 +77,18 @@ static int copy_to_file(const char *s, size_t n, char *msg, size_t msg_len, cons
     }
     snprintf(path, sizeof path, "%s/clipboard.txt", dir);
     FILE *f = NULL;
-    if (paths_mkdir_p(dir) != 0 || !(f = fopen(path, "w")) || fwrite(s, 1, n, f) != n ||
-        fclose(f) != 0) {
-        int e = errno;
-        if (f)
-            fclose(f);
+    int e = 0;
+    if (paths_mkdir_p(dir) != 0 || !(f = fopen(path, "w"))) {
+        e = errno;
+    } else {
+        size_t w = fwrite(s, 1, n, f);
+        e = w != n ? errno : 0;
+        if (fclose(f) != 0 && !e) /* closed either way: never twice */
+            e = errno;
+        if (w != n && !e)
+            e = EIO;
+    }
+    if (e) {
         snprintf(msg, msg_len, "cannot copy to %.200s: %s", path, strerror(e));
         return -1;
     }

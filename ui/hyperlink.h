@@ -4,7 +4,8 @@
  * $WT_SESSION, and never inside tmux or screen, which may not pass them on), and the bytes
  * that repaint a link's text as a hyperlink. ncurses cannot write OSC 8 itself, so tui_draw.c
  * writes these after each refresh(), with the cursor saved and restored around them.
- * Pure but hyper_enabled (reads the environment); UI thread. */
+ * Pure but hyper_enabled (reads the environment); UI thread. Output goes into the caller's
+ * buffer, cut to fit; nothing here fails or allocates. */
 #ifndef NATTER_UI_HYPERLINK_H
 #define NATTER_UI_HYPERLINK_H
 

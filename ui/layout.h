@@ -3,7 +3,9 @@
  * cursor placement and scrolling maths, the name a model file is shown by. No terminal, no
  * allocation except layout_sanitize() (layout_model_name frees its own).
  * Widths follow the current LC_CTYPE locale (the UI makes sure it is a UTF-8 one).
- * Any thread (pure functions). */
+ * Any thread (pure functions). Nothing fails but layout_sanitize (NULL when out of memory, its
+ * result the caller's to free); bad input (invalid UTF-8, control bytes) is shown, not
+ * refused. Text pointers given in are borrowed for the call only. */
 #ifndef NATTER_UI_LAYOUT_H
 #define NATTER_UI_LAYOUT_H
 

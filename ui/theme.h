@@ -1,6 +1,7 @@
 /* ui/theme.h — colors by meaning: one table maps each THEME_* role to a color pair and
  * attributes (htop's CRT_colorSchemes idea), with a monochrome column used when NO_COLOR is set
- * or the terminal has no colors. UI thread only (after initscr). */
+ * or the terminal has no colors. UI thread only (after initscr); one process-wide table set
+ * by theme_init. Nothing fails: a terminal without colors gets the monochrome column. */
 #ifndef NATTER_UI_THEME_H
 #define NATTER_UI_THEME_H
 

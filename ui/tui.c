@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "clipboard.h"
-#include "cli.h"
+#include "cli.h" /* cli_error, cli_usage */
 #include "config.h"
 #include "fdio.h"
 #include "hyperlink.h"
@@ -29,6 +29,7 @@
 #include "store.h"
 #include "theme.h"
 #include "tui.h"
+#include "ui.h"
 
 enum { KEY_PASTE_BEGIN = KEY_MAX + 1, KEY_PASTE_END = KEY_MAX + 2 };
 /* Alt-arrows: their codes come from the terminal's description (kUP3...), ERR when it has
@@ -456,7 +457,7 @@ static int key_select(struct tui *t) {
     return TUI_REDRAW;
 }
 
-/* Keys while a message is selected; returns -1 for a key that ends the selection and goes on
+/* Keys while a message is selected; TUI_PASS for a key that ends the selection and goes on
  * as usual. */
 static int select_key(struct tui *t, int ch) {
     int step = ch == KEY_UP || ch == 'k' ? -1 : ch == KEY_DOWN || ch == 'j' ? 1 : 0;
@@ -477,10 +478,10 @@ static int select_key(struct tui *t, int ch) {
         return TUI_REDRAW;
     }
     if (ch == KEY_PPAGE || ch == KEY_NPAGE || ch == KEY_RESIZE || ch == KEY_MOUSE)
-        return -1; /* scrolling keeps the selection */
+        return TUI_PASS; /* scrolling keeps the selection */
     t->sel_msg = -1;
     t->sel_copy = 0;
-    return ch == 'q' || ch == KEY_F(8) ? TUI_REDRAW : -1;
+    return ch == 'q' || ch == KEY_F(8) ? TUI_REDRAW : TUI_PASS;
 }
 
 static int run_command(struct tui *t, const struct app_cmd *c) {
@@ -986,7 +987,7 @@ static const struct {
 /* The Alt-arrows, whose codes are known only once the terminal is (see term_key_code). */
 static int alt_arrow_key(struct tui *t, int ch) {
     if (ch == ERR)
-        return -1;
+        return TUI_PASS;
     if (ch == key_alt_up)
         return key_sel_up(t);
     if (ch == key_alt_down)
@@ -995,7 +996,7 @@ static int alt_arrow_key(struct tui *t, int ch) {
         return key_sib_prev(t);
     if (ch == key_alt_right)
         return key_sib_next(t);
-    return -1;
+    return TUI_PASS;
 }
 
 static int handle_key(struct tui *t, int ch) {
@@ -1026,14 +1027,14 @@ static int handle_key(struct tui *t, int ch) {
         return overlay_key(t, ch);
     if (t->sel_msg >= 0 && t->sel_copy) {
         int r = select_key(t, ch);
-        if (r >= 0)
+        if (!(r & TUI_PASS))
             return r;
     }
     for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
         if (key_table[i].key == ch)
             return key_table[i].fn(t);
     int r = alt_arrow_key(t, ch);
-    if (r >= 0)
+    if (!(r & TUI_PASS))
         return r;
     if (t->focus == FOCUS_LIST)
         return list_key(t, ch);
@@ -1285,7 +1286,7 @@ int ui_main(int argc, char **argv) {
     if (tui_chat_streaming(&t) && t.quit_signal) /* keep what was said so far */
         tui_chat_stop_sync(&t);
     term_end();
-    tui_input_shutdown();
+    int hist_failed = tui_input_shutdown() != 0; /* said on stderr */
     tui_chat_shutdown(&t);
     tui_wrap_free(&t);
     tui_items_clear(&t);
@@ -1296,5 +1297,5 @@ int ui_main(int argc, char **argv) {
     free(t.set_session);
     free(draft_cleared);
     app_conv_clear(&t.conv);
-    return t.quit_signal ? 128 + t.quit_signal : 0;
+    return t.quit_signal ? 128 + t.quit_signal : hist_failed ? 1 : 0;
 }

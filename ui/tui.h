@@ -1,7 +1,18 @@
 /* ui/tui.h — the full-screen chat's state shared by its parts: tui.c (start, the poll loop,
  * keys, commands), tui_draw.c (painting from state), tui_input.c (readline through its callback
- * interface), tui_chat.c (the model, generation, store and prompts glue). UI thread only, except
- * the loader job fields marked atomic. */
+ * interface), tui_chat.c (the model, generation, store and prompts glue).
+ *
+ * Threads: the UI (main) thread only, except the loader job's fields marked atomic.
+ * Ownership: struct tui owns every pointer in it (freed by tui_chat_shutdown and
+ * tui_wrap_free); const char * results are borrowed (valid until the next call that changes
+ * what they point at); "caller frees" says otherwise.
+ * Results, one convention each kind (errors reach the user as a notice, never only a code):
+ * - key handlers and the loop's event callbacks (tui_chat_on_event, tui_chat_on_load) return
+ *   TUI_* flags, OR-ed: TUI_OK, TUI_REDRAW, TUI_QUIT, TUI_PASS;
+ * - actions (tui_chat_send, _open, _export...) return 0, or -1 after a notice saying what
+ *   failed (tui_chat_notice; a failed save also sets store_failed: NOT SAVED);
+ * - predicates (tui_chat_streaming, _thinking, _ledger_stale) return 1 or 0; counts and
+ *   indexes are >= 0, -1 meaning "none" as each says. */
 #ifndef NATTER_UI_TUI_H
 #define NATTER_UI_TUI_H
 
@@ -23,8 +34,9 @@ struct backend;
 enum tui_overlay { OV_NONE = 0, OV_HELP, OV_MODELS, OV_SYSTEM, OV_SETTINGS, OV_SEARCH,
                    OV_RENAME, OV_CONFIRM_DELETE, OV_CONFIRM_DELETE_MSG, OV_CONFIRM_SYSTEM };
 enum tui_focus { FOCUS_INPUT = 0, FOCUS_LIST };
-/* What a handler asks of the loop (htop's HandlerResult). */
-enum { TUI_OK = 0, TUI_REDRAW = 1, TUI_QUIT = 2 };
+/* What a handler asks of the loop (htop's HandlerResult), as flags: TUI_PASS says the key is
+ * not this handler's, and the caller offers it to the next. */
+enum { TUI_OK = 0, TUI_REDRAW = 1, TUI_QUIT = 2, TUI_PASS = 4 };
 
 /* A background model load: the thread fills the result fields, then sets done and writes one
  * byte to wake_fd. */
@@ -161,20 +173,24 @@ struct tui {
  * sequence: only for text that is sanitized before display). */
 void tui_copy(char *dst, size_t n, const char *src);
 
-/* tui_draw.c */
+/* tui_draw.c: paints the whole screen from t (an allocation that fails leaves a message
+ * unwrapped, drawn on the next pass); frees the wrap caches. */
 void tui_draw(struct tui *t);
 void tui_wrap_free(struct tui *t);
 int tui_transcript_rows(struct tui *t, int width); /* total rows of the transcript */
 int tui_msg_top(struct tui *t, int i, int width);   /* the row message i starts at */
 
-/* tui_input.c: readline through its callback interface */
-int tui_input_init(struct tui *t);
-void tui_input_shutdown(void);
+/* tui_input.c: readline through its callback interface (one input line per process). init
+ * loads the history file (an unreadable one starts empty); shutdown appends this session's
+ * lines to it and reports a failed write on stderr, after the screen is restored. */
+void tui_input_init(struct tui *t);
+/* 0, or -1 when the history could not be saved (the message is on stderr). */
+int tui_input_shutdown(void);
 /* Feeds one byte to readline. Returns the accepted line (caller frees) or NULL. */
 char *tui_input_feed(int byte);
 void tui_input_insert(const char *text);
 void tui_input_set(const char *text);
-const char *tui_input_text(void);
+const char *tui_input_text(void); /* borrowed: readline's buffer, until the next change */
 int tui_input_point(void);
 void tui_input_set_point(int point);
 void tui_input_history_add(const char *line);
@@ -247,6 +263,8 @@ int tui_chat_set_system(struct tui *t, const char *name_or_text);
 /* Uses chat template NAME for the model loaded now (detection chose one at load); "" lists them. */
 void tui_chat_set_template(struct tui *t, const char *name);
 void tui_chat_notice(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* t->items, the overlay's rows: emptied; one appended (key and label copied, cut to fit):
+ * 0, or -1 when out of memory (the list stays as it was). */
 void tui_items_clear(struct tui *t);
 int tui_items_add(struct tui *t, const char *key, const char *label);
 

@@ -13,6 +13,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "cli.h"
 #include "paths.h"
 #include "tui.h"
 
@@ -52,7 +53,7 @@ static void input_noop_prep(int meta) {
 static void input_noop_deprep(void) {
 }
 
-int tui_input_init(struct tui *t) {
+void tui_input_init(struct tui *t) {
     (void)t;
     char dir[4096];
     input_null = fopen("/dev/null", "w");
@@ -84,18 +85,24 @@ int tui_input_init(struct tui *t) {
         history_multiline_entries = 1;
     }
     rl_callback_handler_install("", input_on_line);
-    return 0;
 }
 
-void tui_input_shutdown(void) {
+int tui_input_shutdown(void) {
+    int rc = 0;
     rl_callback_handler_remove();
     if (input_hist[0] && input_hist_added > 0) {
         int n = input_hist_added < history_length ? input_hist_added : history_length;
         /* append_history does not create the file; the cap counts lines (entries can have
-         * several) */
-        if (append_history(n, input_hist) == ENOENT)
-            write_history(input_hist);
-        history_truncate_file(input_hist, input_hist_max * 4);
+         * several). Each returns 0 or an errno value. */
+        int e = append_history(n, input_hist);
+        if (e == ENOENT)
+            e = write_history(input_hist);
+        if (e == 0)
+            e = history_truncate_file(input_hist, input_hist_max * 4);
+        if (e != 0) {
+            cli_error("%s: cannot save the input history: %s", input_hist, strerror(e));
+            rc = -1;
+        }
     }
     free(input_line);
     input_line = NULL;
@@ -103,6 +110,7 @@ void tui_input_shutdown(void) {
         fclose(input_null);
     input_null = NULL;
     rl_outstream = NULL;
+    return rc;
 }
 
 char *tui_input_feed(int byte) {

@@ -98,6 +98,20 @@ wait_gone "  second"
 tm send-keys -t t C-q
 tui_wait_exit
 
+# a history file that cannot be written: said on stderr once the screen is back, exit 1
+saved_data=$XDG_DATA_HOME
+XDG_DATA_HOME="$TEST_TMPDIR/histdir"
+mkdir -p "$XDG_DATA_HOME/natter/history"
+tui_start 250 30 --db "$saved_data/natter/natter.db"
+tm send-keys -t t "/set temp 0.5" Enter
+wait_for "temp"
+tm send-keys -t t C-q
+tui_wait_exit
+expect_eq "$(cat "$TEST_TMPDIR/rc")" 1
+tm capture-pane -p -J -S - -t t | grep -q "natter: $XDG_DATA_HOME/natter/history: cannot save the input history: Is a directory" ||
+    { pane >&2; fail "the failed history write was not reported"; }
+XDG_DATA_HOME=$saved_data
+
 # a database that cannot be written: a visible warning that stays, not a crash
 tui_start 160 20 --db /proc/nonexistent/natter.db
 wait_for "conversations will not be saved"

@@ -139,6 +139,9 @@ printf '[%s, %s]' "$conv" "$conv" > "$out/fuzz_import/export-all"
 # A tree: versions (parent links), a pin, the active path's leaf.
 printf '{"leaf":4,"messages":[{"role":"system","content":"S"},{"id":1,"parent":0,"role":"user","content":"a"},{"id":2,"parent":1,"role":"assistant","content":"b"},{"id":3,"parent":1,"role":"assistant","content":"c","pinned":true},{"id":4,"parent":3,"role":"user","content":"d"},{"id":5,"parent":0,"role":"user","content":"e"}]}' \
     > "$out/fuzz_import/tree"
+# Chosen versions off the active path ("chosen": a child's number), and one that is not a child.
+printf '{"leaf":2,"messages":[{"id":1,"parent":0,"role":"user","content":"a"},{"id":2,"parent":1,"role":"assistant","content":"b"},{"id":3,"parent":0,"role":"user","content":"c","chosen":4},{"id":4,"parent":3,"role":"assistant","content":"x"},{"id":5,"parent":3,"role":"assistant","content":"y","chosen":1}]}' \
+    > "$out/fuzz_import/chosen"
 # A container where an object key belongs: SQLite 3.40's json_valid() accepts it (the crash
 # the fuzzer found before the strict check); kept as a seed so mutations start near it.
 printf '[{"messages":[{[{"":"","":""}]:""}],"sampling":{["x"]:"y"}}]' > "$out/fuzz_import/bad-key"
