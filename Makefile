@@ -157,7 +157,7 @@ memcheck: deps
 
 # aarch64: the engine and its tests that need no ncurses/readline/sqlite, built with Debian's
 # cross compiler (gcc-aarch64-linux-gnu, libc6-arm64-cross) into build-arm/ and run with
-# qemu-user: -cpu cortex-a72 (Armv8.0: the NEON level), -cpu max (dotprod: both levels). The
+# qemu-user: -cpu cortex-a72 (Armv8.0: the NEON level), -cpu max (dotprod, i8mm: every level). The
 # reference checks (llama.cpp's logits; 1, 2 and 3 threads alike) run on a few files
 # (NATTER_REF_FILES), qemu being some 20x slower.
 ARM_CC     ?= aarch64-linux-gnu-gcc

@@ -1,6 +1,6 @@
 /* engine/quant.c — the tensor-type traits table (ggml's ids, names, block sizes, kernels), half
  * and bfloat16 conversions, the run-time choice of SIMD kernels (x86: AVX2/AVX-VNNI/AVX-512/VNNI,
- * aarch64: NEON/dotprod, else scalar) and the matrix x matrix driver quant_mat_dot(). The table is filled
+ * aarch64: NEON/dotprod/i8mm, else scalar) and the matrix x matrix driver quant_mat_dot(). The table is filled
  * once (pthread_once); after that every function is pure and callable from any thread, except
  * quant_force_scalar() (tests and benchmarks, while nothing else computes). */
 #include <pthread.h>
@@ -151,7 +151,7 @@ static int quant_scalar_forced;
 static const char *const quant_level_names[QUANT_LEVEL_COUNT] = {
     [QUANT_SCALAR] = "scalar", [QUANT_AVX2] = "avx2", [QUANT_AVX_VNNI] = "avx_vnni",
     [QUANT_AVX512] = "avx512", [QUANT_AVX512VNNI] = "avx512vnni", [QUANT_NEON] = "neon",
-    [QUANT_NEON_DOTPROD] = "neon_dotprod",
+    [QUANT_NEON_DOTPROD] = "neon_dotprod", [QUANT_NEON_I8MM] = "neon_i8mm",
 };
 
 const char *quant_level_name(enum quant_level lv) {
@@ -159,7 +159,7 @@ const char *quant_level_name(enum quant_level lv) {
 }
 
 const struct quant_kernels *quant_kernels_of(enum quant_level lv) {
-    if (lv == QUANT_NEON || lv == QUANT_NEON_DOTPROD) return quant_kernels_neon(lv);
+    if (lv >= QUANT_NEON && lv < QUANT_LEVEL_COUNT) return quant_kernels_neon(lv);
     if (lv != QUANT_SCALAR && lv < QUANT_LEVEL_COUNT) return quant_kernels_x86(lv);
     return NULL;
 }

@@ -129,6 +129,7 @@ enum quant_level {
     QUANT_AVX512VNNI,   /* + AVX-512 VNNI */
     QUANT_NEON,         /* aarch64 Advanced SIMD */
     QUANT_NEON_DOTPROD, /* + sdot (Armv8.2 dotprod) */
+    QUANT_NEON_I8MM,    /* + smmla (Armv8.6 i8mm) for the repacked layouts */
     QUANT_LEVEL_COUNT
 };
 
@@ -145,7 +146,7 @@ struct quant_kernels {
     quant_iqd_gemm_fn iqd_gemm;
 };
 
-/* ---- repacked layouts (quant_repack.c; the SIMD kernels in quant_x86.c) ---- */
+/* ---- repacked layouts (quant_repack.c; the SIMD kernels in quant_x86*.c, quant_neon_rp.h) ---- */
 /* Q4_Kx16: bytes per superblock of 16 rows and the offsets of its parts */
 #define Q4KX16_SB (QUANT_RP_ROWS * sizeof(block_q4_K) + 64)
 enum { Q4KX16_DMIN = 32, Q4KX16_SC = 64, Q4KX16_MN = 192, Q4KX16_QS = 320 };

@@ -1,8 +1,11 @@
-/* engine/quant_neon.c — aarch64 kernels (compiled only on aarch64) at two levels chosen at run
- * time from the hwcaps: NEON (Armv8.0, widening multiplies) and NEON + dotprod (sdot, the
- * functions compiled for armv8.2-a+dotprod). Dot products for F32, F16, Q4_0, Q8_0, Q4_K,
- * Q6_K, IQ4_NL, IQ4_XS, MXFP4 (the integer ones in quant_neon_kern.h, once per level) and the
- * F16 helpers; the other types keep the scalar kernels. Tested against the scalar references
+/* engine/quant_neon.c — aarch64 kernels (compiled only on aarch64) at three levels chosen at
+ * run time from the hwcaps: NEON (Armv8.0, widening multiplies), NEON + dotprod (sdot, the
+ * functions compiled for armv8.2-a+dotprod) and + i8mm (smmla, HWCAP2_I8MM). Dot products for
+ * F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS, MXFP4 (the integer ones in
+ * quant_neon_kern.h, once per level; i8mm uses dotprod's) and the F16 helpers; the batched
+ * kernels of the repacked Q4_0x16, Q8_0x16, MXFP4x16, Q4_Kx16 and Q6_Kx16 layouts (quant_neon_rp.h:
+ * lane dots, smmla at i8mm for the first three), so ARM repacks those types at load; the other types
+ * keep the scalar kernels. Tested against the scalar references
  * by make test-arm (cross-built, run under qemu-user with CPUs with and without dotprod).
  * Pure; any thread. */
 #include "quant_impl.h"
@@ -88,20 +91,45 @@ static inline int32x4_t neon_dot_widen(int32x4_t acc, int8x16_t a, int8x16_t b) 
 #define NATTR static
 #define NDOT(acc, a, b) neon_dot_widen((acc), (a), (b))
 #include "quant_neon_kern.h"
+#undef NDOT
+/* acc's lane i += the dot of w's bytes 4i..4i+3 with b's same bytes (lane-exact, unlike
+ * neon_dot_widen's sums, for the repacked layouts' one row per lane) */
+static inline int32x4_t neon_dot4_widen(int32x4_t acc, int8x16_t w, int8x16_t b) {
+    const int32x4_t p0 = vpaddlq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(b)));
+    const int32x4_t p1 = vpaddlq_s16(vmull_high_s8(w, b));
+    return vaddq_s32(acc, vpaddq_s32(p0, p1));
+}
+#define NMMLA 0
+#define NLANE(acc, w, y, l) \
+    neon_dot4_widen((acc), (w), vreinterpretq_s8_s32(vdupq_laneq_s32(vreinterpretq_s32_s8(y), (l))))
+#include "quant_neon_rp.h"
 #undef NSUF
 #undef NATTR
-#undef NDOT
+#undef NLANE
 
 /* ---- Armv8.2 dotprod: sdot (arm_neon.h defines it under its own target pragma) ---- */
 #define NSUF(name) name##_dot
 #define NATTR static __attribute__((target("arch=armv8.2-a+dotprod")))
 #define NDOT(acc, a, b) vdotq_s32((acc), (a), (b))
 #include "quant_neon_kern.h"
+#undef NDOT
+#define NLANE(acc, w, y, l) vdotq_laneq_s32((acc), (w), (y), (l))
+#include "quant_neon_rp.h"
 #undef NSUF
 #undef NATTR
-#undef NDOT
+#undef NLANE
+#undef NMMLA
 
-#define NSET(sfx)                                                                          \
+/* ---- Armv8.6 i8mm: smmla (2 rows x 2 columns x 8 values) for the repacked layouts ---- */
+#define NSUF(name) name##_i8mm
+#define NATTR static __attribute__((target("arch=armv8.2-a+dotprod+i8mm")))
+#define NMMLA 1
+#include "quant_neon_rp.h"
+#undef NSUF
+#undef NATTR
+#undef NMMLA
+
+#define NSET(sfx, rp)                                                                      \
     {                                                                                      \
         .vec_dot = {                                                                       \
             [GGML_TYPE_F32] = f32_vec_dot_neon, [GGML_TYPE_F16] = f16_vec_dot_neon,        \
@@ -113,10 +141,16 @@ static inline int32x4_t neon_dot_widen(int32x4_t acc, int8x16_t a, int8x16_t b) 
         },                                                                                 \
         .f16_dot_f32 = f16_dot_f32_neon, .f16_axpy = f16_axpy_neon,                        \
         .f16_to_f32 = f16_to_f32_neon, .f32_to_f16 = f32_to_f16_neon,                      \
+        .rp_gemm = {                                                                       \
+            [GGML_TYPE_Q4_0] = q4_0x16_gemm_##rp, [GGML_TYPE_Q8_0] = q8_0x16_gemm_##rp,    \
+            [GGML_TYPE_MXFP4] = mxfp4x16_gemm_##rp, [GGML_TYPE_Q4_K] = q4_Kx16_gemm_##sfx, \
+            [GGML_TYPE_Q6_K] = q6_Kx16_gemm_##sfx,                                         \
+        },                                                                                 \
     }
 
-static const struct quant_kernels quant_kernels_neon_set = NSET(neon);
-static const struct quant_kernels quant_kernels_dot_set = NSET(dot);
+static const struct quant_kernels quant_kernels_neon_set = NSET(neon, neon);
+static const struct quant_kernels quant_kernels_dot_set = NSET(dot, dot);
+static const struct quant_kernels quant_kernels_i8mm_set = NSET(dot, i8mm);
 
 /* sdot from the kernel's hwcaps (HWCAP_ASIMDDP, bit 20 of AT_HWCAP on aarch64 Linux). */
 static int quant_neon_has_dotprod(void) {
@@ -127,13 +161,24 @@ static int quant_neon_has_dotprod(void) {
 #endif
 }
 
+/* smmla from HWCAP2_I8MM (bit 13 of AT_HWCAP2); the level wants dotprod too. */
+static int quant_neon_has_i8mm(void) {
+#if defined(__linux__)
+    return quant_neon_has_dotprod() && (getauxval(AT_HWCAP2) & (1ul << 13)) != 0;
+#else
+    return 0;
+#endif
+}
+
 enum quant_level quant_level_detect(void) {
+    if (quant_neon_has_i8mm()) return QUANT_NEON_I8MM;
     return quant_neon_has_dotprod() ? QUANT_NEON_DOTPROD : QUANT_NEON;
 }
 
 const struct quant_kernels *quant_kernels_neon(enum quant_level lv) {
     if (lv == QUANT_NEON) return &quant_kernels_neon_set;
     if (lv == QUANT_NEON_DOTPROD && quant_neon_has_dotprod()) return &quant_kernels_dot_set;
+    if (lv == QUANT_NEON_I8MM && quant_neon_has_i8mm()) return &quant_kernels_i8mm_set;
     return NULL;
 }
 

@@ -1,6 +1,7 @@
 /* engine/quant_repack.c — weights repacked at load into groups of 16 rows (one row per 32-bit
  * vector lane), the scalar reference kernels on them, the Q8_0S activation layout those kernels
- * want, and the driver quant_repack_mat_dot(). The SIMD kernels are in quant_x86.c. Layouts
+ * want, and the driver quant_repack_mat_dot(). The SIMD kernels are in quant_x86*.c and
+ * quant_neon_rp.h. Layouts
  * (g: a group of rows 0..15 of n values; nb blocks per row):
  *
  *   Q4_0x16  d[nb][16] (halves), then qs[nb][4][16][4]: byte k of lane r of vector m of block

@@ -1093,7 +1093,18 @@ TEST(quant_repack_vs_scalar) {
             free(x), free(g), free(y), free(yv), free(yf), free(xf), free(yd);
         }
     }
-    if (quant_kernels_of(QUANT_AVX2)) CHECK(n_tested > 0); /* (no NEON kernels for them yet) */
+    if (quant_kernels_of(QUANT_AVX2) || quant_kernels_of(QUANT_NEON)) CHECK(n_tested > 0);
+#if defined(__aarch64__)
+    /* every NEON level has all five layouts' kernels, so ARM repacks them (unless told not to) */
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        for (int lv = QUANT_NEON; lv < QUANT_LEVEL_COUNT; lv++) {
+            const struct quant_kernels *kern = quant_kernels_of((enum quant_level)lv);
+            CHECK_MSG(!kern || kern->rp_gemm[types[k]], "%s lacks %s's repacked kernel",
+                      quant_level_name(lv), quant_traits_get(types[k])->name);
+        }
+        CHECK(getenv("NATTER_REPACK") || quant_repack_get(types[k]) != NULL);
+    }
+#endif
 }
 
 TEST(quant_mat_dot_matches_vec_dot) {
