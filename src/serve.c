@@ -88,6 +88,7 @@ struct serve {
     struct slot *slots;
     int n_slots;
     int stopping;             /* no new jobs; queued ones answered 503 */
+    atomic_int in_flight;     /* requests whose response is not yet sent (serve_completed) */
     int quit;                 /* the workers end */
     unsigned long long seq;
 };
@@ -588,6 +589,7 @@ static enum MHD_Result serve_handle(void *cls, struct MHD_Connection *c, const c
         if (!(cs = calloc(1, sizeof *cs)))
             return MHD_NO;
         *con_cls = cs;
+        atomic_fetch_add(&s->in_flight, 1); /* until serve_completed: the stop waits for it */
         cs->responded = 1; /* unless it goes on to read the body */
         static const struct {
             const char *path, *method;
@@ -666,12 +668,14 @@ static enum MHD_Result serve_handle(void *cls, struct MHD_Connection *c, const c
 
 static void serve_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                             enum MHD_RequestTerminationCode toe) {
-    (void)cls, (void)c, (void)toe;
+    (void)c, (void)toe;
+    struct serve *s = cls;
     struct conn *cs = *con_cls;
     if (cs) {
         free(cs->body.p);
         free(cs);
         *con_cls = NULL;
+        atomic_fetch_sub(&s->in_flight, 1);
     }
 }
 
@@ -855,6 +859,10 @@ void serve_stop(struct serve *s, int grace_ms) {
     while (slots_busy_locked(s))
         pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    /* the generations are over, but their last bytes ([DONE], a whole body) may still be on
+     * the way out: stopping the daemon now would cut them off; 2 s at most */
+    for (int i = 0; i < 200 && atomic_load(&s->in_flight) > 0; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
     MHD_stop_daemon(s->d); /* joins the connection threads */
     serve_free(s);
 }
