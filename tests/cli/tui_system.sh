@@ -88,6 +88,12 @@ wait_for "this conversation's settings: temp 0.3, n-predict 4 (F4)"
 tm resize-window -t t -x 40 -y 16
 f3_pick Home Escape
 wait_for "system prompt kept"
+# /system TEXT asks the same; y replaces (none here)
+tm send-keys -t t "/system none" Enter
+wait_for "with none?"
+tm send-keys -t t y
+wait_for "system prompt: none"
+wait_gone "You are a concise assistant."
 tm send-keys -t t C-q
 tui_wait_exit
 # a flag given on the command line wins over the conversation's setting
