@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -1255,13 +1256,17 @@ int ui_main(int argc, char **argv) {
     struct store_conv sc;
     memset(&sc, 0, sizeof sc);
     if (!model && t.db && t.conv.id[0] && store_conv_get(t.db, t.conv.id, &sc) == 0 &&
-        sc.model && sc.model[0]) { /* -c, --conv: the model the conversation was had with */
-        if (access(sc.model, R_OK) == 0) {
+        sc.model && sc.model[0]) { /* -c, --conv: the conversation's own model */
+        struct stat st; /* a path from the store (an import may have set it): a readable file */
+        const char *why = stat(sc.model, &st) != 0 ? strerror(errno)
+                        : !S_ISREG(st.st_mode) ? "not a regular file"
+                        : access(sc.model, R_OK) != 0 ? strerror(errno) : NULL;
+        if (!why) {
             tui_copy(path, sizeof path, sc.model);
             model = path;
         } else {
             tui_chat_notice(&t, "this conversation's model %s is not there (%s): loading the "
-                            "last one used", sc.model, strerror(errno));
+                            "last one used", sc.model, why);
         }
     }
     store_conv_clear(&sc);

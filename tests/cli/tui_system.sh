@@ -130,4 +130,13 @@ wait_for "this conversation's model"
 wait_for "loading the last one used"
 tm send-keys -t t C-q
 tui_wait_exit
+# an imported conversation naming a device (or a FIFO) as its model: not opened
+printf '{"natter":1,"title":"dev","model":"/dev/null","messages":[{"role":"user","content":"hi"}]}' \
+    >"$TEST_TMPDIR/dev.json"
+id3=$("$NATTER" import "$TEST_TMPDIR/dev.json" | sed -n 's/^imported \([0-9a-f]*\) .*/\1/p')
+[ -n "$id3" ] || fail "import"
+tui_start 100 30 --conv "$id3"
+wait_for "this conversation's model /dev/null is not there (not a regular file)"
+tm send-keys -t t C-q
+tui_wait_exit
 pass
