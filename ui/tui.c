@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -1255,12 +1256,16 @@ int ui_main(int argc, char **argv) {
         if (store_conv_get(t.db, t.conv.id, &c) == 0 && c.model && strstr(c.model, "@http")) {
             tui_chat_remote_open(&t, NULL, c.model); /* a remote's "MODEL@URL" */
         } else if (c.model && c.model[0]) {
-            if (access(c.model, R_OK) == 0) {
+            struct stat st; /* a path from the store (an import may have set it): a readable file */
+            const char *why = stat(c.model, &st) != 0 ? strerror(errno)
+                            : !S_ISREG(st.st_mode) ? "not a regular file"
+                            : access(c.model, R_OK) != 0 ? strerror(errno) : NULL;
+            if (!why) {
                 tui_copy(path, sizeof path, c.model);
                 model = path;
             } else {
                 tui_chat_notice(&t, "this conversation's model %s is not there (%s): loading "
-                                "the last one used", c.model, strerror(errno));
+                                "the last one used", c.model, why);
             }
         }
         store_conv_clear(&c);

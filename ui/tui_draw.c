@@ -881,7 +881,8 @@ static void draw_overlay(struct tui *t) {
         snprintf(question, sizeof question, "Replace the system prompt of this saved "
                  "conversation (%s) with %.64s? Its old text is not kept. (y/n)",
                  t->system_name[0] ? t->system_name : "none",
-                 t->ov_system && prompts_system_find(t->ov_system) ? t->ov_system : "this text");
+                 !t->ov_system ? "?" : app_system_is_none(t->ov_system) ? "none"
+                 : prompts_system_find(t->ov_system) ? t->ov_system : "this text");
         foot_q = "y replace \xc2\xb7 n or Esc keep";
     }
     int w = t->cols - 4 < 76 ? t->cols - 4 : 76;

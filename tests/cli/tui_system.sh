@@ -88,6 +88,12 @@ wait_for "this conversation's settings: temp 0.3, n-predict 4 (F4)"
 tm resize-window -t t -x 40 -y 16
 f3_pick Home Escape
 wait_for "system prompt kept"
+# /system TEXT asks the same; y replaces (none here)
+tm send-keys -t t "/system none" Enter
+wait_for "with none?"
+tm send-keys -t t y
+wait_for "system prompt: none"
+wait_gone "You are a concise assistant."
 tm send-keys -t t C-q
 tui_wait_exit
 # a flag given on the command line wins over the conversation's setting
@@ -122,6 +128,15 @@ mv "$L" "$TEST_TMPDIR/moved.gguf"
 tui_start 100 30 --conv "$id2"
 wait_for "this conversation's model"
 wait_for "loading the last one used"
+tm send-keys -t t C-q
+tui_wait_exit
+# an imported conversation naming a device (or a FIFO) as its model: not opened
+printf '{"natter":1,"title":"dev","model":"/dev/null","messages":[{"role":"user","content":"hi"}]}' \
+    >"$TEST_TMPDIR/dev.json"
+id3=$("$NATTER" import "$TEST_TMPDIR/dev.json" | sed -n 's/^imported \([0-9a-f]*\) .*/\1/p')
+[ -n "$id3" ] || fail "import"
+tui_start 100 30 --conv "$id3"
+wait_for "this conversation's model /dev/null is not there (not a regular file)"
 tm send-keys -t t C-q
 tui_wait_exit
 pass
