@@ -1,6 +1,7 @@
 /* src/config.c — the config file (see config.h). */
 #include "config.h"
 
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "kvcache.h"
 #include "paths.h"
 #include "remote.h"
 
@@ -186,12 +188,23 @@ static int config_line(struct config *c, struct config_endpoint **cur, const cha
         free(value);
         goto oom;
     }
-    struct app_settings scratch;
-    app_settings_default(&scratch, NULL);
-    if (app_settings_set(&scratch, name, value, why, why_len) != 0) {
-        free(name);
-        free(value);
-        return -1;
+    uint64_t bytes;
+    if (!strcmp(name, KVCACHE_CONFIG_KEY)) { /* the snapshot cache's limit, not a /set name */
+        if (kvcache_size_parse(value, &bytes) != 0) {
+            snprintf(why, why_len, "%s: '%.32s' is not a size (e.g. 512M, 2G, 0 for no cache)",
+                     name, value);
+            free(name);
+            free(value);
+            return -1;
+        }
+    } else {
+        struct app_settings scratch;
+        app_settings_default(&scratch, NULL);
+        if (app_settings_set(&scratch, name, value, why, why_len) != 0) {
+            free(name);
+            free(value);
+            return -1;
+        }
     }
     struct config_setting *ns = realloc(c->settings, (size_t)(c->n_settings + 1) * sizeof *ns);
     if (!ns) {
@@ -305,6 +318,8 @@ int config_load(struct config *c, const char *path, char *err, size_t err_len) {
 int config_apply(const struct config *c, struct app_settings *s, char *err, size_t err_len) {
     for (int i = 0; i < c->n_settings; i++) {
         char why[256];
+        if (!strcmp(c->settings[i].name, KVCACHE_CONFIG_KEY))
+            continue; /* read by kvcache_limit */
         if (app_settings_set(s, c->settings[i].name, c->settings[i].value, why, sizeof why) != 0) {
             snprintf(err, err_len, "%s:%d: %s", c->path, c->settings[i].line, why);
             return -1;
@@ -318,6 +333,14 @@ int config_defaults_apply(struct app_settings *s, char *err, size_t err_len) {
     int rc = config_load(&c, NULL, err, err_len) == 0 ? config_apply(&c, s, err, err_len) : -1;
     config_free(&c);
     return rc;
+}
+
+const char *config_get(const struct config *c, const char *name) {
+    const char *v = NULL;
+    for (int i = 0; i < c->n_settings; i++)
+        if (!strcmp(c->settings[i].name, name))
+            v = c->settings[i].value; /* a later line wins */
+    return v;
 }
 
 const struct config_endpoint *config_endpoint_find(const struct config *c, const char *name) {

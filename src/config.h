@@ -4,6 +4,7 @@
  *
  *     # a comment (a # at the start of a line or after a blank starts one)
  *     temp = 0.7                 settings before any section: defaults, as /set NAME VALUE
+ *     cache-max = 4G             and the context snapshot cache's size limit (src/kvcache.h)
  *     [endpoint big]             a remote endpoint named big (letters, digits, . _ -)
  *     url = http://box:8080      its base URL (required; with or without /v1)
  *     model = qwen3-32b          the model to ask for (else the server's default)
@@ -54,6 +55,8 @@ int config_apply(const struct config *c, struct app_settings *s, char *err, size
 /* The defaults of the config file at the default path applied to s (load, apply, free): what
  * the chat and `natter run` do before their command line's options. 0 or -1 with err. */
 int config_defaults_apply(struct app_settings *s, char *err, size_t err_len);
+/* The value of the default named name (the last line that sets it), NULL if none does. */
+const char *config_get(const struct config *c, const char *name);
 /* The endpoint named name, NULL if there is none. */
 const struct config_endpoint *config_endpoint_find(const struct config *c, const char *name);
 /* What --remote ARG means: a URL (it holds ':' or '/': "http://box:8080", "box:8080/v1") is

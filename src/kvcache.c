@@ -14,6 +14,8 @@
  * stays readable to whoever has it open). */
 #include "kvcache.h"
 
+#include "config.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -95,12 +97,7 @@ static void kvc_note(const kvcache *kc, const char *fmt, ...) {
     kc->note(kc->ud, msg);
 }
 
-uint64_t kvcache_limit(char *err, size_t err_len) {
-    const char *v = getenv("NATTER_CACHE_MAX");
-    if (err && err_len)
-        err[0] = 0;
-    if (!v || !*v)
-        return KVCACHE_DEFAULT_MAX;
+int kvcache_size_parse(const char *v, uint64_t *out) {
     char *end = NULL;
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
@@ -116,14 +113,31 @@ uint64_t kvcache_limit(char *err, size_t err_len) {
         if (shift > 0 && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB"))
             shift = -1;
     }
-    if (errno || end == v || *v == '-' || shift < 0 || (shift && n > (UINT64_MAX >> shift))) {
+    if (!*v || errno || end == v || *v == '-' || shift < 0 ||
+        (shift && n > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)n << shift;
+    return 0;
+}
+
+uint64_t kvcache_limit(char *err, size_t err_len) {
+    if (err && err_len)
+        err[0] = 0;
+    const char *v = getenv("NATTER_CACHE_MAX"), *what = "NATTER_CACHE_MAX";
+    struct config c = {0};
+    char cerr[300];
+    if ((!v || !*v) && config_load(&c, NULL, cerr, sizeof cerr) == 0 &&
+        (v = config_get(&c, KVCACHE_CONFIG_KEY)) != NULL)
+        what = c.path; /* the file's line was checked when it was read */
+    uint64_t n = KVCACHE_DEFAULT_MAX;
+    if (v && *v && kvcache_size_parse(v, &n) != 0) {
         if (err && err_len)
-            snprintf(err, err_len, "NATTER_CACHE_MAX: '%s' is not a size (e.g. 512M, 2G, 0 "
-                     "for no cache); using %llu MiB", v,
-                     (unsigned long long)(KVCACHE_DEFAULT_MAX >> 20));
-        return KVCACHE_DEFAULT_MAX;
+            snprintf(err, err_len, "%s: '%s' is not a size (e.g. 512M, 2G, 0 for no cache); "
+                     "using %llu MiB", what, v, (unsigned long long)(KVCACHE_DEFAULT_MAX >> 20));
+        n = KVCACHE_DEFAULT_MAX;
     }
-    return (uint64_t)n << shift;
+    config_free(&c);
+    return n;
 }
 
 static uint64_t kvc_hdr_hash(const struct kvc_hdr *h) {

@@ -24,9 +24,14 @@ typedef void (*kvcache_note_fn)(void *ud, const char *msg);
 
 #define KVCACHE_DEFAULT_MAX ((uint64_t)2 << 30)   /* bytes, without $NATTER_CACHE_MAX */
 
-/* The size limit: $NATTER_CACHE_MAX (bytes, K/M/G suffixes, 0: no cache), else the default. A
- * bad value gives the default and a message in err (if err is not NULL). */
+/* The size limit: $NATTER_CACHE_MAX (bytes, K/M/G/T suffixes, 0: no cache), else the config
+ * file's `cache-max` (src/config.h), else the default. A bad value gives the default and a
+ * message in err (if err is not NULL). */
+#define KVCACHE_CONFIG_KEY "cache-max"
 uint64_t kvcache_limit(char *err, size_t err_len);
+/* A size as NATTER_CACHE_MAX and cache-max take it ("512M", "2G", "1048576", "0") into *out:
+ * 0, or -1 when v is not one. */
+int kvcache_size_parse(const char *v, uint64_t *out);
 
 /* A cache for contexts of model m (loaded from model_path) with c's size and KV type. *out is
  * NULL (and 0 returned) when the cache is off or its directory unusable (a note says why). */

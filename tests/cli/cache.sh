@@ -183,6 +183,19 @@ NATTER_CACHE_MAX=0 "$NATTER" run -m "$M" --temp 0 -n 4 -p "Hi" --save --db "$TES
 expect_eq "$(snapshots)" 0
 "$NATTER" cache sweep >/dev/null 2>&1
 expect_eq "$?" 2
+# the limit from the config file's cache-max (NATTER_CACHE_MAX wins over it); a bad one is
+# refused with its file and line
+mkdir -p "$XDG_CONFIG_HOME/natter"
+printf 'temp = 0.5\ncache-max = 3M\n' >"$XDG_CONFIG_HOME/natter/config"
+expect_contains "$("$NATTER" cache ls)" "of 3.0 MiB in"
+expect_contains "$(NATTER_CACHE_MAX=5M "$NATTER" cache ls)" "of 5.0 MiB in"
+printf 'cache-max = 0\n' >"$XDG_CONFIG_HOME/natter/config"
+"$NATTER" run -m "$M" --temp 0 -n 4 -p "Hi" --save --db "$TEST_TMPDIR/z.db" >/dev/null 2>&1
+expect_eq "$(snapshots)" 0
+printf '\ncache-max = lots\n' >"$XDG_CONFIG_HOME/natter/config"
+"$NATTER" run -m "$M" --temp 0 -n 1 -p "Hi" >/dev/null 2>"$E" && fail "a bad cache-max was taken"
+expect_contains "$(cat "$E")" "config:2: cache-max: 'lots' is not a size"
+rm "$XDG_CONFIG_HOME/natter/config"
 
 # 7. a quantized KV cache is snapshotted and restored too (its type is part of the key)
 Q="$SHARED/models-2026/syn26-qwen3-F16.gguf"
