@@ -42,22 +42,22 @@ void config_free(struct config *c) {
     memset(c, 0, sizeof *c);
 }
 
-static char *config_strndup(const char *s, size_t n) {
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = 0;
-    }
-    return p;
-}
-
 static int config_is_blank(char ch) {
     return ch == ' ' || ch == '\t';
 }
 
+/* arr (n elements of size bytes) with room for one more: the capacity follows from n (8, 16,
+ * 32, ...), so a list grows geometrically without a capacity field. NULL when out of memory
+ * (arr is then unchanged). */
+static void *config_grow(void *arr, int n, size_t size) {
+    if ((n > 0 && n < 8) || (n > 8 && (n & (n - 1))))
+        return arr;
+    return realloc(arr, (n < 8 ? 8 : 2 * (size_t)n) * size);
+}
+
 /* Replaces *slot with s[0..n); 0 or -1 (out of memory). */
 static int config_set_str(char **slot, const char *s, size_t n) {
-    char *p = config_strndup(s, n);
+    char *p = strndup(s, n);
     if (!p)
         return -1;
     free(*slot);
@@ -109,15 +109,14 @@ static int config_line(struct config *c, struct config_endpoint **cur, const cha
                          (int)(e - p), p, c->endpoints[i].line);
                 return -1;
             }
-        struct config_endpoint *ne = realloc(c->endpoints,
-                                             (size_t)(c->n_endpoints + 1) * sizeof *ne);
+        struct config_endpoint *ne = config_grow(c->endpoints, c->n_endpoints, sizeof *ne);
         if (!ne)
             goto oom;
         c->endpoints = ne;
-        struct config_endpoint *ep = &ne[c->n_endpoints];
+        struct config_endpoint *ep = &c->endpoints[c->n_endpoints];
         memset(ep, 0, sizeof *ep);
         ep->line = line;
-        if (!(ep->name = config_strndup(p, (size_t)(e - p))))
+        if (!(ep->name = strndup(p, (size_t)(e - p))))
             goto oom;
         c->n_endpoints++;
         *cur = ep;
@@ -182,7 +181,7 @@ static int config_line(struct config *c, struct config_endpoint **cur, const cha
         return -1;
     }
     /* a default: checked now as /set would check it */
-    char *name = config_strndup(s, klen), *value = config_strndup(v, vlen);
+    char *name = strndup(s, klen), *value = strndup(v, vlen);
     if (!name || !value) {
         free(name);
         free(value);
@@ -206,7 +205,7 @@ static int config_line(struct config *c, struct config_endpoint **cur, const cha
             return -1;
         }
     }
-    struct config_setting *ns = realloc(c->settings, (size_t)(c->n_settings + 1) * sizeof *ns);
+    struct config_setting *ns = config_grow(c->settings, c->n_settings, sizeof *ns);
     if (!ns) {
         free(name);
         free(value);
