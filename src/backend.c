@@ -128,6 +128,13 @@ static struct backend_engine *be_of(const struct backend *b) {
 static int be_tokens(struct backend_engine *e, const struct backend_request *rq, int32_t **toks,
                      int *inside, char *err, size_t err_len) {
     *inside = 0;
+    if (rq->toks) { /* made by the caller as below */
+        if (!(*toks = malloc((size_t)(rq->n_toks > 0 ? rq->n_toks : 1) * sizeof **toks)))
+            return backend_fail(err, err_len, "out of memory");
+        memcpy(*toks, rq->toks, (size_t)rq->n_toks * sizeof **toks);
+        *inside = rq->inside;
+        return rq->n_toks;
+    }
     if (rq->prompt) {
         *inside = reasoning_prompt_inside(&e->mk, rq->prompt, rq->prompt_len);
         return chat_tokenize(e->m, rq->prompt, rq->prompt_len, 1, 1, NULL, toks, err, err_len);

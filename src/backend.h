@@ -36,6 +36,12 @@ struct backend_request {
     const char *const *stop;      /* stop strings besides the template's (a serve request's
                                    * "stop"), may be NULL */
     int n_stop;
+    const int32_t *toks;          /* non-NULL: the prompt's tokens, made already (natter serve
+                                   * counts them to refuse or place a request) as chat_prompt_tokens
+                                   * or chat_tokenize would make them from msgs or prompt; the
+                                   * engine backend takes them instead of rendering again */
+    int n_toks;
+    int inside;                   /* with toks: the prompt opened the reply's reasoning */
 };
 
 /* What backend_start learned while making the prompt. */

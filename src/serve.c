@@ -44,8 +44,9 @@ struct job {
     int refs;                 /* the connection's and the queue's/worker's */
     struct serve_req req;
     struct serve_out out;
-    int32_t *toks;
+    int32_t *toks;            /* the prompt's tokens (job_prompt), given to the backend */
     int n_toks;
+    int inside;               /* the prompt opened the reply's reasoning */
     struct app_settings set;  /* the server's settings with the request's sampling fields */
     atomic_int cancel;        /* the client is gone (or the server stops) */
     /* under mu: */
@@ -280,7 +281,8 @@ static struct backend_request job_request(const struct job *j, struct chat_msg *
         cm[i] = (struct chat_msg){r->msgs[i].role, r->msgs[i].content, r->msgs[i].len, NULL, 0};
     *msgs = cm;
     return (struct backend_request){cm, cm ? r->n_msgs : 0, r->prompt, r->prompt_len, &j->set,
-                                    (const char *const *)r->stop, r->n_stop};
+                                    (const char *const *)r->stop, r->n_stop, j->toks, j->n_toks,
+                                    j->inside};
 }
 
 static void slot_run(struct slot *sl, struct job *j) {
@@ -293,9 +295,8 @@ static void slot_run(struct slot *sl, struct job *j) {
         job_error(j, 0, "out of memory");
         return;
     }
-    pthread_mutex_lock(&s->render_mu); /* the prompt maker is not thread-safe */
+    /* the prompt's tokens were made by job_prompt: the backend renders nothing */
     int rc = backend_start(sl->be, &rq, sl->pfd[1], ++sl->gen_id, &bs, err, sizeof err);
-    pthread_mutex_unlock(&s->render_mu);
     free(cm);
     if (rc != 0) {
         job_error(j, 0, err);
@@ -388,6 +389,7 @@ static int job_prompt(struct serve *s, struct job *j, struct serve_err *e) {
     if (r->kind == SERVE_COMPLETION) {
         n = chat_tokenize(s->model, r->prompt, r->prompt_len, 1, 1, NULL, &j->toks, err,
                           sizeof err);
+        j->inside = reasoning_prompt_inside(s->mk, r->prompt, r->prompt_len);
     } else {
         struct chat_msg *cm = NULL;
         struct backend_request rq = job_request(j, &cm);
@@ -396,10 +398,9 @@ static int job_prompt(struct serve *s, struct job *j, struct serve_err *e) {
             return -1;
         }
         struct chat_prompt_opts o = {1, j->set.think ? 1 : 0};
-        int inside;
-        pthread_mutex_lock(&s->render_mu);
+        pthread_mutex_lock(&s->render_mu); /* the prompt maker is not thread-safe */
         n = chat_prompt_tokens(s->cp, rq.msgs, rq.n_msgs, &o, s->mk, &j->toks, NULL, NULL,
-                               &inside, err, sizeof err);
+                               &j->inside, err, sizeof err);
         pthread_mutex_unlock(&s->render_mu);
         free(cm);
     }

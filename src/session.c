@@ -107,7 +107,7 @@ static int session_count_cb(const unsigned char *keep, void *ud) {
         snprintf(c->err, c->err_len, "out of memory");
         return -1;
     }
-    struct backend_request rq = {cm, n, NULL, 0, c->s->p.set, NULL, 0};
+    struct backend_request rq = {cm, n, NULL, 0, c->s->p.set, NULL, 0, NULL, 0, 0};
     int r = backend_count(c->s->p.backend, &rq, c->err, c->err_len);
     free(cm);
     return r < 0 ? -1 : r;
@@ -238,7 +238,7 @@ int session_start(struct session *s, const struct session_turn *turn, struct ses
     if (s->who)
         snprintf(m->who, sizeof m->who, "%s", s->who);
     s->live = (struct session_live){.msg = c->n_msgs - 1, .gen_id = s->live.gen_id + 1};
-    struct backend_request rq = {cm, n, turn->raw, turn->raw_len, s->p.set, NULL, 0};
+    struct backend_request rq = {cm, n, turn->raw, turn->raw_len, s->p.set, NULL, 0, NULL, 0, 0};
     int rc = backend_start(s->p.backend, &rq, s->p.fd, s->live.gen_id, &st->b, err, err_len);
     free(cm);
     if (rc != 0) {
@@ -413,8 +413,8 @@ int session_prefill(struct session *s, const char *draft, size_t len, char *err,
         n2 = session_msgs(c, keep, &m2); /* the draft with a word more */
     if (n1 > 0 && n2 > 0) {
         m1[n1 - 1].content_len = len; /* the draft itself: the same text, before the word */
-        struct backend_request a = {m1, n1, NULL, 0, s->p.set, NULL, 0};
-        struct backend_request a2 = {m2, n2, NULL, 0, s->p.set, NULL, 0};
+        struct backend_request a = {m1, n1, NULL, 0, s->p.set, NULL, 0, NULL, 0, 0};
+        struct backend_request a2 = {m2, n2, NULL, 0, s->p.set, NULL, 0, NULL, 0, 0};
         const int n_ctx = backend_n_ctx(s->p.backend);
         rc = backend_prefill(s->p.backend, &a, &a2, app_reply_room(s->p.set->n_predict, n_ctx),
                              s->p.fd, &s->live.prefill_n0, err, err_len);
