@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "grow.h"
 #include "kvcache.h"
 #include "paths.h"
 #include "remote.h"
@@ -44,15 +45,6 @@ void config_free(struct config *c) {
 
 static int config_is_blank(char ch) {
     return ch == ' ' || ch == '\t';
-}
-
-/* arr (n elements of size bytes) with room for one more: the capacity follows from n (8, 16,
- * 32, ...), so a list grows geometrically without a capacity field. NULL when out of memory
- * (arr is then unchanged). */
-static void *config_grow(void *arr, int n, size_t size) {
-    if ((n > 0 && n < 8) || (n > 8 && (n & (n - 1))))
-        return arr;
-    return realloc(arr, (n < 8 ? 8 : 2 * (size_t)n) * size);
 }
 
 /* Replaces *slot with s[0..n); 0 or -1 (out of memory). */
@@ -109,7 +101,7 @@ static int config_line(struct config *c, struct config_endpoint **cur, const cha
                          (int)(e - p), p, c->endpoints[i].line);
                 return -1;
             }
-        struct config_endpoint *ne = config_grow(c->endpoints, c->n_endpoints, sizeof *ne);
+        struct config_endpoint *ne = grow_one(c->endpoints, c->n_endpoints, sizeof *ne);
         if (!ne)
             goto oom;
         c->endpoints = ne;
@@ -205,7 +197,7 @@ static int config_line(struct config *c, struct config_endpoint **cur, const cha
             return -1;
         }
     }
-    struct config_setting *ns = config_grow(c->settings, c->n_settings, sizeof *ns);
+    struct config_setting *ns = grow_one(c->settings, c->n_settings, sizeof *ns);
     if (!ns) {
         free(name);
         free(value);

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "remote.h"
 #include "export.h"
+#include "grow.h"
 #include "kvcache.h"
 #include "opts.h"
 #include "paths.h"
@@ -64,22 +65,11 @@ void tui_items_clear(struct tui *t) {
     t->ov_sel = t->ov_top = 0;
 }
 
-/* Room for one more item after n in *arr. The capacity follows from n (16, 32, 64, ...), so
- * the lists grow geometrically without a capacity field: 0 or -1 (out of memory). */
-static int items_reserve(struct tui_item **arr, int n) {
-    if ((n > 0 && n < 16) || (n > 16 && (n & (n - 1))))
-        return 0;
-    struct tui_item *it = realloc(*arr, (size_t)(n < 16 ? 16 : 2 * n) * sizeof *it);
+int tui_items_add(struct tui *t, const char *key, const char *label) {
+    struct tui_item *it = grow_one(t->items, t->n_items, sizeof *it);
     if (!it)
         return -1;
-    *arr = it;
-    return 0;
-}
-
-int tui_items_add(struct tui *t, const char *key, const char *label) {
-    if (items_reserve(&t->items, t->n_items) != 0)
-        return -1;
-    struct tui_item *it = t->items;
+    t->items = it;
     snprintf(it[t->n_items].key, sizeof it->key, "%s", key);
     snprintf(it[t->n_items].label, sizeof it->label, "%s", label);
     t->n_items++;
@@ -102,9 +92,10 @@ static void store_warn(struct tui *t, const char *what) {
 
 static int conv_list_add(const struct store_conv *c, void *ud) {
     struct tui *t = ud;
-    if (items_reserve(&t->convs, t->n_convs) != 0)
+    struct tui_item *it = grow_one(t->convs, t->n_convs, sizeof *it);
+    if (!it)
         return 1;
-    struct tui_item *it = t->convs;
+    t->convs = it;
     snprintf(it[t->n_convs].key, sizeof it->key, "%s", c->id);
     snprintf(it[t->n_convs].label, sizeof it->label, "%s",
              c->title && c->title[0] ? c->title : "(untitled)");
