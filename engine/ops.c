@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "quant.h"
+#include "quant_impl.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -738,7 +739,7 @@ static void mix_lanes_neon(const void *v, size_t stride, int f16, int n, const f
 }
 
 /* NEON unless the kernels are forced scalar. */
-static int ops_use_neon(void) { return strcmp(quant_simd_name(), "scalar") != 0; }
+static int ops_use_neon(void) { return quant_level_active() != QUANT_SCALAR; }
 #endif
 
 /* ---- dispatch ---- */
@@ -758,14 +759,15 @@ static void ops_detect(void) {
 /* AVX2 for what has no AVX-512 path in use, unless the kernels are forced scalar. */
 static int ops_use_avx2(void) {
     pthread_once(&ops_once, ops_detect);
-    return ops_have_avx2 && strcmp(quant_simd_name(), "scalar") != 0;
+    return ops_have_avx2 && quant_level_active() != QUANT_SCALAR;
 }
 
 /* AVX-512 unless the CPU lacks it or the kernels run below it (NATTER_SIMD=avx2 measures an
  * AVX2 machine; scalar when forced, tests). */
 static int ops_use_avx512(void) {
     pthread_once(&ops_once, ops_detect);
-    return ops_have_avx512 && strncmp(quant_simd_name(), "avx512", 6) == 0;
+    const enum quant_level lv = quant_level_active();
+    return ops_have_avx512 && (lv == QUANT_AVX512 || lv == QUANT_AVX512VNNI);
 }
 #endif
 

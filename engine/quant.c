@@ -227,9 +227,14 @@ int quant_force_scalar(int on) {
     return prev;
 }
 
+enum quant_level quant_level_active(void) {
+    pthread_once(&quant_once, quant_init);
+    return quant_scalar_forced ? QUANT_SCALAR : quant_best_level;
+}
+
 const char *quant_simd_name(void) {
     pthread_once(&quant_once, quant_init);
-    return quant_level_name(quant_scalar_forced ? QUANT_SCALAR : quant_best_level);
+    return quant_level_name(quant_level_active());
 }
 
 /* ---- F16 helpers ---- */

@@ -181,5 +181,8 @@ const struct quant_kernels *quant_kernels_of(enum quant_level lv);
 enum quant_level quant_level_detect(void);
 /* NATTER_SIMD's name of level lv ("avx2", "avx_vnni", "neon_dotprod" ...; quant.c). */
 const char *quant_level_name(enum quant_level lv);
+/* The level the kernels run at (QUANT_SCALAR while forced scalar): what quant_simd_name names,
+ * as a number, for dispatch on every call (ops.c's attention and element-wise kernels). */
+enum quant_level quant_level_active(void);
 
 #endif
