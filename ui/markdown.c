@@ -674,6 +674,9 @@ static int link_add(struct mdr *m, const MD_ATTRIBUTE *href) {
         m->err = 1;
         return -1;
     }
+    for (char *p = san; *p; p++) /* sanitizing keeps line breaks; a link target is one line */
+        if (*p == '\n')
+            *p = ' ';
     d->links[d->n_links] = (struct md_link){san, clean};
     return d->n_links++;
 }
