@@ -9,6 +9,10 @@
 # would); a second run only rebuilds what changed. Needs git, cmake and a C++ compiler
 # (apt-get install cmake g++). Run `npm install` in bench/llamacpp first (bench/compare.sh
 # does it) when DIR has no clone yet. Prints the binary's path.
+# LLAMA_AVX2=1 builds instead into DIR/build-avx2 without GGML_NATIVE, with AVX2 + FMA + F16C
+# and nothing wider (no AVX-512, no AVX-VNNI): ggml's AVX2 kernels, to hold natter's
+# (NATTER_SIMD=avx2) against on a machine that has AVX-512 — the kernels' code, not an
+# AVX2-only CPU's microarchitecture.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 target=llama-bench
@@ -34,8 +38,16 @@ if grep -qw amx_tile /proc/cpuinfo 2>/dev/null && [ "${LLAMA_AMX:-0}" != 1 ]; th
 fi
 # The server is configured in too (LLAMA_BUILD_SERVER=ON) whichever target is built, so that
 # building one after the other does not reconfigure and rebuild the shared libraries.
-cmake -S "$DIR" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+bdir=$DIR/build isa="-DGGML_NATIVE=ON"
+if [ "${LLAMA_AVX2:-0}" = 1 ]; then
+    bdir=$DIR/build-avx2
+    isa="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+        -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF
+        -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+fi
+# shellcheck disable=SC2086 # $isa is a list of options
+cmake -S "$DIR" -B "$bdir" -DCMAKE_BUILD_TYPE=Release $isa -DLLAMA_CURL=OFF \
     -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
     -DLLAMA_BUILD_SERVER=ON -DCMAKE_C_FLAGS="$noamx" -DCMAKE_CXX_FLAGS="$noamx" >&2
-cmake --build "$DIR/build" --target "$target" -j "${JOBS:-$(nproc)}" >&2
-echo "$DIR/build/bin/$target"
+cmake --build "$bdir" --target "$target" -j "${JOBS:-$(nproc)}" >&2
+echo "$bdir/bin/$target"
