@@ -5,8 +5,9 @@
  *   struct state_hdr    magic, version, the model's fingerprint and shape, the context's
  *                       size and KV type, the token and checkpoint counts, the checkpoints'
  *                       positions, the payload's size, a checksum of the header itself
- *   payload             tokens (n_tokens int32); per layer with a cache of its own its K rows
- *                       then its V rows for positions 0..n_tokens; the recurrent state
+ *   payload             tokens (n_tokens int32); the K rows of each layer with a cache of its
+ *                       own, KV head by KV head, for positions 0..n_tokens, then the V rows
+ *                       the same way (version 2; 1 was position-major); the recurrent state
  *                       (n_rs floats); each checkpoint's state (n_rs floats)
  *   struct state_tail   the payload's checksum, an end magic
  *
@@ -24,7 +25,7 @@
 
 #define STATE_MAGIC "NATKVST\0"
 #define STATE_TAIL_MAGIC "NATKVEND"
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u   /* 2: a layer's K and V head-major (ctx_kv_index) */
 
 struct state_hdr {
     char magic[8];
@@ -158,7 +159,7 @@ struct state_sec {
 };
 
 /* The payload's sections for n_tok tokens and the checkpoint slots slot[0..n_ckpt) in file
- * order, into sec (room for 1 + 2 n_layer + 1 + CTX_STATE_CKPT_MAX). Returns their count. */
+ * order, into sec (room for 1 + 2 (the layers' KV heads) + 1 + CTX_STATE_CKPT_MAX). Returns their count. */
 static int state_sections(const struct ctx_state_refs *r, int n_tok, const int *slot, int n_ckpt,
                           struct state_sec *sec) {
     const struct hparams *hp = &r->m->hp;
@@ -170,9 +171,11 @@ static int state_sections(const struct ctx_state_refs *r, int n_tok, const int *
             if (lh->kv_shared || lh->n_embd_kv <= 0)
                 continue;
             char *base = kv ? r->v_cache : r->k_cache;
-            sec[k++] = (struct state_sec){
-                base + ctx_kv_bytes(r->kv_type, lh->kv_off * (size_t)r->n_ctx),
-                ctx_kv_bytes(r->kv_type, (size_t)n_tok * (size_t)lh->n_embd_kv)};
+            for (int h = 0; h < lh->n_head_kv; h++)   /* each head's first n_tok rows */
+                sec[k++] = (struct state_sec){
+                    base + ctx_kv_bytes(r->kv_type,
+                                        ctx_kv_index(lh->kv_off, r->n_ctx, lh->head_dim, h, 0)),
+                    ctx_kv_bytes(r->kv_type, (size_t)n_tok * (size_t)lh->head_dim)};
         }
     if (r->n_rs) {
         sec[k++] = (struct state_sec){r->rs, r->n_rs * sizeof(float)};
@@ -183,8 +186,10 @@ static int state_sections(const struct ctx_state_refs *r, int n_tok, const int *
 }
 
 static struct state_sec *state_sec_alloc(const struct ctx_state_refs *r) {
-    return malloc(((size_t)2 * (size_t)r->m->hp.n_layer + 2 + CTX_STATE_CKPT_MAX) *
-                  sizeof(struct state_sec));
+    size_t n = 2 + CTX_STATE_CKPT_MAX;
+    for (int il = 0; il < r->m->hp.n_layer; il++)
+        n += 2 * (size_t)r->m->hp.l[il].n_head_kv;
+    return malloc(n * sizeof(struct state_sec));
 }
 
 /* The checkpoint slots a snapshot of the current state keeps (positions 1..n_past), oldest

@@ -28,6 +28,9 @@ void ctx_state_refs_get(eng_ctx *c, struct ctx_state_refs *r);
 /* Bytes of n values in a cache of type kv_type, which is also where value index n starts (n a
  * multiple of 32 for the block types): engine.c. */
 size_t ctx_kv_bytes(int kv_type, size_t n);
+/* Where position pos of KV head h starts in a layer's cache (in values, from the cache's start):
+ * a layer's values begin at kv_off * n_ctx, head-major (each head's n_ctx rows of head_dim). */
+size_t ctx_kv_index(size_t kv_off, int n_ctx, int head_dim, int h, int pos);
 
 /* The snapshots' 64-bit checksum of n bytes (xxHash64's construction, seed 0): state.c. */
 uint64_t state_hash_bytes(const void *p, size_t n);
