@@ -1158,7 +1158,7 @@ static int model_repack(eng_model *m, const struct eng_model_params *p) {
         total += (size_t)(t->ne1 / QUANT_RP_ROWS) * (size_t)t->ne2 *
                  rp->group_bytes((int)t->ne0);
     }
-    if (total && !(m->rp_mem = aligned_alloc(64, (total + 63) & ~(size_t)63))) {
+    if (total && !(m->rp_mem = sysmem_alloc_stream(total))) {
         free(v), free(dst);
         return eng_error(ENG_E_NOMEM, "out of memory repacking the weights (%zu MiB)",
                          total >> 20);

@@ -1,12 +1,14 @@
 /* engine/sysmem.c — available memory for this process (/proc/meminfo, cgroup v1 and v2 limits)
  * and the "needs X, only Y available" check the model loader and context constructor make before
  * committing memory. Stateless: reads the files on each call; any thread. */
+#define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE (Linux; posix_madvise has no such advice) */
 #include "sysmem.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Reads the first line of path as an unsigned decimal ("max" counts as unknown). */
 static uint64_t sysmem_read_u64(const char *path) {
@@ -170,4 +172,16 @@ int sysmem_check(uint64_t need, const char *what, char *err, size_t err_len) {
     struct sysmem_info mi;
     sysmem_query(&mi);
     return sysmem_check_fits(need, mi.available, what, err, err_len);
+}
+
+void *sysmem_alloc_stream(size_t n) {
+    const size_t huge = (size_t)2 << 20;
+    if (n == 0 || n > SIZE_MAX - huge)
+        return NULL;
+    void *p = aligned_alloc(huge, (n + huge - 1) & ~(huge - 1));
+#ifdef MADV_HUGEPAGE
+    if (p)   /* advice only: a kernel without THP keeps 4 KiB pages, and the data is the same */
+        (void)madvise(p, (n + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
+#endif
+    return p;
 }

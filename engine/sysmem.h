@@ -1,7 +1,9 @@
 /* engine/sysmem.h — how much memory this process can still use (internal to the engine): the
  * kernel's MemAvailable plus free swap, capped by the cgroup's memory limit (v2 memory.max or v1
  * memory.limit_in_bytes, minus what the cgroup already uses). Used to refuse a model or a context
- * that cannot fit with a message giving the size needed, rather than being OOM-killed. Any thread. */
+ * that cannot fit with a message giving the size needed, rather than being OOM-killed. And the
+ * allocation of memory that is streamed through once per token (the repacked weights). Any
+ * thread. */
 #ifndef NATTER_SYSMEM_H
 #define NATTER_SYSMEM_H
 
@@ -33,5 +35,11 @@ const char *sysmem_format(uint64_t bytes, char *buf, size_t cap);
 int sysmem_check_fits(uint64_t need, uint64_t avail, const char *what, char *err, size_t err_len);
 /* sysmem_check_fits against sysmem_query()'s figure. */
 int sysmem_check(uint64_t need, const char *what, char *err, size_t err_len);
+
+/* n bytes (n > 0) for data read from memory once per token, to be released with free(): 2 MiB
+ * aligned and, where the system has them, in transparent huge pages (madvise MADV_HUGEPAGE;
+ * Linux's default "madvise" mode gives anonymous memory 4 KiB pages otherwise, and a 600 MiB
+ * stream through 4 KiB pages misses the TLB every 4 KiB). NULL when out of memory. */
+void *sysmem_alloc_stream(size_t n);
 
 #endif

@@ -112,3 +112,16 @@ TEST(sysmem_this_machine) {
     CHECK_EQ_INT(sysmem_check(UINT64_C(1) << 62, "an exabyte", err, sizeof err), -1);
     CHECK(strstr(err, "an exabyte needs 4.0 EiB of memory but only ") == err);
 }
+
+TEST(sysmem_alloc_stream_aligned_and_bounded) {
+    CHECK(sysmem_alloc_stream(0) == NULL);
+    CHECK(sysmem_alloc_stream(SIZE_MAX) == NULL);
+    CHECK(sysmem_alloc_stream(SIZE_MAX - 4096) == NULL);
+    const size_t n = (size_t)5 << 20 | 123;   /* not a multiple of the 2 MiB unit */
+    unsigned char *p = sysmem_alloc_stream(n);
+    CHECK(p != NULL);
+    CHECK(((uintptr_t)p & (((uintptr_t)2 << 20) - 1)) == 0);
+    memset(p, 0xA5, n);   /* all of it is ours (ASan/valgrind check the bounds) */
+    CHECK(p[0] == 0xA5 && p[n - 1] == 0xA5);
+    free(p);
+}
