@@ -316,8 +316,9 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *p, eng_ctx **out) {
         return eng_error(ENG_E_NOMEM, "%s", merr);
     }
     /* (a model may have no attention layer at all: no cache, no q; nothing is allocated empty) */
-    c->k_cache = malloc(kv_n ? ctx_kv_bytes(c->kv_type, kv_n) : 1);
-    c->v_cache = malloc(kv_n ? ctx_kv_bytes(c->kv_type, kv_n) : 1);
+    /* attention streams the cache from memory once per token, as the weights (huge pages) */
+    c->k_cache = kv_n ? sysmem_alloc_stream(ctx_kv_bytes(c->kv_type, kv_n)) : malloc(1);
+    c->v_cache = kv_n ? sysmem_alloc_stream(ctx_kv_bytes(c->kv_type, kv_n)) : malloc(1);
     c->tokens = malloc((size_t)c->n_ctx * sizeof *c->tokens);
     c->x = malloc(B * E * sizeof(float));
     c->xb = malloc(B * E * sizeof(float));
