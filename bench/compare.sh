@@ -98,8 +98,10 @@ if [ "$have_llama" = 1 ] && [ -n "${LLAMA_BENCH:-}" ]; then
             's/^#define __\(AVX2\|AVXVNNI\|AVX512F\|AVX512BW\|AVX512VL\|AVX512VNNI\|AVX512BF16\|F16C\|FMA\|ARM_NEON\|ARM_FEATURE_DOTPROD\|ARM_FEATURE_MATMUL_INT8\)__ .*/\1/p' |
             sort | tr '\n' ' ')
         echo "ggml kernels: GGML_NATIVE build, -march=native here enables: ${isa:-?}"
-    else
-        echo "ggml kernels: not a GGML_NATIVE build (see $cache for its GGML_* options)"
+    else   # e.g. bench/llamacpp/build.sh's LLAMA_AVX2=1 build: the x86 options it was built with
+        isa=$(sed -n 's/^GGML_\(AVX[A-Z0-9_]*\|FMA\|F16C\|BMI2\|AMX_[A-Z0-9]*\):BOOL=ON$/\1/p' "$cache" 2>/dev/null |
+            sort | tr '\n' ' ')
+        echo "ggml kernels: not a GGML_NATIVE build; built with: ${isa:-? (see $cache)}"
     fi
     rp=$("$LLAMA_BENCH" -m "$f1" -p 1 -n 0 -r 1 -t 1 -v 2>&1 |
         sed -n 's/.*repack tensor .* with \([A-Za-z0-9_]*\).*/\1/p' | sort -u | tr '\n' ' ')
