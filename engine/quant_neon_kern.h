@@ -123,14 +123,12 @@ NATTR void NSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy)
     for (int i = 0; i < n / QK_K; i++) {
         int isum = 0;
         for (int ib = 0; ib < QK_K / 32; ib++) {
-            const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) |
-                           (((x[i].scales_h >> 2 * ib) & 3) << 4);
             const uint8x16_t b = vld1q_u8(x[i].qs + 16 * ib);
             const int8_t *q8 = y[i].qs + 32 * ib;
             int32x4_t p = vdupq_n_s32(0);
             p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(q8));
             p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(q8 + 16));
-            isum += (ls - 32) * vaddvq_s32(p);
+            isum += quant_iq4_xs_scale(&x[i], ib) * vaddvq_s32(p);
         }
         sumf += QH2F(x[i].d) * y[i].d * (float)isum;
     }
