@@ -913,11 +913,11 @@ TEST(quant_simd_vs_scalar) {
 #endif
 }
 
-/* The new types at their extremes: rows of all-ones bytes (largest indices and scales, every
- * sign set, the -1/8 shift), all-zero bytes and random bytes, with the largest, smallest
- * normal, a subnormal and a negative half scale (MXFP4: E8M0 exponents 0 to 150), against
- * activations at +-127: every SIMD kernel and tile equals the reference bit for bit (MXFP4:
- * within float rounding). */
+/* The new types (and IQ4_XS) at their extremes: rows of all-ones bytes (largest indices and
+ * scales, every sign set, the -1/8 shift), all-zero bytes and random bytes, with the largest,
+ * smallest normal, a subnormal and a negative half scale (MXFP4: E8M0 exponents 0 to 150),
+ * against activations at +-127: every SIMD kernel and tile equals the reference bit for bit
+ * (MXFP4, IQ4_XS: within float rounding; IQ4_XS's tiles are its vec_dot's bits). */
 static void set_block_scale(uint32_t t, void *blk, uint16_t d, uint8_t e) {
     switch (t) {
     case GGML_TYPE_MXFP4: ((block_mxfp4 *)blk)->e = e; break;
