@@ -45,6 +45,11 @@ static inline void quant_q3_K_scales(const uint8_t *in, int8_t out[16]) {
     for (int j = 0; j < 16; j++) out[j] = (int8_t)(out[j] - 32);
 }
 
+/* The signed scale (6 bits, stored with +32) of the 32-value sub-block ib of an IQ4_XS block. */
+static inline int quant_iq4_xs_scale(const block_iq4_xs *b, int ib) {
+    return (((b->scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) | (((b->scales_h >> 2 * ib) & 3) << 4)) - 32;
+}
+
 /* 2^(e - 128), half the E8M0 scale e, as a float (exact; subnormal for e < 2): what MXFP4's
  * doubled E2M1 values are multiplied by (ggml's ggml_e8m0_to_fp32_half). */
 static inline float quant_e8m0_half(uint8_t e) {
@@ -132,6 +137,30 @@ enum quant_level {
     QUANT_NEON_I8MM,    /* + smmla (Armv8.6 i8mm) for the repacked layouts */
     QUANT_LEVEL_COUNT
 };
+
+/* The tile kernels (quant_vec_dot_tile_fn, at most 4 x 4): one call of FN per (nr, nc) so that
+ * its loops unroll with constant bounds (uses the dispatcher's argument names n, s, bs, xc, bx,
+ * yc, by, nr, nc). */
+#define QUANT_TILE_SWITCH(FN)                                                               \
+    switch ((nr - 1) * 4 + (nc - 1)) {                                                      \
+    case 0: FN(n, s, bs, xc, bx, yc, by, 1, 1); break;                                      \
+    case 1: FN(n, s, bs, xc, bx, yc, by, 1, 2); break;                                      \
+    case 2: FN(n, s, bs, xc, bx, yc, by, 1, 3); break;                                      \
+    case 3: FN(n, s, bs, xc, bx, yc, by, 1, 4); break;                                      \
+    case 4: FN(n, s, bs, xc, bx, yc, by, 2, 1); break;                                      \
+    case 5: FN(n, s, bs, xc, bx, yc, by, 2, 2); break;                                      \
+    case 6: FN(n, s, bs, xc, bx, yc, by, 2, 3); break;                                      \
+    case 7: FN(n, s, bs, xc, bx, yc, by, 2, 4); break;                                      \
+    case 8: FN(n, s, bs, xc, bx, yc, by, 3, 1); break;                                      \
+    case 9: FN(n, s, bs, xc, bx, yc, by, 3, 2); break;                                      \
+    case 10: FN(n, s, bs, xc, bx, yc, by, 3, 3); break;                                     \
+    case 11: FN(n, s, bs, xc, bx, yc, by, 3, 4); break;                                     \
+    case 12: FN(n, s, bs, xc, bx, yc, by, 4, 1); break;                                     \
+    case 13: FN(n, s, bs, xc, bx, yc, by, 4, 2); break;                                     \
+    case 14: FN(n, s, bs, xc, bx, yc, by, 4, 3); break;                                     \
+    case 15: FN(n, s, bs, xc, bx, yc, by, 4, 4); break;                                     \
+    default: break;                                                                         \
+    }
 
 struct quant_kernels {
     quant_vec_dot_fn vec_dot[GGML_TYPE_COUNT];

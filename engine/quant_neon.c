@@ -4,8 +4,8 @@
  * F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS, MXFP4 (the integer ones in
  * quant_neon_kern.h, once per level; i8mm uses dotprod's) and the F16 helpers; the batched
  * kernels of the repacked Q4_0x16, Q8_0x16, MXFP4x16, Q4_Kx16 and Q6_Kx16 layouts (quant_neon_rp.h:
- * lane dots, smmla at i8mm for the first three), so ARM repacks those types at load; the other types
- * keep the scalar kernels. Tested against the scalar references
+ * lane dots, smmla at i8mm for the first three), so ARM repacks those types at load; IQ4_XS's
+ * tile (the batches of IQ4_XS files); the other types keep the scalar kernels. Tested against the scalar references
  * by make test-arm (cross-built, run under qemu-user with CPUs with and without dotprod).
  * Pure; any thread. */
 #include "quant_impl.h"
@@ -139,6 +139,7 @@ static inline int32x4_t neon_dot4_widen(int32x4_t acc, int8x16_t w, int8x16_t b)
             [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx,                                     \
             [GGML_TYPE_MXFP4] = mxfp4_vec_dot_##sfx,                                       \
         },                                                                                 \
+        .tile = {[GGML_TYPE_IQ4_XS] = iq4_xs_tile_##sfx},                                  \
         .f16_dot_f32 = f16_dot_f32_neon, .f16_axpy = f16_axpy_neon,                        \
         .f16_to_f32 = f16_to_f32_neon, .f32_to_f16 = f32_to_f16_neon,                      \
         .rp_gemm = {                                                                       \

@@ -1,8 +1,9 @@
 /* engine/quant_neon_kern.h — the NEON integer dot products (Q4_0, Q8_0, IQ4_NL, MXFP4 against Q8_0;
- * Q4_K, Q6_K, IQ4_XS against Q8_K), included by quant_neon.c once per level with NSUF(name) (suffix), NATTR
- * (static + target attribute) and NDOT(acc, a, b) (acc += the 4-byte signed dots per i32 lane:
- * sdot with dotprod, widening multiplies without). Integer sums exact, so every level equals
- * the scalar reference's integer steps; float steps as noted. Pure; any thread. */
+ * Q4_K, Q6_K, IQ4_XS against Q8_K) and IQ4_XS's tile, included by quant_neon.c once per level
+ * with NSUF(name) (suffix), NATTR (static + target attribute) and NDOT(acc, a, b) (acc += the
+ * 4-byte signed dots per i32 lane: sdot with dotprod, widening multiplies without). Integer sums
+ * exact, so every level equals the scalar reference's integer steps; float steps as noted.
+ * Pure; any thread. */
 
 NATTR void NSUF(q8_0_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     const block_q8_0 *x = vx;
@@ -123,18 +124,69 @@ NATTR void NSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy)
     for (int i = 0; i < n / QK_K; i++) {
         int isum = 0;
         for (int ib = 0; ib < QK_K / 32; ib++) {
-            const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) |
-                           (((x[i].scales_h >> 2 * ib) & 3) << 4);
             const uint8x16_t b = vld1q_u8(x[i].qs + 16 * ib);
             const int8_t *q8 = y[i].qs + 32 * ib;
             int32x4_t p = vdupq_n_s32(0);
             p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(q8));
             p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(q8 + 16));
-            isum += (ls - 32) * vaddvq_s32(p);
+            isum += quant_iq4_xs_scale(&x[i], ib) * vaddvq_s32(p);
         }
         sumf += QH2F(x[i].d) * y[i].d * (float)isum;
     }
     *s = sumf;
+}
+
+/* IQ4_XS tile (rows x columns, up to 4 x 4): a sub-block of each row decoded once for the NC
+ * columns; per super-block and (r, c) the integer sum of iq4_xs_vec_dot (its scales on the
+ * lanes, one horizontal add), then its float step: the vec_dot's bits for every (r, c). */
+#define NUNROLL _Pragma("GCC unroll 4")
+NATTR inline __attribute__((always_inline)) void NSUF(iq4_xs_tile_n)(
+    int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
+    const int NR, const int NC) {
+    const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    float sumf[4][4];
+    NUNROLL for (int r = 0; r < NR; r++) NUNROLL for (int c = 0; c < NC; c++) sumf[r][c] = 0.0f;
+    for (int i = 0; i < n / QK_K; i++) {
+        int32x4_t isum[4][4];
+        NUNROLL for (int r = 0; r < NR; r++) NUNROLL for (int c = 0; c < NC; c++)
+            isum[r][c] = vdupq_n_s32(0);
+        for (int ib = 0; ib < QK_K / 32; ib++) {
+            int8x16_t lo[4], hi[4];
+            int ls[4];
+            NUNROLL for (int r = 0; r < NR; r++) {
+                const block_iq4_xs *xb = (const block_iq4_xs *)(x + (size_t)r * bx) + i;
+                const uint8x16_t b = vld1q_u8(xb->qs + 16 * ib);
+                lo[r] = vqtbl1q_s8(kv, vandq_u8(b, m4));
+                hi[r] = vqtbl1q_s8(kv, vshrq_n_u8(b, 4));
+                ls[r] = quant_iq4_xs_scale(xb, ib);
+            }
+            NUNROLL for (int c = 0; c < NC; c++) {
+                const int8_t *q8 = ((const block_q8_K *)(y + (size_t)c * by) + i)->qs + 32 * ib;
+                const int8x16_t y0 = vld1q_s8(q8), y1 = vld1q_s8(q8 + 16);
+                NUNROLL for (int r = 0; r < NR; r++) {
+                    const int32x4_t p = NDOT(NDOT(vdupq_n_s32(0), lo[r], y0), hi[r], y1);
+                    isum[r][c] = vmlaq_n_s32(isum[r][c], p, ls[r]);
+                }
+            }
+        }
+        NUNROLL for (int c = 0; c < NC; c++) {
+            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+            NUNROLL for (int r = 0; r < NR; r++) {
+                const block_iq4_xs *xb = (const block_iq4_xs *)(x + (size_t)r * bx) + i;
+                sumf[r][c] += QH2F(xb->d) * yb->d * (float)vaddvq_s32(isum[r][c]);
+            }
+        }
+    }
+    NUNROLL for (int c = 0; c < NC; c++) NUNROLL for (int r = 0; r < NR; r++)
+        s[(size_t)c * bs + (size_t)r] = sumf[r][c];
+}
+#undef NUNROLL
+
+NATTR void NSUF(iq4_xs_tile)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
+                             size_t by, int nr, int nc) {
+    const char *xc = x, *yc = y;
+    QUANT_TILE_SWITCH(NSUF(iq4_xs_tile_n))
 }
 
 /* MXFP4 against Q8_0: the doubled E2M1 values through tbl, the block's scale dy * 2^(e - 128)

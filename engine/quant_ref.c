@@ -554,9 +554,7 @@ void quant_iq4_xs_to_float(const void *vx, float *y, int64_t n) {
         const float d = QH2F(x[i].d);
         const uint8_t *qs = x[i].qs;
         for (int ib = 0; ib < QK_K / 32; ib++, qs += 16, y += 32) {
-            const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) |
-                           (((x[i].scales_h >> 2 * ib) & 3) << 4);
-            const float dl = d * (float)(ls - 32);
+            const float dl = d * (float)quant_iq4_xs_scale(&x[i], ib);
             for (int j = 0; j < 16; j++) {
                 y[j] = dl * (float)quant_kvalues_iq4nl[qs[j] & 0xf];
                 y[j + 16] = dl * (float)quant_kvalues_iq4nl[qs[j] >> 4];
@@ -574,14 +572,12 @@ void quant_iq4_xs_vec_dot_ref(int n, float *s, const void *vx, const void *vy) {
         const int8_t *q8 = y[i].qs;
         int isum = 0;
         for (int ib = 0; ib < QK_K / 32; ib++, qs += 16, q8 += 32) {
-            const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) |
-                           (((x[i].scales_h >> 2 * ib) & 3) << 4);
             int sub = 0;
             for (int j = 0; j < 16; j++) {
                 sub += q8[j] * quant_kvalues_iq4nl[qs[j] & 0xf];
                 sub += q8[j + 16] * quant_kvalues_iq4nl[qs[j] >> 4];
             }
-            isum += (ls - 32) * sub;
+            isum += quant_iq4_xs_scale(&x[i], ib) * sub;
         }
         sumf += QH2F(x[i].d) * y[i].d * (float)isum;
     }

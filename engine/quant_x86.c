@@ -118,13 +118,17 @@ Z512 inline __m512i z_y_pair(const block_q8_0 *y) {
                               _mm256_loadu_si256((const __m256i *)y[1].qs), 1);
 }
 
-/* [lo nibbles of b[0], high of b[0], lo of b[1], high of b[1]]: broadcasts from memory and a
- * per-lane variable shift, no cross-lane shuffles. */
-Z512 inline __m512i z_q4_0_pair(const block_q4_0 *b) {
-    __m512i t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)b[0].qs));
-    t = _mm512_mask_broadcast_i32x4(t, 0xFF00, _mm_loadu_si128((const __m128i *)b[1].qs));
+/* [lo nibbles of the 16 bytes at q0, high of q0, lo of q1, high of q1]: broadcasts from memory
+ * and a per-lane variable shift, no cross-lane shuffles. */
+Z512 inline __m512i z_nib_pair(const uint8_t *q0, const uint8_t *q1) {
+    __m512i t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q0));
+    t = _mm512_mask_broadcast_i32x4(t, 0xFF00, _mm_loadu_si128((const __m128i *)q1));
     t = _mm512_srlv_epi32(t, _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 0, 0, 0, 0, 4, 4, 4, 4));
     return _mm512_and_si512(t, _mm512_set1_epi8(0x0F));
+}
+
+Z512 inline __m512i z_q4_0_pair(const block_q4_0 *b) {
+    return z_nib_pair(b[0].qs, b[1].qs);
 }
 
 Z512 inline __m512i z_q8_0_pair(const block_q8_0 *b) {
@@ -457,6 +461,63 @@ Z512 void q6_K_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, c
     QUANT_TILE_SWITCH(q6_K_tile_z512_n)
 }
 
+/* IQ4_XS 4x4 tile, two 32-value sub-blocks per vector (2j in the low half, 2j + 1 in the high);
+ * AVX-512 has no vpsignb: |w| and y negated where w < 0 (a mask), the scale and the add in one
+ * vpdpwssd. The halves are added before the float step: every (r, c) gets the 8 i32 lanes and
+ * the float steps of iq4_xs_vec_dot_vnni, whatever nr and nc are. */
+Z512 inline __attribute__((always_inline)) void iq4_xs_tile_z512_n(
+    int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
+    const int NR, const int NC) {
+    __m256 acc[4][4];
+    KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)
+        acc[r][c] = _mm256_setzero_ps();
+    const __m512i kv = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl));
+    for (int i = 0; i < n / QK_K; i++) {
+        __m512i sumi[4][4];
+        float d[4];
+        KUNROLL for (int r = 0; r < NR; r++) {
+            d[r] = _cvtsh_ss(((const block_iq4_xs *)(x + (size_t)r * bx) + i)->d);
+            KUNROLL for (int c = 0; c < NC; c++) sumi[r][c] = _mm512_setzero_si512();
+        }
+        for (int j = 0; j < QK_K / 64; j++) {
+            __m512i ax[4], sc[4];
+            __mmask64 neg[4];
+            KUNROLL for (int r = 0; r < NR; r++) {
+                const block_iq4_xs *xb = (const block_iq4_xs *)(x + (size_t)r * bx) + i;
+                const __m512i xv = _mm512_shuffle_epi8(kv, z_nib_pair(xb->qs + 32 * j, xb->qs + 32 * j + 16));
+                ax[r] = _mm512_abs_epi8(xv);
+                neg[r] = _mm512_movepi8_mask(xv);
+                sc[r] = _mm512_inserti64x4(_mm512_set1_epi16((short)quant_iq4_xs_scale(xb, 2 * j)),
+                                           _mm256_set1_epi16((short)quant_iq4_xs_scale(xb, 2 * j + 1)), 1);
+            }
+            KUNROLL for (int c = 0; c < NC; c++) {
+                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                const __m512i yv = _mm512_loadu_si512((const void *)(yb->qs + 64 * j));
+                KUNROLL for (int r = 0; r < NR; r++) {
+                    const __m512i sy = _mm512_mask_sub_epi8(yv, neg[r], _mm512_setzero_si512(), yv);
+                    sumi[r][c] = _mm512_dpwssd_epi32(sumi[r][c], _mm512_maddubs_epi16(ax[r], sy), sc[r]);
+                }
+            }
+        }
+        KUNROLL for (int c = 0; c < NC; c++) {
+            const float yd = ((const block_q8_K *)(y + (size_t)c * by) + i)->d;
+            KUNROLL for (int r = 0; r < NR; r++) {
+                const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[r][c]),
+                                                    _mm512_extracti64x4_epi64(sumi[r][c], 1));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(yd * d[r]), _mm256_cvtepi32_ps(s8), acc[r][c]);
+            }
+        }
+    }
+    KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
+        s[(size_t)c * bs + (size_t)r] = hsum8_vnni(acc[r][c]);
+}
+
+Z512 void iq4_xs_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
+                           size_t by, int nr, int nc) {
+    const char *xc = x, *yc = y;
+    QUANT_TILE_SWITCH(iq4_xs_tile_z512_n)
+}
+
 /* ---- repacked weights (quant_repack.c): one row per 32-bit lane, 16 rows per vector. The
  * activations' 4 bytes of a step are broadcast to every lane (vpdpbusd's memory operand); the
  * integer sums are exact, the float steps those of the scalar references, in the same order. ---- */
@@ -783,6 +844,7 @@ static pthread_once_t quant_x86_once = PTHREAD_ONCE_INIT;
         (k).tile[GGML_TYPE_Q8_0] = q8_0_tile_##sfx;              \
         (k).tile[GGML_TYPE_Q5_0] = q5_0_tile_##sfx;              \
         (k).tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_##sfx;          \
+        (k).tile[GGML_TYPE_IQ4_XS] = iq4_xs_tile_##sfx;          \
         (k).tile[GGML_TYPE_Q4_K] = q4_K_tile_##sfx;              \
         (k).tile[GGML_TYPE_Q6_K] = q6_K_tile_##sfx;              \
         (k).rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_##sfx;        \
@@ -808,6 +870,7 @@ static void quant_x86_init(void) {
     quant_kernels_vnni.tile[GGML_TYPE_Q8_0] = q8_0_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q5_0] = q5_0_tile_vnni;
     quant_kernels_vnni.tile[GGML_TYPE_IQ4_NL] = iq4_nl_tile_vnni;
+    quant_kernels_vnni.tile[GGML_TYPE_IQ4_XS] = iq4_xs_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q4_K] = q4_K_tile_z512;
     quant_kernels_vnni.tile[GGML_TYPE_Q6_K] = q6_K_tile_z512;
     quant_kernels_vnni.rp_gemm[GGML_TYPE_Q4_0] = q4_0x16_gemm_z512;

@@ -27,13 +27,6 @@ KATTR inline int32_t KSUF(hsum_i32)(__m256i v) {
     return _mm_cvtsi128_si32(t);
 }
 
-/* acc += the i16 pair products p16 times the i16 scales sc, widened to i32 lanes */
-#ifdef KAVX512
-#define KIQ_ACC(acc, p16, sc) _mm256_dpwssd_epi32((acc), (p16), (sc))
-#else
-#define KIQ_ACC(acc, p16, sc) _mm256_add_epi32((acc), _mm256_madd_epi16((p16), (sc)))
-#endif
-
 KATTR inline uint32_t KSUF(ld32)(const void *p) {
     uint32_t v;
     memcpy(&v, p, 4);

@@ -43,6 +43,13 @@ KATTR inline __m256i KSUF(dot_ss16)(__m256i x, __m256i y) {
     return _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }
 
+/* acc += the i16 pair products p16 times the i16 scales sc, widened to i32 lanes */
+#ifdef KAVX512
+#define KIQ_ACC(acc, p16, sc) _mm256_dpwssd_epi32((acc), (p16), (sc))
+#else
+#define KIQ_ACC(acc, p16, sc) _mm256_add_epi32((acc), _mm256_madd_epi16((p16), (sc)))
+#endif
+
 /* ---------------- blocks of 32 against Q8_0 ---------------- */
 
 /* The integer dot of one x block (decoded to unsigned bytes minus K, or signed bytes when
@@ -348,8 +355,7 @@ KATTR void KSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy)
         const float d = y[i].d * KSUF(h2f)(x[i].d);
         __m256i sumi = _mm256_setzero_si256();
         for (int ib = 0; ib < 8; ib += 2) {
-            const int ls0 = (((x[i].scales_l[ib / 2] >> 0) & 0xf) | (((x[i].scales_h >> 2 * ib) & 3) << 4)) - 32;
-            const int ls1 = (((x[i].scales_l[ib / 2] >> 4) & 0xf) | (((x[i].scales_h >> (2 * ib + 2)) & 3) << 4)) - 32;
+            const int ls0 = quant_iq4_xs_scale(&x[i], ib), ls1 = quant_iq4_xs_scale(&x[i], ib + 1);
             const __m256i x0 = _mm256_shuffle_epi8(kv, KSUF(nib32)(x[i].qs + 16 * ib));
             const __m256i x1 = _mm256_shuffle_epi8(kv, KSUF(nib32)(x[i].qs + 16 * ib + 16));
             const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * ib));
@@ -611,31 +617,6 @@ KATTR void KSUF(q8_K_from_float)(const float *x, void *vy, int64_t n) {
     }                                                                                       \
     KTILE_DISPATCH(NAME)
 
-/* One call per (nr, nc) so that the kernels' loops unroll with constant bounds (uses the
- * dispatcher's argument names n, s, bs, xc, bx, yc, by, nr, nc). */
-#ifndef QUANT_TILE_SWITCH
-#define QUANT_TILE_SWITCH(FN)                                                               \
-    switch ((nr - 1) * 4 + (nc - 1)) {                                                      \
-    case 0: FN(n, s, bs, xc, bx, yc, by, 1, 1); break;                                      \
-    case 1: FN(n, s, bs, xc, bx, yc, by, 1, 2); break;                                      \
-    case 2: FN(n, s, bs, xc, bx, yc, by, 1, 3); break;                                      \
-    case 3: FN(n, s, bs, xc, bx, yc, by, 1, 4); break;                                      \
-    case 4: FN(n, s, bs, xc, bx, yc, by, 2, 1); break;                                      \
-    case 5: FN(n, s, bs, xc, bx, yc, by, 2, 2); break;                                      \
-    case 6: FN(n, s, bs, xc, bx, yc, by, 2, 3); break;                                      \
-    case 7: FN(n, s, bs, xc, bx, yc, by, 2, 4); break;                                      \
-    case 8: FN(n, s, bs, xc, bx, yc, by, 3, 1); break;                                      \
-    case 9: FN(n, s, bs, xc, bx, yc, by, 3, 2); break;                                      \
-    case 10: FN(n, s, bs, xc, bx, yc, by, 3, 3); break;                                     \
-    case 11: FN(n, s, bs, xc, bx, yc, by, 3, 4); break;                                     \
-    case 12: FN(n, s, bs, xc, bx, yc, by, 4, 1); break;                                     \
-    case 13: FN(n, s, bs, xc, bx, yc, by, 4, 2); break;                                     \
-    case 14: FN(n, s, bs, xc, bx, yc, by, 4, 3); break;                                     \
-    case 15: FN(n, s, bs, xc, bx, yc, by, 4, 4); break;                                     \
-    default: break;                                                                         \
-    }
-#endif
-
 #define KTILE_DISPATCH(NAME)                                                                \
     KATTR void KSUF(NAME##_tile)(int n, float *s, size_t bs, const void *x, size_t bx,      \
                                  const void *y, size_t by, int nr, int nc) {                \
@@ -790,6 +771,52 @@ KATTR inline __attribute__((always_inline)) void KSUF(q6_K_tile_n)(
         s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]);
 }
 KTILE_DISPATCH(q6_K)
+#endif
+
+#ifndef KTILE_WIDE_U8 /* with AVX-512 VNNI: the 512-bit IQ4_XS tile (quant_x86.c) */
+/* IQ4_XS: per super-block the 8 i32 lanes of iq4_xs_vec_dot for each (r, c) (the sign trick,
+ * the sub-block's scale on the i16 pair sums), then its one float step; a sub-block of each
+ * row decoded once for the NC columns. */
+KATTR inline __attribute__((always_inline)) void KSUF(iq4_xs_tile_n)(
+    int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
+    const int NR, const int NC) {
+    __m256 acc[4][4];
+    KUNROLL for (int r = 0; r < NR; r++) KUNROLL for (int c = 0; c < NC; c++)
+        acc[r][c] = _mm256_setzero_ps();
+    const __m256i kv =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)quant_kvalues_iq4nl));
+    for (int i = 0; i < n / QK_K; i++) {
+        __m256i sumi[4][4];
+        float d[4];
+        KUNROLL for (int r = 0; r < NR; r++) {
+            d[r] = KSUF(h2f)(((const block_iq4_xs *)(x + (size_t)r * bx) + i)->d);
+            KUNROLL for (int c = 0; c < NC; c++) sumi[r][c] = _mm256_setzero_si256();
+        }
+        for (int ib = 0; ib < QK_K / 32; ib++) {
+            __m256i xv[4], sc[4];
+            KUNROLL for (int r = 0; r < NR; r++) {
+                const block_iq4_xs *xb = (const block_iq4_xs *)(x + (size_t)r * bx) + i;
+                xv[r] = _mm256_shuffle_epi8(kv, KSUF(nib32)(xb->qs + 16 * ib));
+                sc[r] = _mm256_set1_epi16((short)quant_iq4_xs_scale(xb, ib));
+            }
+            KUNROLL for (int c = 0; c < NC; c++) {
+                const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)(yb->qs + 32 * ib));
+                KUNROLL for (int r = 0; r < NR; r++)
+                    sumi[r][c] = KIQ_ACC(sumi[r][c], KSUF(dot_ss16)(xv[r], yv), sc[r]);
+            }
+        }
+        KUNROLL for (int c = 0; c < NC; c++) {
+            const float yd = ((const block_q8_K *)(y + (size_t)c * by) + i)->d;
+            KUNROLL for (int r = 0; r < NR; r++)
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(yd * d[r]),
+                                            _mm256_cvtepi32_ps(sumi[r][c]), acc[r][c]);
+        }
+    }
+    KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
+        s[(size_t)c * bs + (size_t)r] = KSUF(hsum8)(acc[r][c]);
+}
+KTILE_DISPATCH(iq4_xs)
 #endif
 
 #endif /* KTILES */
