@@ -102,7 +102,9 @@ static inline int32x4_t neon_dot4_widen(int32x4_t acc, int8x16_t w, int8x16_t b)
 #define NMMLA 0
 #define NLANE(acc, w, y, l) \
     neon_dot4_widen((acc), (w), vreinterpretq_s8_s32(vdupq_laneq_s32(vreinterpretq_s32_s8(y), (l))))
+#define NLANE_ROLLED 1
 #include "quant_neon_rp.h"
+#undef NLANE_ROLLED
 #undef NSUF
 #undef NATTR
 #undef NLANE

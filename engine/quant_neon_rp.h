@@ -5,10 +5,10 @@
  * y's bytes 4l..4l+3: sdot by element, or widening multiplies) or NMMLA 1 (i8mm: smmla on 2
  * rows x 2 columns x 8 values). A group's 16 rows are done as 4 quarters of 4 rows (a 128-bit
  * vector holds 4 rows' 32-bit lanes), each quarter over every block for up to 8 columns (4 for
- * the K-quants) in one loop (rp_gemm_n): a block's integer sums (rp32_block, q4_Kx16_block,
- * q6_Kx16_block: 32 values at a time through rp_dot32, times the K-quants' sub-block scales),
- * then the references' float steps in their order, so every kernel equals its reference bit
- * for bit. Pure; any thread. Not a standalone header. */
+ * Q4_K, and Q6_K without smmla) in one loop (rp_gemm_n): a block's integer sums (rp32_block,
+ * q4_Kx16_block, q6_Kx16_block: 32 values at a time through rp_dot32, times the K-quants'
+ * sub-block scales), then the references' float steps in their order, so every kernel equals
+ * its reference bit for bit. Pure; any thread. Not a standalone header. */
 
 #ifndef QUANT_NEON_RP_TYPES
 #define QUANT_NEON_RP_TYPES
@@ -18,6 +18,12 @@ enum { NRP_Q4_0, NRP_Q8_0, NRP_MXFP4, NRP_Q4_K, NRP_Q6_K }; /* rp_gemm_n's layou
 #define NRP_AI inline __attribute__((always_inline))
 /* the loops over columns, vectors and sub-blocks, whole, so that arrays stay in registers */
 #define NRP_UNROLL _Pragma("GCC unroll 8")
+/* but the widening lane dots' columns one at a time (NLANE_ROLLED): 8 of them spill */
+#if defined(NLANE_ROLLED)
+#define NRP_UNROLL_LANE _Pragma("GCC unroll 1")
+#else
+#define NRP_UNROLL_LANE NRP_UNROLL
+#endif
 /* the dot layout's vectors for NC columns: NC, or NC rounded up to pairs for smmla */
 #define NRP_NCD(NC) (NMMLA ? ((NC) + 1) & ~1 : (NC))
 
@@ -76,7 +82,7 @@ NATTR NRP_AI void NSUF(rp_dot32)(const int8x16_t w[8], const int8_t *y, size_t b
         }
     }
 #else
-    NRP_UNROLL
+    NRP_UNROLL_LANE
     for (int c = 0; c < NC; c++) {
         const int8_t *yq = y + (size_t)c * by;
         const int8x16_t y0 = vld1q_s8(yq), y1 = vld1q_s8(yq + 16);
@@ -305,7 +311,8 @@ NATTR NRP_AI void NSUF(rp_gemm_n)(const int type, int nb, float *s, size_t bs, c
     }
 }
 
-/* nc columns, W (8, or 4 for the K-quants) at a time, the remainder with its own constant count. */
+/* nc columns, W (8, or 4: Q4_K, Q6_K's lane dots) at a time, the remainder with its own
+ * constant count. */
 NATTR NRP_AI void NSUF(rp_gemm)(const int type, const int W, int nb, float *s, size_t bs,
                                 const void *vg, const void *vy, size_t by, int nc) {
     for (int c = 0; c < nc; c += W) {
@@ -334,9 +341,10 @@ NRP_GEMM(q4_0x16_gemm, NRP_Q4_0, 8, QK4_0)
 NRP_GEMM(q8_0x16_gemm, NRP_Q8_0, 8, QK8_0)
 NRP_GEMM(mxfp4x16_gemm, NRP_MXFP4, 8, QK_MXFP4)
 NRP_GEMM(q4_Kx16_gemm, NRP_Q4_K, 4, QK_K)
-NRP_GEMM(q6_Kx16_gemm, NRP_Q6_K, 4, QK_K)
+NRP_GEMM(q6_Kx16_gemm, NRP_Q6_K, NMMLA ? 8 : 4, QK_K) /* smmla's pair sums: 8 fit the registers */
 
 #undef NRP_AI
 #undef NRP_UNROLL
+#undef NRP_UNROLL_LANE
 #undef NRP_NCD
 #undef NRP_GEMM
