@@ -4,8 +4,8 @@
  * F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS, MXFP4 (the integer ones in
  * quant_neon_kern.h, once per level; i8mm uses dotprod's) and the F16 helpers; the batched
  * kernels of the repacked Q4_0x16, Q8_0x16, MXFP4x16, Q4_Kx16 and Q6_Kx16 layouts (quant_neon_rp.h:
- * lane dots, smmla at i8mm for the first three), so ARM repacks those types at load; IQ4_XS's
- * tile (the batches of IQ4_XS files); the other types keep the scalar kernels. Tested against the scalar references
+ * lane dots, smmla at i8mm), so ARM repacks those types at load; IQ4_XS's tile (the batches
+ * of IQ4_XS files); the other types keep the scalar kernels. Tested against the scalar references
  * by make test-arm (cross-built, run under qemu-user with CPUs with and without dotprod).
  * Pure; any thread. */
 #include "quant_impl.h"
@@ -102,7 +102,9 @@ static inline int32x4_t neon_dot4_widen(int32x4_t acc, int8x16_t w, int8x16_t b)
 #define NMMLA 0
 #define NLANE(acc, w, y, l) \
     neon_dot4_widen((acc), (w), vreinterpretq_s8_s32(vdupq_laneq_s32(vreinterpretq_s32_s8(y), (l))))
+#define NLANE_ROLLED 1
 #include "quant_neon_rp.h"
+#undef NLANE_ROLLED
 #undef NSUF
 #undef NATTR
 #undef NLANE
@@ -144,8 +146,8 @@ static inline int32x4_t neon_dot4_widen(int32x4_t acc, int8x16_t w, int8x16_t b)
         .f16_to_f32 = f16_to_f32_neon, .f32_to_f16 = f32_to_f16_neon,                      \
         .rp_gemm = {                                                                       \
             [GGML_TYPE_Q4_0] = q4_0x16_gemm_##rp, [GGML_TYPE_Q8_0] = q8_0x16_gemm_##rp,    \
-            [GGML_TYPE_MXFP4] = mxfp4x16_gemm_##rp, [GGML_TYPE_Q4_K] = q4_Kx16_gemm_##sfx, \
-            [GGML_TYPE_Q6_K] = q6_Kx16_gemm_##sfx,                                         \
+            [GGML_TYPE_MXFP4] = mxfp4x16_gemm_##rp, [GGML_TYPE_Q4_K] = q4_Kx16_gemm_##rp,  \
+            [GGML_TYPE_Q6_K] = q6_Kx16_gemm_##rp,                                          \
         },                                                                                 \
     }
 
