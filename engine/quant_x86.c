@@ -135,6 +135,21 @@ Z512 inline __m512i z_q8_0_pair(const block_q8_0 *b) {
     return _mm512_xor_si512(z_y_pair(b), _mm512_set1_epi8((char)0x80));
 }
 
+/* ggml's 8 i32 lanes of a super-block from a 512-bit sum: lane k of the low half plus lane k of
+ * the high half (the K-quant and IQ4_XS kernels' integer sums before their float step). */
+Z512 inline __m256 z_halves8(__m512i v) {
+    return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm512_castsi512_si256(v),
+                                               _mm512_extracti64x4_epi64(v, 1)));
+}
+
+/* The tile entry for NAME##_tile_z512_n (QUANT_TILE_SWITCH: nr, nc up to 4 each). */
+#define Z_TILE_DISPATCH(NAME)                                                               \
+    Z512 void NAME##_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx,        \
+                               const void *y, size_t by, int nr, int nc) {                  \
+        const char *xc = x, *yc = y;                                                        \
+        QUANT_TILE_SWITCH(NAME##_tile_z512_n)                                               \
+    }
+
 #define Z_VEC_DOT32(NAME, XT, PAIR, K)                                                      \
     Z512 void NAME##_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {       \
         const XT *x = vx;                                                                   \
@@ -195,9 +210,7 @@ Z512 void q4_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
             sumi = _mm512_add_epi32(sumi, p);
         }
         /* ggml's 8 lanes: sub-block 2j's lane k plus sub-block 2j+1's lane k */
-        const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi),
-                                            _mm512_extracti64x4_epi64(sumi, 1));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(s8), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), z_halves8(sumi), acc);
     }
     __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
     m = _mm_add_ss(m, _mm_movehdup_ps(m));
@@ -244,10 +257,8 @@ Z512 void q6_K_vec_dot_z512(int n, float *s, const void *vx, const void *vy) {
             sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p23, _mm512_permutexvar_epi16(idx[2 * h + 1], sc)));
         }
         /* ggml's 8 lanes: lane k of every 32-value group */
-        const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi),
-                                            _mm512_extracti64x4_epi64(sumi, 1));
         const float d = y[i].d * _cvtsh_ss(x[i].d);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(s8), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), z_halves8(sumi), acc);
     }
     *s = hsum8_vnni(acc);
 }
@@ -310,11 +321,7 @@ Z512 inline __m512 z_d_pair(const uint8_t *p, size_t stride) {
         KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)           \
             s[(size_t)c * bs + (size_t)r] = _mm512_reduce_add_ps(acc[r][c]);                \
     }                                                                                       \
-    Z512 void NAME##_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx,        \
-                               const void *y, size_t by, int nr, int nc) {                  \
-        const char *xc = x, *yc = y;                                                        \
-        QUANT_TILE_SWITCH(NAME##_tile_z512_n)                                               \
-    }
+    Z_TILE_DISPATCH(NAME)
 
 Z_TILE32(q4_0, block_q4_0, z_q4_0_pair, 8)
 Z_TILE32(q8_0, block_q8_0, z_q8_0_pair, 128)
@@ -375,11 +382,8 @@ Z512 inline __attribute__((always_inline)) void q4_K_tile_z512_n(
                     sumi[r][c] = _mm512_dpwssd_epi32(sumi[r][c], _mm512_maddubs_epi16(xv[r], yv), scj[r]);
             }
         }
-        KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++) {
-            const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[r][c]),
-                                                _mm512_extracti64x4_epi64(sumi[r][c], 1));
-            acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yd[c]), _mm256_cvtepi32_ps(s8), acc[r][c]);
-        }
+        KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
+            acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yd[c]), z_halves8(sumi[r][c]), acc[r][c]);
     }
     KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++) {
         __m128 m = _mm_add_ps(accm[r][c], _mm_movehl_ps(accm[r][c], accm[r][c]));
@@ -388,11 +392,7 @@ Z512 inline __attribute__((always_inline)) void q4_K_tile_z512_n(
     }
 }
 
-Z512 void q4_K_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
-                         size_t by, int nr, int nc) {
-    const char *xc = x, *yc = y;
-    QUANT_TILE_SWITCH(q4_K_tile_z512_n)
-}
+Z_TILE_DISPATCH(q4_K)
 
 /* Q6_K 4x4 tile, two 32-value groups per vector (as q6_K_vec_dot_z512); the -32 offset once
  * per column and vector, shared by the rows. Same integers and float steps as the 256-bit tile. */
@@ -444,22 +444,15 @@ Z512 inline __attribute__((always_inline)) void q6_K_tile_z512_n(
         }
         KUNROLL for (int c = 0; c < NC; c++) {
             const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
-            KUNROLL for (int r = 0; r < NR; r++) {
-                const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[r][c]),
-                                                    _mm512_extracti64x4_epi64(sumi[r][c], 1));
-                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yb->d), _mm256_cvtepi32_ps(s8), acc[r][c]);
-            }
+            KUNROLL for (int r = 0; r < NR; r++)
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * yb->d), z_halves8(sumi[r][c]), acc[r][c]);
         }
     }
     KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
         s[(size_t)c * bs + (size_t)r] = hsum8_vnni(acc[r][c]);
 }
 
-Z512 void q6_K_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
-                         size_t by, int nr, int nc) {
-    const char *xc = x, *yc = y;
-    QUANT_TILE_SWITCH(q6_K_tile_z512_n)
-}
+Z_TILE_DISPATCH(q6_K)
 
 /* IQ4_XS 4x4 tile, two 32-value sub-blocks per vector (2j in the low half, 2j + 1 in the high);
  * AVX-512 has no vpsignb: |w| and y negated where w < 0 (a mask), the scale and the add in one
@@ -501,22 +494,15 @@ Z512 inline __attribute__((always_inline)) void iq4_xs_tile_z512_n(
         }
         KUNROLL for (int c = 0; c < NC; c++) {
             const float yd = ((const block_q8_K *)(y + (size_t)c * by) + i)->d;
-            KUNROLL for (int r = 0; r < NR; r++) {
-                const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi[r][c]),
-                                                    _mm512_extracti64x4_epi64(sumi[r][c], 1));
-                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(yd * d[r]), _mm256_cvtepi32_ps(s8), acc[r][c]);
-            }
+            KUNROLL for (int r = 0; r < NR; r++)
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(yd * d[r]), z_halves8(sumi[r][c]), acc[r][c]);
         }
     }
     KUNROLL for (int c = 0; c < NC; c++) KUNROLL for (int r = 0; r < NR; r++)
         s[(size_t)c * bs + (size_t)r] = hsum8_vnni(acc[r][c]);
 }
 
-Z512 void iq4_xs_tile_z512(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
-                           size_t by, int nr, int nc) {
-    const char *xc = x, *yc = y;
-    QUANT_TILE_SWITCH(iq4_xs_tile_z512_n)
-}
+Z_TILE_DISPATCH(iq4_xs)
 
 /* ---- repacked weights (quant_repack.c): one row per 32-bit lane, 16 rows per vector. The
  * activations' 4 bytes of a step are broadcast to every lane (vpdpbusd's memory operand); the
