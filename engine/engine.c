@@ -767,7 +767,6 @@ static void attn_worker(void *ud, int ith, int nth) {
         float *tile = qt != GGML_TYPE_COUNT || (f16 && nq > 1)
                           ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
         const int kf16 = tile ? 0 : f16;   /* what the score and mix kernels read */
-        const size_t kstride = (size_t)hd;
         const size_t off = ctx_kv_bytes(c->kv_type, kv_index(c, a->layer, kvh, 0));
         const char *k = (const char *)c->k_cache + off, *v = (const char *)c->v_cache + off;
         for (int i = 0; i < nq; i++) {
@@ -795,10 +794,10 @@ static void attn_worker(void *ud, int ith, int nth) {
                                             : (const void *)(src + (size_t)j0 * row_b);
                     float *att = scratch + i * per_q;
                     if (pass)
-                        ops_attn_mix_lanes(rows, kstride, kf16, j1 - j0, att + (j0 - first),
+                        ops_attn_mix_lanes(rows, (size_t)hd, kf16, j1 - j0, att + (j0 - first),
                                            (j0 - first) & 15, hd, att + c->n_ctx + hd);
                     else
-                        ops_attn_scores(rows, kstride, kf16, j1 - j0, att + c->n_ctx, hd, scale,
+                        ops_attn_scores(rows, (size_t)hd, kf16, j1 - j0, att + c->n_ctx, hd, scale,
                                         att + (j0 - first));
                 }
             }

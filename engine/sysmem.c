@@ -1,6 +1,7 @@
 /* engine/sysmem.c — available memory for this process (/proc/meminfo, cgroup v1 and v2 limits)
  * and the "needs X, only Y available" check the model loader and context constructor make before
- * committing memory. Stateless: reads the files on each call; any thread. */
+ * committing memory; memory in huge pages for what is streamed once per token. Stateless: reads
+ * the files on each call; any thread. */
 #define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE (Linux; posix_madvise has no such advice) */
 #include "sysmem.h"
 
@@ -178,10 +179,11 @@ void *sysmem_alloc_stream(size_t n) {
     const size_t huge = (size_t)2 << 20;
     if (n == 0 || n > SIZE_MAX - huge)
         return NULL;
-    void *p = aligned_alloc(huge, (n + huge - 1) & ~(huge - 1));
+    const size_t bytes = (n + huge - 1) & ~(huge - 1);   /* aligned_alloc: a multiple */
+    void *p = aligned_alloc(huge, bytes);
 #ifdef MADV_HUGEPAGE
     if (p)   /* advice only: a kernel without THP keeps 4 KiB pages, and the data is the same */
-        (void)madvise(p, (n + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
+        (void)madvise(p, bytes, MADV_HUGEPAGE);
 #endif
     return p;
 }

@@ -2,7 +2,7 @@
  * kernel's MemAvailable plus free swap, capped by the cgroup's memory limit (v2 memory.max or v1
  * memory.limit_in_bytes, minus what the cgroup already uses). Used to refuse a model or a context
  * that cannot fit with a message giving the size needed, rather than being OOM-killed. And the
- * allocation of memory that is streamed through once per token (the repacked weights). Any
+ * allocation of memory streamed through once per token (repacked weights, the KV cache). Any
  * thread. */
 #ifndef NATTER_SYSMEM_H
 #define NATTER_SYSMEM_H

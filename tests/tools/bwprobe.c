@@ -6,14 +6,14 @@
  *
  *   bwprobe [-t THREADS] [-s SIZE_MIB] [-r REPS]
  */
-#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
+
+#include "sysmem.h"
 
 struct bw_job {
     const uint64_t *p;
@@ -110,14 +110,11 @@ int main(int argc, char **argv) {
     }
     bw_pick();
     size_t bytes = (size_t)size_mib << 20, n = bytes / sizeof(uint64_t);
-    uint64_t *buf = NULL;
-    if (posix_memalign((void **)&buf, (size_t)2 << 20, bytes) != 0) {
+    uint64_t *buf = sysmem_alloc_stream(bytes);   /* as natter's weights: huge pages */
+    if (!buf) {
         fprintf(stderr, "bwprobe: cannot allocate %ld MiB\n", size_mib);
         return 1;
     }
-#ifdef MADV_HUGEPAGE
-    (void)madvise(buf, bytes, MADV_HUGEPAGE);
-#endif
     for (size_t i = 0; i < n; i++) buf[i] = i * 0x9e3779b97f4a7c15ull;
     struct bw_job *jobs = calloc((size_t)n_threads, sizeof *jobs);
     pthread_t *th = calloc((size_t)n_threads, sizeof *th);
