@@ -730,9 +730,9 @@ static int attn_first(const struct hparams *hp, const struct layer_hp *lh, int p
 /* Causal attention (over the last n_swa positions on sliding-window layers); a task is (a tile
  * of query tokens, KV head, `heads` of its query heads), tasks handed out dynamically, the
  * longest tiles first. The task goes over the K rows its queries see once, a block of
- * ATTN_POS_BLOCK positions at a time (a block cache, or an F16 one read by several queries, is
- * converted to floats once per block for all of them), then, after each query's softmax, over
- * the V rows the same way. Per thread scratch (att_stride floats): for each query its weights
+ * ATTN_POS_BLOCK positions at a time (a block cache, or an F16 one read by many queries, is
+ * converted to floats once per block for all of them), up to OPS_ATTN_NQ heads of a token per
+ * pass over the block's rows, then, after each query's softmax, over the V rows the same way. Per thread scratch (att_stride floats): for each query its weights
  * (n_ctx), q (head_dim) and 16 lanes per output value (16 * head_dim). Each query's arithmetic
  * is llama.cpp's (engine/ops.c) whatever the tiling: a score is one position's product
  * (soft-capped as ggml's flash attention does: cap * tanh(s * scale / cap)), and the mix adds
@@ -762,9 +762,13 @@ static void attn_worker(void *ud, int ith, int nth) {
         const int h0 = task % per_t * a->heads, kvh = h0 / group, nq = nt * a->heads;
         /* query i = (token t0 + i / heads, head h0 + i % heads) */
         const int lo = attn_first(hp, lh, a->pos0 + t0), hi = a->pos0 + t0 + nt;
-        /* a block cache is read through kv_tile, and an F16 one too when several queries read
-         * each K/V row: converted once instead of once per query (the same bits either way) */
-        float *tile = qt != GGML_TYPE_COUNT || (f16 && nq > 1)
+        /* a block cache is read through kv_tile, and an F16 one too when more than two groups
+         * of heads read each K/V row (a prompt's tiles of tokens): converted once instead of
+         * once per group (the same bits either way). One or two groups (a generated token's
+         * KV group) read the F16 rows in place, the kernels asking for the next block's rows
+         * while they compute: at depth 4096 the rows' first read from memory was the
+         * conversion's stall, then half the attention's time. */
+        float *tile = qt != GGML_TYPE_COUNT || (f16 && nq > 2 * OPS_ATTN_NQ)
                           ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
         const int kf16 = tile ? 0 : f16;   /* what the score and mix kernels read */
         const size_t off = ctx_kv_bytes(c->kv_type, kv_index(c, a->layer, kvh, 0));
@@ -785,20 +789,29 @@ static void attn_worker(void *ud, int ith, int nth) {
                 const int b1 = hi - b0 < ATTN_POS_BLOCK ? hi : b0 + ATTN_POS_BLOCK;
                 if (tile)   /* this block's rows of the head, as floats */
                     ops_kv_dequant(src + (size_t)b0 * row_b, row_b, tile_t, b1 - b0, hd, tile);
-                for (int i = 0; i < nq; i++) {
+                /* the heads of one token together (they see the same positions): each row
+                 * read once for up to OPS_ATTN_NQ of them */
+                for (int i = 0, g; i < nq; i += g) {
+                    g = a->heads - i % a->heads < OPS_ATTN_NQ ? a->heads - i % a->heads
+                                                              : OPS_ATTN_NQ;
                     const int p = a->pos0 + t0 + i / a->heads, first = attn_first(hp, lh, p);
                     const int j0 = b0 > first ? b0 : first, j1 = b1 < p + 1 ? b1 : p + 1;
                     if (j0 >= j1)
                         continue;
                     const void *rows = tile ? (const void *)(tile + (size_t)(j0 - b0) * hd)
                                             : (const void *)(src + (size_t)j0 * row_b);
-                    float *att = scratch + i * per_q;
+                    const float *in[OPS_ATTN_NQ];   /* each head's q, or its weights */
+                    float *out[OPS_ATTN_NQ];        /* each head's scores, or its lanes */
+                    for (int e = 0; e < g; e++) {
+                        float *att = scratch + (i + e) * per_q;
+                        in[e] = pass ? att + (j0 - first) : att + c->n_ctx;
+                        out[e] = pass ? att + c->n_ctx + hd : att + (j0 - first);
+                    }
                     if (pass)
-                        ops_attn_mix_lanes(rows, (size_t)hd, kf16, j1 - j0, att + (j0 - first),
-                                           (j0 - first) & 15, hd, att + c->n_ctx + hd);
+                        ops_attn_mix_lanes_n(rows, (size_t)hd, kf16, j1 - j0, in, g,
+                                             (j0 - first) & 15, hd, out);
                     else
-                        ops_attn_scores(rows, (size_t)hd, kf16, j1 - j0, att + c->n_ctx, hd, scale,
-                                        att + (j0 - first));
+                        ops_attn_scores_n(rows, (size_t)hd, kf16, j1 - j0, in, g, hd, scale, out);
                 }
             }
             if (pass)

@@ -86,6 +86,15 @@ void ops_attn_mix_lanes(const void *v, size_t stride, int f16, int n, const floa
                         int hd, float *acc);
 void ops_attn_mix_reduce(const float *acc, int hd, float *o);
 
+/* nq <= OPS_ATTN_NQ queries over the same rows at once (the heads of a KV group): the scores
+ * s[i][j] and the lanes acc[i] have exactly ops_attn_scores' and ops_attn_mix_lanes' bits for
+ * each query i, and each row is read once for all of them. */
+#define OPS_ATTN_NQ 8
+void ops_attn_scores_n(const void *k, size_t stride, int f16, int n_pos, const float *const *q,
+                       int nq, int hd, float scale, float *const *s);
+void ops_attn_mix_lanes_n(const void *v, size_t stride, int f16, int n, const float *const *p,
+                          int nq, int lane0, int hd, float *const *acc);
+
 /* Mixture-of-experts routing of one token, as llama.cpp's build_moe_ffn: p (n_expert router
  * logits) becomes the probabilities (gating 1: softmax, 2: sigmoid, 3: the logits as they are,
  * softmax over the k chosen); the k largest p + sel_bias (NULL: none; the bias only chooses),

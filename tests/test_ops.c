@@ -152,6 +152,61 @@ TEST(ops_attn_mix_in_parts) {
             }
 }
 
+/* The heads of a KV group together (ops_attn_scores_n, ops_attn_mix_lanes_n: each row read once
+ * for all of them) give each head exactly its own call's bits, for every count of heads, row
+ * count (the 4-row groups and the tail), head size, lane start and cache type. */
+TEST(ops_attn_heads_together_as_alone) {
+    const int hds[] = {16, 48, 64, 96, 128, 256}, ns[] = {1, 3, 4, 5, 17, 130};
+    enum { NQ = OPS_ATTN_NQ, MAXN = 130, MAXHD = 256 };
+    for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++)
+            for (int f16 = 0; f16 < 2; f16++)
+                for (int nq = 1; nq <= NQ; nq++) {
+                    const int hd = hds[a], n = ns[b], lane0 = (int)(a + b) % 16;
+                    const size_t stride = (size_t)hd + 16, n_kv = (size_t)n * stride;
+                    uint16_t *kh = malloc(n_kv * 2);
+                    float *kf = malloc(n_kv * 4);
+                    float *q[NQ], *s1[NQ], *s2[NQ], *acc1[NQ], *acc2[NQ];
+                    for (size_t i = 0; i < n_kv; i++) {
+                        kf[i] = ops_rand();
+                        kh[i] = quant_f32_to_f16(kf[i]);
+                        if (f16)
+                            kf[i] = quant_f16_to_f32(kh[i]);
+                    }
+                    for (int e = 0; e < nq; e++) {
+                        q[e] = malloc(MAXHD * 4), s1[e] = malloc(MAXN * 4), s2[e] = malloc(MAXN * 4);
+                        acc1[e] = malloc(16 * MAXHD * 4), acc2[e] = malloc(16 * MAXHD * 4);
+                        for (int i = 0; i < hd; i++)
+                            q[e][i] = quant_f16_to_f32(quant_f32_to_f16(ops_rand() * 3));
+                        for (int i = 0; i < 16 * hd; i++)
+                            acc1[e][i] = acc2[e][i] = ops_rand();
+                    }
+                    const void *k = f16 ? (const void *)kh : (const void *)kf;
+                    for (int e = 0; e < nq; e++)
+                        ops_attn_scores(k, stride, f16, n, q[e], hd, 0.125f, s1[e]);
+                    ops_attn_scores_n(k, stride, f16, n, (const float *const *)q, nq, hd, 0.125f,
+                                      s2);
+                    int same = 1;
+                    for (int e = 0; e < nq; e++) {
+                        same &= !memcmp(s1[e], s2[e], (size_t)n * 4);
+                        for (int j = 0; j < n; j++)   /* weights for the mix */
+                            s1[e][j] = s2[e][j] = ops_rand() * 0.01f;
+                    }
+                    CHECK_MSG(same, "scores: hd %d, n %d, f16 %d, %d heads", hd, n, f16, nq);
+                    for (int e = 0; e < nq; e++)
+                        ops_attn_mix_lanes(k, stride, f16, n, s1[e], lane0, hd, acc1[e]);
+                    ops_attn_mix_lanes_n(k, stride, f16, n, (const float *const *)s2, nq, lane0,
+                                         hd, acc2);
+                    same = 1;
+                    for (int e = 0; e < nq; e++)
+                        same &= !memcmp(acc1[e], acc2[e], 16 * (size_t)hd * 4);
+                    CHECK_MSG(same, "mix: hd %d, n %d, f16 %d, %d heads", hd, n, f16, nq);
+                    for (int e = 0; e < nq; e++)
+                        free(q[e]), free(s1[e]), free(s2[e]), free(acc1[e]), free(acc2[e]);
+                    free(kh), free(kf);
+                }
+}
+
 TEST(ops_attention_matches_double) {
     int hd = 64, n = 37;
     size_t n_out;
