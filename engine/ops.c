@@ -492,6 +492,17 @@ OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int 
  * then one transposing reduction for the 16 — each score's operations are the one-query
  * kernel's, and each row is loaded once for all the queries instead of once for each. Slots past
  * nq compute query 0 again and are not stored. */
+/* Lanes 4m..4m+3 of the reduction: query m's 4 scores (QN 4), or queries 2m's and 2m + 1's 2. */
+OPS_TARGET static inline __attribute__((always_inline)) void scores_n_store(
+    __m128 c, int m, const int QN, int nq, float *const *s, int j) {
+    if (QN == 4 && m < nq)
+        _mm_storeu_ps(s[m] + j, c);
+    if (QN == 8 && 2 * m < nq)
+        _mm_storel_pi((__m64 *)(void *)(s[2 * m] + j), c);
+    if (QN == 8 && 2 * m + 1 < nq)
+        _mm_storeh_pi((__m64 *)(void *)(s[2 * m + 1] + j), c);
+}
+
 OPS_TARGET static inline __attribute__((always_inline)) void scores_n_avx512_kv(
     const void *k, size_t stride, const int F16, const int QN, int n_pos, const float *const *q,
     int nq, int hd, float scale, float *const *s) {
@@ -518,10 +529,11 @@ OPS_TARGET static inline __attribute__((always_inline)) void scores_n_avx512_kv(
                     a[P * i + r] = _mm512_fmadd_ps(kv[r], qv, a[P * i + r]);
             }
         }
-        float out[16];
-        _mm512_storeu_ps(out, _mm512_mul_ps(reduce16x16(a), vs));
-        for (int i = 0; i < nq; i++)
-            memcpy(s[i] + j, out + P * i, (size_t)P * sizeof *out);
+        const __m512 o = _mm512_mul_ps(reduce16x16(a), vs);
+        scores_n_store(_mm512_castps512_ps128(o), 0, QN, nq, s, j);
+        scores_n_store(_mm512_extractf32x4_ps(o, 1), 1, QN, nq, s, j);
+        scores_n_store(_mm512_extractf32x4_ps(o, 2), 2, QN, nq, s, j);
+        scores_n_store(_mm512_extractf32x4_ps(o, 3), 3, QN, nq, s, j);
     }
     for (; j < n_pos; j++)
         for (int i = 0; i < nq; i++) {
