@@ -618,47 +618,9 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
     }
 }
 
-/* Lane l's row: its rows of the n in order, 64 values at a time in registers. */
-OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_avx512_kv(
-    const void *v, size_t stride, const int f16, int n, const float *p, int lane0, int hd,
-    float *acc) {
-    for (int l = 0; l < 16; l++) {
-        float *row = acc + (size_t)l * hd;
-        const int first = (l - lane0) & 15;
-        if (first >= n)
-            continue;
-        for (int i = 0; i < hd; i += 64) {
-            const int nv = hd - i >= 64 ? 4 : (hd - i) / 16;
-            __m512 r0 = _mm512_loadu_ps(row + i);
-            __m512 r1 = nv > 1 ? _mm512_loadu_ps(row + i + 16) : r0;
-            __m512 r2 = nv > 2 ? _mm512_loadu_ps(row + i + 32) : r0;
-            __m512 r3 = nv > 3 ? _mm512_loadu_ps(row + i + 48) : r0;
-            for (int jj = first; jj < n; jj += 16) {
-                const __m512 pj = _mm512_set1_ps(p[jj]);
-                const size_t at = (size_t)jj * stride + i;
-                r0 = _mm512_fmadd_ps(load16(v, at, f16), pj, r0);
-                if (nv > 1) r1 = _mm512_fmadd_ps(load16(v, at + 16, f16), pj, r1);
-                if (nv > 2) r2 = _mm512_fmadd_ps(load16(v, at + 32, f16), pj, r2);
-                if (nv > 3) r3 = _mm512_fmadd_ps(load16(v, at + 48, f16), pj, r3);
-            }
-            _mm512_storeu_ps(row + i, r0);
-            if (nv > 1) _mm512_storeu_ps(row + i + 16, r1);
-            if (nv > 2) _mm512_storeu_ps(row + i + 32, r2);
-            if (nv > 3) _mm512_storeu_ps(row + i + 48, r3);
-        }
-    }
-}
 
-OPS_TARGET static void mix_lanes_avx512(const void *v, size_t stride, int f16, int n,
-                                        const float *p, int lane0, int hd, float *acc) {
-    if (f16)
-        mix_rows_avx512_kv(v, stride, 1, n, p, lane0, hd, acc);
-    else
-        mix_rows_avx512_kv(v, stride, 0, n, p, lane0, hd, acc);
-}
-
-/* NQ queries' lanes over the same rows (as mix_rows_avx512_kv for each: lane l's rows in
- * order), NV vectors of each row (16 * NV values; NQ * NV <= 16 accumulators) loaded once for
+/* NQ queries' lanes over the same rows (each lane l's rows in order, the lane's values in
+ * registers), NV vectors of each row (16 * NV values; NQ * NV <= 16 accumulators) loaded once for
  * all NQ, then the rest 16 values at a time. */
 OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_n_avx512_kv(
     const void *v, size_t stride, const int f16, const int NQ, int n, const float *const *p,
@@ -727,6 +689,11 @@ OPS_TARGET static void mix_lanes_n_avx512(const void *v, size_t stride, int f16,
         MIX_N_CASE(8)
     }
 #undef MIX_N_CASE
+}
+
+OPS_TARGET static void mix_lanes_avx512(const void *v, size_t stride, int f16, int n,
+                                        const float *p, int lane0, int hd, float *acc) {
+    mix_lanes_n_avx512(v, stride, f16, n, &p, 1, lane0, hd, &acc);
 }
 
 OPS_TARGET static void mix_reduce_avx512(const float *acc, int hd, float *o) {
