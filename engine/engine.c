@@ -754,6 +754,7 @@ static void attn_worker(void *ud, int ith, int nth) {
     int f16 = c->kv_type == ENG_KV_F16;
     const uint32_t qt = kv_ggml_type(c->kv_type);
     const uint32_t tile_t = qt != GGML_TYPE_COUNT ? qt : GGML_TYPE_F16;
+    const uint32_t cache_t = qt != GGML_TYPE_COUNT ? qt : f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
     const size_t row_b = ctx_kv_bytes(c->kv_type, (size_t)hd);   /* one head's row */
     const float *sk = c->m->layers[a->layer].sinks.data;
     for (int task = ith; task < n_task; task = atomic_fetch_add(&a->next, 1)) {
@@ -762,15 +763,18 @@ static void attn_worker(void *ud, int ith, int nth) {
         const int h0 = task % per_t * a->heads, kvh = h0 / group, nq = nt * a->heads;
         /* query i = (token t0 + i / heads, head h0 + i % heads) */
         const int lo = attn_first(hp, lh, a->pos0 + t0), hi = a->pos0 + t0 + nt;
-        /* a block cache is read through kv_tile, and an F16 one too when more than two groups
-         * of heads read each K/V row (a prompt's tiles of tokens): converted once instead of
-         * once per group (the same bits either way). One or two groups (a generated token's
-         * KV group) read the F16 rows in place, the kernels asking for the next block's rows
-         * while they compute: at depth 4096 the rows' first read from memory was the
-         * conversion's stall, then half the attention's time. */
-        float *tile = qt != GGML_TYPE_COUNT || (f16 && nq > 2 * OPS_ATTN_NQ)
-                          ? c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd : NULL;
-        const int kf16 = tile ? 0 : f16;   /* what the score and mix kernels read */
+        /* One or two groups of heads (a generated token's KV group) read the cache's rows in
+         * place, the kernels asking for the next block's rows while they compute (at depth
+         * 4096 the rows' first read from memory was the conversion's stall, then half the
+         * attention's time); more (a prompt's tiles of tokens), or a block cache the CPU's
+         * kernels cannot read in place, go through kv_tile: each block converted to floats
+         * once for all of them. The same bits either way. */
+        const int in_place = cache_t == GGML_TYPE_F32 ||
+                             (nq <= 2 * OPS_ATTN_NQ && ops_attn_reads_in_place(cache_t, hd));
+        float *tile = in_place ? NULL : c->kv_tile + (size_t)ith * ATTN_POS_BLOCK * hd;
+        /* what the score and mix kernels read */
+        const uint32_t rows_t = tile ? GGML_TYPE_F32 : cache_t;
+        const size_t rows_b = tile ? (size_t)hd * sizeof(float) : row_b;
         const size_t off = ctx_kv_bytes(c->kv_type, kv_index(c, a->layer, kvh, 0));
         const char *k = (const char *)c->k_cache + off, *v = (const char *)c->v_cache + off;
         for (int i = 0; i < nq; i++) {
@@ -808,10 +812,10 @@ static void attn_worker(void *ud, int ith, int nth) {
                         out[e] = pass ? att + c->n_ctx + hd : att + (j0 - first);
                     }
                     if (pass)
-                        ops_attn_mix_lanes_n(rows, (size_t)hd, kf16, j1 - j0, in, g,
+                        ops_attn_mix_lanes_n(rows, rows_b, rows_t, j1 - j0, in, g,
                                              (j0 - first) & 15, hd, out);
                     else
-                        ops_attn_scores_n(rows, (size_t)hd, kf16, j1 - j0, in, g, hd, scale, out);
+                        ops_attn_scores_n(rows, rows_b, rows_t, j1 - j0, in, g, hd, scale, out);
                 }
             }
             if (pass)

@@ -215,11 +215,11 @@ static inline void kv_row_prefetch(const char *row, size_t row_bytes) {
         __builtin_prefetch(row + KV_PREFETCH + i, 0, 3);
 }
 
-/* An F16 cache read in place by several heads: row j's twin in the next block of n rows (the
- * next rows of the head, which the caller reads next), asked for while this block computes. */
-static inline void kv_row_prefetch_next(const void *rows, size_t stride, int j, int n, int hd) {
-    const char *r = (const char *)rows + ((size_t)j + (size_t)n) * stride * 2;
-    for (size_t i = 0; i < (size_t)hd * 2; i += 64)
+/* A cache read in place by several heads: row j's twin in the next block of n rows (the next
+ * rows of the head, which the caller reads next), asked for while this block computes. */
+static inline void kv_row_prefetch_next(const void *rows, size_t row_bytes, int j, int n) {
+    const char *r = (const char *)rows + ((size_t)j + (size_t)n) * row_bytes;
+    for (size_t i = 0; i < row_bytes; i += 64)
         __builtin_prefetch(r + i, 0, 3);
 }
 
@@ -496,6 +496,36 @@ OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int 
  * then one transposing reduction for the 16 — each score's operations are the one-query
  * kernel's, and each row is loaded once for all the queries instead of once for each. Slots past
  * nq compute query 0 again and are not stored. */
+/* Values d..d+15 of row j (rows row_bytes apart) of a cache of kind K: 0 F32, 1 F16, 2 Q8_0,
+ * 3 Q4_0 (d a multiple of 16; a block's half) — the bits of ops_kv_dequant's floats. */
+enum { KV_F32, KV_F16, KV_Q8_0, KV_Q4_0 };
+/* A block's F16 scale in every lane, converted in registers (exact, as quant_f16_to_f32: a call
+ * there would make the kernels spill their accumulators around it). */
+OPS_TARGET static inline __m512 kv_scale16(uint16_t d) {
+    return _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(d)));
+}
+OPS_TARGET static inline __attribute__((always_inline)) __m512 kv_load16(const void *rows,
+                                                                        size_t row_bytes,
+                                                                        const int K, size_t j,
+                                                                        int d) {
+    const char *r = (const char *)rows + j * row_bytes;
+    if (K == KV_F32)
+        return _mm512_loadu_ps((const float *)(const void *)r + d);
+    if (K == KV_F16)
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(r + 2 * d)));
+    if (K == KV_Q8_0) {
+        const block_q8_0 *b = (const block_q8_0 *)(const void *)r + d / QK8_0;
+        const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(b->qs + d % QK8_0));
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), kv_scale16(b->d));
+    }
+    const block_q4_0 *b = (const block_q4_0 *)(const void *)r + d / QK4_0;
+    __m128i q = _mm_loadu_si128((const __m128i *)(const void *)b->qs);
+    if (d % QK4_0)   /* high nibbles: values 16..31 */
+        q = _mm_srli_epi16(q, 4);
+    q = _mm_sub_epi8(_mm_and_si128(q, _mm_set1_epi8(0x0F)), _mm_set1_epi8(8));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), kv_scale16(b->d));
+}
+
 /* Lanes 4m..4m+3 of the reduction: query m's 4 scores (QN 4), or queries 2m's and 2m + 1's 2. */
 OPS_TARGET static inline __attribute__((always_inline)) void scores_n_store(
     __m128 c, int m, const int QN, int nq, float *const *s, int j) {
@@ -508,7 +538,7 @@ OPS_TARGET static inline __attribute__((always_inline)) void scores_n_store(
 }
 
 OPS_TARGET static inline __attribute__((always_inline)) void scores_n_avx512_kv(
-    const void *k, size_t stride, const int F16, const int QN, int n_pos, const float *const *q,
+    const void *k, size_t rb, const int K, const int QN, int n_pos, const float *const *q,
     int nq, int hd, float scale, float *const *s) {
     const int P = 16 / QN;
     const float *qq[8];
@@ -520,13 +550,13 @@ OPS_TARGET static inline __attribute__((always_inline)) void scores_n_avx512_kv(
         __m512 a[16];
         OPS_UNROLL for (int l = 0; l < 16; l++)
             a[l] = _mm512_setzero_ps();
-        if (F16)
+        if (K != KV_F32)
             OPS_UNROLL for (int r = 0; r < P; r++)
-                kv_row_prefetch_next(k, stride, j + r, n_pos, hd);
+                kv_row_prefetch_next(k, rb, j + r, n_pos);
         for (int d = 0; d < hd; d += 16) {
             __m512 kv[4];
             OPS_UNROLL for (int r = 0; r < P; r++)
-                kv[r] = load16(k, (size_t)(j + r) * stride + d, F16);
+                kv[r] = kv_load16(k, rb, K, (size_t)(j + r), d);
             OPS_UNROLL for (int i = 0; i < QN; i++) {
                 __m512 qv = _mm512_loadu_ps(qq[i] + d);
                 OPS_IN_REG(qv);
@@ -544,23 +574,29 @@ OPS_TARGET static inline __attribute__((always_inline)) void scores_n_avx512_kv(
         for (int i = 0; i < nq; i++) {
             __m512 acc = _mm512_setzero_ps();
             for (int d = 0; d < hd; d += 16)
-                acc = _mm512_fmadd_ps(load16(k, (size_t)j * stride + d, F16),
+                acc = _mm512_fmadd_ps(kv_load16(k, rb, K, (size_t)j, d),
                                       _mm512_loadu_ps(qq[i] + d), acc);
             s[i][j] = _mm512_reduce_add_ps(acc) * scale;
         }
 }
 
-OPS_TARGET static void scores_n_avx512(const void *k, size_t stride, int f16, int n_pos,
+OPS_TARGET static void scores_n_avx512(const void *k, size_t rb, int kind, int n_pos,
                                        const float *const *q, int nq, int hd, float scale,
                                        float *const *s) {
-    if (f16 && nq <= 4)
-        scores_n_avx512_kv(k, stride, 1, 4, n_pos, q, nq, hd, scale, s);
-    else if (f16)
-        scores_n_avx512_kv(k, stride, 1, 8, n_pos, q, nq, hd, scale, s);
-    else if (nq <= 4)
-        scores_n_avx512_kv(k, stride, 0, 4, n_pos, q, nq, hd, scale, s);
-    else
-        scores_n_avx512_kv(k, stride, 0, 8, n_pos, q, nq, hd, scale, s);
+#define SCORES_N_KIND(KIND)                                                                  \
+    case KIND:                                                                               \
+        if (nq <= 4)                                                                         \
+            scores_n_avx512_kv(k, rb, KIND, 4, n_pos, q, nq, hd, scale, s);                  \
+        else                                                                                 \
+            scores_n_avx512_kv(k, rb, KIND, 8, n_pos, q, nq, hd, scale, s);                  \
+        break;
+    switch (kind) {
+        SCORES_N_KIND(KV_F32)
+        SCORES_N_KIND(KV_F16)
+        SCORES_N_KIND(KV_Q8_0)
+        SCORES_N_KIND(KV_Q4_0)
+    }
+#undef SCORES_N_KIND
 }
 
 /* The max of sink and s[0..n) as softmax_ref finds it: NaN scores are skipped (vmaxps returns
@@ -623,7 +659,7 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
  * registers), NV vectors of each row (16 * NV values; NQ * NV <= 16 accumulators) loaded once for
  * all NQ, then the rest 16 values at a time. */
 OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_n_avx512_kv(
-    const void *v, size_t stride, const int f16, const int NQ, int n, const float *const *p,
+    const void *v, size_t rb, const int K, const int NQ, int n, const float *const *p,
     int lane0, int hd, float *const *acc) {
     const int NV = NQ <= 4 ? 4 : 2;
     for (int l = 0; l < 16; l++) {
@@ -637,12 +673,11 @@ OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_n_avx512_k
                 OPS_UNROLL for (int t = 0; t < NV; t++)
                     r[e][t] = _mm512_loadu_ps(acc[e] + (size_t)l * hd + i + 16 * t);
             for (int jj = first; jj < n; jj += 16) {
-                const size_t at = (size_t)jj * stride + i;
-                if (f16 && i == 0)
-                    kv_row_prefetch_next(v, stride, jj, n, hd);
+                if (K != KV_F32 && i == 0)
+                    kv_row_prefetch_next(v, rb, jj, n);
                 __m512 x[4];
                 OPS_UNROLL for (int t = 0; t < NV; t++)
-                    x[t] = load16(v, at + 16 * t, f16);
+                    x[t] = kv_load16(v, rb, K, (size_t)jj, i + 16 * t);
                 OPS_UNROLL for (int e = 0; e < NQ; e++) {
                     const __m512 pj = _mm512_set1_ps(p[e][jj]);
                     OPS_UNROLL for (int t = 0; t < NV; t++)
@@ -658,7 +693,7 @@ OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_n_avx512_k
             OPS_UNROLL for (int e = 0; e < NQ; e++)
                 r[e] = _mm512_loadu_ps(acc[e] + (size_t)l * hd + i);
             for (int jj = first; jj < n; jj += 16) {
-                const __m512 x = load16(v, (size_t)jj * stride + i, f16);
+                const __m512 x = kv_load16(v, rb, K, (size_t)jj, i);
                 OPS_UNROLL for (int e = 0; e < NQ; e++)
                     r[e] = _mm512_fmadd_ps(x, _mm512_set1_ps(p[e][jj]), r[e]);
             }
@@ -668,15 +703,19 @@ OPS_TARGET static inline __attribute__((always_inline)) void mix_rows_n_avx512_k
     }
 }
 
-OPS_TARGET static void mix_lanes_n_avx512(const void *v, size_t stride, int f16, int n,
+OPS_TARGET static void mix_lanes_n_avx512(const void *v, size_t rb, int kind, int n,
                                           const float *const *p, int nq, int lane0, int hd,
                                           float *const *acc) {
 #define MIX_N_CASE(NQ)                                                                       \
     case NQ:                                                                                 \
-        if (f16)                                                                             \
-            mix_rows_n_avx512_kv(v, stride, 1, NQ, n, p, lane0, hd, acc);                    \
+        if (kind == KV_F32)                                                                  \
+            mix_rows_n_avx512_kv(v, rb, KV_F32, NQ, n, p, lane0, hd, acc);                   \
+        else if (kind == KV_F16)                                                             \
+            mix_rows_n_avx512_kv(v, rb, KV_F16, NQ, n, p, lane0, hd, acc);                   \
+        else if (kind == KV_Q8_0)                                                            \
+            mix_rows_n_avx512_kv(v, rb, KV_Q8_0, NQ, n, p, lane0, hd, acc);                  \
         else                                                                                 \
-            mix_rows_n_avx512_kv(v, stride, 0, NQ, n, p, lane0, hd, acc);                    \
+            mix_rows_n_avx512_kv(v, rb, KV_Q4_0, NQ, n, p, lane0, hd, acc);                  \
         break;
     switch (nq) {
         MIX_N_CASE(1)
@@ -693,7 +732,8 @@ OPS_TARGET static void mix_lanes_n_avx512(const void *v, size_t stride, int f16,
 
 OPS_TARGET static void mix_lanes_avx512(const void *v, size_t stride, int f16, int n,
                                         const float *p, int lane0, int hd, float *acc) {
-    mix_lanes_n_avx512(v, stride, f16, n, &p, 1, lane0, hd, &acc);
+    mix_lanes_n_avx512(v, stride * (f16 ? 2 : 4), f16 ? KV_F16 : KV_F32, n, &p, 1, lane0, hd,
+                       &acc);
 }
 
 OPS_TARGET static void mix_reduce_avx512(const float *acc, int hd, float *o) {
@@ -1118,28 +1158,51 @@ void ops_attn_mix_lanes(const void *v, size_t stride, int f16, int n, const floa
     mix_lanes_ref(v, stride, f16, n, p, lane0, hd, acc);
 }
 
-void ops_attn_scores_n(const void *k, size_t stride, int f16, int n_pos, const float *const *q,
-                       int nq, int hd, float scale, float *const *s) {
-#ifdef OPS_X86
-    if (nq > 1 && nq <= OPS_ATTN_NQ && hd % 16 == 0 && ops_use_avx512()) {
-        scores_n_avx512(k, stride, f16, n_pos, q, nq, hd, scale, s);
-        return;
-    }
-#endif
-    for (int i = 0; i < nq; i++)
-        ops_attn_scores(k, stride, f16, n_pos, q[i], hd, scale, s[i]);
+/* The kind of cache the AVX-512 kernels read in place, or -1 (hd a multiple of 16; 32 for the
+ * blocks). */
+static int attn_kind(uint32_t type, int hd) {
+    if (type == GGML_TYPE_F32 || type == GGML_TYPE_F16)
+        return hd % 16 == 0 ? (type == GGML_TYPE_F16 ? KV_F16 : KV_F32) : -1;
+    if (type == GGML_TYPE_Q8_0 || type == GGML_TYPE_Q4_0)
+        return hd % 32 == 0 ? (type == GGML_TYPE_Q8_0 ? KV_Q8_0 : KV_Q4_0) : -1;
+    return -1;
 }
 
-void ops_attn_mix_lanes_n(const void *v, size_t stride, int f16, int n, const float *const *p,
-                          int nq, int lane0, int hd, float *const *acc) {
+int ops_attn_reads_in_place(uint32_t type, int hd) {
 #ifdef OPS_X86
-    if (nq > 1 && nq <= OPS_ATTN_NQ && hd % 16 == 0 && ops_use_avx512()) {
-        mix_lanes_n_avx512(v, stride, f16, n, p, nq, lane0, hd, acc);
+    if (ops_use_avx512() && attn_kind(type, hd) >= 0)
+        return 1;
+#endif
+    (void)hd;
+    return type == GGML_TYPE_F32 || type == GGML_TYPE_F16;
+}
+
+void ops_attn_scores_n(const void *k, size_t row_bytes, uint32_t type, int n_pos,
+                       const float *const *q, int nq, int hd, float scale, float *const *s) {
+#ifdef OPS_X86
+    const int kind = attn_kind(type, hd);
+    if (kind >= 0 && nq <= OPS_ATTN_NQ && (nq > 1 || kind > KV_F16) && ops_use_avx512()) {
+        scores_n_avx512(k, row_bytes, kind, n_pos, q, nq, hd, scale, s);
         return;
     }
 #endif
+    const int f16 = type == GGML_TYPE_F16;   /* F32 or F16 here (ops_attn_reads_in_place) */
     for (int i = 0; i < nq; i++)
-        ops_attn_mix_lanes(v, stride, f16, n, p[i], lane0, hd, acc[i]);
+        ops_attn_scores(k, row_bytes / (f16 ? 2 : 4), f16, n_pos, q[i], hd, scale, s[i]);
+}
+
+void ops_attn_mix_lanes_n(const void *v, size_t row_bytes, uint32_t type, int n,
+                          const float *const *p, int nq, int lane0, int hd, float *const *acc) {
+#ifdef OPS_X86
+    const int kind = attn_kind(type, hd);
+    if (kind >= 0 && nq <= OPS_ATTN_NQ && ops_use_avx512()) {
+        mix_lanes_n_avx512(v, row_bytes, kind, n, p, nq, lane0, hd, acc);
+        return;
+    }
+#endif
+    const int f16 = type == GGML_TYPE_F16;
+    for (int i = 0; i < nq; i++)
+        ops_attn_mix_lanes(v, row_bytes / (f16 ? 2 : 4), f16, n, p[i], lane0, hd, acc[i]);
 }
 
 void ops_attn_mix_acc(const void *v, size_t stride, int f16, int j0, int j1, const float *p,

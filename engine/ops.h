@@ -88,12 +88,15 @@ void ops_attn_mix_reduce(const float *acc, int hd, float *o);
 
 /* nq <= OPS_ATTN_NQ queries over the same rows at once (the heads of a KV group): the scores
  * s[i][j] and the lanes acc[i] have exactly ops_attn_scores' and ops_attn_mix_lanes' bits for
- * each query i, and each row is read once for all of them. */
+ * each query i (over the rows as ops_kv_dequant's floats), and each row is read once for all of
+ * them. Rows are row_bytes apart, of ggml type `type`: F32 or F16, or Q8_0 / Q4_0 where
+ * ops_attn_reads_in_place says so (AVX-512; otherwise dequantize them first). */
 #define OPS_ATTN_NQ 8
-void ops_attn_scores_n(const void *k, size_t stride, int f16, int n_pos, const float *const *q,
-                       int nq, int hd, float scale, float *const *s);
-void ops_attn_mix_lanes_n(const void *v, size_t stride, int f16, int n, const float *const *p,
-                          int nq, int lane0, int hd, float *const *acc);
+int ops_attn_reads_in_place(uint32_t type, int hd);
+void ops_attn_scores_n(const void *k, size_t row_bytes, uint32_t type, int n_pos,
+                       const float *const *q, int nq, int hd, float scale, float *const *s);
+void ops_attn_mix_lanes_n(const void *v, size_t row_bytes, uint32_t type, int n,
+                          const float *const *p, int nq, int lane0, int hd, float *const *acc);
 
 /* Mixture-of-experts routing of one token, as llama.cpp's build_moe_ffn: p (n_expert router
  * logits) becomes the probabilities (gating 1: softmax, 2: sigmoid, 3: the logits as they are,

@@ -153,26 +153,41 @@ TEST(ops_attn_mix_in_parts) {
 }
 
 /* The heads of a KV group together (ops_attn_scores_n, ops_attn_mix_lanes_n: each row read once
- * for all of them) give each head exactly its own call's bits, for every count of heads, row
- * count (the 4-row groups and the tail), head size, lane start and cache type. */
+ * for all of them) give each head exactly its own call's bits over the rows as floats
+ * (ops_kv_dequant's), for every count of heads, row count (the kernels' row groups and the tail),
+ * head size, lane start and cache type (F32, F16, and Q8_0 / Q4_0 where the CPU reads them in
+ * place). */
 TEST(ops_attn_heads_together_as_alone) {
     const int hds[] = {16, 48, 64, 96, 128, 256}, ns[] = {1, 3, 4, 5, 17, 130};
+    const uint32_t types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
     enum { NQ = OPS_ATTN_NQ, MAXN = 130, MAXHD = 256 };
     for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
         for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++)
-            for (int f16 = 0; f16 < 2; f16++)
+            for (size_t ty = 0; ty < sizeof types / sizeof types[0]; ty++)
                 for (int nq = 1; nq <= NQ; nq++) {
                     const int hd = hds[a], n = ns[b], lane0 = (int)(a + b) % 16;
-                    const size_t stride = (size_t)hd + 16, n_kv = (size_t)n * stride;
-                    uint16_t *kh = malloc(n_kv * 2);
-                    float *kf = malloc(n_kv * 4);
+                    const uint32_t t = types[ty];
+                    if (!ops_attn_reads_in_place(t, hd))
+                        continue;
+                    const struct quant_traits *tr = quant_traits_get(t);
+                    const size_t row_b = (size_t)hd / tr->blck_size * tr->type_size;
+                    char *rows = malloc((size_t)n * row_b);
+                    float *kf = malloc((size_t)n * hd * 4), x[MAXHD];
                     float *q[NQ], *s1[NQ], *s2[NQ], *acc1[NQ], *acc2[NQ];
-                    for (size_t i = 0; i < n_kv; i++) {
-                        kf[i] = ops_rand();
-                        kh[i] = quant_f32_to_f16(kf[i]);
-                        if (f16)
-                            kf[i] = quant_f16_to_f32(kh[i]);
+                    for (int j = 0; j < n; j++) {
+                        for (int i = 0; i < hd; i++)
+                            x[i] = ops_rand();
+                        if (t == GGML_TYPE_F32)
+                            memcpy(rows + (size_t)j * row_b, x, row_b);
+                        else
+                            tr->from_float(x, rows + (size_t)j * row_b, hd);
                     }
+                    if (t == GGML_TYPE_F32)
+                        memcpy(kf, rows, (size_t)n * row_b);
+                    else
+                        ops_kv_dequant(rows, row_b, t, n, hd, kf);
+                    const int f16 = t == GGML_TYPE_F16;
+                    const void *one = f16 ? (const void *)rows : (const void *)kf;
                     for (int e = 0; e < nq; e++) {
                         q[e] = malloc(MAXHD * 4), s1[e] = malloc(MAXN * 4), s2[e] = malloc(MAXN * 4);
                         acc1[e] = malloc(16 * MAXHD * 4), acc2[e] = malloc(16 * MAXHD * 4);
@@ -181,10 +196,9 @@ TEST(ops_attn_heads_together_as_alone) {
                         for (int i = 0; i < 16 * hd; i++)
                             acc1[e][i] = acc2[e][i] = ops_rand();
                     }
-                    const void *k = f16 ? (const void *)kh : (const void *)kf;
                     for (int e = 0; e < nq; e++)
-                        ops_attn_scores(k, stride, f16, n, q[e], hd, 0.125f, s1[e]);
-                    ops_attn_scores_n(k, stride, f16, n, (const float *const *)q, nq, hd, 0.125f,
+                        ops_attn_scores(one, (size_t)hd, f16, n, q[e], hd, 0.125f, s1[e]);
+                    ops_attn_scores_n(rows, row_b, t, n, (const float *const *)q, nq, hd, 0.125f,
                                       s2);
                     int same = 1;
                     for (int e = 0; e < nq; e++) {
@@ -192,18 +206,18 @@ TEST(ops_attn_heads_together_as_alone) {
                         for (int j = 0; j < n; j++)   /* weights for the mix */
                             s1[e][j] = s2[e][j] = ops_rand() * 0.01f;
                     }
-                    CHECK_MSG(same, "scores: hd %d, n %d, f16 %d, %d heads", hd, n, f16, nq);
+                    CHECK_MSG(same, "scores: hd %d, n %d, type %u, %d heads", hd, n, t, nq);
                     for (int e = 0; e < nq; e++)
-                        ops_attn_mix_lanes(k, stride, f16, n, s1[e], lane0, hd, acc1[e]);
-                    ops_attn_mix_lanes_n(k, stride, f16, n, (const float *const *)s2, nq, lane0,
+                        ops_attn_mix_lanes(one, (size_t)hd, f16, n, s1[e], lane0, hd, acc1[e]);
+                    ops_attn_mix_lanes_n(rows, row_b, t, n, (const float *const *)s2, nq, lane0,
                                          hd, acc2);
                     same = 1;
                     for (int e = 0; e < nq; e++)
                         same &= !memcmp(acc1[e], acc2[e], 16 * (size_t)hd * 4);
-                    CHECK_MSG(same, "mix: hd %d, n %d, f16 %d, %d heads", hd, n, f16, nq);
+                    CHECK_MSG(same, "mix: hd %d, n %d, type %u, %d heads", hd, n, t, nq);
                     for (int e = 0; e < nq; e++)
                         free(q[e]), free(s1[e]), free(s2[e]), free(acc1[e]), free(acc2[e]);
-                    free(kh), free(kf);
+                    free(rows), free(kf);
                 }
 }
 
