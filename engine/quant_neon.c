@@ -4,8 +4,9 @@
  * F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS, MXFP4 (the integer ones in
  * quant_neon_kern.h, once per level; i8mm uses dotprod's) and the F16 helpers; the batched
  * kernels of the repacked Q4_0x16, Q8_0x16, MXFP4x16, Q4_Kx16 and Q6_Kx16 layouts (quant_neon_rp.h:
- * lane dots, smmla at i8mm), so ARM repacks those types at load; IQ4_XS's tile (the batches
- * of IQ4_XS files); the other types keep the scalar kernels. Tested against the scalar references
+ * lane dots, smmla at i8mm), so ARM repacks those types at load; the 4x4 tiles of IQ4_NL,
+ * IQ4_XS and MXFP4 (the batches of the matrices not repacked, each (r, c) the vec_dot's bits);
+ * the other types keep the scalar kernels. Tested against the scalar references
  * by make test-arm (cross-built, run under qemu-user with CPUs with and without dotprod).
  * Pure; any thread. */
 #include "quant_impl.h"
@@ -16,6 +17,32 @@
 #if defined(__linux__)
 #include <sys/auxv.h>
 #endif
+
+/* The 4-bit table types' block parts for the tiles of quant_neon_kern.h (K: IQ4_NL, MXFP4
+ * against Q8_0 or IQ4_XS against Q8_K; constant where inlined): values per block, the table,
+ * block i's 16 bytes of sub-block ib, its integer scale and float scale, the column's. */
+static inline int ntbl4_block(int K) { return K == GGML_TYPE_IQ4_XS ? QK_K : 32; }
+static inline const int8_t *ntbl4_values(int K) {
+    return K == GGML_TYPE_MXFP4 ? quant_kvalues_mxfp4 : quant_kvalues_iq4nl;
+}
+static inline const uint8_t *ntbl4_qs(const char *x, int K, int i, int ib) {
+    if (K == GGML_TYPE_IQ4_XS) return ((const block_iq4_xs *)x)[i].qs + 16 * ib;
+    return K == GGML_TYPE_MXFP4 ? ((const block_mxfp4 *)x)[i].qs : ((const block_iq4_nl *)x)[i].qs;
+}
+static inline int ntbl4_scale(const char *x, int K, int i, int ib) {
+    return K == GGML_TYPE_IQ4_XS ? quant_iq4_xs_scale((const block_iq4_xs *)x + i, ib) : 1;
+}
+static inline float ntbl4_d(const char *x, int K, int i) {
+    if (K == GGML_TYPE_IQ4_XS) return QH2F(((const block_iq4_xs *)x)[i].d);
+    return K == GGML_TYPE_MXFP4 ? quant_e8m0_half(((const block_mxfp4 *)x)[i].e)
+                                : QH2F(((const block_iq4_nl *)x)[i].d);
+}
+static inline const int8_t *ntbl4_y_qs(const char *y, int K, int i) {
+    return K == GGML_TYPE_IQ4_XS ? ((const block_q8_K *)y)[i].qs : ((const block_q8_0 *)y)[i].qs;
+}
+static inline float ntbl4_y_d(const char *y, int K, int i) {
+    return K == GGML_TYPE_IQ4_XS ? ((const block_q8_K *)y)[i].d : QH2F(((const block_q8_0 *)y)[i].d);
+}
 
 static void f32_vec_dot_neon(int n, float *s, const void *vx, const void *vy) {
     const float *x = vx, *y = vy;
@@ -141,7 +168,10 @@ static inline int32x4_t neon_dot4_widen(int32x4_t acc, int8x16_t w, int8x16_t b)
             [GGML_TYPE_IQ4_XS] = iq4_xs_vec_dot_##sfx,                                     \
             [GGML_TYPE_MXFP4] = mxfp4_vec_dot_##sfx,                                       \
         },                                                                                 \
-        .tile = {[GGML_TYPE_IQ4_XS] = iq4_xs_tile_##sfx},                                  \
+        .tile = {                                                                          \
+            [GGML_TYPE_IQ4_NL] = iq4_nl_tile_##sfx, [GGML_TYPE_IQ4_XS] = iq4_xs_tile_##sfx, \
+            [GGML_TYPE_MXFP4] = mxfp4_tile_##sfx,                                          \
+        },                                                                                 \
         .f16_dot_f32 = f16_dot_f32_neon, .f16_axpy = f16_axpy_neon,                        \
         .f16_to_f32 = f16_to_f32_neon, .f32_to_f16 = f32_to_f16_neon,                      \
         .rp_gemm = {                                                                       \

@@ -1,8 +1,9 @@
 /* engine/quant_neon_kern.h — the NEON integer dot products (Q4_0, Q8_0, IQ4_NL, MXFP4 against Q8_0;
- * Q4_K, Q6_K, IQ4_XS against Q8_K) and IQ4_XS's tile, included by quant_neon.c once per level
- * with NSUF(name) (suffix), NATTR (static + target attribute) and NDOT(acc, a, b) (acc += the
- * 4-byte signed dots per i32 lane: sdot with dotprod, widening multiplies without). Integer sums
- * exact, so every level equals the scalar reference's integer steps; float steps as noted.
+ * Q4_K, Q6_K, IQ4_XS against Q8_K) and the 4x4 tiles of IQ4_NL, IQ4_XS and MXFP4, included by
+ * quant_neon.c once per level with NSUF(name) (suffix), NATTR (static + target attribute) and
+ * NDOT(acc, a, b) (acc += the 4-byte signed dots per i32 lane: sdot with dotprod, widening
+ * multiplies without). Integer sums exact, so every level equals the scalar reference's integer
+ * steps; float steps as noted.
  * Pure; any thread. */
 
 NATTR void NSUF(q8_0_vec_dot)(int n, float *s, const void *vx, const void *vy) {
@@ -136,46 +137,49 @@ NATTR void NSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy)
     *s = sumf;
 }
 
-/* IQ4_XS tile (rows x columns, up to 4 x 4): a sub-block of each row decoded once for the NC
- * columns; per super-block and (r, c) the integer sum of iq4_xs_vec_dot (its scales on the
- * lanes, one horizontal add), then its float step: the vec_dot's bits for every (r, c). */
+/* The tiles of the 4-bit table types (rows x columns, up to 4 x 4; K: IQ4_NL or MXFP4 against
+ * Q8_0, IQ4_XS against Q8_K): a 32-value sub-block of each row decoded once (tbl) for the NC
+ * columns; per block and (r, c) the integer sum of the vec_dot (IQ4_XS: its scales on the
+ * lanes), one horizontal add, then its float step (x's scale times y's, times the sum): the
+ * vec_dot's bits for every (r, c). */
 #define NUNROLL _Pragma("GCC unroll 4")
-NATTR inline __attribute__((always_inline)) void NSUF(iq4_xs_tile_n)(
+NATTR inline __attribute__((always_inline)) void NSUF(tbl4_tile_n)(
     int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
-    const int NR, const int NC) {
-    const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
+    const int NR, const int NC, const int K) {
+    const int8x16_t kv = vld1q_s8(ntbl4_values(K));
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int nsub = ntbl4_block(K) / 32;
     float sumf[4][4];
     NUNROLL for (int r = 0; r < NR; r++) NUNROLL for (int c = 0; c < NC; c++) sumf[r][c] = 0.0f;
-    for (int i = 0; i < n / QK_K; i++) {
+    for (int i = 0; i < n / ntbl4_block(K); i++) {
         int32x4_t isum[4][4];
         NUNROLL for (int r = 0; r < NR; r++) NUNROLL for (int c = 0; c < NC; c++)
             isum[r][c] = vdupq_n_s32(0);
-        for (int ib = 0; ib < QK_K / 32; ib++) {
+        for (int ib = 0; ib < nsub; ib++) {
             int8x16_t lo[4], hi[4];
             int ls[4];
             NUNROLL for (int r = 0; r < NR; r++) {
-                const block_iq4_xs *xb = (const block_iq4_xs *)(x + (size_t)r * bx) + i;
-                const uint8x16_t b = vld1q_u8(xb->qs + 16 * ib);
+                const uint8x16_t b = vld1q_u8(ntbl4_qs(x + (size_t)r * bx, K, i, ib));
                 lo[r] = vqtbl1q_s8(kv, vandq_u8(b, m4));
                 hi[r] = vqtbl1q_s8(kv, vshrq_n_u8(b, 4));
-                ls[r] = quant_iq4_xs_scale(xb, ib);
+                ls[r] = ntbl4_scale(x + (size_t)r * bx, K, i, ib);
             }
             NUNROLL for (int c = 0; c < NC; c++) {
-                const int8_t *q8 = ((const block_q8_K *)(y + (size_t)c * by) + i)->qs + 32 * ib;
+                const int8_t *q8 = ntbl4_y_qs(y + (size_t)c * by, K, i) + 32 * ib;
                 const int8x16_t y0 = vld1q_s8(q8), y1 = vld1q_s8(q8 + 16);
                 NUNROLL for (int r = 0; r < NR; r++) {
                     const int32x4_t p = NDOT(NDOT(vdupq_n_s32(0), lo[r], y0), hi[r], y1);
-                    isum[r][c] = vmlaq_n_s32(isum[r][c], p, ls[r]);
+                    isum[r][c] = K == GGML_TYPE_IQ4_XS ? vmlaq_n_s32(isum[r][c], p, ls[r])
+                                                       : vaddq_s32(isum[r][c], p);
                 }
             }
         }
+        float dx[4];
+        NUNROLL for (int r = 0; r < NR; r++) dx[r] = ntbl4_d(x + (size_t)r * bx, K, i);
         NUNROLL for (int c = 0; c < NC; c++) {
-            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
-            NUNROLL for (int r = 0; r < NR; r++) {
-                const block_iq4_xs *xb = (const block_iq4_xs *)(x + (size_t)r * bx) + i;
-                sumf[r][c] += QH2F(xb->d) * yb->d * (float)vaddvq_s32(isum[r][c]);
-            }
+            const float dy = ntbl4_y_d(y + (size_t)c * by, K, i);
+            NUNROLL for (int r = 0; r < NR; r++)
+                sumf[r][c] += dx[r] * dy * (float)vaddvq_s32(isum[r][c]);
         }
     }
     NUNROLL for (int c = 0; c < NC; c++) NUNROLL for (int r = 0; r < NR; r++)
@@ -183,11 +187,22 @@ NATTR inline __attribute__((always_inline)) void NSUF(iq4_xs_tile_n)(
 }
 #undef NUNROLL
 
-NATTR void NSUF(iq4_xs_tile)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
-                             size_t by, int nr, int nc) {
-    const char *xc = x, *yc = y;
-    QUANT_TILE_SWITCH(NSUF(iq4_xs_tile_n))
-}
+/* NAME##_tile: type K's tile entry (QUANT_TILE_SWITCH over NAME##_tile_n, nr, nc up to 4). */
+#define NTBL4_TILE(NAME, K)                                                                 \
+    NATTR inline __attribute__((always_inline)) void NSUF(NAME##_tile_n)(                   \
+        int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,     \
+        const int NR, const int NC) {                                                       \
+        NSUF(tbl4_tile_n)(n, s, bs, x, bx, y, by, NR, NC, K);                               \
+    }                                                                                       \
+    NATTR void NSUF(NAME##_tile)(int n, float *s, size_t bs, const void *x, size_t bx,      \
+                                 const void *y, size_t by, int nr, int nc) {                \
+        const char *xc = x, *yc = y;                                                        \
+        QUANT_TILE_SWITCH(NSUF(NAME##_tile_n))                                              \
+    }
+NTBL4_TILE(iq4_xs, GGML_TYPE_IQ4_XS)
+NTBL4_TILE(iq4_nl, GGML_TYPE_IQ4_NL)
+NTBL4_TILE(mxfp4, GGML_TYPE_MXFP4)
+#undef NTBL4_TILE
 
 /* MXFP4 against Q8_0: the doubled E2M1 values through tbl, the block's scale dy * 2^(e - 128)
  * and the float steps as the reference (bit-identical). */
