@@ -915,6 +915,69 @@ TEST(quant_simd_vs_scalar) {
 #endif
 }
 
+/* IQ4_NL in x86's tile order: per block 8 i32 lanes of 4 products (values 0..15, then
+ * 16..31), one FMA per lane by dx * dy, the lanes summed as hsum8. */
+static float iq4_nl_lanes_ref(int n, const block_iq4_nl *x, const block_q8_0 *y) {
+    float acc[8] = {0};
+    for (int i = 0; i < n / QK4_NL; i++) {
+        int lane[8] = {0};
+        for (int j = 0; j < QK4_NL / 2; j++) {
+            lane[j / 4] += quant_kvalues_iq4nl[x[i].qs[j] & 0xF] * y[i].qs[j];
+            lane[4 + j / 4] += quant_kvalues_iq4nl[x[i].qs[j] >> 4] * y[i].qs[j + QK4_NL / 2];
+        }
+        const float d = quant_f16_to_f32(x[i].d) * quant_f16_to_f32(y[i].d);
+        for (int k = 0; k < 8; k++) acc[k] = fmaf(d, (float)lane[k], acc[k]);
+    }
+    float r[4];
+    for (int k = 0; k < 4; k++) r[k] = acc[k] + acc[k + 4];
+    return (r[0] + r[2]) + (r[1] + r[3]);
+}
+
+/* IQ4_NL's batched products have the same bits on x86 and ARM: every level's tile and NEON's
+ * vec_dot equal iq4_nl_lanes_ref bit for bit (x86's vec_dot keeps four accumulators). */
+TEST(quant_iq4_nl_lane_order) {
+    enum { NR = 4, NC = 4 };
+    const int sizes[] = {32, 96, 1024, 4096 + 32};
+    int n_tested = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const int n = sizes[si];
+        const size_t rx = quant_row_size(GGML_TYPE_IQ4_NL, n);
+        const size_t ry = quant_row_size(GGML_TYPE_Q8_0, n);
+        char *x = malloc(rx * NR), *y = malloc(ry * NC);
+        float *yf = malloc(sizeof(float) * (size_t)n);
+        for (int r = 0; r < NR; r++) fill_random_row(GGML_TYPE_IQ4_NL, x + r * rx, n);
+        for (int c = 0; c < NC; c++) {
+            for (int i = 0; i < n; i++) yf[i] = rng_f() * (float)(c + 1);
+            quant_q8_0_from_float(yf, y + c * ry, n);
+        }
+        for (int lv = QUANT_AVX2; lv < QUANT_LEVEL_COUNT; lv++) {
+            const struct quant_kernels *kern = quant_kernels_of((enum quant_level)lv);
+            if (!kern) continue;
+            CHECK_MSG(lv < QUANT_NEON || kern->tile[GGML_TYPE_IQ4_NL], "%s: no IQ4_NL tile",
+                      quant_level_name(lv));
+            float st[NC][NR];
+            if (kern->tile[GGML_TYPE_IQ4_NL])
+                kern->tile[GGML_TYPE_IQ4_NL](n, &st[0][0], NR, x, rx, y, ry, NR, NC);
+            for (int r = 0; r < NR; r++)
+                for (int c = 0; c < NC; c++) {
+                    const float want = iq4_nl_lanes_ref(n, (const block_iq4_nl *)(x + r * rx),
+                                                        (const block_q8_0 *)(y + c * ry));
+                    CHECK_MSG(!kern->tile[GGML_TYPE_IQ4_NL] || st[c][r] == want,
+                              "%s IQ4_NL tile n=%d [%d,%d]: %.9g, lanes %.9g", quant_level_name(lv),
+                              n, r, c, st[c][r], want);
+                    float v = want;
+                    if (lv >= QUANT_NEON)
+                        kern->vec_dot[GGML_TYPE_IQ4_NL](n, &v, x + r * rx, y + c * ry);
+                    CHECK_MSG(v == want, "%s IQ4_NL vec_dot n=%d [%d,%d]: %.9g, lanes %.9g",
+                              quant_level_name(lv), n, r, c, v, want);
+                    n_tested++;
+                }
+        }
+        free(x), free(y), free(yf);
+    }
+    if (quant_kernels_of(QUANT_AVX2) || quant_kernels_of(QUANT_NEON)) CHECK(n_tested > 0);
+}
+
 /* The new types (and IQ4_XS, IQ4_NL) at their extremes: rows of all-ones bytes (largest indices
  * and scales, every sign set, the -1/8 shift), all-zero bytes and random bytes, with the
  * largest, smallest normal, a subnormal and a negative half scale (MXFP4: E8M0 exponents 0 to
