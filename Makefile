@@ -165,7 +165,7 @@ ARM_QEMU   ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 ARM_CPUS   ?= cortex-a72 max
 ARM_TESTS  ?= quant_ ops_ reference_all_files reference_threads reference_batch gguf_
 ARM_REFS   ?= stories260K syn-llama-Q4_0 syn-llama-Q8_0 syn-llama-Q4_K_M syn-llama-Q6_K syn-llama-IQ4_XS \
-              syn-qwen2-Q8_0
+              syn-llama-IQ4_NL syn-qwen2-Q8_0
 ARM_TEST_SRC := tests/harness.c tests/gguf_craft.c $(addprefix tests/test_,$(addsuffix .c,\
                 quant ops reference gguf))
 ARM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(ARM_TEST_SRC))

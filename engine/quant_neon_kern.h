@@ -1,7 +1,8 @@
 /* engine/quant_neon_kern.h — the NEON integer dot products (Q4_0, Q8_0, IQ4_NL, MXFP4 against Q8_0;
- * Q4_K, Q6_K, IQ4_XS against Q8_K) and IQ4_XS's tile, included by quant_neon.c once per level
- * with NSUF(name) (suffix), NATTR (static + target attribute) and NDOT(acc, a, b) (acc += the
- * 4-byte signed dots per i32 lane: sdot with dotprod, widening multiplies without). Integer sums
+ * Q4_K, Q6_K, IQ4_XS against Q8_K) and the tiles of IQ4_NL, IQ4_XS and MXFP4, included by
+ * quant_neon.c once per level with NSUF(name) (suffix), NATTR (static + target attribute) and
+ * NDOT(acc, a, b) (acc += the 4-byte signed dots per i32 lane: sdot with dotprod, widening
+ * multiplies without), NDOT4 (the same, lane i from bytes 4i..4i+3 exactly). Integer sums
  * exact, so every level equals the scalar reference's integer steps; float steps as noted.
  * Pure; any thread. */
 
@@ -96,22 +97,25 @@ NATTR void NSUF(q6_K_vec_dot)(int n, float *s, const void *vx, const void *vy) {
 }
 
 
-/* IQ4_NL against Q8_0: the 4-bit indices through the 16-entry table (tbl), the reference's
- * float steps block by block (bit-identical). */
+/* IQ4_NL against Q8_0 in the float order of x86's IQ4_NL tile (llama.cpp's AVX2 lanes and FMAs,
+ * one accumulator), which agrees with the reference logits where the scalar's block-by-block
+ * order misses 4 of syn-llama-IQ4_NL's 126 argmaxes: per block 8 i32 lanes of 4 products
+ * (values 0..15, then 16..31; NDOT4), d = dx * dy, one FMA per lane; then neon_hsum8. */
 NATTR void NSUF(iq4_nl_vec_dot)(int n, float *s, const void *vx, const void *vy) {
     const block_iq4_nl *x = vx;
     const block_q8_0 *y = vy;
     const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
-    float sumf = 0.0f;
+    float32x4_t a0 = vdupq_n_f32(0), a1 = a0;
     for (int i = 0; i < n / QK4_NL; i++) {
-        const uint8x16_t b = vld1q_u8(x[i].qs);
-        int32x4_t p = vdupq_n_s32(0);
-        p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(y[i].qs));
-        p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(y[i].qs + 16));
-        sumf += (QH2F(x[i].d) * QH2F(y[i].d)) * (float)vaddvq_s32(p);
+        int8x16_t lo, hi;
+        neon_tbl4(kv, x[i].qs, &lo, &hi);
+        const float d = QH2F(x[i].d) * QH2F(y[i].d);
+        const int32x4_t p0 = NDOT4(vdupq_n_s32(0), lo, vld1q_s8(y[i].qs));
+        const int32x4_t p1 = NDOT4(vdupq_n_s32(0), hi, vld1q_s8(y[i].qs + 16));
+        a0 = vfmaq_n_f32(a0, vcvtq_f32_s32(p0), d);
+        a1 = vfmaq_n_f32(a1, vcvtq_f32_s32(p1), d);
     }
-    *s = sumf;
+    *s = neon_hsum8(a0, a1);
 }
 
 /* IQ4_XS against Q8_K: the same table, 8 sub-blocks of 32 with 6-bit scales (bit-identical). */
@@ -119,16 +123,14 @@ NATTR void NSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy)
     const block_iq4_xs *x = vx;
     const block_q8_K *y = vy;
     const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
     float sumf = 0.0f;
     for (int i = 0; i < n / QK_K; i++) {
         int isum = 0;
         for (int ib = 0; ib < QK_K / 32; ib++) {
-            const uint8x16_t b = vld1q_u8(x[i].qs + 16 * ib);
+            int8x16_t lo, hi;
+            neon_tbl4(kv, x[i].qs + 16 * ib, &lo, &hi);
             const int8_t *q8 = y[i].qs + 32 * ib;
-            int32x4_t p = vdupq_n_s32(0);
-            p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(q8));
-            p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(q8 + 16));
+            const int32x4_t p = NDOT(NDOT(vdupq_n_s32(0), lo, vld1q_s8(q8)), hi, vld1q_s8(q8 + 16));
             isum += quant_iq4_xs_scale(&x[i], ib) * vaddvq_s32(p);
         }
         sumf += QH2F(x[i].d) * y[i].d * (float)isum;
@@ -136,58 +138,112 @@ NATTR void NSUF(iq4_xs_vec_dot)(int n, float *s, const void *vx, const void *vy)
     *s = sumf;
 }
 
-/* IQ4_XS tile (rows x columns, up to 4 x 4): a sub-block of each row decoded once for the NC
- * columns; per super-block and (r, c) the integer sum of iq4_xs_vec_dot (its scales on the
- * lanes, one horizontal add), then its float step: the vec_dot's bits for every (r, c). */
+/* The tiles of MXFP4 (against Q8_0) and IQ4_XS (against Q8_K), rows x columns up to 4 x 4: a
+ * 32-value sub-block of each row decoded once (tbl) for the NC columns; per block and (r, c)
+ * the integer sum of the vec_dot (IQ4_XS: its scales on the lanes), one horizontal add, then
+ * its float step (x's scale times y's, times the sum): the vec_dot's bits for every (r, c). */
 #define NUNROLL _Pragma("GCC unroll 4")
-NATTR inline __attribute__((always_inline)) void NSUF(iq4_xs_tile_n)(
+NATTR inline __attribute__((always_inline)) void NSUF(tbl4_tile_n)(
     int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
-    const int NR, const int NC) {
-    const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int NR, const int NC, const int K) {
+    const int8x16_t kv = vld1q_s8(ntbl4_values(K));
+    const int nsub = ntbl4_block(K) / 32;
     float sumf[4][4];
     NUNROLL for (int r = 0; r < NR; r++) NUNROLL for (int c = 0; c < NC; c++) sumf[r][c] = 0.0f;
-    for (int i = 0; i < n / QK_K; i++) {
+    for (int i = 0; i < n / ntbl4_block(K); i++) {
         int32x4_t isum[4][4];
         NUNROLL for (int r = 0; r < NR; r++) NUNROLL for (int c = 0; c < NC; c++)
             isum[r][c] = vdupq_n_s32(0);
-        for (int ib = 0; ib < QK_K / 32; ib++) {
+        for (int ib = 0; ib < nsub; ib++) {
             int8x16_t lo[4], hi[4];
             int ls[4];
             NUNROLL for (int r = 0; r < NR; r++) {
-                const block_iq4_xs *xb = (const block_iq4_xs *)(x + (size_t)r * bx) + i;
-                const uint8x16_t b = vld1q_u8(xb->qs + 16 * ib);
-                lo[r] = vqtbl1q_s8(kv, vandq_u8(b, m4));
-                hi[r] = vqtbl1q_s8(kv, vshrq_n_u8(b, 4));
-                ls[r] = quant_iq4_xs_scale(xb, ib);
+                neon_tbl4(kv, ntbl4_qs(x + (size_t)r * bx, K, i, ib), &lo[r], &hi[r]);
+                ls[r] = ntbl4_scale(x + (size_t)r * bx, K, i, ib);
             }
             NUNROLL for (int c = 0; c < NC; c++) {
-                const int8_t *q8 = ((const block_q8_K *)(y + (size_t)c * by) + i)->qs + 32 * ib;
+                const int8_t *q8 = ntbl4_y_qs(y + (size_t)c * by, K, i) + 32 * ib;
                 const int8x16_t y0 = vld1q_s8(q8), y1 = vld1q_s8(q8 + 16);
                 NUNROLL for (int r = 0; r < NR; r++) {
                     const int32x4_t p = NDOT(NDOT(vdupq_n_s32(0), lo[r], y0), hi[r], y1);
-                    isum[r][c] = vmlaq_n_s32(isum[r][c], p, ls[r]);
+                    isum[r][c] = K == GGML_TYPE_IQ4_XS ? vmlaq_n_s32(isum[r][c], p, ls[r])
+                                                       : vaddq_s32(isum[r][c], p);
                 }
             }
         }
+        float dx[4];
+        NUNROLL for (int r = 0; r < NR; r++) dx[r] = ntbl4_d(x + (size_t)r * bx, K, i);
         NUNROLL for (int c = 0; c < NC; c++) {
-            const block_q8_K *yb = (const block_q8_K *)(y + (size_t)c * by) + i;
-            NUNROLL for (int r = 0; r < NR; r++) {
-                const block_iq4_xs *xb = (const block_iq4_xs *)(x + (size_t)r * bx) + i;
-                sumf[r][c] += QH2F(xb->d) * yb->d * (float)vaddvq_s32(isum[r][c]);
-            }
+            const float dy = ntbl4_y_d(y + (size_t)c * by, K, i);
+            NUNROLL for (int r = 0; r < NR; r++)
+                sumf[r][c] += dx[r] * dy * (float)vaddvq_s32(isum[r][c]);
         }
     }
     NUNROLL for (int c = 0; c < NC; c++) NUNROLL for (int r = 0; r < NR; r++)
         s[(size_t)c * bs + (size_t)r] = sumf[r][c];
 }
-#undef NUNROLL
 
-NATTR void NSUF(iq4_xs_tile)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
+/* NAME##_tile: type K's tile entry (QUANT_TILE_SWITCH over NAME##_tile_n, nr, nc up to 4). */
+#define NTBL4_TILE(NAME, K)                                                                 \
+    NATTR inline __attribute__((always_inline)) void NSUF(NAME##_tile_n)(                   \
+        int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,     \
+        const int NR, const int NC) {                                                       \
+        NSUF(tbl4_tile_n)(n, s, bs, x, bx, y, by, NR, NC, K);                               \
+    }                                                                                       \
+    NATTR void NSUF(NAME##_tile)(int n, float *s, size_t bs, const void *x, size_t bx,      \
+                                 const void *y, size_t by, int nr, int nc) {                \
+        const char *xc = x, *yc = y;                                                        \
+        QUANT_TILE_SWITCH(NSUF(NAME##_tile_n))                                              \
+    }
+NTBL4_TILE(iq4_xs, GGML_TYPE_IQ4_XS)
+NTBL4_TILE(mxfp4, GGML_TYPE_MXFP4)
+#undef NTBL4_TILE
+
+/* IQ4_NL's tile: per (r, c) iq4_nl_vec_dot's two lane accumulators (16 registers for 2 rows x
+ * 4 columns: the entry takes 4 rows as 2 + 2), the rows decoded once for the columns. */
+NATTR inline __attribute__((always_inline)) void NSUF(iq4_nl_tile_n)(
+    int n, float *s, size_t bs, const char *x, size_t bx, const char *y, size_t by,
+    const int NR, const int NC) {
+    const int8x16_t kv = vld1q_s8(quant_kvalues_iq4nl);
+    float32x4_t a0[4][4], a1[4][4];
+    NUNROLL for (int r = 0; r < NR; r++) NUNROLL for (int c = 0; c < NC; c++)
+        a0[r][c] = a1[r][c] = vdupq_n_f32(0);
+    for (int i = 0; i < n / QK4_NL; i++) {
+        int8x16_t lo[4], hi[4];
+        float dx[4];
+        NUNROLL for (int r = 0; r < NR; r++) {
+            const block_iq4_nl *xb = (const block_iq4_nl *)(x + (size_t)r * bx) + i;
+            neon_tbl4(kv, xb->qs, &lo[r], &hi[r]);
+            dx[r] = QH2F(xb->d);
+        }
+        NUNROLL for (int c = 0; c < NC; c++) {
+            const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)c * by) + i;
+            const int8x16_t y0 = vld1q_s8(yb->qs), y1 = vld1q_s8(yb->qs + 16);
+            const float dy = QH2F(yb->d);
+            NUNROLL for (int r = 0; r < NR; r++) {
+                const float d = dx[r] * dy;
+                const int32x4_t p0 = NDOT4(vdupq_n_s32(0), lo[r], y0);
+                const int32x4_t p1 = NDOT4(vdupq_n_s32(0), hi[r], y1);
+                a0[r][c] = vfmaq_n_f32(a0[r][c], vcvtq_f32_s32(p0), d);
+                a1[r][c] = vfmaq_n_f32(a1[r][c], vcvtq_f32_s32(p1), d);
+            }
+        }
+    }
+    NUNROLL for (int c = 0; c < NC; c++) NUNROLL for (int r = 0; r < NR; r++)
+        s[(size_t)c * bs + (size_t)r] = neon_hsum8(a0[r][c], a1[r][c]);
+}
+
+NATTR void NSUF(iq4_nl_tile)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
                              size_t by, int nr, int nc) {
     const char *xc = x, *yc = y;
-    QUANT_TILE_SWITCH(NSUF(iq4_xs_tile_n))
+    if (nr > 2) {
+        NSUF(iq4_nl_tile)(n, s, bs, x, bx, y, by, 2, nc);
+        NSUF(iq4_nl_tile)(n, s + 2, bs, xc + 2 * bx, bx, y, by, nr - 2, nc);
+        return;
+    }
+    QUANT_TILE_SWITCH(NSUF(iq4_nl_tile_n))
 }
+#undef NUNROLL
 
 /* MXFP4 against Q8_0: the doubled E2M1 values through tbl, the block's scale dy * 2^(e - 128)
  * and the float steps as the reference (bit-identical). */
@@ -195,14 +251,13 @@ NATTR void NSUF(mxfp4_vec_dot)(int n, float *s, const void *vx, const void *vy) 
     const block_mxfp4 *x = vx;
     const block_q8_0 *y = vy;
     const int8x16_t kv = vld1q_s8(quant_kvalues_mxfp4);
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
     float sumf = 0.0f;
     for (int i = 0; i < n / QK_MXFP4; i++) {
         const float d = QH2F(y[i].d) * quant_e8m0_half(x[i].e);
-        const uint8x16_t b = vld1q_u8(x[i].qs);
-        int32x4_t p = vdupq_n_s32(0);
-        p = NDOT(p, vqtbl1q_s8(kv, vandq_u8(b, m4)), vld1q_s8(y[i].qs));
-        p = NDOT(p, vqtbl1q_s8(kv, vshrq_n_u8(b, 4)), vld1q_s8(y[i].qs + 16));
+        int8x16_t lo, hi;
+        neon_tbl4(kv, x[i].qs, &lo, &hi);
+        const int32x4_t p = NDOT(NDOT(vdupq_n_s32(0), lo, vld1q_s8(y[i].qs)), hi,
+                                 vld1q_s8(y[i].qs + 16));
         sumf += d * (float)vaddvq_s32(p);
     }
     *s = sumf;

@@ -46,11 +46,13 @@ static int kernels_exact(uint32_t t) {
     }
 }
 
-/* The types whose tiles give, for each (row, column), the level's vec_dot bits: the same
- * integer lanes and float steps, so a token's logits do not depend on the batch (the blocks of
- * 32 are not among them: their vec_dot keeps four accumulators, their tiles one). */
-static int tiles_as_vec_dot(uint32_t t) {
-    return t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q6_K || t == GGML_TYPE_IQ4_XS;
+/* Whether level lv's tiles of type t give, for each (row, column), the level's vec_dot bits:
+ * the same integer lanes and float steps, so a token's logits do not depend on the batch. On
+ * x86 the blocks of 32 are not among them (their vec_dot keeps four accumulators, their tiles
+ * one); every NEON tile is (IQ4_NL's, IQ4_XS's, MXFP4's). */
+static int tiles_as_vec_dot(int lv, uint32_t t) {
+    return lv >= QUANT_NEON || t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q6_K ||
+           t == GGML_TYPE_IQ4_XS;
 }
 
 /* IQ1_M keeps its half scale in the top nibbles of its 4 scale words. */
@@ -815,7 +817,7 @@ TEST(quant_simd_vs_scalar) {
                     kern->tile[t](n, full, 4, x, rx, yq, ry, 4, 4);
                     CHECK_MSG(kern->vec_dot[t] != NULL, "%s %s: a tile without a vec_dot",
                               quant_level_name(lv), tr->name);
-                    for (int c = 0; kern->vec_dot[t] && tiles_as_vec_dot(t) && c < 4; c++)
+                    for (int c = 0; kern->vec_dot[t] && tiles_as_vec_dot(lv, t) && c < 4; c++)
                         for (int r = 0; r < 4; r++) {
                             float v;
                             kern->vec_dot[t](n, &v, (char *)x + r * rx, (char *)yq + c * ry);
@@ -913,11 +915,75 @@ TEST(quant_simd_vs_scalar) {
 #endif
 }
 
-/* The new types (and IQ4_XS) at their extremes: rows of all-ones bytes (largest indices and
- * scales, every sign set, the -1/8 shift), all-zero bytes and random bytes, with the largest,
- * smallest normal, a subnormal and a negative half scale (MXFP4: E8M0 exponents 0 to 150),
- * against activations at +-127: every SIMD kernel and tile equals the reference bit for bit
- * (MXFP4, IQ4_XS: within float rounding; IQ4_XS's tiles are its vec_dot's bits). */
+/* IQ4_NL in x86's tile order: per block 8 i32 lanes of 4 products (values 0..15, then
+ * 16..31), one FMA per lane by dx * dy, the lanes summed as hsum8. */
+static float iq4_nl_lanes_ref(int n, const block_iq4_nl *x, const block_q8_0 *y) {
+    float acc[8] = {0};
+    for (int i = 0; i < n / QK4_NL; i++) {
+        int lane[8] = {0};
+        for (int j = 0; j < QK4_NL / 2; j++) {
+            lane[j / 4] += quant_kvalues_iq4nl[x[i].qs[j] & 0xF] * y[i].qs[j];
+            lane[4 + j / 4] += quant_kvalues_iq4nl[x[i].qs[j] >> 4] * y[i].qs[j + QK4_NL / 2];
+        }
+        const float d = quant_f16_to_f32(x[i].d) * quant_f16_to_f32(y[i].d);
+        for (int k = 0; k < 8; k++) acc[k] = fmaf(d, (float)lane[k], acc[k]);
+    }
+    float r[4];
+    for (int k = 0; k < 4; k++) r[k] = acc[k] + acc[k + 4];
+    return (r[0] + r[2]) + (r[1] + r[3]);
+}
+
+/* IQ4_NL's batched products have the same bits on x86 and ARM: every level's tile and NEON's
+ * vec_dot equal iq4_nl_lanes_ref bit for bit (x86's vec_dot keeps four accumulators). */
+TEST(quant_iq4_nl_lane_order) {
+    enum { NR = 4, NC = 4 };
+    const int sizes[] = {32, 96, 1024, 4096 + 32};
+    int n_tested = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const int n = sizes[si];
+        const size_t rx = quant_row_size(GGML_TYPE_IQ4_NL, n);
+        const size_t ry = quant_row_size(GGML_TYPE_Q8_0, n);
+        char *x = malloc(rx * NR), *y = malloc(ry * NC);
+        float *yf = malloc(sizeof(float) * (size_t)n);
+        for (int r = 0; r < NR; r++) fill_random_row(GGML_TYPE_IQ4_NL, x + r * rx, n);
+        for (int c = 0; c < NC; c++) {
+            for (int i = 0; i < n; i++) yf[i] = rng_f() * (float)(c + 1);
+            quant_q8_0_from_float(yf, y + c * ry, n);
+        }
+        for (int lv = QUANT_AVX2; lv < QUANT_LEVEL_COUNT; lv++) {
+            const struct quant_kernels *kern = quant_kernels_of((enum quant_level)lv);
+            if (!kern) continue;
+            CHECK_MSG(lv < QUANT_NEON || kern->tile[GGML_TYPE_IQ4_NL], "%s: no IQ4_NL tile",
+                      quant_level_name(lv));
+            float st[NC][NR];
+            if (kern->tile[GGML_TYPE_IQ4_NL])
+                kern->tile[GGML_TYPE_IQ4_NL](n, &st[0][0], NR, x, rx, y, ry, NR, NC);
+            for (int r = 0; r < NR; r++)
+                for (int c = 0; c < NC; c++) {
+                    const float want = iq4_nl_lanes_ref(n, (const block_iq4_nl *)(x + r * rx),
+                                                        (const block_q8_0 *)(y + c * ry));
+                    CHECK_MSG(!kern->tile[GGML_TYPE_IQ4_NL] || st[c][r] == want,
+                              "%s IQ4_NL tile n=%d [%d,%d]: %.9g, lanes %.9g", quant_level_name(lv),
+                              n, r, c, st[c][r], want);
+                    float v = want;
+                    if (lv >= QUANT_NEON)
+                        kern->vec_dot[GGML_TYPE_IQ4_NL](n, &v, x + r * rx, y + c * ry);
+                    CHECK_MSG(v == want, "%s IQ4_NL vec_dot n=%d [%d,%d]: %.9g, lanes %.9g",
+                              quant_level_name(lv), n, r, c, v, want);
+                    n_tested++;
+                }
+        }
+        free(x), free(y), free(yf);
+    }
+    if (quant_kernels_of(QUANT_AVX2) || quant_kernels_of(QUANT_NEON)) CHECK(n_tested > 0);
+}
+
+/* The new types (and IQ4_XS, IQ4_NL) at their extremes: rows of all-ones bytes (largest indices
+ * and scales, every sign set, the -1/8 shift), all-zero bytes and random bytes, with the
+ * largest, smallest normal, a subnormal and a negative half scale (MXFP4: E8M0 exponents 0 to
+ * 150), against activations at +-127: every SIMD kernel and tile equals the reference bit for
+ * bit (MXFP4, IQ4_XS, IQ4_NL: within float rounding; tiles_as_vec_dot's tiles are their
+ * vec_dot's bits). */
 static void set_block_scale(uint32_t t, void *blk, uint16_t d, uint8_t e) {
     switch (t) {
     case GGML_TYPE_MXFP4: ((block_mxfp4 *)blk)->e = e; break;
@@ -932,7 +998,7 @@ TEST(quant_new_types_extremes) {
     static const uint32_t types[] = {
         GGML_TYPE_MXFP4, GGML_TYPE_TQ1_0, GGML_TYPE_TQ2_0, GGML_TYPE_IQ2_XXS, GGML_TYPE_IQ2_XS,
         GGML_TYPE_IQ2_S, GGML_TYPE_IQ3_XXS, GGML_TYPE_IQ3_S, GGML_TYPE_IQ1_S, GGML_TYPE_IQ1_M,
-        GGML_TYPE_IQ4_XS,
+        GGML_TYPE_IQ4_XS, GGML_TYPE_IQ4_NL,
     };
     static const uint16_t halves[] = {0x7BFF, 0x0400, 0x0001, 0xBC00};
     static const uint8_t exps[] = {0, 1, 2, 100, 127, 128, 150, 127};
@@ -992,7 +1058,7 @@ TEST(quant_new_types_extremes) {
                             if (kern->vec_dot[t]) kern->vec_dot[t](N, &s, x + r * rx, y + c * ry);
                             const int batched = kern->tile[t] || kern->iqd_dec[t];
                             const float v[2] = {s, batched ? tile[c][r] : ref[r][c]};
-                            CHECK_MSG(!kern->tile[t] || !tiles_as_vec_dot(t) || v[1] == s,
+                            CHECK_MSG(!kern->tile[t] || !tiles_as_vec_dot(lv, t) || v[1] == s,
                                       "%s %s pattern %d scales %d [%d,%d]: tile %.9g, vec_dot %.9g",
                                       quant_level_name(lv), tr->name, pat, sc, r, c, v[1], s);
                             for (int w = 0; w < 2; w++)
@@ -1157,7 +1223,8 @@ TEST(quant_mat_dot_matches_vec_dot) {
                           r, c, s[c * nr + r], v);
                 CHECK_MSG(s[c * nr + r] == s2[c * nr + r], "%s [%d,%d] split %g vs %g", tr->name,
                           r, c, s2[c * nr + r], s[c * nr + r]);
-                CHECK_MSG(!(kernels_exact(t) || tiles_as_vec_dot(t)) || s[c * nr + r] == v,
+                CHECK_MSG(!(kernels_exact(t) || tiles_as_vec_dot(quant_level_active(), t)) ||
+                              s[c * nr + r] == v,
                           "%s [%d,%d] %.9g, not "
                           "vec_dot's bits %.9g", tr->name, r, c, s[c * nr + r], v);
             }
