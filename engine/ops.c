@@ -1158,6 +1158,7 @@ void ops_attn_mix_lanes(const void *v, size_t stride, int f16, int n, const floa
     mix_lanes_ref(v, stride, f16, n, p, lane0, hd, acc);
 }
 
+#ifdef OPS_X86
 /* The kind of cache the AVX-512 kernels read in place, or -1 (hd a multiple of 16; 32 for the
  * blocks). */
 static int attn_kind(uint32_t type, int hd) {
@@ -1167,6 +1168,7 @@ static int attn_kind(uint32_t type, int hd) {
         return hd % 32 == 0 ? (type == GGML_TYPE_Q8_0 ? KV_Q8_0 : KV_Q4_0) : -1;
     return -1;
 }
+#endif
 
 int ops_attn_reads_in_place(uint32_t type, int hd) {
 #ifdef OPS_X86
