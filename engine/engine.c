@@ -753,7 +753,6 @@ static void attn_worker(void *ud, int ith, int nth) {
     (void)nth;
     int f16 = c->kv_type == ENG_KV_F16;
     const uint32_t qt = kv_ggml_type(c->kv_type);
-    const uint32_t tile_t = qt != GGML_TYPE_COUNT ? qt : GGML_TYPE_F16;
     const uint32_t cache_t = qt != GGML_TYPE_COUNT ? qt : f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
     const size_t row_b = ctx_kv_bytes(c->kv_type, (size_t)hd);   /* one head's row */
     const float *sk = c->m->layers[a->layer].sinks.data;
@@ -792,7 +791,7 @@ static void attn_worker(void *ud, int ith, int nth) {
             for (int b0 = lo; b0 < hi; b0 += ATTN_POS_BLOCK) {
                 const int b1 = hi - b0 < ATTN_POS_BLOCK ? hi : b0 + ATTN_POS_BLOCK;
                 if (tile)   /* this block's rows of the head, as floats */
-                    ops_kv_dequant(src + (size_t)b0 * row_b, row_b, tile_t, b1 - b0, hd, tile);
+                    ops_kv_dequant(src + (size_t)b0 * row_b, row_b, cache_t, b1 - b0, hd, tile);
                 /* the heads of one token together (they see the same positions): each row
                  * read once for up to OPS_ATTN_NQ of them */
                 for (int i = 0, g; i < nq; i += g) {

@@ -491,19 +491,26 @@ OPS_TARGET static void scores_avx512(const void *k, size_t stride, int f16, int 
         scores_avx512_kv(k, stride, 0, n_pos, q, hd, scale, s);
 }
 
-/* Up to QN (4 or 8) queries over the same rows, P = 16 / QN positions at a time: accumulator
- * P * i + r is query i's product with row j + r (its d-vectors in order, as scores_avx512_kv's),
- * then one transposing reduction for the 16 — each score's operations are the one-query
- * kernel's, and each row is loaded once for all the queries instead of once for each. Slots past
- * nq compute query 0 again and are not stored. */
-/* Values d..d+15 of row j (rows row_bytes apart) of a cache of kind K: 0 F32, 1 F16, 2 Q8_0,
- * 3 Q4_0 (d a multiple of 16; a block's half) — the bits of ops_kv_dequant's floats. */
+/* The cache kinds the AVX-512 attention kernels read (kv_load16). */
 enum { KV_F32, KV_F16, KV_Q8_0, KV_Q4_0 };
+/* The kind of cache the AVX-512 kernels read in place, or -1 (hd a multiple of 16; 32 for the
+ * blocks). */
+static int attn_kind(uint32_t type, int hd) {
+    if (type == GGML_TYPE_F32 || type == GGML_TYPE_F16)
+        return hd % 16 == 0 ? (type == GGML_TYPE_F16 ? KV_F16 : KV_F32) : -1;
+    if (type == GGML_TYPE_Q8_0 || type == GGML_TYPE_Q4_0)
+        return hd % 32 == 0 ? (type == GGML_TYPE_Q8_0 ? KV_Q8_0 : KV_Q4_0) : -1;
+    return -1;
+}
+
 /* A block's F16 scale in every lane, converted in registers (exact, as quant_f16_to_f32: a call
  * there would make the kernels spill their accumulators around it). */
 OPS_TARGET static inline __m512 kv_scale16(uint16_t d) {
     return _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(d)));
 }
+
+/* Values d..d+15 of row j (rows row_bytes apart) of a cache of kind K: 0 F32, 1 F16, 2 Q8_0,
+ * 3 Q4_0 (d a multiple of 16; a block's half) — the bits of ops_kv_dequant's floats. */
 OPS_TARGET static inline __attribute__((always_inline)) __m512 kv_load16(const void *rows,
                                                                         size_t row_bytes,
                                                                         const int K, size_t j,
@@ -537,6 +544,11 @@ OPS_TARGET static inline __attribute__((always_inline)) void scores_n_store(
         _mm_storeh_pi((__m64 *)(void *)(s[2 * m + 1] + j), c);
 }
 
+/* Up to QN (4 or 8) queries over the same rows, P = 16 / QN positions at a time: accumulator
+ * P * i + r is query i's product with row j + r (its d-vectors in order, as scores_avx512_kv's),
+ * then one transposing reduction for the 16 — each score's operations are the one-query
+ * kernel's, and each row is loaded once for all the queries instead of once for each. Slots past
+ * nq compute query 0 again and are not stored. */
 OPS_TARGET static inline __attribute__((always_inline)) void scores_n_avx512_kv(
     const void *k, size_t rb, const int K, const int QN, int n_pos, const float *const *q,
     int nq, int hd, float scale, float *const *s) {
@@ -653,7 +665,6 @@ OPS_TARGET static void softmax_avx512(int n, float *s, int f16, float sink) {
         _mm512_mask_storeu_ps(s + j0, m, p);
     }
 }
-
 
 /* NQ queries' lanes over the same rows (each lane l's rows in order, the lane's values in
  * registers), NV vectors of each row (16 * NV values; NQ * NV <= 16 accumulators) loaded once for
@@ -1050,48 +1061,33 @@ void ops_ssm_step(int p, int n, float *S, const float *x, float dt, float dA, co
 
 #ifdef OPS_X86
 /* 32 values of a block: q (16 in each half) times d, as the scalar value * d */
-OPS_TARGET static void kv_dequant_avx512(const void *src, size_t row_bytes, uint32_t t,
-                                         int n_rows, int hd, float *dst) {
+/* kv_load16's values of each row, stored: the tile's floats are the in-place kernels' bits. */
+OPS_TARGET static inline __attribute__((always_inline)) void kv_dequant_avx512_kind(
+    const void *src, size_t row_bytes, const int K, int n_rows, int hd, float *dst) {
     for (int r = 0; r < n_rows; r++) {
-        const char *row = (const char *)src + (size_t)r * row_bytes;
-        float *y = dst + (size_t)r * hd;
-        kv_row_prefetch(row, row_bytes);
-        if (t == GGML_TYPE_F16) {   /* hd % 16 == 0 */
-            for (int i = 0; i < hd; i += 16)
-                _mm512_storeu_ps(y + i, load16(row, (size_t)i, 1));
-        } else if (t == GGML_TYPE_Q8_0) {
-            const block_q8_0 *b = (const block_q8_0 *)row;
-            for (int i = 0; i < hd / QK8_0; i++) {
-                const __m512 d = _mm512_set1_ps(quant_f16_to_f32(b[i].d));
-                const __m128i lo = _mm_loadu_si128((const __m128i *)b[i].qs);
-                const __m128i hi = _mm_loadu_si128((const __m128i *)(b[i].qs + 16));
-                _mm512_storeu_ps(y + i * 32, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d));
-                _mm512_storeu_ps(y + i * 32 + 16,
-                                 _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), d));
-            }
-        } else {   /* Q4_0: low nibbles are values 0..15, high nibbles 16..31, minus 8 */
-            const block_q4_0 *b = (const block_q4_0 *)row;
-            const __m128i m4 = _mm_set1_epi8(0x0F), e8 = _mm_set1_epi8(8);
-            for (int i = 0; i < hd / QK4_0; i++) {
-                const __m512 d = _mm512_set1_ps(quant_f16_to_f32(b[i].d));
-                const __m128i q = _mm_loadu_si128((const __m128i *)b[i].qs);
-                const __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), e8);
-                const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), e8);
-                _mm512_storeu_ps(y + i * 32, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d));
-                _mm512_storeu_ps(y + i * 32 + 16,
-                                 _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), d));
-            }
-        }
+        kv_row_prefetch((const char *)src + (size_t)r * row_bytes, row_bytes);
+        for (int d = 0; d < hd; d += 16)
+            _mm512_storeu_ps(dst + (size_t)r * hd + d, kv_load16(src, row_bytes, K, (size_t)r, d));
     }
+}
+
+OPS_TARGET static void kv_dequant_avx512(const void *src, size_t row_bytes, int kind, int n_rows,
+                                         int hd, float *dst) {
+    if (kind == KV_F16)
+        kv_dequant_avx512_kind(src, row_bytes, KV_F16, n_rows, hd, dst);
+    else if (kind == KV_Q8_0)
+        kv_dequant_avx512_kind(src, row_bytes, KV_Q8_0, n_rows, hd, dst);
+    else
+        kv_dequant_avx512_kind(src, row_bytes, KV_Q4_0, n_rows, hd, dst);
 }
 #endif
 
 void ops_kv_dequant(const void *src, size_t row_bytes, uint32_t t, int n_rows, int hd,
                     float *dst) {
 #ifdef OPS_X86
-    if ((t == GGML_TYPE_Q8_0 || t == GGML_TYPE_Q4_0 || (t == GGML_TYPE_F16 && hd % 16 == 0)) &&
-        ops_use_avx512()) {
-        kv_dequant_avx512(src, row_bytes, t, n_rows, hd, dst);
+    const int kind = attn_kind(t, hd);
+    if (kind > KV_F32 && ops_use_avx512()) {
+        kv_dequant_avx512(src, row_bytes, kind, n_rows, hd, dst);
         return;
     }
 #endif
@@ -1158,17 +1154,6 @@ void ops_attn_mix_lanes(const void *v, size_t stride, int f16, int n, const floa
     mix_lanes_ref(v, stride, f16, n, p, lane0, hd, acc);
 }
 
-#ifdef OPS_X86
-/* The kind of cache the AVX-512 kernels read in place, or -1 (hd a multiple of 16; 32 for the
- * blocks). */
-static int attn_kind(uint32_t type, int hd) {
-    if (type == GGML_TYPE_F32 || type == GGML_TYPE_F16)
-        return hd % 16 == 0 ? (type == GGML_TYPE_F16 ? KV_F16 : KV_F32) : -1;
-    if (type == GGML_TYPE_Q8_0 || type == GGML_TYPE_Q4_0)
-        return hd % 32 == 0 ? (type == GGML_TYPE_Q8_0 ? KV_Q8_0 : KV_Q4_0) : -1;
-    return -1;
-}
-#endif
 
 int ops_attn_reads_in_place(uint32_t type, int hd) {
 #ifdef OPS_X86
